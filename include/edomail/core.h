@@ -1,0 +1,292 @@
+#ifndef EDOMAIL_CORE_H
+#define EDOMAIL_CORE_H
+/* The operator client core: an API shaped like the public Diadoc API
+ * (boxes, counteragents with statuses, messages made of entities, an
+ * append-only event log per box).  Drivers behind a vtable do the work:
+ * "local" calls the embedded operator (src/operator/); "http" will talk to a
+ * remote operator later.
+ *
+ * All functions are synchronous and thread-safe (the store serializes
+ * writers); call the slow ones from a worker thread.  They return 0, or -1
+ * and fill *err with a class and a message a user can read (Russian, then
+ * " / " and English). */
+#include <stddef.h>
+#include <stdint.h>
+
+#define CORE_ID_MAX 48		/* participant ids are at most 46 chars */
+#define CORE_UUID_LEN 37
+#define CORE_KEY_LEN 24		/* event index keys: 20 digits + NUL */
+
+enum core_error_class {
+	CORE_OK = 0,
+	CORE_ERR_TEMP,		/* try again later (busy, disk, operator down) */
+	CORE_ERR_NOTFOUND,	/* no such box, message, counteragent */
+	CORE_ERR_PERM,		/* not allowed (role, state, other org's data) */
+	CORE_ERR_INVALID,	/* bad input (ИНН checksum, text too long) */
+	CORE_ERR_CONFLICT,	/* already exists / already in that state */
+};
+
+struct core_error {
+	enum core_error_class cls;
+	char msg[512];
+};
+
+struct core_box {
+	char id[CORE_ID_MAX];
+	char name[512];
+	char inn[13];
+	char kpp[10];		/* "" for ИП */
+	int test_mode;
+};
+
+enum core_ca_status {
+	CORE_CA_NOT_IN_LIST = 0,	/* NotInCounteragentList */
+	CORE_CA_IS_MY,			/* IsMyCounteragent */
+	CORE_CA_INVITES_ME,		/* InvitesMe */
+	CORE_CA_IS_INVITED_BY_ME,	/* IsInvitedByMe */
+	CORE_CA_REJECTS_ME,		/* RejectsMe */
+	CORE_CA_IS_REJECTED_BY_ME,	/* IsRejectedByMe */
+};
+const char *core_ca_status_name(enum core_ca_status st); /* Diadoc's English name */
+
+struct core_counteragent {
+	struct core_box box;
+	enum core_ca_status status;
+	char *comment;			/* last invitation/answer text, may be NULL */
+	int64_t changed;
+	char last_message_id[CORE_UUID_LEN]; /* the invitation message, "" if none */
+};
+
+enum core_msg_kind {
+	CORE_MSG_LETTER = 0,		/* a message with text and documents */
+	CORE_MSG_INVITATION,		/* invitation to become counteragents */
+	CORE_MSG_ANSWER,		/* a message that answers another */
+	CORE_MSG_RESIGN,		/* documents re-signed and sent back */
+};
+
+enum core_entity_kind {
+	CORE_ENT_ATTACHMENT = 0,	/* a document */
+	CORE_ENT_SIGNATURE,		/* detached CMS over parent attachment */
+	CORE_ENT_RECEIPT,		/* ИоП XML (DP_IZVPOL), parent = attachment or message */
+	CORE_ENT_RECEIPT_SIGNATURE,	/* signature of a receipt, parent = receipt */
+	CORE_ENT_CONFIRMATION,		/* operator date confirmation XML (DP_PDOTPR) */
+	CORE_ENT_CONFIRMATION_SIGNATURE,
+	CORE_ENT_TEXT,			/* the message text when encrypted (CMS) */
+};
+
+struct core_entity {
+	char id[CORE_UUID_LEN];
+	enum core_entity_kind kind;
+	char parent_id[CORE_UUID_LEN];	/* "" when none */
+	char *file_name;		/* UTF-8, original */
+	char *content_type;		/* may be NULL: application/octet-stream */
+	unsigned char *data;
+	size_t len;
+	int encrypted;			/* data is CMS EnvelopedData */
+	char signer_box[CORE_ID_MAX];	/* for signatures: whose box signed */
+	int64_t created;
+};
+
+struct core_message {
+	char id[CORE_UUID_LEN];
+	enum core_msg_kind kind;
+	char from_box[CORE_ID_MAX];
+	char to_box[CORE_ID_MAX];
+	char *subject;
+	char *text;			/* NULL when encrypted: see CORE_ENT_TEXT */
+	int encrypted;
+	int test_mode;
+	char reply_to[CORE_UUID_LEN];	/* answered / re-signed message, "" */
+	char *client_message_id;	/* the submitted mail's Message-ID, may be NULL */
+	char *sender_name;		/* the person who sent it, may be NULL */
+	int64_t created;		/* operator time */
+	int archived;			/* for the box that asked */
+	int deleted;			/* for the box that asked */
+	struct core_entity *entities;
+	size_t n_entities;
+};
+
+void core_message_free(struct core_message **msg);
+void core_entity_clear(struct core_entity *ent);
+
+enum core_event_type {
+	CORE_EV_INVITATION_IN = 1,	/* other box invited me; message_id = invitation */
+	CORE_EV_INVITATION_OUT,		/* I invited other box */
+	CORE_EV_INVITATION_ACCEPTED,	/* either side; other_box says who */
+	CORE_EV_INVITATION_REJECTED,
+	CORE_EV_INVITATION_WITHDRAWN,
+	CORE_EV_MESSAGE_IN,		/* a message (letter/answer/resign) for me */
+	CORE_EV_MESSAGE_OUT,		/* a message I sent */
+	CORE_EV_DELIVERED,		/* my outgoing message reached the recipient box */
+	CORE_EV_RECEIPT,		/* ИоП posted; entity_id = receipt */
+	CORE_EV_CONFIRMATION,		/* operator date confirmation; entity_id */
+	CORE_EV_ARCHIVED,
+	CORE_EV_DELETED,
+	CORE_EV_RESTORED,
+	CORE_EV_FAILED,			/* an operation failed later; text says why */
+};
+const char *core_event_type_name(enum core_event_type t);
+
+struct core_event {
+	char index_key[CORE_KEY_LEN];	/* strictly increasing per box */
+	enum core_event_type type;
+	char box_id[CORE_ID_MAX];
+	char other_box[CORE_ID_MAX];	/* the counteragent concerned, "" */
+	char message_id[CORE_UUID_LEN];	/* "" when none */
+	char entity_id[CORE_UUID_LEN];	/* "" when none */
+	char *text;			/* comment / failure reason, may be NULL */
+	int64_t ts;
+};
+
+/* Return non-zero to stop the iteration. */
+typedef int core_event_cb(const struct core_event *ev, void *ctx);
+
+struct core;
+struct store;
+struct settings;
+
+/* The driver vtable (Dovecot mail_storage_vfuncs style). */
+struct core_driver {
+	const char *name;
+	int (*open)(struct core *core, struct core_error *err);
+	void (*close)(struct core *core);
+	int (*register_box)(struct core *core, const struct core_box *req,
+			    const char *cert_pem, struct core_box *box_r,
+			    struct core_error *err);
+	int (*add_box_cert)(struct core *core, const char *box_id,
+			    const char *cert_pem, struct core_error *err);
+	int (*box_certs)(struct core *core, const char *box_id,
+			 char ***pems_r, size_t *n_r, struct core_error *err);
+	int (*find_box)(struct core *core, const char *query,
+			struct core_box *box_r, struct core_error *err);
+	int (*get_box)(struct core *core, const char *box_id,
+		       struct core_box *box_r, struct core_error *err);
+	int (*invite)(struct core *core, const char *box_id,
+		      const char *to_box_id, const char *text,
+		      char msg_id_r[CORE_UUID_LEN], struct core_error *err);
+	int (*answer_invite)(struct core *core, const char *box_id,
+			     const char *other_box_id, int accept,
+			     const char *comment, struct core_error *err);
+	int (*withdraw_invite)(struct core *core, const char *box_id,
+			       const char *other_box_id,
+			       struct core_error *err);
+	int (*counteragents)(struct core *core, const char *box_id,
+			     struct core_counteragent **cas_r, size_t *n_r,
+			     struct core_error *err);
+	int (*counteragent)(struct core *core, const char *box_id,
+			    const char *other_box_id,
+			    struct core_counteragent *ca_r,
+			    struct core_error *err);
+	int (*send_message)(struct core *core, const struct core_message *msg,
+			    char id_r[CORE_UUID_LEN], struct core_error *err);
+	int (*get_message)(struct core *core, const char *box_id,
+			   const char *msg_id, struct core_message **msg_r,
+			   struct core_error *err);
+	int (*find_by_client_id)(struct core *core, const char *box_id,
+				 const char *client_message_id,
+				 char msg_id_r[CORE_UUID_LEN],
+				 struct core_error *err);
+	int (*post_entities)(struct core *core, const char *box_id,
+			     const char *msg_id,
+			     const struct core_entity *ents, size_t n,
+			     struct core_error *err);
+	int (*set_archived)(struct core *core, const char *box_id,
+			    const char *msg_id, int archived,
+			    struct core_error *err);
+	int (*set_deleted)(struct core *core, const char *box_id,
+			   const char *msg_id, int deleted,
+			   struct core_error *err);
+	int (*poll_events)(struct core *core, const char *box_id,
+			   const char *after_key, int limit, core_event_cb *cb,
+			   void *ctx, struct core_error *err);
+};
+
+extern const struct core_driver core_driver_local;
+
+/* Opens the driver named by settings->operator_driver. */
+int core_open(const struct settings *set, struct store *store,
+	      struct core **core_r, struct core_error *err);
+void core_close(struct core **core);
+struct store *core_store(struct core *core);
+const struct settings *core_settings(struct core *core);
+
+/* Called (on any thread) after every committed operator change that adds
+ * events, with the boxes concerned; the daemon uses it to wake IMAP IDLE. */
+typedef void core_notify_cb(const char *box_id, void *ctx);
+void core_set_notify(struct core *core, core_notify_cb *cb, void *ctx);
+
+/* ИНН: 10 digits with a check digit, or 12 (ИП) with two; КПП: 9 chars
+ * (4 digits, 2 digits-or-capital-letters, 3 digits). 1 valid, 0 not. */
+int core_inn_valid(const char *inn);
+int core_kpp_valid(const char *kpp);
+
+int core_register_box(struct core *core, const struct core_box *req,
+		      const char *cert_pem, struct core_box *box_r,
+		      struct core_error *err);
+int core_add_box_cert(struct core *core, const char *box_id,
+		      const char *cert_pem, struct core_error *err);
+/* The box's certificates known to the operator (for encryption to it). */
+int core_box_certs(struct core *core, const char *box_id, char ***pems_r,
+		   size_t *n_r, struct core_error *err);
+/* query: participant id, ИНН or ИНН.КПП (also "ИНН/КПП"). */
+int core_find_box(struct core *core, const char *query,
+		  struct core_box *box_r, struct core_error *err);
+int core_get_box(struct core *core, const char *box_id,
+		 struct core_box *box_r, struct core_error *err);
+
+int core_invite(struct core *core, const char *box_id, const char *to_box_id,
+		const char *text, char msg_id_r[CORE_UUID_LEN],
+		struct core_error *err);
+int core_accept(struct core *core, const char *box_id,
+		const char *other_box_id, const char *comment,
+		struct core_error *err);
+int core_reject(struct core *core, const char *box_id,
+		const char *other_box_id, const char *comment,
+		struct core_error *err);
+int core_withdraw(struct core *core, const char *box_id,
+		  const char *other_box_id, struct core_error *err);
+int core_counteragents(struct core *core, const char *box_id,
+		       struct core_counteragent **cas_r, size_t *n_r,
+		       struct core_error *err);
+int core_counteragent(struct core *core, const char *box_id,
+		      const char *other_box_id, struct core_counteragent *ca_r,
+		      struct core_error *err);
+void core_counteragents_free(struct core_counteragent *cas, size_t n);
+
+/* Sends msg (from_box, to_box, kind, subject, text, entities already signed
+ * and, if msg->encrypted, encrypted).  Requires the two boxes to be
+ * counteragents (IsMyCounteragent).  Commits atomically: the message, its
+ * entities, MESSAGE_OUT/MESSAGE_IN/DELIVERED events and the operator's
+ * signed date confirmation. */
+int core_send_message(struct core *core, const struct core_message *msg,
+		      char id_r[CORE_UUID_LEN], struct core_error *err);
+/* Only a party of the message (sender or recipient box) may read it. */
+int core_get_message(struct core *core, const char *box_id,
+		     const char *msg_id, struct core_message **msg_r,
+		     struct core_error *err);
+int core_find_by_client_id(struct core *core, const char *box_id,
+			   const char *client_message_id,
+			   char msg_id_r[CORE_UUID_LEN], struct core_error *err);
+/* Adds entities (receipts, extra signatures) to a message ("patch"). */
+int core_post_entities(struct core *core, const char *box_id,
+		       const char *msg_id, const struct core_entity *ents,
+		       size_t n, struct core_error *err);
+int core_set_archived(struct core *core, const char *box_id,
+		      const char *msg_id, int archived, struct core_error *err);
+int core_set_deleted(struct core *core, const char *box_id,
+		     const char *msg_id, int deleted, struct core_error *err);
+
+/* Events of box strictly after after_key ("" or NULL: from the start), in
+ * order, at most limit (0: no limit). */
+int core_poll_events(struct core *core, const char *box_id,
+		     const char *after_key, int limit, core_event_cb *cb,
+		     void *ctx, struct core_error *err);
+
+/* The recipient side's duty: for every incoming message of box_id that has
+ * no receipt yet, generate the ИоП (DP_IZVPOL), sign it with the box's
+ * certificate (the organization's own, else an active signer's) and post it.
+ * key_unseal gives the clear private key PEM for a stored certificate. */
+int core_send_receipts(struct core *core, const char *box_id,
+		       struct core_error *err);
+
+#endif

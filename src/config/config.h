@@ -1,0 +1,66 @@
+#ifndef CONFIG_CONFIG_H
+#define CONFIG_CONFIG_H
+/* Settings read from the libconfig file (conf/edomail.conf documents every
+ * key).  Relative paths in the file are resolved against the file's folder.
+ * A wrong or missing setting stops the program at start with
+ * "<file>:<line>: <what is wrong>". */
+#include <stddef.h>
+#include <stdint.h>
+
+struct settings_listen {
+	char *address;	/* "127.0.0.1"; NULL = listener off */
+	int port;	/* 0 = off */
+};
+
+struct settings {
+	char *config_path;	/* the file these came from */
+	char *config_dir;	/* its folder */
+
+	/* server */
+	char *domain;		/* server.domain, e.g. "edo.local" */
+	char *hostname;		/* server.hostname, greeting name */
+	struct settings_listen imap, imaps, submission, submissions;
+	char *tls_cert;		/* PEM chain */
+	char *tls_key;		/* PEM key */
+	int allow_plaintext_loopback; /* auth without TLS on 127.0.0.0/8, ::1 */
+	char *log_file;		/* NULL = stderr */
+	char *log_level;	/* debug|info|warn|error */
+	int workers;		/* worker threads for signing etc. */
+
+	/* store */
+	char *store_path;	/* SQLite database file */
+	char *node_key_path;	/* 32 random bytes; encrypts private keys */
+
+	/* operator */
+	char *operator_driver;	/* "local" */
+	char *operator_prefix;	/* 3 characters, e.g. "2ED" */
+	char *operator_name;	/* shown in confirmations */
+	char *operator_inn;	/* operator's own ИНН for FNS XML */
+	char *operator_dir;	/* operator's key and certificate live here */
+
+	/* folders */
+	char *folders_language;	/* "ru" | "en" */
+
+	/* limits */
+	size_t max_line;	/* protocol line, bytes */
+	size_t max_literal;	/* IMAP literal, bytes */
+	size_t max_message;	/* SMTP message, bytes */
+	int max_mime_depth;	/* nesting of multiparts / message/rfc822 */
+	int max_mime_parts;	/* parts in one message */
+	int max_connections;
+	int max_commands_per_second;
+	int idle_timeout;	/* seconds: IMAP IDLE / autologout */
+	int command_timeout;	/* seconds: SMTP command */
+	int auth_fail_limit;	/* failed logins per address+login per window */
+	int auth_fail_window;	/* seconds */
+	int invitation_max_text; /* characters */
+};
+
+/* Fills *set_r with defaults, then the file.  Returns 0, or -1 with a
+ * malloc'd "<file>:<line>: message" in *error_r. */
+int settings_load(const char *path, struct settings *set_r, char **error_r);
+/* Defaults only (for tests). */
+void settings_defaults(struct settings *set);
+void settings_free(struct settings *set);
+
+#endif

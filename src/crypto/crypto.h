@@ -1,0 +1,156 @@
+#ifndef CRYPTO_CRYPTO_H
+#define CRYPTO_CRYPTO_H
+/* OpenSSL 3: detached CMS signatures, CMS enveloped encryption, certificate
+ * facts, private keys sealed at rest, password hashing, TLS contexts.
+ * GOST R 34.10-2012 / 34.11-2012 go through the `gost` ENGINE (the only way
+ * GOST CMS works on Debian 12); that deprecated API is confined to
+ * crypto-gost.c.  Errors: functions return 0 or -1 and set *error_r to a
+ * malloc'd message a person can read (caller frees). */
+#include <stddef.h>
+#include <stdint.h>
+
+struct ssl_ctx_st;
+
+/* Loads the gost engine if installed.  Safe to call more than once. */
+int crypto_init(void);
+int crypto_gost_available(void);
+
+/* ---- certificates ---- */
+
+enum crypto_cert_status {
+	CRYPTO_CERT_ACTIVE = 0,		/* Активен: more than a month left */
+	CRYPTO_CERT_EXPIRING = 1,	/* Скоро истекает: less than a month */
+	CRYPTO_CERT_INVALID = 2,	/* Недействителен: expired or not yet valid */
+};
+
+struct crypto_cert_info {
+	char *subject;		/* one line, UTF-8 */
+	char *issuer;
+	char *serial;		/* hex */
+	char *thumbprint;	/* SHA-1 of DER, hex */
+	char *key_type;		/* rsa | ec | gost2012_256 | gost2012_512 */
+	int64_t not_before;
+	int64_t not_after;
+	char *common_name;
+	char *org_name;		/* O= */
+	char *inn;		/* from ИННЮЛ 1.2.643.100.4 or ИНН 1.2.643.3.131.1.1; NULL if absent */
+	char *surname;		/* SN / GN of the holder when present */
+	char *given_name;
+};
+
+int crypto_cert_info(const char *cert_pem, struct crypto_cert_info *info_r,
+		     char **error_r);
+void crypto_cert_info_clear(struct crypto_cert_info *info);
+enum crypto_cert_status crypto_cert_status(int64_t not_before,
+					   int64_t not_after, int64_t now);
+const char *crypto_cert_status_name(enum crypto_cert_status st); /* Russian */
+
+/* PEM certificate + PEM private key from a PKCS#12 file or from PEM text
+ * (a file that holds both, or two files).  Wrong password: -1 with
+ * "Неверный пароль PKCS#12 / wrong PKCS#12 password". */
+int crypto_load_pkcs12(const unsigned char *data, size_t len,
+		       const char *password, char **cert_pem_r,
+		       char **key_pem_r, char **error_r);
+/* Checks that key matches cert. */
+int crypto_check_key_pair(const char *cert_pem, const char *key_pem,
+			  char **error_r);
+
+/* A self-signed certificate for demos and tests.  key_type: "rsa", "ec",
+ * "gost2012_256".  inn goes into the ИННЮЛ (10 digits) or ИНН (12) field. */
+struct crypto_make_cert_req {
+	const char *key_type;
+	const char *common_name;
+	const char *org_name;
+	const char *inn;	/* may be NULL */
+	const char *surname;	/* may be NULL */
+	const char *given_name;	/* may be NULL */
+	const char *email;	/* may be NULL */
+	int64_t not_before;	/* 0 = now */
+	int64_t not_after;	/* 0 = now + 1 year */
+};
+int crypto_make_self_signed(const struct crypto_make_cert_req *req,
+			    char **cert_pem_r, char **key_pem_r,
+			    char **error_r);
+
+/* ---- private keys at rest: AES-256-GCM under the node key ---- */
+
+#define CRYPTO_NODE_KEY_LEN 32
+/* Reads the node key file; with create, makes it (mode 0600) if missing. */
+int crypto_node_key_load(const char *path, int create,
+			 unsigned char key_r[CRYPTO_NODE_KEY_LEN],
+			 char **error_r);
+int crypto_seal(const unsigned char key[CRYPTO_NODE_KEY_LEN],
+		const unsigned char *in, size_t len, unsigned char **out_r,
+		size_t *out_len_r);
+int crypto_unseal(const unsigned char key[CRYPTO_NODE_KEY_LEN],
+		  const unsigned char *in, size_t len, unsigned char **out_r,
+		  size_t *out_len_r, char **error_r);
+
+/* ---- signing ---- */
+
+struct crypto_signer;
+/* key_pem is the clear PEM private key (wipe it after). */
+int crypto_signer_new(const char *cert_pem, const char *key_pem,
+		      struct crypto_signer **signer_r, char **error_r);
+void crypto_signer_free(struct crypto_signer **signer);
+/* Detached CMS SignedData (DER) over data; signer certificate included,
+ * signing-time attribute; SHA-256 or Streebog-256 for GOST keys.  Refuses
+ * with a clear error when the certificate is not valid now. */
+int crypto_sign_detached(struct crypto_signer *signer,
+			 const unsigned char *data, size_t len,
+			 unsigned char **sig_r, size_t *sig_len_r,
+			 char **error_r);
+
+struct crypto_verify_report {
+	int valid;		/* 1: the signature matches the data */
+	char *signer_subject;
+	char *signer_common_name;
+	char *signer_serial;
+	char *signer_issuer;
+	char *signer_thumbprint;
+	char *key_type;
+	int64_t not_before;
+	int64_t not_after;
+	int64_t signing_time;	/* 0 if absent */
+	int cert_valid_at_signing; /* the certificate was valid at signing time */
+	char *error;		/* why not valid; NULL when valid */
+};
+/* Checks a detached signature over data.  Self-signed certificates are
+ * accepted (the EDO trust list is out of scope); the report says whose
+ * signature it is and whether the certificate was valid. Returns 0 when a
+ * report was made (see report->valid), -1 when sig is not CMS at all. */
+int crypto_verify_detached(const unsigned char *data, size_t len,
+			   const unsigned char *sig, size_t sig_len,
+			   struct crypto_verify_report *report_r);
+void crypto_verify_report_clear(struct crypto_verify_report *r);
+
+/* ---- encryption ---- */
+
+/* CMS EnvelopedData (DER) to every certificate given.  Cipher: AES-256-CBC
+ * for RSA/EC recipients, kuznyechik-ctr-acpkm when any recipient is GOST. */
+int crypto_encrypt(const char *const *cert_pems, size_t n_certs,
+		   const unsigned char *data, size_t len,
+		   unsigned char **out_r, size_t *out_len_r, char **error_r);
+int crypto_decrypt(const char *cert_pem, const char *key_pem,
+		   const unsigned char *in, size_t len, unsigned char **out_r,
+		   size_t *out_len_r, char **error_r);
+
+/* ---- passwords: PBKDF2-HMAC-SHA256, "pbkdf2-sha256$<iter>$<salt b64>$<hash b64>" ---- */
+int crypto_password_hash(const char *password, char **hash_r);
+/* 1 match, 0 no match (constant time). */
+int crypto_password_verify(const char *password, const char *hash);
+
+/* ---- TLS ---- */
+struct ssl_ctx_st *crypto_tls_server_ctx(const char *cert_path,
+					 const char *key_path, char **error_r);
+/* Writes a self-signed RSA certificate and key for hostname (demo). */
+int crypto_tls_make_self_signed(const char *cert_path, const char *key_path,
+				const char *hostname, char **error_r);
+
+/* ---- small helpers ---- */
+void crypto_sha256(const void *data, size_t len, unsigned char out[32]);
+char *crypto_base64(const unsigned char *data, size_t len); /* no newlines */
+int crypto_unbase64(const char *s, size_t len, unsigned char **out_r,
+		    size_t *out_len_r);
+
+#endif

@@ -1,0 +1,46 @@
+#ifndef LIB_UTIL_H
+#define LIB_UTIL_H
+/* Small helpers every module uses: allocation that never returns NULL
+ * (out of memory is a state we do not recover from), growable byte buffers,
+ * ids and string utilities. */
+#include <stddef.h>
+#include <stdint.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable byte buffer; data is always NUL-terminated for convenience. */
+struct buf {
+	unsigned char *data;
+	size_t len;
+	size_t cap;
+};
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_append(struct buf *b, const void *data, size_t len);
+void buf_append_str(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Takes the data out of the buffer; the buffer becomes empty. */
+unsigned char *buf_steal(struct buf *b, size_t *len_r);
+
+/* A random RFC 4122 version 4 UUID in lower-case text, 36 chars + NUL. */
+void util_uuid(char out[37]);
+void util_hex(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
+/* Wall-clock seconds since the epoch. */
+int64_t util_now(void);
+/* Monotonic milliseconds. */
+int64_t util_mono_ms(void);
+/* Case-insensitive ASCII compare. */
+int util_strcaseeq(const char *a, const char *b);
+/* Reads a whole file; returns 0 or -1 with errno. */
+int util_read_file(const char *path, unsigned char **data_r, size_t *len_r);
+int util_write_file(const char *path, const void *data, size_t len, int mode);
+/* Valid UTF-8 without NUL and overlong forms. */
+int util_utf8_valid(const unsigned char *s, size_t len);
+
+#endif

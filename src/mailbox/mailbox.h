@@ -1,0 +1,202 @@
+#ifndef MAILBOX_MAILBOX_H
+#define MAILBOX_MAILBOX_H
+/* What mail clients see: per-user folder trees over the EDO boxes the user
+ * serves, stable UIDs with UIDVALIDITY, flags and keywords, and an immutable
+ * rendered RFC 5322 message for every EDO object (DESIGN.md sections 3-5,7).
+ * Folders under the archive that users create are ordinary mail folders.
+ *
+ * The IMAP and SMTP front-ends call only this API (plus core for SMTP's EDO
+ * actions).  Functions are synchronous, fast enough for the event loop
+ * except where noted, and return 0, or -1 with *err filled.
+ *
+ * Folder names in this API are UTF-8 with '/' as the hierarchy separator;
+ * IMAP converts to modified UTF-7 on the wire. */
+#include <stddef.h>
+#include <stdint.h>
+#include <edomail/core.h>
+
+struct mailbox_env;
+struct mailbox_user;
+struct mailbox_view;
+struct settings;
+struct store;
+
+enum mailbox_error_class {
+	MAILBOX_OK = 0,
+	MAILBOX_ERR_TEMP,	/* NO [UNAVAILABLE] / 4xx */
+	MAILBOX_ERR_NOTFOUND,	/* NO [NONEXISTENT] */
+	MAILBOX_ERR_PERM,	/* NO [NOPERM] */
+	MAILBOX_ERR_CANNOT,	/* NO [CANNOT] */
+	MAILBOX_ERR_EXISTS,	/* NO [ALREADYEXISTS] */
+	MAILBOX_ERR_AUTH,	/* NO [AUTHENTICATIONFAILED] */
+	MAILBOX_ERR_TRYCREATE,	/* NO [TRYCREATE] */
+	MAILBOX_ERR_INVALID,	/* BAD / 5xx */
+	MAILBOX_ERR_OVERQUOTA,
+};
+
+struct mailbox_error {
+	enum mailbox_error_class cls;
+	char msg[512];		/* safe for the user; Russian / English */
+};
+
+/* System flags as bits; keywords as a space-separated string. */
+enum mailbox_flag {
+	MAILBOX_FLAG_SEEN = 1 << 0,
+	MAILBOX_FLAG_ANSWERED = 1 << 1,
+	MAILBOX_FLAG_FLAGGED = 1 << 2,
+	MAILBOX_FLAG_DELETED = 1 << 3,
+	MAILBOX_FLAG_DRAFT = 1 << 4,
+	MAILBOX_FLAG_RECENT = 1 << 5,	/* session-only, set by the view */
+};
+
+/* Folder attributes for LIST. */
+enum mailbox_folder_attr {
+	MAILBOX_ATTR_NOSELECT = 1 << 0,
+	MAILBOX_ATTR_HASCHILDREN = 1 << 1,
+	MAILBOX_ATTR_HASNOCHILDREN = 1 << 2,
+	MAILBOX_ATTR_SENT = 1 << 3,
+	MAILBOX_ATTR_DRAFTS = 1 << 4,
+	MAILBOX_ATTR_ARCHIVE = 1 << 5,
+	MAILBOX_ATTR_TRASH = 1 << 6,
+	MAILBOX_ATTR_SUBSCRIBED = 1 << 7,
+	MAILBOX_ATTR_NOINFERIORS = 1 << 8,
+};
+
+struct mailbox_folder_info {
+	char *name;		/* UTF-8 full path, '/' separated */
+	unsigned attrs;
+};
+
+struct mailbox_status {
+	uint32_t messages, recent, unseen, uidnext, uidvalidity;
+	uint32_t first_unseen_seq;	/* 0 if none (only for a view) */
+};
+
+struct mailbox_msg {
+	uint32_t uid;
+	uint32_t flags;		/* enum mailbox_flag */
+	char *keywords;		/* "" or "$EDO_Delivered $EDO_Receipt ..." */
+	int64_t internaldate;	/* seconds since epoch */
+	int32_t tz_offset;	/* minutes east of UTC for INTERNALDATE */
+	uint64_t size;		/* exact RFC822.SIZE */
+	uint64_t blob_id;	/* for mailbox_msg_data */
+};
+
+/* Created once by the daemon (or a test). */
+int mailbox_env_new(const struct settings *set, struct store *store,
+		    struct core *core, struct mailbox_env **env_r,
+		    struct mailbox_error *err);
+void mailbox_env_free(struct mailbox_env **env);
+
+/* Login "user", "user+ИНН" or "user+ИНН.КПП"; checks password and that the
+ * user is active and has at least one active membership (for the +ИНН form:
+ * in that organization).  Failed-login throttling is the front-end's job. */
+int mailbox_login(struct mailbox_env *env, const char *login,
+		  const char *password, struct mailbox_user **user_r,
+		  struct mailbox_error *err);
+void mailbox_user_free(struct mailbox_user **user);
+const char *mailbox_user_login(struct mailbox_user *user);
+/* Boxes (organizations) this session serves: active memberships only. */
+size_t mailbox_user_box_count(struct mailbox_user *user);
+const char *mailbox_user_box_id(struct mailbox_user *user, size_t i);
+
+/* Brings the user's folders up to date with the operator's event logs
+ * (renders new items, sets $EDO_* keywords, moves archived items).  Cheap
+ * when nothing changed.  Called by SELECT/NOOP/IDLE/STATUS and on notify. */
+int mailbox_user_sync(struct mailbox_user *user, struct mailbox_error *err);
+
+int mailbox_list(struct mailbox_user *user, struct mailbox_folder_info **f_r,
+		 size_t *n_r, struct mailbox_error *err);
+void mailbox_folder_info_free(struct mailbox_folder_info *f, size_t n);
+int mailbox_folder_status(struct mailbox_user *user, const char *name,
+			  struct mailbox_status *st_r,
+			  struct mailbox_error *err);
+/* CREATE/DELETE/RENAME: only under the archive folder. */
+int mailbox_create(struct mailbox_user *user, const char *name,
+		   struct mailbox_error *err);
+int mailbox_delete(struct mailbox_user *user, const char *name,
+		   struct mailbox_error *err);
+int mailbox_rename(struct mailbox_user *user, const char *from,
+		   const char *to, struct mailbox_error *err);
+int mailbox_subscribe(struct mailbox_user *user, const char *name,
+		      int subscribed, struct mailbox_error *err);
+
+/* APPEND: drafts, user folders under the archive, a Sent copy of a
+ * submitted message (recognised by Message-ID, not duplicated: *uid_r is the
+ * existing item's UID).  Elsewhere MAILBOX_ERR_CANNOT. */
+int mailbox_append(struct mailbox_user *user, const char *name,
+		   const unsigned char *data, size_t len, uint32_t flags,
+		   const char *keywords, int64_t internaldate,
+		   uint32_t *uidvalidity_r, uint32_t *uid_r,
+		   struct mailbox_error *err);
+
+/* ---- a selected folder ---- */
+
+int mailbox_view_open(struct mailbox_user *user, const char *name,
+		      int readonly, struct mailbox_view **view_r,
+		      struct mailbox_error *err);
+void mailbox_view_close(struct mailbox_view **view);
+void mailbox_view_status(struct mailbox_view *view,
+			 struct mailbox_status *st_r);
+/* Keywords allowed in PERMANENTFLAGS / FLAGS (space separated). */
+const char *mailbox_view_keywords(struct mailbox_view *view);
+
+/* The view's message list is a snapshot; refresh applies what changed
+ * since, in IMAP terms.  Expunges are reported by sequence number in the
+ * order the client must see them; then new messages; then flag changes. */
+struct mailbox_changes {
+	uint32_t *expunged_seqs;	/* as sent in "* N EXPUNGE" order */
+	size_t n_expunged;
+	uint32_t exists;		/* new total, reported if changed */
+	int exists_changed;
+	uint32_t *flag_changed_seqs;	/* messages whose flags changed */
+	size_t n_flag_changed;
+};
+/* allow_expunge: 0 during FETCH/STORE/SEARCH (RFC 3501 7.4.1), 1 else. */
+int mailbox_view_refresh(struct mailbox_view *view, int allow_expunge,
+			 struct mailbox_changes *ch_r,
+			 struct mailbox_error *err);
+void mailbox_changes_clear(struct mailbox_changes *ch);
+
+uint32_t mailbox_view_count(struct mailbox_view *view);
+/* seq is 1-based; NULL when out of range. */
+const struct mailbox_msg *mailbox_view_msg(struct mailbox_view *view,
+					   uint32_t seq);
+/* Sequence number for a UID, 0 if absent. */
+uint32_t mailbox_view_seq_of_uid(struct mailbox_view *view, uint32_t uid);
+
+/* The full RFC 5322 bytes of a message (caller frees). */
+int mailbox_msg_data(struct mailbox_view *view, uint32_t seq,
+		     unsigned char **data_r, size_t *len_r,
+		     struct mailbox_error *err);
+
+enum mailbox_store_mode { MAILBOX_STORE_SET, MAILBOX_STORE_ADD, MAILBOX_STORE_REMOVE };
+/* $EDO_* keywords are the operator's and cannot be changed by STORE
+ * (silently kept). */
+int mailbox_store(struct mailbox_view *view, uint32_t seq,
+		  enum mailbox_store_mode mode, uint32_t flags,
+		  const char *keywords, struct mailbox_error *err);
+
+/* COPY/MOVE of seqs (array, in order) to dest.  Moves into the archive,
+ * trash and back act at the operator.  uids_r/dest_uids_r receive the
+ * source and new UIDs for COPYUID (caller frees). */
+int mailbox_copy(struct mailbox_view *view, const uint32_t *seqs, size_t n,
+		 const char *dest, int move, uint32_t *dest_uidvalidity_r,
+		 uint32_t **src_uids_r, uint32_t **dest_uids_r,
+		 size_t *n_copied_r, struct mailbox_error *err);
+
+/* Expunges \Deleted messages (only those in uids if uids != NULL).  Items
+ * leave the view; the change is reported by the next refresh. */
+int mailbox_expunge(struct mailbox_view *view, const uint32_t *uids,
+		    size_t n_uids, struct mailbox_error *err);
+
+/* IDLE support: cb runs on the event loop thread when something may have
+ * changed for this view's user (operator events, another session). */
+typedef void mailbox_notify_cb(void *ctx);
+void mailbox_view_set_notify(struct mailbox_view *view,
+			     mailbox_notify_cb *cb, void *ctx);
+/* Called by the daemon on the loop thread when the core reported events
+ * for box_id, or by mailbox itself after a local change. */
+void mailbox_env_notify_box(struct mailbox_env *env, const char *box_id);
+
+#endif

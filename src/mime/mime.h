@@ -1,0 +1,144 @@
+#ifndef MIME_MIME_H
+#define MIME_MIME_H
+/* Mail <-> EDO conversion with libetpan.
+ *  - render: EDO objects (core messages, invitations, counteragents,
+ *    notices) as immutable RFC 5322 messages (DESIGN.md section 7);
+ *  - parse: a submitted message into what SMTP needs to build an EDO
+ *    operation (DESIGN.md section 6), after guarding libetpan's known
+ *    crashers (boundary="\"", deep message/rfc822 nesting) and enforcing
+ *    limits on size, nesting and part count. */
+#include <stddef.h>
+#include <stdint.h>
+#include <edomail/core.h>
+
+struct mime_limits {
+	size_t max_size;	/* whole message, bytes */
+	int max_depth;		/* multipart / message/rfc822 nesting */
+	int max_parts;		/* leaf parts */
+	size_t max_header_line;	/* one header line, bytes */
+};
+void mime_limits_default(struct mime_limits *lim);
+
+/* ---- rendering ---- */
+
+/* A party as shown in From/To: "Name" <participant-id@domain>. */
+struct mime_party {
+	const char *box_id;
+	const char *name;
+	const char *inn;
+	const char *kpp;
+};
+
+/* Per-signature facts for the signature report part. */
+struct mime_sig_report {
+	const char *entity_id;		/* the signature entity */
+	const char *document_name;	/* file it signs */
+	const char *signer;		/* subject / common name */
+	const char *serial;
+	const char *issuer;
+	int64_t not_before, not_after;
+	int64_t signing_time;
+	int valid;
+	const char *error;		/* NULL when valid */
+};
+
+struct mime_render_msg {
+	const char *domain;
+	const struct core_message *msg;	/* entities: documents and signatures
+					 * in clear (already decrypted) */
+	struct mime_party from, to;
+	const char *message_id;		/* without <>; NULL: <msg.id@domain> */
+	const char *in_reply_to;	/* without <>; may be NULL */
+	const struct mime_sig_report *reports;
+	size_t n_reports;
+	int was_encrypted;		/* say so in headers and text */
+	const unsigned char *packet;	/* the whole EDO packet (zip or XML), may be NULL */
+	size_t packet_len;
+	const char *packet_name;
+	const char *language;		/* "ru" | "en" for fixed texts */
+};
+/* Returns malloc'd CRLF message bytes. */
+int mime_render_message(const struct mime_render_msg *r, unsigned char **out_r,
+			size_t *len_r, char **error_r);
+
+struct mime_render_invitation {
+	const char *domain;
+	const char *invitation_id;	/* message id of the invitation */
+	struct mime_party from, to;
+	const char *text;		/* the inviter's message, may be NULL */
+	int outgoing;			/* 1: I invited; 0: invited me */
+	int64_t date;
+	const char *language;
+};
+int mime_render_invitation(const struct mime_render_invitation *r,
+			   unsigned char **out_r, size_t *len_r,
+			   char **error_r);
+
+/* Address book item: text/plain summary + text/vcard. */
+struct mime_render_contact {
+	const char *domain;
+	struct mime_party self, counteragent;
+	const char *status;		/* human-readable */
+	int64_t date;
+	const char *language;
+};
+int mime_render_contact(const struct mime_render_contact *r,
+			unsigned char **out_r, size_t *len_r, char **error_r);
+
+/* A gateway notice (failures, things to do): from the gateway postmaster. */
+struct mime_render_notice {
+	const char *domain;
+	const char *to_addr;		/* user's address */
+	const char *subject;
+	const char *text;
+	const char *in_reply_to;	/* may be NULL */
+	int64_t date;
+};
+int mime_render_notice(const struct mime_render_notice *r,
+		       unsigned char **out_r, size_t *len_r, char **error_r);
+
+/* ---- parsing a submission ---- */
+
+struct mime_attachment {
+	char *file_name;	/* UTF-8 (RFC 2231 / RFC 2047 decoded) */
+	char *content_type;	/* lower case type/subtype */
+	unsigned char *data;	/* decoded bytes */
+	size_t len;
+};
+
+struct mime_submission {
+	char *from_addr;	/* addr-spec of From, lower case */
+	char *from_name;
+	char **to_addrs;	/* To + Cc addr-specs */
+	size_t n_to;
+	char *subject;		/* UTF-8, RFC 2047 decoded; "" if none */
+	char *message_id;	/* without <> */
+	char *in_reply_to;	/* without <>, first id */
+	char **references;	/* without <> */
+	size_t n_references;
+	char *text;		/* UTF-8: text/plain preferred, else HTML reduced */
+	char *new_text;		/* text without quoted lines and signature */
+	struct mime_attachment *attachments;
+	size_t n_attachments;
+	int64_t date;
+};
+
+/* Returns 0, or -1 with a message fit for an SMTP reply (Russian / English)
+ * in *error_r. */
+int mime_parse_submission(const unsigned char *data, size_t len,
+			  const struct mime_limits *lim,
+			  struct mime_submission *sub_r, char **error_r);
+void mime_submission_clear(struct mime_submission *sub);
+
+/* The first words of a reply: 1 accept, -1 reject, 0 neither; *comment_r
+ * receives the rest of the text (malloc'd, may be ""). */
+int mime_reply_decision(const char *new_text, char **comment_r);
+
+/* Guards run before libetpan sees untrusted input: 0 safe, -1 with reason. */
+int mime_guard(const unsigned char *data, size_t len,
+	       const struct mime_limits *lim, char **error_r);
+
+/* For IMAP: an RFC 2047 encoded-word for a UTF-8 header value. */
+char *mime_encode_header_word(const char *utf8);
+
+#endif
