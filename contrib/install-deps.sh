@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs the Debian 12 packages edomail needs to build, test and run the
+# demo, but only those that are missing (apt-get update first, as a clean
+# machine has no package lists).  Run as root, or it uses sudo.
+set -eu
+PKGS="meson ninja-build pkg-config gcc libc6-dev
+libetpan-dev libcurl4-gnutls-dev libssl-dev openssl libsqlite3-dev sqlite3
+libxml2-dev libxml2-utils libconfig-dev libevent-dev libengine-gost-openssl
+python3 curl swaks mutt isync tmux valgrind clang libclang-rt-14-dev
+dovecot-imapd"
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+echo "install-deps: installing:$missing"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# Dovecot is only a benchmark peer: keep its packaged service from starting.
+if echo "$missing" | grep -q dovecot && [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+	$SUDO chmod 755 /usr/sbin/policy-rc.d
+	trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,17 @@
+#!/bin/sh
+# The test command: installs what is missing, builds with address and
+# undefined-behaviour sanitizers and runs every test (unit and end-to-end).
+# It ends on meson's summary ("Ok: N  Fail: N ...").
+set -eu
+cd "$(dirname "$0")/.."
+./contrib/install-deps.sh
+BUILD=${BUILD:-build-test}
+if [ ! -f "$BUILD/build.ninja" ]; then
+	meson setup "$BUILD" -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dbuildtype=debug
+fi
+ninja -C "$BUILD"
+# LeakSanitizer is on; UBSan reports are fatal so they fail the test.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+exec meson test -C "$BUILD" --print-errorlogs --num-processes 2 "$@"

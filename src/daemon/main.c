@@ -1,0 +1,64 @@
+/* edomaild: the daemon.  Wires the modules together on one libevent loop:
+ * listeners for IMAP (STARTTLS and implicit TLS) and SMTP submission
+ * (STARTTLS and implicit TLS), the store, the operator client core, the
+ * mailbox layer and a worker pool for blocking work. */
+#include "config/config.h"
+#include "crypto/crypto.h"
+#include "daemon/daemon.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: edomaild [-f] [-t] [-d] -c FILE\n"
+		"  -c FILE  configuration file (libconfig)\n"
+		"  -f       stay in the foreground, log to stderr\n"
+		"  -t       check the configuration and exit\n"
+		"  -d       debug logging\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf_path = NULL;
+	int foreground = 0, check_only = 0, debug = 0, ch;
+
+	while ((ch = getopt(argc, argv, "c:ftdh")) != -1) {
+		switch (ch) {
+		case 'c': conf_path = optarg; break;
+		case 'f': foreground = 1; break;
+		case 't': check_only = 1; break;
+		case 'd': debug = 1; break;
+		default: usage(); return 2;
+		}
+	}
+	if (conf_path == NULL) {
+		usage();
+		return 2;
+	}
+	log_init("edomaild", debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+
+	struct settings set;
+	char *error = NULL;
+	if (settings_load(conf_path, &set, &error) < 0) {
+		fprintf(stderr, "edomaild: %s\n", error);
+		free(error);
+		return 1;
+	}
+	if (check_only) {
+		printf("edomaild: %s: конфигурация в порядке / configuration OK\n",
+		       conf_path);
+		settings_free(&set);
+		return 0;
+	}
+	int rc = daemon_run(&set, foreground, debug);
+	settings_free(&set);
+	return rc == 0 ? 0 : 1;
+}
