@@ -1,0 +1,3 @@
+#include "store/store.h"
+
+const char store_schema_mailbox[] = "";

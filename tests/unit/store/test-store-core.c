@@ -1,0 +1,212 @@
+/* The store's connection part: migrations, transactions, the statement
+ * cache.  Prints TAP. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "store/store.h"
+
+static int test_n, test_failed;
+
+static void ok(int cond, const char *what)
+{
+	test_n++;
+	if (!cond)
+		test_failed++;
+	printf("%s %d - %s\n", cond ? "ok" : "not ok", test_n, what);
+}
+
+static char *test_tmp_db(void)
+{
+	char dir[] = "/tmp/edostore-XXXXXX";
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	return xasprintf("%s/edomail.db", dir);
+}
+
+static void test_cleanup(const char *path)
+{
+	char *p;
+	char *dir = xstrdup(path);
+
+	p = xasprintf("%s-wal", path);
+	unlink(p);
+	free(p);
+	p = xasprintf("%s-shm", path);
+	unlink(p);
+	free(p);
+	unlink(path);
+	*strrchr(dir, '/') = '\0';
+	rmdir(dir);
+	free(dir);
+}
+
+static int count_rows(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int n = -1;
+
+	store_lock(s);
+	st = store_stmt(s, sql);
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	store_unlock(s);
+	return n;
+}
+
+static void test_open_migrate(const char *path)
+{
+	struct store *s = NULL;
+	const char *error;
+	sqlite3_stmt *st;
+	const char *mode = NULL;
+
+	ok(store_open(path, &s, &error) == 0, "open creates a new database");
+	ok(store_schema_version(s) == 1, "user_version becomes 1");
+	ok(count_rows(s, "SELECT count(*) FROM sqlite_master WHERE name='users'") == 1,
+	   "gateway tables exist");
+	store_lock(s);
+	st = store_stmt(s, "PRAGMA journal_mode");
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		mode = (const char *)sqlite3_column_text(st, 0);
+	ok(mode != NULL && strcmp(mode, "wal") == 0, "journal_mode is wal");
+	store_unlock(s);
+	ok(count_rows(s, "PRAGMA foreign_keys") == 1, "foreign_keys on");
+	ok(count_rows(s, "PRAGMA synchronous") == 2, "synchronous FULL");
+	store_close(&s);
+	ok(s == NULL, "close NULLs the pointer");
+
+	/* Reopening must not run version 1 again (CREATE TABLE would fail). */
+	ok(store_open(path, &s, &error) == 0, "reopen is a no-op migration");
+	ok(s != NULL && store_schema_version(s) == 1, "still version 1");
+	store_close(&s);
+}
+
+static void test_newer_schema(const char *path)
+{
+	struct store *s = NULL;
+	const char *error = NULL;
+	sqlite3 *db;
+
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL);
+	sqlite3_close(db);
+	ok(store_open(path, &s, &error) == -1 && s == NULL,
+	   "a newer schema is refused");
+	ok(error != NULL && strstr(error, "newer") != NULL, "with a clear error");
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "PRAGMA user_version=1", NULL, NULL, NULL);
+	sqlite3_close(db);
+}
+
+static void test_tx(const char *path)
+{
+	struct store *s = NULL;
+	const char *error;
+
+	if (store_open(path, &s, &error) < 0) {
+		ok(0, error);
+		return;
+	}
+	ok(store_tx_begin(s) == STORE_OK, "begin");
+	store_lock(s);
+	sqlite3_exec(store_db(s), "INSERT INTO settings_kv VALUES ('a', '1')",
+		     NULL, NULL, NULL);
+	store_unlock(s);
+	ok(store_tx_begin(s) == STORE_OK, "nested begin");
+	sqlite3_exec(store_db(s), "INSERT INTO settings_kv VALUES ('b', '2')",
+		     NULL, NULL, NULL);
+	ok(store_tx_commit(s) == STORE_OK, "nested commit");
+	store_tx_rollback(s);
+	ok(count_rows(s, "SELECT count(*) FROM settings_kv") == 0,
+	   "outer rollback undoes the nested commit");
+
+	ok(store_tx_begin(s) == STORE_OK, "begin again");
+	sqlite3_exec(store_db(s), "INSERT INTO settings_kv VALUES ('c', '3')",
+		     NULL, NULL, NULL);
+	ok(store_tx_begin(s) == STORE_OK, "nested begin");
+	store_tx_rollback(s);
+	ok(store_tx_commit(s) != STORE_OK,
+	   "outer commit after an inner rollback fails");
+	ok(count_rows(s, "SELECT count(*) FROM settings_kv") == 0,
+	   "inner rollback undid everything");
+
+	ok(store_tx_begin(s) == STORE_OK && store_tx_begin(s) == STORE_OK,
+	   "begin twice");
+	sqlite3_exec(store_db(s), "INSERT INTO settings_kv VALUES ('d', '4')",
+		     NULL, NULL, NULL);
+	ok(store_tx_commit(s) == STORE_OK && store_tx_commit(s) == STORE_OK,
+	   "commit twice");
+	ok(count_rows(s, "SELECT count(*) FROM settings_kv") == 1,
+	   "committed row is there");
+	store_close(&s);
+}
+
+static void test_stmt_cache(const char *path)
+{
+	struct store *s = NULL;
+	const char *error;
+	sqlite3_stmt *a, *b;
+	char sql[64];
+
+	if (store_open(path, &s, &error) < 0) {
+		ok(0, error);
+		return;
+	}
+	store_lock(s);
+	a = store_stmt(s, "SELECT value FROM settings_kv WHERE key = ?");
+	sqlite3_bind_text(a, 1, "d", -1, SQLITE_STATIC);
+	ok(sqlite3_step(a) == SQLITE_ROW, "bound statement finds the row");
+	snprintf(sql, sizeof(sql), "SELECT value FROM settings_kv WHERE key = ?");
+	b = store_stmt(s, sql);
+	ok(a == b, "same SQL text gives the cached statement");
+	ok(sqlite3_bind_parameter_count(b) == 1 && sqlite3_step(b) == SQLITE_DONE,
+	   "it comes back reset with bindings cleared");
+	ok(store_stmt(s, "SELECT nonsense FROM nowhere") == NULL,
+	   "bad SQL gives NULL");
+	store_unlock(s);
+
+	store_lock(s);
+	a = store_stmt(s, "INSERT INTO settings_kv (key, value) VALUES (?, ?)");
+	sqlite3_bind_text(a, 1, "d", -1, SQLITE_STATIC);
+	sqlite3_bind_text(a, 2, "x", -1, SQLITE_STATIC);
+	ok(store_error_from_sqlite(s, sqlite3_step(a), "insert") ==
+	   STORE_ERR_CONFLICT, "duplicate key maps to CONFLICT");
+	store_unlock(s);
+	store_close(&s);
+}
+
+static void test_bad_path(void)
+{
+	struct store *s = NULL;
+	const char *error = NULL;
+
+	ok(store_open("/nonexistent-dir/x/edomail.db", &s, &error) == -1 &&
+	   s == NULL, "open in a missing folder fails");
+	ok(error != NULL && strstr(error, "cannot open") != NULL,
+	   "with a clear error");
+}
+
+int main(void)
+{
+	char *path = test_tmp_db();
+
+	log_init("test-store-core", LOG_LVL_ERROR);
+	test_open_migrate(path);
+	test_newer_schema(path);
+	test_tx(path);
+	test_stmt_cache(path);
+	test_bad_path();
+	test_cleanup(path);
+	free(path);
+	printf("1..%d\n", test_n);
+	return test_failed == 0 ? 0 : 1;
+}
