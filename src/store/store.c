@@ -157,6 +157,10 @@ int store_error_from_sqlite(struct store *store, int rc, const char *what)
 	case SQLITE_CONSTRAINT_PRIMARYKEY:
 		log_debug("store: %s: %s", what, msg);
 		return STORE_ERR_CONFLICT;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		/* The row refers to a user or box that is not there. */
+		log_debug("store: %s: %s", what, msg);
+		return STORE_ERR_NOTFOUND;
 	}
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
@@ -171,6 +175,22 @@ int store_error_from_sqlite(struct store *store, int rc, const char *what)
 	default:
 		log_error("store: %s: %s (code %d)", what, msg, rc);
 		return STORE_ERR_INTERNAL;
+	}
+}
+
+const char *store_error_str(int error)
+{
+	switch (error) {
+	case STORE_OK:
+		return "ok";
+	case STORE_ERR_NOTFOUND:
+		return "не найдено / not found";
+	case STORE_ERR_CONFLICT:
+		return "уже существует / already exists";
+	case STORE_ERR_TEMP:
+		return "база данных временно недоступна / database temporarily unavailable";
+	default:
+		return "внутренняя ошибка базы данных / internal database error";
 	}
 }
 

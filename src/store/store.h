@@ -47,6 +47,8 @@ struct sqlite3 *store_db(struct store *store);
 struct sqlite3_stmt *store_stmt(struct store *store, const char *sql);
 /* Maps the last sqlite error to enum store_error and logs details. */
 int store_error_from_sqlite(struct store *store, int rc, const char *what);
+/* A text for people, "Русский / English", for an enum store_error. */
+const char *store_error_str(int error);
 
 /* Module schemas for version 1 (each in its own file). */
 extern const char store_schema_gateway[];
@@ -123,6 +125,8 @@ int store_user_list(struct store *s, struct store_user **users_r, size_t *n_r);
 
 int store_org_add(struct store *s, const struct store_org *org);
 int store_org_get(struct store *s, const char *box_id, struct store_org *o_r);
+/* kpp NULL: the one organization with that ИНН (the ИП, or the only
+ * branch); STORE_ERR_CONFLICT when several КПП share the ИНН. */
 int store_org_find_inn(struct store *s, const char *inn, const char *kpp,
 		       struct store_org *o_r);
 int store_org_list(struct store *s, struct store_org **orgs_r, size_t *n_r);
@@ -144,5 +148,20 @@ int store_cert_get(struct store *s, int64_t id, struct store_cert *c_r);
 int store_cert_list(struct store *s, const char *box_id, int64_t user_id,
 		    struct store_cert **certs_r, size_t *n_r);
 void store_cert_list_free(struct store_cert *certs, size_t n);
+
+/* Added by store: lookups for edomailctl and the free functions of lists. */
+int store_cert_find_thumbprint(struct store *s, const char *thumbprint,
+			       struct store_cert *c_r);
+/* Every certificate (user_id < 0) or those of one user in any box. */
+int store_cert_list_all(struct store *s, int64_t user_id,
+			struct store_cert **certs_r, size_t *n_r);
+int store_cert_delete(struct store *s, int64_t id);
+void store_user_list_free(struct store_user *users, size_t n);
+void store_org_list_free(struct store_org *orgs, size_t n);
+void store_member_list_free(struct store_membership *m, size_t n);
+
+/* Node-level key/value pairs (table settings_kv). */
+int store_kv_get(struct store *s, const char *key, char **value_r);
+int store_kv_set(struct store *s, const char *key, const char *value);
 
 #endif

@@ -1,0 +1,779 @@
+/* The gateway's rows: users, organizations, memberships, certificates and
+ * node-level values.  Every function takes the store lock for its duration
+ * (so it may be called inside a caller's transaction) and maps SQLite
+ * results to enum store_error. */
+#include "store/store-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+
+/* ---- roles ---- */
+
+static const struct {
+	enum store_role role;
+	const char *en;
+	const char *ru;
+} store_roles[] = {
+	{ STORE_ROLE_OWNER, "owner", "Владелец" },
+	{ STORE_ROLE_ADMIN, "admin", "Администратор" },
+	{ STORE_ROLE_SIGNER, "signer", "Сотрудник с правом подписи" },
+	{ STORE_ROLE_READER, "reader", "Сотрудник без права подписи" },
+};
+
+#define STORE_N_ROLES (sizeof(store_roles) / sizeof(store_roles[0]))
+
+const char *store_role_name(enum store_role role)
+{
+	size_t i;
+
+	for (i = 0; i < STORE_N_ROLES; i++) {
+		if (store_roles[i].role == role)
+			return store_roles[i].ru;
+	}
+	return "?";
+}
+
+int store_role_parse(const char *s, enum store_role *role_r)
+{
+	size_t i;
+
+	for (i = 0; i < STORE_N_ROLES; i++) {
+		if (util_strcaseeq(s, store_roles[i].en) ||
+		    strcmp(s, store_roles[i].ru) == 0) {
+			*role_r = store_roles[i].role;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int store_role_can_sign(enum store_role role)
+{
+	/* Only the reader lacks the signing right (seed 001). */
+	return role == STORE_ROLE_OWNER || role == STORE_ROLE_ADMIN ||
+		role == STORE_ROLE_SIGNER;
+}
+
+/* ---- small helpers ---- */
+
+static char *gw_col_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t == NULL ? NULL : xstrdup((const char *)t);
+}
+
+static void gw_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+	if (s == NULL)
+		sqlite3_bind_null(st, idx);
+	else
+		sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+}
+
+/* Steps a statement that returns no rows. */
+static int gw_step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	return store_error_from_sqlite(s, sqlite3_extended_errcode(store_db(s)), what);
+}
+
+/* An UPDATE that changes nothing means the row is not there. */
+static int gw_step_update(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int ret = gw_step_done(s, st, what);
+
+	if (ret == STORE_OK && sqlite3_changes(store_db(s)) == 0)
+		return STORE_ERR_NOTFOUND;
+	return ret;
+}
+
+/* Steps to the single row a lookup expects. */
+static int gw_step_row(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_ERR_NOTFOUND;
+	return store_error_from_sqlite(s, sqlite3_extended_errcode(store_db(s)), what);
+}
+
+/* Reads every row with fill() into a growing array of elem_size items. */
+typedef void gw_row_fill(sqlite3_stmt *st, void *item);
+
+static int gw_list(struct store *s, sqlite3_stmt *st, size_t elem_size,
+		   gw_row_fill *fill, void **items_r, size_t *n_r,
+		   const char *what)
+{
+	unsigned char *items = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			items = xrealloc(items, cap * elem_size);
+		}
+		memset(items + n * elem_size, 0, elem_size);
+		fill(st, items + n * elem_size);
+		n++;
+	}
+	*items_r = items;
+	*n_r = n;
+	if (rc != SQLITE_DONE)
+		return store_error_from_sqlite(s, sqlite3_extended_errcode(store_db(s)), what);
+	return STORE_OK;
+}
+
+/* ---- users ---- */
+
+#define GW_USER_COLS "id, login, full_name, pw_hash, status"
+
+void store_user_clear(struct store_user *u)
+{
+	free(u->login);
+	free(u->full_name);
+	if (u->pw_hash != NULL) {
+		/* A hash is not a password, but it need not linger either. */
+		memset(u->pw_hash, 0, strlen(u->pw_hash));
+		free(u->pw_hash);
+	}
+	memset(u, 0, sizeof(*u));
+}
+
+void store_user_list_free(struct store_user *users, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		store_user_clear(&users[i]);
+	free(users);
+}
+
+static void gw_user_fill(sqlite3_stmt *st, void *item)
+{
+	struct store_user *u = item;
+
+	u->id = sqlite3_column_int64(st, 0);
+	u->login = gw_col_dup(st, 1);
+	u->full_name = gw_col_dup(st, 2);
+	u->pw_hash = gw_col_dup(st, 3);
+	u->status = sqlite3_column_int(st, 4);
+}
+
+int store_user_add(struct store *s, const char *login, const char *full_name,
+		   const char *pw_hash, int64_t *id_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, "INSERT INTO users (login, full_name, pw_hash) "
+			"VALUES (?, ?, ?)");
+	if (st != NULL) {
+		gw_bind_text(st, 1, login);
+		gw_bind_text(st, 2, full_name);
+		gw_bind_text(st, 3, pw_hash);
+		ret = gw_step_done(s, st, "user add");
+		if (ret == STORE_OK && id_r != NULL)
+			*id_r = sqlite3_last_insert_rowid(store_db(s));
+	}
+	store_unlock(s);
+	return ret;
+}
+
+static int gw_user_get(struct store *s, const char *sql, const char *login,
+		       int64_t id, struct store_user *u_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	memset(u_r, 0, sizeof(*u_r));
+	store_lock(s);
+	st = store_stmt(s, sql);
+	if (st != NULL) {
+		if (login != NULL)
+			gw_bind_text(st, 1, login);
+		else
+			sqlite3_bind_int64(st, 1, id);
+		ret = gw_step_row(s, st, "user get");
+		if (ret == STORE_OK)
+			gw_user_fill(st, u_r);
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_user_get(struct store *s, const char *login, struct store_user *u_r)
+{
+	return gw_user_get(s, "SELECT " GW_USER_COLS " FROM users WHERE login = ?",
+			   login, 0, u_r);
+}
+
+int store_user_get_by_id(struct store *s, int64_t id, struct store_user *u_r)
+{
+	return gw_user_get(s, "SELECT " GW_USER_COLS " FROM users WHERE id = ?",
+			   NULL, id, u_r);
+}
+
+int store_user_set_status(struct store *s, int64_t id, int status)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, "UPDATE users SET status = ? WHERE id = ?");
+	if (st != NULL) {
+		sqlite3_bind_int(st, 1, status);
+		sqlite3_bind_int64(st, 2, id);
+		ret = gw_step_update(s, st, "user set status");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_user_set_password(struct store *s, int64_t id, const char *pw_hash)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, "UPDATE users SET pw_hash = ? WHERE id = ?");
+	if (st != NULL) {
+		gw_bind_text(st, 1, pw_hash);
+		sqlite3_bind_int64(st, 2, id);
+		ret = gw_step_update(s, st, "user set password");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_user_list(struct store *s, struct store_user **users_r, size_t *n_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*users_r = NULL;
+	*n_r = 0;
+	store_lock(s);
+	st = store_stmt(s, "SELECT " GW_USER_COLS " FROM users ORDER BY login");
+	if (st != NULL)
+		ret = gw_list(s, st, sizeof(**users_r), gw_user_fill,
+			      (void **)users_r, n_r, "user list");
+	store_unlock(s);
+	return ret;
+}
+
+/* ---- organizations ---- */
+
+#define GW_ORG_COLS "box_id, name, short_name, inn, kpp, test_mode, encrypt_policy"
+
+void store_org_clear(struct store_org *o)
+{
+	free(o->box_id);
+	free(o->name);
+	free(o->short_name);
+	free(o->inn);
+	free(o->kpp);
+	memset(o, 0, sizeof(*o));
+}
+
+void store_org_list_free(struct store_org *orgs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		store_org_clear(&orgs[i]);
+	free(orgs);
+}
+
+static void gw_org_fill(sqlite3_stmt *st, void *item)
+{
+	struct store_org *o = item;
+	const unsigned char *kpp;
+
+	o->box_id = gw_col_dup(st, 0);
+	o->name = gw_col_dup(st, 1);
+	o->short_name = gw_col_dup(st, 2);
+	o->inn = gw_col_dup(st, 3);
+	/* '' in the table (see schema-gateway.c), NULL in the API. */
+	kpp = sqlite3_column_text(st, 4);
+	o->kpp = kpp == NULL || *kpp == '\0' ? NULL : xstrdup((const char *)kpp);
+	o->test_mode = sqlite3_column_int(st, 5);
+	o->encrypt_policy = sqlite3_column_int(st, 6);
+}
+
+int store_org_add(struct store *s, const struct store_org *org)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, "INSERT INTO orgs (" GW_ORG_COLS ") "
+			"VALUES (?, ?, ?, ?, ?, ?, ?)");
+	if (st != NULL) {
+		gw_bind_text(st, 1, org->box_id);
+		gw_bind_text(st, 2, org->name);
+		gw_bind_text(st, 3, org->short_name);
+		gw_bind_text(st, 4, org->inn);
+		gw_bind_text(st, 5, org->kpp != NULL ? org->kpp : "");
+		sqlite3_bind_int(st, 6, org->test_mode ? 1 : 0);
+		sqlite3_bind_int(st, 7, org->encrypt_policy ? 1 : 0);
+		ret = gw_step_done(s, st, "org add");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_org_get(struct store *s, const char *box_id, struct store_org *o_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	memset(o_r, 0, sizeof(*o_r));
+	store_lock(s);
+	st = store_stmt(s, "SELECT " GW_ORG_COLS " FROM orgs WHERE box_id = ?");
+	if (st != NULL) {
+		gw_bind_text(st, 1, box_id);
+		ret = gw_step_row(s, st, "org get");
+		if (ret == STORE_OK)
+			gw_org_fill(st, o_r);
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_org_find_inn(struct store *s, const char *inn, const char *kpp,
+		       struct store_org *o_r)
+{
+	struct store_org *orgs = NULL;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int ret = STORE_ERR_INTERNAL;
+
+	memset(o_r, 0, sizeof(*o_r));
+	store_lock(s);
+	if (kpp != NULL) {
+		st = store_stmt(s, "SELECT " GW_ORG_COLS " FROM orgs "
+				"WHERE inn = ? AND kpp = ?");
+		if (st != NULL) {
+			gw_bind_text(st, 1, inn);
+			gw_bind_text(st, 2, kpp);
+		}
+	} else {
+		/* The ИП (kpp '') sorts first; a second row means branches. */
+		st = store_stmt(s, "SELECT " GW_ORG_COLS " FROM orgs "
+				"WHERE inn = ? ORDER BY kpp LIMIT 2");
+		if (st != NULL)
+			gw_bind_text(st, 1, inn);
+	}
+	if (st != NULL)
+		ret = gw_list(s, st, sizeof(*orgs), gw_org_fill, (void **)&orgs,
+			      &n, "org find inn");
+	store_unlock(s);
+	if (ret == STORE_OK && n == 0)
+		ret = STORE_ERR_NOTFOUND;
+	else if (ret == STORE_OK && n > 1 && orgs[0].kpp != NULL)
+		ret = STORE_ERR_CONFLICT;
+	if (ret == STORE_OK) {
+		*o_r = orgs[0];
+		memset(&orgs[0], 0, sizeof(orgs[0]));
+	}
+	store_org_list_free(orgs, n);
+	return ret;
+}
+
+int store_org_list(struct store *s, struct store_org **orgs_r, size_t *n_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*orgs_r = NULL;
+	*n_r = 0;
+	store_lock(s);
+	st = store_stmt(s, "SELECT " GW_ORG_COLS " FROM orgs ORDER BY name, box_id");
+	if (st != NULL)
+		ret = gw_list(s, st, sizeof(**orgs_r), gw_org_fill,
+			      (void **)orgs_r, n_r, "org list");
+	store_unlock(s);
+	return ret;
+}
+
+int store_org_set_policy(struct store *s, const char *box_id, int encrypt)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, "UPDATE orgs SET encrypt_policy = ? WHERE box_id = ?");
+	if (st != NULL) {
+		sqlite3_bind_int(st, 1, encrypt ? 1 : 0);
+		gw_bind_text(st, 2, box_id);
+		ret = gw_step_update(s, st, "org set policy");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+/* ---- memberships ---- */
+
+#define GW_MEMBER_COLS "user_id, box_id, role, status"
+
+void store_membership_clear(struct store_membership *m)
+{
+	free(m->box_id);
+	memset(m, 0, sizeof(*m));
+}
+
+void store_member_list_free(struct store_membership *m, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		store_membership_clear(&m[i]);
+	free(m);
+}
+
+static void gw_member_fill(sqlite3_stmt *st, void *item)
+{
+	struct store_membership *m = item;
+
+	m->user_id = sqlite3_column_int64(st, 0);
+	m->box_id = gw_col_dup(st, 1);
+	m->role = sqlite3_column_int(st, 2);
+	m->status = sqlite3_column_int(st, 3);
+}
+
+int store_member_set(struct store *s, int64_t user_id, const char *box_id,
+		     int role, int status)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	/* An upsert: granting a role again changes it in place. */
+	st = store_stmt(s, "INSERT INTO memberships (" GW_MEMBER_COLS ") "
+			"VALUES (?, ?, ?, ?) ON CONFLICT (user_id, box_id) "
+			"DO UPDATE SET role = excluded.role, "
+			"status = excluded.status");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, user_id);
+		gw_bind_text(st, 2, box_id);
+		sqlite3_bind_int(st, 3, role);
+		sqlite3_bind_int(st, 4, status);
+		ret = gw_step_done(s, st, "member set");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_member_get(struct store *s, int64_t user_id, const char *box_id,
+		     struct store_membership *m_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	memset(m_r, 0, sizeof(*m_r));
+	store_lock(s);
+	st = store_stmt(s, "SELECT " GW_MEMBER_COLS " FROM memberships "
+			"WHERE user_id = ? AND box_id = ?");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, user_id);
+		gw_bind_text(st, 2, box_id);
+		ret = gw_step_row(s, st, "member get");
+		if (ret == STORE_OK)
+			gw_member_fill(st, m_r);
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_member_list_user(struct store *s, int64_t user_id,
+			   struct store_membership **m_r, size_t *n_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*m_r = NULL;
+	*n_r = 0;
+	store_lock(s);
+	/* In the order the organizations are listed (by name), so a
+	 * multi-org user's folders keep a stable order. */
+	st = store_stmt(s, "SELECT m.user_id, m.box_id, m.role, m.status "
+			"FROM memberships m JOIN orgs o ON o.box_id = m.box_id "
+			"WHERE m.user_id = ? ORDER BY o.name, o.box_id");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, user_id);
+		ret = gw_list(s, st, sizeof(**m_r), gw_member_fill,
+			      (void **)m_r, n_r, "member list user");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_member_list_box(struct store *s, const char *box_id,
+			  struct store_membership **m_r, size_t *n_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*m_r = NULL;
+	*n_r = 0;
+	store_lock(s);
+	st = store_stmt(s, "SELECT m.user_id, m.box_id, m.role, m.status "
+			"FROM memberships m JOIN users u ON u.id = m.user_id "
+			"WHERE m.box_id = ? ORDER BY u.login");
+	if (st != NULL) {
+		gw_bind_text(st, 1, box_id);
+		ret = gw_list(s, st, sizeof(**m_r), gw_member_fill,
+			      (void **)m_r, n_r, "member list box");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+/* ---- certificates ---- */
+
+#define GW_CERT_COLS "id, box_id, user_id, subject, issuer, serial, " \
+	"thumbprint, key_type, not_before, not_after, cert_pem, key_enc"
+
+void store_cert_clear(struct store_cert *c)
+{
+	free(c->box_id);
+	free(c->subject);
+	free(c->issuer);
+	free(c->serial);
+	free(c->thumbprint);
+	free(c->key_type);
+	free(c->cert_pem);
+	if (c->key_enc != NULL) {
+		memset(c->key_enc, 0, c->key_enc_len);
+		free(c->key_enc);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+void store_cert_list_free(struct store_cert *certs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		store_cert_clear(&certs[i]);
+	free(certs);
+}
+
+static void gw_cert_fill(sqlite3_stmt *st, void *item)
+{
+	struct store_cert *c = item;
+	const void *blob;
+	int len;
+
+	c->id = sqlite3_column_int64(st, 0);
+	c->box_id = gw_col_dup(st, 1);
+	/* NULL in the table is the organization's own certificate. */
+	c->user_id = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 :
+		sqlite3_column_int64(st, 2);
+	c->subject = gw_col_dup(st, 3);
+	c->issuer = gw_col_dup(st, 4);
+	c->serial = gw_col_dup(st, 5);
+	c->thumbprint = gw_col_dup(st, 6);
+	c->key_type = gw_col_dup(st, 7);
+	c->not_before = sqlite3_column_int64(st, 8);
+	c->not_after = sqlite3_column_int64(st, 9);
+	c->cert_pem = gw_col_dup(st, 10);
+	blob = sqlite3_column_blob(st, 11);
+	len = sqlite3_column_bytes(st, 11);
+	if (blob != NULL && len > 0) {
+		c->key_enc = xmalloc(len);
+		memcpy(c->key_enc, blob, len);
+		c->key_enc_len = len;
+	}
+}
+
+int store_cert_add(struct store *s, const struct store_cert *c, int64_t *id_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, "INSERT INTO certs (box_id, user_id, subject, issuer, "
+			"serial, thumbprint, key_type, not_before, not_after, "
+			"cert_pem, key_enc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (st != NULL) {
+		gw_bind_text(st, 1, c->box_id);
+		if (c->user_id == 0)
+			sqlite3_bind_null(st, 2);
+		else
+			sqlite3_bind_int64(st, 2, c->user_id);
+		gw_bind_text(st, 3, c->subject);
+		gw_bind_text(st, 4, c->issuer);
+		gw_bind_text(st, 5, c->serial);
+		gw_bind_text(st, 6, c->thumbprint);
+		gw_bind_text(st, 7, c->key_type);
+		sqlite3_bind_int64(st, 8, c->not_before);
+		sqlite3_bind_int64(st, 9, c->not_after);
+		gw_bind_text(st, 10, c->cert_pem);
+		if (c->key_enc != NULL && c->key_enc_len > 0)
+			sqlite3_bind_blob(st, 11, c->key_enc, (int)c->key_enc_len,
+					  SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 11);
+		ret = gw_step_done(s, st, "cert add");
+		if (ret == STORE_OK && id_r != NULL)
+			*id_r = sqlite3_last_insert_rowid(store_db(s));
+	}
+	store_unlock(s);
+	return ret;
+}
+
+static int gw_cert_get(struct store *s, const char *sql, const char *text,
+		       int64_t id, struct store_cert *c_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	memset(c_r, 0, sizeof(*c_r));
+	store_lock(s);
+	st = store_stmt(s, sql);
+	if (st != NULL) {
+		if (text != NULL)
+			gw_bind_text(st, 1, text);
+		else
+			sqlite3_bind_int64(st, 1, id);
+		ret = gw_step_row(s, st, "cert get");
+		if (ret == STORE_OK)
+			gw_cert_fill(st, c_r);
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_cert_get(struct store *s, int64_t id, struct store_cert *c_r)
+{
+	return gw_cert_get(s, "SELECT " GW_CERT_COLS " FROM certs WHERE id = ?",
+			   NULL, id, c_r);
+}
+
+int store_cert_find_thumbprint(struct store *s, const char *thumbprint,
+			       struct store_cert *c_r)
+{
+	return gw_cert_get(s, "SELECT " GW_CERT_COLS " FROM certs "
+			   "WHERE thumbprint = ? COLLATE NOCASE", thumbprint, 0, c_r);
+}
+
+int store_cert_list(struct store *s, const char *box_id, int64_t user_id,
+		    struct store_cert **certs_r, size_t *n_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*certs_r = NULL;
+	*n_r = 0;
+	store_lock(s);
+	/* "IS" matches NULL too: user_id 0 means the organization's own.
+	 * Newest validity first: callers pick the first usable one. */
+	st = store_stmt(s, "SELECT " GW_CERT_COLS " FROM certs "
+			"WHERE box_id = ? AND user_id IS ? "
+			"ORDER BY not_after DESC, id DESC");
+	if (st != NULL) {
+		gw_bind_text(st, 1, box_id);
+		if (user_id == 0)
+			sqlite3_bind_null(st, 2);
+		else
+			sqlite3_bind_int64(st, 2, user_id);
+		ret = gw_list(s, st, sizeof(**certs_r), gw_cert_fill,
+			      (void **)certs_r, n_r, "cert list");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_cert_list_all(struct store *s, int64_t user_id,
+			struct store_cert **certs_r, size_t *n_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*certs_r = NULL;
+	*n_r = 0;
+	store_lock(s);
+	if (user_id < 0)
+		st = store_stmt(s, "SELECT " GW_CERT_COLS " FROM certs "
+				"ORDER BY box_id, user_id, not_after DESC, id");
+	else
+		st = store_stmt(s, "SELECT " GW_CERT_COLS " FROM certs "
+				"WHERE user_id IS ? "
+				"ORDER BY box_id, not_after DESC, id");
+	if (st != NULL) {
+		if (user_id == 0)
+			sqlite3_bind_null(st, 1);
+		else if (user_id > 0)
+			sqlite3_bind_int64(st, 1, user_id);
+		ret = gw_list(s, st, sizeof(**certs_r), gw_cert_fill,
+			      (void **)certs_r, n_r, "cert list all");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_cert_delete(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, "DELETE FROM certs WHERE id = ?");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		ret = gw_step_update(s, st, "cert delete");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+/* ---- node-level values ---- */
+
+int store_kv_get(struct store *s, const char *key, char **value_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*value_r = NULL;
+	store_lock(s);
+	st = store_stmt(s, "SELECT value FROM settings_kv WHERE key = ?");
+	if (st != NULL) {
+		gw_bind_text(st, 1, key);
+		ret = gw_step_row(s, st, "kv get");
+		if (ret == STORE_OK)
+			*value_r = gw_col_dup(st, 0);
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_kv_set(struct store *s, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, "INSERT INTO settings_kv (key, value) VALUES (?, ?) "
+			"ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+	if (st != NULL) {
+		gw_bind_text(st, 1, key);
+		gw_bind_text(st, 2, value);
+		ret = gw_step_done(s, st, "kv set");
+	}
+	store_unlock(s);
+	return ret;
+}
