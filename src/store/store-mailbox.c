@@ -1,0 +1,1022 @@
+/* The mailbox projection's rows (store-mailbox.h, doc/mailbox.md): folders
+ * with UIDVALIDITY/UIDNEXT/MODSEQ, items, shared blobs and sync cursors.
+ * Every function holds the store lock for its duration and resets its
+ * statements before returning, so none stays active inside a caller's
+ * transaction. */
+#include "store/store.h"
+#include "store/store-mailbox.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+
+/* ---- names of roles and kinds as stored ---- */
+
+static const char *const mb_role_names[STORE_MB_ROLE_COUNT] = {
+	[STORE_MB_ROLE_NOTICES] = "notices",
+	[STORE_MB_ROLE_INBOX] = "inbox",
+	[STORE_MB_ROLE_IN_INVITATIONS] = "in-invitations",
+	[STORE_MB_ROLE_OUT_INVITATIONS] = "out-invitations",
+	[STORE_MB_ROLE_SENT] = "sent",
+	[STORE_MB_ROLE_DRAFTS] = "drafts",
+	[STORE_MB_ROLE_ARCHIVE] = "archive",
+	[STORE_MB_ROLE_TRASH] = "trash",
+	[STORE_MB_ROLE_CONTACTS] = "contacts",
+	[STORE_MB_ROLE_USER] = "user",
+};
+
+static const char *const mb_kind_names[STORE_MB_KIND_COUNT] = {
+	[STORE_MB_KIND_MAIL] = "mail",
+	[STORE_MB_KIND_MESSAGE] = "message",
+	[STORE_MB_KIND_INVITATION] = "invitation",
+	[STORE_MB_KIND_CONTACT] = "contact",
+	[STORE_MB_KIND_NOTICE] = "notice",
+};
+
+const char *store_mb_role_name(int role)
+{
+	if (role < 0 || role >= STORE_MB_ROLE_COUNT)
+		return NULL;
+	return mb_role_names[role];
+}
+
+int store_mb_role_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; s != NULL && i < STORE_MB_ROLE_COUNT; i++) {
+		if (strcmp(s, mb_role_names[i]) == 0)
+			return i;
+	}
+	return -1;
+}
+
+const char *store_mb_kind_name(int kind)
+{
+	if (kind < 0 || kind >= STORE_MB_KIND_COUNT)
+		return NULL;
+	return mb_kind_names[kind];
+}
+
+int store_mb_kind_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; s != NULL && i < STORE_MB_KIND_COUNT; i++) {
+		if (strcmp(s, mb_kind_names[i]) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* ---- statement helpers ---- */
+
+static void mb_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+	if (s == NULL)
+		sqlite3_bind_null(st, idx);
+	else
+		sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+}
+
+static char *mb_col_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t == NULL ? NULL : xstrdup((const char *)t);
+}
+
+static int mb_sqlite_error(struct store *s, const char *what)
+{
+	return store_error_from_sqlite(s, sqlite3_extended_errcode(store_db(s)),
+				       what);
+}
+
+/* Runs a statement that returns no rows (or whose rows are not needed). */
+static int mb_step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	int ret = STORE_OK;
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = mb_sqlite_error(s, what);
+	sqlite3_reset(st);
+	return ret;
+}
+
+/* An UPDATE or DELETE that touches no row: the row is not there. */
+static int mb_step_change(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int ret = mb_step_done(s, st, what);
+
+	if (ret == STORE_OK && sqlite3_changes(store_db(s)) == 0)
+		return STORE_ERR_NOTFOUND;
+	return ret;
+}
+
+/* Steps to the single row a lookup expects; the caller resets. */
+static int mb_step_row(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_ERR_NOTFOUND;
+	return mb_sqlite_error(s, what);
+}
+
+typedef void mb_row_fill(sqlite3_stmt *st, void *item);
+
+/* Reads every row into a growing array; resets the statement. */
+static int mb_list(struct store *s, sqlite3_stmt *st, size_t elem_size,
+		   mb_row_fill *fill, void **items_r, size_t *n_r,
+		   const char *what)
+{
+	unsigned char *items = NULL;
+	size_t n = 0, cap = 0;
+	int rc, ret = STORE_OK;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			items = xrealloc(items, cap * elem_size);
+		}
+		memset(items + n * elem_size, 0, elem_size);
+		fill(st, items + n * elem_size);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		ret = mb_sqlite_error(s, what);
+	sqlite3_reset(st);
+	*items_r = items;
+	*n_r = n;
+	return ret;
+}
+
+/* ---- folders ---- */
+
+#define MB_FOLDER_COLS "id, user_id, box_id, role, path, uidvalidity, " \
+	"uidnext, recent_uid, modseq, subscribed"
+
+void store_mb_folder_clear(struct store_mb_folder *f)
+{
+	free(f->box_id);
+	free(f->path);
+	memset(f, 0, sizeof(*f));
+}
+
+void store_mb_folder_list_free(struct store_mb_folder *f, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		store_mb_folder_clear(&f[i]);
+	free(f);
+}
+
+static void mb_folder_fill(sqlite3_stmt *st, void *item)
+{
+	struct store_mb_folder *f = item;
+	int role = store_mb_role_parse((const char *)sqlite3_column_text(st, 3));
+
+	f->id = sqlite3_column_int64(st, 0);
+	f->user_id = sqlite3_column_int64(st, 1);
+	f->box_id = mb_col_dup(st, 2);
+	if (f->box_id == NULL)
+		f->box_id = xstrdup("");
+	/* An unknown role (a newer program wrote it) reads as an ordinary
+	 * user folder, which is the least surprising thing to show. */
+	f->role = role < 0 ? STORE_MB_ROLE_USER : role;
+	f->path = mb_col_dup(st, 4);
+	if (f->path == NULL)
+		f->path = xstrdup("");
+	f->uidvalidity = (uint32_t)sqlite3_column_int64(st, 5);
+	f->uidnext = (uint32_t)sqlite3_column_int64(st, 6);
+	f->recent_uid = (uint32_t)sqlite3_column_int64(st, 7);
+	f->modseq = sqlite3_column_int64(st, 8);
+	f->subscribed = sqlite3_column_int(st, 9);
+}
+
+static int mb_folder_lookup(struct store *s, int64_t user_id,
+			    const char *box_id, int role, const char *path,
+			    struct store_mb_folder *f_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	st = store_stmt(s, "SELECT " MB_FOLDER_COLS " FROM mb_folders "
+			"WHERE user_id = ? AND box_id = ? AND role = ? "
+			"AND path = ?");
+	if (st == NULL)
+		return ret;
+	sqlite3_bind_int64(st, 1, user_id);
+	mb_bind_text(st, 2, box_id);
+	mb_bind_text(st, 3, store_mb_role_name(role));
+	mb_bind_text(st, 4, path);
+	ret = mb_step_row(s, st, "mailbox folder find");
+	if (ret == STORE_OK)
+		mb_folder_fill(st, f_r);
+	sqlite3_reset(st);
+	return ret;
+}
+
+/* UIDVALIDITY from the creation time plus the row id: a folder deleted
+ * and created again under the same name gets a bigger id, hence a new
+ * value even within the same second. */
+static uint32_t mb_uidvalidity(int64_t id)
+{
+	uint32_t v = (uint32_t)((uint64_t)time(NULL) + (uint64_t)id);
+
+	return v == 0 ? 1 : v;
+}
+
+int store_mb_folder_ensure(struct store *s, int64_t user_id,
+			   const char *box_id, int role, const char *path,
+			   int64_t *id_r)
+{
+	struct store_mb_folder f;
+	sqlite3_stmt *st;
+	int64_t id;
+	int ret;
+
+	if (store_mb_role_name(role) == NULL)
+		return STORE_ERR_INTERNAL;
+	memset(&f, 0, sizeof(f));
+	if ((ret = store_tx_begin(s)) != STORE_OK)
+		return ret;
+	ret = mb_folder_lookup(s, user_id, box_id, role, path, &f);
+	if (ret == STORE_OK) {
+		*id_r = f.id;
+		store_mb_folder_clear(&f);
+		return store_tx_commit(s);
+	}
+	if (ret != STORE_ERR_NOTFOUND)
+		goto fail;
+	ret = STORE_ERR_INTERNAL;
+	st = store_stmt(s, "INSERT INTO mb_folders (user_id, box_id, role, "
+			"path, subscribed) VALUES (?, ?, ?, ?, 1)");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, user_id);
+	mb_bind_text(st, 2, box_id);
+	mb_bind_text(st, 3, store_mb_role_name(role));
+	mb_bind_text(st, 4, path);
+	if ((ret = mb_step_done(s, st, "mailbox folder add")) != STORE_OK)
+		goto fail;
+	id = sqlite3_last_insert_rowid(store_db(s));
+	ret = STORE_ERR_INTERNAL;
+	st = store_stmt(s, "UPDATE mb_folders SET uidvalidity = ? WHERE id = ?");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, mb_uidvalidity(id));
+	sqlite3_bind_int64(st, 2, id);
+	if ((ret = mb_step_change(s, st, "mailbox folder uidvalidity")) != STORE_OK)
+		goto fail;
+	*id_r = id;
+	return store_tx_commit(s);
+fail:
+	store_tx_rollback(s);
+	return ret;
+}
+
+int store_mb_folder_get(struct store *s, int64_t id,
+			struct store_mb_folder *f_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	memset(f_r, 0, sizeof(*f_r));
+	store_lock(s);
+	st = store_stmt(s, "SELECT " MB_FOLDER_COLS " FROM mb_folders "
+			"WHERE id = ?");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		ret = mb_step_row(s, st, "mailbox folder get");
+		if (ret == STORE_OK)
+			mb_folder_fill(st, f_r);
+		sqlite3_reset(st);
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_mb_folder_find(struct store *s, int64_t user_id, const char *box_id,
+			 int role, const char *path,
+			 struct store_mb_folder *f_r)
+{
+	int ret;
+
+	memset(f_r, 0, sizeof(*f_r));
+	store_lock(s);
+	ret = mb_folder_lookup(s, user_id, box_id, role, path, f_r);
+	store_unlock(s);
+	return ret;
+}
+
+int store_mb_folder_list(struct store *s, int64_t user_id,
+			 struct store_mb_folder **f_r, size_t *n_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*f_r = NULL;
+	*n_r = 0;
+	store_lock(s);
+	st = store_stmt(s, "SELECT " MB_FOLDER_COLS " FROM mb_folders "
+			"WHERE user_id = ? ORDER BY box_id, role, path");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, user_id);
+		ret = mb_list(s, st, sizeof(**f_r), mb_folder_fill,
+			      (void **)f_r, n_r, "mailbox folder list");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_mb_folder_count_user(struct store *s, int64_t user_id, size_t *n_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*n_r = 0;
+	store_lock(s);
+	st = store_stmt(s, "SELECT count(*) FROM mb_folders WHERE user_id = ?");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, user_id);
+		ret = mb_step_row(s, st, "mailbox folder count");
+		if (ret == STORE_OK)
+			*n_r = (size_t)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_mb_folder_delete(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	/* Items go by ON DELETE CASCADE, their blobs by the trigger. */
+	store_lock(s);
+	st = store_stmt(s, "DELETE FROM mb_folders WHERE id = ?");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		ret = mb_step_change(s, st, "mailbox folder delete");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+static int mb_folder_update(struct store *s, const char *sql, int64_t id,
+			    const char *text, int64_t value, const char *what)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, sql);
+	if (st != NULL) {
+		if (text != NULL)
+			mb_bind_text(st, 1, text);
+		else
+			sqlite3_bind_int64(st, 1, value);
+		sqlite3_bind_int64(st, 2, id);
+		ret = mb_step_change(s, st, what);
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_mb_folder_set_path(struct store *s, int64_t id, const char *path)
+{
+	return mb_folder_update(s, "UPDATE mb_folders SET path = ? WHERE id = ?",
+				id, path, 0, "mailbox folder rename");
+}
+
+int store_mb_folder_set_subscribed(struct store *s, int64_t id, int on)
+{
+	return mb_folder_update(s, "UPDATE mb_folders SET subscribed = ? "
+				"WHERE id = ?", id, NULL, on ? 1 : 0,
+				"mailbox folder subscribe");
+}
+
+int store_mb_folder_set_recent(struct store *s, int64_t id, uint32_t uid)
+{
+	/* max(): two sessions may race; \Recent only ever moves forward. */
+	return mb_folder_update(s, "UPDATE mb_folders SET recent_uid = "
+				"max(recent_uid, ?) WHERE id = ?", id, NULL,
+				(int64_t)uid, "mailbox folder recent");
+}
+
+int store_mb_folder_counts(struct store *s, int64_t id, uint32_t recent_uid,
+			   uint32_t *messages_r, uint32_t *unseen_r,
+			   uint32_t *recent_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*messages_r = *unseen_r = *recent_r = 0;
+	store_lock(s);
+	st = store_stmt(s, "SELECT count(*), "
+			"coalesce(sum((flags & 1) = 0), 0), "
+			"coalesce(sum(uid > ?), 0) "
+			"FROM mb_items WHERE folder_id = ?");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, recent_uid);
+		sqlite3_bind_int64(st, 2, id);
+		ret = mb_step_row(s, st, "mailbox folder counts");
+		if (ret == STORE_OK) {
+			*messages_r = (uint32_t)sqlite3_column_int64(st, 0);
+			*unseen_r = (uint32_t)sqlite3_column_int64(st, 1);
+			*recent_r = (uint32_t)sqlite3_column_int64(st, 2);
+		}
+		sqlite3_reset(st);
+	}
+	store_unlock(s);
+	return ret;
+}
+
+/* Bumps a folder's MODSEQ; *modseq_r gets the new value. */
+static int mb_folder_bump(struct store *s, int64_t id, int64_t *modseq_r)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	st = store_stmt(s, "UPDATE mb_folders SET modseq = modseq + 1 "
+			"WHERE id = ? RETURNING modseq");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, id);
+	ret = mb_step_row(s, st, "mailbox folder modseq");
+	if (ret == STORE_OK && modseq_r != NULL)
+		*modseq_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return ret;
+}
+
+/* Takes the folder's next UID and a new MODSEQ in one statement. */
+static int mb_folder_take_uid(struct store *s, int64_t id, uint32_t *uid_r,
+			      int64_t *modseq_r)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	/* The CHECK on uidnext refuses to pass 2^32-1: the folder is full
+	 * rather than reusing UIDs. */
+	st = store_stmt(s, "UPDATE mb_folders SET uidnext = uidnext + 1, "
+			"modseq = modseq + 1 WHERE id = ? "
+			"RETURNING uidnext - 1, modseq");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, id);
+	ret = mb_step_row(s, st, "mailbox folder uidnext");
+	if (ret == STORE_OK) {
+		*uid_r = (uint32_t)sqlite3_column_int64(st, 0);
+		*modseq_r = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return ret;
+}
+
+/* ---- blobs ---- */
+
+int store_mb_blob_find_key(struct store *s, const char *edo_key,
+			   int64_t *id_r, uint64_t *size_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, "SELECT id, size FROM mb_blobs WHERE edo_key = ?");
+	if (st != NULL) {
+		mb_bind_text(st, 1, edo_key);
+		ret = mb_step_row(s, st, "mailbox blob find");
+		if (ret == STORE_OK) {
+			*id_r = sqlite3_column_int64(st, 0);
+			if (size_r != NULL)
+				*size_r = (uint64_t)sqlite3_column_int64(st, 1);
+		}
+		sqlite3_reset(st);
+	}
+	store_unlock(s);
+	return ret;
+}
+
+static int mb_blob_find_sha(struct store *s, const unsigned char sha256[32],
+			    int64_t *id_r)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	st = store_stmt(s, "SELECT id FROM mb_blobs WHERE sha256 = ?");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_blob(st, 1, sha256, 32, SQLITE_STATIC);
+	ret = mb_step_row(s, st, "mailbox blob sha");
+	if (ret == STORE_OK)
+		*id_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return ret;
+}
+
+int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
+		      const unsigned char *data, size_t len,
+		      const char *edo_key, int64_t *id_r)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	if (len > (size_t)INT32_MAX)
+		return STORE_ERR_INTERNAL;
+	store_lock(s);
+	if (edo_key != NULL &&
+	    store_mb_blob_find_key(s, edo_key, id_r, NULL) == STORE_OK) {
+		store_unlock(s);
+		return STORE_OK;
+	}
+	ret = mb_blob_find_sha(s, sha256, id_r);
+	if (ret != STORE_ERR_NOTFOUND) {
+		store_unlock(s);
+		return ret;
+	}
+	ret = STORE_ERR_INTERNAL;
+	st = store_stmt(s, "INSERT INTO mb_blobs (sha256, size, data, edo_key) "
+			"VALUES (?, ?, ?, ?)");
+	if (st != NULL) {
+		sqlite3_bind_blob(st, 1, sha256, 32, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)len);
+		sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC);
+		mb_bind_text(st, 4, edo_key);
+		ret = mb_step_done(s, st, "mailbox blob add");
+		if (ret == STORE_OK)
+			*id_r = sqlite3_last_insert_rowid(store_db(s));
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_mb_blob_get(struct store *s, int64_t id, unsigned char **data_r,
+		      size_t *len_r)
+{
+	sqlite3_stmt *st;
+	const void *p;
+	size_t len;
+	int ret = STORE_ERR_INTERNAL;
+
+	*data_r = NULL;
+	*len_r = 0;
+	store_lock(s);
+	st = store_stmt(s, "SELECT data FROM mb_blobs WHERE id = ?");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		ret = mb_step_row(s, st, "mailbox blob get");
+		if (ret == STORE_OK) {
+			p = sqlite3_column_blob(st, 0);
+			len = (size_t)sqlite3_column_bytes(st, 0);
+			*data_r = xmalloc(len + 1);
+			if (len > 0)
+				memcpy(*data_r, p, len);
+			(*data_r)[len] = '\0';
+			*len_r = len;
+		}
+		sqlite3_reset(st);
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_mb_blob_gc(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, "DELETE FROM mb_blobs WHERE id = ?1 AND NOT EXISTS "
+			"(SELECT 1 FROM mb_items WHERE blob_id = ?1)");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		ret = mb_step_done(s, st, "mailbox blob gc");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+/* ---- items ---- */
+
+#define MB_ITEM_COLS "id, folder_id, uid, blob_id, flags, keywords, " \
+	"internaldate, tz_offset, size, modseq, user_id, box_id, kind, " \
+	"edo_msg_id, edo_other, home_role, message_id"
+
+void store_mb_item_clear(struct store_mb_item *it)
+{
+	free(it->keywords);
+	free(it->box_id);
+	free(it->edo_msg_id);
+	free(it->edo_other);
+	free(it->message_id);
+	memset(it, 0, sizeof(*it));
+}
+
+void store_mb_item_list_free(struct store_mb_item *it, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		store_mb_item_clear(&it[i]);
+	free(it);
+}
+
+static void mb_item_fill(sqlite3_stmt *st, void *item)
+{
+	struct store_mb_item *it = item;
+	const char *home = (const char *)sqlite3_column_text(st, 15);
+	int kind = store_mb_kind_parse((const char *)sqlite3_column_text(st, 12));
+
+	it->id = sqlite3_column_int64(st, 0);
+	it->folder_id = sqlite3_column_int64(st, 1);
+	it->uid = (uint32_t)sqlite3_column_int64(st, 2);
+	it->blob_id = sqlite3_column_int64(st, 3);
+	it->flags = (uint32_t)sqlite3_column_int64(st, 4);
+	it->keywords = mb_col_dup(st, 5);
+	if (it->keywords == NULL)
+		it->keywords = xstrdup("");
+	it->internaldate = sqlite3_column_int64(st, 6);
+	it->tz_offset = sqlite3_column_int(st, 7);
+	it->size = (uint64_t)sqlite3_column_int64(st, 8);
+	it->modseq = sqlite3_column_int64(st, 9);
+	it->user_id = sqlite3_column_int64(st, 10);
+	it->box_id = mb_col_dup(st, 11);
+	if (it->box_id == NULL)
+		it->box_id = xstrdup("");
+	it->kind = kind < 0 ? STORE_MB_KIND_MAIL : kind;
+	it->edo_msg_id = mb_col_dup(st, 13);
+	it->edo_other = mb_col_dup(st, 14);
+	it->home_role = home == NULL ? STORE_MB_ROLE_NONE :
+		store_mb_role_parse(home);
+	it->message_id = mb_col_dup(st, 16);
+}
+
+int store_mb_item_add(struct store *s, struct store_mb_item *it)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = store_tx_begin(s)) != STORE_OK)
+		return ret;
+	ret = mb_folder_take_uid(s, it->folder_id, &it->uid, &it->modseq);
+	if (ret != STORE_OK)
+		goto fail;
+	ret = STORE_ERR_INTERNAL;
+	st = store_stmt(s, "INSERT INTO mb_items (folder_id, uid, blob_id, "
+			"flags, keywords, internaldate, tz_offset, size, modseq, "
+			"user_id, box_id, kind, edo_msg_id, edo_other, home_role, "
+			"message_id) VALUES "
+			"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, it->folder_id);
+	sqlite3_bind_int64(st, 2, it->uid);
+	sqlite3_bind_int64(st, 3, it->blob_id);
+	sqlite3_bind_int64(st, 4, it->flags);
+	mb_bind_text(st, 5, it->keywords != NULL ? it->keywords : "");
+	sqlite3_bind_int64(st, 6, it->internaldate);
+	sqlite3_bind_int(st, 7, it->tz_offset);
+	sqlite3_bind_int64(st, 8, (int64_t)it->size);
+	sqlite3_bind_int64(st, 9, it->modseq);
+	sqlite3_bind_int64(st, 10, it->user_id);
+	mb_bind_text(st, 11, it->box_id != NULL ? it->box_id : "");
+	mb_bind_text(st, 12, store_mb_kind_name(it->kind));
+	mb_bind_text(st, 13, it->edo_msg_id);
+	mb_bind_text(st, 14, it->edo_other);
+	mb_bind_text(st, 15, store_mb_role_name(it->home_role));
+	mb_bind_text(st, 16, it->message_id);
+	if ((ret = mb_step_done(s, st, "mailbox item add")) != STORE_OK)
+		goto fail;
+	it->id = sqlite3_last_insert_rowid(store_db(s));
+	return store_tx_commit(s);
+fail:
+	store_tx_rollback(s);
+	return ret;
+}
+
+int store_mb_item_get(struct store *s, int64_t id, struct store_mb_item *it_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	memset(it_r, 0, sizeof(*it_r));
+	store_lock(s);
+	st = store_stmt(s, "SELECT " MB_ITEM_COLS " FROM mb_items WHERE id = ?");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		ret = mb_step_row(s, st, "mailbox item get");
+		if (ret == STORE_OK)
+			mb_item_fill(st, it_r);
+		sqlite3_reset(st);
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_mb_item_list(struct store *s, int64_t folder_id, int only_deleted,
+		       struct store_mb_item **it_r, size_t *n_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*it_r = NULL;
+	*n_r = 0;
+	store_lock(s);
+	if (only_deleted)
+		st = store_stmt(s, "SELECT " MB_ITEM_COLS " FROM mb_items "
+				"WHERE folder_id = ? AND (flags & 8) != 0 "
+				"ORDER BY uid");
+	else
+		st = store_stmt(s, "SELECT " MB_ITEM_COLS " FROM mb_items "
+				"WHERE folder_id = ? ORDER BY uid");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, folder_id);
+		ret = mb_list(s, st, sizeof(**it_r), mb_item_fill,
+			      (void **)it_r, n_r, "mailbox item list");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_mb_item_find_edo(struct store *s, int64_t user_id,
+			   const char *box_id, const char *edo_msg_id,
+			   int kind, struct store_mb_item **it_r, size_t *n_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*it_r = NULL;
+	*n_r = 0;
+	store_lock(s);
+	st = store_stmt(s, "SELECT " MB_ITEM_COLS " FROM mb_items "
+			"WHERE user_id = ? AND box_id = ? AND edo_msg_id = ? "
+			"AND (?4 IS NULL OR kind = ?4) ORDER BY id");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, user_id);
+		mb_bind_text(st, 2, box_id);
+		mb_bind_text(st, 3, edo_msg_id);
+		mb_bind_text(st, 4, kind == STORE_MB_KIND_ANY ? NULL :
+			     store_mb_kind_name(kind));
+		ret = mb_list(s, st, sizeof(**it_r), mb_item_fill,
+			      (void **)it_r, n_r, "mailbox item find edo");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_mb_item_find_other(struct store *s, int64_t user_id,
+			     const char *box_id, int kind,
+			     const char *edo_other,
+			     struct store_mb_item **it_r, size_t *n_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*it_r = NULL;
+	*n_r = 0;
+	store_lock(s);
+	st = store_stmt(s, "SELECT " MB_ITEM_COLS " FROM mb_items "
+			"WHERE user_id = ? AND box_id = ? AND edo_other = ? "
+			"AND kind = ? ORDER BY id");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, user_id);
+		mb_bind_text(st, 2, box_id);
+		mb_bind_text(st, 3, edo_other);
+		mb_bind_text(st, 4, store_mb_kind_name(kind));
+		ret = mb_list(s, st, sizeof(**it_r), mb_item_fill,
+			      (void **)it_r, n_r, "mailbox item find other");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_mb_item_find_message_id(struct store *s, int64_t user_id,
+				  int role, const char *message_id,
+				  struct store_mb_item **it_r, size_t *n_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*it_r = NULL;
+	*n_r = 0;
+	store_lock(s);
+	st = store_stmt(s, "SELECT i.id, i.folder_id, i.uid, i.blob_id, "
+			"i.flags, i.keywords, i.internaldate, i.tz_offset, "
+			"i.size, i.modseq, i.user_id, i.box_id, i.kind, "
+			"i.edo_msg_id, i.edo_other, i.home_role, i.message_id "
+			"FROM mb_items i JOIN mb_folders f ON f.id = i.folder_id "
+			"WHERE i.user_id = ? AND i.message_id = ? "
+			"AND (?3 IS NULL OR f.role = ?3) ORDER BY i.id");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, user_id);
+		mb_bind_text(st, 2, message_id);
+		mb_bind_text(st, 3, store_mb_role_name(role));
+		ret = mb_list(s, st, sizeof(**it_r), mb_item_fill,
+			      (void **)it_r, n_r, "mailbox item find msgid");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+/* The folder an item is in (inside a transaction). */
+static int mb_item_folder(struct store *s, int64_t id, int64_t *folder_r,
+			  int64_t *blob_r)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	st = store_stmt(s, "SELECT folder_id, blob_id FROM mb_items WHERE id = ?");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, id);
+	ret = mb_step_row(s, st, "mailbox item folder");
+	if (ret == STORE_OK) {
+		*folder_r = sqlite3_column_int64(st, 0);
+		if (blob_r != NULL)
+			*blob_r = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return ret;
+}
+
+int store_mb_item_set_flags(struct store *s, int64_t id, uint32_t flags,
+			    const char *keywords, int64_t *modseq_r)
+{
+	sqlite3_stmt *st;
+	int64_t folder_id, modseq;
+	int ret;
+
+	if ((ret = store_tx_begin(s)) != STORE_OK)
+		return ret;
+	if ((ret = mb_item_folder(s, id, &folder_id, NULL)) != STORE_OK ||
+	    (ret = mb_folder_bump(s, folder_id, &modseq)) != STORE_OK)
+		goto fail;
+	ret = STORE_ERR_INTERNAL;
+	st = store_stmt(s, "UPDATE mb_items SET flags = ?, keywords = ?, "
+			"modseq = ? WHERE id = ?");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, flags);
+	mb_bind_text(st, 2, keywords != NULL ? keywords : "");
+	sqlite3_bind_int64(st, 3, modseq);
+	sqlite3_bind_int64(st, 4, id);
+	if ((ret = mb_step_change(s, st, "mailbox item flags")) != STORE_OK)
+		goto fail;
+	if (modseq_r != NULL)
+		*modseq_r = modseq;
+	return store_tx_commit(s);
+fail:
+	store_tx_rollback(s);
+	return ret;
+}
+
+int store_mb_item_move(struct store *s, int64_t id, int64_t dest_folder_id,
+		       uint32_t *uid_r)
+{
+	sqlite3_stmt *st;
+	int64_t src, modseq;
+	uint32_t uid;
+	int ret;
+
+	if ((ret = store_tx_begin(s)) != STORE_OK)
+		return ret;
+	/* The source sees an expunge (MODSEQ), the destination a new UID. */
+	if ((ret = mb_item_folder(s, id, &src, NULL)) != STORE_OK ||
+	    (ret = mb_folder_bump(s, src, NULL)) != STORE_OK ||
+	    (ret = mb_folder_take_uid(s, dest_folder_id, &uid, &modseq)) != STORE_OK)
+		goto fail;
+	ret = STORE_ERR_INTERNAL;
+	st = store_stmt(s, "UPDATE mb_items SET folder_id = ?, uid = ?, "
+			"modseq = ? WHERE id = ?");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, dest_folder_id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_int64(st, 3, modseq);
+	sqlite3_bind_int64(st, 4, id);
+	if ((ret = mb_step_change(s, st, "mailbox item move")) != STORE_OK)
+		goto fail;
+	if (uid_r != NULL)
+		*uid_r = uid;
+	return store_tx_commit(s);
+fail:
+	store_tx_rollback(s);
+	return ret;
+}
+
+int store_mb_item_copy(struct store *s, int64_t id, int64_t dest_folder_id,
+		       int keep_refs, uint32_t *uid_r)
+{
+	struct store_mb_item it;
+	int ret;
+
+	if ((ret = store_tx_begin(s)) != STORE_OK)
+		return ret;
+	if ((ret = store_mb_item_get(s, id, &it)) != STORE_OK) {
+		store_tx_rollback(s);
+		return ret;
+	}
+	it.folder_id = dest_folder_id;
+	if (!keep_refs) {
+		it.kind = STORE_MB_KIND_MAIL;
+		free(it.edo_msg_id);
+		it.edo_msg_id = NULL;
+		free(it.edo_other);
+		it.edo_other = NULL;
+		it.home_role = STORE_MB_ROLE_NONE;
+	}
+	ret = store_mb_item_add(s, &it);
+	if (ret == STORE_OK && uid_r != NULL)
+		*uid_r = it.uid;
+	store_mb_item_clear(&it);
+	if (ret != STORE_OK) {
+		store_tx_rollback(s);
+		return ret;
+	}
+	return store_tx_commit(s);
+}
+
+int store_mb_item_delete(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st;
+	int64_t folder_id;
+	int ret;
+
+	if ((ret = store_tx_begin(s)) != STORE_OK)
+		return ret;
+	if ((ret = mb_item_folder(s, id, &folder_id, NULL)) != STORE_OK ||
+	    (ret = mb_folder_bump(s, folder_id, NULL)) != STORE_OK)
+		goto fail;
+	ret = STORE_ERR_INTERNAL;
+	st = store_stmt(s, "DELETE FROM mb_items WHERE id = ?");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	if ((ret = mb_step_change(s, st, "mailbox item delete")) != STORE_OK)
+		goto fail;
+	return store_tx_commit(s);
+fail:
+	store_tx_rollback(s);
+	return ret;
+}
+
+/* ---- cursors ---- */
+
+int store_mb_cursor_get(struct store *s, int64_t user_id, const char *box_id,
+			char **key_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*key_r = NULL;
+	store_lock(s);
+	st = store_stmt(s, "SELECT last_key FROM mb_cursors "
+			"WHERE user_id = ? AND box_id = ?");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, user_id);
+		mb_bind_text(st, 2, box_id);
+		ret = mb_step_row(s, st, "mailbox cursor get");
+		if (ret == STORE_OK)
+			*key_r = mb_col_dup(st, 0);
+		else if (ret == STORE_ERR_NOTFOUND)
+			ret = STORE_OK;
+		sqlite3_reset(st);
+	}
+	store_unlock(s);
+	if (ret == STORE_OK && *key_r == NULL)
+		*key_r = xstrdup("");
+	return ret;
+}
+
+int store_mb_cursor_set(struct store *s, int64_t user_id, const char *box_id,
+			const char *key)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, "INSERT INTO mb_cursors (user_id, box_id, last_key) "
+			"VALUES (?, ?, ?) ON CONFLICT (user_id, box_id) DO UPDATE "
+			"SET last_key = excluded.last_key, "
+			"updated = CAST(strftime('%s', 'now') AS INTEGER)");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, user_id);
+		mb_bind_text(st, 2, box_id);
+		mb_bind_text(st, 3, key);
+		ret = mb_step_done(s, st, "mailbox cursor set");
+	}
+	store_unlock(s);
+	return ret;
+}

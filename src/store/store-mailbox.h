@@ -1,0 +1,181 @@
+#ifndef STORE_STORE_MAILBOX_H
+#define STORE_STORE_MAILBOX_H
+/* The mailbox projection's tables (schema in schema-mailbox.c):
+ *   mb_folders  one row per (user, box, role, path): UIDVALIDITY, UIDNEXT,
+ *               a modification sequence bumped on every change;
+ *   mb_items    one row per message a user sees in a folder;
+ *   mb_blobs    rendered messages stored once (sha256), shared by users and
+ *               folders, removed when the last item referring to them goes;
+ *   mb_cursors  per (user, box): the last operator event applied.
+ *
+ * Only mailbox/ calls these.  Every function takes the store lock for its
+ * duration; the ones that change several rows run in their own (nested)
+ * transaction, so UIDNEXT and MODSEQ move in the same transaction as the
+ * items.  Return values are enum store_error (0 = STORE_OK). */
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* What a folder is; the name shown to clients is derived from the role and
+ * the language, so the language can change without touching rows. */
+enum store_mb_role {
+	STORE_MB_ROLE_NOTICES = 0,	/* the user's gateway INBOX (box "") */
+	STORE_MB_ROLE_INBOX,
+	STORE_MB_ROLE_IN_INVITATIONS,
+	STORE_MB_ROLE_OUT_INVITATIONS,
+	STORE_MB_ROLE_SENT,
+	STORE_MB_ROLE_DRAFTS,
+	STORE_MB_ROLE_ARCHIVE,
+	STORE_MB_ROLE_TRASH,
+	STORE_MB_ROLE_CONTACTS,
+	STORE_MB_ROLE_USER,		/* created by the user below the archive */
+	STORE_MB_ROLE_COUNT
+};
+#define STORE_MB_ROLE_NONE (-1)
+
+/* What an item stands for. */
+enum store_mb_kind {
+	STORE_MB_KIND_MAIL = 0,		/* ordinary mail (APPEND, plain copies) */
+	STORE_MB_KIND_MESSAGE,		/* an EDO message (in or out) */
+	STORE_MB_KIND_INVITATION,	/* an invitation (in or out) */
+	STORE_MB_KIND_CONTACT,		/* an address book card */
+	STORE_MB_KIND_NOTICE,		/* a gateway notice */
+	STORE_MB_KIND_COUNT
+};
+#define STORE_MB_KIND_ANY (-1)
+
+const char *store_mb_role_name(int role);	/* the DB spelling */
+int store_mb_role_parse(const char *s);		/* -1 when unknown */
+const char *store_mb_kind_name(int kind);
+int store_mb_kind_parse(const char *s);
+
+struct store_mb_folder {
+	int64_t id;
+	int64_t user_id;
+	char *box_id;		/* "" for the gateway INBOX */
+	int role;		/* enum store_mb_role */
+	char *path;		/* STORE_MB_ROLE_USER: path below the archive */
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint32_t recent_uid;	/* highest UID already announced as \Recent */
+	int64_t modseq;
+	int subscribed;
+};
+
+struct store_mb_item {
+	int64_t id;
+	int64_t folder_id;
+	uint32_t uid;
+	int64_t blob_id;
+	uint32_t flags;		/* enum mailbox_flag bits, never \Recent */
+	char *keywords;		/* space separated, "" when none */
+	int64_t internaldate;
+	int32_t tz_offset;
+	uint64_t size;
+	int64_t modseq;
+	/* references, copied along with the item */
+	int64_t user_id;
+	char *box_id;		/* the box the item belongs to, "" for none */
+	int kind;		/* enum store_mb_kind */
+	char *edo_msg_id;	/* EDO message / invitation id, NULL for none */
+	char *edo_other;	/* the counteragent's box, NULL for none */
+	int home_role;		/* folder it lives in when not archived or
+				 * deleted; STORE_MB_ROLE_NONE for plain mail */
+	char *message_id;	/* Message-ID header without <>, may be NULL */
+};
+
+void store_mb_folder_clear(struct store_mb_folder *f);
+void store_mb_folder_list_free(struct store_mb_folder *f, size_t n);
+void store_mb_item_clear(struct store_mb_item *it);
+void store_mb_item_list_free(struct store_mb_item *it, size_t n);
+
+/* ---- folders ---- */
+
+/* Creates the folder unless it exists; *id_r receives its id either way.
+ * UIDVALIDITY is set once, at creation, from the time and the row id. */
+int store_mb_folder_ensure(struct store *s, int64_t user_id,
+			   const char *box_id, int role, const char *path,
+			   int64_t *id_r);
+int store_mb_folder_get(struct store *s, int64_t id,
+			struct store_mb_folder *f_r);
+int store_mb_folder_find(struct store *s, int64_t user_id, const char *box_id,
+			 int role, const char *path,
+			 struct store_mb_folder *f_r);
+/* All folders of the user, ordered by box, role, path. */
+int store_mb_folder_list(struct store *s, int64_t user_id,
+			 struct store_mb_folder **f_r, size_t *n_r);
+int store_mb_folder_count_user(struct store *s, int64_t user_id,
+			       size_t *n_r);
+/* Removes the folder and its items (blobs no longer used go too). */
+int store_mb_folder_delete(struct store *s, int64_t id);
+int store_mb_folder_set_path(struct store *s, int64_t id, const char *path);
+int store_mb_folder_set_subscribed(struct store *s, int64_t id, int on);
+int store_mb_folder_set_recent(struct store *s, int64_t id, uint32_t uid);
+/* MESSAGES, UNSEEN and RECENT (items above recent_uid) of a folder. */
+int store_mb_folder_counts(struct store *s, int64_t id, uint32_t recent_uid,
+			   uint32_t *messages_r, uint32_t *unseen_r,
+			   uint32_t *recent_r);
+
+/* ---- blobs ---- */
+
+/* Stores data once: an existing blob with the same edo_key (if given) or
+ * the same sha256 is reused. */
+int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
+		      const unsigned char *data, size_t len,
+		      const char *edo_key, int64_t *id_r);
+int store_mb_blob_find_key(struct store *s, const char *edo_key,
+			   int64_t *id_r, uint64_t *size_r);
+int store_mb_blob_get(struct store *s, int64_t id, unsigned char **data_r,
+		      size_t *len_r);
+/* Removes the blob if no item refers to it any more. */
+int store_mb_blob_gc(struct store *s, int64_t id);
+
+/* ---- items ---- */
+
+/* Inserts it (folder_id, blob_id, flags, ... and references) with
+ * uid = the folder's UIDNEXT, bumping UIDNEXT and MODSEQ in the same
+ * transaction; fills it->id, it->uid and it->modseq. */
+int store_mb_item_add(struct store *s, struct store_mb_item *it);
+int store_mb_item_get(struct store *s, int64_t id, struct store_mb_item *it_r);
+/* Items of a folder ordered by UID; only_deleted: just those with
+ * \Deleted. */
+int store_mb_item_list(struct store *s, int64_t folder_id, int only_deleted,
+		       struct store_mb_item **it_r, size_t *n_r);
+/* Items of a user in a box standing for an EDO object (kind may be
+ * STORE_MB_KIND_ANY). */
+int store_mb_item_find_edo(struct store *s, int64_t user_id,
+			   const char *box_id, const char *edo_msg_id,
+			   int kind, struct store_mb_item **it_r, size_t *n_r);
+/* Items of a user in a box of the given kind concerning a counteragent. */
+int store_mb_item_find_other(struct store *s, int64_t user_id,
+			     const char *box_id, int kind,
+			     const char *edo_other,
+			     struct store_mb_item **it_r, size_t *n_r);
+/* Items of a user with that Message-ID in folders of the given role
+ * (STORE_MB_ROLE_NONE: any folder). */
+int store_mb_item_find_message_id(struct store *s, int64_t user_id,
+				  int role, const char *message_id,
+				  struct store_mb_item **it_r, size_t *n_r);
+/* Sets flags and keywords; bumps the item's and the folder's MODSEQ. */
+int store_mb_item_set_flags(struct store *s, int64_t id, uint32_t flags,
+			    const char *keywords, int64_t *modseq_r);
+/* Moves the item to another folder under a new UID (dest UIDNEXT). */
+int store_mb_item_move(struct store *s, int64_t id, int64_t dest_folder_id,
+		       uint32_t *uid_r);
+/* Copies the item (same blob) into dest with a new UID; keep_refs 0 makes
+ * the copy ordinary mail (no EDO references). */
+int store_mb_item_copy(struct store *s, int64_t id, int64_t dest_folder_id,
+		       int keep_refs, uint32_t *uid_r);
+/* Deletes the item (EXPUNGE), bumping the folder's MODSEQ. */
+int store_mb_item_delete(struct store *s, int64_t id);
+
+/* ---- sync cursors ---- */
+
+/* *key_r: the last event index key applied, "" if none (caller frees). */
+int store_mb_cursor_get(struct store *s, int64_t user_id, const char *box_id,
+			char **key_r);
+int store_mb_cursor_set(struct store *s, int64_t user_id, const char *box_id,
+			const char *key);
+
+#endif
