@@ -1,0 +1,98 @@
+#!/bin/sh
+# make-demo.sh DIR [--config-only]
+# Creates a ready demo in DIR: edomail.conf, a self-signed TLS certificate,
+# and, through edomailctl, three organizations («ООО Ромашка» and «ООО Лютик»
+# already counteragents of each other, «ООО Василёк» not yet), users and
+# certificates (RSA for Ромашка and Василёк, GOST for Лютик).  Writes
+# DIR/demo.env with the facts a script needs.  Ports and the password come
+# from DEMO_* variables (the test harness picks free ports).
+set -eu
+DIR=${1:?usage: make-demo.sh DIR [--config-only]}
+ONLY_CONFIG=${2:-}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${EDOMAIL_BUILD_DIR:-$SRC/build}
+: "${DEMO_IMAP_PORT:=1143}" "${DEMO_IMAPS_PORT:=1993}"
+: "${DEMO_SUBMISSION_PORT:=1587}" "${DEMO_SUBMISSIONS_PORT:=1465}"
+: "${DEMO_LANGUAGE:=ru}" "${DEMO_PASSWORD:=demo-password}"
+: "${DEMO_PLAINTEXT_LOOPBACK:=false}"
+
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)
+cat > "$DIR/edomail.conf" <<CONF
+# edomail demo configuration (see conf/edomail.conf for every key).
+server:
+{
+  domain = "edo.local";
+  imap        = { address = "127.0.0.1"; port = $DEMO_IMAP_PORT; };
+  imaps       = { address = "127.0.0.1"; port = $DEMO_IMAPS_PORT; };
+  submission  = { address = "127.0.0.1"; port = $DEMO_SUBMISSION_PORT; };
+  submissions = { address = "127.0.0.1"; port = $DEMO_SUBMISSIONS_PORT; };
+  allow_plaintext_loopback = $DEMO_PLAINTEXT_LOOPBACK;
+  workers = 2;
+};
+tls: { cert = "tls.crt"; key = "tls.key"; };
+store: { path = "edomail.db"; node_key = "node.key"; };
+operator: { driver = "local"; prefix = "2ED"; dir = "operator"; };
+folders: { language = "$DEMO_LANGUAGE"; };
+log: { level = "info"; };
+CONF
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=localhost" \
+	-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+	-keyout "$DIR/tls.key" -out "$DIR/tls.crt" 2>/dev/null
+chmod 600 "$DIR/tls.key"
+[ "$ONLY_CONFIG" = "--config-only" ] && exit 0
+
+CTL="$BUILD/src/ctl/edomailctl -c $DIR/edomail.conf"
+R_INN=7701234560 R_KPP=770101001
+L_INN=5001007329 L_KPP=500101001
+V_INN=7728012332 V_KPP=772801001
+
+$CTL org add --name "ООО Ромашка" --inn $R_INN --kpp $R_KPP --short "Ромашка" >/dev/null
+$CTL org add --name "ООО Лютик" --inn $L_INN --kpp $L_KPP --short "Лютик" >/dev/null
+$CTL org add --name "ООО Василёк" --inn $V_INN --kpp $V_KPP --short "Василёк" >/dev/null
+
+adduser() { # login "full name"
+	printf '%s\n' "$DEMO_PASSWORD" | $CTL user add "$1" --name "$2" >/dev/null
+}
+adduser buh "Иванова Мария Петровна"
+adduser romashka "Петров Пётр Петрович"
+adduser lutik "Сидоров Сидор Сидорович"
+adduser viewer "Смирнова Анна Ивановна"
+adduser vasilek "Кузнецов Иван Иванович"
+
+$CTL member add buh $R_INN --role signer >/dev/null
+$CTL member add buh $L_INN --role signer >/dev/null
+$CTL member add romashka $R_INN --role owner >/dev/null
+$CTL member add lutik $L_INN --role owner >/dev/null
+$CTL member add viewer $R_INN --role reader >/dev/null
+$CTL member add vasilek $V_INN --role owner >/dev/null
+
+$CTL cert make buh $R_INN --type rsa >/dev/null
+$CTL cert make buh $L_INN --type gost >/dev/null
+$CTL cert make romashka $R_INN --type rsa >/dev/null
+$CTL cert make lutik $L_INN --type gost >/dev/null
+$CTL cert make vasilek $V_INN --type rsa >/dev/null
+
+# Ромашка and Лютик exchange documents from the start.
+$CTL invite $R_INN $L_INN --text "Приглашаем к обмену документами" >/dev/null
+$CTL accept $L_INN $R_INN --comment "Принято" >/dev/null
+
+box() { $CTL org show "$1" | awk -F': *' 'tolower($1) ~ /participant id|идентификатор/ {print $2; exit}'; }
+R_BOX=$(box $R_INN); L_BOX=$(box $L_INN); V_BOX=$(box $V_INN)
+cat > "$DIR/demo.env" <<ENV
+DEMO_IMAP_PORT=$DEMO_IMAP_PORT
+DEMO_IMAPS_PORT=$DEMO_IMAPS_PORT
+DEMO_SUBMISSION_PORT=$DEMO_SUBMISSION_PORT
+DEMO_SUBMISSIONS_PORT=$DEMO_SUBMISSIONS_PORT
+DEMO_PASSWORD=$DEMO_PASSWORD
+ROMASHKA_INN=$R_INN
+LUTIK_INN=$L_INN
+VASILEK_INN=$V_INN
+ROMASHKA_BOX=$R_BOX
+LUTIK_BOX=$L_BOX
+VASILEK_BOX=$V_BOX
+ROMASHKA_ADDR=$R_BOX@edo.local
+LUTIK_ADDR=$L_BOX@edo.local
+VASILEK_ADDR=$V_BOX@edo.local
+ENV

@@ -1,0 +1,252 @@
+"""End-to-end harness: runs the real edomaild on free loopback ports.
+
+Every test gets its own folder with a config, a TLS certificate, a store and
+the demo (two organizations, users and certificates made with edomailctl by
+contrib/make-demo.sh), then drives the daemon with real clients (imaplib,
+smtplib, curl, mutt, mbsync, swaks).
+
+Environment (set by meson): EDOMAIL_BUILD_DIR, EDOMAIL_SOURCE_DIR.
+"""
+import imaplib
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SRC = os.environ.get("EDOMAIL_SOURCE_DIR",
+                     os.path.dirname(os.path.dirname(os.path.dirname(
+                         os.path.abspath(__file__)))))
+BUILD = os.environ.get("EDOMAIL_BUILD_DIR", os.path.join(SRC, "build-test"))
+
+# The demo (contrib/make-demo.sh): organizations and users.
+ROMASHKA = {"name": "ООО Ромашка", "inn": "7701234560", "kpp": "770101001"}
+LUTIK = {"name": "ООО Лютик", "inn": "5001007329", "kpp": "500101001"}
+VASILEK = {"name": "ООО Василёк", "inn": "7728012332", "kpp": "772801001"}
+PASSWORD = "demo-password"
+# buh: accountant serving Ромашка (RSA cert) and Лютик (GOST cert)
+# romashka: owner of Ромашка (RSA); lutik: owner of Лютик (GOST)
+# viewer: Ромашка, no signing right; vasilek: owner of Василёк (RSA), a
+# third organization for isolation tests.
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    """One edomaild with its own folder, config and demo data."""
+
+    def __init__(self, language="ru", extra_env=None, demo=True):
+        self.dir = tempfile.mkdtemp(prefix="edomail-e2e-")
+        self.ports = {k: free_port() for k in
+                      ("imap", "imaps", "submission", "submissions")}
+        self.language = language
+        self.proc = None
+        self.log_path = os.path.join(self.dir, "edomaild.log")
+        self.conf = os.path.join(self.dir, "edomail.conf")
+        env = dict(os.environ)
+        env.update({
+            "EDOMAIL_BUILD_DIR": BUILD,
+            "DEMO_IMAP_PORT": str(self.ports["imap"]),
+            "DEMO_IMAPS_PORT": str(self.ports["imaps"]),
+            "DEMO_SUBMISSION_PORT": str(self.ports["submission"]),
+            "DEMO_SUBMISSIONS_PORT": str(self.ports["submissions"]),
+            "DEMO_LANGUAGE": language,
+            "DEMO_PASSWORD": PASSWORD,
+        })
+        if extra_env:
+            env.update(extra_env)
+        self.env = env
+        args = [os.path.join(SRC, "contrib", "make-demo.sh"), self.dir]
+        if not demo:
+            args.append("--config-only")
+        r = subprocess.run(args, env=env, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("make-demo.sh failed:\n" + r.stdout + r.stderr)
+        self.cafile = os.path.join(self.dir, "tls.crt")
+
+    # ---- process control ----
+    def start(self, timeout=30):
+        logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [os.path.join(BUILD, "src", "daemon", "edomaild"), "-f", "-c",
+             self.conf], stdout=logf, stderr=subprocess.STDOUT, env=self.env)
+        logf.close()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("edomaild exited with %s:\n%s" %
+                                   (self.proc.returncode, self.log()))
+            if "edomaild: ready" in self.log():
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("edomaild did not become ready:\n" + self.log())
+
+    def stop(self, timeout=30):
+        if self.proc is None:
+            return 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            raise RuntimeError("edomaild did not stop on SIGTERM:\n" + self.log())
+        self.proc = None
+        return rc
+
+    def kill(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def cleanup(self):
+        rc = 0
+        if self.proc is not None:
+            rc = self.stop()
+        sanitizer = "ERROR: AddressSanitizer" in self.log() or \
+            "runtime error:" in self.log() or \
+            "ERROR: LeakSanitizer" in self.log()
+        if os.environ.get("EDOMAIL_KEEP") is None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return rc, sanitizer
+
+    def log(self):
+        try:
+            with open(self.log_path, "r", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    # ---- admin ----
+    def ctl(self, *args, check=True, input=None):
+        r = subprocess.run(
+            [os.path.join(BUILD, "src", "ctl", "edomailctl"), "-c",
+             self.conf] + list(args), capture_output=True, text=True,
+            env=self.env, input=input)
+        if check and r.returncode != 0:
+            raise RuntimeError("edomailctl %s failed (%d):\n%s%s" %
+                               (" ".join(args), r.returncode, r.stdout,
+                                r.stderr))
+        return r
+
+    def box_id(self, inn):
+        """The participant id of an organization, from `org show`."""
+        out = self.ctl("org", "show", inn).stdout
+        for line in out.splitlines():
+            if ":" in line and line.split(":", 1)[0].strip().lower() in (
+                    "id", "box", "participant id", "идентификатор участника"):
+                return line.split(":", 1)[1].strip()
+        raise RuntimeError("no participant id in:\n" + out)
+
+    def addr(self, who, domain="edo.local"):
+        return "%s@%s" % (who, domain)
+
+    # ---- clients ----
+    def tls_context(self):
+        ctx = ssl.create_default_context(cafile=self.cafile)
+        ctx.check_hostname = False
+        return ctx
+
+    def imap(self, login, password=PASSWORD, mode="starttls"):
+        if mode == "ssl":
+            c = imaplib.IMAP4_SSL("127.0.0.1", self.ports["imaps"],
+                                  ssl_context=self.tls_context())
+        else:
+            c = imaplib.IMAP4("127.0.0.1", self.ports["imap"])
+            if mode == "starttls":
+                c.starttls(ssl_context=self.tls_context())
+        c.login(login, password)
+        return c
+
+    def smtp(self, login, password=PASSWORD, mode="starttls"):
+        if mode == "ssl":
+            c = smtplib.SMTP_SSL("127.0.0.1", self.ports["submissions"],
+                                 context=self.tls_context(), timeout=60)
+        else:
+            c = smtplib.SMTP("127.0.0.1", self.ports["submission"],
+                             timeout=60)
+            c.ehlo()
+            if mode == "starttls":
+                c.starttls(context=self.tls_context())
+                c.ehlo()
+        c.login(login, password)
+        return c
+
+
+class DaemonTestCase(unittest.TestCase):
+    """A test class with one daemon for all its tests (started in
+    setUpClass); fails if the daemon logged a sanitizer report or did not
+    stop cleanly."""
+    language = "ru"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(language=cls.language)
+        cls.d.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        log = cls.d.log()
+        rc, sanitizer = cls.d.cleanup()
+        if sanitizer:
+            raise AssertionError("sanitizer report in edomaild log:\n" + log)
+        if rc != 0:
+            raise AssertionError("edomaild exited with %d:\n%s" % (rc, log))
+
+
+def utf7_encode(name):
+    """Modified UTF-7 (RFC 3501 5.1.3), independent of the server's code."""
+    out, buf = [], []
+
+    def flush():
+        if buf:
+            import base64
+            b = base64.b64encode("".join(buf).encode("utf-16-be")).decode()
+            out.append("&" + b.rstrip("=").replace("/", ",") + "-")
+            buf.clear()
+    for ch in name:
+        if 0x20 <= ord(ch) <= 0x7e:
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            buf.append(ch)
+    flush()
+    return "".join(out)
+
+
+def utf7_decode(s):
+    import base64
+    out, i = [], 0
+    while i < len(s):
+        if s[i] == "&":
+            j = s.index("-", i)
+            if j == i + 1:
+                out.append("&")
+            else:
+                b = s[i + 1:j].replace(",", "/")
+                b += "=" * (-len(b) % 4)
+                out.append(base64.b64decode(b).decode("utf-16-be"))
+            i = j + 1
+        else:
+            out.append(s[i])
+            i += 1
+    return "".join(out)
+
+
+def main():
+    unittest.main(verbosity=2)
