@@ -36,6 +36,9 @@ struct crypto_cert_info {
 	char *inn;		/* from ИННЮЛ 1.2.643.100.4 or ИНН 1.2.643.3.131.1.1; NULL if absent */
 	char *surname;		/* SN / GN of the holder when present */
 	char *given_name;
+	char *ogrn;		/* ОГРН 1.2.643.100.1 (or ОГРНИП); NULL if absent */
+	char *snils;		/* СНИЛС 1.2.643.100.3; NULL if absent */
+	char *email;		/* emailAddress of the subject; NULL if absent */
 };
 
 int crypto_cert_info(const char *cert_pem, struct crypto_cert_info *info_r,
@@ -67,6 +70,8 @@ struct crypto_make_cert_req {
 	const char *email;	/* may be NULL */
 	int64_t not_before;	/* 0 = now */
 	int64_t not_after;	/* 0 = now + 1 year */
+	const char *ogrn;	/* ОГРН, 13 digits (15: ОГРНИП); may be NULL */
+	const char *snils;	/* СНИЛС, 11 digits; may be NULL */
 };
 int crypto_make_self_signed(const struct crypto_make_cert_req *req,
 			    char **cert_pem_r, char **key_pem_r,
@@ -136,6 +141,9 @@ int crypto_decrypt(const char *cert_pem, const char *key_pem,
 		   size_t *out_len_r, char **error_r);
 
 /* ---- passwords: PBKDF2-HMAC-SHA256, "pbkdf2-sha256$<iter>$<salt b64>$<hash b64>" ---- */
+/* Iterations for new hashes; verification uses the count stored in the
+ * hash, so raising this keeps old hashes valid. */
+#define CRYPTO_PASSWORD_ITERATIONS 100000
 int crypto_password_hash(const char *password, char **hash_r);
 /* 1 match, 0 no match (constant time). */
 int crypto_password_verify(const char *password, const char *hash);

@@ -1,0 +1,320 @@
+/* Certificate facts (subject with the Russian OIDs, validity, key type),
+ * key/certificate matching and self-signed certificates for demos. */
+#include "crypto/crypto-private.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <openssl/crypto.h>
+#include <openssl/objects.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Upper bound on free-text name fields, in bytes (X.520 allows 64
+ * characters for CN/O; Cyrillic takes two bytes each). */
+#define CRYPTO_MAX_NAME_FIELD 256
+
+static int crypto_all_digits(const char *s, size_t len)
+{
+	if (strlen(s) != len)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- reading ---- */
+
+/* ИНН of the organization: ИННЮЛ when present, else the 12-digit ИНН.
+ * Older certificates put a legal entity's 10-digit ИНН into the ИНН field
+ * padded with "00" in front; that form is unwrapped back to 10 digits. */
+static char *crypto_name_inn(const X509_NAME *name)
+{
+	char *innle = crypto_name_get(name, crypto_nid_innle());
+	if (innle != NULL && crypto_all_digits(innle, 10))
+		return innle;
+	free(innle);
+
+	char *inn = crypto_name_get(name, NID_INN);
+	if (inn == NULL)
+		return NULL;
+	if (crypto_all_digits(inn, 12) && strncmp(inn, "00", 2) == 0) {
+		memmove(inn, inn + 2, 11);
+		return inn;
+	}
+	if (crypto_all_digits(inn, 12) || crypto_all_digits(inn, 10))
+		return inn;
+	free(inn);
+	return NULL;
+}
+
+static void crypto_cert_info_fill(X509 *x, struct crypto_cert_info *info)
+{
+	const X509_NAME *subj = X509_get_subject_name(x);
+
+	info->subject = crypto_name_oneline(subj);
+	info->issuer = crypto_name_oneline(X509_get_issuer_name(x));
+	info->serial = crypto_x509_serial_hex(x);
+	info->thumbprint = crypto_x509_thumbprint(x);
+	info->key_type = xstrdup(crypto_x509_key_type(x));
+	crypto_x509_validity(x, &info->not_before, &info->not_after);
+	info->common_name = crypto_name_get(subj, NID_commonName);
+	info->org_name = crypto_name_get(subj, NID_organizationName);
+	info->inn = crypto_name_inn(subj);
+	info->surname = crypto_name_get(subj, NID_surname);
+	info->given_name = crypto_name_get(subj, NID_givenName);
+	info->ogrn = crypto_name_get(subj, NID_OGRN);
+	if (info->ogrn == NULL)
+		info->ogrn = crypto_name_get(subj, NID_OGRNIP);
+	info->snils = crypto_name_get(subj, NID_SNILS);
+	info->email = crypto_name_get(subj, NID_pkcs9_emailAddress);
+}
+
+int crypto_cert_info(const char *cert_pem, struct crypto_cert_info *info_r,
+		     char **error_r)
+{
+	memset(info_r, 0, sizeof(*info_r));
+	X509 *x = crypto_x509_from_pem(cert_pem, error_r);
+	if (x == NULL)
+		return -1;
+	crypto_cert_info_fill(x, info_r);
+	X509_free(x);
+	return 0;
+}
+
+void crypto_cert_info_clear(struct crypto_cert_info *info)
+{
+	free(info->subject);
+	free(info->issuer);
+	free(info->serial);
+	free(info->thumbprint);
+	free(info->key_type);
+	free(info->common_name);
+	free(info->org_name);
+	free(info->inn);
+	free(info->surname);
+	free(info->given_name);
+	free(info->ogrn);
+	free(info->snils);
+	free(info->email);
+	memset(info, 0, sizeof(*info));
+}
+
+int crypto_check_key_pair(const char *cert_pem, const char *key_pem,
+			  char **error_r)
+{
+	X509 *x = crypto_x509_from_pem(cert_pem, error_r);
+	if (x == NULL)
+		return -1;
+	EVP_PKEY *pkey = crypto_pkey_from_pem(key_pem, error_r);
+	if (pkey == NULL) {
+		X509_free(x);
+		return -1;
+	}
+	int ret = 0;
+	if (X509_check_private_key(x, pkey) != 1) {
+		crypto_error(error_r, "Закрытый ключ не соответствует "
+			     "сертификату / the private key does not match the "
+			     "certificate");
+		ret = -1;
+	}
+	EVP_PKEY_free(pkey);
+	X509_free(x);
+	return ret;
+}
+
+/* ---- making ---- */
+
+static int crypto_name_add_text(X509_NAME *name, int nid, const char *value,
+				char **error_r)
+{
+	if (value == NULL || value[0] == '\0')
+		return 0;
+	size_t len = strlen(value);
+	if (len > CRYPTO_MAX_NAME_FIELD ||
+	    !util_utf8_valid((const unsigned char *)value, len)) {
+		crypto_error(error_r, "Недопустимое значение поля %s / invalid "
+			     "value of field %s", OBJ_nid2sn(nid),
+			     OBJ_nid2sn(nid));
+		return -1;
+	}
+	if (X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8,
+				       (const unsigned char *)value, -1, -1,
+				       0) != 1) {
+		crypto_error(error_r, "Недопустимое значение поля %s (слишком "
+			     "длинное?) / invalid value of field %s (too "
+			     "long?)", OBJ_nid2sn(nid), OBJ_nid2sn(nid));
+		return -1;
+	}
+	return 0;
+}
+
+/* Russian registry numbers are NumericString, as qualified CAs write them
+ * (Приказ ФСБ № 795). */
+static int crypto_name_add_number(X509_NAME *name, int nid, const char *value)
+{
+	return X509_NAME_add_entry_by_NID(name, nid, V_ASN1_NUMERICSTRING,
+					  (const unsigned char *)value, -1, -1,
+					  0) == 1 ? 0 : -1;
+}
+
+static int crypto_make_numbers(X509_NAME *name,
+			       const struct crypto_make_cert_req *req,
+			       char **error_r)
+{
+	int ret = 0;
+
+	if (req->inn != NULL) {
+		if (crypto_all_digits(req->inn, 10))
+			ret = crypto_name_add_number(name, crypto_nid_innle(),
+						     req->inn);
+		else if (crypto_all_digits(req->inn, 12))
+			ret = crypto_name_add_number(name, NID_INN, req->inn);
+		else {
+			crypto_error(error_r, "ИНН должен состоять из 10 или 12 "
+				     "цифр / INN must be 10 or 12 digits");
+			return -1;
+		}
+	}
+	if (ret == 0 && req->ogrn != NULL) {
+		if (crypto_all_digits(req->ogrn, 13))
+			ret = crypto_name_add_number(name, NID_OGRN, req->ogrn);
+		else if (crypto_all_digits(req->ogrn, 15))
+			ret = crypto_name_add_number(name, NID_OGRNIP,
+						     req->ogrn);
+		else {
+			crypto_error(error_r, "ОГРН должен состоять из 13 или 15 "
+				     "цифр / OGRN must be 13 or 15 digits");
+			return -1;
+		}
+	}
+	if (ret == 0 && req->snils != NULL) {
+		if (!crypto_all_digits(req->snils, 11)) {
+			crypto_error(error_r, "СНИЛС должен состоять из 11 цифр / "
+				     "SNILS must be 11 digits");
+			return -1;
+		}
+		ret = crypto_name_add_number(name, NID_SNILS, req->snils);
+	}
+	if (ret < 0) {
+		crypto_error(error_r, "Не удалось записать реквизиты в "
+			     "сертификат / cannot put the registry numbers into "
+			     "the certificate");
+	}
+	return ret;
+}
+
+static X509_NAME *crypto_make_name(const struct crypto_make_cert_req *req,
+				   char **error_r)
+{
+	X509_NAME *name = X509_NAME_new();
+	if (name == NULL)
+		fatalx("X509_NAME_new failed");
+	if (crypto_name_add_text(name, NID_countryName, "RU", error_r) < 0 ||
+	    crypto_name_add_text(name, NID_organizationName, req->org_name,
+				 error_r) < 0 ||
+	    crypto_name_add_text(name, NID_surname, req->surname,
+				 error_r) < 0 ||
+	    crypto_name_add_text(name, NID_givenName, req->given_name,
+				 error_r) < 0 ||
+	    crypto_make_numbers(name, req, error_r) < 0 ||
+	    crypto_name_add_text(name, NID_pkcs9_emailAddress, req->email,
+				 error_r) < 0 ||
+	    crypto_name_add_text(name, NID_commonName, req->common_name,
+				 error_r) < 0) {
+		X509_NAME_free(name);
+		return NULL;
+	}
+	return name;
+}
+
+static int crypto_make_check_req(const struct crypto_make_cert_req *req,
+				 char **error_r)
+{
+	if (req->common_name == NULL || req->common_name[0] == '\0') {
+		crypto_error(error_r, "Не указано имя владельца сертификата (CN) "
+			     "/ certificate common name (CN) is missing");
+		return -1;
+	}
+	if (req->email != NULL && strpbrk(req->email, ",\r\n") != NULL) {
+		crypto_error(error_r, "Недопустимый адрес e-mail / invalid "
+			     "e-mail address");
+		return -1;
+	}
+	return 0;
+}
+
+int crypto_make_self_signed(const struct crypto_make_cert_req *req,
+			    char **cert_pem_r, char **key_pem_r,
+			    char **error_r)
+{
+	const char *type = req->key_type != NULL ? req->key_type : "rsa";
+	int is_rsa = strcmp(type, "rsa") == 0;
+	char san[320];
+	struct crypto_x509_ext exts[6] = {
+		{ NID_basic_constraints, "critical,CA:FALSE" },
+		/* RSA encrypts the content key; EC and GOST agree on it. */
+		{ NID_key_usage, is_rsa ?
+			"critical,digitalSignature,nonRepudiation,keyEncipherment" :
+			"critical,digitalSignature,nonRepudiation,keyEncipherment,keyAgreement" },
+		{ NID_ext_key_usage, "emailProtection,clientAuth" },
+		{ NID_subject_key_identifier, "hash" },
+		{ NID_authority_key_identifier, "keyid:always" },
+		{ NID_subject_alt_name, san },
+	};
+	size_t n_exts = 5;
+
+	if (crypto_make_check_req(req, error_r) < 0)
+		return -1;
+	if (req->email != NULL && req->email[0] != '\0') {
+		if ((size_t)snprintf(san, sizeof(san), "email:%s", req->email) >=
+		    sizeof(san)) {
+			crypto_error(error_r, "Слишком длинный адрес e-mail / "
+				     "e-mail address too long");
+			return -1;
+		}
+		n_exts = 6;
+	}
+	int64_t now = util_now();
+	int64_t nb = req->not_before != 0 ? req->not_before : now;
+	int64_t na = req->not_after != 0 ? req->not_after :
+		now + 365 * 24 * 3600;
+	if (na <= nb) {
+		crypto_error(error_r, "Срок действия кончается раньше, чем "
+			     "начинается / not_after is before not_before");
+		return -1;
+	}
+
+	X509_NAME *name = crypto_make_name(req, error_r);
+	if (name == NULL)
+		return -1;
+	EVP_PKEY *pkey = crypto_keygen(type, error_r);
+	if (pkey == NULL) {
+		X509_NAME_free(name);
+		return -1;
+	}
+	X509 *x = crypto_x509_self_signed(pkey, name, nb, na, exts, n_exts,
+					  error_r);
+	X509_NAME_free(name);
+	int ret = -1;
+	if (x != NULL) {
+		*cert_pem_r = crypto_x509_to_pem(x);
+		*key_pem_r = crypto_pkey_to_pem(pkey);
+		if (*cert_pem_r != NULL && *key_pem_r != NULL) {
+			ret = 0;
+		} else {
+			free(*cert_pem_r);
+			if (*key_pem_r != NULL)
+				OPENSSL_cleanse(*key_pem_r, strlen(*key_pem_r));
+			free(*key_pem_r);
+			*cert_pem_r = *key_pem_r = NULL;
+			crypto_error(error_r, "Не удалось записать PEM / cannot "
+				     "write PEM");
+		}
+	}
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+	return ret;
+}

@@ -1,0 +1,138 @@
+/* Key generation and self-signed X.509 v3 certificates, shared by the demo
+ * signing certificates (crypto-cert.c) and the demo TLS certificate
+ * (crypto-tls.c). */
+#include "crypto/crypto-private.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+
+EVP_PKEY *crypto_keygen(const char *key_type, char **error_r)
+{
+	EVP_PKEY *pkey = NULL;
+
+	(void)crypto_init();
+	if (key_type == NULL || strcmp(key_type, "rsa") == 0) {
+		pkey = EVP_RSA_gen(2048);
+	} else if (strcmp(key_type, "ec") == 0) {
+		pkey = EVP_EC_gen("P-256");
+	} else if (strcmp(key_type, "gost2012_256") == 0) {
+		if (!crypto_gost_loaded()) {
+			crypto_error(error_r, "ГОСТ недоступен: не установлен "
+				     "движок gost / GOST unavailable: the gost "
+				     "engine is not installed");
+			return NULL;
+		}
+		/* Paramset A (id-tc26-gost-3410-12-256-paramSetA) is what
+		 * Russian CAs issue for 256-bit keys. */
+		pkey = crypto_gost_keygen(NID_id_GostR3410_2012_256, "A");
+	} else {
+		crypto_error(error_r, "Неизвестный тип ключа «%s» / unknown key "
+			     "type \"%s\"", key_type, key_type);
+		return NULL;
+	}
+	if (pkey == NULL) {
+		crypto_error(error_r, "Не удалось создать ключ / key generation "
+			     "failed");
+	}
+	return pkey;
+}
+
+const EVP_MD *crypto_pkey_md(EVP_PKEY *pkey)
+{
+	int nid = EVP_PKEY_get_base_id(pkey);
+	if (crypto_nid_is_gost(nid))
+		return crypto_gost_md(nid);
+	return EVP_sha256();
+}
+
+/* A positive 127-bit random serial, as RFC 5280 asks (at most 20 octets,
+ * unpredictable). */
+static int crypto_x509_random_serial(X509 *x)
+{
+	unsigned char raw[16];
+	int ret = -1;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return -1;
+	raw[0] &= 0x7f;
+	raw[0] |= 0x01;
+	BIGNUM *bn = BN_bin2bn(raw, sizeof(raw), NULL);
+	if (bn != NULL &&
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL)
+		ret = 0;
+	BN_free(bn);
+	return ret;
+}
+
+static int crypto_x509_add_exts(X509 *x, const struct crypto_x509_ext *exts,
+				size_t n_exts)
+{
+	X509V3_CTX ctx;
+
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	for (size_t i = 0; i < n_exts; i++) {
+		X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx,
+							  exts[i].nid,
+							  exts[i].value);
+		if (ext == NULL)
+			return -1;
+		int ok = X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+		if (ok != 1)
+			return -1;
+	}
+	return 0;
+}
+
+X509 *crypto_x509_self_signed(EVP_PKEY *pkey, const X509_NAME *name,
+			      int64_t not_before, int64_t not_after,
+			      const struct crypto_x509_ext *exts, size_t n_exts,
+			      char **error_r)
+{
+	const EVP_MD *md = crypto_pkey_md(pkey);
+	X509 *x = X509_new();
+
+	if (x == NULL)
+		fatalx("X509_new failed");
+	if (md == NULL) {
+		crypto_error(error_r, "Нет алгоритма хэширования для ключа / no "
+			     "digest for this key");
+		goto fail;
+	}
+	/* Not-after in the past is allowed on purpose: tests need expired
+	 * certificates. */
+	if (X509_set_version(x, X509_VERSION_3) != 1 ||
+	    crypto_x509_random_serial(x) < 0 ||
+	    X509_set_subject_name(x, name) != 1 ||
+	    X509_set_issuer_name(x, name) != 1 ||
+	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)not_before) == NULL ||
+	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)not_after) == NULL ||
+	    X509_set_pubkey(x, pkey) != 1) {
+		crypto_error(error_r, "Не удалось заполнить сертификат / cannot "
+			     "fill in the certificate");
+		goto fail;
+	}
+	if (crypto_x509_add_exts(x, exts, n_exts) < 0) {
+		crypto_error(error_r, "Не удалось добавить расширения "
+			     "сертификата / cannot add certificate extensions");
+		goto fail;
+	}
+	if (X509_sign(x, pkey, md) <= 0) {
+		crypto_error(error_r, "Не удалось подписать сертификат / cannot "
+			     "sign the certificate");
+		goto fail;
+	}
+	return x;
+fail:
+	X509_free(x);
+	return NULL;
+}

@@ -1,0 +1,316 @@
+/* Detached CMS signatures: round trips with RSA, EC and GOST, tampering,
+ * the real openssl CLI verifying our output, expired certificates, and
+ * several threads signing with one signer. */
+#include "crypto/crypto.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "tap.h"
+
+#include <pthread.h>
+
+static const char doc[] = "<?xml version=\"1.0\" encoding=\"windows-1251\"?>"
+	"<Файл ИдФайл=\"ON_NSCHFDOPPR_test\">счёт-фактура № 1</Файл>\n";
+
+struct keypair {
+	char *cert;
+	char *key;
+};
+
+static int make_pair(const char *type, int64_t nb, int64_t na,
+		     struct keypair *kp)
+{
+	struct crypto_make_cert_req req = {
+		.key_type = type,
+		.common_name = "Иванов Иван Иванович",
+		.org_name = "ООО «Ромашка»",
+		.inn = "7707083893",
+		.surname = "Иванов",
+		.given_name = "Иван Иванович",
+		.not_before = nb,
+		.not_after = na,
+	};
+	char *error = NULL;
+	int ret = crypto_make_self_signed(&req, &kp->cert, &kp->key, &error);
+	if (ret < 0) {
+		printf("# make %s: %s\n", type, error);
+		free(error);
+	}
+	return ret;
+}
+
+static void free_pair(struct keypair *kp)
+{
+	free(kp->cert);
+	free(kp->key);
+	kp->cert = kp->key = NULL;
+}
+
+static int sign(const struct keypair *kp, const void *data, size_t len,
+		unsigned char **sig_r, size_t *sig_len_r, char **error_r)
+{
+	struct crypto_signer *signer = NULL;
+	if (crypto_signer_new(kp->cert, kp->key, &signer, error_r) < 0)
+		return -1;
+	int ret = crypto_sign_detached(signer, data, len, sig_r, sig_len_r,
+				       error_r);
+	crypto_signer_free(&signer);
+	ok(signer == NULL, "crypto_signer_free NULLs the pointer");
+	return ret;
+}
+
+static void test_round_trip(const char *type)
+{
+	struct keypair kp;
+	unsigned char *sig = NULL;
+	size_t sig_len = 0;
+	char *error = NULL;
+	struct crypto_verify_report rep;
+
+	if (!ok(make_pair(type, 0, 0, &kp) == 0, "%s: make certificate", type))
+		return;
+	int r = sign(&kp, doc, sizeof(doc) - 1, &sig, &sig_len, &error);
+	if (!ok(r == 0, "%s: sign (%s)", type, error ? error : "ok")) {
+		free(error);
+		free_pair(&kp);
+		return;
+	}
+	ok(crypto_verify_detached((const unsigned char *)doc, sizeof(doc) - 1,
+				  sig, sig_len, &rep) == 0, "%s: report made",
+	   type);
+	ok(rep.valid == 1 && rep.error == NULL, "%s: signature valid", type);
+	ok(tap_contains(rep.signer_common_name, "Иванов Иван"),
+	   "%s: signer CN %s", type, rep.signer_common_name);
+	ok(tap_contains(rep.signer_subject, "O=ООО «Ромашка»"),
+	   "%s: subject readable: %s", type, rep.signer_subject);
+	ok(rep.key_type != NULL && strcmp(rep.key_type, type) == 0,
+	   "%s: key type %s", type, rep.key_type);
+	ok(rep.signer_thumbprint != NULL &&
+	   strlen(rep.signer_thumbprint) == 40, "%s: thumbprint %s", type,
+	   rep.signer_thumbprint);
+	ok(rep.signer_serial != NULL && rep.signer_serial[0] != '\0',
+	   "%s: serial %s", type, rep.signer_serial);
+	ok(tap_contains(rep.signer_issuer, "Иванов"), "%s: issuer", type);
+	int64_t now = util_now();
+	ok(rep.signing_time > now - 60 && rep.signing_time <= now + 1,
+	   "%s: signing time", type);
+	ok(rep.cert_valid_at_signing == 1, "%s: cert valid at signing", type);
+	ok(rep.not_after > now && rep.not_before <= now + 1,
+	   "%s: validity", type);
+	crypto_verify_report_clear(&rep);
+
+	/* One changed byte in the document. */
+	char bad[sizeof(doc)];
+	memcpy(bad, doc, sizeof(doc));
+	bad[10] ^= 1;
+	crypto_verify_detached((const unsigned char *)bad, sizeof(doc) - 1,
+			       sig, sig_len, &rep);
+	ok(rep.valid == 0 && tap_contains(rep.error, "не соответствует") &&
+	   tap_contains(rep.error, "does not match"),
+	   "%s: tampered document invalid: %s", type, rep.error);
+	ok(tap_contains(rep.signer_common_name, "Иванов"),
+	   "%s: tampered still names the signer", type);
+	crypto_verify_report_clear(&rep);
+
+	/* The signature value itself changed (last bytes of the DER). */
+	sig[sig_len - 3] ^= 0x5a;
+	r = crypto_verify_detached((const unsigned char *)doc, sizeof(doc) - 1,
+				   sig, sig_len, &rep);
+	ok(r == 0 && rep.valid == 0 && rep.error != NULL,
+	   "%s: tampered signature invalid: %s", type, rep.error);
+	crypto_verify_report_clear(&rep);
+	sig[sig_len - 3] ^= 0x5a;
+
+	/* The real CLI, as the end-to-end tests will use it. */
+	char *sig_name = xasprintf("doc-%s.sig", type);
+	char *doc_name = xasprintf("doc-%s", type);
+	tap_write(sig_name, sig, sig_len);
+	tap_write(doc_name, doc, sizeof(doc) - 1);
+	int gost = strncmp(type, "gost", 4) == 0;
+	ok(tap_sh("openssl cms -verify -binary -inform DER -in %s -content %s "
+		  "-noverify %s >/dev/null 2>cli.err", sig_name, doc_name,
+		  gost ? "-engine gost" : "") == 0,
+	   "%s: openssl cms -verify accepts our signature", type);
+	ok(tap_sh("openssl cms -cmsout -print -inform DER -in %s | "
+		  "grep -q signingTime", sig_name) == 0,
+	   "%s: signingTime attribute present", type);
+	ok(tap_sh("openssl cms -cmsout -print -inform DER -in %s | "
+		  "grep -q id-smime-aa-signingCertificateV2", sig_name) == 0,
+	   "%s: signingCertificateV2 attribute present (CAdES-BES)", type);
+	if (gost) {
+		ok(tap_sh("openssl cms -cmsout -print -inform DER -in %s | "
+			  "grep -q 'GOST R 34.11-2012 with 256 bit hash'",
+			  sig_name) == 0, "%s: Streebog-256 digest", type);
+	} else {
+		ok(tap_sh("openssl cms -cmsout -print -inform DER -in %s | "
+			  "grep -q sha256", sig_name) == 0,
+		   "%s: SHA-256 digest", type);
+	}
+	tap_write(doc_name, bad, sizeof(doc) - 1);
+	ok(tap_sh("openssl cms -verify -binary -inform DER -in %s -content %s "
+		  "-noverify %s >/dev/null 2>&1", sig_name, doc_name,
+		  gost ? "-engine gost" : "") != 0,
+	   "%s: openssl cms -verify rejects a tampered document", type);
+	free(sig_name);
+	free(doc_name);
+	free(sig);
+	free_pair(&kp);
+}
+
+static void test_invalid_cert(void)
+{
+	struct keypair kp;
+	struct crypto_signer *signer = NULL;
+	unsigned char *sig = NULL;
+	size_t sig_len;
+	char *error = NULL;
+	int64_t now = util_now();
+
+	/* Expired yesterday. */
+	if (!ok(make_pair("rsa", now - 400 * 86400LL, now - 86400, &kp) == 0,
+		"expired certificate made"))
+		return;
+	ok(crypto_signer_new(kp.cert, kp.key, &signer, &error) == 0,
+	   "signer from an expired certificate");
+	ok(crypto_sign_detached(signer, (const unsigned char *)doc,
+				sizeof(doc) - 1, &sig, &sig_len, &error) < 0,
+	   "signing with an expired certificate refused");
+	ok(tap_contains(error, "Сертификат недействителен (срок действия истёк ") &&
+	   tap_contains(error, " / certificate is not valid (expired "),
+	   "error text: %s", error);
+	free(error);
+	error = NULL;
+	crypto_signer_free(&signer);
+	free_pair(&kp);
+
+	/* Valid from tomorrow. */
+	if (!ok(make_pair("rsa", now + 86400, now + 400 * 86400LL, &kp) == 0,
+		"future certificate made"))
+		return;
+	ok(crypto_signer_new(kp.cert, kp.key, &signer, &error) == 0,
+	   "signer from a future certificate");
+	int r = crypto_sign_detached(signer, (const unsigned char *)doc,
+				     sizeof(doc) - 1, &sig, &sig_len, &error);
+	ok(r < 0 && tap_contains(error, "certificate is not valid (not valid "
+				 "before"),
+	   "signing before validity refused: %s", error);
+	free(error);
+	crypto_signer_free(&signer);
+	free_pair(&kp);
+}
+
+static void test_bad_inputs(void)
+{
+	struct crypto_verify_report rep;
+	struct keypair a, b;
+	struct crypto_signer *signer = NULL;
+	char *error = NULL;
+	static const unsigned char junk[] = "this is not CMS at all";
+
+	ok(crypto_verify_detached(junk, 4, junk, sizeof(junk), &rep) == -1,
+	   "junk signature: -1");
+	crypto_verify_report_clear(&rep);
+	ok(crypto_verify_detached(junk, 4, junk, 0, &rep) == -1,
+	   "empty signature: -1");
+	crypto_verify_report_clear(&rep);
+
+	if (make_pair("rsa", 0, 0, &a) < 0 || make_pair("ec", 0, 0, &b) < 0)
+		return;
+	int r = crypto_signer_new(a.cert, b.key, &signer, &error);
+	ok(r < 0 && tap_contains(error, "does not match"),
+	   "key of another certificate refused: %s", error);
+	free(error);
+	error = NULL;
+	r = crypto_signer_new("garbage", a.key, &signer, &error);
+	ok(r < 0 && tap_contains(error, "certificate"),
+	   "garbage certificate refused: %s", error ? error : "-");
+	free(error);
+	free_pair(&a);
+	free_pair(&b);
+}
+
+/* ---- threads ---- */
+
+struct thread_arg {
+	struct crypto_signer *signer;
+	int failures;
+};
+
+static void *sign_thread(void *p)
+{
+	struct thread_arg *arg = p;
+	for (int i = 0; i < 8; i++) {
+		unsigned char *sig = NULL;
+		size_t sig_len;
+		char *error = NULL;
+		struct crypto_verify_report rep;
+		char text[64];
+		int n = snprintf(text, sizeof(text), "document %d", i);
+
+		if (crypto_sign_detached(arg->signer,
+					 (const unsigned char *)text,
+					 (size_t)n, &sig, &sig_len,
+					 &error) < 0) {
+			free(error);
+			arg->failures++;
+			continue;
+		}
+		if (crypto_verify_detached((const unsigned char *)text,
+					   (size_t)n, sig, sig_len, &rep) < 0 ||
+		    !rep.valid)
+			arg->failures++;
+		crypto_verify_report_clear(&rep);
+		free(sig);
+	}
+	return NULL;
+}
+
+static void test_threads(const char *type)
+{
+	struct keypair kp;
+	struct crypto_signer *signer = NULL;
+	char *error = NULL;
+	pthread_t th[4];
+	struct thread_arg args[4];
+
+	if (make_pair(type, 0, 0, &kp) < 0 ||
+	    crypto_signer_new(kp.cert, kp.key, &signer, &error) < 0) {
+		ok(0, "%s: threads setup: %s", type, error);
+		free(error);
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		args[i].signer = signer;
+		args[i].failures = 0;
+		pthread_create(&th[i], NULL, sign_thread, &args[i]);
+	}
+	int failures = 0;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		failures += args[i].failures;
+	}
+	ok(failures == 0, "%s: 4 threads x 8 sign+verify with one signer",
+	   type);
+	crypto_signer_free(&signer);
+	free_pair(&kp);
+}
+
+int main(void)
+{
+	log_init("test-crypto-sign", LOG_LVL_WARN);
+	ok(crypto_init() == 0, "crypto_init");
+	ok(crypto_init() == 0, "crypto_init twice");
+
+	test_round_trip("rsa");
+	test_round_trip("ec");
+	if (crypto_gost_available()) {
+		test_round_trip("gost2012_256");
+	} else {
+		tap_skip("gost engine not installed", 1);
+	}
+	test_invalid_cert();
+	test_bad_inputs();
+	test_threads("rsa");
+	if (crypto_gost_available())
+		test_threads("gost2012_256");
+	return tap_done();
+}
