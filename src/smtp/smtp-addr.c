@@ -1,0 +1,103 @@
+/* Address rules (DESIGN.md section 5), without lookups. */
+#include "smtp/smtp-addr.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static int all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return n > 0;
+}
+
+/* A participant id: the operator's 3-character prefix and the id, letters,
+ * digits and '-' (Diadoc style "2BM-7701234560-..."), at most 46. */
+static int participant_id_syntax(const char *s, size_t n)
+{
+	if (n < 4 || n > CORE_ID_MAX - 2)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+static int kpp_syntax(const char *s, size_t n)
+{
+	if (n != 9)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+static int classify(struct smtp_addr *a)
+{
+	const char *l = a->local;
+	size_t n = strlen(l);
+	const char *dot = strchr(l, '.');
+
+	if (all_digits(l, n) && (n == 10 || n == 12)) {
+		a->kind = SMTP_ADDR_INN;
+		memcpy(a->inn, l, n + 1);
+		snprintf(a->query, sizeof(a->query), "%s", l);
+		return SMTP_ADDR_OK;
+	}
+	if (dot != NULL && dot - l == 10 && all_digits(l, 10) &&
+	    kpp_syntax(dot + 1, strlen(dot + 1))) {
+		a->kind = SMTP_ADDR_INN_KPP;
+		memcpy(a->inn, l, 10);
+		a->inn[10] = '\0';
+		/* КПП letters (positions 5-6) are capitals by the rules. */
+		for (int i = 0; i < 9; i++)
+			a->kpp[i] = (char)toupper((unsigned char)dot[1 + i]);
+		a->kpp[9] = '\0';
+		snprintf(a->query, sizeof(a->query), "%s.%s", a->inn, a->kpp);
+		return SMTP_ADDR_OK;
+	}
+	if (all_digits(l, n))
+		return SMTP_ADDR_ERR_SYNTAX;	/* a wrong-length ИНН */
+	if (!participant_id_syntax(l, n))
+		return SMTP_ADDR_ERR_SYNTAX;
+	a->kind = SMTP_ADDR_ID;
+	snprintf(a->query, sizeof(a->query), "%s", l);
+	return SMTP_ADDR_OK;
+}
+
+int smtp_addr_parse(const char *addr, const char *domain,
+		    struct smtp_addr *a_r)
+{
+	const char *at = strrchr(addr, '@');
+
+	memset(a_r, 0, sizeof(*a_r));
+	if (at == NULL || domain == NULL || strcasecmp(at + 1, domain) != 0)
+		return SMTP_ADDR_ERR_DOMAIN;
+	size_t n = (size_t)(at - addr);
+	if (n == 0 || n > SMTP_LOCAL_MAX)
+		return SMTP_ADDR_ERR_SYNTAX;
+	memcpy(a_r->local, addr, n);
+	a_r->local[n] = '\0';
+
+	char *plus = strchr(a_r->local, '+');
+	if (plus != NULL) {
+		/* Only one sub-address has a meaning; anything else is a
+		 * typo the user should hear about rather than a letter
+		 * silently sent in clear. */
+		if (strcasecmp(plus + 1, "encrypt") != 0)
+			return SMTP_ADDR_ERR_TAG;
+		a_r->encrypt = 1;
+		*plus = '\0';
+	}
+	return classify(a_r);
+}
+
+void smtp_addr_of_box(const char *box_id, const char *domain, char *out,
+		      size_t out_size)
+{
+	snprintf(out, out_size, "%s@%s", box_id, domain);
+}
