@@ -44,6 +44,42 @@ static STACK_OF(X509) *crypto_load_recipients(const char *const *cert_pems,
 	return certs;
 }
 
+/* GOST key transport depends on the content cipher (Kuznyechik and Magma
+ * CTR-ACPKM keys are wrapped with KExp15, GOST 28147-89 keys with the
+ * older scheme), and the engine learns the cipher only through the
+ * recipient's key context: CMS_KEY_PARAM makes OpenSSL create that context
+ * now, and EVP_PKEY_CTRL_CIPHER passes the cipher, as `openssl cms
+ * -encrypt` does.  RSA and EC recipients need none of this. */
+static int crypto_add_recipient(CMS_ContentInfo *cms, X509 *x,
+				const EVP_CIPHER *cipher)
+{
+	int gost = crypto_nid_is_gost(crypto_x509_key_nid(x));
+	unsigned int flags = CMS_BINARY | (gost ? CMS_KEY_PARAM : 0);
+
+	CMS_RecipientInfo *ri = CMS_add1_recipient_cert(cms, x, flags);
+	if (ri == NULL)
+		return -1;
+	if (!gost)
+		return 0;
+	EVP_PKEY_CTX *pctx = CMS_RecipientInfo_get0_pkey_ctx(ri);
+	if (pctx == NULL)
+		return -1;
+	int r = EVP_PKEY_CTX_ctrl(pctx, -1, -1, EVP_PKEY_CTRL_CIPHER,
+				  EVP_CIPHER_get_nid(cipher), NULL);
+	return r > 0 || r == -2 ? 0 : -1;
+}
+
+static int crypto_add_recipients(CMS_ContentInfo *cms, STACK_OF(X509) *certs,
+				 const EVP_CIPHER *cipher)
+{
+	for (int i = 0; i < sk_X509_num(certs); i++) {
+		if (crypto_add_recipient(cms, sk_X509_value(certs, i),
+					 cipher) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int crypto_encrypt(const char *const *cert_pems, size_t n_certs,
 		   const unsigned char *data, size_t len,
 		   unsigned char **out_r, size_t *out_len_r, char **error_r)
@@ -71,8 +107,12 @@ int crypto_encrypt(const char *const *cert_pems, size_t n_certs,
 	BIO *in = BIO_new_mem_buf(data, (int)len);
 	if (in == NULL)
 		fatalx("BIO_new_mem_buf failed");
-	CMS_ContentInfo *cms = CMS_encrypt(certs, in, cipher, CMS_BINARY);
-	if (cms == NULL || crypto_cms_to_der(cms, out_r, out_len_r) < 0) {
+	CMS_ContentInfo *cms = CMS_encrypt(NULL, in, cipher,
+					   CMS_BINARY | CMS_PARTIAL);
+	if (cms == NULL ||
+	    crypto_add_recipients(cms, certs, cipher) < 0 ||
+	    CMS_final(cms, in, NULL, CMS_BINARY) != 1 ||
+	    crypto_cms_to_der(cms, out_r, out_len_r) < 0) {
 		crypto_error(error_r, "Не удалось зашифровать документ / "
 			     "encryption failed");
 	} else {
@@ -105,6 +145,35 @@ static CMS_ContentInfo *crypto_parse_enveloped(const unsigned char *in,
 	return cms;
 }
 
+/* Whether cert is among the recipients (by issuer and serial or by key
+ * identifier).  Checked before decrypting because, for RSA recipients,
+ * OpenSSL answers a non-recipient with a random content key (the Bleichen-
+ * bacher countermeasure), which gives a vague error or, once in a while,
+ * garbage that passes the padding check. */
+static int crypto_is_recipient(CMS_ContentInfo *cms, X509 *cert)
+{
+	STACK_OF(CMS_RecipientInfo) *ris = CMS_get0_RecipientInfos(cms);
+
+	for (int i = 0; i < sk_CMS_RecipientInfo_num(ris); i++) {
+		CMS_RecipientInfo *ri = sk_CMS_RecipientInfo_value(ris, i);
+		int type = CMS_RecipientInfo_type(ri);
+		if (type == CMS_RECIPINFO_TRANS &&
+		    CMS_RecipientInfo_ktri_cert_cmp(ri, cert) == 0)
+			return 1;
+		if (type != CMS_RECIPINFO_AGREE)
+			continue;
+		STACK_OF(CMS_RecipientEncryptedKey) *reks =
+			CMS_RecipientInfo_kari_get0_reks(ri);
+		for (int j = 0; j < sk_CMS_RecipientEncryptedKey_num(reks); j++) {
+			if (CMS_RecipientEncryptedKey_cert_cmp(
+				    sk_CMS_RecipientEncryptedKey_value(reks, j),
+				    cert) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 static int crypto_decrypt_cms(CMS_ContentInfo *cms, X509 *cert,
 			      EVP_PKEY *pkey, unsigned char **out_r,
 			      size_t *out_len_r, char **error_r)
@@ -114,17 +183,13 @@ static int crypto_decrypt_cms(CMS_ContentInfo *cms, X509 *cert,
 	if (out == NULL)
 		fatalx("BIO_new failed");
 	int ret = -1;
-	/* With the certificate given, OpenSSL picks the recipient by issuer
-	 * and serial and fails cleanly when the document is not ours,
-	 * instead of trying the key on every RSA recipient. */
-	if (CMS_decrypt(cms, pkey, cert, NULL, out, CMS_BINARY) != 1) {
-		if (crypto_last_reason() == CMS_R_NO_MATCHING_RECIPIENT)
-			crypto_error(error_r, "Документ зашифрован не для этого "
-				     "сертификата / the document is not "
-				     "encrypted for this certificate");
-		else
-			crypto_error(error_r, "Не удалось расшифровать документ "
-				     "/ decryption failed");
+	if (!crypto_is_recipient(cms, cert)) {
+		crypto_error(error_r, "Документ зашифрован не для этого "
+			     "сертификата / the document is not encrypted for "
+			     "this certificate");
+	} else if (CMS_decrypt(cms, pkey, cert, NULL, out, CMS_BINARY) != 1) {
+		crypto_error(error_r, "Не удалось расшифровать документ / "
+			     "decryption failed");
 	} else {
 		char *data;
 		long n = BIO_get_mem_data(out, &data);

@@ -296,7 +296,7 @@ static void test_threads(const char *type)
 
 int main(void)
 {
-	log_init("test-crypto-sign", LOG_LVL_WARN);
+	log_init("test-crypto-sign", getenv("TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
 	ok(crypto_init() == 0, "crypto_init");
 	ok(crypto_init() == 0, "crypto_init twice");
 
