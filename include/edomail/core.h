@@ -199,6 +199,12 @@ struct core_driver {
 	int (*poll_events)(struct core *core, const char *box_id,
 			   const char *after_key, int limit, core_event_cb *cb,
 			   void *ctx, struct core_error *err);
+	/* Incoming messages of box_id with a signed document that has no
+	 * receipt from box_id yet (a batch, oldest first; caller frees).
+	 * NULL: the driver's operator tracks receipts itself. */
+	int (*pending_receipts)(struct core *core, const char *box_id,
+				char (**ids_r)[CORE_UUID_LEN], size_t *n_r,
+				struct core_error *err);
 };
 
 extern const struct core_driver core_driver_local;

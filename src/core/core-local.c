@@ -1,0 +1,194 @@
+/* The "local" driver: the embedded operator of src/operator/ in this
+ * process, on the same store.  Each call goes straight through; the
+ * operator's commit hook becomes the core's notify. */
+#include "core/core-private.h"
+
+#include "operator/operator.h"
+
+static struct operator *local_op(struct core *core)
+{
+	return core->driver_ctx;
+}
+
+static void local_notify(const char *box_id, void *ctx)
+{
+	core_notify_box(ctx, box_id);
+}
+
+static int local_open(struct core *core, struct core_error *err)
+{
+	struct operator *op;
+
+	if (operator_open(core->set, core->store, &op, err) < 0)
+		return -1;
+	operator_set_notify(op, local_notify, core);
+	core->driver_ctx = op;
+	return 0;
+}
+
+static void local_close(struct core *core)
+{
+	struct operator *op = local_op(core);
+
+	operator_close(&op);
+	core->driver_ctx = NULL;
+}
+
+static int local_register_box(struct core *core, const struct core_box *req,
+			      const char *cert_pem, struct core_box *box_r,
+			      struct core_error *err)
+{
+	return operator_register_box(local_op(core), req, cert_pem, box_r, err);
+}
+
+static int local_add_box_cert(struct core *core, const char *box_id,
+			      const char *cert_pem, struct core_error *err)
+{
+	return operator_add_box_cert(local_op(core), box_id, cert_pem, err);
+}
+
+static int local_box_certs(struct core *core, const char *box_id,
+			   char ***pems_r, size_t *n_r, struct core_error *err)
+{
+	return operator_box_certs(local_op(core), box_id, pems_r, n_r, err);
+}
+
+static int local_find_box(struct core *core, const char *query,
+			  struct core_box *box_r, struct core_error *err)
+{
+	return operator_find_box(local_op(core), query, box_r, err);
+}
+
+static int local_get_box(struct core *core, const char *box_id,
+			 struct core_box *box_r, struct core_error *err)
+{
+	return operator_get_box(local_op(core), box_id, box_r, err);
+}
+
+static int local_invite(struct core *core, const char *box_id,
+			const char *to_box_id, const char *text,
+			char msg_id_r[CORE_UUID_LEN], struct core_error *err)
+{
+	return operator_invite(local_op(core), box_id, to_box_id, text,
+			       msg_id_r, err);
+}
+
+static int local_answer_invite(struct core *core, const char *box_id,
+			       const char *other_box_id, int accept,
+			       const char *comment, struct core_error *err)
+{
+	return operator_answer_invite(local_op(core), box_id, other_box_id,
+				      accept, comment, err);
+}
+
+static int local_withdraw_invite(struct core *core, const char *box_id,
+				 const char *other_box_id,
+				 struct core_error *err)
+{
+	return operator_withdraw_invite(local_op(core), box_id, other_box_id,
+					err);
+}
+
+static int local_counteragents(struct core *core, const char *box_id,
+			       struct core_counteragent **cas_r, size_t *n_r,
+			       struct core_error *err)
+{
+	return operator_counteragents(local_op(core), box_id, cas_r, n_r, err);
+}
+
+static int local_counteragent(struct core *core, const char *box_id,
+			      const char *other_box_id,
+			      struct core_counteragent *ca_r,
+			      struct core_error *err)
+{
+	return operator_counteragent(local_op(core), box_id, other_box_id,
+				     ca_r, err);
+}
+
+static int local_send_message(struct core *core, const struct core_message *msg,
+			      char id_r[CORE_UUID_LEN], struct core_error *err)
+{
+	return operator_send_message(local_op(core), msg, id_r, err);
+}
+
+static int local_get_message(struct core *core, const char *box_id,
+			     const char *msg_id, struct core_message **msg_r,
+			     struct core_error *err)
+{
+	return operator_get_message(local_op(core), box_id, msg_id, msg_r, err);
+}
+
+static int local_find_by_client_id(struct core *core, const char *box_id,
+				   const char *client_message_id,
+				   char msg_id_r[CORE_UUID_LEN],
+				   struct core_error *err)
+{
+	return operator_find_by_client_id(local_op(core), box_id,
+					  client_message_id, msg_id_r, err);
+}
+
+static int local_post_entities(struct core *core, const char *box_id,
+			       const char *msg_id,
+			       const struct core_entity *ents, size_t n,
+			       struct core_error *err)
+{
+	return operator_post_entities(local_op(core), box_id, msg_id, ents, n,
+				      err);
+}
+
+static int local_set_archived(struct core *core, const char *box_id,
+			      const char *msg_id, int archived,
+			      struct core_error *err)
+{
+	return operator_set_archived(local_op(core), box_id, msg_id, archived,
+				     err);
+}
+
+static int local_set_deleted(struct core *core, const char *box_id,
+			     const char *msg_id, int deleted,
+			     struct core_error *err)
+{
+	return operator_set_deleted(local_op(core), box_id, msg_id, deleted,
+				    err);
+}
+
+static int local_poll_events(struct core *core, const char *box_id,
+			     const char *after_key, int limit,
+			     core_event_cb *cb, void *ctx,
+			     struct core_error *err)
+{
+	return operator_poll_events(local_op(core), box_id, after_key, limit,
+				    cb, ctx, err);
+}
+
+static int local_pending_receipts(struct core *core, const char *box_id,
+				  char (**ids_r)[CORE_UUID_LEN], size_t *n_r,
+				  struct core_error *err)
+{
+	return operator_pending_receipts(local_op(core), box_id, ids_r, n_r,
+					 err);
+}
+
+const struct core_driver core_driver_local = {
+	.name = "local",
+	.open = local_open,
+	.close = local_close,
+	.register_box = local_register_box,
+	.add_box_cert = local_add_box_cert,
+	.box_certs = local_box_certs,
+	.find_box = local_find_box,
+	.get_box = local_get_box,
+	.invite = local_invite,
+	.answer_invite = local_answer_invite,
+	.withdraw_invite = local_withdraw_invite,
+	.counteragents = local_counteragents,
+	.counteragent = local_counteragent,
+	.send_message = local_send_message,
+	.get_message = local_get_message,
+	.find_by_client_id = local_find_by_client_id,
+	.post_entities = local_post_entities,
+	.set_archived = local_set_archived,
+	.set_deleted = local_set_deleted,
+	.poll_events = local_poll_events,
+	.pending_receipts = local_pending_receipts,
+};

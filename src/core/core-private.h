@@ -1,0 +1,30 @@
+#ifndef CORE_CORE_PRIVATE_H
+#define CORE_CORE_PRIVATE_H
+/* Inside the core module only: the core object the drivers see. */
+#include <pthread.h>
+#include <edomail/core.h>
+
+struct core {
+	const struct settings *set;
+	struct store *store;
+	const struct core_driver *driver;
+	void *driver_ctx;		/* the driver's own state */
+
+	pthread_mutex_t notify_lock;
+	core_notify_cb *notify;
+	void *notify_ctx;
+};
+
+/* Callers may pass err NULL when they do not care why. */
+#define CORE_ERR_GUARD(err) \
+	struct core_error err##_local; \
+	if ((err) == NULL) \
+		(err) = &err##_local
+
+/* Drivers call this after a commit, once per box concerned. */
+void core_notify_box(struct core *core, const char *box_id);
+/* Sets *err and returns -1. */
+int core_error_set(struct core_error *err, enum core_error_class cls,
+		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,407 @@
+/* The recipient side's duty: a signed receipt notice (ИоП, DP_IZVPOL) for
+ * every signed document that arrived.  Signed with the organization's own
+ * certificate, else with an active signer's; the private key is unsealed
+ * with the node key only for the moment of signing.  With no usable
+ * certificate the receipts wait (a warning in the log) and are sent on a
+ * later call. */
+#include "core/core-private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "config/config.h"
+#include "crypto/crypto.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "operator/operator.h"
+#include "store/store.h"
+
+/* Rounds of pending batches per call: each round either posts receipts
+ * or stops. */
+#define CORE_RCPT_MAX_ROUNDS 64
+
+struct core_rcpt_signer {
+	struct crypto_signer *signer;
+	char *surname, *given, *patronymic;
+};
+
+static void core_rcpt_signer_clear(struct core_rcpt_signer *s)
+{
+	crypto_signer_free(&s->signer);
+	free(s->surname);
+	free(s->given);
+	free(s->patronymic);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Подписант's ФИО: the certificate's SN/GN (GN holds "Имя Отчество" in
+ * Russian qualified certificates), else the user's full name, else CN. */
+static void core_rcpt_names(struct core *core, const struct store_cert *c,
+			    struct core_rcpt_signer *s)
+{
+	struct crypto_cert_info info;
+	struct store_user user;
+	char *cerr = NULL, *full = NULL, *sur, *given, *patr;
+
+	memset(&info, 0, sizeof(info));
+	memset(&user, 0, sizeof(user));
+	if (crypto_cert_info(c->cert_pem, &info, &cerr) < 0)
+		free(cerr);
+	if (info.surname != NULL && info.given_name != NULL)
+		full = xasprintf("%s %s", info.surname, info.given_name);
+	else if (c->user_id != 0 &&
+		 store_user_get_by_id(core->store, c->user_id, &user) == STORE_OK &&
+		 user.full_name != NULL && *user.full_name != '\0')
+		full = xstrdup(user.full_name);
+	else if (info.common_name != NULL)
+		full = xstrdup(info.common_name);
+	if (full != NULL &&
+	    operator_fns_split_name(full, &sur, &given, &patr) == 0) {
+		s->surname = sur;
+		s->given = given;
+		s->patronymic = patr;
+	}
+	free(full);
+	store_user_clear(&user);
+	crypto_cert_info_clear(&info);
+}
+
+/* 0 when c gave a signer, -1 when it cannot be used. */
+static int core_rcpt_try_cert(struct core *core, const struct store_cert *c,
+			      const unsigned char node_key[CRYPTO_NODE_KEY_LEN],
+			      struct core_rcpt_signer *s)
+{
+	unsigned char *key = NULL;
+	size_t key_len = 0;
+	char *cerr = NULL;
+	int ret;
+
+	if (c->key_enc == NULL || c->key_enc_len == 0 ||
+	    crypto_cert_status(c->not_before, c->not_after, util_now()) ==
+	    CRYPTO_CERT_INVALID)
+		return -1;
+	if (crypto_unseal(node_key, c->key_enc, c->key_enc_len, &key, &key_len,
+			  &cerr) < 0) {
+		log_warnx("receipts: certificate %s: %s", c->thumbprint,
+			  cerr != NULL ? cerr : "?");
+		free(cerr);
+		return -1;
+	}
+	/* crypto_unseal NUL-terminates, so the PEM is a string. */
+	ret = crypto_signer_new(c->cert_pem, (const char *)key, &s->signer,
+				&cerr);
+	OPENSSL_cleanse(key, key_len);
+	free(key);
+	if (ret < 0) {
+		log_warnx("receipts: certificate %s: %s", c->thumbprint,
+			  cerr != NULL ? cerr : "?");
+		free(cerr);
+		return -1;
+	}
+	core_rcpt_names(core, c, s);
+	return 0;
+}
+
+/* The first usable certificate among those of (box, user_id). */
+static int core_rcpt_try_owner(struct core *core, const char *box_id,
+			       int64_t user_id,
+			       const unsigned char node_key[CRYPTO_NODE_KEY_LEN],
+			       struct core_rcpt_signer *s)
+{
+	struct store_cert *certs = NULL;
+	size_t n = 0, i;
+	int ret = -1;
+
+	if (store_cert_list(core->store, box_id, user_id, &certs, &n) !=
+	    STORE_OK)
+		return -1;
+	for (i = 0; i < n && ret < 0; i++)
+		ret = core_rcpt_try_cert(core, &certs[i], node_key, s);
+	store_cert_list_free(certs, n);
+	return ret;
+}
+
+/* The organization's certificate, else an active member's with the
+ * signing right.  0 found, -1 none. */
+static int core_rcpt_find_signer(struct core *core, const char *box_id,
+				 const unsigned char node_key[CRYPTO_NODE_KEY_LEN],
+				 struct core_rcpt_signer *s)
+{
+	struct store_membership *m = NULL;
+	size_t n = 0, i;
+	int ret;
+
+	if (core_rcpt_try_owner(core, box_id, 0, node_key, s) == 0)
+		return 0;
+	if (store_member_list_box(core->store, box_id, &m, &n) != STORE_OK)
+		return -1;
+	ret = -1;
+	for (i = 0; i < n && ret < 0; i++) {
+		if (m[i].status != STORE_ACTIVE ||
+		    !store_role_can_sign((enum store_role)m[i].role))
+			continue;
+		ret = core_rcpt_try_owner(core, box_id, m[i].user_id, node_key,
+					  s);
+	}
+	store_member_list_free(m, n);
+	return ret;
+}
+
+static int core_rcpt_load(struct core *core, const char *box_id,
+			  struct core_rcpt_signer *s, struct core_error *err)
+{
+	unsigned char node_key[CRYPTO_NODE_KEY_LEN];
+	char *cerr = NULL;
+	int ret;
+
+	if (core->set->node_key_path == NULL ||
+	    crypto_node_key_load(core->set->node_key_path, 0, node_key,
+				 &cerr) < 0) {
+		log_warnx("receipts: node key: %s", cerr != NULL ? cerr :
+			  "store.node_key is not set");
+		free(cerr);
+		return core_error_set(err, CORE_ERR_TEMP,
+			"Ключ узла недоступен, извещения отложены / node key "
+			"unavailable, receipts postponed");
+	}
+	ret = core_rcpt_find_signer(core, box_id, node_key, s);
+	OPENSSL_cleanse(node_key, sizeof(node_key));
+	return ret < 0 ? 1 : 0;
+}
+
+/* ---- one message ---- */
+
+struct core_rcpt_ctx {
+	struct core *core;
+	struct core_rcpt_signer *signer;
+	struct core_box me, sender;
+	const struct core_message *msg;
+	struct core_entity *out;
+	size_t n_out;
+};
+
+static int core_rcpt_has_receipt(const struct core_message *msg,
+				 const char *parent_id, const char *box_id)
+{
+	size_t i;
+
+	for (i = 0; i < msg->n_entities; i++) {
+		const struct core_entity *e = &msg->entities[i];
+		if (e->kind == CORE_ENT_RECEIPT &&
+		    strcmp(e->parent_id, parent_id) == 0 &&
+		    strcmp(e->signer_box, box_id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void core_rcpt_append(struct core_rcpt_ctx *c,
+			     const struct core_entity *e)
+{
+	c->out = xrealloc(c->out, (c->n_out + 1) * sizeof(*c->out));
+	c->out[c->n_out++] = *e;
+}
+
+/* The ИоП for document a with its signatures, and the ИоП's signature. */
+static int core_rcpt_document(struct core_rcpt_ctx *c,
+			      const struct core_entity *a,
+			      const unsigned char **sigs, size_t *lens,
+			      size_t n_sigs, struct core_error *err)
+{
+	struct operator_fns_izvpol p;
+	struct core_entity rc, sig;
+	char *name, *cerr = NULL;
+
+	memset(&p, 0, sizeof(p));
+	memset(&rc, 0, sizeof(rc));
+	memset(&sig, 0, sizeof(sig));
+	p.receiver = (struct operator_fns_party){ c->me.id, c->me.name,
+		c->me.inn, c->me.kpp };
+	p.sender = (struct operator_fns_party){ c->sender.id, c->sender.name,
+		c->sender.inn, c->sender.kpp };
+	p.file.name = a->file_name != NULL && *a->file_name != '\0' ?
+		a->file_name : a->id;
+	p.file.sigs = sigs;
+	p.file.sig_lens = lens;
+	p.file.n_sigs = n_sigs;
+	p.signer.surname = c->signer->surname;
+	p.signer.given_name = c->signer->given;
+	p.signer.patronymic = c->signer->patronymic;
+	p.received = util_now();
+	if (operator_fns_izvpol(&p, &rc.data, &rc.len, &name, err) < 0)
+		return -1;
+	if (crypto_sign_detached(c->signer->signer, rc.data, rc.len,
+				 &sig.data, &sig.len, &cerr) < 0) {
+		core_error_set(err, CORE_ERR_TEMP,
+			"Не удалось подписать извещение / cannot sign the "
+			"receipt: %s", cerr != NULL ? cerr : "?");
+		free(cerr);
+		free(rc.data);
+		free(name);
+		return -1;
+	}
+	util_uuid(rc.id);
+	rc.kind = CORE_ENT_RECEIPT;
+	snprintf(rc.parent_id, sizeof(rc.parent_id), "%s", a->id);
+	rc.file_name = name;
+	rc.content_type = xstrdup("application/xml");
+	util_uuid(sig.id);
+	sig.kind = CORE_ENT_RECEIPT_SIGNATURE;
+	snprintf(sig.parent_id, sizeof(sig.parent_id), "%s", rc.id);
+	sig.file_name = xasprintf("%s.sig", name);
+	sig.content_type = xstrdup("application/pkcs7-signature");
+	core_rcpt_append(c, &rc);
+	core_rcpt_append(c, &sig);
+	return 0;
+}
+
+/* Receipts for every signed document of c->msg still without one. */
+static int core_rcpt_build(struct core_rcpt_ctx *c, struct core_error *err)
+{
+	const struct core_message *msg = c->msg;
+	const unsigned char **sigs;
+	size_t i, j, n, *lens;
+	int ret = 0;
+
+	sigs = xcalloc(msg->n_entities, sizeof(*sigs));
+	lens = xcalloc(msg->n_entities, sizeof(*lens));
+	for (i = 0; ret == 0 && i < msg->n_entities; i++) {
+		const struct core_entity *a = &msg->entities[i];
+		if (a->kind != CORE_ENT_ATTACHMENT ||
+		    core_rcpt_has_receipt(msg, a->id, c->me.id))
+			continue;
+		/* The sender's signatures: the file the ИоП speaks of. */
+		for (j = 0, n = 0; j < msg->n_entities; j++) {
+			const struct core_entity *g = &msg->entities[j];
+			if (g->kind == CORE_ENT_SIGNATURE &&
+			    strcmp(g->parent_id, a->id) == 0 &&
+			    strcmp(g->signer_box, msg->from_box) == 0) {
+				sigs[n] = g->data;
+				lens[n++] = g->len;
+			}
+		}
+		if (n > 0)
+			ret = core_rcpt_document(c, a, sigs, lens, n, err);
+	}
+	free(sigs);
+	free(lens);
+	return ret;
+}
+
+static void core_rcpt_out_free(struct core_rcpt_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_out; i++)
+		core_entity_clear(&c->out[i]);
+	free(c->out);
+	c->out = NULL;
+	c->n_out = 0;
+}
+
+static int core_rcpt_message(struct core *core, struct core_rcpt_signer *s,
+			     const struct core_box *me, const char *msg_id,
+			     struct core_error *err)
+{
+	struct core_rcpt_ctx c;
+	struct core_message *msg = NULL;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	c.core = core;
+	c.signer = s;
+	c.me = *me;
+	if (core->driver->get_message(core, me->id, msg_id, &msg, err) < 0)
+		return -1;
+	c.msg = msg;
+	ret = core->driver->get_box(core, msg->from_box, &c.sender, err);
+	if (ret == 0)
+		ret = core_rcpt_build(&c, err);
+	if (ret == 0 && c.n_out > 0) {
+		ret = core->driver->post_entities(core, me->id, msg->id, c.out,
+						  c.n_out, err);
+		/* Another worker was quicker: the receipt is there. */
+		if (ret < 0 && err->cls == CORE_ERR_CONFLICT)
+			ret = 0;
+	}
+	core_rcpt_out_free(&c);
+	core_message_free(&msg);
+	return ret;
+}
+
+/* One batch of pending messages; *posted_r counts messages that got
+ * their receipts.  A message whose receipt cannot be made (bad data) is
+ * logged and skipped so that it does not hold up the others. */
+static int core_rcpt_batch(struct core *core, const struct core_box *me,
+			   struct core_rcpt_signer *s, int *loaded,
+			   size_t *posted_r, struct core_error *err)
+{
+	char (*ids)[CORE_UUID_LEN] = NULL;
+	size_t n = 0, i;
+	int ret = 0;
+
+	*posted_r = 0;
+	if (core->driver->pending_receipts(core, me->id, &ids, &n, err) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (!*loaded) {
+		/* Keys are touched only when there is work. */
+		ret = core_rcpt_load(core, me->id, s, err);
+		if (ret != 0) {
+			free(ids);
+			if (ret > 0)
+				log_warnx("receipts: box %s has %zu message(s) "
+					  "waiting for a receipt, but no usable "
+					  "certificate (organization's or an "
+					  "active signer's)", me->id, n);
+			return ret < 0 ? -1 : 0;
+		}
+		*loaded = 1;
+	}
+	for (i = 0; i < n; i++) {
+		ret = core_rcpt_message(core, s, me, ids[i], err);
+		if (ret == 0) {
+			(*posted_r)++;
+		} else if (err->cls == CORE_ERR_INVALID ||
+			   err->cls == CORE_ERR_NOTFOUND) {
+			log_warnx("receipts: box %s, message %s: %s", me->id,
+				  ids[i], err->msg);
+			ret = 0;
+		} else {
+			break;
+		}
+	}
+	free(ids);
+	return ret;
+}
+
+int core_send_receipts(struct core *core, const char *box_id,
+		       struct core_error *err)
+{
+	struct core_rcpt_signer s;
+	struct core_box me;
+	size_t posted;
+	int loaded = 0, ret = 0, round;
+
+	CORE_ERR_GUARD(err);
+	if (core->driver->pending_receipts == NULL)
+		return 0;
+	if (box_id == NULL || *box_id == '\0' || strlen(box_id) >= CORE_ID_MAX)
+		return core_error_set(err, CORE_ERR_INVALID,
+			"Не указан идентификатор абонента / missing "
+			"participant id");
+	if (core->driver->get_box(core, box_id, &me, err) < 0)
+		return -1;
+	memset(&s, 0, sizeof(s));
+	for (round = 0; round < CORE_RCPT_MAX_ROUNDS; round++) {
+		ret = core_rcpt_batch(core, &me, &s, &loaded, &posted, err);
+		if (ret < 0 || posted == 0)
+			break;
+	}
+	core_rcpt_signer_clear(&s);
+	return ret;
+}

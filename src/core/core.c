@@ -1,0 +1,446 @@
+/* The operator client core: the driver registry, argument checks in front
+ * of every driver call, and the notify hook.  The drivers do the work:
+ * core-local.c calls the embedded operator. */
+#include "core/core-private.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "operator/operator.h"
+
+/* NULL-terminated, looked up by settings->operator_driver. */
+static const struct core_driver *const core_drivers[] = {
+	&core_driver_local,
+	NULL,
+};
+
+int core_error_set(struct core_error *err, enum core_error_class cls,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return -1;
+	err->cls = cls;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const char *core_ca_status_name(enum core_ca_status st)
+{
+	switch (st) {
+	case CORE_CA_NOT_IN_LIST: return "NotInCounteragentList";
+	case CORE_CA_IS_MY: return "IsMyCounteragent";
+	case CORE_CA_INVITES_ME: return "InvitesMe";
+	case CORE_CA_IS_INVITED_BY_ME: return "IsInvitedByMe";
+	case CORE_CA_REJECTS_ME: return "RejectsMe";
+	case CORE_CA_IS_REJECTED_BY_ME: return "IsRejectedByMe";
+	}
+	return "UnknownCounteragentStatus";
+}
+
+const char *core_event_type_name(enum core_event_type t)
+{
+	switch (t) {
+	case CORE_EV_INVITATION_IN: return "InvitationIn";
+	case CORE_EV_INVITATION_OUT: return "InvitationOut";
+	case CORE_EV_INVITATION_ACCEPTED: return "InvitationAccepted";
+	case CORE_EV_INVITATION_REJECTED: return "InvitationRejected";
+	case CORE_EV_INVITATION_WITHDRAWN: return "InvitationWithdrawn";
+	case CORE_EV_MESSAGE_IN: return "MessageIn";
+	case CORE_EV_MESSAGE_OUT: return "MessageOut";
+	case CORE_EV_DELIVERED: return "Delivered";
+	case CORE_EV_RECEIPT: return "Receipt";
+	case CORE_EV_CONFIRMATION: return "Confirmation";
+	case CORE_EV_ARCHIVED: return "Archived";
+	case CORE_EV_DELETED: return "Deleted";
+	case CORE_EV_RESTORED: return "Restored";
+	case CORE_EV_FAILED: return "Failed";
+	}
+	return "Unknown";
+}
+
+/* The same allocation rules hold for every driver: the operator's. */
+void core_message_free(struct core_message **msg)
+{
+	operator_message_free(msg);
+}
+
+void core_entity_clear(struct core_entity *ent)
+{
+	operator_entity_clear(ent);
+}
+
+void core_counteragents_free(struct core_counteragent *cas, size_t n)
+{
+	operator_counteragents_free(cas, n);
+}
+
+int core_inn_valid(const char *inn)
+{
+	return operator_inn_valid(inn);
+}
+
+int core_kpp_valid(const char *kpp)
+{
+	return operator_kpp_valid(kpp);
+}
+
+/* ---- open / close / notify ---- */
+
+int core_open(const struct settings *set, struct store *store,
+	      struct core **core_r, struct core_error *err)
+{
+	const char *name = set->operator_driver != NULL ?
+		set->operator_driver : "local";
+	const struct core_driver *drv = NULL;
+	struct core *core;
+	size_t i;
+
+	*core_r = NULL;
+	for (i = 0; core_drivers[i] != NULL; i++) {
+		if (strcmp(core_drivers[i]->name, name) == 0)
+			drv = core_drivers[i];
+	}
+	if (drv == NULL)
+		return core_error_set(err, CORE_ERR_INVALID,
+			"operator.driver: неизвестный драйвер «%s» (есть: local) / "
+			"unknown driver \"%s\" (known: local)", name, name);
+	core = xcalloc(1, sizeof(*core));
+	core->set = set;
+	core->store = store;
+	core->driver = drv;
+	pthread_mutex_init(&core->notify_lock, NULL);
+	if (drv->open(core, err) < 0) {
+		pthread_mutex_destroy(&core->notify_lock);
+		free(core);
+		return -1;
+	}
+	*core_r = core;
+	return 0;
+}
+
+void core_close(struct core **_core)
+{
+	struct core *core = *_core;
+
+	if (core == NULL)
+		return;
+	*_core = NULL;
+	core->driver->close(core);
+	pthread_mutex_destroy(&core->notify_lock);
+	free(core);
+}
+
+struct store *core_store(struct core *core)
+{
+	return core->store;
+}
+
+const struct settings *core_settings(struct core *core)
+{
+	return core->set;
+}
+
+void core_set_notify(struct core *core, core_notify_cb *cb, void *ctx)
+{
+	pthread_mutex_lock(&core->notify_lock);
+	core->notify = cb;
+	core->notify_ctx = ctx;
+	pthread_mutex_unlock(&core->notify_lock);
+}
+
+void core_notify_box(struct core *core, const char *box_id)
+{
+	core_notify_cb *cb;
+	void *ctx;
+
+	pthread_mutex_lock(&core->notify_lock);
+	cb = core->notify;
+	ctx = core->notify_ctx;
+	pthread_mutex_unlock(&core->notify_lock);
+	/* Called without the lock: the callback may take its own locks or
+	 * call back into the core. */
+	if (cb != NULL)
+		cb(box_id, ctx);
+}
+
+/* ---- argument checks ---- */
+
+
+static int core_check_box_id(const char *id, struct core_error *err)
+{
+	if (id == NULL || *id == '\0' || strlen(id) >= CORE_ID_MAX)
+		return core_error_set(err, CORE_ERR_INVALID,
+			"Не указан или неверен идентификатор абонента / "
+			"missing or bad participant id");
+	return 0;
+}
+
+static int core_check_msg_id(const char *id, struct core_error *err)
+{
+	if (id == NULL || *id == '\0' || strlen(id) >= CORE_UUID_LEN)
+		return core_error_set(err, CORE_ERR_NOTFOUND,
+			"Сообщение не найдено / message not found");
+	return 0;
+}
+
+static int core_check_two(const char *a, const char *b,
+			  struct core_error *err)
+{
+	if (core_check_box_id(a, err) < 0 || core_check_box_id(b, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int core_missing(struct core_error *err)
+{
+	return core_error_set(err, CORE_ERR_INVALID,
+		"Не хватает параметров запроса / request parameters missing");
+}
+
+/* ---- subscribers ---- */
+
+int core_register_box(struct core *core, const struct core_box *req,
+		      const char *cert_pem, struct core_box *box_r,
+		      struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (req == NULL || box_r == NULL)
+		return core_missing(err);
+	return core->driver->register_box(core, req, cert_pem, box_r,
+					  err);
+}
+
+int core_add_box_cert(struct core *core, const char *box_id,
+		      const char *cert_pem, struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (core_check_box_id(box_id, err) < 0)
+		return -1;
+	if (cert_pem == NULL || *cert_pem == '\0')
+		return core_missing(err);
+	return core->driver->add_box_cert(core, box_id, cert_pem,
+					  err);
+}
+
+int core_box_certs(struct core *core, const char *box_id, char ***pems_r,
+		   size_t *n_r, struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (pems_r == NULL || n_r == NULL)
+		return core_missing(err);
+	*pems_r = NULL;
+	*n_r = 0;
+	if (core_check_box_id(box_id, err) < 0)
+		return -1;
+	return core->driver->box_certs(core, box_id, pems_r, n_r,
+				       err);
+}
+
+int core_find_box(struct core *core, const char *query,
+		  struct core_box *box_r, struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (box_r == NULL)
+		return core_missing(err);
+	if (query == NULL || *query == '\0')
+		return core_error_set(err, CORE_ERR_INVALID,
+			"Укажите ИНН, ИНН.КПП или идентификатор участника / "
+			"give an INN, INN.KPP or participant id");
+	return core->driver->find_box(core, query, box_r, err);
+}
+
+int core_get_box(struct core *core, const char *box_id,
+		 struct core_box *box_r, struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (box_r == NULL)
+		return core_missing(err);
+	if (core_check_box_id(box_id, err) < 0)
+		return -1;
+	return core->driver->get_box(core, box_id, box_r, err);
+}
+
+/* ---- counteragents ---- */
+
+int core_invite(struct core *core, const char *box_id, const char *to_box_id,
+		const char *text, char msg_id_r[CORE_UUID_LEN],
+		struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (msg_id_r == NULL)
+		return core_missing(err);
+	msg_id_r[0] = '\0';
+	if (core_check_two(box_id, to_box_id, err) < 0)
+		return -1;
+	return core->driver->invite(core, box_id, to_box_id, text, msg_id_r,
+				    err);
+}
+
+int core_accept(struct core *core, const char *box_id,
+		const char *other_box_id, const char *comment,
+		struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (core_check_two(box_id, other_box_id, err) < 0)
+		return -1;
+	return core->driver->answer_invite(core, box_id, other_box_id, 1,
+					   comment, err);
+}
+
+int core_reject(struct core *core, const char *box_id,
+		const char *other_box_id, const char *comment,
+		struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (core_check_two(box_id, other_box_id, err) < 0)
+		return -1;
+	return core->driver->answer_invite(core, box_id, other_box_id, 0,
+					   comment, err);
+}
+
+int core_withdraw(struct core *core, const char *box_id,
+		  const char *other_box_id, struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (core_check_two(box_id, other_box_id, err) < 0)
+		return -1;
+	return core->driver->withdraw_invite(core, box_id, other_box_id,
+					     err);
+}
+
+int core_counteragents(struct core *core, const char *box_id,
+		       struct core_counteragent **cas_r, size_t *n_r,
+		       struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (cas_r == NULL || n_r == NULL)
+		return core_missing(err);
+	*cas_r = NULL;
+	*n_r = 0;
+	if (core_check_box_id(box_id, err) < 0)
+		return -1;
+	return core->driver->counteragents(core, box_id, cas_r, n_r,
+					   err);
+}
+
+int core_counteragent(struct core *core, const char *box_id,
+		      const char *other_box_id, struct core_counteragent *ca_r,
+		      struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (ca_r == NULL)
+		return core_missing(err);
+	memset(ca_r, 0, sizeof(*ca_r));
+	if (core_check_two(box_id, other_box_id, err) < 0)
+		return -1;
+	return core->driver->counteragent(core, box_id, other_box_id, ca_r,
+					  err);
+}
+
+/* ---- messages ---- */
+
+int core_send_message(struct core *core, const struct core_message *msg,
+		      char id_r[CORE_UUID_LEN], struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (msg == NULL || id_r == NULL)
+		return core_missing(err);
+	id_r[0] = '\0';
+	if (core_check_two(msg->from_box, msg->to_box, err) < 0)
+		return -1;
+	return core->driver->send_message(core, msg, id_r, err);
+}
+
+int core_get_message(struct core *core, const char *box_id,
+		     const char *msg_id, struct core_message **msg_r,
+		     struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (msg_r == NULL)
+		return core_missing(err);
+	*msg_r = NULL;
+	if (core_check_box_id(box_id, err) < 0 ||
+	    core_check_msg_id(msg_id, err) < 0)
+		return -1;
+	return core->driver->get_message(core, box_id, msg_id, msg_r,
+					 err);
+}
+
+int core_find_by_client_id(struct core *core, const char *box_id,
+			   const char *client_message_id,
+			   char msg_id_r[CORE_UUID_LEN], struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (msg_id_r == NULL)
+		return core_missing(err);
+	msg_id_r[0] = '\0';
+	if (core_check_box_id(box_id, err) < 0)
+		return -1;
+	if (client_message_id == NULL || *client_message_id == '\0')
+		return core_error_set(err, CORE_ERR_NOTFOUND,
+			"Сообщение не найдено / message not found");
+	return core->driver->find_by_client_id(core, box_id,
+					       client_message_id, msg_id_r,
+					       err);
+}
+
+int core_post_entities(struct core *core, const char *box_id,
+		       const char *msg_id, const struct core_entity *ents,
+		       size_t n, struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (ents == NULL || n == 0)
+		return core_missing(err);
+	if (core_check_box_id(box_id, err) < 0 ||
+	    core_check_msg_id(msg_id, err) < 0)
+		return -1;
+	return core->driver->post_entities(core, box_id, msg_id, ents, n,
+					   err);
+}
+
+int core_set_archived(struct core *core, const char *box_id,
+		      const char *msg_id, int archived, struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (core_check_box_id(box_id, err) < 0 ||
+	    core_check_msg_id(msg_id, err) < 0)
+		return -1;
+	return core->driver->set_archived(core, box_id, msg_id, archived,
+					  err);
+}
+
+int core_set_deleted(struct core *core, const char *box_id,
+		     const char *msg_id, int deleted, struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (core_check_box_id(box_id, err) < 0 ||
+	    core_check_msg_id(msg_id, err) < 0)
+		return -1;
+	return core->driver->set_deleted(core, box_id, msg_id, deleted,
+					 err);
+}
+
+int core_poll_events(struct core *core, const char *box_id,
+		     const char *after_key, int limit, core_event_cb *cb,
+		     void *ctx, struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (cb == NULL)
+		return core_missing(err);
+	if (core_check_box_id(box_id, err) < 0)
+		return -1;
+	if (after_key != NULL && strlen(after_key) >= CORE_KEY_LEN)
+		return core_error_set(err, CORE_ERR_INVALID,
+			"Неверный ключ события / bad event index key");
+	return core->driver->poll_events(core, box_id, after_key, limit, cb,
+					 ctx, err);
+}

@@ -1,0 +1,773 @@
+/* Messages between counteragents: sending (with the operator's date
+ * confirmation), reading by the parties only, patches (receipts, extra
+ * signatures), per-side archive/delete marks and the event log reader. */
+#include "operator/op-private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "store/store.h"
+
+#define OP_EVENTS_BATCH 256
+#define OP_MAX_CONTENT_TYPE 255
+
+void operator_entity_clear(struct core_entity *ent)
+{
+	if (ent == NULL)
+		return;
+	free(ent->file_name);
+	free(ent->content_type);
+	free(ent->data);
+	ent->file_name = NULL;
+	ent->content_type = NULL;
+	ent->data = NULL;
+	ent->len = 0;
+}
+
+static void op_entities_free(struct core_entity *ents, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		operator_entity_clear(&ents[i]);
+	free(ents);
+}
+
+void operator_message_free(struct core_message **_msg)
+{
+	struct core_message *msg = *_msg;
+
+	if (msg == NULL)
+		return;
+	*_msg = NULL;
+	free(msg->subject);
+	free(msg->text);
+	free(msg->client_message_id);
+	free(msg->sender_name);
+	op_entities_free(msg->entities, msg->n_entities);
+	free(msg);
+}
+
+static int op_msg_notfound(struct core_error *err)
+{
+	return operator_error(err, CORE_ERR_NOTFOUND,
+		"Сообщение не найдено / message not found");
+}
+
+static int op_not_counteragent(const struct core_box *other,
+			       struct core_error *err)
+{
+	return operator_error(err, CORE_ERR_PERM,
+		"Организация с ИНН %s не является вашим контрагентом / the "
+		"organization with INN %s is not your counteragent",
+		other->inn, other->inn);
+}
+
+/* IsMyCounteragent from from's side, or PERM. */
+static int op_check_counteragents(struct operator *op,
+				  const struct core_box *from,
+				  const struct core_box *to,
+				  struct core_error *err)
+{
+	struct operator_relation rel;
+	int ret;
+
+	ret = operator_store_relation_get(op->store, from->id, to->id, &rel);
+	free(rel.comment);
+	if (ret != STORE_OK && ret != STORE_ERR_NOTFOUND)
+		return operator_store_error(err, ret);
+	if (rel.status != CORE_CA_IS_MY)
+		return op_not_counteragent(to, err);
+	return 0;
+}
+
+/* ---- checking what a sender hands in ---- */
+
+static int op_check_entity_fields(const struct core_entity *e,
+				  struct core_error *err)
+{
+	if (e->len > OPERATOR_MAX_ENTITY || (e->len > 0 && e->data == NULL))
+		return operator_error(err, CORE_ERR_INVALID,
+			"Вложение больше %d МБ или пустое / attachment larger "
+			"than %d MB or missing", OPERATOR_MAX_ENTITY >> 20,
+			OPERATOR_MAX_ENTITY >> 20);
+	if (operator_check_text("Имя файла", "file name", e->file_name,
+				OPERATOR_MAX_FILE_NAME, err) < 0 ||
+	    operator_check_text("Тип содержимого", "content type",
+				e->content_type, OP_MAX_CONTENT_TYPE, err) < 0)
+		return -1;
+	if (e->id[0] != '\0' && !operator_uuid_valid(e->id))
+		return operator_error(err, CORE_ERR_INVALID,
+			"Неверный идентификатор вложения / bad entity id");
+	return 0;
+}
+
+/* Index of the entity with id among ents[0..n), or -1. */
+static long op_find_entity(const struct core_entity *ents, size_t n,
+			   const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(ents[i].id, id) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+static int op_check_send_entities(const struct core_message *msg,
+				  struct core_error *err)
+{
+	size_t i, n_text = 0;
+	long p;
+
+	if (msg->n_entities > OPERATOR_MAX_ENTITIES ||
+	    (msg->n_entities > 0 && msg->entities == NULL))
+		return operator_error(err, CORE_ERR_INVALID,
+			"Слишком много вложений (больше %d) / too many "
+			"attachments (more than %d)", OPERATOR_MAX_ENTITIES,
+			OPERATOR_MAX_ENTITIES);
+	for (i = 0; i < msg->n_entities; i++) {
+		const struct core_entity *e = &msg->entities[i];
+		if (op_check_entity_fields(e, err) < 0)
+			return -1;
+		if (e->id[0] != '\0' && op_find_entity(msg->entities, i, e->id) >= 0)
+			return operator_error(err, CORE_ERR_INVALID,
+				"Повторный идентификатор вложения / duplicate "
+				"entity id");
+		switch (e->kind) {
+		case CORE_ENT_ATTACHMENT:
+			break;
+		case CORE_ENT_SIGNATURE:
+			p = e->parent_id[0] != '\0' ?
+				op_find_entity(msg->entities, msg->n_entities,
+					       e->parent_id) : -1;
+			if (p < 0 || msg->entities[p].kind != CORE_ENT_ATTACHMENT)
+				return operator_error(err, CORE_ERR_INVALID,
+					"Подпись не относится ни к одному "
+					"вложению / a signature names no "
+					"attachment of the message");
+			break;
+		case CORE_ENT_TEXT:
+			if (!msg->encrypted || ++n_text > 1)
+				return operator_error(err, CORE_ERR_INVALID,
+					"Зашифрованный текст допустим один и "
+					"только в зашифрованном сообщении / "
+					"one encrypted text, in encrypted "
+					"messages only");
+			break;
+		default:
+			return operator_error(err, CORE_ERR_INVALID,
+				"Квитанции и подтверждения не отправляются "
+				"вместе с сообщением / receipts and "
+				"confirmations are not sent with a message");
+		}
+	}
+	return 0;
+}
+
+static int op_check_send(const struct core_message *msg,
+			 struct core_error *err)
+{
+	if (msg->kind == CORE_MSG_INVITATION)
+		return operator_error(err, CORE_ERR_INVALID,
+			"Приглашение отправляется отдельной операцией / "
+			"invitations are sent with invite");
+	if (msg->kind != CORE_MSG_LETTER && msg->kind != CORE_MSG_ANSWER &&
+	    msg->kind != CORE_MSG_RESIGN)
+		return operator_error(err, CORE_ERR_INVALID,
+			"Неизвестный вид сообщения / unknown message kind");
+	if ((msg->kind == CORE_MSG_ANSWER || msg->kind == CORE_MSG_RESIGN) &&
+	    msg->reply_to[0] == '\0')
+		return operator_error(err, CORE_ERR_INVALID,
+			"Ответ и переподписание должны ссылаться на сообщение / "
+			"an answer or re-sign must name the message it answers");
+	if (msg->encrypted && msg->text != NULL && *msg->text != '\0')
+		return operator_error(err, CORE_ERR_INVALID,
+			"Текст зашифрованного сообщения передаётся только "
+			"зашифрованным / an encrypted message carries its text "
+			"encrypted only");
+	if (operator_check_text("Тема", "subject", msg->subject,
+				OPERATOR_MAX_SUBJECT, err) < 0 ||
+	    operator_check_text("Текст", "text", msg->text,
+				OPERATOR_MAX_TEXT, err) < 0 ||
+	    operator_check_text("Отправитель", "sender name", msg->sender_name,
+				OPERATOR_MAX_NAME, err) < 0 ||
+	    operator_check_text("Message-ID", "Message-ID",
+				msg->client_message_id,
+				OPERATOR_MAX_CLIENT_ID, err) < 0)
+		return -1;
+	return op_check_send_entities(msg, err);
+}
+
+/* reply_to must be a letter/answer/re-sign between the same two boxes. */
+static int op_check_reply_to(struct operator *op, const struct core_message *m,
+			     struct core_error *err)
+{
+	struct core_message *orig = NULL;
+	int ret, ok;
+
+	if (m->reply_to[0] == '\0')
+		return 0;
+	if (!operator_uuid_valid(m->reply_to))
+		return op_msg_notfound(err);
+	ret = operator_store_message_get(op->store, m->reply_to, m->from_box,
+					 &orig);
+	if (ret == STORE_ERR_NOTFOUND)
+		return operator_error(err, CORE_ERR_NOTFOUND,
+			"Сообщение, на которое вы отвечаете, не найдено / the "
+			"message you answer was not found");
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	ok = orig->kind != CORE_MSG_INVITATION &&
+		((strcmp(orig->from_box, m->from_box) == 0 &&
+		  strcmp(orig->to_box, m->to_box) == 0) ||
+		 (strcmp(orig->from_box, m->to_box) == 0 &&
+		  strcmp(orig->to_box, m->from_box) == 0));
+	operator_message_free(&orig);
+	if (!ok)
+		return operator_error(err, CORE_ERR_PERM,
+			"Ответ должен идти тому же контрагенту, что и исходное "
+			"сообщение / an answer goes to the same counteragent as "
+			"the original message");
+	return 0;
+}
+
+/* A deep copy with the operator's ids, time and signer boxes. */
+static struct core_message *op_message_prepare(const struct core_message *in,
+					       const struct core_box *from,
+					       const struct core_box *to)
+{
+	struct core_message *m = xcalloc(1, sizeof(*m));
+	size_t i;
+
+	*m = *in;
+	util_uuid(m->id);
+	snprintf(m->from_box, sizeof(m->from_box), "%s", from->id);
+	snprintf(m->to_box, sizeof(m->to_box), "%s", to->id);
+	m->subject = in->subject != NULL ? xstrdup(in->subject) : NULL;
+	m->text = in->text != NULL && !in->encrypted ? xstrdup(in->text) : NULL;
+	m->client_message_id = in->client_message_id != NULL ?
+		xstrdup(in->client_message_id) : NULL;
+	m->sender_name = in->sender_name != NULL ? xstrdup(in->sender_name) : NULL;
+	m->test_mode = in->test_mode || from->test_mode || to->test_mode;
+	m->created = util_now();
+	m->archived = m->deleted = 0;
+	m->entities = xcalloc(in->n_entities, sizeof(*m->entities));
+	for (i = 0; i < in->n_entities; i++) {
+		struct core_entity *e = &m->entities[i];
+		*e = in->entities[i];
+		e->file_name = e->file_name != NULL ? xstrdup(e->file_name) : NULL;
+		e->content_type = e->content_type != NULL ?
+			xstrdup(e->content_type) : NULL;
+		e->data = xmalloc(e->len > 0 ? e->len : 1);
+		if (e->len > 0)
+			memcpy(e->data, in->entities[i].data, e->len);
+		e->created = m->created;
+		e->signer_box[0] = '\0';
+		if (e->kind == CORE_ENT_SIGNATURE)
+			snprintf(e->signer_box, sizeof(e->signer_box), "%s",
+				 from->id);
+		if (e->id[0] == '\0')
+			util_uuid(e->id);
+	}
+	return m;
+}
+
+static int op_has_signed_document(const struct core_message *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_entities; i++) {
+		if (m->entities[i].kind == CORE_ENT_SIGNATURE)
+			return 1;
+	}
+	return 0;
+}
+
+static int op_send_events(struct operator *op, const struct core_message *m,
+			  const struct core_entity *confs, size_t n_confs)
+{
+	int ret;
+	size_t i;
+
+	ret = operator_store_event_add(op->store, m->from_box,
+				       CORE_EV_MESSAGE_OUT, m->to_box, m->id,
+				       NULL, NULL, m->created);
+	if (ret == STORE_OK)
+		ret = operator_store_event_add(op->store, m->to_box,
+					       CORE_EV_MESSAGE_IN, m->from_box,
+					       m->id, NULL, NULL, m->created);
+	/* The embedded operator delivers in the same commit. */
+	if (ret == STORE_OK)
+		ret = operator_store_event_add(op->store, m->from_box,
+					       CORE_EV_DELIVERED, m->to_box,
+					       m->id, NULL, NULL, m->created);
+	for (i = 0; ret == STORE_OK && i < n_confs; i++) {
+		if (confs[i].kind != CORE_ENT_CONFIRMATION)
+			continue;
+		ret = operator_store_event_add(op->store, m->from_box,
+					       CORE_EV_CONFIRMATION, m->to_box,
+					       m->id, confs[i].id, NULL,
+					       m->created);
+		if (ret == STORE_OK)
+			ret = operator_store_event_add(op->store, m->to_box,
+						       CORE_EV_CONFIRMATION,
+						       m->from_box, m->id,
+						       confs[i].id, NULL,
+						       m->created);
+	}
+	return ret;
+}
+
+static int op_send_locked(struct operator *op, const struct core_message *m,
+			  const struct core_box *from,
+			  const struct core_box *to,
+			  const struct core_entity *confs, size_t n_confs,
+			  struct core_error *err)
+{
+	size_t i;
+	int ret;
+
+	/* Again inside the transaction: the relation may have changed
+	 * while we were signing. */
+	if (op_check_counteragents(op, from, to, err) < 0 ||
+	    op_check_reply_to(op, m, err) < 0)
+		return -1;
+	ret = operator_store_message_insert(op->store, m,
+					    op_has_signed_document(m));
+	for (i = 0; ret == STORE_OK && i < m->n_entities; i++)
+		ret = operator_store_entity_insert(op->store, m->id,
+						   &m->entities[i]);
+	for (i = 0; ret == STORE_OK && i < n_confs; i++)
+		ret = operator_store_entity_insert(op->store, m->id, &confs[i]);
+	if (ret == STORE_OK)
+		ret = op_send_events(op, m, confs, n_confs);
+	if (ret == STORE_ERR_CONFLICT)
+		return operator_error(err, CORE_ERR_CONFLICT,
+			"Вложение с таким идентификатором уже есть / an entity "
+			"with this id already exists");
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	return 0;
+}
+
+int operator_send_message(struct operator *op, const struct core_message *msg,
+			  char id_r[CORE_UUID_LEN], struct core_error *err)
+{
+	struct core_entity *confs = NULL;
+	struct core_message *m;
+	struct core_box from, to;
+	size_t n_confs = 0;
+	int ret;
+
+	if (op_check_send(msg, err) < 0 ||
+	    operator_box_resolve(op, msg->from_box, &from, err) < 0 ||
+	    operator_box_resolve(op, msg->to_box, &to, err) < 0)
+		return -1;
+	if (strcmp(from.id, to.id) == 0)
+		return operator_error(err, CORE_ERR_INVALID,
+			"Нельзя отправить сообщение самому себе / a box cannot "
+			"send to itself");
+	/* Fail fast before the slow part (signing confirmations). */
+	if (op_check_counteragents(op, &from, &to, err) < 0)
+		return -1;
+	m = op_message_prepare(msg, &from, &to);
+	if (op_check_reply_to(op, m, err) < 0 ||
+	    operator_confirmations(op, m, &from, &to, &confs, &n_confs, err) < 0) {
+		operator_message_free(&m);
+		return -1;
+	}
+	if ((ret = store_tx_begin(op->store)) != STORE_OK) {
+		ret = operator_store_error(err, ret);
+	} else {
+		ret = op_send_locked(op, m, &from, &to, confs, n_confs, err);
+		if (ret < 0)
+			store_tx_rollback(op->store);
+		else if ((ret = store_tx_commit(op->store)) != STORE_OK)
+			ret = operator_store_error(err, ret);
+	}
+	if (ret == 0) {
+		snprintf(id_r, CORE_UUID_LEN, "%s", m->id);
+		log_info("operator: message %s %s -> %s, %zu entities", m->id,
+			 m->from_box, m->to_box, m->n_entities);
+		operator_notify(op, from.id, to.id);
+	}
+	op_entities_free(confs, n_confs);
+	operator_message_free(&m);
+	return ret;
+}
+
+int operator_get_message(struct operator *op, const char *box_id,
+			 const char *msg_id, struct core_message **msg_r,
+			 struct core_error *err)
+{
+	struct core_message *msg = NULL;
+	struct core_box box;
+	int ret;
+
+	*msg_r = NULL;
+	if (operator_box_resolve(op, box_id, &box, err) < 0)
+		return -1;
+	if (!operator_uuid_valid(msg_id))
+		return op_msg_notfound(err);
+	store_lock(op->store);
+	ret = operator_store_message_get(op->store, msg_id, box.id, &msg);
+	if (ret == STORE_OK)
+		ret = operator_store_entities(op->store, msg->id,
+					      &msg->entities, &msg->n_entities);
+	store_unlock(op->store);
+	if (ret != STORE_OK) {
+		operator_message_free(&msg);
+		if (ret == STORE_ERR_NOTFOUND)
+			return op_msg_notfound(err);
+		return operator_store_error(err, ret);
+	}
+	*msg_r = msg;
+	return 0;
+}
+
+int operator_find_by_client_id(struct operator *op, const char *box_id,
+			       const char *client_message_id,
+			       char msg_id_r[CORE_UUID_LEN],
+			       struct core_error *err)
+{
+	struct core_box box;
+	int ret;
+
+	if (operator_box_resolve(op, box_id, &box, err) < 0)
+		return -1;
+	if (client_message_id == NULL || *client_message_id == '\0' ||
+	    strlen(client_message_id) > OPERATOR_MAX_CLIENT_ID)
+		return op_msg_notfound(err);
+	ret = operator_store_find_client_id(op->store, box.id,
+					    client_message_id, msg_id_r);
+	if (ret == STORE_ERR_NOTFOUND)
+		return op_msg_notfound(err);
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	return 0;
+}
+
+/* ---- patches: receipts and extra signatures ---- */
+
+/* The kind of the entity id names: in this batch (before index i) or
+ * already in the message. */
+static int op_parent_kind(struct operator *op, const char *msg_id,
+			  const struct core_entity *ents, size_t i,
+			  const char *parent_id, enum core_entity_kind *kind_r)
+{
+	long p = op_find_entity(ents, i, parent_id);
+
+	if (p >= 0) {
+		*kind_r = ents[p].kind;
+		return STORE_OK;
+	}
+	return operator_store_entity_kind(op->store, msg_id, parent_id, kind_r);
+}
+
+/* Signatures sign documents; receipts answer a document or the operator's
+ * confirmation; a receipt's signature signs the receipt. */
+static int op_parent_fits(enum core_entity_kind kind,
+			  enum core_entity_kind parent)
+{
+	switch (kind) {
+	case CORE_ENT_SIGNATURE:
+		return parent == CORE_ENT_ATTACHMENT;
+	case CORE_ENT_RECEIPT:
+		return parent == CORE_ENT_ATTACHMENT ||
+			parent == CORE_ENT_CONFIRMATION;
+	case CORE_ENT_RECEIPT_SIGNATURE:
+		return parent == CORE_ENT_RECEIPT;
+	default:
+		return 0;
+	}
+}
+
+static int op_check_patch_entity(struct operator *op,
+				 const struct core_message *msg,
+				 const struct core_box *box,
+				 const struct core_entity *ents, size_t i,
+				 struct core_error *err)
+{
+	const struct core_entity *e = &ents[i];
+	enum core_entity_kind pk = CORE_ENT_ATTACHMENT;
+	int ret, ok;
+
+	if (op_check_entity_fields(e, err) < 0)
+		return -1;
+	if (e->kind == CORE_ENT_CONFIRMATION ||
+	    e->kind == CORE_ENT_CONFIRMATION_SIGNATURE)
+		return operator_error(err, CORE_ERR_PERM,
+			"Подтверждение выдаёт только оператор / only the "
+			"operator issues confirmations");
+	if (e->kind != CORE_ENT_SIGNATURE && e->kind != CORE_ENT_RECEIPT &&
+	    e->kind != CORE_ENT_RECEIPT_SIGNATURE)
+		return operator_error(err, CORE_ERR_INVALID,
+			"К отправленному сообщению можно добавить только "
+			"подписи и извещения / only signatures and receipts can "
+			"be added to a sent message");
+	/* A receipt may refer to the message as a whole (no parent); the
+	 * rest name an entity of the batch or of the message. */
+	if (e->kind == CORE_ENT_RECEIPT && (e->parent_id[0] == '\0' ||
+					    strcmp(e->parent_id, msg->id) == 0)) {
+		ret = STORE_OK;
+		ok = 1;
+	} else if (!operator_uuid_valid(e->parent_id)) {
+		ret = STORE_ERR_NOTFOUND;
+		ok = 0;
+	} else {
+		ret = op_parent_kind(op, msg->id, ents, i, e->parent_id, &pk);
+		ok = op_parent_fits(e->kind, pk);
+	}
+	if (ret != STORE_OK && ret != STORE_ERR_NOTFOUND)
+		return operator_store_error(err, ret);
+	if (ret == STORE_ERR_NOTFOUND || !ok)
+		return operator_error(err, CORE_ERR_INVALID,
+			"Вложение ссылается на неподходящий объект сообщения / "
+			"the entity refers to a wrong part of the message");
+	if (e->kind == CORE_ENT_RECEIPT) {
+		if (operator_store_entity_exists(op->store, msg->id,
+						 CORE_ENT_RECEIPT, e->parent_id,
+						 box->id) != 0)
+			return operator_error(err, CORE_ERR_CONFLICT,
+				"Извещение о получении уже отправлено / the "
+				"receipt has already been sent");
+		if (operator_fns_validate(OPERATOR_FNS_IZVPOL, e->data, e->len,
+					  err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int op_patch_locked(struct operator *op, const struct core_message *msg,
+			   const struct core_box *box,
+			   const struct core_entity *in, size_t n,
+			   struct core_error *err)
+{
+	const char *other = strcmp(msg->from_box, box->id) == 0 ?
+		msg->to_box : msg->from_box;
+	int64_t now = util_now();
+	struct core_entity e;
+	size_t i;
+	int ret = STORE_OK;
+
+	for (i = 0; i < n; i++) {
+		if (op_check_patch_entity(op, msg, box, in, i, err) < 0)
+			return -1;
+	}
+	for (i = 0; ret == STORE_OK && i < n; i++) {
+		e = in[i];
+		if (e.id[0] == '\0')
+			util_uuid(e.id);
+		snprintf(e.signer_box, sizeof(e.signer_box), "%s", box->id);
+		e.created = now;
+		ret = operator_store_entity_insert(op->store, msg->id, &e);
+		if (ret != STORE_OK || e.kind != CORE_ENT_RECEIPT)
+			continue;
+		ret = operator_store_event_add(op->store, box->id,
+					       CORE_EV_RECEIPT, other, msg->id,
+					       e.id, NULL, now);
+		if (ret == STORE_OK)
+			ret = operator_store_event_add(op->store, other,
+						       CORE_EV_RECEIPT, box->id,
+						       msg->id, e.id, NULL, now);
+	}
+	if (ret == STORE_OK)
+		ret = operator_store_receipt_recheck(op->store, msg->id);
+	if (ret == STORE_ERR_CONFLICT)
+		return operator_error(err, CORE_ERR_CONFLICT,
+			"Вложение с таким идентификатором уже есть / an entity "
+			"with this id already exists");
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	return 0;
+}
+
+int operator_post_entities(struct operator *op, const char *box_id,
+			   const char *msg_id, const struct core_entity *ents,
+			   size_t n, struct core_error *err)
+{
+	struct core_message *msg = NULL;
+	struct core_box box;
+	int ret;
+
+	if (operator_box_resolve(op, box_id, &box, err) < 0)
+		return -1;
+	if (n == 0 || ents == NULL || n > OPERATOR_MAX_ENTITIES)
+		return operator_error(err, CORE_ERR_INVALID,
+			"Нечего добавить или слишком много вложений / nothing "
+			"to add or too many entities");
+	if (!operator_uuid_valid(msg_id))
+		return op_msg_notfound(err);
+	if ((ret = store_tx_begin(op->store)) != STORE_OK)
+		return operator_store_error(err, ret);
+	ret = operator_store_message_get(op->store, msg_id, box.id, &msg);
+	if (ret != STORE_OK)
+		ret = ret == STORE_ERR_NOTFOUND ? op_msg_notfound(err) :
+			operator_store_error(err, ret);
+	else if (msg->kind == CORE_MSG_INVITATION)
+		ret = operator_error(err, CORE_ERR_INVALID,
+			"К приглашению нельзя добавить подписи / an invitation "
+			"takes no signatures");
+	else
+		ret = op_patch_locked(op, msg, &box, ents, n, err);
+	if (ret < 0)
+		store_tx_rollback(op->store);
+	else if ((ret = store_tx_commit(op->store)) != STORE_OK)
+		ret = operator_store_error(err, ret);
+	if (ret == 0)
+		operator_notify(op, msg->from_box, msg->to_box);
+	operator_message_free(&msg);
+	return ret;
+}
+
+/* ---- archive / delete ---- */
+
+static int op_set_flag(struct operator *op, const char *box_id,
+		       const char *msg_id, int deleted, int value,
+		       struct core_error *err)
+{
+	struct core_message *msg = NULL;
+	enum core_event_type ev;
+	struct core_box box;
+	int ret, side, changed = 0;
+
+	value = value ? 1 : 0;
+	if (operator_box_resolve(op, box_id, &box, err) < 0)
+		return -1;
+	if (!operator_uuid_valid(msg_id))
+		return op_msg_notfound(err);
+	if ((ret = store_tx_begin(op->store)) != STORE_OK)
+		return operator_store_error(err, ret);
+	ret = operator_store_message_get(op->store, msg_id, box.id, &msg);
+	if (ret == STORE_OK &&
+	    (deleted ? msg->deleted : msg->archived) != value) {
+		/* Only this box's copy changes, and only its log says so. */
+		side = strcmp(msg->from_box, box.id) != 0;
+		ev = !value ? CORE_EV_RESTORED :
+			deleted ? CORE_EV_DELETED : CORE_EV_ARCHIVED;
+		ret = operator_store_message_flag(op->store, msg->id, side,
+						  deleted, value);
+		if (ret == STORE_OK)
+			ret = operator_store_event_add(op->store, box.id, ev,
+				side ? msg->from_box : msg->to_box, msg->id,
+				NULL, NULL, util_now());
+		changed = 1;
+	}
+	operator_message_free(&msg);
+	if (ret != STORE_OK) {
+		store_tx_rollback(op->store);
+		return ret == STORE_ERR_NOTFOUND ? op_msg_notfound(err) :
+			operator_store_error(err, ret);
+	}
+	if ((ret = store_tx_commit(op->store)) != STORE_OK)
+		return operator_store_error(err, ret);
+	if (changed)
+		operator_notify(op, box.id, NULL);
+	return 0;
+}
+
+int operator_set_archived(struct operator *op, const char *box_id,
+			  const char *msg_id, int archived,
+			  struct core_error *err)
+{
+	return op_set_flag(op, box_id, msg_id, 0, archived, err);
+}
+
+int operator_set_deleted(struct operator *op, const char *box_id,
+			 const char *msg_id, int deleted,
+			 struct core_error *err)
+{
+	return op_set_flag(op, box_id, msg_id, 1, deleted, err);
+}
+
+int operator_pending_receipts(struct operator *op, const char *box_id,
+			      char (**ids_r)[CORE_UUID_LEN], size_t *n_r,
+			      struct core_error *err)
+{
+	struct core_box box;
+	int ret;
+
+	*ids_r = NULL;
+	*n_r = 0;
+	if (operator_box_resolve(op, box_id, &box, err) < 0)
+		return -1;
+	ret = operator_store_pending_receipts(op->store, box.id, ids_r, n_r);
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	return 0;
+}
+
+/* ---- the event log ---- */
+
+/* "" or NULL: 0; else 1..20 digits (index keys are zero-padded). */
+static int op_parse_key(const char *key, int64_t *after_r)
+{
+	uint64_t v = 0;
+	size_t i, len;
+
+	*after_r = 0;
+	if (key == NULL || *key == '\0')
+		return 0;
+	len = strlen(key);
+	if (len > 20)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (key[i] < '0' || key[i] > '9')
+			return -1;
+		if (v > (uint64_t)INT64_MAX / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(key[i] - '0');
+	}
+	if (v > (uint64_t)INT64_MAX)
+		return -1;
+	*after_r = (int64_t)v;
+	return 0;
+}
+
+int operator_poll_events(struct operator *op, const char *box_id,
+			 const char *after_key, int limit, core_event_cb *cb,
+			 void *ctx, struct core_error *err)
+{
+	struct core_event *evs;
+	struct core_box box;
+	size_t n, i, want, done = 0;
+	int64_t after;
+	int ret, stop = 0;
+
+	if (operator_box_resolve(op, box_id, &box, err) < 0)
+		return -1;
+	if (limit < 0 || op_parse_key(after_key, &after) < 0)
+		return operator_error(err, CORE_ERR_INVALID,
+			"Неверный ключ события / bad event index key");
+	/* Batches are copied out of the store before the callback runs:
+	 * the callback may call back into the operator. */
+	while (!stop) {
+		want = OP_EVENTS_BATCH;
+		if (limit > 0 && (size_t)limit - done < want)
+			want = (size_t)limit - done;
+		if (want == 0)
+			break;
+		ret = operator_store_events(op->store, box.id, after, want,
+					    &evs, &n);
+		if (ret != STORE_OK)
+			return operator_store_error(err, ret);
+		for (i = 0; i < n; i++) {
+			if (!stop && cb(&evs[i], ctx) != 0)
+				stop = 1;
+			free(evs[i].text);
+		}
+		if (n > 0)
+			after = strtoll(evs[n - 1].index_key, NULL, 10);
+		free(evs);
+		done += n;
+		if (n < want)
+			break;
+	}
+	return 0;
+}

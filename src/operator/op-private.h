@@ -1,0 +1,127 @@
+#ifndef OPERATOR_OP_PRIVATE_H
+#define OPERATOR_OP_PRIVATE_H
+/* Inside the operator module only.  op-store*.c hold all its SQL; the
+ * other files hold the rules and call them inside store transactions. */
+#include "operator/operator.h"
+
+#include <pthread.h>
+
+struct crypto_signer;
+
+struct operator {
+	const struct settings *set;
+	struct store *store;
+	char prefix[4];
+
+	pthread_mutex_t notify_lock;
+	operator_notify_cb *notify;
+	void *notify_ctx;
+
+	/* The operator's own key, made or loaded on first use. */
+	pthread_mutex_t key_lock;
+	struct crypto_signer *signer;
+	char *cert_pem;
+	int64_t cert_not_after;
+};
+
+/* Sets *err and returns -1 (for "return operator_error(...)"). */
+int operator_error(struct core_error *err, enum core_error_class cls,
+		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Maps a store error of an operation to a class and a user text. */
+int operator_store_error(struct core_error *err, int store_ret);
+void operator_notify(struct operator *op, const char *box_a,
+		     const char *box_b);
+/* Resolves a box id (any case) to its canonical record; NOTFOUND with a
+ * text naming the id otherwise. */
+int operator_box_resolve(struct operator *op, const char *box_id,
+			 struct core_box *box_r, struct core_error *err);
+/* Text limits: valid UTF-8, no NUL, at most max characters. */
+int operator_check_text(const char *what_ru, const char *what_en,
+			const char *s, long max_chars, struct core_error *err);
+int operator_uuid_valid(const char *s);
+/* Confirmations for every signed document of msg (entities appended to
+ * *ents_r, *n_r). Called outside any transaction: signing is slow. */
+int operator_confirmations(struct operator *op, const struct core_message *msg,
+			   const struct core_box *from,
+			   const struct core_box *to,
+			   struct core_entity **ents_r, size_t *n_r,
+			   struct core_error *err);
+
+/* ---- op-store.c: boxes, certificates, relations, events ---- */
+/* Return STORE_OK or an enum store_error; callers hold a transaction or
+ * the store lock as noted in store.h. */
+
+int operator_store_box_insert(struct store *s, const struct core_box *box,
+			      int64_t now);
+int operator_store_box_get(struct store *s, const char *id,
+			   struct core_box *box_r);
+/* kpp NULL: the head box of that ИНН. */
+int operator_store_box_find_inn(struct store *s, const char *inn,
+				const char *kpp, struct core_box *box_r);
+int operator_store_cert_insert(struct store *s, const char *box_id,
+			       const char *thumbprint, int64_t not_after,
+			       const char *cert_pem, int64_t now);
+int operator_store_cert_list(struct store *s, const char *box_id,
+			     int64_t valid_at, char ***pems_r, size_t *n_r);
+
+struct operator_relation {
+	enum core_ca_status status;
+	char *comment;
+	int64_t changed;
+	char invitation_id[CORE_UUID_LEN];
+};
+/* NOTFOUND when the pair has no row yet (status NotInCounteragentList). */
+int operator_store_relation_get(struct store *s, const char *box_id,
+				const char *other_id,
+				struct operator_relation *rel_r);
+int operator_store_relation_set(struct store *s, const char *box_id,
+				const char *other_id,
+				enum core_ca_status status, const char *comment,
+				const char *invitation_id, int64_t now);
+int operator_store_relation_list(struct store *s, const char *box_id,
+				 struct core_counteragent **cas_r,
+				 size_t *n_r);
+
+int operator_store_event_add(struct store *s, const char *box_id,
+			     enum core_event_type type, const char *other_box,
+			     const char *message_id, const char *entity_id,
+			     const char *text, int64_t ts);
+/* Up to max events after key; *n_r < max means the end was reached. */
+int operator_store_events(struct store *s, const char *box_id,
+			  int64_t after, size_t max,
+			  struct core_event **evs_r, size_t *n_r);
+
+/* ---- op-store-msg.c: messages and entities ---- */
+
+int operator_store_message_insert(struct store *s,
+				  const struct core_message *msg,
+				  int receipt_pending);
+int operator_store_entity_insert(struct store *s, const char *message_id,
+				 const struct core_entity *ent);
+/* The header of a message (no entities); flags as seen by box_id. */
+int operator_store_message_get(struct store *s, const char *id,
+			       const char *box_id, struct core_message **msg_r);
+int operator_store_entities(struct store *s, const char *message_id,
+			    struct core_entity **ents_r, size_t *n_r);
+/* One entity's kind and message; NOTFOUND if absent. */
+int operator_store_entity_kind(struct store *s, const char *message_id,
+			       const char *entity_id,
+			       enum core_entity_kind *kind_r);
+/* 1 if box already posted an entity of kind with that parent, else 0. */
+int operator_store_entity_exists(struct store *s, const char *message_id,
+				 enum core_entity_kind kind,
+				 const char *parent_id, const char *signer_box);
+int operator_store_find_client_id(struct store *s, const char *from_box,
+				  const char *client_id,
+				  char id_r[CORE_UUID_LEN]);
+/* side: 0 sender (from_box), 1 recipient (to_box). */
+int operator_store_message_flag(struct store *s, const char *id, int side,
+				int deleted, int value);
+/* Clears the message's receipt_pending once every signed document has a
+ * receipt from its recipient. */
+int operator_store_receipt_recheck(struct store *s, const char *message_id);
+int operator_store_pending_receipts(struct store *s, const char *box_id,
+				    char (**ids_r)[CORE_UUID_LEN],
+				    size_t *n_r);
+
+#endif

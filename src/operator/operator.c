@@ -1,0 +1,575 @@
+/* The embedded operator: opening, errors, validation of ИНН/КПП/ids, and
+ * the subscriber registry (boxes and their public certificates). */
+#include "operator/op-private.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "crypto/crypto.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "store/store.h"
+
+int operator_error(struct core_error *err, enum core_error_class cls,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return -1;
+	err->cls = cls;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int operator_store_error(struct core_error *err, int store_ret)
+{
+	switch (store_ret) {
+	case STORE_ERR_NOTFOUND:
+		return operator_error(err, CORE_ERR_NOTFOUND,
+			"Объект не найден / object not found");
+	case STORE_ERR_CONFLICT:
+		return operator_error(err, CORE_ERR_CONFLICT,
+			"Объект уже существует / object already exists");
+	default:
+		/* Details are in the log; the user can only retry. */
+		return operator_error(err, CORE_ERR_TEMP,
+			"Оператор ЭДО временно недоступен, повторите позже / "
+			"EDO operator temporarily unavailable, try again later");
+	}
+}
+
+/* ---- validation ---- */
+
+static int operator_all_digits(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	}
+	return 1;
+}
+
+static int operator_inn_check(const char *inn, const int *weights, size_t n)
+{
+	int sum = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sum += (inn[i] - '0') * weights[i];
+	return (sum % 11) % 10 == inn[n] - '0';
+}
+
+int operator_inn_valid(const char *inn)
+{
+	static const int w10[] = { 2, 4, 10, 3, 5, 9, 4, 6, 8 };
+	static const int w11[] = { 7, 2, 4, 10, 3, 5, 9, 4, 6, 8 };
+	static const int w12[] = { 3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8 };
+	size_t len;
+
+	if (inn == NULL)
+		return 0;
+	len = strlen(inn);
+	if ((len != 10 && len != 12) || !operator_all_digits(inn, len))
+		return 0;
+	/* The region code never starts with "00" (FNS XSD ИННЮЛТип). */
+	if (inn[0] == '0' && inn[1] == '0')
+		return 0;
+	if (len == 10)
+		return operator_inn_check(inn, w10, 9);
+	return operator_inn_check(inn, w11, 10) &&
+		operator_inn_check(inn, w12, 11);
+}
+
+int operator_kpp_valid(const char *kpp)
+{
+	size_t i;
+
+	if (kpp == NULL || strlen(kpp) != 9)
+		return 0;
+	if (!operator_all_digits(kpp, 4) || !operator_all_digits(kpp + 6, 3))
+		return 0;
+	for (i = 4; i < 6; i++) {
+		if (!((kpp[i] >= '0' && kpp[i] <= '9') ||
+		      (kpp[i] >= 'A' && kpp[i] <= 'Z')))
+			return 0;
+	}
+	/* As ИНН: the tax office code never starts with "00" (КППТип). */
+	return !(kpp[0] == '0' && kpp[1] == '0');
+}
+
+int operator_id_valid(const char *id, size_t min_len, size_t max_len)
+{
+	size_t i, len;
+
+	if (id == NULL)
+		return 0;
+	len = strlen(id);
+	if (len < min_len || len > max_len)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)id[i];
+		if (!(isascii(c) && (isalnum(c) || c == '@' || c == '.' ||
+				     c == '-')))
+			return 0;
+	}
+	return 1;
+}
+
+long operator_utf8_chars(const char *s)
+{
+	size_t len = strlen(s), i;
+	long n = 0;
+
+	if (!util_utf8_valid((const unsigned char *)s, len))
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			n++;
+	}
+	return n;
+}
+
+int operator_check_text(const char *what_ru, const char *what_en,
+			const char *s, long max_chars, struct core_error *err)
+{
+	long n;
+
+	if (s == NULL)
+		return 0;
+	if (strlen(s) > (size_t)max_chars * 4 ||
+	    (n = operator_utf8_chars(s)) < 0)
+		return operator_error(err, CORE_ERR_INVALID,
+			"%s: неверная кодировка или слишком длинный текст / "
+			"%s: bad encoding or text too long", what_ru, what_en);
+	if (n > max_chars)
+		return operator_error(err, CORE_ERR_INVALID,
+			"%s длиннее %ld символов / %s is longer than %ld characters",
+			what_ru, max_chars, what_en, max_chars);
+	return 0;
+}
+
+int operator_uuid_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Names go into XML attributes: control characters would be mangled or
+ * make the document invalid. */
+static int operator_check_name(const char *name, struct core_error *err)
+{
+	const unsigned char *p;
+
+	if (name == NULL || *name == '\0')
+		return operator_error(err, CORE_ERR_INVALID,
+			"Не указано наименование организации / "
+			"organization name is missing");
+	if (operator_check_text("Наименование", "name", name,
+				OPERATOR_MAX_NAME, err) < 0)
+		return -1;
+	for (p = (const unsigned char *)name; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return operator_error(err, CORE_ERR_INVALID,
+				"Наименование содержит управляющие символы / "
+				"name contains control characters");
+	}
+	return 0;
+}
+
+/* ---- open / close / notify ---- */
+
+static int operator_check_settings(const struct settings *set,
+				   struct core_error *err)
+{
+	if (!operator_id_valid(set->operator_prefix, 3, 3))
+		return operator_error(err, CORE_ERR_INVALID,
+			"operator.prefix: нужен идентификатор оператора из 3 "
+			"символов [A-Za-z0-9@.-] / operator.prefix must be 3 "
+			"characters [A-Za-z0-9@.-]");
+	if (set->operator_inn == NULL || strlen(set->operator_inn) != 10 ||
+	    !operator_inn_valid(set->operator_inn))
+		return operator_error(err, CORE_ERR_INVALID,
+			"operator.inn: нужен ИНН юридического лица (10 цифр, "
+			"верная контрольная цифра) / operator.inn must be a valid "
+			"10-digit organization INN");
+	if (set->operator_name == NULL || *set->operator_name == '\0' ||
+	    operator_utf8_chars(set->operator_name) < 0 ||
+	    operator_utf8_chars(set->operator_name) > OPERATOR_MAX_NAME)
+		return operator_error(err, CORE_ERR_INVALID,
+			"operator.name: нужно наименование оператора (до 1000 "
+			"символов) / operator.name must be 1..1000 characters");
+	if (set->operator_dir == NULL || *set->operator_dir == '\0')
+		return operator_error(err, CORE_ERR_INVALID,
+			"operator.dir: не задан каталог ключа оператора / "
+			"operator.dir (the operator's key folder) is not set");
+	return 0;
+}
+
+int operator_open(const struct settings *set, struct store *store,
+		  struct operator **op_r, struct core_error *err)
+{
+	struct operator *op;
+
+	*op_r = NULL;
+	if (operator_check_settings(set, err) < 0)
+		return -1;
+	op = xcalloc(1, sizeof(*op));
+	op->set = set;
+	op->store = store;
+	memcpy(op->prefix, set->operator_prefix, 3);
+	pthread_mutex_init(&op->notify_lock, NULL);
+	pthread_mutex_init(&op->key_lock, NULL);
+	*op_r = op;
+	return 0;
+}
+
+void operator_close(struct operator **_op)
+{
+	struct operator *op = *_op;
+
+	if (op == NULL)
+		return;
+	*_op = NULL;
+	crypto_signer_free(&op->signer);
+	free(op->cert_pem);
+	pthread_mutex_destroy(&op->notify_lock);
+	pthread_mutex_destroy(&op->key_lock);
+	free(op);
+}
+
+void operator_set_notify(struct operator *op, operator_notify_cb *cb,
+			 void *ctx)
+{
+	pthread_mutex_lock(&op->notify_lock);
+	op->notify = cb;
+	op->notify_ctx = ctx;
+	pthread_mutex_unlock(&op->notify_lock);
+}
+
+void operator_notify(struct operator *op, const char *box_a,
+		     const char *box_b)
+{
+	operator_notify_cb *cb;
+	void *ctx;
+
+	pthread_mutex_lock(&op->notify_lock);
+	cb = op->notify;
+	ctx = op->notify_ctx;
+	pthread_mutex_unlock(&op->notify_lock);
+	if (cb == NULL)
+		return;
+	if (box_a != NULL)
+		cb(box_a, ctx);
+	if (box_b != NULL && (box_a == NULL || strcmp(box_a, box_b) != 0))
+		cb(box_b, ctx);
+}
+
+/* ---- boxes ---- */
+
+int operator_box_resolve(struct operator *op, const char *box_id,
+			 struct core_box *box_r, struct core_error *err)
+{
+	int ret;
+
+	if (!operator_id_valid(box_id, 4, 46))
+		return operator_error(err, CORE_ERR_NOTFOUND,
+			"Абонент с таким идентификатором не найден / "
+			"no EDO subscriber with this id");
+	ret = operator_store_box_get(op->store, box_id, box_r);
+	if (ret == STORE_ERR_NOTFOUND)
+		return operator_error(err, CORE_ERR_NOTFOUND,
+			"Абонент %s не найден / no EDO subscriber %s",
+			box_id, box_id);
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	return 0;
+}
+
+int operator_get_box(struct operator *op, const char *box_id,
+		     struct core_box *box_r, struct core_error *err)
+{
+	return operator_box_resolve(op, box_id, box_r, err);
+}
+
+/* The box's own participant id: prefix + 32 upper-case hex digits. */
+static void operator_new_box_id(struct operator *op, char id_r[CORE_ID_MAX])
+{
+	char uuid[37];
+	size_t i, n = 0;
+
+	util_uuid(uuid);
+	memcpy(id_r, op->prefix, 3);
+	n = 3;
+	for (i = 0; uuid[i] != '\0'; i++) {
+		if (uuid[i] != '-')
+			id_r[n++] = (char)toupper((unsigned char)uuid[i]);
+	}
+	id_r[n] = '\0';
+}
+
+/* An organization's ИНН in the old certificate field comes as "00" + 10
+ * digits. */
+static void operator_cert_inn(const char *cert_inn, char inn_r[13])
+{
+	size_t len = strlen(cert_inn);
+
+	if (len == 12 && cert_inn[0] == '0' && cert_inn[1] == '0')
+		cert_inn += 2;
+	snprintf(inn_r, 13, "%s", cert_inn);
+}
+
+/* Fills missing name/ИНН from the certificate and checks they agree. */
+static int operator_box_from_cert(const char *cert_pem, struct core_box *box,
+				  struct crypto_cert_info *info,
+				  struct core_error *err)
+{
+	char *cerr = NULL, cert_inn[13];
+
+	if (crypto_cert_info(cert_pem, info, &cerr) < 0) {
+		operator_error(err, CORE_ERR_INVALID,
+			"Неверный сертификат / bad certificate: %s",
+			cerr != NULL ? cerr : "?");
+		free(cerr);
+		return -1;
+	}
+	if (box->name[0] == '\0') {
+		const char *n = info->org_name != NULL ? info->org_name :
+			info->common_name;
+		if (n != NULL)
+			snprintf(box->name, sizeof(box->name), "%s", n);
+	}
+	if (info->inn == NULL)
+		return 0;
+	operator_cert_inn(info->inn, cert_inn);
+	if (box->inn[0] == '\0')
+		snprintf(box->inn, sizeof(box->inn), "%s", cert_inn);
+	else if (strcmp(box->inn, cert_inn) != 0)
+		return operator_error(err, CORE_ERR_INVALID,
+			"ИНН в сертификате (%s) не совпадает с ИНН организации "
+			"(%s) / the certificate's INN (%s) differs from the "
+			"organization's (%s)", cert_inn, box->inn, cert_inn,
+			box->inn);
+	return 0;
+}
+
+static int operator_check_box(const struct core_box *box,
+			      struct core_error *err)
+{
+	if (operator_check_name(box->name, err) < 0)
+		return -1;
+	if (!operator_inn_valid(box->inn))
+		return operator_error(err, CORE_ERR_INVALID,
+			"Неверный ИНН «%s»: нужно 10 цифр (организация) или 12 "
+			"(ИП) с верными контрольными цифрами / invalid INN "
+			"\"%s\": 10 digits (organization) or 12 (sole "
+			"proprietor) with valid check digits", box->inn,
+			box->inn);
+	if (strlen(box->inn) == 10 && !operator_kpp_valid(box->kpp))
+		return operator_error(err, CORE_ERR_INVALID,
+			"Неверный КПП «%s»: 9 знаков (4 цифры, 2 цифры или "
+			"заглавные латинские буквы, 3 цифры) / invalid KPP "
+			"\"%s\": 9 characters (4 digits, 2 digits or capital "
+			"Latin letters, 3 digits)", box->kpp, box->kpp);
+	if (strlen(box->inn) == 12 && box->kpp[0] != '\0')
+		return operator_error(err, CORE_ERR_INVALID,
+			"У ИП нет КПП / a sole proprietor has no KPP");
+	return 0;
+}
+
+static int operator_conflict_text(const struct core_box *box,
+				  struct core_error *err)
+{
+	if (box->kpp[0] == '\0')
+		return operator_error(err, CORE_ERR_CONFLICT,
+			"Организация с ИНН %s уже зарегистрирована / "
+			"organization with INN %s already registered",
+			box->inn, box->inn);
+	return operator_error(err, CORE_ERR_CONFLICT,
+		"Организация с ИНН %s и КПП %s уже зарегистрирована / "
+		"organization with INN %s and KPP %s already registered",
+		box->inn, box->kpp, box->inn, box->kpp);
+}
+
+static int operator_insert_box(struct operator *op, const struct core_box *box,
+			       const struct crypto_cert_info *info,
+			       const char *cert_pem, struct core_error *err)
+{
+	int64_t now = util_now();
+	int ret;
+
+	if ((ret = store_tx_begin(op->store)) != STORE_OK)
+		return operator_store_error(err, ret);
+	ret = operator_store_box_insert(op->store, box, now);
+	if (ret == STORE_OK && cert_pem != NULL)
+		ret = operator_store_cert_insert(op->store, box->id,
+						 info->thumbprint,
+						 info->not_after, cert_pem, now);
+	if (ret != STORE_OK) {
+		store_tx_rollback(op->store);
+		if (ret == STORE_ERR_CONFLICT)
+			return operator_conflict_text(box, err);
+		return operator_store_error(err, ret);
+	}
+	if ((ret = store_tx_commit(op->store)) != STORE_OK)
+		return operator_store_error(err, ret);
+	return 0;
+}
+
+int operator_register_box(struct operator *op, const struct core_box *req,
+			  const char *cert_pem, struct core_box *box_r,
+			  struct core_error *err)
+{
+	struct crypto_cert_info info;
+	struct core_box box;
+	int ret = -1;
+
+	memset(&info, 0, sizeof(info));
+	memset(&box, 0, sizeof(box));
+	snprintf(box.name, sizeof(box.name), "%s", req->name);
+	snprintf(box.inn, sizeof(box.inn), "%s", req->inn);
+	snprintf(box.kpp, sizeof(box.kpp), "%s", req->kpp);
+	box.test_mode = req->test_mode ? 1 : 0;
+	if (strlen(req->name) >= sizeof(box.name) ||
+	    strlen(req->inn) >= sizeof(box.inn) ||
+	    strlen(req->kpp) >= sizeof(box.kpp)) {
+		operator_error(err, CORE_ERR_INVALID,
+			"Слишком длинные реквизиты / details too long");
+		goto out;
+	}
+	if (cert_pem != NULL &&
+	    operator_box_from_cert(cert_pem, &box, &info, err) < 0)
+		goto out;
+	if (operator_check_box(&box, err) < 0)
+		goto out;
+	operator_new_box_id(op, box.id);
+	if (operator_insert_box(op, &box, &info, cert_pem, err) < 0)
+		goto out;
+	log_info("operator: registered box %s (ИНН %s, КПП %s)", box.id,
+		 box.inn, box.kpp[0] != '\0' ? box.kpp : "-");
+	*box_r = box;
+	ret = 0;
+out:
+	crypto_cert_info_clear(&info);
+	return ret;
+}
+
+int operator_add_box_cert(struct operator *op, const char *box_id,
+			  const char *cert_pem, struct core_error *err)
+{
+	struct crypto_cert_info info;
+	struct core_box box;
+	char *cerr = NULL;
+	int ret;
+
+	if (operator_box_resolve(op, box_id, &box, err) < 0)
+		return -1;
+	memset(&info, 0, sizeof(info));
+	if (cert_pem == NULL || crypto_cert_info(cert_pem, &info, &cerr) < 0) {
+		operator_error(err, CORE_ERR_INVALID,
+			"Неверный сертификат / bad certificate: %s",
+			cerr != NULL ? cerr : "?");
+		free(cerr);
+		return -1;
+	}
+	ret = operator_store_cert_insert(op->store, box.id, info.thumbprint,
+					 info.not_after, cert_pem, util_now());
+	crypto_cert_info_clear(&info);
+	if (ret == STORE_ERR_CONFLICT)
+		return 0;	/* the same certificate again: nothing to do */
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	return 0;
+}
+
+int operator_box_certs(struct operator *op, const char *box_id,
+		       char ***pems_r, size_t *n_r, struct core_error *err)
+{
+	struct core_box box;
+	int ret;
+
+	*pems_r = NULL;
+	*n_r = 0;
+	if (operator_box_resolve(op, box_id, &box, err) < 0)
+		return -1;
+	ret = operator_store_cert_list(op->store, box.id, util_now(), pems_r,
+				       n_r);
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	return 0;
+}
+
+/* "ИНН.КПП" or "ИНН/КПП" with a 10-digit ИНН: 1 and split, else 0. */
+static int operator_split_inn_kpp(const char *q, char inn_r[13],
+				  char kpp_r[10])
+{
+	if (strlen(q) != 20 || (q[10] != '.' && q[10] != '/') ||
+	    !operator_all_digits(q, 10))
+		return 0;
+	memcpy(inn_r, q, 10);
+	inn_r[10] = '\0';
+	memcpy(kpp_r, q + 11, 9);
+	kpp_r[9] = '\0';
+	return 1;
+}
+
+static int operator_inn_notfound(struct core_error *err)
+{
+	return operator_error(err, CORE_ERR_NOTFOUND,
+		"Абонент с ИНН получателя не найден / "
+		"recipient with this INN is not an EDO subscriber");
+}
+
+int operator_find_box(struct operator *op, const char *query,
+		      struct core_box *box_r, struct core_error *err)
+{
+	char inn[13], kpp[10];
+	size_t len;
+	int ret;
+
+	if (query == NULL || (len = strlen(query)) == 0 || len > 64)
+		return operator_error(err, CORE_ERR_INVALID,
+			"Укажите ИНН, ИНН.КПП или идентификатор участника / "
+			"give an INN, INN.KPP or participant id");
+	if (operator_split_inn_kpp(query, inn, kpp)) {
+		if (!operator_inn_valid(inn) || !operator_kpp_valid(kpp))
+			return operator_error(err, CORE_ERR_INVALID,
+				"Неверный ИНН или КПП «%s» / invalid INN or "
+				"KPP \"%s\"", query, query);
+		ret = operator_store_box_find_inn(op->store, inn, kpp, box_r);
+	} else if ((len == 10 || len == 12) && operator_all_digits(query, len)) {
+		if (!operator_inn_valid(query))
+			return operator_error(err, CORE_ERR_INVALID,
+				"Неверный ИНН «%s»: не сходится контрольная "
+				"цифра / invalid INN \"%s\": wrong check digit",
+				query, query);
+		ret = operator_store_box_find_inn(op->store, query, NULL,
+						  box_r);
+	} else {
+		return operator_box_resolve(op, query, box_r, err);
+	}
+	if (ret == STORE_ERR_NOTFOUND)
+		return operator_inn_notfound(err);
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	return 0;
+}
