@@ -320,12 +320,12 @@ int ctl_cmd_cert_list(struct ctl *ctl, int argc, char **argv)
 	ret = store_cert_list_all(ctl->store, user_id, &cs, &n);
 	if (ret != STORE_OK)
 		return ctl_store_error(ret, "cert list");
-	printf("%-5s %-20s %-24s %-13s %-17s %-15s %-4s %s\n", "ID", "LOGIN",
+	printf("%-5s %-20s %-36s %-13s %-17s %-15s %-4s %s\n", "ID", "LOGIN",
 	       "PARTICIPANT-ID", "TYPE", "VALID-UNTIL", "STATUS", "KEY",
 	       "THUMBPRINT");
 	for (i = 0; i < n; i++) {
 		ctl_format_time(cs[i].not_after, until);
-		printf("%-5lld %-20s %-24s %-13s %-17s ", (long long)cs[i].id,
+		printf("%-5lld %-20s %-36s %-13s %-17s ", (long long)cs[i].id,
 		       ctl_cert_holder(ctl, cs[i].user_id, login, sizeof(login)),
 		       cs[i].box_id, cs[i].key_type, until);
 		ctl_col(crypto_cert_status_name(crypto_cert_status(

@@ -52,11 +52,11 @@ int ctl_cmd_counteragent_list(struct ctl *ctl, int argc, char **argv)
 		store_org_clear(&o);
 		return ctl_error("%s", err.msg);
 	}
-	printf("%-24s %-22s %-12s %-9s %-17s %s\n", "PARTICIPANT-ID", "STATUS",
+	printf("%-36s %-22s %-12s %-9s %-17s %s\n", "PARTICIPANT-ID", "STATUS",
 	       "INN", "KPP", "CHANGED", "NAME");
 	for (i = 0; i < n; i++) {
 		ctl_format_time(cas[i].changed, when);
-		printf("%-24s %-22s %-12s %-9s %-17s %s\n", cas[i].box.id,
+		printf("%-36s %-22s %-12s %-9s %-17s %s\n", cas[i].box.id,
 		       core_ca_status_name(cas[i].status), cas[i].box.inn,
 		       cas[i].box.kpp[0] != '\0' ? cas[i].box.kpp : "-", when,
 		       cas[i].box.name);
@@ -269,7 +269,7 @@ static void ctl_msg_line(const char *box_id, const struct core_message *m)
 	int out = strcmp(m->from_box, box_id) == 0;
 
 	ctl_format_time(m->created, when);
-	printf("%-36s %-10s %-3s %-24s %-17s %-8s %-7s %4zu %4zu %s\n", m->id,
+	printf("%-36s %-10s %-3s %-36s %-17s %-8s %-7s %4zu %4zu %s\n", m->id,
 	       ctl_msg_kind(m->kind), out ? "out" : "in",
 	       out ? m->to_box : m->from_box, when,
 	       m->archived ? "archived" : "-", m->deleted ? "deleted" : "-",
@@ -297,7 +297,7 @@ int ctl_cmd_message_list(struct ctl *ctl, int argc, char **argv)
 		ret = ctl_error("%s", err.msg);
 		goto done;
 	}
-	printf("%-36s %-10s %-3s %-24s %-17s %-8s %-7s %4s %4s %s\n", "MESSAGE-ID",
+	printf("%-36s %-10s %-3s %-36s %-17s %-8s %-7s %4s %4s %s\n", "MESSAGE-ID",
 	       "KIND", "DIR", "OTHER-BOX", "CREATED", "ARCHIVED", "DELETED",
 	       "DOCS", "SIGS", "SUBJECT");
 	for (i = 0; i < ids.n; i++) {

@@ -210,10 +210,10 @@ int ctl_cmd_org_list(struct ctl *ctl, int argc, char **argv)
 	ret = store_org_list(ctl->store, &orgs, &n);
 	if (ret != STORE_OK)
 		return ctl_store_error(ret, "org list");
-	printf("%-24s %-12s %-9s %-4s %-7s %s\n", "PARTICIPANT-ID", "INN", "KPP",
+	printf("%-36s %-12s %-9s %-4s %-7s %s\n", "PARTICIPANT-ID", "INN", "KPP",
 	       "TEST", "ENCRYPT", "NAME");
 	for (i = 0; i < n; i++)
-		printf("%-24s %-12s %-9s %-4s %-7s %s\n", orgs[i].box_id,
+		printf("%-36s %-12s %-9s %-4s %-7s %s\n", orgs[i].box_id,
 		       orgs[i].inn, orgs[i].kpp != NULL ? orgs[i].kpp : "-",
 		       orgs[i].test_mode ? "yes" : "no",
 		       orgs[i].encrypt_policy ? "always" : "-", orgs[i].name);

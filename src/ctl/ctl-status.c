@@ -37,7 +37,7 @@ static void ctl_status_orgs(struct ctl *ctl, struct core *core)
 				     &events, &err) < 0)
 			printf("  %s %s: %s\n", orgs[i].box_id, orgs[i].inn, err.msg);
 		else
-			printf("  %-24s %-12s members %-3zu events %-6zu %s%s\n",
+			printf("  %-36s %-12s members %-3zu events %-6zu %s%s\n",
 			       orgs[i].box_id, orgs[i].inn, nm, events, orgs[i].name,
 			       orgs[i].test_mode ? " (тестовый / test)" : "");
 	}

@@ -76,8 +76,9 @@ int ctl_usage(const char *name)
 
 	for (i = 0; i < CTL_N_CMDS; i++) {
 		if (strcmp(ctl_cmds[i].name, name) == 0) {
-			fprintf(stderr, "использование / usage: edomailctl [-c FILE] %s %s\n",
-				name, ctl_cmds[i].usage);
+			fprintf(stderr, "использование / usage: edomailctl [-c FILE] %s%s%s\n",
+				name, ctl_cmds[i].usage[0] != '\0' ? " " : "",
+				ctl_cmds[i].usage);
 			break;
 		}
 	}
@@ -92,7 +93,8 @@ static void ctl_usage_all(FILE *f)
 		"  -c FILE  конфигурация / configuration (default %s)\n\n"
 		"Команды / commands:\n", CTL_DEFAULT_CONF);
 	for (i = 0; i < CTL_N_CMDS; i++)
-		fprintf(f, "  %s %s\n", ctl_cmds[i].name, ctl_cmds[i].usage);
+		fprintf(f, "  %s%s%s\n", ctl_cmds[i].name,
+			ctl_cmds[i].usage[0] != '\0' ? " " : "", ctl_cmds[i].usage);
 	fprintf(f, "\nORG: идентификатор участника, ИНН или ИНН.КПП / "
 		"participant id, ИНН or ИНН.КПП\n");
 }
