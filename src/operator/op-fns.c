@@ -197,12 +197,12 @@ int operator_fns_validate(enum operator_fns_format fmt,
 				NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
 				XML_PARSE_NOWARNING);
 	if (doc == NULL) {
-		perr = xmlCtxtGetLastError(pctx);
+		struct op_fns_errors errs = { .count = 0 };
+		if ((perr = xmlCtxtGetLastError(pctx)) != NULL)
+			op_fns_error_cb(&errs, perr);
 		operator_error(err, CORE_ERR_INVALID,
-			"Неверный XML / malformed XML: line %d: %s",
-			perr != NULL ? perr->line : 0,
-			perr != NULL && perr->message != NULL ?
-			perr->message : "?");
+			"Неверный XML / malformed XML: %s",
+			errs.first[0] != '\0' ? errs.first : "?");
 		xmlFreeParserCtxt(pctx);
 		return -1;
 	}
