@@ -154,13 +154,18 @@ static int crypto_p12_check_mac(PKCS12 *p12, const char *password,
 {
 	if (!PKCS12_mac_present(p12))
 		return 0;
+	/* The queue is read below, so nothing older may be in it. */
+	crypto_drain_errors("before PKCS12_verify_mac");
 	if (PKCS12_verify_mac(p12, password, -1) == 1)
 		return 0;
 	/* An empty password may have been encoded as absent (RFC 7292 is
 	 * vague; Windows and OpenSSL differ). */
 	if (password[0] == '\0' && PKCS12_verify_mac(p12, NULL, 0) == 1)
 		return 0;
-	if (crypto_last_reason() == PKCS12_R_MAC_VERIFY_FAILURE) {
+	/* A MAC that does not match leaves no error in the queue; an error
+	 * means the MAC could not even be computed (unknown digest). */
+	int reason = crypto_last_reason();
+	if (reason == 0 || reason == PKCS12_R_MAC_VERIFY_FAILURE) {
 		crypto_error(error_r, "Неверный пароль PKCS#12 / wrong PKCS#12 "
 			     "password");
 	} else {

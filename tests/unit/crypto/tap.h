@@ -14,7 +14,7 @@ static int tap_count, tap_failed;
 static char tap_dir[64];
 
 __attribute__((format(printf, 4, 5)))
-static int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
+static inline int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	tap_count++;
@@ -32,13 +32,13 @@ static int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 }
 #define ok(cond, ...) tap_ok((cond) ? 1 : 0, __FILE__, __LINE__, __VA_ARGS__)
 
-static void tap_skip(const char *why, int n)
+static inline void tap_skip(const char *why, int n)
 {
 	for (int i = 0; i < n; i++)
 		printf("ok %d # SKIP %s\n", ++tap_count, why);
 }
 
-static void tap_rmdir(void)
+static inline void tap_rmdir(void)
 {
 	char cmd[128];
 	if (tap_dir[0] == '\0')
@@ -68,7 +68,7 @@ static char *tap_path(const char *name)
 	return xasprintf("%s/%s", tap_tmpdir(), name);
 }
 
-static void tap_write(const char *name, const void *data, size_t len)
+static inline void tap_write(const char *name, const void *data, size_t len)
 {
 	char *path = tap_path(name);
 	if (util_write_file(path, data, len, 0600) < 0) {
@@ -80,7 +80,7 @@ static void tap_write(const char *name, const void *data, size_t len)
 
 /* Runs a shell command inside the scratch directory; the exit status. */
 __attribute__((format(printf, 1, 2)))
-static int tap_sh(const char *fmt, ...)
+static inline int tap_sh(const char *fmt, ...)
 {
 	va_list ap;
 	char *cmd, *full;
@@ -97,12 +97,12 @@ static int tap_sh(const char *fmt, ...)
 	return WEXITSTATUS(st);
 }
 
-static int tap_contains(const char *hay, const char *needle)
+static inline int tap_contains(const char *hay, const char *needle)
 {
 	return hay != NULL && strstr(hay, needle) != NULL;
 }
 
-static int tap_done(void)
+static inline int tap_done(void)
 {
 	printf("1..%d\n", tap_count);
 	return tap_failed == 0 ? 0 : 1;
