@@ -15,10 +15,13 @@ const char store_schema_gateway[] =
 	"  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1)),"
 	"  created INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER))"
 	");"
-	/* kpp is '' for ИП (never NULL) so that UNIQUE (inn, kpp) holds:
+	/* Participant ids compare without ASCII case, as at the operator:
+	 * mail addresses often arrive in lower case.
+	 * kpp is '' for ИП (never NULL) so that UNIQUE (inn, kpp) holds:
 	 * SQLite treats NULLs in a UNIQUE index as all different. */
 	"CREATE TABLE orgs ("
-	"  box_id TEXT PRIMARY KEY CHECK (length(box_id) BETWEEN 1 AND 46),"
+	"  box_id TEXT PRIMARY KEY COLLATE NOCASE"
+	"    CHECK (length(box_id) BETWEEN 1 AND 46),"
 	"  name TEXT NOT NULL,"
 	"  short_name TEXT,"
 	"  inn TEXT NOT NULL CHECK (length(inn) IN (10, 12)),"
@@ -31,7 +34,8 @@ const char store_schema_gateway[] =
 	");"
 	"CREATE TABLE memberships ("
 	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  box_id TEXT NOT NULL REFERENCES orgs(box_id) ON DELETE CASCADE,"
+	"  box_id TEXT NOT NULL COLLATE NOCASE"
+	"    REFERENCES orgs(box_id) ON DELETE CASCADE,"
 	"  role INTEGER NOT NULL CHECK (role BETWEEN 0 AND 3),"
 	"  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1)),"
 	"  PRIMARY KEY (user_id, box_id)"
@@ -41,7 +45,8 @@ const char store_schema_gateway[] =
 	 * API): a foreign key cannot point at a user 0. */
 	"CREATE TABLE certs ("
 	"  id INTEGER PRIMARY KEY,"
-	"  box_id TEXT NOT NULL REFERENCES orgs(box_id) ON DELETE CASCADE,"
+	"  box_id TEXT NOT NULL COLLATE NOCASE"
+	"    REFERENCES orgs(box_id) ON DELETE CASCADE,"
 	"  user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,"
 	"  subject TEXT NOT NULL,"
 	"  issuer TEXT NOT NULL,"

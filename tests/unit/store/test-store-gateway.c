@@ -84,6 +84,9 @@ static void test_orgs(struct store *s)
 	ok(store_org_add(s, &org) == STORE_ERR_CONFLICT,
 	   "second ИП with the same ИНН: conflict");
 
+	ok(store_org_get(s, "2ed-1", &o) == STORE_OK &&
+	   strcmp(o.box_id, "2ED-1") == 0, "participant id ignores case");
+	store_org_clear(&o);
 	ok(store_org_get(s, "2ED-3", &o) == STORE_OK && o.kpp == NULL &&
 	   o.short_name == NULL && o.test_mode == 1, "ИП read back, kpp NULL");
 	store_org_clear(&o);
