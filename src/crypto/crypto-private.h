@@ -77,7 +77,8 @@ struct crypto_x509_ext {
 	int nid;
 	const char *value;	/* openssl x509v3_config syntax */
 };
-/* A new key: "rsa" (2048), "ec" (P-256), "gost2012_256" (paramset A). */
+/* A new key: "rsa" (2048), "ec" (P-256), "gost2012_256" or
+ * "gost2012_512" (paramset A). */
 EVP_PKEY *crypto_keygen(const char *key_type, char **error_r);
 /* The digest to sign with for this key: SHA-256 or Streebog. */
 const EVP_MD *crypto_pkey_md(EVP_PKEY *pkey);

@@ -23,16 +23,19 @@ EVP_PKEY *crypto_keygen(const char *key_type, char **error_r)
 		pkey = EVP_RSA_gen(2048);
 	} else if (strcmp(key_type, "ec") == 0) {
 		pkey = EVP_EC_gen("P-256");
-	} else if (strcmp(key_type, "gost2012_256") == 0) {
+	} else if (strcmp(key_type, "gost2012_256") == 0 ||
+		   strcmp(key_type, "gost2012_512") == 0) {
+		int nid = strcmp(key_type, "gost2012_256") == 0 ?
+			NID_id_GostR3410_2012_256 : NID_id_GostR3410_2012_512;
 		if (!crypto_gost_loaded()) {
 			crypto_error(error_r, "ГОСТ недоступен: не установлен "
 				     "движок gost / GOST unavailable: the gost "
 				     "engine is not installed");
 			return NULL;
 		}
-		/* Paramset A (id-tc26-gost-3410-12-256-paramSetA) is what
-		 * Russian CAs issue for 256-bit keys. */
-		pkey = crypto_gost_keygen(NID_id_GostR3410_2012_256, "A");
+		/* Paramset A (id-tc26-gost-3410-12-256-paramSetA, and its
+		 * 512-bit sibling) is what Russian CAs issue. */
+		pkey = crypto_gost_keygen(nid, "A");
 	} else {
 		crypto_error(error_r, "Неизвестный тип ключа «%s» / unknown key "
 			     "type \"%s\"", key_type, key_type);

@@ -59,7 +59,9 @@ int crypto_check_key_pair(const char *cert_pem, const char *key_pem,
 			  char **error_r);
 
 /* A self-signed certificate for demos and tests.  key_type: "rsa", "ec",
- * "gost2012_256".  inn goes into the ИННЮЛ (10 digits) or ИНН (12) field. */
+ * "gost2012_256" (also "gost2012_512").  inn goes into the ИННЮЛ (10
+ * digits) or ИНН (12) field.  not_after may lie in the past (tests of
+ * expired certificates). */
 struct crypto_make_cert_req {
 	const char *key_type;
 	const char *common_name;

@@ -137,9 +137,11 @@ static void test_round_trip(const char *type)
 		  "grep -q id-smime-aa-signingCertificateV2", sig_name) == 0,
 	   "%s: signingCertificateV2 attribute present (CAdES-BES)", type);
 	if (gost) {
+		int bits = strcmp(type, "gost2012_512") == 0 ? 512 : 256;
 		ok(tap_sh("openssl cms -cmsout -print -inform DER -in %s | "
-			  "grep -q 'GOST R 34.11-2012 with 256 bit hash'",
-			  sig_name) == 0, "%s: Streebog-256 digest", type);
+			  "grep -q 'GOST R 34.11-2012 with %d bit hash'",
+			  sig_name, bits) == 0, "%s: Streebog-%d digest", type,
+		   bits);
 	} else {
 		ok(tap_sh("openssl cms -cmsout -print -inform DER -in %s | "
 			  "grep -q sha256", sig_name) == 0,
@@ -228,6 +230,56 @@ static void test_bad_inputs(void)
 	free_pair(&b);
 }
 
+/* Signatures made by the openssl CLI (no CAdES attributes), detached and
+ * attached, verify with our code. */
+static void test_cli_signed(const char *type)
+{
+	struct keypair kp;
+	int gost = strncmp(type, "gost", 4) == 0;
+	const char *md = strcmp(type, "gost2012_512") == 0 ? "md_gost12_512" :
+		gost ? "md_gost12_256" : "sha256";
+
+	if (make_pair(type, 0, 0, &kp) < 0)
+		return;
+	tap_write("cli.crt", kp.cert, strlen(kp.cert));
+	tap_write("cli.key", kp.key, strlen(kp.key));
+	tap_write("cli.doc", doc, sizeof(doc) - 1);
+	for (int attached = 0; attached < 2; attached++) {
+		int r = tap_sh("openssl cms -sign -binary -outform DER -in cli.doc "
+			       "-signer cli.crt -inkey cli.key -md %s %s %s "
+			       "-out cli.sig >/dev/null 2>&1", md,
+			       attached ? "-nodetach" : "",
+			       gost ? "-engine gost" : "");
+		char *path = tap_path("cli.sig");
+		unsigned char *sig = NULL;
+		size_t sig_len = 0;
+		struct crypto_verify_report rep;
+		if (!ok(r == 0 && util_read_file(path, &sig, &sig_len) == 0,
+			"%s: CLI signs (%s)", type,
+			attached ? "attached" : "detached")) {
+			free(path);
+			continue;
+		}
+		r = crypto_verify_detached((const unsigned char *)doc,
+					   sizeof(doc) - 1, sig, sig_len, &rep);
+		ok(r == 0 && rep.valid == 1 && rep.signing_time > 0 &&
+		   rep.key_type != NULL && strcmp(rep.key_type, type) == 0,
+		   "%s: CLI %s signature verifies (%s)", type,
+		   attached ? "attached" : "detached",
+		   rep.error ? rep.error : "valid");
+		crypto_verify_report_clear(&rep);
+		r = crypto_verify_detached((const unsigned char *)"other", 5,
+					   sig, sig_len, &rep);
+		ok(r == 0 && rep.valid == 0 && rep.error != NULL,
+		   "%s: CLI %s signature, other document: invalid", type,
+		   attached ? "attached" : "detached");
+		crypto_verify_report_clear(&rep);
+		free(sig);
+		free(path);
+	}
+	free_pair(&kp);
+}
+
 /* ---- threads ---- */
 
 struct thread_arg {
@@ -302,8 +354,13 @@ int main(void)
 
 	test_round_trip("rsa");
 	test_round_trip("ec");
+	test_cli_signed("rsa");
+	test_cli_signed("ec");
 	if (crypto_gost_available()) {
 		test_round_trip("gost2012_256");
+		test_round_trip("gost2012_512");
+		test_cli_signed("gost2012_256");
+		test_cli_signed("gost2012_512");
 	} else {
 		tap_skip("gost engine not installed", 1);
 	}
