@@ -1,0 +1,285 @@
+/* Connection-level commands: CAPABILITY, NOOP, LOGOUT, ID, ENABLE,
+ * NAMESPACE, STARTTLS, LOGIN and AUTHENTICATE PLAIN (with SASL-IR). */
+#include "imap/imap-common.h"
+#include "imap/imap-quote.h"
+#include "config/config.h"
+#include "crypto/crypto.h"
+#include "lib/log.h"
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* A failed login is answered after this; a throttled one after longer.
+ * Timers, never sleep: the loop keeps serving everyone else. */
+#define AUTH_FAIL_DELAY_MS 1000
+#define AUTH_THROTTLE_DELAY_MS 3000
+
+int cmd_capability(struct imap_session *s, struct imap_cmd *cmd)
+{
+	imap_session_printf(s, "* CAPABILITY %s\r\n",
+			    imap_session_capabilities(s));
+	imap_cmd_reply(s, cmd, "OK", "CAPABILITY выполнена / completed");
+	return 1;
+}
+
+int cmd_noop(struct imap_session *s, struct imap_cmd *cmd)
+{
+	struct mailbox_error err;
+
+	if (s->user != NULL && mailbox_user_sync(s->user, &err) < 0)
+		log_warnx("imap %s: sync: %s", s->addr, err.msg);
+	imap_cmd_reply(s, cmd, "OK", "NOOP выполнена / completed");
+	return 1;
+}
+
+int cmd_logout(struct imap_session *s, struct imap_cmd *cmd)
+{
+	imap_session_printf(s, "* BYE До свидания / Logging out\r\n");
+	s->state = IMAP_STATE_LOGOUT;
+	imap_session_printf(s, "%s OK LOGOUT выполнена / completed\r\n", cmd->tag);
+	imap_session_close(s, NULL);
+	return 1;
+}
+
+int cmd_id(struct imap_session *s, struct imap_cmd *cmd)
+{
+	/* RFC 2971: the client's list is only logged */
+	imap_session_printf(s, "* ID (\"name\" \"edomail\" \"version\" \"%s\" "
+			    "\"vendor\" \"edomail\")\r\n", EDOMAIL_VERSION);
+	imap_cmd_reply(s, cmd, "OK", "ID выполнена / completed");
+	return 1;
+}
+
+int cmd_enable(struct imap_session *s, struct imap_cmd *cmd)
+{
+	/* none of our extensions needs enabling (RFC 5161: unknown ones
+	 * are ignored) */
+	if (cmd->args[0].type == IMAP_ARG_EOL) {
+		imap_cmd_reply(s, cmd, "BAD", "Ожидался список расширений / Missing capability names");
+		return 1;
+	}
+	imap_session_printf(s, "* ENABLED\r\n");
+	imap_cmd_reply(s, cmd, "OK", "ENABLE выполнена / completed");
+	return 1;
+}
+
+int cmd_namespace(struct imap_session *s, struct imap_cmd *cmd)
+{
+	imap_session_printf(s, "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
+	imap_cmd_reply(s, cmd, "OK", "NAMESPACE выполнена / completed");
+	return 1;
+}
+
+int cmd_starttls(struct imap_session *s, struct imap_cmd *cmd)
+{
+	if (s->tls) {
+		imap_cmd_reply(s, cmd, "BAD", "TLS уже включён / TLS is already active");
+		return 1;
+	}
+	if (imap_server_tls(s->srv) == NULL) {
+		imap_cmd_reply(s, cmd, "NO", "TLS не настроен / TLS is not configured");
+		return 1;
+	}
+	imap_cmd_reply(s, cmd, "OK", "Начинаем TLS / Begin TLS negotiation now");
+	imap_session_starttls(s);
+	return 1;
+}
+
+static int plaintext_allowed(struct imap_session *s)
+{
+	return s->tls || (s->loopback &&
+			  imap_server_settings(s->srv)->allow_plaintext_loopback);
+}
+
+static void reply_later(struct imap_session *s, int ms, const char *text)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	free(s->pending_reply);
+	s->pending_reply = xstrdup(text);
+	s->delay_kind = 1;
+	evtimer_add(s->delay_ev, &tv);
+}
+
+void cmd_auth_delay_done(struct imap_session *s)
+{
+	if (s->cmd != NULL && s->pending_reply != NULL)
+		imap_session_printf(s, "%s %s\r\n", s->cmd->tag, s->pending_reply);
+	free(s->pending_reply);
+	s->pending_reply = NULL;
+	imap_session_cmd_done(s);
+}
+
+/* 1 replied now, 0 the reply comes from a timer. */
+static int session_login(struct imap_session *s, struct imap_cmd *cmd,
+			 const char *login, const char *password)
+{
+	struct mailbox_error err;
+	struct mailbox_user *user = NULL;
+
+	if (*login == '\0' || strlen(login) > 256 || strlen(password) > 1024) {
+		imap_cmd_reply(s, cmd, "NO", "[AUTHENTICATIONFAILED] Неверный логин или пароль / Authentication failed");
+		return 1;
+	}
+	if (imap_server_auth_blocked(s->srv, s->addr, login)) {
+		/* not even checked: a guesser learns nothing */
+		log_info("imap %s: login %s throttled", s->addr, login);
+		reply_later(s, AUTH_THROTTLE_DELAY_MS,
+			"NO [AUTHENTICATIONFAILED] Слишком много неудачных попыток входа, "
+			"попробуйте позже / Too many failed logins, try again later");
+		return 0;
+	}
+	memset(&err, 0, sizeof(err));
+	if (mailbox_login(imap_server_env(s->srv), login, password, &user,
+			  &err) < 0) {
+		log_info("imap %s: login %s failed: %s", s->addr, login, err.msg);
+		if (err.cls == MAILBOX_ERR_TEMP) {
+			imap_cmd_reply_error(s, cmd, &err);
+			return 1;
+		}
+		imap_server_auth_result(s->srv, s->addr, login, 0);
+		char *text = xasprintf("NO [AUTHENTICATIONFAILED] %s",
+			err.msg[0] != '\0' ? err.msg :
+			"Неверный логин или пароль / Authentication failed");
+
+		reply_later(s, AUTH_FAIL_DELAY_MS, text);
+		free(text);
+		return 0;
+	}
+	imap_server_auth_result(s->srv, s->addr, login, 1);
+	s->user = user;
+	s->state = IMAP_STATE_AUTH;
+	imap_session_timeouts_update(s);
+	log_info("imap %s: %s logged in", s->addr, login);
+	imap_cmd_replyf(s, cmd, "OK", "[CAPABILITY %s] Вход выполнен / Logged in",
+			imap_session_capabilities(s));
+	return 1;
+}
+
+static void arg_cleanse(const struct imap_arg *a)
+{
+	/* the parser's copy of a password: wipe it once used */
+	if (a->str != NULL)
+		OPENSSL_cleanse(a->str, a->len);
+}
+
+int cmd_login(struct imap_session *s, struct imap_cmd *cmd)
+{
+	const char *login, *password;
+	int ret;
+
+	if (!plaintext_allowed(s)) {
+		imap_cmd_reply(s, cmd, "NO", "[PRIVACYREQUIRED] Сначала включите TLS (STARTTLS) / "
+			       "Use STARTTLS first: plaintext login is disabled");
+		return 1;
+	}
+	if (!imap_arg_get_astring(&cmd->args[0], &login) ||
+	    cmd->args[1].type == IMAP_ARG_EOL ||
+	    !imap_arg_get_astring(&cmd->args[1], &password) ||
+	    cmd->args[2].type != IMAP_ARG_EOL) {
+		imap_cmd_reply(s, cmd, "BAD", "Нужно: LOGIN логин пароль / Usage: LOGIN user password");
+		return 1;
+	}
+	ret = session_login(s, cmd, login, password);
+	arg_cleanse(&cmd->args[1]);
+	return ret;
+}
+
+/* Decodes a SASL PLAIN response and logs in; 1 replied, 0 later. */
+static int auth_plain(struct imap_session *s, struct imap_cmd *cmd,
+		      const char *b64)
+{
+	unsigned char *dec = NULL;
+	size_t len = 0;
+	const char *authzid, *authcid, *passwd;
+	char *buf;
+	int ret;
+
+	if (strcmp(b64, "=") == 0)
+		b64 = "";
+	if (crypto_unbase64(b64, strlen(b64), &dec, &len) < 0) {
+		imap_cmd_reply(s, cmd, "BAD", "Неверный base64 / Invalid base64");
+		return 1;
+	}
+	/* authzid NUL authcid NUL passwd */
+	buf = xmalloc(len + 1);
+	memcpy(buf, dec, len);
+	buf[len] = '\0';
+	OPENSSL_cleanse(dec, len);
+	free(dec);
+	authzid = buf;
+	authcid = memchr(buf, '\0', len) != NULL ? buf + strlen(buf) + 1 : NULL;
+	passwd = NULL;
+	if (authcid != NULL && (size_t)(authcid - buf) < len) {
+		const char *nul = memchr(authcid, '\0', len - (size_t)(authcid - buf));
+
+		if (nul != NULL && (size_t)(nul - buf) < len)
+			passwd = nul + 1;
+	}
+	if (authcid == NULL || passwd == NULL ||
+	    memchr(passwd, '\0', len - (size_t)(passwd - buf)) != NULL) {
+		imap_cmd_reply(s, cmd, "BAD", "Неверный ответ PLAIN / Malformed PLAIN response");
+		ret = 1;
+	} else if (*authzid != '\0' && strcmp(authzid, authcid) != 0) {
+		imap_cmd_reply(s, cmd, "NO", "[AUTHORIZATIONFAILED] Вход от имени другого пользователя запрещён / "
+			       "Cannot log in as another user");
+		ret = 1;
+	} else {
+		ret = session_login(s, cmd, authcid, passwd);
+	}
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return ret;
+}
+
+int cmd_authenticate(struct imap_session *s, struct imap_cmd *cmd)
+{
+	const char *mech, *ir;
+
+	if (!imap_arg_get_atom(&cmd->args[0], &mech)) {
+		imap_cmd_reply(s, cmd, "BAD", "Нужно: AUTHENTICATE PLAIN / Usage: AUTHENTICATE PLAIN");
+		return 1;
+	}
+	if (strcasecmp(mech, "PLAIN") != 0) {
+		imap_cmd_reply(s, cmd, "NO", "Поддерживается только PLAIN / Only the PLAIN mechanism is supported");
+		return 1;
+	}
+	if (!plaintext_allowed(s)) {
+		imap_cmd_reply(s, cmd, "NO", "[PRIVACYREQUIRED] Сначала включите TLS (STARTTLS) / "
+			       "Use STARTTLS first: plaintext login is disabled");
+		return 1;
+	}
+	if (cmd->args[1].type != IMAP_ARG_EOL) {
+		int ret;
+
+		if (!imap_arg_get_astring(&cmd->args[1], &ir)) {
+			imap_cmd_reply(s, cmd, "BAD", "Неверный начальный ответ / Invalid initial response");
+			return 1;
+		}
+		ret = auth_plain(s, cmd, ir);
+		arg_cleanse(&cmd->args[1]);
+		return ret;
+	}
+	imap_session_printf(s, "+ \r\n");
+	s->sasl_wait = 1;
+	cmd->cont = NULL;
+	return 0;
+}
+
+void cmd_authenticate_line(struct imap_session *s, const char *line)
+{
+	struct imap_cmd *cmd = s->cmd;
+
+	if (cmd == NULL)
+		return;
+	if (strcmp(line, "*") == 0) {
+		imap_cmd_reply(s, cmd, "BAD", "Вход отменён / Authentication cancelled");
+		imap_session_cmd_done(s);
+		return;
+	}
+	if (auth_plain(s, cmd, line) == 1)
+		imap_session_cmd_done(s);
+}

@@ -1,0 +1,509 @@
+/* FETCH and UID FETCH (RFC 3501 6.4.5): items are parsed once, then
+ * messages are written one by one; when the client is slow to read, the
+ * command pauses and resumes from the write callback, so a FETCH 1:* of
+ * ten thousand messages costs bounded memory and never blocks the loop. */
+#include "imap/imap-common.h"
+#include "imap/imap-date.h"
+#include "imap/imap-envelope.h"
+#include "imap/imap-quote.h"
+#include "lib/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define FETCH_MAX_ITEMS 64
+#define FETCH_MAX_FIELDS 128
+/* messages written per loop turn before yielding */
+#define FETCH_BATCH 200
+
+enum fetch_type {
+	FI_FLAGS, FI_UID, FI_INTERNALDATE, FI_RFC822_SIZE, FI_ENVELOPE,
+	FI_BODY, FI_BODYSTRUCTURE, FI_RFC822, FI_RFC822_HEADER,
+	FI_RFC822_TEXT, FI_SECTION,
+};
+
+enum section_spec {
+	SEC_ALL, SEC_HEADER, SEC_FIELDS, SEC_FIELDS_NOT, SEC_TEXT, SEC_MIME,
+};
+
+struct fetch_item {
+	enum fetch_type type;
+	int peek;
+	char *resp;		/* "BODY[...]" as echoed in the response */
+	char partnum[128];
+	enum section_spec spec;
+	char **fields;
+	size_t n_fields;
+	int partial;
+	uint64_t origin, count;
+};
+
+struct fetch_ctx {
+	struct fetch_item items[FETCH_MAX_ITEMS];
+	size_t n_items;
+	uint32_t *seqs;
+	size_t n_seqs, next;
+	int set_seen, want_flags, need_data, failed;
+};
+
+static void fetch_ctx_free(void *p)
+{
+	struct fetch_ctx *ctx = p;
+
+	for (size_t i = 0; i < ctx->n_items; i++) {
+		free(ctx->items[i].resp);
+		for (size_t j = 0; j < ctx->items[i].n_fields; j++)
+			free(ctx->items[i].fields[j]);
+		free(ctx->items[i].fields);
+	}
+	free(ctx->seqs);
+	free(ctx);
+}
+
+static struct fetch_item *item_add(struct fetch_ctx *ctx, enum fetch_type t)
+{
+	struct fetch_item *it;
+
+	for (size_t i = 0; i < ctx->n_items; i++) {
+		if (ctx->items[i].type == t && t != FI_SECTION)
+			return &ctx->items[i];
+	}
+	if (ctx->n_items == FETCH_MAX_ITEMS)
+		return NULL;
+	it = &ctx->items[ctx->n_items++];
+	memset(it, 0, sizeof(*it));
+	it->type = t;
+	return it;
+}
+
+/* Header field names of "(A B "C")"; returns the position after ')'. */
+static const char *parse_fields(const char *s, struct fetch_item *it)
+{
+	if (*s != ' ')
+		return NULL;
+	s++;
+	if (*s != '(')
+		return NULL;
+	s++;
+	for (;;) {
+		const char *start;
+		char *name;
+
+		while (*s == ' ')
+			s++;
+		if (*s == ')')
+			break;
+		if (*s == '"') {
+			start = ++s;
+			while (*s != '\0' && *s != '"')
+				s++;
+			if (*s != '"')
+				return NULL;
+			name = xstrndup(start, (size_t)(s - start));
+			s++;
+		} else {
+			start = s;
+			while (*s > 0x20 && *s < 0x7f && *s != ')' && *s != '(' &&
+			       *s != ':' && *s != '"')
+				s++;
+			if (s == start)
+				return NULL;
+			name = xstrndup(start, (size_t)(s - start));
+		}
+		if (it->n_fields == FETCH_MAX_FIELDS) {
+			free(name);
+			return NULL;
+		}
+		it->fields = xrealloc(it->fields, (it->n_fields + 1) * sizeof(*it->fields));
+		it->fields[it->n_fields++] = name;
+	}
+	if (it->n_fields == 0)
+		return NULL;
+	return s + 1;
+}
+
+/* "BODY[1.2.HEADER.FIELDS (A B)]<0.100>" after "BODY" or "BODY.PEEK". */
+static int parse_section(const char *s, struct fetch_item *it, const char *prefix)
+{
+	const char *start = s, *p;
+	size_t n = 0;
+	struct buf resp;
+
+	if (*s++ != '[')
+		return -1;
+	/* part number */
+	while ((*s >= '0' && *s <= '9') || *s == '.') {
+		if (*s == '.' && (s[1] < '0' || s[1] > '9'))
+			break;
+		if (n + 1 >= sizeof(it->partnum))
+			return -1;
+		it->partnum[n++] = *s++;
+	}
+	it->partnum[n] = '\0';
+	if (n > 0 && (it->partnum[0] == '0' || it->partnum[n - 1] == '.'))
+		return -1;
+	if (n > 0 && *s == '.')
+		s++;
+	else if (n > 0 && *s != ']')
+		return -1;
+	it->spec = SEC_ALL;
+	if (strncasecmp(s, "HEADER.FIELDS.NOT", 17) == 0) {
+		it->spec = SEC_FIELDS_NOT;
+		s = parse_fields(s + 17, it);
+	} else if (strncasecmp(s, "HEADER.FIELDS", 13) == 0) {
+		it->spec = SEC_FIELDS;
+		s = parse_fields(s + 13, it);
+	} else if (strncasecmp(s, "HEADER", 6) == 0) {
+		it->spec = SEC_HEADER;
+		s += 6;
+	} else if (strncasecmp(s, "TEXT", 4) == 0) {
+		it->spec = SEC_TEXT;
+		s += 4;
+	} else if (strncasecmp(s, "MIME", 4) == 0) {
+		if (n == 0)
+			return -1;	/* MIME needs a part number */
+		it->spec = SEC_MIME;
+		s += 4;
+	}
+	if (s == NULL || *s != ']')
+		return -1;
+	p = s + 1;
+	buf_init(&resp);
+	buf_append_str(&resp, prefix);
+	buf_append(&resp, start, (size_t)(p - start));
+	if (*p == '<') {
+		char *end;
+		unsigned long long o, c;
+
+		o = strtoull(p + 1, &end, 10);
+		if (end == p + 1 || *end != '.' || end[1] < '0' || end[1] > '9') {
+			buf_free(&resp);
+			return -1;
+		}
+		c = strtoull(end + 1, &end, 10);
+		if (*end != '>' || end[1] != '\0' || c == 0 || o > UINT32_MAX ||
+		    c > UINT32_MAX) {
+			buf_free(&resp);
+			return -1;
+		}
+		it->partial = 1;
+		it->origin = o;
+		it->count = c;
+		buf_printf(&resp, "<%llu>", o);
+	} else if (*p != '\0') {
+		buf_free(&resp);
+		return -1;
+	}
+	it->resp = (char *)buf_steal(&resp, NULL);
+	return 0;
+}
+
+static int parse_item(struct fetch_ctx *ctx, const char *w)
+{
+	static const struct {
+		const char *name;
+		enum fetch_type type;
+	} simple[] = {
+		{ "FLAGS", FI_FLAGS }, { "UID", FI_UID },
+		{ "INTERNALDATE", FI_INTERNALDATE },
+		{ "RFC822.SIZE", FI_RFC822_SIZE }, { "ENVELOPE", FI_ENVELOPE },
+		{ "BODY", FI_BODY }, { "BODYSTRUCTURE", FI_BODYSTRUCTURE },
+		{ "RFC822", FI_RFC822 }, { "RFC822.HEADER", FI_RFC822_HEADER },
+		{ "RFC822.TEXT", FI_RFC822_TEXT },
+	};
+	struct fetch_item *it;
+
+	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
+		if (strcasecmp(w, simple[i].name) == 0)
+			return item_add(ctx, simple[i].type) == NULL ? -1 : 0;
+	}
+	if (strncasecmp(w, "BODY.PEEK[", 10) == 0 || strncasecmp(w, "BODY[", 5) == 0) {
+		int peek = strncasecmp(w, "BODY.PEEK[", 10) == 0;
+
+		it = item_add(ctx, FI_SECTION);
+		if (it == NULL)
+			return -1;
+		it->peek = peek;
+		if (parse_section(w + (peek ? 9 : 4), it, "BODY") < 0) {
+			ctx->n_items--;
+			for (size_t j = 0; j < it->n_fields; j++)
+				free(it->fields[j]);
+			free(it->fields);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static int parse_items(struct fetch_ctx *ctx, const struct imap_arg *arg)
+{
+	const char *w;
+
+	if (arg->type == IMAP_ARG_LIST) {
+		if (arg->list_count == 0)
+			return -1;
+		for (size_t i = 0; i < arg->list_count; i++) {
+			if (!imap_arg_get_atom(&arg->list[i], &w) ||
+			    parse_item(ctx, w) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (!imap_arg_get_atom(arg, &w))
+		return -1;
+	if (strcasecmp(w, "ALL") == 0 || strcasecmp(w, "FAST") == 0 ||
+	    strcasecmp(w, "FULL") == 0) {
+		item_add(ctx, FI_FLAGS);
+		item_add(ctx, FI_INTERNALDATE);
+		item_add(ctx, FI_RFC822_SIZE);
+		if (strcasecmp(w, "FAST") != 0)
+			item_add(ctx, FI_ENVELOPE);
+		if (strcasecmp(w, "FULL") == 0)
+			item_add(ctx, FI_BODY);
+		return 0;
+	}
+	return parse_item(ctx, w);
+}
+
+/* The bytes a section names; empty when the part does not exist. */
+static void section_bytes(const struct imap_message *msg,
+			  const struct fetch_item *it, struct buf *tmp,
+			  const unsigned char **data_r, size_t *len_r)
+{
+	const struct imap_msgpart *part, *inner;
+
+	*data_r = (const unsigned char *)"";
+	*len_r = 0;
+	part = imap_message_find_part(msg, it->partnum);
+	if (part == NULL)
+		return;
+	if (it->spec == SEC_ALL) {
+		if (it->partnum[0] == '\0') {
+			*data_r = msg->data;
+			*len_r = msg->len;
+		} else {
+			*data_r = msg->data + part->body_off;
+			*len_r = part->body_len;
+		}
+		return;
+	}
+	if (it->spec == SEC_MIME) {
+		*data_r = msg->data + part->hdr_off;
+		*len_r = part->hdr_len;
+		return;
+	}
+	inner = imap_msgpart_inner(msg, part);
+	if (inner == NULL)
+		return;
+	switch (it->spec) {
+	case SEC_HEADER:
+		*data_r = msg->data + inner->hdr_off;
+		*len_r = inner->hdr_len;
+		break;
+	case SEC_TEXT:
+		*data_r = msg->data + inner->body_off;
+		*len_r = inner->body_len;
+		break;
+	case SEC_FIELDS:
+	case SEC_FIELDS_NOT:
+		buf_reset(tmp);
+		imap_header_filter(msg->data, inner->hdr_off, inner->hdr_len,
+				   (const char *const *)it->fields, it->n_fields,
+				   it->spec == SEC_FIELDS_NOT, tmp);
+		*data_r = tmp->data;
+		*len_r = tmp->len;
+		break;
+	default:
+		break;
+	}
+}
+
+static void append_literal(struct buf *b, const unsigned char *data, size_t len)
+{
+	buf_printf(b, "{%zu}\r\n", len);
+	buf_append(b, data, len);
+}
+
+static int item_needs_data(const struct fetch_item *it)
+{
+	return it->type == FI_ENVELOPE || it->type == FI_BODY ||
+	       it->type == FI_BODYSTRUCTURE || it->type == FI_RFC822 ||
+	       it->type == FI_RFC822_HEADER || it->type == FI_RFC822_TEXT ||
+	       it->type == FI_SECTION;
+}
+
+/* Writes "* n FETCH (...)" for one message; -1 if it vanished. */
+static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
+		     struct fetch_ctx *ctx, uint32_t seq, struct buf *b,
+		     struct buf *tmp)
+{
+	const struct mailbox_msg *m = mailbox_view_msg(s->view, seq);
+	const struct imap_msg_cache *c = NULL;
+	struct mailbox_error err;
+	int first = 1, flags_done = 0;
+
+	if (m == NULL)
+		return -1;
+	if (ctx->need_data && imap_session_msg(s, seq, &c, &err) < 0) {
+		log_warnx("imap %s: FETCH %u: %s", s->addr, seq, err.msg);
+		ctx->failed = 1;
+		return -1;
+	}
+	if (ctx->set_seen && !s->readonly && (m->flags & MAILBOX_FLAG_SEEN) == 0) {
+		if (mailbox_store(s->view, seq, MAILBOX_STORE_ADD,
+				  MAILBOX_FLAG_SEEN, "", &err) < 0)
+			log_warnx("imap %s: \\Seen on FETCH: %s", s->addr, err.msg);
+		m = mailbox_view_msg(s->view, seq);
+		if (m == NULL)
+			return -1;
+		flags_done = -1;	/* FLAGS must be reported */
+	}
+	buf_reset(b);
+	buf_printf(b, "* %u FETCH (", seq);
+	if (cmd->uid) {
+		buf_printf(b, "UID %u", m->uid);
+		first = 0;
+	}
+	for (size_t i = 0; i < ctx->n_items; i++) {
+		const struct fetch_item *it = &ctx->items[i];
+		const unsigned char *d;
+		size_t len;
+
+		if (it->type == FI_UID && cmd->uid)
+			continue;
+		if (!first)
+			buf_append(b, " ", 1);
+		first = 0;
+		switch (it->type) {
+		case FI_FLAGS:
+			buf_append_str(b, "FLAGS ");
+			imap_append_flags(b, m->flags, m->keywords);
+			flags_done = 1;
+			break;
+		case FI_UID:
+			buf_printf(b, "UID %u", m->uid);
+			break;
+		case FI_INTERNALDATE:
+			buf_append_str(b, "INTERNALDATE ");
+			imap_date_append_internaldate(b, m->internaldate, m->tz_offset);
+			break;
+		case FI_RFC822_SIZE:
+			buf_printf(b, "RFC822.SIZE %llu", (unsigned long long)m->size);
+			break;
+		case FI_ENVELOPE:
+			buf_append_str(b, "ENVELOPE ");
+			imap_envelope_write(c->parsed->data, &c->parsed->root, b);
+			break;
+		case FI_BODY:
+			buf_append_str(b, "BODY ");
+			imap_bodystructure_write(c->parsed, 0, b);
+			break;
+		case FI_BODYSTRUCTURE:
+			buf_append_str(b, "BODYSTRUCTURE ");
+			imap_bodystructure_write(c->parsed, 1, b);
+			break;
+		case FI_RFC822:
+			buf_append_str(b, "RFC822 ");
+			append_literal(b, c->data, c->len);
+			break;
+		case FI_RFC822_HEADER:
+			buf_append_str(b, "RFC822.HEADER ");
+			append_literal(b, c->data + c->parsed->root.hdr_off,
+				       c->parsed->root.hdr_len);
+			break;
+		case FI_RFC822_TEXT:
+			buf_append_str(b, "RFC822.TEXT ");
+			append_literal(b, c->data + c->parsed->root.body_off,
+				       c->parsed->root.body_len);
+			break;
+		case FI_SECTION:
+			section_bytes(c->parsed, it, tmp, &d, &len);
+			if (it->partial) {
+				if (it->origin >= len) {
+					d = (const unsigned char *)"";
+					len = 0;
+				} else {
+					d += it->origin;
+					len -= (size_t)it->origin;
+					if (len > it->count)
+						len = (size_t)it->count;
+				}
+			}
+			buf_append_str(b, it->resp);
+			buf_append(b, " ", 1);
+			append_literal(b, d, len);
+			break;
+		}
+	}
+	if (flags_done == -1) {
+		buf_append_str(b, first ? "FLAGS " : " FLAGS ");
+		imap_append_flags(b, m->flags, m->keywords);
+	}
+	buf_append(b, ")\r\n", 3);
+	imap_session_write(s, b->data, b->len);
+	return 0;
+}
+
+static int fetch_continue(struct imap_session *s, struct imap_cmd *cmd)
+{
+	struct fetch_ctx *ctx = cmd->ctx;
+	struct buf b, tmp;
+	size_t done = 0;
+
+	buf_init(&b);
+	buf_init(&tmp);
+	while (ctx->next < ctx->n_seqs) {
+		if (imap_session_output_len(s) >= IMAP_OUTPUT_HIGH ||
+		    done == FETCH_BATCH) {
+			buf_free(&b);
+			buf_free(&tmp);
+			imap_session_yield(s);
+			return 0;
+		}
+		fetch_one(s, cmd, ctx, ctx->seqs[ctx->next++], &b, &tmp);
+		done++;
+	}
+	buf_free(&b);
+	buf_free(&tmp);
+	if (ctx->failed)
+		imap_cmd_reply(s, cmd, "NO", "[UNAVAILABLE] Некоторые сообщения недоступны / "
+			       "Some messages could not be read");
+	else
+		imap_cmd_reply(s, cmd, "OK", "FETCH выполнена / completed");
+	return 1;
+}
+
+int cmd_fetch(struct imap_session *s, struct imap_cmd *cmd)
+{
+	struct fetch_ctx *ctx;
+	const char *set;
+
+	if (!imap_arg_get_atom(&cmd->args[0], &set) ||
+	    cmd->args[1].type == IMAP_ARG_EOL) {
+		imap_cmd_reply(s, cmd, "BAD", "Нужно: FETCH набор элементы / Usage: FETCH set items");
+		return 1;
+	}
+	ctx = xcalloc(1, sizeof(*ctx));
+	cmd->ctx = ctx;
+	cmd->ctx_free = fetch_ctx_free;
+	/* RFC 4466 modifiers after the items are not supported */
+	if (parse_items(ctx, &cmd->args[1]) < 0 || cmd->args[2].type != IMAP_ARG_EOL) {
+		imap_cmd_reply(s, cmd, "BAD", "Неверные элементы FETCH / Invalid FETCH items");
+		return 1;
+	}
+	for (size_t i = 0; i < ctx->n_items; i++) {
+		const struct fetch_item *it = &ctx->items[i];
+
+		if (item_needs_data(it))
+			ctx->need_data = 1;
+		if ((it->type == FI_SECTION && !it->peek) || it->type == FI_RFC822 ||
+		    it->type == FI_RFC822_TEXT)
+			ctx->set_seen = 1;
+	}
+	if (imap_cmd_seqset(s, cmd, set, cmd->uid, &ctx->seqs, &ctx->n_seqs) < 0)
+		return 1;
+	cmd->cont = fetch_continue;
+	return fetch_continue(s, cmd);
+}

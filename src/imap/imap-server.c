@@ -1,0 +1,251 @@
+/* The IMAP server object: the list of sessions and the failed-login
+ * throttle shared by them. */
+#include "imap/imap-common.h"
+#include "config/config.h"
+#include "lib/log.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define AUTH_FAIL_MAX_ENTRIES 10000
+/* One address may try this many times the per-login limit in total (many
+ * logins from one place); other addresses are never affected. */
+#define AUTH_FAIL_ADDR_FACTOR 4
+
+struct auth_fail {
+	char *key;
+	int count;
+	int64_t first;
+};
+
+struct imap_server {
+	struct event_base *base;
+	const struct settings *set;
+	struct mailbox_env *env;
+	struct ssl_ctx_st *tls;
+	struct worker_pool *workers;
+	struct imap_session *sessions;
+	size_t n_sessions;
+	struct auth_fail *fails;
+	size_t n_fails;
+};
+
+struct imap_server *imap_server_new(struct event_base *base,
+				    const struct settings *set,
+				    struct mailbox_env *env,
+				    struct ssl_ctx_st *tls,
+				    struct worker_pool *workers)
+{
+	struct imap_server *srv = xcalloc(1, sizeof(*srv));
+
+	srv->base = base;
+	srv->set = set;
+	srv->env = env;
+	srv->tls = tls;
+	srv->workers = workers;
+	return srv;
+}
+
+static void addr_format(const struct sockaddr *sa, int salen, char *out,
+			size_t outlen, int *loopback_r)
+{
+	*loopback_r = 0;
+	snprintf(out, outlen, "unknown");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET && salen >= (int)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, out, (socklen_t)outlen);
+		*loopback_r = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	} else if (sa->sa_family == AF_INET6 &&
+		   salen >= (int)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)outlen);
+		*loopback_r = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			*loopback_r = in6->sin6_addr.s6_addr[12] == 127;
+	} else if (sa->sa_family == AF_UNIX) {
+		snprintf(out, outlen, "local");
+		*loopback_r = 1;
+	}
+}
+
+void imap_server_accept(struct imap_server *srv, int fd,
+			const struct sockaddr *addr, int addrlen,
+			int implicit_tls)
+{
+	struct imap_session *s;
+	char name[64];
+	int loopback;
+
+	addr_format(addr, addrlen, name, sizeof(name), &loopback);
+	if (implicit_tls && srv->tls == NULL) {
+		log_warnx("imap: TLS connection from %s but no TLS context", name);
+		close(fd);
+		return;
+	}
+	s = imap_session_new(srv, fd, name, loopback, implicit_tls);
+	if (s == NULL)
+		return;
+	s->next = srv->sessions;
+	if (srv->sessions != NULL)
+		srv->sessions->prev = s;
+	srv->sessions = s;
+	srv->n_sessions++;
+}
+
+void imap_server_session_gone(struct imap_server *srv, struct imap_session *s)
+{
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+	srv->n_sessions--;
+}
+
+size_t imap_server_session_count(struct imap_server *srv)
+{
+	return srv == NULL ? 0 : srv->n_sessions;
+}
+
+void imap_server_free(struct imap_server **_srv)
+{
+	struct imap_server *srv = *_srv;
+
+	if (srv == NULL)
+		return;
+	*_srv = NULL;
+	while (srv->sessions != NULL)
+		imap_session_destroy(srv->sessions);
+	for (size_t i = 0; i < srv->n_fails; i++)
+		free(srv->fails[i].key);
+	free(srv->fails);
+	free(srv);
+}
+
+const struct settings *imap_server_settings(struct imap_server *srv)
+{
+	return srv->set;
+}
+
+struct mailbox_env *imap_server_env(struct imap_server *srv)
+{
+	return srv->env;
+}
+
+struct ssl_ctx_st *imap_server_tls(struct imap_server *srv)
+{
+	return srv->tls;
+}
+
+struct event_base *imap_server_base(struct imap_server *srv)
+{
+	return srv->base;
+}
+
+/* ---- failed-login throttle ---- */
+
+static void fails_expire(struct imap_server *srv, int64_t now)
+{
+	size_t i = 0;
+	int64_t window = srv->set->auth_fail_window > 0 ?
+			 srv->set->auth_fail_window : 300;
+
+	while (i < srv->n_fails) {
+		if (now - srv->fails[i].first >= window) {
+			free(srv->fails[i].key);
+			srv->fails[i] = srv->fails[--srv->n_fails];
+		} else {
+			i++;
+		}
+	}
+}
+
+static struct auth_fail *fails_find(struct imap_server *srv, const char *key,
+				    int create, int64_t now)
+{
+	for (size_t i = 0; i < srv->n_fails; i++) {
+		if (strcmp(srv->fails[i].key, key) == 0)
+			return &srv->fails[i];
+	}
+	if (!create)
+		return NULL;
+	if (srv->n_fails >= AUTH_FAIL_MAX_ENTRIES) {
+		/* under a flood forget the oldest entry */
+		size_t oldest = 0;
+
+		for (size_t i = 1; i < srv->n_fails; i++) {
+			if (srv->fails[i].first < srv->fails[oldest].first)
+				oldest = i;
+		}
+		free(srv->fails[oldest].key);
+		srv->fails[oldest] = srv->fails[--srv->n_fails];
+	}
+	srv->fails = xrealloc(srv->fails,
+			      (srv->n_fails + 1) * sizeof(*srv->fails));
+	srv->fails[srv->n_fails].key = xstrdup(key);
+	srv->fails[srv->n_fails].count = 0;
+	srv->fails[srv->n_fails].first = now;
+	return &srv->fails[srv->n_fails++];
+}
+
+static char *pair_key(const char *addr, const char *login)
+{
+	return xasprintf("p\t%s\t%s", addr, login);
+}
+
+int imap_server_auth_blocked(struct imap_server *srv, const char *addr,
+			     const char *login)
+{
+	int64_t now = util_mono_ms() / 1000;
+	int limit = srv->set->auth_fail_limit;
+	struct auth_fail *f;
+	char *key;
+	int blocked = 0;
+
+	if (limit <= 0)
+		return 0;
+	fails_expire(srv, now);
+	key = pair_key(addr, login);
+	f = fails_find(srv, key, 0, now);
+	if (f != NULL && f->count >= limit)
+		blocked = 1;
+	free(key);
+	key = xasprintf("a\t%s", addr);
+	f = fails_find(srv, key, 0, now);
+	if (f != NULL && f->count >= limit * AUTH_FAIL_ADDR_FACTOR)
+		blocked = 1;
+	free(key);
+	return blocked;
+}
+
+void imap_server_auth_result(struct imap_server *srv, const char *addr,
+			     const char *login, int success)
+{
+	int64_t now = util_mono_ms() / 1000;
+	char *key = pair_key(addr, login);
+	struct auth_fail *f;
+
+	if (success) {
+		f = fails_find(srv, key, 0, now);
+		if (f != NULL)
+			f->count = 0;
+		free(key);
+		return;
+	}
+	fails_find(srv, key, 1, now)->count++;
+	free(key);
+	key = xasprintf("a\t%s", addr);
+	fails_find(srv, key, 1, now)->count++;
+	free(key);
+}

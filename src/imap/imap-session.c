@@ -1,0 +1,933 @@
+/* One IMAP connection: input is handed to the parser, complete commands
+ * are dispatched through the command table, replies go to the bufferevent
+ * (libevent writes them out after the batch: output is corked per batch).
+ * One command runs at a time; a long one yields and resumes when the
+ * client has read what we wrote, so a slow reader costs bounded memory. */
+#include "imap/imap-common.h"
+#include "imap/imap-utf7.h"
+#include "imap/imap-quote.h"
+#include "config/config.h"
+#include "lib/log.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* Before login a client has this long per step (RFC 3501 5.4 allows
+ * less than the 30 minutes of an authenticated session). */
+#define IMAP_PREAUTH_TIMEOUT 120
+#define IMAP_MAX_MESSAGE_PARTS_DEFAULT 500
+
+static const struct imap_command imap_commands[] = {
+	{ "CAPABILITY", IMAP_STATES_ANY, cmd_capability, 0 },
+	{ "NOOP", IMAP_STATES_ANY, cmd_noop, 0 },
+	{ "LOGOUT", IMAP_STATES_ANY, cmd_logout, 0 },
+	{ "ID", IMAP_STATES_ANY, cmd_id, 0 },
+	{ "STARTTLS", IMAP_STATE_NOAUTH, cmd_starttls, 0 },
+	{ "LOGIN", IMAP_STATE_NOAUTH, cmd_login, 0 },
+	{ "AUTHENTICATE", IMAP_STATE_NOAUTH, cmd_authenticate, 0 },
+	{ "ENABLE", IMAP_STATES_AUTHED, cmd_enable, 0 },
+	{ "NAMESPACE", IMAP_STATES_AUTHED, cmd_namespace, 0 },
+	{ "LIST", IMAP_STATES_AUTHED, cmd_list, 0 },
+	{ "LSUB", IMAP_STATES_AUTHED, cmd_lsub, 0 },
+	{ "CREATE", IMAP_STATES_AUTHED, cmd_create, 0 },
+	{ "DELETE", IMAP_STATES_AUTHED, cmd_delete, 0 },
+	{ "RENAME", IMAP_STATES_AUTHED, cmd_rename, 0 },
+	{ "SUBSCRIBE", IMAP_STATES_AUTHED, cmd_subscribe, 0 },
+	{ "UNSUBSCRIBE", IMAP_STATES_AUTHED, cmd_unsubscribe, 0 },
+	{ "STATUS", IMAP_STATES_AUTHED, cmd_status, 0 },
+	{ "SELECT", IMAP_STATES_AUTHED, cmd_select, 0 },
+	{ "EXAMINE", IMAP_STATES_AUTHED, cmd_examine, 0 },
+	{ "APPEND", IMAP_STATES_AUTHED, cmd_append, 0 },
+	{ "IDLE", IMAP_STATES_AUTHED, cmd_idle, 0 },
+	{ "CLOSE", IMAP_STATE_SELECTED, cmd_close, 0 },
+	{ "UNSELECT", IMAP_STATE_SELECTED, cmd_unselect, 0 },
+	{ "CHECK", IMAP_STATE_SELECTED, cmd_check, 0 },
+	{ "EXPUNGE", IMAP_STATE_SELECTED, cmd_expunge, 1 },
+	{ "FETCH", IMAP_STATE_SELECTED, cmd_fetch, 1 },
+	{ "STORE", IMAP_STATE_SELECTED, cmd_store, 1 },
+	{ "SEARCH", IMAP_STATE_SELECTED, cmd_search, 1 },
+	{ "COPY", IMAP_STATE_SELECTED, cmd_copy, 1 },
+	{ "MOVE", IMAP_STATE_SELECTED, cmd_move, 1 },
+};
+
+static void session_input(struct imap_session *s);
+static void session_setup_bev(struct imap_session *s);
+
+static const struct settings *sset(struct imap_session *s)
+{
+	return imap_server_settings(s->srv);
+}
+
+/* ---- output ---- */
+
+void imap_session_write(struct imap_session *s, const void *data, size_t len)
+{
+	if (s->dead)
+		return;
+	bufferevent_write(s->bev, data, len);
+}
+
+void imap_session_printf(struct imap_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->dead)
+		return;
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(bufferevent_get_output(s->bev), fmt, ap);
+	va_end(ap);
+}
+
+size_t imap_session_output_len(struct imap_session *s)
+{
+	return evbuffer_get_length(bufferevent_get_output(s->bev));
+}
+
+const char *imap_session_capabilities(struct imap_session *s)
+{
+	static char caps[512];
+	const char *base = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE "
+			   "UIDPLUS MOVE SPECIAL-USE LIST-EXTENDED CHILDREN "
+			   "UNSELECT";
+
+	if (s->state != IMAP_STATE_NOAUTH) {
+		snprintf(caps, sizeof(caps), "%s", base);
+		return caps;
+	}
+	int plain_ok = s->tls ||
+		       (s->loopback && sset(s)->allow_plaintext_loopback);
+
+	snprintf(caps, sizeof(caps), "%s%s%s", base,
+		 !s->tls && imap_server_tls(s->srv) != NULL ? " STARTTLS" : "",
+		 plain_ok ? " AUTH=PLAIN" : " LOGINDISABLED");
+	return caps;
+}
+
+void imap_cmd_reply(struct imap_session *s, struct imap_cmd *cmd,
+		    const char *status, const char *text)
+{
+	imap_cmd_replyf(s, cmd, status, "%s", text);
+}
+
+void imap_cmd_replyf(struct imap_session *s, struct imap_cmd *cmd,
+		     const char *status, const char *fmt, ...)
+{
+	struct evbuffer *out;
+	va_list ap;
+
+	if (s->dead)
+		return;
+	/* untagged news go out before a tagged OK/NO (RFC 3501 5.2); no
+	 * EXPUNGE for FETCH/STORE/SEARCH (7.4.1) */
+	if (s->view != NULL && strcmp(status, "BAD") != 0) {
+		int allow = cmd->uid || (strcmp(cmd->name, "FETCH") != 0 &&
+					 strcmp(cmd->name, "STORE") != 0 &&
+					 strcmp(cmd->name, "SEARCH") != 0);
+
+		imap_session_send_updates(s, allow);
+	}
+	out = bufferevent_get_output(s->bev);
+	evbuffer_add_printf(out, "%s %s ", cmd->tag, status);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+void imap_cmd_reply_error(struct imap_session *s, struct imap_cmd *cmd,
+			  const struct mailbox_error *err)
+{
+	const char *code = "";
+	const char *status = "NO";
+	const char *msg = err->msg[0] != '\0' ? err->msg :
+			  "Ошибка / Operation failed";
+
+	switch (err->cls) {
+	case MAILBOX_ERR_TEMP: code = "[UNAVAILABLE] "; break;
+	case MAILBOX_ERR_NOTFOUND: code = "[NONEXISTENT] "; break;
+	case MAILBOX_ERR_PERM: code = "[NOPERM] "; break;
+	case MAILBOX_ERR_CANNOT: code = "[CANNOT] "; break;
+	case MAILBOX_ERR_EXISTS: code = "[ALREADYEXISTS] "; break;
+	case MAILBOX_ERR_AUTH: code = "[AUTHENTICATIONFAILED] "; break;
+	case MAILBOX_ERR_TRYCREATE: code = "[TRYCREATE] "; break;
+	case MAILBOX_ERR_OVERQUOTA: code = "[OVERQUOTA] "; break;
+	case MAILBOX_ERR_INVALID: status = "BAD"; break;
+	case MAILBOX_OK: break;
+	}
+	imap_cmd_replyf(s, cmd, status, "%s%s", code, msg);
+}
+
+/* ---- flags ---- */
+
+static const struct {
+	const char *name;
+	uint32_t flag;
+} system_flags[] = {
+	{ "\\Seen", MAILBOX_FLAG_SEEN },
+	{ "\\Answered", MAILBOX_FLAG_ANSWERED },
+	{ "\\Flagged", MAILBOX_FLAG_FLAGGED },
+	{ "\\Deleted", MAILBOX_FLAG_DELETED },
+	{ "\\Draft", MAILBOX_FLAG_DRAFT },
+	{ "\\Recent", MAILBOX_FLAG_RECENT },
+};
+
+void imap_append_flags(struct buf *b, uint32_t flags, const char *keywords)
+{
+	int first = 1;
+
+	buf_append(b, "(", 1);
+	for (size_t i = 0; i < sizeof(system_flags) / sizeof(system_flags[0]); i++) {
+		if ((flags & system_flags[i].flag) == 0)
+			continue;
+		if (!first)
+			buf_append(b, " ", 1);
+		buf_append_str(b, system_flags[i].name);
+		first = 0;
+	}
+	if (keywords != NULL && *keywords != '\0') {
+		if (!first)
+			buf_append(b, " ", 1);
+		buf_append_str(b, keywords);
+	}
+	buf_append(b, ")", 1);
+}
+
+static int keyword_valid(const char *k)
+{
+	if (*k == '\0' || strlen(k) > 100)
+		return 0;
+	for (; *k != '\0'; k++) {
+		unsigned char c = (unsigned char)*k;
+
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
+			return 0;
+	}
+	return 1;
+}
+
+static int parse_one_flag(const struct imap_arg *a, uint32_t *flags,
+			  struct buf *kw, const char **error_r)
+{
+	const char *f;
+
+	if (!imap_arg_get_atom(a, &f)) {
+		*error_r = "Флаг должен быть атомом / Flag must be an atom";
+		return -1;
+	}
+	if (f[0] == '\\') {
+		for (size_t i = 0; i < sizeof(system_flags) / sizeof(system_flags[0]); i++) {
+			if (strcasecmp(f, system_flags[i].name) != 0)
+				continue;
+			if (system_flags[i].flag == MAILBOX_FLAG_RECENT) {
+				*error_r = "Флаг \\Recent нельзя установить / \\Recent cannot be set";
+				return -1;
+			}
+			*flags |= system_flags[i].flag;
+			return 0;
+		}
+		*error_r = "Неизвестный системный флаг / Unknown system flag";
+		return -1;
+	}
+	if (!keyword_valid(f)) {
+		*error_r = "Недопустимое ключевое слово / Invalid keyword";
+		return -1;
+	}
+	if (kw->len > 0)
+		buf_append(kw, " ", 1);
+	buf_append_str(kw, f);
+	return 0;
+}
+
+int imap_parse_flags(const struct imap_arg *args, uint32_t *flags_r,
+		     char **keywords_r, const char **error_r)
+{
+	struct buf kw;
+	const struct imap_arg *list;
+	size_t n;
+
+	*flags_r = 0;
+	*keywords_r = NULL;
+	buf_init(&kw);
+	if (imap_arg_get_list(args, &list, &n)) {
+		for (size_t i = 0; i < n; i++) {
+			if (parse_one_flag(&list[i], flags_r, &kw, error_r) < 0) {
+				buf_free(&kw);
+				return -1;
+			}
+		}
+	} else {
+		for (; args->type != IMAP_ARG_EOL; args++) {
+			if (parse_one_flag(args, flags_r, &kw, error_r) < 0) {
+				buf_free(&kw);
+				return -1;
+			}
+		}
+	}
+	buf_append(&kw, "", 0);
+	*keywords_r = (char *)buf_steal(&kw, NULL);
+	return 0;
+}
+
+/* ---- names and sets ---- */
+
+char *imap_cmd_mailbox_name(struct imap_session *s, struct imap_cmd *cmd,
+			    const struct imap_arg *arg)
+{
+	const char *raw;
+	struct buf b;
+	size_t len;
+
+	if (!imap_arg_get_astring(arg, &raw)) {
+		imap_cmd_reply(s, cmd, "BAD",
+			"Ожидалось имя папки / Missing mailbox name");
+		return NULL;
+	}
+	if (strcasecmp(raw, "INBOX") == 0)
+		return xstrdup("INBOX");
+	buf_init(&b);
+	if (imap_utf7_to_utf8(raw, &b) < 0) {
+		buf_free(&b);
+		imap_cmd_reply(s, cmd, "NO",
+			"[CANNOT] Неверное имя папки: ожидается modified UTF-7 (RFC 3501) / "
+			"Invalid mailbox name: modified UTF-7 expected");
+		return NULL;
+	}
+	buf_append(&b, "", 0);
+	len = b.len;
+	while (len > 1 && b.data[len - 1] == '/')
+		b.data[--len] = '\0';	/* "Архив/x/" names "Архив/x" */
+	if (strncasecmp((char *)b.data, "INBOX/", 6) == 0)
+		memcpy(b.data, "INBOX", 5);
+	return (char *)buf_steal(&b, NULL);
+}
+
+void imap_append_mailbox(struct buf *b, const char *utf8)
+{
+	struct buf enc;
+
+	buf_init(&enc);
+	if (imap_utf8_to_utf7(utf8, &enc) < 0) {
+		buf_free(&enc);
+		imap_append_string(b, "", 0);
+		return;
+	}
+	buf_append(&enc, "", 0);
+	imap_append_astring(b, (const char *)enc.data);
+	buf_free(&enc);
+}
+
+int imap_cmd_seqset(struct imap_session *s, struct imap_cmd *cmd,
+		    const char *str, int uid, uint32_t **seqs_r, size_t *n_r)
+{
+	struct imap_seqset set;
+	uint32_t count = mailbox_view_count(s->view);
+	uint32_t *seqs;
+	size_t n = 0;
+
+	*seqs_r = NULL;
+	*n_r = 0;
+	if (str == NULL || imap_seqset_parse(str, 100000, &set) < 0) {
+		imap_cmd_reply(s, cmd, "BAD",
+			"Неверный набор сообщений / Invalid message set");
+		return -1;
+	}
+	if (!uid) {
+		int ret = imap_seqset_to_seqs(&set, count, seqs_r, n_r);
+
+		imap_seqset_clear(&set);
+		if (ret < 0) {
+			imap_cmd_reply(s, cmd, "BAD",
+				"Номер сообщения вне папки / Message number out of range");
+			return -1;
+		}
+		return 0;
+	}
+	/* UIDs: '*' is the highest UID; absent UIDs are simply skipped */
+	const struct mailbox_msg *last = count > 0 ?
+		mailbox_view_msg(s->view, count) : NULL;
+	uint32_t max_uid = last != NULL ? last->uid : 0;
+
+	seqs = xmalloc(((size_t)count + 1) * sizeof(*seqs));
+	for (uint32_t seq = 1; seq <= count; seq++) {
+		const struct mailbox_msg *m = mailbox_view_msg(s->view, seq);
+
+		if (m != NULL && imap_seqset_contains(&set, m->uid, max_uid))
+			seqs[n++] = seq;
+	}
+	imap_seqset_clear(&set);
+	*seqs_r = seqs;
+	*n_r = n;
+	return 0;
+}
+
+/* ---- message cache ---- */
+
+void imap_session_cache_clear(struct imap_session *s)
+{
+	imap_message_free(&s->cache.parsed);
+	free(s->cache.data);
+	memset(&s->cache, 0, sizeof(s->cache));
+}
+
+int imap_session_msg(struct imap_session *s, uint32_t seq,
+		     const struct imap_msg_cache **cache_r,
+		     struct mailbox_error *err)
+{
+	const struct mailbox_msg *m = mailbox_view_msg(s->view, seq);
+	struct imap_message_limits lim;
+
+	if (m == NULL) {
+		err->cls = MAILBOX_ERR_NOTFOUND;
+		snprintf(err->msg, sizeof(err->msg),
+			 "Сообщение удалено / Message was expunged");
+		return -1;
+	}
+	if (s->cache.data != NULL && s->cache.uid == m->uid) {
+		*cache_r = &s->cache;
+		return 0;
+	}
+	imap_session_cache_clear(s);
+	if (mailbox_msg_data(s->view, seq, &s->cache.data, &s->cache.len,
+			     err) < 0) {
+		s->cache.data = NULL;
+		return -1;
+	}
+	lim.max_depth = sset(s)->max_mime_depth > 0 ? sset(s)->max_mime_depth : 20;
+	lim.max_parts = sset(s)->max_mime_parts > 0 ? sset(s)->max_mime_parts :
+			IMAP_MAX_MESSAGE_PARTS_DEFAULT;
+	s->cache.uid = m->uid;
+	s->cache.parsed = imap_message_parse(s->cache.data, s->cache.len, &lim);
+	*cache_r = &s->cache;
+	return 0;
+}
+
+/* ---- untagged updates ---- */
+
+void imap_session_send_updates(struct imap_session *s, int allow_expunge)
+{
+	struct mailbox_changes ch;
+	struct mailbox_error err;
+	struct buf b;
+
+	if (s->view == NULL)
+		return;
+	memset(&ch, 0, sizeof(ch));
+	if (mailbox_view_refresh(s->view, allow_expunge, &ch, &err) < 0) {
+		log_warnx("imap %s: refresh: %s", s->addr, err.msg);
+		return;
+	}
+	if (ch.n_expunged > 0)
+		imap_session_cache_clear(s);
+	for (size_t i = 0; i < ch.n_expunged; i++)
+		imap_session_printf(s, "* %u EXPUNGE\r\n", ch.expunged_seqs[i]);
+	if (ch.exists_changed) {
+		struct mailbox_status st;
+
+		mailbox_view_status(s->view, &st);
+		imap_session_printf(s, "* %u EXISTS\r\n* %u RECENT\r\n",
+				    ch.exists, st.recent);
+	}
+	buf_init(&b);
+	for (size_t i = 0; i < ch.n_flag_changed; i++) {
+		const struct mailbox_msg *m =
+			mailbox_view_msg(s->view, ch.flag_changed_seqs[i]);
+
+		if (m == NULL)
+			continue;
+		buf_reset(&b);
+		buf_printf(&b, "* %u FETCH (UID %u FLAGS ", ch.flag_changed_seqs[i],
+			   m->uid);
+		imap_append_flags(&b, m->flags, m->keywords);
+		buf_append(&b, ")\r\n", 3);
+		imap_session_write(s, b.data, b.len);
+	}
+	buf_free(&b);
+	mailbox_changes_clear(&ch);
+}
+
+void imap_session_unselect(struct imap_session *s)
+{
+	imap_session_cache_clear(s);
+	if (s->view != NULL) {
+		mailbox_view_set_notify(s->view, NULL, NULL);
+		mailbox_view_close(&s->view);
+	}
+	free(s->selected);
+	s->selected = NULL;
+	s->readonly = 0;
+	if (s->state == IMAP_STATE_SELECTED)
+		s->state = IMAP_STATE_AUTH;
+}
+
+/* ---- command lifecycle ---- */
+
+static void cmd_free(struct imap_cmd *cmd)
+{
+	if (cmd->ctx_free != NULL)
+		cmd->ctx_free(cmd->ctx);
+	free(cmd->tag);
+	free(cmd);
+}
+
+void imap_session_cmd_done(struct imap_session *s)
+{
+	struct imap_cmd *cmd = s->cmd;
+
+	s->cmd = NULL;
+	if (cmd != NULL)
+		cmd_free(cmd);
+}
+
+void imap_session_yield(struct imap_session *s)
+{
+	/* with little output pending run again on the next loop turn; else
+	 * the write callback resumes us once the client has read */
+	if (imap_session_output_len(s) < IMAP_OUTPUT_HIGH)
+		event_active(s->cont_ev, 0, 0);
+}
+
+static void session_run_cont(struct imap_session *s)
+{
+	struct imap_cmd *cmd = s->cmd;
+
+	if (cmd == NULL || cmd->cont == NULL || s->dead || s->closing)
+		return;
+	if (cmd->cont(s, cmd) == 1) {
+		imap_session_cmd_done(s);
+		session_input(s);
+	}
+}
+
+static const struct imap_command *command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(imap_commands) / sizeof(imap_commands[0]); i++) {
+		if (strcasecmp(imap_commands[i].name, name) == 0)
+			return &imap_commands[i];
+	}
+	return NULL;
+}
+
+static int tag_valid(const char *tag)
+{
+	if (*tag == '\0' || strlen(tag) > 64)
+		return 0;
+	for (; *tag != '\0'; tag++) {
+		unsigned char c = (unsigned char)*tag;
+
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\+", c) != NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* 1 when the command rate limit says wait (a timer resumes input). */
+static int session_rate_limited(struct imap_session *s)
+{
+	int max = sset(s)->max_commands_per_second;
+	int64_t now = util_mono_ms();
+
+	if (max <= 0)
+		return 0;
+	if (now / 1000 != s->rate_second) {
+		s->rate_second = now / 1000;
+		s->rate_count = 0;
+	}
+	if (s->rate_count < max) {
+		s->rate_count++;
+		return 0;
+	}
+	/* too fast: read nothing more until the next second */
+	struct timeval tv = { 0, (long)(1000 - now % 1000) * 1000 };
+
+	s->input_paused = 1;
+	s->delay_kind = 0;
+	evtimer_add(s->delay_ev, &tv);
+	return 1;
+}
+
+static void session_dispatch(struct imap_session *s, const struct imap_arg *args,
+			     int n)
+{
+	const struct imap_command *def;
+	struct imap_cmd *cmd;
+	const char *tag, *name;
+	int uid = 0;
+
+	if (n == 0) {
+		imap_session_printf(s, "* BAD Пустая команда / Empty command line\r\n");
+		return;
+	}
+	if (!imap_arg_get_atom(&args[0], &tag) || !tag_valid(tag)) {
+		imap_session_printf(s, "* BAD Неверный тег / Invalid tag\r\n");
+		return;
+	}
+	cmd = xcalloc(1, sizeof(*cmd));
+	cmd->tag = xstrdup(tag);
+	snprintf(cmd->name, sizeof(cmd->name), "?");
+	if (n < 2 || !imap_arg_get_atom(&args[1], &name)) {
+		imap_cmd_reply(s, cmd, "BAD", "Ожидалась команда / Missing command");
+		cmd_free(cmd);
+		return;
+	}
+	cmd->args = &args[2];
+	if (strcasecmp(name, "UID") == 0) {
+		uid = 1;
+		if (n < 3 || !imap_arg_get_atom(&args[2], &name)) {
+			imap_cmd_reply(s, cmd, "BAD",
+				"Ожидалась команда после UID / Missing command after UID");
+			cmd_free(cmd);
+			return;
+		}
+		cmd->args = &args[3];
+	}
+	def = command_find(name);
+	if (def == NULL || (uid && !def->uid_ok)) {
+		imap_cmd_reply(s, cmd, "BAD", "Неизвестная команда / Unknown command");
+		cmd_free(cmd);
+		return;
+	}
+	snprintf(cmd->name, sizeof(cmd->name), "%s", def->name);
+	cmd->uid = uid;
+	if ((def->states & s->state) == 0) {
+		imap_cmd_reply(s, cmd, "BAD", s->state == IMAP_STATE_NOAUTH ?
+			"Сначала выполните вход / Log in first" :
+			s->state == IMAP_STATE_AUTH && def->states == IMAP_STATE_SELECTED ?
+			"Сначала выберите папку (SELECT) / Select a mailbox first" :
+			"Команда недопустима в этом состоянии / Command not allowed in this state");
+		cmd_free(cmd);
+		return;
+	}
+	s->cmd = cmd;
+	if (def->func(s, cmd) == 1)
+		imap_session_cmd_done(s);
+}
+
+/* A raw line for AUTHENTICATE or IDLE; 1 when one was handled. */
+static int session_raw_line(struct imap_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t len;
+	char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+
+	if (line == NULL) {
+		if (evbuffer_get_length(in) > sset(s)->max_line) {
+			imap_session_close(s,
+				"Слишком длинная строка / Line too long");
+		}
+		return 0;
+	}
+	if (s->sasl_wait) {
+		s->sasl_wait = 0;
+		cmd_authenticate_line(s, line);
+	} else {
+		cmd_idle_line(s, line);
+	}
+	OPENSSL_cleanse(line, len);
+	free(line);
+	return 1;
+}
+
+static void session_input(struct imap_session *s)
+{
+	struct evbuffer *in;
+
+	if (s->dead)
+		return;
+	in = bufferevent_get_input(s->bev);
+	while (!s->closing && !s->dead && !s->input_paused) {
+		if (s->sasl_wait || s->idling) {
+			if (!session_raw_line(s))
+				break;
+			continue;
+		}
+		if (s->cmd != NULL)
+			break;
+
+		struct evbuffer_iovec vec;
+		const struct imap_arg *args;
+		size_t consumed;
+		int ret;
+
+		if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1 || vec.iov_len == 0)
+			break;
+		ret = imap_parser_read_args(s->parser, vec.iov_base, vec.iov_len,
+					    &consumed, &args);
+		evbuffer_drain(in, consumed);
+		if (ret == -2) {
+			if (imap_parser_want_continuation(s->parser))
+				imap_session_printf(s, "+ OK\r\n");
+			continue;
+		}
+		if (ret == -1) {
+			int fatal;
+			const char *msg = imap_parser_error(s->parser, &fatal);
+			const char *tag = imap_parser_tag(s->parser);
+
+			imap_session_printf(s, "%s BAD %s\r\n",
+					    tag != NULL && tag_valid(tag) ? tag : "*", msg);
+			if (fatal)
+				imap_session_close(s, msg);
+			continue;
+		}
+		if (session_rate_limited(s)) {
+			/* the parsed command runs when the timer fires */
+			s->pending_args = args;
+			s->pending_n = ret;
+			break;
+		}
+		session_dispatch(s, args, ret);
+	}
+}
+
+/* ---- libevent callbacks ---- */
+
+static void session_check_dead(struct imap_session *s)
+{
+	if (s->closing && !s->dead && imap_session_output_len(s) == 0)
+		imap_session_destroy(s);
+}
+
+static void session_read_cb(struct bufferevent *bev, void *ctx)
+{
+	struct imap_session *s = ctx;
+
+	(void)bev;
+	session_input(s);
+	session_check_dead(s);
+}
+
+static void session_write_cb(struct bufferevent *bev, void *ctx)
+{
+	struct imap_session *s = ctx;
+
+	(void)bev;
+	if (s->closing) {
+		session_check_dead(s);
+		return;
+	}
+	if (s->cmd != NULL && s->cmd->cont != NULL &&
+	    imap_session_output_len(s) <= IMAP_OUTPUT_LOW)
+		session_run_cont(s);
+	session_check_dead(s);
+}
+
+static void session_event_cb(struct bufferevent *bev, short what, void *ctx)
+{
+	struct imap_session *s = ctx;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (s->idling || s->cmd == NULL) {
+			imap_session_printf(s, "* BYE Автоматический выход по бездействию / Autologout; idle for too long\r\n");
+			s->closing = 1;
+			bufferevent_disable(s->bev, EV_READ);
+			bufferevent_set_timeouts(s->bev, NULL, NULL);
+			/* give the BYE a few seconds, then drop */
+			struct timeval tv = { 5, 0 };
+
+			bufferevent_set_timeouts(s->bev, NULL, &tv);
+			bufferevent_enable(s->bev, EV_WRITE);
+			session_check_dead(s);
+			return;
+		}
+		/* a long command is still running: keep going */
+		bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		imap_session_destroy(s);
+		return;
+	}
+}
+
+static void session_cont_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct imap_session *s = ctx;
+
+	(void)fd;
+	(void)what;
+	session_run_cont(s);
+	session_check_dead(s);
+}
+
+static void session_delay_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct imap_session *s = ctx;
+
+	(void)fd;
+	(void)what;
+	if (s->delay_kind == 1) {
+		s->delay_kind = 0;
+		cmd_auth_delay_done(s);
+		session_input(s);
+	} else {
+		s->input_paused = 0;
+		if (s->pending_args != NULL) {
+			const struct imap_arg *args = s->pending_args;
+
+			s->pending_args = NULL;
+			session_dispatch(s, args, s->pending_n);
+		}
+		session_input(s);
+	}
+	session_check_dead(s);
+}
+
+static void session_set_timeouts(struct imap_session *s)
+{
+	int secs = sset(s)->idle_timeout > 0 ? sset(s)->idle_timeout : 1800;
+	struct timeval tv;
+
+	if (s->state == IMAP_STATE_NOAUTH && secs > IMAP_PREAUTH_TIMEOUT)
+		secs = IMAP_PREAUTH_TIMEOUT;
+	tv.tv_sec = secs;
+	tv.tv_usec = 0;
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+}
+
+void imap_session_timeouts_update(struct imap_session *s)
+{
+	session_set_timeouts(s);
+}
+
+static void session_setup_bev(struct imap_session *s)
+{
+	size_t max_in = sset(s)->max_line + 4096;
+
+	if (max_in < 64 * 1024)
+		max_in = 64 * 1024;
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+			  session_event_cb, s);
+	/* bounded input: we consume as we parse, so stop reading when a
+	 * running command leaves input unread */
+	bufferevent_setwatermark(s->bev, EV_READ, 0, max_in);
+	bufferevent_setwatermark(s->bev, EV_WRITE, IMAP_OUTPUT_LOW, 0);
+	session_set_timeouts(s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+struct imap_session *imap_session_new(struct imap_server *srv, int fd,
+				      const char *addr, int loopback,
+				      int implicit_tls)
+{
+	struct imap_session *s = xcalloc(1, sizeof(*s));
+	struct event_base *base = imap_server_base(srv);
+	const struct settings *set = imap_server_settings(srv);
+	struct imap_parser_limits lim;
+
+	s->srv = srv;
+	snprintf(s->addr, sizeof(s->addr), "%s", addr);
+	s->loopback = loopback;
+	s->state = IMAP_STATE_NOAUTH;
+	if (implicit_tls) {
+		SSL *ssl = SSL_new(imap_server_tls(srv));
+
+		if (ssl == NULL) {
+			log_warnx("imap %s: SSL_new failed", addr);
+			close(fd);
+			free(s);
+			return NULL;
+		}
+		s->bev = bufferevent_openssl_socket_new(base, fd, ssl,
+			BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		s->tls = 1;
+	} else {
+		s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (s->bev == NULL) {
+		log_warnx("imap %s: cannot create a bufferevent", addr);
+		close(fd);
+		free(s);
+		return NULL;
+	}
+	if (s->tls)
+		bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	lim.max_line = set->max_line > 0 ? set->max_line : 65536;
+	lim.max_literal = set->max_literal > 0 ? set->max_literal : 64 << 20;
+	lim.max_depth = 32;
+	s->parser = imap_parser_new(&lim);
+	s->cont_ev = event_new(base, -1, 0, session_cont_cb, s);
+	s->delay_ev = evtimer_new(base, session_delay_cb, s);
+	session_setup_bev(s);
+	imap_session_printf(s, "* OK [CAPABILITY %s] %s edomail IMAP готов / ready\r\n",
+			    imap_session_capabilities(s),
+			    set->hostname != NULL ? set->hostname : "edomail");
+	log_debug("imap %s: connected%s", addr, implicit_tls ? " (TLS)" : "");
+	return s;
+}
+
+void imap_session_starttls(struct imap_session *s)
+{
+	struct event_base *base = imap_server_base(s->srv);
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct bufferevent *filter;
+	SSL *ssl = SSL_new(imap_server_tls(s->srv));
+
+	if (ssl == NULL) {
+		imap_session_close(s, "TLS недоступен / TLS unavailable");
+		return;
+	}
+	/* anything pipelined after STARTTLS was sent in clear text and must
+	 * not be taken as if it came over TLS */
+	evbuffer_drain(in, evbuffer_get_length(in));
+	filter = bufferevent_openssl_filter_new(base, s->bev, ssl,
+		BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (filter == NULL) {
+		SSL_free(ssl);
+		imap_session_close(s, "TLS недоступен / TLS unavailable");
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(filter, 1);
+	s->bev = filter;
+	s->tls = 1;
+	session_setup_bev(s);
+}
+
+void imap_session_close(struct imap_session *s, const char *bye)
+{
+	if (s->closing || s->dead)
+		return;
+	if (bye != NULL)
+		imap_session_printf(s, "* BYE %s\r\n", bye);
+	s->closing = 1;
+	bufferevent_disable(s->bev, EV_READ);
+	/* a client that never reads our BYE is dropped after a while */
+	struct timeval tv = { 10, 0 };
+
+	bufferevent_set_timeouts(s->bev, NULL, &tv);
+}
+
+void imap_session_destroy(struct imap_session *s)
+{
+	if (s->dead)
+		return;
+	s->dead = 1;
+	log_debug("imap %s: disconnected", s->addr);
+	imap_server_session_gone(s->srv, s);
+	if (s->cmd != NULL) {
+		cmd_free(s->cmd);
+		s->cmd = NULL;
+	}
+	imap_session_unselect(s);
+	if (s->user != NULL)
+		mailbox_user_free(&s->user);
+	if (s->idle_ev != NULL)
+		event_free(s->idle_ev);
+	event_free(s->cont_ev);
+	event_free(s->delay_ev);
+	imap_parser_free(&s->parser);
+	free(s->auth_login);
+	free(s->pending_reply);
+	bufferevent_free(s->bev);
+	free(s);
+}
