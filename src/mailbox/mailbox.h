@@ -99,6 +99,11 @@ const char *mailbox_user_login(struct mailbox_user *user);
 /* Boxes (organizations) this session serves: active memberships only. */
 size_t mailbox_user_box_count(struct mailbox_user *user);
 const char *mailbox_user_box_id(struct mailbox_user *user, size_t i);
+/* Added by mailbox: the store's user id, and whether the session shows
+ * INBOX plus one top folder per organization (plain login, several
+ * organizations) rather than the flat tree. */
+int64_t mailbox_user_id(struct mailbox_user *user);
+int mailbox_user_multi(struct mailbox_user *user);
 
 /* Brings the user's folders up to date with the operator's event logs
  * (renders new items, sets $EDO_* keywords, moves archived items).  Cheap
@@ -121,9 +126,11 @@ int mailbox_rename(struct mailbox_user *user, const char *from,
 int mailbox_subscribe(struct mailbox_user *user, const char *name,
 		      int subscribed, struct mailbox_error *err);
 
-/* APPEND: drafts, user folders under the archive, a Sent copy of a
+/* APPEND: drafts, the archive and user folders under it, a Sent copy of a
  * submitted message (recognised by Message-ID, not duplicated: *uid_r is the
- * existing item's UID).  Elsewhere MAILBOX_ERR_CANNOT. */
+ * existing item's UID; 0 when the item is in the Sent folder of another of
+ * the user's organizations, so no APPENDUID).  Elsewhere
+ * MAILBOX_ERR_CANNOT. */
 int mailbox_append(struct mailbox_user *user, const char *name,
 		   const unsigned char *data, size_t len, uint32_t flags,
 		   const char *keywords, int64_t internaldate,
@@ -172,7 +179,8 @@ int mailbox_msg_data(struct mailbox_view *view, uint32_t seq,
 
 enum mailbox_store_mode { MAILBOX_STORE_SET, MAILBOX_STORE_ADD, MAILBOX_STORE_REMOVE };
 /* $EDO_* keywords are the operator's and cannot be changed by STORE
- * (silently kept). */
+ * (silently kept): $EDO_Delivered, $EDO_Receipt, $EDO_Confirmed,
+ * $EDO_Accepted, $EDO_Rejected, $EDO_Withdrawn, $EDO_Failed. */
 int mailbox_store(struct mailbox_view *view, uint32_t seq,
 		  enum mailbox_store_mode mode, uint32_t flags,
 		  const char *keywords, struct mailbox_error *err);
@@ -198,5 +206,18 @@ void mailbox_view_set_notify(struct mailbox_view *view,
 /* Called by the daemon on the loop thread when the core reported events
  * for box_id, or by mailbox itself after a local change. */
 void mailbox_env_notify_box(struct mailbox_env *env, const char *box_id);
+
+/* ---- added by mailbox, for SMTP ---- */
+
+/* 1 when one of the user's Sent folders (any organization) already holds
+ * an item with this Message-ID (with or without <>), 0 if not, -1 error. */
+int mailbox_sent_has(struct mailbox_user *user, const char *message_id,
+		     struct mailbox_error *err);
+/* A gateway notice for the user (an error found after the SMTP dialogue):
+ * into the INBOX of box_id, or with box_id NULL into the multi-org INBOX.
+ * in_reply_to (may be NULL) links it to the submitted mail. */
+int mailbox_notice_add(struct mailbox_user *user, const char *box_id,
+		       const char *subject, const char *text,
+		       const char *in_reply_to, struct mailbox_error *err);
 
 #endif

@@ -8,13 +8,15 @@ const char store_schema_mailbox[] =
 	/* Rendered messages, stored once and shared by every user and folder
 	 * that shows them.  edo_key names an EDO rendering ("message:<box>:
 	 * <id>:<variant>") so that the second member of a box reuses the
-	 * first one's bytes instead of rendering again. */
+	 * first one's bytes instead of rendering again; message_id is the
+	 * rendered Message-ID (without <>), so reuse needs no parsing. */
 	"CREATE TABLE mb_blobs ("
 	"  id INTEGER PRIMARY KEY,"
 	"  sha256 BLOB NOT NULL UNIQUE CHECK (length(sha256) = 32),"
 	"  size INTEGER NOT NULL,"
 	"  data BLOB NOT NULL,"
 	"  edo_key TEXT UNIQUE,"
+	"  message_id TEXT,"
 	"  created INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER))"
 	");"
 	/* One row per folder per user: flags are the user's own.  box_id is

@@ -488,13 +488,17 @@ static int mb_folder_take_uid(struct store *s, int64_t id, uint32_t *uid_r,
 /* ---- blobs ---- */
 
 int store_mb_blob_find_key(struct store *s, const char *edo_key,
-			   int64_t *id_r, uint64_t *size_r)
+			   int64_t *id_r, uint64_t *size_r,
+			   char **message_id_r)
 {
 	sqlite3_stmt *st;
 	int ret = STORE_ERR_INTERNAL;
 
+	if (message_id_r != NULL)
+		*message_id_r = NULL;
 	store_lock(s);
-	st = store_stmt(s, "SELECT id, size FROM mb_blobs WHERE edo_key = ?");
+	st = store_stmt(s, "SELECT id, size, message_id FROM mb_blobs "
+			"WHERE edo_key = ?");
 	if (st != NULL) {
 		mb_bind_text(st, 1, edo_key);
 		ret = mb_step_row(s, st, "mailbox blob find");
@@ -502,6 +506,8 @@ int store_mb_blob_find_key(struct store *s, const char *edo_key,
 			*id_r = sqlite3_column_int64(st, 0);
 			if (size_r != NULL)
 				*size_r = (uint64_t)sqlite3_column_int64(st, 1);
+			if (message_id_r != NULL)
+				*message_id_r = mb_col_dup(st, 2);
 		}
 		sqlite3_reset(st);
 	}
@@ -528,7 +534,8 @@ static int mb_blob_find_sha(struct store *s, const unsigned char sha256[32],
 
 int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 		      const unsigned char *data, size_t len,
-		      const char *edo_key, int64_t *id_r)
+		      const char *edo_key, const char *message_id,
+		      int64_t *id_r)
 {
 	sqlite3_stmt *st;
 	int ret;
@@ -537,7 +544,7 @@ int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 		return STORE_ERR_INTERNAL;
 	store_lock(s);
 	if (edo_key != NULL &&
-	    store_mb_blob_find_key(s, edo_key, id_r, NULL) == STORE_OK) {
+	    store_mb_blob_find_key(s, edo_key, id_r, NULL, NULL) == STORE_OK) {
 		store_unlock(s);
 		return STORE_OK;
 	}
@@ -547,13 +554,14 @@ int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 		return ret;
 	}
 	ret = STORE_ERR_INTERNAL;
-	st = store_stmt(s, "INSERT INTO mb_blobs (sha256, size, data, edo_key) "
-			"VALUES (?, ?, ?, ?)");
+	st = store_stmt(s, "INSERT INTO mb_blobs (sha256, size, data, edo_key, "
+			"message_id) VALUES (?, ?, ?, ?, ?)");
 	if (st != NULL) {
 		sqlite3_bind_blob(st, 1, sha256, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (int64_t)len);
 		sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC);
 		mb_bind_text(st, 4, edo_key);
+		mb_bind_text(st, 5, message_id);
 		ret = mb_step_done(s, st, "mailbox blob add");
 		if (ret == STORE_OK)
 			*id_r = sqlite3_last_insert_rowid(store_db(s));

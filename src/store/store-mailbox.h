@@ -120,12 +120,15 @@ int store_mb_folder_counts(struct store *s, int64_t id, uint32_t recent_uid,
 /* ---- blobs ---- */
 
 /* Stores data once: an existing blob with the same edo_key (if given) or
- * the same sha256 is reused. */
+ * the same sha256 is reused.  message_id (may be NULL) is kept with it. */
 int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 		      const unsigned char *data, size_t len,
-		      const char *edo_key, int64_t *id_r);
+		      const char *edo_key, const char *message_id,
+		      int64_t *id_r);
+/* *message_id_r (may be NULL) receives a copy or NULL (caller frees). */
 int store_mb_blob_find_key(struct store *s, const char *edo_key,
-			   int64_t *id_r, uint64_t *size_r);
+			   int64_t *id_r, uint64_t *size_r,
+			   char **message_id_r);
 int store_mb_blob_get(struct store *s, int64_t id, unsigned char **data_r,
 		      size_t *len_r);
 /* Removes the blob if no item refers to it any more. */

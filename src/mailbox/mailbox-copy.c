@@ -1,0 +1,693 @@
+/* Changing where mail is: COPY/MOVE (archiving, deleting and restoring
+ * at the operator when EDO messages cross into or out of the archive and
+ * the trash), EXPUNGE, APPEND (drafts, the user's own folders, the
+ * client's copy of a sent message) and gateway notices.  doc/mailbox.md
+ * has the table of what goes where. */
+#include "mailbox/mailbox-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "crypto/crypto.h"
+#include "lib/util.h"
+
+/* What happens to one item in a COPY/MOVE. */
+enum mb_copy_op {
+	MB_COPY_PLAIN,		/* copy/move the row, references kept */
+	MB_COPY_UNLINKED,	/* copy as ordinary mail (to drafts) */
+	MB_COPY_ARCHIVE,	/* operator: archive (and undelete) */
+	MB_COPY_DELETE,		/* operator: delete */
+	MB_COPY_RESTORE,	/* operator: undelete and unarchive */
+};
+
+struct mb_copy_item {
+	struct store_mb_item it;
+	enum mb_copy_op op;
+	int src_role;
+	int64_t existing_uid;	/* already in dest (an EDO item): reuse */
+};
+
+static int mb_is_edo(const struct store_mb_item *it)
+{
+	return it->kind == STORE_MB_KIND_MESSAGE && it->edo_msg_id != NULL;
+}
+
+static int mb_dest_is_home(const struct store_mb_item *it,
+			   const struct mb_node *dest)
+{
+	return it->home_role != STORE_MB_ROLE_NONE &&
+		dest->role == it->home_role &&
+		strcmp(dest->box_id, it->box_id) == 0;
+}
+
+static int mb_refuse_edo(struct mailbox_error *err)
+{
+	return mb_error(err, MAILBOX_ERR_CANNOT,
+			"Письма ЭДО можно переносить только в «Архив» (и его "
+			"папки), в «Корзину» и обратно / EDO messages can only "
+			"be moved to the Archive (and its folders), to the Trash "
+			"and back");
+}
+
+static int mb_refuse_dest(struct mailbox_error *err)
+{
+	return mb_error(err, MAILBOX_ERR_CANNOT,
+			"В эту папку нельзя класть письма: её заполняет шлюз / "
+			"messages cannot be put into this folder: the gateway "
+			"fills it");
+}
+
+/* Decides op for an EDO message moving from src_role to dest. */
+static int mb_plan_edo(struct mb_copy_item *ci, const struct mb_node *dest,
+		       int move, struct mailbox_error *err)
+{
+	int src = ci->src_role;
+
+	if (strcmp(dest->box_id, ci->it.box_id) != 0)
+		return mb_error(err, MAILBOX_ERR_CANNOT,
+				"Письмо ЭДО нельзя перенести в другую "
+				"организацию / an EDO message cannot move to "
+				"another organization");
+	if (mb_role_in_archive(dest->role)) {
+		ci->op = mb_role_in_archive(src) ? MB_COPY_PLAIN :
+			MB_COPY_ARCHIVE;
+		return 0;
+	}
+	if (dest->role == STORE_MB_ROLE_TRASH) {
+		if (src == STORE_MB_ROLE_TRASH)
+			return mb_refuse_dest(err);
+		ci->op = MB_COPY_DELETE;
+		return 0;
+	}
+	if (mb_dest_is_home(&ci->it, dest)) {
+		if (src == dest->role)
+			return mb_refuse_dest(err);
+		ci->op = MB_COPY_RESTORE;
+		return 0;
+	}
+	if (dest->role == STORE_MB_ROLE_DRAFTS && !move) {
+		/* "Edit as new": a draft is ordinary mail. */
+		ci->op = MB_COPY_UNLINKED;
+		return 0;
+	}
+	return mb_refuse_edo(err);
+}
+
+static int mb_plan(struct mb_copy_item *ci, const struct mb_node *dest,
+		   int move, struct mailbox_error *err)
+{
+	if (mb_is_edo(&ci->it))
+		return mb_plan_edo(ci, dest, move, err);
+	/* Ordinary mail, notices, invitations and cards: the archive, the
+	 * trash and drafts take them, and they may go back home. */
+	if (mb_role_in_archive(dest->role) ||
+	    dest->role == STORE_MB_ROLE_TRASH ||
+	    dest->role == STORE_MB_ROLE_DRAFTS ||
+	    mb_dest_is_home(&ci->it, dest)) {
+		if (dest->folder_id == ci->it.folder_id && move)
+			return mb_refuse_dest(err);
+		ci->op = MB_COPY_PLAIN;
+		return 0;
+	}
+	return mb_refuse_dest(err);
+}
+
+/* Errors that mean "it is already so" are fine: the state is what the
+ * user asked for. */
+static int mb_core_call(struct mailbox_env *env, const struct mb_copy_item *ci,
+			int archive, int value, struct mailbox_error *err)
+{
+	struct core_error cerr;
+	int ret;
+
+	if (env->core == NULL)
+		return mb_error(err, MAILBOX_ERR_TEMP,
+				"Оператор ЭДО недоступен / EDO operator unavailable");
+	memset(&cerr, 0, sizeof(cerr));
+	if (archive)
+		ret = core_set_archived(env->core, ci->it.box_id,
+					ci->it.edo_msg_id, value, &cerr);
+	else
+		ret = core_set_deleted(env->core, ci->it.box_id,
+				       ci->it.edo_msg_id, value, &cerr);
+	if (ret < 0 && cerr.cls != CORE_ERR_CONFLICT)
+		return mb_core_error(err, &cerr, archive ? "archive" : "delete");
+	return 0;
+}
+
+static int mb_operator(struct mailbox_env *env, const struct mb_copy_item *ci,
+		       struct mailbox_error *err)
+{
+	switch (ci->op) {
+	case MB_COPY_ARCHIVE:
+		if (ci->src_role == STORE_MB_ROLE_TRASH &&
+		    mb_core_call(env, ci, 0, 0, err) < 0)
+			return -1;
+		return mb_core_call(env, ci, 1, 1, err);
+	case MB_COPY_DELETE:
+		return mb_core_call(env, ci, 0, 1, err);
+	case MB_COPY_RESTORE:
+		if (ci->src_role == STORE_MB_ROLE_TRASH &&
+		    mb_core_call(env, ci, 0, 0, err) < 0)
+			return -1;
+		return mb_core_call(env, ci, 1, 0, err);
+	default:
+		return 0;
+	}
+}
+
+/* An EDO item copied where the same message already is (twice into the
+ * archive): the one item there stands for both. */
+static int mb_find_in_dest(struct mailbox_env *env, struct mb_copy_item *ci,
+			   int64_t dest_id, struct mailbox_error *err)
+{
+	struct store_mb_item *items;
+	size_t n, i;
+	int ret;
+
+	ci->existing_uid = 0;
+	if (!mb_is_edo(&ci->it) || ci->op == MB_COPY_UNLINKED)
+		return 0;
+	ret = store_mb_item_find_edo(env->store, ci->it.user_id, ci->it.box_id,
+				     ci->it.edo_msg_id, STORE_MB_KIND_MESSAGE,
+				     &items, &n);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "copy");
+	for (i = 0; i < n; i++) {
+		if (items[i].folder_id == dest_id && items[i].id != ci->it.id)
+			ci->existing_uid = items[i].uid;
+	}
+	store_mb_item_list_free(items, n);
+	return 0;
+}
+
+static int mb_copy_load(struct mailbox_view *v, const uint32_t *seqs,
+			size_t n, struct mb_copy_item **items_r,
+			size_t *n_r, struct mailbox_error *err)
+{
+	struct mb_copy_item *items;
+	size_t i, k = 0;
+	int ret;
+
+	items = xcalloc(n + 1, sizeof(*items));
+	for (i = 0; i < n; i++) {
+		const struct mailbox_msg *m = mailbox_view_msg(v, seqs[i]);
+		struct mb_vmsg *vm;
+
+		if (m == NULL) {
+			free(items);
+			return mb_error(err, MAILBOX_ERR_INVALID,
+					"Нет письма с таким номером / no such message");
+		}
+		vm = &v->msgs[seqs[i] - 1];
+		ret = store_mb_item_get(v->env->store, vm->item_id, &items[k].it);
+		/* Expunged by another session meanwhile: nothing to copy. */
+		if (ret == STORE_ERR_NOTFOUND)
+			continue;
+		if (ret != STORE_OK) {
+			*items_r = items;
+			*n_r = k;
+			return mb_store_error(err, ret, "copy");
+		}
+		if (items[k].it.folder_id != v->folder_id) {
+			store_mb_item_clear(&items[k].it);
+			continue;
+		}
+		items[k].src_role = v->role;
+		k++;
+	}
+	*items_r = items;
+	*n_r = k;
+	return 0;
+}
+
+static void mb_copy_items_free(struct mb_copy_item *items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		store_mb_item_clear(&items[i].it);
+	free(items);
+}
+
+/* Rows moved or copied in one transaction. */
+static int mb_copy_rows(struct mailbox_env *env, struct mb_copy_item *items,
+			size_t n, int64_t dest_id, int move,
+			uint32_t *src_uids, uint32_t *dest_uids,
+			struct mailbox_error *err)
+{
+	size_t i;
+	int ret;
+
+	if ((ret = store_tx_begin(env->store)) != STORE_OK)
+		return mb_store_error(err, ret, "copy");
+	for (i = 0; i < n; i++) {
+		struct mb_copy_item *ci = &items[i];
+
+		src_uids[i] = ci->it.uid;
+		if (ci->existing_uid != 0) {
+			dest_uids[i] = (uint32_t)ci->existing_uid;
+			ret = move ? store_mb_item_delete(env->store, ci->it.id) :
+				STORE_OK;
+		} else if (move) {
+			ret = store_mb_item_move(env->store, ci->it.id, dest_id,
+						 &dest_uids[i]);
+		} else {
+			ret = store_mb_item_copy(env->store, ci->it.id, dest_id,
+						 ci->op != MB_COPY_UNLINKED,
+						 &dest_uids[i]);
+		}
+		if (ret != STORE_OK) {
+			store_tx_rollback(env->store);
+			return mb_store_error(err, ret, "copy");
+		}
+	}
+	if ((ret = store_tx_commit(env->store)) != STORE_OK)
+		return mb_store_error(err, ret, "copy");
+	return 0;
+}
+
+int mailbox_copy(struct mailbox_view *v, const uint32_t *seqs, size_t n,
+		 const char *dest, int move, uint32_t *dest_uidvalidity_r,
+		 uint32_t **src_uids_r, uint32_t **dest_uids_r,
+		 size_t *n_copied_r, struct mailbox_error *err)
+{
+	struct mailbox_env *env = v->env;
+	struct mb_copy_item *items = NULL;
+	uint32_t *src_uids = NULL, *dest_uids = NULL;
+	struct mb_tree tree;
+	struct mb_node *node;
+	size_t n_items = 0, i;
+	int64_t dest_id;
+	int ret = -1;
+
+	*src_uids_r = *dest_uids_r = NULL;
+	*n_copied_r = 0;
+	*dest_uidvalidity_r = 0;
+	if (move && v->readonly)
+		return mb_error(err, MAILBOX_ERR_CANNOT,
+				"Папка открыта только для чтения / "
+				"the folder is open read-only");
+	if (mb_resolve(v->user, dest, &tree, &node, err) < 0)
+		goto out;
+	dest_id = node->folder_id;
+	*dest_uidvalidity_r = node->uidvalidity;
+	if (mb_copy_load(v, seqs, n, &items, &n_items, err) < 0)
+		goto out;
+	/* Every item is checked before anything is done, so a refused item
+	 * leaves the others untouched. */
+	for (i = 0; i < n_items; i++) {
+		if (mb_plan(&items[i], node, move, err) < 0 ||
+		    mb_find_in_dest(env, &items[i], dest_id, err) < 0)
+			goto out;
+	}
+	/* The operator first: if it fails half-way, the items it already
+	 * changed are moved by the next sync (its events), so the
+	 * projection converges either way. */
+	for (i = 0; i < n_items; i++) {
+		if (mb_operator(env, &items[i], err) < 0)
+			goto out;
+	}
+	src_uids = xcalloc(n_items + 1, sizeof(*src_uids));
+	dest_uids = xcalloc(n_items + 1, sizeof(*dest_uids));
+	if (mb_copy_rows(env, items, n_items, dest_id, move, src_uids,
+			 dest_uids, err) < 0)
+		goto out;
+	*src_uids_r = src_uids;
+	*dest_uids_r = dest_uids;
+	src_uids = dest_uids = NULL;
+	*n_copied_r = n_items;
+	ret = 0;
+	if (n_items > 0) {
+		mb_notify_user(env, v->user->id, dest_id, NULL);
+		if (move)
+			mb_notify_user(env, v->user->id, v->folder_id, v);
+	}
+out:
+	free(src_uids);
+	free(dest_uids);
+	mb_copy_items_free(items, n_items);
+	mb_tree_free(&tree);
+	return ret;
+}
+
+/* ---- EXPUNGE ---- */
+
+static int mb_uid_listed(const uint32_t *uids, size_t n, uint32_t uid)
+{
+	size_t i;
+
+	for (i = 0; uids != NULL && i < n; i++) {
+		if (uids[i] == uid)
+			return 1;
+	}
+	return uids == NULL;
+}
+
+/* The last copy of an EDO message is not thrown away outside the trash:
+ * it is deleted at the operator and goes to the trash, restorable. */
+static int mb_expunge_edo(struct mailbox_view *v, struct store_mb_item *it,
+			  struct mailbox_error *err)
+{
+	struct mailbox_env *env = v->env;
+	struct store_mb_item *others;
+	struct mb_copy_item ci;
+	size_t n, i, n_other = 0;
+	int64_t trash;
+	int ret;
+
+	ret = store_mb_item_find_edo(env->store, it->user_id, it->box_id,
+				     it->edo_msg_id, STORE_MB_KIND_MESSAGE,
+				     &others, &n);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "expunge");
+	for (i = 0; i < n; i++)
+		n_other += others[i].id != it->id;
+	store_mb_item_list_free(others, n);
+	if (n_other > 0) {
+		/* A copy stays (Outlook's COPY to the archive, then
+		 * \Deleted and EXPUNGE of the source). */
+		ret = store_mb_item_delete(env->store, it->id);
+		return ret == STORE_OK ? 0 : mb_store_error(err, ret, "expunge");
+	}
+	memset(&ci, 0, sizeof(ci));
+	ci.it = *it;
+	ci.op = MB_COPY_DELETE;
+	ci.src_role = v->role;
+	if (mb_operator(env, &ci, err) < 0 ||
+	    mb_folder_id(env, it->user_id, it->box_id, STORE_MB_ROLE_TRASH,
+			 &trash, err) < 0)
+		return -1;
+	if ((ret = store_tx_begin(env->store)) != STORE_OK)
+		return mb_store_error(err, ret, "expunge");
+	if ((ret = store_mb_item_move(env->store, it->id, trash, NULL)) != STORE_OK ||
+	    (ret = store_mb_item_set_flags(env->store, it->id,
+					   it->flags & ~(uint32_t)MAILBOX_FLAG_DELETED,
+					   it->keywords, NULL)) != STORE_OK) {
+		store_tx_rollback(env->store);
+		return mb_store_error(err, ret, "expunge");
+	}
+	if ((ret = store_tx_commit(env->store)) != STORE_OK)
+		return mb_store_error(err, ret, "expunge");
+	mb_notify_user(env, it->user_id, trash, NULL);
+	return 0;
+}
+
+int mailbox_expunge(struct mailbox_view *v, const uint32_t *uids,
+		    size_t n_uids, struct mailbox_error *err)
+{
+	struct mailbox_env *env = v->env;
+	struct store_mb_item *items;
+	size_t n, i, done = 0;
+	int ret = 0;
+
+	if (v->readonly)
+		return mb_error(err, MAILBOX_ERR_CANNOT,
+				"Папка открыта только для чтения / "
+				"the folder is open read-only");
+	ret = store_mb_item_list(env->store, v->folder_id, 1, &items, &n);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "expunge");
+	for (i = 0, ret = 0; i < n && ret == 0; i++) {
+		if (!mb_uid_listed(uids, n_uids, items[i].uid))
+			continue;
+		/* Only what this view has seen: a message that arrived
+		 * after the snapshot was never shown as \Deleted here. */
+		if (mailbox_view_seq_of_uid(v, items[i].uid) == 0)
+			continue;
+		if (mb_is_edo(&items[i]) && v->role != STORE_MB_ROLE_TRASH)
+			ret = mb_expunge_edo(v, &items[i], err);
+		else if ((ret = store_mb_item_delete(env->store, items[i].id)) !=
+			 STORE_OK)
+			ret = mb_store_error(err, ret, "expunge");
+		done++;
+	}
+	store_mb_item_list_free(items, n);
+	if (done > 0)
+		mb_notify_user(env, v->user->id, v->folder_id, v);
+	return ret;
+}
+
+/* ---- APPEND ---- */
+
+/* Items of the user with that Message-ID in any Sent folder. */
+static int mb_sent_lookup(struct mailbox_env *env, int64_t user_id,
+			  const char *msgid, int64_t folder_id,
+			  int *found_r, uint32_t *uid_r, int64_t *item_r,
+			  struct mailbox_error *err)
+{
+	struct store_mb_item *items;
+	size_t n, i;
+	int ret;
+
+	*found_r = 0;
+	*uid_r = 0;
+	*item_r = 0;
+	ret = store_mb_item_find_message_id(env->store, user_id,
+					    STORE_MB_ROLE_SENT, msgid, &items, &n);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "append");
+	for (i = 0; i < n; i++) {
+		if (!*found_r || (items[i].folder_id == folder_id && *uid_r == 0)) {
+			*found_r = 1;
+			if (items[i].folder_id == folder_id) {
+				*uid_r = items[i].uid;
+				*item_r = items[i].id;
+			}
+		}
+	}
+	store_mb_item_list_free(items, n);
+	return 0;
+}
+
+/* The client's copy of a message it submitted: the gateway already put
+ * the real one in Sent; answer with that item and take the client's
+ * flags (usually \Seen). */
+static int mb_append_sent(struct mailbox_user *user, struct mb_node *node,
+			  const unsigned char *data, size_t len,
+			  uint32_t flags, uint32_t *uid_r,
+			  struct mailbox_error *err)
+{
+	struct mailbox_env *env = user->env;
+	struct store_mb_item it;
+	int64_t item_id;
+	char *msgid;
+	int found, ret;
+
+	msgid = mb_header_message_id(data, len);
+	if (msgid == NULL)
+		goto cannot;
+	if (mb_sent_lookup(env, user->id, msgid, node->folder_id, &found,
+			   uid_r, &item_id, err) < 0)
+		goto fail;
+	if (!found) {
+		/* The submission is committed before the client appends,
+		 * but its item appears only with a sync. */
+		if (mb_sync_all_boxes(user, err) < 0 ||
+		    mb_sent_lookup(env, user->id, msgid, node->folder_id,
+				   &found, uid_r, &item_id, err) < 0)
+			goto fail;
+	}
+	free(msgid);
+	if (!found)
+		goto cannot;
+	flags &= MAILBOX_FLAG_SEEN | MAILBOX_FLAG_ANSWERED |
+		MAILBOX_FLAG_FLAGGED | MAILBOX_FLAG_DRAFT;
+	if (item_id != 0 && store_mb_item_get(env->store, item_id, &it) == STORE_OK) {
+		if ((it.flags | flags) != it.flags) {
+			ret = store_mb_item_set_flags(env->store, it.id,
+						      it.flags | flags,
+						      it.keywords, NULL);
+			if (ret == STORE_OK)
+				mb_notify_user(env, user->id, it.folder_id, NULL);
+		}
+		store_mb_item_clear(&it);
+	}
+	return 0;
+cannot:
+	free(msgid);
+	return mb_error(err, MAILBOX_ERR_CANNOT,
+			"Отправленные заполняет шлюз: отправьте письмо через "
+			"SMTP / Sent is filled by the gateway: send the message "
+			"over SMTP");
+fail:
+	free(msgid);
+	return -1;
+}
+
+static int mb_append_plain(struct mailbox_user *user, struct mb_node *node,
+			   const unsigned char *data, size_t len,
+			   uint32_t flags, const char *keywords,
+			   int64_t internaldate, uint32_t *uid_r,
+			   struct mailbox_error *err)
+{
+	struct mailbox_env *env = user->env;
+	struct store_mb_item it;
+	unsigned char sha[32];
+	char *kws = NULL, *msgid;
+	int ret;
+
+	if (mb_keywords_apply("", MAILBOX_STORE_SET, keywords, &kws, err) < 0)
+		return -1;
+	msgid = mb_header_message_id(data, len);
+	memset(&it, 0, sizeof(it));
+	it.folder_id = node->folder_id;
+	it.flags = flags & (MAILBOX_FLAG_SEEN | MAILBOX_FLAG_ANSWERED |
+			    MAILBOX_FLAG_FLAGGED | MAILBOX_FLAG_DELETED |
+			    MAILBOX_FLAG_DRAFT);
+	it.keywords = kws;
+	it.internaldate = internaldate > 0 ? internaldate : util_now();
+	it.size = len;
+	it.user_id = user->id;
+	it.box_id = (char *)node->box_id;
+	it.kind = STORE_MB_KIND_MAIL;
+	it.home_role = STORE_MB_ROLE_NONE;
+	it.message_id = msgid;
+	crypto_sha256(data, len, sha);
+	if ((ret = store_tx_begin(env->store)) != STORE_OK) {
+		ret = mb_store_error(err, ret, "append");
+		goto out;
+	}
+	if ((ret = store_mb_blob_put(env->store, sha, data, len, NULL, msgid,
+				     &it.blob_id)) != STORE_OK ||
+	    (ret = store_mb_item_add(env->store, &it)) != STORE_OK) {
+		store_tx_rollback(env->store);
+		ret = mb_store_error(err, ret, "append");
+		goto out;
+	}
+	if ((ret = store_tx_commit(env->store)) != STORE_OK) {
+		ret = mb_store_error(err, ret, "append");
+		goto out;
+	}
+	*uid_r = it.uid;
+	mb_notify_user(env, user->id, node->folder_id, NULL);
+out:
+	free(kws);
+	free(msgid);
+	return ret;
+}
+
+int mailbox_append(struct mailbox_user *user, const char *name,
+		   const unsigned char *data, size_t len, uint32_t flags,
+		   const char *keywords, int64_t internaldate,
+		   uint32_t *uidvalidity_r, uint32_t *uid_r,
+		   struct mailbox_error *err)
+{
+	struct mb_tree tree;
+	struct mb_node *node;
+	int ret;
+
+	*uidvalidity_r = 0;
+	*uid_r = 0;
+	if (data == NULL || len == 0)
+		return mb_error(err, MAILBOX_ERR_INVALID,
+				"Пустое письмо / empty message");
+	if (len > user->env->max_append)
+		return mb_error(err, MAILBOX_ERR_OVERQUOTA,
+				"Письмо слишком большое / message too large");
+	if (mb_resolve(user, name, &tree, &node, err) < 0) {
+		mb_tree_free(&tree);
+		return -1;
+	}
+	*uidvalidity_r = node->uidvalidity;
+	switch (node->role) {
+	case STORE_MB_ROLE_DRAFTS:
+	case STORE_MB_ROLE_ARCHIVE:
+	case STORE_MB_ROLE_USER:
+		ret = mb_append_plain(user, node, data, len, flags, keywords,
+				      internaldate, uid_r, err);
+		break;
+	case STORE_MB_ROLE_SENT:
+		ret = mb_append_sent(user, node, data, len, flags, uid_r, err);
+		break;
+	default:
+		ret = mb_error(err, MAILBOX_ERR_CANNOT,
+			       "В папку «%s» нельзя добавлять письма: её "
+			       "заполняет шлюз / messages cannot be appended to "
+			       "\"%s\": the gateway fills it", node->name,
+			       node->name);
+		break;
+	}
+	mb_tree_free(&tree);
+	return ret;
+}
+
+/* ---- for SMTP ---- */
+
+int mailbox_sent_has(struct mailbox_user *user, const char *message_id,
+		     struct mailbox_error *err)
+{
+	struct store_mb_item *items;
+	char *id;
+	size_t n;
+	int ret;
+
+	id = mb_strip_brackets(message_id);
+	if (id == NULL)
+		return 0;
+	ret = store_mb_item_find_message_id(user->env->store, user->id,
+					    STORE_MB_ROLE_SENT, id, &items, &n);
+	free(id);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "sent lookup");
+	store_mb_item_list_free(items, n);
+	return n > 0;
+}
+
+int mailbox_notice_add(struct mailbox_user *user, const char *box_id,
+		       const char *subject, const char *text,
+		       const char *in_reply_to, struct mailbox_error *err)
+{
+	struct mailbox_env *env = user->env;
+	struct mb_rendered r;
+	struct store_mb_item it;
+	char *to, *reply;
+	int role, ret;
+
+	if (subject == NULL || text == NULL)
+		return mb_error(err, MAILBOX_ERR_INVALID,
+				"Пустое уведомление / empty notice");
+	/* A box's notice goes to that box's INBOX; one about no box to the
+	 * multi-organization INBOX. */
+	role = box_id != NULL ? STORE_MB_ROLE_INBOX : STORE_MB_ROLE_NOTICES;
+	to = xasprintf("%s@%s", box_id != NULL ? box_id : user->login,
+		       env->domain);
+	reply = mb_strip_brackets(in_reply_to);
+	ret = mb_render_notice(env, to, NULL, subject, text, reply, util_now(),
+			       &r, err);
+	free(to);
+	free(reply);
+	if (ret < 0)
+		return -1;
+	memset(&it, 0, sizeof(it));
+	if (mb_folder_id(env, user->id, box_id != NULL ? box_id : "", role,
+			 &it.folder_id, err) < 0) {
+		mb_rendered_clear(&r);
+		return -1;
+	}
+	it.keywords = "";
+	it.internaldate = r.date;
+	it.user_id = user->id;
+	it.box_id = (char *)(box_id != NULL ? box_id : "");
+	it.kind = STORE_MB_KIND_NOTICE;
+	it.home_role = role;
+	it.message_id = r.message_id;
+	ret = -1;
+	if (store_tx_begin(env->store) != STORE_OK) {
+		mb_error(err, MAILBOX_ERR_TEMP,
+			 "Хранилище временно недоступно / storage unavailable");
+	} else if (mb_rendered_blob(env, &r, &it.blob_id, &it.size, err) != 0 ||
+		   (ret = store_mb_item_add(env->store, &it)) != STORE_OK) {
+		store_tx_rollback(env->store);
+		if (ret > 0)
+			mb_store_error(err, ret, "notice");
+		ret = -1;
+	} else if ((ret = store_tx_commit(env->store)) != STORE_OK) {
+		ret = mb_store_error(err, ret, "notice");
+	}
+	mb_rendered_clear(&r);
+	if (ret == 0)
+		mb_notify_user(env, user->id, it.folder_id, NULL);
+	return ret;
+}

@@ -1,0 +1,228 @@
+#ifndef MAILBOX_MAILBOX_PRIVATE_H
+#define MAILBOX_MAILBOX_PRIVATE_H
+/* Inside mailbox/ only: the env, the user session, the folder tree and the
+ * helpers the mailbox-*.c files share.  doc/mailbox.md explains the model. */
+#include <pthread.h>
+#include <stdarg.h>
+
+#include "mailbox/mailbox.h"
+#include "store/store.h"
+#include "store/store-mailbox.h"
+
+/* Limits: every input from a client is checked against these first. */
+#define MB_MAX_LOGIN 320
+#define MB_MAX_PASSWORD 1024
+#define MB_MAX_NAME 1024		/* a folder's full name, bytes */
+#define MB_MAX_COMPONENT 255		/* one level of a folder name */
+#define MB_MAX_DEPTH 16			/* levels below the archive */
+#define MB_MAX_USER_FOLDERS 1000	/* per user */
+#define MB_MAX_KEYWORDS 64		/* per message */
+#define MB_MAX_KEYWORD_LEN 64
+#define MB_MAX_HEADER 262144		/* header block scanned for Message-ID */
+#define MB_MAX_MSGID 998
+#define MB_SYNC_BATCH 100		/* events applied per transaction */
+#define MB_SYNC_RETRIES 3
+
+/* The keywords the operator's state shows as. */
+#define MB_KW_DELIVERED "$EDO_Delivered"
+#define MB_KW_RECEIPT "$EDO_Receipt"
+#define MB_KW_CONFIRMED "$EDO_Confirmed"
+#define MB_KW_ACCEPTED "$EDO_Accepted"
+#define MB_KW_REJECTED "$EDO_Rejected"
+#define MB_KW_WITHDRAWN "$EDO_Withdrawn"
+#define MB_KW_FAILED "$EDO_Failed"
+#define MB_KW_ALL MB_KW_DELIVERED " " MB_KW_RECEIPT " " MB_KW_CONFIRMED \
+	" " MB_KW_ACCEPTED " " MB_KW_REJECTED " " MB_KW_WITHDRAWN " " \
+	MB_KW_FAILED
+
+struct mailbox_env {
+	const struct settings *set;
+	struct store *store;
+	struct core *core;
+	const char *domain;
+	int english;			/* folders.language = "en" */
+	size_t max_append;
+	/* Callbacks only run on the thread that made the env (the event
+	 * loop's); other threads leave waking IDLE to the daemon. */
+	pthread_t loop_thread;
+	pthread_mutex_t lock;		/* views list, node key, dummy hash */
+	struct mailbox_view *views;
+	uint64_t view_gen;
+	/* One sync at a time in this process: two sessions of a user would
+	 * otherwise render the same events twice before one of them finds
+	 * the cursor moved. */
+	pthread_mutex_t sync_lock;
+	int node_key_state;		/* 0 unread, 1 loaded, -1 unusable */
+	unsigned char node_key[32];
+	char *dummy_hash;		/* equalises the time of unknown logins */
+};
+
+/* A box the session serves. */
+struct mb_box {
+	char *box_id;
+	struct store_org org;
+	char *prefix;			/* top folder of a multi-org tree */
+	char *cursor;			/* last event key applied (cache) */
+};
+
+struct mailbox_user {
+	struct mailbox_env *env;
+	int64_t id;
+	char *login;			/* as the client gave it */
+	char *address;			/* for notices: first box's address */
+	int multi;			/* INBOX + one folder per organization */
+	struct mb_box *boxes;
+	size_t n_boxes;
+};
+
+/* One name in the user's folder tree. */
+struct mb_node {
+	char *name;			/* UTF-8, '/' separated */
+	int64_t folder_id;		/* 0: a \Noselect container */
+	int role;			/* enum store_mb_role, -1 container */
+	const char *box_id;		/* points into the user's boxes, "" */
+	const char *path;		/* user folders: path below archive */
+	uint32_t uidvalidity;
+	int subscribed;
+	unsigned attrs;			/* enum mailbox_folder_attr */
+};
+
+struct mb_tree {
+	struct mb_node *nodes;
+	size_t n, cap;
+	struct store_mb_folder *folders;
+	size_t n_folders;
+};
+
+/* A message in a view's snapshot. */
+struct mb_vmsg {
+	struct mailbox_msg m;
+	int64_t item_id;
+	int64_t modseq;
+	int expunged;			/* gone, not yet reported */
+};
+
+struct mailbox_view {
+	struct mailbox_view *next, *prev;	/* env->views */
+	uint64_t gen;
+	struct mailbox_env *env;
+	struct mailbox_user *user;
+	int64_t folder_id;
+	int role;
+	char *box_id;
+	char *name;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	int64_t modseq;
+	int readonly;
+	int gone;			/* the folder was deleted */
+	struct mb_vmsg *msgs;
+	size_t n, cap;
+	char *keywords;			/* for FLAGS / PERMANENTFLAGS */
+	mailbox_notify_cb *cb;
+	void *cb_ctx;
+};
+
+/* ---- mailbox-util.c ---- */
+int mb_error(struct mailbox_error *err, enum mailbox_error_class cls,
+	     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int mb_store_error(struct mailbox_error *err, int store_ret, const char *what);
+int mb_core_error(struct mailbox_error *err, const struct core_error *cerr,
+		  const char *what);
+int mb_keyword_valid(const char *kw);
+int mb_keyword_is_edo(const char *kw);
+int mb_keywords_has(const char *list, const char *kw);
+/* list + kw (no duplicate); returns a new string. */
+char *mb_keywords_add(const char *list, const char *kw);
+/* The user's change applied to current: $EDO_* of current kept, $EDO_* of
+ * given ignored.  -1 with err on an invalid keyword. */
+int mb_keywords_apply(const char *current, enum mailbox_store_mode mode,
+		      const char *given, char **result_r,
+		      struct mailbox_error *err);
+/* Message-ID of a message (without <>), NULL if none or malformed. */
+char *mb_header_message_id(const unsigned char *data, size_t len);
+char *mb_strip_brackets(const char *id);
+void mb_keywords_union(char **acc, const char *list);
+
+/* ---- mailbox-tree.c ---- */
+const char *mb_role_label(const struct mailbox_env *env, int role);
+int mb_tree_build(struct mailbox_user *user, struct mb_tree *tree,
+		  struct mailbox_error *err);
+void mb_tree_free(struct mb_tree *tree);
+/* name as a client gave it ("inbox" matches INBOX). */
+struct mb_node *mb_tree_find(struct mb_tree *tree, const char *name);
+/* The node a name resolves to, which must be a selectable folder.
+ * err: NOTFOUND / TRYCREATE (would be creatable) / CANNOT (container). */
+int mb_resolve(struct mailbox_user *user, const char *name,
+	       struct mb_tree *tree, struct mb_node **node_r,
+	       struct mailbox_error *err);
+int mb_role_in_archive(int role);
+/* Ensures the folder rows of a box (all roles) for a user. */
+int mb_box_folders_ensure(struct mailbox_env *env, int64_t user_id,
+			  const char *box_id, struct mailbox_error *err);
+/* The folder id of (user, box, role) for a system role. */
+int mb_folder_id(struct mailbox_env *env, int64_t user_id, const char *box_id,
+		 int role, int64_t *id_r, struct mailbox_error *err);
+
+/* ---- mailbox-render.c ---- */
+struct mb_rendered {
+	unsigned char *data;		/* NULL when blob_id names a reused blob */
+	size_t len;
+	int64_t blob_id;
+	char *edo_key;
+	char *message_id;
+	int64_t date;
+};
+void mb_rendered_clear(struct mb_rendered *r);
+struct mb_party_cache;
+struct mb_party_cache *mb_party_cache_new(void);
+void mb_party_cache_free(struct mb_party_cache **cache);
+/* MESSAGE_IN / MESSAGE_OUT.  -1 with err only for temporary failures; a
+ * message that cannot be shown becomes a notice that says so. */
+int mb_render_message(struct mailbox_env *env, int64_t user_id,
+		      const char *box_id, const char *msg_id, int outgoing,
+		      struct mb_party_cache *parties, struct mb_rendered *r,
+		      struct mailbox_error *err);
+int mb_render_invitation(struct mailbox_env *env, const char *box_id,
+			 const struct core_event *ev, int outgoing,
+			 struct mb_party_cache *parties, struct mb_rendered *r,
+			 struct mailbox_error *err);
+int mb_render_contact(struct mailbox_env *env, const char *box_id,
+		      const struct core_event *ev,
+		      struct mb_party_cache *parties, struct mb_rendered *r,
+		      struct mailbox_error *err);
+int mb_render_notice(struct mailbox_env *env, const char *to_addr,
+		     const char *key, const char *subject, const char *text,
+		     const char *in_reply_to, int64_t date,
+		     struct mb_rendered *r, struct mailbox_error *err);
+/* Stores r's bytes (or checks the reused blob is still there) inside the
+ * caller's transaction; 1 when a reused blob vanished (render again). */
+int mb_rendered_blob(struct mailbox_env *env, struct mb_rendered *r,
+		     int64_t *blob_id_r, uint64_t *size_r,
+		     struct mailbox_error *err);
+
+/* ---- mailbox-sync.c ---- */
+/* Syncs one box of a user (the box need not be in the session). */
+int mb_sync_box(struct mailbox_env *env, int64_t user_id,
+		const char *address, const char *box_id, char **cursor,
+		int *changed_r, struct mailbox_error *err);
+/* The session's boxes plus the user's other active ones. */
+int mb_sync_all_boxes(struct mailbox_user *user, struct mailbox_error *err);
+/* Puts the user's items for an EDO message where the operator says. */
+enum mb_place { MB_PLACE_HOME, MB_PLACE_ARCHIVE, MB_PLACE_TRASH };
+int mb_place_message(struct mailbox_env *env, int64_t user_id,
+		     const char *box_id, const char *msg_id,
+		     enum mb_place where, struct mailbox_error *err);
+
+/* ---- mailbox-env.c ---- */
+/* Calls the notify callbacks of the user's views (or of one folder's
+ * views when folder_id != 0), except the view given. */
+void mb_notify_user(struct mailbox_env *env, int64_t user_id,
+		    int64_t folder_id, struct mailbox_view *except);
+void mb_view_register(struct mailbox_env *env, struct mailbox_view *view);
+void mb_view_unregister(struct mailbox_env *env, struct mailbox_view *view);
+/* The clear node key (32 bytes), loaded once; -1 when unusable. */
+int mb_node_key(struct mailbox_env *env, unsigned char key_r[32]);
+const char *mb_dummy_hash(struct mailbox_env *env);
+
+#endif

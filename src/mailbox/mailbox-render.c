@@ -1,0 +1,770 @@
+/* EDO objects as mail: gathers what mime/ needs (parties, signature
+ * reports, decrypted content) and renders.  A rendering is stored once per
+ * box and variant (edo_key) and shared by every member of the box; the
+ * bytes never change once an item shows them. */
+#include "mailbox/mailbox-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "config/config.h"
+#include "crypto/crypto.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "mime/mime.h"
+
+void mb_rendered_clear(struct mb_rendered *r)
+{
+	free(r->data);
+	free(r->edo_key);
+	free(r->message_id);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- parties ---- */
+
+struct mb_party_cache {
+	struct core_box *boxes;
+	size_t n;
+};
+
+struct mb_party_cache *mb_party_cache_new(void)
+{
+	return xcalloc(1, sizeof(struct mb_party_cache));
+}
+
+void mb_party_cache_free(struct mb_party_cache **_cache)
+{
+	struct mb_party_cache *cache = *_cache;
+
+	if (cache == NULL)
+		return;
+	*_cache = NULL;
+	free(cache->boxes);
+	free(cache);
+}
+
+/* The box as the operator knows it; a box it cannot tell about (gone,
+ * another operator) is shown by its id alone. */
+static const struct core_box *mb_party(struct mailbox_env *env,
+				       struct mb_party_cache *cache,
+				       const char *box_id)
+{
+	struct core_error cerr;
+	struct core_box *b;
+	size_t i;
+
+	for (i = 0; i < cache->n; i++) {
+		if (strcmp(cache->boxes[i].id, box_id) == 0)
+			return &cache->boxes[i];
+	}
+	cache->boxes = xrealloc(cache->boxes,
+				(cache->n + 1) * sizeof(*cache->boxes));
+	b = &cache->boxes[cache->n++];
+	memset(b, 0, sizeof(*b));
+	memset(&cerr, 0, sizeof(cerr));
+	if (env->core == NULL ||
+	    core_get_box(env->core, box_id, b, &cerr) < 0) {
+		memset(b, 0, sizeof(*b));
+		snprintf(b->id, sizeof(b->id), "%s", box_id);
+		snprintf(b->name, sizeof(b->name), "%s", box_id);
+	}
+	return b;
+}
+
+static void mb_party_fill(struct mime_party *p, const struct core_box *b)
+{
+	p->box_id = b->id;
+	p->name = b->name;
+	p->inn = b->inn;
+	p->kpp = b->kpp[0] != '\0' ? b->kpp : NULL;
+}
+
+static const char *mb_language(const struct mailbox_env *env)
+{
+	return env->english ? "en" : "ru";
+}
+
+/* Takes mime's output into r, with its Message-ID. */
+static void mb_rendered_take(struct mb_rendered *r, unsigned char *out,
+			     size_t len, const char *key, int64_t date)
+{
+	r->data = out;
+	r->len = len;
+	r->edo_key = key != NULL ? xstrdup(key) : NULL;
+	r->message_id = mb_header_message_id(out, len);
+	r->date = date;
+}
+
+/* A rendering someone already made for this key; 1 found, 0 not. */
+static int mb_reuse(struct mailbox_env *env, const char *key, int64_t date,
+		    struct mb_rendered *r)
+{
+	uint64_t size;
+	int64_t id;
+	char *msgid;
+
+	if (store_mb_blob_find_key(env->store, key, &id, &size, &msgid) !=
+	    STORE_OK)
+		return 0;
+	r->blob_id = id;
+	r->len = (size_t)size;
+	r->edo_key = xstrdup(key);
+	r->message_id = msgid;
+	r->date = date;
+	return 1;
+}
+
+int mb_rendered_blob(struct mailbox_env *env, struct mb_rendered *r,
+		     int64_t *blob_id_r, uint64_t *size_r,
+		     struct mailbox_error *err)
+{
+	unsigned char sha[32];
+	uint64_t size;
+	int64_t id;
+	int ret;
+
+	if (r->data == NULL) {
+		/* Reused: the last item showing it may have been expunged
+		 * since, taking the blob along. */
+		ret = store_mb_blob_find_key(env->store, r->edo_key, &id, &size,
+					     NULL);
+		if (ret == STORE_ERR_NOTFOUND)
+			return 1;
+		if (ret != STORE_OK)
+			return mb_store_error(err, ret, "blob");
+		*blob_id_r = id;
+		*size_r = size;
+		return 0;
+	}
+	crypto_sha256(r->data, r->len, sha);
+	ret = store_mb_blob_put(env->store, sha, r->data, r->len, r->edo_key,
+				r->message_id, &id);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "blob");
+	*blob_id_r = id;
+	*size_r = r->len;
+	return 0;
+}
+
+/* ---- notices ---- */
+
+int mb_render_notice(struct mailbox_env *env, const char *to_addr,
+		     const char *key, const char *subject, const char *text,
+		     const char *in_reply_to, int64_t date,
+		     struct mb_rendered *r, struct mailbox_error *err)
+{
+	struct mime_render_notice n;
+	unsigned char *out = NULL;
+	char *error = NULL;
+	size_t len = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (key != NULL && mb_reuse(env, key, date, r))
+		return 0;
+	memset(&n, 0, sizeof(n));
+	n.domain = env->domain;
+	n.to_addr = to_addr;
+	n.subject = subject;
+	n.text = text;
+	n.in_reply_to = in_reply_to;
+	n.date = date;
+	if (mime_render_notice(&n, &out, &len, &error) < 0) {
+		log_warnx("mailbox: cannot render a notice: %s",
+			  error != NULL ? error : "?");
+		free(error);
+		return mb_error(err, MAILBOX_ERR_TEMP,
+				"Не удалось подготовить уведомление / "
+				"cannot prepare a notice");
+	}
+	mb_rendered_take(r, out, len, key, date);
+	return 0;
+}
+
+/* ---- invitations and contacts ---- */
+
+int mb_render_invitation(struct mailbox_env *env, const char *box_id,
+			 const struct core_event *ev, int outgoing,
+			 struct mb_party_cache *parties, struct mb_rendered *r,
+			 struct mailbox_error *err)
+{
+	struct mime_render_invitation inv;
+	struct core_message *msg = NULL;
+	struct core_error cerr;
+	unsigned char *out = NULL;
+	char *error = NULL, *key;
+	size_t len = 0;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	key = xasprintf("invitation:%s:%s:%s", box_id,
+			ev->message_id[0] != '\0' ? ev->message_id : ev->index_key,
+			outgoing ? "out" : "in");
+	if (mb_reuse(env, key, ev->ts, r)) {
+		free(key);
+		return 0;
+	}
+	memset(&inv, 0, sizeof(inv));
+	memset(&cerr, 0, sizeof(cerr));
+	inv.domain = env->domain;
+	inv.invitation_id = ev->message_id[0] != '\0' ? ev->message_id :
+		ev->index_key;
+	inv.outgoing = outgoing;
+	inv.date = ev->ts;
+	inv.language = mb_language(env);
+	inv.text = ev->text;
+	/* The invitation's own text is the message; the event's text is a
+	 * copy the operator may shorten. */
+	if (ev->message_id[0] != '\0' && env->core != NULL &&
+	    core_get_message(env->core, box_id, ev->message_id, &msg,
+			     &cerr) == 0 && msg->text != NULL)
+		inv.text = msg->text;
+	else if (cerr.cls == CORE_ERR_TEMP) {
+		free(key);
+		return mb_core_error(err, &cerr, "invitation");
+	}
+	mb_party_fill(outgoing ? &inv.from : &inv.to,
+		      mb_party(env, parties, box_id));
+	mb_party_fill(outgoing ? &inv.to : &inv.from,
+		      mb_party(env, parties, ev->other_box));
+	ret = mime_render_invitation(&inv, &out, &len, &error);
+	core_message_free(&msg);
+	if (ret < 0) {
+		log_warnx("mailbox: cannot render invitation %s: %s",
+			  inv.invitation_id, error != NULL ? error : "?");
+		free(error);
+		free(key);
+		return mb_error(err, MAILBOX_ERR_TEMP,
+				"Не удалось показать приглашение / "
+				"cannot show an invitation");
+	}
+	mb_rendered_take(r, out, len, key, ev->ts);
+	free(key);
+	return 0;
+}
+
+int mb_render_contact(struct mailbox_env *env, const char *box_id,
+		      const struct core_event *ev,
+		      struct mb_party_cache *parties, struct mb_rendered *r,
+		      struct mailbox_error *err)
+{
+	struct mime_render_contact c;
+	unsigned char *out = NULL;
+	char *error = NULL, *key;
+	size_t len = 0;
+
+	memset(r, 0, sizeof(*r));
+	key = xasprintf("contact:%s:%s:%s", box_id, ev->other_box,
+			ev->index_key);
+	if (mb_reuse(env, key, ev->ts, r)) {
+		free(key);
+		return 0;
+	}
+	memset(&c, 0, sizeof(c));
+	c.domain = env->domain;
+	mb_party_fill(&c.self, mb_party(env, parties, box_id));
+	mb_party_fill(&c.counteragent, mb_party(env, parties, ev->other_box));
+	c.status = env->english ? "Counteragent (invitation accepted)" :
+		"Контрагент (приглашение принято)";
+	c.date = ev->ts;
+	c.language = mb_language(env);
+	if (mime_render_contact(&c, &out, &len, &error) < 0) {
+		log_warnx("mailbox: cannot render contact %s: %s",
+			  ev->other_box, error != NULL ? error : "?");
+		free(error);
+		free(key);
+		return mb_error(err, MAILBOX_ERR_TEMP,
+				"Не удалось показать контрагента / "
+				"cannot show a counteragent");
+	}
+	mb_rendered_take(r, out, len, key, ev->ts);
+	free(key);
+	return 0;
+}
+
+/* ---- messages ---- */
+
+/* What a message needs to be shown: its entities in clear where the user
+ * can decrypt them, signature reports, and the buffers to free. */
+struct mb_msg_view {
+	struct core_message shown;	/* shallow copy with own entities */
+	struct core_entity *ents;
+	size_t n_ents;
+	unsigned char **owned;		/* decrypted buffers and names */
+	size_t n_owned;
+	char *text;
+	struct mime_sig_report *reports;
+	struct crypto_verify_report *vreports;
+	size_t n_reports;
+	int decrypted;			/* every encrypted part opened */
+	int encrypted;
+	struct core_message *original;	/* for a re-signed message */
+};
+
+static void mb_msg_view_own(struct mb_msg_view *v, void *p)
+{
+	v->owned = xrealloc(v->owned, (v->n_owned + 1) * sizeof(*v->owned));
+	v->owned[v->n_owned++] = p;
+}
+
+static void mb_msg_view_clear(struct mb_msg_view *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n_owned; i++)
+		free(v->owned[i]);
+	free(v->owned);
+	free(v->ents);
+	free(v->text);
+	for (i = 0; i < v->n_reports; i++)
+		crypto_verify_report_clear(&v->vreports[i]);
+	free(v->vreports);
+	free(v->reports);
+	core_message_free(&v->original);
+	memset(v, 0, sizeof(*v));
+}
+
+/* A usable key: a certificate of the user (then the organization's own)
+ * in this box whose sealed private key opens. */
+struct mb_key {
+	char *cert_pem;
+	char *key_pem;
+};
+
+static void mb_keys_free(struct mb_key *keys, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(keys[i].cert_pem);
+		if (keys[i].key_pem != NULL) {
+			OPENSSL_cleanse(keys[i].key_pem, strlen(keys[i].key_pem));
+			free(keys[i].key_pem);
+		}
+	}
+	free(keys);
+}
+
+static void mb_keys_add_owner(struct mailbox_env *env, const char *box_id,
+			      int64_t user_id, const unsigned char *nk,
+			      struct mb_key **keys, size_t *n)
+{
+	struct store_cert *certs = NULL;
+	size_t n_certs = 0, i;
+	unsigned char *clear;
+	size_t clear_len;
+	char *error = NULL;
+
+	if (store_cert_list(env->store, box_id, user_id, &certs, &n_certs) !=
+	    STORE_OK)
+		return;
+	for (i = 0; i < n_certs; i++) {
+		if (certs[i].key_enc == NULL || certs[i].cert_pem == NULL)
+			continue;
+		if (crypto_unseal(nk, certs[i].key_enc, certs[i].key_enc_len,
+				  &clear, &clear_len, &error) < 0) {
+			log_warnx("mailbox: key of certificate %s does not "
+				  "open: %s", certs[i].thumbprint,
+				  error != NULL ? error : "?");
+			free(error);
+			error = NULL;
+			continue;
+		}
+		*keys = xrealloc(*keys, (*n + 1) * sizeof(**keys));
+		(*keys)[*n].cert_pem = xstrdup(certs[i].cert_pem);
+		(*keys)[*n].key_pem = xstrndup((const char *)clear, clear_len);
+		(*n)++;
+		OPENSSL_cleanse(clear, clear_len);
+		free(clear);
+	}
+	store_cert_list_free(certs, n_certs);
+}
+
+static struct mb_key *mb_keys_load(struct mailbox_env *env,
+				   const char *box_id, int64_t user_id,
+				   size_t *n_r)
+{
+	unsigned char nk[32];
+	struct mb_key *keys = NULL;
+	size_t n = 0;
+
+	*n_r = 0;
+	if (mb_node_key(env, nk) < 0)
+		return NULL;
+	/* The user's own certificates first, then the organization's. */
+	mb_keys_add_owner(env, box_id, user_id, nk, &keys, &n);
+	mb_keys_add_owner(env, box_id, 0, nk, &keys, &n);
+	OPENSSL_cleanse(nk, sizeof(nk));
+	*n_r = n;
+	return keys;
+}
+
+/* Opens one CMS envelope with the first key that fits. */
+static int mb_decrypt(const struct mb_key *keys, size_t n_keys,
+		      const unsigned char *in, size_t len,
+		      unsigned char **out_r, size_t *out_len_r)
+{
+	char *error = NULL;
+	size_t i;
+
+	for (i = 0; i < n_keys; i++) {
+		if (crypto_decrypt(keys[i].cert_pem, keys[i].key_pem, in, len,
+				   out_r, out_len_r, &error) == 0)
+			return 0;
+		free(error);
+		error = NULL;
+	}
+	return -1;
+}
+
+static const char *mb_undecryptable_text(const struct mailbox_env *env)
+{
+	return env->english ?
+		"This message is encrypted and none of your certificates "
+		"for this organization can decrypt it. The encrypted parts "
+		"are attached as .p7m files." :
+		"Сообщение зашифровано, и ни один из ваших сертификатов этой "
+		"организации не может его расшифровать. Зашифрованные части "
+		"приложены файлами .p7m.";
+}
+
+/* Entities as shown: decrypted where possible (else renamed .p7m), the
+ * encrypted text entity turned back into the message text. */
+static void mb_msg_view_decrypt(struct mailbox_env *env, const char *box_id,
+				int64_t user_id, const struct core_message *msg,
+				struct mb_msg_view *v)
+{
+	struct mb_key *keys = NULL;
+	size_t n_keys = 0, i;
+	unsigned char *clear;
+	size_t clear_len;
+
+	v->ents = xcalloc(msg->n_entities + 1, sizeof(*v->ents));
+	v->decrypted = 1;
+	for (i = 0; i < msg->n_entities; i++) {
+		if (msg->entities[i].encrypted)
+			v->encrypted = 1;
+	}
+	if (msg->encrypted)
+		v->encrypted = 1;
+	if (v->encrypted)
+		keys = mb_keys_load(env, box_id, user_id, &n_keys);
+	for (i = 0; i < msg->n_entities; i++) {
+		const struct core_entity *e = &msg->entities[i];
+		struct core_entity *d;
+
+		if (!e->encrypted) {
+			if (e->kind == CORE_ENT_TEXT) {
+				if (v->text == NULL)
+					v->text = xstrndup((const char *)e->data,
+							   e->len);
+				continue;
+			}
+			v->ents[v->n_ents++] = *e;
+			continue;
+		}
+		if (mb_decrypt(keys, n_keys, e->data, e->len, &clear,
+			       &clear_len) < 0) {
+			v->decrypted = 0;
+			if (e->kind == CORE_ENT_TEXT)
+				continue;
+			d = &v->ents[v->n_ents++];
+			*d = *e;
+			d->file_name = xasprintf("%s.p7m", e->file_name != NULL ?
+						 e->file_name : e->id);
+			mb_msg_view_own(v, d->file_name);
+			d->content_type = "application/pkcs7-mime";
+			continue;
+		}
+		mb_msg_view_own(v, clear);
+		if (e->kind == CORE_ENT_TEXT) {
+			free(v->text);
+			v->text = xstrndup((const char *)clear, clear_len);
+			continue;
+		}
+		d = &v->ents[v->n_ents++];
+		*d = *e;
+		d->data = clear;
+		d->len = clear_len;
+		d->encrypted = 0;
+	}
+	mb_keys_free(keys, n_keys);
+}
+
+static const struct core_entity *mb_ent_find(const struct mb_msg_view *v,
+					     const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[0] != '\0' && i < v->n_ents; i++) {
+		if (strcmp(v->ents[i].id, id) == 0)
+			return &v->ents[i];
+	}
+	return NULL;
+}
+
+static int mb_same_bytes(const struct core_entity *a,
+			 const struct core_entity *b)
+{
+	return a->len == b->len && (a->len == 0 ||
+				    memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* A re-signed message shows every signature: the earlier ones come from
+ * the original message and are matched to the same document here (by
+ * file name, then by content). */
+static void mb_msg_view_add_original(struct mailbox_env *env,
+				     const char *box_id,
+				     const struct core_message *msg,
+				     struct mb_msg_view *v)
+{
+	struct core_error cerr;
+	size_t i, j, n_before = v->n_ents;
+
+	if (msg->kind != CORE_MSG_RESIGN || msg->reply_to[0] == '\0' ||
+	    env->core == NULL)
+		return;
+	memset(&cerr, 0, sizeof(cerr));
+	if (core_get_message(env->core, box_id, msg->reply_to, &v->original,
+			     &cerr) < 0) {
+		log_warnx("mailbox: original of re-signed %s: %s", msg->id,
+			  cerr.msg);
+		return;
+	}
+	v->ents = xrealloc(v->ents, (v->n_ents + v->original->n_entities + 1) *
+			   sizeof(*v->ents));
+	for (i = 0; i < v->original->n_entities; i++) {
+		const struct core_entity *sig = &v->original->entities[i];
+		const struct core_entity *odoc = NULL, *doc = NULL;
+		struct core_entity *d;
+
+		if (sig->kind != CORE_ENT_SIGNATURE || sig->encrypted)
+			continue;
+		for (j = 0; j < n_before; j++) {
+			if (v->ents[j].kind == CORE_ENT_SIGNATURE &&
+			    mb_same_bytes(&v->ents[j], sig))
+				break;
+		}
+		if (j < n_before)
+			continue;	/* the operator copied it already */
+		for (j = 0; j < v->original->n_entities; j++) {
+			if (strcmp(v->original->entities[j].id,
+				   sig->parent_id) == 0)
+				odoc = &v->original->entities[j];
+		}
+		for (j = 0; odoc != NULL && j < n_before; j++) {
+			const struct core_entity *e = &v->ents[j];
+
+			if (e->kind != CORE_ENT_ATTACHMENT)
+				continue;
+			if ((odoc->file_name != NULL && e->file_name != NULL &&
+			     strcmp(odoc->file_name, e->file_name) == 0) ||
+			    (!odoc->encrypted && mb_same_bytes(odoc, e))) {
+				doc = e;
+				break;
+			}
+		}
+		if (doc == NULL)
+			continue;
+		d = &v->ents[v->n_ents++];
+		*d = *sig;
+		memcpy(d->parent_id, doc->id, sizeof(d->parent_id));
+	}
+}
+
+/* One report per document signature, verified against the document as
+ * shown (decrypted). */
+static void mb_msg_view_verify(struct mb_msg_view *v)
+{
+	size_t i, n = 0;
+
+	v->reports = xcalloc(v->n_ents + 1, sizeof(*v->reports));
+	v->vreports = xcalloc(v->n_ents + 1, sizeof(*v->vreports));
+	for (i = 0; i < v->n_ents; i++) {
+		const struct core_entity *sig = &v->ents[i], *doc;
+		struct crypto_verify_report *vr = &v->vreports[n];
+		struct mime_sig_report *r = &v->reports[n];
+
+		if (sig->kind != CORE_ENT_SIGNATURE)
+			continue;
+		doc = mb_ent_find(v, sig->parent_id);
+		r->entity_id = sig->id;
+		r->document_name = doc != NULL ? doc->file_name : NULL;
+		if (doc == NULL || doc->encrypted || sig->encrypted) {
+			r->valid = 0;
+			r->error = "документ недоступен для проверки / "
+				"document not available for verification";
+			n++;
+			continue;
+		}
+		if (crypto_verify_detached(doc->data, doc->len, sig->data,
+					   sig->len, vr) < 0) {
+			memset(vr, 0, sizeof(*vr));
+			r->valid = 0;
+			r->error = "это не подпись CMS / not a CMS signature";
+			n++;
+			continue;
+		}
+		r->signer = vr->signer_common_name != NULL ?
+			vr->signer_common_name : vr->signer_subject;
+		r->serial = vr->signer_serial;
+		r->issuer = vr->signer_issuer;
+		r->not_before = vr->not_before;
+		r->not_after = vr->not_after;
+		r->signing_time = vr->signing_time;
+		r->valid = vr->valid;
+		r->error = vr->error;
+		n++;
+	}
+	v->n_reports = n;
+}
+
+/* The Message-ID the user saw for the answered message, else the one the
+ * gateway gives EDO messages. */
+static char *mb_reply_target(struct mailbox_env *env, int64_t user_id,
+			     const char *box_id, const char *reply_to)
+{
+	struct store_mb_item *items;
+	size_t n, i;
+	char *id = NULL;
+
+	if (store_mb_item_find_edo(env->store, user_id, box_id, reply_to,
+				   STORE_MB_KIND_ANY, &items, &n) == STORE_OK) {
+		for (i = 0; i < n && id == NULL; i++) {
+			if (items[i].message_id != NULL)
+				id = xstrdup(items[i].message_id);
+		}
+		store_mb_item_list_free(items, n);
+	}
+	return id != NULL ? id : xasprintf("%s@%s", reply_to, env->domain);
+}
+
+/* A message that cannot be rendered still gets an item, a notice saying
+ * so, so the mailbox does not stall on it. */
+static int mb_render_unshowable(struct mailbox_env *env, const char *box_id,
+				const char *msg_id, const char *why,
+				const char *key, int64_t date,
+				struct mb_rendered *r,
+				struct mailbox_error *err)
+{
+	char *text, *to;
+	int ret;
+
+	text = xasprintf("Сообщение ЭДО %s не удалось показать: %s\n\n"
+			 "EDO message %s could not be shown: %s\n",
+			 msg_id, why, msg_id, why);
+	to = xasprintf("%s@%s", box_id, env->domain);
+	ret = mb_render_notice(env, to, key, "Сообщение ЭДО не показано / "
+			       "EDO message not shown", text, NULL, date, r, err);
+	free(text);
+	free(to);
+	return ret;
+}
+
+static int mb_render_message_view(struct mailbox_env *env,
+				  int64_t user_id, const char *box_id,
+				  const struct core_message *msg, int outgoing,
+				  struct mb_party_cache *parties,
+				  const char *key_base, struct mb_rendered *r,
+				  struct mailbox_error *err)
+{
+	struct mime_render_msg rm;
+	struct mb_msg_view v;
+	unsigned char *out = NULL;
+	char *error = NULL, *key, *client_id = NULL, *in_reply_to = NULL;
+	size_t len = 0;
+	int ret;
+
+	memset(&v, 0, sizeof(v));
+	mb_msg_view_decrypt(env, box_id, user_id, msg, &v);
+	key = xasprintf("%s:%s", key_base, !v.encrypted ? "plain" :
+			v.decrypted ? "decrypted" : "encrypted");
+	if (mb_reuse(env, key, msg->created, r)) {
+		free(key);
+		mb_msg_view_clear(&v);
+		return 0;
+	}
+	mb_msg_view_add_original(env, box_id, msg, &v);
+	mb_msg_view_verify(&v);
+	v.shown = *msg;
+	v.shown.entities = v.ents;
+	v.shown.n_entities = v.n_ents;
+	if (v.encrypted)
+		v.shown.text = v.text != NULL && v.decrypted ? v.text :
+			(char *)mb_undecryptable_text(env);
+	else if (v.shown.text == NULL)
+		v.shown.text = v.text;
+	memset(&rm, 0, sizeof(rm));
+	rm.domain = env->domain;
+	rm.msg = &v.shown;
+	mb_party_fill(&rm.from, mb_party(env, parties, msg->from_box));
+	mb_party_fill(&rm.to, mb_party(env, parties, msg->to_box));
+	/* Our Sent item carries the client's Message-ID, so the copy the
+	 * client APPENDs afterwards is recognised. */
+	if (outgoing && msg->client_message_id != NULL)
+		client_id = mb_strip_brackets(msg->client_message_id);
+	rm.message_id = client_id;
+	if (msg->reply_to[0] != '\0')
+		in_reply_to = mb_reply_target(env, user_id, box_id,
+					      msg->reply_to);
+	rm.in_reply_to = in_reply_to;
+	rm.reports = v.reports;
+	rm.n_reports = v.n_reports;
+	rm.was_encrypted = v.encrypted;
+	rm.language = mb_language(env);
+	ret = mime_render_message(&rm, &out, &len, &error);
+	free(client_id);
+	free(in_reply_to);
+	mb_msg_view_clear(&v);
+	if (ret < 0) {
+		log_warnx("mailbox: cannot render message %s: %s", msg->id,
+			  error != NULL ? error : "?");
+		ret = mb_render_unshowable(env, box_id, msg->id,
+					   error != NULL ? error : "?", key,
+					   msg->created, r, err);
+		free(error);
+		free(key);
+		return ret;
+	}
+	mb_rendered_take(r, out, len, key, msg->created);
+	free(key);
+	return 0;
+}
+
+int mb_render_message(struct mailbox_env *env, int64_t user_id,
+		      const char *box_id, const char *msg_id, int outgoing,
+		      struct mb_party_cache *parties, struct mb_rendered *r,
+		      struct mailbox_error *err)
+{
+	struct core_message *msg = NULL;
+	struct core_error cerr;
+	char *key_base, *key;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	memset(&cerr, 0, sizeof(cerr));
+	key_base = xasprintf("message:%s:%s:%s", box_id, msg_id,
+			     outgoing ? "out" : "in");
+	if (env->core == NULL ||
+	    core_get_message(env->core, box_id, msg_id, &msg, &cerr) < 0) {
+		if (env->core != NULL && cerr.cls == CORE_ERR_TEMP) {
+			free(key_base);
+			return mb_core_error(err, &cerr, "message");
+		}
+		key = xasprintf("%s:unshowable", key_base);
+		ret = mb_render_unshowable(env, box_id, msg_id,
+					   cerr.msg[0] != '\0' ? cerr.msg :
+					   "нет оператора / no operator", key,
+					   util_now(), r, err);
+		free(key);
+		free(key_base);
+		return ret;
+	}
+	ret = mb_render_message_view(env, user_id, box_id, msg, outgoing,
+				     parties, key_base, r, err);
+	core_message_free(&msg);
+	free(key_base);
+	return ret;
+}

@@ -1,0 +1,682 @@
+/* Sync: the operator's event log of each box becomes items and keywords in
+ * the user's folders.  Per batch of events: everything slow (reading the
+ * message, verifying, decrypting, rendering) happens first, outside any
+ * transaction; then one transaction applies the batch and moves the
+ * user's cursor, so a crash neither loses nor repeats an item. */
+#include "mailbox/mailbox-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+
+/* mb_sync_batch's "do it again": the cursor moved under us (another
+ * process synced) or a reused rendering vanished. */
+#define MB_SYNC_AGAIN 2
+
+enum mb_act_type {
+	MB_ACT_ADD,		/* a new item */
+	MB_ACT_KEYWORD,		/* a keyword on the items of a message */
+	MB_ACT_INVITATION,	/* a decision keyword on invitation items */
+	MB_ACT_PLACE,		/* archive / delete / restore */
+};
+
+struct mb_act {
+	enum mb_act_type type;
+	int role;		/* ADD: folder */
+	int kind;		/* ADD: item kind */
+	uint32_t flags;		/* ADD */
+	struct mb_rendered r;	/* ADD */
+	char *edo_msg_id;
+	char *edo_other;
+	const char *keyword;	/* KEYWORD, INVITATION */
+	enum mb_place place;	/* PLACE */
+	int64_t date;
+};
+
+struct mb_batch {
+	struct core_event *evs;
+	size_t n, cap;
+	struct mb_act *acts;
+	size_t n_acts, cap_acts;
+};
+
+struct mb_sync_ctx {
+	struct mailbox_env *env;
+	int64_t user_id;
+	const char *address;
+	const char *box_id;
+	struct mb_party_cache *parties;
+};
+
+static int mb_collect_event(const struct core_event *ev, void *ctx)
+{
+	struct mb_batch *b = ctx;
+
+	if (b->n == b->cap) {
+		b->cap = b->cap == 0 ? 32 : b->cap * 2;
+		b->evs = xrealloc(b->evs, b->cap * sizeof(*b->evs));
+	}
+	b->evs[b->n] = *ev;
+	b->evs[b->n].text = ev->text != NULL ? xstrdup(ev->text) : NULL;
+	b->n++;
+	return 0;
+}
+
+static void mb_batch_clear(struct mb_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		free(b->evs[i].text);
+	free(b->evs);
+	for (i = 0; i < b->n_acts; i++) {
+		mb_rendered_clear(&b->acts[i].r);
+		free(b->acts[i].edo_msg_id);
+		free(b->acts[i].edo_other);
+	}
+	free(b->acts);
+	memset(b, 0, sizeof(*b));
+}
+
+static struct mb_act *mb_act_new(struct mb_batch *b, enum mb_act_type type,
+				 const struct core_event *ev)
+{
+	struct mb_act *a;
+
+	if (b->n_acts == b->cap_acts) {
+		b->cap_acts = b->cap_acts == 0 ? 32 : b->cap_acts * 2;
+		b->acts = xrealloc(b->acts, b->cap_acts * sizeof(*b->acts));
+	}
+	a = &b->acts[b->n_acts++];
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	a->edo_msg_id = ev->message_id[0] != '\0' ? xstrdup(ev->message_id) :
+		NULL;
+	a->edo_other = ev->other_box[0] != '\0' ? xstrdup(ev->other_box) : NULL;
+	a->date = ev->ts;
+	a->role = STORE_MB_ROLE_NONE;
+	return a;
+}
+
+/* Items of the user in this box for an EDO object, of one kind and home;
+ * used so that an item is never added twice. */
+static int mb_item_exists(struct mb_sync_ctx *c, int kind, int home,
+			  const char *edo_msg_id, const char *edo_other,
+			  int *exists_r, struct mailbox_error *err)
+{
+	struct store_mb_item *items;
+	size_t n, i;
+	int ret;
+
+	*exists_r = 0;
+	if (edo_msg_id != NULL)
+		ret = store_mb_item_find_edo(c->env->store, c->user_id,
+					     c->box_id, edo_msg_id, kind,
+					     &items, &n);
+	else if (edo_other != NULL)
+		ret = store_mb_item_find_other(c->env->store, c->user_id,
+					       c->box_id, kind, edo_other,
+					       &items, &n);
+	else
+		return 0;
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "sync lookup");
+	for (i = 0; i < n; i++) {
+		if (items[i].home_role == home)
+			*exists_r = 1;
+	}
+	store_mb_item_list_free(items, n);
+	return 0;
+}
+
+/* ---- preparing (no transaction) ---- */
+
+static int mb_prep_add(struct mb_sync_ctx *c, struct mb_batch *b,
+		       const struct core_event *ev, int role, int kind,
+		       uint32_t flags, struct mailbox_error *err)
+{
+	struct mb_act *a;
+	int exists, ret;
+
+	if (mb_item_exists(c, kind, role, ev->message_id[0] != '\0' ?
+			   ev->message_id : NULL,
+			   kind == STORE_MB_KIND_CONTACT ? ev->other_box : NULL,
+			   &exists, err) < 0)
+		return -1;
+	if (exists)
+		return 0;
+	a = mb_act_new(b, MB_ACT_ADD, ev);
+	a->role = role;
+	a->kind = kind;
+	a->flags = flags;
+	switch (kind) {
+	case STORE_MB_KIND_MESSAGE:
+		ret = mb_render_message(c->env, c->user_id, c->box_id,
+					ev->message_id,
+					role == STORE_MB_ROLE_SENT, c->parties,
+					&a->r, err);
+		break;
+	case STORE_MB_KIND_INVITATION:
+		ret = mb_render_invitation(c->env, c->box_id, ev,
+					   role == STORE_MB_ROLE_OUT_INVITATIONS,
+					   c->parties, &a->r, err);
+		break;
+	case STORE_MB_KIND_CONTACT:
+		/* A contact is about the counteragent, not a message. */
+		free(a->edo_msg_id);
+		a->edo_msg_id = NULL;
+		ret = mb_render_contact(c->env, c->box_id, ev, c->parties,
+					&a->r, err);
+		break;
+	default:
+		ret = mb_error(err, MAILBOX_ERR_TEMP, "?");
+		break;
+	}
+	return ret;
+}
+
+static void mb_prep_keyword(struct mb_batch *b, const struct core_event *ev,
+			    enum mb_act_type type, const char *kw)
+{
+	struct mb_act *a;
+
+	if (type == MB_ACT_KEYWORD && ev->message_id[0] == '\0')
+		return;
+	if (type == MB_ACT_INVITATION && ev->other_box[0] == '\0')
+		return;
+	a = mb_act_new(b, type, ev);
+	a->keyword = kw;
+}
+
+/* RESTORED says the item left the archive or the trash; where it belongs
+ * now is what the operator says about the message. */
+static int mb_prep_place(struct mb_sync_ctx *c, struct mb_batch *b,
+			 const struct core_event *ev, enum mb_place where,
+			 struct mailbox_error *err)
+{
+	struct core_message *msg = NULL;
+	struct core_error cerr;
+	struct mb_act *a;
+
+	if (ev->message_id[0] == '\0')
+		return 0;
+	if (ev->type == CORE_EV_RESTORED && c->env->core != NULL) {
+		memset(&cerr, 0, sizeof(cerr));
+		if (core_get_message(c->env->core, c->box_id, ev->message_id,
+				     &msg, &cerr) == 0) {
+			where = msg->deleted ? MB_PLACE_TRASH :
+				msg->archived ? MB_PLACE_ARCHIVE : MB_PLACE_HOME;
+			core_message_free(&msg);
+		} else if (cerr.cls == CORE_ERR_TEMP) {
+			return mb_core_error(err, &cerr, "restore");
+		}
+	}
+	a = mb_act_new(b, MB_ACT_PLACE, ev);
+	a->place = where;
+	return 0;
+}
+
+static int mb_prep_failed(struct mb_sync_ctx *c, struct mb_batch *b,
+			  const struct core_event *ev,
+			  struct mailbox_error *err)
+{
+	struct store_mb_item *items = NULL;
+	char *key, *text, *reply = NULL;
+	struct mb_act *a;
+	size_t n = 0, i;
+	int ret;
+
+	mb_prep_keyword(b, ev, MB_ACT_KEYWORD, MB_KW_FAILED);
+	if (ev->message_id[0] != '\0' &&
+	    store_mb_item_find_edo(c->env->store, c->user_id, c->box_id,
+				   ev->message_id, STORE_MB_KIND_ANY, &items,
+				   &n) == STORE_OK) {
+		for (i = 0; i < n && reply == NULL; i++) {
+			if (items[i].message_id != NULL)
+				reply = xstrdup(items[i].message_id);
+		}
+		store_mb_item_list_free(items, n);
+	}
+	a = mb_act_new(b, MB_ACT_ADD, ev);
+	a->role = STORE_MB_ROLE_INBOX;
+	a->kind = STORE_MB_KIND_NOTICE;
+	/* The notice is about the message but is not the message. */
+	free(a->edo_msg_id);
+	a->edo_msg_id = NULL;
+	key = xasprintf("notice:%s:%s", c->box_id, ev->index_key);
+	text = xasprintf("Операция ЭДО не выполнена%s%s.\n%s\n\n"
+			 "An EDO operation failed%s%s.\n%s\n",
+			 ev->message_id[0] != '\0' ? ", сообщение " : "",
+			 ev->message_id,
+			 ev->text != NULL ? ev->text : "",
+			 ev->message_id[0] != '\0' ? ", message " : "",
+			 ev->message_id,
+			 ev->text != NULL ? ev->text : "");
+	ret = mb_render_notice(c->env, c->address, key,
+			       "Ошибка ЭДО / EDO operation failed", text, reply,
+			       ev->ts, &a->r, err);
+	free(key);
+	free(text);
+	free(reply);
+	return ret;
+}
+
+static int mb_prep_event(struct mb_sync_ctx *c, struct mb_batch *b,
+			 const struct core_event *ev,
+			 struct mailbox_error *err)
+{
+	switch (ev->type) {
+	case CORE_EV_INVITATION_IN:
+		return mb_prep_add(c, b, ev, STORE_MB_ROLE_IN_INVITATIONS,
+				   STORE_MB_KIND_INVITATION, 0, err);
+	case CORE_EV_INVITATION_OUT:
+		return mb_prep_add(c, b, ev, STORE_MB_ROLE_OUT_INVITATIONS,
+				   STORE_MB_KIND_INVITATION,
+				   MAILBOX_FLAG_SEEN, err);
+	case CORE_EV_INVITATION_ACCEPTED:
+		mb_prep_keyword(b, ev, MB_ACT_INVITATION, MB_KW_ACCEPTED);
+		if (ev->other_box[0] == '\0')
+			return 0;
+		return mb_prep_add(c, b, ev, STORE_MB_ROLE_CONTACTS,
+				   STORE_MB_KIND_CONTACT, MAILBOX_FLAG_SEEN,
+				   err);
+	case CORE_EV_INVITATION_REJECTED:
+		mb_prep_keyword(b, ev, MB_ACT_INVITATION, MB_KW_REJECTED);
+		return 0;
+	case CORE_EV_INVITATION_WITHDRAWN:
+		mb_prep_keyword(b, ev, MB_ACT_INVITATION, MB_KW_WITHDRAWN);
+		return 0;
+	case CORE_EV_MESSAGE_IN:
+		if (ev->message_id[0] == '\0')
+			return 0;
+		return mb_prep_add(c, b, ev, STORE_MB_ROLE_INBOX,
+				   STORE_MB_KIND_MESSAGE, 0, err);
+	case CORE_EV_MESSAGE_OUT:
+		if (ev->message_id[0] == '\0')
+			return 0;
+		return mb_prep_add(c, b, ev, STORE_MB_ROLE_SENT,
+				   STORE_MB_KIND_MESSAGE, MAILBOX_FLAG_SEEN,
+				   err);
+	case CORE_EV_DELIVERED:
+		mb_prep_keyword(b, ev, MB_ACT_KEYWORD, MB_KW_DELIVERED);
+		return 0;
+	case CORE_EV_RECEIPT:
+		mb_prep_keyword(b, ev, MB_ACT_KEYWORD, MB_KW_RECEIPT);
+		return 0;
+	case CORE_EV_CONFIRMATION:
+		mb_prep_keyword(b, ev, MB_ACT_KEYWORD, MB_KW_CONFIRMED);
+		return 0;
+	case CORE_EV_ARCHIVED:
+		return mb_prep_place(c, b, ev, MB_PLACE_ARCHIVE, err);
+	case CORE_EV_DELETED:
+		return mb_prep_place(c, b, ev, MB_PLACE_TRASH, err);
+	case CORE_EV_RESTORED:
+		return mb_prep_place(c, b, ev, MB_PLACE_HOME, err);
+	case CORE_EV_FAILED:
+		return mb_prep_failed(c, b, ev, err);
+	}
+	/* A newer operator's event: nothing to show for it. */
+	log_debug("mailbox: event type %d of box %s ignored", (int)ev->type,
+		  ev->box_id);
+	return 0;
+}
+
+/* ---- applying (inside the batch's transaction) ---- */
+
+static int mb_add_keyword(struct mailbox_env *env, struct store_mb_item *it,
+			  const char *kw, struct mailbox_error *err)
+{
+	char *kws;
+	int ret;
+
+	if (mb_keywords_has(it->keywords, kw))
+		return 0;
+	kws = mb_keywords_add(it->keywords, kw);
+	ret = store_mb_item_set_flags(env->store, it->id, it->flags, kws, NULL);
+	free(kws);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "sync keyword");
+	return 0;
+}
+
+static int mb_apply_add(struct mb_sync_ctx *c, struct mb_act *a,
+			struct mailbox_error *err)
+{
+	struct store_mb_item it;
+	int exists, ret;
+
+	/* Again inside the transaction: an earlier event of this batch may
+	 * have added it (two acceptances of one counteragent). */
+	if (a->kind != STORE_MB_KIND_NOTICE &&
+	    (mb_item_exists(c, a->kind, a->role, a->edo_msg_id,
+			    a->kind == STORE_MB_KIND_CONTACT ? a->edo_other :
+			    NULL, &exists, err) < 0))
+		return -1;
+	if (a->kind != STORE_MB_KIND_NOTICE && exists)
+		return 0;
+	memset(&it, 0, sizeof(it));
+	if (mb_folder_id(c->env, c->user_id, c->box_id, a->role, &it.folder_id,
+			 err) < 0)
+		return -1;
+	ret = mb_rendered_blob(c->env, &a->r, &it.blob_id, &it.size, err);
+	if (ret != 0)
+		return ret < 0 ? -1 : MB_SYNC_AGAIN;
+	it.flags = a->flags;
+	it.keywords = "";
+	it.internaldate = a->r.date != 0 ? a->r.date : a->date;
+	it.user_id = c->user_id;
+	it.box_id = (char *)c->box_id;
+	it.kind = a->kind;
+	it.edo_msg_id = a->edo_msg_id;
+	it.edo_other = a->edo_other;
+	it.home_role = a->role;
+	it.message_id = a->r.message_id;
+	ret = store_mb_item_add(c->env->store, &it);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "sync add");
+	return 0;
+}
+
+static int mb_apply_keyword(struct mb_sync_ctx *c, struct mb_act *a,
+			    struct mailbox_error *err)
+{
+	struct store_mb_item *items;
+	size_t n, i;
+	int ret;
+
+	ret = store_mb_item_find_edo(c->env->store, c->user_id, c->box_id,
+				     a->edo_msg_id, STORE_MB_KIND_ANY, &items,
+				     &n);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "sync keyword");
+	for (i = 0, ret = 0; i < n && ret == 0; i++) {
+		if (items[i].kind == STORE_MB_KIND_MESSAGE ||
+		    items[i].kind == STORE_MB_KIND_INVITATION)
+			ret = mb_add_keyword(c->env, &items[i], a->keyword, err);
+	}
+	store_mb_item_list_free(items, n);
+	return ret;
+}
+
+static int mb_invitation_decided(const struct store_mb_item *it)
+{
+	return mb_keywords_has(it->keywords, MB_KW_ACCEPTED) ||
+		mb_keywords_has(it->keywords, MB_KW_REJECTED) ||
+		mb_keywords_has(it->keywords, MB_KW_WITHDRAWN);
+}
+
+/* The decision goes on the invitation it answers: the one named by the
+ * event, else every undecided invitation with that counteragent, else
+ * the latest one. */
+static int mb_apply_invitation(struct mb_sync_ctx *c, struct mb_act *a,
+			       struct mailbox_error *err)
+{
+	struct store_mb_item *items;
+	size_t n, i, hits = 0;
+	int ret;
+
+	ret = store_mb_item_find_other(c->env->store, c->user_id, c->box_id,
+				       STORE_MB_KIND_INVITATION, a->edo_other,
+				       &items, &n);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "sync invitation");
+	for (i = 0, ret = 0; a->edo_msg_id != NULL && i < n && ret == 0; i++) {
+		if (items[i].edo_msg_id != NULL &&
+		    strcmp(items[i].edo_msg_id, a->edo_msg_id) == 0) {
+			ret = mb_add_keyword(c->env, &items[i], a->keyword, err);
+			hits++;
+		}
+	}
+	for (i = 0; hits == 0 && i < n && ret == 0; i++) {
+		if (!mb_invitation_decided(&items[i])) {
+			ret = mb_add_keyword(c->env, &items[i], a->keyword, err);
+			hits++;
+		}
+	}
+	if (hits == 0 && n > 0 && ret == 0)
+		ret = mb_add_keyword(c->env, &items[n - 1], a->keyword, err);
+	store_mb_item_list_free(items, n);
+	return ret;
+}
+
+static int mb_in_place(int role, const struct store_mb_item *it,
+		       enum mb_place where)
+{
+	switch (where) {
+	case MB_PLACE_ARCHIVE:
+		return mb_role_in_archive(role);
+	case MB_PLACE_TRASH:
+		return role == STORE_MB_ROLE_TRASH;
+	default:
+		return role == it->home_role;
+	}
+}
+
+int mb_place_message(struct mailbox_env *env, int64_t user_id,
+		     const char *box_id, const char *msg_id,
+		     enum mb_place where, struct mailbox_error *err)
+{
+	struct store_mb_item *items;
+	struct store_mb_folder f;
+	size_t n, i, src = (size_t)-1;
+	int64_t dest;
+	int ret, role;
+
+	ret = store_mb_item_find_edo(env->store, user_id, box_id, msg_id,
+				     STORE_MB_KIND_MESSAGE, &items, &n);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "place");
+	for (i = 0; i < n; i++) {
+		if ((ret = store_mb_folder_get(env->store, items[i].folder_id,
+					       &f)) != STORE_OK) {
+			store_mb_item_list_free(items, n);
+			return mb_store_error(err, ret, "place");
+		}
+		role = f.role;
+		store_mb_folder_clear(&f);
+		/* Already there (the user moved it, or a copy is): nothing
+		 * to do, which makes replays harmless. */
+		if (mb_in_place(role, &items[i], where)) {
+			store_mb_item_list_free(items, n);
+			return 0;
+		}
+		if (src == (size_t)-1 || role == items[i].home_role)
+			src = i;
+	}
+	ret = 0;
+	if (src != (size_t)-1) {
+		role = where == MB_PLACE_ARCHIVE ? STORE_MB_ROLE_ARCHIVE :
+			where == MB_PLACE_TRASH ? STORE_MB_ROLE_TRASH :
+			items[src].home_role;
+		if (role == STORE_MB_ROLE_NONE)
+			role = STORE_MB_ROLE_INBOX;
+		if (mb_folder_id(env, user_id, box_id, role, &dest, err) < 0)
+			ret = -1;
+		else if ((ret = store_mb_item_move(env->store, items[src].id,
+						   dest, NULL)) != STORE_OK)
+			ret = mb_store_error(err, ret, "place");
+	}
+	store_mb_item_list_free(items, n);
+	return ret;
+}
+
+static int mb_apply(struct mb_sync_ctx *c, struct mb_act *a,
+		    struct mailbox_error *err)
+{
+	switch (a->type) {
+	case MB_ACT_ADD:
+		return mb_apply_add(c, a, err);
+	case MB_ACT_KEYWORD:
+		return mb_apply_keyword(c, a, err);
+	case MB_ACT_INVITATION:
+		return mb_apply_invitation(c, a, err);
+	case MB_ACT_PLACE:
+		return mb_place_message(c->env, c->user_id, c->box_id,
+					a->edo_msg_id, a->place, err);
+	}
+	return 0;
+}
+
+/* 0 applied, MB_SYNC_AGAIN to redo, -1 error (nothing applied). */
+static int mb_sync_batch(struct mb_sync_ctx *c, struct mb_batch *b,
+			 char **cursor, struct mailbox_error *err)
+{
+	struct store *s = c->env->store;
+	const char *last = b->evs[b->n - 1].index_key;
+	char *stored = NULL;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < b->n; i++) {
+		if (mb_prep_event(c, b, &b->evs[i], err) < 0)
+			return -1;
+	}
+	if ((ret = store_tx_begin(s)) != STORE_OK)
+		return mb_store_error(err, ret, "sync");
+	ret = store_mb_cursor_get(s, c->user_id, c->box_id, &stored);
+	if (ret != STORE_OK) {
+		store_tx_rollback(s);
+		return mb_store_error(err, ret, "sync cursor");
+	}
+	if (strcmp(stored, *cursor) != 0) {
+		/* Someone else applied events meanwhile: start from there. */
+		store_tx_rollback(s);
+		free(*cursor);
+		*cursor = stored;
+		return MB_SYNC_AGAIN;
+	}
+	free(stored);
+	for (i = 0; i < b->n_acts; i++) {
+		if ((ret = mb_apply(c, &b->acts[i], err)) != 0) {
+			store_tx_rollback(s);
+			return ret;
+		}
+	}
+	if ((ret = store_mb_cursor_set(s, c->user_id, c->box_id, last)) !=
+	    STORE_OK) {
+		store_tx_rollback(s);
+		return mb_store_error(err, ret, "sync cursor");
+	}
+	if ((ret = store_tx_commit(s)) != STORE_OK)
+		return mb_store_error(err, ret, "sync commit");
+	free(*cursor);
+	*cursor = xstrdup(last);
+	return 0;
+}
+
+int mb_sync_box(struct mailbox_env *env, int64_t user_id,
+		const char *address, const char *box_id, char **cursor,
+		int *changed_r, struct mailbox_error *err)
+{
+	struct mb_sync_ctx c;
+	struct core_error cerr;
+	struct mb_batch b;
+	int again = 0, ret = 0;
+	size_t n;
+
+	if (env->core == NULL)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	c.env = env;
+	c.user_id = user_id;
+	c.address = address;
+	c.box_id = box_id;
+	c.parties = mb_party_cache_new();
+	for (;;) {
+		memset(&b, 0, sizeof(b));
+		memset(&cerr, 0, sizeof(cerr));
+		/* The one query when nothing changed. */
+		if (core_poll_events(env->core, box_id, *cursor, MB_SYNC_BATCH,
+				     mb_collect_event, &b, &cerr) < 0) {
+			mb_batch_clear(&b);
+			ret = mb_core_error(err, &cerr, "sync poll");
+			break;
+		}
+		if (b.n == 0) {
+			mb_batch_clear(&b);
+			break;
+		}
+		n = b.n;
+		ret = mb_sync_batch(&c, &b, cursor, err);
+		mb_batch_clear(&b);
+		if (ret == MB_SYNC_AGAIN) {
+			ret = 0;
+			if (++again > MB_SYNC_RETRIES) {
+				ret = mb_error(err, MAILBOX_ERR_TEMP,
+					       "Синхронизация не удалась, повторите "
+					       "позже / sync failed, try again later");
+				break;
+			}
+			continue;
+		}
+		if (ret < 0)
+			break;
+		*changed_r = 1;
+		if (n < MB_SYNC_BATCH)
+			break;
+	}
+	mb_party_cache_free(&c.parties);
+	return ret;
+}
+
+int mailbox_user_sync(struct mailbox_user *user, struct mailbox_error *err)
+{
+	struct mailbox_env *env = user->env;
+	int changed = 0, ret = 0;
+	size_t i;
+
+	pthread_mutex_lock(&env->sync_lock);
+	for (i = 0; i < user->n_boxes && ret == 0; i++)
+		ret = mb_sync_box(env, user->id, user->address,
+				  user->boxes[i].box_id, &user->boxes[i].cursor,
+				  &changed, err);
+	pthread_mutex_unlock(&env->sync_lock);
+	if (changed)
+		mb_notify_user(env, user->id, 0, NULL);
+	return ret;
+}
+
+/* The session's boxes, then the user's other active boxes (a Sent copy
+ * is matched across all of them). */
+int mb_sync_all_boxes(struct mailbox_user *user, struct mailbox_error *err)
+{
+	struct mailbox_env *env = user->env;
+	struct store_membership *m;
+	size_t n, i, j;
+	int changed = 0, ret;
+	char *cursor;
+
+	if (mailbox_user_sync(user, err) < 0)
+		return -1;
+	ret = store_member_list_user(env->store, user->id, &m, &n);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "sync");
+	pthread_mutex_lock(&env->sync_lock);
+	for (i = 0, ret = 0; i < n && ret == 0; i++) {
+		if (m[i].status != STORE_ACTIVE)
+			continue;
+		for (j = 0; j < user->n_boxes; j++) {
+			if (strcmp(user->boxes[j].box_id, m[i].box_id) == 0)
+				break;
+		}
+		if (j < user->n_boxes)
+			continue;
+		if (mb_box_folders_ensure(env, user->id, m[i].box_id, err) < 0) {
+			ret = -1;
+			break;
+		}
+		if ((ret = store_mb_cursor_get(env->store, user->id,
+					       m[i].box_id, &cursor)) != STORE_OK) {
+			ret = mb_store_error(err, ret, "sync");
+			break;
+		}
+		ret = mb_sync_box(env, user->id, user->address, m[i].box_id,
+				  &cursor, &changed, err);
+		free(cursor);
+	}
+	pthread_mutex_unlock(&env->sync_lock);
+	store_member_list_free(m, n);
+	return ret;
+}
