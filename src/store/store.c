@@ -115,6 +115,13 @@ struct sqlite3_stmt *store_stmt(struct store *store, const char *sql)
 
 	if (store->lock_depth <= 0)
 		fatalx("store_stmt called without the store lock");
+	if (store->tx_aborted) {
+		/* An inner level rolled back: anything run now would
+		 * autocommit outside the transaction the caller thinks it is
+		 * in, a half-written result. */
+		log_warnx("store: statement refused inside a rolled back transaction");
+		return NULL;
+	}
 	for (e = store->stmts[h]; e != NULL; e = e->next) {
 		if (strcmp(e->sql, sql) == 0)
 			break;
@@ -211,6 +218,10 @@ int store_tx_begin(struct store *store)
 	int ret;
 
 	store_lock(store);
+	if (store->tx_depth > 0 && store->tx_aborted) {
+		store_unlock(store);
+		return STORE_ERR_INTERNAL;
+	}
 	if (store->tx_depth > 0) {
 		store->tx_depth++;
 		return STORE_OK;

@@ -1,5 +1,6 @@
 /* The store's connection part: migrations, transactions, the statement
  * cache.  Prints TAP. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,132 @@ static void test_stmt_cache(const char *path)
 	store_close(&s);
 }
 
+static void test_aborted(const char *path)
+{
+	struct store *s = NULL;
+	const char *error;
+
+	if (store_open(path, &s, &error) < 0) {
+		ok(0, error);
+		return;
+	}
+	ok(store_tx_begin(s) == STORE_OK && store_tx_begin(s) == STORE_OK,
+	   "outer and inner transaction");
+	store_tx_rollback(s);
+	store_lock(s);
+	ok(store_stmt(s, "INSERT INTO settings_kv VALUES ('late', '1')") == NULL,
+	   "no statement after an inner rollback (would autocommit)");
+	store_unlock(s);
+	ok(store_tx_begin(s) != STORE_OK, "no nested begin either");
+	store_tx_rollback(s);
+	ok(count_rows(s, "SELECT count(*) FROM settings_kv WHERE key = 'late'") == 0,
+	   "nothing written; the store works again afterwards");
+	store_close(&s);
+}
+
+#define TEST_THREADS 4
+#define TEST_ROUNDS 100
+
+struct test_thread {
+	struct store *s;
+	int id;
+	int failures;
+};
+
+static void *test_writer(void *arg)
+{
+	struct test_thread *t = arg;
+	sqlite3_stmt *st;
+	char key[32];
+	int i;
+
+	for (i = 0; i < TEST_ROUNDS; i++) {
+		if (store_tx_begin(t->s) != STORE_OK) {
+			t->failures++;
+			continue;
+		}
+		snprintf(key, sizeof(key), "t%d-%d", t->id, i);
+		st = store_stmt(t->s, "INSERT INTO settings_kv VALUES (?, 'x')");
+		if (st == NULL) {
+			t->failures++;
+			store_tx_rollback(t->s);
+			continue;
+		}
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+		/* Every other round rolls back: only the even ones remain. */
+		if (sqlite3_step(st) != SQLITE_DONE)
+			t->failures++;
+		if (i % 2 == 0) {
+			if (store_tx_commit(t->s) != STORE_OK)
+				t->failures++;
+		} else {
+			store_tx_rollback(t->s);
+		}
+	}
+	return NULL;
+}
+
+static void test_threads(const char *path)
+{
+	struct test_thread t[TEST_THREADS];
+	pthread_t th[TEST_THREADS];
+	struct store *s = NULL;
+	const char *error;
+	int i, failures = 0;
+
+	if (store_open(path, &s, &error) < 0) {
+		ok(0, error);
+		return;
+	}
+	store_lock(s);
+	sqlite3_exec(store_db(s), "DELETE FROM settings_kv", NULL, NULL, NULL);
+	store_unlock(s);
+	for (i = 0; i < TEST_THREADS; i++) {
+		t[i].s = s;
+		t[i].id = i;
+		t[i].failures = 0;
+		pthread_create(&th[i], NULL, test_writer, &t[i]);
+	}
+	for (i = 0; i < TEST_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		failures += t[i].failures;
+	}
+	ok(failures == 0, "threads share one store without errors");
+	ok(count_rows(s, "SELECT count(*) FROM settings_kv") ==
+	   TEST_THREADS * TEST_ROUNDS / 2, "each thread's commits and rollbacks kept apart");
+	store_close(&s);
+}
+
+static void test_two_connections(const char *path)
+{
+	struct store *a = NULL, *b = NULL;
+	const char *error;
+	sqlite3_stmt *st;
+
+	if (store_open(path, &a, &error) < 0 || store_open(path, &b, &error) < 0) {
+		ok(0, error);
+		store_close(&a);
+		return;
+	}
+	ok(store_tx_begin(a) == STORE_OK, "first process writes");
+	sqlite3_exec(store_db(a), "INSERT INTO settings_kv VALUES ('wal', '1')",
+		     NULL, NULL, NULL);
+	ok(count_rows(b, "SELECT count(*) FROM settings_kv WHERE key = 'wal'") == 0,
+	   "second process reads meanwhile (WAL) and sees the old state");
+	ok(store_tx_commit(a) == STORE_OK, "commit");
+	ok(count_rows(b, "SELECT count(*) FROM settings_kv WHERE key = 'wal'") == 1,
+	   "then sees the commit");
+
+	store_lock(b);
+	st = store_stmt(b, "SELECT key FROM settings_kv");
+	ok(st != NULL && sqlite3_step(st) == SQLITE_ROW && sqlite3_stmt_busy(st),
+	   "a statement left mid-step");
+	store_unlock(b);
+	ok(!sqlite3_stmt_busy(st), "is reset when the lock is released");
+	store_close(&a);
+	store_close(&b);
+}
+
 static void test_bad_path(void)
 {
 	struct store *s = NULL;
@@ -204,6 +331,9 @@ int main(void)
 	test_newer_schema(path);
 	test_tx(path);
 	test_stmt_cache(path);
+	test_aborted(path);
+	test_threads(path);
+	test_two_connections(path);
 	test_bad_path();
 	test_cleanup(path);
 	free(path);
