@@ -50,7 +50,7 @@ static int crypto_node_key_read(const char *path,
 				unsigned char key_r[CRYPTO_NODE_KEY_LEN],
 				char **error_r)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	struct stat st;
