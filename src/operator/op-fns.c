@@ -31,6 +31,9 @@
 #define OP_FNS_MAX_DOC (16 * 1024 * 1024)	/* bytes of a document we parse */
 #define OP_FNS_MSK_OFFSET (3 * 3600)
 #define OP_FNS_MAX_FIO 60			/* characters of ФИО parts */
+/* 1900-01-01 00:00 and 2099-12-31 23:59:59 Moscow time, as UTC seconds. */
+#define OP_FNS_TS_MIN (-2208988800LL - OP_FNS_MSK_OFFSET)
+#define OP_FNS_TS_MAX (4102444799LL - OP_FNS_MSK_OFFSET)
 
 static const char *const op_fns_files[] = {
 	[OPERATOR_FNS_IZVPOL] = "DP_IZVPOL_1_982_00_01_03_01.xsd",
@@ -226,27 +229,44 @@ static void op_fns_moscow(int64_t ts, struct tm *tm_r)
 	gmtime_r(&t, tm_r);
 }
 
-/* ДД.ММ.ГГГГ, ЧЧ.ММ.СС and ГГГГММДД of ts in Moscow time. */
+/* ДД.ММ.ГГГГ, ЧЧ.ММ.СС and ГГГГММДД of ts in Moscow time (ts within
+ * op_fns_ts_valid's range). */
 static void op_fns_dates(int64_t ts, char date[11], char time_[9],
 			 char ymd[9])
 {
 	struct tm tm;
 
 	op_fns_moscow(ts, &tm);
-	strftime(date, 11, "%d.%m.%Y", &tm);
-	strftime(time_, 9, "%H.%M.%S", &tm);
-	strftime(ymd, 9, "%Y%m%d", &tm);
+	if (strftime(date, 11, "%d.%m.%Y", &tm) == 0)
+		date[0] = '\0';
+	if (strftime(time_, 9, "%H.%M.%S", &tm) == 0)
+		time_[0] = '\0';
+	if (strftime(ymd, 9, "%Y%m%d", &tm) == 0)
+		ymd[0] = '\0';
+}
+
+/* ДатаТип allows 01.01.1900 - 31.12.2099 (Moscow time). */
+static int op_fns_ts_valid(int64_t ts, struct core_error *err)
+{
+	if (ts < OP_FNS_TS_MIN || ts > OP_FNS_TS_MAX)
+		return operator_error(err, CORE_ERR_INVALID,
+			"Дата вне 1900-2099 годов / date outside 1900-2099");
+	return 0;
 }
 
 /* A copy of s with at most max characters and no control characters
- * (they cannot stand in an XML attribute). */
+ * (they cannot stand in an XML attribute); bytes of broken UTF-8 become
+ * '?' so that the serializer never sees them. */
 static char *op_fns_clean(const char *s, size_t max)
 {
 	size_t len = strlen(s), i, n = 0, chars = 0;
+	int utf8 = util_utf8_valid((const unsigned char *)s, len);
 	char *out = xmalloc(len + 1);
 
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (!utf8 && c >= 0x80)
+			c = '?';
 		if ((c & 0xc0) != 0x80) {
 			if (chars == max)
 				break;
@@ -414,6 +434,17 @@ static int op_fns_check_file(const struct operator_fns_file *f,
 	return 0;
 }
 
+/* Ids go into the file name as they are, so they are checked first
+ * (ИдУчастЭДО: 4-46, ИдОперЭДО: 3 characters [A-Za-z0-9@.-]). */
+static int op_fns_check_id(const char *id, size_t min, struct core_error *err)
+{
+	if (!operator_id_valid(id, min, min == 3 ? 3 : 46))
+		return operator_error(err, CORE_ERR_INVALID,
+			"Неверный идентификатор участника ЭДО / invalid EDO "
+			"participant id");
+	return 0;
+}
+
 static char *op_fns_file_id(const char *prefix, const char *to_id,
 			    const char *from_id, int64_t ts)
 {
@@ -433,7 +464,11 @@ int operator_fns_pdotpr(const struct operator_fns_pdotpr *p,
 	xmlDocPtr doc;
 	int ret;
 
-	if (op_fns_check_file(&p->file, err) < 0)
+	if (op_fns_check_file(&p->file, err) < 0 ||
+	    op_fns_ts_valid(p->sent, err) < 0 ||
+	    op_fns_check_id(p->sender.id, 4, err) < 0 ||
+	    op_fns_check_id(p->recipient.id, 4, err) < 0 ||
+	    op_fns_check_id(p->oper_id, 3, err) < 0)
 		return -1;
 	pthread_once(&op_fns_once, op_fns_init);
 	/* The operator sends it to the document's sender: A = sender's
@@ -472,7 +507,10 @@ int operator_fns_izvpol(const struct operator_fns_izvpol *p,
 	int ret;
 	xmlDocPtr doc;
 
-	if (op_fns_check_file(&p->file, err) < 0)
+	if (op_fns_check_file(&p->file, err) < 0 ||
+	    op_fns_ts_valid(p->received, err) < 0 ||
+	    op_fns_check_id(p->sender.id, 4, err) < 0 ||
+	    op_fns_check_id(p->receiver.id, 4, err) < 0)
 		return -1;
 	pthread_once(&op_fns_once, op_fns_init);
 	/* The receiver sends it to the document's sender: A = sender,
