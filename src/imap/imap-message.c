@@ -392,8 +392,9 @@ static uint32_t count_lines(const unsigned char *d, size_t off, size_t len)
 		n++;
 		p = lf + 1;
 	}
-	if (len > 0 && d[off + len - 1] != '\n')
-		n++;		/* an unterminated last line is a line too */
+	/* lines are counted by their LF, as Dovecot and Cyrus do: the CRLF
+	 * before a boundary belongs to the boundary, so a one-line part
+	 * without a final line break has 0 lines */
 	return n;
 }
 
@@ -524,6 +525,17 @@ static void part_parse(struct parse_ctx *ctx, struct imap_msgpart *part,
 	else
 		part_set_type(part, "text", "plain", "us-ascii");
 	part_parse_header(part, d);
+	if (strcasecmp(part->type, "text") == 0 &&
+	    param_get(part, "charset") == NULL) {
+		/* RFC 2045 5.2 default, shown the way clients expect it */
+		part->params = xrealloc(part->params,
+			(part->n_params + 1) * sizeof(*part->params));
+		memmove(part->params + 1, part->params,
+			part->n_params * sizeof(*part->params));
+		part->params[0].name = xstrdup("charset");
+		part->params[0].value = xstrdup("us-ascii");
+		part->n_params++;
+	}
 	part->body_lines = count_lines(d, part->body_off, part->body_len);
 
 	if (strcasecmp(part->type, "multipart") == 0) {
@@ -646,10 +658,12 @@ const struct imap_msgpart *imap_message_find_part(const struct imap_message *msg
 				return NULL;
 			s++;
 		}
-		if (*s == '.')
-			s++;
-		else if (*s != '\0')
+		if (*s == '.') {
+			if (*++s == '\0')
+				return NULL;
+		} else if (*s != '\0') {
 			return NULL;
+		}
 		list = part_children(cur, top, &n);
 		if (idx > n)
 			return NULL;
