@@ -490,6 +490,7 @@ static int mb_append_sent(struct mailbox_user *user, struct mb_node *node,
 			goto fail;
 	}
 	free(msgid);
+	msgid = NULL;
 	if (!found)
 		goto cannot;
 	flags &= MAILBOX_FLAG_SEEN | MAILBOX_FLAG_ANSWERED |

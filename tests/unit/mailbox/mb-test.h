@@ -1,0 +1,236 @@
+#ifndef TESTS_UNIT_MAILBOX_MB_TEST_H
+#define TESTS_UNIT_MAILBOX_MB_TEST_H
+/* TAP output and a scratch world for the mailbox tests: settings with every
+ * file in a temporary directory, a real store, the real core with the
+ * embedded operator, and helpers to add organizations and users the way
+ * edomailctl does. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <edomail/core.h>
+#include "config/config.h"
+#include "crypto/crypto.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "mailbox/mailbox.h"
+#include "store/store.h"
+
+static int mbt_count, mbt_failed;
+static char mbt_dir[64];
+
+__attribute__((format(printf, 4, 5)))
+static int mbt_ok(int cond, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	mbt_count++;
+	printf("%sok %d - ", cond ? "" : "not ", mbt_count);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (!cond) {
+		mbt_failed++;
+		printf("#   failed at %s:%d\n", file, line);
+	}
+	fflush(stdout);
+	return cond;
+}
+#define ok(cond, ...) mbt_ok((cond) ? 1 : 0, __FILE__, __LINE__, __VA_ARGS__)
+
+static void mbt_bail(const char *what, const char *why)
+{
+	printf("Bail out! %s: %s\n", what, why != NULL ? why : "?");
+	exit(1);
+}
+
+static const char *mbt_tmpdir(void)
+{
+	if (mbt_dir[0] != '\0')
+		return mbt_dir;
+	snprintf(mbt_dir, sizeof(mbt_dir), "/tmp/edomail-mb-XXXXXX");
+	if (mkdtemp(mbt_dir) == NULL) {
+		perror("mkdtemp");
+		exit(99);
+	}
+	return mbt_dir;
+}
+
+static void mbt_rmdir(void)
+{
+	char cmd[128];
+
+	if (mbt_dir[0] == '\0')
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", mbt_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", mbt_dir);
+	mbt_dir[0] = '\0';
+}
+
+static void mbt_set_path(char **field, const char *name)
+{
+	free(*field);
+	*field = xasprintf("%s/%s", mbt_tmpdir(), name);
+}
+
+static void mbt_settings(struct settings *set, const char *language)
+{
+	settings_defaults(set);
+	mbt_set_path(&set->store_path, "edomail.db");
+	mbt_set_path(&set->operator_dir, "operator");
+	mbt_set_path(&set->node_key_path, "node.key");
+	free(set->folders_language);
+	set->folders_language = xstrdup(language);
+}
+
+static int mbt_done(void)
+{
+	printf("1..%d\n", mbt_count);
+	mbt_rmdir();
+	return mbt_failed == 0 ? 0 : 1;
+}
+
+/* ---- the gateway's rows, as edomailctl makes them ---- */
+
+static int64_t mbt_user(struct store *store, const char *login,
+			const char *password)
+{
+	char *hash = NULL;
+	int64_t id = 0;
+
+	if (crypto_password_hash(password, &hash) < 0 ||
+	    store_user_add(store, login, login, hash, &id) != STORE_OK)
+		mbt_bail("user", login);
+	free(hash);
+	return id;
+}
+
+static void mbt_org(struct store *store, const struct core_box *b,
+		    const char *short_name)
+{
+	struct store_org org;
+
+	memset(&org, 0, sizeof(org));
+	org.box_id = (char *)b->id;
+	org.name = (char *)b->name;
+	org.short_name = (char *)short_name;
+	org.inn = (char *)b->inn;
+	org.kpp = b->kpp[0] != '\0' ? (char *)b->kpp : NULL;
+	if (store_org_add(store, &org) != STORE_OK)
+		mbt_bail("org", b->name);
+}
+
+static void mbt_member(struct store *store, int64_t user_id,
+		       const char *box_id, int status)
+{
+	if (store_member_set(store, user_id, box_id, STORE_ROLE_SIGNER,
+			     status) != STORE_OK)
+		mbt_bail("member", box_id);
+}
+
+/* ---- mailbox helpers ---- */
+
+static struct mailbox_user *mbt_login(struct mailbox_env *env,
+				      const char *login, const char *pw)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_user *u = NULL;
+
+	if (mailbox_login(env, login, pw, &u, &err) < 0) {
+		printf("# login %s: %s\n", login, err.msg);
+		return NULL;
+	}
+	return u;
+}
+
+/* 1 when the user's LIST has name with all attrs bits set. */
+static int mbt_listed(struct mailbox_user *u, const char *name,
+		      unsigned attrs)
+{
+	struct mailbox_folder_info *f = NULL;
+	struct mailbox_error err = { 0 };
+	size_t n = 0, i;
+	int found = 0;
+
+	if (mailbox_list(u, &f, &n, &err) < 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (strcmp(f[i].name, name) == 0 &&
+		    (f[i].attrs & attrs) == attrs)
+			found = 1;
+	}
+	mailbox_folder_info_free(f, n);
+	return found;
+}
+
+static size_t mbt_list_count(struct mailbox_user *u)
+{
+	struct mailbox_folder_info *f = NULL;
+	struct mailbox_error err = { 0 };
+	size_t n = 0;
+
+	if (mailbox_list(u, &f, &n, &err) < 0)
+		return 0;
+	mailbox_folder_info_free(f, n);
+	return n;
+}
+
+static void mbt_print_list(struct mailbox_user *u)
+{
+	struct mailbox_folder_info *f = NULL;
+	struct mailbox_error err = { 0 };
+	size_t n = 0, i;
+
+	if (mailbox_list(u, &f, &n, &err) < 0)
+		return;
+	for (i = 0; i < n; i++)
+		printf("#   %s (%#x)\n", f[i].name, f[i].attrs);
+	mailbox_folder_info_free(f, n);
+}
+
+static uint32_t mbt_messages(struct mailbox_user *u, const char *name)
+{
+	struct mailbox_status st;
+	struct mailbox_error err = { 0 };
+
+	if (mailbox_folder_status(u, name, &st, &err) < 0) {
+		printf("# status %s: %s\n", name, err.msg);
+		return (uint32_t)-1;
+	}
+	return st.messages;
+}
+
+static uint32_t mbt_append(struct mailbox_user *u, const char *name,
+			   const char *msg, uint32_t flags, const char *kw)
+{
+	struct mailbox_error err = { 0 };
+	uint32_t uidv = 0, uid = 0;
+
+	if (mailbox_append(u, name, (const unsigned char *)msg, strlen(msg),
+			   flags, kw, 0, &uidv, &uid, &err) < 0) {
+		printf("# append %s: %s\n", name, err.msg);
+		return 0;
+	}
+	return uid;
+}
+
+/* The message's bytes contain needle. */
+static int mbt_msg_has(struct mailbox_view *v, uint32_t seq,
+		       const char *needle)
+{
+	struct mailbox_error err = { 0 };
+	unsigned char *data = NULL;
+	size_t len = 0;
+	int found;
+
+	if (mailbox_msg_data(v, seq, &data, &len, &err) < 0)
+		return 0;
+	found = memmem(data, len, needle, strlen(needle)) != NULL;
+	free(data);
+	return found;
+}
+
+#endif
