@@ -93,6 +93,8 @@ struct mime_render_notice {
 	const char *text;
 	const char *in_reply_to;	/* may be NULL */
 	int64_t date;
+	const char *message_id;		/* without <>; NULL: derived from the
+					 * content, <notice-HASH@domain> */
 };
 int mime_render_notice(const struct mime_render_notice *r,
 		       unsigned char **out_r, size_t *len_r, char **error_r);
@@ -104,6 +106,9 @@ struct mime_attachment {
 	char *content_type;	/* lower case type/subtype */
 	unsigned char *data;	/* decoded bytes */
 	size_t len;
+	int forwarded;		/* 1: found inside an attached message/rfc822
+				 * (forward as attachment): the original
+				 * document, byte-identical, for re-signing */
 };
 
 struct mime_submission {
