@@ -1,0 +1,1036 @@
+/* One ESMTP submission session (OpenSMTPD smtp_session.c style): a state
+ * enum, a command table of { id, name, check, proceed }, output corked per
+ * batch of input, PIPELINING by simply reading on after each command and
+ * stopping while a command waits for the worker pool.
+ *
+ * Ownership: the server owns its sessions; a session owns its bufferevent,
+ * its transaction and its output buffer, and frees them in
+ * smtp_session_free() only.  Sessions are freed only from libevent
+ * callbacks (event, write, timer), never from inside command processing,
+ * so handlers can close a session without use-after-free. */
+#include "smtp/smtp-private.h"
+
+#include "config/config.h"
+#include "lib/log.h"
+#include "lib/worker.h"
+#include "mailbox/mailbox.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void session_input(struct smtp_session *s);
+static void session_setup_bev(struct smtp_session *s);
+
+/* ---- output ---- */
+
+static void session_flush(struct smtp_session *s)
+{
+	if (s->out.len == 0 || s->bev == NULL)
+		return;
+	bufferevent_write(s->bev, s->out.data, s->out.len);
+	buf_reset(&s->out);
+}
+
+static int reply_is_protocol_error(int code)
+{
+	return (code >= 500 && code <= 504) || code == 530 || code == 535 ||
+	       code == 555;
+}
+
+static void session_reply_text(struct smtp_session *s, int code,
+			       const char *enh, const char *text)
+{
+	if (s->closing)
+		return;
+	smtp_reply_format(&s->out, code, enh, text);
+	log_debug("smtp[%lu] <- %d %s %s", s->id, code, enh != NULL ? enh : "",
+		  text);
+	if (reply_is_protocol_error(code) && ++s->errors >= SMTP_MAX_ERRORS) {
+		smtp_reply_format(&s->out, 421, "4.7.0",
+				  "Слишком много ошибок, соединение закрыто / "
+				  "too many errors, closing connection");
+		log_info("smtp[%lu] %s: too many errors, closing", s->id,
+			 s->addr);
+		smtp_session_close(s);
+	}
+	if (!s->corked)
+		session_flush(s);
+}
+
+void smtp_session_reply(struct smtp_session *s, int code, const char *enh,
+			const char *fmt, ...)
+{
+	char text[SMTP_REPLY_TEXT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	session_reply_text(s, code, enh, text);
+}
+
+void smtp_session_reply_r(struct smtp_session *s, const struct smtp_reply *r)
+{
+	session_reply_text(s, r->code, r->enhanced, r->text);
+}
+
+/* ---- closing ---- */
+
+void smtp_session_close(struct smtp_session *s)
+{
+	if (s->closing)
+		return;
+	/* Reply first, then mark: the last reply (221, 421) still goes out. */
+	session_flush(s);
+	s->closing = 1;
+	if (s->bev != NULL)
+		bufferevent_disable(s->bev, EV_READ);
+	if (s->bev == NULL ||
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+		/* Nothing to send: free from the loop, not from here. */
+		struct timeval now = { 0, 0 };
+		evtimer_add(s->timer, &now);
+	}
+}
+
+/* ---- transactions ---- */
+
+void smtp_session_tx_reset(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (tx == NULL)
+		return;
+	s->tx = NULL;
+	buf_free(&tx->data);
+	free(tx->rcpts);
+	free(tx);
+	if (s->state == SMTP_STATE_MAIL || s->state == SMTP_STATE_RCPT ||
+	    s->state == SMTP_STATE_DATA)
+		s->state = SMTP_STATE_READY;
+}
+
+/* ---- jobs on the worker pool ---- */
+
+struct smtp_job *smtp_job_new(struct smtp_session *s, smtp_job_work_fn *work,
+			      smtp_job_done_fn *done, smtp_job_free_fn *free_ctx,
+			      void *ctx)
+{
+	struct smtp_job *job = xcalloc(1, sizeof(*job));
+
+	job->srv = s->srv;
+	job->session = s;
+	job->work = work;
+	job->done = done;
+	job->free_ctx = free_ctx;
+	job->ctx = ctx;
+	return job;
+}
+
+static void job_work(void *ctx)
+{
+	struct smtp_job *job = ctx;
+	job->work(job);
+}
+
+static void job_done(void *ctx)
+{
+	struct smtp_job *job = ctx;
+	struct smtp_session *s = job->session;
+
+	job->srv->jobs--;
+	if (s != NULL) {
+		s->job = NULL;
+		s->corked++;
+		job->done(s, job);
+		s->corked--;
+	}
+	if (job->free_ctx != NULL)
+		job->free_ctx(job);
+	free(job);
+	if (s != NULL)
+		session_input(s);
+}
+
+void smtp_session_run_job(struct smtp_session *s, struct smtp_job *job)
+{
+	s->job = job;
+	s->srv->jobs++;
+	job->started_ms = util_mono_ms();
+	/* The client waits for our answer; the command timeout must not
+	 * run while we sign and commit. */
+	bufferevent_disable(s->bev, EV_READ);
+	worker_pool_run(s->srv->workers, job_work, job_done, job);
+}
+
+void smtp_session_reply_delayed(struct smtp_session *s,
+				const struct smtp_reply *r, int delay_ms)
+{
+	struct timeval tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
+
+	s->delayed = *r;
+	s->paused = 1;
+	bufferevent_disable(s->bev, EV_READ);
+	evtimer_add(s->timer, &tv);
+}
+
+static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (s->closing) {
+		smtp_session_free(&s);
+		return;
+	}
+	if (s->paused) {
+		s->paused = 0;
+		if (s->delayed.code != 0) {
+			struct smtp_reply r = s->delayed;
+			s->delayed.code = 0;
+			smtp_session_reply_r(s, &r);
+		}
+		session_input(s);
+	}
+}
+
+/* ---- commands ---- */
+
+typedef int smtp_check_fn(struct smtp_session *s, const char *args);
+typedef void smtp_proceed_fn(struct smtp_session *s, const char *args);
+
+struct smtp_cmd_def {
+	enum smtp_cmd id;
+	const char *name;
+	smtp_check_fn *check;		/* replies itself; 1 go on, 0 refused */
+	smtp_proceed_fn *proceed;
+};
+
+static int auth_allowed(struct smtp_session *s)
+{
+	return s->tls || (s->loopback && s->srv->set->allow_plaintext_loopback);
+}
+
+static void clean_copy(char *dst, size_t size, const char *src)
+{
+	size_t i = 0;
+	for (; src[i] != '\0' && i + 1 < size; i++)
+		dst[i] = ((unsigned char)src[i] < 0x20 ||
+			  (unsigned char)src[i] == 0x7f) ? '?' : src[i];
+	dst[i] = '\0';
+}
+
+static int check_helo(struct smtp_session *s, const char *args)
+{
+	if (*args == '\0') {
+		smtp_session_reply(s, 501, "5.5.4",
+				   "Укажите имя вашего компьютера: EHLO <имя> / "
+				   "syntax: EHLO <hostname>");
+		return 0;
+	}
+	return 1;
+}
+
+static void helo_reset(struct smtp_session *s, const char *args, int esmtp)
+{
+	/* RFC 5321 4.1.4: a new EHLO/HELO resets the transaction. */
+	smtp_session_tx_reset(s);
+	s->state = SMTP_STATE_READY;
+	s->esmtp = esmtp;
+	clean_copy(s->helo, sizeof(s->helo), args);
+}
+
+static void proceed_helo(struct smtp_session *s, const char *args)
+{
+	helo_reset(s, args, 0);
+	buf_printf(&s->out, "250 %s\r\n", s->srv->hostname);
+	if (!s->corked)
+		session_flush(s);
+}
+
+static void proceed_ehlo(struct smtp_session *s, const char *args)
+{
+	const struct settings *set = s->srv->set;
+
+	helo_reset(s, args, 1);
+	buf_printf(&s->out, "250-%s приветствует %s / greets %s\r\n",
+		   s->srv->hostname, s->helo, s->helo);
+	buf_append_str(&s->out, "250-PIPELINING\r\n");
+	buf_printf(&s->out, "250-SIZE %zu\r\n", set->max_message);
+	buf_append_str(&s->out, "250-8BITMIME\r\n");
+	buf_append_str(&s->out, "250-SMTPUTF8\r\n");
+	buf_append_str(&s->out, "250-ENHANCEDSTATUSCODES\r\n");
+	buf_append_str(&s->out, "250-DSN\r\n");
+	buf_append_str(&s->out, "250-CHUNKING\r\n");
+	if (!s->tls && s->srv->tls != NULL)
+		buf_append_str(&s->out, "250-STARTTLS\r\n");
+	/* RFC 4954 4: offer AUTH only where it may be used. */
+	if (auth_allowed(s) && s->user == NULL)
+		buf_append_str(&s->out, "250-AUTH PLAIN LOGIN\r\n");
+	buf_append_str(&s->out, "250 HELP\r\n");
+	if (!s->corked)
+		session_flush(s);
+}
+
+static int check_starttls(struct smtp_session *s, const char *args)
+{
+	if (s->tls) {
+		smtp_session_reply(s, 503, "5.5.1",
+				   "TLS уже включён / TLS already active");
+		return 0;
+	}
+	if (s->srv->tls == NULL) {
+		smtp_session_reply(s, 454, "4.7.0",
+				   "TLS недоступен / TLS not available");
+		return 0;
+	}
+	if (*args != '\0') {
+		smtp_session_reply(s, 501, "5.5.4",
+				   "STARTTLS без параметров / syntax: STARTTLS");
+		return 0;
+	}
+	return 1;
+}
+
+static void proceed_starttls(struct smtp_session *s, const char *args)
+{
+	smtp_session_reply(s, 220, "2.0.0",
+			   "Начинаем TLS / ready to start TLS");
+	/* The switch happens once the 220 is written (session_write_cb);
+	 * anything the client pipelined after STARTTLS is thrown away
+	 * with the plain bufferevent (RFC 3207 5, CVE-2011-0411). */
+	s->starttls_pending = 1;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+static int check_auth(struct smtp_session *s, const char *args)
+{
+	if (!s->esmtp) {
+		smtp_session_reply(s, 503, "5.5.1",
+				   "Сначала EHLO / send EHLO first");
+		return 0;
+	}
+	if (s->user != NULL) {
+		smtp_session_reply(s, 503, "5.5.1",
+				   "Вы уже вошли / already authenticated");
+		return 0;
+	}
+	if (s->tx != NULL) {
+		smtp_session_reply(s, 503, "5.5.1",
+				   "AUTH нельзя внутри письма / AUTH not allowed during a mail transaction");
+		return 0;
+	}
+	if (!auth_allowed(s)) {
+		smtp_session_reply(s, 530, "5.7.0",
+				   "Сначала включите шифрование командой STARTTLS / "
+				   "Must issue a STARTTLS command first");
+		return 0;
+	}
+	return 1;
+}
+
+static void proceed_auth(struct smtp_session *s, const char *args)
+{
+	struct smtp_parse_error err;
+	const char *mech, *initial;
+	char *copy = xstrdup(args);
+
+	if (smtp_parse_auth(copy, &mech, &initial, &err) < 0) {
+		smtp_session_reply(s, err.code, err.enhanced, "%s", err.text);
+	} else if (!smtp_auth_mech_supported(mech)) {
+		smtp_session_reply(s, 504, "5.5.4",
+				   "Механизм не поддерживается, используйте PLAIN или LOGIN / "
+				   "unrecognized authentication type, use PLAIN or LOGIN");
+	} else {
+		smtp_auth_begin(s, mech, initial);
+	}
+	explicit_bzero(copy, strlen(copy));
+	free(copy);
+}
+
+static int check_mail(struct smtp_session *s, const char *args)
+{
+	if (s->state == SMTP_STATE_INIT) {
+		smtp_session_reply(s, 503, "5.5.1",
+				   "Сначала EHLO / send EHLO first");
+		return 0;
+	}
+	if (s->user == NULL) {
+		smtp_session_reply(s, 530, "5.7.0",
+				   "Нужен вход: AUTH / authentication required");
+		return 0;
+	}
+	if (s->tx != NULL) {
+		smtp_session_reply(s, 503, "5.5.1",
+				   "Письмо уже начато, сначала RSET / nested MAIL command");
+		return 0;
+	}
+	return 1;
+}
+
+static void proceed_mail(struct smtp_session *s, const char *args)
+{
+	struct smtp_path path;
+	struct smtp_mail_params params;
+	struct smtp_parse_error err;
+	size_t max = s->srv->set->max_message;
+
+	if (smtp_parse_mail(args, &path, &params, &err) < 0) {
+		smtp_session_reply(s, err.code, err.enhanced, "%s", err.text);
+		return;
+	}
+	if (params.has_size && params.size > max) {
+		smtp_session_reply(s, 552, "5.3.4",
+				   "Письмо больше допустимого размера %zu байт / "
+				   "message size exceeds fixed maximum of %zu octets",
+				   max, max);
+		return;
+	}
+	if (path.utf8 && !params.smtputf8) {
+		smtp_session_reply(s, 553, "5.6.7",
+				   "Адрес не ASCII: нужен параметр SMTPUTF8 / "
+				   "non-ASCII address requires SMTPUTF8");
+		return;
+	}
+	if (path.addr[0] == '\0') {
+		smtp_session_reply(s, 553, "5.7.1",
+				   "Пустой адрес отправителя недопустим: укажите адрес "
+				   "вашей организации / the null sender is not allowed, "
+				   "use your organization's address");
+		return;
+	}
+	smtp_rcpt_check_sender(s, &path, &params);
+}
+
+static int check_rcpt(struct smtp_session *s, const char *args)
+{
+	if (s->tx == NULL) {
+		smtp_session_reply(s, 503, "5.5.1",
+				   "Сначала MAIL FROM / need MAIL before RCPT");
+		return 0;
+	}
+	if (s->tx->n_rcpts >= SMTP_MAX_RCPTS) {
+		smtp_session_reply(s, 452, "4.5.3",
+				   "Слишком много получателей, не больше %d / "
+				   "too many recipients, at most %d",
+				   SMTP_MAX_RCPTS, SMTP_MAX_RCPTS);
+		return 0;
+	}
+	return 1;
+}
+
+static void proceed_rcpt(struct smtp_session *s, const char *args)
+{
+	struct smtp_path path;
+	struct smtp_rcpt_params params;
+	struct smtp_parse_error err;
+	struct smtp_addr addr;
+	struct smtp_reply r;
+
+	if (smtp_parse_rcpt(args, &path, &params, &err) < 0) {
+		smtp_session_reply(s, err.code, err.enhanced, "%s", err.text);
+		return;
+	}
+	if (path.utf8 && !s->tx->params.smtputf8) {
+		smtp_session_reply(s, 553, "5.6.7",
+				   "Адрес не ASCII: нужен параметр SMTPUTF8 / "
+				   "non-ASCII address requires SMTPUTF8");
+		return;
+	}
+	int res = smtp_addr_parse(path.addr, s->srv->set->domain, &addr);
+	if (res != SMTP_ADDR_OK) {
+		smtp_rcpt_addr_error(s->srv->set, path.addr, res, &r);
+		smtp_session_reply_r(s, &r);
+		return;
+	}
+	smtp_rcpt_check_recipient(s, &path, &addr, &params);
+}
+
+static int check_data(struct smtp_session *s, const char *args)
+{
+	if (s->tx == NULL || s->tx->n_rcpts == 0) {
+		/* RFC 2920 3.1: after pipelined RCPTs that all failed. */
+		smtp_session_reply(s, s->tx == NULL ? 503 : 554, "5.5.1",
+				   "Нет ни одного принятого получателя / no valid recipients");
+		return 0;
+	}
+	if (s->tx->bdat) {
+		smtp_session_reply(s, 503, "5.5.1",
+				   "DATA после BDAT недопустим / DATA not allowed after BDAT");
+		return 0;
+	}
+	if (*args != '\0') {
+		smtp_session_reply(s, 501, "5.5.4",
+				   "DATA без параметров / syntax: DATA");
+		return 0;
+	}
+	return 1;
+}
+
+static void proceed_data(struct smtp_session *s, const char *args)
+{
+	smtp_session_reply(s, 354, NULL,
+			   "Передайте письмо; в конце строка из одной точки / "
+			   "end data with <CR><LF>.<CR><LF>");
+	s->state = SMTP_STATE_DATA;
+}
+
+static int check_any(struct smtp_session *s, const char *args)
+{
+	return 1;
+}
+
+static void bdat_chunk_done(struct smtp_session *s);
+
+static void proceed_bdat(struct smtp_session *s, const char *args)
+{
+	struct smtp_parse_error err;
+	uint64_t size;
+	int last;
+	struct smtp_tx *tx = s->tx;
+
+	if (smtp_parse_bdat(args, &size, &last, &err) < 0) {
+		/* Without a size the chunk's end cannot be found: the
+		 * stream is lost (RFC 3030 2). */
+		smtp_session_reply(s, err.code, err.enhanced, "%s", err.text);
+		smtp_session_reply(s, 421, "4.5.0",
+				   "Поток BDAT потерян, соединение закрыто / "
+				   "BDAT stream lost, closing connection");
+		smtp_session_close(s);
+		return;
+	}
+	memset(&s->delayed, 0, sizeof(s->delayed));
+	if (tx == NULL || tx->n_rcpts == 0) {
+		smtp_reply_set(&s->delayed, 503, "5.5.1",
+			       "Нет ни одного принятого получателя / no valid recipients");
+	} else {
+		tx->bdat = 1;
+		if (tx->dr.total + size > s->srv->set->max_message) {
+			size_t max = s->srv->set->max_message;
+			smtp_reply_set(&s->delayed, 552, "5.3.4",
+				       "Письмо больше допустимого размера %zu байт / "
+				       "message size exceeds fixed maximum of %zu octets",
+				       max, max);
+		}
+	}
+	/* The answer comes after the chunk: keep it in s->delayed (the
+	 * timer is not armed, so it is only ours until then). */
+	if (tx != NULL) {
+		tx->bdat_left = size;
+		tx->bdat_size = size;
+		tx->bdat_last = last;
+	} else {
+		/* Read and drop a chunk outside a transaction: a tx stub
+		 * holds the count. */
+		tx = s->tx = xcalloc(1, sizeof(*tx));
+		buf_init(&tx->data);
+		smtp_data_reader_init(&tx->dr, &tx->data, 0);
+		tx->bdat = 1;
+		tx->bdat_left = size;
+		tx->bdat_size = size;
+		tx->bdat_last = last;
+	}
+	s->state = SMTP_STATE_BDAT;
+	if (size == 0)
+		bdat_chunk_done(s);
+}
+
+static void bdat_chunk_done(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	s->state = tx->n_rcpts > 0 ? SMTP_STATE_RCPT : SMTP_STATE_READY;
+	if (s->delayed.code != 0) {
+		struct smtp_reply r = s->delayed;
+		s->delayed.code = 0;
+		smtp_session_reply_r(s, &r);
+		/* A refused chunk ends the transaction. */
+		smtp_session_tx_reset(s);
+		s->state = SMTP_STATE_READY;
+		return;
+	}
+	if (!tx->bdat_last) {
+		smtp_session_reply(s, 250, "2.0.0",
+				   "Принято %llu байт / %llu octets received",
+				   (unsigned long long)tx->bdat_size,
+				   (unsigned long long)tx->bdat_size);
+		return;
+	}
+	smtp_data_chunk_end(&tx->dr);
+	if (tx->dr.nul > 0) {
+		smtp_session_reply(s, 550, "5.6.0",
+				   "Письмо содержит нулевые байты (NUL) и не отправлено / "
+				   "message contains NUL octets, not sent");
+		smtp_session_tx_reset(s);
+		return;
+	}
+	smtp_submit_start(s);
+}
+
+static void proceed_rset(struct smtp_session *s, const char *args)
+{
+	smtp_session_tx_reset(s);
+	if (s->state != SMTP_STATE_INIT)
+		s->state = SMTP_STATE_READY;
+	smtp_session_reply(s, 250, "2.0.0", "Сброшено / reset OK");
+}
+
+static void proceed_noop(struct smtp_session *s, const char *args)
+{
+	smtp_session_reply(s, 250, "2.0.0", "OK");
+}
+
+static void proceed_vrfy(struct smtp_session *s, const char *args)
+{
+	smtp_session_reply(s, 252, "2.5.2",
+			   "Проверка адресов не поддерживается, адрес проверит RCPT TO / "
+			   "cannot VRFY user, RCPT TO will check the address");
+}
+
+static void proceed_expn(struct smtp_session *s, const char *args)
+{
+	smtp_session_reply(s, 502, "5.5.1",
+			   "Списков рассылки нет / EXPN not supported");
+}
+
+static void proceed_help(struct smtp_session *s, const char *args)
+{
+	smtp_session_reply(s, 214, "2.0.0",
+			   "Письмо контрагенту становится сообщением ЭДО; адреса "
+			   "<ИНН>@%s, <ИНН>.<КПП>@%s, <идентификатор>@%s / "
+			   "mail to a counteragent becomes an EDO message; "
+			   "commands: EHLO STARTTLS AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT",
+			   s->srv->set->domain, s->srv->set->domain,
+			   s->srv->set->domain);
+}
+
+static void proceed_quit(struct smtp_session *s, const char *args)
+{
+	smtp_session_reply(s, 221, "2.0.0", "%s: до свидания / closing connection",
+			   s->srv->hostname);
+	smtp_session_close(s);
+}
+
+static void proceed_http(struct smtp_session *s, const char *args)
+{
+	smtp_session_reply(s, 500, "5.5.1",
+			   "Это почтовый сервер SMTP, а не HTTP / this is an SMTP server, not HTTP");
+	smtp_session_close(s);
+}
+
+static const struct smtp_cmd_def smtp_commands[] = {
+	{ SMTP_CMD_HELO, "HELO", check_helo, proceed_helo },
+	{ SMTP_CMD_EHLO, "EHLO", check_helo, proceed_ehlo },
+	{ SMTP_CMD_STARTTLS, "STARTTLS", check_starttls, proceed_starttls },
+	{ SMTP_CMD_AUTH, "AUTH", check_auth, proceed_auth },
+	{ SMTP_CMD_MAIL, "MAIL FROM", check_mail, proceed_mail },
+	{ SMTP_CMD_RCPT, "RCPT TO", check_rcpt, proceed_rcpt },
+	{ SMTP_CMD_DATA, "DATA", check_data, proceed_data },
+	{ SMTP_CMD_BDAT, "BDAT", check_any, proceed_bdat },
+	{ SMTP_CMD_RSET, "RSET", check_any, proceed_rset },
+	{ SMTP_CMD_NOOP, "NOOP", check_any, proceed_noop },
+	{ SMTP_CMD_VRFY, "VRFY", check_any, proceed_vrfy },
+	{ SMTP_CMD_EXPN, "EXPN", check_any, proceed_expn },
+	{ SMTP_CMD_HELP, "HELP", check_any, proceed_help },
+	{ SMTP_CMD_QUIT, "QUIT", check_any, proceed_quit },
+	{ SMTP_CMD_HTTP, "HTTP", check_any, proceed_http },
+};
+
+static void session_command(struct smtp_session *s, const char *line,
+			    size_t len)
+{
+	const char *args;
+	enum smtp_cmd id;
+
+	if (s->state == SMTP_STATE_AUTH) {
+		smtp_auth_continue(s, line);
+		return;
+	}
+	id = smtp_parse_verb(line, &args);
+	if (id == SMTP_CMD_AUTH)
+		log_debug("smtp[%lu] -> AUTH ...", s->id);
+	else
+		log_debug("smtp[%lu] -> %s", s->id, line);
+	/* Limits first: 1000 octets per command line (RFC 5321
+	 * 4.5.3.1.4), AUTH lines may carry a longer response (RFC 4954). */
+	if (len + 2 > SMTP_LINE_MAX && id != SMTP_CMD_AUTH) {
+		smtp_session_reply(s, 500, "5.5.2",
+				   "Слишком длинная строка / line too long");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(smtp_commands) / sizeof(smtp_commands[0]);
+	     i++) {
+		const struct smtp_cmd_def *def = &smtp_commands[i];
+		if (def->id != id)
+			continue;
+		if (def->check(s, args))
+			def->proceed(s, args);
+		return;
+	}
+	smtp_session_reply(s, 500, "5.5.1",
+			   "Команда не распознана / command unrecognized");
+}
+
+/* ---- input ---- */
+
+/* Commands per second: past the limit the session pauses until the next
+ * second instead of failing (a pipelined burst is legitimate). */
+static int session_rate_limited(struct smtp_session *s)
+{
+	int limit = s->srv->set->max_commands_per_second;
+	int64_t now = util_mono_ms();
+
+	if (limit <= 0)
+		return 0;
+	if (now / 1000 != s->rate_second) {
+		s->rate_second = now / 1000;
+		s->rate_count = 0;
+	}
+	if (++s->rate_count <= limit)
+		return 0;
+	struct timeval tv = { 0, (suseconds_t)(1000 - now % 1000) * 1000 };
+	s->paused = 1;
+	evtimer_add(s->timer, &tv);
+	return 1;
+}
+
+/* 1 when something was used, 0 when more input is needed. */
+static int input_line(struct smtp_session *s, struct evbuffer *in)
+{
+	size_t avail = evbuffer_get_length(in);
+	size_t look = avail < SMTP_AUTH_LINE_MAX + 1 ? avail : SMTP_AUTH_LINE_MAX + 1;
+	unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)look);
+	size_t line_len, consumed;
+	int r = smtp_line_read(&s->lr, p, look, &line_len, &consumed);
+
+	if (r == -2) {
+		evbuffer_drain(in, consumed);
+		return consumed > 0;
+	}
+	if (r == -1) {
+		evbuffer_drain(in, consumed);
+		smtp_session_reply(s, 500, "5.5.2",
+				   "Слишком длинная строка / line too long");
+		return 1;
+	}
+	if (session_rate_limited(s))
+		return 0;
+	char *line = xstrndup((const char *)p, line_len);
+	int has_nul = memchr(p, '\0', line_len) != NULL;
+	evbuffer_drain(in, consumed);
+	if (has_nul)
+		smtp_session_reply(s, 500, "5.5.2",
+				   "Недопустимый символ NUL в команде / NUL octet in command");
+	else
+		session_command(s, line, line_len);
+	/* The line may have been a password (AUTH). */
+	explicit_bzero(line, line_len);
+	free(line);
+	return 1;
+}
+
+static void data_end(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+	size_t max = s->srv->set->max_message;
+
+	s->state = SMTP_STATE_RCPT;
+	if (tx->dr.over) {
+		log_info("smtp[%lu] %s: message of %llu octets refused (limit %zu)",
+			 s->id, s->login, (unsigned long long)tx->dr.total, max);
+		smtp_session_reply(s, 552, "5.3.4",
+				   "Письмо больше допустимого размера %zu байт / "
+				   "message size exceeds fixed maximum of %zu octets",
+				   max, max);
+		smtp_session_tx_reset(s);
+		return;
+	}
+	if (tx->dr.nul > 0) {
+		smtp_session_reply(s, 550, "5.6.0",
+				   "Письмо содержит нулевые байты (NUL) и не отправлено / "
+				   "message contains NUL octets, not sent");
+		smtp_session_tx_reset(s);
+		return;
+	}
+	if (tx->dr.bare_lf > 0 || tx->dr.bare_cr > 0)
+		log_info("smtp[%lu] %s: %lu bare LF, %lu bare CR normalised to CRLF",
+			 s->id, s->login, tx->dr.bare_lf, tx->dr.bare_cr);
+	smtp_submit_start(s);
+}
+
+static int input_data(struct smtp_session *s, struct evbuffer *in)
+{
+	struct evbuffer_iovec v[16];
+	int n = evbuffer_peek(in, -1, NULL, v, 16);
+	size_t used = 0;
+	int end = 0;
+
+	for (int i = 0; i < n && i < 16 && !end; i++) {
+		size_t c;
+		end = smtp_data_read(&s->tx->dr, v[i].iov_base, v[i].iov_len,
+				     &c) == 1;
+		used += c;
+	}
+	evbuffer_drain(in, used);
+	if (end)
+		data_end(s);
+	return used > 0;
+}
+
+static int input_bdat(struct smtp_session *s, struct evbuffer *in)
+{
+	struct smtp_tx *tx = s->tx;
+	struct evbuffer_iovec v[16];
+	size_t avail = evbuffer_get_length(in);
+	size_t take = avail < tx->bdat_left ? avail : (size_t)tx->bdat_left;
+	int keep = s->delayed.code == 0;
+
+	if (keep && take > 0) {
+		int n = evbuffer_peek(in, (ev_ssize_t)take, NULL, v, 16);
+		size_t fed = 0;
+		for (int i = 0; i < n && i < 16 && fed < take; i++) {
+			size_t c = v[i].iov_len < take - fed ? v[i].iov_len : take - fed;
+			smtp_data_chunk(&tx->dr, v[i].iov_base, c);
+			fed += c;
+		}
+		take = fed;
+	}
+	evbuffer_drain(in, take);
+	tx->bdat_left -= take;
+	if (tx->bdat_left == 0)
+		bdat_chunk_done(s);
+	return take > 0;
+}
+
+static void session_input(struct smtp_session *s)
+{
+	if (s->bev == NULL)
+		return;
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+
+	s->corked++;
+	while (!s->closing && s->job == NULL && !s->paused &&
+	       !s->starttls_pending && evbuffer_get_length(in) > 0) {
+		int used;
+		if (s->state == SMTP_STATE_DATA)
+			used = input_data(s, in);
+		else if (s->state == SMTP_STATE_BDAT)
+			used = input_bdat(s, in);
+		else
+			used = input_line(s, in);
+		if (!used)
+			break;
+	}
+	s->corked--;
+	if (s->corked == 0)
+		session_flush(s);
+	if (s->closing || s->job != NULL || s->paused || s->starttls_pending)
+		bufferevent_disable(s->bev, EV_READ);
+	else
+		bufferevent_enable(s->bev, EV_READ);
+}
+
+/* ---- libevent callbacks ---- */
+
+static void session_read_cb(struct bufferevent *bev, void *arg)
+{
+	session_input(arg);
+}
+
+static void session_starttls(struct smtp_session *s)
+{
+	SSL *ssl = SSL_new(s->srv->tls);
+
+	/* Freeing the plain bufferevent drops whatever was pipelined after
+	 * STARTTLS; the TLS one takes over the socket. */
+	bufferevent_free(s->bev);
+	s->bev = NULL;
+	s->starttls_pending = 0;
+	if (ssl == NULL) {
+		log_warnx("smtp[%lu] %s: SSL_new failed", s->id, s->addr);
+		close(s->fd);
+		s->fd = -1;
+		s->closing = 1;
+		struct timeval now = { 0, 0 };
+		evtimer_add(s->timer, &now);
+		return;
+	}
+	s->bev = bufferevent_openssl_socket_new(s->srv->base, s->fd, ssl,
+						BUFFEREVENT_SSL_ACCEPTING,
+						BEV_OPT_CLOSE_ON_FREE |
+							BEV_OPT_DEFER_CALLBACKS);
+	if (s->bev == NULL) {
+		SSL_free(ssl);
+		close(s->fd);
+		s->fd = -1;
+		s->closing = 1;
+		struct timeval now = { 0, 0 };
+		evtimer_add(s->timer, &now);
+		return;
+	}
+	s->tls = 1;
+	/* RFC 3207 4.2: forget everything learnt before TLS. */
+	smtp_session_tx_reset(s);
+	smtp_auth_clear(s);
+	s->state = SMTP_STATE_INIT;
+	s->esmtp = 0;
+	s->helo[0] = '\0';
+	smtp_line_reader_init(&s->lr, SMTP_AUTH_LINE_MAX);
+	session_setup_bev(s);
+}
+
+static void session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (s->closing) {
+		smtp_session_free(&s);
+		return;
+	}
+	if (s->starttls_pending)
+		session_starttls(s);
+}
+
+static void session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		SSL *ssl = bufferevent_openssl_get_ssl(bev);
+		if (ssl != NULL)
+			log_debug("smtp[%lu] %s: TLS %s %s", s->id, s->addr,
+				  SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_info("smtp[%lu] %s: timeout", s->id, s->addr);
+		if (s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT)
+			log_info("smtp[%lu] %s: timeout in the middle of the message; "
+				 "nothing was sent", s->id, s->addr);
+		smtp_session_reply(s, 421, "4.4.2",
+				   "%s: превышено время ожидания / timeout, closing connection",
+				   s->srv->hostname);
+		smtp_session_close(s);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		unsigned long e = bufferevent_get_openssl_error(bev);
+		if (e != 0) {
+			char msg[256];
+			ERR_error_string_n(e, msg, sizeof(msg));
+			log_info("smtp[%lu] %s: TLS error: %s", s->id, s->addr, msg);
+		}
+	}
+	if (s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT)
+		log_info("smtp[%lu] %s: connection lost in the middle of the message; "
+			 "nothing was sent", s->id, s->addr);
+	else
+		log_debug("smtp[%lu] %s: connection closed", s->id, s->addr);
+	smtp_session_free(&s);
+}
+
+static void session_setup_bev(struct smtp_session *s)
+{
+	int t = s->srv->set->command_timeout > 0 ? s->srv->set->command_timeout : 300;
+	struct timeval tv = { t, 0 };
+
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+			  session_event_cb, s);
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	/* Bounded input: past 256 KiB unread, libevent stops reading. */
+	bufferevent_setwatermark(s->bev, EV_READ, 0, 256 * 1024);
+	if (s->tls)
+		bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+/* ---- life cycle ---- */
+
+struct smtp_session *smtp_session_new(struct smtp_server *srv, int fd,
+				      const char *addr, int loopback,
+				      int implicit_tls)
+{
+	struct smtp_session *s = xcalloc(1, sizeof(*s));
+
+	s->srv = srv;
+	s->id = ++srv->next_id;
+	s->fd = fd;
+	snprintf(s->addr, sizeof(s->addr), "%s", addr);
+	s->loopback = loopback;
+	buf_init(&s->out);
+	smtp_line_reader_init(&s->lr, SMTP_AUTH_LINE_MAX);
+	s->timer = evtimer_new(srv->base, session_timer_cb, s);
+	if (implicit_tls) {
+		SSL *ssl = srv->tls != NULL ? SSL_new(srv->tls) : NULL;
+		if (ssl != NULL)
+			s->bev = bufferevent_openssl_socket_new(
+				srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+				BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+		if (s->bev == NULL && ssl != NULL)
+			SSL_free(ssl);
+		s->tls = 1;
+	} else {
+		s->bev = bufferevent_socket_new(srv->base, fd,
+						BEV_OPT_DEFER_CALLBACKS);
+	}
+	if (s->bev == NULL) {
+		log_warnx("smtp: cannot set up a session for %s", addr);
+		close(fd);
+		event_free(s->timer);
+		buf_free(&s->out);
+		free(s);
+		return NULL;
+	}
+	s->next = srv->sessions;
+	if (srv->sessions != NULL)
+		srv->sessions->prev = s;
+	srv->sessions = s;
+	srv->n_sessions++;
+	session_setup_bev(s);
+	log_debug("smtp[%lu] %s: connected%s", s->id, addr,
+		  implicit_tls ? " (TLS)" : "");
+	smtp_session_reply(s, 220, NULL,
+			   "%s ESMTP edomail: шлюз ЭДО / EDO gateway ready",
+			   srv->hostname);
+	return s;
+}
+
+void smtp_session_free(struct smtp_session **_s)
+{
+	struct smtp_session *s = *_s;
+
+	if (s == NULL)
+		return;
+	*_s = NULL;
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		s->srv->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->srv->n_sessions--;
+	/* A job in flight finishes on its own (its commit is logged) and
+	 * does not come back here. */
+	if (s->job != NULL)
+		s->job->session = NULL;
+	if (s->bev != NULL) {
+		bufferevent_free(s->bev);
+		if (!s->tls && s->fd >= 0)
+			close(s->fd);
+	}
+	event_free(s->timer);
+	smtp_session_tx_reset(s);
+	smtp_auth_clear(s);
+	buf_free(&s->out);
+	free(s);
+}
