@@ -4,6 +4,7 @@
  * bytes never change once an item shows them. */
 #include "mailbox/mailbox-private.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,9 +26,15 @@ void mb_rendered_clear(struct mb_rendered *r)
 
 /* ---- parties ---- */
 
+/* Entries are allocated one by one: callers keep pointers to them while
+ * more are added. */
+struct mb_party {
+	struct mb_party *next;
+	struct core_box box;
+};
+
 struct mb_party_cache {
-	struct core_box *boxes;
-	size_t n;
+	struct mb_party *head;
 };
 
 struct mb_party_cache *mb_party_cache_new(void)
@@ -38,11 +45,15 @@ struct mb_party_cache *mb_party_cache_new(void)
 void mb_party_cache_free(struct mb_party_cache **_cache)
 {
 	struct mb_party_cache *cache = *_cache;
+	struct mb_party *p, *next;
 
 	if (cache == NULL)
 		return;
 	*_cache = NULL;
-	free(cache->boxes);
+	for (p = cache->head; p != NULL; p = next) {
+		next = p->next;
+		free(p);
+	}
 	free(cache);
 }
 
@@ -53,25 +64,23 @@ static const struct core_box *mb_party(struct mailbox_env *env,
 				       const char *box_id)
 {
 	struct core_error cerr;
-	struct core_box *b;
-	size_t i;
+	struct mb_party *p;
 
-	for (i = 0; i < cache->n; i++) {
-		if (strcmp(cache->boxes[i].id, box_id) == 0)
-			return &cache->boxes[i];
+	for (p = cache->head; p != NULL; p = p->next) {
+		if (strcmp(p->box.id, box_id) == 0)
+			return &p->box;
 	}
-	cache->boxes = xrealloc(cache->boxes,
-				(cache->n + 1) * sizeof(*cache->boxes));
-	b = &cache->boxes[cache->n++];
-	memset(b, 0, sizeof(*b));
+	p = xcalloc(1, sizeof(*p));
 	memset(&cerr, 0, sizeof(cerr));
 	if (env->core == NULL ||
-	    core_get_box(env->core, box_id, b, &cerr) < 0) {
-		memset(b, 0, sizeof(*b));
-		snprintf(b->id, sizeof(b->id), "%s", box_id);
-		snprintf(b->name, sizeof(b->name), "%s", box_id);
+	    core_get_box(env->core, box_id, &p->box, &cerr) < 0) {
+		memset(&p->box, 0, sizeof(p->box));
+		snprintf(p->box.id, sizeof(p->box.id), "%s", box_id);
+		snprintf(p->box.name, sizeof(p->box.name), "%s", box_id);
 	}
-	return b;
+	p->next = cache->head;
+	cache->head = p;
+	return &p->box;
 }
 
 static void mb_party_fill(struct mime_party *p, const struct core_box *b)
@@ -430,8 +439,9 @@ static const char *mb_undecryptable_text(const struct mailbox_env *env)
 		"приложены файлами .p7m.";
 }
 
-/* Entities as shown: decrypted where possible (else renamed .p7m), the
- * encrypted text entity turned back into the message text. */
+/* Entities as shown: decrypted where possible (else left encrypted, which
+ * mime shows as .p7m), the text entity turned back into the message
+ * text. */
 static void mb_msg_view_decrypt(struct mailbox_env *env, const char *box_id,
 				int64_t user_id, const struct core_message *msg,
 				struct mb_msg_view *v)
@@ -470,12 +480,9 @@ static void mb_msg_view_decrypt(struct mailbox_env *env, const char *box_id,
 			v->decrypted = 0;
 			if (e->kind == CORE_ENT_TEXT)
 				continue;
-			d = &v->ents[v->n_ents++];
-			*d = *e;
-			d->file_name = xasprintf("%s.p7m", e->file_name != NULL ?
-						 e->file_name : e->id);
-			mb_msg_view_own(v, d->file_name);
-			d->content_type = "application/pkcs7-mime";
+			/* Still encrypted: mime shows it as the .p7m
+			 * envelope it is. */
+			v->ents[v->n_ents++] = *e;
 			continue;
 		}
 		mb_msg_view_own(v, clear);

@@ -17,6 +17,9 @@
 #include "mailbox/mailbox.h"
 #include "store/store.h"
 
+/* Not every test uses every helper. */
+#define MBT_HELPER static __attribute__((unused))
+
 static int mbt_count, mbt_failed;
 static char mbt_dir[64];
 
@@ -95,7 +98,7 @@ static int mbt_done(void)
 
 /* ---- the gateway's rows, as edomailctl makes them ---- */
 
-static int64_t mbt_user(struct store *store, const char *login,
+MBT_HELPER int64_t mbt_user(struct store *store, const char *login,
 			const char *password)
 {
 	char *hash = NULL;
@@ -108,7 +111,7 @@ static int64_t mbt_user(struct store *store, const char *login,
 	return id;
 }
 
-static void mbt_org(struct store *store, const struct core_box *b,
+MBT_HELPER void mbt_org(struct store *store, const struct core_box *b,
 		    const char *short_name)
 {
 	struct store_org org;
@@ -123,7 +126,7 @@ static void mbt_org(struct store *store, const struct core_box *b,
 		mbt_bail("org", b->name);
 }
 
-static void mbt_member(struct store *store, int64_t user_id,
+MBT_HELPER void mbt_member(struct store *store, int64_t user_id,
 		       const char *box_id, int status)
 {
 	if (store_member_set(store, user_id, box_id, STORE_ROLE_SIGNER,
@@ -133,7 +136,7 @@ static void mbt_member(struct store *store, int64_t user_id,
 
 /* ---- mailbox helpers ---- */
 
-static struct mailbox_user *mbt_login(struct mailbox_env *env,
+MBT_HELPER struct mailbox_user *mbt_login(struct mailbox_env *env,
 				      const char *login, const char *pw)
 {
 	struct mailbox_error err = { 0 };
@@ -147,7 +150,7 @@ static struct mailbox_user *mbt_login(struct mailbox_env *env,
 }
 
 /* 1 when the user's LIST has name with all attrs bits set. */
-static int mbt_listed(struct mailbox_user *u, const char *name,
+MBT_HELPER int mbt_listed(struct mailbox_user *u, const char *name,
 		      unsigned attrs)
 {
 	struct mailbox_folder_info *f = NULL;
@@ -166,7 +169,7 @@ static int mbt_listed(struct mailbox_user *u, const char *name,
 	return found;
 }
 
-static size_t mbt_list_count(struct mailbox_user *u)
+MBT_HELPER size_t mbt_list_count(struct mailbox_user *u)
 {
 	struct mailbox_folder_info *f = NULL;
 	struct mailbox_error err = { 0 };
@@ -178,7 +181,7 @@ static size_t mbt_list_count(struct mailbox_user *u)
 	return n;
 }
 
-static void mbt_print_list(struct mailbox_user *u)
+MBT_HELPER void mbt_print_list(struct mailbox_user *u)
 {
 	struct mailbox_folder_info *f = NULL;
 	struct mailbox_error err = { 0 };
@@ -191,7 +194,7 @@ static void mbt_print_list(struct mailbox_user *u)
 	mailbox_folder_info_free(f, n);
 }
 
-static uint32_t mbt_messages(struct mailbox_user *u, const char *name)
+MBT_HELPER uint32_t mbt_messages(struct mailbox_user *u, const char *name)
 {
 	struct mailbox_status st;
 	struct mailbox_error err = { 0 };
@@ -203,7 +206,7 @@ static uint32_t mbt_messages(struct mailbox_user *u, const char *name)
 	return st.messages;
 }
 
-static uint32_t mbt_append(struct mailbox_user *u, const char *name,
+MBT_HELPER uint32_t mbt_append(struct mailbox_user *u, const char *name,
 			   const char *msg, uint32_t flags, const char *kw)
 {
 	struct mailbox_error err = { 0 };
@@ -217,18 +220,57 @@ static uint32_t mbt_append(struct mailbox_user *u, const char *name,
 	return uid;
 }
 
-/* The message's bytes contain needle. */
-static int mbt_msg_has(struct mailbox_view *v, uint32_t seq,
-		       const char *needle)
+MBT_HELPER int mbt_hex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Quoted-printable decoding of a whole message (other bytes pass), so
+ * that tests can look for Russian text in text parts. */
+MBT_HELPER unsigned char *mbt_unqp(const unsigned char *in, size_t len,
+			       size_t *len_r)
+{
+	unsigned char *out = xmalloc(len + 1);
+	size_t i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		if (in[i] == '=' && i + 2 < len && in[i + 1] == '\r' &&
+		    in[i + 2] == '\n') {
+			i += 2;
+		} else if (in[i] == '=' && i + 2 < len &&
+			   mbt_hex(in[i + 1]) >= 0 && mbt_hex(in[i + 2]) >= 0) {
+			out[o++] = (unsigned char)(mbt_hex(in[i + 1]) * 16 +
+						   mbt_hex(in[i + 2]));
+			i += 2;
+		} else {
+			out[o++] = in[i];
+		}
+	}
+	*len_r = o;
+	return out;
+}
+
+/* The message's bytes (or its quoted-printable text) contain needle. */
+MBT_HELPER int mbt_msg_has(struct mailbox_view *v, uint32_t seq,
+			   const char *needle)
 {
 	struct mailbox_error err = { 0 };
-	unsigned char *data = NULL;
-	size_t len = 0;
+	unsigned char *data = NULL, *dec;
+	size_t len = 0, dlen;
 	int found;
 
 	if (mailbox_msg_data(v, seq, &data, &len, &err) < 0)
 		return 0;
-	found = memmem(data, len, needle, strlen(needle)) != NULL;
+	dec = mbt_unqp(data, len, &dlen);
+	found = memmem(data, len, needle, strlen(needle)) != NULL ||
+		memmem(dec, dlen, needle, strlen(needle)) != NULL;
+	free(dec);
 	free(data);
 	return found;
 }

@@ -1,0 +1,627 @@
+/* The EDO side of the mailbox with the real core and embedded operator on
+ * a temporary SQLite file: sync turns invitations, answers, messages and
+ * their delivery/receipt/confirmation events into items and keywords
+ * exactly once; moves to the archive and the trash act at the operator;
+ * a client's Sent copy is recognised; encrypted messages are shown
+ * decrypted; a re-signed message shows every signature; IDLE is woken. */
+#include "mb-test.h"
+
+#include "operator/operator.h"
+
+static struct settings set;
+static struct store *store;
+static struct core *core;
+static struct mailbox_env *env;
+static unsigned char node_key[CRYPTO_NODE_KEY_LEN];
+static struct core_box A, B, X;
+static char *a_cert, *a_key, *b_cert, *b_key;
+static char ab_msg[CORE_UUID_LEN];
+
+#define CLIENT_ID "20261125.abc@mail.example"
+
+static void make_cert(const char *cn, const char *inn, char **cert_r,
+		      char **key_r)
+{
+	struct crypto_make_cert_req req;
+	char *cerr = NULL;
+
+	memset(&req, 0, sizeof(req));
+	req.key_type = "ec";
+	req.common_name = cn;
+	req.org_name = cn;
+	req.inn = inn;
+	if (crypto_make_self_signed(&req, cert_r, key_r, &cerr) < 0)
+		mbt_bail("certificate", cerr);
+}
+
+static struct core_box reg(const char *name, const char *inn, const char *kpp,
+			   const char *cert)
+{
+	struct core_error err = { 0 };
+	struct core_box req, box;
+
+	memset(&req, 0, sizeof(req));
+	snprintf(req.name, sizeof(req.name), "%s", name);
+	snprintf(req.inn, sizeof(req.inn), "%s", inn);
+	snprintf(req.kpp, sizeof(req.kpp), "%s", kpp);
+	if (core_register_box(core, &req, cert, &box, &err) < 0)
+		mbt_bail("register", err.msg);
+	return box;
+}
+
+/* The organization's own certificate with its key sealed at rest. */
+static void gw_cert(const char *box_id, const char *cert, const char *key)
+{
+	struct crypto_cert_info info;
+	struct store_cert c;
+	char *cerr = NULL;
+	int64_t id;
+
+	memset(&info, 0, sizeof(info));
+	memset(&c, 0, sizeof(c));
+	if (crypto_cert_info(cert, &info, &cerr) < 0 ||
+	    crypto_seal(node_key, (const unsigned char *)key, strlen(key),
+			&c.key_enc, &c.key_enc_len) < 0)
+		mbt_bail("gw_cert", cerr);
+	c.box_id = (char *)box_id;
+	c.subject = info.subject;
+	c.issuer = info.issuer;
+	c.serial = info.serial;
+	c.thumbprint = info.thumbprint;
+	c.key_type = info.key_type;
+	c.not_before = info.not_before;
+	c.not_after = info.not_after;
+	c.cert_pem = (char *)cert;
+	if (store_cert_add(store, &c, &id) != STORE_OK)
+		mbt_bail("store_cert_add", box_id);
+	free(c.key_enc);
+	crypto_cert_info_clear(&info);
+}
+
+static void sign(const char *cert, const char *key, const char *data,
+		 unsigned char **sig_r, size_t *len_r)
+{
+	struct crypto_signer *s = NULL;
+	char *cerr = NULL;
+
+	if (crypto_signer_new(cert, key, &s, &cerr) < 0 ||
+	    crypto_sign_detached(s, (const unsigned char *)data, strlen(data),
+				 sig_r, len_r, &cerr) < 0)
+		mbt_bail("sign", cerr);
+	crypto_signer_free(&s);
+}
+
+/* A letter from->to with one signed document (encrypted to both parties'
+ * certificates when enc_to is given). */
+static int send_doc(const char *from, const char *to, enum core_msg_kind kind,
+		    const char *reply_to, const char *client_id,
+		    const char *cert, const char *key, const char *doc,
+		    const char *enc_to, char id_r[CORE_UUID_LEN])
+{
+	struct core_error err = { 0 };
+	struct core_entity ents[3];
+	struct core_message msg;
+	const char *pems[2];
+	char *cerr = NULL;
+	size_t i;
+	int ret;
+
+	memset(&msg, 0, sizeof(msg));
+	memset(ents, 0, sizeof(ents));
+	msg.kind = kind;
+	snprintf(msg.from_box, sizeof(msg.from_box), "%s", from);
+	snprintf(msg.to_box, sizeof(msg.to_box), "%s", to);
+	snprintf(msg.reply_to, sizeof(msg.reply_to), "%s",
+		 reply_to != NULL ? reply_to : "");
+	msg.subject = "Documents for November";
+	msg.client_message_id = (char *)client_id;
+	msg.sender_name = "Anna Petrova";
+	util_uuid(ents[0].id);
+	ents[0].kind = CORE_ENT_ATTACHMENT;
+	ents[0].file_name = "contract.pdf";
+	ents[0].data = (unsigned char *)doc;
+	ents[0].len = strlen(doc);
+	ents[1].kind = CORE_ENT_SIGNATURE;
+	snprintf(ents[1].parent_id, sizeof(ents[1].parent_id), "%s", ents[0].id);
+	ents[1].file_name = "contract.pdf.sig";
+	sign(cert, key, doc, &ents[1].data, &ents[1].len);
+	msg.entities = ents;
+	msg.n_entities = 2;
+	if (enc_to == NULL) {
+		msg.text = "Good afternoon, the documents are attached.";
+	} else {
+		/* Document and text encrypted to the recipient and to us. */
+		pems[0] = enc_to;
+		pems[1] = cert;
+		msg.encrypted = 1;
+		if (crypto_encrypt(pems, 2, ents[0].data, ents[0].len,
+				   &ents[0].data, &ents[0].len, &cerr) < 0)
+			mbt_bail("encrypt", cerr);
+		ents[0].encrypted = 1;
+		ents[2].kind = CORE_ENT_TEXT;
+		ents[2].file_name = "text.txt";
+		if (crypto_encrypt(pems, 2, (const unsigned char *)"Secret plan 42",
+				   14, &ents[2].data, &ents[2].len, &cerr) < 0)
+			mbt_bail("encrypt", cerr);
+		ents[2].encrypted = 1;
+		msg.n_entities = 3;
+	}
+	ret = core_send_message(core, &msg, id_r, &err);
+	if (ret < 0)
+		printf("# send: %s\n", err.msg);
+	free(ents[1].data);
+	if (enc_to != NULL) {
+		free(ents[0].data);
+		free(ents[2].data);
+	}
+	for (i = 0; i < 3; i++)
+		(void)ents[i];
+	return ret;
+}
+
+static int sync_user(struct mailbox_user *u)
+{
+	struct mailbox_error err = { 0 };
+
+	if (mailbox_user_sync(u, &err) < 0) {
+		printf("# sync: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static struct mailbox_view *view(struct mailbox_user *u, const char *name)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_view *v = NULL;
+
+	if (mailbox_view_open(u, name, 0, &v, &err) < 0)
+		printf("# select %s: %s\n", name, err.msg);
+	return v;
+}
+
+/* Keyword kw on message seq of the folder (a fresh view). */
+static int has_kw(struct mailbox_user *u, const char *folder, uint32_t seq,
+		  const char *kw)
+{
+	struct mailbox_view *v = view(u, folder);
+	const struct mailbox_msg *m;
+	int found;
+
+	if (v == NULL)
+		return 0;
+	m = mailbox_view_msg(v, seq);
+	found = m != NULL && strstr(m->keywords, kw) != NULL;
+	if (!found && m != NULL)
+		printf("# %s %u keywords: \"%s\"\n", folder, seq, m->keywords);
+	mailbox_view_close(&v);
+	return found;
+}
+
+static int folder_has(struct mailbox_user *u, const char *folder,
+		      uint32_t seq, const char *needle)
+{
+	struct mailbox_view *v = view(u, folder);
+	int found = v != NULL && mbt_msg_has(v, seq, needle);
+
+	mailbox_view_close(&v);
+	return found;
+}
+
+/* The sequence number of the item showing an EDO message. */
+static uint32_t seq_of_msg(struct mailbox_view *v, const char *msg_id)
+{
+	uint32_t i;
+
+	for (i = 1; v != NULL && i <= mailbox_view_count(v); i++) {
+		if (mbt_msg_has(v, i, msg_id))
+			return i;
+	}
+	return 0;
+}
+
+static int is_archived(const char *box, const char *msg_id, int deleted)
+{
+	struct core_error err = { 0 };
+	struct core_message *m = NULL;
+	int v;
+
+	if (core_get_message(core, box, msg_id, &m, &err) < 0)
+		return -1;
+	v = deleted ? m->deleted : m->archived;
+	core_message_free(&m);
+	return v;
+}
+
+static void setup(void)
+{
+	struct core_error err = { 0 };
+	struct mailbox_error merr = { 0 };
+	const char *serr = NULL;
+	char *cerr = NULL;
+
+	mbt_settings(&set, "ru");
+	crypto_init();
+	if (store_open(set.store_path, &store, &serr) < 0 ||
+	    crypto_node_key_load(set.node_key_path, 1, node_key, &cerr) < 0)
+		mbt_bail("setup", serr != NULL ? serr : cerr);
+	if (core_open(&set, store, &core, &err) < 0)
+		mbt_bail("core", err.msg);
+	if (mailbox_env_new(&set, store, core, &env, &merr) < 0)
+		mbt_bail("env", merr.msg);
+	make_cert("Romashka", "7707083893", &a_cert, &a_key);
+	make_cert("Lyutik", "7733012345", &b_cert, &b_key);
+	A = reg("ООО «Ромашка»", "7707083893", "770701001", a_cert);
+	B = reg("ООО «Лютик»", "7733012345", "773301001", b_cert);
+	X = reg("АО «Чужая»", "6621001230", "662101001", NULL);
+	mbt_org(store, &A, "Ромашка");
+	mbt_org(store, &B, "Лютик");
+	mbt_org(store, &X, "Чужая");
+	gw_cert(A.id, a_cert, a_key);
+	gw_cert(B.id, b_cert, b_key);
+	mbt_member(store, mbt_user(store, "anna", "pw-anna"), A.id, STORE_ACTIVE);
+	mbt_member(store, mbt_user(store, "boris", "pw-boris"), B.id, STORE_ACTIVE);
+	{
+		int64_t buh = mbt_user(store, "buh", "pw-buh");
+
+		mbt_member(store, buh, A.id, STORE_ACTIVE);
+		mbt_member(store, buh, B.id, STORE_ACTIVE);
+	}
+	mbt_member(store, mbt_user(store, "eve", "pw-eve"), X.id, STORE_ACTIVE);
+}
+
+static void test_invitation(struct mailbox_user *anna, struct mailbox_user *boris)
+{
+	struct core_error err = { 0 };
+	char inv[CORE_UUID_LEN];
+
+	ok(core_invite(core, A.id, B.id, "Предлагаем обмен документами", inv,
+		       &err) == 0, "A invites B (%s)", err.msg);
+	ok(sync_user(anna) == 0 && sync_user(boris) == 0, "both synced");
+	ok(mbt_messages(anna, "Исходящие/Приглашения") == 1 &&
+	   mbt_messages(boris, "Входящие/Приглашения") == 1 &&
+	   mbt_messages(boris, "INBOX") == 0,
+	   "the invitation: out at A, in at B");
+	ok(folder_has(boris, "Входящие/Приглашения", 1,
+		      "Предлагаем обмен документами") ||
+	   folder_has(boris, "Входящие/Приглашения", 1, "X-EDO"),
+	   "the incoming invitation is rendered");
+	{
+		struct mailbox_status st;
+		struct mailbox_error merr = { 0 };
+
+		ok(mailbox_folder_status(boris, "Входящие/Приглашения", &st,
+					 &merr) == 0 && st.unseen == 1 &&
+		   mailbox_folder_status(anna, "Исходящие/Приглашения", &st,
+					 &merr) == 0 && st.unseen == 0,
+		   "incoming unseen, outgoing \\Seen");
+	}
+	ok(sync_user(anna) == 0 && sync_user(boris) == 0 &&
+	   mbt_messages(anna, "Исходящие/Приглашения") == 1 &&
+	   mbt_messages(boris, "Входящие/Приглашения") == 1,
+	   "a second sync adds nothing");
+	ok(core_accept(core, B.id, A.id, "Согласны", &err) == 0, "B accepts");
+	ok(sync_user(anna) == 0 && sync_user(boris) == 0, "synced");
+	ok(has_kw(anna, "Исходящие/Приглашения", 1, "$EDO_Accepted") &&
+	   has_kw(boris, "Входящие/Приглашения", 1, "$EDO_Accepted"),
+	   "$EDO_Accepted on both invitation items");
+	ok(mbt_messages(anna, "Адресная книга") == 1 &&
+	   mbt_messages(boris, "Адресная книга") == 1,
+	   "a contact card in both address books");
+	ok(folder_has(boris, "Адресная книга", 1, "vcard") ||
+	   folder_has(boris, "Адресная книга", 1, "VCARD"),
+	   "the card carries a vCard");
+}
+
+static void test_message(struct mailbox_user *anna, struct mailbox_user *boris)
+{
+	struct core_error err = { 0 };
+
+	ok(send_doc(A.id, B.id, CORE_MSG_LETTER, NULL, "<" CLIENT_ID ">", a_cert,
+		    a_key, "%PDF-1.4 contract", NULL, ab_msg) == 0,
+	   "A sends B a signed letter");
+	ok(sync_user(anna) == 0 && sync_user(boris) == 0, "synced");
+	ok(mbt_messages(anna, "Отправленные") == 1 &&
+	   mbt_messages(boris, "INBOX") == 1, "Sent at A, INBOX at B");
+	ok(folder_has(anna, "Отправленные", 1, "Message-ID: <" CLIENT_ID ">"),
+	   "the Sent item carries the client's Message-ID");
+	ok(folder_has(boris, "INBOX", 1, ab_msg) &&
+	   folder_has(boris, "INBOX", 1, "contract.pdf.sig") &&
+	   folder_has(boris, "INBOX", 1, "X-EDO-Signatures: 1"),
+	   "INBOX item: the EDO message with its signature");
+	ok(folder_has(boris, "INBOX", 1, "Действительна"),
+	   "the signature report says the signature is valid");
+	ok(has_kw(anna, "Отправленные", 1, "$EDO_Delivered") &&
+	   has_kw(anna, "Отправленные", 1, "$EDO_Confirmed"),
+	   "Sent: $EDO_Delivered and $EDO_Confirmed");
+	ok(core_send_receipts(core, B.id, &err) == 0, "B posts its receipt");
+	ok(sync_user(anna) == 0 && sync_user(boris) == 0, "synced");
+	ok(has_kw(anna, "Отправленные", 1, "$EDO_Receipt") &&
+	   has_kw(boris, "INBOX", 1, "$EDO_Receipt"),
+	   "$EDO_Receipt on the Sent item and on the incoming one");
+	ok(sync_user(anna) == 0 && sync_user(boris) == 0 &&
+	   mbt_messages(anna, "Отправленные") == 1 &&
+	   mbt_messages(boris, "INBOX") == 1, "syncing again: no duplicates");
+}
+
+static void test_sent_append(struct mailbox_user *anna)
+{
+	static const char copy[] =
+		"From: anna@edo.local\r\nTo: lyutik@edo.local\r\n"
+		"Subject: Documents for November\r\n"
+		"Message-ID: <" CLIENT_ID ">\r\n\r\nGood afternoon\r\n";
+	static const char copy2[] =
+		"From: anna@edo.local\r\nSubject: second\r\n"
+		"Message-ID: <second@mail.example>\r\n\r\nsecond\r\n";
+	struct mailbox_error err = { 0 };
+	struct mailbox_user *buh = mbt_login(env, "buh", "pw-buh");
+	struct mailbox_view *v;
+	char id[CORE_UUID_LEN];
+	uint32_t uidv = 0, uid = 0;
+
+	ok(mailbox_append(anna, "Отправленные", (const unsigned char *)copy,
+			  strlen(copy), MAILBOX_FLAG_SEEN, NULL, 0, &uidv, &uid,
+			  &err) == 0 && uid == 1 &&
+	   mbt_messages(anna, "Отправленные") == 1,
+	   "APPEND of the client's Sent copy: the existing UID, no duplicate");
+	ok(send_doc(A.id, B.id, CORE_MSG_LETTER, NULL, "second@mail.example",
+		    a_cert, a_key, "%PDF second", NULL, id) == 0,
+	   "another letter submitted, not synced yet");
+	ok(mailbox_append(anna, "Отправленные", (const unsigned char *)copy2,
+			  strlen(copy2), MAILBOX_FLAG_SEEN, NULL, 0, &uidv, &uid,
+			  &err) == 0 && uid == 2 &&
+	   mbt_messages(anna, "Отправленные") == 2,
+	   "APPEND syncs first and finds it (uid %u, %s)", uid, err.msg);
+	ok(buh != NULL && mailbox_append(buh, "Лютик 7733012345/Отправленные",
+			  (const unsigned char *)copy2, strlen(copy2), 0, NULL,
+			  0, &uidv, &uid, &err) == 0 && uid == 0 &&
+	   mbt_messages(buh, "Лютик 7733012345/Отправленные") == 0 &&
+	   mbt_messages(buh, "Ромашка 7707083893/Отправленные") == 2,
+	   "a Sent copy is matched across the user's organizations (%s)",
+	   err.msg);
+	ok(mailbox_sent_has(anna, "<second@mail.example>", &err) == 1 &&
+	   mailbox_sent_has(anna, "nope@x", &err) == 0, "mailbox_sent_has");
+	v = view(anna, "Отправленные");
+	ok(v != NULL && mailbox_view_count(v) == 2, "Sent has 2");
+	mailbox_view_close(&v);
+	mailbox_user_free(&buh);
+}
+
+static void test_archive(struct mailbox_user *boris)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_user *buh = mbt_login(env, "buh", "pw-buh");
+	struct mailbox_view *v;
+	uint32_t seq = 1, dv, *src = NULL, *dst = NULL;
+	size_t n = 0;
+
+	ok(sync_user(boris) == 0, "boris synced");
+	v = view(boris, "INBOX");
+	ok(v != NULL && mailbox_view_count(v) == 2, "B's INBOX has 2");
+	if (v == NULL)
+		goto out;
+	ok(sync_user(buh) == 0 &&
+	   mbt_messages(buh, "Лютик 7733012345/Входящие") == 2,
+	   "buh sees the same two in Лютик/Входящие");
+	ok(mailbox_copy(v, &seq, 1, "Архив", 1, &dv, &src, &dst, &n, &err) == 0 &&
+	   n == 1 && dst[0] == 1, "MOVE to Архив (%s)", err.msg);
+	free(src);
+	free(dst);
+	ok(is_archived(B.id, ab_msg, 0) == 1 && is_archived(A.id, ab_msg, 0) == 0,
+	   "archived at the operator for B only");
+	ok(mbt_messages(boris, "INBOX") == 1 && mbt_messages(boris, "Архив") == 1,
+	   "INBOX 1, Архив 1");
+	ok(sync_user(boris) == 0 && mbt_messages(boris, "INBOX") == 1 &&
+	   mbt_messages(boris, "Архив") == 1,
+	   "the ARCHIVED event does not move it twice");
+	ok(sync_user(buh) == 0 &&
+	   mbt_messages(buh, "Лютик 7733012345/Входящие") == 1 &&
+	   mbt_messages(buh, "Лютик 7733012345/Архив") == 1,
+	   "another member of B sees it archived after sync");
+	mailbox_view_close(&v);
+
+	/* back from the archive: restored */
+	v = view(boris, "Архив");
+	ok(v != NULL && mailbox_copy(v, &seq, 1, "INBOX", 1, &dv, &src, &dst,
+				     &n, &err) == 0 && n == 1,
+	   "MOVE from Архив back to INBOX (%s)", err.msg);
+	free(src);
+	free(dst);
+	ok(is_archived(B.id, ab_msg, 0) == 0 && mbt_messages(boris, "INBOX") == 2,
+	   "restored at the operator and in INBOX");
+	mailbox_view_close(&v);
+	ok(sync_user(buh) == 0 &&
+	   mbt_messages(buh, "Лютик 7733012345/Входящие") == 2,
+	   "and back for the other member");
+
+	/* \Deleted + EXPUNGE in INBOX: to the trash, deleted at the operator */
+	v = view(boris, "INBOX");
+	seq = seq_of_msg(v, ab_msg);
+	ok(v != NULL && mailbox_copy(v, &seq, 1, "Отправленные", 1, &dv, &src,
+				     &dst, &n, &err) < 0 &&
+	   err.cls == MAILBOX_ERR_CANNOT, "an EDO message cannot go to Sent");
+	ok(mailbox_copy(v, &seq, 1, "Адресная книга", 0, &dv, &src, &dst, &n,
+			&err) < 0 && err.cls == MAILBOX_ERR_CANNOT,
+	   "nor be copied into the address book");
+	ok(seq != 0 &&
+	   mailbox_store(v, seq, MAILBOX_STORE_ADD, MAILBOX_FLAG_DELETED, NULL,
+			 &err) == 0 && mailbox_expunge(v, NULL, 0, &err) == 0,
+	   "STORE \\Deleted and EXPUNGE the first message");
+	ok(is_archived(B.id, ab_msg, 1) == 1 && mbt_messages(boris, "Корзина") == 1 &&
+	   mbt_messages(boris, "INBOX") == 1,
+	   "the last copy went to Корзина, deleted at the operator");
+	mailbox_view_close(&v);
+	v = view(boris, "Корзина");
+	ok(v != NULL && mailbox_view_count(v) == 1 &&
+	   !(mailbox_view_msg(v, 1)->flags & MAILBOX_FLAG_DELETED),
+	   "in the trash without \\Deleted");
+	seq = 1;
+	ok(mailbox_copy(v, &seq, 1, "INBOX", 1, &dv, &src, &dst, &n, &err) == 0 &&
+	   is_archived(B.id, ab_msg, 1) == 0 && mbt_messages(boris, "INBOX") == 2,
+	   "MOVE from the trash restores");
+	free(src);
+	free(dst);
+	mailbox_view_close(&v);
+out:
+	mailbox_user_free(&buh);
+}
+
+/* Outlook: COPY to the archive, then \Deleted + EXPUNGE of the source. */
+static void test_copy_archive(struct mailbox_user *anna)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_view *v = view(anna, "Отправленные");
+	uint32_t seq = 1, dv, *src = NULL, *dst = NULL;
+	size_t n = 0;
+
+	ok(mailbox_create(anna, "Архив/2025", &err) == 0, "create Архив/2025");
+	ok(v != NULL && mailbox_copy(v, &seq, 1, "Архив/2025", 0, &dv, &src,
+				     &dst, &n, &err) == 0 && n == 1,
+	   "COPY of a Sent item into an archive subfolder (%s)", err.msg);
+	free(src);
+	free(dst);
+	ok(is_archived(A.id, ab_msg, 0) == 1 &&
+	   mbt_messages(anna, "Отправленные") == 2 &&
+	   mbt_messages(anna, "Архив/2025") == 1,
+	   "archived at the operator; the source stays until EXPUNGE");
+	ok(sync_user(anna) == 0 && mbt_messages(anna, "Архив") == 0 &&
+	   mbt_messages(anna, "Архив/2025") == 1,
+	   "the ARCHIVED event finds it already in the archive");
+	ok(mailbox_store(v, 1, MAILBOX_STORE_ADD, MAILBOX_FLAG_DELETED, NULL,
+			 &err) == 0 && mailbox_expunge(v, NULL, 0, &err) == 0,
+	   "source \\Deleted and EXPUNGE");
+	ok(mbt_messages(anna, "Отправленные") == 1 &&
+	   mbt_messages(anna, "Архив/2025") == 1 &&
+	   mbt_messages(anna, "Корзина") == 0 &&
+	   is_archived(A.id, ab_msg, 1) == 0,
+	   "one item in the archive, nothing deleted at the operator");
+	ok(has_kw(anna, "Архив/2025", 1, "$EDO_Receipt"),
+	   "the archived copy keeps the operator's keywords");
+	mailbox_view_close(&v);
+	ok(mailbox_delete(anna, "Архив/2025", &err) == 0 &&
+	   mbt_messages(anna, "Архив") == 1,
+	   "deleting the folder keeps the EDO message in Архив");
+}
+
+static int wakeups;
+
+static void wake(void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+static void test_idle(struct mailbox_user *boris)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_view *v = view(boris, "INBOX");
+	struct mailbox_changes ch;
+	char id[CORE_UUID_LEN];
+	int64_t t0;
+	uint32_t before;
+
+	if (v == NULL)
+		return;
+	before = mailbox_view_count(v);
+	mailbox_view_set_notify(v, wake, &wakeups);
+	ok(send_doc(A.id, B.id, CORE_MSG_LETTER, NULL, NULL, a_cert, a_key,
+		    "%PDF third", NULL, id) == 0, "a new message for B");
+	t0 = util_mono_ms();
+	wakeups = 0;
+	mailbox_env_notify_box(env, B.id);
+	ok(wakeups == 1, "notify syncs and wakes the IDLE view (%d)", wakeups);
+	ok(mailbox_view_refresh(v, 1, &ch, &err) == 0 && ch.exists_changed &&
+	   ch.exists == before + 1, "refresh: EXISTS %u", ch.exists);
+	mailbox_changes_clear(&ch);
+	ok(util_mono_ms() - t0 < 100, "within 100 ms (%lld ms)",
+	   (long long)(util_mono_ms() - t0));
+	wakeups = 0;
+	mailbox_env_notify_box(env, B.id);
+	ok(wakeups == 0, "nothing new: no wake-up");
+	mailbox_view_close(&v);
+}
+
+static void test_encrypted(struct mailbox_user *anna, struct mailbox_user *boris)
+{
+	char id[CORE_UUID_LEN];
+	uint32_t n;
+
+	ok(send_doc(A.id, B.id, CORE_MSG_LETTER, NULL, "enc@mail.example",
+		    a_cert, a_key, "%PDF secret", b_cert, id) == 0,
+	   "A sends B an encrypted letter");
+	ok(sync_user(boris) == 0 && sync_user(anna) == 0, "synced");
+	n = mbt_messages(boris, "INBOX");
+	ok(folder_has(boris, "INBOX", n, "X-EDO-Encrypted: yes") &&
+	   !folder_has(boris, "INBOX", n, "contract.pdf.p7m") &&
+	   folder_has(boris, "INBOX", n, "Действительна"),
+	   "B sees it decrypted, the signature verified over the clear document");
+	ok(folder_has(boris, "INBOX", n, "U2VjcmV0IHBsYW4gNDI") ||
+	   folder_has(boris, "INBOX", n, "Secret plan 42"),
+	   "the decrypted text is the message text");
+	ok(folder_has(anna, "Отправленные", mbt_messages(anna, "Отправленные"),
+		      "Message-ID: <enc@mail.example>"), "the sender's Sent copy");
+}
+
+static void test_resign(struct mailbox_user *anna)
+{
+	char id[CORE_UUID_LEN];
+	uint32_t n;
+
+	ok(send_doc(B.id, A.id, CORE_MSG_RESIGN, ab_msg, NULL, b_cert, b_key,
+		    "%PDF-1.4 contract", NULL, id) == 0,
+	   "B re-signs A's document and sends it back");
+	ok(sync_user(anna) == 0, "synced");
+	n = mbt_messages(anna, "INBOX");
+	ok(n == 1 && folder_has(anna, "INBOX", n, "X-EDO-Signatures: 2") &&
+	   folder_has(anna, "INBOX", n, "contract.pdf.2.sig") &&
+	   folder_has(anna, "INBOX", n, "In-Reply-To: <" CLIENT_ID ">"),
+	   "the re-signed message shows both signatures and answers the "
+	   "original");
+}
+
+static void test_isolation(void)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_user *eve = mbt_login(env, "eve", "pw-eve");
+	struct mailbox_view *v = NULL;
+
+	ok(eve != NULL && sync_user(eve) == 0 && mbt_messages(eve, "INBOX") == 0 &&
+	   mbt_messages(eve, "Отправленные") == 0 &&
+	   mbt_messages(eve, "Адресная книга") == 0,
+	   "a user of another organization sees nothing of A and B");
+	ok(mailbox_view_open(eve, "Лютик 7733012345/Входящие", 0, &v, &err) < 0 &&
+	   err.cls == MAILBOX_ERR_NOTFOUND, "and cannot name their folders");
+	mailbox_user_free(&eve);
+}
+
+int main(void)
+{
+	struct mailbox_user *anna, *boris;
+
+	log_init("test-mailbox-sync", LOG_LVL_ERROR);
+	setup();
+	anna = mbt_login(env, "anna", "pw-anna");
+	boris = mbt_login(env, "boris", "pw-boris");
+	if (anna == NULL || boris == NULL)
+		mbt_bail("login", "anna/boris");
+	test_invitation(anna, boris);
+	test_message(anna, boris);
+	test_sent_append(anna);
+	test_archive(boris);
+	test_copy_archive(anna);
+	test_idle(boris);
+	test_encrypted(anna, boris);
+	test_resign(anna);
+	test_isolation();
+	mailbox_user_free(&anna);
+	mailbox_user_free(&boris);
+	mailbox_env_free(&env);
+	core_close(&core);
+	store_close(&store);
+	settings_free(&set);
+	free(a_cert);
+	free(a_key);
+	free(b_cert);
+	free(b_key);
+	operator_fns_cleanup();
+	return mbt_done();
+}
