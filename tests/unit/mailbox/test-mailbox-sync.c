@@ -7,6 +7,9 @@
 #include "mb-test.h"
 
 #include "operator/operator.h"
+/* Only to put a FAILED event in a log: the operator has no failure to
+ * report in these flows yet. */
+#include "operator/op-private.h"
 
 static struct settings set;
 static struct store *store;
@@ -593,6 +596,54 @@ static void test_isolation(void)
 	mailbox_user_free(&eve);
 }
 
+static void test_reject_withdraw(struct mailbox_user *anna)
+{
+	struct core_error err = { 0 };
+	struct mailbox_user *eve = mbt_login(env, "eve", "pw-eve");
+	char inv[CORE_UUID_LEN];
+
+	ok(core_invite(core, A.id, X.id, "Давайте работать", inv, &err) == 0 &&
+	   core_reject(core, X.id, A.id, "Нет, спасибо", &err) == 0,
+	   "A invites X, X rejects (%s)", err.msg);
+	ok(eve != NULL && sync_user(eve) == 0 && sync_user(anna) == 0, "synced");
+	ok(has_kw(eve, "Входящие/Приглашения", 1, "$EDO_Rejected") &&
+	   has_kw(anna, "Исходящие/Приглашения", 2, "$EDO_Rejected") &&
+	   !has_kw(anna, "Исходящие/Приглашения", 1, "$EDO_Rejected"),
+	   "$EDO_Rejected on that invitation only");
+	ok(mbt_messages(eve, "Адресная книга") == 0, "no contact card");
+	ok(core_invite(core, X.id, A.id, NULL, inv, &err) == 0 &&
+	   core_withdraw(core, X.id, A.id, &err) == 0, "X invites A, withdraws (%s)",
+	   err.msg);
+	ok(sync_user(eve) == 0 && sync_user(anna) == 0 &&
+	   has_kw(anna, "Входящие/Приглашения", 1, "$EDO_Withdrawn") &&
+	   has_kw(eve, "Исходящие/Приглашения", 1, "$EDO_Withdrawn"),
+	   "$EDO_Withdrawn on both sides");
+	mailbox_user_free(&eve);
+}
+
+static void test_failed_and_notices(struct mailbox_user *anna)
+{
+	struct mailbox_error err = { 0 };
+	uint32_t n = mbt_messages(anna, "INBOX");
+
+	ok(operator_store_event_add(store, A.id, CORE_EV_FAILED, B.id, ab_msg,
+				    NULL, "Получатель не найден / recipient "
+				    "not found", util_now()) == STORE_OK,
+	   "a FAILED event in A's log");
+	ok(sync_user(anna) == 0 && mbt_messages(anna, "INBOX") == n + 1 &&
+	   folder_has(anna, "INBOX", n + 1, "Получатель не найден") &&
+	   folder_has(anna, "INBOX", n + 1, "In-Reply-To: <" CLIENT_ID ">"),
+	   "a notice in INBOX, answering the failed message");
+	ok(has_kw(anna, "Архив", 1, "$EDO_Failed"),
+	   "$EDO_Failed on the message's item");
+	ok(mailbox_notice_add(anna, A.id, "Письмо не отправлено / not sent",
+			      "Нет права подписи / no signing right",
+			      "<x@y>", &err) == 0 &&
+	   mbt_messages(anna, "INBOX") == n + 2 &&
+	   folder_has(anna, "INBOX", n + 2, "Нет права подписи"),
+	   "mailbox_notice_add puts a notice in the box's INBOX (%s)", err.msg);
+}
+
 int main(void)
 {
 	struct mailbox_user *anna, *boris;
@@ -612,6 +663,8 @@ int main(void)
 	test_encrypted(anna, boris);
 	test_resign(anna);
 	test_isolation();
+	test_reject_withdraw(anna);
+	test_failed_and_notices(anna);
 	mailbox_user_free(&anna);
 	mailbox_user_free(&boris);
 	mailbox_env_free(&env);
