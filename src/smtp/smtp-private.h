@@ -5,6 +5,7 @@
 #include "smtp/smtp-addr.h"
 #include "smtp/smtp-parser.h"
 #include "smtp/smtp-reply.h"
+#include "smtp/smtp-sasl.h"
 #include "lib/util.h"
 
 #include <edomail/core.h>
@@ -18,8 +19,6 @@ struct smtp_throttle;
 #define SMTP_MAX_RCPTS 100		/* RFC 5321 4.5.3.1.8 minimum */
 #define SMTP_MAX_ERRORS 20		/* protocol errors before 421 */
 #define SMTP_AUTH_FAIL_DELAY_MS 1000	/* answer to a failed AUTH */
-#define SMTP_LOGIN_MAX 256
-#define SMTP_PASSWORD_MAX 1024
 
 struct smtp_server {
 	struct event_base *base;
@@ -162,13 +161,6 @@ int smtp_auth_begin(struct smtp_session *s, const char *mech,
 /* A SASL response line in SMTP_STATE_AUTH. */
 int smtp_auth_continue(struct smtp_session *s, const char *line);
 void smtp_auth_clear(struct smtp_session *s);
-/* SASL PLAIN message (already base64-decoded): authzid NUL authcid NUL
- * passwd.  0, or -1 when malformed or authzid names another user. */
-int smtp_sasl_plain_split(const unsigned char *msg, size_t len,
-			  char **login_r, char **password_r);
-/* "buh+7701234560" -> "buh" (the store's login); a '+' followed by
- * something else than an ИНН or ИНН.КПП stays part of the login. */
-char *smtp_login_base(const char *login);
 
 /* ---- smtp-rcpt.c ---- */
 /* MAIL FROM: checks the sender on the pool; 0 (waiting). */

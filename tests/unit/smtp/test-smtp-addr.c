@@ -1,6 +1,7 @@
 /* Address rules, AUTH throttling and reply formatting (pure parts). */
 #include "smtp/smtp-addr.h"
 #include "smtp/smtp-reply.h"
+#include "smtp/smtp-sasl.h"
 #include "smtp/smtp-throttle.h"
 #include "lib/util.h"
 
@@ -154,8 +155,49 @@ static void test_reply(void)
 		   strcmp(r.text, "x=5") == 0, "reply set");
 }
 
+static int plain(const char *msg, size_t len, const char *login,
+		 const char *pass)
+{
+	char *l = NULL, *p = NULL;
+	int r = smtp_sasl_plain_split((const unsigned char *)msg, len, &l, &p);
+	if (r == 0)
+		r = (login != NULL && strcmp(l, login) == 0 &&
+		     strcmp(p, pass) == 0) ? 0 : 1;
+	else
+		r = login == NULL ? 0 : 1;
+	free(l);
+	free(p);
+	return r == 0;
+}
+
+static void test_sasl(void)
+{
+	ok(plain("\0buh\0secret", 11, "buh", "secret"), "PLAIN without authzid");
+	ok(plain("buh\0buh\0secret", 14, "buh", "secret"), "authzid = authcid");
+	ok(plain("boss\0buh\0secret", 15, NULL, NULL), "acting for another user refused");
+	ok(plain("\0buh\0", 5, "buh", ""), "empty password parses");
+	ok(plain("\0\0secret", 8, NULL, NULL), "empty login refused");
+	ok(plain("\0buh", 4, NULL, NULL), "missing second NUL");
+	ok(plain("\0buh\0se\0cret", 12, NULL, NULL), "NUL inside the password");
+	ok(plain("", 0, NULL, NULL), "empty message");
+
+	char *b = smtp_login_base("buh+7701234560");
+	is_str(b, "buh", "login+ИНН");
+	free(b);
+	b = smtp_login_base("buh+7701234560.770101001");
+	is_str(b, "buh", "login+ИНН.КПП");
+	free(b);
+	b = smtp_login_base("anna+work");
+	is_str(b, "anna+work", "a plus that is no ИНН stays");
+	free(b);
+	b = smtp_login_base("buh+77012345");
+	is_str(b, "buh+77012345", "8 digits are no ИНН");
+	free(b);
+}
+
 int main(void)
 {
+	test_sasl();
 	test_addr();
 	test_throttle();
 	test_reply();
