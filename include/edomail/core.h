@@ -205,6 +205,11 @@ struct core_driver {
 	int (*pending_receipts)(struct core *core, const char *box_id,
 				char (**ids_r)[CORE_UUID_LEN], size_t *n_r,
 				struct core_error *err);
+	/* Optional: boxes with events after a global key (any box). */
+	int (*changed_boxes)(struct core *core, const char *after_key,
+			     char (**ids_r)[CORE_ID_MAX], size_t *n_r,
+			     char last_key_r[CORE_KEY_LEN],
+			     struct core_error *err);
 };
 
 extern const struct core_driver core_driver_local;
@@ -220,6 +225,14 @@ const struct settings *core_settings(struct core *core);
  * events, with the boxes concerned; the daemon uses it to wake IMAP IDLE. */
 typedef void core_notify_cb(const char *box_id, void *ctx);
 void core_set_notify(struct core *core, core_notify_cb *cb, void *ctx);
+
+/* Boxes that got events after after_key ("" = from the start) in any
+ * process sharing the store, and the newest key to pass next time.  The
+ * daemon polls this to notice what edomailctl or another node committed.
+ * Without driver support: *n_r = 0 and last_key_r = after_key. */
+int core_changed_boxes(struct core *core, const char *after_key,
+		       char (**ids_r)[CORE_ID_MAX], size_t *n_r,
+		       char last_key_r[CORE_KEY_LEN], struct core_error *err);
 
 /* ИНН: 10 digits with a check digit, or 12 (ИП) with two; КПП: 9 chars
  * (4 digits, 2 digits-or-capital-letters, 3 digits). 1 valid, 0 not. */

@@ -169,6 +169,15 @@ static int local_pending_receipts(struct core *core, const char *box_id,
 					 err);
 }
 
+static int local_changed_boxes(struct core *core, const char *after_key,
+			       char (**ids_r)[CORE_ID_MAX], size_t *n_r,
+			       char last_key_r[CORE_KEY_LEN],
+			       struct core_error *err)
+{
+	return operator_changed_boxes(local_op(core), after_key, ids_r, n_r,
+				      last_key_r, err);
+}
+
 const struct core_driver core_driver_local = {
 	.name = "local",
 	.open = local_open,
@@ -191,4 +200,5 @@ const struct core_driver core_driver_local = {
 	.set_deleted = local_set_deleted,
 	.poll_events = local_poll_events,
 	.pending_receipts = local_pending_receipts,
+	.changed_boxes = local_changed_boxes,
 };

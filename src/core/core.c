@@ -444,3 +444,23 @@ int core_poll_events(struct core *core, const char *box_id,
 	return core->driver->poll_events(core, box_id, after_key, limit, cb,
 					 ctx, err);
 }
+
+int core_changed_boxes(struct core *core, const char *after_key,
+		       char (**ids_r)[CORE_ID_MAX], size_t *n_r,
+		       char last_key_r[CORE_KEY_LEN], struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	*ids_r = NULL;
+	*n_r = 0;
+	if (after_key == NULL)
+		after_key = "";
+	if (strlen(after_key) >= CORE_KEY_LEN)
+		return core_error_set(err, CORE_ERR_INVALID,
+			"Неверный ключ события / bad event index key");
+	if (core->driver->changed_boxes == NULL) {
+		snprintf(last_key_r, CORE_KEY_LEN, "%s", after_key);
+		return 0;
+	}
+	return core->driver->changed_boxes(core, after_key, ids_r, n_r,
+					   last_key_r, err);
+}

@@ -57,6 +57,8 @@ struct daemon_ctx {
 	struct daemon_listener listeners[4];
 	struct event *sig_term, *sig_int, *sig_pipe;
 	struct event *notify_ev;
+	struct event *poll_ev;
+	char poll_key[CORE_KEY_LEN];
 	struct pending_boxes pending;
 };
 
@@ -148,6 +150,36 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg)
 		free(ids[i]);
 	}
 	free(ids);
+}
+
+/* Other processes sharing the store (edomailctl, a second node) commit
+ * operator events that no in-process callback announces; a cheap periodic
+ * query finds the boxes concerned.  Boxes notified in-process show up here
+ * again, which costs one no-op sync. */
+#define DAEMON_POLL_MS 250
+
+static void poll_changes(struct daemon_ctx *d)
+{
+	char (*ids)[CORE_ID_MAX] = NULL;
+	size_t n = 0;
+	struct core_error err = { 0 };
+	int first = d->poll_key[0] == '\0';
+
+	if (core_changed_boxes(d->core, d->poll_key, &ids, &n, d->poll_key,
+			       &err) < 0) {
+		log_warnx("operator change poll: %s", err.msg);
+		return;
+	}
+	for (size_t i = 0; i < n && !first; i++)
+		pending_add(&d->pending, ids[i]);
+	free(ids);
+	if (n > 0 && !first)
+		event_active(d->notify_ev, EV_READ, 0);
+}
+
+static void poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	poll_changes(arg);
 }
 
 /* On start, catch up on receipts that a crash or a stop left unsent. */
@@ -294,6 +326,10 @@ static int daemon_open(struct daemon_ctx *d)
 	d->workers = worker_pool_new(d->base, set->workers > 0 ? set->workers : 2);
 	d->notify_ev = event_new(d->base, -1, 0, notify_cb, d);
 	core_set_notify(d->core, daemon_core_notify, d);
+	poll_changes(d);	/* the starting key: what exists now */
+	d->poll_ev = event_new(d->base, -1, EV_PERSIST, poll_cb, d);
+	struct timeval tv = { 0, DAEMON_POLL_MS * 1000 };
+	event_add(d->poll_ev, &tv);
 	d->imap = imap_server_new(d->base, set, d->env, d->tls, d->workers);
 	d->smtp = smtp_server_new(d->base, set, d->env, d->core, d->store,
 				  d->tls, d->workers);
@@ -325,6 +361,8 @@ static void daemon_close(struct daemon_ctx *d)
 	worker_pool_free(&d->workers);
 	if (d->notify_ev != NULL)
 		event_free(d->notify_ev);
+	if (d->poll_ev != NULL)
+		event_free(d->poll_ev);
 	size_t n;
 	char **ids = pending_take(&d->pending, &n);
 	for (size_t i = 0; i < n; i++)

@@ -771,3 +771,21 @@ int operator_poll_events(struct operator *op, const char *box_id,
 	}
 	return 0;
 }
+
+int operator_changed_boxes(struct operator *op, const char *after_key,
+			   char (**ids_r)[CORE_ID_MAX], size_t *n_r,
+			   char last_key_r[CORE_KEY_LEN],
+			   struct core_error *err)
+{
+	int64_t after, last;
+	int ret;
+
+	if (op_parse_key(after_key, &after) < 0)
+		return operator_error(err, CORE_ERR_INVALID,
+			"Неверный ключ события / bad event index key");
+	ret = operator_store_changed_boxes(op->store, after, ids_r, n_r, &last);
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	snprintf(last_key_r, CORE_KEY_LEN, "%020lld", (long long)last);
+	return 0;
+}

@@ -87,6 +87,9 @@ int operator_store_event_add(struct store *s, const char *box_id,
 			     const char *message_id, const char *entity_id,
 			     const char *text, int64_t ts);
 /* Up to max events after key; *n_r < max means the end was reached. */
+int operator_store_changed_boxes(struct store *s, int64_t after,
+				 char (**ids_r)[CORE_ID_MAX], size_t *n_r,
+				 int64_t *last_r);
 int operator_store_events(struct store *s, const char *box_id,
 			  int64_t after, size_t max,
 			  struct core_event **evs_r, size_t *n_r);

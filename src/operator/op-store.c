@@ -401,3 +401,47 @@ int operator_store_events(struct store *s, const char *box_id,
 	*n_r = n;
 	return ret;
 }
+
+/* Boxes that have events after a global key, and the newest key: lets a
+ * daemon notice changes another process (edomailctl) committed. */
+int operator_store_changed_boxes(struct store *s, int64_t after,
+				 char (**ids_r)[CORE_ID_MAX], size_t *n_r,
+				 int64_t *last_r)
+{
+	char (*ids)[CORE_ID_MAX] = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *stmt;
+	int rc, ret = STORE_OK;
+
+	*last_r = after;
+	store_lock(s);
+	stmt = store_stmt(s, "SELECT box_id, max(key) FROM op_events "
+			  "WHERE key > ? GROUP BY box_id");
+	if (stmt == NULL) {
+		store_unlock(s);
+		return STORE_ERR_INTERNAL;
+	}
+	sqlite3_bind_int64(stmt, 1, after);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+		}
+		snprintf(ids[n++], CORE_ID_MAX, "%s",
+			 (const char *)sqlite3_column_text(stmt, 0));
+		int64_t k = sqlite3_column_int64(stmt, 1);
+		if (k > *last_r)
+			*last_r = k;
+	}
+	if (rc != SQLITE_DONE)
+		ret = op_fail(s, "select changed boxes");
+	store_unlock(s);
+	if (ret != STORE_OK) {
+		free(ids);
+		ids = NULL;
+		n = 0;
+	}
+	*ids_r = ids;
+	*n_r = n;
+	return ret;
+}

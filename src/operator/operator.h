@@ -133,6 +133,12 @@ int operator_poll_events(struct operator *op, const char *box_id,
 			 const char *after_key, int limit, core_event_cb *cb,
 			 void *ctx, struct core_error *err);
 
+/* Boxes with events after after_key (any box), and the newest key. */
+int operator_changed_boxes(struct operator *op, const char *after_key,
+			   char (**ids_r)[CORE_ID_MAX], size_t *n_r,
+			   char last_key_r[CORE_KEY_LEN],
+			   struct core_error *err);
+
 /* ---- FNS XML (DP_PDOTPR, DP_IZVPOL) ---- */
 
 enum operator_fns_format {
