@@ -691,10 +691,34 @@ static void session_input(struct imap_session *s)
 
 /* ---- libevent callbacks ---- */
 
+/* Bytes not yet handed to the kernel: with STARTTLS the filter passes
+ * its output on to the socket bufferevent below it. */
+static size_t session_pending_output(struct imap_session *s)
+{
+	struct bufferevent *under = bufferevent_get_underlying(s->bev);
+	size_t len = imap_session_output_len(s);
+
+	if (under != NULL)
+		len += evbuffer_get_length(bufferevent_get_output(under));
+	return len;
+}
+
 static void session_check_dead(struct imap_session *s)
 {
-	if (s->closing && !s->dead && imap_session_output_len(s) == 0)
+	if (!s->closing || s->dead)
+		return;
+	if (session_pending_output(s) == 0) {
 		imap_session_destroy(s);
+		return;
+	}
+	if (bufferevent_get_underlying(s->bev) != NULL &&
+	    !evtimer_pending(s->delay_ev, NULL)) {
+		/* nobody tells us when the socket below drained: look again */
+		struct timeval tv = { 0, 20 * 1000 };
+
+		s->delay_kind = 2;
+		evtimer_add(s->delay_ev, &tv);
+	}
 }
 
 static void session_read_cb(struct bufferevent *bev, void *ctx)
@@ -766,7 +790,9 @@ static void session_delay_cb(evutil_socket_t fd, short what, void *ctx)
 
 	(void)fd;
 	(void)what;
-	if (s->delay_kind == 1) {
+	if (s->delay_kind == 2) {
+		/* closing: the check below */
+	} else if (s->delay_kind == 1) {
 		s->delay_kind = 0;
 		cmd_auth_delay_done(s);
 		session_input(s);
@@ -888,6 +914,9 @@ void imap_session_starttls(struct imap_session *s)
 		return;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(filter, 1);
+	/* TLS records wait in the filter, not below it, while the client is
+	 * slow: then our write callback paces long commands as without TLS */
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, IMAP_OUTPUT_LOW);
 	s->bev = filter;
 	s->tls = 1;
 	session_setup_bev(s);
