@@ -128,6 +128,31 @@ static void ctl_cert_warn(const struct crypto_cert_info *info,
 			"certificate is not valid now and cannot sign\n");
 }
 
+/* 1 (with the reason on stderr) when the certificate is not valid now. */
+static int ctl_cert_invalid_now(const char *cert_pem)
+{
+	struct crypto_cert_info info;
+	char *error = NULL;
+	int invalid;
+
+	if (crypto_cert_info(cert_pem, &info, &error) < 0) {
+		ctl_error("%s", error);
+		free(error);
+		return 1;
+	}
+	invalid = crypto_cert_status(info.not_before, info.not_after,
+				     util_now()) == CRYPTO_CERT_INVALID;
+	if (invalid)
+		ctl_error("сертификат недействителен (срок действия %s) — им нельзя "
+			  "подписывать; импортируйте действующий или добавьте "
+			  "--allow-invalid / the certificate is not valid now and "
+			  "cannot sign; import a valid one or add --allow-invalid",
+			  info.not_after < util_now() ? "истёк / expired"
+						      : "ещё не начался / not yet started");
+	crypto_cert_info_clear(&info);
+	return invalid;
+}
+
 static int ctl_cert_insert(struct ctl *ctl, const struct store_cert *c,
 			   int64_t *id_r)
 {
@@ -249,18 +274,20 @@ int ctl_cmd_cert_import(struct ctl *ctl, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, 'k' },
 		{ "password", required_argument, NULL, 'p' },
+		{ "allow-invalid", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *key_file = NULL, *password = NULL;
 	char *cert_pem = NULL, *key_pem = NULL;
 	struct store_org o;
 	int64_t user_id;
-	int ch, ret;
+	int ch, ret, allow_invalid = 0;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'k': key_file = optarg; break;
 		case 'p': password = optarg; break;
+		case 'a': allow_invalid = 1; break;
 		default: return ctl_usage("cert import");
 		}
 	}
@@ -270,6 +297,15 @@ int ctl_cmd_cert_import(struct ctl *ctl, int argc, char **argv)
 		return CTL_EXIT_ERROR;
 	if (ctl_cert_load(argv[optind + 2], key_file, password, &cert_pem,
 			  &key_pem) < 0) {
+		store_org_clear(&o);
+		return CTL_EXIT_ERROR;
+	}
+	/* An expired or not-yet-valid certificate cannot sign anything: an
+	 * import of one is almost always a mistake (the old file instead of
+	 * the renewed one), so it is refused unless asked for. */
+	if (!allow_invalid && ctl_cert_invalid_now(cert_pem)) {
+		free(cert_pem);
+		ctl_wipe_free(key_pem);
 		store_org_clear(&o);
 		return CTL_EXIT_ERROR;
 	}

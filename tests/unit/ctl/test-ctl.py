@@ -203,6 +203,20 @@ def test_certs(ctl, tmp, orgs):
     expect(ctl("cert", "import", "buh", r_inn, crt, "--key", other), 1,
            "a key that does not match is refused", "does not match",
            stream="stderr")
+    old_key = os.path.join(tmp, "old-k.pem")
+    old_crt = os.path.join(tmp, "old-c.pem")
+    old_csr = os.path.join(tmp, "old.csr")
+    openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj",
+            "/CN=Old/O=Ромашка", "-keyout", old_key, "-out", old_csr, "-utf8")
+    # -days -1: notAfter a day before notBefore, i.e. already expired.
+    openssl("x509", "-req", "-in", old_csr, "-signkey", old_key, "-days",
+            "-1", "-out", old_crt)
+    before = ctl("cert", "list").stdout
+    expect(ctl("cert", "import", "buh", r_inn, old_crt, "--key", old_key), 1,
+           "an expired certificate is refused", "not valid now",
+           stream="stderr")
+    ok(ctl("cert", "list").stdout == before,
+       "the refused certificate left nothing behind")
     expect(ctl("cert", "import", "buh", r_inn, p12, "--password", "wrong"), 1,
            "PKCS#12 with a wrong password", "password", stream="stderr")
     expect(ctl("cert", "import", "buh", r_inn, p12, "--password", "p12pw"), 0,
