@@ -36,6 +36,31 @@ PASSWORD = "demo-password"
 # third organization for isolation tests.
 
 
+def _demo_template():
+    """The demo made once per build (PBKDF2 and key generation under ASan
+    take seconds) and copied into each test's folder.  Keyed by the demo
+    script and the edomailctl binary, so a change makes a new one."""
+    import fcntl
+    import hashlib
+    script = os.path.join(SRC, "contrib", "make-demo.sh")
+    ctl = os.path.join(BUILD, "src", "ctl", "edomailctl")
+    h = hashlib.sha256(open(script, "rb").read())
+    h.update(str(os.stat(ctl).st_mtime_ns).encode())
+    tdir = os.path.join(BUILD, "e2e-demo-" + h.hexdigest()[:12])
+    with open(tdir + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(os.path.join(tdir, "ready")):
+            shutil.rmtree(tdir, ignore_errors=True)
+            env = dict(os.environ, EDOMAIL_BUILD_DIR=BUILD)
+            r = subprocess.run([script, tdir], env=env, capture_output=True,
+                               text=True)
+            if r.returncode != 0:
+                raise RuntimeError("make-demo.sh failed:\n" + r.stdout +
+                                   r.stderr)
+            open(os.path.join(tdir, "ready"), "w").close()
+    return tdir
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -66,12 +91,23 @@ class Daemon:
         if extra_env:
             env.update(extra_env)
         self.env = env
-        args = [os.path.join(SRC, "contrib", "make-demo.sh"), self.dir]
-        if not demo:
-            args.append("--config-only")
+        # Config and TLS certificate for this test's ports; the demo's data
+        # (store, node key, operator key) comes from the shared template.
+        args = [os.path.join(SRC, "contrib", "make-demo.sh"), self.dir,
+                "--config-only"]
         r = subprocess.run(args, env=env, capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError("make-demo.sh failed:\n" + r.stdout + r.stderr)
+        if demo:
+            tdir = _demo_template()
+            for name in os.listdir(tdir):
+                if name in ("edomail.conf", "tls.crt", "tls.key", "ready"):
+                    continue
+                src = os.path.join(tdir, name)
+                if os.path.isdir(src):
+                    shutil.copytree(src, os.path.join(self.dir, name))
+                else:
+                    shutil.copy2(src, os.path.join(self.dir, name))
         self.cafile = os.path.join(self.dir, "tls.crt")
         self.demo = {}
         envfile = os.path.join(self.dir, "demo.env")
