@@ -446,18 +446,19 @@ static int end_header_block(struct guard *g)
 		f->blen = blen;
 		return 0;
 	}
+	/* leaves and embedded messages count as parts: a message becomes
+	 * an .eml attachment besides being a container */
+	if (++g->parts > g->lim->max_parts)
+		return gfail(g, xasprintf("Больше %d частей MIME в письме / More "
+			"than %d MIME parts in the message", g->lim->max_parts,
+			g->lim->max_parts));
 	if (ci.rfc822 && !encoded) {
 		/* libetpan parses the embedded message only when it is not
 		 * transfer-encoded: its header block follows at once */
 		if (push_frame(g, 0) < 0)
 			return -1;
 		hdr_reset(g);
-		return 0;
 	}
-	if (++g->parts > g->lim->max_parts)
-		return gfail(g, xasprintf("Больше %d частей MIME в письме / More "
-			"than %d MIME parts in the message", g->lim->max_parts,
-			g->lim->max_parts));
 	return 0;
 }
 

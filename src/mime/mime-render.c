@@ -369,6 +369,8 @@ int mime_render_message(const struct mime_render_msg *r, unsigned char **out_r,
 	char *boundary, *subject, *msgtext;
 	size_t n_docs = 0, n_sigs = 0;
 
+	if (error_r != NULL)
+		*error_r = NULL;
 	if (r == NULL || r->msg == NULL || r->domain == NULL || *r->domain == '\0')
 		return render_error(error_r, "msg/domain");
 	m = r->msg;
@@ -520,6 +522,8 @@ int mime_render_invitation(const struct mime_render_invitation *r,
 	char *subject;
 	int en;
 
+	if (error_r != NULL)
+		*error_r = NULL;
 	if (r == NULL || r->domain == NULL || *r->domain == '\0' ||
 	    r->invitation_id == NULL || *r->invitation_id == '\0')
 		return render_error(error_r, "invitation id/domain");
@@ -651,6 +655,8 @@ int mime_render_contact(const struct mime_render_contact *r,
 	char date_id[24];
 	int en;
 
+	if (error_r != NULL)
+		*error_r = NULL;
 	if (r == NULL || r->domain == NULL || *r->domain == '\0' ||
 	    r->counteragent.box_id == NULL || *r->counteragent.box_id == '\0')
 		return render_error(error_r, "counteragent/domain");
@@ -732,6 +738,8 @@ int mime_render_notice(const struct mime_render_notice *r,
 	char date_s[24];
 	uint64_t h = 0xcbf29ce484222325ULL;
 
+	if (error_r != NULL)
+		*error_r = NULL;
 	if (r == NULL || r->domain == NULL || *r->domain == '\0')
 		return render_error(error_r, "domain");
 	buf_init(&b);
