@@ -179,13 +179,19 @@ def ctl_message_show(d, org, msg_id):
     return d.ctl("message", "show", org, msg_id).stdout
 
 
-def db_contains(d, needle):
-    """Does any value of any table of the store contain needle (bytes)?"""
-    con = sqlite3.connect("file:%s?mode=ro" % os.path.join(d.dir, "edomail.db"),
-                          uri=True)
+def db_connect(d):
+    return sqlite3.connect("file:%s?mode=ro" % os.path.join(d.dir, "edomail.db"),
+                           uri=True, timeout=30)
+
+
+def db_contains(d, needle, prefix="op_"):
+    """Does any value of the operator's tables (prefix) contain needle?"""
+    con = db_connect(d)
     try:
         tables = [r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type='table'")]
+            "SELECT name FROM sqlite_master WHERE type='table'")
+            if r[0].startswith(prefix)]
+        assert tables, "no tables with prefix " + prefix
         for t in tables:
             for row in con.execute('SELECT * FROM "%s"' % t):
                 for v in row:
@@ -196,6 +202,35 @@ def db_contains(d, needle):
         return False
     finally:
         con.close()
+
+
+ENT_KINDS = ["attachment", "signature", "receipt", "receipt-signature",
+             "confirmation", "confirmation-signature", "text"]
+
+
+def op_entities(d, msg_id):
+    """The entities of an EDO message as the operator stores them."""
+    con = db_connect(d)
+    try:
+        rows = con.execute(
+            "SELECT id, kind, parent_id, file_name, data, encrypted, signer_box "
+            "FROM op_entities WHERE message_id = ? ORDER BY num", (msg_id,))
+        return [{"id": r[0], "kind": ENT_KINDS[r[1]], "parent": r[2],
+                 "name": r[3], "data": bytes(r[4]), "encrypted": r[5],
+                 "signer": r[6]} for r in rows]
+    finally:
+        con.close()
+
+
+def op_docs_with_sigs(ents):
+    """{document name: (bytes, [signature bytes])}"""
+    out = {}
+    for e in ents:
+        if e["kind"] == "attachment":
+            out[e["name"]] = (e["data"], [s["data"] for s in ents
+                                          if s["kind"] == "signature" and
+                                          s["parent"] == e["id"]])
+    return out
 
 
 # ---- IMAP ----
