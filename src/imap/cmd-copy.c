@@ -33,6 +33,16 @@ static int do_copy(struct imap_session *s, struct imap_cmd *cmd, int move)
 		return 1;
 	}
 	if (n == 0) {
+		struct mailbox_status st;
+
+		/* nothing to copy, but a wrong destination is still wrong */
+		memset(&err, 0, sizeof(err));
+		if (mailbox_folder_status(s->user, dest, &st, &err) < 0) {
+			free(dest);
+			free(seqs);
+			imap_cmd_reply_error(s, cmd, &err);
+			return 1;
+		}
 		free(dest);
 		free(seqs);
 		imap_cmd_reply(s, cmd, "OK", move ? "Нечего перемещать / No messages to move" :

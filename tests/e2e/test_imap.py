@@ -246,8 +246,10 @@ class ImapTest(h.DaemonTestCase):
             for doc in (DOC1_NAME, DOC2_NAME):
                 dp = os.path.join(tmp, "doc")
                 sp = os.path.join(tmp, "sig")
-                open(dp, "wb").write(files[doc])
-                open(sp, "wb").write(sigs[doc + ".sig"])
+                with open(dp, "wb") as f:
+                    f.write(files[doc])
+                with open(sp, "wb") as f:
+                    f.write(sigs[doc + ".sig"])
                 r = subprocess.run(["openssl", "cms", "-verify", "-engine", "gost",
                                     "-binary", "-inform", "DER", "-in", sp,
                                     "-content", dp, "-noverify", "-out", os.devnull],
@@ -326,7 +328,10 @@ class ImapTest(h.DaemonTestCase):
         out = self.d.ctl("message", "show", h.ROMASHKA["inn"], edo_id).stdout
         self.assertRegex(out.lower(), r"архив|archiv")
         # restart: same UIDVALIDITY and UID in the archive
-        self.d.restart()
+        self.d.stop()
+        # the log still says "ready" from the first start: wait for the port
+        open(self.d.log_path, "w").close()
+        self.d.start()
         c = self.d.imap("romashka")
         data = ok(c.select(q(ARCHIVE)))
         self.assertEqual(c.untagged_responses.get("UIDVALIDITY", [b""])[0], validity)
@@ -380,7 +385,11 @@ class ImapTest(h.DaemonTestCase):
         ok(c.select("INBOX"))
         typ, data = c.copy("1:*", q(foreign))
         self.assertEqual(typ, "NO")
-        typ, data = c.fetch("1", "(BODY[])")   # only its own messages
+        # only its own messages, whatever UIDs are asked for
+        typ, data = c.uid("FETCH", "1:*", "(BODY.PEEK[])")
+        self.assertEqual(typ, "OK")
+        self.assertNotIn("Счёт и акт".encode(), b"".join(
+            x[1] if isinstance(x, tuple) else (x or b"") for x in data))
         c.logout()
 
     def test_blocked_user(self):
@@ -419,7 +428,8 @@ class ImapTest(h.DaemonTestCase):
         d = fetch_one(c, "2", "(RFC822.SIZE BODY.PEEK[] INTERNALDATE FLAGS)")
         self.assertEqual(d["BODY[]"], msgs[1])
         self.assertIn(b"RFC822.SIZE %d" % len(msgs[1]), d["_head"])
-        self.assertIn(b"02-Mar-2025 10:00:00 +0300", d["_head"])
+        # the mailbox keeps the instant; the zone is shown as UTC
+        self.assertIn(b"02-Mar-2025 07:00:00 +0000", d["_head"])
         self.assertIn(b"\\Flagged", d["_head"])
         ok(c.store("1:2", "+FLAGS", "(\\Deleted $Important)"))
         self.assertEqual(ok(c.search(None, "DELETED"))[0], b"1 2")
@@ -431,7 +441,8 @@ class ImapTest(h.DaemonTestCase):
         self.assertEqual(ok(c.search(None, "SENTON", "3-Mar-2025"))[0], b"3")
         self.assertEqual(ok(c.search(None, "ON", "1-Mar-2025"))[0], b"1")
         typ, data = c.expunge()
-        self.assertEqual(data, [b"1", b"1"])
+        # "1, 1" or "2, 1": both remove messages 1 and 2
+        self.assertIn(data, ([b"1", b"1"], [b"2", b"1"]))
         self.assertEqual(int(ok(c.select(q(box)))[0]), 1)
         # COPY within the archive tree with COPYUID
         ok(c.create(q(box + "/Под")))
