@@ -14,9 +14,10 @@
 struct mime_limits {
 	size_t max_size;	/* whole message, bytes */
 	int max_depth;		/* multipart / message/rfc822 nesting */
-	int max_parts;		/* leaf parts */
+	int max_parts;		/* leaf parts and embedded messages */
 	size_t max_header_line;	/* one header line, bytes */
 };
+/* 64 MiB, depth 20, 500 parts, header lines of 4096 bytes. */
 void mime_limits_default(struct mime_limits *lim);
 
 /* ---- rendering ---- */
@@ -57,7 +58,9 @@ struct mime_render_msg {
 	const char *packet_name;
 	const char *language;		/* "ru" | "en" for fixed texts */
 };
-/* Returns malloc'd CRLF message bytes. */
+/* Returns 0 and malloc'd CRLF message bytes (deterministic for the same
+ * input), or -1 with a malloc'd error in *error_r.  The same for the other
+ * renderers.  doc/mime.md describes the layout. */
 int mime_render_message(const struct mime_render_msg *r, unsigned char **out_r,
 			size_t *len_r, char **error_r);
 
@@ -129,21 +132,30 @@ struct mime_submission {
 };
 
 /* Returns 0, or -1 with a message fit for an SMTP reply (Russian / English)
- * in *error_r. */
+ * in *error_r (malloc'd).  lim NULL: mime_limits_default.  Bare LF line
+ * ends are turned into CRLF first; mime_guard runs before libetpan.  All
+ * strings are valid UTF-8; text and new_text use LF line ends.  On error
+ * *sub_r is empty (and may still be cleared). */
 int mime_parse_submission(const unsigned char *data, size_t len,
 			  const struct mime_limits *lim,
 			  struct mime_submission *sub_r, char **error_r);
 void mime_submission_clear(struct mime_submission *sub);
 
 /* The first words of a reply: 1 accept, -1 reject, 0 neither; *comment_r
- * receives the rest of the text (malloc'd, may be ""). */
+ * (may be NULL) receives the rest of the text after the decision word(s),
+ * separating punctuation removed (malloc'd, may be ""); when the decision
+ * is 0 it receives the whole trimmed text.  doc/mime.md lists the words. */
 int mime_reply_decision(const char *new_text, char **comment_r);
 
-/* Guards run before libetpan sees untrusted input: 0 safe, -1 with reason. */
+/* Guards run before libetpan sees untrusted input: 0 safe, -1 with the
+ * reason (malloc'd, Russian / English) in *error_r.  One linear pass, no
+ * recursion.  CRLF and bare LF both end a line; a bare CR is refused. */
 int mime_guard(const unsigned char *data, size_t len,
 	       const struct mime_limits *lim, char **error_r);
 
-/* For IMAP: an RFC 2047 encoded-word for a UTF-8 header value. */
+/* For IMAP: an RFC 2047 encoded-word for a UTF-8 header value (malloc'd,
+ * one line).  Printable ASCII without "=?" comes back unchanged; anything
+ * else as B words in UTF-8 separated by single spaces. */
 char *mime_encode_header_word(const char *utf8);
 
 #endif
