@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""IMAP end-to-end: hostile and broken input against the real edomaild.
+
+Over-long lines, a 2 GB literal announcement, unbalanced parentheses,
+invalid sequence sets, invalid modified UTF-7, commands in the wrong state
+and binary garbage each get a tagged BAD or NO; the session goes on (or
+closes cleanly with BYE where the protocol leaves no other way) and other
+sessions keep being served.  Failed logins are throttled per address and
+login without locking out other users or other addresses, and the command
+rate limit slows a flood down instead of failing it.
+"""
+import re
+import socket
+import ssl
+import time
+import unittest
+
+import edomail_harness as h
+
+
+class Raw:
+    """A raw IMAP connection over implicit TLS (port 993's role)."""
+
+    def __init__(self, d, source="127.0.0.1"):
+        s = socket.create_connection(("127.0.0.1", d.ports["imaps"]), timeout=30,
+                                     source_address=(source, 0))
+        self.s = d.tls_context().wrap_socket(s)
+        self.f = self.s.makefile("rb")
+        self.greeting = self.line()
+
+    def line(self):
+        return self.f.readline()
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def cmd(self, tag, text, data=b""):
+        """Sends a command, returns (untagged lines, tagged line)."""
+        if isinstance(text, str):
+            text = text.encode()
+        self.send(tag.encode() + b" " + text + b"\r\n" + data)
+        return self.until(tag)
+
+    def until(self, tag):
+        untagged = []
+        while True:
+            l = self.line()
+            if l == b"":
+                raise ConnectionError("closed; got %r" % untagged)
+            if l.startswith(tag.encode() + b" "):
+                return untagged, l
+            untagged.append(l)
+
+    def login(self, user="romashka", password=h.PASSWORD):
+        return self.cmd("L", 'LOGIN %s "%s"' % (user, password))[1]
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+
+class BadInputTest(h.DaemonTestCase):
+    def other_ok(self):
+        """Another session is served normally."""
+        r = Raw(self.d)
+        self.assertIn(b"OK", r.login("lutik"))
+        u, t = r.cmd("n", "LIST \"\" \"*\"")
+        self.assertTrue(t.startswith(b"n OK"), t)
+        self.assertTrue(u)
+        r.cmd("z", "LOGOUT")
+        r.close()
+
+    def test_long_line(self):
+        r = Raw(self.d)
+        r.login()
+        r.send(b"a1 NOOP " + b"x" * 200000 + b"\r\n")
+        l = r.line()
+        self.assertRegex(l, rb"^a1 BAD .*too long")
+        u, t = r.cmd("a2", "NOOP")
+        self.assertTrue(t.startswith(b"a2 OK"), t)
+        self.other_ok()
+        r.close()
+
+    def test_huge_literal(self):
+        r = Raw(self.d)
+        r.login()
+        u, t = r.cmd("a1", "APPEND INBOX {2147483648}")
+        self.assertRegex(t, rb"^a1 BAD .*Literal too large")
+        u, t = r.cmd("a2", "NOOP")
+        self.assertTrue(t.startswith(b"a2 OK"), t)
+        # non-synchronizing: the data would be read as commands: BYE
+        r.send(b"a3 APPEND INBOX {2147483648+}\r\nxxxxxxxx\r\n")
+        rest = r.f.read()
+        self.assertIn(b"a3 BAD", rest)
+        self.assertIn(b"* BYE", rest)
+        r.close()
+        self.other_ok()
+
+    def test_parens_and_garbage(self):
+        r = Raw(self.d)
+        r.login()
+        r.cmd("s", "SELECT INBOX")
+        for tag, text in (("a1", "FETCH 1 (FLAGS"), ("a2", "FETCH 1 FLAGS)"),
+                          ("a3", "FETCH 1 (((((((((((((((((((((((((((((((((((((FLAGS"),
+                          ("a4", 'SEARCH "unterminated'), ("a5", "NOOP \"a\\b\"")):
+            u, t = r.cmd(tag, text)
+            self.assertTrue(t.startswith(tag.encode() + b" BAD"), (tag, t))
+        r.send(b"\x00\x01\xff\xfe garbage\r\n")
+        l = r.line()
+        self.assertTrue(l.startswith(b"* BAD"), l)
+        r.send(b"\r\n")
+        self.assertTrue(r.line().startswith(b"* BAD"))
+        u, t = r.cmd("a6", "NOSUCHCOMMAND")
+        self.assertTrue(t.startswith(b"a6 BAD"))
+        u, t = r.cmd("a7", "NOOP")
+        self.assertTrue(t.startswith(b"a7 OK"))
+        self.other_ok()
+        r.close()
+
+    def test_bad_seqsets(self):
+        r = Raw(self.d)
+        r.login()
+        u, t = r.cmd("s", "SELECT INBOX")
+        n = int([x for x in u if x.endswith(b"EXISTS\r\n")][0].split()[1])
+        for tag, text in (("a1", "FETCH 0 FLAGS"), ("a2", "FETCH 1:x FLAGS"),
+                          ("a3", "FETCH %d FLAGS" % (n + 1000)), ("a4", "FETCH , FLAGS"),
+                          ("a5", "STORE 1::2 +FLAGS (\\Seen)"), ("a6", "UID FETCH 4294967296 FLAGS"),
+                          ("a7", "COPY -1 INBOX"), ("a8", "FETCH 1 (NOSUCHITEM)"),
+                          ("a9", "FETCH 1 BODY[1.]"), ("a10", "FETCH 1 BODY[]<5>")):
+            u, t = r.cmd(tag, text)
+            self.assertTrue(t.startswith(tag.encode() + b" BAD"), (tag, t))
+        # UIDs that do not exist are simply not there
+        u, t = r.cmd("b1", "UID FETCH 4000000000:4000000001 FLAGS")
+        self.assertTrue(t.startswith(b"b1 OK"), t)
+        r.close()
+
+    def test_bad_utf7(self):
+        r = Raw(self.d)
+        r.login()
+        for tag, text in (("a1", "SELECT &Jjo!-"), ("a2", "SELECT &AGE-"),
+                          ("a3", 'CREATE "&BBAEQARFBDgEMg-/&2D0-"'), ("a4", "STATUS & (MESSAGES)"),
+                          ("a5", "RENAME &BBAEQARFBDgEMg-/x &BBAE")):
+            u, t = r.cmd(tag, text)
+            self.assertTrue(t.startswith(tag.encode() + b" NO"), (tag, t))
+            self.assertIn(b"UTF-7", t)
+        # 8-bit names are not modified UTF-7 either
+        u, t = r.cmd("a6", 'SELECT "Архив"')
+        self.assertTrue(t.startswith(b"a6 NO"), t)
+        u, t = r.cmd("a7", "NOOP")
+        self.assertTrue(t.startswith(b"a7 OK"))
+        r.close()
+
+    def test_wrong_state(self):
+        r = Raw(self.d)
+        for tag, text in (("a1", "SELECT INBOX"), ("a2", "FETCH 1 FLAGS"), ("a3", "LIST \"\" *"),
+                          ("a4", "IDLE"), ("a5", "APPEND INBOX {1+}\r\nx")):
+            u, t = r.cmd(tag, text)
+            self.assertTrue(t.startswith(tag.encode() + b" BAD"), (tag, t))
+        r.login()
+        for tag, text in (("b1", "FETCH 1 FLAGS"), ("b2", "LOGIN a b"), ("b3", "STARTTLS"),
+                          ("b4", "EXPUNGE"), ("b5", "CLOSE"), ("b6", "UID SEARCH ALL")):
+            u, t = r.cmd(tag, text)
+            self.assertTrue(t.startswith(tag.encode() + b" BAD"), (tag, t))
+        u, t = r.cmd("c1", "LOGOUT")
+        self.assertIn(b"* BYE", b"".join(u))
+        self.assertTrue(t.startswith(b"c1 OK"))
+        self.assertEqual(r.line(), b"")
+        r.close()
+
+    def test_idle_bad_done(self):
+        r = Raw(self.d)
+        r.login()
+        r.cmd("s", "SELECT INBOX")
+        r.send(b"i IDLE\r\n")
+        self.assertTrue(r.line().startswith(b"+"))
+        r.send(b"NOTDONE\r\n")
+        u, t = r.until("i")
+        self.assertTrue(t.startswith(b"i BAD"), t)
+        u, t = r.cmd("n", "NOOP")
+        self.assertTrue(t.startswith(b"n OK"))
+        r.close()
+
+    def test_rate_limit_slows_a_flood(self):
+        r = Raw(self.d)
+        r.login()
+        n = 500
+        start = time.time()
+        r.send(b"".join(b"f%d NOOP\r\n" % i for i in range(n)))
+        for i in range(n):
+            u, t = r.until("f%d" % i)
+            self.assertTrue(t.startswith(b"f%d OK" % i))
+        # 200 commands per second by default: a flood of 500 takes > 1 s
+        self.assertGreater(time.time() - start, 1.0)
+        r.close()
+
+
+class ThrottleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon()
+        with open(cls.d.conf, "a") as f:
+            f.write("limits: { auth_fail_limit = 3; auth_fail_window = 120; };\n")
+        cls.d.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        log = cls.d.log()
+        rc, sanitizer = cls.d.cleanup()
+        if sanitizer or rc != 0:
+            raise AssertionError("edomaild: rc %d\n%s" % (rc, log))
+
+    def test_throttle(self):
+        for i in range(3):
+            r = Raw(self.d)
+            t = r.login("romashka", "wrong-%d" % i)
+            self.assertRegex(t, rb"^L NO \[AUTHENTICATIONFAILED\]")
+            r.close()
+        # now even the right password is refused from this address, after
+        # a delay during which other sessions are served at once
+        r = Raw(self.d)
+        start = time.time()
+        r.send(b'L LOGIN romashka "%s"\r\n' % h.PASSWORD.encode())
+        other = Raw(self.d)
+        t0 = time.time()
+        self.assertIn(b"L OK", other.login("lutik"))
+        self.assertLess(time.time() - t0, 1.5)
+        t = r.line()
+        self.assertRegex(t, rb"^L NO \[AUTHENTICATIONFAILED\]")
+        self.assertGreater(time.time() - start, 1.5)
+        r.close()
+        other.close()
+        # the same login from another address is not locked out
+        r = Raw(self.d, source="127.0.0.2")
+        self.assertIn(b"L OK", r.login("romashka"))
+        r.close()
+        # other logins from the throttled address are fine
+        r = Raw(self.d)
+        self.assertIn(b"L OK", r.login("buh"))
+        r.close()
+
+
+if __name__ == "__main__":
+    h.main()
