@@ -1098,7 +1098,7 @@ static void summary_add(struct buf *ru, struct buf *en,
 		buf_printf(en, "%zu documents re-signed and sent back to %s", docs, name);
 		break;
 	case ACT_INVITE:
-		buf_printf(ru, "приглашение отправлено «%s»", name);
+		buf_printf(ru, "приглашение отправлено «%s», id %s", name, sr->id);
 		buf_printf(en, "invitation sent to %s", name);
 		break;
 	case ACT_ACCEPT:
