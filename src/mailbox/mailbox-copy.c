@@ -646,9 +646,19 @@ int mailbox_notice_add(struct mailbox_user *user, const char *box_id,
 	char *to, *reply;
 	int role, ret;
 
+	size_t i;
+
 	if (subject == NULL || text == NULL)
 		return mb_error(err, MAILBOX_ERR_INVALID,
 				"Пустое уведомление / empty notice");
+	for (i = 0; box_id != NULL && i < user->n_boxes; i++) {
+		if (strcmp(user->boxes[i].box_id, box_id) == 0)
+			break;
+	}
+	if (box_id != NULL && i == user->n_boxes)
+		return mb_error(err, MAILBOX_ERR_PERM,
+				"Эта организация недоступна / this organization "
+				"is not available");
 	/* A box's notice goes to that box's INBOX; one about no box to the
 	 * multi-organization INBOX. */
 	role = box_id != NULL ? STORE_MB_ROLE_INBOX : STORE_MB_ROLE_NOTICES;

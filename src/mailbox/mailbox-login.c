@@ -86,7 +86,6 @@ void mailbox_user_free(struct mailbox_user **_user)
 	*_user = NULL;
 	mb_user_free_boxes(user);
 	free(user->login);
-	free(user->address);
 	free(user);
 }
 
@@ -240,7 +239,6 @@ static int mb_user_prepare(struct mailbox_user *user,
 		if (ret != STORE_OK)
 			return mb_store_error(err, ret, "login cursor");
 	}
-	user->address = xasprintf("%s@%s", user->boxes[0].box_id, env->domain);
 	return 0;
 }
 

@@ -69,7 +69,6 @@ struct mailbox_user {
 	struct mailbox_env *env;
 	int64_t id;
 	char *login;			/* as the client gave it */
-	char *address;			/* for notices: first box's address */
 	int multi;			/* INBOX + one folder per organization */
 	struct mb_box *boxes;
 	size_t n_boxes;
@@ -204,8 +203,8 @@ int mb_rendered_blob(struct mailbox_env *env, struct mb_rendered *r,
 /* ---- mailbox-sync.c ---- */
 /* Syncs one box of a user (the box need not be in the session). */
 int mb_sync_box(struct mailbox_env *env, int64_t user_id,
-		const char *address, const char *box_id, char **cursor,
-		int *changed_r, struct mailbox_error *err);
+		const char *box_id, char **cursor, int *changed_r,
+		struct mailbox_error *err);
 /* The session's boxes plus the user's other active ones. */
 int mb_sync_all_boxes(struct mailbox_user *user, struct mailbox_error *err);
 /* Puts the user's items for an EDO message where the operator says. */

@@ -567,10 +567,11 @@ static int mb_sync_batch(struct mb_sync_ctx *c, struct mb_batch *b,
 }
 
 int mb_sync_box(struct mailbox_env *env, int64_t user_id,
-		const char *address, const char *box_id, char **cursor,
-		int *changed_r, struct mailbox_error *err)
+		const char *box_id, char **cursor, int *changed_r,
+		struct mailbox_error *err)
 {
 	struct mb_sync_ctx c;
+	char *address;
 	struct core_error cerr;
 	struct mb_batch b;
 	int again = 0, ret = 0;
@@ -581,6 +582,8 @@ int mb_sync_box(struct mailbox_env *env, int64_t user_id,
 	memset(&c, 0, sizeof(c));
 	c.env = env;
 	c.user_id = user_id;
+	/* Notices about a box are addressed to the box. */
+	address = xasprintf("%s@%s", box_id, env->domain);
 	c.address = address;
 	c.box_id = box_id;
 	c.parties = mb_party_cache_new();
@@ -618,6 +621,7 @@ int mb_sync_box(struct mailbox_env *env, int64_t user_id,
 			break;
 	}
 	mb_party_cache_free(&c.parties);
+	free(address);
 	return ret;
 }
 
@@ -627,11 +631,17 @@ int mailbox_user_sync(struct mailbox_user *user, struct mailbox_error *err)
 	int changed = 0, ret = 0;
 	size_t i;
 
+	struct mailbox_error box_err;
+
+	/* A box whose operator is unreachable does not hold up the others;
+	 * the first error is reported. */
 	pthread_mutex_lock(&env->sync_lock);
-	for (i = 0; i < user->n_boxes && ret == 0; i++)
-		ret = mb_sync_box(env, user->id, user->address,
-				  user->boxes[i].box_id, &user->boxes[i].cursor,
-				  &changed, err);
+	for (i = 0; i < user->n_boxes; i++) {
+		if (mb_sync_box(env, user->id, user->boxes[i].box_id,
+				&user->boxes[i].cursor, &changed,
+				ret == 0 ? err : &box_err) < 0)
+			ret = -1;
+	}
 	pthread_mutex_unlock(&env->sync_lock);
 	if (changed)
 		mb_notify_user(env, user->id, 0, NULL);
@@ -672,8 +682,8 @@ int mb_sync_all_boxes(struct mailbox_user *user, struct mailbox_error *err)
 			ret = mb_store_error(err, ret, "sync");
 			break;
 		}
-		ret = mb_sync_box(env, user->id, user->address, m[i].box_id,
-				  &cursor, &changed, err);
+		ret = mb_sync_box(env, user->id, m[i].box_id, &cursor,
+				  &changed, err);
 		free(cursor);
 	}
 	pthread_mutex_unlock(&env->sync_lock);
