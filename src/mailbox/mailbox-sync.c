@@ -566,6 +566,30 @@ static int mb_sync_batch(struct mb_sync_ctx *c, struct mb_batch *b,
 	return 0;
 }
 
+/* 1 when the stored cursor is not the cached one (now updated), with
+ * *ret_r = -1 on a store error. */
+static int mb_cursor_moved(struct mailbox_env *env, int64_t user_id,
+			   const char *box_id, char **cursor,
+			   struct mailbox_error *err, int *ret_r)
+{
+	char *stored = NULL;
+	int ret;
+
+	*ret_r = 0;
+	ret = store_mb_cursor_get(env->store, user_id, box_id, &stored);
+	if (ret != STORE_OK) {
+		*ret_r = mb_store_error(err, ret, "sync cursor");
+		return 1;
+	}
+	if (strcmp(stored, *cursor) == 0) {
+		free(stored);
+		return 0;
+	}
+	free(*cursor);
+	*cursor = stored;
+	return 1;
+}
+
 int mb_sync_box(struct mailbox_env *env, int64_t user_id,
 		const char *box_id, char **cursor, int *changed_r,
 		struct mailbox_error *err)
@@ -602,6 +626,15 @@ int mb_sync_box(struct mailbox_env *env, int64_t user_id,
 			break;
 		}
 		n = b.n;
+		/* Another session of the user may have applied these
+		 * already: then skip the rendering and poll from its
+		 * cursor (one query, only when there is news). */
+		if (mb_cursor_moved(env, user_id, box_id, cursor, err, &ret)) {
+			mb_batch_clear(&b);
+			if (ret < 0 || ++again > MB_SYNC_RETRIES)
+				break;
+			continue;
+		}
 		ret = mb_sync_batch(&c, &b, cursor, err);
 		mb_batch_clear(&b);
 		if (ret == MB_SYNC_AGAIN) {

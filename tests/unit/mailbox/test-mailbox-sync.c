@@ -646,13 +646,16 @@ static void test_failed_and_notices(struct mailbox_user *anna)
 
 int main(void)
 {
-	struct mailbox_user *anna, *boris;
+	struct mailbox_user *anna, *boris, *anna2;
+	uint32_t inbox, sent, archive;
 
 	log_init("test-mailbox-sync", LOG_LVL_ERROR);
 	setup();
 	anna = mbt_login(env, "anna", "pw-anna");
 	boris = mbt_login(env, "boris", "pw-boris");
-	if (anna == NULL || boris == NULL)
+	/* A second session of anna whose cursor goes stale. */
+	anna2 = mbt_login(env, "anna", "pw-anna");
+	if (anna == NULL || boris == NULL || anna2 == NULL)
 		mbt_bail("login", "anna/boris");
 	test_invitation(anna, boris);
 	test_message(anna, boris);
@@ -665,6 +668,15 @@ int main(void)
 	test_isolation();
 	test_reject_withdraw(anna);
 	test_failed_and_notices(anna);
+	inbox = mbt_messages(anna, "INBOX");
+	sent = mbt_messages(anna, "Отправленные");
+	archive = mbt_messages(anna, "Архив");
+	ok(sync_user(anna2) == 0 && mbt_messages(anna2, "INBOX") == inbox &&
+	   mbt_messages(anna2, "Отправленные") == sent &&
+	   mbt_messages(anna2, "Архив") == archive,
+	   "a second session with a stale cursor adds nothing (%u %u %u)",
+	   inbox, sent, archive);
+	mailbox_user_free(&anna2);
 	mailbox_user_free(&anna);
 	mailbox_user_free(&boris);
 	mailbox_env_free(&env);
