@@ -87,14 +87,14 @@ int mailbox_view_open(struct mailbox_user *user, const char *name,
 		mb_tree_free(&tree);
 		return -1;
 	}
-	ret = store_mb_folder_get(env->store, node->folder_id, &f);
-	if (ret != STORE_OK) {
-		mb_tree_free(&tree);
-		return mb_store_error(err, ret, "select");
-	}
-	/* Items and folder state read together, so MODSEQ matches them. */
+	/* Folder state, then items, under one hold of the store lock: no
+	 * writer of this process comes in between, and one of another
+	 * process can only make MODSEQ look older (a re-read later), never
+	 * newer than the items. */
 	store_lock(env->store);
-	ret = store_mb_item_list(env->store, f.id, 0, &items, &n);
+	ret = store_mb_folder_get(env->store, node->folder_id, &f);
+	if (ret == STORE_OK)
+		ret = store_mb_item_list(env->store, f.id, 0, &items, &n);
 	store_unlock(env->store);
 	if (ret != STORE_OK) {
 		store_mb_folder_clear(&f);
@@ -115,8 +115,11 @@ int mailbox_view_open(struct mailbox_user *user, const char *name,
 	recent_uid = f.recent_uid;
 	for (i = 0; i < n; i++)
 		mb_view_push(v, &items[i], !readonly && items[i].uid > recent_uid);
-	if (n > 0)
+	if (n > 0) {
 		mb_view_take_recent(v, recent_uid, v->msgs[n - 1].m.uid);
+		if (v->uidnext <= v->msgs[n - 1].m.uid)
+			v->uidnext = v->msgs[n - 1].m.uid + 1;
+	}
 	store_mb_item_list_free(items, n);
 	store_mb_folder_clear(&f);
 	mb_tree_free(&tree);
@@ -332,13 +335,20 @@ int mailbox_view_refresh(struct mailbox_view *v, int allow_expunge,
 	int ret;
 
 	memset(ch_r, 0, sizeof(*ch_r));
+	store_lock(v->env->store);
 	ret = store_mb_folder_get(v->env->store, v->folder_id, &f);
+	if (ret == STORE_OK && f.modseq != v->modseq)
+		ret = store_mb_item_list(v->env->store, v->folder_id, 0, &items,
+					 &n);
+	store_unlock(v->env->store);
 	if (ret == STORE_ERR_NOTFOUND) {
 		/* Deleted by another session: everything is gone. */
 		v->gone = 1;
 		memset(&f, 0, sizeof(f));
 		f.modseq = v->modseq + 1;
 	} else if (ret != STORE_OK) {
+		store_mb_folder_clear(&f);
+		store_mb_item_list_free(items, n);
 		return mb_store_error(err, ret, "refresh");
 	}
 	for (i = 0; i < v->n; i++)
@@ -348,16 +358,6 @@ int mailbox_view_refresh(struct mailbox_view *v, int allow_expunge,
 		ch_r->exists = (uint32_t)v->n;
 		return 0;
 	}
-	if (f.modseq != v->modseq && !v->gone) {
-		store_lock(v->env->store);
-		ret = store_mb_item_list(v->env->store, v->folder_id, 0, &items,
-					 &n);
-		store_unlock(v->env->store);
-		if (ret != STORE_OK) {
-			store_mb_folder_clear(&f);
-			return mb_store_error(err, ret, "refresh");
-		}
-	}
 	if (f.modseq != v->modseq) {
 		mb_view_merge(v, items, n, f.recent_uid, &n_new, &changed);
 		if (n_new > 0)
@@ -366,6 +366,9 @@ int mailbox_view_refresh(struct mailbox_view *v, int allow_expunge,
 		v->modseq = f.modseq;
 		if (!v->gone)
 			v->uidnext = f.uidnext;
+		/* Never below a UID the client has seen. */
+		if (v->n > 0 && v->uidnext <= v->msgs[v->n - 1].m.uid)
+			v->uidnext = v->msgs[v->n - 1].m.uid + 1;
 	} else {
 		changed = xcalloc(v->n + 1, 1);
 	}
