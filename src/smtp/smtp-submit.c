@@ -951,8 +951,15 @@ out:
 static int prepare_message(struct smtp_job *job, struct submit_ctx *c,
 			   struct submit_rcpt *sr)
 {
-	struct core_message *m = xcalloc(1, sizeof(*m));
+	struct core_message *m;
 
+	/* An EDO message speaks for the organization: it needs a valid
+	 * certificate even when it has no document to sign. */
+	if (submit_signer(job, c) < 0) {
+		job->reply = c->signer_error;
+		return -1;
+	}
+	m = xcalloc(1, sizeof(*m));
 	sr->msg = m;
 	m->kind = sr->action == ACT_RESIGN ? CORE_MSG_RESIGN :
 		  sr->action == ACT_ANSWER ? CORE_MSG_ANSWER : CORE_MSG_LETTER;
