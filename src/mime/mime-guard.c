@@ -68,6 +68,8 @@ struct guard {
 
 	/* counting container Content-Types, across folded lines */
 	int ct_scan, ct_scan_hit;
+	int ct_scan_boundary, ct_scan_unsafe;
+	size_t ct_scan_line;
 };
 
 static int gfail(struct guard *g, char *msg)
@@ -97,20 +99,37 @@ static int names_container(const char *s, size_t len)
 	       find_ci(s, len, "message") != NULL;
 }
 
-/* The safety net: every container Content-Type libetpan could act on is
- * on a line containing "content-type" (field names cannot fold), its type
- * on that line or on a continuation line. */
+static void scan_window(struct guard *g, const char *s, size_t len)
+{
+	g->ct_scan_hit |= names_container(s, len);
+	g->ct_scan_boundary |= find_ci(s, len, "boundary") != NULL;
+	g->ct_scan_unsafe |= memchr(s, '\\', len) != NULL ||
+			     find_ci(s, len, "=?") != NULL;
+}
+
+/* The safety net, independent of how the structure is read: every
+ * Content-Type field libetpan can act on is on a line containing
+ * "content-type" (field names cannot fold), its value on that line and its
+ * continuation lines.  A container type there counts against a cap, and a
+ * boundary there may hold neither a quoted-pair nor an encoded word (the
+ * two ways libetpan's unquoting and RFC 2047 decoding of parameters can
+ * make a value that starts with a quote). */
 static int count_containers(struct guard *g, const char *s, size_t len)
 {
 	const char *ct;
 
 	if (g->ct_scan && len > 0 && (s[0] == ' ' || s[0] == '\t')) {
-		g->ct_scan_hit |= names_container(s, len);
+		scan_window(g, s, len);
 		return 0;
 	}
 	if (g->ct_scan && g->ct_scan_hit)
 		g->containers++;
-	g->ct_scan = g->ct_scan_hit = 0;
+	if (g->ct_scan && g->ct_scan_boundary && g->ct_scan_unsafe)
+		return gfail(g, xasprintf("Недопустимый параметр boundary "
+			"(обратная косая черта или закодированное слово, строка "
+			"%zu) / Invalid boundary parameter (backslash or encoded "
+			"word, line %zu)", g->ct_scan_line, g->ct_scan_line));
+	g->ct_scan = g->ct_scan_hit = g->ct_scan_boundary = g->ct_scan_unsafe = 0;
 	if (g->containers > GUARD_MAX_CONTAINERS ||
 	    g->containers > 2 * g->lim->max_parts + 2 * g->lim->max_depth)
 		return gfail(g, xasprintf("Слишком много составных частей MIME "
@@ -120,7 +139,8 @@ static int count_containers(struct guard *g, const char *s, size_t len)
 	if (ct != NULL) {
 		size_t off = (size_t)(ct - s) + 12;
 		g->ct_scan = 1;
-		g->ct_scan_hit = names_container(s + off, len - off);
+		g->ct_scan_line = g->lineno;
+		scan_window(g, s + off, len - off);
 	}
 	return 0;
 }
@@ -133,45 +153,6 @@ static void hdr_reset(struct guard *g)
 	g->cur = GHDR_NONE;
 	buf_reset(&g->ct);
 	buf_reset(&g->cte);
-}
-
-/* field-name (printable ASCII except ':'), optional blanks, ':' */
-static size_t header_name_len(const char *s, size_t len)
-{
-	size_t i = 0, n;
-
-	while (i < len && (unsigned char)s[i] > 32 && (unsigned char)s[i] < 127 &&
-	       s[i] != ':')
-		i++;
-	n = i;
-	while (i < len && (s[i] == ' ' || s[i] == '\t'))
-		i++;
-	return n > 0 && i < len && s[i] == ':' ? n : 0;
-}
-
-static int check_header_line(struct guard *g, const char *s, size_t len)
-{
-	if (len > g->lim->max_header_line)
-		return gfail(g, xasprintf("Строка заголовка длиннее %zu байт "
-			"(строка %zu) / Header line longer than %zu bytes "
-			"(line %zu)", g->lim->max_header_line, g->lineno,
-			g->lim->max_header_line, g->lineno));
-	if (!util_utf8_valid((const unsigned char *)s, len))
-		return gfail(g, xasprintf("Заголовок содержит 8-битные символы "
-			"не в кодировке UTF-8 (строка %zu) / Header contains "
-			"8-bit characters that are not UTF-8 (line %zu)",
-			g->lineno, g->lineno));
-	return 0;
-}
-
-static int hdr_append(struct guard *g, struct buf *b, const char *s, size_t len)
-{
-	if (b->len + len > GUARD_MAX_CT)
-		return gfail(g, xasprintf("Заголовок Content-Type слишком "
-			"длинный (строка %zu) / Content-Type header too long "
-			"(line %zu)", g->ct_line, g->ct_line));
-	buf_append(b, s, len);
-	return 0;
 }
 
 /* ---- a tolerant Content-Type reader: type "/" subtype *(; param) ---- */
@@ -203,6 +184,51 @@ static int ct_cfws(struct ct_reader *r)
 			return -1;
 		r->i++;
 	}
+}
+
+/* The length of the field name when the line starts a header field as
+ * libetpan reads one: a name (printable ASCII but ':'), blanks and
+ * (comments), ':'.  A line that ends before the ':' may go on in a
+ * continuation line, so it counts as a field too. */
+static size_t header_name_len(const char *s, size_t len)
+{
+	struct ct_reader r = { s, len, 0 };
+	size_t n;
+
+	while (r.i < len && (unsigned char)s[r.i] > 32 &&
+	       (unsigned char)s[r.i] < 127 && s[r.i] != ':' && s[r.i] != '(')
+		r.i++;
+	n = r.i;
+	if (n == 0)
+		return 0;
+	if (ct_cfws(&r) < 0 || r.i >= len || s[r.i] == ':')
+		return n;
+	return 0;
+}
+
+static int check_header_line(struct guard *g, const char *s, size_t len)
+{
+	if (len > g->lim->max_header_line)
+		return gfail(g, xasprintf("Строка заголовка длиннее %zu байт "
+			"(строка %zu) / Header line longer than %zu bytes "
+			"(line %zu)", g->lim->max_header_line, g->lineno,
+			g->lim->max_header_line, g->lineno));
+	if (!util_utf8_valid((const unsigned char *)s, len))
+		return gfail(g, xasprintf("Заголовок содержит 8-битные символы "
+			"не в кодировке UTF-8 (строка %zu) / Header contains "
+			"8-bit characters that are not UTF-8 (line %zu)",
+			g->lineno, g->lineno));
+	return 0;
+}
+
+static int hdr_append(struct guard *g, struct buf *b, const char *s, size_t len)
+{
+	if (b->len + len > GUARD_MAX_CT)
+		return gfail(g, xasprintf("Заголовок Content-Type слишком "
+			"длинный (строка %zu) / Content-Type header too long "
+			"(line %zu)", g->ct_line, g->ct_line));
+	buf_append(b, s, len);
+	return 0;
 }
 
 static int ct_tspecial(char c)
@@ -237,6 +263,10 @@ static void ct_read(const char *s, size_t len, struct ct_info *ci)
 	size_t tl, sl;
 
 	memset(ci, 0, sizeof(*ci));
+	/* the value starts after the field name: (comments) and the colon */
+	if (ct_cfws(&r) < 0 || r.i >= len || s[r.i] != ':')
+		return;
+	r.i++;
 	if (ct_cfws(&r) < 0 || (tl = ct_token(&r, &type)) == 0 || ct_cfws(&r) < 0 ||
 	    r.i >= len || s[r.i] != '/')
 		return;
@@ -332,6 +362,10 @@ static int check_boundary(struct guard *g, const char *raw, size_t len,
 		why_ru = "пробел в конце";
 		why_en = "trailing space";
 	}
+	if (why_ru == NULL && find_ci(v, vl, "=?") != NULL) {
+		why_ru = "закодированное слово";
+		why_en = "encoded word";
+	}
 	for (size_t i = 0; why_ru == NULL && i < vl; i++) {
 		unsigned char c = (unsigned char)v[i];
 		if (c == '"' || c == '\\') {
@@ -406,6 +440,11 @@ static int end_header_block(struct guard *g)
 	} else if (g->n_frames > 0 && g->frames[g->n_frames - 1].digest) {
 		ci.parsed = ci.rfc822 = 1;
 	}
+	if (g->have_ct && !ci.parsed &&
+	    names_container((const char *)g->ct.data, g->ct.len))
+		return gfail(g, xasprintf("Неверный заголовок Content-Type "
+			"(строка %zu) / Malformed Content-Type header (line %zu)",
+			g->ct_line, g->ct_line));
 	if (g->have_cte) {
 		const char *v = (const char *)g->cte.data;
 		encoded = find_ci(v, g->cte.len, "base64") != NULL ||
@@ -489,7 +528,6 @@ static int hdr_line(struct guard *g, const char *s, size_t len)
 	g->hdr_fields++;
 	g->cur = GHDR_NONE;
 	if (nl == 12 && strncasecmp(s, "content-type", 12) == 0) {
-		const char *colon = memchr(s, ':', len);
 		if (g->have_ct)
 			return gfail(g, xasprintf("Повторный заголовок "
 				"Content-Type (строка %zu) / Duplicate "
@@ -498,16 +536,13 @@ static int hdr_line(struct guard *g, const char *s, size_t len)
 		g->have_ct = 1;
 		g->cur = GHDR_CT;
 		g->ct_line = g->lineno;
-		return hdr_append(g, &g->ct, colon + 1,
-				  len - (size_t)(colon + 1 - s)) < 0 ? -1 : 1;
+		return hdr_append(g, &g->ct, s + nl, len - nl) < 0 ? -1 : 1;
 	}
 	if (nl == 25 && strncasecmp(s, "content-transfer-encoding", 25) == 0 &&
 	    !g->have_cte) {
-		const char *colon = memchr(s, ':', len);
 		g->have_cte = 1;
 		g->cur = GHDR_CTE;
-		return hdr_append(g, &g->cte, colon + 1,
-				  len - (size_t)(colon + 1 - s)) < 0 ? -1 : 1;
+		return hdr_append(g, &g->cte, s + nl, len - nl) < 0 ? -1 : 1;
 	}
 	return 1;
 }

@@ -59,6 +59,17 @@ static void test_boundaries(void)
 	refused_str("boundary=\"\\\"\"",
 		    "Subject: x\r\nContent-Type: multipart/mixed; boundary=\"\\\"\"\r\n\r\n"
 		    "--\"\r\nhi\r\n--\"--\r\n", "boundary");
+	refused_str("boundary=\"\\\"\" behind a comment before the colon",
+		    "Subject: x\r\nContent-Type (c): multipart/mixed; boundary=\"\\\"\"\r\n\r\n"
+		    "--\"\r\nhi\r\n", "boundary");
+	refused_str("boundary=\"\\\"\" on a continuation line",
+		    "Subject: x\r\nContent-Type: multipart/mixed;\r\n boundary=\"\\\"\"\r\n\r\n"
+		    "--\"\r\nhi\r\n", "boundary");
+	refused_str("boundary as an encoded word",
+		    "Subject: x\r\nContent-Type: multipart/mixed; boundary=\"=?utf-8?B?Ig==?=\"\r\n\r\n"
+		    "--\"\r\nhi\r\n", "encoded word");
+	refused_str("a multipart type the reader cannot follow",
+		    "Subject: x\r\nContent-Type: multipart mixed; boundary=b\r\n\r\n--b\r\n", "Malformed");
 	refused_str("boundary with a backslash",
 		    "Content-Type: multipart/mixed; boundary=\"a\\b\"\r\n\r\n--ab\r\n\r\nx\r\n",
 		    "backslash");
