@@ -194,6 +194,13 @@ int mb_keywords_apply(const char *current, enum mailbox_store_mode mode,
 	size_t n_cur, n_giv, i, count = 0;
 	struct buf out;
 
+	/* The limit before any work: more text than the most keywords a
+	 * message may have cannot be valid. */
+	if (given != NULL &&
+	    strlen(given) > MB_MAX_KEYWORDS * (MB_MAX_KEYWORD_LEN + 1))
+		return mb_error(err, MAILBOX_ERR_CANNOT,
+				"Слишком много ключевых слов у письма / "
+				"too many keywords on the message");
 	giv = mb_words_split(given, &n_giv);
 	for (i = 0; i < n_giv; i++) {
 		if (!mb_keyword_valid(giv[i])) {

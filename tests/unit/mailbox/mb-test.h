@@ -43,7 +43,7 @@ static int mbt_ok(int cond, const char *file, int line, const char *fmt, ...)
 }
 #define ok(cond, ...) mbt_ok((cond) ? 1 : 0, __FILE__, __LINE__, __VA_ARGS__)
 
-static void mbt_bail(const char *what, const char *why)
+MBT_HELPER void mbt_bail(const char *what, const char *why)
 {
 	printf("Bail out! %s: %s\n", what, why != NULL ? why : "?");
 	exit(1);
@@ -73,13 +73,13 @@ static void mbt_rmdir(void)
 	mbt_dir[0] = '\0';
 }
 
-static void mbt_set_path(char **field, const char *name)
+MBT_HELPER void mbt_set_path(char **field, const char *name)
 {
 	free(*field);
 	*field = xasprintf("%s/%s", mbt_tmpdir(), name);
 }
 
-static void mbt_settings(struct settings *set, const char *language)
+MBT_HELPER void mbt_settings(struct settings *set, const char *language)
 {
 	settings_defaults(set);
 	mbt_set_path(&set->store_path, "edomail.db");
