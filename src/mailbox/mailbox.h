@@ -166,7 +166,9 @@ int mailbox_view_refresh(struct mailbox_view *view, int allow_expunge,
 void mailbox_changes_clear(struct mailbox_changes *ch);
 
 uint32_t mailbox_view_count(struct mailbox_view *view);
-/* seq is 1-based; NULL when out of range. */
+/* seq is 1-based; NULL when out of range.  The message (its keywords
+ * string included) stays valid until the view's next refresh, STORE on it
+ * or close. */
 const struct mailbox_msg *mailbox_view_msg(struct mailbox_view *view,
 					   uint32_t seq);
 /* Sequence number for a UID, 0 if absent. */
