@@ -925,7 +925,9 @@ static void session_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_ERROR) {
 		unsigned long e = bufferevent_get_openssl_error(bev);
-		if (e != 0) {
+		/* A client closing without close_notify is an ordinary
+		 * hang-up, not worth a line at info level. */
+		if (e != 0 && ERR_GET_REASON(e) != SSL_R_UNEXPECTED_EOF_WHILE_READING) {
 			char msg[256];
 			ERR_error_string_n(e, msg, sizeof(msg));
 			log_info("smtp[%lu] %s: TLS error: %s", s->id, s->addr, msg);
