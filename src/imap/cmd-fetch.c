@@ -320,10 +320,21 @@ static void section_bytes(const struct imap_message *msg,
 	}
 }
 
-static void append_literal(struct buf *b, const unsigned char *data, size_t len)
+/* Large literals go straight to the output buffer: no extra copy of a
+ * many-megabyte body in the response being built. */
+#define FETCH_DIRECT_LITERAL 16384
+
+static void append_literal(struct imap_session *s, struct buf *b,
+			   const unsigned char *data, size_t len)
 {
 	buf_printf(b, "{%zu}\r\n", len);
-	buf_append(b, data, len);
+	if (len < FETCH_DIRECT_LITERAL) {
+		buf_append(b, data, len);
+		return;
+	}
+	imap_session_write(s, b->data, b->len);
+	buf_reset(b);
+	imap_session_write(s, data, len);
 }
 
 static int item_needs_data(const struct fetch_item *it)
@@ -406,16 +417,16 @@ static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 			break;
 		case FI_RFC822:
 			buf_append_str(b, "RFC822 ");
-			append_literal(b, c->data, c->len);
+			append_literal(s, b, c->data, c->len);
 			break;
 		case FI_RFC822_HEADER:
 			buf_append_str(b, "RFC822.HEADER ");
-			append_literal(b, c->data + c->parsed->root.hdr_off,
+			append_literal(s, b, c->data + c->parsed->root.hdr_off,
 				       c->parsed->root.hdr_len);
 			break;
 		case FI_RFC822_TEXT:
 			buf_append_str(b, "RFC822.TEXT ");
-			append_literal(b, c->data + c->parsed->root.body_off,
+			append_literal(s, b, c->data + c->parsed->root.body_off,
 				       c->parsed->root.body_len);
 			break;
 		case FI_SECTION:
@@ -433,7 +444,7 @@ static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 			}
 			buf_append_str(b, it->resp);
 			buf_append(b, " ", 1);
-			append_literal(b, d, len);
+			append_literal(s, b, d, len);
 			break;
 		}
 	}
@@ -443,6 +454,7 @@ static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 	}
 	buf_append(b, ")\r\n", 3);
 	imap_session_write(s, b->data, b->len);
+	buf_reset(b);
 	return 0;
 }
 

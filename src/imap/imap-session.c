@@ -750,6 +750,13 @@ static void session_event_cb(struct bufferevent *bev, short what, void *ctx)
 	struct imap_session *s = ctx;
 
 	(void)bev;
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
+		/* the client stopped reading our output: nothing more can
+		 * reach it, not even a BYE */
+		log_info("imap %s: write timeout, disconnecting", s->addr);
+		imap_session_destroy(s);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (s->idling || s->cmd == NULL) {
 			imap_session_printf(s, "* BYE Автоматический выход по бездействию / Autologout; idle for too long\r\n");
