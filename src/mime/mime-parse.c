@@ -513,6 +513,8 @@ static int take_text(struct parse_ctx *c, struct mailmime *m, int html)
 	unsigned char *raw;
 	size_t len;
 	char *utf8;
+	const char *fmt;
+	struct mailmime_content *ct = m->mm_content_type;
 	struct buf *b = html ? &c->html : &c->plain;
 
 	if (decode_body(m->mm_data.mm_single, &raw, &len) < 0) {
@@ -520,10 +522,17 @@ static int take_text(struct parse_ctx *c, struct mailmime *m, int html)
 				   "Cannot decode the message text");
 		return -1;
 	}
-	utf8 = mime_to_utf8(m->mm_content_type != NULL ?
-			    mailmime_content_param_get(m->mm_content_type, "charset") : NULL,
+	utf8 = mime_to_utf8(ct != NULL ? mailmime_content_param_get(ct, "charset") : NULL,
 			    raw, len);
 	free(raw);
+	fmt = ct != NULL ? mailmime_content_param_get(ct, "format") : NULL;
+	if (!html && fmt != NULL && strcasecmp(fmt, "flowed") == 0) {
+		/* Thunderbird's default: paragraphs come back whole */
+		const char *delsp = mailmime_content_param_get(ct, "delsp");
+		char *flat = mime_unflow(utf8, delsp != NULL && strcasecmp(delsp, "yes") == 0);
+		free(utf8);
+		utf8 = flat;
+	}
 	if (b->len > 0)
 		buf_append(b, "\n", 1);
 	buf_append_str(b, utf8);

@@ -89,6 +89,10 @@ char *mime_html_to_text(const char *html, size_t len);
 /* The user's own text of a reply: quoted lines, their attribution line,
  * quoted original messages (Outlook) and the signature removed; trimmed. */
 char *mime_new_text(const char *text);
+/* format=flowed text (RFC 3676) to plain lines: soft breaks joined
+ * (the space removed with DelSp=yes), space-stuffing undone, quoted lines
+ * as "> " (one '>' per level). */
+char *mime_unflow(const char *text, int delsp);
 /* Lines right-trimmed, runs of blank lines collapsed, the whole trimmed. */
 char *mime_new_text_trim_lines(const char *text);
 /* Converts to UTF-8 from charset (NULL: UTF-8 when valid, else

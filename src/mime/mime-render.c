@@ -359,14 +359,107 @@ static int render_error(char **error_r, const char *what)
 	return -1;
 }
 
+static void message_headers(struct buf *b, const struct mime_render_msg *r,
+			    size_t n_docs, size_t n_sigs, int en)
+{
+	const struct core_message *m = r->msg;
+
+	header_party(b, "From", &r->from, m->from_box, r->domain);
+	header_party(b, "To", &r->to, m->to_box, r->domain);
+	mimew_header_text(b, "Subject", m->subject != NULL && *m->subject != '\0' ?
+			  m->subject : (en ? "(no subject)" : "(без темы)"));
+	mimew_header_date(b, m->created);
+	header_msgid_at(b, "Message-ID", r->message_id != NULL ? r->message_id : m->id,
+			r->domain);
+	if (r->in_reply_to != NULL || m->reply_to[0] != '\0') {
+		const char *irt = r->in_reply_to != NULL ? r->in_reply_to : m->reply_to;
+		header_msgid_at(b, "In-Reply-To", irt, r->domain);
+		header_msgid_at(b, "References", irt, r->domain);
+	}
+	mimew_header_text(b, "X-EDO-Kind", kind_name(m->kind));
+	mimew_header_text(b, "X-EDO-Message-Id", m->id);
+	mimew_header_text(b, "X-EDO-From-Box", m->from_box);
+	mimew_header_text(b, "X-EDO-To-Box", m->to_box);
+	header_opt(b, "X-EDO-From-INN", r->from.inn);
+	header_opt(b, "X-EDO-From-KPP", r->from.kpp);
+	header_opt(b, "X-EDO-To-INN", r->to.inn);
+	header_opt(b, "X-EDO-To-KPP", r->to.kpp);
+	header_opt(b, "X-EDO-Sender", m->sender_name);
+	if (m->reply_to[0] != '\0')
+		mimew_header_text(b, "X-EDO-Reply-To-Message", m->reply_to);
+	if (m->test_mode)
+		mimew_header_text(b, "X-EDO-Test", "yes");
+	if (r->was_encrypted || m->encrypted)
+		mimew_header_text(b, "X-EDO-Encrypted", "yes");
+	buf_printf(b, "X-EDO-Documents: %zu\r\nX-EDO-Signatures: %zu\r\n",
+		   n_docs, n_sigs);
+}
+
+/* (1) the text with its footer */
+static void message_text_part(struct buf *b, const char *boundary,
+			      const struct mime_render_msg *r,
+			      const struct names *nm, int en)
+{
+	struct buf text;
+	char *msgtext = message_text(r->msg);
+
+	buf_init(&text);
+	buf_append_str(&text, msgtext);
+	free(msgtext);
+	text_footer(&text, r, nm, en);
+	buf_append(&text, "", 0);
+	text_part(b, boundary, (const char *)text.data, NULL);
+	buf_free(&text);
+}
+
+/* (3) documents, then (4) signatures */
+static void message_entity_parts(struct buf *b, const char *boundary,
+				 const struct core_message *m,
+				 const struct names *nm)
+{
+	for (size_t i = 0; i < m->n_entities; i++) {
+		const struct core_entity *e = &m->entities[i];
+		char *type;
+		if (e->kind != CORE_ENT_ATTACHMENT)
+			continue;
+		type = e->encrypted ? xstrdup("application/pkcs7-mime") :
+		       doc_type(e, nm->name[i]);
+		binary_part(b, boundary, type, nm->name[i], e->data, e->len);
+		free(type);
+	}
+	for (size_t i = 0; i < m->n_entities; i++) {
+		const struct core_entity *e = &m->entities[i];
+		if (e->kind == CORE_ENT_SIGNATURE)
+			binary_part(b, boundary, "application/pkcs7-signature",
+				    nm->name[i], e->data, e->len);
+	}
+}
+
+/* (5) the packet, for "Сохранить пакет" */
+static void message_packet_part(struct buf *b, const char *boundary,
+				const struct mime_render_msg *r)
+{
+	char *pname = r->packet_name != NULL && *r->packet_name != '\0' ?
+		      mime_clean_file_name(xstrdup(r->packet_name)) : NULL;
+	const char *ptype;
+
+	if (pname == NULL)
+		pname = xasprintf("edo-%s.zip", r->msg->id);
+	ptype = mimew_guess_type(pname);
+	if (strcmp(ptype, "application/octet-stream") == 0)
+		ptype = "application/zip";
+	binary_part(b, boundary, ptype, pname, r->packet, r->packet_len);
+	free(pname);
+}
+
 int mime_render_message(const struct mime_render_msg *r, unsigned char **out_r,
 			size_t *len_r, char **error_r)
 {
 	const struct core_message *m;
 	int en;
 	struct names nm;
-	struct buf b, text;
-	char *boundary, *subject, *msgtext;
+	struct buf b;
+	char *boundary;
 	size_t n_docs = 0, n_sigs = 0;
 
 	if (error_r != NULL)
@@ -380,52 +473,11 @@ int mime_render_message(const struct mime_render_msg *r, unsigned char **out_r,
 		n_docs += m->entities[i].kind == CORE_ENT_ATTACHMENT;
 		n_sigs += m->entities[i].kind == CORE_ENT_SIGNATURE;
 	}
-
 	buf_init(&b);
-	header_party(&b, "From", &r->from, m->from_box, r->domain);
-	header_party(&b, "To", &r->to, m->to_box, r->domain);
-	subject = m->subject != NULL && *m->subject != '\0' ? xstrdup(m->subject) :
-		  xstrdup(en ? "(no subject)" : "(без темы)");
-	mimew_header_text(&b, "Subject", subject);
-	free(subject);
-	mimew_header_date(&b, m->created);
-	header_msgid_at(&b, "Message-ID", r->message_id != NULL ? r->message_id : m->id,
-			r->domain);
-	if (r->in_reply_to != NULL || m->reply_to[0] != '\0') {
-		const char *irt = r->in_reply_to != NULL ? r->in_reply_to : m->reply_to;
-		header_msgid_at(&b, "In-Reply-To", irt, r->domain);
-		header_msgid_at(&b, "References", irt, r->domain);
-	}
-	mimew_header_text(&b, "X-EDO-Kind", kind_name(m->kind));
-	mimew_header_text(&b, "X-EDO-Message-Id", m->id);
-	mimew_header_text(&b, "X-EDO-From-Box", m->from_box);
-	mimew_header_text(&b, "X-EDO-To-Box", m->to_box);
-	header_opt(&b, "X-EDO-From-INN", r->from.inn);
-	header_opt(&b, "X-EDO-From-KPP", r->from.kpp);
-	header_opt(&b, "X-EDO-To-INN", r->to.inn);
-	header_opt(&b, "X-EDO-To-KPP", r->to.kpp);
-	header_opt(&b, "X-EDO-Sender", m->sender_name);
-	if (m->reply_to[0] != '\0')
-		mimew_header_text(&b, "X-EDO-Reply-To-Message", m->reply_to);
-	if (m->test_mode)
-		mimew_header_text(&b, "X-EDO-Test", "yes");
-	if (r->was_encrypted || m->encrypted)
-		mimew_header_text(&b, "X-EDO-Encrypted", "yes");
-	buf_printf(&b, "X-EDO-Documents: %zu\r\nX-EDO-Signatures: %zu\r\n",
-		   n_docs, n_sigs);
+	message_headers(&b, r, n_docs, n_sigs, en);
 	boundary = mimew_boundary(m->id);
 	multipart_header(&b, boundary);
-
-	/* (1) the text */
-	buf_init(&text);
-	msgtext = message_text(m);
-	buf_append_str(&text, msgtext);
-	free(msgtext);
-	text_footer(&text, r, &nm, en);
-	buf_append(&text, "", 0);
-	text_part(&b, boundary, (const char *)text.data, NULL);
-	buf_free(&text);
-
+	message_text_part(&b, boundary, r, &nm, en);
 	/* (2) the signature report, when there is anything to report */
 	if (n_docs > 0 || r->n_reports > 0) {
 		char *rep = signature_report(r, &nm, en);
@@ -433,34 +485,9 @@ int mime_render_message(const struct mime_render_msg *r, unsigned char **out_r,
 			  "Протокол проверки подписей.txt");
 		free(rep);
 	}
-	/* (3) documents, (4) signatures */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < m->n_entities; i++) {
-			const struct core_entity *e = &m->entities[i];
-			if (pass == 0 && e->kind == CORE_ENT_ATTACHMENT) {
-				char *type = e->encrypted ? xstrdup("application/pkcs7-mime") :
-					     doc_type(e, nm.name[i]);
-				binary_part(&b, boundary, type, nm.name[i], e->data, e->len);
-				free(type);
-			} else if (pass == 1 && e->kind == CORE_ENT_SIGNATURE) {
-				binary_part(&b, boundary, "application/pkcs7-signature",
-					    nm.name[i], e->data, e->len);
-			}
-		}
-	}
-	/* (5) the packet ("Сохранить пакет") */
-	if (r->packet != NULL && r->packet_len > 0) {
-		char *pname = r->packet_name != NULL && *r->packet_name != '\0' ?
-			      mime_clean_file_name(xstrdup(r->packet_name)) : NULL;
-		const char *ptype;
-		if (pname == NULL)
-			pname = xasprintf("edo-%s.zip", m->id);
-		ptype = mimew_guess_type(pname);
-		if (strcmp(ptype, "application/octet-stream") == 0)
-			ptype = "application/zip";
-		binary_part(&b, boundary, ptype, pname, r->packet, r->packet_len);
-		free(pname);
-	}
+	message_entity_parts(&b, boundary, m, &nm);
+	if (r->packet != NULL && r->packet_len > 0)
+		message_packet_part(&b, boundary, r);
 	multipart_close(&b, boundary);
 	free(boundary);
 	names_free(&nm);

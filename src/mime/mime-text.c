@@ -437,6 +437,61 @@ char *mime_html_to_text(const char *s, size_t n)
 	return text;
 }
 
+/* ---- format=flowed (RFC 3676) ---- */
+
+char *mime_unflow(const char *text, int delsp)
+{
+	struct buf b;
+	const char *p = text;
+	int building = 0, cur_depth = 0;
+
+	buf_init(&b);
+	buf_append(&b, "", 0);
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		const char *rest = p;
+		size_t rlen, depth = 0;
+		int soft;
+
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
+		while (depth < len && rest[depth] == '>')
+			depth++;
+		rest += depth;
+		rlen = len - depth;
+		if (rlen > 0 && rest[0] == ' ') {	/* stuffing or after '>' */
+			rest++;
+			rlen--;
+		}
+		soft = rlen > 0 && rest[rlen - 1] == ' ' &&
+		       !(rlen == 3 && memcmp(rest, "-- ", 3) == 0);
+		if (building && (int)depth != cur_depth) {
+			buf_append(&b, "\n", 1);
+			building = 0;
+		}
+		if (!building && depth > 0) {
+			for (size_t i = 0; i < depth && i < 16; i++)
+				buf_append(&b, ">", 1);
+			buf_append(&b, " ", 1);
+		}
+		buf_append(&b, rest, soft && delsp ? rlen - 1 : rlen);
+		if (soft) {
+			building = 1;
+			cur_depth = (int)depth;
+		} else {
+			buf_append(&b, "\n", 1);
+			building = 0;
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	if (building)
+		buf_append(&b, "\n", 1);
+	return (char *)buf_steal(&b, NULL);
+}
+
 /* ---- the new text of a reply ---- */
 
 struct line {

@@ -294,6 +294,21 @@ static void test_minimal_and_odd(void)
 	}
 	mime_submission_clear(&s);
 
+	/* Thunderbird's format=flowed: soft line breaks join again */
+	ok(parse("From: a@b.c\r\nSubject: Re: x\r\nMIME-Version: 1.0\r\n"
+		 "Content-Type: text/plain; charset=UTF-8; format=flowed\r\n"
+		 "Content-Transfer-Encoding: 8bit\r\n\r\n"
+		 "Отклонить: у нас нет договора с вашей \r\nорганизацией, и \r\n"
+		 " From the stuffed line.\r\n\r\n"
+		 "On 25.11.2025 10:00, X wrote:\r\n> Принять или отклонить? Ответьте, \r\n"
+		 "> пожалуйста.\r\n>> old\r\n-- \r\nАнна\r\n", &s, &err) == 0, "flowed: parsed");
+	is_str(s.text, "Отклонить: у нас нет договора с вашей организацией, и From the "
+	       "stuffed line.\n\nOn 25.11.2025 10:00, X wrote:\n> Принять или отклонить? "
+	       "Ответьте, пожалуйста.\n>> old\n--\nАнна", "flowed: paragraphs joined, quotes kept");
+	is_str(s.new_text, "Отклонить: у нас нет договора с вашей организацией, и From the "
+	       "stuffed line.", "flowed: new text");
+	mime_submission_clear(&s);
+
 	/* a group and an encoded-word that does not decode */
 	ok(parse("From: \"Broken =?utf-8?B?@@@?=\" <x@y.z>\r\n"
 		 "To: Team: a@b.c, d@e.f;, g@h.i\r\nSubject: =?x-unknown?Q?abc?=\r\n\r\nhi\r\n",
