@@ -339,6 +339,24 @@ static void ct_read(const char *s, size_t len, struct ct_info *ci)
 	}
 }
 
+/* Content-Transfer-Encoding (after the field name) is base64 or
+ * quoted-printable: libetpan then leaves a message/rfc822 unparsed. */
+static int cte_encoded(const char *s, size_t len)
+{
+	struct ct_reader r = { s, len, 0 };
+	const char *tok;
+	size_t tl;
+
+	if (ct_cfws(&r) < 0 || r.i >= len || s[r.i] != ':')
+		return 0;
+	r.i++;
+	if (ct_cfws(&r) < 0)
+		return 0;
+	tl = ct_token(&r, &tok);
+	return (tl == 6 && strncasecmp(tok, "base64", 6) == 0) ||
+	       (tl == 16 && strncasecmp(tok, "quoted-printable", 16) == 0);
+}
+
 /* RFC 2046 5.1.1: 1 to 70 characters, no trailing space; we also refuse
  * quotes, backslashes, controls and 8-bit bytes that libetpan mishandles. */
 static int check_boundary(struct guard *g, const char *raw, size_t len,
@@ -445,11 +463,8 @@ static int end_header_block(struct guard *g)
 		return gfail(g, xasprintf("Неверный заголовок Content-Type "
 			"(строка %zu) / Malformed Content-Type header (line %zu)",
 			g->ct_line, g->ct_line));
-	if (g->have_cte) {
-		const char *v = (const char *)g->cte.data;
-		encoded = find_ci(v, g->cte.len, "base64") != NULL ||
-			  find_ci(v, g->cte.len, "quoted-printable") != NULL;
-	}
+	if (g->have_cte)
+		encoded = cte_encoded((const char *)g->cte.data, g->cte.len);
 	if (ci.multipart) {
 		char bnd[72];
 		size_t blen = 0;
