@@ -99,12 +99,27 @@ static inline char *fuzz_str(struct fuzz_input *in, size_t max)
 	return s;
 }
 
-/* Bytes that may hold NULs: points into the input, no copy. */
+/* A time in [0, max]: 40 bits of input.  (Each value is read in its own
+ * statement: the order of two reads in one expression is unspecified, and
+ * gcc and clang must see the same values for a crash to replay.) */
+static inline int64_t fuzz_time(struct fuzz_input *in, int64_t max)
+{
+	uint64_t v = fuzz_u32(in);
+
+	v = (v << 8) | fuzz_u8(in);
+	return (int64_t)(v % (uint64_t)(max + 1));
+}
+
+/* Bytes that may hold NULs: points into the input, no copy.  The length
+ * is two bytes, high * 64 + low. */
 static inline const uint8_t *fuzz_bytes(struct fuzz_input *in, size_t max,
 					size_t *len_r)
 {
-	size_t want = fuzz_u8(in) * 64u + fuzz_u8(in);
-	const uint8_t *p = in->data + in->pos;
+	size_t want = fuzz_u8(in) * 64u;
+	const uint8_t *p;
+
+	want += fuzz_u8(in);
+	p = in->data + in->pos;
 
 	if (want > max)
 		want = max;

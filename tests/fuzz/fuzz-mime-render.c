@@ -109,11 +109,9 @@ static const char *fuzz_language(struct fuzz_render *r)
 	return fuzz_pick(r, langs, 2);
 }
 
-static int64_t fuzz_time(struct fuzz_render *r)
+static int64_t fuzz_date(struct fuzz_render *r)
 {
-	uint64_t v = ((uint64_t)fuzz_u32(&r->in) << 8) | fuzz_u8(&r->in);
-
-	return (int64_t)(v % (uint64_t)(FUZZ_RENDER_MAX_TIME + 1));
+	return fuzz_time(&r->in, FUZZ_RENDER_MAX_TIME);
 }
 
 static void fuzz_party(struct fuzz_render *r, struct mime_party *p)
@@ -229,7 +227,7 @@ static void fuzz_render_message(struct fuzz_render *r)
 		fuzz_fill(msg.reply_to, sizeof(msg.reply_to), fuzz_uuid(r));
 	msg.client_message_id = (char *)fuzz_any_or_null(r);
 	msg.sender_name = (char *)fuzz_any_or_null(r);
-	msg.created = fuzz_time(r);
+	msg.created = fuzz_date(r);
 
 	n = fuzz_u8(&r->in) % (FUZZ_RENDER_MAX_ENTITIES + 1);
 	for (size_t i = 0; i < n; i++) {
@@ -249,7 +247,7 @@ static void fuzz_render_message(struct fuzz_render *r)
 						      &e->len);
 		fuzz_fill(e->signer_box, sizeof(e->signer_box),
 			  fuzz_id(r, 46));
-		e->created = fuzz_time(r);
+		e->created = fuzz_date(r);
 	}
 	msg.entities = ents;
 	msg.n_entities = n;
@@ -263,9 +261,9 @@ static void fuzz_render_message(struct fuzz_render *r)
 		s->signer = fuzz_any(r);
 		s->serial = fuzz_any(r);
 		s->issuer = fuzz_any(r);
-		s->not_before = fuzz_time(r);
-		s->not_after = fuzz_time(r);
-		s->signing_time = fuzz_time(r);
+		s->not_before = fuzz_date(r);
+		s->not_after = fuzz_date(r);
+		s->signing_time = fuzz_date(r);
 		s->valid = fuzz_bool(&r->in);
 		s->error = s->valid ? NULL : fuzz_any(r);
 	}
@@ -306,7 +304,7 @@ static void fuzz_render_invitation(struct fuzz_render *r)
 	fuzz_party(r, &ri.to);
 	ri.text = fuzz_any_or_null(r);
 	ri.outgoing = fuzz_bool(&r->in);
-	ri.date = fuzz_time(r);
+	ri.date = fuzz_date(r);
 	ri.language = fuzz_language(r);
 
 	int ret = mime_render_invitation(&ri, &out, &len, &error);
@@ -325,7 +323,7 @@ static void fuzz_render_contact(struct fuzz_render *r)
 	fuzz_party(r, &rc.self);
 	fuzz_party(r, &rc.counteragent);
 	rc.status = fuzz_any(r);
-	rc.date = fuzz_time(r);
+	rc.date = fuzz_date(r);
 	rc.language = fuzz_language(r);
 
 	int ret = mime_render_contact(&rc, &out, &len, &error);
@@ -344,11 +342,12 @@ static void fuzz_render_notice(struct fuzz_render *r)
 	rn.domain = domain;
 	/* the user's address: login@domain, the login as edomailctl allows */
 	rn.to_addr = fuzz_keep(r, xasprintf("%s@%s",
-		fuzz_word(r, 64, "abcdefxyz0123456789._+-"), domain));
+		fuzz_word(r, 64,
+			  "abcdefghijklmnopqrstuvwxyz0123456789._+-"), domain));
 	rn.subject = fuzz_any(r);
 	rn.text = fuzz_any(r);
 	rn.in_reply_to = fuzz_any_or_null(r);
-	rn.date = fuzz_time(r);
+	rn.date = fuzz_date(r);
 
 	int ret = mime_render_notice(&rn, &out, &len, &error);
 	fuzz_render_result(ret, out, len, error);

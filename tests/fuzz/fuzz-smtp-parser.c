@@ -147,6 +147,16 @@ static void fuzz_smtp_content_done(struct fuzz_smtp *s, int dotted)
 	s->bdat_open = 0;
 }
 
+/* The session drops a BDAT transaction that never saw LAST. */
+static void fuzz_smtp_end_bdat(struct fuzz_smtp *s)
+{
+	if (!s->bdat_open)
+		return;
+	buf_append_str(s->t, "BDAT dropped\n");
+	buf_free(&s->content);
+	s->bdat_open = 0;
+}
+
 static void fuzz_smtp_bdat(struct fuzz_smtp *s, const char *args)
 {
 	struct smtp_parse_error err;
@@ -192,9 +202,6 @@ static void fuzz_smtp_line(struct fuzz_smtp *s, const unsigned char *data,
 			   args <= line + strlen(line));
 	buf_printf(s->t, "VERB %s\n", smtp_cmd_name(cmd));
 	switch (cmd) {
-	case SMTP_CMD_MAIL:
-		fuzz_smtp_mail(s, args);
-		break;
 	case SMTP_CMD_RCPT:
 		fuzz_smtp_rcpt(s, args);
 		break;
@@ -205,9 +212,24 @@ static void fuzz_smtp_line(struct fuzz_smtp *s, const unsigned char *data,
 		fuzz_smtp_bdat(s, args);
 		break;
 	case SMTP_CMD_DATA:
+		/* RFC 3030 2: no DATA inside a BDAT transaction (503) */
+		if (s->bdat_open) {
+			buf_append_str(s->t, "DATA refused\n");
+			break;
+		}
+		buf_reset(&s->content);
 		smtp_data_reader_init(&s->dr, &s->content,
 				      FUZZ_SMTP_MAX_MESSAGE);
 		s->mode = MODE_DATA;
+		break;
+	case SMTP_CMD_RSET:
+	case SMTP_CMD_MAIL:
+	case SMTP_CMD_HELO:
+	case SMTP_CMD_EHLO:
+		/* these end a pending BDAT transaction */
+		fuzz_smtp_end_bdat(s);
+		if (cmd == SMTP_CMD_MAIL)
+			fuzz_smtp_mail(s, args);
 		break;
 	case SMTP_CMD_HTTP:
 	case SMTP_CMD_QUIT:

@@ -113,9 +113,7 @@ static void fuzz_xml_file(struct fuzz_xml *x, struct operator_fns_file *f)
 
 static int64_t fuzz_xml_time(struct fuzz_xml *x)
 {
-	uint64_t v = ((uint64_t)fuzz_u32(&x->in) << 8) | fuzz_u8(&x->in);
-
-	return (int64_t)(v % (uint64_t)(FUZZ_XML_MAX_TIME + 1));
+	return fuzz_time(&x->in, FUZZ_XML_MAX_TIME);
 }
 
 /* What a builder returned must read back as a valid document. */
