@@ -507,37 +507,29 @@ static void proceed_bdat(struct smtp_session *s, const char *args)
 		smtp_session_close(s);
 		return;
 	}
-	memset(&s->delayed, 0, sizeof(s->delayed));
-	if (tx == NULL || tx->n_rcpts == 0) {
-		smtp_reply_set(&s->delayed, 503, "5.5.1",
-			       "Нет ни одного принятого получателя / no valid recipients");
-	} else {
-		tx->bdat = 1;
-		if (tx->dr.total + size > s->srv->set->max_message) {
-			size_t max = s->srv->set->max_message;
-			smtp_reply_set(&s->delayed, 552, "5.3.4",
-				       "Письмо больше допустимого размера %zu байт / "
-				       "message size exceeds fixed maximum of %zu octets",
-				       max, max);
-		}
-	}
-	/* The answer comes after the chunk: keep it in s->delayed (the
-	 * timer is not armed, so it is only ours until then). */
-	if (tx != NULL) {
-		tx->bdat_left = size;
-		tx->bdat_size = size;
-		tx->bdat_last = last;
-	} else {
-		/* Read and drop a chunk outside a transaction: a tx stub
-		 * holds the count. */
+	if (tx == NULL) {
+		/* A chunk outside a transaction is read and dropped; a tx
+		 * stub holds the count and the answer. */
 		tx = s->tx = xcalloc(1, sizeof(*tx));
 		buf_init(&tx->data);
 		smtp_data_reader_init(&tx->dr, &tx->data, 0);
-		tx->bdat = 1;
-		tx->bdat_left = size;
-		tx->bdat_size = size;
-		tx->bdat_last = last;
 	}
+	memset(&tx->bdat_error, 0, sizeof(tx->bdat_error));
+	if (tx->n_rcpts == 0) {
+		smtp_reply_set(&tx->bdat_error, 503, "5.5.1",
+			       "Нет ни одного принятого получателя / no valid recipients");
+	} else if (tx->dr.total + size > s->srv->set->max_message) {
+		size_t max = s->srv->set->max_message;
+		smtp_reply_set(&tx->bdat_error, 552, "5.3.4",
+			       "Письмо больше допустимого размера %zu байт / "
+			       "message size exceeds fixed maximum of %zu octets",
+			       max, max);
+	}
+	/* The answer comes after the chunk has been read. */
+	tx->bdat = 1;
+	tx->bdat_left = size;
+	tx->bdat_size = size;
+	tx->bdat_last = last;
 	s->state = SMTP_STATE_BDAT;
 	if (size == 0)
 		bdat_chunk_done(s);
@@ -548,9 +540,8 @@ static void bdat_chunk_done(struct smtp_session *s)
 	struct smtp_tx *tx = s->tx;
 
 	s->state = tx->n_rcpts > 0 ? SMTP_STATE_RCPT : SMTP_STATE_READY;
-	if (s->delayed.code != 0) {
-		struct smtp_reply r = s->delayed;
-		s->delayed.code = 0;
+	if (tx->bdat_error.code != 0) {
+		struct smtp_reply r = tx->bdat_error;
 		smtp_session_reply_r(s, &r);
 		/* A refused chunk ends the transaction. */
 		smtp_session_tx_reset(s);
@@ -791,7 +782,7 @@ static int input_bdat(struct smtp_session *s, struct evbuffer *in)
 	struct evbuffer_iovec v[16];
 	size_t avail = evbuffer_get_length(in);
 	size_t take = avail < tx->bdat_left ? avail : (size_t)tx->bdat_left;
-	int keep = s->delayed.code == 0;
+	int keep = tx->bdat_error.code == 0;
 
 	if (keep && take > 0) {
 		int n = evbuffer_peek(in, (ev_ssize_t)take, NULL, v, 16);
