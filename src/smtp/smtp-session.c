@@ -508,8 +508,8 @@ static void proceed_bdat(struct smtp_session *s, const char *args)
 		return;
 	}
 	if (tx == NULL) {
-		/* A chunk outside a transaction is read and dropped; a tx
-		 * stub holds the count and the answer. */
+		/* A chunk outside a transaction is read and dropped; an
+		 * empty transaction holds the count and the answer. */
 		tx = s->tx = xcalloc(1, sizeof(*tx));
 		buf_init(&tx->data);
 		smtp_data_reader_init(&tx->dr, &tx->data, 0);
