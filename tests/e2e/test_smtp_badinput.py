@@ -16,7 +16,7 @@ class SmtpBadInput(DaemonTestCase):
     def setUpClass(cls):
         cls.d = Daemon(language=cls.language)
         with open(cls.d.conf, "a") as f:
-            f.write('limits: { max_message = "1M"; };\n')
+            f.write('limits: { max_message = "1M"; command_timeout = 3; };\n')
         cls.d.start()
 
     def transaction(self, body, login="romashka"):
@@ -143,6 +143,19 @@ class SmtpBadInput(DaemonTestCase):
         code, text = self.refused(body)
         self.assertEqual(code, 550)
         self.assertIn("NUL", text)
+
+    def test_idle_client_times_out(self):
+        s = raw_session(self.d, "romashka")
+        s.cmd("MAIL FROM:<%s>" % self.d.addr(R_INN))
+        s.cmd("RCPT TO:<%s>" % self.d.addr(L_INN))
+        self.assertEqual(s.cmd("DATA")[0], 354)
+        s.send(b"Subject: stalled\r\n")
+        s.sock.settimeout(15)
+        code, text = s.reply()
+        self.assertEqual(code, 421, text)
+        self.assertIn("4.4.2", text)
+        self.assertTrue(s.closed())
+        s.close()
 
     def test_pipelined_bad_burst(self):
         d = self.d
