@@ -107,6 +107,9 @@ class SmtpInvite(DaemonTestCase):
                       lambda f: "$EDO_Accepted" in f)
         invitation_of(d, "romashka", OUT_INV, V_INN,
                       lambda f: "$EDO_Accepted" in f)
+        # Each is in the other's address book.
+        invitation_of(d, "vasilek", "Адресная книга", R_INN)
+        invitation_of(d, "romashka", "Адресная книга", V_INN)
         # The same answer again is harmless.
         rc, out = swaks_reply(d, "vasilek", d.addr(V_INN), d.addr(R_INN),
                               inv_mid, "Принять")

@@ -239,8 +239,8 @@ def imap_messages(d, login, folder):
     """[(uid, flags, bytes)] of a folder."""
     c = d.imap(login)
     try:
-        typ, _ = c.select(utf7_encode(folder) if folder != "INBOX" else folder,
-                          readonly=True)
+        name = utf7_encode(folder) if folder != "INBOX" else folder
+        typ, _ = c.select('"%s"' % name, readonly=True)
         if typ != "OK":
             return []
         typ, data = c.uid("FETCH", "1:*", "(UID FLAGS BODY.PEEK[])")
