@@ -44,11 +44,21 @@ static void header_opt(struct buf *b, const char *name, const char *value)
 		mimew_header_text(b, name, value);
 }
 
+/* A msg-id cannot fold: one longer than a line allows is cut (for our
+ * own Message-ID, which must be there) or left out (In-Reply-To and
+ * References of an absurd client id: a cut id would thread wrongly). */
 static void header_msgid_at(struct buf *b, const char *name, const char *id,
 			    const char *domain)
 {
 	char *full = strchr(id, '@') != NULL ? xstrdup(id) : xasprintf("%s@%s", id, domain);
 
+	if (strlen(full) > MIMEW_MAX_TOKEN) {
+		if (strcmp(name, "Message-ID") != 0) {
+			free(full);
+			return;
+		}
+		full[MIMEW_MAX_TOKEN] = '\0';
+	}
 	mimew_header_msgid(b, name, full);
 	free(full);
 }

@@ -234,6 +234,9 @@ static char *clean_addr(const char *s)
 		free(c);
 		return xstrdup("unknown");
 	}
+	/* an address or id cannot fold: keep the line within 998 octets */
+	if (strlen(c) > MIMEW_MAX_TOKEN)
+		c[MIMEW_MAX_TOKEN] = '\0';
 	return c;
 }
 

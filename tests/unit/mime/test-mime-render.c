@@ -476,6 +476,23 @@ static void test_notice(void)
 	ok(has(out, len, "In-Reply-To: <client-1@romashka.ru>\r\n"),
 	   "notice In-Reply-To keeps a full id");
 	ok(has(out, len, "Auto-Submitted: auto-generated\r\n"), "Auto-Submitted");
+	{
+		/* ids and addresses cannot fold: absurd ones are cut or left out */
+		char *huge = malloc(3001);
+		unsigned char *o2;
+		size_t l2, lg;
+		memset(huge, 'a', 3000);
+		huge[3000] = '\0';
+		n.in_reply_to = huge;
+		n.to_addr = huge;
+		ok(mime_render_notice(&n, &o2, &l2, &err) == 0 && lines_ok(o2, l2, 998, &lg),
+		   "notice with a 3000-byte id and address: lines <= 998 (%zu)", lg);
+		ok(!has(o2, l2, "In-Reply-To"), "absurd In-Reply-To left out");
+		free(o2);
+		free(huge);
+		n.in_reply_to = "client-1@romashka.ru";
+		n.to_addr = "anna+7701234567@" DOMAIN;
+	}
 	ok(mime_parse_submission(out, len, NULL, &s, &err) == 0, "notice re-parsed");
 	is_str(s.subject, n.subject, "notice subject");
 	is_str(s.text, n.text, "notice text");
