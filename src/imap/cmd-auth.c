@@ -5,6 +5,7 @@
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "lib/log.h"
+#include "lib/worker.h"
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
@@ -113,12 +114,93 @@ void cmd_auth_delay_done(struct imap_session *s)
 	imap_session_cmd_done(s);
 }
 
-/* 1 replied now, 0 the reply comes from a timer. */
+struct imap_login_job {
+	struct imap_session *s;		/* NULL once the session is gone */
+	struct mailbox_env *env;
+	char *login, *password;
+	struct mailbox_user *user;
+	struct mailbox_error err;
+	int ret;
+};
+
+static void login_job_free(struct imap_login_job *j)
+{
+	if (j->user != NULL)
+		mailbox_user_free(&j->user);
+	OPENSSL_cleanse(j->password, strlen(j->password));
+	free(j->password);
+	free(j->login);
+	free(j);
+}
+
+/* Replies for a finished password check; 1 replied now, 0 later. */
+static int login_finish(struct imap_session *s, struct imap_cmd *cmd,
+			struct imap_login_job *j)
+{
+	if (j->ret < 0) {
+		log_info("imap %s: login %s failed: %s", s->addr, j->login, j->err.msg);
+		if (j->err.cls == MAILBOX_ERR_TEMP) {
+			imap_cmd_reply_error(s, cmd, &j->err);
+			return 1;
+		}
+		imap_server_auth_result(s->srv, s->addr, j->login, 0);
+		char *text = xasprintf("NO [AUTHENTICATIONFAILED] %s",
+			j->err.msg[0] != '\0' ? j->err.msg :
+			"Неверный логин или пароль / Authentication failed");
+
+		reply_later(s, AUTH_FAIL_DELAY_MS, text);
+		free(text);
+		return 0;
+	}
+	imap_server_auth_result(s->srv, s->addr, j->login, 1);
+	s->user = j->user;
+	j->user = NULL;
+	s->state = IMAP_STATE_AUTH;
+	imap_session_timeouts_update(s);
+	log_info("imap %s: %s logged in", s->addr, j->login);
+	imap_cmd_replyf(s, cmd, "OK", "[CAPABILITY %s] Вход выполнен / Logged in",
+			imap_session_capabilities(s));
+	return 1;
+}
+
+static void login_work(void *ctx)
+{
+	struct imap_login_job *j = ctx;
+
+	memset(&j->err, 0, sizeof(j->err));
+	j->ret = mailbox_login(j->env, j->login, j->password, &j->user, &j->err);
+}
+
+static void login_done(void *ctx)
+{
+	struct imap_login_job *j = ctx;
+	struct imap_session *s = j->s;
+
+	if (s == NULL) {
+		login_job_free(j);
+		return;
+	}
+	s->login_job = NULL;
+	if (login_finish(s, s->cmd, j) == 1)
+		imap_session_cmd_done(s);
+	login_job_free(j);
+	if (s->cmd == NULL)
+		imap_session_resume(s);
+}
+
+void cmd_auth_orphan(struct imap_session *s)
+{
+	s->login_job->s = NULL;
+	s->login_job = NULL;
+}
+
+/* 1 replied now, 0 the reply comes later (a worker or a timer). */
 static int session_login(struct imap_session *s, struct imap_cmd *cmd,
 			 const char *login, const char *password)
 {
-	struct mailbox_error err;
-	struct mailbox_user *user = NULL;
+	struct imap_login_job *j;
+	struct worker_pool *workers = imap_server_workers(s->srv);
+	int ret;
 
 	if (*login == '\0' || strlen(login) > 256 || strlen(password) > 1024) {
 		imap_cmd_reply(s, cmd, "NO", "[AUTHENTICATIONFAILED] Неверный логин или пароль / Authentication failed");
@@ -132,31 +214,22 @@ static int session_login(struct imap_session *s, struct imap_cmd *cmd,
 			"попробуйте позже / Too many failed logins, try again later");
 		return 0;
 	}
-	memset(&err, 0, sizeof(err));
-	if (mailbox_login(imap_server_env(s->srv), login, password, &user,
-			  &err) < 0) {
-		log_info("imap %s: login %s failed: %s", s->addr, login, err.msg);
-		if (err.cls == MAILBOX_ERR_TEMP) {
-			imap_cmd_reply_error(s, cmd, &err);
-			return 1;
-		}
-		imap_server_auth_result(s->srv, s->addr, login, 0);
-		char *text = xasprintf("NO [AUTHENTICATIONFAILED] %s",
-			err.msg[0] != '\0' ? err.msg :
-			"Неверный логин или пароль / Authentication failed");
-
-		reply_later(s, AUTH_FAIL_DELAY_MS, text);
-		free(text);
+	j = xcalloc(1, sizeof(*j));
+	j->env = imap_server_env(s->srv);
+	j->login = xstrdup(login);
+	j->password = xstrdup(password);
+	if (workers != NULL) {
+		/* password hashing takes a good fraction of a second of CPU:
+		 * not on the loop that serves every other session */
+		j->s = s;
+		s->login_job = j;
+		worker_pool_run(workers, login_work, login_done, j);
 		return 0;
 	}
-	imap_server_auth_result(s->srv, s->addr, login, 1);
-	s->user = user;
-	s->state = IMAP_STATE_AUTH;
-	imap_session_timeouts_update(s);
-	log_info("imap %s: %s logged in", s->addr, login);
-	imap_cmd_replyf(s, cmd, "OK", "[CAPABILITY %s] Вход выполнен / Logged in",
-			imap_session_capabilities(s));
-	return 1;
+	login_work(j);
+	ret = login_finish(s, cmd, j);
+	login_job_free(j);
+	return ret;
 }
 
 static void arg_cleanse(const struct imap_arg *a)

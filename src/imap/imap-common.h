@@ -80,6 +80,7 @@ struct imap_session {
 	const struct imap_arg *pending_args;	/* parsed, held by the rate limit */
 	int pending_n;
 	char *pending_reply;		/* delayed tagged auth reply */
+	struct imap_login_job *login_job;	/* password check on a worker */
 
 	int64_t rate_second;
 	int rate_count;
@@ -91,6 +92,7 @@ const struct settings *imap_server_settings(struct imap_server *srv);
 struct mailbox_env *imap_server_env(struct imap_server *srv);
 struct ssl_ctx_st *imap_server_tls(struct imap_server *srv);
 struct event_base *imap_server_base(struct imap_server *srv);
+struct worker_pool *imap_server_workers(struct imap_server *srv);
 void imap_server_session_gone(struct imap_server *srv, struct imap_session *s);
 /* 1 when this address+login has failed too often (no password check). */
 int imap_server_auth_blocked(struct imap_server *srv, const char *addr,
@@ -124,6 +126,9 @@ void imap_session_yield(struct imap_session *s);
 /* Frees the running command after a handler replied later than its
  * first call (delayed auth replies, raw-line commands). */
 void imap_session_cmd_done(struct imap_session *s);
+/* After a command finished outside the session's own callbacks (a worker
+ * job): reads pending input.  May free s: do not use it afterwards. */
+void imap_session_resume(struct imap_session *s);
 void imap_session_close(struct imap_session *s, const char *bye);
 const char *imap_session_capabilities(struct imap_session *s);
 void imap_session_starttls(struct imap_session *s);
@@ -167,5 +172,7 @@ void cmd_authenticate_line(struct imap_session *s, const char *line);
 void cmd_idle_line(struct imap_session *s, const char *line);
 /* Delayed auth replies. */
 void cmd_auth_delay_done(struct imap_session *s);
+/* The session goes away while its login runs on a worker. */
+void cmd_auth_orphan(struct imap_session *s);
 
 #endif

@@ -153,6 +153,11 @@ struct event_base *imap_server_base(struct imap_server *srv)
 	return srv->base;
 }
 
+struct worker_pool *imap_server_workers(struct imap_server *srv)
+{
+	return srv->workers;
+}
+
 /* ---- failed-login throttle ---- */
 
 static void fails_expire(struct imap_server *srv, int64_t now)

@@ -721,6 +721,12 @@ static void session_check_dead(struct imap_session *s)
 	}
 }
 
+void imap_session_resume(struct imap_session *s)
+{
+	session_input(s);
+	session_check_dead(s);
+}
+
 static void session_read_cb(struct bufferevent *bev, void *ctx)
 {
 	struct imap_session *s = ctx;
@@ -950,6 +956,8 @@ void imap_session_destroy(struct imap_session *s)
 	s->dead = 1;
 	log_debug("imap %s: disconnected", s->addr);
 	imap_server_session_gone(s->srv, s);
+	if (s->login_job != NULL)
+		cmd_auth_orphan(s);
 	if (s->cmd != NULL) {
 		cmd_free(s->cmd);
 		s->cmd = NULL;
