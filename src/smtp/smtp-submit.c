@@ -562,8 +562,33 @@ static void resign_match(struct submit_ctx *c, const struct core_message *m,
 	*extra_r = extra;
 }
 
-/* Candidates: referenced EDO ids first, then the newest incoming
- * messages from that counteragent.  1 found (sr->orig set), 0 not a
+/* Does the mail look like a forward?  Only then are recent incoming
+ * messages searched: a fresh letter whose document happens to equal one
+ * received earlier (a standard contract) stays a letter, and ordinary
+ * letters cost no search. */
+static int looks_like_forward(const struct submit_ctx *c)
+{
+	static const char *const ascii[] = { "fwd:", "fw:", NULL };
+	static const char *const cyrillic[] = { "Пересл:", "пересл:", "ПЕРЕСЛ:",
+						"Переслано:", "Перес:", NULL };
+	const char *subj = c->sub.subject != NULL ? c->sub.subject : "";
+
+	for (const char *const *p = ascii; *p != NULL; p++)
+		if (strncasecmp(subj, *p, strlen(*p)) == 0)
+			return 1;
+	for (const char *const *p = cyrillic; *p != NULL; p++)
+		if (strncmp(subj, *p, strlen(*p)) == 0)
+			return 1;
+	for (size_t i = 0; i < c->sub.n_attachments; i++) {
+		const struct mime_attachment *a = &c->sub.attachments[i];
+		if (a->forwarded || is_signature_like(a) || is_rendered_report(a))
+			return 1;
+	}
+	return 0;
+}
+
+/* Candidates: referenced EDO ids first, then (for what looks like a
+ * forward) the newest incoming messages from that counteragent.  1 found (sr->orig set), 0 not a
  * re-sign, -1 refused (job->reply set). */
 static int submit_find_resign(struct smtp_job *job, struct submit_ctx *c,
 			      struct submit_rcpt *sr)
@@ -589,7 +614,8 @@ static int submit_find_resign(struct smtp_job *job, struct submit_ctx *c,
 			n_cand++;
 	struct resign_scan sc = { sr->r.box.id, NULL, 0, 0 };
 	sc.ids = xcalloc(SUBMIT_RESIGN_SCAN, CORE_UUID_LEN);
-	if (core_poll_events(srv->core, c->from_box.id, NULL, 0, resign_scan_cb,
+	if (looks_like_forward(c) &&
+	    core_poll_events(srv->core, c->from_box.id, NULL, 0, resign_scan_cb,
 			     &sc, &err) == 0) {
 		/* newest first */
 		for (size_t k = 0; k < sc.n; k++) {

@@ -83,6 +83,18 @@ class SmtpResign(DaemonTestCase):
         self.assertEqual(code, 250, text)
         self.check_back_at_lutik(orig, doc, text)
 
+    def test_fresh_letter_with_the_same_bytes_stays_a_letter(self):
+        # Not a forward (no Fwd:, no signatures, no forwarded parts): a
+        # document that merely equals a received one is sent as new.
+        d = self.d
+        orig, doc, msg, raw = self.receive_from_lutik()
+        data, _ = make_mail(d.addr(R_INN), d.addr(L_INN), "Наш экземпляр",
+                            "Высылаем.\n", [(DOC_NAME, doc, "application/pdf")])
+        code, text = submit(d, "romashka", d.addr(R_INN), d.addr(L_INN), data)
+        self.assertEqual(code, 250, text)
+        self.assertIn("сообщение ЭДО", text)
+        self.assertIn("Kind: letter", ctl_message_show(d, L_INN, edo_id(text)))
+
     def test_forward_with_a_new_document_refused(self):
         d = self.d
         orig, doc, msg, raw = self.receive_from_lutik()
