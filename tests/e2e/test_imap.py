@@ -461,6 +461,66 @@ class ImapTest(h.DaemonTestCase):
         self.assertEqual(typ, "NO")
         c.logout()
 
+    # ---- two sessions on one folder ----
+    def test_concurrent_sessions(self):
+        box = ARCHIVE + "/Общая"
+        a = self.d.imap("romashka")
+        ok(a.create(q(box)))
+        for i in range(3):
+            ok(a.append(q(box), None, None,
+                        b"From: x@y.z\r\nSubject: shared %d\r\n\r\ntext\r\n" % i))
+        ok(a.select(q(box)))
+        b = self.d.imap("romashka", mode="ssl")
+        ok(b.select(q(box)))
+        ok(b.store("1", "+FLAGS", "(\\Flagged)"))
+        ok(b.store("2", "+FLAGS.SILENT", "(\\Deleted)"))
+        ok(b.expunge())
+        ok(b.append(q(box), None, None, b"From: x@y.z\r\nSubject: new\r\n\r\nnew\r\n"))
+        # FETCH must not carry EXPUNGE (RFC 3501 7.4.1); EXISTS may come
+        a.untagged_responses.clear()
+        ok(a.fetch("1", "(FLAGS)"))
+        self.assertNotIn("EXPUNGE", a.untagged_responses)
+        seen_exists = a.untagged_responses.get("EXISTS", [])
+        # NOOP brings the expunge (and the new message if not yet told)
+        a.untagged_responses.clear()
+        ok(a.noop())
+        self.assertEqual(a.untagged_responses.get("EXPUNGE"), [b"2"])
+        seen_exists += a.untagged_responses.get("EXISTS", [])
+        self.assertEqual(seen_exists, [b"4"])
+        typ, data = a.fetch("1:*", "(FLAGS)")
+        self.assertIn(b"\\Flagged", data[0])
+        self.assertEqual(len(data), 3)
+        # IDLE in a user folder sees another session's APPEND
+        tag = a._new_tag()
+        a.send(tag + b" IDLE\r\n")
+        self.assertTrue(a.readline().startswith(b"+"))
+        ok(b.append(q(box), None, None, b"From: x@y.z\r\nSubject: idle\r\n\r\nx\r\n"))
+        a.sock.settimeout(10)
+        line = a.readline()
+        while not line.endswith(b"EXISTS\r\n"):
+            line = a.readline()
+        self.assertEqual(line, b"* 4 EXISTS\r\n")
+        a.send(b"DONE\r\n")
+        while not a.readline().startswith(tag):
+            pass
+        b.logout()
+        a.logout()
+
+
+class EnglishFoldersTest(h.DaemonTestCase):
+    language = "en"
+
+    def test_english_tree(self):
+        c = self.d.imap("romashka")
+        names = [re.search(rb'"/" "?([^"]*)"?$', x).group(1).decode()
+                 for x in ok(c.list('""', "*"))]
+        for n in ("INBOX", "Sent", "Drafts", "Archive", "Trash"):
+            self.assertIn(n, names)
+        data = ok(c.list('""', "Sent"))
+        self.assertIn(b"\\Sent", data[0])
+        ok(c.select("Archive"))
+        c.logout()
+
 
 if __name__ == "__main__":
     h.main()
