@@ -91,7 +91,7 @@ class BadInputTest(h.DaemonTestCase):
         u, t = r.cmd("a2", "NOOP")
         self.assertTrue(t.startswith(b"a2 OK"), t)
         # non-synchronizing: the data would be read as commands: BYE
-        r.send(b"a3 APPEND INBOX {2147483648+}\r\nxxxxxxxx\r\n")
+        r.send(b"a3 APPEND INBOX {2147483648+}\r\nyyyyyyyy\r\n")
         rest = r.f.read()
         self.assertIn(b"a3 BAD", rest)
         self.assertIn(b"* BYE", rest)
