@@ -23,6 +23,9 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 def write(harness, name, data):
+    # a mail is also a message clients APPEND and the IMAP server reads
+    if harness == 'mime-parse':
+        write('imap-message', name, data)
     d = os.path.join(HERE, 'corpus', harness)
     os.makedirs(d, exist_ok=True)
     if isinstance(data, str):
