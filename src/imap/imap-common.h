@@ -82,8 +82,8 @@ struct imap_session {
 	char *pending_reply;		/* delayed tagged auth reply */
 	struct imap_login_job *login_job;	/* password check on a worker */
 
-	int64_t rate_second;
-	int rate_count;
+	int64_t rate_ms;		/* token bucket: last refill */
+	double rate_tokens;
 	char *auth_login;		/* for throttling bookkeeping */
 };
 

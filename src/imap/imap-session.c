@@ -530,24 +530,42 @@ static int tag_valid(const char *tag)
 	return 1;
 }
 
-/* 1 when the command rate limit says wait (a timer resumes input). */
+/* The command rate limit is a token bucket: max_commands_per_second
+ * tokens a second, holding up to IMAP_RATE_BURST_SECONDS of them.  A
+ * client may burst through a full sync of a large folder (one UID FETCH
+ * per message, as Thunderbird does) but cannot keep flooding; a session
+ * over the limit is not read until a token is there (slowed, not failed).
+ * Returns 1 when the command must wait (a timer resumes input). */
+#define IMAP_RATE_BURST_SECONDS 60
+
+static void session_rate_refill(struct imap_session *s, int max)
+{
+	int64_t now = util_mono_ms();
+	double cap = (double)max * IMAP_RATE_BURST_SECONDS;
+
+	if (s->rate_ms == 0)
+		s->rate_tokens = cap;
+	else
+		s->rate_tokens += (double)(now - s->rate_ms) * max / 1000.0;
+	if (s->rate_tokens > cap)
+		s->rate_tokens = cap;
+	s->rate_ms = now;
+}
+
 static int session_rate_limited(struct imap_session *s)
 {
 	int max = sset(s)->max_commands_per_second;
-	int64_t now = util_mono_ms();
 
 	if (max <= 0)
 		return 0;
-	if (now / 1000 != s->rate_second) {
-		s->rate_second = now / 1000;
-		s->rate_count = 0;
-	}
-	if (s->rate_count < max) {
-		s->rate_count++;
+	session_rate_refill(s, max);
+	if (s->rate_tokens >= 1.0) {
+		s->rate_tokens -= 1.0;
 		return 0;
 	}
-	/* too fast: read nothing more until the next second */
-	struct timeval tv = { 0, (long)(1000 - now % 1000) * 1000 };
+	/* wait for the next token */
+	long wait_ms = (long)((1.0 - s->rate_tokens) * 1000.0 / max) + 1;
+	struct timeval tv = { wait_ms / 1000, (wait_ms % 1000) * 1000 };
 
 	s->input_paused = 1;
 	s->delay_kind = 0;
@@ -637,9 +655,13 @@ static int session_raw_line(struct imap_session *s)
 	return 1;
 }
 
+/* Commands run from one callback before other sessions get their turn. */
+#define IMAP_COMMANDS_PER_TURN 50
+
 static void session_input(struct imap_session *s)
 {
 	struct evbuffer *in;
+	int dispatched = 0;
 
 	if (s->dead)
 		return;
@@ -652,6 +674,11 @@ static void session_input(struct imap_session *s)
 		}
 		if (s->cmd != NULL)
 			break;
+		if (dispatched == IMAP_COMMANDS_PER_TURN) {
+			/* pipelined commands wait for the next loop turn */
+			event_active(s->cont_ev, 0, 0);
+			break;
+		}
 
 		struct evbuffer_iovec vec;
 		const struct imap_arg *args;
@@ -686,6 +713,7 @@ static void session_input(struct imap_session *s)
 			break;
 		}
 		session_dispatch(s, args, ret);
+		dispatched++;
 	}
 }
 
@@ -793,7 +821,10 @@ static void session_cont_cb(evutil_socket_t fd, short what, void *ctx)
 
 	(void)fd;
 	(void)what;
-	session_run_cont(s);
+	if (s->cmd != NULL)
+		session_run_cont(s);
+	else
+		session_input(s);
 	session_check_dead(s);
 }
 
@@ -815,6 +846,9 @@ static void session_delay_cb(evutil_socket_t fd, short what, void *ctx)
 			const struct imap_arg *args = s->pending_args;
 
 			s->pending_args = NULL;
+			/* the held command takes the token we waited for */
+			session_rate_refill(s, sset(s)->max_commands_per_second);
+			s->rate_tokens -= 1.0;
 			session_dispatch(s, args, s->pending_n);
 		}
 		session_input(s);
