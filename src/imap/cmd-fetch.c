@@ -44,7 +44,7 @@ struct fetch_ctx {
 	size_t n_items;
 	uint32_t *seqs;
 	size_t n_seqs, next;
-	int set_seen, want_flags, need_data, failed;
+	int set_seen, want_flags, need_data, need_structure, failed;
 };
 
 static void fetch_ctx_free(void *p)
@@ -357,7 +357,7 @@ static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 
 	if (m == NULL)
 		return -1;
-	if (ctx->need_data && imap_session_msg(s, seq, &c, &err) < 0) {
+	if (ctx->need_data && imap_session_msg(s, seq, ctx->need_structure, &c, &err) < 0) {
 		log_warnx("imap %s: FETCH %u: %s", s->addr, seq, err.msg);
 		ctx->failed = 1;
 		return -1;
@@ -510,6 +510,11 @@ int cmd_fetch(struct imap_session *s, struct imap_cmd *cmd)
 
 		if (item_needs_data(it))
 			ctx->need_data = 1;
+		/* part numbers and BODY/BODYSTRUCTURE need the MIME tree;
+		 * the top-level header, text and whole message do not */
+		if (it->type == FI_BODY || it->type == FI_BODYSTRUCTURE ||
+		    (it->type == FI_SECTION && it->partnum[0] != '\0'))
+			ctx->need_structure = 1;
 		if ((it->type == FI_SECTION && !it->peek) || it->type == FI_RFC822 ||
 		    it->type == FI_RFC822_TEXT)
 			ctx->set_seen = 1;

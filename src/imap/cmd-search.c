@@ -60,7 +60,7 @@ static int search_continue(struct imap_session *s, struct imap_cmd *cmd)
 		if (ctx->needs_data) {
 			struct mailbox_error err;
 
-			if (imap_session_msg(s, seq, &c, &err) < 0) {
+			if (imap_session_msg(s, seq, 1, &c, &err) < 0) {
 				log_warnx("imap %s: SEARCH %u: %s", s->addr, seq, err.msg);
 				continue;
 			}

@@ -54,6 +54,7 @@ struct imap_msg_cache {
 	unsigned char *data;
 	size_t len;
 	struct imap_message *parsed;
+	int full;		/* parsed has the whole MIME structure */
 };
 
 struct imap_session {
@@ -152,8 +153,9 @@ void imap_append_mailbox(struct buf *b, const char *utf8);
  * numbers; -1 with a BAD reply sent. */
 int imap_cmd_seqset(struct imap_session *s, struct imap_cmd *cmd,
 		    const char *set, int uid, uint32_t **seqs_r, size_t *n_r);
-/* The message bytes and structure for seq, cached for repeated FETCHes. */
-int imap_session_msg(struct imap_session *s, uint32_t seq,
+/* The message bytes and structure for seq, cached for repeated FETCHes;
+ * full = 0 when only the top-level header/body split is needed. */
+int imap_session_msg(struct imap_session *s, uint32_t seq, int full,
 		     const struct imap_msg_cache **cache_r,
 		     struct mailbox_error *err);
 void imap_session_cache_clear(struct imap_session *s);

@@ -584,6 +584,24 @@ struct imap_message *imap_message_parse(const unsigned char *data, size_t len,
 	return msg;
 }
 
+struct imap_message *imap_message_parse_header(const unsigned char *data,
+					       size_t len)
+{
+	struct imap_message *msg = xcalloc(1, sizeof(*msg));
+	size_t pos = 0;
+
+	msg->data = data;
+	msg->len = len;
+	while (pos < len && !line_is_empty(data, pos, len))
+		pos = line_end(data, pos, len);
+	if (pos < len)
+		pos = line_end(data, pos, len);
+	msg->root.hdr_len = pos;
+	msg->root.body_off = pos;
+	msg->root.body_len = len - pos;
+	return msg;
+}
+
 static void part_clear(struct imap_msgpart *part)
 {
 	free(part->type);

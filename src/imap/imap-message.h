@@ -52,6 +52,11 @@ struct imap_message_limits {
 struct imap_message *imap_message_parse(const unsigned char *data, size_t len,
 					const struct imap_message_limits *lim);
 void imap_message_free(struct imap_message **msg);
+/* Only the top-level header and body (root.hdr_* and root.body_*): what
+ * header fetches, ENVELOPE and RFC822.* need.  The root is a leaf; use
+ * imap_message_parse() for BODYSTRUCTURE and part numbers. */
+struct imap_message *imap_message_parse_header(const unsigned char *data,
+					       size_t len);
 
 /* A section part number "1.2.3" (without HEADER/TEXT/MIME); NULL if there
  * is no such part.  "" is the message itself. */

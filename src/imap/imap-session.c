@@ -379,7 +379,7 @@ void imap_session_cache_clear(struct imap_session *s)
 	memset(&s->cache, 0, sizeof(s->cache));
 }
 
-int imap_session_msg(struct imap_session *s, uint32_t seq,
+int imap_session_msg(struct imap_session *s, uint32_t seq, int full,
 		     const struct imap_msg_cache **cache_r,
 		     struct mailbox_error *err)
 {
@@ -393,6 +393,10 @@ int imap_session_msg(struct imap_session *s, uint32_t seq,
 		return -1;
 	}
 	if (s->cache.data != NULL && s->cache.uid == m->uid) {
+		if (full && !s->cache.full) {
+			imap_message_free(&s->cache.parsed);
+			goto parse;
+		}
 		*cache_r = &s->cache;
 		return 0;
 	}
@@ -402,11 +406,16 @@ int imap_session_msg(struct imap_session *s, uint32_t seq,
 		s->cache.data = NULL;
 		return -1;
 	}
+	s->cache.uid = m->uid;
+parse:
 	lim.max_depth = sset(s)->max_mime_depth > 0 ? sset(s)->max_mime_depth : 20;
 	lim.max_parts = sset(s)->max_mime_parts > 0 ? sset(s)->max_mime_parts :
 			IMAP_MAX_MESSAGE_PARTS_DEFAULT;
-	s->cache.uid = m->uid;
-	s->cache.parsed = imap_message_parse(s->cache.data, s->cache.len, &lim);
+	/* the full MIME parse reads every line: only when asked for */
+	s->cache.full = full;
+	s->cache.parsed = full ?
+		imap_message_parse(s->cache.data, s->cache.len, &lim) :
+		imap_message_parse_header(s->cache.data, s->cache.len);
 	*cache_r = &s->cache;
 	return 0;
 }

@@ -135,6 +135,16 @@ static void test_multipart(void)
 	}
 	imap_message_free(&msg);
 	CHECK(msg == NULL);
+
+	/* the header-only parse splits the same way */
+	msg = imap_message_parse_header(data, 1351);
+	CHECK(msg->root.hdr_off == 0 && msg->root.n_children == 0);
+	p = imap_message_find_part(msg, "");
+	s = xstrndup((const char *)data + p->body_off, 9);
+	CHECK_STR(s, "preamble\r");
+	free(s);
+	CHECK(msg->root.body_off + msg->root.body_len == 1351);
+	imap_message_free(&msg);
 	free(data);
 }
 
