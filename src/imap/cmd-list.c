@@ -389,7 +389,8 @@ int cmd_status(struct imap_session *s, struct imap_cmd *cmd)
 	struct mailbox_error err;
 	struct buf b;
 
-	if (!imap_arg_get_list(&cmd->args[1], &items, &n) || n == 0 ||
+	if (cmd->args[0].type == IMAP_ARG_EOL ||
+	    !imap_arg_get_list(&cmd->args[1], &items, &n) || n == 0 ||
 	    cmd->args[2].type != IMAP_ARG_EOL) {
 		imap_cmd_reply(s, cmd, "BAD", "Нужно: STATUS папка (элементы) / Usage: STATUS mailbox (items)");
 		return 1;

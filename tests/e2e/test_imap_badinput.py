@@ -145,6 +145,13 @@ class BadInputTest(h.DaemonTestCase):
             u, t = r.cmd(tag, text)
             self.assertTrue(t.startswith(tag.encode() + b" NO"), (tag, t))
             self.assertIn(b"UTF-7", t)
+        # missing arguments everywhere
+        for i, text in enumerate(("STATUS", "STATUS INBOX", "SELECT", "LIST", "LIST \"\"",
+                                  "RENAME x", "CREATE", "SUBSCRIBE", "APPEND", "APPEND INBOX",
+                                  "LOGIN", "SEARCH", "EXAMINE", "DELETE", "UNSUBSCRIBE",
+                                  "LSUB", "ENABLE", "AUTHENTICATE", "ID", "NAMESPACE x")):
+            u, t = r.cmd("m%d" % i, text)
+            self.assertTrue(t.startswith(b"m%d BAD" % i) or t.startswith(b"m%d OK" % i), (text, t))
         # 8-bit names are not modified UTF-7 either
         u, t = r.cmd("a6", 'SELECT "Архив"')
         self.assertTrue(t.startswith(b"a6 NO"), t)
@@ -167,6 +174,53 @@ class BadInputTest(h.DaemonTestCase):
         self.assertIn(b"* BYE", b"".join(u))
         self.assertTrue(t.startswith(b"c1 OK"))
         self.assertEqual(r.line(), b"")
+        r.close()
+
+    def test_authenticate_forms(self):
+        import base64
+        good = base64.b64encode(b"\0romashka\0" + h.PASSWORD.encode())
+        r = Raw(self.d)
+        # continuation form, cancelled, then invalid base64, then another
+        # user's authorization identity, then the real thing
+        r.send(b"a1 AUTHENTICATE PLAIN\r\n")
+        self.assertTrue(r.line().startswith(b"+"))
+        r.send(b"*\r\n")
+        u, t = r.until("a1")
+        self.assertTrue(t.startswith(b"a1 BAD"), t)
+        u, t = r.cmd("a2", "AUTHENTICATE PLAIN !!!notbase64")
+        self.assertTrue(t.startswith(b"a2 BAD"), t)
+        other = base64.b64encode(b"lutik\0romashka\0" + h.PASSWORD.encode())
+        u, t = r.cmd("a3", b"AUTHENTICATE PLAIN " + other)
+        self.assertTrue(t.startswith(b"a3 NO"), t)
+        u, t = r.cmd("a4", "AUTHENTICATE CRAM-MD5")
+        self.assertTrue(t.startswith(b"a4 NO"), t)
+        r.send(b"a5 AUTHENTICATE PLAIN\r\n")
+        self.assertTrue(r.line().startswith(b"+"))
+        r.send(good + b"\r\n")
+        u, t = r.until("a5")
+        self.assertTrue(t.startswith(b"a5 OK [CAPABILITY"), t)
+        r.close()
+        # LOGIN with a synchronizing literal password
+        r = Raw(self.d)
+        r.send(b"b1 LOGIN romashka {%d}\r\n" % len(h.PASSWORD))
+        self.assertTrue(r.line().startswith(b"+"))
+        r.send(h.PASSWORD.encode() + b"\r\n")
+        u, t = r.until("b1")
+        self.assertTrue(t.startswith(b"b1 OK"), t)
+        # APPEND with LITERAL+ and with a synchronizing literal
+        msg = b"From: a@b.c\r\nSubject: lit\r\n\r\nbody\r\n"
+        u, t = r.cmd("b2", b"APPEND &BCcENQRABD0EPgQyBDgEOgQ4- (\\Draft) {%d+}" % len(msg), msg + b"\r\n")
+        self.assertTrue(t.startswith(b"b2 OK [APPENDUID"), t)
+        r.send(b"b3 APPEND &BCcENQRABD0EPgQyBDgEOgQ4- {%d}\r\n" % len(msg))
+        self.assertTrue(r.line().startswith(b"+"))
+        r.send(msg + b"\r\n")
+        u, t = r.until("b3")
+        self.assertTrue(t.startswith(b"b3 OK [APPENDUID"), t)
+        # APPEND where the gateway fills the folder
+        u, t = r.cmd("b4", b"APPEND INBOX {%d+}" % len(msg), msg + b"\r\n")
+        self.assertTrue(t.startswith(b"b4 NO [CANNOT]"), t)
+        u, t = r.cmd("b5", b"APPEND &BBAEQARFBDgEMg-/nope {%d+}" % len(msg), msg + b"\r\n")
+        self.assertTrue(t.startswith(b"b5 NO [TRYCREATE]"), t)
         r.close()
 
     def test_idle_bad_done(self):
@@ -194,8 +248,7 @@ class ThrottleTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        log = cls.d.log()
-        rc, sanitizer = cls.d.cleanup()
+        rc, sanitizer, log = cls.d.cleanup()
         if sanitizer or rc != 0:
             raise AssertionError("edomaild: rc %d\n%s" % (rc, log))
 
