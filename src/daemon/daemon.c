@@ -60,6 +60,7 @@ struct daemon_ctx {
 	struct event *poll_ev;
 	char poll_key[CORE_KEY_LEN];
 	struct pending_boxes pending;
+	int stopping;	/* no new background jobs once set */
 };
 
 /* ---- operator events → mailbox notifications and receipts ---- */
@@ -132,6 +133,8 @@ static int box_served_here(struct daemon_ctx *d, const char *box_id)
 
 static void queue_receipts(struct daemon_ctx *d, const char *box_id)
 {
+	if (d->stopping)
+		return;
 	struct receipt_job *job = xcalloc(1, sizeof(*job));
 	job->d = d;
 	snprintf(job->box_id, sizeof(job->box_id), "%s", box_id);
@@ -352,8 +355,15 @@ static void daemon_close(struct daemon_ctx *d)
 	for (int i = 0; i < 4; i++)
 		if (d->listeners[i].l != NULL)
 			evconnlistener_free(d->listeners[i].l);
+	/* Freeing the servers may run the loop until a running commit ends;
+	 * nothing must start new background work meanwhile. */
+	d->stopping = 1;
 	if (d->core != NULL)
 		core_set_notify(d->core, NULL, NULL);
+	if (d->notify_ev != NULL)
+		event_del(d->notify_ev);
+	if (d->poll_ev != NULL)
+		event_del(d->poll_ev);
 	if (d->imap != NULL)
 		imap_server_free(&d->imap);
 	if (d->smtp != NULL)

@@ -151,11 +151,20 @@ void worker_pool_free(struct worker_pool **_pool)
 	pthread_mutex_unlock(&pool->mutex);
 	for (int i = 0; i < pool->n_threads; i++)
 		pthread_join(pool->threads[i], NULL);
+	/* Nothing is dropped: finished jobs get their done(), queued ones run
+	 * here, so every ctx is released by its owner's callback. */
 	struct worker_job *job;
-	while ((job = job_pop(&pool->queue_head, &pool->queue_tail)) != NULL)
+	while ((job = job_pop(&pool->done_head, &pool->done_tail)) != NULL) {
+		if (job->done != NULL)
+			job->done(job->ctx);
 		free(job);
-	while ((job = job_pop(&pool->done_head, &pool->done_tail)) != NULL)
+	}
+	while ((job = job_pop(&pool->queue_head, &pool->queue_tail)) != NULL) {
+		job->work(job->ctx);
+		if (job->done != NULL)
+			job->done(job->ctx);
 		free(job);
+	}
 	event_free(pool->wake_ev);
 	close(pool->wake_fd[0]);
 	close(pool->wake_fd[1]);

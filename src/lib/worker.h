@@ -13,7 +13,8 @@ void worker_pool_run(struct worker_pool *pool, worker_fn *work,
 		     worker_fn *done, void *ctx);
 /* Jobs queued or running. */
 int worker_pool_pending(struct worker_pool *pool);
-/* Waits for running jobs, drops queued ones without calling them. */
+/* Waits for running jobs, then runs what is still queued on the calling
+ * thread and calls every outstanding done(), so no job's ctx is lost. */
 void worker_pool_free(struct worker_pool **pool);
 
 #endif

@@ -159,15 +159,17 @@ class Daemon:
         return self.start()
 
     def cleanup(self):
+        """Stops the daemon and removes its folder; returns (exit code,
+        sanitizer report found, the whole log)."""
         rc = 0
         if self.proc is not None:
             rc = self.stop()
-        sanitizer = "ERROR: AddressSanitizer" in self.log() or \
-            "runtime error:" in self.log() or \
-            "ERROR: LeakSanitizer" in self.log()
+        log = self.log()
+        sanitizer = "ERROR: AddressSanitizer" in log or \
+            "runtime error:" in log or "ERROR: LeakSanitizer" in log
         if os.environ.get("EDOMAIL_KEEP") is None:
             shutil.rmtree(self.dir, ignore_errors=True)
-        return rc, sanitizer
+        return rc, sanitizer, log
 
     def log(self):
         try:
@@ -249,8 +251,7 @@ class DaemonTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        log = cls.d.log()
-        rc, sanitizer = cls.d.cleanup()
+        rc, sanitizer, log = cls.d.cleanup()
         if sanitizer:
             raise AssertionError("sanitizer report in edomaild log:\n" + log)
         if rc != 0:

@@ -127,11 +127,6 @@ class SmtpCrash(DaemonTestCase):
         self.assertEqual(len(subjects), N_MESSAGES)
         self.assertEqual(len(set(subjects)), N_MESSAGES, "no duplicates")
 
-    @unittest.skipUnless(os.environ.get("EDOMAIL_SMTP_STOP_TEST"),
-                         "daemon_close() must stop its notify/poll events "
-                         "before smtp_server_free() runs the loop to finish "
-                         "commits in flight, else a receipt job queued then "
-                         "leaks; set EDOMAIL_SMTP_STOP_TEST=1 to run")
     def test_sigterm_during_commit(self):
         """A stop while a big submission is being signed and committed:
         the daemon waits for it, stops cleanly, and the message exists

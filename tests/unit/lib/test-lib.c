@@ -1,0 +1,164 @@
+/* lib/: buffers, ids, UTF-8 validation, files and the worker pool. */
+#include "lib/util.h"
+#include "lib/worker.h"
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int n_tests, n_failed;
+
+#define CHECK(cond, what)                                                      \
+	do {                                                                   \
+		int ok_ = (cond);                                              \
+		n_tests++;                                                     \
+		if (!ok_)                                                      \
+			n_failed++;                                            \
+		printf("%s %d - %s\n", ok_ ? "ok" : "not ok", n_tests, what);  \
+	} while (0)
+
+static void test_buf(void)
+{
+	struct buf b;
+	buf_init(&b);
+	buf_append_str(&b, "Привет");
+	buf_printf(&b, ", %d %s", 42, "мир");
+	CHECK(strcmp((char *)b.data, "Привет, 42 мир") == 0, "buf append and printf");
+	for (int i = 0; i < 10000; i++)
+		buf_append(&b, "x", 1);
+	CHECK(b.len == strlen("Привет, 42 мир") + 10000, "buf grows");
+	size_t len;
+	unsigned char *p = buf_steal(&b, &len);
+	CHECK(b.data == NULL && b.len == 0 && len > 10000, "buf_steal empties");
+	free(p);
+	buf_free(&b);
+}
+
+static void test_ids(void)
+{
+	char a[37], c[37];
+	util_uuid(a);
+	util_uuid(c);
+	CHECK(strlen(a) == 36 && a[14] == '4' && strcmp(a, c) != 0,
+	      "uuid v4, distinct");
+	char hex[9];
+	util_hex((const unsigned char *)"\x01\xab\xff\x00", 4, hex);
+	CHECK(strcmp(hex, "01abff00") == 0, "hex");
+}
+
+static void test_utf8(void)
+{
+	const char *good = "ООО «Ромашка» €𝄞";
+	CHECK(util_utf8_valid((const unsigned char *)good, strlen(good)),
+	      "valid UTF-8");
+	CHECK(!util_utf8_valid((const unsigned char *)"\xc0\xaf", 2),
+	      "overlong refused");
+	CHECK(!util_utf8_valid((const unsigned char *)"\xed\xa0\x80", 3),
+	      "surrogate refused");
+	CHECK(!util_utf8_valid((const unsigned char *)"\xd0", 1),
+	      "truncated sequence refused");
+	CHECK(!util_utf8_valid((const unsigned char *)"a\0b", 3),
+	      "NUL refused");
+	CHECK(!util_utf8_valid((const unsigned char *)"\xf4\x90\x80\x80", 4),
+	      "beyond U+10FFFF refused");
+}
+
+static void test_files(void)
+{
+	char path[] = "/tmp/edomail-lib-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	CHECK(util_write_file(path, "data\n", 5, 0600) == 0, "write file");
+	unsigned char *data;
+	size_t len;
+	CHECK(util_read_file(path, &data, &len) == 0 && len == 5 &&
+		      memcmp(data, "data\n", 5) == 0,
+	      "read it back");
+	free(data);
+	unlink(path);
+	CHECK(util_read_file(path, &data, &len) < 0, "missing file is an error");
+}
+
+struct job {
+	int value;
+	int worked;
+	int done_on_loop;
+	pthread_t loop_thread;
+	int *finished;
+};
+
+static void job_work(void *ctx)
+{
+	struct job *j = ctx;
+	j->worked = j->value * 2;
+}
+
+static void job_done(void *ctx)
+{
+	struct job *j = ctx;
+	j->done_on_loop = pthread_equal(pthread_self(), j->loop_thread);
+	(*j->finished)++;
+}
+
+static void stop_when_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct event_base *base = arg;
+	event_base_loopexit(base, NULL);
+}
+
+static void test_worker(void)
+{
+	enum { N = 50 };
+	struct job jobs[N];
+	int finished = 0;
+
+	evthread_use_pthreads();
+	struct event_base *base = event_base_new();
+	struct worker_pool *pool = worker_pool_new(base, 2);
+	for (int i = 0; i < N; i++) {
+		jobs[i] = (struct job){ .value = i, .loop_thread = pthread_self(),
+					.finished = &finished };
+		worker_pool_run(pool, job_work, job_done, &jobs[i]);
+	}
+	/* Run the loop until every done() came back (bounded). */
+	struct event *tick = event_new(base, -1, EV_PERSIST, stop_when_done, base);
+	struct timeval tv = { 0, 20000 };
+	event_add(tick, &tv);
+	for (int rounds = 0; finished < N && rounds < 500; rounds++)
+		event_base_dispatch(base);
+	int all = 1;
+	for (int i = 0; i < N; i++)
+		all &= jobs[i].worked == i * 2 && jobs[i].done_on_loop;
+	CHECK(finished == N && all, "every job worked on a pool thread, done() on the loop");
+	CHECK(worker_pool_pending(pool) == 0, "nothing pending");
+
+	/* Jobs still queued at free time are run, not dropped. */
+	int late = 0;
+	struct job more[5];
+	for (int i = 0; i < 5; i++) {
+		more[i] = (struct job){ .value = 100 + i,
+					.loop_thread = pthread_self(),
+					.finished = &late };
+		worker_pool_run(pool, job_work, job_done, &more[i]);
+	}
+	worker_pool_free(&pool);
+	CHECK(pool == NULL && late == 5 && more[4].worked == 208,
+	      "free runs queued jobs and calls their done()");
+	event_free(tick);
+	event_base_free(base);
+}
+
+int main(void)
+{
+	test_buf();
+	test_ids();
+	test_utf8();
+	test_files();
+	test_worker();
+	printf("1..%d\n", n_tests);
+	return n_failed == 0 ? 0 : 1;
+}
