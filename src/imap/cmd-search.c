@@ -68,6 +68,7 @@ static int search_continue(struct imap_session *s, struct imap_cmd *cmd)
 		}
 		if (imap_search_match(ctx->key, &sm))
 			buf_printf(&ctx->result, " %u", cmd->uid ? m->uid : seq);
+		imap_search_msg_clear(&sm);
 	}
 	imap_session_printf(s, "* SEARCH%s\r\n",
 			    ctx->result.data != NULL ? (char *)ctx->result.data : "");

@@ -437,20 +437,29 @@ static int header_match(const unsigned char *d, size_t off, size_t len,
 	return 0;
 }
 
-static int body_match(const struct imap_message *msg, const char *needle)
+static int body_match(struct imap_search_msg *m, const char *needle)
 {
-	struct buf b;
-	int ret;
+	if (m->body_folded == NULL) {
+		struct buf b, f;
 
-	buf_init(&b);
-	imap_decode_body_text(msg, &b);
-	ret = text_contains(b.data == NULL ? "" : (const char *)b.data, b.len,
-			    needle);
-	buf_free(&b);
-	return ret;
+		buf_init(&b);
+		buf_init(&f);
+		imap_decode_body_text(m->msg, &b);
+		imap_fold_utf8(b.data == NULL ? "" : (const char *)b.data, b.len, &f);
+		buf_append(&f, "", 0);
+		m->body_folded = (char *)buf_steal(&f, NULL);
+		buf_free(&b);
+	}
+	return *needle == '\0' || strstr(m->body_folded, needle) != NULL;
 }
 
-static int sent_day(const struct imap_search_msg *m, int64_t *day_r)
+void imap_search_msg_clear(struct imap_search_msg *m)
+{
+	free(m->body_folded);
+	m->body_folded = NULL;
+}
+
+static int sent_day(struct imap_search_msg *m, int64_t *day_r)
 {
 	char *date = imap_header_get(m->msg->data, m->msg->root.hdr_off,
 				     m->msg->root.hdr_len, "date");
@@ -468,7 +477,7 @@ static int sent_day(const struct imap_search_msg *m, int64_t *day_r)
 }
 
 int imap_search_match(const struct imap_search_key *k,
-		      const struct imap_search_msg *m)
+		      struct imap_search_msg *m)
 {
 	int64_t day;
 
@@ -526,11 +535,11 @@ int imap_search_match(const struct imap_search_key *k,
 		return header_match(m->msg->data, m->msg->root.hdr_off,
 				    m->msg->root.hdr_len, k->field, k->str);
 	case IMAP_SK_BODY:
-		return body_match(m->msg, k->str);
+		return body_match(m, k->str);
 	case IMAP_SK_TEXT:
 		return header_match(m->msg->data, m->msg->root.hdr_off,
 				    m->msg->root.hdr_len, NULL, k->str) ||
-		       body_match(m->msg, k->str);
+		       body_match(m, k->str);
 	}
 	return 0;
 }

@@ -39,6 +39,9 @@ struct imap_search_msg {
 	uint64_t size;
 	uint32_t max_seq, max_uid;	/* what '*' means */
 	const struct imap_message *msg;	/* NULL unless the key needs data */
+	/* filled by the matcher: the folded decoded body text, computed once
+	 * however many text keys ask for it (free with imap_search_msg_clear) */
+	char *body_folded;
 };
 
 /* args: after the command name; returns the key or NULL with *error_r
@@ -50,8 +53,7 @@ void imap_search_key_free(struct imap_search_key **key);
 /* 1 when evaluating needs the message bytes (msg != NULL). */
 int imap_search_needs_data(const struct imap_search_key *key);
 int imap_search_match(const struct imap_search_key *key,
-		      const struct imap_search_msg *m);
-/* Some keys forbid or need explicit UIDs; 1 when any key is UID/seq based
- * (for the caller's range checks). */
+		      struct imap_search_msg *m);
+void imap_search_msg_clear(struct imap_search_msg *m);
 
 #endif

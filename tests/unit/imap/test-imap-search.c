@@ -15,7 +15,7 @@ static const struct imap_message_limits mlim = { 20, 500 };
 static struct imap_message *msg1;
 
 /* Parses "SEARCH <keys>" and matches the sample message with meta data. */
-static int search(const char *keys, const struct imap_search_msg *m,
+static int search(const char *keys, struct imap_search_msg *m,
 		  int *parse_ok_r, int *badcharset_r)
 {
 	struct imap_parser *p = imap_parser_new(&plim);
@@ -34,6 +34,7 @@ static int search(const char *keys, const struct imap_search_msg *m,
 		if (k != NULL) {
 			*parse_ok_r = 1;
 			ret = imap_search_match(k, m);
+			imap_search_msg_clear(m);
 			imap_search_key_free(&k);
 		}
 	}
@@ -42,7 +43,7 @@ static int search(const char *keys, const struct imap_search_msg *m,
 	return ret;
 }
 
-static int match(const char *keys, const struct imap_search_msg *m)
+static int match(const char *keys, struct imap_search_msg *m)
 {
 	int ok, bad;
 	int r = search(keys, m, &ok, &bad);
