@@ -1,7 +1,7 @@
 /* IDLE (RFC 2177).  The mailbox layer calls us when something may have
- * changed (operator events, other sessions); we sync and push untagged
- * responses at once.  A slow poll backs that up for changes made by
- * other processes (edomailctl) that nobody notified us about. */
+ * changed (operator events the daemon polls for, the user's other
+ * sessions); we sync and push untagged responses at once.  A slow poll is
+ * only a safety net, cheap enough for hundreds of idle sessions. */
 #include "imap/imap-common.h"
 #include "lib/log.h"
 
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#define IDLE_POLL_SECONDS 2
+#define IDLE_POLL_SECONDS 30
 
 static void idle_refresh(struct imap_session *s)
 {

@@ -367,6 +367,28 @@ class ImapTest(h.DaemonTestCase):
                 break
         c.logout()
 
+    def test_idle_sees_invitation_from_edomailctl(self):
+        # another process (edomailctl) acts at the operator: the daemon's
+        # poll notifies the mailbox layer, IDLE pushes at once
+        c = self.d.imap("lutik")
+        ok(c.select(q(INBOX_INV)))
+        count = int(c.untagged_responses["EXISTS"][-1])
+        tag = c._new_tag()
+        c.send(tag + b" IDLE\r\n")
+        self.assertTrue(c.readline().startswith(b"+"))
+        start = time.time()
+        self.d.ctl("invite", h.VASILEK["inn"], h.LUTIK["inn"], "--text", "Приглашение для IDLE")
+        c.sock.settimeout(20)
+        line = c.readline()
+        while not line.endswith(b"EXISTS\r\n"):
+            line = c.readline()
+        self.assertEqual(int(line.split()[1]), count + 1)
+        self.assertLess(time.time() - start, 10)
+        c.send(b"DONE\r\n")
+        while not c.readline().startswith(tag):
+            pass
+        c.logout()
+
     # ---- isolation ----
     def test_cross_org_refused(self):
         # buh serves Ромашка and Лютик: one top-level tree per organization
