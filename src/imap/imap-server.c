@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,14 @@ void imap_server_accept(struct imap_server *srv, int fd,
 	int loopback;
 
 	addr_format(addr, addrlen, name, sizeof(name), &loopback);
+	if (addr != NULL && addr->sa_family != AF_UNIX) {
+		/* replies are written whole per batch (corked by the loop):
+		 * Nagle would only hold back the tail of a large FETCH until
+		 * the client's delayed ACK */
+		int one = 1;
+
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	if (implicit_tls && srv->tls == NULL) {
 		log_warnx("imap: TLS connection from %s but no TLS context", name);
 		close(fd);
