@@ -223,6 +223,27 @@ class BadInputTest(h.DaemonTestCase):
         self.assertTrue(t.startswith(b"b5 NO [TRYCREATE]"), t)
         r.close()
 
+    def test_starttls_no_injection(self):
+        # a command pipelined behind STARTTLS in clear text must not run
+        s = socket.create_connection(("127.0.0.1", self.d.ports["imap"]), timeout=30)
+        f = s.makefile("rb")
+        self.assertIn(b"STARTTLS", f.readline())
+        s.sendall(b"t STARTTLS\r\ninj LOGIN romashka demo-password\r\n")
+        self.assertTrue(f.readline().startswith(b"t OK"))
+        ts = self.d.tls_context().wrap_socket(s)
+        tf = ts.makefile("rb")
+        ts.sendall(b"c CAPABILITY\r\n")
+        lines = [tf.readline(), tf.readline()]
+        self.assertTrue(lines[0].startswith(b"* CAPABILITY"), lines)
+        self.assertIn(b"AUTH=PLAIN", lines[0])
+        self.assertNotIn(b"STARTTLS", lines[0])
+        self.assertTrue(lines[1].startswith(b"c OK"), lines)
+        ts.sendall(b"d SELECT INBOX\r\n")
+        self.assertTrue(tf.readline().startswith(b"d BAD"))   # not logged in
+        ts.sendall(b"e STARTTLS\r\n")
+        self.assertTrue(tf.readline().startswith(b"e BAD"))
+        ts.close()
+
     def test_idle_bad_done(self):
         r = Raw(self.d)
         r.login()
@@ -240,7 +261,7 @@ class BadInputTest(h.DaemonTestCase):
 class ThrottleTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = h.Daemon()
+        cls.d = h.Daemon(extra_env={"DEMO_PLAINTEXT_LOOPBACK": "true"})
         with open(cls.d.conf, "a") as f:
             f.write("limits: { auth_fail_limit = 3; auth_fail_window = 120; "
                     "max_commands_per_second = 10; };\n")
@@ -280,6 +301,16 @@ class ThrottleTest(unittest.TestCase):
         r = Raw(self.d)
         self.assertIn(b"L OK", r.login("buh"))
         r.close()
+
+    def test_plaintext_on_loopback_when_allowed(self):
+        s = socket.create_connection(("127.0.0.1", self.d.ports["imap"]), timeout=30)
+        f = s.makefile("rb")
+        greeting = f.readline()
+        self.assertIn(b"AUTH=PLAIN", greeting)
+        self.assertNotIn(b"LOGINDISABLED", greeting)
+        s.sendall(b'a LOGIN lutik "%s"\r\n' % h.PASSWORD.encode())
+        self.assertTrue(f.readline().startswith(b"a OK"))
+        s.close()
 
     def test_rate_limit_slows_a_flood(self):
         # 10 commands a second with a burst of a minute's worth (600): a
