@@ -34,6 +34,9 @@ int log_set_file(const char *path)
 }
 
 static void log_vwrite(enum log_level lvl, int with_errno, const char *fmt,
+		       va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void log_vwrite(enum log_level lvl, int with_errno, const char *fmt,
 		       va_list ap)
 {
 	static const char *names[] = { "debug", "info", "warn", "error" };

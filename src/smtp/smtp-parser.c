@@ -473,11 +473,12 @@ static int parse_notify(const struct esmtp_param *prm, unsigned *notify_r)
 		{ "FAILURE", SMTP_NOTIFY_FAILURE },
 		{ "DELAY", SMTP_NOTIFY_DELAY },
 	};
-	const char *p = prm->value, *end = prm->value + prm->value_len;
+	const char *p = prm->value, *end;
 	unsigned notify = 0;
 
-	if (p == NULL)
+	if (p == NULL)		/* NOTIFY without a value */
 		return -1;
+	end = p + prm->value_len;
 	while (p < end) {
 		const char *comma = memchr(p, ',', (size_t)(end - p));
 		size_t n = (size_t)((comma != NULL ? comma : end) - p);
