@@ -14,9 +14,13 @@
 #include <unistd.h>
 
 #define AUTH_FAIL_MAX_ENTRIES 10000
-/* One address may try this many times the per-login limit in total (many
- * logins from one place); other addresses are never affected. */
-#define AUTH_FAIL_ADDR_FACTOR 4
+/* Three counters, each within auth_fail_window: the pair (address,
+ * login) stops at auth_fail_limit; one address trying many logins, and one
+ * login tried from many addresses (a distributed guess), stop at this
+ * many times that.  A user is therefore not locked out from their own
+ * address by someone guessing elsewhere until the guesser has failed
+ * that many times, and nobody else is affected. */
+#define AUTH_FAIL_WIDE_FACTOR 4
 
 struct auth_fail {
 	char *key;
@@ -237,7 +241,12 @@ int imap_server_auth_blocked(struct imap_server *srv, const char *addr,
 	free(key);
 	key = xasprintf("a\t%s", addr);
 	f = fails_find(srv, key, 0, now);
-	if (f != NULL && f->count >= limit * AUTH_FAIL_ADDR_FACTOR)
+	if (f != NULL && f->count >= limit * AUTH_FAIL_WIDE_FACTOR)
+		blocked = 1;
+	free(key);
+	key = xasprintf("l\t%s", login);
+	f = fails_find(srv, key, 0, now);
+	if (f != NULL && f->count >= limit * AUTH_FAIL_WIDE_FACTOR)
 		blocked = 1;
 	free(key);
 	return blocked;
@@ -260,6 +269,9 @@ void imap_server_auth_result(struct imap_server *srv, const char *addr,
 	fails_find(srv, key, 1, now)->count++;
 	free(key);
 	key = xasprintf("a\t%s", addr);
+	fails_find(srv, key, 1, now)->count++;
+	free(key);
+	key = xasprintf("l\t%s", login);
 	fails_find(srv, key, 1, now)->count++;
 	free(key);
 }

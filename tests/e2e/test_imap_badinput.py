@@ -302,6 +302,26 @@ class ThrottleTest(unittest.TestCase):
         self.assertIn(b"L OK", r.login("buh"))
         r.close()
 
+    def test_distributed_guess(self):
+        # 4 x 3 failures for one login from four addresses: the login is
+        # then refused from a fifth address too; others are not affected
+        import threading
+
+        def guess(addr):
+            for i in range(3):
+                r = Raw(self.d, source=addr)
+                r.login("viewer", "wrong")
+                r.close()
+        ts = [threading.Thread(target=guess, args=("127.0.0.%d" % n,)) for n in range(3, 7)]
+        [t.start() for t in ts]
+        [t.join() for t in ts]
+        r = Raw(self.d, source="127.0.0.7")
+        self.assertRegex(r.login("viewer"), rb"^L NO \[AUTHENTICATIONFAILED\]")
+        r.close()
+        r = Raw(self.d, source="127.0.0.7")
+        self.assertIn(b"L OK", r.login("vasilek"))
+        r.close()
+
     def test_plaintext_on_loopback_when_allowed(self):
         s = socket.create_connection(("127.0.0.1", self.d.ports["imap"]), timeout=30)
         f = s.makefile("rb")
