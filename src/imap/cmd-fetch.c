@@ -345,6 +345,82 @@ static int item_needs_data(const struct fetch_item *it)
 	       it->type == FI_SECTION;
 }
 
+/* The bytes of BODY[section]<origin.count>. */
+static void section_write(struct imap_session *s, const struct fetch_item *it,
+			  const struct imap_msg_cache *c, struct buf *b,
+			  struct buf *tmp)
+{
+	const unsigned char *d;
+	size_t len;
+
+	section_bytes(c->parsed, it, tmp, &d, &len);
+	if (it->partial) {
+		/* an origin past the end gives an empty string */
+		if (it->origin >= len) {
+			d = (const unsigned char *)"";
+			len = 0;
+		} else {
+			d += it->origin;
+			len -= (size_t)it->origin;
+			if (len > it->count)
+				len = (size_t)it->count;
+		}
+	}
+	buf_append_str(b, it->resp);
+	buf_append(b, " ", 1);
+	append_literal(s, b, d, len);
+}
+
+/* One item of a FETCH response; c is NULL unless the items need data. */
+static void item_write(struct imap_session *s, const struct fetch_item *it,
+		       const struct mailbox_msg *m,
+		       const struct imap_msg_cache *c, struct buf *b,
+		       struct buf *tmp)
+{
+	const struct imap_msgpart *root = c != NULL ? &c->parsed->root : NULL;
+
+	switch (it->type) {
+	case FI_FLAGS:
+		buf_append_str(b, "FLAGS ");
+		imap_append_flags(b, m->flags, m->keywords);
+		break;
+	case FI_UID:
+		buf_printf(b, "UID %u", m->uid);
+		break;
+	case FI_INTERNALDATE:
+		buf_append_str(b, "INTERNALDATE ");
+		imap_date_append_internaldate(b, m->internaldate, m->tz_offset);
+		break;
+	case FI_RFC822_SIZE:
+		buf_printf(b, "RFC822.SIZE %llu", (unsigned long long)m->size);
+		break;
+	case FI_ENVELOPE:
+		buf_append_str(b, "ENVELOPE ");
+		imap_envelope_write(c->data, root, b);
+		break;
+	case FI_BODY:
+	case FI_BODYSTRUCTURE:
+		buf_append_str(b, it->type == FI_BODY ? "BODY " : "BODYSTRUCTURE ");
+		imap_bodystructure_write(c->parsed, it->type == FI_BODYSTRUCTURE, b);
+		break;
+	case FI_RFC822:
+		buf_append_str(b, "RFC822 ");
+		append_literal(s, b, c->data, c->len);
+		break;
+	case FI_RFC822_HEADER:
+		buf_append_str(b, "RFC822.HEADER ");
+		append_literal(s, b, c->data + root->hdr_off, root->hdr_len);
+		break;
+	case FI_RFC822_TEXT:
+		buf_append_str(b, "RFC822.TEXT ");
+		append_literal(s, b, c->data + root->body_off, root->body_len);
+		break;
+	case FI_SECTION:
+		section_write(s, it, c, b, tmp);
+		break;
+	}
+}
+
 /* Writes "* n FETCH (...)" for one message; -1 if it vanished. */
 static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 		     struct fetch_ctx *ctx, uint32_t seq, struct buf *b,
@@ -353,11 +429,12 @@ static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 	const struct mailbox_msg *m = mailbox_view_msg(s->view, seq);
 	const struct imap_msg_cache *c = NULL;
 	struct mailbox_error err;
-	int first = 1, flags_done = 0;
+	int first = 1, flags_pending = 0;
 
 	if (m == NULL)
 		return -1;
-	if (ctx->need_data && imap_session_msg(s, seq, ctx->need_structure, &c, &err) < 0) {
+	if (ctx->need_data &&
+	    imap_session_msg(s, seq, ctx->need_structure, &c, &err) < 0) {
 		log_warnx("imap %s: FETCH %u: %s", s->addr, seq, err.msg);
 		ctx->failed = 1;
 		return -1;
@@ -369,7 +446,8 @@ static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 		m = mailbox_view_msg(s->view, seq);
 		if (m == NULL)
 			return -1;
-		flags_done = -1;	/* FLAGS must be reported */
+		/* the new flags are reported even if not asked for */
+		flags_pending = !ctx->want_flags;
 	}
 	buf_reset(b);
 	buf_printf(b, "* %u FETCH (", seq);
@@ -378,77 +456,14 @@ static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 		first = 0;
 	}
 	for (size_t i = 0; i < ctx->n_items; i++) {
-		const struct fetch_item *it = &ctx->items[i];
-		const unsigned char *d;
-		size_t len;
-
-		if (it->type == FI_UID && cmd->uid)
+		if (ctx->items[i].type == FI_UID && cmd->uid)
 			continue;
 		if (!first)
 			buf_append(b, " ", 1);
 		first = 0;
-		switch (it->type) {
-		case FI_FLAGS:
-			buf_append_str(b, "FLAGS ");
-			imap_append_flags(b, m->flags, m->keywords);
-			flags_done = 1;
-			break;
-		case FI_UID:
-			buf_printf(b, "UID %u", m->uid);
-			break;
-		case FI_INTERNALDATE:
-			buf_append_str(b, "INTERNALDATE ");
-			imap_date_append_internaldate(b, m->internaldate, m->tz_offset);
-			break;
-		case FI_RFC822_SIZE:
-			buf_printf(b, "RFC822.SIZE %llu", (unsigned long long)m->size);
-			break;
-		case FI_ENVELOPE:
-			buf_append_str(b, "ENVELOPE ");
-			imap_envelope_write(c->parsed->data, &c->parsed->root, b);
-			break;
-		case FI_BODY:
-			buf_append_str(b, "BODY ");
-			imap_bodystructure_write(c->parsed, 0, b);
-			break;
-		case FI_BODYSTRUCTURE:
-			buf_append_str(b, "BODYSTRUCTURE ");
-			imap_bodystructure_write(c->parsed, 1, b);
-			break;
-		case FI_RFC822:
-			buf_append_str(b, "RFC822 ");
-			append_literal(s, b, c->data, c->len);
-			break;
-		case FI_RFC822_HEADER:
-			buf_append_str(b, "RFC822.HEADER ");
-			append_literal(s, b, c->data + c->parsed->root.hdr_off,
-				       c->parsed->root.hdr_len);
-			break;
-		case FI_RFC822_TEXT:
-			buf_append_str(b, "RFC822.TEXT ");
-			append_literal(s, b, c->data + c->parsed->root.body_off,
-				       c->parsed->root.body_len);
-			break;
-		case FI_SECTION:
-			section_bytes(c->parsed, it, tmp, &d, &len);
-			if (it->partial) {
-				if (it->origin >= len) {
-					d = (const unsigned char *)"";
-					len = 0;
-				} else {
-					d += it->origin;
-					len -= (size_t)it->origin;
-					if (len > it->count)
-						len = (size_t)it->count;
-				}
-			}
-			buf_append_str(b, it->resp);
-			buf_append(b, " ", 1);
-			append_literal(s, b, d, len);
-			break;
-		}
+		item_write(s, &ctx->items[i], m, c, b, tmp);
 	}
-	if (flags_done == -1) {
+	if (flags_pending) {
 		buf_append_str(b, first ? "FLAGS " : " FLAGS ");
 		imap_append_flags(b, m->flags, m->keywords);
 	}
@@ -510,6 +525,8 @@ int cmd_fetch(struct imap_session *s, struct imap_cmd *cmd)
 
 		if (item_needs_data(it))
 			ctx->need_data = 1;
+		if (it->type == FI_FLAGS)
+			ctx->want_flags = 1;
 		/* part numbers and BODY/BODYSTRUCTURE need the MIME tree;
 		 * the top-level header, text and whole message do not */
 		if (it->type == FI_BODY || it->type == FI_BODYSTRUCTURE ||

@@ -245,128 +245,144 @@ static char *list_pattern(const char *ref, const char *pat)
 	return (char *)buf_steal(&b, NULL);
 }
 
+struct list_req {
+	int lsub;
+	unsigned sel, ret;
+	const char *ref;
+	const char *pats[LIST_MAX_PATTERNS];
+	char *upats[LIST_MAX_PATTERNS];	/* reference + pattern, UTF-8 */
+	size_t n_pats;
+};
+
+static void list_req_clear(struct list_req *r)
+{
+	for (size_t i = 0; i < r->n_pats; i++)
+		free(r->upats[i]);
+}
+
+/* [(selection)] reference (pattern | (patterns)) [RETURN (options)];
+ * NULL or the text of a BAD reply. */
+static const char *list_parse(const struct imap_arg *a, struct list_req *r)
+{
+	if (!r->lsub && a->type == IMAP_ARG_LIST) {
+		if (parse_options(a, 1, &r->sel) < 0)
+			return "Неверные параметры выбора LIST / Invalid LIST selection options";
+		a++;
+	}
+	if (!imap_arg_get_astring(a, &r->ref))
+		return "Нужно: LIST ссылка шаблон / Usage: LIST reference pattern";
+	a++;
+	if (!r->lsub && a->type == IMAP_ARG_LIST) {
+		for (size_t i = 0; i < a->list_count && r->n_pats < LIST_MAX_PATTERNS; i++) {
+			if (!imap_arg_get_astring(&a->list[i], &r->pats[r->n_pats]))
+				return "Неверный шаблон / Invalid pattern";
+			r->n_pats++;
+		}
+		a++;
+	} else if (imap_arg_get_astring(a, &r->pats[0])) {
+		r->n_pats = 1;
+		a++;
+	} else {
+		return "Нужно: LIST ссылка шаблон / Usage: LIST reference pattern";
+	}
+	if (!r->lsub && imap_arg_atom_equals(a, "RETURN")) {
+		if (parse_options(a + 1, 0, &r->ret) < 0)
+			return "Неверные параметры RETURN / Invalid LIST return options";
+		a += 2;
+	}
+	if (a->type != IMAP_ARG_EOL)
+		return "Лишние аргументы / Unexpected arguments";
+	return NULL;
+}
+
+/* Writes the LIST/LSUB line of one folder if the request selects it. */
+static void list_entry_write(struct imap_session *s, const struct list_req *r,
+			     const struct list_entry *e, size_t n_e, size_t i,
+			     struct buf *b)
+{
+	unsigned attrs = e[i].attrs;
+	int match = 0, childinfo = 0;
+	int children = (attrs & MAILBOX_ATTR_HASCHILDREN) != 0 ||
+		       has_child(e, n_e, e[i].name);
+
+	for (size_t j = 0; j < r->n_pats && !match; j++)
+		match = name_matches(e[i].name, r->upats[j]);
+	if (!match)
+		return;
+	if (r->lsub && !(attrs & MAILBOX_ATTR_SUBSCRIBED))
+		return;
+	if ((r->sel & LIST_SEL_SUBSCRIBED) && !(attrs & MAILBOX_ATTR_SUBSCRIBED)) {
+		/* RFC 5258 RECURSIVEMATCH: a parent of subscribed folders is
+		 * named with CHILDINFO */
+		if (!(r->sel & LIST_SEL_RECURSIVEMATCH) ||
+		    !has_subscribed_child(e, n_e, e[i].name))
+			return;
+		childinfo = 1;
+	}
+	if ((r->sel & LIST_SEL_SPECIALUSE) &&
+	    !(attrs & (MAILBOX_ATTR_SENT | MAILBOX_ATTR_DRAFTS |
+		       MAILBOX_ATTR_ARCHIVE | MAILBOX_ATTR_TRASH)))
+		return;
+	buf_reset(b);
+	buf_printf(b, "* %s ", r->lsub ? "LSUB" : "LIST");
+	append_attrs(b, r->lsub ? attrs & ~MAILBOX_ATTR_SUBSCRIBED : attrs,
+		     children, !r->lsub && ((r->sel & LIST_SEL_SUBSCRIBED) ||
+					    (r->ret & LIST_RET_SUBSCRIBED)), 1);
+	buf_append_str(b, " \"/\" ");
+	imap_append_mailbox(b, e[i].name);
+	if (childinfo)
+		buf_append_str(b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+	buf_append(b, "\r\n", 2);
+	imap_session_write(s, b->data, b->len);
+}
+
 static int do_list(struct imap_session *s, struct imap_cmd *cmd, int lsub)
 {
-	const struct imap_arg *a = cmd->args;
-	unsigned sel = 0, ret = 0;
-	const char *ref, *pats[LIST_MAX_PATTERNS];
-	size_t n_pats = 0;
+	struct list_req r;
 	struct mailbox_folder_info *f = NULL;
 	struct mailbox_error err;
 	struct list_entry *e;
 	size_t n_f = 0, n_e;
-	char *upats[LIST_MAX_PATTERNS];
-	const char *kind = lsub ? "LSUB" : "LIST";
+	const char *bad;
 	struct buf b;
 
-	if (!lsub && a->type == IMAP_ARG_LIST) {
-		if (parse_options(a, 1, &sel) < 0) {
-			imap_cmd_reply(s, cmd, "BAD", "Неверные параметры выбора LIST / Invalid LIST selection options");
-			return 1;
-		}
-		a++;
-	}
-	if (!imap_arg_get_astring(a, &ref)) {
-		imap_cmd_reply(s, cmd, "BAD", "Нужно: LIST ссылка шаблон / Usage: LIST reference pattern");
+	memset(&r, 0, sizeof(r));
+	r.lsub = lsub;
+	bad = list_parse(cmd->args, &r);
+	if (bad != NULL) {
+		imap_cmd_reply(s, cmd, "BAD", bad);
 		return 1;
 	}
-	a++;
-	if (!lsub && a->type == IMAP_ARG_LIST) {
-		for (size_t i = 0; i < a->list_count && n_pats < LIST_MAX_PATTERNS; i++) {
-			if (!imap_arg_get_astring(&a->list[i], &pats[n_pats])) {
-				imap_cmd_reply(s, cmd, "BAD", "Неверный шаблон / Invalid pattern");
-				return 1;
-			}
-			n_pats++;
-		}
-		a++;
-	} else if (imap_arg_get_astring(a, &pats[0])) {
-		n_pats = 1;
-		a++;
-	} else {
-		imap_cmd_reply(s, cmd, "BAD", "Нужно: LIST ссылка шаблон / Usage: LIST reference pattern");
-		return 1;
-	}
-	if (!lsub && imap_arg_atom_equals(a, "RETURN")) {
-		if (parse_options(a + 1, 0, &ret) < 0) {
-			imap_cmd_reply(s, cmd, "BAD", "Неверные параметры RETURN / Invalid LIST return options");
-			return 1;
-		}
-		a += 2;
-	}
-	if (a->type != IMAP_ARG_EOL) {
-		imap_cmd_reply(s, cmd, "BAD", "Лишние аргументы / Unexpected arguments");
-		return 1;
-	}
-	if (n_pats == 1 && *pats[0] == '\0' && !lsub) {
+	if (r.n_pats == 1 && *r.pats[0] == '\0' && !lsub) {
 		/* RFC 3501: the hierarchy delimiter and root */
 		imap_session_printf(s, "* LIST (\\Noselect) \"/\" \"\"\r\n");
 		imap_cmd_reply(s, cmd, "OK", "LIST выполнена / completed");
 		return 1;
 	}
-	for (size_t i = 0; i < n_pats; i++) {
-		upats[i] = list_pattern(ref, pats[i]);
-		if (upats[i] == NULL) {
-			for (size_t j = 0; j < i; j++)
-				free(upats[j]);
+	for (size_t i = 0; i < r.n_pats; i++) {
+		r.upats[i] = list_pattern(r.ref, r.pats[i]);
+		if (r.upats[i] == NULL) {
+			r.n_pats = i;
+			list_req_clear(&r);
 			imap_cmd_reply(s, cmd, "NO", "[CANNOT] Неверное имя: ожидается modified UTF-7 / "
 				       "Invalid name: modified UTF-7 expected");
 			return 1;
 		}
 	}
 	if (mailbox_list(s->user, &f, &n_f, &err) < 0) {
-		for (size_t i = 0; i < n_pats; i++)
-			free(upats[i]);
+		list_req_clear(&r);
 		imap_cmd_reply_error(s, cmd, &err);
 		return 1;
 	}
 	e = list_entries(f, n_f, &n_e);
 	mailbox_folder_info_free(f, n_f);
 	buf_init(&b);
-	for (size_t i = 0; i < n_e; i++) {
-		int match = 0, childinfo = 0;
-		unsigned attrs = e[i].attrs;
-		int children = (attrs & MAILBOX_ATTR_HASCHILDREN) != 0 ||
-			       has_child(e, n_e, e[i].name);
-
-		for (size_t j = 0; j < n_pats && !match; j++)
-			match = name_matches(e[i].name, upats[j]);
-		if (!match)
-			continue;
-		if (lsub && !(attrs & MAILBOX_ATTR_SUBSCRIBED))
-			continue;
-		if ((sel & LIST_SEL_SUBSCRIBED) &&
-		    !(attrs & MAILBOX_ATTR_SUBSCRIBED)) {
-			/* RFC 5258 RECURSIVEMATCH: a parent of subscribed
-			 * folders is named with CHILDINFO */
-			if (!(sel & LIST_SEL_RECURSIVEMATCH) ||
-			    !has_subscribed_child(e, n_e, e[i].name))
-				continue;
-			childinfo = 1;
-		}
-		if ((sel & LIST_SEL_SPECIALUSE) &&
-		    !(attrs & (MAILBOX_ATTR_SENT | MAILBOX_ATTR_DRAFTS |
-			       MAILBOX_ATTR_ARCHIVE | MAILBOX_ATTR_TRASH)))
-			continue;
-		buf_reset(&b);
-		buf_printf(&b, "* %s ", kind);
-		append_attrs(&b, lsub ? attrs & ~MAILBOX_ATTR_SUBSCRIBED : attrs,
-			     children,
-			     !lsub && (sel & LIST_SEL_SUBSCRIBED ||
-				       ret & LIST_RET_SUBSCRIBED),
-			     1);
-		buf_append_str(&b, " \"/\" ");
-		imap_append_mailbox(&b, e[i].name);
-		if (childinfo)
-			buf_append_str(&b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
-		buf_append(&b, "\r\n", 2);
-		imap_session_write(s, b.data, b.len);
-	}
+	for (size_t i = 0; i < n_e; i++)
+		list_entry_write(s, &r, e, n_e, i, &b);
 	buf_free(&b);
 	entries_free(e, n_e);
-	for (size_t i = 0; i < n_pats; i++)
-		free(upats[i]);
-	imap_cmd_replyf(s, cmd, "OK", "%s выполнена / completed", kind);
+	list_req_clear(&r);
+	imap_cmd_replyf(s, cmd, "OK", "%s выполнена / completed", lsub ? "LSUB" : "LIST");
 	return 1;
 }
 
