@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#define LITERAL_FIRST_ALLOC (64 * 1024)
+
 enum parser_state {
 	ST_ARG_START,	/* between arguments */
 	ST_AFTER_ARG,	/* an argument just ended: SP, ')' or end of line */
@@ -39,7 +41,7 @@ struct imap_parser {
 	int atom_bracket;	/* inside [...] of BODY[HEADER.FIELDS (..)] */
 
 	uint64_t lit_size;
-	size_t lit_pos;
+	size_t lit_pos, lit_cap;
 	int lit_sync, lit_plus_seen, lit_digits;
 	char *lit;
 
@@ -221,7 +223,11 @@ static int literal_header_done(struct imap_parser *p,
 			"Литерал слишком велик / Literal too large");
 	}
 	p->literal_total += (size_t)p->lit_size;
-	p->lit = xmalloc((size_t)p->lit_size + 1);
+	/* the buffer grows with the data that really arrives: an announced
+	 * size costs nothing until the bytes are sent */
+	p->lit_cap = p->lit_size < LITERAL_FIRST_ALLOC ?
+		     (size_t)p->lit_size + 1 : LITERAL_FIRST_ALLOC;
+	p->lit = xmalloc(p->lit_cap);
 	p->lit_pos = 0;
 	if (p->lit_sync)
 		p->want_cont = 1;
@@ -425,6 +431,16 @@ int imap_parser_read_args(struct imap_parser *p, const unsigned char *data,
 			size_t want = (size_t)p->lit_size - p->lit_pos;
 			size_t n = len - i < want ? len - i : want;
 
+			if (p->lit_pos + n + 1 > p->lit_cap) {
+				size_t cap = p->lit_cap * 2;
+
+				while (cap < p->lit_pos + n + 1)
+					cap *= 2;
+				if (cap > (size_t)p->lit_size + 1)
+					cap = (size_t)p->lit_size + 1;
+				p->lit = xrealloc(p->lit, cap);
+				p->lit_cap = cap;
+			}
 			memcpy(p->lit + p->lit_pos, data + i, n);
 			p->lit_pos += n;
 			i += n;

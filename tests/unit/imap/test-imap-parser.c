@@ -106,6 +106,27 @@ static void test_literal_binary(void)
 	imap_parser_free(&p);
 }
 
+static void test_big_literal(void)
+{
+	/* larger than the first allocation: the buffer grows as data comes */
+	struct imap_parser *p = imap_parser_new(&lim);
+	const struct imap_arg *args;
+	size_t n = 300000, len;
+	char *cmd = xmalloc(n + 64);
+	int conts, ret;
+
+	len = (size_t)sprintf(cmd, "a APPEND x {%zu+}\r\n", n);
+	for (size_t i = 0; i < n; i++)
+		cmd[len + i] = (char)('a' + i % 26);
+	memcpy(cmd + len + n, "\r\n", 2);
+	ret = feed(p, cmd, len + n + 2, 7777, &args, &conts, NULL);
+	CHECK(ret == 4);
+	CHECK(args[3].len == n && args[3].str[n] == '\0');
+	CHECK(memcmp(args[3].str, cmd + len, n) == 0);
+	imap_parser_free(&p);
+	free(cmd);
+}
+
 static void test_errors(void)
 {
 	struct imap_parser *p = imap_parser_new(&lim);
@@ -214,6 +235,7 @@ int main(void)
 	test_simple_bytewise();
 	test_pipelined();
 	test_literal_binary();
+	test_big_literal();
 	test_errors();
 	test_limits();
 	test_helpers();
