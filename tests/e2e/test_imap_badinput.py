@@ -287,10 +287,10 @@ class ThrottleTest(unittest.TestCase):
         other = Raw(self.d)
         t0 = time.time()
         self.assertIn(b"L OK", other.login("lutik"))
-        self.assertLess(time.time() - t0, 1.5)
+        self.assertLess(time.time() - t0, 2.8)
         t = r.line()
         self.assertRegex(t, rb"^L NO \[AUTHENTICATIONFAILED\]")
-        self.assertGreater(time.time() - start, 1.5)
+        self.assertGreater(time.time() - start, 2.5)
         r.close()
         other.close()
         # the same login from another address is not locked out
@@ -343,8 +343,6 @@ class ThrottleTest(unittest.TestCase):
         for i in range(n):
             u, t = r.until("f%d" % i)
             self.assertTrue(t.startswith(b"f%d OK" % i))
-            if i == 550:
-                self.assertLess(time.time() - start, 4)
         self.assertGreater(time.time() - start, 4.5)
         # meanwhile another session is served at once
         o = Raw(self.d)
