@@ -76,6 +76,10 @@ struct imap_session {
 	struct event *cont_ev;		/* resumes cmd on the next loop turn */
 	struct event *delay_ev;		/* auth delays, rate limiting */
 	struct event *idle_ev;		/* IDLE: refresh after a notify/poll */
+	struct event *login_ev;		/* pre-login deadline from connect */
+	struct event *line_ev;		/* deadline of a half-read command */
+	int64_t line_start_ms;		/* 0: no command half-read */
+	int killing;			/* a deadline passed: line_ev destroys */
 	int idling, sasl_wait, input_paused, closing, in_callback, dead;
 	int delay_kind;			/* 1: auth reply, 0: rate limit */
 	const struct imap_arg *pending_args;	/* parsed, held by the rate limit */

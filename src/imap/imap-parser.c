@@ -483,6 +483,19 @@ const char *imap_parser_error(struct imap_parser *p, int *fatal_r)
 	return p->error != NULL ? p->error : "Ошибка в команде / Error in command";
 }
 
+int imap_parser_busy(struct imap_parser *p)
+{
+	if (p->have_result || p->error_at_eol)
+		return 0;
+	return p->line_len > 0 || p->state == ST_SKIP ||
+	       p->state == ST_LITERAL_DATA;
+}
+
+size_t imap_parser_literal_bytes(struct imap_parser *p)
+{
+	return p->have_result ? 0 : p->literal_total;
+}
+
 const char *imap_parser_tag(struct imap_parser *p)
 {
 	return p->tag;

@@ -54,6 +54,12 @@ int imap_parser_want_continuation(struct imap_parser *parser);
  * as commands). */
 const char *imap_parser_error(struct imap_parser *parser, int *fatal_r);
 
+/* 1 while part of a command has been read but not the whole of it (for
+ * the session's deadline against clients that trickle bytes). */
+int imap_parser_busy(struct imap_parser *parser);
+/* Literal bytes announced so far in the current command. */
+size_t imap_parser_literal_bytes(struct imap_parser *parser);
+
 /* The tag of the command being parsed, NULL if not yet known. */
 const char *imap_parser_tag(struct imap_parser *parser);
 

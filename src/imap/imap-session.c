@@ -22,9 +22,17 @@
 #include <strings.h>
 #include <unistd.h>
 
-/* Before login a client has this long per step (RFC 3501 5.4 allows
- * less than the 30 minutes of an authenticated session). */
+/* Before login a client has this long in all, from the connection on,
+ * whatever it sends (RFC 3501 5.4 allows less than the 30 minutes of an
+ * authenticated session). */
 #define IMAP_PREAUTH_TIMEOUT 120
+/* A command must be read whole within command_timeout plus its literals
+ * at this many bytes a second: libevent's timeouts restart with every
+ * byte, so without these a client sending one byte a second would keep a
+ * connection slot for ever (slowloris). */
+#define IMAP_LITERAL_MIN_RATE 10240
+/* A session killed by a deadline gets this long to take its BYE. */
+#define IMAP_KILL_GRACE 2
 #define IMAP_MAX_MESSAGE_PARTS_DEFAULT 500
 
 static const struct imap_command imap_commands[] = {
@@ -62,6 +70,7 @@ static const struct imap_command imap_commands[] = {
 
 static void session_input(struct imap_session *s);
 static void session_setup_bev(struct imap_session *s);
+static void session_check_dead(struct imap_session *s);
 
 static const struct settings *sset(struct imap_session *s)
 {
@@ -664,6 +673,78 @@ static int session_raw_line(struct imap_session *s)
 	return 1;
 }
 
+static void session_deadline_kill(struct imap_session *s, const char *why)
+{
+	struct timeval tv = { IMAP_KILL_GRACE, 0 };
+
+	log_info("imap %s: %s, disconnecting", s->addr, why);
+	imap_session_close(s, "Время ожидания истекло / Timeout, closing");
+	/* the BYE may never leave (a TLS handshake that never finished, a
+	 * client that does not read): the session goes after the grace
+	 * time in any case */
+	s->killing = 1;
+	evtimer_add(s->line_ev, &tv);
+}
+
+static void session_login_deadline_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct imap_session *s = ctx;
+
+	(void)fd;
+	(void)what;
+	if (s->state == IMAP_STATE_NOAUTH && !s->closing)
+		session_deadline_kill(s, "no login in time");
+	session_check_dead(s);
+}
+
+static void session_line_deadline_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct imap_session *s = ctx;
+
+	(void)fd;
+	(void)what;
+	if (s->killing) {
+		imap_session_destroy(s);
+		return;
+	}
+	if (!s->closing)
+		session_deadline_kill(s, "command not complete in time");
+	session_check_dead(s);
+}
+
+/* After input was handled: is a command (or an IDLE/AUTHENTICATE line)
+ * half-read?  Then it must be complete by its deadline. */
+static void session_deadline_update(struct imap_session *s)
+{
+	const struct settings *set = sset(s);
+	int64_t now = util_mono_ms(), deadline;
+	int secs = set->command_timeout > 0 ? set->command_timeout : 300;
+	int partial;
+	struct timeval tv;
+
+	if (s->dead || s->closing)
+		return;
+	if (s->sasl_wait || s->idling)
+		partial = evbuffer_get_length(bufferevent_get_input(s->bev)) > 0;
+	else
+		partial = s->cmd == NULL && imap_parser_busy(s->parser);
+	if (!partial) {
+		s->line_start_ms = 0;
+		evtimer_del(s->line_ev);
+		return;
+	}
+	if (s->line_start_ms == 0)
+		s->line_start_ms = now;
+	deadline = s->line_start_ms + (int64_t)secs * 1000 +
+		   (int64_t)(imap_parser_literal_bytes(s->parser) * 1000 /
+			     IMAP_LITERAL_MIN_RATE);
+	if (deadline < now)
+		deadline = now;
+	tv.tv_sec = (deadline - now) / 1000;
+	tv.tv_usec = (deadline - now) % 1000 * 1000;
+	evtimer_add(s->line_ev, &tv);
+}
+
 /* Commands run from one callback before other sessions get their turn. */
 #define IMAP_COMMANDS_PER_TURN 50
 
@@ -724,6 +805,7 @@ static void session_input(struct imap_session *s)
 		session_dispatch(s, args, ret);
 		dispatched++;
 	}
+	session_deadline_update(s);
 }
 
 /* ---- libevent callbacks ---- */
@@ -879,6 +961,8 @@ static void session_set_timeouts(struct imap_session *s)
 
 void imap_session_timeouts_update(struct imap_session *s)
 {
+	if (s->state != IMAP_STATE_NOAUTH)
+		evtimer_del(s->login_ev);
 	session_set_timeouts(s);
 }
 
@@ -940,6 +1024,16 @@ struct imap_session *imap_session_new(struct imap_server *srv, int fd,
 	s->parser = imap_parser_new(&lim);
 	s->cont_ev = event_new(base, -1, 0, session_cont_cb, s);
 	s->delay_ev = evtimer_new(base, session_delay_cb, s);
+	s->login_ev = evtimer_new(base, session_login_deadline_cb, s);
+	s->line_ev = evtimer_new(base, session_line_deadline_cb, s);
+	{
+		int secs = set->idle_timeout > 0 ? set->idle_timeout : 1800;
+		struct timeval tv = { secs < IMAP_PREAUTH_TIMEOUT ? secs :
+				      IMAP_PREAUTH_TIMEOUT, 0 };
+
+		/* also bounds a TLS handshake that never ends */
+		evtimer_add(s->login_ev, &tv);
+	}
 	session_setup_bev(s);
 	imap_session_printf(s, "* OK [CAPABILITY %s] %s edomail IMAP готов / ready\r\n",
 			    imap_session_capabilities(s),
@@ -1012,6 +1106,8 @@ void imap_session_destroy(struct imap_session *s)
 		event_free(s->idle_ev);
 	event_free(s->cont_ev);
 	event_free(s->delay_ev);
+	event_free(s->login_ev);
+	event_free(s->line_ev);
 	imap_parser_free(&s->parser);
 	free(s->auth_login);
 	free(s->pending_reply);

@@ -353,5 +353,80 @@ class ThrottleTest(unittest.TestCase):
         r.close()
 
 
+class SlowClientTest(unittest.TestCase):
+    """Clients that trickle one byte a second are dropped by deadlines,
+    which bytes do not restart (libevent's timeouts alone would)."""
+    T = 3   # idle_timeout and command_timeout of this daemon
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = h.Daemon()
+        with open(cls.d.conf, "a") as f:
+            f.write("limits: { idle_timeout = %d; command_timeout = %d; };\n"
+                    % (cls.T, cls.T))
+        cls.d.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        log = cls.d.log()
+        rc, sanitizer = cls.d.cleanup()[:2]
+        if sanitizer or rc != 0:
+            raise AssertionError("edomaild: rc %d\n%s" % (rc, log))
+
+    def drip(self, sock, data, limit):
+        """Sends data a byte a second; seconds until the server closed."""
+        start = time.time()
+        sock.settimeout(1)
+        i = 0
+        while time.time() - start < limit:
+            try:
+                sock.sendall(data[i % len(data):][:1])
+                i += 1
+                while True:
+                    b = sock.recv(65536)
+                    if not b:
+                        return time.time() - start
+            except (socket.timeout, ssl.SSLWantReadError):
+                continue
+            except (OSError, ssl.SSLError):
+                return time.time() - start
+        return None
+
+    def run_slow(self, kind):
+        d = self.d
+        if kind == "tls-handshake":
+            s = socket.create_connection(("127.0.0.1", d.ports["imaps"]), timeout=30)
+            return self.drip(s, bytes([0x16, 0x03, 0x01, 0x02, 0x00]) + b"\x01" * 300, 20)
+        r = Raw(d)
+        if kind == "prelogin":
+            return self.drip(r.s, b"a1 NOOP " + b"x" * 100, 20)
+        r.login()
+        if kind == "command":
+            return self.drip(r.s, b"a2 FETCH 1:* (FLAGS" + b" FLAGS" * 50, 20)
+        r.send(b"a3 APPEND %s {20000+}\r\n" % h.utf7_encode("Архив").encode())
+        return self.drip(r.s, b"y" * 1000, 30)
+
+    def test_slow_clients_dropped(self):
+        import concurrent.futures
+        kinds = ("prelogin", "command", "literal", "tls-handshake")
+        with concurrent.futures.ThreadPoolExecutor(len(kinds)) as ex:
+            res = dict(zip(kinds, ex.map(self.run_slow, kinds)))
+        # deadline + grace, with room for a loaded machine
+        self.assertIsNotNone(res["prelogin"], res)
+        self.assertLess(res["prelogin"], self.T + 6, res)
+        self.assertIsNotNone(res["command"], res)
+        self.assertLess(res["command"], self.T + 6, res)
+        self.assertIsNotNone(res["tls-handshake"], res)
+        self.assertLess(res["tls-handshake"], self.T + 6, res)
+        # the literal may take 20000 bytes at 10 KiB/s on top
+        self.assertIsNotNone(res["literal"], res)
+        self.assertLess(res["literal"], self.T + 2 + 6, res)
+        # and the daemon still serves
+        c = self.d.imap("lutik")
+        ok = c.noop()[0]
+        c.logout()
+        self.assertEqual(ok, "OK")
+
+
 if __name__ == "__main__":
     h.main()
