@@ -111,7 +111,7 @@ static int settings_fail(struct settings_ctx *ctx, const config_setting_t *where
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	util_vformat_error(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (where != NULL)
 		file = config_setting_source_file(where);

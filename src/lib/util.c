@@ -280,3 +280,41 @@ int util_utf8_valid(const unsigned char *s, size_t len)
 	}
 	return 1;
 }
+
+/* Bytes of the sequence a UTF-8 lead byte starts (1 for ASCII). */
+static size_t util_utf8_seq_len(unsigned char c)
+{
+	if (c >= 0xf0)
+		return 4;
+	if (c >= 0xe0)
+		return 3;
+	if (c >= 0xc0)
+		return 2;
+	return 1;
+}
+
+void util_vformat_error(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	size_t len, start;
+	int n;
+
+	if (size == 0)
+		return;
+	n = vsnprintf(buf, size, fmt, ap);
+	if (n < 0) {
+		buf[0] = '\0';
+		return;
+	}
+	if ((size_t)n < size)
+		return;
+	/* Cut: find where the last character starts and drop it when its
+	 * sequence lost bytes to the limit. */
+	len = size - 1;
+	start = len;
+	while (start > 0 && len - start < 3 &&
+	       ((unsigned char)buf[start - 1] & 0xc0) == 0x80)
+		start--;
+	if (start > 0 && (unsigned char)buf[start - 1] >= 0xc0 &&
+	    len - (start - 1) < util_utf8_seq_len((unsigned char)buf[start - 1]))
+		buf[start - 1] = '\0';
+}

@@ -3,6 +3,7 @@
 /* Small helpers every module uses: allocation that never returns NULL
  * (out of memory is a state we do not recover from), growable byte buffers,
  * ids and string utilities. */
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,5 +43,11 @@ int util_read_file(const char *path, unsigned char **data_r, size_t *len_r);
 int util_write_file(const char *path, const void *data, size_t len, int mode);
 /* Valid UTF-8 without NUL and overlong forms. */
 int util_utf8_valid(const unsigned char *s, size_t len);
+/* vsnprintf for the fixed message buffers of error classes and replies:
+ * a text too long is cut before the character that does not fit, never
+ * inside a UTF-8 sequence (these texts are half Russian and reach mail
+ * clients and logs that refuse broken UTF-8). */
+void util_vformat_error(char *buf, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #endif

@@ -19,7 +19,7 @@ int mb_error(struct mailbox_error *err, enum mailbox_error_class cls,
 		return -1;
 	err->cls = cls;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	util_vformat_error(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return -1;
 }

@@ -23,7 +23,7 @@ int operator_error(struct core_error *err, enum core_error_class cls,
 		return -1;
 	err->cls = cls;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	util_vformat_error(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return -1;
 }

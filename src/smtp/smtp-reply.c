@@ -17,7 +17,7 @@ void smtp_reply_set(struct smtp_reply *r, int code, const char *enhanced,
 	snprintf(r->enhanced, sizeof(r->enhanced), "%s",
 		 enhanced != NULL ? enhanced : "");
 	va_start(ap, fmt);
-	vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	util_vformat_error(r->text, sizeof(r->text), fmt, ap);
 	va_end(ap);
 }
 

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "lib/worker.h"
 #include "mailbox/mailbox.h"
 
@@ -73,7 +74,7 @@ void smtp_session_reply(struct smtp_session *s, int code, const char *enh,
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	util_vformat_error(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	session_reply_text(s, code, enh, text);
 }

@@ -52,7 +52,7 @@ static int store_set_error(const char **error_r, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(store_open_error, sizeof(store_open_error), fmt, ap);
+	util_vformat_error(store_open_error, sizeof(store_open_error), fmt, ap);
 	va_end(ap);
 	*error_r = store_open_error;
 	return -1;

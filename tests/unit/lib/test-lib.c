@@ -5,6 +5,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,39 @@ static void test_utf8(void)
 	      "NUL refused");
 	CHECK(!util_utf8_valid((const unsigned char *)"\xf4\x90\x80\x80", 4),
 	      "beyond U+10FFFF refused");
+}
+
+static void format_error(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void format_error(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	util_vformat_error(buf, size, fmt, ap);
+	va_end(ap);
+}
+
+static void test_format_error(void)
+{
+	char b[8];
+
+	format_error(b, sizeof(b), "%s %d", "ok", 7);
+	CHECK(strcmp(b, "ok 7") == 0, "format error: fits");
+	/* "абвг" is 8 bytes: the 7 that fit end inside "г". */
+	format_error(b, sizeof(b), "%s", "абвг");
+	CHECK(strcmp(b, "абв") == 0, "format error: cut before a split character");
+	format_error(b, sizeof(b), "%s", "abcабв");
+	CHECK(strcmp(b, "abcаб") == 0, "format error: cut at a whole character");
+	format_error(b, sizeof(b), "%s", "abcdef€");
+	CHECK(strcmp(b, "abcdef") == 0, "format error: lone lead byte dropped");
+	format_error(b, sizeof(b), "%s", "abcde€");
+	CHECK(strcmp(b, "abcde") == 0, "format error: 3-byte sequence cut after 2");
+	format_error(b, sizeof(b), "%s", "abcdefghij");
+	CHECK(strcmp(b, "abcdefg") == 0, "format error: ASCII cut at the limit");
+	CHECK(util_utf8_valid((const unsigned char *)b, strlen(b)),
+	      "format error: result is valid UTF-8");
 }
 
 static void test_files(void)
@@ -157,6 +191,7 @@ int main(void)
 	test_buf();
 	test_ids();
 	test_utf8();
+	test_format_error();
 	test_files();
 	test_worker();
 	printf("1..%d\n", n_tests);
