@@ -141,17 +141,20 @@ static void test_errors(void)
 	msg = imap_parser_error(p, &fatal);
 	CHECK(strstr(msg, "Missing ')'") != NULL && !fatal);
 	CHECK_STR(imap_parser_tag(p), "a1");
-	ret = feed(p, "a2 NOOP)\r\na3 NOOP\r\n", 19, 1, &args, &conts, &used);
+	static const char two[] = "a2 NOOP)\r\na3 NOOP\r\n";
+	static const char quoting[] = "a4 LOGIN \"x\\y\" z\r\n";
+
+	ret = feed(p, two, 19, 1, &args, &conts, &used);
 	CHECK(ret == -1);
 	CHECK_STR(imap_parser_tag(p), "a2");
-	ret = feed(p, "a2 NOOP)\r\na3 NOOP\r\n" + used, 19 - used, 100, &args, &conts, NULL);
+	ret = feed(p, &two[used], 19 - used, 100, &args, &conts, NULL);
 	CHECK(ret == 2);
 	CHECK_STR(args[0].str, "a3");
 
 	/* bad quoting */
-	ret = feed(p, "a4 LOGIN \"x\\y\" z\r\n", 18, 100, &args, &conts, &used);
+	ret = feed(p, quoting, 18, 100, &args, &conts, &used);
 	CHECK(ret == -1);
-	ret = feed(p, "a4 LOGIN \"x\\y\" z\r\n" + used, 18 - used, 100, &args, &conts, NULL);
+	ret = feed(p, &quoting[used], 18 - used, 100, &args, &conts, NULL);
 	CHECK(ret == -2);	/* rest of the line skipped */
 	ret = feed(p, "a5 NOOP\r\n", 9, 100, &args, &conts, NULL);
 	CHECK(ret == 2);
