@@ -120,6 +120,7 @@ class Daemon:
 
     # ---- process control ----
     def start(self, timeout=30):
+        since = len(self.log())	# a restart's log follows the last run's
         logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [os.path.join(BUILD, "src", "daemon", "edomaild"), "-f", "-c",
@@ -130,7 +131,7 @@ class Daemon:
             if self.proc.poll() is not None:
                 raise RuntimeError("edomaild exited with %s:\n%s" %
                                    (self.proc.returncode, self.log()))
-            if "edomaild: ready" in self.log():
+            if "edomaild: ready" in self.log()[since:]:
                 return self
             time.sleep(0.05)
         raise RuntimeError("edomaild did not become ready:\n" + self.log())
