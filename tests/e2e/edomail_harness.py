@@ -120,7 +120,7 @@ class Daemon:
 
     # ---- process control ----
     def start(self, timeout=30):
-        since = len(self.log())	# a restart's log follows the last run's
+        since = len(self.log())  # a restart's log follows the last run's
         logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [os.path.join(BUILD, "src", "daemon", "edomaild"), "-f", "-c",
