@@ -3,6 +3,7 @@
  * (so it may be called inside a caller's transaction) and maps SQLite
  * results to enum store_error. */
 #include "store/store-private.h"
+#include "store/store-util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -59,82 +60,6 @@ int store_role_can_sign(enum store_role role)
 		role == STORE_ROLE_SIGNER;
 }
 
-/* ---- small helpers ---- */
-
-static char *gw_col_dup(sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	return t == NULL ? NULL : xstrdup((const char *)t);
-}
-
-static void gw_bind_text(sqlite3_stmt *st, int idx, const char *s)
-{
-	if (s == NULL)
-		sqlite3_bind_null(st, idx);
-	else
-		sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
-}
-
-/* Steps a statement that returns no rows. */
-static int gw_step_done(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_DONE)
-		return STORE_OK;
-	return store_error_from_sqlite(s, sqlite3_extended_errcode(store_db(s)), what);
-}
-
-/* An UPDATE that changes nothing means the row is not there. */
-static int gw_step_update(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int ret = gw_step_done(s, st, what);
-
-	if (ret == STORE_OK && sqlite3_changes(store_db(s)) == 0)
-		return STORE_ERR_NOTFOUND;
-	return ret;
-}
-
-/* Steps to the single row a lookup expects. */
-static int gw_step_row(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW)
-		return STORE_OK;
-	if (rc == SQLITE_DONE)
-		return STORE_ERR_NOTFOUND;
-	return store_error_from_sqlite(s, sqlite3_extended_errcode(store_db(s)), what);
-}
-
-/* Reads every row with fill() into a growing array of elem_size items. */
-typedef void gw_row_fill(sqlite3_stmt *st, void *item);
-
-static int gw_list(struct store *s, sqlite3_stmt *st, size_t elem_size,
-		   gw_row_fill *fill, void **items_r, size_t *n_r,
-		   const char *what)
-{
-	unsigned char *items = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 8 : cap * 2;
-			items = xrealloc(items, cap * elem_size);
-		}
-		memset(items + n * elem_size, 0, elem_size);
-		fill(st, items + n * elem_size);
-		n++;
-	}
-	*items_r = items;
-	*n_r = n;
-	if (rc != SQLITE_DONE)
-		return store_error_from_sqlite(s, sqlite3_extended_errcode(store_db(s)), what);
-	return STORE_OK;
-}
-
 /* ---- users ---- */
 
 #define GW_USER_COLS "id, login, full_name, pw_hash, status"
@@ -165,11 +90,20 @@ static void gw_user_fill(sqlite3_stmt *st, void *item)
 	struct store_user *u = item;
 
 	u->id = sqlite3_column_int64(st, 0);
-	u->login = gw_col_dup(st, 1);
-	u->full_name = gw_col_dup(st, 2);
-	u->pw_hash = gw_col_dup(st, 3);
+	u->login = store_col_strdup(st, 1);
+	u->full_name = store_col_strdup(st, 2);
+	u->pw_hash = store_col_strdup(st, 3);
 	u->status = sqlite3_column_int(st, 4);
 }
+
+static void gw_user_clear(void *item)
+{
+	store_user_clear(item);
+}
+
+static const struct store_rows gw_user_rows = {
+	sizeof(struct store_user), gw_user_fill, gw_user_clear,
+};
 
 int store_user_add(struct store *s, const char *login, const char *full_name,
 		   const char *pw_hash, int64_t *id_r)
@@ -181,10 +115,10 @@ int store_user_add(struct store *s, const char *login, const char *full_name,
 	st = store_stmt(s, "INSERT INTO users (login, full_name, pw_hash) "
 			"VALUES (?, ?, ?)");
 	if (st != NULL) {
-		gw_bind_text(st, 1, login);
-		gw_bind_text(st, 2, full_name);
-		gw_bind_text(st, 3, pw_hash);
-		ret = gw_step_done(s, st, "user add");
+		store_bind_text_or_null(st, 1, login);
+		store_bind_text_or_null(st, 2, full_name);
+		store_bind_text_or_null(st, 3, pw_hash);
+		ret = store_step_done(s, st, "user add");
 		if (ret == STORE_OK && id_r != NULL)
 			*id_r = sqlite3_last_insert_rowid(store_db(s));
 	}
@@ -203,10 +137,10 @@ static int gw_user_get(struct store *s, const char *sql, const char *login,
 	st = store_stmt(s, sql);
 	if (st != NULL) {
 		if (login != NULL)
-			gw_bind_text(st, 1, login);
+			store_bind_text_or_null(st, 1, login);
 		else
 			sqlite3_bind_int64(st, 1, id);
-		ret = gw_step_row(s, st, "user get");
+		ret = store_step_row(s, st, "user get");
 		if (ret == STORE_OK)
 			gw_user_fill(st, u_r);
 	}
@@ -236,7 +170,7 @@ int store_user_set_status(struct store *s, int64_t id, int status)
 	if (st != NULL) {
 		sqlite3_bind_int(st, 1, status);
 		sqlite3_bind_int64(st, 2, id);
-		ret = gw_step_update(s, st, "user set status");
+		ret = store_step_change(s, st, "user set status");
 	}
 	store_unlock(s);
 	return ret;
@@ -250,9 +184,9 @@ int store_user_set_password(struct store *s, int64_t id, const char *pw_hash)
 	store_lock(s);
 	st = store_stmt(s, "UPDATE users SET pw_hash = ? WHERE id = ?");
 	if (st != NULL) {
-		gw_bind_text(st, 1, pw_hash);
+		store_bind_text_or_null(st, 1, pw_hash);
 		sqlite3_bind_int64(st, 2, id);
-		ret = gw_step_update(s, st, "user set password");
+		ret = store_step_change(s, st, "user set password");
 	}
 	store_unlock(s);
 	return ret;
@@ -268,8 +202,8 @@ int store_user_list(struct store *s, struct store_user **users_r, size_t *n_r)
 	store_lock(s);
 	st = store_stmt(s, "SELECT " GW_USER_COLS " FROM users ORDER BY login");
 	if (st != NULL)
-		ret = gw_list(s, st, sizeof(**users_r), gw_user_fill,
-			      (void **)users_r, n_r, "user list");
+		ret = store_step_list(s, st, &gw_user_rows,
+				      (void **)users_r, n_r, "user list");
 	store_unlock(s);
 	return ret;
 }
@@ -302,16 +236,25 @@ static void gw_org_fill(sqlite3_stmt *st, void *item)
 	struct store_org *o = item;
 	const unsigned char *kpp;
 
-	o->box_id = gw_col_dup(st, 0);
-	o->name = gw_col_dup(st, 1);
-	o->short_name = gw_col_dup(st, 2);
-	o->inn = gw_col_dup(st, 3);
+	o->box_id = store_col_strdup(st, 0);
+	o->name = store_col_strdup(st, 1);
+	o->short_name = store_col_strdup(st, 2);
+	o->inn = store_col_strdup(st, 3);
 	/* '' in the table (see schema-gateway.c), NULL in the API. */
 	kpp = sqlite3_column_text(st, 4);
 	o->kpp = kpp == NULL || *kpp == '\0' ? NULL : xstrdup((const char *)kpp);
 	o->test_mode = sqlite3_column_int(st, 5);
 	o->encrypt_policy = sqlite3_column_int(st, 6);
 }
+
+static void gw_org_clear(void *item)
+{
+	store_org_clear(item);
+}
+
+static const struct store_rows gw_org_rows = {
+	sizeof(struct store_org), gw_org_fill, gw_org_clear,
+};
 
 int store_org_add(struct store *s, const struct store_org *org)
 {
@@ -322,14 +265,15 @@ int store_org_add(struct store *s, const struct store_org *org)
 	st = store_stmt(s, "INSERT INTO orgs (" GW_ORG_COLS ") "
 			"VALUES (?, ?, ?, ?, ?, ?, ?)");
 	if (st != NULL) {
-		gw_bind_text(st, 1, org->box_id);
-		gw_bind_text(st, 2, org->name);
-		gw_bind_text(st, 3, org->short_name);
-		gw_bind_text(st, 4, org->inn);
-		gw_bind_text(st, 5, org->kpp != NULL ? org->kpp : "");
+		store_bind_text_or_null(st, 1, org->box_id);
+		store_bind_text_or_null(st, 2, org->name);
+		store_bind_text_or_null(st, 3, org->short_name);
+		store_bind_text_or_null(st, 4, org->inn);
+		store_bind_text_or_null(st, 5,
+					org->kpp != NULL ? org->kpp : "");
 		sqlite3_bind_int(st, 6, org->test_mode ? 1 : 0);
 		sqlite3_bind_int(st, 7, org->encrypt_policy ? 1 : 0);
-		ret = gw_step_done(s, st, "org add");
+		ret = store_step_done(s, st, "org add");
 	}
 	store_unlock(s);
 	return ret;
@@ -344,8 +288,8 @@ int store_org_get(struct store *s, const char *box_id, struct store_org *o_r)
 	store_lock(s);
 	st = store_stmt(s, "SELECT " GW_ORG_COLS " FROM orgs WHERE box_id = ?");
 	if (st != NULL) {
-		gw_bind_text(st, 1, box_id);
-		ret = gw_step_row(s, st, "org get");
+		store_bind_text_or_null(st, 1, box_id);
+		ret = store_step_row(s, st, "org get");
 		if (ret == STORE_OK)
 			gw_org_fill(st, o_r);
 	}
@@ -367,19 +311,19 @@ int store_org_find_inn(struct store *s, const char *inn, const char *kpp,
 		st = store_stmt(s, "SELECT " GW_ORG_COLS " FROM orgs "
 				"WHERE inn = ? AND kpp = ?");
 		if (st != NULL) {
-			gw_bind_text(st, 1, inn);
-			gw_bind_text(st, 2, kpp);
+			store_bind_text_or_null(st, 1, inn);
+			store_bind_text_or_null(st, 2, kpp);
 		}
 	} else {
 		/* The ИП (kpp '') sorts first; a second row means branches. */
 		st = store_stmt(s, "SELECT " GW_ORG_COLS " FROM orgs "
 				"WHERE inn = ? ORDER BY kpp LIMIT 2");
 		if (st != NULL)
-			gw_bind_text(st, 1, inn);
+			store_bind_text_or_null(st, 1, inn);
 	}
 	if (st != NULL)
-		ret = gw_list(s, st, sizeof(*orgs), gw_org_fill, (void **)&orgs,
-			      &n, "org find inn");
+		ret = store_step_list(s, st, &gw_org_rows, (void **)&orgs,
+				      &n, "org find inn");
 	store_unlock(s);
 	if (ret == STORE_OK && n == 0)
 		ret = STORE_ERR_NOTFOUND;
@@ -403,8 +347,8 @@ int store_org_list(struct store *s, struct store_org **orgs_r, size_t *n_r)
 	store_lock(s);
 	st = store_stmt(s, "SELECT " GW_ORG_COLS " FROM orgs ORDER BY name, box_id");
 	if (st != NULL)
-		ret = gw_list(s, st, sizeof(**orgs_r), gw_org_fill,
-			      (void **)orgs_r, n_r, "org list");
+		ret = store_step_list(s, st, &gw_org_rows,
+				      (void **)orgs_r, n_r, "org list");
 	store_unlock(s);
 	return ret;
 }
@@ -418,8 +362,8 @@ int store_org_set_policy(struct store *s, const char *box_id, int encrypt)
 	st = store_stmt(s, "UPDATE orgs SET encrypt_policy = ? WHERE box_id = ?");
 	if (st != NULL) {
 		sqlite3_bind_int(st, 1, encrypt ? 1 : 0);
-		gw_bind_text(st, 2, box_id);
-		ret = gw_step_update(s, st, "org set policy");
+		store_bind_text_or_null(st, 2, box_id);
+		ret = store_step_change(s, st, "org set policy");
 	}
 	store_unlock(s);
 	return ret;
@@ -449,10 +393,19 @@ static void gw_member_fill(sqlite3_stmt *st, void *item)
 	struct store_membership *m = item;
 
 	m->user_id = sqlite3_column_int64(st, 0);
-	m->box_id = gw_col_dup(st, 1);
+	m->box_id = store_col_strdup(st, 1);
 	m->role = sqlite3_column_int(st, 2);
 	m->status = sqlite3_column_int(st, 3);
 }
+
+static void gw_member_clear(void *item)
+{
+	store_membership_clear(item);
+}
+
+static const struct store_rows gw_member_rows = {
+	sizeof(struct store_membership), gw_member_fill, gw_member_clear,
+};
 
 int store_member_set(struct store *s, int64_t user_id, const char *box_id,
 		     int role, int status)
@@ -468,10 +421,10 @@ int store_member_set(struct store *s, int64_t user_id, const char *box_id,
 			"status = excluded.status");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, user_id);
-		gw_bind_text(st, 2, box_id);
+		store_bind_text_or_null(st, 2, box_id);
 		sqlite3_bind_int(st, 3, role);
 		sqlite3_bind_int(st, 4, status);
-		ret = gw_step_done(s, st, "member set");
+		ret = store_step_done(s, st, "member set");
 	}
 	store_unlock(s);
 	return ret;
@@ -489,8 +442,8 @@ int store_member_get(struct store *s, int64_t user_id, const char *box_id,
 			"WHERE user_id = ? AND box_id = ?");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, user_id);
-		gw_bind_text(st, 2, box_id);
-		ret = gw_step_row(s, st, "member get");
+		store_bind_text_or_null(st, 2, box_id);
+		ret = store_step_row(s, st, "member get");
 		if (ret == STORE_OK)
 			gw_member_fill(st, m_r);
 	}
@@ -514,8 +467,8 @@ int store_member_list_user(struct store *s, int64_t user_id,
 			"WHERE m.user_id = ? ORDER BY o.name, o.box_id");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, user_id);
-		ret = gw_list(s, st, sizeof(**m_r), gw_member_fill,
-			      (void **)m_r, n_r, "member list user");
+		ret = store_step_list(s, st, &gw_member_rows,
+				      (void **)m_r, n_r, "member list user");
 	}
 	store_unlock(s);
 	return ret;
@@ -534,9 +487,9 @@ int store_member_list_box(struct store *s, const char *box_id,
 			"FROM memberships m JOIN users u ON u.id = m.user_id "
 			"WHERE m.box_id = ? ORDER BY u.login");
 	if (st != NULL) {
-		gw_bind_text(st, 1, box_id);
-		ret = gw_list(s, st, sizeof(**m_r), gw_member_fill,
-			      (void **)m_r, n_r, "member list box");
+		store_bind_text_or_null(st, 1, box_id);
+		ret = store_step_list(s, st, &gw_member_rows,
+				      (void **)m_r, n_r, "member list box");
 	}
 	store_unlock(s);
 	return ret;
@@ -575,30 +528,33 @@ void store_cert_list_free(struct store_cert *certs, size_t n)
 static void gw_cert_fill(sqlite3_stmt *st, void *item)
 {
 	struct store_cert *c = item;
-	const void *blob;
-	int len;
 
 	c->id = sqlite3_column_int64(st, 0);
-	c->box_id = gw_col_dup(st, 1);
+	c->box_id = store_col_strdup(st, 1);
 	/* NULL in the table is the organization's own certificate. */
 	c->user_id = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 :
 		sqlite3_column_int64(st, 2);
-	c->subject = gw_col_dup(st, 3);
-	c->issuer = gw_col_dup(st, 4);
-	c->serial = gw_col_dup(st, 5);
-	c->thumbprint = gw_col_dup(st, 6);
-	c->key_type = gw_col_dup(st, 7);
+	c->subject = store_col_strdup(st, 3);
+	c->issuer = store_col_strdup(st, 4);
+	c->serial = store_col_strdup(st, 5);
+	c->thumbprint = store_col_strdup(st, 6);
+	c->key_type = store_col_strdup(st, 7);
 	c->not_before = sqlite3_column_int64(st, 8);
 	c->not_after = sqlite3_column_int64(st, 9);
-	c->cert_pem = gw_col_dup(st, 10);
-	blob = sqlite3_column_blob(st, 11);
-	len = sqlite3_column_bytes(st, 11);
-	if (blob != NULL && len > 0) {
-		c->key_enc = xmalloc(len);
-		memcpy(c->key_enc, blob, len);
-		c->key_enc_len = len;
-	}
+	c->cert_pem = store_col_strdup(st, 10);
+	/* No sealed key: key_enc stays NULL, the API's "none". */
+	if (sqlite3_column_bytes(st, 11) > 0)
+		c->key_enc = store_col_blob(st, 11, &c->key_enc_len);
 }
+
+static void gw_cert_clear(void *item)
+{
+	store_cert_clear(item);
+}
+
+static const struct store_rows gw_cert_rows = {
+	sizeof(struct store_cert), gw_cert_fill, gw_cert_clear,
+};
 
 int store_cert_add(struct store *s, const struct store_cert *c, int64_t *id_r)
 {
@@ -610,25 +566,25 @@ int store_cert_add(struct store *s, const struct store_cert *c, int64_t *id_r)
 			"serial, thumbprint, key_type, not_before, not_after, "
 			"cert_pem, key_enc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (st != NULL) {
-		gw_bind_text(st, 1, c->box_id);
+		store_bind_text_or_null(st, 1, c->box_id);
 		if (c->user_id == 0)
 			sqlite3_bind_null(st, 2);
 		else
 			sqlite3_bind_int64(st, 2, c->user_id);
-		gw_bind_text(st, 3, c->subject);
-		gw_bind_text(st, 4, c->issuer);
-		gw_bind_text(st, 5, c->serial);
-		gw_bind_text(st, 6, c->thumbprint);
-		gw_bind_text(st, 7, c->key_type);
+		store_bind_text_or_null(st, 3, c->subject);
+		store_bind_text_or_null(st, 4, c->issuer);
+		store_bind_text_or_null(st, 5, c->serial);
+		store_bind_text_or_null(st, 6, c->thumbprint);
+		store_bind_text_or_null(st, 7, c->key_type);
 		sqlite3_bind_int64(st, 8, c->not_before);
 		sqlite3_bind_int64(st, 9, c->not_after);
-		gw_bind_text(st, 10, c->cert_pem);
+		store_bind_text_or_null(st, 10, c->cert_pem);
 		if (c->key_enc != NULL && c->key_enc_len > 0)
 			sqlite3_bind_blob(st, 11, c->key_enc, (int)c->key_enc_len,
 					  SQLITE_STATIC);
 		else
 			sqlite3_bind_null(st, 11);
-		ret = gw_step_done(s, st, "cert add");
+		ret = store_step_done(s, st, "cert add");
 		if (ret == STORE_OK && id_r != NULL)
 			*id_r = sqlite3_last_insert_rowid(store_db(s));
 	}
@@ -647,10 +603,10 @@ static int gw_cert_get(struct store *s, const char *sql, const char *text,
 	st = store_stmt(s, sql);
 	if (st != NULL) {
 		if (text != NULL)
-			gw_bind_text(st, 1, text);
+			store_bind_text_or_null(st, 1, text);
 		else
 			sqlite3_bind_int64(st, 1, id);
-		ret = gw_step_row(s, st, "cert get");
+		ret = store_step_row(s, st, "cert get");
 		if (ret == STORE_OK)
 			gw_cert_fill(st, c_r);
 	}
@@ -686,13 +642,13 @@ int store_cert_list(struct store *s, const char *box_id, int64_t user_id,
 			"WHERE box_id = ? AND user_id IS ? "
 			"ORDER BY not_after DESC, id DESC");
 	if (st != NULL) {
-		gw_bind_text(st, 1, box_id);
+		store_bind_text_or_null(st, 1, box_id);
 		if (user_id == 0)
 			sqlite3_bind_null(st, 2);
 		else
 			sqlite3_bind_int64(st, 2, user_id);
-		ret = gw_list(s, st, sizeof(**certs_r), gw_cert_fill,
-			      (void **)certs_r, n_r, "cert list");
+		ret = store_step_list(s, st, &gw_cert_rows,
+				      (void **)certs_r, n_r, "cert list");
 	}
 	store_unlock(s);
 	return ret;
@@ -719,8 +675,8 @@ int store_cert_list_all(struct store *s, int64_t user_id,
 			sqlite3_bind_null(st, 1);
 		else if (user_id > 0)
 			sqlite3_bind_int64(st, 1, user_id);
-		ret = gw_list(s, st, sizeof(**certs_r), gw_cert_fill,
-			      (void **)certs_r, n_r, "cert list all");
+		ret = store_step_list(s, st, &gw_cert_rows,
+				      (void **)certs_r, n_r, "cert list all");
 	}
 	store_unlock(s);
 	return ret;
@@ -735,7 +691,7 @@ int store_cert_delete(struct store *s, int64_t id)
 	st = store_stmt(s, "DELETE FROM certs WHERE id = ?");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, id);
-		ret = gw_step_update(s, st, "cert delete");
+		ret = store_step_change(s, st, "cert delete");
 	}
 	store_unlock(s);
 	return ret;
@@ -752,10 +708,10 @@ int store_kv_get(struct store *s, const char *key, char **value_r)
 	store_lock(s);
 	st = store_stmt(s, "SELECT value FROM settings_kv WHERE key = ?");
 	if (st != NULL) {
-		gw_bind_text(st, 1, key);
-		ret = gw_step_row(s, st, "kv get");
+		store_bind_text_or_null(st, 1, key);
+		ret = store_step_row(s, st, "kv get");
 		if (ret == STORE_OK)
-			*value_r = gw_col_dup(st, 0);
+			*value_r = store_col_strdup(st, 0);
 	}
 	store_unlock(s);
 	return ret;
@@ -770,9 +726,9 @@ int store_kv_set(struct store *s, const char *key, const char *value)
 	st = store_stmt(s, "INSERT INTO settings_kv (key, value) VALUES (?, ?) "
 			"ON CONFLICT (key) DO UPDATE SET value = excluded.value");
 	if (st != NULL) {
-		gw_bind_text(st, 1, key);
-		gw_bind_text(st, 2, value);
-		ret = gw_step_done(s, st, "kv set");
+		store_bind_text_or_null(st, 1, key);
+		store_bind_text_or_null(st, 2, value);
+		ret = store_step_done(s, st, "kv set");
 	}
 	store_unlock(s);
 	return ret;

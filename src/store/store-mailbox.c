@@ -5,6 +5,7 @@
  * transaction. */
 #include "store/store.h"
 #include "store/store-mailbox.h"
+#include "store/store-util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -74,91 +75,6 @@ int store_mb_kind_parse(const char *s)
 	return -1;
 }
 
-/* ---- statement helpers ---- */
-
-static void mb_bind_text(sqlite3_stmt *st, int idx, const char *s)
-{
-	if (s == NULL)
-		sqlite3_bind_null(st, idx);
-	else
-		sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
-}
-
-static char *mb_col_dup(sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	return t == NULL ? NULL : xstrdup((const char *)t);
-}
-
-static int mb_sqlite_error(struct store *s, const char *what)
-{
-	return store_error_from_sqlite(s, sqlite3_extended_errcode(store_db(s)),
-				       what);
-}
-
-/* Runs a statement that returns no rows (or whose rows are not needed). */
-static int mb_step_done(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-	int ret = STORE_OK;
-
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		ret = mb_sqlite_error(s, what);
-	sqlite3_reset(st);
-	return ret;
-}
-
-/* An UPDATE or DELETE that touches no row: the row is not there. */
-static int mb_step_change(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int ret = mb_step_done(s, st, what);
-
-	if (ret == STORE_OK && sqlite3_changes(store_db(s)) == 0)
-		return STORE_ERR_NOTFOUND;
-	return ret;
-}
-
-/* Steps to the single row a lookup expects; the caller resets. */
-static int mb_step_row(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW)
-		return STORE_OK;
-	if (rc == SQLITE_DONE)
-		return STORE_ERR_NOTFOUND;
-	return mb_sqlite_error(s, what);
-}
-
-typedef void mb_row_fill(sqlite3_stmt *st, void *item);
-
-/* Reads every row into a growing array; resets the statement. */
-static int mb_list(struct store *s, sqlite3_stmt *st, size_t elem_size,
-		   mb_row_fill *fill, void **items_r, size_t *n_r,
-		   const char *what)
-{
-	unsigned char *items = NULL;
-	size_t n = 0, cap = 0;
-	int rc, ret = STORE_OK;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			items = xrealloc(items, cap * elem_size);
-		}
-		memset(items + n * elem_size, 0, elem_size);
-		fill(st, items + n * elem_size);
-		n++;
-	}
-	if (rc != SQLITE_DONE)
-		ret = mb_sqlite_error(s, what);
-	sqlite3_reset(st);
-	*items_r = items;
-	*n_r = n;
-	return ret;
-}
-
 /* ---- folders ---- */
 
 #define MB_FOLDER_COLS "id, user_id, box_id, role, path, uidvalidity, " \
@@ -187,13 +103,13 @@ static void mb_folder_fill(sqlite3_stmt *st, void *item)
 
 	f->id = sqlite3_column_int64(st, 0);
 	f->user_id = sqlite3_column_int64(st, 1);
-	f->box_id = mb_col_dup(st, 2);
+	f->box_id = store_col_strdup(st, 2);
 	if (f->box_id == NULL)
 		f->box_id = xstrdup("");
 	/* An unknown role (a newer program wrote it) reads as an ordinary
 	 * user folder, which is the least surprising thing to show. */
 	f->role = role < 0 ? STORE_MB_ROLE_USER : role;
-	f->path = mb_col_dup(st, 4);
+	f->path = store_col_strdup(st, 4);
 	if (f->path == NULL)
 		f->path = xstrdup("");
 	f->uidvalidity = (uint32_t)sqlite3_column_int64(st, 5);
@@ -202,6 +118,15 @@ static void mb_folder_fill(sqlite3_stmt *st, void *item)
 	f->modseq = sqlite3_column_int64(st, 8);
 	f->subscribed = sqlite3_column_int(st, 9);
 }
+
+static void mb_folder_clear(void *item)
+{
+	store_mb_folder_clear(item);
+}
+
+static const struct store_rows mb_folder_rows = {
+	sizeof(struct store_mb_folder), mb_folder_fill, mb_folder_clear,
+};
 
 static int mb_folder_lookup(struct store *s, int64_t user_id,
 			    const char *box_id, int role, const char *path,
@@ -216,10 +141,10 @@ static int mb_folder_lookup(struct store *s, int64_t user_id,
 	if (st == NULL)
 		return ret;
 	sqlite3_bind_int64(st, 1, user_id);
-	mb_bind_text(st, 2, box_id);
-	mb_bind_text(st, 3, store_mb_role_name(role));
-	mb_bind_text(st, 4, path);
-	ret = mb_step_row(s, st, "mailbox folder find");
+	store_bind_text_or_null(st, 2, box_id);
+	store_bind_text_or_null(st, 3, store_mb_role_name(role));
+	store_bind_text_or_null(st, 4, path);
+	ret = store_step_row(s, st, "mailbox folder find");
 	if (ret == STORE_OK)
 		mb_folder_fill(st, f_r);
 	sqlite3_reset(st);
@@ -264,10 +189,10 @@ int store_mb_folder_ensure(struct store *s, int64_t user_id,
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, user_id);
-	mb_bind_text(st, 2, box_id);
-	mb_bind_text(st, 3, store_mb_role_name(role));
-	mb_bind_text(st, 4, path);
-	if ((ret = mb_step_done(s, st, "mailbox folder add")) != STORE_OK)
+	store_bind_text_or_null(st, 2, box_id);
+	store_bind_text_or_null(st, 3, store_mb_role_name(role));
+	store_bind_text_or_null(st, 4, path);
+	if ((ret = store_step_done(s, st, "mailbox folder add")) != STORE_OK)
 		goto fail;
 	id = sqlite3_last_insert_rowid(store_db(s));
 	ret = STORE_ERR_INTERNAL;
@@ -276,7 +201,8 @@ int store_mb_folder_ensure(struct store *s, int64_t user_id,
 		goto fail;
 	sqlite3_bind_int64(st, 1, mb_uidvalidity(id));
 	sqlite3_bind_int64(st, 2, id);
-	if ((ret = mb_step_change(s, st, "mailbox folder uidvalidity")) != STORE_OK)
+	ret = store_step_change(s, st, "mailbox folder uidvalidity");
+	if (ret != STORE_OK)
 		goto fail;
 	*id_r = id;
 	return store_tx_commit(s);
@@ -297,7 +223,7 @@ int store_mb_folder_get(struct store *s, int64_t id,
 			"WHERE id = ?");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, id);
-		ret = mb_step_row(s, st, "mailbox folder get");
+		ret = store_step_row(s, st, "mailbox folder get");
 		if (ret == STORE_OK)
 			mb_folder_fill(st, f_r);
 		sqlite3_reset(st);
@@ -332,8 +258,8 @@ int store_mb_folder_list(struct store *s, int64_t user_id,
 			"WHERE user_id = ? ORDER BY box_id, role, path");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, user_id);
-		ret = mb_list(s, st, sizeof(**f_r), mb_folder_fill,
-			      (void **)f_r, n_r, "mailbox folder list");
+		ret = store_step_list(s, st, &mb_folder_rows,
+				      (void **)f_r, n_r, "mailbox folder list");
 	}
 	store_unlock(s);
 	return ret;
@@ -349,7 +275,7 @@ int store_mb_folder_count_user(struct store *s, int64_t user_id, size_t *n_r)
 	st = store_stmt(s, "SELECT count(*) FROM mb_folders WHERE user_id = ?");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, user_id);
-		ret = mb_step_row(s, st, "mailbox folder count");
+		ret = store_step_row(s, st, "mailbox folder count");
 		if (ret == STORE_OK)
 			*n_r = (size_t)sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
@@ -368,7 +294,7 @@ int store_mb_folder_delete(struct store *s, int64_t id)
 	st = store_stmt(s, "DELETE FROM mb_folders WHERE id = ?");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, id);
-		ret = mb_step_change(s, st, "mailbox folder delete");
+		ret = store_step_change(s, st, "mailbox folder delete");
 	}
 	store_unlock(s);
 	return ret;
@@ -384,11 +310,11 @@ static int mb_folder_update(struct store *s, const char *sql, int64_t id,
 	st = store_stmt(s, sql);
 	if (st != NULL) {
 		if (text != NULL)
-			mb_bind_text(st, 1, text);
+			store_bind_text_or_null(st, 1, text);
 		else
 			sqlite3_bind_int64(st, 1, value);
 		sqlite3_bind_int64(st, 2, id);
-		ret = mb_step_change(s, st, what);
+		ret = store_step_change(s, st, what);
 	}
 	store_unlock(s);
 	return ret;
@@ -431,7 +357,7 @@ int store_mb_folder_counts(struct store *s, int64_t id, uint32_t recent_uid,
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, recent_uid);
 		sqlite3_bind_int64(st, 2, id);
-		ret = mb_step_row(s, st, "mailbox folder counts");
+		ret = store_step_row(s, st, "mailbox folder counts");
 		if (ret == STORE_OK) {
 			*messages_r = (uint32_t)sqlite3_column_int64(st, 0);
 			*unseen_r = (uint32_t)sqlite3_column_int64(st, 1);
@@ -454,7 +380,7 @@ static int mb_folder_bump(struct store *s, int64_t id, int64_t *modseq_r)
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
 	sqlite3_bind_int64(st, 1, id);
-	ret = mb_step_row(s, st, "mailbox folder modseq");
+	ret = store_step_row(s, st, "mailbox folder modseq");
 	if (ret == STORE_OK && modseq_r != NULL)
 		*modseq_r = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -476,7 +402,7 @@ static int mb_folder_take_uid(struct store *s, int64_t id, uint32_t *uid_r,
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
 	sqlite3_bind_int64(st, 1, id);
-	ret = mb_step_row(s, st, "mailbox folder uidnext");
+	ret = store_step_row(s, st, "mailbox folder uidnext");
 	if (ret == STORE_OK) {
 		*uid_r = (uint32_t)sqlite3_column_int64(st, 0);
 		*modseq_r = sqlite3_column_int64(st, 1);
@@ -500,14 +426,14 @@ int store_mb_blob_find_key(struct store *s, const char *edo_key,
 	st = store_stmt(s, "SELECT id, size, message_id FROM mb_blobs "
 			"WHERE edo_key = ?");
 	if (st != NULL) {
-		mb_bind_text(st, 1, edo_key);
-		ret = mb_step_row(s, st, "mailbox blob find");
+		store_bind_text_or_null(st, 1, edo_key);
+		ret = store_step_row(s, st, "mailbox blob find");
 		if (ret == STORE_OK) {
 			*id_r = sqlite3_column_int64(st, 0);
 			if (size_r != NULL)
 				*size_r = (uint64_t)sqlite3_column_int64(st, 1);
 			if (message_id_r != NULL)
-				*message_id_r = mb_col_dup(st, 2);
+				*message_id_r = store_col_strdup(st, 2);
 		}
 		sqlite3_reset(st);
 	}
@@ -525,7 +451,7 @@ static int mb_blob_find_sha(struct store *s, const unsigned char sha256[32],
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
 	sqlite3_bind_blob(st, 1, sha256, 32, SQLITE_STATIC);
-	ret = mb_step_row(s, st, "mailbox blob sha");
+	ret = store_step_row(s, st, "mailbox blob sha");
 	if (ret == STORE_OK)
 		*id_r = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -560,9 +486,9 @@ int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 		sqlite3_bind_blob(st, 1, sha256, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (int64_t)len);
 		sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC);
-		mb_bind_text(st, 4, edo_key);
-		mb_bind_text(st, 5, message_id);
-		ret = mb_step_done(s, st, "mailbox blob add");
+		store_bind_text_or_null(st, 4, edo_key);
+		store_bind_text_or_null(st, 5, message_id);
+		ret = store_step_done(s, st, "mailbox blob add");
 		if (ret == STORE_OK)
 			*id_r = sqlite3_last_insert_rowid(store_db(s));
 	}
@@ -574,8 +500,6 @@ int store_mb_blob_get(struct store *s, int64_t id, unsigned char **data_r,
 		      size_t *len_r)
 {
 	sqlite3_stmt *st;
-	const void *p;
-	size_t len;
 	int ret = STORE_ERR_INTERNAL;
 
 	*data_r = NULL;
@@ -584,16 +508,9 @@ int store_mb_blob_get(struct store *s, int64_t id, unsigned char **data_r,
 	st = store_stmt(s, "SELECT data FROM mb_blobs WHERE id = ?");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, id);
-		ret = mb_step_row(s, st, "mailbox blob get");
-		if (ret == STORE_OK) {
-			p = sqlite3_column_blob(st, 0);
-			len = (size_t)sqlite3_column_bytes(st, 0);
-			*data_r = xmalloc(len + 1);
-			if (len > 0)
-				memcpy(*data_r, p, len);
-			(*data_r)[len] = '\0';
-			*len_r = len;
-		}
+		ret = store_step_row(s, st, "mailbox blob get");
+		if (ret == STORE_OK)
+			*data_r = store_col_blob(st, 0, len_r);
 		sqlite3_reset(st);
 	}
 	store_unlock(s);
@@ -610,7 +527,7 @@ int store_mb_blob_gc(struct store *s, int64_t id)
 			"(SELECT 1 FROM mb_items WHERE blob_id = ?1)");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, id);
-		ret = mb_step_done(s, st, "mailbox blob gc");
+		ret = store_step_done(s, st, "mailbox blob gc");
 	}
 	store_unlock(s);
 	return ret;
@@ -652,7 +569,7 @@ static void mb_item_fill(sqlite3_stmt *st, void *item)
 	it->uid = (uint32_t)sqlite3_column_int64(st, 2);
 	it->blob_id = sqlite3_column_int64(st, 3);
 	it->flags = (uint32_t)sqlite3_column_int64(st, 4);
-	it->keywords = mb_col_dup(st, 5);
+	it->keywords = store_col_strdup(st, 5);
 	if (it->keywords == NULL)
 		it->keywords = xstrdup("");
 	it->internaldate = sqlite3_column_int64(st, 6);
@@ -660,16 +577,25 @@ static void mb_item_fill(sqlite3_stmt *st, void *item)
 	it->size = (uint64_t)sqlite3_column_int64(st, 8);
 	it->modseq = sqlite3_column_int64(st, 9);
 	it->user_id = sqlite3_column_int64(st, 10);
-	it->box_id = mb_col_dup(st, 11);
+	it->box_id = store_col_strdup(st, 11);
 	if (it->box_id == NULL)
 		it->box_id = xstrdup("");
 	it->kind = kind < 0 ? STORE_MB_KIND_MAIL : kind;
-	it->edo_msg_id = mb_col_dup(st, 13);
-	it->edo_other = mb_col_dup(st, 14);
+	it->edo_msg_id = store_col_strdup(st, 13);
+	it->edo_other = store_col_strdup(st, 14);
 	it->home_role = home == NULL ? STORE_MB_ROLE_NONE :
 		store_mb_role_parse(home);
-	it->message_id = mb_col_dup(st, 16);
+	it->message_id = store_col_strdup(st, 16);
 }
+
+static void mb_item_clear(void *item)
+{
+	store_mb_item_clear(item);
+}
+
+static const struct store_rows mb_item_rows = {
+	sizeof(struct store_mb_item), mb_item_fill, mb_item_clear,
+};
 
 int store_mb_item_add(struct store *s, struct store_mb_item *it)
 {
@@ -693,19 +619,20 @@ int store_mb_item_add(struct store *s, struct store_mb_item *it)
 	sqlite3_bind_int64(st, 2, it->uid);
 	sqlite3_bind_int64(st, 3, it->blob_id);
 	sqlite3_bind_int64(st, 4, it->flags);
-	mb_bind_text(st, 5, it->keywords != NULL ? it->keywords : "");
+	store_bind_text_or_null(st, 5,
+				it->keywords != NULL ? it->keywords : "");
 	sqlite3_bind_int64(st, 6, it->internaldate);
 	sqlite3_bind_int(st, 7, it->tz_offset);
 	sqlite3_bind_int64(st, 8, (int64_t)it->size);
 	sqlite3_bind_int64(st, 9, it->modseq);
 	sqlite3_bind_int64(st, 10, it->user_id);
-	mb_bind_text(st, 11, it->box_id != NULL ? it->box_id : "");
-	mb_bind_text(st, 12, store_mb_kind_name(it->kind));
-	mb_bind_text(st, 13, it->edo_msg_id);
-	mb_bind_text(st, 14, it->edo_other);
-	mb_bind_text(st, 15, store_mb_role_name(it->home_role));
-	mb_bind_text(st, 16, it->message_id);
-	if ((ret = mb_step_done(s, st, "mailbox item add")) != STORE_OK)
+	store_bind_text_or_null(st, 11, it->box_id != NULL ? it->box_id : "");
+	store_bind_text_or_null(st, 12, store_mb_kind_name(it->kind));
+	store_bind_text_or_null(st, 13, it->edo_msg_id);
+	store_bind_text_or_null(st, 14, it->edo_other);
+	store_bind_text_or_null(st, 15, store_mb_role_name(it->home_role));
+	store_bind_text_or_null(st, 16, it->message_id);
+	if ((ret = store_step_done(s, st, "mailbox item add")) != STORE_OK)
 		goto fail;
 	it->id = sqlite3_last_insert_rowid(store_db(s));
 	return store_tx_commit(s);
@@ -724,7 +651,7 @@ int store_mb_item_get(struct store *s, int64_t id, struct store_mb_item *it_r)
 	st = store_stmt(s, "SELECT " MB_ITEM_COLS " FROM mb_items WHERE id = ?");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, id);
-		ret = mb_step_row(s, st, "mailbox item get");
+		ret = store_step_row(s, st, "mailbox item get");
 		if (ret == STORE_OK)
 			mb_item_fill(st, it_r);
 		sqlite3_reset(st);
@@ -751,8 +678,8 @@ int store_mb_item_list(struct store *s, int64_t folder_id, int only_deleted,
 				"WHERE folder_id = ? ORDER BY uid");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, folder_id);
-		ret = mb_list(s, st, sizeof(**it_r), mb_item_fill,
-			      (void **)it_r, n_r, "mailbox item list");
+		ret = store_step_list(s, st, &mb_item_rows, (void **)it_r,
+				      n_r, "mailbox item list");
 	}
 	store_unlock(s);
 	return ret;
@@ -773,12 +700,12 @@ int store_mb_item_find_edo(struct store *s, int64_t user_id,
 			"AND (?4 IS NULL OR kind = ?4) ORDER BY id");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, user_id);
-		mb_bind_text(st, 2, box_id);
-		mb_bind_text(st, 3, edo_msg_id);
-		mb_bind_text(st, 4, kind == STORE_MB_KIND_ANY ? NULL :
-			     store_mb_kind_name(kind));
-		ret = mb_list(s, st, sizeof(**it_r), mb_item_fill,
-			      (void **)it_r, n_r, "mailbox item find edo");
+		store_bind_text_or_null(st, 2, box_id);
+		store_bind_text_or_null(st, 3, edo_msg_id);
+		store_bind_text_or_null(st, 4, kind == STORE_MB_KIND_ANY ?
+					NULL : store_mb_kind_name(kind));
+		ret = store_step_list(s, st, &mb_item_rows, (void **)it_r,
+				      n_r, "mailbox item find edo");
 	}
 	store_unlock(s);
 	return ret;
@@ -800,11 +727,11 @@ int store_mb_item_find_other(struct store *s, int64_t user_id,
 			"AND kind = ? ORDER BY id");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, user_id);
-		mb_bind_text(st, 2, box_id);
-		mb_bind_text(st, 3, edo_other);
-		mb_bind_text(st, 4, store_mb_kind_name(kind));
-		ret = mb_list(s, st, sizeof(**it_r), mb_item_fill,
-			      (void **)it_r, n_r, "mailbox item find other");
+		store_bind_text_or_null(st, 2, box_id);
+		store_bind_text_or_null(st, 3, edo_other);
+		store_bind_text_or_null(st, 4, store_mb_kind_name(kind));
+		ret = store_step_list(s, st, &mb_item_rows, (void **)it_r,
+				      n_r, "mailbox item find other");
 	}
 	store_unlock(s);
 	return ret;
@@ -829,10 +756,10 @@ int store_mb_item_find_message_id(struct store *s, int64_t user_id,
 			"AND (?3 IS NULL OR f.role = ?3) ORDER BY i.id");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, user_id);
-		mb_bind_text(st, 2, message_id);
-		mb_bind_text(st, 3, store_mb_role_name(role));
-		ret = mb_list(s, st, sizeof(**it_r), mb_item_fill,
-			      (void **)it_r, n_r, "mailbox item find msgid");
+		store_bind_text_or_null(st, 2, message_id);
+		store_bind_text_or_null(st, 3, store_mb_role_name(role));
+		ret = store_step_list(s, st, &mb_item_rows, (void **)it_r,
+				      n_r, "mailbox item find msgid");
 	}
 	store_unlock(s);
 	return ret;
@@ -849,7 +776,7 @@ static int mb_item_folder(struct store *s, int64_t id, int64_t *folder_r,
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
 	sqlite3_bind_int64(st, 1, id);
-	ret = mb_step_row(s, st, "mailbox item folder");
+	ret = store_step_row(s, st, "mailbox item folder");
 	if (ret == STORE_OK) {
 		*folder_r = sqlite3_column_int64(st, 0);
 		if (blob_r != NULL)
@@ -877,10 +804,10 @@ int store_mb_item_set_flags(struct store *s, int64_t id, uint32_t flags,
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, flags);
-	mb_bind_text(st, 2, keywords != NULL ? keywords : "");
+	store_bind_text_or_null(st, 2, keywords != NULL ? keywords : "");
 	sqlite3_bind_int64(st, 3, modseq);
 	sqlite3_bind_int64(st, 4, id);
-	if ((ret = mb_step_change(s, st, "mailbox item flags")) != STORE_OK)
+	if ((ret = store_step_change(s, st, "mailbox item flags")) != STORE_OK)
 		goto fail;
 	if (modseq_r != NULL)
 		*modseq_r = modseq;
@@ -914,7 +841,7 @@ int store_mb_item_move(struct store *s, int64_t id, int64_t dest_folder_id,
 	sqlite3_bind_int64(st, 2, uid);
 	sqlite3_bind_int64(st, 3, modseq);
 	sqlite3_bind_int64(st, 4, id);
-	if ((ret = mb_step_change(s, st, "mailbox item move")) != STORE_OK)
+	if ((ret = store_step_change(s, st, "mailbox item move")) != STORE_OK)
 		goto fail;
 	if (uid_r != NULL)
 		*uid_r = uid;
@@ -972,7 +899,7 @@ int store_mb_item_delete(struct store *s, int64_t id)
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, id);
-	if ((ret = mb_step_change(s, st, "mailbox item delete")) != STORE_OK)
+	if ((ret = store_step_change(s, st, "mailbox item delete")) != STORE_OK)
 		goto fail;
 	return store_tx_commit(s);
 fail:
@@ -994,10 +921,10 @@ int store_mb_cursor_get(struct store *s, int64_t user_id, const char *box_id,
 			"WHERE user_id = ? AND box_id = ?");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, user_id);
-		mb_bind_text(st, 2, box_id);
-		ret = mb_step_row(s, st, "mailbox cursor get");
+		store_bind_text_or_null(st, 2, box_id);
+		ret = store_step_row(s, st, "mailbox cursor get");
 		if (ret == STORE_OK)
-			*key_r = mb_col_dup(st, 0);
+			*key_r = store_col_strdup(st, 0);
 		else if (ret == STORE_ERR_NOTFOUND)
 			ret = STORE_OK;
 		sqlite3_reset(st);
@@ -1021,9 +948,9 @@ int store_mb_cursor_set(struct store *s, int64_t user_id, const char *box_id,
 			"updated = CAST(strftime('%s', 'now') AS INTEGER)");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, user_id);
-		mb_bind_text(st, 2, box_id);
-		mb_bind_text(st, 3, key);
-		ret = mb_step_done(s, st, "mailbox cursor set");
+		store_bind_text_or_null(st, 2, box_id);
+		store_bind_text_or_null(st, 3, key);
+		ret = store_step_done(s, st, "mailbox cursor set");
 	}
 	store_unlock(s);
 	return ret;

@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "store/store.h"
+#include "store/store-util.h"
 
 static int test_n, test_failed;
 
@@ -311,6 +312,93 @@ static void test_two_connections(const char *path)
 	store_close(&b);
 }
 
+/* ---- store-util.h ---- */
+
+static int util_cleared;
+
+static void util_fill(sqlite3_stmt *st, void *item)
+{
+	*(char **)item = store_col_strdup(st, 0);
+}
+
+static void util_clear(void *item)
+{
+	free(*(char **)item);
+	util_cleared++;
+}
+
+static const struct store_rows util_rows = {
+	sizeof(char *), util_fill, util_clear,
+};
+
+static void test_util_list(struct store *s)
+{
+	sqlite3_stmt *st;
+	char **items = NULL;
+	size_t n = 0;
+	int ret;
+
+	st = store_stmt(s, "SELECT 'a' UNION ALL SELECT NULL UNION ALL "
+			"SELECT 'c'");
+	ret = store_step_list(s, st, &util_rows, (void **)&items, &n, "list");
+	ok(ret == STORE_OK && n == 3 && strcmp(items[0], "a") == 0 &&
+	   items[1] == NULL && strcmp(items[2], "c") == 0,
+	   "step_list reads every row, NULL text as NULL");
+	while (n > 0)
+		free(items[--n]);
+	free(items);
+	/* abs() of the smallest integer fails on the second row. */
+	st = store_stmt(s, "SELECT CAST(abs(x) AS TEXT) FROM (SELECT 1 AS x "
+			"UNION ALL SELECT -9223372036854775807 - 1)");
+	ret = store_step_list(s, st, &util_rows, (void **)&items, &n, "list");
+	ok(ret == STORE_ERR_INTERNAL && items == NULL && n == 0 &&
+	   util_cleared == 1,
+	   "step_list error: rows read so far are cleared, nothing returned");
+}
+
+static void test_util(const char *path)
+{
+	const char *error = NULL;
+	struct store *s = NULL;
+	sqlite3_stmt *st;
+	unsigned char *blob;
+	size_t len = 99;
+
+	if (store_open(path, &s, &error) < 0) {
+		ok(0, "open for store-util");
+		return;
+	}
+	store_lock(s);
+	test_util_list(s);
+	st = store_stmt(s, "SELECT 1 WHERE 0");
+	ok(store_step_row(s, st, "row") == STORE_ERR_NOTFOUND,
+	   "step_row without a row: NOTFOUND");
+	st = store_stmt(s, "UPDATE settings_kv SET value = 'x' "
+			"WHERE key = 'no such key'");
+	ok(store_step_change(s, st, "change") == STORE_ERR_NOTFOUND,
+	   "step_change changing nothing: NOTFOUND");
+	st = store_stmt(s, "INSERT INTO settings_kv (key, value) VALUES (?, ?)");
+	store_bind_text_or_null(st, 1, "util");
+	store_bind_text_or_null(st, 2, "v");
+	ok(store_step_done(s, st, "insert") == STORE_OK, "step_done");
+	st = store_stmt(s, "SELECT ?1 IS NULL, ?1, x'00ff41'");
+	store_bind_text_or_null(st, 1, NULL);
+	ok(store_step_row(s, st, "row") == STORE_OK &&
+	   sqlite3_column_int(st, 0) == 1 &&
+	   strcmp(store_col_text(st, 1), "") == 0,
+	   "bind NULL text; col_text of NULL is \"\"");
+	blob = store_col_blob(st, 2, &len);
+	ok(len == 3 && memcmp(blob, "\0\377A", 4) == 0,
+	   "col_blob copies and ends with a NUL");
+	free(blob);
+	blob = store_col_blob(st, 1, &len);
+	ok(blob != NULL && len == 0 && blob[0] == '\0',
+	   "col_blob of NULL: an empty buffer");
+	free(blob);
+	store_unlock(s);
+	store_close(&s);
+}
+
 static void test_bad_path(void)
 {
 	struct store *s = NULL;
@@ -334,6 +422,7 @@ int main(void)
 	test_aborted(path);
 	test_threads(path);
 	test_two_connections(path);
+	test_util(path);
 	test_bad_path();
 	test_cleanup(path);
 	free(path);
