@@ -68,6 +68,41 @@ def run_cleanups():
 atexit.register(run_cleanups)
 
 
+def remove_later(path):
+    """Remove a temp folder at the end, unless BENCH_KEEP is set (to read
+    the servers' logs after a run)."""
+    if os.environ.get("BENCH_KEEP"):
+        on_cleanup(lambda: print("kept %s" % path, file=sys.stderr))
+    else:
+        on_cleanup(lambda: shutil.rmtree(path, ignore_errors=True))
+
+
+def report_logs(*servers, limit=8):
+    """Print the warnings and errors the servers logged (each distinct
+    message once, the first few), so that a figure never hides a failure."""
+    for srv in servers:
+        seen = []
+        for line in srv.log().splitlines():
+            low = line.lower()
+            if srv.name == "edomaild":
+                hit = "[warn]" in line or "[error]" in line
+            else:
+                hit = "error:" in low or "warning:" in low or "fatal:" in low
+            if not hit:
+                continue
+            # the text after the level, without times, pids and sessions
+            m = re.search(r"(\[warn\]|\[error\]|Warning:|Error:|Fatal:)"
+                          r"(.*)", line)
+            key = re.sub(r"\d+", "N", m.group(2) if m else line)[:160]
+            if key not in seen:
+                seen.append(key)
+                if len(seen) <= limit:
+                    print("%s log: %s" % (srv.name, line[:300]))
+        if len(seen) > limit:
+            print("%s log: ... %d more distinct warnings/errors" % (
+                srv.name, len(seen) - limit))
+
+
 def _alarm(signum, frame):
     raise Timeout("the benchmark ran past its time limit (--max-seconds)")
 
@@ -137,7 +172,7 @@ class Edomail:
                              % exe)
         self.exe = exe
         self.dir = tempfile.mkdtemp(prefix="edomail-bench-", dir=workdir)
-        on_cleanup(lambda: shutil.rmtree(self.dir, ignore_errors=True))
+        remove_later(self.dir)
         self.ports = {k: free_port() for k in
                       ("imap", "imaps", "submission", "submissions")}
         self.port = self.ports["imap"]
@@ -202,6 +237,20 @@ class Edomail:
     def pids(self):
         return [self.proc.pid] if self.alive() else []
 
+    def cpu(self):
+        return cpu_seconds(self.pids())
+
+    def store_size(self):
+        """(database, WAL) bytes of the store."""
+        db = os.path.join(self.dir, "edomail.db")
+        out = []
+        for p in (db, db + "-wal"):
+            try:
+                out.append(os.path.getsize(p))
+            except OSError:
+                out.append(0)
+        return tuple(out)
+
 
 DOVECOT_CONF = """# private Dovecot for the edomail benchmarks (loopback, plaintext)
 base_dir = {dir}/run
@@ -255,7 +304,7 @@ class Dovecot:
         if shutil.which("dovecot") is None:
             raise BenchError("dovecot is not installed (dovecot-imapd)")
         self.dir = tempfile.mkdtemp(prefix="dovecot-bench-", dir=workdir)
-        on_cleanup(lambda: shutil.rmtree(self.dir, ignore_errors=True))
+        remove_later(self.dir)
         os.chmod(self.dir, 0o755)
         self.port = free_port()
         self.proc = None
@@ -313,6 +362,9 @@ class Dovecot:
         """The master and every process it forked (one imap per client)."""
         return process_tree(self.proc.pid) if self.alive() else []
 
+    def cpu(self):
+        return cpu_seconds(self.pids())
+
     def imap_processes(self):
         n = 0
         for pid in self.pids():
@@ -346,6 +398,22 @@ def process_tree(root):
         out.append(pid)
         todo.extend(children.get(pid, []))
     return out
+
+
+def cpu_seconds(pids):
+    """User + system CPU of the processes, plus what their reaped children
+    used (Dovecot's master reaps the imap processes that ended)."""
+    tck = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        total += sum(int(x) for x in fields[11:15])  # utime stime cu cs
+    return total / tck
 
 
 def memory(pids):
@@ -514,15 +582,16 @@ HEADER_FETCH = ("UID FETCH 1:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS "
                 "References Newsgroups In-Reply-To Content-Type Reply-To)])")
 
 
-def full_sync(port, user, folder, batch=100, keep=None):
+def full_sync(srv, user, folder, batch=100, keep=None):
     """A first sync as Thunderbird does it: SELECT, the header line of every
     message, then every body, UID FETCH n BODY.PEEK[] pipelined in groups of
-    batch.  Returns a dict of timings, counts and a digest of the bodies
-    (appended to the list keep when one is given)."""
+    batch.  Returns a dict of timings, the server's CPU seconds, counts and
+    a digest of the bodies (appended to the list keep when one is given)."""
     import hashlib
     digest = hashlib.sha256()
-    imap = Imap(port).login(user)
+    imap = Imap(srv.port).login(user)
     try:
+        cpu0 = srv.cpu()
         t0 = time.perf_counter()
         exists = imap.select(folder)
         t1 = time.perf_counter()
@@ -546,11 +615,12 @@ def full_sync(port, user, folder, batch=100, keep=None):
                     if keep is not None:
                         keep.append(lits[-1])
         t3 = time.perf_counter()
+        cpu = srv.cpu() - cpu0
     finally:
         imap.logout()
     return {"exists": exists, "headers": len(uids), "bodies": nbodies,
             "bytes": nbytes, "select_s": t1 - t0, "headers_s": t2 - t1,
-            "bodies_s": t3 - t2, "total_s": t3 - t0,
+            "bodies_s": t3 - t2, "total_s": t3 - t0, "cpu_s": cpu,
             "digest": digest.hexdigest()}
 
 

@@ -22,6 +22,8 @@ def generate(edo, count, clients, per_session):
     (seconds, sent, errors)."""
     d = edo.demo
     sent = [0]
+    step = max(1, count // 10)
+    t0 = time.perf_counter()
     errors = []
     lock = threading.Lock()
     todo = iter(range(count))
@@ -53,6 +55,13 @@ def generate(edo, count, clients, per_session):
                     s.sendmail(d["ROMASHKA_ADDR"], [d["LUTIK_ADDR"]], msg)
                     with lock:
                         sent[0] += 1
+                        if sent[0] % step == 0:
+                            db, wal = edo.store_size()
+                            print("  %d letters, %.0f s, %.1f letters/s; "
+                                  "store %.0f MB + WAL %.0f MB" % (
+                                      sent[0], time.perf_counter() - t0,
+                                      sent[0] / (time.perf_counter() - t0),
+                                      db / 1e6, wal / 1e6), flush=True)
                 except Exception as e:
                     with lock:
                         errors.append("letter %d: %s" % (i, e))
@@ -64,7 +73,6 @@ def generate(edo, count, clients, per_session):
             with lock:
                 errors.append("session: %s" % e)
 
-    t0 = time.perf_counter()
     threads = [threading.Thread(target=worker, daemon=True)
                for _ in range(clients)]
     for t in threads:
@@ -97,37 +105,46 @@ def main():
     base = before.select("INBOX")
     before.logout()
 
+    cpu0 = edo.cpu()
     gen_s, sent, errors = generate(edo, args.count, args.clients,
                                    args.per_session)
-    print("generation: %d/%d letters in %.1f s (%.1f letters/s), %d errors"
-          % (sent, args.count, gen_s, sent / gen_s, len(errors)))
+    gen_cpu = edo.cpu() - cpu0
+    db, wal = edo.store_size()
+    print("generation: %d/%d letters in %.1f s (%.1f letters/s, server CPU "
+          "%.1f ms a letter), %d errors; store %.1f MB + WAL %.1f MB" % (
+              sent, args.count, gen_s, sent / gen_s,
+              gen_cpu / max(sent, 1) * 1000, len(errors), db / 1e6,
+              wal / 1e6))
     for e in errors[:5]:
         print("  error: %s" % e)
     exists, waited = bl.wait_exists_count(edo, "lutik", "INBOX",
                                           base + sent, 120)
-    print("lutik's INBOX shows %d messages (%d before) %.2f s after the "
-          "last 250" % (exists, base, waited))
+    print("lutik's first SELECT after the letters: INBOX shows %d messages "
+          "(%d before) after %.2f s" % (exists, base, waited))
 
     bodies = []
     rounds = {}
-    rounds[("first", "edomaild")] = bl.full_sync(edo.port, "lutik", "INBOX",
+    rounds[("first", "edomaild")] = bl.full_sync(edo, "lutik", "INBOX",
                                                  args.batch, keep=bodies)
-    rounds[("second", "edomaild")] = bl.full_sync(edo.port, "lutik",
+    rounds[("second", "edomaild")] = bl.full_sync(edo, "lutik",
                                                   "INBOX", args.batch)
     imap = bl.Imap(dov.port).login(dov.user)
     app_s = bl.append_all(imap, "INBOX", bodies)
     imap.logout()
     print("dovecot: APPEND of the %d rendered messages (%.1f MB) in %.1f s"
           % (len(bodies), sum(len(b) for b in bodies) / 1e6, app_s))
-    rounds[("first", "dovecot")] = bl.full_sync(dov.port, dov.user, "INBOX",
+    rounds[("first", "dovecot")] = bl.full_sync(dov, dov.user, "INBOX",
                                                 args.batch)
-    rounds[("second", "dovecot")] = bl.full_sync(dov.port, dov.user,
+    rounds[("second", "dovecot")] = bl.full_sync(dov, dov.user,
                                                  "INBOX", args.batch)
 
     n = len(bodies)
     rows = [["generation (SMTP -> EDO)", gen_s, sent / gen_s, None, None,
-             None]]
+             None],
+            ["generation: server CPU", gen_cpu, None, None, None, None],
+            ["first SELECT (projection)", waited, None, None, None, None]]
     summary.add("EDO generation over SMTP", "letters/s", sent / gen_s)
+    summary.add("first SELECT after %d letters" % sent, "s", waited)
     for rnd in ("first", "second"):
         a, b = rounds[(rnd, "edomaild")], rounds[(rnd, "dovecot")]
         for key, label in (("headers_s", "header fetch"),
@@ -136,8 +153,11 @@ def main():
                          n / a[key] if a[key] else 0, b[key],
                          n / b[key] if b[key] else 0,
                          bl.ratio(a[key], b[key])])
+        rows.append(["%s sync: server CPU" % rnd, a["cpu_s"], None,
+                     b["cpu_s"], None, bl.ratio(a["cpu_s"], b["cpu_s"])])
         summary.add("%s EDO INBOX sync %d msgs" % (rnd, n), "s",
                     a["total_s"], b["total_s"])
+    bl.report_logs(edo, dov)
     bl.table("imap_edo_sync, %d EDO messages (ratio = edomaild / dovecot "
              "time)" % n, ["step", "edomaild s", "msgs/s", "dovecot s",
                            "msgs/s", "ratio"], rows)

@@ -165,6 +165,7 @@ def main():
     rows.append(["wake-up of the last, ms", e["wake_max"] * 1000,
                  d["wake_max"] * 1000, bl.ratio(e["wake_max"],
                                                 d["wake_max"])])
+    bl.report_logs(edo, dov)
     bl.table("imap_idle, %d connections (ratio = edomaild / dovecot)" % n,
              ["figure", "edomaild", "dovecot", "ratio"], rows)
     return 0 if e["woken"] == n and d["woken"] == n else 1

@@ -136,12 +136,14 @@ def main():
             imap.command("CREATE " + bl.quote(f))
             bl.append_all(imap, f, seed_msgs)
         imap.logout()
+        cpu0 = srv.cpu()
         lat, errs, nerr = run_load(srv, user, folders, pools,
                                    args.clients, args.duration)
-        res[srv.name] = (lat, errs, nerr)
+        cpu = srv.cpu() - cpu0
         total = sum(len(v) for v in lat.values())
-        print("%s: %d ops in %.0f s, %d errors" % (srv.name, total,
-                                                  args.duration, nerr))
+        res[srv.name] = (lat, errs, nerr, cpu / max(total, 1))
+        print("%s: %d ops in %.0f s, %d errors, server CPU %.1f s" % (
+            srv.name, total, args.duration, nerr, cpu))
         for e in errs[:5]:
             print("  error: %s" % e)
         if not srv.alive():
@@ -155,6 +157,9 @@ def main():
         allv[name] = [x for op in OPS for x in lat[op]]
     ops_s = {n: len(allv[n]) / args.duration for n in (e, d)}
     rows.append(["ops/s", ops_s[e], ops_s[d], bl.ratio(ops_s[e], ops_s[d])])
+    cpu_e, cpu_d = res[e][3] * 1000, res[d][3] * 1000
+    rows.append(["server CPU ms per op", cpu_e, cpu_d, bl.ratio(cpu_e, cpu_d)])
+    summary.add("mixed server CPU per op", "ms", cpu_e, cpu_d)
     for p in (50, 99):
         a = bl.percentile(allv[e], p) * 1000
         b = bl.percentile(allv[d], p) * 1000
@@ -168,6 +173,7 @@ def main():
             b = bl.percentile(res[d][0][op], p) * 1000
             rows.append(["%s p%d ms" % (op, p), a, b, bl.ratio(a, b)])
     rows.append(["errors", res[e][2], res[d][2], ""])
+    bl.report_logs(edo, dov)
     bl.table("imap_mixed, %d clients x %.0f s (ratio = edomaild / dovecot)"
              % (args.clients, args.duration),
              ["figure", "edomaild", "dovecot", "ratio"], rows)

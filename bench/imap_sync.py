@@ -45,30 +45,35 @@ def main():
     dov = bl.Dovecot(args.workdir).start()
     servers = [(edo, "romashka", FOLDER_EDO), (dov, dov.user, "INBOX")]
 
-    append = {}
+    append, append_cpu = {}, {}
     for srv, user, folder in servers:
         imap = bl.Imap(srv.port).login(user)
         if folder != "INBOX":
             imap.command("CREATE " + bl.quote(folder))
+        cpu0 = srv.cpu()
         append[srv.name] = bl.append_all(imap, folder, msgs)
+        append_cpu[srv.name] = srv.cpu() - cpu0
         imap.logout()
-        print("%s: APPEND %d in %.2f s" % (srv.name, len(msgs),
-                                           append[srv.name]))
+        print("%s: APPEND %d in %.2f s (server CPU %.2f s)" % (
+            srv.name, len(msgs), append[srv.name], append_cpu[srv.name]))
 
     rounds = {}
     for rnd in ("first", "second"):
         for srv, user, folder in servers:
-            r = bl.full_sync(srv.port, user, folder, args.batch)
+            r = bl.full_sync(srv, user, folder, args.batch)
             rounds[(rnd, srv.name)] = r
-            print("%s %s sync: %d headers, %d bodies, %.1f MB in %.2f s" % (
-                srv.name, rnd, r["headers"], r["bodies"], r["bytes"] / 1e6,
-                r["total_s"]))
+            print("%s %s sync: %d headers, %d bodies, %.1f MB in %.2f s "
+                  "(server CPU %.2f s)" % (
+                      srv.name, rnd, r["headers"], r["bodies"],
+                      r["bytes"] / 1e6, r["total_s"], r["cpu_s"]))
 
     e, d = "edomaild", "dovecot"
     rows = []
     n = len(msgs)
     rows.append(["APPEND (pipelined, 50)", append[e], n / append[e],
                  append[d], n / append[d], bl.ratio(append[e], append[d])])
+    rows.append(["APPEND: server CPU", append_cpu[e], None, append_cpu[d],
+                 None, bl.ratio(append_cpu[e], append_cpu[d])])
     summary.add("APPEND %d msgs" % n, "s", append[e], append[d])
     for rnd in ("first", "second"):
         re_, rd = rounds[(rnd, e)], rounds[(rnd, d)]
@@ -78,8 +83,13 @@ def main():
                          n / re_[key] if re_[key] else 0, rd[key],
                          n / rd[key] if rd[key] else 0,
                          bl.ratio(re_[key], rd[key])])
+        rows.append(["%s sync: server CPU" % rnd, re_["cpu_s"], None,
+                     rd["cpu_s"], None, bl.ratio(re_["cpu_s"], rd["cpu_s"])])
         summary.add("%s full sync %d msgs" % (rnd, n), "s", re_["total_s"],
                     rd["total_s"])
+        summary.add("%s full sync %d msgs, server CPU" % (rnd, n), "s",
+                    re_["cpu_s"], rd["cpu_s"])
+    bl.report_logs(edo, dov)
     bl.table("imap_sync (ratio = edomaild / dovecot time; < 1 means "
              "edomaild is faster)",
              ["step", "edomaild s", "msgs/s", "dovecot s", "msgs/s", "ratio"],

@@ -20,6 +20,7 @@ import argparse
 import os
 import random
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -105,7 +106,8 @@ def make_keys(d):
 
 
 def openssl_sign(d, kind, path, count, clients):
-    """count `openssl cms -sign` runs, `clients` at a time; ops/s."""
+    """count `openssl cms -sign` runs, `clients` at a time; returns (seconds,
+    failures, CPU seconds of the openssl processes)."""
     if kind == "RSA":
         cmd = ["openssl", "cms", "-sign", "-binary", "-in", path, "-signer",
                os.path.join(d, "rsa.crt"), "-inkey",
@@ -131,10 +133,13 @@ def openssl_sign(d, kind, path, count, clients):
                 with lock:
                     fails[0] += 1
 
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     with ThreadPoolExecutor(clients) as ex:
         list(ex.map(worker, range(clients)))
-    return time.perf_counter() - t0, fails[0]
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    return time.perf_counter() - t0, fails[0], cpu
 
 
 class IdleWatcher(threading.Thread):
@@ -244,17 +249,19 @@ def main():
     d = edo.demo
     rows, ok = [], True
     for kind, user, src, dst in DIRECTIONS:
+        cpu0 = edo.cpu()
         secs, lat, errors = submit_many(edo, user, d[src], d[dst], data,
                                         args.count, args.clients)
+        cpu = edo.cpu() - cpu0
         sent = len(lat)
         for e in errors[:5]:
             print("  error: %s" % e)
         ok = ok and not errors
         if kind == "GOST" and not gost_ok:
-            fl_s, fails = float("nan"), args.count
+            fl_s, fails, fl_cpu = float("nan"), args.count, float("nan")
         else:
-            fl_s, fails = openssl_sign(tmp, kind, path, args.count,
-                                       args.clients)
+            fl_s, fails, fl_cpu = openssl_sign(tmp, kind, path, args.count,
+                                               args.clients)
         rate = sent / secs
         floor = (args.count - fails) / fl_s if fl_s == fl_s else None
         print("%s: %d/%d submitted in %.2f s; openssl cms -sign %d in %.2f s"
@@ -262,6 +269,12 @@ def main():
                                 fl_s, fails))
         rows.append(["%s submissions/s" % kind, rate, floor,
                      bl.ratio(rate, floor)])
+        per_e = cpu / max(sent, 1) * 1000
+        per_f = fl_cpu / max(args.count - fails, 1) * 1000
+        rows.append(["%s CPU ms per letter / sign" % kind, per_e, per_f,
+                     bl.ratio(per_e, per_f)])
+        summary.add("%s CPU per submission (100 KB)" % kind, "ms", per_e,
+                    per_f, other_name="openssl cms -sign")
         rows.append(["%s MAIL..250 p50 ms" % kind,
                      bl.percentile(lat, 50) * 1000, None, None])
         rows.append(["%s MAIL..250 p99 ms" % kind,
@@ -282,10 +295,14 @@ def main():
             rows.append(["%s 250->IDLE EXISTS p%d ms" % (kind, p), v, None,
                          None])
             summary.add("%s 250->EXISTS p%d" % (kind, p), "ms", v)
+    bl.report_logs(edo)
     bl.table("smtp_submit, 100 KB attachment, %d concurrent (floor = openssl "
              "cms -sign of the same file, ratio = edomaild / floor)" %
              args.clients, ["figure", "edomaild", "openssl floor", "ratio"],
              rows)
+    db, wal = edo.store_size()
+    print("edomaild store after %d letters of 100 KB: %.1f MB + WAL %.1f MB"
+          % (2 * args.count + 2 * args.latency_count, db / 1e6, wal / 1e6))
     if not edo.alive():
         print("edomaild DIED")
         ok = False
