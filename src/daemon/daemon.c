@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -61,6 +62,10 @@ struct daemon_ctx {
 	char poll_key[CORE_KEY_LEN];
 	struct pending_boxes pending;
 	int stopping;	/* no new background jobs once set */
+	int max_conn;	/* max_connections, capped by the descriptor limit */
+	struct event *accept_resume_ev;
+	int64_t refused_log_ms;
+	unsigned long refused;	/* refusals not logged yet */
 };
 
 /* ---- operator events → mailbox notifications and receipts ---- */
@@ -201,6 +206,30 @@ static void receipts_catch_up(struct daemon_ctx *d)
 
 /* ---- listeners ---- */
 
+/* Descriptors the daemon needs besides its connections: log, store (db,
+ * WAL, shm, temporary files), listeners, the event loop's and the
+ * workers' pipes, modules that OpenSSL engines load. */
+#define DAEMON_FD_RESERVE 64
+/* After accept() failed (out of descriptors) the listeners rest this long:
+ * the listening socket stays readable, and retrying at once would spin
+ * and log without end. */
+#define DAEMON_ACCEPT_PAUSE_MS 1000
+
+/* One line a second at most, however fast clients are refused. */
+static void log_refused(struct daemon_ctx *d)
+{
+	int64_t now = util_mono_ms();
+
+	d->refused++;
+	if (d->refused_log_ms != 0 && now - d->refused_log_ms < 1000)
+		return;
+	log_warnx("connection refused: limit of %d connections reached "
+		  "(%lu refused since the last such line)", d->max_conn,
+		  d->refused);
+	d->refused = 0;
+	d->refused_log_ms = now;
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		      struct sockaddr *addr, int addrlen, void *arg)
 {
@@ -208,8 +237,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	struct daemon_ctx *d = dl->d;
 	size_t total = imap_server_session_count(d->imap) +
 		       smtp_server_session_count(d->smtp);
-	if (d->set->max_connections > 0 &&
-	    total >= (size_t)d->set->max_connections) {
+	if (d->max_conn > 0 && total >= (size_t)d->max_conn) {
 		static const char busy[] =
 			"* BYE Слишком много соединений, попробуйте позже / too many connections, try later\r\n";
 		static const char busy_smtp[] =
@@ -221,8 +249,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 			w = write(fd, busy_smtp, sizeof(busy_smtp) - 1);
 		(void)w;
 		close(fd);
-		log_warnx("connection refused: limit of %d connections reached",
-			  d->set->max_connections);
+		log_refused(d);
 		return;
 	}
 	switch (dl->kind) {
@@ -231,6 +258,70 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	case LK_SUBMISSION: smtp_server_accept(d->smtp, fd, addr, addrlen, 0); break;
 	case LK_SUBMISSIONS: smtp_server_accept(d->smtp, fd, addr, addrlen, 1); break;
 	}
+}
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon_ctx *d = arg;
+
+	for (int i = 0; i < 4; i++)
+		if (d->listeners[i].l != NULL)
+			evconnlistener_enable(d->listeners[i].l);
+}
+
+/* accept() failed with something other than "try again" (EMFILE, ENFILE,
+ * ENOBUFS...): pause every listener for a while, one log line a pause. */
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct daemon_listener *dl = arg;
+	struct daemon_ctx *d = dl->d;
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = { DAEMON_ACCEPT_PAUSE_MS / 1000,
+			      (DAEMON_ACCEPT_PAUSE_MS % 1000) * 1000 };
+
+	for (int i = 0; i < 4; i++)
+		if (d->listeners[i].l != NULL)
+			evconnlistener_disable(d->listeners[i].l);
+	log_warnx("accept: %s; новые соединения приостановлены на %d мс / "
+		  "new connections paused for %d ms", strerror(err),
+		  DAEMON_ACCEPT_PAUSE_MS, DAEMON_ACCEPT_PAUSE_MS);
+	if (d->accept_resume_ev != NULL && !d->stopping)
+		event_add(d->accept_resume_ev, &tv);
+}
+
+/* Raises the soft descriptor limit to what max_connections needs (service
+ * managers often start with 1024); where the hard limit forbids it, fewer
+ * connections are accepted, so that clients past the limit get a clear
+ * refusal instead of an accept() that fails. */
+static void daemon_fd_limit(struct daemon_ctx *d)
+{
+	rlim_t need = (rlim_t)d->set->max_connections + DAEMON_FD_RESERVE;
+	struct rlimit rl;
+
+	d->max_conn = d->set->max_connections;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= need)
+		return;
+	struct rlimit want = rl;
+
+	want.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ?
+			rl.rlim_max : need;
+	if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+		rl = want;
+	if (rl.rlim_cur >= need)
+		return;
+	d->max_conn = rl.rlim_cur > 2 * DAEMON_FD_RESERVE ?
+		      (int)(rl.rlim_cur - DAEMON_FD_RESERVE) :
+		      (int)(rl.rlim_cur / 2);
+	if (d->max_conn < 1)
+		d->max_conn = 1;
+	log_warnx("лимит дескрипторов %llu меньше нужного для max_connections = %d "
+		  "(%llu): соединений не больше %d / descriptor limit %llu is below "
+		  "what max_connections = %d needs (%llu): at most %d connections",
+		  (unsigned long long)rl.rlim_cur, d->set->max_connections,
+		  (unsigned long long)need, d->max_conn,
+		  (unsigned long long)rl.rlim_cur, d->set->max_connections,
+		  (unsigned long long)need, d->max_conn);
 }
 
 static int parse_addr(const struct settings_listen *ls, struct sockaddr_storage *ss,
@@ -281,6 +372,7 @@ static int listener_open(struct daemon_ctx *d, int idx, enum listener_kind kind,
 			  ls->address, ls->port, strerror(errno));
 		return -1;
 	}
+	evconnlistener_set_error_cb(dl->l, accept_error_cb);
 	log_info("%s listening on %s:%d", what, ls->address, ls->port);
 	return 0;
 }
@@ -328,6 +420,7 @@ static int daemon_open(struct daemon_ctx *d)
 	}
 	d->workers = worker_pool_new(d->base, set->workers > 0 ? set->workers : 2);
 	d->notify_ev = event_new(d->base, -1, 0, notify_cb, d);
+	d->accept_resume_ev = evtimer_new(d->base, accept_resume_cb, d);
 	core_set_notify(d->core, daemon_core_notify, d);
 	poll_changes(d);	/* the starting key: what exists now */
 	d->poll_ev = event_new(d->base, -1, EV_PERSIST, poll_cb, d);
@@ -355,6 +448,10 @@ static void daemon_close(struct daemon_ctx *d)
 	for (int i = 0; i < 4; i++)
 		if (d->listeners[i].l != NULL)
 			evconnlistener_free(d->listeners[i].l);
+	memset(d->listeners, 0, sizeof(d->listeners));
+	if (d->accept_resume_ev != NULL)
+		event_free(d->accept_resume_ev);
+	d->accept_resume_ev = NULL;
 	/* Freeing the servers may run the loop until a running commit ends;
 	 * nothing must start new background work meanwhile. */
 	d->stopping = 1;
@@ -416,6 +513,7 @@ int daemon_run(const struct settings *set, int foreground, int debug)
 			set->log_file, strerror(errno));
 		return -1;
 	}
+	daemon_fd_limit(&d);
 	if (!foreground && daemon(1, 0) < 0) {
 		log_warn("daemon()");
 		return -1;
