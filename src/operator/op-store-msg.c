@@ -157,22 +157,11 @@ static const struct store_rows op_entity_rows = {
 int operator_store_entities(struct store *s, const char *message_id,
 			    struct core_entity **ents_r, size_t *n_r)
 {
-	sqlite3_stmt *stmt;
-	int ret = STORE_ERR_INTERNAL;
-
-	*ents_r = NULL;
-	*n_r = 0;
-	store_lock(s);
-	stmt = store_stmt(s, "SELECT id, kind, parent_id, file_name, "
-			  "content_type, data, encrypted, signer_box, created "
-			  "FROM op_entities WHERE message_id = ? ORDER BY num");
-	if (stmt != NULL) {
-		store_bind_text_or_null(stmt, 1, message_id);
-		ret = store_step_list(s, stmt, &op_entity_rows, (void **)ents_r,
-				      n_r, "select entities");
-	}
-	store_unlock(s);
-	return ret;
+	return store_select_list(s, "SELECT id, kind, parent_id, file_name, "
+				 "content_type, data, encrypted, signer_box, "
+				 "created FROM op_entities WHERE message_id = ? "
+				 "ORDER BY num", message_id, 0, &op_entity_rows,
+				 (void **)ents_r, n_r, "select entities");
 }
 
 int operator_store_entity_kind(struct store *s, const char *message_id,
@@ -304,20 +293,10 @@ int operator_store_pending_receipts(struct store *s, const char *box_id,
 				    char (**ids_r)[CORE_UUID_LEN],
 				    size_t *n_r)
 {
-	sqlite3_stmt *stmt;
-	int ret = STORE_ERR_INTERNAL;
-
-	*ids_r = NULL;
-	*n_r = 0;
-	store_lock(s);
 	/* A bounded batch: the caller comes back for the rest. */
-	stmt = store_stmt(s, "SELECT id FROM op_messages WHERE to_box = ? "
-			  "AND receipt_pending = 1 ORDER BY num LIMIT 256");
-	if (stmt != NULL) {
-		store_bind_text_or_null(stmt, 1, box_id);
-		ret = store_step_list(s, stmt, &op_uuid_rows, (void **)ids_r,
-				      n_r, "select pending receipts");
-	}
-	store_unlock(s);
-	return ret;
+	return store_select_list(s, "SELECT id FROM op_messages "
+				 "WHERE to_box = ? AND receipt_pending = 1 "
+				 "ORDER BY num LIMIT 256", box_id, 0,
+				 &op_uuid_rows, (void **)ids_r, n_r,
+				 "select pending receipts");
 }

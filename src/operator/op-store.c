@@ -40,8 +40,10 @@ int operator_store_box_insert(struct store *s, const struct core_box *box,
 }
 
 /* Columns OP_BOX_COLUMNS from the first one on. */
-static void op_box_row(sqlite3_stmt *stmt, struct core_box *box_r)
+static void op_box_fill(sqlite3_stmt *stmt, void *item)
 {
+	struct core_box *box_r = item;
+
 	memset(box_r, 0, sizeof(*box_r));
 	snprintf(box_r->id, sizeof(box_r->id), "%s", store_col_text(stmt, 0));
 	snprintf(box_r->name, sizeof(box_r->name), "%s",
@@ -51,32 +53,16 @@ static void op_box_row(sqlite3_stmt *stmt, struct core_box *box_r)
 	box_r->test_mode = sqlite3_column_int(stmt, 4);
 }
 
-/* The box a bound statement selects. */
-static int op_box_one(struct store *s, sqlite3_stmt *stmt,
-		      struct core_box *box_r)
-{
-	int ret = store_step_row(s, stmt, "select box");
-
-	if (ret == STORE_OK)
-		op_box_row(stmt, box_r);
-	return ret;
-}
+static const struct store_rows op_box_rows = {
+	sizeof(struct core_box), op_box_fill, NULL,
+};
 
 int operator_store_box_get(struct store *s, const char *id,
 			   struct core_box *box_r)
 {
-	sqlite3_stmt *stmt;
-	int ret = STORE_ERR_INTERNAL;
-
-	store_lock(s);
-	stmt = store_stmt(s, "SELECT " OP_BOX_COLUMNS " FROM op_boxes "
-			  "WHERE id = ?");
-	if (stmt != NULL) {
-		store_bind_text_or_null(stmt, 1, id);
-		ret = op_box_one(s, stmt, box_r);
-	}
-	store_unlock(s);
-	return ret;
+	return store_select_one(s, "SELECT " OP_BOX_COLUMNS " FROM op_boxes "
+				"WHERE id = ?", id, 0, &op_box_rows, box_r,
+				"select box");
 }
 
 int operator_store_box_find_inn(struct store *s, const char *inn,
@@ -99,7 +85,9 @@ int operator_store_box_find_inn(struct store *s, const char *inn,
 		store_bind_text_or_null(stmt, 1, inn);
 		if (kpp != NULL)
 			store_bind_text_or_null(stmt, 2, kpp);
-		ret = op_box_one(s, stmt, box_r);
+		ret = store_step_row(s, stmt, "select box");
+		if (ret == STORE_OK)
+			op_box_fill(stmt, box_r);
 	}
 	store_unlock(s);
 	return ret;
@@ -229,7 +217,7 @@ static void op_counteragent_fill(sqlite3_stmt *stmt, void *item)
 {
 	struct core_counteragent *ca = item;
 
-	op_box_row(stmt, &ca->box);
+	op_box_fill(stmt, &ca->box);
 	ca->status = (enum core_ca_status)sqlite3_column_int(stmt, 5);
 	ca->comment = store_col_strdup(stmt, 6);
 	ca->changed = sqlite3_column_int64(stmt, 7);
@@ -253,23 +241,14 @@ int operator_store_relation_list(struct store *s, const char *box_id,
 				 struct core_counteragent **cas_r,
 				 size_t *n_r)
 {
-	sqlite3_stmt *stmt;
-	int ret = STORE_ERR_INTERNAL;
-
-	*cas_r = NULL;
-	*n_r = 0;
-	store_lock(s);
-	stmt = store_stmt(s, "SELECT b.id, b.name, b.inn, b.kpp, b.test_mode, "
-			  "r.status, r.comment, r.changed, r.invitation_id "
-			  "FROM op_relations r JOIN op_boxes b ON b.id = r.other_id "
-			  "WHERE r.box_id = ? AND r.status <> 0 ORDER BY b.num");
-	if (stmt != NULL) {
-		store_bind_text_or_null(stmt, 1, box_id);
-		ret = store_step_list(s, stmt, &op_counteragent_rows,
-				      (void **)cas_r, n_r, "list relations");
-	}
-	store_unlock(s);
-	return ret;
+	return store_select_list(s, "SELECT b.id, b.name, b.inn, b.kpp, "
+				 "b.test_mode, r.status, r.comment, r.changed, "
+				 "r.invitation_id FROM op_relations r "
+				 "JOIN op_boxes b ON b.id = r.other_id "
+				 "WHERE r.box_id = ? AND r.status <> 0 "
+				 "ORDER BY b.num", box_id, 0,
+				 &op_counteragent_rows, (void **)cas_r, n_r,
+				 "list relations");
 }
 
 /* ---- events ---- */

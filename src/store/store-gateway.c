@@ -76,15 +76,6 @@ void store_user_clear(struct store_user *u)
 	memset(u, 0, sizeof(*u));
 }
 
-void store_user_list_free(struct store_user *users, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		store_user_clear(&users[i]);
-	free(users);
-}
-
 static void gw_user_fill(sqlite3_stmt *st, void *item)
 {
 	struct store_user *u = item;
@@ -104,6 +95,11 @@ static void gw_user_clear(void *item)
 static const struct store_rows gw_user_rows = {
 	sizeof(struct store_user), gw_user_fill, gw_user_clear,
 };
+
+void store_user_list_free(struct store_user *users, size_t n)
+{
+	store_rows_free(&gw_user_rows, users, n);
+}
 
 int store_user_add(struct store *s, const char *login, const char *full_name,
 		   const char *pw_hash, int64_t *id_r)
@@ -126,38 +122,18 @@ int store_user_add(struct store *s, const char *login, const char *full_name,
 	return ret;
 }
 
-static int gw_user_get(struct store *s, const char *sql, const char *login,
-		       int64_t id, struct store_user *u_r)
-{
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
-
-	memset(u_r, 0, sizeof(*u_r));
-	store_lock(s);
-	st = store_stmt(s, sql);
-	if (st != NULL) {
-		if (login != NULL)
-			store_bind_text_or_null(st, 1, login);
-		else
-			sqlite3_bind_int64(st, 1, id);
-		ret = store_step_row(s, st, "user get");
-		if (ret == STORE_OK)
-			gw_user_fill(st, u_r);
-	}
-	store_unlock(s);
-	return ret;
-}
-
 int store_user_get(struct store *s, const char *login, struct store_user *u_r)
 {
-	return gw_user_get(s, "SELECT " GW_USER_COLS " FROM users WHERE login = ?",
-			   login, 0, u_r);
+	return store_select_one(s, "SELECT " GW_USER_COLS " FROM users "
+				"WHERE login = ?", login, 0, &gw_user_rows, u_r,
+				"user get");
 }
 
 int store_user_get_by_id(struct store *s, int64_t id, struct store_user *u_r)
 {
-	return gw_user_get(s, "SELECT " GW_USER_COLS " FROM users WHERE id = ?",
-			   NULL, id, u_r);
+	return store_select_one(s, "SELECT " GW_USER_COLS " FROM users "
+				"WHERE id = ?", NULL, id, &gw_user_rows, u_r,
+				"user get");
 }
 
 int store_user_set_status(struct store *s, int64_t id, int status)
@@ -194,18 +170,9 @@ int store_user_set_password(struct store *s, int64_t id, const char *pw_hash)
 
 int store_user_list(struct store *s, struct store_user **users_r, size_t *n_r)
 {
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
-
-	*users_r = NULL;
-	*n_r = 0;
-	store_lock(s);
-	st = store_stmt(s, "SELECT " GW_USER_COLS " FROM users ORDER BY login");
-	if (st != NULL)
-		ret = store_step_list(s, st, &gw_user_rows,
-				      (void **)users_r, n_r, "user list");
-	store_unlock(s);
-	return ret;
+	return store_select_list(s, "SELECT " GW_USER_COLS " FROM users "
+				 "ORDER BY login", NULL, 0, &gw_user_rows,
+				 (void **)users_r, n_r, "user list");
 }
 
 /* ---- organizations ---- */
@@ -220,15 +187,6 @@ void store_org_clear(struct store_org *o)
 	free(o->inn);
 	free(o->kpp);
 	memset(o, 0, sizeof(*o));
-}
-
-void store_org_list_free(struct store_org *orgs, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		store_org_clear(&orgs[i]);
-	free(orgs);
 }
 
 static void gw_org_fill(sqlite3_stmt *st, void *item)
@@ -256,6 +214,11 @@ static const struct store_rows gw_org_rows = {
 	sizeof(struct store_org), gw_org_fill, gw_org_clear,
 };
 
+void store_org_list_free(struct store_org *orgs, size_t n)
+{
+	store_rows_free(&gw_org_rows, orgs, n);
+}
+
 int store_org_add(struct store *s, const struct store_org *org)
 {
 	sqlite3_stmt *st;
@@ -281,20 +244,9 @@ int store_org_add(struct store *s, const struct store_org *org)
 
 int store_org_get(struct store *s, const char *box_id, struct store_org *o_r)
 {
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
-
-	memset(o_r, 0, sizeof(*o_r));
-	store_lock(s);
-	st = store_stmt(s, "SELECT " GW_ORG_COLS " FROM orgs WHERE box_id = ?");
-	if (st != NULL) {
-		store_bind_text_or_null(st, 1, box_id);
-		ret = store_step_row(s, st, "org get");
-		if (ret == STORE_OK)
-			gw_org_fill(st, o_r);
-	}
-	store_unlock(s);
-	return ret;
+	return store_select_one(s, "SELECT " GW_ORG_COLS " FROM orgs "
+				"WHERE box_id = ?", box_id, 0, &gw_org_rows, o_r,
+				"org get");
 }
 
 int store_org_find_inn(struct store *s, const char *inn, const char *kpp,
@@ -339,18 +291,9 @@ int store_org_find_inn(struct store *s, const char *inn, const char *kpp,
 
 int store_org_list(struct store *s, struct store_org **orgs_r, size_t *n_r)
 {
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
-
-	*orgs_r = NULL;
-	*n_r = 0;
-	store_lock(s);
-	st = store_stmt(s, "SELECT " GW_ORG_COLS " FROM orgs ORDER BY name, box_id");
-	if (st != NULL)
-		ret = store_step_list(s, st, &gw_org_rows,
-				      (void **)orgs_r, n_r, "org list");
-	store_unlock(s);
-	return ret;
+	return store_select_list(s, "SELECT " GW_ORG_COLS " FROM orgs "
+				 "ORDER BY name, box_id", NULL, 0, &gw_org_rows,
+				 (void **)orgs_r, n_r, "org list");
 }
 
 int store_org_set_policy(struct store *s, const char *box_id, int encrypt)
@@ -379,15 +322,6 @@ void store_membership_clear(struct store_membership *m)
 	memset(m, 0, sizeof(*m));
 }
 
-void store_member_list_free(struct store_membership *m, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		store_membership_clear(&m[i]);
-	free(m);
-}
-
 static void gw_member_fill(sqlite3_stmt *st, void *item)
 {
 	struct store_membership *m = item;
@@ -406,6 +340,11 @@ static void gw_member_clear(void *item)
 static const struct store_rows gw_member_rows = {
 	sizeof(struct store_membership), gw_member_fill, gw_member_clear,
 };
+
+void store_member_list_free(struct store_membership *m, size_t n)
+{
+	store_rows_free(&gw_member_rows, m, n);
+}
 
 int store_member_set(struct store *s, int64_t user_id, const char *box_id,
 		     int role, int status)
@@ -454,45 +393,25 @@ int store_member_get(struct store *s, int64_t user_id, const char *box_id,
 int store_member_list_user(struct store *s, int64_t user_id,
 			   struct store_membership **m_r, size_t *n_r)
 {
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
-
-	*m_r = NULL;
-	*n_r = 0;
-	store_lock(s);
 	/* In the order the organizations are listed (by name), so a
 	 * multi-org user's folders keep a stable order. */
-	st = store_stmt(s, "SELECT m.user_id, m.box_id, m.role, m.status "
-			"FROM memberships m JOIN orgs o ON o.box_id = m.box_id "
-			"WHERE m.user_id = ? ORDER BY o.name, o.box_id");
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, user_id);
-		ret = store_step_list(s, st, &gw_member_rows,
-				      (void **)m_r, n_r, "member list user");
-	}
-	store_unlock(s);
-	return ret;
+	return store_select_list(s, "SELECT m.user_id, m.box_id, m.role, "
+				 "m.status FROM memberships m "
+				 "JOIN orgs o ON o.box_id = m.box_id "
+				 "WHERE m.user_id = ? ORDER BY o.name, o.box_id",
+				 NULL, user_id, &gw_member_rows, (void **)m_r,
+				 n_r, "member list user");
 }
 
 int store_member_list_box(struct store *s, const char *box_id,
 			  struct store_membership **m_r, size_t *n_r)
 {
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
-
-	*m_r = NULL;
-	*n_r = 0;
-	store_lock(s);
-	st = store_stmt(s, "SELECT m.user_id, m.box_id, m.role, m.status "
-			"FROM memberships m JOIN users u ON u.id = m.user_id "
-			"WHERE m.box_id = ? ORDER BY u.login");
-	if (st != NULL) {
-		store_bind_text_or_null(st, 1, box_id);
-		ret = store_step_list(s, st, &gw_member_rows,
-				      (void **)m_r, n_r, "member list box");
-	}
-	store_unlock(s);
-	return ret;
+	return store_select_list(s, "SELECT m.user_id, m.box_id, m.role, "
+				 "m.status FROM memberships m "
+				 "JOIN users u ON u.id = m.user_id "
+				 "WHERE m.box_id = ? ORDER BY u.login", box_id, 0,
+				 &gw_member_rows, (void **)m_r, n_r,
+				 "member list box");
 }
 
 /* ---- certificates ---- */
@@ -514,15 +433,6 @@ void store_cert_clear(struct store_cert *c)
 		free(c->key_enc);
 	}
 	memset(c, 0, sizeof(*c));
-}
-
-void store_cert_list_free(struct store_cert *certs, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		store_cert_clear(&certs[i]);
-	free(certs);
 }
 
 static void gw_cert_fill(sqlite3_stmt *st, void *item)
@@ -555,6 +465,11 @@ static void gw_cert_clear(void *item)
 static const struct store_rows gw_cert_rows = {
 	sizeof(struct store_cert), gw_cert_fill, gw_cert_clear,
 };
+
+void store_cert_list_free(struct store_cert *certs, size_t n)
+{
+	store_rows_free(&gw_cert_rows, certs, n);
+}
 
 int store_cert_add(struct store *s, const struct store_cert *c, int64_t *id_r)
 {
@@ -592,39 +507,19 @@ int store_cert_add(struct store *s, const struct store_cert *c, int64_t *id_r)
 	return ret;
 }
 
-static int gw_cert_get(struct store *s, const char *sql, const char *text,
-		       int64_t id, struct store_cert *c_r)
-{
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
-
-	memset(c_r, 0, sizeof(*c_r));
-	store_lock(s);
-	st = store_stmt(s, sql);
-	if (st != NULL) {
-		if (text != NULL)
-			store_bind_text_or_null(st, 1, text);
-		else
-			sqlite3_bind_int64(st, 1, id);
-		ret = store_step_row(s, st, "cert get");
-		if (ret == STORE_OK)
-			gw_cert_fill(st, c_r);
-	}
-	store_unlock(s);
-	return ret;
-}
-
 int store_cert_get(struct store *s, int64_t id, struct store_cert *c_r)
 {
-	return gw_cert_get(s, "SELECT " GW_CERT_COLS " FROM certs WHERE id = ?",
-			   NULL, id, c_r);
+	return store_select_one(s, "SELECT " GW_CERT_COLS " FROM certs "
+				"WHERE id = ?", NULL, id, &gw_cert_rows, c_r,
+				"cert get");
 }
 
 int store_cert_find_thumbprint(struct store *s, const char *thumbprint,
 			       struct store_cert *c_r)
 {
-	return gw_cert_get(s, "SELECT " GW_CERT_COLS " FROM certs "
-			   "WHERE thumbprint = ? COLLATE NOCASE", thumbprint, 0, c_r);
+	return store_select_one(s, "SELECT " GW_CERT_COLS " FROM certs "
+				"WHERE thumbprint = ? COLLATE NOCASE", thumbprint,
+				0, &gw_cert_rows, c_r, "cert get");
 }
 
 int store_cert_list(struct store *s, const char *box_id, int64_t user_id,
@@ -699,22 +594,19 @@ int store_cert_delete(struct store *s, int64_t id)
 
 /* ---- node-level values ---- */
 
+static void gw_value_fill(sqlite3_stmt *st, void *item)
+{
+	*(char **)item = store_col_strdup(st, 0);
+}
+
+static const struct store_rows gw_value_rows = {
+	sizeof(char *), gw_value_fill, NULL,
+};
+
 int store_kv_get(struct store *s, const char *key, char **value_r)
 {
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
-
-	*value_r = NULL;
-	store_lock(s);
-	st = store_stmt(s, "SELECT value FROM settings_kv WHERE key = ?");
-	if (st != NULL) {
-		store_bind_text_or_null(st, 1, key);
-		ret = store_step_row(s, st, "kv get");
-		if (ret == STORE_OK)
-			*value_r = store_col_strdup(st, 0);
-	}
-	store_unlock(s);
-	return ret;
+	return store_select_one(s, "SELECT value FROM settings_kv WHERE key = ?",
+				key, 0, &gw_value_rows, value_r, "kv get");
 }
 
 int store_kv_set(struct store *s, const char *key, const char *value)

@@ -106,14 +106,74 @@ int store_step_list(struct store *s, sqlite3_stmt *st,
 	if (rc != SQLITE_DONE) {
 		ret = store_last_error(s, what);
 		/* Half a list would pass for the whole one. */
-		while (rows->clear != NULL && n > 0)
-			rows->clear(items + --n * rows->size);
-		free(items);
+		store_rows_free(rows, items, n);
 		items = NULL;
 		n = 0;
 	}
 	sqlite3_reset(st);
 	*items_r = items;
 	*n_r = n;
+	return ret;
+}
+
+void store_rows_free(const struct store_rows *rows, void *items, size_t n)
+{
+	size_t i;
+
+	for (i = 0; rows->clear != NULL && i < n; i++)
+		rows->clear((unsigned char *)items + i * rows->size);
+	free(items);
+}
+
+/* The statement for a one-key lookup, bound; NULL if it cannot be made. */
+static sqlite3_stmt *store_select(struct store *s, const char *sql,
+				  const char *key, int64_t id)
+{
+	sqlite3_stmt *st = store_stmt(s, sql);
+
+	if (st == NULL || sqlite3_bind_parameter_count(st) == 0)
+		return st;
+	if (key != NULL)
+		store_bind_text_or_null(st, 1, key);
+	else
+		sqlite3_bind_int64(st, 1, id);
+	return st;
+}
+
+int store_select_one(struct store *s, const char *sql, const char *key,
+		     int64_t id, const struct store_rows *rows, void *item_r,
+		     const char *what)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_select(s, sql, key, id);
+	if (st != NULL)
+		ret = store_step_row(s, st, what);
+	/* Zeroed only after the step: key may point into *item_r. */
+	memset(item_r, 0, rows->size);
+	if (ret == STORE_OK)
+		rows->fill(st, item_r);
+	if (st != NULL)
+		sqlite3_reset(st);
+	store_unlock(s);
+	return ret;
+}
+
+int store_select_list(struct store *s, const char *sql, const char *key,
+		      int64_t id, const struct store_rows *rows,
+		      void **items_r, size_t *n_r, const char *what)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*items_r = NULL;
+	*n_r = 0;
+	store_lock(s);
+	st = store_select(s, sql, key, id);
+	if (st != NULL)
+		ret = store_step_list(s, st, rows, items_r, n_r, what);
+	store_unlock(s);
 	return ret;
 }

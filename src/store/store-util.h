@@ -5,6 +5,7 @@
  * SQLite's result to enum store_error; the details go to the log
  * (store_error_from_sqlite).  The caller holds the store lock. */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store/store.h"
 
@@ -44,5 +45,20 @@ struct store_rows {
 int store_step_list(struct store *s, struct sqlite3_stmt *st,
 		    const struct store_rows *rows, void **items_r,
 		    size_t *n_r, const char *what);
+/* Clears n items made by rows->fill and frees the array (the _list_free
+ * functions of the API). */
+void store_rows_free(const struct store_rows *rows, void *items, size_t n);
+
+/* Whole lookups by one key, taking the store lock: the statement's
+ * parameter, if it has one, gets key, or id when key is NULL.
+ * store_select_one zeroes *item_r (key may point into it) and fills it
+ * from the one row, else STORE_ERR_NOTFOUND; store_select_list is
+ * store_step_list. */
+int store_select_one(struct store *s, const char *sql, const char *key,
+		     int64_t id, const struct store_rows *rows, void *item_r,
+		     const char *what);
+int store_select_list(struct store *s, const char *sql, const char *key,
+		      int64_t id, const struct store_rows *rows,
+		      void **items_r, size_t *n_r, const char *what);
 
 #endif
