@@ -55,6 +55,7 @@ void mailbox_env_free(struct mailbox_env **_env)
 		log_warnx("mailbox: env freed with views still open");
 	OPENSSL_cleanse(env->node_key, sizeof(env->node_key));
 	free(env->dummy_hash);
+	free(env->prerendering);
 	pthread_mutex_destroy(&env->lock);
 	pthread_mutex_destroy(&env->sync_lock);
 	free(env);
@@ -265,4 +266,14 @@ void mailbox_env_notify_box(struct mailbox_env *env, const char *box_id)
 				  user->login, err.msg);
 	}
 	free(done);
+}
+
+uint64_t mailbox_env_render_count(struct mailbox_env *env)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&env->lock);
+	n = env->sync_renders;
+	pthread_mutex_unlock(&env->lock);
+	return n;
 }

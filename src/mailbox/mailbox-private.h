@@ -55,6 +55,11 @@ struct mailbox_env {
 	int node_key_state;		/* 0 unread, 1 loaded, -1 unusable */
 	unsigned char node_key[32];
 	char *dummy_hash;		/* equalises the time of unknown logins */
+	/* Under lock: boxes a pre-render works on now (one worker a box),
+	 * and the EDO objects syncs rendered themselves. */
+	char **prerendering;
+	size_t n_prerendering;
+	uint64_t sync_renders;
 };
 
 /* A box the session serves. */
@@ -182,6 +187,15 @@ int mb_render_message(struct mailbox_env *env, int64_t user_id,
 		      const char *box_id, const char *msg_id, int outgoing,
 		      struct mb_party_cache *parties, struct mb_rendered *r,
 		      struct mailbox_error *err);
+/* The box-wide rendering of a message for the pre-render (user 0: the
+ * organization's keys).  r->data is set when rendered now; r stays empty
+ * when a box-wide rendering is stored already or when what a member sees
+ * depends on the member's own keys.  -1 with err only for temporary
+ * failures. */
+int mb_render_message_shared(struct mailbox_env *env, const char *box_id,
+			     const char *msg_id, int outgoing,
+			     struct mb_party_cache *parties,
+			     struct mb_rendered *r, struct mailbox_error *err);
 int mb_render_invitation(struct mailbox_env *env, const char *box_id,
 			 const struct core_event *ev, int outgoing,
 			 struct mb_party_cache *parties, struct mb_rendered *r,

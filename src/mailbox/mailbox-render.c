@@ -16,6 +16,8 @@
 #include "lib/util.h"
 #include "mime/mime.h"
 
+#define MB_N(a) (sizeof(a) / sizeof((a)[0]))
+
 void mb_rendered_clear(struct mb_rendered *r)
 {
 	free(r->data);
@@ -402,8 +404,10 @@ static struct mb_key *mb_keys_load(struct mailbox_env *env,
 	*n_r = 0;
 	if (mb_node_key(env, nk) < 0)
 		return NULL;
-	/* The user's own certificates first, then the organization's. */
-	mb_keys_add_owner(env, box_id, user_id, nk, &keys, &n);
+	/* The user's own certificates first, then the organization's
+	 * (user 0: a box-wide rendering, the organization's alone). */
+	if (user_id != 0)
+		mb_keys_add_owner(env, box_id, user_id, nk, &keys, &n);
 	mb_keys_add_owner(env, box_id, 0, nk, &keys, &n);
 	OPENSSL_cleanse(nk, sizeof(nk));
 	*n_r = n;
@@ -628,6 +632,31 @@ static void mb_msg_view_verify(struct mb_msg_view *v)
 	v->n_reports = n;
 }
 
+/* The Message-ID of the box's rendering of the answered message: every
+ * member's item of it shows that blob, so a box-wide rendering (user 0)
+ * finds what a member's sync would. */
+static char *mb_reply_blob(struct mailbox_env *env, const char *box_id,
+			   const char *reply_to)
+{
+	static const char *const variants[] = {
+		"out:plain", "out:decrypted", "out:encrypted",
+		"in:plain", "in:decrypted", "in:encrypted",
+	};
+	char *key, *id = NULL;
+	int64_t blob_id;
+	size_t i;
+
+	for (i = 0; i < MB_N(variants) && id == NULL; i++) {
+		key = xasprintf("message:%s:%s:%s", box_id, reply_to,
+				variants[i]);
+		if (store_mb_blob_find_key(env->store, key, &blob_id, NULL,
+					   &id) != STORE_OK)
+			id = NULL;
+		free(key);
+	}
+	return id;
+}
+
 /* The Message-ID the user saw for the answered message, else the one the
  * gateway gives EDO messages. */
 static char *mb_reply_target(struct mailbox_env *env, int64_t user_id,
@@ -637,7 +666,10 @@ static char *mb_reply_target(struct mailbox_env *env, int64_t user_id,
 	size_t n, i;
 	char *id = NULL;
 
-	if (store_mb_item_find_edo(env->store, user_id, box_id, reply_to,
+	if (user_id == 0)
+		id = mb_reply_blob(env, box_id, reply_to);
+	if (id == NULL && user_id != 0 &&
+	    store_mb_item_find_edo(env->store, user_id, box_id, reply_to,
 				   STORE_MB_KIND_ANY, &items, &n) == STORE_OK) {
 		for (i = 0; i < n && id == NULL; i++) {
 			if (items[i].message_id != NULL)
@@ -677,6 +709,8 @@ static int mb_render_message_view(struct mailbox_env *env,
 				  const char *key_base, struct mb_rendered *r,
 				  struct mailbox_error *err)
 {
+	/* user 0: the box-wide rendering a pre-render makes, or nothing
+	 * when what a member sees depends on the member's keys. */
 	struct mime_render_msg rm;
 	struct mb_msg_view v;
 	unsigned char *out = NULL;
@@ -686,6 +720,10 @@ static int mb_render_message_view(struct mailbox_env *env,
 
 	memset(&v, 0, sizeof(v));
 	mb_msg_view_decrypt(env, box_id, user_id, msg, &v);
+	if (user_id == 0 && v.encrypted && !v.decrypted) {
+		mb_msg_view_clear(&v);
+		return 0;
+	}
 	key = xasprintf("%s:%s", key_base, !v.encrypted ? "plain" :
 			v.decrypted ? "decrypted" : "encrypted");
 	if (mb_reuse(env, key, msg->created, r)) {
@@ -774,4 +812,44 @@ int mb_render_message(struct mailbox_env *env, int64_t user_id,
 	core_message_free(&msg);
 	free(key_base);
 	return ret;
+}
+
+/* Whether a box-wide rendering of the message is stored already: then
+ * the pre-render need not even read the message. */
+static int mb_shared_exists(struct mailbox_env *env, const char *key_base)
+{
+	static const char *const variants[] = {
+		"plain", "decrypted", "unshowable",
+	};
+	char *key;
+	int64_t id;
+	size_t i;
+	int found = 0;
+
+	for (i = 0; i < MB_N(variants) && !found; i++) {
+		key = xasprintf("%s:%s", key_base, variants[i]);
+		found = store_mb_blob_find_key(env->store, key, &id, NULL,
+					       NULL) == STORE_OK;
+		free(key);
+	}
+	return found;
+}
+
+int mb_render_message_shared(struct mailbox_env *env, const char *box_id,
+			     const char *msg_id, int outgoing,
+			     struct mb_party_cache *parties,
+			     struct mb_rendered *r, struct mailbox_error *err)
+{
+	char *key_base;
+	int found;
+
+	memset(r, 0, sizeof(*r));
+	key_base = xasprintf("message:%s:%s:%s", box_id, msg_id,
+			     outgoing ? "out" : "in");
+	found = mb_shared_exists(env, key_base);
+	free(key_base);
+	if (found || env->core == NULL)
+		return 0;
+	return mb_render_message(env, 0, box_id, msg_id, outgoing, parties, r,
+				 err);
 }

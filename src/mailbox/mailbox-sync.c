@@ -519,6 +519,27 @@ static int mb_apply(struct mb_sync_ctx *c, struct mb_act *a,
 	return 0;
 }
 
+/* EDO objects this batch rendered itself instead of finding them stored
+ * (pre-rendered or by another member): what pre-rendering is measured
+ * by.  Notices are cheap and user-specific, so they do not count. */
+static void mb_count_renders(struct mailbox_env *env,
+			     const struct mb_batch *b)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < b->n_acts; i++) {
+		if (b->acts[i].type == MB_ACT_ADD && b->acts[i].r.data != NULL &&
+		    b->acts[i].kind != STORE_MB_KIND_NOTICE)
+			n++;
+	}
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&env->lock);
+	env->sync_renders += n;
+	pthread_mutex_unlock(&env->lock);
+}
+
 /* 0 applied, MB_SYNC_AGAIN to redo, -1 error (nothing applied). */
 static int mb_sync_batch(struct mb_sync_ctx *c, struct mb_batch *b,
 			 char **cursor, struct mailbox_error *err)
@@ -533,6 +554,7 @@ static int mb_sync_batch(struct mb_sync_ctx *c, struct mb_batch *b,
 		if (mb_prep_event(c, b, &b->evs[i], err) < 0)
 			return -1;
 	}
+	mb_count_renders(c->env, b);
 	if ((ret = store_tx_begin(s)) != STORE_OK)
 		return mb_store_error(err, ret, "sync");
 	ret = store_mb_cursor_get(s, c->user_id, c->box_id, &stored);

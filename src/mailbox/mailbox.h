@@ -209,6 +209,22 @@ void mailbox_view_set_notify(struct mailbox_view *view,
  * for box_id, or by mailbox itself after a local change. */
 void mailbox_env_notify_box(struct mailbox_env *env, const char *box_id);
 
+/* Pre-rendering (any thread, e.g. a worker after operator events): renders
+ * the box's new messages, invitations and contact cards whose rendering
+ * does not depend on the member and stores them under the edo_key the
+ * members' syncs look up, so a sync on the event loop only inserts rows.
+ * Walks the box's events from its own cursor (settings_kv
+ * "mailbox.prerender.<box>") until limit objects are rendered or the log
+ * ends; touches no view and calls no callback.  Returns the number
+ * rendered (less than limit: caught up; 0 also when another thread is
+ * pre-rendering this box), or -1 with err. */
+int mailbox_prerender_box(struct mailbox_env *env, const char *box_id,
+			  int limit, struct mailbox_error *err);
+/* EDO objects the syncs rendered themselves since the env was made (not
+ * found pre-rendered or rendered by another member): for tests and
+ * benchmarks of pre-rendering. */
+uint64_t mailbox_env_render_count(struct mailbox_env *env);
+
 /* ---- added by mailbox, for SMTP ---- */
 
 /* 1 when one of the user's Sent folders (any organization) already holds

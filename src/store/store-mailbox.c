@@ -458,6 +458,16 @@ static int mb_blob_find_sha(struct store *s, const unsigned char sha256[32],
 	return ret;
 }
 
+/* The blob an ignored insert collided with: by key, else by bytes. */
+static int mb_blob_existing(struct store *s, const unsigned char sha256[32],
+			    const char *edo_key, int64_t *id_r)
+{
+	if (edo_key != NULL &&
+	    store_mb_blob_find_key(s, edo_key, id_r, NULL, NULL) == STORE_OK)
+		return STORE_OK;
+	return mb_blob_find_sha(s, sha256, id_r);
+}
+
 int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 		      const unsigned char *data, size_t len,
 		      const char *edo_key, const char *message_id,
@@ -480,8 +490,11 @@ int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 		return ret;
 	}
 	ret = STORE_ERR_INTERNAL;
-	st = store_stmt(s, "INSERT INTO mb_blobs (sha256, size, data, edo_key, "
-			"message_id) VALUES (?, ?, ?, ?, ?)");
+	/* OR IGNORE: another process sharing the file (a second node,
+	 * edomailctl) may have stored the same key or bytes since the
+	 * lookups above; that blob is as good as ours. */
+	st = store_stmt(s, "INSERT OR IGNORE INTO mb_blobs (sha256, size, "
+			"data, edo_key, message_id) VALUES (?, ?, ?, ?, ?)");
 	if (st != NULL) {
 		sqlite3_bind_blob(st, 1, sha256, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (int64_t)len);
@@ -489,8 +502,10 @@ int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 		store_bind_text_or_null(st, 4, edo_key);
 		store_bind_text_or_null(st, 5, message_id);
 		ret = store_step_done(s, st, "mailbox blob add");
-		if (ret == STORE_OK)
+		if (ret == STORE_OK && sqlite3_changes(store_db(s)) > 0)
 			*id_r = sqlite3_last_insert_rowid(store_db(s));
+		else if (ret == STORE_OK)
+			ret = mb_blob_existing(s, sha256, edo_key, id_r);
 	}
 	store_unlock(s);
 	return ret;

@@ -120,7 +120,9 @@ int store_mb_folder_counts(struct store *s, int64_t id, uint32_t recent_uid,
 /* ---- blobs ---- */
 
 /* Stores data once: an existing blob with the same edo_key (if given) or
- * the same sha256 is reused.  message_id (may be NULL) is kept with it. */
+ * the same sha256 is reused.  message_id (may be NULL) is kept with it.
+ * Safe under races (a pre-render and a sync storing one key, or another
+ * process): whoever comes second gets STORE_OK and the existing id. */
 int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 		      const unsigned char *data, size_t len,
 		      const char *edo_key, const char *message_id,

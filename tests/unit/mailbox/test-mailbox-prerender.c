@@ -1,0 +1,413 @@
+/* Pre-rendering with the real core and embedded operator: a worker thread
+ * renders a box's messages while the main thread (the "event loop") syncs a
+ * member; every item appears exactly once with the bytes the member's own
+ * rendering gives, one blob per object; after a full pre-render the
+ * members' syncs render nothing themselves. */
+#include "mb-test.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "operator/operator.h"
+/* The reference rendering: what the member's sync would render. */
+#include "mailbox/mailbox-private.h"
+
+#define N_RACE 40
+#define N_AFTER 15
+
+static struct settings set;
+static struct store *store;
+static struct core *core;
+static struct mailbox_env *env;
+static unsigned char node_key[CRYPTO_NODE_KEY_LEN];
+static struct core_box A, B;
+static char *a_cert, *a_key, *b_cert, *b_key;
+
+static void make_cert(const char *cn, const char *inn, char **cert_r,
+		      char **key_r)
+{
+	struct crypto_make_cert_req req;
+	char *cerr = NULL;
+
+	memset(&req, 0, sizeof(req));
+	req.key_type = "ec";
+	req.common_name = cn;
+	req.org_name = cn;
+	req.inn = inn;
+	if (crypto_make_self_signed(&req, cert_r, key_r, &cerr) < 0)
+		mbt_bail("certificate", cerr);
+}
+
+static struct core_box reg(const char *name, const char *inn, const char *kpp,
+			   const char *cert)
+{
+	struct core_error err = { 0 };
+	struct core_box req, box;
+
+	memset(&req, 0, sizeof(req));
+	snprintf(req.name, sizeof(req.name), "%s", name);
+	snprintf(req.inn, sizeof(req.inn), "%s", inn);
+	snprintf(req.kpp, sizeof(req.kpp), "%s", kpp);
+	if (core_register_box(core, &req, cert, &box, &err) < 0)
+		mbt_bail("register", err.msg);
+	return box;
+}
+
+/* The organization's own certificate with its key sealed at rest. */
+static void gw_cert(const char *box_id, const char *cert, const char *key)
+{
+	struct crypto_cert_info info;
+	struct store_cert c;
+	char *cerr = NULL;
+	int64_t id;
+
+	memset(&info, 0, sizeof(info));
+	memset(&c, 0, sizeof(c));
+	if (crypto_cert_info(cert, &info, &cerr) < 0 ||
+	    crypto_seal(node_key, (const unsigned char *)key, strlen(key),
+			&c.key_enc, &c.key_enc_len) < 0)
+		mbt_bail("gw_cert", cerr);
+	c.box_id = (char *)box_id;
+	c.subject = info.subject;
+	c.issuer = info.issuer;
+	c.serial = info.serial;
+	c.thumbprint = info.thumbprint;
+	c.key_type = info.key_type;
+	c.not_before = info.not_before;
+	c.not_after = info.not_after;
+	c.cert_pem = (char *)cert;
+	if (store_cert_add(store, &c, &id) != STORE_OK)
+		mbt_bail("store_cert_add", box_id);
+	free(c.key_enc);
+	crypto_cert_info_clear(&info);
+}
+
+/* A→B letter with one signed document; encrypted to both organizations'
+ * certificates when enc is set (B's own key opens it: box-wide). */
+static void send_letter(int i, int enc, char id_r[CORE_UUID_LEN])
+{
+	struct core_error err = { 0 };
+	struct crypto_signer *s = NULL;
+	struct core_entity ents[2];
+	struct core_message msg;
+	const char *pems[2] = { b_cert, a_cert };
+	char *doc, *cerr = NULL;
+	unsigned char *clear_doc;
+
+	memset(&msg, 0, sizeof(msg));
+	memset(ents, 0, sizeof(ents));
+	doc = xasprintf("%%PDF-1.4 act %d", i);
+	msg.kind = CORE_MSG_LETTER;
+	snprintf(msg.from_box, sizeof(msg.from_box), "%s", A.id);
+	snprintf(msg.to_box, sizeof(msg.to_box), "%s", B.id);
+	msg.subject = "Акт сверки";
+	msg.text = "Добрый день, акт во вложении.";
+	util_uuid(ents[0].id);
+	ents[0].kind = CORE_ENT_ATTACHMENT;
+	ents[0].file_name = "act.pdf";
+	ents[0].data = (unsigned char *)doc;
+	ents[0].len = strlen(doc);
+	ents[1].kind = CORE_ENT_SIGNATURE;
+	snprintf(ents[1].parent_id, sizeof(ents[1].parent_id), "%s", ents[0].id);
+	ents[1].file_name = "act.pdf.sig";
+	if (crypto_signer_new(a_cert, a_key, &s, &cerr) < 0 ||
+	    crypto_sign_detached(s, ents[0].data, ents[0].len, &ents[1].data,
+				 &ents[1].len, &cerr) < 0)
+		mbt_bail("sign", cerr);
+	crypto_signer_free(&s);
+	clear_doc = ents[0].data;
+	if (enc) {
+		msg.text = NULL;	/* only encrypted, if at all */
+		msg.encrypted = 1;
+		if (crypto_encrypt(pems, 2, clear_doc, strlen(doc),
+				   &ents[0].data, &ents[0].len, &cerr) < 0)
+			mbt_bail("encrypt", cerr);
+		ents[0].encrypted = 1;
+	}
+	msg.entities = ents;
+	msg.n_entities = 2;
+	if (core_send_message(core, &msg, id_r, &err) < 0)
+		mbt_bail("send", err.msg);
+	free(ents[1].data);
+	if (enc)
+		free(ents[0].data);
+	free(doc);
+}
+
+/* What the member's own sync would render, made before anything is
+ * stored (nothing to reuse yet). */
+static struct mb_rendered *reference(int64_t user_id, char (*ids)[CORE_UUID_LEN],
+				     size_t n)
+{
+	struct mb_party_cache *cache = mb_party_cache_new();
+	struct mailbox_error err = { 0 };
+	struct mb_rendered *refs = xcalloc(n, sizeof(*refs));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (mb_render_message(env, user_id, B.id, ids[i], 0, cache,
+				      &refs[i], &err) < 0 ||
+		    refs[i].data == NULL)
+			mbt_bail("reference", err.msg);
+	}
+	mb_party_cache_free(&cache);
+	return refs;
+}
+
+static void refs_free(struct mb_rendered *refs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		mb_rendered_clear(&refs[i]);
+	free(refs);
+}
+
+struct prerender_thread {
+	atomic_int done;
+	int calls, rendered, failed;
+};
+
+/* Small batches, as the daemon's job would loop with 500. */
+static void *prerender_main(void *ctx)
+{
+	struct prerender_thread *t = ctx;
+	struct mailbox_error err = { 0 };
+	int n;
+
+	do {
+		n = mailbox_prerender_box(env, B.id, 7, &err);
+		t->calls++;
+		if (n < 0) {
+			printf("# prerender: %s\n", err.msg);
+			t->failed = 1;
+		} else {
+			t->rendered += n;
+		}
+	} while (n == 7);
+	atomic_store(&t->done, 1);
+	return NULL;
+}
+
+static int sync_user(struct mailbox_user *u)
+{
+	struct mailbox_error err = { 0 };
+
+	if (mailbox_user_sync(u, &err) < 0) {
+		printf("# sync: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every reference appears exactly once in the folder, with the same
+ * bytes, and its item shows the one blob stored under its edo_key. */
+static int same_items(struct mailbox_user *u, const char *folder,
+		      struct mb_rendered *refs, size_t n_refs)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_view *v = NULL;
+	const struct mailbox_msg *m;
+	unsigned char *data;
+	size_t len, i, hits;
+	uint32_t seq;
+	uint64_t size;
+	int64_t blob;
+	int good = 1;
+
+	if (mailbox_view_open(u, folder, 1, &v, &err) < 0)
+		return 0;
+	for (i = 0; i < n_refs && good; i++) {
+		hits = 0;
+		for (seq = 1; seq <= mailbox_view_count(v); seq++) {
+			m = mailbox_view_msg(v, seq);
+			if (mailbox_msg_data(v, seq, &data, &len, &err) < 0) {
+				good = 0;
+				break;
+			}
+			if (len == refs[i].len &&
+			    memcmp(data, refs[i].data, len) == 0) {
+				hits++;
+				if (store_mb_blob_find_key(store,
+							   refs[i].edo_key,
+							   &blob, &size,
+							   NULL) != STORE_OK ||
+				    (uint64_t)blob != m->blob_id) {
+					printf("# %s: blob %lld, item %llu\n",
+					       refs[i].edo_key, (long long)blob,
+					       (unsigned long long)m->blob_id);
+					good = 0;
+				}
+			}
+			free(data);
+		}
+		if (hits != 1) {
+			printf("# %s found %zu times\n", refs[i].edo_key, hits);
+			good = 0;
+		}
+	}
+	if (good && mailbox_view_count(v) != n_refs) {
+		printf("# %s has %u items, %zu expected\n", folder,
+		       mailbox_view_count(v), n_refs);
+		good = 0;
+	}
+	mailbox_view_close(&v);
+	return good;
+}
+
+static void setup(void)
+{
+	struct core_error err = { 0 };
+	struct mailbox_error merr = { 0 };
+	const char *serr = NULL;
+	char *cerr = NULL;
+
+	mbt_settings(&set, "ru");
+	crypto_init();
+	if (store_open(set.store_path, &store, &serr) < 0 ||
+	    crypto_node_key_load(set.node_key_path, 1, node_key, &cerr) < 0)
+		mbt_bail("setup", serr != NULL ? serr : cerr);
+	if (core_open(&set, store, &core, &err) < 0)
+		mbt_bail("core", err.msg);
+	if (mailbox_env_new(&set, store, core, &env, &merr) < 0)
+		mbt_bail("env", merr.msg);
+	make_cert("Romashka", "7707083893", &a_cert, &a_key);
+	make_cert("Lyutik", "7733012345", &b_cert, &b_key);
+	A = reg("ООО «Ромашка»", "7707083893", "770701001", a_cert);
+	B = reg("ООО «Лютик»", "7733012345", "773301001", b_cert);
+	mbt_org(store, &A, "Ромашка");
+	mbt_org(store, &B, "Лютик");
+	gw_cert(A.id, a_cert, a_key);
+	gw_cert(B.id, b_cert, b_key);
+	mbt_member(store, mbt_user(store, "anna", "pw-anna"), A.id, STORE_ACTIVE);
+	mbt_member(store, mbt_user(store, "boris", "pw-boris"), B.id,
+		   STORE_ACTIVE);
+	mbt_member(store, mbt_user(store, "vera", "pw-vera"), B.id,
+		   STORE_ACTIVE);
+}
+
+static void test_blob_put_twice(void)
+{
+	static const unsigned char data[] = "Subject: x\r\n\r\nx\r\n";
+	unsigned char sha[32];
+	int64_t id1 = 0, id2 = 0, id3 = 0;
+	int good;
+
+	crypto_sha256(data, sizeof(data) - 1, sha);
+	good = store_mb_blob_put(store, sha, data, sizeof(data) - 1,
+				 "test:key", NULL, &id1) == STORE_OK &&
+		store_mb_blob_put(store, sha, data, sizeof(data) - 1,
+				  "test:key", NULL, &id2) == STORE_OK &&
+		store_mb_blob_put(store, sha, data, sizeof(data) - 1, NULL,
+				  NULL, &id3) == STORE_OK;
+	ok(good && id1 > 0 && id1 == id2 && id1 == id3,
+	   "storing a blob again returns the existing one (%lld %lld %lld)",
+	   (long long)id1, (long long)id2, (long long)id3);
+}
+
+/* (a)-(c): a worker pre-renders while the loop thread syncs. */
+static void test_race(struct mailbox_user *boris)
+{
+	struct core_error err = { 0 };
+	char inv[CORE_UUID_LEN], ids[N_RACE][CORE_UUID_LEN];
+	struct prerender_thread t;
+	struct mb_rendered *refs;
+	pthread_t th;
+	int i, syncs = 0, sync_failed = 0;
+
+	ok(core_invite(core, A.id, B.id, "Предлагаем обмен", inv, &err) == 0 &&
+	   core_accept(core, B.id, A.id, "Согласны", &err) == 0,
+	   "an invitation accepted (%s)", err.msg);
+	for (i = 0; i < N_RACE; i++)
+		send_letter(i, i % 4 == 0, ids[i]);
+	refs = reference(mailbox_user_id(boris), ids, N_RACE);
+	memset(&t, 0, sizeof(t));
+	atomic_init(&t.done, 0);
+	if (pthread_create(&th, NULL, prerender_main, &t) != 0)
+		mbt_bail("pthread_create", "prerender");
+	while (!atomic_load(&t.done)) {
+		if (sync_user(boris) < 0)
+			sync_failed = 1;
+		syncs++;
+	}
+	pthread_join(th, NULL);
+	ok(!t.failed && !sync_failed && sync_user(boris) == 0,
+	   "pre-render (%d calls, %d rendered) beside %d syncs", t.calls,
+	   t.rendered, syncs);
+	printf("# the syncs rendered %llu themselves\n",
+	       (unsigned long long)mailbox_env_render_count(env));
+	ok(same_items(boris, "INBOX", refs, N_RACE),
+	   "each of %d messages once, with the member's own bytes and one "
+	   "blob", N_RACE);
+	ok(mbt_messages(boris, "Входящие/Приглашения") == 1 &&
+	   mbt_messages(boris, "Адресная книга") == 1,
+	   "the invitation and the card once");
+	refs_free(refs, N_RACE);
+}
+
+/* (d): after a full pre-render the syncs only insert rows. */
+static void test_full(struct mailbox_user *boris, struct mailbox_user *vera)
+{
+	struct mailbox_error err = { 0 };
+	char ids[N_AFTER][CORE_UUID_LEN];
+	struct mb_rendered *refs;
+	uint64_t before;
+	int i, n;
+
+	for (i = 0; i < N_AFTER; i++)
+		send_letter(100 + i, i % 3 == 0, ids[i]);
+	refs = reference(mailbox_user_id(boris), ids, N_AFTER);
+	n = mailbox_prerender_box(env, B.id, 500, &err);
+	ok(n == N_AFTER, "a full pre-render renders the %d new letters (%d)",
+	   N_AFTER, n);
+	ok(mailbox_prerender_box(env, B.id, 500, &err) == 0,
+	   "a second one finds nothing (its cursor is kept)");
+	before = mailbox_env_render_count(env);
+	ok(sync_user(boris) == 0 && sync_user(vera) == 0 &&
+	   mailbox_env_render_count(env) == before,
+	   "the syncs render nothing themselves (%llu -> %llu)",
+	   (unsigned long long)before,
+	   (unsigned long long)mailbox_env_render_count(env));
+	ok(mbt_messages(boris, "INBOX") == N_RACE + N_AFTER &&
+	   mbt_messages(vera, "INBOX") == N_RACE + N_AFTER,
+	   "both members see every letter");
+	refs_free(refs, N_AFTER);
+	/* Without a pre-render the sync renders: the counter counts. */
+	send_letter(999, 0, ids[0]);
+	before = mailbox_env_render_count(env);
+	ok(sync_user(boris) == 0 &&
+	   mailbox_env_render_count(env) == before + 1,
+	   "a letter not pre-rendered is rendered by the sync");
+	ok(mailbox_prerender_box(env, B.id, 500, &err) == 0,
+	   "and the pre-render then finds it stored");
+	ok(mailbox_prerender_box(env, "", 5, &err) < 0 &&
+	   mailbox_prerender_box(env, B.id, 0, &err) < 0,
+	   "bad arguments are refused: %s", err.msg);
+}
+
+int main(void)
+{
+	struct mailbox_user *boris, *vera;
+
+	log_init("test-mailbox-prerender", LOG_LVL_ERROR);
+	setup();
+	boris = mbt_login(env, "boris", "pw-boris");
+	vera = mbt_login(env, "vera", "pw-vera");
+	if (boris == NULL || vera == NULL)
+		mbt_bail("login", "boris/vera");
+	test_blob_put_twice();
+	test_race(boris);
+	test_full(boris, vera);
+	mailbox_user_free(&vera);
+	mailbox_user_free(&boris);
+	mailbox_env_free(&env);
+	core_close(&core);
+	store_close(&store);
+	settings_free(&set);
+	free(a_cert);
+	free(a_key);
+	free(b_cert);
+	free(b_key);
+	operator_fns_cleanup();
+	return mbt_done();
+}
