@@ -199,24 +199,43 @@ static int mb_pr_render(struct mb_prerender *p, const struct core_event *ev,
 
 /* A failure is logged and the event passed over: the member's sync renders
  * it (or reports it) as it would have without pre-rendering. */
-static void mb_pr_event(struct mb_prerender *p, const struct core_event *ev)
+static void mb_pr_event(struct mb_prerender *p, const struct core_event *ev,
+			struct mb_rendered *r)
 {
 	struct mailbox_error err = { 0 };
-	struct mb_rendered r;
-	uint64_t size;
-	int64_t id;
 
-	if (mb_pr_render(p, ev, &r, &err) < 0) {
+	if (mb_pr_render(p, ev, r, &err) < 0) {
 		log_warnx("mailbox: prerender of event %s in box %s: %s",
 			  ev->index_key, p->box_id, err.msg);
-	} else if (r.data != NULL) {
-		if (mb_rendered_blob(p->env, &r, &id, &size, &err) < 0)
-			log_warnx("mailbox: prerender of event %s in box %s: "
-				  "%s", ev->index_key, p->box_id, err.msg);
-		else
-			p->rendered++;
+		mb_rendered_clear(r);
 	}
-	mb_rendered_clear(&r);
+}
+
+/* One transaction for a batch's blobs: a commit per blob would cost more
+ * than rendering.  The store lock is held only for the inserts. */
+static int mb_pr_store(struct mb_prerender *p, struct mb_rendered *rs,
+		       size_t n, struct mailbox_error *err)
+{
+	uint64_t size;
+	int64_t id;
+	size_t i;
+	int ret, stored = 0;
+
+	if ((ret = store_tx_begin(p->env->store)) != STORE_OK)
+		return mb_store_error(err, ret, "prerender");
+	for (i = 0; i < n; i++) {
+		if (rs[i].data == NULL)
+			continue;
+		if (mb_rendered_blob(p->env, &rs[i], &id, &size, err) < 0) {
+			store_tx_rollback(p->env->store);
+			return -1;
+		}
+		stored++;
+	}
+	if ((ret = store_tx_commit(p->env->store)) != STORE_OK)
+		return mb_store_error(err, ret, "prerender commit");
+	p->rendered += stored;
+	return 0;
 }
 
 static int mb_pr_save(struct mb_prerender *p, const char *key,
@@ -238,10 +257,11 @@ static int mb_pr_save(struct mb_prerender *p, const char *key,
 static int mb_pr_run(struct mb_prerender *p, int limit,
 		     struct mailbox_error *err)
 {
+	struct mb_rendered rs[MB_SYNC_BATCH];
 	struct mb_pr_events e;
 	struct core_error cerr;
 	const char *last;
-	size_t i;
+	size_t i, n_r, wanted;
 	int ret = 0;
 
 	if (mb_pr_cursor_start(p, err) < 0)
@@ -256,12 +276,21 @@ static int mb_pr_run(struct mb_prerender *p, int limit,
 			return mb_core_error(err, &cerr, "prerender poll");
 		}
 		last = NULL;
-		for (i = 0; i < e.n && p->rendered < limit; i++) {
-			mb_pr_event(p, &e.evs[i]);
+		wanted = (size_t)(limit - p->rendered);
+		for (i = n_r = 0; i < e.n && i < MB_SYNC_BATCH; i++) {
+			mb_pr_event(p, &e.evs[i], &rs[i]);
+			n_r += rs[i].data != NULL;
 			last = e.evs[i].index_key;
+			if (n_r == wanted) {
+				i++;
+				break;
+			}
 		}
-		if (last != NULL)
+		ret = mb_pr_store(p, rs, i, err);
+		if (ret == 0 && last != NULL)
 			ret = mb_pr_save(p, last, err);
+		while (i > 0)
+			mb_rendered_clear(&rs[--i]);
 		i = e.n;
 		mb_pr_events_clear(&e);
 		if (ret < 0 || i < MB_SYNC_BATCH)

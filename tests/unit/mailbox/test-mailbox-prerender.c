@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "operator/operator.h"
 /* The reference rendering: what the member's sync would render. */
@@ -385,12 +386,96 @@ static void test_full(struct mailbox_user *boris, struct mailbox_user *vera)
 	   "bad arguments are refused: %s", err.msg);
 }
 
-int main(void)
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The first SELECT of a member: sync, then the view. */
+static double first_select(const char *login, const char *pw)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_user *u = mbt_login(env, login, pw);
+	struct mailbox_view *v = NULL;
+	double t0 = now_ms(), t;
+
+	if (u == NULL || sync_user(u) < 0 ||
+	    mailbox_view_open(u, "INBOX", 0, &v, &err) < 0)
+		mbt_bail("select", err.msg);
+	t = now_ms() - t0;
+	printf("# %s: %u messages in INBOX\n", login, mailbox_view_count(v));
+	mailbox_view_close(&v);
+	mailbox_user_free(&u);
+	return t;
+}
+
+/* --bench N (doc/mailbox.md): N letters to B and to C; C's member selects
+ * without pre-rendering, B is pre-rendered first. */
+static int bench(int n)
+{
+	struct core_box C;
+	struct mailbox_error err = { 0 };
+	struct core_box saved_b;
+	char id[CORE_UUID_LEN];
+	double t0, t_pre, t_b, t_c;
+	int i, r, total = 0;
+
+	C = reg("ООО «Василёк»", "7812014560", "781201001", NULL);
+	mbt_org(store, &C, "Василёк");
+	mbt_member(store, mbt_user(store, "carl", "pw-carl"), C.id,
+		   STORE_ACTIVE);
+	{
+		struct core_error cerr = { 0 };
+		char inv[CORE_UUID_LEN];
+
+		if (core_invite(core, A.id, B.id, "bench", inv, &cerr) < 0 ||
+		    core_accept(core, B.id, A.id, "ok", &cerr) < 0 ||
+		    core_invite(core, A.id, C.id, "bench", inv, &cerr) < 0 ||
+		    core_accept(core, C.id, A.id, "ok", &cerr) < 0)
+			mbt_bail("bench invitations", cerr.msg);
+	}
+	saved_b = B;
+	for (i = 0; i < n; i++)
+		send_letter(i, 0, id);
+	B = C;
+	for (i = 0; i < n; i++)
+		send_letter(i, 0, id);
+	B = saved_b;
+	t_c = first_select("carl", "pw-carl");
+	t0 = now_ms();
+	while ((r = mailbox_prerender_box(env, B.id, 500, &err)) > 0)
+		total += r;
+	t_pre = now_ms() - t0;
+	t_b = first_select("boris", "pw-boris");
+	printf("# %d letters: first SELECT without pre-rendering %.0f ms; "
+	       "pre-render %.0f ms (%d rendered, on a worker), then first "
+	       "SELECT %.0f ms\n", n, t_c, t_pre, total, t_b);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	struct mailbox_user *boris, *vera;
 
 	log_init("test-mailbox-prerender", LOG_LVL_ERROR);
 	setup();
+	if (argc == 3 && strcmp(argv[1], "--bench") == 0) {
+		bench(atoi(argv[2]));
+		mailbox_env_free(&env);
+		core_close(&core);
+		store_close(&store);
+		settings_free(&set);
+		free(a_cert);
+		free(a_key);
+		free(b_cert);
+		free(b_key);
+		operator_fns_cleanup();
+		mbt_rmdir();
+		return 0;
+	}
 	boris = mbt_login(env, "boris", "pw-boris");
 	vera = mbt_login(env, "vera", "pw-vera");
 	if (boris == NULL || vera == NULL)
