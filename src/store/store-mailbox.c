@@ -87,15 +87,6 @@ void store_mb_folder_clear(struct store_mb_folder *f)
 	memset(f, 0, sizeof(*f));
 }
 
-void store_mb_folder_list_free(struct store_mb_folder *f, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		store_mb_folder_clear(&f[i]);
-	free(f);
-}
-
 static void mb_folder_fill(sqlite3_stmt *st, void *item)
 {
 	struct store_mb_folder *f = item;
@@ -127,6 +118,11 @@ static void mb_folder_clear(void *item)
 static const struct store_rows mb_folder_rows = {
 	sizeof(struct store_mb_folder), mb_folder_fill, mb_folder_clear,
 };
+
+void store_mb_folder_list_free(struct store_mb_folder *f, size_t n)
+{
+	store_rows_free(&mb_folder_rows, f, n);
+}
 
 static int mb_folder_lookup(struct store *s, int64_t user_id,
 			    const char *box_id, int role, const char *path,
@@ -214,22 +210,9 @@ fail:
 int store_mb_folder_get(struct store *s, int64_t id,
 			struct store_mb_folder *f_r)
 {
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
-
-	memset(f_r, 0, sizeof(*f_r));
-	store_lock(s);
-	st = store_stmt(s, "SELECT " MB_FOLDER_COLS " FROM mb_folders "
-			"WHERE id = ?");
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, id);
-		ret = store_step_row(s, st, "mailbox folder get");
-		if (ret == STORE_OK)
-			mb_folder_fill(st, f_r);
-		sqlite3_reset(st);
-	}
-	store_unlock(s);
-	return ret;
+	return store_select_one(s, "SELECT " MB_FOLDER_COLS " FROM mb_folders "
+				"WHERE id = ?", NULL, id, &mb_folder_rows, f_r,
+				"mailbox folder get");
 }
 
 int store_mb_folder_find(struct store *s, int64_t user_id, const char *box_id,
@@ -248,21 +231,10 @@ int store_mb_folder_find(struct store *s, int64_t user_id, const char *box_id,
 int store_mb_folder_list(struct store *s, int64_t user_id,
 			 struct store_mb_folder **f_r, size_t *n_r)
 {
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
-
-	*f_r = NULL;
-	*n_r = 0;
-	store_lock(s);
-	st = store_stmt(s, "SELECT " MB_FOLDER_COLS " FROM mb_folders "
-			"WHERE user_id = ? ORDER BY box_id, role, path");
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, user_id);
-		ret = store_step_list(s, st, &mb_folder_rows,
-				      (void **)f_r, n_r, "mailbox folder list");
-	}
-	store_unlock(s);
-	return ret;
+	return store_select_list(s, "SELECT " MB_FOLDER_COLS " FROM mb_folders "
+				 "WHERE user_id = ? ORDER BY box_id, role, path",
+				 NULL, user_id, &mb_folder_rows, (void **)f_r,
+				 n_r, "mailbox folder list");
 }
 
 int store_mb_folder_count_user(struct store *s, int64_t user_id, size_t *n_r)
@@ -564,15 +536,6 @@ void store_mb_item_clear(struct store_mb_item *it)
 	memset(it, 0, sizeof(*it));
 }
 
-void store_mb_item_list_free(struct store_mb_item *it, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		store_mb_item_clear(&it[i]);
-	free(it);
-}
-
 static void mb_item_fill(sqlite3_stmt *st, void *item)
 {
 	struct store_mb_item *it = item;
@@ -611,6 +574,11 @@ static void mb_item_clear(void *item)
 static const struct store_rows mb_item_rows = {
 	sizeof(struct store_mb_item), mb_item_fill, mb_item_clear,
 };
+
+void store_mb_item_list_free(struct store_mb_item *it, size_t n)
+{
+	store_rows_free(&mb_item_rows, it, n);
+}
 
 int store_mb_item_add(struct store *s, struct store_mb_item *it)
 {
@@ -658,46 +626,22 @@ fail:
 
 int store_mb_item_get(struct store *s, int64_t id, struct store_mb_item *it_r)
 {
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
-
-	memset(it_r, 0, sizeof(*it_r));
-	store_lock(s);
-	st = store_stmt(s, "SELECT " MB_ITEM_COLS " FROM mb_items WHERE id = ?");
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, id);
-		ret = store_step_row(s, st, "mailbox item get");
-		if (ret == STORE_OK)
-			mb_item_fill(st, it_r);
-		sqlite3_reset(st);
-	}
-	store_unlock(s);
-	return ret;
+	return store_select_one(s, "SELECT " MB_ITEM_COLS " FROM mb_items "
+				"WHERE id = ?", NULL, id, &mb_item_rows, it_r,
+				"mailbox item get");
 }
 
 int store_mb_item_list(struct store *s, int64_t folder_id, int only_deleted,
 		       struct store_mb_item **it_r, size_t *n_r)
 {
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
+	const char *sql = only_deleted ?
+		"SELECT " MB_ITEM_COLS " FROM mb_items "
+		"WHERE folder_id = ? AND (flags & 8) != 0 ORDER BY uid" :
+		"SELECT " MB_ITEM_COLS " FROM mb_items "
+		"WHERE folder_id = ? ORDER BY uid";
 
-	*it_r = NULL;
-	*n_r = 0;
-	store_lock(s);
-	if (only_deleted)
-		st = store_stmt(s, "SELECT " MB_ITEM_COLS " FROM mb_items "
-				"WHERE folder_id = ? AND (flags & 8) != 0 "
-				"ORDER BY uid");
-	else
-		st = store_stmt(s, "SELECT " MB_ITEM_COLS " FROM mb_items "
-				"WHERE folder_id = ? ORDER BY uid");
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, folder_id);
-		ret = store_step_list(s, st, &mb_item_rows, (void **)it_r,
-				      n_r, "mailbox item list");
-	}
-	store_unlock(s);
-	return ret;
+	return store_select_list(s, sql, NULL, folder_id, &mb_item_rows,
+				 (void **)it_r, n_r, "mailbox item list");
 }
 
 int store_mb_item_find_edo(struct store *s, int64_t user_id,
