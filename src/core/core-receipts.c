@@ -198,13 +198,6 @@ static int core_rcpt_has_receipt(const struct core_message *msg,
 	return 0;
 }
 
-static void core_rcpt_append(struct core_rcpt_ctx *c,
-			     const struct core_entity *e)
-{
-	c->out = xrealloc(c->out, (c->n_out + 1) * sizeof(*c->out));
-	c->out[c->n_out++] = *e;
-}
-
 /* The ИоП for document a with its signatures, and the ИоП's signature. */
 static int core_rcpt_document(struct core_rcpt_ctx *c,
 			      const struct core_entity *a,
@@ -243,18 +236,11 @@ static int core_rcpt_document(struct core_rcpt_ctx *c,
 		free(name);
 		return -1;
 	}
-	util_uuid(rc.id);
-	rc.kind = CORE_ENT_RECEIPT;
-	snprintf(rc.parent_id, sizeof(rc.parent_id), "%s", a->id);
-	rc.file_name = name;
-	rc.content_type = xstrdup("application/xml");
-	util_uuid(sig.id);
-	sig.kind = CORE_ENT_RECEIPT_SIGNATURE;
-	snprintf(sig.parent_id, sizeof(sig.parent_id), "%s", rc.id);
-	sig.file_name = xasprintf("%s.sig", name);
-	sig.content_type = xstrdup("application/pkcs7-signature");
-	core_rcpt_append(c, &rc);
-	core_rcpt_append(c, &sig);
+	/* created 0: the operator stamps what it accepts. */
+	operator_entity_signed_xml(&rc, &sig, CORE_ENT_RECEIPT,
+				   CORE_ENT_RECEIPT_SIGNATURE, a->id, name, 0);
+	operator_entities_append(&c->out, &c->n_out, &rc);
+	operator_entities_append(&c->out, &c->n_out, &sig);
 	return 0;
 }
 

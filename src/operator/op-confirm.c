@@ -39,13 +39,6 @@ static size_t op_signatures_of(const struct core_message *m,
 	return n;
 }
 
-static void op_append(struct core_entity **ents, size_t *n,
-		      const struct core_entity *e)
-{
-	*ents = xrealloc(*ents, (*n + 1) * sizeof(**ents));
-	(*ents)[(*n)++] = *e;
-}
-
 static int op_confirm_one(struct operator *op, const struct core_message *m,
 			  const struct core_entity *a,
 			  struct operator_fns_pdotpr *p,
@@ -67,21 +60,12 @@ static int op_confirm_one(struct operator *op, const struct core_message *m,
 		free(file_name);
 		return -1;
 	}
-	util_uuid(conf.id);
-	conf.kind = CORE_ENT_CONFIRMATION;
-	snprintf(conf.parent_id, sizeof(conf.parent_id), "%s", a->id);
-	conf.file_name = file_name;
-	conf.content_type = xstrdup("application/xml");
-	conf.created = m->created;
-	util_uuid(sig.id);
-	sig.kind = CORE_ENT_CONFIRMATION_SIGNATURE;
-	snprintf(sig.parent_id, sizeof(sig.parent_id), "%s", conf.id);
-	sig.file_name = xasprintf("%s.sig", file_name);
-	sig.content_type = xstrdup("application/pkcs7-signature");
-	sig.created = m->created;
+	operator_entity_signed_xml(&conf, &sig, CORE_ENT_CONFIRMATION,
+				   CORE_ENT_CONFIRMATION_SIGNATURE, a->id,
+				   file_name, m->created);
 	/* signer_box stays "": the operator is not a box. */
-	op_append(ents_r, n_r, &conf);
-	op_append(ents_r, n_r, &sig);
+	operator_entities_append(ents_r, n_r, &conf);
+	operator_entities_append(ents_r, n_r, &sig);
 	return 0;
 }
 

@@ -28,6 +28,34 @@ void operator_entity_clear(struct core_entity *ent)
 	ent->len = 0;
 }
 
+void operator_entity_signed_xml(struct core_entity *doc,
+				struct core_entity *sig,
+				enum core_entity_kind kind,
+				enum core_entity_kind sig_kind,
+				const char *parent_id, char *file_name,
+				int64_t created)
+{
+	util_uuid(doc->id);
+	doc->kind = kind;
+	snprintf(doc->parent_id, sizeof(doc->parent_id), "%s", parent_id);
+	doc->file_name = file_name;
+	doc->content_type = xstrdup("application/xml");
+	doc->created = created;
+	util_uuid(sig->id);
+	sig->kind = sig_kind;
+	snprintf(sig->parent_id, sizeof(sig->parent_id), "%s", doc->id);
+	sig->file_name = xasprintf("%s.sig", file_name);
+	sig->content_type = xstrdup("application/pkcs7-signature");
+	sig->created = created;
+}
+
+void operator_entities_append(struct core_entity **ents, size_t *n,
+			      const struct core_entity *e)
+{
+	*ents = xrealloc(*ents, (*n + 1) * sizeof(**ents));
+	(*ents)[(*n)++] = *e;
+}
+
 static void op_entities_free(struct core_entity *ents, size_t n)
 {
 	size_t i;
@@ -289,19 +317,29 @@ static int op_has_signed_document(const struct core_message *m)
 	return 0;
 }
 
+/* What storing entities came to, for the client: their ids are the
+ * client's to choose, so a clash is the client's conflict. */
+static int op_entities_stored(int store_ret, struct core_error *err)
+{
+	if (store_ret == STORE_ERR_CONFLICT)
+		return operator_error(err, CORE_ERR_CONFLICT,
+			"Вложение с таким идентификатором уже есть / an entity "
+			"with this id already exists");
+	if (store_ret != STORE_OK)
+		return operator_store_error(err, store_ret);
+	return 0;
+}
+
 static int op_send_events(struct operator *op, const struct core_message *m,
 			  const struct core_entity *confs, size_t n_confs)
 {
 	int ret;
 	size_t i;
 
-	ret = operator_store_event_add(op->store, m->from_box,
-				       CORE_EV_MESSAGE_OUT, m->to_box, m->id,
-				       NULL, NULL, m->created);
-	if (ret == STORE_OK)
-		ret = operator_store_event_add(op->store, m->to_box,
-					       CORE_EV_MESSAGE_IN, m->from_box,
-					       m->id, NULL, NULL, m->created);
+	ret = operator_store_event_both(op->store, m->from_box,
+					CORE_EV_MESSAGE_OUT, m->to_box,
+					CORE_EV_MESSAGE_IN, m->id, NULL, NULL,
+					m->created);
 	/* The embedded operator delivers in the same commit. */
 	if (ret == STORE_OK)
 		ret = operator_store_event_add(op->store, m->from_box,
@@ -310,16 +348,10 @@ static int op_send_events(struct operator *op, const struct core_message *m,
 	for (i = 0; ret == STORE_OK && i < n_confs; i++) {
 		if (confs[i].kind != CORE_ENT_CONFIRMATION)
 			continue;
-		ret = operator_store_event_add(op->store, m->from_box,
-					       CORE_EV_CONFIRMATION, m->to_box,
-					       m->id, confs[i].id, NULL,
-					       m->created);
-		if (ret == STORE_OK)
-			ret = operator_store_event_add(op->store, m->to_box,
-						       CORE_EV_CONFIRMATION,
-						       m->from_box, m->id,
-						       confs[i].id, NULL,
-						       m->created);
+		ret = operator_store_event_both(op->store, m->from_box,
+						CORE_EV_CONFIRMATION, m->to_box,
+						CORE_EV_CONFIRMATION, m->id,
+						confs[i].id, NULL, m->created);
 	}
 	return ret;
 }
@@ -347,13 +379,7 @@ static int op_send_locked(struct operator *op, const struct core_message *m,
 		ret = operator_store_entity_insert(op->store, m->id, &confs[i]);
 	if (ret == STORE_OK)
 		ret = op_send_events(op, m, confs, n_confs);
-	if (ret == STORE_ERR_CONFLICT)
-		return operator_error(err, CORE_ERR_CONFLICT,
-			"Вложение с таким идентификатором уже есть / an entity "
-			"with this id already exists");
-	if (ret != STORE_OK)
-		return operator_store_error(err, ret);
-	return 0;
+	return op_entities_stored(ret, err);
 }
 
 int operator_send_message(struct operator *op, const struct core_message *msg,
@@ -569,23 +595,14 @@ static int op_patch_locked(struct operator *op, const struct core_message *msg,
 		ret = operator_store_entity_insert(op->store, msg->id, &e);
 		if (ret != STORE_OK || e.kind != CORE_ENT_RECEIPT)
 			continue;
-		ret = operator_store_event_add(op->store, box->id,
-					       CORE_EV_RECEIPT, other, msg->id,
-					       e.id, NULL, now);
-		if (ret == STORE_OK)
-			ret = operator_store_event_add(op->store, other,
-						       CORE_EV_RECEIPT, box->id,
-						       msg->id, e.id, NULL, now);
+		ret = operator_store_event_both(op->store, box->id,
+						CORE_EV_RECEIPT, other,
+						CORE_EV_RECEIPT, msg->id, e.id,
+						NULL, now);
 	}
 	if (ret == STORE_OK)
 		ret = operator_store_receipt_recheck(op->store, msg->id);
-	if (ret == STORE_ERR_CONFLICT)
-		return operator_error(err, CORE_ERR_CONFLICT,
-			"Вложение с таким идентификатором уже есть / an entity "
-			"with this id already exists");
-	if (ret != STORE_OK)
-		return operator_store_error(err, ret);
-	return 0;
+	return op_entities_stored(ret, err);
 }
 
 int operator_post_entities(struct operator *op, const char *box_id,

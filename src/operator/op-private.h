@@ -86,6 +86,13 @@ int operator_store_event_add(struct store *s, const char *box_id,
 			     enum core_event_type type, const char *other_box,
 			     const char *message_id, const char *entity_id,
 			     const char *text, int64_t ts);
+/* One happening in the logs of both parties: box_a's event (type_a) names
+ * box_b as the other box, box_b's (type_b) names box_a. */
+int operator_store_event_both(struct store *s, const char *box_a,
+			      enum core_event_type type_a, const char *box_b,
+			      enum core_event_type type_b,
+			      const char *message_id, const char *entity_id,
+			      const char *text, int64_t ts);
 /* Up to max events after key; *n_r < max means the end was reached. */
 int operator_store_changed_boxes(struct store *s, int64_t after,
 				 char (**ids_r)[CORE_ID_MAX], size_t *n_r,

@@ -84,13 +84,9 @@ static int op_pair_write(struct operator *op, struct op_pair *p,
 						  p->me.id, theirs, comment,
 						  inv_id, now);
 	if (ret == STORE_OK)
-		ret = operator_store_event_add(op->store, p->me.id, ev_mine,
-					       p->other.id, inv_id, NULL,
-					       comment, now);
-	if (ret == STORE_OK)
-		ret = operator_store_event_add(op->store, p->other.id,
-					       ev_theirs, p->me.id, inv_id,
-					       NULL, comment, now);
+		ret = operator_store_event_both(op->store, p->me.id, ev_mine,
+						p->other.id, ev_theirs, inv_id,
+						NULL, comment, now);
 	if (ret != STORE_OK)
 		return operator_store_error(err, ret);
 	return 0;
@@ -109,6 +105,50 @@ static int op_tx_end(struct operator *op, int ret, struct core_error *err)
 	return 0;
 }
 
+/* A transition decided on my side of the relation, read and written in
+ * the transaction op_pair_run holds; text is the invitation text or the
+ * comment (NULL for none). */
+typedef int op_pair_step(struct operator *op, struct op_pair *p,
+			 const char *text, void *ctx, struct core_error *err);
+
+/* Every transition the same way: both boxes resolved and the text checked
+ * (named by what_ru/what_en; NULL with no text) before the transaction,
+ * step inside it, both boxes notified once it is committed. */
+static int op_pair_run(struct operator *op, const char *box_id,
+		       const char *other_id, const char *text,
+		       const char *what_ru, const char *what_en,
+		       op_pair_step *step, void *ctx, struct core_error *err)
+{
+	struct op_pair p;
+	int ret;
+
+	if (text != NULL && *text == '\0')
+		text = NULL;
+	if (op_pair_resolve(op, box_id, other_id, &p, err) < 0 ||
+	    operator_check_text(what_ru, what_en, text,
+				op_invitation_max(op), err) < 0)
+		return -1;
+	if ((ret = store_tx_begin(op->store)) != STORE_OK)
+		return operator_store_error(err, ret);
+	ret = op_pair_load(op, &p, err);
+	if (ret == 0)
+		ret = step(op, &p, text, ctx, err);
+	op_pair_clear(&p);
+	if (op_tx_end(op, ret, err) < 0)
+		return -1;
+	operator_notify(op, p.me.id, p.other.id);
+	return 0;
+}
+
+static int op_already_counteragent(const struct op_pair *p,
+				   struct core_error *err)
+{
+	return operator_error(err, CORE_ERR_CONFLICT,
+		"Организация с ИНН %s уже является вашим контрагентом / "
+		"the organization with INN %s is already your counteragent",
+		p->other.inn, p->other.inn);
+}
+
 static int op_accept_locked(struct operator *op, struct op_pair *p,
 			    const char *comment, struct core_error *err)
 {
@@ -117,19 +157,18 @@ static int op_accept_locked(struct operator *op, struct op_pair *p,
 			     CORE_EV_INVITATION_ACCEPTED, err);
 }
 
+/* ctx: the invitation's id (char[CORE_UUID_LEN]) is written there. */
 static int op_invite_locked(struct operator *op, struct op_pair *p,
-			    const char *text, char msg_id_r[CORE_UUID_LEN],
+			    const char *text, void *ctx,
 			    struct core_error *err)
 {
+	char *msg_id_r = ctx;
 	struct core_message inv;
 	int ret;
 
 	switch (p->rel.status) {
 	case CORE_CA_IS_MY:
-		return operator_error(err, CORE_ERR_CONFLICT,
-			"Организация с ИНН %s уже является вашим контрагентом / "
-			"the organization with INN %s is already your "
-			"counteragent", p->other.inn, p->other.inn);
+		return op_already_counteragent(p, err);
 	case CORE_CA_IS_INVITED_BY_ME:
 		return operator_error(err, CORE_ERR_CONFLICT,
 			"Приглашение организации с ИНН %s уже отправлено и ждёт "
@@ -166,36 +205,19 @@ int operator_invite(struct operator *op, const char *box_id,
 		    const char *to_box_id, const char *text,
 		    char msg_id_r[CORE_UUID_LEN], struct core_error *err)
 {
-	struct op_pair p;
-	int ret;
-
-	if (text != NULL && *text == '\0')
-		text = NULL;
-	if (op_pair_resolve(op, box_id, to_box_id, &p, err) < 0 ||
-	    operator_check_text("Текст приглашения", "invitation text", text,
-				op_invitation_max(op), err) < 0)
-		return -1;
-	if ((ret = store_tx_begin(op->store)) != STORE_OK)
-		return operator_store_error(err, ret);
-	ret = op_pair_load(op, &p, err);
-	if (ret == 0)
-		ret = op_invite_locked(op, &p, text, msg_id_r, err);
-	op_pair_clear(&p);
-	if (op_tx_end(op, ret, err) < 0)
-		return -1;
-	operator_notify(op, p.me.id, p.other.id);
-	return 0;
+	return op_pair_run(op, box_id, to_box_id, text, "Текст приглашения",
+			   "invitation text", op_invite_locked, msg_id_r, err);
 }
 
+/* ctx: int, non-zero to accept. */
 static int op_answer_locked(struct operator *op, struct op_pair *p,
-			    int accept, const char *comment,
+			    const char *comment, void *ctx,
 			    struct core_error *err)
 {
+	int accept = *(const int *)ctx;
+
 	if (p->rel.status == CORE_CA_IS_MY && accept)
-		return operator_error(err, CORE_ERR_CONFLICT,
-			"Организация с ИНН %s уже является вашим контрагентом / "
-			"the organization with INN %s is already your "
-			"counteragent", p->other.inn, p->other.inn);
+		return op_already_counteragent(p, err);
 	if (p->rel.status != CORE_CA_INVITES_ME)
 		return operator_error(err, CORE_ERR_NOTFOUND,
 			"Нет приглашения от организации с ИНН %s, ожидающего "
@@ -213,55 +235,31 @@ int operator_answer_invite(struct operator *op, const char *box_id,
 			   const char *other_box_id, int accept,
 			   const char *comment, struct core_error *err)
 {
-	struct op_pair p;
-	int ret;
+	return op_pair_run(op, box_id, other_box_id, comment, "Комментарий",
+			   "comment", op_answer_locked, &accept, err);
+}
 
-	if (comment != NULL && *comment == '\0')
-		comment = NULL;
-	if (op_pair_resolve(op, box_id, other_box_id, &p, err) < 0 ||
-	    operator_check_text("Комментарий", "comment", comment,
-				op_invitation_max(op), err) < 0)
-		return -1;
-	if ((ret = store_tx_begin(op->store)) != STORE_OK)
-		return operator_store_error(err, ret);
-	ret = op_pair_load(op, &p, err);
-	if (ret == 0)
-		ret = op_answer_locked(op, &p, accept, comment, err);
-	op_pair_clear(&p);
-	if (op_tx_end(op, ret, err) < 0)
-		return -1;
-	operator_notify(op, p.me.id, p.other.id);
-	return 0;
+static int op_withdraw_locked(struct operator *op, struct op_pair *p,
+			      const char *text, void *ctx,
+			      struct core_error *err)
+{
+	if (p->rel.status != CORE_CA_IS_INVITED_BY_ME)
+		return operator_error(err, CORE_ERR_NOTFOUND,
+			"Нет отправленного приглашения организации с ИНН %s, "
+			"которое можно отозвать / no pending invitation to the "
+			"organization with INN %s to withdraw", p->other.inn,
+			p->other.inn);
+	return op_pair_write(op, p, CORE_CA_NOT_IN_LIST, CORE_CA_NOT_IN_LIST,
+			     NULL, p->rel.invitation_id,
+			     CORE_EV_INVITATION_WITHDRAWN,
+			     CORE_EV_INVITATION_WITHDRAWN, err);
 }
 
 int operator_withdraw_invite(struct operator *op, const char *box_id,
 			     const char *other_box_id, struct core_error *err)
 {
-	struct op_pair p;
-	int ret;
-
-	if (op_pair_resolve(op, box_id, other_box_id, &p, err) < 0)
-		return -1;
-	if ((ret = store_tx_begin(op->store)) != STORE_OK)
-		return operator_store_error(err, ret);
-	ret = op_pair_load(op, &p, err);
-	if (ret == 0 && p.rel.status != CORE_CA_IS_INVITED_BY_ME)
-		ret = operator_error(err, CORE_ERR_NOTFOUND,
-			"Нет отправленного приглашения организации с ИНН %s, "
-			"которое можно отозвать / no pending invitation to the "
-			"organization with INN %s to withdraw", p.other.inn,
-			p.other.inn);
-	if (ret == 0)
-		ret = op_pair_write(op, &p, CORE_CA_NOT_IN_LIST,
-				    CORE_CA_NOT_IN_LIST, NULL,
-				    p.rel.invitation_id,
-				    CORE_EV_INVITATION_WITHDRAWN,
-				    CORE_EV_INVITATION_WITHDRAWN, err);
-	op_pair_clear(&p);
-	if (op_tx_end(op, ret, err) < 0)
-		return -1;
-	operator_notify(op, p.me.id, p.other.id);
-	return 0;
+	return op_pair_run(op, box_id, other_box_id, NULL, NULL, NULL,
+			   op_withdraw_locked, NULL, err);
 }
 
 int operator_counteragents(struct operator *op, const char *box_id,

@@ -283,6 +283,21 @@ int operator_store_event_add(struct store *s, const char *box_id,
 	return ret;
 }
 
+int operator_store_event_both(struct store *s, const char *box_a,
+			      enum core_event_type type_a, const char *box_b,
+			      enum core_event_type type_b,
+			      const char *message_id, const char *entity_id,
+			      const char *text, int64_t ts)
+{
+	int ret = operator_store_event_add(s, box_a, type_a, box_b,
+					   message_id, entity_id, text, ts);
+
+	if (ret == STORE_OK)
+		ret = operator_store_event_add(s, box_b, type_b, box_a,
+					       message_id, entity_id, text, ts);
+	return ret;
+}
+
 static void op_event_fill(sqlite3_stmt *stmt, void *item)
 {
 	struct core_event *ev = item;

@@ -126,6 +126,19 @@ int operator_pending_receipts(struct operator *op, const char *box_id,
 
 void operator_message_free(struct core_message **msg);
 void operator_entity_clear(struct core_entity *ent);
+/* An XML document of the flow (ИоП, ПДОтпр) and its detached signature as
+ * two entities, for the caller who has set data and len of both: new ids,
+ * doc (kind) under parent_id named file_name (taken), sig (sig_kind)
+ * under doc named "<file_name>.sig". */
+void operator_entity_signed_xml(struct core_entity *doc,
+				struct core_entity *sig,
+				enum core_entity_kind kind,
+				enum core_entity_kind sig_kind,
+				const char *parent_id, char *file_name,
+				int64_t created);
+/* Appends a copy of *e (its buffers change owner) to *ents. */
+void operator_entities_append(struct core_entity **ents, size_t *n,
+			      const struct core_entity *e);
 
 /* ---- events ---- */
 
