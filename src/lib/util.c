@@ -1,6 +1,7 @@
 #include "lib/util.h"
 #include "lib/log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/rand.h>
@@ -144,6 +145,21 @@ void util_uuid(char out[37])
 		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
 		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
 		 r[10], r[11], r[12], r[13], r[14], r[15]);
+}
+
+int util_uuid_valid(const char *s, size_t len)
+{
+	if (len != 36)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return 0;
+		}
+	}
+	return 1;
 }
 
 void util_hex(const unsigned char *in, size_t len, char *out)

@@ -31,6 +31,9 @@ unsigned char *buf_steal(struct buf *b, size_t *len_r);
 
 /* A random RFC 4122 version 4 UUID in lower-case text, 36 chars + NUL. */
 void util_uuid(char out[37]);
+/* 1 if the len bytes at s are a UUID in text form (any version, any hex
+ * case); s need not be NUL-terminated. */
+int util_uuid_valid(const char *s, size_t len);
 void util_hex(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
 /* Wall-clock seconds since the epoch. */
 int64_t util_now(void);

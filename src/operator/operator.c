@@ -159,19 +159,7 @@ int operator_check_text(const char *what_ru, const char *what_en,
 
 int operator_uuid_valid(const char *s)
 {
-	size_t i;
-
-	if (s == NULL || strlen(s) != 36)
-		return 0;
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			return 0;
-		}
-	}
-	return 1;
+	return s != NULL && util_uuid_valid(s, strlen(s));
 }
 
 /* Names go into XML attributes: control characters would be mangled or

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "mime/mime.h"
 #include "store/store.h"
 
@@ -143,28 +144,13 @@ static const char *date_text(int64_t t, char *buf, size_t size)
 	return buf;
 }
 
-static int is_uuid(const char *s, size_t n)
-{
-	if (n != 36)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 /* "<uuid>@<our domain>": the id of an EDO object rendered here. */
 static int ref_edo_id(const char *ref, const char *domain,
 		      char id_r[CORE_UUID_LEN])
 {
 	const char *at = strrchr(ref, '@');
 	if (at == NULL || strcasecmp(at + 1, domain) != 0 ||
-	    !is_uuid(ref, (size_t)(at - ref)))
+	    !util_uuid_valid(ref, (size_t)(at - ref)))
 		return 0;
 	for (size_t i = 0; i < 36; i++)
 		id_r[i] = (char)tolower((unsigned char)ref[i]);

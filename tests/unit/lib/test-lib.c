@@ -46,6 +46,13 @@ static void test_ids(void)
 	util_uuid(c);
 	CHECK(strlen(a) == 36 && a[14] == '4' && strcmp(a, c) != 0,
 	      "uuid v4, distinct");
+	CHECK(util_uuid_valid(a, strlen(a)), "uuid valid");
+	CHECK(util_uuid_valid("3F2504E0-4F89-11D3-9A0C-0305E82C3301@x", 36),
+	      "uuid valid: upper case, length given");
+	CHECK(!util_uuid_valid(a, 35) && !util_uuid_valid(
+		      "3f2504e0-4f89-11d3-9a0c+0305e82c3301", 36) &&
+	      !util_uuid_valid("3f2504e0-4f89-11d3-9a0c-0305e82c330g", 36),
+	      "uuid invalid: length, dash, hex digit");
 	char hex[9];
 	util_hex((const unsigned char *)"\x01\xab\xff\x00", 4, hex);
 	CHECK(strcmp(hex, "01abff00") == 0, "hex");
