@@ -281,6 +281,18 @@ static void proceed_ehlo(struct smtp_session *s, const char *args)
 		session_flush(s);
 }
 
+/* For the commands that take no parameters (RFC 3207 4, RFC 5321
+ * 4.1.1.4). */
+static int check_no_args(struct smtp_session *s, const char *args,
+			 const char *cmd)
+{
+	if (*args == '\0')
+		return 1;
+	smtp_session_reply(s, 501, "5.5.4", "%s без параметров / syntax: %s",
+			   cmd, cmd);
+	return 0;
+}
+
 static int check_starttls(struct smtp_session *s, const char *args)
 {
 	if (s->tls) {
@@ -293,12 +305,7 @@ static int check_starttls(struct smtp_session *s, const char *args)
 				   "TLS недоступен / TLS not available");
 		return 0;
 	}
-	if (*args != '\0') {
-		smtp_session_reply(s, 501, "5.5.4",
-				   "STARTTLS без параметров / syntax: STARTTLS");
-		return 0;
-	}
-	return 1;
+	return check_no_args(s, args, "STARTTLS");
 }
 
 static void proceed_starttls(struct smtp_session *s, const char *args)
@@ -468,12 +475,7 @@ static int check_data(struct smtp_session *s, const char *args)
 				   "DATA после BDAT недопустим / DATA not allowed after BDAT");
 		return 0;
 	}
-	if (*args != '\0') {
-		smtp_session_reply(s, 501, "5.5.4",
-				   "DATA без параметров / syntax: DATA");
-		return 0;
-	}
-	return 1;
+	return check_no_args(s, args, "DATA");
 }
 
 static void proceed_data(struct smtp_session *s, const char *args)
