@@ -3,6 +3,7 @@
  * the operator's confirmations, receipts (ИоП) by core_send_receipts,
  * access rules, archive/delete, and reading event logs from a key. */
 #include "../operator/op-test.h"
+#include "../edo-fixtures.h"
 
 #include <sys/stat.h>
 
@@ -119,41 +120,6 @@ static enum core_ca_status status_of(const char *box, const char *other)
 	return st;
 }
 
-static void make_cert(const char *cn, const char *inn, const char *sn,
-		      const char *gn, char **cert_r, char **key_r)
-{
-	struct crypto_make_cert_req req;
-	char *cerr = NULL;
-
-	memset(&req, 0, sizeof(req));
-	req.key_type = "ec";
-	req.common_name = cn;
-	req.org_name = cn;
-	req.inn = inn;
-	req.surname = sn;
-	req.given_name = gn;
-	if (crypto_make_self_signed(&req, cert_r, key_r, &cerr) < 0) {
-		printf("Bail out! certificate: %s\n", cerr);
-		exit(1);
-	}
-}
-
-static struct core_box reg(const char *name, const char *inn, const char *kpp)
-{
-	struct core_error err = { 0 };
-	struct core_box req, box;
-
-	memset(&req, 0, sizeof(req));
-	snprintf(req.name, sizeof(req.name), "%s", name);
-	snprintf(req.inn, sizeof(req.inn), "%s", inn);
-	snprintf(req.kpp, sizeof(req.kpp), "%s", kpp);
-	if (core_register_box(core, &req, NULL, &box, &err) < 0) {
-		printf("Bail out! register %s: %s\n", name, err.msg);
-		exit(1);
-	}
-	return box;
-}
-
 /* The gateway's side: the organization served here and a certificate
  * with its private key sealed under the node key. */
 static void gw_org(const struct core_box *b)
@@ -168,55 +134,6 @@ static void gw_org(const struct core_box *b)
 		printf("Bail out! store_org_add\n");
 		exit(1);
 	}
-}
-
-static void gw_cert(const char *box_id, int64_t user_id, const char *cert,
-		    const char *key)
-{
-	struct crypto_cert_info info;
-	struct store_cert c;
-	char *cerr = NULL;
-	int64_t id;
-
-	memset(&info, 0, sizeof(info));
-	memset(&c, 0, sizeof(c));
-	if (crypto_cert_info(cert, &info, &cerr) < 0 ||
-	    crypto_seal(node_key, (const unsigned char *)key, strlen(key),
-			&c.key_enc, &c.key_enc_len) < 0) {
-		printf("Bail out! gw_cert: %s\n", cerr ? cerr : "seal");
-		exit(1);
-	}
-	c.box_id = (char *)box_id;
-	c.user_id = user_id;
-	c.subject = info.subject;
-	c.issuer = info.issuer;
-	c.serial = info.serial;
-	c.thumbprint = info.thumbprint;
-	c.key_type = info.key_type;
-	c.not_before = info.not_before;
-	c.not_after = info.not_after;
-	c.cert_pem = (char *)cert;
-	if (store_cert_add(store, &c, &id) != STORE_OK) {
-		printf("Bail out! store_cert_add\n");
-		exit(1);
-	}
-	free(c.key_enc);
-	crypto_cert_info_clear(&info);
-}
-
-static void sign(const char *cert, const char *key, const char *data,
-		 unsigned char **sig_r, size_t *len_r)
-{
-	struct crypto_signer *s = NULL;
-	char *cerr = NULL;
-
-	if (crypto_signer_new(cert, key, &s, &cerr) < 0 ||
-	    crypto_sign_detached(s, (const unsigned char *)data, strlen(data),
-				 sig_r, len_r, &cerr) < 0) {
-		printf("Bail out! sign: %s\n", cerr);
-		exit(1);
-	}
-	crypto_signer_free(&s);
 }
 
 /* A message from->to with n signed documents (signed with cert/key). */
@@ -251,9 +168,10 @@ static int send_docs(const char *from, const char *to, enum core_msg_kind kind,
 		a->data = (unsigned char *)bodies[i];
 		a->len = strlen(bodies[i]);
 		s->kind = CORE_ENT_SIGNATURE;
-		snprintf(s->parent_id, sizeof(s->parent_id), "%s", a->id);
+		/* Both are CORE_UUID_LEN: a copy, not a format. */
+		memcpy(s->parent_id, a->id, sizeof(s->parent_id));
 		s->file_name = xasprintf("%s.sig", names[i]);
-		sign(cert, key, bodies[i], &s->data, &s->len);
+		fx_sign(cert, key, bodies[i], &s->data, &s->len);
 	}
 	msg.entities = ents;
 	msg.n_entities = 2 * (n < 2 ? n : 2);
@@ -337,15 +255,16 @@ static void setup(void)
 	if (core == NULL)
 		exit(op_t_done());
 	core_set_notify(core, notify_cb, &notified);
-	A = reg("ООО «Ромашка»", "7707083893", "770701001");
-	B = reg("ООО «Лютик»", "7733012345", "773301001");
-	C = reg("ИП Иванов Иван Иванович", "500100732259", "");
-	D = reg("АО «Василёк»", "6621001230", "662101001");
-	make_cert("ООО «Ромашка»", "7707083893", "Петрова", "Анна Сергеевна",
+	A = fx_register(core, "ООО «Ромашка»", "7707083893", "770701001", NULL);
+	B = fx_register(core, "ООО «Лютик»", "7733012345", "773301001", NULL);
+	C = fx_register(core, "ИП Иванов Иван Иванович", "500100732259", "",
+			NULL);
+	D = fx_register(core, "АО «Василёк»", "6621001230", "662101001", NULL);
+	fx_make_cert("ООО «Ромашка»", "7707083893", "Петрова", "Анна Сергеевна",
 		  &a_cert, &a_key);
-	make_cert("ООО «Лютик»", "7733012345", NULL, NULL, &b_cert, &b_key);
+	fx_make_cert("ООО «Лютик»", "7733012345", NULL, NULL, &b_cert, &b_key);
 	gw_org(&B);
-	gw_cert(B.id, 0, b_cert, b_key);
+	fx_gw_cert(store, node_key, B.id, 0, b_cert, b_key);
 }
 
 static void test_unknown_inn(void)
@@ -693,16 +612,16 @@ static void test_member_and_missing_signer(void)
 	char *c_cert, *c_key, *r_cert, *r_key, id[CORE_UUID_LEN];
 	int64_t signer_id, reader_id;
 
-	make_cert("Иванов Иван Иванович", "500100732259", "Иванов",
+	fx_make_cert("Иванов Иван Иванович", "500100732259", "Иванов",
 		  "Иван Иванович", &c_cert, &c_key);
-	make_cert("Читатель", "500100732259", NULL, NULL, &r_cert, &r_key);
+	fx_make_cert("Читатель", "500100732259", NULL, NULL, &r_cert, &r_key);
 	gw_org(&C);
 	store_user_add(store, "aaa-reader", "Читатель", "x", &reader_id);
 	store_user_add(store, "ivanov", "Иванов Иван Иванович", "x", &signer_id);
 	store_member_set(store, reader_id, C.id, STORE_ROLE_READER, STORE_ACTIVE);
 	store_member_set(store, signer_id, C.id, STORE_ROLE_SIGNER, STORE_ACTIVE);
-	gw_cert(C.id, reader_id, r_cert, r_key);
-	gw_cert(C.id, signer_id, c_cert, c_key);
+	fx_gw_cert(store, node_key, C.id, reader_id, r_cert, r_key);
+	fx_gw_cert(store, node_key, C.id, signer_id, c_cert, c_key);
 
 	ok(core_invite(core, A.id, C.id, NULL, id, &err) == 0 &&
 	   core_accept(core, C.id, A.id, NULL, &err) == 0, "A and C become counteragents");

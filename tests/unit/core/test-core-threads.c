@@ -3,6 +3,7 @@
  * see every event exactly once and in key order, and the log must be the
  * same as a full read at the end. */
 #include "../operator/op-test.h"
+#include "../edo-fixtures.h"
 
 #include <pthread.h>
 
@@ -26,22 +27,6 @@ static void thread_fail(const char *what, const struct core_error *err)
 	thread_errors++;
 	printf("# %s: %s\n", what, err->msg);
 	pthread_mutex_unlock(&err_lock);
-}
-
-static struct core_box reg(const char *name, const char *inn, const char *kpp)
-{
-	struct core_error err = { 0 };
-	struct core_box req, box;
-
-	memset(&req, 0, sizeof(req));
-	snprintf(req.name, sizeof(req.name), "%s", name);
-	snprintf(req.inn, sizeof(req.inn), "%s", inn);
-	snprintf(req.kpp, sizeof(req.kpp), "%s", kpp);
-	if (core_register_box(core, &req, NULL, &box, &err) < 0) {
-		printf("Bail out! register: %s\n", err.msg);
-		exit(1);
-	}
-	return box;
 }
 
 struct sender {
@@ -146,10 +131,11 @@ int main(void)
 		printf("Bail out! %s %s\n", serr ? serr : "", err.msg);
 		return 1;
 	}
-	A = reg("ООО «Ромашка»", "7707083893", "770701001");
-	B = reg("ООО «Лютик»", "7733012345", "773301001");
-	C = reg("ИП Иванов Иван Иванович", "500100732259", "");
-	D = reg("АО «Василёк»", "6621001230", "662101001");
+	A = fx_register(core, "ООО «Ромашка»", "7707083893", "770701001", NULL);
+	B = fx_register(core, "ООО «Лютик»", "7733012345", "773301001", NULL);
+	C = fx_register(core, "ИП Иванов Иван Иванович", "500100732259", "",
+			NULL);
+	D = fx_register(core, "АО «Василёк»", "6621001230", "662101001", NULL);
 	ok(core_invite(core, A.id, B.id, NULL, id, &err) == 0 &&
 	   core_accept(core, B.id, A.id, NULL, &err) == 0, "A and B are counteragents");
 

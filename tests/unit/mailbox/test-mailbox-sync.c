@@ -5,6 +5,7 @@
  * a client's Sent copy is recognised; encrypted messages are shown
  * decrypted; a re-signed message shows every signature; IDLE is woken. */
 #include "mb-test.h"
+#include "../edo-fixtures.h"
 
 #include "operator/operator.h"
 /* Only to put a FAILED event in a log: the operator has no failure to
@@ -21,78 +22,6 @@ static char *a_cert, *a_key, *b_cert, *b_key;
 static char ab_msg[CORE_UUID_LEN];
 
 #define CLIENT_ID "20261125.abc@mail.example"
-
-static void make_cert(const char *cn, const char *inn, char **cert_r,
-		      char **key_r)
-{
-	struct crypto_make_cert_req req;
-	char *cerr = NULL;
-
-	memset(&req, 0, sizeof(req));
-	req.key_type = "ec";
-	req.common_name = cn;
-	req.org_name = cn;
-	req.inn = inn;
-	if (crypto_make_self_signed(&req, cert_r, key_r, &cerr) < 0)
-		mbt_bail("certificate", cerr);
-}
-
-static struct core_box reg(const char *name, const char *inn, const char *kpp,
-			   const char *cert)
-{
-	struct core_error err = { 0 };
-	struct core_box req, box;
-
-	memset(&req, 0, sizeof(req));
-	snprintf(req.name, sizeof(req.name), "%s", name);
-	snprintf(req.inn, sizeof(req.inn), "%s", inn);
-	snprintf(req.kpp, sizeof(req.kpp), "%s", kpp);
-	if (core_register_box(core, &req, cert, &box, &err) < 0)
-		mbt_bail("register", err.msg);
-	return box;
-}
-
-/* The organization's own certificate with its key sealed at rest. */
-static void gw_cert(const char *box_id, const char *cert, const char *key)
-{
-	struct crypto_cert_info info;
-	struct store_cert c;
-	char *cerr = NULL;
-	int64_t id;
-
-	memset(&info, 0, sizeof(info));
-	memset(&c, 0, sizeof(c));
-	if (crypto_cert_info(cert, &info, &cerr) < 0 ||
-	    crypto_seal(node_key, (const unsigned char *)key, strlen(key),
-			&c.key_enc, &c.key_enc_len) < 0)
-		mbt_bail("gw_cert", cerr);
-	c.box_id = (char *)box_id;
-	c.subject = info.subject;
-	c.issuer = info.issuer;
-	c.serial = info.serial;
-	c.thumbprint = info.thumbprint;
-	c.key_type = info.key_type;
-	c.not_before = info.not_before;
-	c.not_after = info.not_after;
-	c.cert_pem = (char *)cert;
-	if (store_cert_add(store, &c, &id) != STORE_OK)
-		mbt_bail("store_cert_add", box_id);
-	free(c.key_enc);
-	crypto_cert_info_clear(&info);
-}
-
-static void sign(const char *cert, const char *key, const char *data,
-		 unsigned char **sig_r, size_t *len_r)
-{
-	struct crypto_signer *s = NULL;
-	char *cerr = NULL;
-
-	if (crypto_signer_new(cert, key, &s, &cerr) < 0 ||
-	    crypto_sign_detached(s, (const unsigned char *)data, strlen(data),
-				 sig_r, len_r, &cerr) < 0)
-		mbt_bail("sign", cerr);
-	crypto_signer_free(&s);
-}
 
 /* A letter from->to with one signed document (encrypted to both parties'
  * certificates when enc_to is given). */
@@ -127,7 +56,7 @@ static int send_doc(const char *from, const char *to, enum core_msg_kind kind,
 	ents[1].kind = CORE_ENT_SIGNATURE;
 	snprintf(ents[1].parent_id, sizeof(ents[1].parent_id), "%s", ents[0].id);
 	ents[1].file_name = "contract.pdf.sig";
-	sign(cert, key, doc, &ents[1].data, &ents[1].len);
+	fx_sign(cert, key, doc, &ents[1].data, &ents[1].len);
 	msg.entities = ents;
 	msg.n_entities = 2;
 	if (enc_to == NULL) {
@@ -252,16 +181,17 @@ static void setup(void)
 		mbt_bail("core", err.msg);
 	if (mailbox_env_new(&set, store, core, &env, &merr) < 0)
 		mbt_bail("env", merr.msg);
-	make_cert("Romashka", "7707083893", &a_cert, &a_key);
-	make_cert("Lyutik", "7733012345", &b_cert, &b_key);
-	A = reg("ООО «Ромашка»", "7707083893", "770701001", a_cert);
-	B = reg("ООО «Лютик»", "7733012345", "773301001", b_cert);
-	X = reg("АО «Чужая»", "6621001230", "662101001", NULL);
+	fx_make_cert("Romashka", "7707083893", NULL, NULL, &a_cert, &a_key);
+	fx_make_cert("Lyutik", "7733012345", NULL, NULL, &b_cert, &b_key);
+	A = fx_register(core, "ООО «Ромашка»", "7707083893", "770701001",
+			a_cert);
+	B = fx_register(core, "ООО «Лютик»", "7733012345", "773301001", b_cert);
+	X = fx_register(core, "АО «Чужая»", "6621001230", "662101001", NULL);
 	mbt_org(store, &A, "Ромашка");
 	mbt_org(store, &B, "Лютик");
 	mbt_org(store, &X, "Чужая");
-	gw_cert(A.id, a_cert, a_key);
-	gw_cert(B.id, b_cert, b_key);
+	fx_gw_cert(store, node_key, A.id, 0, a_cert, a_key);
+	fx_gw_cert(store, node_key, B.id, 0, b_cert, b_key);
 	mbt_member(store, mbt_user(store, "anna", "pw-anna"), A.id, STORE_ACTIVE);
 	mbt_member(store, mbt_user(store, "boris", "pw-boris"), B.id, STORE_ACTIVE);
 	{

@@ -1,0 +1,110 @@
+#ifndef TESTS_UNIT_EDO_FIXTURES_H
+#define TESTS_UNIT_EDO_FIXTURES_H
+/* Fixtures of the tests that run EDO flows on the real core (tests/unit/core,
+ * tests/unit/mailbox): certificates, registered boxes, the gateway's sealed
+ * certificates and detached signatures.  Any failure is a broken setup, not
+ * a result: they print "Bail out!" and exit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <edomail/core.h>
+#include "crypto/crypto.h"
+#include "store/store.h"
+
+/* Not every test uses every fixture. */
+#define FX_HELPER static __attribute__((unused))
+
+FX_HELPER void fx_bail(const char *what, const char *why)
+{
+	printf("Bail out! %s: %s\n", what, why != NULL ? why : "?");
+	exit(1);
+}
+
+/* A self-signed EC certificate of an organization; surname and given_name
+ * (may be NULL) name the person signing for it. */
+FX_HELPER void fx_make_cert(const char *cn, const char *inn,
+			    const char *surname, const char *given_name,
+			    char **cert_r, char **key_r)
+{
+	struct crypto_make_cert_req req;
+	char *cerr = NULL;
+
+	memset(&req, 0, sizeof(req));
+	req.key_type = "ec";
+	req.common_name = cn;
+	req.org_name = cn;
+	req.inn = inn;
+	req.surname = surname;
+	req.given_name = given_name;
+	if (crypto_make_self_signed(&req, cert_r, key_r, &cerr) < 0)
+		fx_bail("certificate", cerr);
+}
+
+/* Registers a box at the operator (cert: its public certificate or NULL). */
+FX_HELPER struct core_box fx_register(struct core *core, const char *name,
+				      const char *inn, const char *kpp,
+				      const char *cert)
+{
+	struct core_error err = { 0 };
+	struct core_box req, box;
+
+	memset(&req, 0, sizeof(req));
+	snprintf(req.name, sizeof(req.name), "%s", name);
+	snprintf(req.inn, sizeof(req.inn), "%s", inn);
+	snprintf(req.kpp, sizeof(req.kpp), "%s", kpp);
+	if (core_register_box(core, &req, cert, &box, &err) < 0)
+		fx_bail(name, err.msg);
+	return box;
+}
+
+/* The gateway's side: a certificate of box_id (user_id 0: the
+ * organization's own) with its private key sealed under the node key. */
+FX_HELPER void fx_gw_cert(struct store *store,
+			  const unsigned char node_key[CRYPTO_NODE_KEY_LEN],
+			  const char *box_id, int64_t user_id,
+			  const char *cert, const char *key)
+{
+	struct crypto_cert_info info;
+	struct store_cert c;
+	char *cerr = NULL;
+	int64_t id;
+
+	memset(&info, 0, sizeof(info));
+	memset(&c, 0, sizeof(c));
+	if (crypto_cert_info(cert, &info, &cerr) < 0)
+		fx_bail("certificate info", cerr);
+	if (crypto_seal(node_key, (const unsigned char *)key, strlen(key),
+			&c.key_enc, &c.key_enc_len) < 0)
+		fx_bail("seal", box_id);
+	c.box_id = (char *)box_id;
+	c.user_id = user_id;
+	c.subject = info.subject;
+	c.issuer = info.issuer;
+	c.serial = info.serial;
+	c.thumbprint = info.thumbprint;
+	c.key_type = info.key_type;
+	c.not_before = info.not_before;
+	c.not_after = info.not_after;
+	c.cert_pem = (char *)cert;
+	if (store_cert_add(store, &c, &id) != STORE_OK)
+		fx_bail("store_cert_add", box_id);
+	free(c.key_enc);
+	crypto_cert_info_clear(&info);
+}
+
+/* A detached signature of data with cert/key. */
+FX_HELPER void fx_sign(const char *cert, const char *key, const char *data,
+		       unsigned char **sig_r, size_t *len_r)
+{
+	struct crypto_signer *s = NULL;
+	char *cerr = NULL;
+
+	if (crypto_signer_new(cert, key, &s, &cerr) < 0 ||
+	    crypto_sign_detached(s, (const unsigned char *)data, strlen(data),
+				 sig_r, len_r, &cerr) < 0)
+		fx_bail("sign", cerr);
+	crypto_signer_free(&s);
+}
+
+#endif
