@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,8 @@ struct daemon_ctx {
 	struct store *store;
 	struct core *core;
 	struct mailbox_env *env;
-	struct worker_pool *workers;
+	struct worker_pool *workers;	/* logins, submissions: people wait */
+	struct worker_pool *background;	/* receipts, pre-rendering: nobody waits */
 	SSL_CTX *tls;
 	struct imap_server *imap;
 	struct smtp_server *smtp;
@@ -61,7 +63,7 @@ struct daemon_ctx {
 	struct event *poll_ev;
 	char poll_key[CORE_KEY_LEN];
 	struct pending_boxes pending;
-	int stopping;	/* no new background jobs once set */
+	_Atomic int stopping; /* no new background jobs once set; read by workers */
 	int max_conn;	/* max_connections, capped by the descriptor limit */
 	struct event *accept_resume_ev;
 	int64_t refused_log_ms;
@@ -158,7 +160,7 @@ static void queue_receipts(struct daemon_ctx *d, const char *box_id)
 	struct receipt_job *job = xcalloc(1, sizeof(*job));
 	job->d = d;
 	snprintf(job->box_id, sizeof(job->box_id), "%s", box_id);
-	worker_pool_run(d->workers, receipt_work, receipt_done, job);
+	worker_pool_run(d->background, receipt_work, receipt_done, job);
 }
 
 static void notify_cb(evutil_socket_t fd, short what, void *arg)
@@ -435,6 +437,9 @@ static int daemon_open(struct daemon_ctx *d)
 		return -1;
 	}
 	d->workers = worker_pool_new(d->base, set->workers > 0 ? set->workers : 2);
+	/* Its own thread, so a backlog of receipts and pre-rendering never
+	 * delays a login or a submission. */
+	d->background = worker_pool_new(d->base, 1);
 	d->notify_ev = event_new(d->base, -1, 0, notify_cb, d);
 	d->accept_resume_ev = evtimer_new(d->base, accept_resume_cb, d);
 	core_set_notify(d->core, daemon_core_notify, d);
@@ -481,6 +486,7 @@ static void daemon_close(struct daemon_ctx *d)
 		imap_server_free(&d->imap);
 	if (d->smtp != NULL)
 		smtp_server_free(&d->smtp);
+	worker_pool_free(&d->background);
 	worker_pool_free(&d->workers);
 	if (d->notify_ev != NULL)
 		event_free(d->notify_ev);
