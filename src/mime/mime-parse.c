@@ -449,7 +449,7 @@ static int decode_body(struct mailmime_data *d, unsigned char **out_r,
 	*out_r = NULL;
 	*len_r = 0;
 	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT || d->dt_data.dt_text.dt_data == NULL) {
-		*out_r = xmalloc(1);
+		*out_r = xcalloc(1, 1);
 		return 0;
 	}
 	enc = d->dt_encoding;
@@ -457,6 +457,7 @@ static int decode_body(struct mailmime_data *d, unsigned char **out_r,
 		/* 7bit, 8bit, binary and unknown tokens: the bytes as sent */
 		*out_r = xmalloc(d->dt_data.dt_text.dt_length + 1);
 		memcpy(*out_r, d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length);
+		(*out_r)[d->dt_data.dt_text.dt_length] = '\0';
 		*len_r = d->dt_data.dt_text.dt_length;
 		return 0;
 	}
@@ -465,6 +466,7 @@ static int decode_body(struct mailmime_data *d, unsigned char **out_r,
 		return -1;
 	*out_r = xmalloc(res_len + 1);
 	memcpy(*out_r, res, res_len);
+	(*out_r)[res_len] = '\0';	/* bytes, but safe to read as a string */
 	*len_r = res_len;
 	mailmime_decoded_part_free(res);
 	return 0;
@@ -722,15 +724,9 @@ int mime_parse_submission(const unsigned char *data, size_t len,
 
 	memset(sub_r, 0, sizeof(*sub_r));
 	*error_r = NULL;
-	if (lim == NULL) {
-		mime_limits_default(&def);
-		lim = &def;
-	}
-	if (len > lim->max_size) {
-		*error_r = xasprintf("Письмо больше %zu байт / Message larger "
-				     "than %zu bytes", lim->max_size, lim->max_size);
+	/* Before the normalized copy: it may be larger than the input. */
+	if (mime_limits_check(&lim, &def, len, error_r) < 0)
 		return -1;
-	}
 	norm = normalize_eol(data, len, &nlen);
 	if (mime_guard(norm, nlen, lim, error_r) < 0) {
 		free(norm);

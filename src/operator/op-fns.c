@@ -416,8 +416,10 @@ static int op_fns_finish(enum operator_fns_format fmt, xmlDocPtr doc,
 		xmlFree(mem);
 		return -1;
 	}
-	*xml_r = xmalloc((size_t)size);
+	/* One byte more, NUL: callers may treat the document as a string. */
+	*xml_r = xmalloc((size_t)size + 1);
 	memcpy(*xml_r, mem, (size_t)size);
+	((char *)*xml_r)[size] = '\0';
 	*len_r = (size_t)size;
 	xmlFree(mem);
 	*file_name_r = xasprintf("%s.xml", file_id);
