@@ -44,7 +44,8 @@ def _demo_template():
     import hashlib
     script = os.path.join(SRC, "contrib", "make-demo.sh")
     ctl = os.path.join(BUILD, "src", "ctl", "edomailctl")
-    h = hashlib.sha256(open(script, "rb").read())
+    with open(script, "rb") as f:
+        h = hashlib.sha256(f.read())
     h.update(str(os.stat(ctl).st_mtime_ns).encode())
     tdir = os.path.join(BUILD, "e2e-demo-" + h.hexdigest()[:12])
     with open(tdir + ".lock", "w") as lock:
