@@ -673,6 +673,22 @@ static int guard_finish(struct guard *g)
 	return 0;
 }
 
+int mime_limits_check(const struct mime_limits **lim, struct mime_limits *def,
+		      size_t len, char **error_r)
+{
+	if (*lim == NULL) {
+		mime_limits_default(def);
+		*lim = def;
+	}
+	if (len > (*lim)->max_size) {
+		*error_r = xasprintf("Письмо больше %zu байт / Message larger "
+				     "than %zu bytes", (*lim)->max_size,
+				     (*lim)->max_size);
+		return -1;
+	}
+	return 0;
+}
+
 int mime_guard(const unsigned char *data, size_t len,
 	       const struct mime_limits *lim, char **error_r)
 {
@@ -681,16 +697,9 @@ int mime_guard(const unsigned char *data, size_t len,
 	size_t pos = 0;
 	int ret = 0;
 
-	if (lim == NULL) {
-		mime_limits_default(&def);
-		lim = &def;
-	}
 	*error_r = NULL;
-	if (len > lim->max_size) {
-		*error_r = xasprintf("Письмо больше %zu байт / Message larger "
-				     "than %zu bytes", lim->max_size, lim->max_size);
+	if (mime_limits_check(&lim, &def, len, error_r) < 0)
 		return -1;
-	}
 	if (memchr(data, '\0', len) != NULL) {
 		*error_r = xasprintf("Письмо содержит нулевой байт (NUL) / "
 				     "Message contains a NUL byte");

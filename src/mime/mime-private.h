@@ -99,4 +99,13 @@ char *mime_new_text_trim_lines(const char *text);
  * windows-1251); never fails: unknown charsets fall back the same way. */
 char *mime_to_utf8(const char *charset, const unsigned char *s, size_t len);
 
+/* ---- mime-guard.c ---- */
+
+struct mime_limits;
+/* What every reader of a whole message does first: *lim NULL becomes the
+ * defaults (kept in *def), and a message over max_size is refused before
+ * any copy or parse: -1 with *error_r. */
+int mime_limits_check(const struct mime_limits **lim, struct mime_limits *def,
+		      size_t len, char **error_r);
+
 #endif
