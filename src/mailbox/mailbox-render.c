@@ -160,6 +160,18 @@ int mb_rendered_blob(struct mailbox_env *env, struct mb_rendered *r,
 	return 0;
 }
 
+/* mime refused to render (what, id: for the log, id may be NULL): the
+ * details go to the log, the user gets text.  Frees error. */
+static int mb_render_failed(const char *what, const char *id, char *error,
+			    const char *text, struct mailbox_error *err)
+{
+	log_warnx("mailbox: cannot render %s%s%s: %s", what,
+		  id != NULL ? " " : "", id != NULL ? id : "",
+		  error != NULL ? error : "?");
+	free(error);
+	return mb_error(err, MAILBOX_ERR_TEMP, "%s", text);
+}
+
 /* ---- notices ---- */
 
 int mb_render_notice(struct mailbox_env *env, const char *to_addr,
@@ -182,14 +194,10 @@ int mb_render_notice(struct mailbox_env *env, const char *to_addr,
 	n.text = text;
 	n.in_reply_to = in_reply_to;
 	n.date = date;
-	if (mime_render_notice(&n, &out, &len, &error) < 0) {
-		log_warnx("mailbox: cannot render a notice: %s",
-			  error != NULL ? error : "?");
-		free(error);
-		return mb_error(err, MAILBOX_ERR_TEMP,
-				"Не удалось подготовить уведомление / "
-				"cannot prepare a notice");
-	}
+	if (mime_render_notice(&n, &out, &len, &error) < 0)
+		return mb_render_failed("a notice", NULL, error,
+					"Не удалось подготовить уведомление / "
+					"cannot prepare a notice", err);
 	mb_rendered_take(r, out, len, key, date);
 	return 0;
 }
@@ -243,13 +251,10 @@ int mb_render_invitation(struct mailbox_env *env, const char *box_id,
 	ret = mime_render_invitation(&inv, &out, &len, &error);
 	core_message_free(&msg);
 	if (ret < 0) {
-		log_warnx("mailbox: cannot render invitation %s: %s",
-			  inv.invitation_id, error != NULL ? error : "?");
-		free(error);
 		free(key);
-		return mb_error(err, MAILBOX_ERR_TEMP,
-				"Не удалось показать приглашение / "
-				"cannot show an invitation");
+		return mb_render_failed("invitation", inv.invitation_id, error,
+					"Не удалось показать приглашение / "
+					"cannot show an invitation", err);
 	}
 	mb_rendered_take(r, out, len, key, ev->ts);
 	free(key);
@@ -282,13 +287,10 @@ int mb_render_contact(struct mailbox_env *env, const char *box_id,
 	c.date = ev->ts;
 	c.language = mb_language(env);
 	if (mime_render_contact(&c, &out, &len, &error) < 0) {
-		log_warnx("mailbox: cannot render contact %s: %s",
-			  ev->other_box, error != NULL ? error : "?");
-		free(error);
 		free(key);
-		return mb_error(err, MAILBOX_ERR_TEMP,
-				"Не удалось показать контрагента / "
-				"cannot show a counteragent");
+		return mb_render_failed("contact", ev->other_box, error,
+					"Не удалось показать контрагента / "
+					"cannot show a counteragent", err);
 	}
 	mb_rendered_take(r, out, len, key, ev->ts);
 	free(key);

@@ -139,32 +139,34 @@ char *mb_keywords_add(const char *list, const char *kw)
 	return xasprintf("%s %s", list, kw);
 }
 
+struct mb_word_list {
+	char **words;
+	size_t n, cap;
+};
+
+static int mb_word_append(const char *word, size_t len, void *ctx)
+{
+	struct mb_word_list *l = ctx;
+
+	if (l->n + 1 >= l->cap) {
+		l->cap = l->cap == 0 ? 8 : l->cap * 2;
+		l->words = xrealloc(l->words, l->cap * sizeof(*l->words));
+	}
+	l->words[l->n++] = xstrndup(word, len);
+	return 0;
+}
+
 /* Splits a keyword list into words (NULL-terminated, caller frees). */
 static char **mb_words_split(const char *list, size_t *n_r)
 {
-	char **words = NULL;
-	size_t n = 0, cap = 0;
-	const char *p = list, *start;
+	struct mb_word_list l = { NULL, 0, 0 };
 
-	while (p != NULL && *p != '\0') {
-		while (*p == ' ')
-			p++;
-		start = p;
-		while (*p != '\0' && *p != ' ')
-			p++;
-		if (p == start)
-			continue;
-		if (n + 1 >= cap) {
-			cap = cap == 0 ? 8 : cap * 2;
-			words = xrealloc(words, cap * sizeof(*words));
-		}
-		words[n++] = xstrndup(start, (size_t)(p - start));
-	}
-	if (words == NULL)
-		words = xcalloc(1, sizeof(*words));
-	words[n] = NULL;
-	*n_r = n;
-	return words;
+	(void)mb_words(list, mb_word_append, &l);
+	if (l.words == NULL)
+		l.words = xcalloc(1, sizeof(*l.words));
+	l.words[l.n] = NULL;
+	*n_r = l.n;
+	return l.words;
 }
 
 static void mb_words_free(char **words)
