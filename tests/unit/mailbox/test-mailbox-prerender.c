@@ -4,6 +4,7 @@
  * rendering gives, one blob per object; after a full pre-render the
  * members' syncs render nothing themselves. */
 #include "mb-test.h"
+#include "../edo-fixtures.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,71 +25,11 @@ static unsigned char node_key[CRYPTO_NODE_KEY_LEN];
 static struct core_box A, B;
 static char *a_cert, *a_key, *b_cert, *b_key;
 
-static void make_cert(const char *cn, const char *inn, char **cert_r,
-		      char **key_r)
-{
-	struct crypto_make_cert_req req;
-	char *cerr = NULL;
-
-	memset(&req, 0, sizeof(req));
-	req.key_type = "ec";
-	req.common_name = cn;
-	req.org_name = cn;
-	req.inn = inn;
-	if (crypto_make_self_signed(&req, cert_r, key_r, &cerr) < 0)
-		mbt_bail("certificate", cerr);
-}
-
-static struct core_box reg(const char *name, const char *inn, const char *kpp,
-			   const char *cert)
-{
-	struct core_error err = { 0 };
-	struct core_box req, box;
-
-	memset(&req, 0, sizeof(req));
-	snprintf(req.name, sizeof(req.name), "%s", name);
-	snprintf(req.inn, sizeof(req.inn), "%s", inn);
-	snprintf(req.kpp, sizeof(req.kpp), "%s", kpp);
-	if (core_register_box(core, &req, cert, &box, &err) < 0)
-		mbt_bail("register", err.msg);
-	return box;
-}
-
-/* The organization's own certificate with its key sealed at rest. */
-static void gw_cert(const char *box_id, const char *cert, const char *key)
-{
-	struct crypto_cert_info info;
-	struct store_cert c;
-	char *cerr = NULL;
-	int64_t id;
-
-	memset(&info, 0, sizeof(info));
-	memset(&c, 0, sizeof(c));
-	if (crypto_cert_info(cert, &info, &cerr) < 0 ||
-	    crypto_seal(node_key, (const unsigned char *)key, strlen(key),
-			&c.key_enc, &c.key_enc_len) < 0)
-		mbt_bail("gw_cert", cerr);
-	c.box_id = (char *)box_id;
-	c.subject = info.subject;
-	c.issuer = info.issuer;
-	c.serial = info.serial;
-	c.thumbprint = info.thumbprint;
-	c.key_type = info.key_type;
-	c.not_before = info.not_before;
-	c.not_after = info.not_after;
-	c.cert_pem = (char *)cert;
-	if (store_cert_add(store, &c, &id) != STORE_OK)
-		mbt_bail("store_cert_add", box_id);
-	free(c.key_enc);
-	crypto_cert_info_clear(&info);
-}
-
 /* A→B letter with one signed document; encrypted to both organizations'
  * certificates when enc is set (B's own key opens it: box-wide). */
 static void send_letter(int i, int enc, char id_r[CORE_UUID_LEN])
 {
 	struct core_error err = { 0 };
-	struct crypto_signer *s = NULL;
 	struct core_entity ents[2];
 	struct core_message msg;
 	const char *pems[2] = { b_cert, a_cert };
@@ -111,11 +52,7 @@ static void send_letter(int i, int enc, char id_r[CORE_UUID_LEN])
 	ents[1].kind = CORE_ENT_SIGNATURE;
 	snprintf(ents[1].parent_id, sizeof(ents[1].parent_id), "%s", ents[0].id);
 	ents[1].file_name = "act.pdf.sig";
-	if (crypto_signer_new(a_cert, a_key, &s, &cerr) < 0 ||
-	    crypto_sign_detached(s, ents[0].data, ents[0].len, &ents[1].data,
-				 &ents[1].len, &cerr) < 0)
-		mbt_bail("sign", cerr);
-	crypto_signer_free(&s);
+	fx_sign(a_cert, a_key, doc, &ents[1].data, &ents[1].len);
 	clear_doc = ents[0].data;
 	if (enc) {
 		msg.text = NULL;	/* only encrypted, if at all */
@@ -272,14 +209,15 @@ static void setup(void)
 		mbt_bail("core", err.msg);
 	if (mailbox_env_new(&set, store, core, &env, &merr) < 0)
 		mbt_bail("env", merr.msg);
-	make_cert("Romashka", "7707083893", &a_cert, &a_key);
-	make_cert("Lyutik", "7733012345", &b_cert, &b_key);
-	A = reg("ООО «Ромашка»", "7707083893", "770701001", a_cert);
-	B = reg("ООО «Лютик»", "7733012345", "773301001", b_cert);
+	fx_make_cert("Romashka", "7707083893", NULL, NULL, &a_cert, &a_key);
+	fx_make_cert("Lyutik", "7733012345", NULL, NULL, &b_cert, &b_key);
+	A = fx_register(core, "ООО «Ромашка»", "7707083893", "770701001",
+			a_cert);
+	B = fx_register(core, "ООО «Лютик»", "7733012345", "773301001", b_cert);
 	mbt_org(store, &A, "Ромашка");
 	mbt_org(store, &B, "Лютик");
-	gw_cert(A.id, a_cert, a_key);
-	gw_cert(B.id, b_cert, b_key);
+	fx_gw_cert(store, node_key, A.id, 0, a_cert, a_key);
+	fx_gw_cert(store, node_key, B.id, 0, b_cert, b_key);
 	mbt_member(store, mbt_user(store, "anna", "pw-anna"), A.id, STORE_ACTIVE);
 	mbt_member(store, mbt_user(store, "boris", "pw-boris"), B.id,
 		   STORE_ACTIVE);
@@ -423,7 +361,7 @@ static int bench(int n)
 	double t0, t_pre, t_b, t_c;
 	int i, r, total = 0;
 
-	C = reg("ООО «Василёк»", "7812014560", "781201001", NULL);
+	C = fx_register(core, "ООО «Василёк»", "7812014560", "781201001", NULL);
 	mbt_org(store, &C, "Василёк");
 	mbt_member(store, mbt_user(store, "carl", "pw-carl"), C.id,
 		   STORE_ACTIVE);
