@@ -96,6 +96,40 @@ static int mbt_done(void)
 	return mbt_failed == 0 ? 0 : 1;
 }
 
+/* ---- the EDO world: store, core with the embedded operator, env ---- */
+
+/* Opens on *set (mbt_settings first) the store, a new node key, the core
+ * and the mailbox env of the EDO tests. */
+MBT_HELPER void mbt_edo_open(struct settings *set, struct store **store_r,
+			     struct core **core_r,
+			     struct mailbox_env **env_r,
+			     unsigned char node_key[CRYPTO_NODE_KEY_LEN])
+{
+	struct core_error err = { 0 };
+	struct mailbox_error merr = { 0 };
+	const char *serr = NULL;
+	char *cerr = NULL;
+
+	crypto_init();
+	if (store_open(set->store_path, store_r, &serr) < 0 ||
+	    crypto_node_key_load(set->node_key_path, 1, node_key, &cerr) < 0)
+		mbt_bail("setup", serr != NULL ? serr : cerr);
+	if (core_open(set, *store_r, core_r, &err) < 0)
+		mbt_bail("core", err.msg);
+	if (mailbox_env_new(set, *store_r, *core_r, env_r, &merr) < 0)
+		mbt_bail("env", merr.msg);
+}
+
+/* Closes what mbt_edo_open opened, and the settings. */
+MBT_HELPER void mbt_edo_close(struct settings *set, struct store **store,
+			      struct core **core, struct mailbox_env **env)
+{
+	mailbox_env_free(env);
+	core_close(core);
+	store_close(store);
+	settings_free(set);
+}
+
 /* ---- the gateway's rows, as edomailctl makes them ---- */
 
 MBT_HELPER int64_t mbt_user(struct store *store, const char *login,

@@ -195,20 +195,8 @@ static int same_items(struct mailbox_user *u, const char *folder,
 
 static void setup(void)
 {
-	struct core_error err = { 0 };
-	struct mailbox_error merr = { 0 };
-	const char *serr = NULL;
-	char *cerr = NULL;
-
 	mbt_settings(&set, "ru");
-	crypto_init();
-	if (store_open(set.store_path, &store, &serr) < 0 ||
-	    crypto_node_key_load(set.node_key_path, 1, node_key, &cerr) < 0)
-		mbt_bail("setup", serr != NULL ? serr : cerr);
-	if (core_open(&set, store, &core, &err) < 0)
-		mbt_bail("core", err.msg);
-	if (mailbox_env_new(&set, store, core, &env, &merr) < 0)
-		mbt_bail("env", merr.msg);
+	mbt_edo_open(&set, &store, &core, &env, node_key);
 	fx_make_cert("Romashka", "7707083893", NULL, NULL, &a_cert, &a_key);
 	fx_make_cert("Lyutik", "7733012345", NULL, NULL, &b_cert, &b_key);
 	A = fx_register(core, "ООО «Ромашка»", "7707083893", "770701001",
@@ -402,10 +390,7 @@ int main(int argc, char **argv)
 	setup();
 	if (argc == 3 && strcmp(argv[1], "--bench") == 0) {
 		bench(atoi(argv[2]));
-		mailbox_env_free(&env);
-		core_close(&core);
-		store_close(&store);
-		settings_free(&set);
+		mbt_edo_close(&set, &store, &core, &env);
 		free(a_cert);
 		free(a_key);
 		free(b_cert);
@@ -423,10 +408,7 @@ int main(int argc, char **argv)
 	test_full(boris, vera);
 	mailbox_user_free(&vera);
 	mailbox_user_free(&boris);
-	mailbox_env_free(&env);
-	core_close(&core);
-	store_close(&store);
-	settings_free(&set);
+	mbt_edo_close(&set, &store, &core, &env);
 	free(a_cert);
 	free(a_key);
 	free(b_cert);

@@ -167,20 +167,8 @@ static int is_archived(const char *box, const char *msg_id, int deleted)
 
 static void setup(void)
 {
-	struct core_error err = { 0 };
-	struct mailbox_error merr = { 0 };
-	const char *serr = NULL;
-	char *cerr = NULL;
-
 	mbt_settings(&set, "ru");
-	crypto_init();
-	if (store_open(set.store_path, &store, &serr) < 0 ||
-	    crypto_node_key_load(set.node_key_path, 1, node_key, &cerr) < 0)
-		mbt_bail("setup", serr != NULL ? serr : cerr);
-	if (core_open(&set, store, &core, &err) < 0)
-		mbt_bail("core", err.msg);
-	if (mailbox_env_new(&set, store, core, &env, &merr) < 0)
-		mbt_bail("env", merr.msg);
+	mbt_edo_open(&set, &store, &core, &env, node_key);
 	fx_make_cert("Romashka", "7707083893", NULL, NULL, &a_cert, &a_key);
 	fx_make_cert("Lyutik", "7733012345", NULL, NULL, &b_cert, &b_key);
 	A = fx_register(core, "ООО «Ромашка»", "7707083893", "770701001",
@@ -613,10 +601,7 @@ int main(void)
 	mailbox_user_free(&anna2);
 	mailbox_user_free(&anna);
 	mailbox_user_free(&boris);
-	mailbox_env_free(&env);
-	core_close(&core);
-	store_close(&store);
-	settings_free(&set);
+	mbt_edo_close(&set, &store, &core, &env);
 	free(a_cert);
 	free(a_key);
 	free(b_cert);
