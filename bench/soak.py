@@ -88,7 +88,8 @@ class Ledger:
     def __init__(self):
         self.lock = threading.Lock()
         self.sent = {}          # token -> dict(org, to, msgid, edo_id, state)
-        self.flags = {}         # (login, token) -> expected \\Flagged
+        self.flags = {}         # (login, token) -> (expected \\Flagged, when)
+        self.moved = collections.defaultdict(list)  # (org, token) -> MOVE times
 
     def letter(self, token, **kw):
         with self.lock:
@@ -235,11 +236,16 @@ class User(threading.Thread):
         key = (self.login, token)
         with self.soak.ledger.lock:
             self.soak.ledger.flags[key] = None     # unknown until OK
+        when = time.time()
         typ, data = c.uid("STORE", uid, "+FLAGS" if on else "-FLAGS",
                           "(\\Flagged)")
-        if typ == "OK":
+        # OK with the new flags of that UID; a UID another member's MOVE
+        # took away meanwhile gets OK and nothing (RFC 2180 4.2)
+        echo = [x for x in data if isinstance(x, bytes) and
+                (b"UID %s " % uid.encode()) in x]
+        if typ == "OK" and echo and (b"\\Flagged" in echo[0]) == on:
             with self.soak.ledger.lock:
-                self.soak.ledger.flags[key] = on
+                self.soak.ledger.flags[key] = (on, when)
         self.soak.stats.op("flag", time.time() - t0)
 
     def move(self, src, dst, kind):
@@ -249,6 +255,8 @@ class User(threading.Thread):
         if got is None:
             return
         uid, token = got
+        with self.soak.ledger.lock:
+            self.soak.ledger.moved[(self.org, token)].append(time.time())
         typ, data = c.uid("MOVE", uid, dst)
         if typ != "OK":
             # another member moved it first: the item is gone from here
@@ -462,10 +470,19 @@ class Soak:
                             problems.append("message show %s disagrees with "
                                             "message list" % edo)
                         shown += 1
-        # flags as last acknowledged
-        for (login, token), on in self.ledger.flags.items():
-            if on is None:
+        # flags as last acknowledged, where no member moved the message
+        # around the STORE (a STORE that raced with another session's MOVE
+        # may hit the item it took away: RFC 2180 4.2)
+        org_of = {u.login: u.org for u in self.users}
+        self.flags_checked = 0
+        for (login, token), exp in self.ledger.flags.items():
+            if exp is None:
                 continue
+            on, when = exp
+            if any(abs(t - when) < 5 for t in
+                   self.ledger.moved.get((org_of[login], token), ())):
+                continue
+            self.flags_checked += 1
             items = [x for x in views[login].get(token, [])
                      if not x[0].startswith("Отправленные")]
             if len(items) == 1 and (("\\Flagged" in items[0][2]) != on):
@@ -499,8 +516,9 @@ class Soak:
         print("audit: %d letters with 250 checked at %d users, %d unconfirmed; "
               "%d problems" % (len(ok), len(self.users), len(unknown), len(problems)))
         print("  items in Архив over all users: %d; messages archived at the "
-              "operator: %d; `message show` cross-checks: %d" %
-              (self.archived_items, self.archived_op, self.shown))
+              "operator: %d; `message show` cross-checks: %d; flags checked: %d" %
+              (self.archived_items, self.archived_op, self.shown,
+               self.flags_checked))
         for p in problems[:50]:
             print("  " + p)
 
