@@ -19,15 +19,24 @@ if [ ! -x "$EDOMAIL_BUILD_DIR/src/daemon/edomaild" ]; then
 fi
 
 SUMMARY=$(mktemp)
+child=
+# A script stops its servers on SIGTERM: pass ours on and let it clean up.
+stop() {
+	[ -n "$child" ] && kill -TERM "$child" 2>/dev/null && wait "$child"
+	exit 130
+}
 trap 'rm -f "$SUMMARY"' EXIT
-trap 'exit 130' INT TERM
+trap stop INT TERM
 status=0
 for b in $BENCHES; do
 	echo "=== $b $*"
-	if ! python3 "$HERE/$b.py" "$@" --summary "$SUMMARY"; then
+	python3 "$HERE/$b.py" "$@" --summary "$SUMMARY" &
+	child=$!
+	if ! wait "$child"; then
 		echo "=== $b FAILED"
 		status=1
 	fi
+	child=
 done
 cd "$HERE" && python3 -c 'import sys, benchlib; benchlib.print_summary(sys.argv[1])' "$SUMMARY"
 exit $status
