@@ -523,10 +523,12 @@ class Soak:
             print("  " + p)
 
     def close(self):
-        if self.d.proc is not None:
-            self.d.stop()
+        rc = self.d.stop() if self.d.proc is not None else 0
         log = self.d.log()
-        bad = [l for l in log.splitlines() if "[error]" in l or "ERROR" in l]
+        bad = [l for l in log.splitlines() if "[error]" in l or "ERROR" in l
+               or "runtime error:" in l]
+        if rc != 0:
+            bad.append("edomaild exited with %d" % rc)
         if bad:
             print("daemon log errors (%d), first: %s" % (len(bad), bad[:5]))
         warns = collections.Counter(
@@ -542,7 +544,7 @@ class Soak:
         return bad
 
 
-def main():
+def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=10)
     ap.add_argument("--users", type=int, default=50)
@@ -552,12 +554,18 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep the daemon's folder")
     ap.add_argument("--no-show-sample", dest="show_sample", action="store_false")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if not 1 <= args.users <= 200 or not 0 < args.minutes <= 120:
         ap.error("1..200 users, up to 120 minutes")
+    return args
+
+
+def run(args):
+    """The whole soak; 0 when the audit and the daemon's log are clean."""
     soak = Soak(args)
     print("soak: %d users for %.1f min against %s" %
           (args.users, args.minutes, h.BUILD), flush=True)
+    problems = ["not run"]
     soak.setup()
     try:
         soak.run()
@@ -568,6 +576,10 @@ def main():
         soak.stop.set()
         bad = soak.close()
     return 1 if problems or bad else 0
+
+
+def main():
+    return run(parse_args())
 
 
 if __name__ == "__main__":

@@ -318,7 +318,7 @@ class Sessions(unittest.TestCase):
     def test_thousand_sessions_each(self):
         pid = self.d.proc.pid
         # warm-up: caches, the allocator's pools, SQLite's pages
-        self.run_sessions(60, offset=10000)
+        self.run_sessions(30, offset=10000)
         self.settle()
         before = rss_mb(pid)
         t0 = time.time()
