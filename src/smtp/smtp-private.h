@@ -129,6 +129,14 @@ struct smtp_session {
 	unsigned errors;
 	int64_t rate_second;
 	int rate_count;
+
+	/* Deadlines that received bytes do not restart (slowloris):
+	 * AUTH within SMTP_LOGIN_TIMEOUT of connecting, a command line or
+	 * a message within command_timeout of its first byte (plus its
+	 * size at SMTP_DATA_MIN_RATE). */
+	struct event *login_ev;
+	struct event *part_ev;
+	int64_t part_start_ms;		/* 0: nothing half-received */
 };
 
 /* ---- smtp-session.c ---- */

@@ -92,8 +92,46 @@ static int box_listed(struct sender_ctx *c, const char *box_id)
 	return 0;
 }
 
-/* The sender address must name a box this login serves; then the member
- * must be active and may sign. */
+/* An address of a box the user is no member of, or of no box at all: one
+ * answer for both, with only what the client sent, so that MAIL FROM does
+ * not tell which participant ids exist or whose they are. */
+static void sender_not_yours(struct smtp_job *job, const struct sender_ctx *c)
+{
+	smtp_reply_set(&job->reply, 553, "5.7.1",
+		       "Вы не можете отправлять от имени %s: укажите адрес своей "
+		       "организации / you may not send as %s, use your "
+		       "organization's address",
+		       c->path.addr, c->path.addr);
+}
+
+/* A user blocked (or removed) after this session logged in sends nothing
+ * more: AUTH checked the user once, MAIL FROM checks again. */
+static int sender_user_active(struct smtp_job *job, const struct sender_ctx *c)
+{
+	struct store_user u;
+	int ret;
+
+	memset(&u, 0, sizeof(u));
+	ret = store_user_get_by_id(job->srv->store, c->user_id, &u);
+	if (ret == STORE_OK && u.status == STORE_ACTIVE) {
+		store_user_clear(&u);
+		return 1;
+	}
+	if (ret == STORE_OK)
+		store_user_clear(&u);
+	if (ret == STORE_OK || ret == STORE_ERR_NOTFOUND)
+		smtp_reply_set(&job->reply, 550, "5.7.1",
+			       "Учётная запись заблокирована; ничего не отправлено / "
+			       "account is blocked, nothing was sent");
+	else
+		smtp_reply_set(&job->reply, 451, "4.3.0",
+			       "Хранилище временно недоступно, повторите позже / "
+			       "storage temporarily unavailable, try again later");
+	return 0;
+}
+
+/* The sender address must name a box this login serves; then the user and
+ * the member must be active and may sign. */
 static void sender_work(struct smtp_job *job)
 {
 	struct sender_ctx *c = job->ctx;
@@ -103,6 +141,8 @@ static void sender_work(struct smtp_job *job)
 	struct core_error err = { 0 };
 	int res = smtp_addr_parse(c->path.addr, d, &a);
 
+	if (!sender_user_active(job, c))
+		return;
 	if (res != SMTP_ADDR_OK || a.encrypt) {
 		smtp_reply_set(&job->reply, 553, "5.7.1",
 			       "Отправитель должен быть адресом вашей организации в ЭДО: "
@@ -116,10 +156,7 @@ static void sender_work(struct smtp_job *job)
 		if (err.cls == CORE_ERR_TEMP)
 			core_error_reply(&err, &job->reply);
 		else
-			smtp_reply_set(&job->reply, 553, "5.7.1",
-				       "Организация отправителя %s не найдена / "
-				       "sender organization %s not found",
-				       c->path.addr, c->path.addr);
+			sender_not_yours(job, c);
 		return;
 	}
 
@@ -133,7 +170,10 @@ static void sender_work(struct smtp_job *job)
 			       "ничего не отправлено / your account is blocked in %s, "
 			       "nothing was sent",
 			       c->box.name, c->box.name);
-	} else if (!have_m || !box_listed(c, c->box.id)) {
+	} else if (!have_m) {
+		sender_not_yours(job, c);
+	} else if (!box_listed(c, c->box.id)) {
+		/* a member of it, logged in for another organization */
 		smtp_reply_set(&job->reply, 553, "5.7.1",
 			       "Вы не можете отправлять от имени «%s» (ИНН %s): "
 			       "укажите адрес своей организации / you may not send "

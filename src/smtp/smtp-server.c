@@ -11,6 +11,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,14 @@ void smtp_server_accept(struct smtp_server *srv, int fd,
 		return;
 	}
 	evutil_make_socket_nonblocking(fd);
+	if (addr != NULL && addr->sa_family != AF_UNIX) {
+		/* a reply is written whole; Nagle would hold the next one
+		 * (after a TLS handshake, a pipelined batch) until the
+		 * client's delayed ACK, ~40 ms */
+		int one = 1;
+
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	(void)smtp_session_new(srv, fd, text, loopback, implicit_tls);
 }
 

@@ -804,6 +804,100 @@ static int input_bdat(struct smtp_session *s, struct evbuffer *in)
 	return take > 0;
 }
 
+/* ---- deadlines that trickled bytes do not restart ---- */
+
+/* Before AUTH a client has this long in all from the connection on
+ * (command_timeout when shorter), TLS handshake included. */
+#define SMTP_LOGIN_TIMEOUT 120
+/* A message (DATA, BDAT) must also arrive at least this fast. */
+#define SMTP_DATA_MIN_RATE 1024
+/* A session killed by a deadline gets this long to take its 421. */
+#define SMTP_KILL_GRACE_MS 2000
+
+static int session_timeout_secs(const struct smtp_session *s)
+{
+	return s->srv->set->command_timeout > 0 ? s->srv->set->command_timeout :
+						  300;
+}
+
+static void session_timer_ms(struct event *ev, int64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000) };
+
+	evtimer_add(ev, &tv);
+}
+
+/* Answers 421 and frees the session after a grace time at the latest:
+ * a client that does not read, or never finished its TLS handshake,
+ * would otherwise keep it. */
+static void session_kill(struct smtp_session *s, const char *why)
+{
+	log_info("smtp[%lu] %s: %s, closing", s->id, s->addr, why);
+	if (s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT)
+		log_info("smtp[%lu] %s: timeout in the middle of the message; "
+			 "nothing was sent", s->id, s->addr);
+	smtp_session_reply(s, 421, "4.4.2",
+			   "%s: превышено время ожидания / timeout, closing connection",
+			   s->srv->hostname);
+	smtp_session_close(s);
+	if (!evtimer_pending(s->timer, NULL))
+		session_timer_ms(s->timer, SMTP_KILL_GRACE_MS);
+}
+
+/* The server's own work (a job on the pool, a delayed AUTH answer, the
+ * rate limit) does not count against the client: look again later. */
+static int session_server_busy(struct smtp_session *s, struct event *ev)
+{
+	if (s->job == NULL && !s->paused)
+		return 0;
+	session_timer_ms(ev, 1000);
+	return 1;
+}
+
+static void session_login_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (s->user != NULL || s->closing ||
+	    session_server_busy(s, s->login_ev))
+		return;
+	session_kill(s, "no AUTH in time");
+}
+
+static void session_part_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (s->closing || session_server_busy(s, s->part_ev))
+		return;
+	session_kill(s, "command or message not complete in time");
+}
+
+/* After input was handled: a command line, a message or a BDAT chunk
+ * that has begun must be complete by its deadline. */
+static void session_deadline_update(struct smtp_session *s)
+{
+	int64_t now = util_mono_ms(), deadline;
+	int partial;
+
+	if (s->bev == NULL || s->closing)
+		return;
+	partial = s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT ||
+		  s->lr.discarding ||
+		  evbuffer_get_length(bufferevent_get_input(s->bev)) > 0;
+	if (!partial || s->job != NULL || s->paused) {
+		s->part_start_ms = 0;
+		evtimer_del(s->part_ev);
+		return;
+	}
+	if (s->part_start_ms == 0)
+		s->part_start_ms = now;
+	deadline = s->part_start_ms + (int64_t)session_timeout_secs(s) * 1000;
+	if (s->tx != NULL)
+		deadline += (int64_t)(s->tx->dr.total * 1000 / SMTP_DATA_MIN_RATE);
+	session_timer_ms(s->part_ev, deadline > now ? deadline - now : 0);
+}
+
 static void session_input(struct smtp_session *s)
 {
 	if (s->bev == NULL)
@@ -830,6 +924,7 @@ static void session_input(struct smtp_session *s)
 		bufferevent_disable(s->bev, EV_READ);
 	else
 		bufferevent_enable(s->bev, EV_READ);
+	session_deadline_update(s);
 }
 
 /* ---- libevent callbacks ---- */
@@ -906,6 +1001,11 @@ static void session_event_cb(struct bufferevent *bev, short what, void *arg)
 				  SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 		return;
 	}
+	if ((what & BEV_EVENT_TIMEOUT) && s->closing) {
+		/* the last reply cannot be delivered: the client does not read */
+		smtp_session_free(&s);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		log_info("smtp[%lu] %s: timeout", s->id, s->addr);
 		if (s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT)
@@ -966,6 +1066,8 @@ struct smtp_session *smtp_session_new(struct smtp_server *srv, int fd,
 	buf_init(&s->out);
 	smtp_line_reader_init(&s->lr, SMTP_AUTH_LINE_MAX);
 	s->timer = evtimer_new(srv->base, session_timer_cb, s);
+	s->login_ev = evtimer_new(srv->base, session_login_deadline_cb, s);
+	s->part_ev = evtimer_new(srv->base, session_part_deadline_cb, s);
 	if (implicit_tls) {
 		SSL *ssl = srv->tls != NULL ? SSL_new(srv->tls) : NULL;
 		if (ssl != NULL)
@@ -983,6 +1085,8 @@ struct smtp_session *smtp_session_new(struct smtp_server *srv, int fd,
 		log_warnx("smtp: cannot set up a session for %s", addr);
 		close(fd);
 		event_free(s->timer);
+		event_free(s->login_ev);
+		event_free(s->part_ev);
 		buf_free(&s->out);
 		free(s);
 		return NULL;
@@ -993,6 +1097,12 @@ struct smtp_session *smtp_session_new(struct smtp_server *srv, int fd,
 	srv->sessions = s;
 	srv->n_sessions++;
 	session_setup_bev(s);
+	{
+		int secs = session_timeout_secs(s);
+
+		session_timer_ms(s->login_ev, (int64_t)(secs < SMTP_LOGIN_TIMEOUT ?
+					       secs : SMTP_LOGIN_TIMEOUT) * 1000);
+	}
 	log_debug("smtp[%lu] %s: connected%s", s->id, addr,
 		  implicit_tls ? " (TLS)" : "");
 	smtp_session_reply(s, 220, NULL,
@@ -1025,6 +1135,8 @@ void smtp_session_free(struct smtp_session **_s)
 			close(s->fd);
 	}
 	event_free(s->timer);
+	event_free(s->login_ev);
+	event_free(s->part_ev);
 	smtp_session_tx_reset(s);
 	smtp_auth_clear(s);
 	buf_free(&s->out);
