@@ -348,12 +348,9 @@ class Isolation(h.DaemonTestCase):
                 self.assertNotIn(leak, outs[0][1], foreign)
         return outs[0]
 
-    # BUG (smtp-rcpt.c, sender_work): MAIL FROM with the address of an
-    # organization the login is not a member of answers «Вы не можете
-    # отправлять от имени «ООО Ромашка» (ИНН 7701234560)», an address that
-    # exists nowhere «Организация отправителя … не найдена»: an oracle that
-    # tells which participant ids exist and names their owner.
-    @unittest.expectedFailure
+    # (smtp-rcpt.c, sender_work, before: «Вы не можете отправлять от имени
+    # «ООО Ромашка» (ИНН …)» for another organization, «… не найдена» for
+    # nobody: an oracle for participant ids and their owners)
     def test_smtp_mail_from_b(self):
         d = self.d
         for foreign, control in (
