@@ -80,6 +80,7 @@ struct imap_session {
 	struct event *line_ev;		/* deadline of a half-read command */
 	int64_t line_start_ms;		/* 0: no command half-read */
 	int killing;			/* a deadline passed: line_ev destroys */
+	int login_extensions;		/* seconds login_ev waited for our own work */
 	int idling, sasl_wait, input_paused, closing, in_callback, dead;
 	int delay_kind;			/* 1: auth reply, 0: rate limit */
 	const struct imap_arg *pending_args;	/* parsed, held by the rate limit */

@@ -686,12 +686,32 @@ static void session_deadline_kill(struct imap_session *s, const char *why)
 	evtimer_add(s->line_ev, &tv);
 }
 
+static int session_login_secs(struct imap_session *s)
+{
+	int secs = sset(s)->idle_timeout > 0 ? sset(s)->idle_timeout : 1800;
+
+	return secs < IMAP_PREAUTH_TIMEOUT ? secs : IMAP_PREAUTH_TIMEOUT;
+}
+
 static void session_login_deadline_cb(evutil_socket_t fd, short what, void *ctx)
 {
 	struct imap_session *s = ctx;
 
 	(void)fd;
 	(void)what;
+	/* Our own work on a LOGIN sent in time (the password check queued
+	 * on the pool, the delayed answer to a failure) does not count
+	 * against the client, up to as long again as the deadline. */
+	if (s->state == IMAP_STATE_NOAUTH && !s->closing &&
+	    (s->login_job != NULL ||
+	     (s->delay_kind == 1 && evtimer_pending(s->delay_ev, NULL))) &&
+	    s->login_extensions < session_login_secs(s)) {
+		struct timeval tv = { 1, 0 };
+
+		s->login_extensions++;
+		evtimer_add(s->login_ev, &tv);
+		return;
+	}
 	if (s->state == IMAP_STATE_NOAUTH && !s->closing)
 		session_deadline_kill(s, "no login in time");
 	session_check_dead(s);
@@ -1027,9 +1047,7 @@ struct imap_session *imap_session_new(struct imap_server *srv, int fd,
 	s->login_ev = evtimer_new(base, session_login_deadline_cb, s);
 	s->line_ev = evtimer_new(base, session_line_deadline_cb, s);
 	{
-		int secs = set->idle_timeout > 0 ? set->idle_timeout : 1800;
-		struct timeval tv = { secs < IMAP_PREAUTH_TIMEOUT ? secs :
-				      IMAP_PREAUTH_TIMEOUT, 0 };
+		struct timeval tv = { session_login_secs(s), 0 };
 
 		/* also bounds a TLS handshake that never ends */
 		evtimer_add(s->login_ev, &tv);
