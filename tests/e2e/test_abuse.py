@@ -370,6 +370,26 @@ class Limits(unittest.TestCase):
     def test_z_slowloris_smtp_tls_handshake(self):
         self.slow_result("smtp-tls-handshake")
 
+    def test_login_answered_after_the_deadline(self):
+        """A LOGIN sent in time is answered even when the answer itself
+        comes after the pre-login deadline (5 s here): the throttle holds
+        it back 3 s.  (Before: «* BYE Timeout» while the server worked.)"""
+        d = self.d
+
+        def fail(i):
+            r = Raw(d, source="127.0.0.10")
+            try:
+                return r.login("vasilek", "wrong-%d" % i)[:4]
+            finally:
+                r.close()
+        with concurrent.futures.ThreadPoolExecutor(5) as ex:
+            self.assertEqual(list(ex.map(fail, range(5))), [b"L NO"] * 5)
+        r = Raw(d, source="127.0.0.10")
+        time.sleep(TIMEOUT - 2.5)
+        t = r.login("vasilek")
+        r.close()
+        self.assertRegex(t, rb"^L NO \[AUTHENTICATIONFAILED\]")
+
     # ---- 2,000 connections ----
 
     def test_connection_limit(self):
