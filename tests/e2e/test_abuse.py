@@ -234,7 +234,7 @@ def smtp_reply(f):
             return ln
 
 
-def smtp_auth_setup(mail=False, data=False):
+def smtp_auth_setup(mail=False):
     def setup(sock, f):
         smtp_reply(f)
         for line in (b"EHLO slow.example",
