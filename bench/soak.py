@@ -296,6 +296,7 @@ class Soak:
         self.peak_rss = 0
         self.rss_samples = []
         self.restarts = []
+        self.cpu_ticks = {}     # daemon pid -> utime + stime, last seen
 
     def setup(self):
         self.d = h.Daemon()
@@ -322,7 +323,12 @@ class Soak:
                                 kb = int(line.split()[1])
                                 self.peak_rss = max(self.peak_rss, kb)
                                 self.rss_samples.append((time.time(), kb))
-                except (FileNotFoundError, ProcessLookupError, ValueError):
+                    with open("/proc/%d/stat" % p.pid) as f:
+                        st = f.read().rsplit(")", 1)[1].split()
+                    # per process: a restart starts a new count
+                    self.cpu_ticks[p.pid] = int(st[11]) + int(st[12])
+                except (FileNotFoundError, ProcessLookupError, ValueError,
+                        IndexError):
                     pass
             time.sleep(1)
 
@@ -511,6 +517,9 @@ class Soak:
         print("restarts: %s" % ", ".join("at %.0f s (down %.1f s)" % r
                                          for r in self.restarts))
         print("daemon peak RSS: %.1f MB" % (self.peak_rss / 1024))
+        cpu = sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
+        print("daemon CPU: %.0f s in %.0f s (%.0f%% of one core), %.1f ms an "
+              "operation" % (cpu, el, 100 * cpu / el, 1000 * cpu / max(total, 1)))
         states = collections.Counter(v.get("state") for v in self.ledger.sent.values())
         print("letters: %s" % dict(states))
         print("audit: %d letters with 250 checked at %d users, %d unconfirmed; "
