@@ -275,9 +275,32 @@ static void body_text_part(const struct imap_message *msg,
 	buf_free(&raw);
 }
 
+/* SEARCH compares UTF-8: bytes of an unknown charset or broken sequences
+ * that survive decoding become '?', so they can never match half a letter. */
+static void utf8_sanitize(struct buf *b, size_t from)
+{
+	size_t i = from;
+
+	while (i < b->len) {
+		unsigned char c = b->data[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
+			   (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+
+		if (n == 0 || i + n > b->len ||
+		    !util_utf8_valid(b->data + i, n)) {
+			b->data[i++] = '?';
+			continue;
+		}
+		i += n;
+	}
+}
+
 void imap_decode_body_text(const struct imap_message *msg, struct buf *out)
 {
+	size_t from = out->len;
+
 	body_text_part(msg, &msg->root, out);
+	utf8_sanitize(out, from);
 }
 
 static uint32_t fold_cp(uint32_t c)
