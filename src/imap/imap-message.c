@@ -551,10 +551,17 @@ static void part_parse(struct parse_ctx *ctx, struct imap_msgpart *part,
 		}
 		part->is_multipart = 1;
 		multipart_parse(ctx, part, boundary, depth);
-		if (part->n_children == 0) {
+		if (part->n_children == 0 && ctx->parts_left <= 0) {
+			/* the empty body IMAP needs would pass the part
+			 * limit: show the multipart as opaque data instead */
+			part->is_multipart = 0;
+			part_set_type(part, "application", "octet-stream", NULL);
+		} else if (part->n_children == 0) {
 			/* IMAP needs at least one body in a multipart */
-			struct imap_msgpart *c = child_add(part);
+			struct imap_msgpart *c;
 
+			ctx->parts_left--;
+			c = child_add(part);
 			c->hdr_off = c->body_off = part->body_off + part->body_len;
 			part_set_type(c, "text", "plain", "us-ascii");
 		}

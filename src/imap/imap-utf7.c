@@ -186,8 +186,10 @@ static size_t utf7_decode_run(const unsigned char *s, size_t i,
 				high = u;
 			} else if (u >= 0xdc00 && u <= 0xdfff) {
 				return 0;
-			} else if (u >= 0x20 && u < 0x7f) {
-				/* printable ASCII must not be encoded */
+			} else if ((u >= 0x20 && u < 0x7f) || u == 0) {
+				/* printable ASCII must not be encoded; NUL
+				 * would cut the name short in every C string
+				 * and SQL column that holds it */
 				return 0;
 			} else {
 				utf8_encode(u, dest);

@@ -53,6 +53,7 @@ int main(void)
 		"\xd0\x90",	/* 8-bit */
 		"a\tb",		/* control */
 		"&BB-",		/* 12 bits: no whole UTF-16 unit */
+		"&AAA-",	/* U+0000: no NUL inside a name (fuzz finding) */
 	};
 	char *s;
 
