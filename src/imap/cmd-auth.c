@@ -155,6 +155,7 @@ static int login_finish(struct imap_session *s, struct imap_cmd *cmd,
 	imap_server_auth_result(s->srv, s->addr, j->login, 1);
 	s->user = j->user;
 	j->user = NULL;
+	s->access_ms = util_mono_ms();	/* mailbox_login just checked */
 	s->state = IMAP_STATE_AUTH;
 	imap_session_timeouts_update(s);
 	log_info("imap %s: %s logged in", s->addr, j->login);

@@ -91,6 +91,7 @@ struct imap_session {
 	int64_t rate_ms;		/* token bucket: last refill */
 	double rate_tokens;
 	char *auth_login;		/* for throttling bookkeeping */
+	int64_t access_ms;		/* last check that the user may go on */
 };
 
 /* ---- imap-server.c ---- */
@@ -107,6 +108,10 @@ void imap_server_auth_result(struct imap_server *srv, const char *addr,
 			     const char *login, int success);
 
 /* ---- imap-session.c ---- */
+/* Whether the logged-in user is still active and serves the session's
+ * organizations (checked at most once a second; force: now).  If not, the
+ * session gets BYE with the reason and 0 is returned. */
+int imap_session_access_ok(struct imap_session *s, int force);
 struct imap_session *imap_session_new(struct imap_server *srv, int fd,
 				      const char *addr, int loopback,
 				      int implicit_tls);

@@ -5,6 +5,7 @@
 #include "lib/log.h"
 
 #include <arpa/inet.h>
+#include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -22,6 +23,11 @@
  * that many times, and nobody else is affected. */
 #define AUTH_FAIL_WIDE_FACTOR 4
 
+/* Sessions that send no commands (IDLE, a client between polls) have their
+ * user's status checked this often, so a block by edomailctl closes them
+ * too.  One store query per session and organization each time. */
+#define IMAP_ACCESS_SWEEP_SECS 15
+
 struct auth_fail {
 	char *key;
 	int count;
@@ -38,7 +44,23 @@ struct imap_server {
 	size_t n_sessions;
 	struct auth_fail *fails;
 	size_t n_fails;
+	struct event *sweep_ev;		/* IMAP_ACCESS_SWEEP_SECS */
 };
+
+static void server_sweep_cb(evutil_socket_t fd, short what, void *ctx)
+{
+	struct imap_server *srv = ctx;
+	struct imap_session *s, *next;
+
+	(void)fd;
+	(void)what;
+	for (s = srv->sessions; s != NULL; s = next) {
+		next = s->next;
+		/* a running command (other than IDLE) is checked at the next */
+		if (s->cmd == NULL || s->idling)
+			(void)imap_session_access_ok(s, 1);
+	}
+}
 
 struct imap_server *imap_server_new(struct event_base *base,
 				    const struct settings *set,
@@ -53,6 +75,10 @@ struct imap_server *imap_server_new(struct event_base *base,
 	srv->env = env;
 	srv->tls = tls;
 	srv->workers = workers;
+	srv->sweep_ev = event_new(base, -1, EV_PERSIST, server_sweep_cb, srv);
+	struct timeval tv = { IMAP_ACCESS_SWEEP_SECS, 0 };
+
+	evtimer_add(srv->sweep_ev, &tv);
 	return srv;
 }
 
@@ -138,6 +164,8 @@ void imap_server_free(struct imap_server **_srv)
 	if (srv == NULL)
 		return;
 	*_srv = NULL;
+	if (srv->sweep_ev != NULL)
+		event_free(srv->sweep_ev);
 	while (srv->sessions != NULL)
 		imap_session_destroy(srv->sessions);
 	for (size_t i = 0; i < srv->n_fails; i++)

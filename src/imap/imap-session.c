@@ -591,6 +591,34 @@ static int session_rate_limited(struct imap_session *s)
 	return 1;
 }
 
+/* How often a command re-reads the user's status: a block takes effect
+ * within a second without a store query per pipelined command. */
+#define IMAP_ACCESS_CHECK_MS 1000
+
+int imap_session_access_ok(struct imap_session *s, int force)
+{
+	struct mailbox_error err;
+	int64_t now = util_mono_ms();
+
+	if (s->user == NULL || s->closing || s->dead)
+		return 1;
+	if (!force && s->access_ms != 0 &&
+	    now - s->access_ms < IMAP_ACCESS_CHECK_MS)
+		return 1;
+	s->access_ms = now;
+	if (mailbox_user_check(s->user, &err) == 0)
+		return 1;
+	if (err.cls != MAILBOX_ERR_AUTH) {
+		/* a store failure is not a verdict: the command reports it */
+		log_warnx("imap %s: access check failed: %s", s->addr, err.msg);
+		return 1;
+	}
+	log_info("imap %s: session of %s closed: %s", s->addr,
+		 mailbox_user_login(s->user), err.msg);
+	imap_session_close(s, err.msg);
+	return 0;
+}
+
 static void session_dispatch(struct imap_session *s, const struct imap_arg *args,
 			     int n)
 {
@@ -640,6 +668,11 @@ static void session_dispatch(struct imap_session *s, const struct imap_arg *args
 			s->state == IMAP_STATE_AUTH && def->states == IMAP_STATE_SELECTED ?
 			"Сначала выберите папку (SELECT) / Select a mailbox first" :
 			"Команда недопустима в этом состоянии / Command not allowed in this state");
+		cmd_free(cmd);
+		return;
+	}
+	if (s->state != IMAP_STATE_NOAUTH && strcmp(def->name, "LOGOUT") != 0 &&
+	    !imap_session_access_ok(s, 0)) {
 		cmd_free(cmd);
 		return;
 	}

@@ -308,3 +308,36 @@ int mailbox_login(struct mailbox_env *env, const char *login,
 	*user_r = user;
 	return 0;
 }
+
+int mailbox_user_check(struct mailbox_user *user, struct mailbox_error *err)
+{
+	struct store *s = user->env->store;
+	struct store_membership m;
+	struct store_user su;
+	int ret, active;
+
+	ret = store_user_get_by_id(s, user->id, &su);
+	if (ret == STORE_ERR_NOTFOUND)
+		return mb_error(err, MAILBOX_ERR_AUTH,
+				"Учётная запись удалена / account was removed");
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "access check");
+	active = su.status == STORE_ACTIVE;
+	store_user_clear(&su);
+	if (!active)
+		return mb_error(err, MAILBOX_ERR_AUTH,
+				"Учётная запись заблокирована / account is blocked");
+	for (size_t i = 0; i < user->n_boxes; i++) {
+		ret = store_member_get(s, user->id, user->boxes[i].box_id, &m);
+		if (ret != STORE_OK && ret != STORE_ERR_NOTFOUND)
+			return mb_store_error(err, ret, "access check");
+		active = ret == STORE_OK && m.status == STORE_ACTIVE;
+		if (ret == STORE_OK)
+			store_membership_clear(&m);
+		if (!active)
+			return mb_error(err, MAILBOX_ERR_AUTH,
+				"Доступ к организации закрыт, войдите снова / "
+				"access to an organization was withdrawn, log in again");
+	}
+	return 0;
+}

@@ -105,6 +105,12 @@ const char *mailbox_user_box_id(struct mailbox_user *user, size_t i);
 int64_t mailbox_user_id(struct mailbox_user *user);
 int mailbox_user_multi(struct mailbox_user *user);
 
+/* Whether the session may go on: the user is still active and serves every
+ * organization it logged in to.  A block by edomailctl must reach sessions
+ * opened before it (DESIGN.md: a blocked user sees nothing more).  0: yes;
+ * -1: no (MAILBOX_ERR_AUTH, a message for BYE) or a store failure. */
+int mailbox_user_check(struct mailbox_user *user, struct mailbox_error *err);
+
 /* Brings the user's folders up to date with the operator's event logs
  * (renders new items, sets $EDO_* keywords, moves archived items).  Cheap
  * when nothing changed.  Called by SELECT/NOOP/IDLE/STATUS and on notify. */

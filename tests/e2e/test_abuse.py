@@ -658,20 +658,27 @@ class Accounts(unittest.TestCase):
 
     def open_sessions_then_block(self):
         """IMAP and SMTP sessions of `blockme`, then `user block`; the
-        answers of the open sessions to their next command."""
+        answers of the open sessions to their next command: the IMAP
+        lines (untagged and tagged) up to the close, the SMTP reply."""
         d = self.d
         r = Raw(d, source="127.0.0.4")
         self.assertIn(b"L OK", r.login("blockme"))
         s = raw_session(d, "blockme", "submissions")
         d.ctl("user", "block", "blockme")
+        # a session re-reads its user's status at most once a second
+        time.sleep(1.2)
         try:
-            u, t = r.cmd("s", "SELECT INBOX")
+            try:
+                u, t = r.cmd("s", "SELECT INBOX")
+                lines = u + [t]
+            except ConnectionError as e:
+                lines = [str(e).encode()]
             code, text = s.cmd("MAIL FROM:<%s@edo.local>" % R_INN)
         finally:
             d.ctl("user", "unblock", "blockme")
             r.close()
             s.close()
-        return t, code, text
+        return lines, code, text
 
     def test_blocked_user_new_logins(self):
         d = self.d
@@ -693,16 +700,78 @@ class Accounts(unittest.TestCase):
         r.close()
 
     def test_blocked_user_open_imap_session(self):
-        """Documented behaviour: an IMAP session opened before the block
-        goes on (reading only) until it logs out or times out; blocking
-        does not reach into sessions (doc/robustness.md)."""
-        t, code, text = self.open_sessions_then_block()
+        """A session opened before the block gets BYE at its next command,
+        which is not run (it used to go on reading until logout)."""
+        lines, code, text = self.open_sessions_then_block()
+        joined = b"".join(lines)
+        self.assertIn(b"* BYE", joined)
+        self.assertIn(b"account is blocked", joined)
+        self.assertNotIn(b"s OK", joined)
+        self.assertNotIn(b"EXISTS", joined)
+
+    def idle_until_bye(self, r, timeout=25):
+        """IDLE on r; returns the line with BYE (or b"" at close) read
+        within timeout seconds, None if nothing came."""
+        r.send(b"i IDLE\r\n")
+        self.assertTrue(r.line().startswith(b"+"))
+        r.s.settimeout(timeout)
+        try:
+            while True:
+                l = r.line()
+                if l == b"" or l.startswith(b"* BYE"):
+                    return l
+        except (socket.timeout, ssl.SSLError, OSError):
+            return None
+
+    def test_blocked_user_idle_session_closed(self):
+        """A session sitting in IDLE sends no commands: the server's
+        periodic check (every 15 s) closes it with BYE after a block."""
+        d = self.d
+        r = Raw(d, source="127.0.0.4")
+        self.assertIn(b"L OK", r.login("blockme"))
+        self.assertTrue(r.cmd("s", "SELECT INBOX")[1].startswith(b"s OK"))
+        t0 = time.time()
+        d.ctl("user", "block", "blockme")
+        try:
+            l = self.idle_until_bye(r)
+        finally:
+            d.ctl("user", "unblock", "blockme")
+            r.close()
+        self.assertIsNotNone(l, "IDLE session of a blocked user still open "
+                             "after %.0f s" % (time.time() - t0))
+        self.assertIn("account is blocked".encode(), l)
+
+    def test_member_blocked_open_session_closed(self):
+        """buh logged in for Ромашка; the membership is blocked: the next
+        command gets BYE; buh's session for Лютик goes on."""
+        d = self.d
+        r = Raw(d, source="127.0.0.5")
+        self.assertIn(b"L OK", r.login("buh+" + R_INN))
+        other = Raw(d, source="127.0.0.5")
+        self.assertIn(b"L OK", other.login("buh+" + L_INN))
+        d.ctl("member", "block", "buh", R_INN)
+        time.sleep(1.2)
+        try:
+            try:
+                u, t = r.cmd("s", "SELECT INBOX")
+                lines = u + [t]
+            except ConnectionError as e:
+                lines = [str(e).encode()]
+            u, t = other.cmd("s", "SELECT INBOX")
+        finally:
+            d.ctl("member", "unblock", "buh", R_INN)
+            r.close()
+            other.close()
+        joined = b"".join(lines)
+        self.assertIn(b"* BYE", joined)
+        self.assertIn(b"log in again", joined)
+        self.assertNotIn(b"s OK", joined)
         self.assertTrue(t.startswith(b"s OK"), t)
 
     # (smtp-rcpt.c, sender_work: MAIL FROM checked the membership but not
     # the user's own status, so a blocked user's open session still sent)
     def test_blocked_user_open_smtp_session(self):
-        t, code, text = self.open_sessions_then_block()
+        lines, code, text = self.open_sessions_then_block()
         self.assertEqual(code, 550, "open SMTP session of a blocked user: "
                          + text)
         self.assertIn("5.7.1", text)
