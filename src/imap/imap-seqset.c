@@ -20,7 +20,7 @@ static int parse_number(const char **s, uint32_t *n_r)
 		return -1;
 	while (*p >= '0' && *p <= '9') {
 		v = v * 10 + (uint64_t)(*p - '0');
-		if (v >= UINT32_MAX)	/* UINT32_MAX itself means '*' */
+		if (v > UINT32_MAX)	/* 4294967295 is a valid nz-number */
 			return -1;
 		p++;
 	}

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IMAP_SEQ_STAR UINT32_MAX	/* '*' before it is resolved */
+#define IMAP_SEQ_STAR 0	/* '*' before it is resolved (nz-number is never 0) */
 
 struct imap_seq_range {
 	uint32_t lo, hi;	/* as written; lo may be > hi, either may be '*' */

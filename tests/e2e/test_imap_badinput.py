@@ -134,6 +134,12 @@ class BadInputTest(h.DaemonTestCase):
         # UIDs that do not exist are simply not there
         u, t = r.cmd("b1", "UID FETCH 4000000000:4000000001 FLAGS")
         self.assertTrue(t.startswith(b"b1 OK"), t)
+        # the largest nz-number is valid (it used to be refused as BAD)
+        u, t = r.cmd("b2", "UID FETCH 4294967295 FLAGS")
+        self.assertTrue(t.startswith(b"b2 OK"), t)
+        self.assertEqual(u, [])
+        u, t = r.cmd("b3", "UID SEARCH UID 4294967295:*")
+        self.assertTrue(t.startswith(b"b3 OK"), t)
         r.close()
 
     def test_bad_utf7(self):

@@ -123,8 +123,11 @@ static void fuzz_imap_seqset(const char *s)
 	if (imap_seqset_parse(s, 64, &set) < 0)
 		return;
 	FUZZ_CHECK(set.n >= 1 && set.n <= 64);
+	/* '*' is the only thing that parses to IMAP_SEQ_STAR */
 	for (size_t i = 0; i < set.n; i++)
-		FUZZ_CHECK(set.r[i].lo != 0 && set.r[i].hi != 0);
+		FUZZ_CHECK((set.r[i].lo != IMAP_SEQ_STAR &&
+			    set.r[i].hi != IMAP_SEQ_STAR) ||
+			   strchr(s, '*') != NULL);
 	(void)imap_seqset_max_explicit(&set);
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
 		fuzz_imap_seqs(&set, counts[i], counts[i] != 300);

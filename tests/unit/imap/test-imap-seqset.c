@@ -48,7 +48,16 @@ int main(void)
 	free(seqs);
 	imap_seqset_clear(&set);
 
-	CHECK(imap_seqset_parse("4294967295", 100, &set) < 0);
+	/* the largest nz-number is a number, not '*' (RFC 3501 9) */
+	CHECK(imap_seqset_parse("4294967295", 100, &set) == 0);
+	CHECK(imap_seqset_contains(&set, 4294967295u, 10) &&
+	      !imap_seqset_contains(&set, 10, 10));
+	CHECK(imap_seqset_max_explicit(&set) == 4294967295u);
+	imap_seqset_clear(&set);
+	CHECK(imap_seqset_parse("1:4294967295", 100, &set) == 0);
+	CHECK(imap_seqset_to_seqs(&set, 3, &seqs, &n) < 0); /* past the end */
+	imap_seqset_clear(&set);
+	CHECK(!parses("4294967296"));
 	CHECK(parses("4294967294"));
 	CHECK(!parses(""));
 	CHECK(!parses("0"));
