@@ -76,6 +76,8 @@ static const struct settings_key settings_keys[] = {
 	{ "limits", "max_mime_depth", SETTINGS_KEY_INT, S(max_mime_depth), 1, 100 },
 	{ "limits", "max_mime_parts", SETTINGS_KEY_INT, S(max_mime_parts), 1, 100000 },
 	{ "limits", "max_connections", SETTINGS_KEY_INT, S(max_connections), 1, 100000 },
+	{ "limits", "max_connections_per_address", SETTINGS_KEY_INT,
+	  S(max_connections_per_address), 0, 100000 },
 	{ "limits", "max_commands_per_second", SETTINGS_KEY_INT,
 	  S(max_commands_per_second), 1, 100000 },
 	{ "limits", "idle_timeout", SETTINGS_KEY_INT, S(idle_timeout), 1, 86400 },
@@ -168,6 +170,10 @@ void settings_defaults(struct settings *set)
 	set->max_mime_depth = 20;
 	set->max_mime_parts = 500;
 	set->max_connections = 1000;
+	/* An office behind one NAT address: 40 people with Thunderbird (up
+	 * to 5 IMAP connections and one SMTP each) fit; one address cannot
+	 * take every slot of max_connections. */
+	set->max_connections_per_address = 250;
 	set->max_commands_per_second = 200;
 	set->idle_timeout = 1800;
 	set->command_timeout = 300;

@@ -48,6 +48,7 @@ struct settings {
 	int max_mime_depth;	/* nesting of multiparts / message/rfc822 */
 	int max_mime_parts;	/* parts in one message */
 	int max_connections;
+	int max_connections_per_address;	/* 0: no limit */
 	int max_commands_per_second;
 	int idle_timeout;	/* seconds: IMAP IDLE / autologout */
 	int command_timeout;	/* seconds: SMTP command */

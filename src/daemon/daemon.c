@@ -68,6 +68,8 @@ struct daemon_ctx {
 	struct event *accept_resume_ev;
 	int64_t refused_log_ms;
 	unsigned long refused;	/* refusals not logged yet */
+	int64_t refused_addr_log_ms;
+	unsigned long refused_addr;	/* per-address refusals not logged yet */
 };
 
 /* ---- operator events → mailbox notifications and receipts ---- */
@@ -248,6 +250,41 @@ static void log_refused(struct daemon_ctx *d)
 	d->refused_log_ms = now;
 }
 
+/* Writes a refusal on a connection not yet handed to a server (plain
+ * ports only: on 993/465 the client expects a TLS handshake) and closes
+ * it. */
+static void refuse(const struct daemon_listener *dl, int fd, const char *why)
+{
+	char line[256];
+	int n = 0;
+
+	if (dl->kind == LK_IMAP)
+		n = snprintf(line, sizeof(line), "* BYE %s\r\n", why);
+	else if (dl->kind == LK_SUBMISSION)
+		n = snprintf(line, sizeof(line), "421 4.7.0 %s\r\n", why);
+	if (n > 0 && (size_t)n < sizeof(line)) {
+		ssize_t w = write(fd, line, (size_t)n);
+
+		(void)w;
+	}
+	close(fd);
+}
+
+/* One address at its max_connections_per_address: one line a second. */
+static void log_refused_addr(struct daemon_ctx *d, const char *addr)
+{
+	int64_t now = util_mono_ms();
+
+	d->refused_addr++;
+	if (d->refused_addr_log_ms != 0 && now - d->refused_addr_log_ms < 1000)
+		return;
+	log_warnx("connection from %s refused: limit of %d connections per "
+		  "address reached (%lu refused since the last such line)",
+		  addr, d->set->max_connections_per_address, d->refused_addr);
+	d->refused_addr = 0;
+	d->refused_addr_log_ms = now;
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		      struct sockaddr *addr, int addrlen, void *arg)
 {
@@ -255,19 +292,24 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	struct daemon_ctx *d = dl->d;
 	size_t total = imap_server_session_count(d->imap) +
 		       smtp_server_session_count(d->smtp);
+	int per_addr = d->set->max_connections_per_address;
+	char text[UTIL_ADDR_MAX];
+
+	(void)l;
 	if (d->max_conn > 0 && total >= (size_t)d->max_conn) {
-		static const char busy[] =
-			"* BYE Слишком много соединений, попробуйте позже / too many connections, try later\r\n";
-		static const char busy_smtp[] =
-			"421 4.7.0 Слишком много соединений, попробуйте позже / too many connections, try later\r\n";
-		ssize_t w;
-		if (dl->kind == LK_IMAP)
-			w = write(fd, busy, sizeof(busy) - 1);
-		else if (dl->kind == LK_SUBMISSION)
-			w = write(fd, busy_smtp, sizeof(busy_smtp) - 1);
-		(void)w;
-		close(fd);
+		refuse(dl, fd, "Слишком много соединений, попробуйте позже / "
+		       "too many connections, try later");
 		log_refused(d);
+		return;
+	}
+	(void)util_peer_address(addr, addrlen, text, sizeof(text));
+	if (per_addr > 0 &&
+	    imap_server_addr_count(d->imap, text) +
+	    smtp_server_addr_count(d->smtp, text) >= (size_t)per_addr) {
+		refuse(dl, fd, "Слишком много соединений с вашего адреса, "
+		       "закройте лишние / too many connections from your "
+		       "address, close some");
+		log_refused_addr(d, text);
 		return;
 	}
 	switch (dl->kind) {

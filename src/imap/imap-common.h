@@ -61,7 +61,7 @@ struct imap_session {
 	struct imap_server *srv;
 	struct imap_session *prev, *next;
 	struct bufferevent *bev;
-	char addr[64];
+	char addr[UTIL_ADDR_MAX];
 	int loopback, tls;
 	enum imap_state state;
 	struct imap_parser *parser;

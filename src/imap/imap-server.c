@@ -82,41 +82,14 @@ struct imap_server *imap_server_new(struct event_base *base,
 	return srv;
 }
 
-static void addr_format(const struct sockaddr *sa, int salen, char *out,
-			size_t outlen, int *loopback_r)
-{
-	*loopback_r = 0;
-	snprintf(out, outlen, "unknown");
-	if (sa == NULL)
-		return;
-	if (sa->sa_family == AF_INET && salen >= (int)sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, out, (socklen_t)outlen);
-		*loopback_r = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-	} else if (sa->sa_family == AF_INET6 &&
-		   salen >= (int)sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)outlen);
-		*loopback_r = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-			*loopback_r = in6->sin6_addr.s6_addr[12] == 127;
-	} else if (sa->sa_family == AF_UNIX) {
-		snprintf(out, outlen, "local");
-		*loopback_r = 1;
-	}
-}
-
 void imap_server_accept(struct imap_server *srv, int fd,
 			const struct sockaddr *addr, int addrlen,
 			int implicit_tls)
 {
 	struct imap_session *s;
-	char name[64];
-	int loopback;
+	char name[UTIL_ADDR_MAX];
+	int loopback = util_peer_address(addr, addrlen, name, sizeof(name));
 
-	addr_format(addr, addrlen, name, sizeof(name), &loopback);
 	if (addr != NULL && addr->sa_family != AF_UNIX) {
 		/* replies are written whole per batch (corked by the loop):
 		 * Nagle would only hold back the tail of a large FETCH until
@@ -155,6 +128,16 @@ void imap_server_session_gone(struct imap_server *srv, struct imap_session *s)
 size_t imap_server_session_count(struct imap_server *srv)
 {
 	return srv == NULL ? 0 : srv->n_sessions;
+}
+
+size_t imap_server_addr_count(struct imap_server *srv, const char *addr)
+{
+	size_t n = 0;
+
+	for (struct imap_session *s = srv != NULL ? srv->sessions : NULL;
+	     s != NULL; s = s->next)
+		n += strcmp(s->addr, addr) == 0;
+	return n;
 }
 
 void imap_server_free(struct imap_server **_srv)

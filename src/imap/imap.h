@@ -26,6 +26,8 @@ void imap_server_accept(struct imap_server *srv, int fd,
 			const struct sockaddr *addr, int addrlen,
 			int implicit_tls);
 size_t imap_server_session_count(struct imap_server *srv);
+/* Sessions whose peer is addr (util_peer_address's text form). */
+size_t imap_server_addr_count(struct imap_server *srv, const char *addr);
 /* Closes all sessions. */
 void imap_server_free(struct imap_server **srv);
 

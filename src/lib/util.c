@@ -1,6 +1,7 @@
 #include "lib/util.h"
 #include "lib/log.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -333,4 +337,32 @@ void util_vformat_error(char *buf, size_t size, const char *fmt, va_list ap)
 	if (start > 0 && (unsigned char)buf[start - 1] >= 0xc0 &&
 	    len - (start - 1) < util_utf8_seq_len((unsigned char)buf[start - 1]))
 		buf[start - 1] = '\0';
+}
+
+int util_peer_address(const struct sockaddr *sa, int salen, char *out,
+		      size_t size)
+{
+	snprintf(out, size, "unknown");
+	if (sa == NULL)
+		return 0;
+	if (sa->sa_family == AF_INET && salen >= (int)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, out, (socklen_t)size);
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6 &&
+	    salen >= (int)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)size);
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			return in6->sin6_addr.s6_addr[12] == 127;
+		return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+	}
+	if (sa->sa_family == AF_UNIX) {
+		snprintf(out, size, "local");
+		return 1;
+	}
+	return 0;
 }

@@ -39,6 +39,14 @@ void util_hex(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
 int64_t util_now(void);
 /* Monotonic milliseconds. */
 int64_t util_mono_ms(void);
+
+struct sockaddr;
+/* Text form of a peer address ("unknown" without one, "local" for a Unix
+ * socket) and whether it is loopback: 127.0.0.0/8, ::1,
+ * ::ffff:127.0.0.0/104 or a Unix socket. */
+#define UTIL_ADDR_MAX 64
+int util_peer_address(const struct sockaddr *sa, int salen, char *out,
+		      size_t size);
 /* Case-insensitive ASCII compare. */
 int util_strcaseeq(const char *a, const char *b);
 /* Reads a whole file; returns 0 or -1 with errno. */

@@ -101,7 +101,7 @@ struct smtp_session {
 	int tls;			/* TLS is active */
 	int starttls_pending;		/* 220 sent, switching when flushed */
 	int closing;			/* flushing the last reply */
-	char addr[64];			/* peer address, text */
+	char addr[UTIL_ADDR_MAX];			/* peer address, text */
 	int loopback;
 	enum smtp_state state;
 	int esmtp;

@@ -46,41 +46,12 @@ struct smtp_server *smtp_server_new(struct event_base *base,
 	return srv;
 }
 
-/* Text form of the peer and whether it is loopback (127.0.0.0/8, ::1,
- * ::ffff:127.0.0.0/104). */
-static int peer_address(const struct sockaddr *addr, int addrlen, char *out,
-			size_t size)
-{
-	snprintf(out, size, "?");
-	if (addr == NULL)
-		return 0;
-	if (addr->sa_family == AF_INET && addrlen >= (int)sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
-		inet_ntop(AF_INET, &sin->sin_addr, out, (socklen_t)size);
-		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (addr->sa_family == AF_INET6 &&
-	    addrlen >= (int)sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, out, (socklen_t)size);
-		if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-			return 1;
-		return IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
-		       sin6->sin6_addr.s6_addr[12] == 127;
-	}
-	if (addr->sa_family == AF_UNIX) {
-		snprintf(out, size, "local");
-		return 1;
-	}
-	return 0;
-}
-
 void smtp_server_accept(struct smtp_server *srv, int fd,
 			const struct sockaddr *addr, int addrlen,
 			int implicit_tls)
 {
-	char text[64];
-	int loopback = peer_address(addr, addrlen, text, sizeof(text));
+	char text[UTIL_ADDR_MAX];
+	int loopback = util_peer_address(addr, addrlen, text, sizeof(text));
 
 	if (implicit_tls && srv->tls == NULL) {
 		log_warnx("smtp: TLS connection from %s but no TLS context", text);
@@ -102,6 +73,16 @@ void smtp_server_accept(struct smtp_server *srv, int fd,
 size_t smtp_server_session_count(struct smtp_server *srv)
 {
 	return srv != NULL ? srv->n_sessions : 0;
+}
+
+size_t smtp_server_addr_count(struct smtp_server *srv, const char *addr)
+{
+	size_t n = 0;
+
+	for (struct smtp_session *s = srv != NULL ? srv->sessions : NULL;
+	     s != NULL; s = s->next)
+		n += strcmp(s->addr, addr) == 0;
+	return n;
 }
 
 void smtp_server_free(struct smtp_server **_srv)

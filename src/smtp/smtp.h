@@ -30,6 +30,8 @@ void smtp_server_accept(struct smtp_server *srv, int fd,
 			const struct sockaddr *addr, int addrlen,
 			int implicit_tls);
 size_t smtp_server_session_count(struct smtp_server *srv);
+/* Sessions whose peer is addr (util_peer_address's text form). */
+size_t smtp_server_addr_count(struct smtp_server *srv, const char *addr);
 /* Closes every session (421) and waits, running the loop, for submissions
  * already being committed, so that each one is logged with its result. */
 void smtp_server_free(struct smtp_server **srv);

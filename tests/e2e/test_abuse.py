@@ -400,8 +400,11 @@ class Limits(unittest.TestCase):
         try:
             for i in range(2000):
                 kind = ("imap", "submission")[i % 2]
+                # 100 from each of 20 addresses: under the per-address
+                # limit (250), so the global one (1000) is what refuses
                 socks.append(socket.create_connection(
-                    ("127.0.0.1", d.ports[kind]), timeout=30))
+                    ("127.0.0.1", d.ports[kind]), timeout=30,
+                    source_address=("127.0.1.%d" % (1 + i // 100), 0)))
                 kinds.append(kind)
             served = refused = 0
             for s, kind in zip(socks, kinds):
@@ -442,6 +445,52 @@ class Limits(unittest.TestCase):
                 if time.time() > deadline:
                     raise
                 time.sleep(0.5)
+
+    def test_connection_limit_per_address(self):
+        """One address cannot take every slot: past
+        max_connections_per_address (250) its next connection is refused
+        with a reason, other addresses are served, and a closed connection
+        frees a slot for it."""
+        d = self.d
+        socks = []
+        try:
+            for i in range(260):
+                kind = ("imap", "submission")[i % 2]
+                socks.append((kind, socket.create_connection(
+                    ("127.0.0.1", d.ports[kind]), timeout=30,
+                    source_address=("127.0.2.1", 0))))
+            firsts = [s.makefile("rb").readline() for _, s in socks]
+            served = [f for f in firsts
+                      if f.startswith(b"* OK") or f.startswith(b"220 ")]
+            refused = [(k, f) for (k, _), f in zip(socks, firsts)
+                       if f not in served]
+            self.assertEqual(len(served), 250)
+            self.assertEqual(len(refused), 10)
+            for kind, f in refused:
+                self.assertTrue(f.startswith(b"* BYE " if kind == "imap"
+                                             else b"421 4.7.0 "), f)
+                self.assertIn(b"too many connections from your address", f)
+            # another address is served meanwhile
+            r = Raw(d, source="127.0.2.2")
+            self.assertIn(b"L OK", r.login("lutik"))
+            r.close()
+            # a slot of the busy address comes back when one is closed
+            socks.pop(0)[1].close()
+            deadline = time.time() + 10
+            while True:
+                s = socket.create_connection(
+                    ("127.0.0.1", d.ports["imap"]), timeout=30,
+                    source_address=("127.0.2.1", 0))
+                first = s.makefile("rb").readline()
+                s.close()
+                if first.startswith(b"* OK") or time.time() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertTrue(first.startswith(b"* OK"), first)
+            self.assertIn("limit of 250 connections per address", d.log())
+        finally:
+            for _, s in socks:
+                s.close()
 
     # ---- clients that never read ----
 
