@@ -678,6 +678,16 @@ class DescriptorLimit(unittest.TestCase):
 
 # ---- plaintext AUTH/LOGIN ----
 
+def select_until_close(r):
+    """SELECT INBOX on r: the lines read until the tagged answer, or the
+    repr of those read until the server closed the connection."""
+    try:
+        u, t = r.cmd("s", "SELECT INBOX")
+        return u + [t]
+    except ConnectionError as e:
+        return [str(e).encode()]
+
+
 class Accounts(unittest.TestCase):
     """Blocked users and members, failed-login throttling, and
     `allow_plaintext_loopback = true` (LOGIN/AUTH without TLS from
@@ -717,11 +727,7 @@ class Accounts(unittest.TestCase):
         # a session re-reads its user's status at most once a second
         time.sleep(1.2)
         try:
-            try:
-                u, t = r.cmd("s", "SELECT INBOX")
-                lines = u + [t]
-            except ConnectionError as e:
-                lines = [str(e).encode()]
+            lines = select_until_close(r)
             code, text = s.cmd("MAIL FROM:<%s@edo.local>" % R_INN)
         finally:
             d.ctl("user", "unblock", "blockme")
@@ -801,11 +807,7 @@ class Accounts(unittest.TestCase):
         d.ctl("member", "block", "buh", R_INN)
         time.sleep(1.2)
         try:
-            try:
-                u, t = r.cmd("s", "SELECT INBOX")
-                lines = u + [t]
-            except ConnectionError as e:
-                lines = [str(e).encode()]
+            lines = select_until_close(r)
             u, t = other.cmd("s", "SELECT INBOX")
         finally:
             d.ctl("member", "unblock", "buh", R_INN)
