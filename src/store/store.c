@@ -38,7 +38,11 @@ struct store {
 	int tx_aborted;		/* an inner rollback undid the transaction */
 	struct store_stmt_entry *stmts[STORE_STMT_BUCKETS];
 	struct store_stmt_entry *used;
+	int checkpoint_due;	/* a commit's checkpoint found a read open */
 };
+
+/* SQLite's own automatic checkpoint size, in WAL frames (pages). */
+#define STORE_WAL_CHECKPOINT_FRAMES 1000
 
 /* store_open's error text: const char ** by contract, and the detail from
  * SQLite dies with the handle, so it is copied here. */
@@ -80,12 +84,48 @@ static void store_reset_used(struct store *store)
 	store->used = NULL;
 }
 
+/* Replaces SQLite's automatic checkpoint (sqlite3_wal_hook disables it).
+ * That one runs right after a commit and fails when the connection still
+ * has a read open, which is the rule here rather than the exception: a
+ * statement stepped earlier under the same lock is reset only at the
+ * outermost unlock.  Submissions commit exactly that way, and the WAL grew
+ * without bound (doc/bench.md).  A checkpoint that cannot run now is done
+ * at the outermost unlock, when no statement is open. */
+static int store_wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+	struct store *store = ctx;
+
+	if (frames < STORE_WAL_CHECKPOINT_FRAMES)
+		return SQLITE_OK;
+	if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+				      NULL, NULL) != SQLITE_OK)
+		store->checkpoint_due = 1;
+	return SQLITE_OK;
+}
+
+static void store_checkpoint_due(struct store *store)
+{
+	int rc;
+
+	if (!store->checkpoint_due || !sqlite3_get_autocommit(store->db))
+		return;
+	store->checkpoint_due = 0;
+	rc = sqlite3_wal_checkpoint_v2(store->db, NULL,
+				       SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	/* BUSY: another process holds the checkpoint lock; it checkpoints */
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_warnx("store: %s: WAL checkpoint: %s", store->path,
+			  sqlite3_errmsg(store->db));
+}
+
 void store_unlock(struct store *store)
 {
 	if (store->lock_depth <= 0)
 		fatalx("store_unlock without store_lock");
-	if (store->lock_depth == 1)
+	if (store->lock_depth == 1) {
 		store_reset_used(store);
+		store_checkpoint_due(store);
+	}
 	store->lock_depth--;
 	pthread_mutex_unlock(&store->lock);
 }
@@ -314,6 +354,7 @@ static int store_pragmas(struct store *store, const char **error_r)
 		return store_set_error(error_r, "%s: pragmas: %s", store->path,
 				       sqlite3_errmsg(store->db));
 	sqlite3_busy_timeout(store->db, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_wal_hook(store->db, store_wal_hook, store);
 	return 0;
 }
 
