@@ -210,6 +210,9 @@ struct core_driver {
 			     char (**ids_r)[CORE_ID_MAX], size_t *n_r,
 			     char last_key_r[CORE_KEY_LEN],
 			     struct core_error *err);
+	/* Optional: make ready what the first operation would otherwise
+	 * make on demand (the embedded operator's own key). */
+	int (*prepare)(struct core *core, struct core_error *err);
 };
 
 extern const struct core_driver core_driver_local;
@@ -233,6 +236,12 @@ void core_set_notify(struct core *core, core_notify_cb *cb, void *ctx);
 int core_changed_boxes(struct core *core, const char *after_key,
 		       char (**ids_r)[CORE_ID_MAX], size_t *n_r,
 		       char last_key_r[CORE_KEY_LEN], struct core_error *err);
+
+/* Readies what the driver would otherwise make at its first operation
+ * (the local operator makes its RSA key and certificate when it first
+ * signs a confirmation: up to a second).  The daemon calls it on a worker
+ * at start, so the first letter does not wait.  0 also without support. */
+int core_prepare(struct core *core, struct core_error *err);
 
 /* ИНН: 10 digits with a check digit, or 12 (ИП) with two; КПП: 9 chars
  * (4 digits, 2 digits-or-capital-letters, 3 digits). 1 valid, 0 not. */

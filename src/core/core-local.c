@@ -3,6 +3,8 @@
  * operator's commit hook becomes the core's notify. */
 #include "core/core-private.h"
 
+#include <stdlib.h>
+
 #include "operator/operator.h"
 
 static struct operator *local_op(struct core *core)
@@ -169,6 +171,14 @@ static int local_pending_receipts(struct core *core, const char *box_id,
 					 err);
 }
 
+static int local_prepare(struct core *core, struct core_error *err)
+{
+	char *pem = operator_cert_pem(local_op(core), err);
+
+	free(pem);
+	return pem != NULL ? 0 : -1;
+}
+
 static int local_changed_boxes(struct core *core, const char *after_key,
 			       char (**ids_r)[CORE_ID_MAX], size_t *n_r,
 			       char last_key_r[CORE_KEY_LEN],
@@ -201,4 +211,5 @@ const struct core_driver core_driver_local = {
 	.poll_events = local_poll_events,
 	.pending_receipts = local_pending_receipts,
 	.changed_boxes = local_changed_boxes,
+	.prepare = local_prepare,
 };

@@ -464,3 +464,11 @@ int core_changed_boxes(struct core *core, const char *after_key,
 	return core->driver->changed_boxes(core, after_key, ids_r, n_r,
 					   last_key_r, err);
 }
+
+int core_prepare(struct core *core, struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (core->driver->prepare == NULL)
+		return 0;
+	return core->driver->prepare(core, err);
+}

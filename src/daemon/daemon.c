@@ -209,12 +209,29 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	poll_changes(arg);
 }
 
+static void prepare_work(void *ctx)
+{
+	struct daemon_ctx *d = ctx;
+	struct core_error err = { 0 };
+
+	if (core_prepare(d->core, &err) < 0)
+		log_warnx("operator: %s", err.msg);
+}
+
+static void prepare_done(void *ctx)
+{
+	(void)ctx;
+}
+
 /* On start, catch up on receipts that a crash or a stop left unsent, and
- * pre-render what arrived while the daemon was down (the same job). */
+ * pre-render what arrived while the daemon was down (the same job).
+ * First of all the operator's own key, made on a fresh store: the first
+ * letter would otherwise wait for it. */
 static void receipts_catch_up(struct daemon_ctx *d)
 {
 	struct store_org *orgs = NULL;
 	size_t n = 0;
+	worker_pool_run(d->background, prepare_work, prepare_done, d);
 	if (store_org_list(d->store, &orgs, &n) != STORE_OK)
 		return;
 	for (size_t i = 0; i < n; i++) {
