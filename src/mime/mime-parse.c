@@ -123,13 +123,21 @@ static char **dup_id_list(clist *l, size_t *n_r)
 	return ids;
 }
 
-/* The date in seconds since the epoch, UTC. */
+/* The date in seconds since the epoch, UTC; 0 (no date) when a field is
+ * out of range: libetpan hands on any digits it read (a fuzzed zone of
+ * +7477567 overflowed the arithmetic below). */
 static int64_t date_to_epoch(const struct mailimf_date_time *d)
 {
 	struct tm tm;
 	int zone = d->dt_zone, sign = zone < 0 ? -1 : 1;
 	int64_t t;
 
+	if (d->dt_year < 1900 || d->dt_year > 9999 || d->dt_month < 1 ||
+	    d->dt_month > 12 || d->dt_day < 1 || d->dt_day > 31 ||
+	    d->dt_hour < 0 || d->dt_hour > 23 || d->dt_min < 0 ||
+	    d->dt_min > 59 || d->dt_sec < 0 || d->dt_sec > 60 ||
+	    zone < -9959 || zone > 9959 || (zone * sign) % 100 > 59)
+		return 0;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = d->dt_year - 1900;
 	tm.tm_mon = d->dt_month - 1;

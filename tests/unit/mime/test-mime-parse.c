@@ -316,6 +316,21 @@ static void test_minimal_and_odd(void)
 	is_int(s.n_to, 3, "group: members expanded");
 	ok(s.subject != NULL, "group: subject present");
 	mime_submission_clear(&s);
+
+	/* dates libetpan reads but nobody can mean: no date (fuzz finding:
+	 * the zone overflowed int) */
+	ok(parse("From: a@b.c\r\nDate: Tue, 25 Nov 2025 13:05:11 +0301395467483\r\n"
+		 "\r\nhi\r\n", &s, &err) == 0, "huge zone: parsed");
+	is_int(s.date, 0, "huge zone: no date");
+	mime_submission_clear(&s);
+	ok(parse("From: a@b.c\r\nDate: Tue, 25 Nov 2025 25:05:11 +0300\r\n"
+		 "\r\nhi\r\n", &s, &err) == 0, "hour 25: parsed");
+	is_int(s.date, 0, "hour 25: no date");
+	mime_submission_clear(&s);
+	ok(parse("From: a@b.c\r\nDate: Tue, 25 Nov 2025 13:05:11 -0130\r\n"
+		 "\r\nhi\r\n", &s, &err) == 0, "zone -0130: parsed");
+	is_int(s.date, 1764081311, "zone -0130: hours and minutes both count");
+	mime_submission_clear(&s);
 }
 
 int main(void)
