@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* An invariant of the code under test was broken: say which and crash. */
@@ -216,6 +218,35 @@ static inline int fuzz_crlf_ok(const unsigned char *p, size_t len,
 		}
 	}
 	return 1;
+}
+
+/* ---- results that must not depend on how the bytes arrive ---- */
+
+/* run(data, size, chunked, transcript): feeds the input all at once
+ * (chunked 0) or in pieces, and writes what the parser made of it. */
+typedef void fuzz_split_run(const uint8_t *data, size_t size, int chunked,
+			    struct buf *transcript);
+
+/* Runs the input both ways and aborts when the transcripts differ. */
+static inline void fuzz_same_either_way(const uint8_t *data, size_t size,
+					fuzz_split_run *run)
+{
+	struct buf whole, chunked;
+
+	buf_init(&whole);
+	buf_init(&chunked);
+	run(data, size, 0, &whole);
+	run(data, size, 1, &chunked);
+	if (whole.len != chunked.len || (whole.len > 0 &&
+	    memcmp(whole.data, chunked.data, whole.len) != 0)) {
+		fprintf(stderr, "fuzz: results depend on chunking\n"
+			"--- whole:\n%.*s--- chunked:\n%.*s",
+			(int)whole.len, (const char *)whole.data,
+			(int)chunked.len, (const char *)chunked.data);
+		abort();
+	}
+	buf_free(&whole);
+	buf_free(&chunked);
 }
 
 #endif
