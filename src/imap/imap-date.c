@@ -1,6 +1,7 @@
 /* Date handling without the C library's time zone state (timegm and the
  * TZ variable are process-global; these are pure functions). */
 #include "imap/imap-date.h"
+#include "imap/imap-message.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -145,41 +146,22 @@ int imap_date_parse_datetime(const char *s, int64_t *t_r, int *tz_min_r)
 	return 0;
 }
 
-static const char *skip_ws_comments(const char *s)
-{
-	for (;;) {
-		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-			s++;
-		if (*s != '(')
-			return s;
-		int depth = 0;
-
-		do {
-			if (*s == '(')
-				depth++;
-			else if (*s == ')')
-				depth--;
-			s++;
-		} while (*s != '\0' && depth > 0);
-	}
-}
-
 int imap_date_parse_rfc5322(const char *s, int64_t *t_r, int *tz_min_r)
 {
 	int d, m, y, h, mi, se = 0, tz = 0;
 
-	s = skip_ws_comments(s);
+	s = imap_skip_cfws(s);
 	if (isalpha((unsigned char)*s)) {
 		/* day-of-week */
 		while (isalpha((unsigned char)*s))
 			s++;
-		s = skip_ws_comments(s);
+		s = imap_skip_cfws(s);
 		if (*s == ',')
-			s = skip_ws_comments(s + 1);
+			s = imap_skip_cfws(s + 1);
 	}
 	if (read_num(&s, 1, 2, &d) < 0)
 		return -1;
-	s = skip_ws_comments(s);
+	s = imap_skip_cfws(s);
 	if (*s == '-')
 		s++;
 	m = month_index(s);
@@ -187,7 +169,7 @@ int imap_date_parse_rfc5322(const char *s, int64_t *t_r, int *tz_min_r)
 		return -1;
 	while (isalpha((unsigned char)*s))
 		s++;
-	s = skip_ws_comments(s);
+	s = imap_skip_cfws(s);
 	if (*s == '-')
 		s++;
 	if (read_num(&s, 2, 4, &y) < 0)
@@ -196,7 +178,7 @@ int imap_date_parse_rfc5322(const char *s, int64_t *t_r, int *tz_min_r)
 		y += 2000;	/* obs-year, RFC 5322 4.3 */
 	else if (y < 1000)
 		y += 1900;
-	s = skip_ws_comments(s);
+	s = imap_skip_cfws(s);
 	if (read_num(&s, 1, 2, &h) < 0 || *s++ != ':' ||
 	    read_num(&s, 2, 2, &mi) < 0)
 		return -1;
@@ -205,7 +187,7 @@ int imap_date_parse_rfc5322(const char *s, int64_t *t_r, int *tz_min_r)
 		if (read_num(&s, 2, 2, &se) < 0)
 			return -1;
 	}
-	s = skip_ws_comments(s);
+	s = imap_skip_cfws(s);
 	if (*s == '+' || *s == '-') {
 		if (parse_zone_num(&s, &tz) < 0)
 			tz = 0;

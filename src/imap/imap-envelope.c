@@ -13,27 +13,6 @@ struct tok {
 	char *s;	/* word/quoted text/domain literal; special: 1 char */
 };
 
-static const char *addr_skip_cfws(const char *s)
-{
-	for (;;) {
-		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-			s++;
-		if (*s != '(')
-			return s;
-		int depth = 0;
-
-		do {
-			if (*s == '\\' && s[1] != '\0')
-				s++;
-			else if (*s == '(')
-				depth++;
-			else if (*s == ')')
-				depth--;
-			s++;
-		} while (*s != '\0' && depth > 0);
-	}
-}
-
 /* RFC 5322 specials except '.', which is kept inside words (obs-phrase,
  * dot-atom) */
 static int addr_special(char c)
@@ -49,7 +28,7 @@ static size_t tokenize(const char *s, size_t max, struct tok **toks_r)
 	for (;;) {
 		struct buf b;
 
-		s = addr_skip_cfws(s);
+		s = imap_skip_cfws(s);
 		if (*s == '\0' || n >= max)
 			break;
 		t = xrealloc(t, (n + 1) * sizeof(*t));

@@ -141,10 +141,10 @@ void imap_header_filter(const unsigned char *data, size_t off, size_t len,
 
 /* ---- Content-* values (RFC 2045 tokens, quoted strings, comments) ---- */
 
-static const char *skip_cfws(const char *s)
+const char *imap_skip_cfws(const char *s)
 {
 	for (;;) {
-		while (*s == ' ' || *s == '\t')
+		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
 			s++;
 		if (*s != '(')
 			return s;
@@ -170,7 +170,7 @@ static int is_tspecial(char c)
 /* A token (8-bit bytes tolerated); malloc'd or NULL when there is none. */
 static char *read_token(const char **sp)
 {
-	const char *s = skip_cfws(*sp), *start = s;
+	const char *s = imap_skip_cfws(*sp), *start = s;
 
 	while (*s != '\0' && *s != ' ' && *s != '\t' &&
 	       (unsigned char)*s > 0x1f && !is_tspecial(*s))
@@ -183,7 +183,7 @@ static char *read_token(const char **sp)
 
 static char *read_value(const char **sp)
 {
-	const char *s = skip_cfws(*sp);
+	const char *s = imap_skip_cfws(*sp);
 	struct buf b;
 
 	if (*s != '"') {
@@ -225,17 +225,17 @@ static void params_parse(const char *s, struct imap_param **params_r,
 	for (;;) {
 		char *name, *value;
 
-		s = skip_cfws(s);
+		s = imap_skip_cfws(s);
 		if (*s != ';')
 			return;
-		s = skip_cfws(s + 1);
+		s = imap_skip_cfws(s + 1);
 		name = read_token(&s);
 		if (name == NULL) {
 			if (*s == ';')
 				continue;
 			return;
 		}
-		s = skip_cfws(s);
+		s = imap_skip_cfws(s);
 		if (*s != '=') {
 			free(name);
 			continue;
@@ -269,7 +269,7 @@ static void parse_content_type(struct imap_msgpart *part, const char *v)
 	char *type = read_token(&s), *subtype = NULL;
 
 	if (type != NULL) {
-		s = skip_cfws(s);
+		s = imap_skip_cfws(s);
 		if (*s == '/') {
 			s++;
 			subtype = read_token(&s);
@@ -309,9 +309,9 @@ static void parse_language(struct imap_msgpart *part, const char *v)
 	for (;;) {
 		char *tok;
 
-		s = skip_cfws(s);
+		s = imap_skip_cfws(s);
 		while (*s == ',')
-			s = skip_cfws(s + 1);
+			s = imap_skip_cfws(s + 1);
 		tok = read_token(&s);
 		if (tok == NULL || part->n_languages >= 16) {
 			free(tok);
@@ -325,7 +325,7 @@ static void parse_language(struct imap_msgpart *part, const char *v)
 
 static char *value_dup_trim(const char *v)
 {
-	const char *s = skip_cfws(v);
+	const char *s = imap_skip_cfws(v);
 	char *t = xstrdup(s);
 	size_t n = strlen(t);
 

@@ -57,6 +57,9 @@ void imap_message_free(struct imap_message **msg);
  * imap_message_parse() for BODYSTRUCTURE and part numbers. */
 struct imap_message *imap_message_parse_header(const unsigned char *data,
 					       size_t len);
+/* Past white space, line ends and (nested, escaped) comments: the CFWS
+ * of RFC 5322 3.2.2 before and between the tokens of header values. */
+const char *imap_skip_cfws(const char *s);
 
 /* A section part number "1.2.3" (without HEADER/TEXT/MIME); NULL if there
  * is no such part.  "" is the message itself. */
