@@ -28,7 +28,11 @@ import tempfile
 import time
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("EDOMAIL_BUILD_DIR", os.path.join(SRC, "build-bench"))
+# make-demo.sh's settings come from the e2e harness (one place for them)
+sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
+import edomail_harness as harness  # noqa: E402
+BUILD = os.path.abspath(os.environ.get("EDOMAIL_BUILD_DIR",
+                                       os.path.join(SRC, "build-bench")))
 PASSWORD = "demo-password"
 PBKDF2_ROUNDS = 100000      # CRYPTO_PASSWORD_ITERATIONS of edomaild
 HOST = "127.0.0.1"
@@ -173,27 +177,16 @@ class Edomail:
         self.exe = exe
         self.dir = tempfile.mkdtemp(prefix="edomail-bench-", dir=workdir)
         remove_later(self.dir)
-        self.ports = {k: free_port() for k in
-                      ("imap", "imaps", "submission", "submissions")}
+        self.ports = harness.demo_ports()
         self.port = self.ports["imap"]
         self.smtp_port = self.ports["submission"]
         self.proc = None
         self.log_path = os.path.join(self.dir, "edomaild.log")
         self.conf = os.path.join(self.dir, "edomail.conf")
-        env = dict(os.environ)
-        env.update({
-            "EDOMAIL_BUILD_DIR": BUILD,
-            "DEMO_IMAP_PORT": str(self.ports["imap"]),
-            "DEMO_IMAPS_PORT": str(self.ports["imaps"]),
-            "DEMO_SUBMISSION_PORT": str(self.ports["submission"]),
-            "DEMO_SUBMISSIONS_PORT": str(self.ports["submissions"]),
-            "DEMO_LANGUAGE": language,
-            "DEMO_PASSWORD": PASSWORD,
-            "DEMO_PLAINTEXT_LOOPBACK": "true",
-        })
-        self.env = env
+        self.env = harness.demo_env(BUILD, self.ports, language,
+                                    DEMO_PLAINTEXT_LOOPBACK="true")
         r = subprocess.run([os.path.join(SRC, "contrib", "make-demo.sh"),
-                            self.dir], env=env, capture_output=True,
+                            self.dir], env=self.env, capture_output=True,
                            text=True, timeout=300)
         if r.returncode != 0:
             raise BenchError("make-demo.sh failed:\n" + r.stdout + r.stderr)

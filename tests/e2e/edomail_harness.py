@@ -68,29 +68,41 @@ def free_port():
         return s.getsockname()[1]
 
 
+def demo_ports():
+    """Free loopback ports for the four listeners."""
+    return {k: free_port() for k in
+            ("imap", "imaps", "submission", "submissions")}
+
+
+def demo_env(build, ports, language="ru", **extra):
+    """The environment contrib/make-demo.sh reads (build folder, ports,
+    folder language, password), with extra DEMO_* settings; also used by
+    bench/benchlib.py."""
+    env = dict(os.environ)
+    env.update({
+        "EDOMAIL_BUILD_DIR": build,
+        "DEMO_IMAP_PORT": str(ports["imap"]),
+        "DEMO_IMAPS_PORT": str(ports["imaps"]),
+        "DEMO_SUBMISSION_PORT": str(ports["submission"]),
+        "DEMO_SUBMISSIONS_PORT": str(ports["submissions"]),
+        "DEMO_LANGUAGE": language,
+        "DEMO_PASSWORD": PASSWORD,
+    })
+    env.update(extra)
+    return env
+
+
 class Daemon:
     """One edomaild with its own folder, config and demo data."""
 
     def __init__(self, language="ru", extra_env=None, demo=True):
         self.dir = tempfile.mkdtemp(prefix="edomail-e2e-")
-        self.ports = {k: free_port() for k in
-                      ("imap", "imaps", "submission", "submissions")}
+        self.ports = demo_ports()
         self.language = language
         self.proc = None
         self.log_path = os.path.join(self.dir, "edomaild.log")
         self.conf = os.path.join(self.dir, "edomail.conf")
-        env = dict(os.environ)
-        env.update({
-            "EDOMAIL_BUILD_DIR": BUILD,
-            "DEMO_IMAP_PORT": str(self.ports["imap"]),
-            "DEMO_IMAPS_PORT": str(self.ports["imaps"]),
-            "DEMO_SUBMISSION_PORT": str(self.ports["submission"]),
-            "DEMO_SUBMISSIONS_PORT": str(self.ports["submissions"]),
-            "DEMO_LANGUAGE": language,
-            "DEMO_PASSWORD": PASSWORD,
-        })
-        if extra_env:
-            env.update(extra_env)
+        env = demo_env(BUILD, self.ports, language, **(extra_env or {}))
         self.env = env
         # Config and TLS certificate for this test's ports; the demo's data
         # (store, node key, operator key) comes from the shared template.
