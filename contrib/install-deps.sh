@@ -6,7 +6,8 @@ set -eu
 PKGS="meson ninja-build pkg-config gcc libc6-dev
 libetpan-dev libcurl4-gnutls-dev libssl-dev openssl libsqlite3-dev sqlite3
 libxml2-dev libxml2-utils libconfig-dev libevent-dev libengine-gost-openssl
-python3 curl swaks mutt isync tmux valgrind clang libclang-rt-14-dev
+python3 curl swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
+mutt isync tmux valgrind clang libclang-rt-14-dev
 dovecot-imapd"
 missing=""
 for p in $PKGS; do

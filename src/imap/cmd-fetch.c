@@ -45,6 +45,7 @@ struct fetch_ctx {
 	uint32_t *seqs;
 	size_t n_seqs, next;
 	int set_seen, want_flags, need_data, need_structure, failed;
+	int expunged;		/* some message was expunged meanwhile */
 };
 
 static void fetch_ctx_free(void *p)
@@ -421,6 +422,71 @@ static void item_write(struct imap_session *s, const struct fetch_item *it,
 	}
 }
 
+/* An item of a message that another session expunged before this one was
+ * told: what the snapshot knows (UID, FLAGS, dates, size) as it was, the
+ * data as NIL, and ENVELOPE/BODYSTRUCTURE empty but well-formed, so that a
+ * client parses the line (RFC 2180 4.1.2).  Never the bytes of anything
+ * else. */
+static void item_write_expunged(const struct fetch_item *it,
+				const struct mailbox_msg *m, struct buf *b)
+{
+	switch (it->type) {
+	case FI_FLAGS:
+	case FI_UID:
+	case FI_INTERNALDATE:
+	case FI_RFC822_SIZE:
+		item_write(NULL, it, m, NULL, b, NULL);
+		break;
+	case FI_ENVELOPE:
+		buf_append_str(b, "ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL "
+			       "NIL NIL)");
+		break;
+	case FI_BODY:
+	case FI_BODYSTRUCTURE:
+		buf_append_str(b, it->type == FI_BODY ? "BODY " : "BODYSTRUCTURE ");
+		buf_append_str(b, "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0)");
+		break;
+	case FI_RFC822:
+		buf_append_str(b, "RFC822 NIL");
+		break;
+	case FI_RFC822_HEADER:
+		buf_append_str(b, "RFC822.HEADER NIL");
+		break;
+	case FI_RFC822_TEXT:
+		buf_append_str(b, "RFC822.TEXT NIL");
+		break;
+	case FI_SECTION:
+		buf_append_str(b, it->resp);
+		buf_append_str(b, " NIL");
+		break;
+	}
+}
+
+static void fetch_write_expunged(struct imap_session *s, struct imap_cmd *cmd,
+				 struct fetch_ctx *ctx, uint32_t seq,
+				 const struct mailbox_msg *m, struct buf *b)
+{
+	int first = 1;
+
+	buf_reset(b);
+	buf_printf(b, "* %u FETCH (", seq);
+	if (cmd->uid) {
+		buf_printf(b, "UID %u", m->uid);
+		first = 0;
+	}
+	for (size_t i = 0; i < ctx->n_items; i++) {
+		if (ctx->items[i].type == FI_UID && cmd->uid)
+			continue;
+		if (!first)
+			buf_append(b, " ", 1);
+		first = 0;
+		item_write_expunged(&ctx->items[i], m, b);
+	}
+	buf_append(b, ")\r\n", 3);
+	imap_session_write(s, b->data, b->len);
+	buf_reset(b);
+}
+
 /* Writes "* n FETCH (...)" for one message; -1 if it vanished. */
 static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 		     struct fetch_ctx *ctx, uint32_t seq, struct buf *b,
@@ -435,6 +501,11 @@ static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 		return -1;
 	if (ctx->need_data &&
 	    imap_session_msg(s, seq, ctx->need_structure, &c, &err) < 0) {
+		if (err.cls == MAILBOX_ERR_EXPUNGED) {
+			ctx->expunged = 1;
+			fetch_write_expunged(s, cmd, ctx, seq, m, b);
+			return -1;
+		}
 		log_warnx("imap %s: FETCH %u: %s", s->addr, seq, err.msg);
 		ctx->failed = 1;
 		return -1;
@@ -497,6 +568,10 @@ static int fetch_continue(struct imap_session *s, struct imap_cmd *cmd)
 	if (ctx->failed)
 		imap_cmd_reply(s, cmd, "NO", "[UNAVAILABLE] Некоторые сообщения недоступны / "
 			       "Some messages could not be read");
+	else if (ctx->expunged)
+		imap_cmd_reply(s, cmd, "OK", "[EXPUNGEISSUED] Некоторые сообщения "
+			       "удалены другим сеансом / Some messages were "
+			       "expunged by another session");
 	else
 		imap_cmd_reply(s, cmd, "OK", "FETCH выполнена / completed");
 	return 1;

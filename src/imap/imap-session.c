@@ -170,6 +170,7 @@ void imap_cmd_reply_error(struct imap_session *s, struct imap_cmd *cmd,
 	case MAILBOX_ERR_AUTH: code = "[AUTHENTICATIONFAILED] "; break;
 	case MAILBOX_ERR_TRYCREATE: code = "[TRYCREATE] "; break;
 	case MAILBOX_ERR_OVERQUOTA: code = "[OVERQUOTA] "; break;
+	case MAILBOX_ERR_EXPUNGED: code = "[EXPUNGEISSUED] "; break;
 	case MAILBOX_ERR_INVALID: status = "BAD"; break;
 	case MAILBOX_OK: break;
 	}

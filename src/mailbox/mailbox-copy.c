@@ -201,18 +201,20 @@ static int mb_copy_load(struct mailbox_view *v, const uint32_t *seqs,
 					"Нет письма с таким номером / no such message");
 		}
 		vm = &v->msgs[seqs[i] - 1];
-		ret = store_mb_item_get(v->env->store, vm->item_id, &items[k].it);
-		/* Expunged by another session meanwhile: nothing to copy. */
-		if (ret == STORE_ERR_NOTFOUND)
+		if (vm->expunged)
 			continue;
+		/* Through (folder, UID) and the user, never a remembered id. */
+		ret = store_mb_item_get_uid(v->env->store, v->user->id,
+					    v->folder_id, m->uid, &items[k].it);
+		/* Expunged by another session meanwhile: nothing to copy. */
+		if (ret == STORE_ERR_NOTFOUND) {
+			vm->expunged = 1;
+			continue;
+		}
 		if (ret != STORE_OK) {
 			*items_r = items;
 			*n_r = k;
 			return mb_store_error(err, ret, "copy");
-		}
-		if (items[k].it.folder_id != v->folder_id) {
-			store_mb_item_clear(&items[k].it);
-			continue;
 		}
 		items[k].src_role = v->role;
 		k++;

@@ -101,7 +101,6 @@ struct mb_tree {
 /* A message in a view's snapshot. */
 struct mb_vmsg {
 	struct mailbox_msg m;
-	int64_t item_id;
 	int64_t modseq;
 	int expunged;			/* gone, not yet reported */
 };

@@ -26,8 +26,6 @@ static void mb_vmsg_from_item(struct mb_vmsg *m, struct store_mb_item *it)
 	m->m.internaldate = it->internaldate;
 	m->m.tz_offset = it->tz_offset;
 	m->m.size = it->size;
-	m->m.blob_id = (uint64_t)it->blob_id;
-	m->item_id = it->id;
 	m->modseq = it->modseq;
 }
 
@@ -224,13 +222,21 @@ int mailbox_msg_data(struct mailbox_view *v, uint32_t seq,
 	*len_r = 0;
 	if (m == NULL)
 		return -1;
-	/* The blob outlives the item only while some item still shows it;
-	 * an expunged message not yet reported may be gone already. */
-	ret = store_mb_blob_get(v->env->store, (int64_t)m->m.blob_id, data_r,
-				len_r);
-	if (ret == STORE_ERR_NOTFOUND)
-		return mb_error(err, MAILBOX_ERR_NOTFOUND,
-				"Письмо было удалено / the message was expunged");
+	if (m->expunged)
+		return mb_error(err, MAILBOX_ERR_EXPUNGED,
+				"Письмо удалено другим сеансом / "
+				"the message was expunged by another session");
+	/* Through (folder, UID) and the user, never a remembered row id: an
+	 * id of a row that is gone may name another user's row (issue 9). */
+	ret = store_mb_item_data(v->env->store, v->user->id, v->folder_id,
+				 m->m.uid, data_r, len_r);
+	if (ret == STORE_ERR_NOTFOUND) {
+		/* Reported as EXPUNGE at the next refresh that may. */
+		m->expunged = 1;
+		return mb_error(err, MAILBOX_ERR_EXPUNGED,
+				"Письмо удалено другим сеансом / "
+				"the message was expunged by another session");
+	}
 	if (ret != STORE_OK)
 		return mb_store_error(err, ret, "fetch");
 	return 0;
@@ -413,11 +419,10 @@ int mailbox_store(struct mailbox_view *v, uint32_t seq,
 		return 0;	/* gone; the next refresh reports it */
 	/* Read the row: another session may have changed it since the
 	 * snapshot, and ADD/REMOVE apply to the current state. */
-	ret = store_mb_item_get(v->env->store, m->item_id, &it);
-	if (ret == STORE_ERR_NOTFOUND || (ret == STORE_OK &&
-					  it.folder_id != v->folder_id)) {
-		if (ret == STORE_OK)
-			store_mb_item_clear(&it);
+	ret = store_mb_item_get_uid(v->env->store, v->user->id, v->folder_id,
+				    m->m.uid, &it);
+	if (ret == STORE_ERR_NOTFOUND) {
+		m->expunged = 1;	/* RFC 2180 4.2.1: no error, no effect */
 		return 0;
 	}
 	if (ret != STORE_OK)

@@ -32,6 +32,10 @@ enum mailbox_error_class {
 	MAILBOX_ERR_TRYCREATE,	/* NO [TRYCREATE] */
 	MAILBOX_ERR_INVALID,	/* BAD / 5xx */
 	MAILBOX_ERR_OVERQUOTA,
+	/* The message was expunged by another session and this one has not
+	 * been told yet: IMAP answers its data as NIL and OK [EXPUNGEISSUED]
+	 * (RFC 2180 4.1.2, as Dovecot does), never another message's. */
+	MAILBOX_ERR_EXPUNGED,
 };
 
 struct mailbox_error {
@@ -79,7 +83,6 @@ struct mailbox_msg {
 	int64_t internaldate;	/* seconds since epoch */
 	int32_t tz_offset;	/* minutes east of UTC for INTERNALDATE */
 	uint64_t size;		/* exact RFC822.SIZE */
-	uint64_t blob_id;	/* for mailbox_msg_data */
 };
 
 /* Created once by the daemon (or a test). */

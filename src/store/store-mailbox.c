@@ -147,14 +147,34 @@ static int mb_folder_lookup(struct store *s, int64_t user_id,
 	return ret;
 }
 
-/* UIDVALIDITY from the creation time plus the row id: a folder deleted
- * and created again under the same name gets a bigger id, hence a new
- * value even within the same second. */
-static uint32_t mb_uidvalidity(int64_t id)
+/* UIDVALIDITY from a counter that only grows (mb_counters, migration 2),
+ * never below the clock so that values stay apart from those of a store
+ * that was made anew: a folder deleted and made again under the same name,
+ * even within one second, never shows a client the old value. */
+static int mb_uidvalidity_next(struct store *s, uint32_t *v_r)
 {
-	uint32_t v = (uint32_t)((uint64_t)time(NULL) + (uint64_t)id);
+	sqlite3_stmt *st;
+	int64_t v;
+	int ret;
 
-	return v == 0 ? 1 : v;
+	st = store_stmt(s, "UPDATE mb_counters SET value = max(value + 1, ?) "
+			"WHERE name = 'uidvalidity' RETURNING value");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+	ret = store_step_row(s, st, "mailbox uidvalidity");
+	v = ret == STORE_OK ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (ret != STORE_OK)
+		return ret;
+	/* 2^32 - 1 is reached in 2106 at one folder a second. */
+	if (v <= 0 || v > (int64_t)UINT32_MAX) {
+		log_warnx("store: UIDVALIDITY counter exhausted (%lld)",
+			  (long long)v);
+		return STORE_ERR_INTERNAL;
+	}
+	*v_r = (uint32_t)v;
+	return STORE_OK;
 }
 
 int store_mb_folder_ensure(struct store *s, int64_t user_id,
@@ -163,6 +183,7 @@ int store_mb_folder_ensure(struct store *s, int64_t user_id,
 {
 	struct store_mb_folder f;
 	sqlite3_stmt *st;
+	uint32_t uidvalidity;
 	int64_t id;
 	int ret;
 
@@ -191,11 +212,13 @@ int store_mb_folder_ensure(struct store *s, int64_t user_id,
 	if ((ret = store_step_done(s, st, "mailbox folder add")) != STORE_OK)
 		goto fail;
 	id = sqlite3_last_insert_rowid(store_db(s));
+	if ((ret = mb_uidvalidity_next(s, &uidvalidity)) != STORE_OK)
+		goto fail;
 	ret = STORE_ERR_INTERNAL;
 	st = store_stmt(s, "UPDATE mb_folders SET uidvalidity = ? WHERE id = ?");
 	if (st == NULL)
 		goto fail;
-	sqlite3_bind_int64(st, 1, mb_uidvalidity(id));
+	sqlite3_bind_int64(st, 1, uidvalidity);
 	sqlite3_bind_int64(st, 2, id);
 	ret = store_step_change(s, st, "mailbox folder uidvalidity");
 	if (ret != STORE_OK)
@@ -525,6 +548,11 @@ int store_mb_blob_gc(struct store *s, int64_t id)
 #define MB_ITEM_COLS "id, folder_id, uid, blob_id, flags, keywords, " \
 	"internaldate, tz_offset, size, modseq, user_id, box_id, kind, " \
 	"edo_msg_id, edo_other, home_role, message_id"
+/* The same with the table named i, for joins. */
+#define MB_ITEM_COLS_I "i.id, i.folder_id, i.uid, i.blob_id, i.flags, " \
+	"i.keywords, i.internaldate, i.tz_offset, i.size, i.modseq, " \
+	"i.user_id, i.box_id, i.kind, i.edo_msg_id, i.edo_other, " \
+	"i.home_role, i.message_id"
 
 void store_mb_item_clear(struct store_mb_item *it)
 {
@@ -629,6 +657,60 @@ int store_mb_item_get(struct store *s, int64_t id, struct store_mb_item *it_r)
 	return store_select_one(s, "SELECT " MB_ITEM_COLS " FROM mb_items "
 				"WHERE id = ?", NULL, id, &mb_item_rows, it_r,
 				"mailbox item get");
+}
+
+int store_mb_item_get_uid(struct store *s, int64_t user_id, int64_t folder_id,
+			  uint32_t uid, struct store_mb_item *it_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	memset(it_r, 0, sizeof(*it_r));
+	store_lock(s);
+	/* The folder must still be the user's: both the item's own user_id
+	 * and its folder's are checked. */
+	st = store_stmt(s, "SELECT " MB_ITEM_COLS_I " FROM mb_items i "
+			"JOIN mb_folders f ON f.id = i.folder_id "
+			"WHERE i.folder_id = ? AND i.uid = ? AND i.user_id = ?3 "
+			"AND f.user_id = ?3");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, folder_id);
+		sqlite3_bind_int64(st, 2, uid);
+		sqlite3_bind_int64(st, 3, user_id);
+		ret = store_step_row(s, st, "mailbox item get uid");
+		if (ret == STORE_OK)
+			mb_item_fill(st, it_r);
+		sqlite3_reset(st);
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_mb_item_data(struct store *s, int64_t user_id, int64_t folder_id,
+		       uint32_t uid, unsigned char **data_r, size_t *len_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*data_r = NULL;
+	*len_r = 0;
+	store_lock(s);
+	st = store_stmt(s, "SELECT b.data FROM mb_items i "
+			"JOIN mb_folders f ON f.id = i.folder_id "
+			"JOIN mb_blobs b ON b.id = i.blob_id "
+			"WHERE i.folder_id = ? AND i.uid = ? AND i.user_id = ?3 "
+			"AND f.user_id = ?3");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, folder_id);
+		sqlite3_bind_int64(st, 2, uid);
+		sqlite3_bind_int64(st, 3, user_id);
+		ret = store_step_row(s, st, "mailbox item data");
+		if (ret == STORE_OK)
+			*data_r = store_col_blob(st, 0, len_r);
+		sqlite3_reset(st);
+	}
+	store_unlock(s);
+	return ret;
 }
 
 int store_mb_item_list(struct store *s, int64_t folder_id, int only_deleted,

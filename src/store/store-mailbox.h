@@ -143,6 +143,14 @@ int store_mb_blob_gc(struct store *s, int64_t id);
  * transaction; fills it->id, it->uid and it->modseq. */
 int store_mb_item_add(struct store *s, struct store_mb_item *it);
 int store_mb_item_get(struct store *s, int64_t id, struct store_mb_item *it_r);
+/* The item a session names: (folder, UID), and both the item and its
+ * folder must be the user's.  Sessions resolve messages through this, never
+ * through an id they remembered: STORE_ERR_NOTFOUND once it is expunged. */
+int store_mb_item_get_uid(struct store *s, int64_t user_id, int64_t folder_id,
+			  uint32_t uid, struct store_mb_item *it_r);
+/* The rendered bytes of the item a session names, resolved as above. */
+int store_mb_item_data(struct store *s, int64_t user_id, int64_t folder_id,
+		       uint32_t uid, unsigned char **data_r, size_t *len_r);
 /* Items of a folder ordered by UID; only_deleted: just those with
  * \Deleted. */
 int store_mb_item_list(struct store *s, int64_t folder_id, int only_deleted,

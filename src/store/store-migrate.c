@@ -17,8 +17,110 @@ struct store_migration {
 	const char *sql;
 };
 
+/* Version 2: no id that a session or a client can hold is ever handed out
+ * twice (a stale blob id once served another organization's message).
+ * users, mb_folders, mb_items and mb_blobs are rebuilt with AUTOINCREMENT
+ * (SQLite cannot add it in place), and UIDVALIDITY comes from a counter
+ * that only grows.  Runs with foreign keys off (store_migrate), so dropping
+ * the old tables cascades nothing; the copies keep every id. */
+static const char store_migration_v2[] =
+	"DROP TRIGGER mb_items_blob_gc;"
+	"CREATE TABLE users_v2 ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  login TEXT NOT NULL COLLATE NOCASE UNIQUE"
+	"    CHECK (length(login) BETWEEN 1 AND 255),"
+	"  full_name TEXT,"
+	"  pw_hash TEXT NOT NULL,"
+	"  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1)),"
+	"  created INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER))"
+	");"
+	"INSERT INTO users_v2 (id, login, full_name, pw_hash, status, created)"
+	"  SELECT id, login, full_name, pw_hash, status, created FROM users;"
+	"DROP TABLE users;"
+	"ALTER TABLE users_v2 RENAME TO users;"
+	"CREATE TABLE mb_blobs_v2 ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  sha256 BLOB NOT NULL UNIQUE CHECK (length(sha256) = 32),"
+	"  size INTEGER NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  edo_key TEXT UNIQUE,"
+	"  message_id TEXT,"
+	"  created INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER))"
+	");"
+	"INSERT INTO mb_blobs_v2 (id, sha256, size, data, edo_key, message_id,"
+	"  created) SELECT id, sha256, size, data, edo_key, message_id, created"
+	"  FROM mb_blobs;"
+	"DROP TABLE mb_blobs;"
+	"ALTER TABLE mb_blobs_v2 RENAME TO mb_blobs;"
+	"CREATE TABLE mb_folders_v2 ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  box_id TEXT NOT NULL,"
+	"  role TEXT NOT NULL,"
+	"  path TEXT NOT NULL DEFAULT '',"
+	"  uidvalidity INTEGER NOT NULL DEFAULT 0,"
+	"  uidnext INTEGER NOT NULL DEFAULT 1 CHECK (uidnext BETWEEN 1 AND 4294967295),"
+	"  modseq INTEGER NOT NULL DEFAULT 1,"
+	"  recent_uid INTEGER NOT NULL DEFAULT 0,"
+	"  subscribed INTEGER NOT NULL DEFAULT 1,"
+	"  created INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),"
+	"  UNIQUE (user_id, box_id, role, path)"
+	");"
+	"INSERT INTO mb_folders_v2 (id, user_id, box_id, role, path, uidvalidity,"
+	"  uidnext, modseq, recent_uid, subscribed, created)"
+	"  SELECT id, user_id, box_id, role, path, uidvalidity, uidnext, modseq,"
+	"  recent_uid, subscribed, created FROM mb_folders;"
+	"DROP TABLE mb_folders;"
+	"ALTER TABLE mb_folders_v2 RENAME TO mb_folders;"
+	"CREATE TABLE mb_items_v2 ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  folder_id INTEGER NOT NULL REFERENCES mb_folders(id) ON DELETE CASCADE,"
+	"  uid INTEGER NOT NULL,"
+	"  blob_id INTEGER NOT NULL REFERENCES mb_blobs(id),"
+	"  flags INTEGER NOT NULL DEFAULT 0,"
+	"  keywords TEXT NOT NULL DEFAULT '',"
+	"  internaldate INTEGER NOT NULL,"
+	"  tz_offset INTEGER NOT NULL DEFAULT 0,"
+	"  size INTEGER NOT NULL,"
+	"  modseq INTEGER NOT NULL,"
+	"  user_id INTEGER NOT NULL,"
+	"  box_id TEXT NOT NULL DEFAULT '',"
+	"  kind TEXT NOT NULL,"
+	"  edo_msg_id TEXT,"
+	"  edo_other TEXT,"
+	"  home_role TEXT,"
+	"  message_id TEXT,"
+	"  UNIQUE (folder_id, uid)"
+	");"
+	"INSERT INTO mb_items_v2 (id, folder_id, uid, blob_id, flags, keywords,"
+	"  internaldate, tz_offset, size, modseq, user_id, box_id, kind,"
+	"  edo_msg_id, edo_other, home_role, message_id)"
+	"  SELECT id, folder_id, uid, blob_id, flags, keywords, internaldate,"
+	"  tz_offset, size, modseq, user_id, box_id, kind, edo_msg_id, edo_other,"
+	"  home_role, message_id FROM mb_items;"
+	"DROP TABLE mb_items;"
+	"ALTER TABLE mb_items_v2 RENAME TO mb_items;"
+	"CREATE INDEX mb_items_edo ON mb_items(user_id, box_id, edo_msg_id);"
+	"CREATE INDEX mb_items_other ON mb_items(user_id, box_id, edo_other);"
+	"CREATE INDEX mb_items_msgid ON mb_items(user_id, message_id);"
+	"CREATE INDEX mb_items_blob ON mb_items(blob_id);"
+	"CREATE TRIGGER mb_items_blob_gc AFTER DELETE ON mb_items BEGIN"
+	"  DELETE FROM mb_blobs WHERE id = OLD.blob_id AND NOT EXISTS"
+	"    (SELECT 1 FROM mb_items WHERE blob_id = OLD.blob_id);"
+	"END;"
+	/* The last UIDVALIDITY handed out, for every folder of every user:
+	 * a folder deleted and made again, even within a second, gets a new
+	 * one, and so does any other folder. */
+	"CREATE TABLE mb_counters ("
+	"  name TEXT PRIMARY KEY,"
+	"  value INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT INTO mb_counters (name, value)"
+	"  SELECT 'uidvalidity', coalesce(max(uidvalidity), 0) FROM mb_folders;";
+
 /* Versions 2, 3, ... go here, in order. */
 static const struct store_migration store_migrations[] = {
+	{ 2, store_migration_v2 },
 	{ 0, NULL }
 };
 
@@ -82,6 +184,22 @@ static int store_migrate_steps(struct store *store, int from)
 	return 0;
 }
 
+/* The copies must leave every reference intact: foreign keys were off. */
+static int store_migrate_fk_check(struct store *store)
+{
+	sqlite3_stmt *stmt = store_stmt(store, "PRAGMA foreign_key_check");
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		return 0;
+	log_warnx("store: migration left a broken reference");
+	return -1;
+}
+
 int store_migrate(struct store *store, const char **error_r)
 {
 	int latest = store_migrate_latest();
@@ -103,17 +221,27 @@ int store_migrate(struct store *store, const char **error_r)
 		*error_r = store_migrate_error;
 		return -1;
 	}
-	if (store_tx_begin(store) != STORE_OK)
+	/* Tables are rebuilt by copying (version 2): with foreign keys on,
+	 * dropping an old table would cascade into its children.  The pragma
+	 * is a no-op inside a transaction, hence here. */
+	if (store_exec(store, "PRAGMA foreign_keys=OFF", "pragma") != STORE_OK)
 		goto failed;
+	if (store_tx_begin(store) != STORE_OK)
+		goto failed_fk;
 	/* Another process may have migrated while we waited for the lock. */
 	if (store_read_version(store, &version) < 0 ||
-	    (version < latest && store_migrate_steps(store, version) < 0)) {
+	    (version < latest && store_migrate_steps(store, version) < 0) ||
+	    store_migrate_fk_check(store) < 0) {
 		store_tx_rollback(store);
-		goto failed;
+		goto failed_fk;
 	}
 	if (store_tx_commit(store) != STORE_OK)
+		goto failed_fk;
+	if (store_exec(store, "PRAGMA foreign_keys=ON", "pragma") != STORE_OK)
 		goto failed;
 	return 0;
+failed_fk:
+	(void)store_exec(store, "PRAGMA foreign_keys=ON", "pragma");
 failed:
 	snprintf(store_migrate_error, sizeof(store_migrate_error),
 		 "не удалось обновить схему базы / cannot migrate the database schema: %s",
