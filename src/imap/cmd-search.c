@@ -61,7 +61,11 @@ static int search_continue(struct imap_session *s, struct imap_cmd *cmd)
 			struct mailbox_error err;
 
 			if (imap_session_msg(s, seq, 1, &c, &err) < 0) {
-				log_warnx("imap %s: SEARCH %u: %s", s->addr, seq, err.msg);
+				/* Expunged by another session: matches nothing
+				 * (RFC 2180 4.3). */
+				if (err.cls != MAILBOX_ERR_EXPUNGED)
+					log_warnx("imap %s: SEARCH %u: %s", s->addr,
+						  seq, err.msg);
 				continue;
 			}
 			sm.msg = c->parsed;

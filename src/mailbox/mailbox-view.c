@@ -343,6 +343,12 @@ int mailbox_view_refresh(struct mailbox_view *v, int allow_expunge,
 	memset(ch_r, 0, sizeof(*ch_r));
 	store_lock(v->env->store);
 	ret = store_mb_folder_get(v->env->store, v->folder_id, &f);
+	/* Ids are never reused (migration 2); the owner is checked anyway,
+	 * so that a view can only ever read its own user's folder. */
+	if (ret == STORE_OK && f.user_id != v->user->id) {
+		store_mb_folder_clear(&f);
+		ret = STORE_ERR_NOTFOUND;
+	}
 	if (ret == STORE_OK && f.modseq != v->modseq)
 		ret = store_mb_item_list(v->env->store, v->folder_id, 0, &items,
 					 &n);

@@ -115,8 +115,13 @@ static const char store_migration_v2[] =
 	"  name TEXT PRIMARY KEY,"
 	"  value INTEGER NOT NULL"
 	") WITHOUT ROWID;"
+	/* Version 1 gave creation time + row id, and rows were recycled, so
+	 * a deleted folder may have had a value above every folder left:
+	 * start past anything that formula can have given. */
 	"INSERT INTO mb_counters (name, value)"
-	"  SELECT 'uidvalidity', coalesce(max(uidvalidity), 0) FROM mb_folders;";
+	"  SELECT 'uidvalidity', max(coalesce(max(uidvalidity), 0),"
+	"    CAST(strftime('%s', 'now') AS INTEGER) + coalesce(max(id), 0))"
+	"    + 100000 FROM mb_folders;";
 
 /* Versions 2, 3, ... go here, in order. */
 static const struct store_migration store_migrations[] = {

@@ -11,7 +11,13 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "store/store.h"
+#include "store/store-mailbox.h"
+#include "store/store-private.h"
 #include "store/store-util.h"
+
+/* The schema version this program makes. */
+#define LATEST 2
+#define LATEST_S "2"
 
 static int test_n, test_failed;
 
@@ -72,7 +78,7 @@ static void test_open_migrate(const char *path)
 	const char *mode = NULL;
 
 	ok(store_open(path, &s, &error) == 0, "open creates a new database");
-	ok(store_schema_version(s) == 1, "user_version becomes 1");
+	ok(store_schema_version(s) == LATEST, "user_version becomes the latest");
 	ok(count_rows(s, "SELECT count(*) FROM sqlite_master WHERE name='users'") == 1,
 	   "gateway tables exist");
 	store_lock(s);
@@ -88,7 +94,7 @@ static void test_open_migrate(const char *path)
 
 	/* Reopening must not run version 1 again (CREATE TABLE would fail). */
 	ok(store_open(path, &s, &error) == 0, "reopen is a no-op migration");
-	ok(s != NULL && store_schema_version(s) == 1, "still version 1");
+	ok(s != NULL && store_schema_version(s) == LATEST, "still the latest");
 	store_close(&s);
 }
 
@@ -105,8 +111,75 @@ static void test_newer_schema(const char *path)
 	   "a newer schema is refused");
 	ok(error != NULL && strstr(error, "newer") != NULL, "with a clear error");
 	sqlite3_open(path, &db);
-	sqlite3_exec(db, "PRAGMA user_version=1", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version=" LATEST_S, NULL, NULL, NULL);
 	sqlite3_close(db);
+}
+
+/* A version 1 database with rows is migrated keeping every row and id, and
+ * from then on no id and no UIDVALIDITY is handed out twice (issue 9). */
+static void test_migrate_v2(void)
+{
+	char *path = test_tmp_db();
+	struct store *s = NULL;
+	const char *error;
+	sqlite3 *db;
+	int64_t id1, id2, fid;
+	int rc;
+
+	sqlite3_open(path, &db);
+	rc = sqlite3_exec(db, store_schema_gateway, NULL, NULL, NULL) |
+	     sqlite3_exec(db, store_schema_operator, NULL, NULL, NULL) |
+	     sqlite3_exec(db, store_schema_mailbox, NULL, NULL, NULL) |
+	     sqlite3_exec(db,
+		"INSERT INTO users (id, login, pw_hash) VALUES (1, 'a', 'x'), "
+		"(2, 'b', 'x');"
+		"INSERT INTO mb_folders (id, user_id, box_id, role, uidvalidity) "
+		"VALUES (1, 1, 'box', 'inbox', 4000000000), "
+		"(2, 2, 'box', 'inbox', 5);"
+		"INSERT INTO mb_blobs (id, sha256, size, data) VALUES "
+		"(1, zeroblob(32), 1, 'a'), (2, randomblob(32), 1, 'b');"
+		"INSERT INTO mb_items (id, folder_id, uid, blob_id, internaldate,"
+		" size, modseq, user_id, kind) VALUES "
+		"(1, 1, 1, 1, 0, 1, 1, 1, 'mail'), (2, 2, 1, 2, 0, 1, 1, 2, 'mail');"
+		"PRAGMA user_version=1;", NULL, NULL, NULL);
+	sqlite3_close(db);
+	ok(rc == SQLITE_OK, "a version 1 database with rows");
+	ok(store_open(path, &s, &error) == 0, "migrates to the latest");
+	ok(count_rows(s, "SELECT count(*) FROM mb_items i JOIN mb_blobs b ON "
+		      "b.id = i.blob_id JOIN mb_folders f ON f.id = i.folder_id "
+		      "JOIN users u ON u.id = f.user_id") == 2,
+	   "every row and reference kept");
+	ok(count_rows(s, "PRAGMA foreign_keys") == 1, "foreign_keys on again");
+	ok(count_rows(s, "SELECT count(*) FROM sqlite_master WHERE "
+		      "name = 'mb_items_blob_gc'") == 1, "the blob trigger is back");
+	/* The highest rows go, then new ones come: never the same ids. */
+	store_lock(s);
+	rc = store_exec(s, "DELETE FROM mb_items WHERE id = 2; "
+			"DELETE FROM mb_folders WHERE id = 2; "
+			"DELETE FROM users WHERE id = 2", "test delete");
+	store_unlock(s);
+	ok(rc == STORE_OK && count_rows(s, "SELECT count(*) FROM mb_blobs") == 1,
+	   "deleted, the blob by the trigger");
+	ok(store_mb_folder_ensure(s, 1, "box", STORE_MB_ROLE_SENT, "", &id1) ==
+	   STORE_OK && id1 == 3, "a new folder gets a new id");
+	ok(count_rows(s, "SELECT uidvalidity FROM mb_folders WHERE id = 3") !=
+	   5, "and a UIDVALIDITY never given before");
+	ok(store_mb_folder_ensure(s, 1, "box", STORE_MB_ROLE_USER, "x", &id2) ==
+	   STORE_OK && store_mb_folder_delete(s, id2) == STORE_OK &&
+	   store_mb_folder_ensure(s, 1, "box", STORE_MB_ROLE_USER, "x", &fid) ==
+	   STORE_OK && fid > id2, "a folder made again gets a new id");
+	store_lock(s);
+	rc = store_exec(s, "INSERT INTO mb_blobs (sha256, size, data) VALUES "
+			"(randomblob(32), 1, 'c')", "test blob");
+	store_unlock(s);
+	ok(rc == STORE_OK && count_rows(s, "SELECT max(id) FROM mb_blobs") == 3,
+	   "a new blob does not take a deleted blob's id");
+	ok(count_rows(s, "SELECT count(DISTINCT uidvalidity) FROM mb_folders") ==
+	   count_rows(s, "SELECT count(*) FROM mb_folders"),
+	   "UIDVALIDITY unique over folders");
+	store_close(&s);
+	test_cleanup(path);
+	free(path);
 }
 
 static void test_tx(const char *path)
@@ -469,6 +542,7 @@ int main(void)
 	log_init("test-store-core", LOG_LVL_ERROR);
 	test_open_migrate(path);
 	test_newer_schema(path);
+	test_migrate_v2();
 	test_tx(path);
 	test_stmt_cache(path);
 	test_aborted(path);
