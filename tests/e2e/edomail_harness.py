@@ -252,6 +252,28 @@ class Daemon:
         return c
 
 
+def require_tools(*tools):
+    """Fails at once, saying what to install, when a client a test drives
+    is missing or lacks what the test needs ("swaks-tls": swaks with its
+    Perl TLS modules, which --no-install-recommends leaves out)."""
+    missing = []
+    for t in tools:
+        if t == "swaks-tls":
+            ok = shutil.which("swaks") is not None and "=== TLS supported" \
+                in subprocess.run(["swaks", "--support"], capture_output=True,
+                                  text=True).stdout
+        else:
+            ok = shutil.which(t) is not None
+        if not ok:
+            missing.append(t)
+    if missing:
+        raise RuntimeError(
+            "не хватает инструментов для теста / tools missing for this "
+            "test: %s; run contrib/install-deps.sh (swaks-tls: packages "
+            "swaks libnet-ssleay-perl libio-socket-ssl-perl)" %
+            ", ".join(missing))
+
+
 class DaemonTestCase(unittest.TestCase):
     """A test class with one daemon for all its tests (started in
     setUpClass); fails if the daemon logged a sanitizer report or did not

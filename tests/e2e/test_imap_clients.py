@@ -31,6 +31,7 @@ def wait_for(fn, timeout=30):
 class ClientsTest(h.DaemonTestCase):
     @classmethod
     def setUpClass(cls):
+        h.require_tools("curl", "mbsync", "mutt", "tmux")
         super().setUpClass()
         d = cls.d
         m = EmailMessage()
@@ -139,8 +140,6 @@ SyncState *
             shutil.rmtree(tmp, ignore_errors=True)
 
     def test_mutt(self):
-        if shutil.which("tmux") is None:
-            self.skipTest("tmux missing")
         tmp = tempfile.mkdtemp(prefix="edomail-mutt-")
         session = "edomail-mutt-%d" % os.getpid()
         try:

@@ -4,7 +4,8 @@ accepts it, «Нет, спасибо» declines it, anything else is refused wit
 explanation.  Statuses are visible in both organizations' folders."""
 import subprocess
 
-from edomail_harness import DaemonTestCase, PASSWORD, VASILEK, main
+from edomail_harness import (DaemonTestCase, PASSWORD, VASILEK, main,
+                             require_tools)
 from test_smtp_session import (IN_INV, L_INN, OUT_INV, R_INN, V_INN,
                                ctl_messages, edo_id, imap_wait, make_mail,
                                submit)
@@ -44,6 +45,11 @@ def invitation_of(d, login, folder, other_inn, pred=lambda f: True):
 
 
 class SmtpInvite(DaemonTestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_tools("swaks-tls")
+        super().setUpClass()
+
 
     def test_1_invitation_refusals(self):
         d = self.d
