@@ -28,6 +28,7 @@ static int parse_u63(const char *s, uint64_t *v_r)
 			return -1;
 		v = v * 10 + (uint64_t)(*s - '0');
 	}
+	*v_r = v;
 	return *s == '\0' ? 0 : -1;
 }
 
