@@ -56,13 +56,33 @@ int cmd_id(struct imap_session *s, struct imap_cmd *cmd)
 
 int cmd_enable(struct imap_session *s, struct imap_cmd *cmd)
 {
-	/* none of our extensions needs enabling (RFC 5161: unknown ones
-	 * are ignored) */
+	int condstore = 0, qresync = 0;
+	const char *w;
+
+	/* CONDSTORE and QRESYNC (which implies CONDSTORE, RFC 7162 3.2.3)
+	 * need enabling; unknown names are ignored (RFC 5161) */
 	if (cmd->args[0].type == IMAP_ARG_EOL) {
 		imap_cmd_reply(s, cmd, "BAD", "Ожидался список расширений / Missing capability names");
 		return 1;
 	}
-	imap_session_printf(s, "* ENABLED\r\n");
+	for (const struct imap_arg *a = cmd->args; a->type != IMAP_ARG_EOL; a++) {
+		if (!imap_arg_get_atom(a, &w)) {
+			imap_cmd_reply(s, cmd, "BAD", "Ожидался список расширений / Missing capability names");
+			return 1;
+		}
+		if (strcasecmp(w, "CONDSTORE") == 0)
+			condstore = 1;
+		else if (strcasecmp(w, "QRESYNC") == 0)
+			qresync = condstore = 1;
+	}
+	/* ENABLED names what this command newly enabled */
+	imap_session_printf(s, "* ENABLED%s%s\r\n",
+			    condstore && !s->condstore ? " CONDSTORE" : "",
+			    qresync && !s->qresync ? " QRESYNC" : "");
+	if (qresync)
+		s->qresync = 1;
+	if (condstore)
+		imap_session_enable_condstore(s);
 	imap_cmd_reply(s, cmd, "OK", "ENABLE выполнена / completed");
 	return 1;
 }

@@ -8,6 +8,8 @@
 #include "imap/imap-quote.h"
 #include "lib/log.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,7 +22,7 @@
 enum fetch_type {
 	FI_FLAGS, FI_UID, FI_INTERNALDATE, FI_RFC822_SIZE, FI_ENVELOPE,
 	FI_BODY, FI_BODYSTRUCTURE, FI_RFC822, FI_RFC822_HEADER,
-	FI_RFC822_TEXT, FI_SECTION,
+	FI_RFC822_TEXT, FI_SECTION, FI_MODSEQ,
 };
 
 enum section_spec {
@@ -46,6 +48,9 @@ struct fetch_ctx {
 	size_t n_seqs, next;
 	int set_seen, want_flags, need_data, need_structure, failed;
 	int expunged;		/* some message was expunged meanwhile */
+	int want_modseq;
+	int changedsince_on, vanished;	/* RFC 7162 FETCH modifiers */
+	uint64_t changedsince;
 };
 
 static void fetch_ctx_free(void *p)
@@ -211,7 +216,7 @@ static int parse_item(struct fetch_ctx *ctx, const char *w)
 		{ "RFC822.SIZE", FI_RFC822_SIZE }, { "ENVELOPE", FI_ENVELOPE },
 		{ "BODY", FI_BODY }, { "BODYSTRUCTURE", FI_BODYSTRUCTURE },
 		{ "RFC822", FI_RFC822 }, { "RFC822.HEADER", FI_RFC822_HEADER },
-		{ "RFC822.TEXT", FI_RFC822_TEXT },
+		{ "RFC822.TEXT", FI_RFC822_TEXT }, { "MODSEQ", FI_MODSEQ },
 	};
 	struct fetch_item *it;
 
@@ -419,6 +424,8 @@ static void item_write(struct imap_session *s, const struct fetch_item *it,
 	case FI_SECTION:
 		section_write(s, it, c, b, tmp);
 		break;
+	case FI_MODSEQ:
+		break;	/* written by fetch_one, which knows seq */
 	}
 }
 
@@ -527,7 +534,8 @@ static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 		first = 0;
 	}
 	for (size_t i = 0; i < ctx->n_items; i++) {
-		if (ctx->items[i].type == FI_UID && cmd->uid)
+		if ((ctx->items[i].type == FI_UID && cmd->uid) ||
+		    ctx->items[i].type == FI_MODSEQ)
 			continue;
 		if (!first)
 			buf_append(b, " ", 1);
@@ -537,11 +545,91 @@ static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 	if (flags_pending) {
 		buf_append_str(b, first ? "FLAGS " : " FLAGS ");
 		imap_append_flags(b, m->flags, m->keywords);
+		first = 0;
 	}
+	/* asked for, or with FLAGS once CONDSTORE is on (RFC 7162 3.1.4) */
+	if (ctx->want_modseq ||
+	    (s->condstore && (ctx->want_flags || flags_pending)))
+		buf_printf(b, "%sMODSEQ (%llu)", first ? "" : " ",
+			   (unsigned long long)mailbox_view_msg_modseq(s->view, seq));
 	buf_append(b, ")\r\n", 3);
 	imap_session_write(s, b->data, b->len);
 	buf_reset(b);
 	return 0;
+}
+
+/* (CHANGEDSINCE n [VANISHED]) after the items (RFC 7162 3.1.4.1,
+ * 3.2.6); CHANGEDSINCE implies the MODSEQ item. */
+static int parse_modifiers(struct fetch_ctx *ctx, const struct imap_arg *arg)
+{
+	const struct imap_arg *l;
+	size_t n;
+	const char *w;
+
+	if (arg->type == IMAP_ARG_EOL)
+		return 0;
+	if (!imap_arg_get_list(arg, &l, &n) || n == 0 ||
+	    arg[1].type != IMAP_ARG_EOL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!imap_arg_get_atom(&l[i], &w))
+			return -1;
+		if (strcasecmp(w, "VANISHED") == 0 && !ctx->vanished) {
+			ctx->vanished = 1;
+		} else if (strcasecmp(w, "CHANGEDSINCE") == 0 &&
+			   !ctx->changedsince_on && i + 1 < n) {
+			const char *num;
+			char *end;
+
+			if (!imap_arg_get_atom(&l[++i], &num) ||
+			    *num < '0' || *num > '9')
+				return -1;
+			errno = 0;
+			ctx->changedsince = strtoull(num, &end, 10);
+			if (*end != '\0' || errno != 0 ||
+			    ctx->changedsince > INT64_MAX)
+				return -1;
+			ctx->changedsince_on = 1;
+		} else {
+			return -1;
+		}
+	}
+	/* VANISHED only makes sense with CHANGEDSINCE (RFC 7162 3.2.6) */
+	if (ctx->vanished && !ctx->changedsince_on)
+		return -1;
+	if (ctx->changedsince_on && item_add(ctx, FI_MODSEQ) == NULL)
+		return -1;
+	return 0;
+}
+
+/* UID FETCH set (CHANGEDSINCE n VANISHED): the UIDs of set that left
+ * after n, before the FETCH responses. */
+static void fetch_vanished(struct imap_session *s, struct fetch_ctx *ctx,
+			   const char *set)
+{
+	struct mailbox_uid_range *r = NULL;
+	struct mailbox_error err;
+	struct imap_seqset uids;
+	uint32_t count = mailbox_view_count(s->view), max_uid = 0;
+	size_t n = 0;
+
+	if (imap_seqset_parse(set, 100000, &uids) < 0)
+		return;	/* checked by imap_cmd_seqset already */
+	struct mailbox_status st;
+
+	/* '*' reaches every UID ever given, expunged ones too */
+	mailbox_view_status(s->view, &st);
+	if (count > 0)
+		max_uid = mailbox_view_msg(s->view, count)->uid;
+	if (st.uidnext - 1 > max_uid)
+		max_uid = st.uidnext - 1;
+	memset(&err, 0, sizeof(err));
+	if (mailbox_view_vanished(s->view, ctx->changedsince, &r, &n, &err) < 0)
+		log_warnx("imap %s: VANISHED: %s", s->addr, err.msg);
+	else
+		imap_session_send_vanished(s, 1, r, n, &uids, max_uid);
+	free(r);
+	imap_seqset_clear(&uids);
 }
 
 static int fetch_continue(struct imap_session *s, struct imap_cmd *cmd)
@@ -559,6 +647,12 @@ static int fetch_continue(struct imap_session *s, struct imap_cmd *cmd)
 			buf_free(&tmp);
 			imap_session_yield(s);
 			return 0;
+		}
+		if (ctx->changedsince_on &&
+		    mailbox_view_msg_modseq(s->view, ctx->seqs[ctx->next]) <=
+		    ctx->changedsince) {
+			ctx->next++;
+			continue;
 		}
 		fetch_one(s, cmd, ctx, ctx->seqs[ctx->next++], &b, &tmp);
 		done++;
@@ -590,9 +684,14 @@ int cmd_fetch(struct imap_session *s, struct imap_cmd *cmd)
 	ctx = xcalloc(1, sizeof(*ctx));
 	cmd->ctx = ctx;
 	cmd->ctx_free = fetch_ctx_free;
-	/* RFC 4466 modifiers after the items are not supported */
-	if (parse_items(ctx, &cmd->args[1]) < 0 || cmd->args[2].type != IMAP_ARG_EOL) {
+	if (parse_items(ctx, &cmd->args[1]) < 0 ||
+	    parse_modifiers(ctx, &cmd->args[2]) < 0) {
 		imap_cmd_reply(s, cmd, "BAD", "Неверные элементы FETCH / Invalid FETCH items");
+		return 1;
+	}
+	if (ctx->vanished && (!cmd->uid || !s->qresync)) {
+		imap_cmd_reply(s, cmd, "BAD", "VANISHED только в UID FETCH после ENABLE QRESYNC / "
+			       "VANISHED needs UID FETCH and ENABLE QRESYNC");
 		return 1;
 	}
 	for (size_t i = 0; i < ctx->n_items; i++) {
@@ -610,9 +709,15 @@ int cmd_fetch(struct imap_session *s, struct imap_cmd *cmd)
 		if ((it->type == FI_SECTION && !it->peek) || it->type == FI_RFC822 ||
 		    it->type == FI_RFC822_TEXT)
 			ctx->set_seen = 1;
+		if (it->type == FI_MODSEQ)
+			ctx->want_modseq = 1;
 	}
 	if (imap_cmd_seqset(s, cmd, set, cmd->uid, &ctx->seqs, &ctx->n_seqs) < 0)
 		return 1;
+	if (ctx->want_modseq)
+		imap_session_enable_condstore(s);
+	if (ctx->vanished)
+		fetch_vanished(s, ctx, set);
 	cmd->cont = fetch_continue;
 	return fetch_continue(s, cmd);
 }

@@ -417,10 +417,14 @@ int cmd_status(struct imap_session *s, struct imap_cmd *cmd)
 		if (!imap_arg_get_atom(&items[i], &it) ||
 		    (strcasecmp(it, "MESSAGES") != 0 && strcasecmp(it, "RECENT") != 0 &&
 		     strcasecmp(it, "UIDNEXT") != 0 && strcasecmp(it, "UIDVALIDITY") != 0 &&
-		     strcasecmp(it, "UNSEEN") != 0)) {
+		     strcasecmp(it, "UNSEEN") != 0 &&
+		     strcasecmp(it, "HIGHESTMODSEQ") != 0)) {
 			imap_cmd_reply(s, cmd, "BAD", "Неизвестный элемент STATUS / Unknown STATUS item");
 			return 1;
 		}
+		/* a CONDSTORE-enabling command (RFC 7162 3.1) */
+		if (strcasecmp(it, "HIGHESTMODSEQ") == 0)
+			imap_session_enable_condstore(s);
 	}
 	name = imap_cmd_mailbox_name(s, cmd, &cmd->args[0]);
 	if (name == NULL)
@@ -438,10 +442,11 @@ int cmd_status(struct imap_session *s, struct imap_cmd *cmd)
 	buf_append_str(&b, " (");
 	for (size_t i = 0; i < n; i++) {
 		const char *it = items[i].str;
-		uint32_t v = strcasecmp(it, "MESSAGES") == 0 ? st.messages :
+		uint64_t v = strcasecmp(it, "MESSAGES") == 0 ? st.messages :
 			     strcasecmp(it, "RECENT") == 0 ? st.recent :
 			     strcasecmp(it, "UIDNEXT") == 0 ? st.uidnext :
 			     strcasecmp(it, "UIDVALIDITY") == 0 ? st.uidvalidity :
+			     strcasecmp(it, "HIGHESTMODSEQ") == 0 ? st.highestmodseq :
 			     st.unseen;
 		char upper[16];
 		size_t k;
@@ -449,7 +454,8 @@ int cmd_status(struct imap_session *s, struct imap_cmd *cmd)
 		for (k = 0; it[k] != '\0' && k < sizeof(upper) - 1; k++)
 			upper[k] = (char)(it[k] >= 'a' && it[k] <= 'z' ? it[k] - 32 : it[k]);
 		upper[k] = '\0';
-		buf_printf(&b, "%s%s %u", i > 0 ? " " : "", upper, v);
+		buf_printf(&b, "%s%s %llu", i > 0 ? " " : "", upper,
+			   (unsigned long long)v);
 	}
 	buf_append_str(&b, ")\r\n");
 	imap_session_write(s, b.data, b.len);

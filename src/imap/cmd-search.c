@@ -1,21 +1,34 @@
-/* SEARCH and UID SEARCH.  Keys that need the message bytes (text, sent
- * dates) read and parse each message; that work is done in batches
- * between loop turns so that other sessions keep being served. */
+/* SEARCH and UID SEARCH, with RFC 4731 ESEARCH (SEARCH RETURN (MIN MAX
+ * COUNT ALL)) and RFC 7162's MODSEQ key.  Keys that need the message bytes
+ * (text, sent dates) read and parse each message; that work is done in
+ * batches between loop turns so that other sessions keep being served. */
 #include "imap/imap-common.h"
 #include "imap/imap-search.h"
 #include "lib/log.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SEARCH_BATCH_DATA 100
 #define SEARCH_BATCH_META 5000
 
+/* RETURN options (RFC 4731); 0: a plain SEARCH response. */
+enum search_return {
+	SR_MIN = 1 << 0,
+	SR_MAX = 1 << 1,
+	SR_COUNT = 1 << 2,
+	SR_ALL = 1 << 3,
+};
+
 struct search_ctx {
 	struct imap_search_key *key;
-	int needs_data;
+	int needs_data, want_modseq;
+	unsigned ret;			/* enum search_return, 0: SEARCH */
 	uint32_t next_seq, count, max_uid;
-	struct buf result;
+	uint32_t *found;		/* matches, ascending */
+	size_t n_found, cap_found;
+	uint64_t max_modseq;		/* of the matches */
 };
 
 static void search_ctx_free(void *p)
@@ -23,8 +36,65 @@ static void search_ctx_free(void *p)
 	struct search_ctx *ctx = p;
 
 	imap_search_key_free(&ctx->key);
-	buf_free(&ctx->result);
+	free(ctx->found);
 	free(ctx);
+}
+
+static void search_found(struct search_ctx *ctx, uint32_t n)
+{
+	if (ctx->n_found == ctx->cap_found) {
+		ctx->cap_found = ctx->cap_found == 0 ? 256 : ctx->cap_found * 2;
+		ctx->found = xrealloc(ctx->found,
+				      ctx->cap_found * sizeof(*ctx->found));
+	}
+	ctx->found[ctx->n_found++] = n;
+}
+
+static void search_reply_plain(struct imap_session *s, struct search_ctx *ctx)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_append_str(&b, "* SEARCH");
+	for (size_t i = 0; i < ctx->n_found; i++)
+		buf_printf(&b, " %u", ctx->found[i]);
+	if (ctx->want_modseq && ctx->n_found > 0)
+		buf_printf(&b, " (MODSEQ %llu)",
+			   (unsigned long long)ctx->max_modseq);
+	buf_append_str(&b, "\r\n");
+	imap_session_write(s, b.data, b.len);
+	buf_free(&b);
+}
+
+/* * ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set]
+ * [MODSEQ n]: MIN, MAX, ALL and MODSEQ only when something matched. */
+static void search_reply_esearch(struct imap_session *s,
+				 struct imap_cmd *cmd, struct search_ctx *ctx)
+{
+	struct buf b;
+
+	buf_init(&b);
+	/* tags never hold '"' or '\' (the session refuses them) */
+	buf_printf(&b, "* ESEARCH (TAG \"%s\")%s", cmd->tag,
+		   cmd->uid ? " UID" : "");
+	if ((ctx->ret & SR_MIN) && ctx->n_found > 0)
+		buf_printf(&b, " MIN %u", ctx->found[0]);
+	if ((ctx->ret & SR_MAX) && ctx->n_found > 0)
+		buf_printf(&b, " MAX %u", ctx->found[ctx->n_found - 1]);
+	if (ctx->ret & SR_COUNT)
+		buf_printf(&b, " COUNT %zu", ctx->n_found);
+	if ((ctx->ret & SR_ALL) && ctx->n_found > 0) {
+		char *set = imap_seqset_format(ctx->found, ctx->n_found);
+
+		buf_printf(&b, " ALL %s", set);
+		free(set);
+	}
+	if (ctx->want_modseq && ctx->n_found > 0)
+		buf_printf(&b, " MODSEQ %llu",
+			   (unsigned long long)ctx->max_modseq);
+	buf_append_str(&b, "\r\n");
+	imap_session_write(s, b.data, b.len);
+	buf_free(&b);
 }
 
 static int search_continue(struct imap_session *s, struct imap_cmd *cmd)
@@ -57,6 +127,7 @@ static int search_continue(struct imap_session *s, struct imap_cmd *cmd)
 		sm.size = m->size;
 		sm.max_seq = ctx->count;
 		sm.max_uid = ctx->max_uid;
+		sm.modseq = mailbox_view_msg_modseq(s->view, seq);
 		if (ctx->needs_data) {
 			struct mailbox_error err;
 
@@ -70,27 +141,77 @@ static int search_continue(struct imap_session *s, struct imap_cmd *cmd)
 			}
 			sm.msg = c->parsed;
 		}
-		if (imap_search_match(ctx->key, &sm))
-			buf_printf(&ctx->result, " %u", cmd->uid ? m->uid : seq);
+		if (imap_search_match(ctx->key, &sm)) {
+			search_found(ctx, cmd->uid ? m->uid : seq);
+			if (sm.modseq > ctx->max_modseq)
+				ctx->max_modseq = sm.modseq;
+		}
 		imap_search_msg_clear(&sm);
 	}
-	imap_session_printf(s, "* SEARCH%s\r\n",
-			    ctx->result.data != NULL ? (char *)ctx->result.data : "");
+	if (ctx->ret != 0)
+		search_reply_esearch(s, cmd, ctx);
+	else
+		search_reply_plain(s, ctx);
 	imap_cmd_reply(s, cmd, "OK", "SEARCH выполнена / completed");
 	return 1;
+}
+
+/* RETURN (options) before the keys; -1 for an option we do not have
+ * (SAVE of RFC 5182, PARTIAL, ...). */
+static int search_parse_return(const struct imap_arg *arg, unsigned *ret_r)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} opts[] = {
+		{ "MIN", SR_MIN }, { "MAX", SR_MAX },
+		{ "COUNT", SR_COUNT }, { "ALL", SR_ALL },
+	};
+	const struct imap_arg *list;
+	size_t n;
+
+	if (!imap_arg_get_list(arg, &list, &n))
+		return -1;
+	*ret_r = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *w;
+		size_t k;
+
+		if (!imap_arg_get_atom(&list[i], &w))
+			return -1;
+		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+			if (strcasecmp(w, opts[k].name) == 0)
+				break;
+		}
+		if (k == sizeof(opts) / sizeof(opts[0]))
+			return -1;
+		*ret_r |= opts[k].bit;
+	}
+	if (*ret_r == 0)
+		*ret_r = SR_ALL;	/* RETURN () is RETURN (ALL) */
+	return 0;
 }
 
 int cmd_search(struct imap_session *s, struct imap_cmd *cmd)
 {
 	struct search_ctx *ctx;
+	const struct imap_arg *args = cmd->args;
 	const char *error = NULL;
 	int badcharset = 0;
 
 	ctx = xcalloc(1, sizeof(*ctx));
-	buf_init(&ctx->result);
 	cmd->ctx = ctx;
 	cmd->ctx_free = search_ctx_free;
-	ctx->key = imap_search_parse(cmd->args, &error, &badcharset);
+	if (imap_arg_atom_equals(&args[0], "RETURN")) {
+		if (search_parse_return(&args[1], &ctx->ret) < 0) {
+			imap_cmd_reply(s, cmd, "BAD", "Неверные параметры RETURN "
+				       "(есть MIN MAX COUNT ALL) / Invalid RETURN "
+				       "options (MIN MAX COUNT ALL supported)");
+			return 1;
+		}
+		args += 2;
+	}
+	ctx->key = imap_search_parse(args, &error, &badcharset);
 	if (ctx->key == NULL) {
 		if (badcharset)
 			imap_cmd_replyf(s, cmd, "NO", "[BADCHARSET (UTF-8 US-ASCII)] %s", error);
@@ -99,6 +220,9 @@ int cmd_search(struct imap_session *s, struct imap_cmd *cmd)
 		return 1;
 	}
 	ctx->needs_data = imap_search_needs_data(ctx->key);
+	ctx->want_modseq = imap_search_has_modseq(ctx->key);
+	if (ctx->want_modseq)
+		imap_session_enable_condstore(s);
 	ctx->count = mailbox_view_count(s->view);
 	if (ctx->count > 0)
 		ctx->max_uid = mailbox_view_msg(s->view, ctx->count)->uid;

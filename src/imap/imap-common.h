@@ -72,6 +72,7 @@ struct imap_session {
 	char *selected;			/* UTF-8 name */
 	int readonly;
 	struct imap_msg_cache cache;
+	int condstore, qresync;		/* RFC 7162, enabled by the client */
 
 	struct event *cont_ev;		/* resumes cmd on the next loop turn */
 	struct event *delay_ev;		/* auth delays, rate limiting */
@@ -132,6 +133,16 @@ void imap_cmd_reply_error(struct imap_session *s, struct imap_cmd *cmd,
 /* Untagged EXPUNGE/EXISTS/RECENT/FETCH FLAGS for changes since the last
  * refresh. */
 void imap_session_send_updates(struct imap_session *s, int allow_expunge);
+/* A CONDSTORE-enabling command (RFC 7162 3.1): from now on FETCH
+ * responses with FLAGS carry MODSEQ; with a folder selected the client
+ * is told its HIGHESTMODSEQ. */
+void imap_session_enable_condstore(struct imap_session *s);
+/* "* VANISHED [(EARLIER) ]set" for the ranges (within filter, if not
+ * NULL, '*' standing for star); nothing when that is empty. */
+void imap_session_send_vanished(struct imap_session *s, int earlier,
+				const struct mailbox_uid_range *r, size_t n,
+				const struct imap_seqset *filter,
+				uint32_t star);
 /* Resume cmd->cont soon (now or when the client has read our output). */
 void imap_session_yield(struct imap_session *s);
 /* Frees the running command after a handler replied later than its

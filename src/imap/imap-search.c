@@ -4,6 +4,8 @@
 #include "imap/imap-decode.h"
 #include "mailbox/mailbox.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -183,6 +185,40 @@ static struct imap_search_key *parse_list(struct search_parse *sp,
 	return k;
 }
 
+/* MODSEQ ["/flags/name" priv|shared|all] n (RFC 7162 3.1.5): we keep
+ * one MODSEQ per message, so the entry names any flag and is skipped. */
+static struct imap_search_key *modseq_key(struct search_parse *sp)
+{
+	struct imap_search_key *k;
+	const char *entry, *type, *num;
+	char *end;
+	unsigned long long v;
+
+	if (imap_arg_get_string(sp->args, &entry)) {
+		sp->args++;
+		if (strncasecmp(entry, "/flags/", 7) != 0 ||
+		    next_astring(sp, &type) < 0 ||
+		    (strcasecmp(type, "priv") != 0 &&
+		     strcasecmp(type, "shared") != 0 &&
+		     strcasecmp(type, "all") != 0)) {
+			sp->error = "Неверный элемент MODSEQ / Invalid MODSEQ entry";
+			return NULL;
+		}
+	}
+	if (next_astring(sp, &num) < 0)
+		return NULL;
+	errno = 0;
+	v = strtoull(num, &end, 10);
+	if (*num < '0' || *num > '9' || *end != '\0' || errno != 0 ||
+	    v > INT64_MAX) {
+		sp->error = "Неверное значение MODSEQ / Invalid MODSEQ value";
+		return NULL;
+	}
+	k = key_new(IMAP_SK_MODSEQ);
+	k->num = (int64_t)v;
+	return k;
+}
+
 static struct imap_search_key *parse_key(struct search_parse *sp, int depth)
 {
 	const struct imap_arg *arg = sp->args;
@@ -257,6 +293,8 @@ static struct imap_search_key *parse_key(struct search_parse *sp, int depth)
 		k->num = (int64_t)v;
 		return k;
 	}
+	if (strcasecmp(word, "MODSEQ") == 0)
+		return modseq_key(sp);
 	if (strcasecmp(word, "NOT") == 0) {
 		struct imap_search_key *sub = parse_key(sp, depth + 1);
 
@@ -342,6 +380,17 @@ struct imap_search_key *imap_search_parse(const struct imap_arg *args,
 		imap_search_key_free(&k);
 	}
 	return k;
+}
+
+int imap_search_has_modseq(const struct imap_search_key *k)
+{
+	if (k->type == IMAP_SK_MODSEQ)
+		return 1;
+	for (size_t i = 0; i < k->n_sub; i++) {
+		if (imap_search_has_modseq(k->sub[i]))
+			return 1;
+	}
+	return 0;
 }
 
 int imap_search_needs_data(const struct imap_search_key *k)
@@ -540,6 +589,8 @@ int imap_search_match(const struct imap_search_key *k,
 		return header_match(m->msg->data, m->msg->root.hdr_off,
 				    m->msg->root.hdr_len, NULL, k->str) ||
 		       body_match(m, k->str);
+	case IMAP_SK_MODSEQ:
+		return m->modseq >= (uint64_t)k->num;
 	}
 	return 0;
 }

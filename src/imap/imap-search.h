@@ -18,6 +18,7 @@ enum imap_search_type {
 	IMAP_SK_SENTBEFORE, IMAP_SK_SENTON, IMAP_SK_SENTSINCE,
 	IMAP_SK_LARGER, IMAP_SK_SMALLER, IMAP_SK_SEQSET, IMAP_SK_UIDSET,
 	IMAP_SK_HEADER, IMAP_SK_BODY, IMAP_SK_TEXT,
+	IMAP_SK_MODSEQ,			/* RFC 7162: MODSEQ >= num */
 };
 
 struct imap_search_key {
@@ -38,6 +39,7 @@ struct imap_search_msg {
 	int32_t tz_offset;		/* minutes */
 	uint64_t size;
 	uint32_t max_seq, max_uid;	/* what '*' means */
+	uint64_t modseq;		/* RFC 7162 MODSEQ */
 	const struct imap_message *msg;	/* NULL unless the key needs data */
 	/* filled by the matcher: the folded decoded body text, computed once
 	 * however many text keys ask for it (free with imap_search_msg_clear) */
@@ -52,6 +54,9 @@ struct imap_search_key *imap_search_parse(const struct imap_arg *args,
 void imap_search_key_free(struct imap_search_key **key);
 /* 1 when evaluating needs the message bytes (msg != NULL). */
 int imap_search_needs_data(const struct imap_search_key *key);
+/* 1 when the key has a MODSEQ criterion (the response then carries the
+ * highest MODSEQ of the matches, RFC 7162 3.1.5). */
+int imap_search_has_modseq(const struct imap_search_key *key);
 int imap_search_match(const struct imap_search_key *key,
 		      struct imap_search_msg *m);
 void imap_search_msg_clear(struct imap_search_msg *m);

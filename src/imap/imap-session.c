@@ -107,7 +107,7 @@ const char *imap_session_capabilities(struct imap_session *s)
 	static char caps[512];
 	const char *base = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE "
 			   "UIDPLUS MOVE SPECIAL-USE LIST-EXTENDED CHILDREN "
-			   "UNSELECT";
+			   "UNSELECT CONDSTORE QRESYNC ESEARCH";
 
 	if (s->state != IMAP_STATE_NOAUTH) {
 		snprintf(caps, sizeof(caps), "%s", base);
@@ -432,6 +432,128 @@ parse:
 
 /* ---- untagged updates ---- */
 
+static int range_cmp(const void *a, const void *b)
+{
+	const struct mailbox_uid_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Sorts and joins ranges in place; returns the new count. */
+static size_t ranges_normalize(struct mailbox_uid_range *r, size_t n)
+{
+	size_t k = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(r, n, sizeof(*r), range_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if ((uint64_t)r[i].lo <= (uint64_t)r[k].hi + 1) {
+			if (r[i].hi > r[k].hi)
+				r[k].hi = r[i].hi;
+		} else {
+			r[++k] = r[i];
+		}
+	}
+	return k + 1;
+}
+
+static void vanished_write(struct imap_session *s, int earlier,
+			   const struct mailbox_uid_range *r, size_t n)
+{
+	struct buf b;
+
+	if (n == 0)
+		return;
+	buf_init(&b);
+	buf_append_str(&b, earlier ? "* VANISHED (EARLIER) " : "* VANISHED ");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			buf_append(&b, ",", 1);
+		if (r[i].lo == r[i].hi)
+			buf_printf(&b, "%u", r[i].lo);
+		else
+			buf_printf(&b, "%u:%u", r[i].lo, r[i].hi);
+	}
+	buf_append_str(&b, "\r\n");
+	imap_session_write(s, b.data, b.len);
+	buf_free(&b);
+}
+
+void imap_session_send_vanished(struct imap_session *s, int earlier,
+				const struct mailbox_uid_range *r, size_t n,
+				const struct imap_seqset *filter,
+				uint32_t star)
+{
+	struct mailbox_uid_range *v, *f, *out;
+	size_t n_f, n_out = 0, i = 0, j = 0;
+
+	v = xmalloc((n + 1) * sizeof(*v));
+	memcpy(v, r, n * sizeof(*v));
+	n = ranges_normalize(v, n);
+	if (filter == NULL) {
+		vanished_write(s, earlier, v, n);
+		free(v);
+		return;
+	}
+	/* both sorted and disjoint: one sweep, at most n + n_f pieces */
+	f = xmalloc((filter->n + 1) * sizeof(*f));
+	for (n_f = 0; n_f < filter->n; n_f++) {
+		uint32_t a = filter->r[n_f].lo == IMAP_SEQ_STAR ? star :
+			     filter->r[n_f].lo;
+		uint32_t z = filter->r[n_f].hi == IMAP_SEQ_STAR ? star :
+			     filter->r[n_f].hi;
+
+		f[n_f].lo = a < z ? a : z;
+		f[n_f].hi = a < z ? z : a;
+	}
+	n_f = ranges_normalize(f, n_f);
+	out = xmalloc((n + n_f + 1) * sizeof(*out));
+	while (i < n && j < n_f) {
+		uint32_t lo = v[i].lo > f[j].lo ? v[i].lo : f[j].lo;
+		uint32_t hi = v[i].hi < f[j].hi ? v[i].hi : f[j].hi;
+
+		if (lo <= hi && lo != 0) {
+			out[n_out].lo = lo;
+			out[n_out].hi = hi;
+			n_out++;
+		}
+		if (v[i].hi < f[j].hi)
+			i++;
+		else
+			j++;
+	}
+	vanished_write(s, earlier, out, n_out);
+	free(out);
+	free(f);
+	free(v);
+}
+
+/* After ENABLE QRESYNC an expunge is "* VANISHED uids" (RFC 7162 3.2.10). */
+static void send_vanished_uids(struct imap_session *s, const uint32_t *uids,
+			       size_t n)
+{
+	struct mailbox_uid_range *r = xmalloc((n + 1) * sizeof(*r));
+
+	for (size_t i = 0; i < n; i++)
+		r[i].lo = r[i].hi = uids[i];
+	n = ranges_normalize(r, n);
+	vanished_write(s, 0, r, n);
+	free(r);
+}
+
+void imap_session_enable_condstore(struct imap_session *s)
+{
+	if (s->condstore)
+		return;
+	s->condstore = 1;
+	if (s->view != NULL)
+		imap_session_printf(s, "* OK [HIGHESTMODSEQ %llu] Наибольший MODSEQ / "
+				    "Highest mailbox modsequence\r\n",
+				    (unsigned long long)
+				    mailbox_view_highestmodseq(s->view));
+}
+
 void imap_session_send_updates(struct imap_session *s, int allow_expunge)
 {
 	struct mailbox_changes ch;
@@ -447,7 +569,9 @@ void imap_session_send_updates(struct imap_session *s, int allow_expunge)
 	}
 	if (ch.n_expunged > 0)
 		imap_session_cache_clear(s);
-	for (size_t i = 0; i < ch.n_expunged; i++)
+	if (s->qresync && ch.n_expunged > 0)
+		send_vanished_uids(s, ch.expunged_uids, ch.n_expunged);
+	for (size_t i = 0; i < ch.n_expunged && !s->qresync; i++)
 		imap_session_printf(s, "* %u EXPUNGE\r\n", ch.expunged_seqs[i]);
 	if (ch.exists_changed) {
 		struct mailbox_status st;
@@ -467,6 +591,10 @@ void imap_session_send_updates(struct imap_session *s, int allow_expunge)
 		buf_printf(&b, "* %u FETCH (UID %u FLAGS ", ch.flag_changed_seqs[i],
 			   m->uid);
 		imap_append_flags(&b, m->flags, m->keywords);
+		if (s->condstore)
+			buf_printf(&b, " MODSEQ (%llu)", (unsigned long long)
+				   mailbox_view_msg_modseq(s->view,
+							   ch.flag_changed_seqs[i]));
 		buf_append(&b, ")\r\n", 3);
 		imap_session_write(s, b.data, b.len);
 	}

@@ -331,6 +331,8 @@ out:
 	free(dest_uids);
 	mb_copy_items_free(items, n_items);
 	mb_tree_free(&tree);
+	if (move && *n_copied_r > 0)
+		mb_vanished_prune(v);
 	return ret;
 }
 
@@ -426,8 +428,10 @@ int mailbox_expunge(struct mailbox_view *v, const uint32_t *uids,
 		done++;
 	}
 	store_mb_item_list_free(items, n);
-	if (done > 0)
+	if (done > 0) {
 		mb_notify_user(env, v->user->id, v->folder_id, v);
+		mb_vanished_prune(v);
+	}
 	return ret;
 }
 

@@ -22,6 +22,7 @@
 #define MB_MAX_MSGID 998
 #define MB_SYNC_BATCH 100		/* events applied per transaction */
 #define MB_SYNC_RETRIES 3
+#define MB_VANISHED_KEEP 10000		/* expunged UIDs kept per folder */
 
 /* The keywords the operator's state shows as. */
 #define MB_KW_DELIVERED "$EDO_Delivered"
@@ -225,6 +226,11 @@ enum mb_place { MB_PLACE_HOME, MB_PLACE_ARCHIVE, MB_PLACE_TRASH };
 int mb_place_message(struct mailbox_env *env, int64_t user_id,
 		     const char *box_id, const char *msg_id,
 		     enum mb_place where, struct mailbox_error *err);
+
+/* ---- mailbox-modseq.c ---- */
+/* Bounds the folder's expunged-UID history to MB_VANISHED_KEEP rows
+ * (after an EXPUNGE or MOVE; a failure is only logged). */
+void mb_vanished_prune(struct mailbox_view *view);
 
 /* ---- mailbox-env.c ---- */
 /* Calls the notify callbacks of the user's views (or of one folder's

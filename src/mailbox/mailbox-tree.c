@@ -457,6 +457,7 @@ int mailbox_folder_status(struct mailbox_user *user, const char *name,
 				     &st_r->recent);
 	st_r->uidnext = f.uidnext;
 	st_r->uidvalidity = f.uidvalidity;
+	st_r->highestmodseq = (uint64_t)f.modseq;
 	store_mb_folder_clear(&f);
 	if (ret != STORE_OK)
 		return mb_store_error(err, ret, "folder status");

@@ -153,6 +153,7 @@ void mailbox_view_status(struct mailbox_view *v, struct mailbox_status *st_r)
 	st_r->messages = (uint32_t)v->n;
 	st_r->uidnext = v->uidnext;
 	st_r->uidvalidity = v->uidvalidity;
+	st_r->highestmodseq = (uint64_t)v->modseq;
 	for (i = 0; i < v->n; i++) {
 		if (v->msgs[i].m.flags & MAILBOX_FLAG_RECENT)
 			st_r->recent++;
@@ -247,6 +248,7 @@ int mailbox_msg_data(struct mailbox_view *v, uint32_t seq,
 void mailbox_changes_clear(struct mailbox_changes *ch)
 {
 	free(ch->expunged_seqs);
+	free(ch->expunged_uids);
 	free(ch->flag_changed_seqs);
 	memset(ch, 0, sizeof(*ch));
 }
@@ -314,9 +316,12 @@ static void mb_view_drop_expunged(struct mailbox_view *v,
 	size_t i, k;
 
 	for (i = v->n; i > 0; i--) {
-		if (v->msgs[i - 1].expunged)
-			mb_u32_push(&ch->expunged_seqs, &ch->n_expunged,
-				    (uint32_t)i);
+		size_t n_uids = ch->n_expunged;
+
+		if (!v->msgs[i - 1].expunged)
+			continue;
+		mb_u32_push(&ch->expunged_seqs, &ch->n_expunged, (uint32_t)i);
+		mb_u32_push(&ch->expunged_uids, &n_uids, v->msgs[i - 1].m.uid);
 	}
 	for (i = 0, k = 0; i < v->n; i++) {
 		if (v->msgs[i].expunged) {

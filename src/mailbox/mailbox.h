@@ -74,6 +74,7 @@ struct mailbox_folder_info {
 struct mailbox_status {
 	uint32_t messages, recent, unseen, uidnext, uidvalidity;
 	uint32_t first_unseen_seq;	/* 0 if none (only for a view) */
+	uint64_t highestmodseq;		/* RFC 7162 HIGHESTMODSEQ */
 };
 
 struct mailbox_msg {
@@ -167,6 +168,7 @@ struct mailbox_changes {
 	int exists_changed;
 	uint32_t *flag_changed_seqs;	/* messages whose flags changed */
 	size_t n_flag_changed;
+	uint32_t *expunged_uids;	/* the UIDs of expunged_seqs, same order */
 };
 /* allow_expunge: 0 during FETCH/STORE/SEARCH (RFC 3501 7.4.1), 1 else. */
 int mailbox_view_refresh(struct mailbox_view *view, int allow_expunge,
@@ -233,6 +235,39 @@ int mailbox_prerender_box(struct mailbox_env *env, const char *box_id,
  * found pre-rendered or rendered by another member): for tests and
  * benchmarks of pre-rendering. */
 uint64_t mailbox_env_render_count(struct mailbox_env *env);
+
+/* ---- modification sequences (RFC 7162 CONDSTORE / QRESYNC) ----
+ * Every change of a folder (new message, flags or keywords, the
+ * operator's $EDO_* keywords, expunge, move out) takes the folder's next
+ * MODSEQ; a message's MODSEQ is that of its last flag change or its
+ * arrival. */
+
+/* The MODSEQ of message seq of the snapshot, 0 when out of range. */
+uint64_t mailbox_view_msg_modseq(struct mailbox_view *view, uint32_t seq);
+/* HIGHESTMODSEQ as of the last refresh (or open): every change up to it
+ * has been reported once refresh has run with allow_expunge. */
+uint64_t mailbox_view_highestmodseq(struct mailbox_view *view);
+/* STORE ... (UNCHANGEDSINCE n): like mailbox_store, but only when the
+ * message's current MODSEQ is not above unchangedsince; otherwise nothing
+ * changes and *modified_r is 1 (for [MODIFIED set]).  Check and write are
+ * one transaction. */
+int mailbox_store_unchanged(struct mailbox_view *view, uint32_t seq,
+			    uint64_t unchangedsince,
+			    enum mailbox_store_mode mode, uint32_t flags,
+			    const char *keywords, int *modified_r,
+			    struct mailbox_error *err);
+
+struct mailbox_uid_range {
+	uint32_t lo, hi;		/* inclusive, lo <= hi */
+};
+/* UIDs that left the folder after MODSEQ since (VANISHED (EARLIER)),
+ * as sorted ranges, never one the snapshot still holds (caller frees).
+ * The folder keeps the last MB_VANISHED_KEEP of them (doc/mailbox.md);
+ * for an older since the answer is every UID below UIDNEXT the snapshot
+ * does not hold, a superset RFC 7162 3.2.5.2 allows. */
+int mailbox_view_vanished(struct mailbox_view *view, uint64_t since,
+			  struct mailbox_uid_range **ranges_r, size_t *n_r,
+			  struct mailbox_error *err);
 
 /* ---- added by mailbox, for SMTP ---- */
 

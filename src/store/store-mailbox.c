@@ -827,6 +827,22 @@ static int mb_item_folder(struct store *s, int64_t id, int64_t *folder_r,
 	return ret;
 }
 
+/* Records that the item's UID leaves its folder at MODSEQ modseq (inside
+ * the transaction that removes or moves it), for VANISHED (EARLIER). */
+static int mb_vanished_add(struct store *s, int64_t item_id, int64_t modseq)
+{
+	sqlite3_stmt *st;
+
+	st = store_stmt(s, "INSERT OR REPLACE INTO mb_vanished (folder_id, uid, "
+			"modseq) SELECT folder_id, uid, ? FROM mb_items "
+			"WHERE id = ?");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, modseq);
+	sqlite3_bind_int64(st, 2, item_id);
+	return store_step_done(s, st, "mailbox vanished add");
+}
+
 int store_mb_item_set_flags(struct store *s, int64_t id, uint32_t flags,
 			    const char *keywords, int64_t *modseq_r)
 {
@@ -870,7 +886,8 @@ int store_mb_item_move(struct store *s, int64_t id, int64_t dest_folder_id,
 		return ret;
 	/* The source sees an expunge (MODSEQ), the destination a new UID. */
 	if ((ret = mb_item_folder(s, id, &src, NULL)) != STORE_OK ||
-	    (ret = mb_folder_bump(s, src, NULL)) != STORE_OK ||
+	    (ret = mb_folder_bump(s, src, &modseq)) != STORE_OK ||
+	    (ret = mb_vanished_add(s, id, modseq)) != STORE_OK ||
 	    (ret = mb_folder_take_uid(s, dest_folder_id, &uid, &modseq)) != STORE_OK)
 		goto fail;
 	ret = STORE_ERR_INTERNAL;
@@ -927,13 +944,14 @@ int store_mb_item_copy(struct store *s, int64_t id, int64_t dest_folder_id,
 int store_mb_item_delete(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st;
-	int64_t folder_id;
+	int64_t folder_id, modseq;
 	int ret;
 
 	if ((ret = store_tx_begin(s)) != STORE_OK)
 		return ret;
 	if ((ret = mb_item_folder(s, id, &folder_id, NULL)) != STORE_OK ||
-	    (ret = mb_folder_bump(s, folder_id, NULL)) != STORE_OK)
+	    (ret = mb_folder_bump(s, folder_id, &modseq)) != STORE_OK ||
+	    (ret = mb_vanished_add(s, id, modseq)) != STORE_OK)
 		goto fail;
 	ret = STORE_ERR_INTERNAL;
 	st = store_stmt(s, "DELETE FROM mb_items WHERE id = ?");
@@ -994,5 +1012,112 @@ int store_mb_cursor_set(struct store *s, int64_t user_id, const char *box_id,
 		ret = store_step_done(s, st, "mailbox cursor set");
 	}
 	store_unlock(s);
+	return ret;
+}
+
+/* ---- expunged UIDs (QRESYNC) ---- */
+
+int store_mb_vanished_list(struct store *s, int64_t folder_id,
+			   int64_t since, uint32_t **uids_r, size_t *n_r,
+			   int *complete_r)
+{
+	sqlite3_stmt *st;
+	uint32_t *uids = NULL;
+	size_t n = 0, cap = 0;
+	int ret = STORE_ERR_INTERNAL, rc;
+
+	*uids_r = NULL;
+	*n_r = 0;
+	*complete_r = 0;
+	store_lock(s);
+	/* uid 0 marks a history cut at its MODSEQ. */
+	st = store_stmt(s, "SELECT count(*) FROM mb_vanished WHERE "
+			"folder_id = ? AND uid = 0 AND modseq > ?");
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, since);
+	ret = store_step_row(s, st, "mailbox vanished cut");
+	if (ret == STORE_OK)
+		*complete_r = sqlite3_column_int64(st, 0) == 0;
+	sqlite3_reset(st);
+	if (ret != STORE_OK)
+		goto out;
+	ret = STORE_ERR_INTERNAL;
+	st = store_stmt(s, "SELECT uid FROM mb_vanished WHERE folder_id = ? "
+			"AND uid > 0 AND modseq > ? ORDER BY uid");
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			uids = xrealloc(uids, cap * sizeof(*uids));
+		}
+		uids[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		ret = store_last_error(s, "mailbox vanished list");
+		free(uids);
+		uids = NULL;
+		n = 0;
+	} else {
+		ret = STORE_OK;
+	}
+	sqlite3_reset(st);
+out:
+	store_unlock(s);
+	*uids_r = uids;
+	*n_r = n;
+	return ret;
+}
+
+int store_mb_vanished_prune(struct store *s, int64_t folder_id, size_t keep)
+{
+	sqlite3_stmt *st;
+	int64_t cut = 0;
+	int ret;
+
+	if ((ret = store_tx_begin(s)) != STORE_OK)
+		return ret;
+	ret = STORE_ERR_INTERNAL;
+	/* The MODSEQ of the newest row that goes: everything up to it. */
+	st = store_stmt(s, "SELECT modseq FROM mb_vanished WHERE folder_id = ? "
+			"AND uid > 0 ORDER BY modseq DESC LIMIT 1 OFFSET ?");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, (int64_t)keep);
+	ret = store_step_row(s, st, "mailbox vanished cut");
+	if (ret == STORE_OK)
+		cut = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (ret == STORE_ERR_NOTFOUND)
+		return store_tx_commit(s);	/* not more than keep */
+	if (ret != STORE_OK)
+		goto fail;
+	ret = STORE_ERR_INTERNAL;
+	st = store_stmt(s, "DELETE FROM mb_vanished WHERE folder_id = ? "
+			"AND uid > 0 AND modseq <= ?");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, cut);
+	if ((ret = store_step_done(s, st, "mailbox vanished prune")) != STORE_OK)
+		goto fail;
+	ret = STORE_ERR_INTERNAL;
+	st = store_stmt(s, "INSERT INTO mb_vanished (folder_id, uid, modseq) "
+			"VALUES (?1, 0, ?2) ON CONFLICT (folder_id, uid) DO UPDATE "
+			"SET modseq = max(modseq, excluded.modseq)");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, cut);
+	if ((ret = store_step_done(s, st, "mailbox vanished cut mark")) != STORE_OK)
+		goto fail;
+	return store_tx_commit(s);
+fail:
+	store_tx_rollback(s);
 	return ret;
 }

@@ -180,8 +180,23 @@ int store_mb_item_move(struct store *s, int64_t id, int64_t dest_folder_id,
  * the copy ordinary mail (no EDO references). */
 int store_mb_item_copy(struct store *s, int64_t id, int64_t dest_folder_id,
 		       int keep_refs, uint32_t *uid_r);
-/* Deletes the item (EXPUNGE), bumping the folder's MODSEQ. */
+/* Deletes the item (EXPUNGE), bumping the folder's MODSEQ (and recording
+ * the UID in mb_vanished). */
 int store_mb_item_delete(struct store *s, int64_t id);
+
+/* ---- expunged UIDs (QRESYNC, table mb_vanished) ---- */
+
+/* store_mb_item_delete and the source side of store_mb_item_move record
+ * (folder, UID, MODSEQ) in their transaction.  The UIDs of folder_id that
+ * left after MODSEQ since, ascending (caller frees); *complete_r 0 when
+ * the history is cut after since (pruned, or from before schema 3): then
+ * others may have left too. */
+int store_mb_vanished_list(struct store *s, int64_t folder_id,
+			   int64_t since, uint32_t **uids_r, size_t *n_r,
+			   int *complete_r);
+/* Keeps the newest keep rows of the folder; the MODSEQ of the newest row
+ * dropped becomes the folder's cut. */
+int store_mb_vanished_prune(struct store *s, int64_t folder_id, size_t keep);
 
 /* ---- sync cursors ---- */
 

@@ -126,6 +126,20 @@ static const char store_migration_v2[] =
 /* Versions 2, 3, ... go here, in order. */
 static const struct store_migration store_migrations[] = {
 	{ 2, store_migration_v2 },
+	/* Version 3: the UIDs that left each folder and the MODSEQ at
+	 * which they left, for QRESYNC's VANISHED (EARLIER) (RFC 7162).  A
+	 * row with uid 0 says "history before this MODSEQ is incomplete":
+	 * expunges before this migration and rows pruned later are not
+	 * known one by one. */
+	{ 3, "CREATE TABLE mb_vanished ("
+	     "  folder_id INTEGER NOT NULL REFERENCES mb_folders(id) ON DELETE CASCADE,"
+	     "  uid INTEGER NOT NULL,"
+	     "  modseq INTEGER NOT NULL,"
+	     "  PRIMARY KEY (folder_id, uid)"
+	     ") WITHOUT ROWID;"
+	     "CREATE INDEX mb_vanished_modseq ON mb_vanished(folder_id, modseq);"
+	     "INSERT INTO mb_vanished (folder_id, uid, modseq) "
+	     "  SELECT id, 0, modseq FROM mb_folders;" },
 	{ 0, NULL }
 };
 

@@ -5,6 +5,7 @@
  * view's changes, and that a user never reaches another organization's
  * folders. */
 #include "mb-test.h"
+#include "store/store-mailbox.h"
 
 static struct settings set, set_en;
 static struct store *store;
@@ -507,6 +508,104 @@ static void test_notify(void)
 	mailbox_user_free(&other);
 }
 
+/* RFC 7162 support: MODSEQs, UNCHANGEDSINCE against the row, the UIDs
+ * that left since a MODSEQ, and the superset once that history is cut. */
+static int64_t folder_id_of_path(const char *path)
+{
+	struct store_mb_folder *f = NULL;
+	size_t n = 0, i;
+	int64_t id = 0;
+
+	if (store_mb_folder_list(store, anna, &f, &n) != STORE_OK)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (f[i].role == STORE_MB_ROLE_USER && strcmp(f[i].path, path) == 0)
+			id = f[i].id;
+	}
+	store_mb_folder_list_free(f, n);
+	return id;
+}
+
+static void test_modseq_vanished(void)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_user *u = mbt_login(env, "anna", "секрет-1");
+	struct mailbox_view *v = NULL, *v2 = NULL, *v3 = NULL;
+	struct mailbox_uid_range *r = NULL;
+	struct mailbox_status st;
+	struct mailbox_changes ch;
+	const char *box = "Архив/Модсеки";
+	uint64_t h0, h1, m1;
+	size_t n = 0;
+	int modified = -1;
+	int64_t fid;
+
+	ok(mailbox_create(u, box, &err) == 0 &&
+	   mbt_append(u, box, msg1, 0, NULL) == 1 &&
+	   mbt_append(u, box, msg2, 0, NULL) == 2 &&
+	   mbt_append(u, box, msg3, 0, NULL) == 3 &&
+	   mbt_append(u, box, msg1, 0, NULL) == 4, "4 messages");
+	ok(mailbox_view_open(u, box, 0, &v, &err) == 0 &&
+	   mailbox_view_open(u, box, 0, &v2, &err) == 0, "two views");
+	h0 = mailbox_view_highestmodseq(v);
+	ok(h0 > 0 && mailbox_view_msg_modseq(v, 4) == h0 &&
+	   mailbox_view_msg_modseq(v, 1) < mailbox_view_msg_modseq(v, 2),
+	   "MODSEQs rise with every APPEND; HIGHESTMODSEQ is the last");
+	ok(mailbox_store_unchanged(v2, 1, h0, MAILBOX_STORE_ADD,
+				   MAILBOX_FLAG_FLAGGED, "", &modified,
+				   &err) == 0 && modified == 0 &&
+	   (m1 = mailbox_view_msg_modseq(v2, 1)) > h0,
+	   "UNCHANGEDSINCE h0 succeeds and bumps the MODSEQ");
+	ok(mailbox_store_unchanged(v, 1, h0, MAILBOX_STORE_ADD,
+				   MAILBOX_FLAG_SEEN, "", &modified,
+				   &err) == 0 && modified == 1 &&
+	   (mailbox_view_msg(v, 1)->flags & MAILBOX_FLAG_SEEN) == 0,
+	   "the other view's stale snapshot: MODIFIED, nothing stored");
+	ok(mailbox_folder_status(u, box, &st, &err) == 0 &&
+	   st.highestmodseq == m1, "STATUS HIGHESTMODSEQ");
+
+	/* v2 expunges UID 2 */
+	ok(mailbox_store(v2, 2, MAILBOX_STORE_ADD, MAILBOX_FLAG_DELETED, "",
+			 &err) == 0 && mailbox_expunge(v2, NULL, 0, &err) == 0,
+	   "expunge UID 2");
+	ok(mailbox_view_open(u, box, 1, &v3, &err) == 0 &&
+	   mailbox_view_vanished(v3, h0, &r, &n, &err) == 0 && n == 1 &&
+	   r[0].lo == 2 && r[0].hi == 2, "VANISHED since h0: 2");
+	free(r);
+	ok(mailbox_view_vanished(v3, mailbox_view_highestmodseq(v3), &r, &n,
+				 &err) == 0 && n == 0, "nothing since now");
+	free(r);
+	ok(mailbox_view_vanished(v, h0, &r, &n, &err) == 0 && n == 0,
+	   "not while the view still shows it");
+	free(r);
+	ok(mailbox_view_refresh(v, 1, &ch, &err) == 0 && ch.n_expunged == 1 &&
+	   ch.expunged_seqs[0] == 2 && ch.expunged_uids[0] == 2,
+	   "refresh reports the expunge with its UID");
+	mailbox_changes_clear(&ch);
+	mailbox_view_close(&v3);
+
+	/* UID 3 goes too; the history is cut to the last row */
+	ok(mailbox_store(v2, 3, MAILBOX_STORE_ADD, MAILBOX_FLAG_DELETED, "",
+			 &err) == 0 && mailbox_folder_status(u, box, &st, &err) == 0 &&
+	   mailbox_expunge(v2, NULL, 0, &err) == 0, "expunge UID 3");
+	h1 = st.highestmodseq;
+	fid = folder_id_of_path("Модсеки");
+	ok(fid != 0 && store_mb_vanished_prune(store, fid, 1) == STORE_OK,
+	   "prune to one row");
+	ok(mailbox_view_open(u, box, 1, &v3, &err) == 0 &&
+	   mailbox_view_vanished(v3, h1, &r, &n, &err) == 0 && n == 1 &&
+	   r[0].lo == 3 && r[0].hi == 3, "after the cut: exact (3)");
+	free(r);
+	ok(mailbox_view_vanished(v3, h0, &r, &n, &err) == 0 && n == 1 &&
+	   r[0].lo == 2 && r[0].hi == 3,
+	   "before the cut: every UID not shown (2:3)");
+	free(r);
+	mailbox_view_close(&v3);
+	mailbox_view_close(&v2);
+	mailbox_view_close(&v);
+	mailbox_user_free(&u);
+}
+
 int main(void)
 {
 	log_init("test-mailbox-folders", LOG_LVL_ERROR);
@@ -519,6 +618,7 @@ int main(void)
 	test_append_rules();
 	test_uids_and_views();
 	test_notify();
+	test_modseq_vanished();
 	close_world();
 	settings_free(&set);
 	settings_free(&set_en);
