@@ -46,12 +46,12 @@ int mailbox_store_unchanged(struct mailbox_view *v, uint32_t seq,
 	ret = store_tx_begin(v->env->store);
 	if (ret != STORE_OK)
 		return mb_store_error(err, ret, "store");
-	ret = store_mb_item_get(v->env->store, m->item_id, &it);
-	if (ret == STORE_ERR_NOTFOUND ||
-	    (ret == STORE_OK && it.folder_id != v->folder_id)) {
+	/* Through (folder, UID) and the user, never a remembered id. */
+	ret = store_mb_item_get_uid(v->env->store, v->user->id, v->folder_id,
+				    m->m.uid, &it);
+	if (ret == STORE_ERR_NOTFOUND) {
 		/* gone: no effect, the next refresh reports it */
-		if (ret == STORE_OK)
-			store_mb_item_clear(&it);
+		m->expunged = 1;
 		return store_tx_commit(v->env->store) == STORE_OK ? 0 :
 			mb_error(err, MAILBOX_ERR_TEMP,
 				 "Ошибка хранилища / storage error");
