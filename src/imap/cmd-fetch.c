@@ -466,6 +466,8 @@ static void item_write_expunged(const struct fetch_item *it,
 		buf_append_str(b, it->resp);
 		buf_append_str(b, " NIL");
 		break;
+	case FI_MODSEQ:
+		break;	/* written by fetch_write_expunged */
 	}
 }
 
@@ -482,13 +484,17 @@ static void fetch_write_expunged(struct imap_session *s, struct imap_cmd *cmd,
 		first = 0;
 	}
 	for (size_t i = 0; i < ctx->n_items; i++) {
-		if (ctx->items[i].type == FI_UID && cmd->uid)
+		if ((ctx->items[i].type == FI_UID && cmd->uid) ||
+		    ctx->items[i].type == FI_MODSEQ)
 			continue;
 		if (!first)
 			buf_append(b, " ", 1);
 		first = 0;
 		item_write_expunged(&ctx->items[i], m, b);
 	}
+	if (ctx->want_modseq || (s->condstore && ctx->want_flags))
+		buf_printf(b, "%sMODSEQ (%llu)", first ? "" : " ",
+			   (unsigned long long)mailbox_view_msg_modseq(s->view, seq));
 	buf_append(b, ")\r\n", 3);
 	imap_session_write(s, b->data, b->len);
 	buf_reset(b);

@@ -16,7 +16,8 @@ least of all another organization's.
   SELECT/FETCH/STORE/EXPUNGE/APPEND/COPY/MOVE/CREATE/DELETE for a minute,
   and a checker remembers for every (user, folder, UIDVALIDITY, UID) the
   Message-ID and body hash it was served; any change, or a message of
-  another user, fails the test.  The suite runs it under ASan.
+  another user, fails the test; half the sessions ENABLE QRESYNC.  The
+  suite runs it under ASan.
 """
 import hashlib
 import imaplib
@@ -231,6 +232,11 @@ class Worker(threading.Thread):
     def run(self):
         try:
             self.c = self.d.imap(self.user)
+            # Half the sessions take QRESYNC: expunges then come as
+            # VANISHED and FETCH carries MODSEQ (RFC 7162).
+            self.qresync = self.rnd.random() < 0.5
+            if self.qresync:
+                self.c.enable("QRESYNC")
             while time.time() < self.deadline:
                 try:
                     self.step()
@@ -259,11 +265,12 @@ class Worker(threading.Thread):
             return
         use_uid = self.rnd.random() < 0.5
         n = self.rnd.randint(1, 8)
+        items = "(UID MODSEQ BODY.PEEK[])" if self.qresync else \
+            "(UID BODY.PEEK[])"
         if use_uid:
-            typ, data = self.c.uid("FETCH", "%d:%d" % (n, n + 3),
-                                   "(UID BODY.PEEK[])")
+            typ, data = self.c.uid("FETCH", "%d:%d" % (n, n + 3), items)
         else:
-            typ, data = self.c.fetch("%d:%d" % (n, n + 1), "(UID BODY.PEEK[])")
+            typ, data = self.c.fetch("%d:%d" % (n, n + 1), items)
         if typ != "OK":
             self.checker.fail("%s FETCH in %s: %s %r" % (self.user,
                                                          self.folder, typ, data))
