@@ -6,12 +6,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+void imap_session_send_flags(struct imap_session *s, int force)
+{
+	const char *kw;
+
+	if (s->view == NULL ||
+	    (!mailbox_view_keywords_grew(s->view) && !force))
+		return;
+	kw = mailbox_view_keywords(s->view);
+	if (kw == NULL)
+		kw = "";
+	imap_session_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s)\r\n",
+			    *kw != '\0' ? " " : "", kw);
+	if (s->readonly)
+		imap_session_printf(s, "* OK [PERMANENTFLAGS ()] Только чтение / Read-only mailbox\r\n");
+	else
+		imap_session_printf(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s \\*)] "
+				    "Флаги сохраняются / Flags permitted\r\n",
+				    *kw != '\0' ? " " : "", kw);
+}
+
 static int do_select(struct imap_session *s, struct imap_cmd *cmd, int readonly)
 {
 	struct mailbox_error err;
 	struct mailbox_status st;
 	struct mailbox_view *view = NULL;
-	const char *kw;
 	char *name;
 
 	if (cmd->args[0].type == IMAP_ARG_EOL || cmd->args[1].type != IMAP_ARG_EOL) {
@@ -36,17 +55,7 @@ static int do_select(struct imap_session *s, struct imap_cmd *cmd, int readonly)
 	s->readonly = readonly;
 	s->state = IMAP_STATE_SELECTED;
 	mailbox_view_status(view, &st);
-	kw = mailbox_view_keywords(view);
-	if (kw == NULL)
-		kw = "";
-	imap_session_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s)\r\n",
-			    *kw != '\0' ? " " : "", kw);
-	if (readonly)
-		imap_session_printf(s, "* OK [PERMANENTFLAGS ()] Только чтение / Read-only mailbox\r\n");
-	else
-		imap_session_printf(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s \\*)] "
-				    "Флаги сохраняются / Flags permitted\r\n",
-				    *kw != '\0' ? " " : "", kw);
+	imap_session_send_flags(s, 1);
 	imap_session_printf(s, "* %u EXISTS\r\n* %u RECENT\r\n",
 			    st.messages, st.recent);
 	if (st.first_unseen_seq != 0)

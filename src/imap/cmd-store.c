@@ -59,6 +59,8 @@ int cmd_store(struct imap_session *s, struct imap_cmd *cmd)
 			failed = 1;
 			continue;
 		}
+		/* a new keyword is announced even with .SILENT (Dovecot) */
+		imap_session_send_flags(s, 0);
 		if (silent)
 			continue;
 		m = mailbox_view_msg(s->view, seqs[i]);

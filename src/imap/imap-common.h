@@ -132,6 +132,10 @@ void imap_cmd_reply_error(struct imap_session *s, struct imap_cmd *cmd,
 /* Untagged EXPUNGE/EXISTS/RECENT/FETCH FLAGS for changes since the last
  * refresh. */
 void imap_session_send_updates(struct imap_session *s, int allow_expunge);
+/* Untagged FLAGS and OK [PERMANENTFLAGS] of the selected folder: always
+ * with force (SELECT), else only when a new keyword appeared since they
+ * were last sent (cmd-select.c). */
+void imap_session_send_flags(struct imap_session *s, int force);
 /* Resume cmd->cont soon (now or when the client has read our output). */
 void imap_session_yield(struct imap_session *s);
 /* Frees the running command after a handler replied later than its

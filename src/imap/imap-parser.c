@@ -246,6 +246,21 @@ static int is_atom_char(unsigned char c)
 	return c != '(' && c != ')' && c != '{' && c != '"';
 }
 
+/* Whether the atom read so far has a space after its last '[' (the
+ * list of BODY[HEADER.FIELDS (...)]). */
+static int bracket_has_space(const struct imap_parser *p)
+{
+	const unsigned char *d = p->tok.data;
+	size_t i = p->tok.len;
+
+	while (i > 0 && d[i - 1] != '[') {
+		if (d[i - 1] == ' ')
+			return 1;
+		i--;
+	}
+	return 0;
+}
+
 /* One byte outside literal data.  Returns -2 to go on, else a result. */
 static int parse_byte(struct imap_parser *p, unsigned char c,
 		      const struct imap_arg **args_r)
@@ -314,6 +329,14 @@ static int parse_byte(struct imap_parser *p, unsigned char c,
 			return -2;
 		}
 	case ST_ATOM:
+		if (p->atom_bracket && (c == '\r' || c == '\n' || c == ')') &&
+		    !bracket_has_space(p)) {
+			/* '[' is an atom character (only ']' is resp-special):
+			 * without a space since it, this is no section spec
+			 * such as BODY[HEADER.FIELDS (A B)] but a plain atom
+			 * ending here, e.g. a mailbox name "a[b" */
+			p->atom_bracket = 0;
+		}
 		if (p->atom_bracket) {
 			if (c == '\r' || c == '\n' || c == 0)
 				return parser_fail(p,
@@ -503,7 +526,8 @@ const char *imap_parser_tag(struct imap_parser *p)
 
 int imap_arg_get_atom(const struct imap_arg *arg, const char **str_r)
 {
-	if (arg->type != IMAP_ARG_ATOM)
+	/* a client never sends nil: NIL is the atom (STORE 1 +FLAGS NIL) */
+	if (arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_NIL)
 		return 0;
 	*str_r = arg->str;
 	return 1;
@@ -518,7 +542,7 @@ int imap_arg_get_astring(const struct imap_arg *arg, const char **str_r)
 		*str_r = arg->str;
 		return 1;
 	case IMAP_ARG_NIL:
-		*str_r = "NIL";
+		*str_r = arg->str;	/* as written: "nil" is not "NIL" */
 		return 1;
 	default:
 		return 0;

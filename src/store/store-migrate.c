@@ -19,6 +19,18 @@ struct store_migration {
 
 /* Versions 2, 3, ... go here, in order. */
 static const struct store_migration store_migrations[] = {
+	/* 3: subscriptions of user folders by name, so that they outlive
+	 * DELETE (RFC 3501 6.3.6); the folders subscribed so far keep it */
+	{ 3,
+	  "CREATE TABLE mb_subscriptions ("
+	  "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	  "  box_id TEXT NOT NULL,"
+	  "  path TEXT NOT NULL,"
+	  "  PRIMARY KEY (user_id, box_id, path)"
+	  ") WITHOUT ROWID;"
+	  "INSERT OR IGNORE INTO mb_subscriptions (user_id, box_id, path)"
+	  "  SELECT user_id, box_id, path FROM mb_folders"
+	  "  WHERE role = 'user' AND subscribed = 1;" },
 	{ 0, NULL }
 };
 
