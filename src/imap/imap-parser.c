@@ -246,6 +246,25 @@ static int is_atom_char(unsigned char c)
 	return c != '(' && c != ')' && c != '{' && c != '"';
 }
 
+/* Whether the atom read so far ends in a section that takes a list after
+ * a space: BODY[HEADER.FIELDS (A B)], BODY[1.HEADER.FIELDS.NOT (A)].  Any
+ * other space ends the atom, as '[' is an ordinary atom character. */
+static int bracket_wants_list(const struct imap_parser *p)
+{
+	static const char *const ends[] = { "HEADER.FIELDS", "HEADER.FIELDS.NOT" };
+	const char *d = (const char *)p->tok.data;
+	size_t len = p->tok.len;
+
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		size_t n = strlen(ends[i]);
+
+		if (len > n && strncasecmp(d + len - n, ends[i], n) == 0 &&
+		    (d[len - n - 1] == '[' || d[len - n - 1] == '.'))
+			return 1;
+	}
+	return 0;
+}
+
 /* Whether the atom read so far has a space after its last '[' (the
  * list of BODY[HEADER.FIELDS (...)]). */
 static int bracket_has_space(const struct imap_parser *p)
@@ -329,12 +348,14 @@ static int parse_byte(struct imap_parser *p, unsigned char c,
 			return -2;
 		}
 	case ST_ATOM:
-		if (p->atom_bracket && (c == '\r' || c == '\n' || c == ')') &&
-		    !bracket_has_space(p)) {
+		if (p->atom_bracket && ((c == ' ' && !bracket_has_space(p) &&
+					 !bracket_wants_list(p)) ||
+					((c == '\r' || c == '\n' || c == ')') &&
+					 !bracket_has_space(p)))) {
 			/* '[' is an atom character (only ']' is resp-special):
-			 * without a space since it, this is no section spec
-			 * such as BODY[HEADER.FIELDS (A B)] but a plain atom
-			 * ending here, e.g. a mailbox name "a[b" */
+			 * unless it opened a section with a list, such as
+			 * BODY[HEADER.FIELDS (A B)], the atom ends as any
+			 * other does (a mailbox name "a[b") */
 			p->atom_bracket = 0;
 		}
 		if (p->atom_bracket) {

@@ -259,6 +259,12 @@ static void test_atoms(void)
 	CHECK(feed_str(p, "t LIST \"\" (x a[b)\r\n", &args) == 4);
 	CHECK(imap_arg_get_list(&args[3], &list, &n) && n == 2 &&
 	      strcmp(list[1].str, "a[b") == 0);
+	CHECK(feed_str(p, "t STATUS a[b (MESSAGES)\r\n", &args) == 4);
+	CHECK(strcmp(args[2].str, "a[b") == 0 && args[3].type == IMAP_ARG_LIST);
+	CHECK(feed_str(p, "t FETCH 1 (BODY.PEEK[1.HEADER.FIELDS.NOT (A B)] UID)\r\n",
+		       &args) == 4);
+	CHECK(imap_arg_get_list(&args[3], &list, &n) && n == 2 &&
+	      strcmp(list[0].str, "BODY.PEEK[1.HEADER.FIELDS.NOT (A B)]") == 0);
 	/* a bracket with a space inside still needs its ']' */
 	CHECK(feed_str(p, "t FETCH 1 BODY[HEADER.FIELDS (A)\r\n", &args) == -1);
 	imap_parser_free(&p);
