@@ -300,7 +300,7 @@ static void section_bytes(const struct imap_message *msg,
 		*len_r = part->hdr_len;
 		return;
 	}
-	inner = imap_msgpart_inner(msg, part);
+	inner = imap_message_find_inner(msg, it->partnum);
 	if (inner == NULL)
 		return;
 	switch (it->spec) {

@@ -83,7 +83,8 @@ static int has_child(const struct list_entry *e, size_t n, const char *name)
 	size_t len = strlen(name);
 
 	for (size_t i = 0; i < n; i++) {
-		if (strncmp(e[i].name, name, len) == 0 && e[i].name[len] == '/')
+		if (strncmp(e[i].name, name, len) == 0 && e[i].name[len] == '/' &&
+		    !(e[i].attrs & MAILBOX_ATTR_NONEXISTENT))
 			return 1;
 	}
 	return 0;
@@ -102,7 +103,31 @@ static int has_subscribed_child(const struct list_entry *e, size_t n,
 	return 0;
 }
 
-/* The folder list plus parents that are only implied by deeper names. */
+/* Whether a subscribed name below name is not matched by the request's
+ * patterns: then LSUB names the parent \Noselect (RFC 3501 6.3.9). */
+static int has_unmatched_subscribed_child(const struct list_entry *e,
+					  size_t n, const char *name,
+					  char *const *pats, size_t n_pats)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < n; i++) {
+		int match = 0;
+
+		if (strncmp(e[i].name, name, len) != 0 || e[i].name[len] != '/' ||
+		    !(e[i].attrs & MAILBOX_ATTR_SUBSCRIBED))
+			continue;
+		for (size_t j = 0; j < n_pats && !match; j++)
+			match = name_matches(e[i].name, pats[j]);
+		if (!match)
+			return 1;
+	}
+	return 0;
+}
+
+/* The folder list plus parents that are only implied by deeper names
+ * (those implied only by a nonexistent subscribed name are nonexistent
+ * too: a plain LIST does not show them). */
 static struct list_entry *list_entries(const struct mailbox_folder_info *f,
 				       size_t n, size_t *n_r)
 {
@@ -130,7 +155,8 @@ static struct list_entry *list_entries(const struct mailbox_folder_info *f,
 				e = xrealloc(e, cap * sizeof(*e));
 			}
 			e[cnt].name = xstrdup(p);
-			e[cnt].attrs = MAILBOX_ATTR_NOSELECT;
+			e[cnt].attrs = MAILBOX_ATTR_NOSELECT |
+				(f[i].attrs & MAILBOX_ATTR_NONEXISTENT);
 			e[cnt].implicit = 1;
 			cnt++;
 		}
@@ -165,6 +191,14 @@ static void append_attrs(struct buf *b, unsigned attrs, int children,
 	int first = 1;
 
 	buf_append(b, "(", 1);
+	if (attrs & MAILBOX_ATTR_NONEXISTENT) {
+		/* implies \Noselect; no children attributes (Dovecot) */
+		buf_append_str(b, "\\NonExistent");
+		if (with_subscribed && (attrs & MAILBOX_ATTR_SUBSCRIBED))
+			buf_append_str(b, " \\Subscribed");
+		buf_append(b, ")", 1);
+		return;
+	}
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if ((attrs & names[i].bit) == 0 || (names[i].special && !special))
 			continue;
@@ -309,8 +343,31 @@ static void list_entry_write(struct imap_session *s, const struct list_req *r,
 		match = name_matches(e[i].name, r->upats[j]);
 	if (!match)
 		return;
-	if (r->lsub && !(attrs & MAILBOX_ATTR_SUBSCRIBED))
+	if (r->lsub && !(attrs & MAILBOX_ATTR_SUBSCRIBED)) {
+		/* "%" stops above a subscribed child: its parent is named
+		 * \Noselect (RFC 3501 6.3.9) */
+		if (!has_unmatched_subscribed_child(e, n_e, e[i].name,
+						    r->upats, r->n_pats))
+			return;
+		buf_reset(b);
+		buf_append_str(b, "* LSUB (\\Noselect) \"/\" ");
+		imap_append_mailbox(b, e[i].name);
+		buf_append(b, "\r\n", 2);
+		imap_session_write(s, b->data, b->len);
 		return;
+	}
+	if (r->lsub && (attrs & MAILBOX_ATTR_NONEXISTENT)) {
+		/* a deleted folder's subscription (Dovecot: no attributes) */
+		buf_reset(b);
+		buf_append_str(b, "* LSUB () \"/\" ");
+		imap_append_mailbox(b, e[i].name);
+		buf_append(b, "\r\n", 2);
+		imap_session_write(s, b->data, b->len);
+		return;
+	}
+	if (!r->lsub && !(r->sel & LIST_SEL_SUBSCRIBED) &&
+	    (attrs & MAILBOX_ATTR_NONEXISTENT))
+		return;		/* only subscribed, not there */
 	if ((r->sel & LIST_SEL_SUBSCRIBED) && !(attrs & MAILBOX_ATTR_SUBSCRIBED)) {
 		/* RFC 5258 RECURSIVEMATCH: a parent of subscribed folders is
 		 * named with CHILDINFO */

@@ -147,13 +147,32 @@ static void select_qresync(struct imap_session *s, const struct select_params *p
 	buf_free(&b);
 }
 
+void imap_session_send_flags(struct imap_session *s, int force)
+{
+	const char *kw;
+
+	if (s->view == NULL ||
+	    (!mailbox_view_keywords_grew(s->view) && !force))
+		return;
+	kw = mailbox_view_keywords(s->view);
+	if (kw == NULL)
+		kw = "";
+	imap_session_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s)\r\n",
+			    *kw != '\0' ? " " : "", kw);
+	if (s->readonly)
+		imap_session_printf(s, "* OK [PERMANENTFLAGS ()] Только чтение / Read-only mailbox\r\n");
+	else
+		imap_session_printf(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s \\*)] "
+				    "Флаги сохраняются / Flags permitted\r\n",
+				    *kw != '\0' ? " " : "", kw);
+}
+
 static int do_select(struct imap_session *s, struct imap_cmd *cmd, int readonly)
 {
 	struct mailbox_error err;
 	struct mailbox_status st;
 	struct mailbox_view *view = NULL;
 	struct select_params params;
-	const char *kw;
 	char *name;
 
 	if (cmd->args[0].type == IMAP_ARG_EOL) {
@@ -194,17 +213,7 @@ static int do_select(struct imap_session *s, struct imap_cmd *cmd, int readonly)
 	if (params.condstore || params.qresync)
 		s->condstore = 1;
 	mailbox_view_status(view, &st);
-	kw = mailbox_view_keywords(view);
-	if (kw == NULL)
-		kw = "";
-	imap_session_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s)\r\n",
-			    *kw != '\0' ? " " : "", kw);
-	if (readonly)
-		imap_session_printf(s, "* OK [PERMANENTFLAGS ()] Только чтение / Read-only mailbox\r\n");
-	else
-		imap_session_printf(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s \\*)] "
-				    "Флаги сохраняются / Flags permitted\r\n",
-				    *kw != '\0' ? " " : "", kw);
+	imap_session_send_flags(s, 1);
 	imap_session_printf(s, "* %u EXISTS\r\n* %u RECENT\r\n",
 			    st.messages, st.recent);
 	if (st.first_unseen_seq != 0)

@@ -135,6 +135,8 @@ int cmd_store(struct imap_session *s, struct imap_cmd *cmd)
 			modified[n_modified++] = cmd->uid && m != NULL ? m->uid : seqs[i];
 			continue;
 		}
+		/* a new keyword is announced even with .SILENT (Dovecot) */
+		imap_session_send_flags(s, 0);
 		store_fetch_write(s, cmd, seqs[i], silent, &b);
 	}
 	buf_free(&b);

@@ -143,6 +143,10 @@ void imap_session_send_vanished(struct imap_session *s, int earlier,
 				const struct mailbox_uid_range *r, size_t n,
 				const struct imap_seqset *filter,
 				uint32_t star);
+/* Untagged FLAGS and OK [PERMANENTFLAGS] of the selected folder: always
+ * with force (SELECT), else only when a new keyword appeared since they
+ * were last sent (cmd-select.c). */
+void imap_session_send_flags(struct imap_session *s, int force);
 /* Resume cmd->cont soon (now or when the client has read our output). */
 void imap_session_yield(struct imap_session *s);
 /* Frees the running command after a handler replied later than its

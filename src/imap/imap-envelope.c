@@ -6,11 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum tok_type { TOK_WORD, TOK_QUOTED, TOK_SPECIAL, TOK_DOMLIT };
+enum tok_type { TOK_WORD, TOK_QUOTED, TOK_SPECIAL, TOK_DOMLIT, TOK_COMMENT };
 
 struct tok {
 	enum tok_type type;
-	char *s;	/* word/quoted text/domain literal; special: 1 char */
+	char *s;	/* word/quoted text/domain literal/comment text
+			 * (without the outer parentheses); special: 1 char */
 };
 
 /* RFC 5322 specials except '.', which is kept inside words (obs-phrase,
@@ -18,6 +19,26 @@ struct tok {
 static int addr_special(char c)
 {
 	return strchr("()<>[]:;@\\,\"", c) != NULL;
+}
+
+/* A comment at s ('('): its text into b, nested parentheses kept, quoted
+ * pairs unquoted; returns the position after it. */
+static const char *read_comment(const char *s, struct buf *b)
+{
+	int depth = 1;
+
+	for (s++; *s != '\0'; s++) {
+		if (*s == '\\' && s[1] != '\0') {
+			buf_append(b, ++s, 1);
+			continue;
+		}
+		if (*s == '(')
+			depth++;
+		else if (*s == ')' && --depth == 0)
+			return s + 1;
+		buf_append(b, s, 1);
+	}
+	return s;
 }
 
 static size_t tokenize(const char *s, size_t max, struct tok **toks_r)
@@ -28,12 +49,18 @@ static size_t tokenize(const char *s, size_t max, struct tok **toks_r)
 	for (;;) {
 		struct buf b;
 
-		s = imap_skip_cfws(s);
+		/* comments are tokens: a bare addr-spec takes its display
+		 * name from one (user@domain (Real Name)) */
+		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+			s++;
 		if (*s == '\0' || n >= max)
 			break;
 		t = xrealloc(t, (n + 1) * sizeof(*t));
 		buf_init(&b);
-		if (*s == '"') {
+		if (*s == '(') {
+			s = read_comment(s, &b);
+			t[n].type = TOK_COMMENT;
+		} else if (*s == '"') {
 			for (s++; *s != '\0' && *s != '"'; s++) {
 				if (*s == '\\' && s[1] != '\0')
 					s++;
@@ -102,7 +129,7 @@ static char *phrase_join(const struct tok *t, size_t from, size_t to)
 		return NULL;
 	buf_init(&b);
 	for (size_t i = from; i < to; i++) {
-		if (t[i].type == TOK_SPECIAL)
+		if (t[i].type == TOK_SPECIAL || t[i].type == TOK_COMMENT)
 			continue;
 		if (b.len > 0)
 			buf_append(&b, " ", 1);
@@ -127,7 +154,7 @@ static void addr_spec(const struct tok *t, size_t from, size_t to,
 			at = 1;
 			continue;
 		}
-		if (t[i].type == TOK_SPECIAL)
+		if (t[i].type == TOK_SPECIAL || t[i].type == TOK_COMMENT)
 			continue;
 		buf_append_str(at ? &host : &local, t[i].s);
 	}
@@ -156,7 +183,19 @@ static void mailbox_parse(const struct tok *t, size_t from, size_t to,
 			break;
 	}
 	if (lt == to) {
-		addr_spec(t, from, to, NULL, NULL, o);
+		/* a bare addr-spec: the last comment after its start is the
+		 * display name, as in Dovecot ("(x) a@b" has none) */
+		const char *comment = NULL;
+		int started = 0;
+
+		for (size_t i = from; i < to; i++) {
+			if (t[i].type != TOK_COMMENT)
+				started = 1;
+			else if (started && t[i].s[0] != '\0')
+				comment = t[i].s;
+		}
+		addr_spec(t, from, to, comment != NULL ? xstrdup(comment) : NULL,
+			  NULL, o);
 		return;
 	}
 	/* name-addr: [phrase] "<" [route ":"] addr-spec ">" */
@@ -178,7 +217,8 @@ static void mailbox_parse(const struct tok *t, size_t from, size_t to,
 				buf_append(&r, ",", 1);
 			else if (is_sp(&t[i], '@'))
 				buf_append(&r, "@", 1);
-			else if (t[i].type != TOK_SPECIAL)
+			else if (t[i].type != TOK_SPECIAL &&
+				 t[i].type != TOK_COMMENT)
 				buf_append_str(&r, t[i].s);
 		}
 		buf_append(&r, "", 0);

@@ -698,10 +698,15 @@ const struct imap_msgpart *imap_message_find_part(const struct imap_message *msg
 	return cur;
 }
 
-const struct imap_msgpart *imap_msgpart_inner(const struct imap_message *msg,
-					      const struct imap_msgpart *part)
+const struct imap_msgpart *imap_message_find_inner(const struct imap_message *msg,
+						   const char *partnum)
 {
-	if (part == &msg->root)
-		return part;
-	return part->message;
+	const struct imap_msgpart *part;
+
+	if (*partnum == '\0')
+		return &msg->root;
+	/* "1" of a single-part message is the root itself: its message,
+	 * not the root, is what 1.HEADER names */
+	part = imap_message_find_part(msg, partnum);
+	return part != NULL ? part->message : NULL;
 }

@@ -67,9 +67,11 @@ const struct imap_msgpart *imap_message_find_part(const struct imap_message *msg
 						  const char *partnum);
 /* The header and body that HEADER/TEXT of a part number refer to: the
  * message's own for "", the encapsulated message's for a message/rfc822
- * part; NULL otherwise. */
-const struct imap_msgpart *imap_msgpart_inner(const struct imap_message *msg,
-					      const struct imap_msgpart *part);
+ * part; NULL otherwise.  Part "1" of a message that is not multipart is
+ * the message's body: when the whole body is message/rfc822, 1.HEADER and
+ * 1.TEXT are the inner message's (RFC 3501 6.4.5, as Dovecot). */
+const struct imap_msgpart *imap_message_find_inner(const struct imap_message *msg,
+						   const char *partnum);
 
 /* Iterates over header fields in [off, off+len): returns 1 with the field's
  * name and the whole raw field (name, colon, value, folded lines and line

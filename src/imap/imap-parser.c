@@ -246,6 +246,40 @@ static int is_atom_char(unsigned char c)
 	return c != '(' && c != ')' && c != '{' && c != '"';
 }
 
+/* Whether the atom read so far ends in a section that takes a list after
+ * a space: BODY[HEADER.FIELDS (A B)], BODY[1.HEADER.FIELDS.NOT (A)].  Any
+ * other space ends the atom, as '[' is an ordinary atom character. */
+static int bracket_wants_list(const struct imap_parser *p)
+{
+	static const char *const ends[] = { "HEADER.FIELDS", "HEADER.FIELDS.NOT" };
+	const char *d = (const char *)p->tok.data;
+	size_t len = p->tok.len;
+
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		size_t n = strlen(ends[i]);
+
+		if (len > n && strncasecmp(d + len - n, ends[i], n) == 0 &&
+		    (d[len - n - 1] == '[' || d[len - n - 1] == '.'))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether the atom read so far has a space after its last '[' (the
+ * list of BODY[HEADER.FIELDS (...)]). */
+static int bracket_has_space(const struct imap_parser *p)
+{
+	const unsigned char *d = p->tok.data;
+	size_t i = p->tok.len;
+
+	while (i > 0 && d[i - 1] != '[') {
+		if (d[i - 1] == ' ')
+			return 1;
+		i--;
+	}
+	return 0;
+}
+
 /* One byte outside literal data.  Returns -2 to go on, else a result. */
 static int parse_byte(struct imap_parser *p, unsigned char c,
 		      const struct imap_arg **args_r)
@@ -314,6 +348,16 @@ static int parse_byte(struct imap_parser *p, unsigned char c,
 			return -2;
 		}
 	case ST_ATOM:
+		if (p->atom_bracket && ((c == ' ' && !bracket_has_space(p) &&
+					 !bracket_wants_list(p)) ||
+					((c == '\r' || c == '\n' || c == ')') &&
+					 !bracket_has_space(p)))) {
+			/* '[' is an atom character (only ']' is resp-special):
+			 * unless it opened a section with a list, such as
+			 * BODY[HEADER.FIELDS (A B)], the atom ends as any
+			 * other does (a mailbox name "a[b") */
+			p->atom_bracket = 0;
+		}
 		if (p->atom_bracket) {
 			if (c == '\r' || c == '\n' || c == 0)
 				return parser_fail(p,
@@ -503,7 +547,8 @@ const char *imap_parser_tag(struct imap_parser *p)
 
 int imap_arg_get_atom(const struct imap_arg *arg, const char **str_r)
 {
-	if (arg->type != IMAP_ARG_ATOM)
+	/* a client never sends nil: NIL is the atom (STORE 1 +FLAGS NIL) */
+	if (arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_NIL)
 		return 0;
 	*str_r = arg->str;
 	return 1;
@@ -518,7 +563,7 @@ int imap_arg_get_astring(const struct imap_arg *arg, const char **str_r)
 		*str_r = arg->str;
 		return 1;
 	case IMAP_ARG_NIL:
-		*str_r = "NIL";
+		*str_r = arg->str;	/* as written: "nil" is not "NIL" */
 		return 1;
 	default:
 		return 0;

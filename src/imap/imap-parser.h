@@ -66,9 +66,10 @@ const char *imap_parser_tag(struct imap_parser *parser);
 /* Forget everything of the current command (after a reply was sent). */
 void imap_parser_reset(struct imap_parser *parser);
 
-/* Argument helpers: 1 when the argument has that shape. */
+/* Argument helpers: 1 when the argument has that shape.  In commands NIL
+ * is only ever the atom "NIL" (as written), for both helpers. */
 int imap_arg_get_atom(const struct imap_arg *arg, const char **str_r);
-/* atom, quoted string or literal (NIL counts as the atom "NIL") */
+/* atom, quoted string or literal (NIL counts as an atom) */
 int imap_arg_get_astring(const struct imap_arg *arg, const char **str_r);
 /* quoted string or literal */
 int imap_arg_get_string(const struct imap_arg *arg, const char **str_r);

@@ -1,5 +1,6 @@
 /* SEARCH: parsing the key list and matching one message. */
 #include "imap/imap-search.h"
+#include "imap/imap-envelope.h"
 #include "imap/imap-date.h"
 #include "imap/imap-decode.h"
 #include "mailbox/mailbox.h"
@@ -455,6 +456,52 @@ static int text_contains(const char *hay, size_t len, const char *needle)
 	return ret;
 }
 
+static int is_address_field(const char *n, size_t nl)
+{
+	static const char *const names[] = {
+		"from", "to", "cc", "bcc", "sender", "reply-to",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strlen(names[i]) == nl && strncasecmp(n, names[i], nl) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* An address field also matches in its parsed form "name <box@host>", as
+ * in Dovecot: comments and folding inside an address do not hide it
+ * (<user (c)@ (c) domain.org> is found by user@domain.org, and the
+ * comment of user@domain (Real Name) is its name). */
+static int address_match(const char *raw, const char *needle)
+{
+	struct imap_address *a;
+	size_t n;
+	struct buf b;
+	int found = 0;
+
+	imap_address_parse(raw, 1000, &a, &n);
+	buf_init(&b);
+	for (size_t i = 0; i < n && !found; i++) {
+		char *dec;
+
+		if (a[i].mailbox == NULL || a[i].host == NULL)
+			continue;	/* group start or end */
+		buf_reset(&b);
+		if (a[i].name != NULL)
+			buf_printf(&b, "%s <", a[i].name);
+		buf_printf(&b, "%s@%s%s", a[i].mailbox, a[i].host,
+			   a[i].name != NULL ? ">" : "");
+		buf_append(&b, "", 0);
+		dec = imap_decode_header((const char *)b.data);
+		found = text_contains(dec, strlen(dec), needle);
+		free(dec);
+	}
+	buf_free(&b);
+	imap_address_free(a, n);
+	return found;
+}
+
 /* Every field of the header block [off, off+len) named field (NULL: all),
  * decoded; 1 when one contains needle. */
 static int header_match(const unsigned char *d, size_t off, size_t len,
@@ -476,6 +523,8 @@ static int header_match(const unsigned char *d, size_t off, size_t len,
 		raw = imap_header_unfold(d + voff, foff + flen - voff);
 		dec = imap_decode_header(raw);
 		found = text_contains(dec, strlen(dec), needle);
+		if (!found && is_address_field(n, nl))
+			found = address_match(raw, needle);
 		if (field == NULL && !found)
 			found = text_contains(n, nl, needle);
 		free(raw);

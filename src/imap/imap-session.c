@@ -567,6 +567,7 @@ void imap_session_send_updates(struct imap_session *s, int allow_expunge)
 		log_warnx("imap %s: refresh: %s", s->addr, err.msg);
 		return;
 	}
+	imap_session_send_flags(s, 0);	/* before a FETCH shows a new keyword */
 	if (ch.n_expunged > 0)
 		imap_session_cache_clear(s);
 	if (s->qresync && ch.n_expunged > 0)

@@ -105,7 +105,13 @@ static int mb_plan(struct mb_copy_item *ci, const struct mb_node *dest,
 	    dest->role == STORE_MB_ROLE_TRASH ||
 	    dest->role == STORE_MB_ROLE_DRAFTS ||
 	    mb_dest_is_home(&ci->it, dest)) {
-		if (dest->folder_id == ci->it.folder_id && move)
+		/* MOVE into the folder itself gives new UIDs where the
+		 * folder takes messages anyway (the archive, its folders,
+		 * drafts), as in Dovecot; the trash and home folders do not
+		 * take their own messages again */
+		if (dest->folder_id == ci->it.folder_id && move &&
+		    !mb_role_in_archive(dest->role) &&
+		    dest->role != STORE_MB_ROLE_DRAFTS)
 			return mb_refuse_dest(err);
 		ci->op = MB_COPY_PLAIN;
 		return 0;

@@ -123,6 +123,7 @@ struct mailbox_view {
 	struct mb_vmsg *msgs;
 	size_t n, cap;
 	char *keywords;			/* for FLAGS / PERMANENTFLAGS */
+	int keywords_grew;		/* since the client was last told */
 	mailbox_notify_cb *cb;
 	void *cb_ctx;
 };

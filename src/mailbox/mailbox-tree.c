@@ -401,26 +401,83 @@ int mb_resolve(struct mailbox_user *user, const char *name,
 
 /* ---- LIST / STATUS ---- */
 
+static int mb_sub_has(const struct store_mb_sub *subs, size_t n,
+		      const char *box_id, const char *path)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(subs[i].box_id, box_id) == 0 &&
+		    strcmp(subs[i].path, path) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The archive folder of a box in this tree, NULL when the session does
+ * not serve the box. */
+static const struct mb_node *mb_tree_archive(const struct mb_tree *tree,
+					     const char *box_id)
+{
+	for (size_t i = 0; i < tree->n; i++) {
+		if (tree->nodes[i].role == STORE_MB_ROLE_ARCHIVE &&
+		    strcmp(tree->nodes[i].box_id, box_id) == 0)
+			return &tree->nodes[i];
+	}
+	return NULL;
+}
+
 int mailbox_list(struct mailbox_user *user, struct mailbox_folder_info **f_r,
 		 size_t *n_r, struct mailbox_error *err)
 {
 	struct mailbox_folder_info *out;
+	struct store_mb_sub *subs = NULL;
 	struct mb_tree tree;
-	size_t i;
+	size_t i, n_subs = 0, n_out;
+	int ret;
 
 	*f_r = NULL;
 	*n_r = 0;
 	if (mb_tree_build(user, &tree, err) < 0)
 		return -1;
-	out = xcalloc(tree.n, sizeof(*out));
+	ret = store_mb_sub_list(user->env->store, user->id, &subs, &n_subs);
+	if (ret != STORE_OK) {
+		mb_tree_free(&tree);
+		return mb_store_error(err, ret, "list");
+	}
+	out = xcalloc(tree.n + n_subs + 1, sizeof(*out));
 	for (i = 0; i < tree.n; i++) {
-		out[i].name = xstrdup(tree.nodes[i].name);
-		out[i].attrs = tree.nodes[i].attrs;
-		if (tree.nodes[i].folder_id != 0 && tree.nodes[i].subscribed)
+		const struct mb_node *nd = &tree.nodes[i];
+
+		out[i].name = xstrdup(nd->name);
+		out[i].attrs = nd->attrs;
+		if (nd->folder_id != 0 && (nd->role == STORE_MB_ROLE_USER ?
+			mb_sub_has(subs, n_subs, nd->box_id, nd->path) :
+			nd->subscribed))
 			out[i].attrs |= MAILBOX_ATTR_SUBSCRIBED;
 	}
+	/* Subscriptions outlive their folders (RFC 3501 6.3.6): a name
+	 * whose folder is gone is listed as nonexistent. */
+	n_out = tree.n;
+	for (i = 0; i < n_subs; i++) {
+		const struct mb_node *archive = mb_tree_archive(&tree,
+							       subs[i].box_id);
+		char *name;
+
+		if (archive == NULL)
+			continue;
+		name = xasprintf("%s/%s", archive->name, subs[i].path);
+		if (mb_tree_find(&tree, name) != NULL) {
+			free(name);
+			continue;
+		}
+		out[n_out].name = name;
+		out[n_out].attrs = MAILBOX_ATTR_NONEXISTENT |
+				   MAILBOX_ATTR_NOSELECT |
+				   MAILBOX_ATTR_SUBSCRIBED;
+		n_out++;
+	}
+	store_mb_sub_list_free(subs, n_subs);
 	*f_r = out;
-	*n_r = tree.n;
+	*n_r = n_out;
 	mb_tree_free(&tree);
 	return 0;
 }
@@ -776,8 +833,25 @@ int mailbox_subscribe(struct mailbox_user *user, const char *name,
 		return -1;
 	n = name != NULL ? mb_tree_find(&tree, name) : NULL;
 	if (n == NULL) {
-		ret = mb_error(err, MAILBOX_ERR_NOTFOUND,
-			       "Нет такой папки / no such folder");
+		struct mb_node *archive;
+		const char *path;
+
+		/* UNSUBSCRIBE of a deleted folder's name drops it; of any
+		 * other unknown name it does nothing (Dovecot: OK) */
+		if (subscribed)
+			ret = mb_error(err, MAILBOX_ERR_NOTFOUND,
+				       "Нет такой папки / no such folder");
+		else if (name != NULL &&
+			 (archive = mb_archive_of(&tree, name, &path)) != NULL &&
+			 (ret = store_mb_sub_set(user->env->store, user->id,
+						 archive->box_id, path, 0)) !=
+			 STORE_OK)
+			ret = mb_store_error(err, ret, "subscribe");
+	} else if (n->folder_id != 0 && n->role == STORE_MB_ROLE_USER) {
+		ret = store_mb_sub_set(user->env->store, user->id, n->box_id,
+				       n->path, subscribed);
+		if (ret != STORE_OK)
+			ret = mb_store_error(err, ret, "subscribe");
 	} else if (n->folder_id != 0) {
 		ret = store_mb_folder_set_subscribed(user->env->store,
 						     n->folder_id, subscribed);

@@ -42,15 +42,27 @@ static void mb_view_push(struct mailbox_view *v, struct store_mb_item *it,
 	v->n++;
 }
 
-/* FLAGS / PERMANENTFLAGS keywords: the operator's and those in use. */
+/* FLAGS / PERMANENTFLAGS keywords: the operator's and those in use.  The
+ * list only grows while the view is open (as in Dovecot, a keyword once
+ * announced stays); growth is noted so that the session announces the new
+ * list before any FETCH shows the new keyword (RFC 3501 7.2.6). */
+static void mb_view_keywords_add(struct mailbox_view *v, const char *list)
+{
+	size_t before = strlen(v->keywords);
+
+	mb_keywords_union(&v->keywords, list);
+	if (strlen(v->keywords) != before)
+		v->keywords_grew = 1;
+}
+
 static void mb_view_keywords(struct mailbox_view *v)
 {
 	size_t i;
 
-	free(v->keywords);
-	v->keywords = xstrdup(MB_KW_ALL);
+	if (v->keywords == NULL)
+		v->keywords = xstrdup(MB_KW_ALL);
 	for (i = 0; i < v->n; i++)
-		mb_keywords_union(&v->keywords, v->msgs[i].m.keywords);
+		mb_view_keywords_add(v, v->msgs[i].m.keywords);
 }
 
 /* Announces \Recent once per message: the first view (not EXAMINE) to
@@ -111,8 +123,10 @@ int mailbox_view_open(struct mailbox_user *user, const char *name,
 	v->modseq = f.modseq;
 	v->readonly = readonly;
 	recent_uid = f.recent_uid;
+	/* EXAMINE shows \Recent as SELECT and STATUS do, without taking it
+	 * (RFC 3501 6.3.2; Dovecot does the same) */
 	for (i = 0; i < n; i++)
-		mb_view_push(v, &items[i], !readonly && items[i].uid > recent_uid);
+		mb_view_push(v, &items[i], items[i].uid > recent_uid);
 	if (n > 0) {
 		mb_view_take_recent(v, recent_uid, v->msgs[n - 1].m.uid);
 		if (v->uidnext <= v->msgs[n - 1].m.uid)
@@ -122,6 +136,7 @@ int mailbox_view_open(struct mailbox_user *user, const char *name,
 	store_mb_folder_clear(&f);
 	mb_tree_free(&tree);
 	mb_view_keywords(v);
+	v->keywords_grew = 0;	/* SELECT announces the list itself */
 	mb_view_register(env, v);
 	*view_r = v;
 	return 0;
@@ -168,6 +183,14 @@ void mailbox_view_status(struct mailbox_view *v, struct mailbox_status *st_r)
 const char *mailbox_view_keywords(struct mailbox_view *v)
 {
 	return v->keywords;
+}
+
+int mailbox_view_keywords_grew(struct mailbox_view *v)
+{
+	int grew = v->keywords_grew;
+
+	v->keywords_grew = 0;
+	return grew;
 }
 
 uint32_t mailbox_view_count(struct mailbox_view *v)
@@ -300,8 +323,7 @@ static void mb_view_merge(struct mailbox_view *v, struct store_mb_item *items,
 	for (j = 0; j < n; j++) {
 		if (items[j].uid <= last_uid)
 			continue;
-		mb_view_push(v, &items[j], !v->readonly &&
-			     items[j].uid > recent_uid);
+		mb_view_push(v, &items[j], items[j].uid > recent_uid);
 		(*n_new_r)++;
 	}
 	*changed_r = changed;
@@ -474,7 +496,7 @@ int mailbox_store(struct mailbox_view *v, uint32_t seq,
 	free(m->m.keywords);
 	m->m.keywords = new_kw;
 	m->modseq = modseq;
-	mb_keywords_union(&v->keywords, new_kw);
+	mb_view_keywords_add(v, new_kw);
 	mb_notify_user(v->env, v->user->id, v->folder_id, v);
 	return 0;
 }

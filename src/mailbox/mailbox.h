@@ -64,6 +64,9 @@ enum mailbox_folder_attr {
 	MAILBOX_ATTR_TRASH = 1 << 6,
 	MAILBOX_ATTR_SUBSCRIBED = 1 << 7,
 	MAILBOX_ATTR_NOINFERIORS = 1 << 8,
+	/* a subscribed name under the archive whose folder was deleted (or
+	 * not created yet): only LSUB and LIST (SUBSCRIBED) show it */
+	MAILBOX_ATTR_NONEXISTENT = 1 << 9,
 };
 
 struct mailbox_folder_info {
@@ -157,6 +160,11 @@ void mailbox_view_status(struct mailbox_view *view,
 			 struct mailbox_status *st_r);
 /* Keywords allowed in PERMANENTFLAGS / FLAGS (space separated). */
 const char *mailbox_view_keywords(struct mailbox_view *view);
+/* 1 once when the list above grew since the view was opened or this was
+ * last asked (a STORE, APPEND or COPY of this or another session brought a
+ * new keyword): the session then sends FLAGS and PERMANENTFLAGS again,
+ * before any FETCH that shows the keyword. */
+int mailbox_view_keywords_grew(struct mailbox_view *view);
 
 /* The view's message list is a snapshot; refresh applies what changed
  * since, in IMAP terms.  Expunges are reported by sequence number in the

@@ -328,6 +328,68 @@ int store_mb_folder_set_subscribed(struct store *s, int64_t id, int on)
 				"mailbox folder subscribe");
 }
 
+/* ---- subscriptions ---- */
+
+int store_mb_sub_set(struct store *s, int64_t user_id, const char *box_id,
+		     const char *path, int on)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, on ?
+		"INSERT OR IGNORE INTO mb_subscriptions (user_id, box_id, path) "
+		"VALUES (?, ?, ?)" :
+		"DELETE FROM mb_subscriptions WHERE user_id = ? AND box_id = ? "
+		"AND path = ?");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, user_id);
+		store_bind_text_or_null(st, 2, box_id);
+		store_bind_text_or_null(st, 3, path);
+		ret = store_step_done(s, st, "mailbox subscription");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+static void mb_sub_fill(sqlite3_stmt *st, void *item)
+{
+	struct store_mb_sub *sub = item;
+
+	sub->box_id = store_col_strdup(st, 0);
+	sub->path = store_col_strdup(st, 1);
+	if (sub->box_id == NULL)
+		sub->box_id = xstrdup("");
+	if (sub->path == NULL)
+		sub->path = xstrdup("");
+}
+
+static void mb_sub_clear(void *item)
+{
+	struct store_mb_sub *sub = item;
+
+	free(sub->box_id);
+	free(sub->path);
+}
+
+static const struct store_rows mb_sub_rows = {
+	sizeof(struct store_mb_sub), mb_sub_fill, mb_sub_clear,
+};
+
+int store_mb_sub_list(struct store *s, int64_t user_id,
+		      struct store_mb_sub **subs_r, size_t *n_r)
+{
+	return store_select_list(s, "SELECT box_id, path FROM mb_subscriptions "
+				 "WHERE user_id = ? ORDER BY box_id, path",
+				 NULL, user_id, &mb_sub_rows, (void **)subs_r,
+				 n_r, "mailbox subscription list");
+}
+
+void store_mb_sub_list_free(struct store_mb_sub *subs, size_t n)
+{
+	store_rows_free(&mb_sub_rows, subs, n);
+}
+
 int store_mb_folder_set_recent(struct store *s, int64_t id, uint32_t uid)
 {
 	/* max(): two sessions may race; \Recent only ever moves forward. */

@@ -112,6 +112,20 @@ int store_mb_folder_delete(struct store *s, int64_t id);
 int store_mb_folder_set_path(struct store *s, int64_t id, const char *path);
 int store_mb_folder_set_subscribed(struct store *s, int64_t id, int on);
 int store_mb_folder_set_recent(struct store *s, int64_t id, uint32_t uid);
+
+/* Subscriptions of the user's folders under the archive, by name (box,
+ * path) as IMAP has them: CREATE does not subscribe, DELETE and RENAME
+ * leave them (RFC 3501 6.3.6, as Dovecot).  The system folders keep the
+ * folder row's subscribed column. */
+struct store_mb_sub {
+	char *box_id;
+	char *path;
+};
+int store_mb_sub_set(struct store *s, int64_t user_id, const char *box_id,
+		     const char *path, int on);
+int store_mb_sub_list(struct store *s, int64_t user_id,
+		      struct store_mb_sub **subs_r, size_t *n_r);
+void store_mb_sub_list_free(struct store_mb_sub *subs, size_t n);
 /* MESSAGES, UNSEEN and RECENT (items above recent_uid) of a folder. */
 int store_mb_folder_counts(struct store *s, int64_t id, uint32_t recent_uid,
 			   uint32_t *messages_r, uint32_t *unseen_r,

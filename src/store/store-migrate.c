@@ -140,6 +140,18 @@ static const struct store_migration store_migrations[] = {
 	     "CREATE INDEX mb_vanished_modseq ON mb_vanished(folder_id, modseq);"
 	     "INSERT INTO mb_vanished (folder_id, uid, modseq) "
 	     "  SELECT id, 0, modseq FROM mb_folders;" },
+	/* 4: subscriptions of user folders by name, so that they outlive
+	 * DELETE (RFC 3501 6.3.6); the folders subscribed so far keep it */
+	{ 4,
+	  "CREATE TABLE mb_subscriptions ("
+	  "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	  "  box_id TEXT NOT NULL,"
+	  "  path TEXT NOT NULL,"
+	  "  PRIMARY KEY (user_id, box_id, path)"
+	  ") WITHOUT ROWID;"
+	  "INSERT OR IGNORE INTO mb_subscriptions (user_id, box_id, path)"
+	  "  SELECT user_id, box_id, path FROM mb_folders"
+	  "  WHERE role = 'user' AND subscribed = 1;" },
 	{ 0, NULL }
 };
 

@@ -168,12 +168,9 @@ static void fuzz_msg_structure(const struct imap_message *msg)
 	imap_envelope_write(msg->data, &msg->root, &out);
 	fuzz_msg_reparse("ENVELOPE", &out);
 	for (size_t i = 0; i < sizeof(partnums) / sizeof(partnums[0]); i++) {
-		const struct imap_msgpart *part, *inner;
+		const struct imap_msgpart *inner;
 
-		part = imap_message_find_part(msg, partnums[i]);
-		if (part == NULL)
-			continue;
-		inner = imap_msgpart_inner(msg, part);
+		inner = imap_message_find_inner(msg, partnums[i]);
 		if (inner != NULL && inner != &msg->root) {
 			buf_reset(&out);
 			imap_envelope_write(msg->data, inner, &out);

@@ -52,6 +52,18 @@ static char *part_text(const struct imap_message *msg, const char *num, int mime
 	return xstrndup((const char *)msg->data + p->body_off, p->body_len);
 }
 
+/* HEADER (hdr) or TEXT of a part number, as FETCH takes them. */
+static char *inner_text(const struct imap_message *msg, const char *num, int hdr)
+{
+	const struct imap_msgpart *p = imap_message_find_inner(msg, num);
+
+	if (p == NULL)
+		return NULL;
+	if (hdr)
+		return xstrndup((const char *)msg->data + p->hdr_off, p->hdr_len);
+	return xstrndup((const char *)msg->data + p->body_off, p->body_len);
+}
+
 static void test_multipart(void)
 {
 	unsigned char *data;
@@ -106,8 +118,9 @@ static void test_multipart(void)
 	CHECK_STR(s, "=D0=9F=D1=80=D0=B8=D0=B2=D0=B5=D1=82\r\nsecond line");
 	free(s);
 	p = imap_message_find_part(msg, "4");
-	CHECK(p != NULL && imap_msgpart_inner(msg, p) == p->message);
-	CHECK(imap_msgpart_inner(msg, imap_message_find_part(msg, "2")) == NULL);
+	CHECK(p != NULL && imap_message_find_inner(msg, "4") == p->message);
+	CHECK(imap_message_find_inner(msg, "2") == NULL);
+	CHECK(imap_message_find_inner(msg, "") == &msg->root);
 	CHECK(p->message->hdr_len == 84);
 	CHECK(imap_message_find_part(msg, "5") == NULL);
 	CHECK(imap_message_find_part(msg, "0") == NULL);
@@ -160,6 +173,8 @@ static void test_plain_and_groups(void)
 	s = part_text(msg, "1", 0);
 	CHECK_STR(s, "just text\r\nno newline at end");
 	free(s);
+	/* 1.HEADER of a text message names nothing (Dovecot: empty) */
+	CHECK(imap_message_find_inner(msg, "1") == NULL);
 	imap_message_free(&msg);
 	free(data);
 
@@ -169,17 +184,32 @@ static void test_plain_and_groups(void)
 		  "(NIL \"nested only\" NIL NIL NIL NIL NIL NIL NIL NIL) "
 		  "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 6 1 NIL NIL NIL NIL) 3 NIL NIL NIL NIL)");
 	free(s);
-	/* a comment is not a display name for us (Dovecot takes "(Name)") */
+	/* the last comment after a bare address is its name, the one
+	 * before it is not: "(comment) plain@host (Name)" (as Dovecot) */
 	s = env(msg);
 	CHECK_STR(s, "(NIL NIL ((NIL NIL \"Group\" NIL)(NIL NIL \"a\" \"b.c\")(\"Q \\\"x\\\"\" NIL \"q\" \"r.s\")"
-		  "(NIL NIL NIL NIL)(NIL NIL \"plain\" \"host\")) "
+		  "(NIL NIL NIL NIL)(\"Name\" NIL \"plain\" \"host\")) "
 		  "((NIL NIL \"Group\" NIL)(NIL NIL \"a\" \"b.c\")(\"Q \\\"x\\\"\" NIL \"q\" \"r.s\")"
-		  "(NIL NIL NIL NIL)(NIL NIL \"plain\" \"host\")) "
+		  "(NIL NIL NIL NIL)(\"Name\" NIL \"plain\" \"host\")) "
 		  "((NIL \"@route.x\" \"user\" \"host\")) NIL NIL NIL NIL NIL)");
 	free(s);
 	/* top-level message/rfc822: 1 is the body, 1.1 the inner text */
 	s = part_text(msg, "1.1", 0);
 	CHECK_STR(s, "body\r\n");
+	free(s);
+	/* ... and 1.HEADER / 1.TEXT the inner message's (Dovecot), while
+	 * 1.MIME stays the outer header */
+	s = inner_text(msg, "1", 1);
+	CHECK_STR(s, "Subject: nested only\r\n\r\n");
+	free(s);
+	s = inner_text(msg, "1", 0);
+	CHECK_STR(s, "body\r\n");
+	free(s);
+	s = inner_text(msg, "", 1);
+	CHECK(s != NULL && strncmp(s, "From: Group:", 12) == 0);
+	free(s);
+	s = part_text(msg, "1", 1);
+	CHECK(s != NULL && strncmp(s, "From: Group:", 12) == 0);
 	free(s);
 	imap_message_free(&msg);
 	free(data);
@@ -241,8 +271,32 @@ static void test_hostile(void)
 	imap_message_free(&msg);
 }
 
+/* Comments in addresses (RFC 5322 3.4, obs forms): what Dovecot 2.3
+ * answers for the same header. */
+static void test_address_comments(void)
+{
+	static const char hdr[] =
+		"From: user@domain.org (Real Name)\r\n"
+		"To: <user (c)@ (c) domain.org>, x@y.org (A) (B), (Pre) z@w.org\r\n"
+		"Cc: Joe (x) <joe@d.org> (after), q@r.org (a \\) (b) c)\r\n"
+		"Subject: t\r\n\r\nbody\r\n";
+	struct imap_message *msg;
+	char *s;
+
+	msg = imap_message_parse((const unsigned char *)hdr, sizeof(hdr) - 1, &lim);
+	s = env(msg);
+	CHECK_STR(s, "(NIL \"t\" ((\"Real Name\" NIL \"user\" \"domain.org\")) "
+		  "((\"Real Name\" NIL \"user\" \"domain.org\")) "
+		  "((\"Real Name\" NIL \"user\" \"domain.org\")) "
+		  "((NIL NIL \"user\" \"domain.org\")(\"B\" NIL \"x\" \"y.org\")(NIL NIL \"z\" \"w.org\")) "
+		  "((\"Joe\" NIL \"joe\" \"d.org\")(\"a ) (b) c\" NIL \"q\" \"r.org\")) NIL NIL NIL)");
+	free(s);
+	imap_message_free(&msg);
+}
+
 int main(void)
 {
+	test_address_comments();
 	test_multipart();
 	test_plain_and_groups();
 	test_hostile();

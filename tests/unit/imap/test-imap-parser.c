@@ -233,8 +233,51 @@ static void test_helpers(void)
 	imap_parser_free(&p);
 }
 
+/* '[' is an atom character; only a section with a list (BODY[HEADER.FIELDS
+ * (A B)]) needs the closing ']' across spaces.  NIL is the atom "NIL"
+ * wherever an atom is read (STORE 1 +FLAGS NIL). */
+static int feed_str(struct imap_parser *p, const char *s,
+		    const struct imap_arg **args_r)
+{
+	int conts;
+
+	return feed(p, s, strlen(s), 1, args_r, &conts, NULL);
+}
+
+static void test_atoms(void)
+{
+	static const char name[] = "t SELECT !#$&'+,-.0123456789:;<=>?@^_|[}\r\n";
+	struct imap_parser *p = imap_parser_new(&lim);
+	const struct imap_arg *args, *list;
+	const char *s;
+	size_t n;
+	int conts;
+
+	CHECK(feed(p, name, strlen(name), 1, &args, &conts, NULL) == 3);
+	CHECK(imap_arg_get_astring(&args[2], &s) &&
+	      strcmp(s, "!#$&'+,-.0123456789:;<=>?@^_|[}") == 0);
+	CHECK(feed_str(p, "t LIST \"\" (x a[b)\r\n", &args) == 4);
+	CHECK(imap_arg_get_list(&args[3], &list, &n) && n == 2 &&
+	      strcmp(list[1].str, "a[b") == 0);
+	CHECK(feed_str(p, "t STATUS a[b (MESSAGES)\r\n", &args) == 4);
+	CHECK(strcmp(args[2].str, "a[b") == 0 && args[3].type == IMAP_ARG_LIST);
+	CHECK(feed_str(p, "t FETCH 1 (BODY.PEEK[1.HEADER.FIELDS.NOT (A B)] UID)\r\n",
+		       &args) == 4);
+	CHECK(imap_arg_get_list(&args[3], &list, &n) && n == 2 &&
+	      strcmp(list[0].str, "BODY.PEEK[1.HEADER.FIELDS.NOT (A B)]") == 0);
+	/* a bracket with a space inside still needs its ']' */
+	CHECK(feed_str(p, "t FETCH 1 BODY[HEADER.FIELDS (A)\r\n", &args) == -1);
+	imap_parser_free(&p);
+	p = imap_parser_new(&lim);
+	CHECK(feed_str(p, "t STORE 1 +FLAGS nil\r\n", &args) == 5);
+	CHECK(imap_arg_get_atom(&args[4], &s) && strcmp(s, "nil") == 0);
+	CHECK(imap_arg_get_astring(&args[4], &s) && strcmp(s, "nil") == 0);
+	imap_parser_free(&p);
+}
+
 int main(void)
 {
+	test_atoms();
 	test_simple_bytewise();
 	test_pipelined();
 	test_literal_binary();

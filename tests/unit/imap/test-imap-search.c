@@ -185,6 +185,28 @@ int main(void)
 		free(d);
 	}
 
+	{
+		/* addresses with comments match in their parsed form
+		 * "name <box@host>", as in Dovecot */
+		static const char hdr[] =
+			"From: user@domain.org (Real Name)\r\n"
+			"To: <user (c)@ (c) domain.org>\r\n"
+			"Cc: =?utf-8?b?0JjQstCw0L0=?= <ivan (x) @ d.org>\r\n"
+			"Subject: t\r\n\r\nbody\r\n";
+		struct imap_search_msg m2 = m;
+		struct imap_message *msg2 = imap_message_parse(
+			(const unsigned char *)hdr, sizeof(hdr) - 1, &mlim);
+
+		m2.msg = msg2;
+		CHECK(match("FROM \"Real Name <user@domain.org>\"", &m2) == 1);
+		CHECK(match("TO user@domain.org", &m2) == 1);
+		CHECK(match("TO \"<user@domain.org>\"", &m2) == 0);
+		CHECK(match("CC \"иван <ivan@d.org>\"", &m2) == 1);
+		CHECK(match("HEADER To user@domain.org", &m2) == 1);
+		CHECK(match("SUBJECT user@domain.org", &m2) == 0);
+		imap_message_free(&msg2);
+	}
+
 	imap_message_free(&msg1);
 	free(data);
 	return test_done();

@@ -187,6 +187,40 @@ static void test_migrate_v2(void)
 	free(path);
 }
 
+/* Migration 4: the user folders subscribed in their row keep their
+ * subscription in mb_subscriptions (by name). */
+static void test_migrate_subscriptions(const char *path)
+{
+	struct store *s = NULL;
+	const char *error = NULL;
+	sqlite3 *db;
+
+	sqlite3_open(path, &db);
+	sqlite3_exec(db,
+		"INSERT INTO users (id, login, pw_hash) VALUES (77, 'm3', 'x');"
+		"INSERT INTO mb_folders (user_id, box_id, role, path, subscribed)"
+		"  VALUES (77, 'box', 'user', 'a/b', 1), (77, 'box', 'user', 'c', 0),"
+		"  (77, 'box', 'archive', '', 1);"
+		"DROP TABLE mb_subscriptions;"
+		"PRAGMA user_version=3;", NULL, NULL, NULL);
+	sqlite3_close(db);
+	ok(store_open(path, &s, &error) == 0, "migrates from version 3");
+	ok(s != NULL && count_rows(s, "SELECT count(*) FROM mb_subscriptions "
+			"WHERE user_id = 77 AND box_id = 'box' AND path = 'a/b'") == 1,
+	   "a subscribed user folder stays subscribed");
+	ok(s != NULL && count_rows(s, "SELECT count(*) FROM mb_subscriptions") == 1,
+	   "nothing else is");
+	if (s != NULL) {
+		store_lock(s);
+		sqlite3_exec(store_db(s), "DELETE FROM users WHERE id = 77", NULL,
+			     NULL, NULL);
+		store_unlock(s);
+	}
+	ok(s != NULL && count_rows(s, "SELECT count(*) FROM mb_subscriptions") == 0,
+	   "they go with the user");
+	store_close(&s);
+}
+
 static void test_tx(const char *path)
 {
 	struct store *s = NULL;
@@ -548,6 +582,7 @@ int main(void)
 	test_open_migrate(path);
 	test_newer_schema(path);
 	test_migrate_v2();
+	test_migrate_subscriptions(path);
 	test_tx(path);
 	test_stmt_cache(path);
 	test_aborted(path);
