@@ -3,7 +3,10 @@
 # demo, but only those that are missing (apt-get update first, as a clean
 # machine has no package lists).  Run as root, or it uses sudo.
 set -eu
-PKGS="meson ninja-build pkg-config gcc libc6-dev
+# libdpkg-perl: Debian's libetpan.pc links with
+# -specs=/usr/share/dpkg/no-pie-link.specs, a file of that package; a fresh
+# machine without it cannot link (found by contrib/chroot-test.sh).
+PKGS="meson ninja-build pkg-config gcc libc6-dev libdpkg-perl
 libetpan-dev libcurl4-gnutls-dev libssl-dev openssl libsqlite3-dev sqlite3
 libxml2-dev libxml2-utils libconfig-dev libevent-dev libengine-gost-openssl
 python3 curl swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
