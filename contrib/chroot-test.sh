@@ -26,12 +26,16 @@ rm -rf "$DIR/root/edomail"
 git clone -q "$SRC" "$DIR/root/edomail"
 
 cleanup() {
-	for m in dev/pts dev sys proc; do
+	for m in run/netns dev/pts dev sys proc; do
 		umount -l "$DIR/$m" 2>/dev/null || true
 	done
+	umount -l "$DIR" 2>/dev/null || true
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$DIR"
 }
 trap cleanup EXIT
+# The root a mount point of its own, as on a real machine: `ip netns exec`
+# (test_abuse's non-loopback peer) remounts / and /sys inside.
+mount --bind "$DIR" "$DIR"
 mount -t proc proc "$DIR/proc"
 mount -t sysfs sys "$DIR/sys"
 mount --bind /dev "$DIR/dev"
