@@ -140,3 +140,8 @@ int smtp_throttle_wait(struct smtp_throttle *t, const char *key, int64_t now)
 	struct throttle_entry *e = throttle_find(t, key, now);
 	return e == NULL ? 0 : (int)(e->first + t->window - now);
 }
+
+size_t smtp_throttle_count(const struct smtp_throttle *t)
+{
+	return t->n;
+}

@@ -5,16 +5,33 @@
 
 #include <string.h>
 
+/* A TAP test name is one line: line breaks of the text shown as "\n". */
+static void tap_name(char *out, size_t size, const char *what,
+		     const char *text)
+{
+	size_t n = (size_t)snprintf(out, size, "%s of \"", what);
+
+	for (; text != NULL && *text != '\0' && n + 8 < size; text++) {
+		if (*text == '\n') {
+			out[n++] = '\\';
+			out[n++] = 'n';
+		} else {
+			out[n++] = *text;
+		}
+	}
+	snprintf(out + n, size - n, "%s\"", text == NULL ? "(null)" : "");
+}
+
 static void decision(const char *text, int want, const char *want_comment)
 {
 	char *comment = NULL;
 	int got = mime_reply_decision(text, &comment);
 	char name[200];
 
-	snprintf(name, sizeof(name), "decision of \"%.60s\"", text != NULL ? text : "(null)");
+	tap_name(name, sizeof(name), "decision", text);
 	is_int(got, want, name);
 	if (want_comment != NULL) {
-		snprintf(name, sizeof(name), "comment of \"%.60s\"", text);
+		tap_name(name, sizeof(name), "comment", text);
 		is_str(comment, want_comment, name);
 	}
 	free(comment);

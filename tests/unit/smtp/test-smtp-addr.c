@@ -87,13 +87,20 @@ static void test_throttle(void)
 	smtp_throttle_clear(t, "k");
 	ok(!smtp_throttle_blocked(t, "k", 2000), "cleared on success");
 
-	/* Bounded memory. */
+	/* Bounded memory: past the bound the oldest key is forgotten. */
 	char key[32];
+	smtp_throttle_fail(t, "oldest", 2999);
+	smtp_throttle_fail(t, "oldest", 2999);
+	smtp_throttle_fail(t, "oldest", 2999);
+	ok(smtp_throttle_blocked(t, "oldest", 2999), "oldest key blocked");
 	for (int i = 0; i < SMTP_THROTTLE_MAX + 100; i++) {
 		snprintf(key, sizeof(key), "10.0.%d.%d x", i / 256, i % 256);
 		smtp_throttle_fail(t, key, 3000 + i / 1000);
 	}
-	ok(1, "many keys without growth past the bound");
+	ok(smtp_throttle_count(t) <= SMTP_THROTTLE_MAX,
+	   "many keys without growth past the bound");
+	ok(!smtp_throttle_blocked(t, "oldest", 3010),
+	   "the oldest key was forgotten to make room");
 	smtp_throttle_free(&t);
 	ok(t == NULL, "free NULLs the pointer");
 
