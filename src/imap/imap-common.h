@@ -61,6 +61,7 @@ struct imap_session {
 	struct imap_server *srv;
 	struct imap_session *prev, *next;
 	struct bufferevent *bev;
+	int fd;				/* the socket (under TLS too) */
 	char addr[UTIL_ADDR_MAX];
 	int loopback, tls;
 	enum imap_state state;

@@ -1035,6 +1035,13 @@ static void session_read_cb(struct bufferevent *bev, void *ctx)
 
 	(void)bev;
 	session_input(s);
+	/* Half a command read: the client has more to send and may hold it
+	 * until we ACK what came (Nagle), e.g. imaplib writes a literal and
+	 * the CRLF after it separately.  Without an ACK now the kernel
+	 * delays it 40 ms: every synchronizing APPEND took 40 ms more. */
+	if (!s->dead && !s->closing && s->cmd == NULL &&
+	    imap_parser_busy(s->parser))
+		util_tcp_quickack(s->fd);
 	session_check_dead(s);
 }
 
@@ -1175,6 +1182,7 @@ struct imap_session *imap_session_new(struct imap_server *srv, int fd,
 	struct imap_parser_limits lim;
 
 	s->srv = srv;
+	s->fd = fd;
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	s->loopback = loopback;
 	s->state = IMAP_STATE_NOAUTH;
