@@ -293,7 +293,7 @@ class Dovecot:
     name = "dovecot"
     user = "bench"
 
-    def __init__(self, workdir=None):
+    def __init__(self, workdir=None, auth_cache=False):
         if shutil.which("dovecot") is None:
             raise BenchError("dovecot is not installed (dovecot-imapd)")
         self.dir = tempfile.mkdtemp(prefix="dovecot-bench-", dir=workdir)
@@ -304,6 +304,10 @@ class Dovecot:
         self.conf = os.path.join(self.dir, "dovecot.conf")
         with open(self.conf, "w") as f:
             f.write(DOVECOT_CONF.format(dir=self.dir, port=self.port))
+            if auth_cache:
+                # like edomaild's limits.auth_cache_ttl (60 s by default)
+                f.write("auth_cache_size = 10M\nauth_cache_ttl = 60s\n"
+                        "auth_cache_negative_ttl = 0\n")
         home = os.path.join(self.dir, "home")
         for d in ("run", "state", "home", "Maildir"):
             os.mkdir(os.path.join(self.dir, d))

@@ -174,7 +174,7 @@ def main():
                                     args.duration, bl.conditions()))
     msgs = bl.gen_messages(args.appends)
     edo = bl.Edomail(args.workdir).start()
-    dov = bl.Dovecot(args.workdir).start()
+    dov = bl.Dovecot(args.workdir, auth_cache=True).start()
     plan = [(edo, "romashka", FOLDER_EDO, True),
             (dov, dov.user, "INBOX", False)]
     e, d = "edomaild", "dovecot"

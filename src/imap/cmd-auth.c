@@ -239,6 +239,17 @@ static int session_login(struct imap_session *s, struct imap_cmd *cmd,
 	j->env = imap_server_env(s->srv);
 	j->login = xstrdup(login);
 	j->password = xstrdup(password);
+	/* A login verified a moment ago (limits.auth_cache_ttl) needs no
+	 * hashing: answered here, not queued behind other sessions' PBKDF2
+	 * on the pool. */
+	ret = mailbox_login_cached(j->env, login, password, &j->user, &j->err);
+	if (ret != 1) {
+		j->ret = ret;
+		ret = login_finish(s, cmd, j);
+		login_job_free(j);
+		return ret;
+	}
+	memset(&j->err, 0, sizeof(j->err));
 	if (workers != NULL) {
 		/* password hashing takes a good fraction of a second of CPU:
 		 * not on the loop that serves every other session */

@@ -101,6 +101,13 @@ void mailbox_env_free(struct mailbox_env **env);
 int mailbox_login(struct mailbox_env *env, const char *login,
 		  const char *password, struct mailbox_user **user_r,
 		  struct mailbox_error *err);
+/* The same without hashing the password: only a login verified within
+ * limits.auth_cache_ttl seconds (same user, same password, same stored
+ * hash) passes.  0 logged in, -1 refused or failed (err), 1 not known:
+ * call mailbox_login (slow: PBKDF2, best on a worker thread). */
+int mailbox_login_cached(struct mailbox_env *env, const char *login,
+			 const char *password, struct mailbox_user **user_r,
+			 struct mailbox_error *err);
 void mailbox_user_free(struct mailbox_user **user);
 const char *mailbox_user_login(struct mailbox_user *user);
 /* Boxes (organizations) this session serves: active memberships only. */
