@@ -637,7 +637,7 @@ int mb_sync_box(struct mailbox_env *env, int64_t user_id,
 		memset(&b, 0, sizeof(b));
 		memset(&cerr, 0, sizeof(cerr));
 		/* The one query when nothing changed. */
-		if (core_poll_events(env->core, box_id, *cursor, MB_SYNC_BATCH,
+		if (core_poll_events(env->core, box_id, *cursor, MB_SYNC_APPLY_BATCH,
 				     mb_collect_event, &b, &cerr) < 0) {
 			mb_batch_clear(&b);
 			ret = mb_core_error(err, &cerr, "sync poll");
@@ -672,7 +672,7 @@ int mb_sync_box(struct mailbox_env *env, int64_t user_id,
 		if (ret < 0)
 			break;
 		*changed_r = 1;
-		if (n < MB_SYNC_BATCH)
+		if (n < MB_SYNC_APPLY_BATCH)
 			break;
 	}
 	mb_party_cache_free(&c.parties);
