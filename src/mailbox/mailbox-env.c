@@ -270,6 +270,43 @@ void mailbox_env_notify_box(struct mailbox_env *env, const char *box_id)
 	free(done);
 }
 
+void mailbox_env_sync_skipped(struct mailbox_env *env)
+{
+	struct mailbox_error err;
+	struct mailbox_user *user;
+	struct mailbox_view *v;
+	int64_t *done = NULL;
+	size_t n_done = 0, i;
+	int skipped;
+
+	pthread_mutex_lock(&env->lock);
+	skipped = env->sync_skipped;
+	env->sync_skipped = 0;
+	pthread_mutex_unlock(&env->lock);
+	if (!skipped)
+		return;
+	/* every user with an open view once, as a notification would */
+	for (;;) {
+		user = NULL;
+		pthread_mutex_lock(&env->lock);
+		for (v = env->views; v != NULL && user == NULL; v = v->next) {
+			for (i = 0; i < n_done && done[i] != v->user->id; i++)
+				;
+			if (i == n_done)
+				user = v->user;
+		}
+		pthread_mutex_unlock(&env->lock);
+		if (user == NULL)
+			break;
+		done = xrealloc(done, (n_done + 1) * sizeof(*done));
+		done[n_done++] = user->id;
+		if (mailbox_user_sync(user, &err) < 0)
+			log_warnx("mailbox: sync of %s: %s", user->login,
+				  err.msg);
+	}
+	free(done);
+}
+
 uint64_t mailbox_env_render_count(struct mailbox_env *env)
 {
 	uint64_t n;

@@ -59,6 +59,7 @@ struct mailbox_env {
 	 * otherwise render the same events twice before one of them finds
 	 * the cursor moved. */
 	pthread_mutex_t sync_lock;
+	int sync_skipped;		/* under lock: the loop found sync_lock busy */
 	int node_key_state;		/* 0 unread, 1 loaded, -1 unusable */
 	unsigned char node_key[32];
 	char *dummy_hash;		/* equalises the time of unknown logins */

@@ -234,6 +234,10 @@ void mailbox_view_set_notify(struct mailbox_view *view,
 /* Called by the daemon on the loop thread when the core reported events
  * for box_id, or by mailbox itself after a local change. */
 void mailbox_env_notify_box(struct mailbox_env *env, const char *box_id);
+/* On the loop thread, after a long sync on a worker ended: syncs the
+ * users with open views whose sync the loop skipped meanwhile (it never
+ * waits for a worker's sync; mailbox_user_sync). */
+void mailbox_env_sync_skipped(struct mailbox_env *env);
 
 /* Pre-rendering (any thread, e.g. a worker after operator events): renders
  * the box's new messages, invitations and contact cards whose rendering

@@ -480,8 +480,11 @@ int store_mb_blob_find_key(struct store *s, const char *edo_key,
 	if (message_id_r != NULL)
 		*message_id_r = NULL;
 	store_lock(s);
+	/* the covering index (migration 5): the row itself has the
+	 * message before message_id; SQLite would pick the unique index
+	 * on edo_key and read the row */
 	st = store_stmt(s, "SELECT id, size, message_id FROM mb_blobs "
-			"WHERE edo_key = ?");
+			"INDEXED BY mb_blobs_key_cover WHERE edo_key = ?");
 	if (st != NULL) {
 		store_bind_text_or_null(st, 1, edo_key);
 		ret = store_step_row(s, st, "mailbox blob find");
