@@ -156,7 +156,8 @@ static const struct store_migration store_migrations[] = {
 	 * row holds the message before message_id, so reading message_id
 	 * walked the overflow pages of the whole message.  The index
 	 * answers the lookup alone (issue 9 section 4). */
-	{ 5, "CREATE INDEX mb_blobs_key_cover ON mb_blobs(edo_key, size, message_id);" },
+	{ 5, "CREATE INDEX IF NOT EXISTS mb_blobs_key_cover"
+	     "  ON mb_blobs(edo_key, size, message_id);" },
 	{ 0, NULL }
 };
 
