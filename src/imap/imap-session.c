@@ -402,7 +402,8 @@ int imap_session_msg(struct imap_session *s, uint32_t seq, int full,
 			 "Сообщение удалено / Message was expunged");
 		return -1;
 	}
-	if (s->cache.data != NULL && s->cache.uid == m->uid) {
+	if (s->cache.data != NULL && s->cache.uid == m->uid &&
+	    !s->cache.header_only) {
 		if (full && !s->cache.full) {
 			imap_message_free(&s->cache.parsed);
 			goto parse;
@@ -426,6 +427,38 @@ parse:
 	s->cache.parsed = full ?
 		imap_message_parse(s->cache.data, s->cache.len, &lim) :
 		imap_message_parse_header(s->cache.data, s->cache.len);
+	*cache_r = &s->cache;
+	return 0;
+}
+
+int imap_session_msg_header(struct imap_session *s, uint32_t seq,
+			    const struct imap_msg_cache **cache_r,
+			    struct mailbox_error *err)
+{
+	const struct mailbox_msg *m = mailbox_view_msg(s->view, seq);
+
+	if (m == NULL) {
+		err->cls = MAILBOX_ERR_NOTFOUND;
+		snprintf(err->msg, sizeof(err->msg),
+			 "Сообщение удалено / Message was expunged");
+		return -1;
+	}
+	if (s->cache.data != NULL && s->cache.uid == m->uid) {
+		*cache_r = &s->cache;
+		return 0;
+	}
+	imap_session_cache_clear(s);
+	/* a full sync asks every message for a few header fields: read
+	 * the header block, not the attachments after it */
+	if (mailbox_msg_header(s->view, seq, &s->cache.data, &s->cache.len,
+			       err) < 0) {
+		s->cache.data = NULL;
+		return -1;
+	}
+	s->cache.uid = m->uid;
+	s->cache.header_only = 1;
+	s->cache.parsed = imap_message_parse_header(s->cache.data,
+						    s->cache.len);
 	*cache_r = &s->cache;
 	return 0;
 }

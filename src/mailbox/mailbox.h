@@ -204,6 +204,16 @@ uint32_t mailbox_view_seq_of_uid(struct mailbox_view *view, uint32_t uid);
 int mailbox_msg_data(struct mailbox_view *view, uint32_t seq,
 		     unsigned char **data_r, size_t *len_r,
 		     struct mailbox_error *err);
+/* Reads of many messages in a row (a FETCH batch) in one store read
+ * transaction; begin returns 0 or -1 (then read without it), end only
+ * after a 0.  No writes in between. */
+int mailbox_view_read_begin(struct mailbox_view *view);
+void mailbox_view_read_end(struct mailbox_view *view);
+/* Its header block only, up to and including the empty line after it
+ * (the whole message when it has none): what a header FETCH needs. */
+int mailbox_msg_header(struct mailbox_view *view, uint32_t seq,
+		       unsigned char **data_r, size_t *len_r,
+		       struct mailbox_error *err);
 
 enum mailbox_store_mode { MAILBOX_STORE_SET, MAILBOX_STORE_ADD, MAILBOX_STORE_REMOVE };
 /* $EDO_* keywords are the operator's and cannot be changed by STORE

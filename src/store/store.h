@@ -37,6 +37,12 @@ int store_schema_version(struct store *store);
 int store_tx_begin(struct store *store);
 int store_tx_commit(struct store *store);
 void store_tx_rollback(struct store *store);
+/* A read transaction (BEGIN DEFERRED) over many lookups, ended with
+ * store_tx_commit: one snapshot and one WAL read lock instead of one per
+ * statement.  Holds the store lock throughout (other threads wait): keep
+ * it to a batch.  A write inside it may fail with BUSY when another
+ * process wrote since the first read; do not use it around writes. */
+int store_read_begin(struct store *store);
 
 /* For the store functions of store/ and operator/ only: the raw handle and
  * a cached prepared statement (reset, bindings cleared).  The caller must

@@ -686,6 +686,77 @@ static void test_modseq_vanished(void)
 	mailbox_user_free(&u);
 }
 
+/* mailbox_msg_header: the bytes up to and including the first empty line
+ * (the same header block imap_message_parse_header finds), read in
+ * chunks from the store; the whole message without one. */
+static void header_case(struct mailbox_user *u, const char *what,
+			const char *msg, size_t want)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_view *v = NULL;
+	unsigned char *d = NULL;
+	size_t len = 0;
+	uint32_t n;
+	int rc, begun;
+
+	if (mbt_append(u, "Архив/Заголовки", msg, 0, "") == 0 ||
+	    mailbox_view_open(u, "Архив/Заголовки", 1, &v, &err) < 0) {
+		ok(0, "header: %s: append/open", what);
+		return;
+	}
+	n = mailbox_view_count(v);
+	begun = mailbox_view_read_begin(v) == 0;
+	rc = begun && mailbox_msg_header(v, n, &d, &len, &err) == 0;
+	if (begun)
+		mailbox_view_read_end(v);
+	ok(rc && len == want && memcmp(d, msg, want) == 0 && d[len] == '\0',
+	   "header: %s (%zu of %zu bytes)", what, len, strlen(msg));
+	free(d);
+	mailbox_view_close(&v);
+}
+
+static void test_msg_header(void)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_user *u = mbt_login(env, "anna", "секрет-1");
+	struct buf big;
+	size_t hdr;
+	const char *m;
+
+	if (u == NULL || mailbox_create(u, "Архив/Заголовки", &err) < 0) {
+		ok(0, "header: setup");
+		mailbox_user_free(&u);
+		return;
+	}
+	m = "Subject: a\r\nFrom: b@example.org\r\n\r\nbody\r\n";
+	header_case(u, "CRLF", m, strstr(m, "\r\n\r\n") - m + 4);
+	m = "Subject: a\nFrom: b@example.org\n\nbody\n\r\n";
+	header_case(u, "bare LF", m, strstr(m, "\n\n") - m + 2);
+	m = "Subject: no body\r\nFrom: b@example.org\r\n";
+	header_case(u, "no empty line: all", m, strlen(m));
+	/* 3 chunks of reading; the empty line's CR ends the first 4096 */
+	buf_init(&big);
+	buf_append_str(&big, "Subject: long\r\n");
+	while (big.len < 4096 - 40)
+		buf_append_str(&big, "X-Filler: 0123456789abcdef\r\n");
+	while (big.len < 4095 - 2)
+		buf_append_str(&big, "X");
+	buf_append_str(&big, "\r\n\r\n");
+	hdr = big.len;
+	for (int i = 0; i < 2000; i++)
+		buf_append_str(&big, "body line of the message\r\n");
+	header_case(u, "empty line across the first read", (char *)big.data, hdr);
+	buf_reset(&big);
+	for (int i = 0; i < 1200; i++)
+		buf_append_str(&big, "X-Filler: 0123456789abcdef\r\n");
+	buf_append_str(&big, "\r\n");
+	hdr = big.len;
+	buf_append_str(&big, "body\r\n");
+	header_case(u, "header of 34 KB", (char *)big.data, hdr);
+	buf_free(&big);
+	mailbox_user_free(&u);
+}
+
 int main(void)
 {
 	log_init("test-mailbox-folders", LOG_LVL_ERROR);
@@ -700,6 +771,7 @@ int main(void)
 	test_notify();
 	test_modseq_vanished();
 	test_login_cache();
+	test_msg_header();
 	close_world();
 	settings_free(&set);
 	settings_free(&set_en);
