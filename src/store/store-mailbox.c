@@ -828,8 +828,8 @@ int store_mb_item_header(struct store *s, int64_t user_id, int64_t folder_id,
 	if (ret != STORE_OK)
 		goto out;
 	ret = STORE_ERR_INTERNAL;
-	if (sqlite3_blob_open(store_db(s), "main", "mb_blobs", "data",
-			      sqlite3_column_int64(st, 0), 0, &bh) != SQLITE_OK) {
+	bh = store_blob_data(s, sqlite3_column_int64(st, 0));
+	if (bh == NULL) {
 		log_warnx("store: mailbox item header: %s",
 			  sqlite3_errmsg(store_db(s)));
 		goto out;
@@ -857,8 +857,7 @@ int store_mb_item_header(struct store *s, int64_t user_id, int64_t folder_id,
 	d = NULL;
 	ret = STORE_OK;
 out:
-	if (bh != NULL)
-		sqlite3_blob_close(bh);
+	store_blob_done(s, bh);
 	if (st != NULL)
 		sqlite3_reset(st);
 	store_unlock(s);

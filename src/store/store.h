@@ -50,6 +50,11 @@ int store_read_begin(struct store *store);
 void store_lock(struct store *store);
 void store_unlock(struct store *store);
 struct sqlite3 *store_db(struct store *store);
+/* A read handle on mb_blobs.data of a row (NULL on error, see
+ * sqlite3_errmsg), given back with store_blob_done; inside a transaction
+ * one handle is kept and re-pointed, closed when the transaction ends. */
+struct sqlite3_blob *store_blob_data(struct store *store, int64_t rowid);
+void store_blob_done(struct store *store, struct sqlite3_blob *bh);
 struct sqlite3_stmt *store_stmt(struct store *store, const char *sql);
 /* Maps the last sqlite error to enum store_error and logs details. */
 int store_error_from_sqlite(struct store *store, int rc, const char *what);
