@@ -293,7 +293,7 @@ class Dovecot:
     name = "dovecot"
     user = "bench"
 
-    def __init__(self, workdir=None):
+    def __init__(self, workdir=None, auth_cache=False, scheme="PBKDF2"):
         if shutil.which("dovecot") is None:
             raise BenchError("dovecot is not installed (dovecot-imapd)")
         self.dir = tempfile.mkdtemp(prefix="dovecot-bench-", dir=workdir)
@@ -304,6 +304,10 @@ class Dovecot:
         self.conf = os.path.join(self.dir, "dovecot.conf")
         with open(self.conf, "w") as f:
             f.write(DOVECOT_CONF.format(dir=self.dir, port=self.port))
+            if auth_cache:
+                # like edomaild's limits.auth_cache_ttl (60 s by default)
+                f.write("auth_cache_size = 10M\nauth_cache_ttl = 60s\n"
+                        "auth_cache_negative_ttl = 0\n")
         home = os.path.join(self.dir, "home")
         for d in ("run", "state", "home", "Maildir"):
             os.mkdir(os.path.join(self.dir, d))
@@ -311,14 +315,18 @@ class Dovecot:
         for d in ("home", "Maildir"):
             os.chown(os.path.join(self.dir, d), nobody, nobody)
         with open(os.path.join(self.dir, "passwd"), "w") as f:
-            f.write("%s:%s:%d:%d::%s\n" % (self.user, self.password_hash(),
+            f.write("%s:%s:%d:%d::%s\n" % (self.user,
+                                           self.password_hash(scheme),
                                            nobody, nobody, home))
 
     @staticmethod
-    def password_hash():
+    def password_hash(scheme="PBKDF2"):
         """Like with like: edomaild stores PBKDF2-HMAC-SHA256 with 100,000
         iterations (crypto/crypto.h), so Dovecot gets its PBKDF2 (SHA-1)
-        with as many rounds, not a plain password that costs nothing."""
+        with as many rounds, not a plain password that costs nothing.
+        scheme "PLAIN" gives Dovecot's ceiling without any hashing."""
+        if scheme == "PLAIN":
+            return "{PLAIN}" + PASSWORD
         r = subprocess.run(["doveadm", "pw", "-s", "PBKDF2", "-r",
                             str(PBKDF2_ROUNDS), "-p", PASSWORD],
                            capture_output=True, text=True, timeout=60)

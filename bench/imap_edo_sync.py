@@ -117,10 +117,32 @@ def main():
               wal / 1e6))
     for e in errors[:5]:
         print("  error: %s" % e)
+    # Another client meanwhile: CAPABILITY over and over on its own
+    # connection; the longest wait for an answer shows whether the
+    # projection held up the other sessions.
+    probe = bl.Imap(edo.port)
+    stop = threading.Event()
+    gaps = []
+
+    def poll():
+        while not stop.is_set():
+            t = time.perf_counter()
+            probe.command("CAPABILITY")
+            gaps.append(time.perf_counter() - t)
+            time.sleep(0.005)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
     exists, waited = bl.wait_exists_count(edo, "lutik", "INBOX",
                                           base + sent, 120)
+    stop.set()
+    poller.join(30)
+    probe.logout()
+    stall = max(gaps) if gaps else float("nan")
     print("lutik's first SELECT after the letters: INBOX shows %d messages "
-          "(%d before) after %.2f s" % (exists, base, waited))
+          "(%d before) after %.2f s; another session's longest wait "
+          "meanwhile %.1f ms (%d commands)" % (exists, base, waited,
+                                               stall * 1000, len(gaps)))
 
     bodies = []
     rounds = {}
@@ -142,7 +164,10 @@ def main():
     rows = [["generation (SMTP -> EDO)", gen_s, sent / gen_s, None, None,
              None],
             ["generation: server CPU", gen_cpu, None, None, None, None],
-            ["first SELECT (projection)", waited, None, None, None, None]]
+            ["first LOGIN + SELECT (projection)", waited, None, None, None,
+             None],
+            ["  another session's longest wait meanwhile", stall, None, None,
+             None, None]]
     summary.add("EDO generation over SMTP", "letters/s", sent / gen_s)
     summary.add("first SELECT after %d letters" % sent, "s", waited)
     for rnd in ("first", "second"):

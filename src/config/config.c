@@ -84,6 +84,7 @@ static const struct settings_key settings_keys[] = {
 	{ "limits", "command_timeout", SETTINGS_KEY_INT, S(command_timeout), 1, 86400 },
 	{ "limits", "auth_fail_limit", SETTINGS_KEY_INT, S(auth_fail_limit), 1, 1000 },
 	{ "limits", "auth_fail_window", SETTINGS_KEY_INT, S(auth_fail_window), 1, 86400 },
+	{ "limits", "auth_cache_ttl", SETTINGS_KEY_INT, S(auth_cache_ttl), 0, 3600 },
 	{ "limits", "invitation_max_text", SETTINGS_KEY_INT,
 	  S(invitation_max_text), 1, 100000 },
 
@@ -179,6 +180,7 @@ void settings_defaults(struct settings *set)
 	set->command_timeout = 300;
 	set->auth_fail_limit = 5;
 	set->auth_fail_window = 300;
+	set->auth_cache_ttl = 60;
 	set->invitation_max_text = 2000;
 }
 

@@ -54,6 +54,7 @@ struct settings {
 	int command_timeout;	/* seconds: SMTP command */
 	int auth_fail_limit;	/* failed logins per address+login per window */
 	int auth_fail_window;	/* seconds */
+	int auth_cache_ttl;	/* seconds a verified login is remembered; 0 off */
 	int invitation_max_text; /* characters */
 };
 

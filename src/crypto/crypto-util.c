@@ -9,7 +9,9 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -409,6 +411,12 @@ void crypto_sha256(const void *data, size_t len, unsigned char out[32])
 {
 	if (EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) != 1)
 		fatalx("EVP_Digest(sha256) failed");
+}
+
+void crypto_random(void *buf, size_t len)
+{
+	if (len > INT_MAX || RAND_bytes(buf, (int)len) != 1)
+		fatalx("RAND_bytes failed");
 }
 
 char *crypto_base64(const unsigned char *data, size_t len)

@@ -159,6 +159,8 @@ int crypto_tls_make_self_signed(const char *cert_path, const char *key_path,
 
 /* ---- small helpers ---- */
 void crypto_sha256(const void *data, size_t len, unsigned char out[32]);
+/* len bytes from the CSPRNG. */
+void crypto_random(void *buf, size_t len);
 char *crypto_base64(const unsigned char *data, size_t len); /* no newlines */
 int crypto_unbase64(const char *s, size_t len, unsigned char **out_r,
 		    size_t *out_len_r);

@@ -190,6 +190,17 @@ static void login_work(void *ctx)
 
 	memset(&j->err, 0, sizeof(j->err));
 	j->ret = mailbox_login(j->env, j->login, j->password, &j->user, &j->err);
+	if (j->ret == 0) {
+		struct mailbox_error err;
+
+		/* The EDO events that came while the user was away become
+		 * items here, on the pool, not at the first SELECT on the
+		 * loop (10,000 letters took seconds, every session waited). */
+		memset(&err, 0, sizeof(err));
+		if (mailbox_user_sync(j->user, &err) < 0)
+			log_warnx("imap: sync at login of %s: %s", j->login,
+				  err.msg);
+	}
 }
 
 static void login_done(void *ctx)
@@ -197,6 +208,8 @@ static void login_done(void *ctx)
 	struct imap_login_job *j = ctx;
 	struct imap_session *s = j->s;
 
+	/* what the loop skipped while the login synced on the pool */
+	mailbox_env_sync_skipped(j->env);
 	if (s == NULL) {
 		login_job_free(j);
 		return;
@@ -239,6 +252,17 @@ static int session_login(struct imap_session *s, struct imap_cmd *cmd,
 	j->env = imap_server_env(s->srv);
 	j->login = xstrdup(login);
 	j->password = xstrdup(password);
+	/* A login verified a moment ago (limits.auth_cache_ttl) needs no
+	 * hashing: answered here, not queued behind other sessions' PBKDF2
+	 * on the pool. */
+	ret = mailbox_login_cached(j->env, login, password, &j->user, &j->err);
+	if (ret != 1) {
+		j->ret = ret;
+		ret = login_finish(s, cmd, j);
+		login_job_free(j);
+		return ret;
+	}
+	memset(&j->err, 0, sizeof(j->err));
 	if (workers != NULL) {
 		/* password hashing takes a good fraction of a second of CPU:
 		 * not on the loop that serves every other session */

@@ -47,6 +47,7 @@ struct fetch_ctx {
 	uint32_t *seqs;
 	size_t n_seqs, next;
 	int set_seen, want_flags, need_data, need_structure, failed;
+	int need_body;		/* an item needs more than the header block */
 	int expunged;		/* some message was expunged meanwhile */
 	int want_modseq;
 	int changedsince_on, vanished;	/* RFC 7162 FETCH modifiers */
@@ -343,6 +344,15 @@ static void append_literal(struct imap_session *s, struct buf *b,
 	imap_session_write(s, data, len);
 }
 
+/* Items answered from the top-level header block alone. */
+static int item_header_only(const struct fetch_item *it)
+{
+	return it->type == FI_ENVELOPE || it->type == FI_RFC822_HEADER ||
+	       (it->type == FI_SECTION && it->partnum[0] == '\0' &&
+		(it->spec == SEC_HEADER || it->spec == SEC_FIELDS ||
+		 it->spec == SEC_FIELDS_NOT));
+}
+
 static int item_needs_data(const struct fetch_item *it)
 {
 	return it->type == FI_ENVELOPE || it->type == FI_BODY ||
@@ -513,7 +523,9 @@ static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 	if (m == NULL)
 		return -1;
 	if (ctx->need_data &&
-	    imap_session_msg(s, seq, ctx->need_structure, &c, &err) < 0) {
+	    (ctx->need_body || ctx->need_structure ?
+	     imap_session_msg(s, seq, ctx->need_structure, &c, &err) :
+	     imap_session_msg_header(s, seq, &c, &err)) < 0) {
 		if (err.cls == MAILBOX_ERR_EXPUNGED) {
 			ctx->expunged = 1;
 			fetch_write_expunged(s, cmd, ctx, seq, m, b);
@@ -643,12 +655,18 @@ static int fetch_continue(struct imap_session *s, struct imap_cmd *cmd)
 	struct fetch_ctx *ctx = cmd->ctx;
 	struct buf b, tmp;
 	size_t done = 0;
+	/* one read transaction for the batch, not one per message (most of
+	 * a header sync's time); not around the writes of \Seen */
+	int batch = !ctx->set_seen && ctx->need_data &&
+		    mailbox_view_read_begin(s->view) == 0;
 
 	buf_init(&b);
 	buf_init(&tmp);
 	while (ctx->next < ctx->n_seqs) {
 		if (imap_session_output_len(s) >= IMAP_OUTPUT_HIGH ||
 		    done == FETCH_BATCH) {
+			if (batch)
+				mailbox_view_read_end(s->view);
 			buf_free(&b);
 			buf_free(&tmp);
 			imap_session_yield(s);
@@ -663,6 +681,8 @@ static int fetch_continue(struct imap_session *s, struct imap_cmd *cmd)
 		fetch_one(s, cmd, ctx, ctx->seqs[ctx->next++], &b, &tmp);
 		done++;
 	}
+	if (batch)
+		mailbox_view_read_end(s->view);
 	buf_free(&b);
 	buf_free(&tmp);
 	if (ctx->failed)
@@ -705,6 +725,8 @@ int cmd_fetch(struct imap_session *s, struct imap_cmd *cmd)
 
 		if (item_needs_data(it))
 			ctx->need_data = 1;
+		if (item_needs_data(it) && !item_header_only(it))
+			ctx->need_body = 1;
 		if (it->type == FI_FLAGS)
 			ctx->want_flags = 1;
 		/* part numbers and BODY/BODYSTRUCTURE need the MIME tree;

@@ -55,12 +55,14 @@ struct imap_msg_cache {
 	size_t len;
 	struct imap_message *parsed;
 	int full;		/* parsed has the whole MIME structure */
+	int header_only;	/* data is the header block alone */
 };
 
 struct imap_session {
 	struct imap_server *srv;
 	struct imap_session *prev, *next;
 	struct bufferevent *bev;
+	int fd;				/* the socket (under TLS too) */
 	char addr[UTIL_ADDR_MAX];
 	int loopback, tls;
 	enum imap_state state;
@@ -180,6 +182,11 @@ int imap_cmd_seqset(struct imap_session *s, struct imap_cmd *cmd,
 		    const char *set, int uid, uint32_t **seqs_r, size_t *n_r);
 /* The message bytes and structure for seq, cached for repeated FETCHes;
  * full = 0 when only the top-level header/body split is needed. */
+/* The header block of message seq alone, parsed (a header FETCH);
+ * whatever is cached for it serves. */
+int imap_session_msg_header(struct imap_session *s, uint32_t seq,
+			    const struct imap_msg_cache **cache_r,
+			    struct mailbox_error *err);
 int imap_session_msg(struct imap_session *s, uint32_t seq, int full,
 		     const struct imap_msg_cache **cache_r,
 		     struct mailbox_error *err);

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -337,6 +338,21 @@ void util_vformat_error(char *buf, size_t size, const char *fmt, va_list ap)
 	if (start > 0 && (unsigned char)buf[start - 1] >= 0xc0 &&
 	    len - (start - 1) < util_utf8_seq_len((unsigned char)buf[start - 1]))
 		buf[start - 1] = '\0';
+}
+
+void util_tcp_quickack(int fd)
+{
+#ifdef TCP_QUICKACK
+	int one = 1;
+
+	/* Linux: with an ACK pending this sends it at once; the flag itself
+	 * is not sticky (the kernel falls back to delayed ACKs), hence a
+	 * call after every read that leaves the peer waiting */
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+#else
+	(void)fd;
+#endif
 }
 
 int util_peer_address(const struct sockaddr *sa, int salen, char *out,

@@ -47,6 +47,12 @@ struct sockaddr;
 #define UTIL_ADDR_MAX 64
 int util_peer_address(const struct sockaddr *sa, int salen, char *out,
 		      size_t size);
+/* Sends the ACK the kernel owes for what we have read, now, instead of
+ * up to 40 ms later (Linux delayed ACK).  For a peer that waits for that
+ * ACK before its next small write (Nagle): a client that sends an IMAP
+ * literal and its closing CRLF in two writes, or an SMTP message and its
+ * final dot.  A no-op on sockets other than TCP and on other systems. */
+void util_tcp_quickack(int fd);
 /* Case-insensitive ASCII compare. */
 int util_strcaseeq(const char *a, const char *b);
 /* Reads a whole file; returns 0 or -1 with errno. */

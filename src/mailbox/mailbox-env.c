@@ -40,6 +40,7 @@ int mailbox_env_new(const struct settings *set, struct store *store,
 	env->loop_thread = pthread_self();
 	pthread_mutex_init(&env->lock, NULL);
 	pthread_mutex_init(&env->sync_lock, NULL);
+	env->auth_cache = mb_auth_cache_new(set->auth_cache_ttl);
 	*env_r = env;
 	return 0;
 }
@@ -55,6 +56,7 @@ void mailbox_env_free(struct mailbox_env **_env)
 		log_warnx("mailbox: env freed with views still open");
 	OPENSSL_cleanse(env->node_key, sizeof(env->node_key));
 	free(env->dummy_hash);
+	mb_auth_cache_free(&env->auth_cache);
 	free(env->prerendering);
 	pthread_mutex_destroy(&env->lock);
 	pthread_mutex_destroy(&env->sync_lock);
@@ -264,6 +266,43 @@ void mailbox_env_notify_box(struct mailbox_env *env, const char *box_id)
 		if (mailbox_user_sync(user, &err) < 0)
 			log_warnx("mailbox: sync of %s after notify: %s",
 				  user->login, err.msg);
+	}
+	free(done);
+}
+
+void mailbox_env_sync_skipped(struct mailbox_env *env)
+{
+	struct mailbox_error err;
+	struct mailbox_user *user;
+	struct mailbox_view *v;
+	int64_t *done = NULL;
+	size_t n_done = 0, i;
+	int skipped;
+
+	pthread_mutex_lock(&env->lock);
+	skipped = env->sync_skipped;
+	env->sync_skipped = 0;
+	pthread_mutex_unlock(&env->lock);
+	if (!skipped)
+		return;
+	/* every user with an open view once, as a notification would */
+	for (;;) {
+		user = NULL;
+		pthread_mutex_lock(&env->lock);
+		for (v = env->views; v != NULL && user == NULL; v = v->next) {
+			for (i = 0; i < n_done && done[i] != v->user->id; i++)
+				;
+			if (i == n_done)
+				user = v->user;
+		}
+		pthread_mutex_unlock(&env->lock);
+		if (user == NULL)
+			break;
+		done = xrealloc(done, (n_done + 1) * sizeof(*done));
+		done[n_done++] = user->id;
+		if (mailbox_user_sync(user, &err) < 0)
+			log_warnx("mailbox: sync of %s: %s", user->login,
+				  err.msg);
 	}
 	free(done);
 }

@@ -242,14 +242,58 @@ static int mb_user_prepare(struct mailbox_user *user,
 	return 0;
 }
 
-int mailbox_login(struct mailbox_env *env, const char *login,
-		  const char *password, struct mailbox_user **user_r,
-		  struct mailbox_error *err)
+/* The password check of a login: 0 verified (from the cache when it
+ * holds it), -1 refused (err set), 1 not in the cache and only_cached. */
+static int mb_login_verify(struct mailbox_env *env, const struct mb_login *l,
+			   const char *password, int only_cached,
+			   struct store_user *su, struct mailbox_error *err)
+{
+	const char *dummy;
+	int ret, cached;
+
+	ret = store_user_get(env->store, l->user, su);
+	if (ret != STORE_OK) {
+		if (ret != STORE_ERR_NOTFOUND)
+			return mb_store_error(err, ret, "login");
+		if (only_cached)
+			return 1;
+		/* Same work as a wrong password, so timing does not tell
+		 * which logins exist. */
+		if ((dummy = mb_dummy_hash(env)) != NULL)
+			(void)crypto_password_verify(password, dummy);
+		return mb_error(err, MAILBOX_ERR_AUTH, MB_AUTH_FAILED);
+	}
+	cached = su->pw_hash != NULL &&
+		 mb_auth_cache_check(env->auth_cache, su->id, su->pw_hash,
+				     password);
+	if (!cached && only_cached) {
+		store_user_clear(su);
+		return 1;
+	}
+	if (!cached && (su->pw_hash == NULL ||
+			crypto_password_verify(password, su->pw_hash) != 1)) {
+		store_user_clear(su);
+		return mb_error(err, MAILBOX_ERR_AUTH, MB_AUTH_FAILED);
+	}
+	if (su->status != STORE_ACTIVE) {
+		log_info("mailbox: login of blocked user %s refused", su->login);
+		mb_auth_cache_drop(env->auth_cache, su->id);
+		store_user_clear(su);
+		return mb_error(err, MAILBOX_ERR_AUTH,
+				"Учётная запись заблокирована / account is blocked");
+	}
+	if (!cached)
+		mb_auth_cache_add(env->auth_cache, su->id, su->pw_hash, password);
+	return 0;
+}
+
+static int mb_login(struct mailbox_env *env, const char *login,
+		    const char *password, int only_cached,
+		    struct mailbox_user **user_r, struct mailbox_error *err)
 {
 	struct mailbox_user *user;
 	struct store_user su;
 	struct mb_login l;
-	const char *dummy;
 	int ret, n_blocked;
 
 	*user_r = NULL;
@@ -257,28 +301,11 @@ int mailbox_login(struct mailbox_env *env, const char *login,
 	    strlen(login) > MB_MAX_LOGIN || strlen(password) > MB_MAX_PASSWORD)
 		return mb_error(err, MAILBOX_ERR_AUTH, MB_AUTH_FAILED);
 	mb_login_parse(env, login, &l);
-	ret = store_user_get(env->store, l.user, &su);
-	if (ret != STORE_OK) {
-		free(l.user);
-		if (ret != STORE_ERR_NOTFOUND)
-			return mb_store_error(err, ret, "login");
-		/* Same work as a wrong password, so timing does not tell
-		 * which logins exist. */
-		if ((dummy = mb_dummy_hash(env)) != NULL)
-			(void)crypto_password_verify(password, dummy);
-		return mb_error(err, MAILBOX_ERR_AUTH, MB_AUTH_FAILED);
-	}
+	ret = mb_login_verify(env, &l, password, only_cached, &su, err);
 	free(l.user);
-	if (su.pw_hash == NULL || crypto_password_verify(password, su.pw_hash) != 1) {
-		store_user_clear(&su);
-		return mb_error(err, MAILBOX_ERR_AUTH, MB_AUTH_FAILED);
-	}
-	if (su.status != STORE_ACTIVE) {
-		log_info("mailbox: login of blocked user %s refused", su.login);
-		store_user_clear(&su);
-		return mb_error(err, MAILBOX_ERR_AUTH,
-				"Учётная запись заблокирована / account is blocked");
-	}
+	l.user = NULL;
+	if (ret != 0)
+		return ret;
 	user = xcalloc(1, sizeof(*user));
 	user->env = env;
 	user->id = su.id;
@@ -307,6 +334,20 @@ int mailbox_login(struct mailbox_env *env, const char *login,
 	}
 	*user_r = user;
 	return 0;
+}
+
+int mailbox_login(struct mailbox_env *env, const char *login,
+		  const char *password, struct mailbox_user **user_r,
+		  struct mailbox_error *err)
+{
+	return mb_login(env, login, password, 0, user_r, err);
+}
+
+int mailbox_login_cached(struct mailbox_env *env, const char *login,
+			 const char *password, struct mailbox_user **user_r,
+			 struct mailbox_error *err)
+{
+	return mb_login(env, login, password, 1, user_r, err);
 }
 
 int mailbox_user_check(struct mailbox_user *user, struct mailbox_error *err)

@@ -794,6 +794,19 @@ int mb_render_message(struct mailbox_env *env, int64_t user_id,
 	memset(&cerr, 0, sizeof(cerr));
 	key_base = xasprintf("message:%s:%s:%s", box_id, msg_id,
 			     outgoing ? "out" : "in");
+	/* A message that is not encrypted looks the same to every member:
+	 * when its box-wide rendering is stored (pre-rendered, or by another
+	 * member), that is what mb_render_message_view would find, without
+	 * reading the message with its attachments first (most of a first
+	 * sync's time).  The item's date is then the event's, which is the
+	 * message's creation time for MESSAGE_IN and MESSAGE_OUT. */
+	key = xasprintf("%s:plain", key_base);
+	ret = env->core != NULL && mb_reuse(env, key, 0, r);
+	free(key);
+	if (ret) {
+		free(key_base);
+		return 0;
+	}
 	if (env->core == NULL ||
 	    core_get_message(env->core, box_id, msg_id, &msg, &cerr) < 0) {
 		if (env->core != NULL && cerr.cls == CORE_ERR_TEMP) {

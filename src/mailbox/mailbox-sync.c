@@ -33,6 +33,11 @@ struct mb_act {
 	const char *keyword;	/* KEYWORD, INVITATION */
 	enum mb_place place;	/* PLACE */
 	int64_t date;
+	/* ADD of a message: no item of the user showed this EDO message
+	 * before the batch, so the keywords of later events of the batch
+	 * go straight into the new item (keywords), not one UPDATE each */
+	int fresh;
+	char *keywords;
 };
 
 struct mb_batch {
@@ -75,6 +80,7 @@ static void mb_batch_clear(struct mb_batch *b)
 		mb_rendered_clear(&b->acts[i].r);
 		free(b->acts[i].edo_msg_id);
 		free(b->acts[i].edo_other);
+		free(b->acts[i].keywords);
 	}
 	free(b->acts);
 	memset(b, 0, sizeof(*b));
@@ -104,17 +110,20 @@ static struct mb_act *mb_act_new(struct mb_batch *b, enum mb_act_type type,
  * used so that an item is never added twice. */
 static int mb_item_exists(struct mb_sync_ctx *c, int kind, int home,
 			  const char *edo_msg_id, const char *edo_other,
-			  int *exists_r, struct mailbox_error *err)
+			  int *exists_r, int *fresh_r, struct mailbox_error *err)
 {
 	struct store_mb_item *items;
 	size_t n, i;
 	int ret;
 
 	*exists_r = 0;
+	if (fresh_r != NULL)
+		*fresh_r = 0;
 	if (edo_msg_id != NULL)
 		ret = store_mb_item_find_edo(c->env->store, c->user_id,
-					     c->box_id, edo_msg_id, kind,
-					     &items, &n);
+					     c->box_id, edo_msg_id,
+					     fresh_r != NULL ? STORE_MB_KIND_ANY :
+					     kind, &items, &n);
 	else if (edo_other != NULL)
 		ret = store_mb_item_find_other(c->env->store, c->user_id,
 					       c->box_id, kind, edo_other,
@@ -123,8 +132,15 @@ static int mb_item_exists(struct mb_sync_ctx *c, int kind, int home,
 		return 0;
 	if (ret != STORE_OK)
 		return mb_store_error(err, ret, "sync lookup");
+	if (fresh_r != NULL)
+		*fresh_r = 1;
 	for (i = 0; i < n; i++) {
-		if (items[i].home_role == home)
+		/* what a keyword event would touch (mb_apply_keyword) */
+		if (fresh_r != NULL &&
+		    (items[i].kind == STORE_MB_KIND_MESSAGE ||
+		     items[i].kind == STORE_MB_KIND_INVITATION))
+			*fresh_r = 0;
+		if (items[i].kind == kind && items[i].home_role == home)
 			*exists_r = 1;
 	}
 	store_mb_item_list_free(items, n);
@@ -138,12 +154,13 @@ static int mb_prep_add(struct mb_sync_ctx *c, struct mb_batch *b,
 		       uint32_t flags, struct mailbox_error *err)
 {
 	struct mb_act *a;
-	int exists, ret;
+	int exists, fresh, ret;
+	int message = kind == STORE_MB_KIND_MESSAGE && ev->message_id[0] != '\0';
 
 	if (mb_item_exists(c, kind, role, ev->message_id[0] != '\0' ?
 			   ev->message_id : NULL,
 			   kind == STORE_MB_KIND_CONTACT ? ev->other_box : NULL,
-			   &exists, err) < 0)
+			   &exists, message ? &fresh : NULL, err) < 0)
 		return -1;
 	if (exists)
 		return 0;
@@ -151,6 +168,7 @@ static int mb_prep_add(struct mb_sync_ctx *c, struct mb_batch *b,
 	a->role = role;
 	a->kind = kind;
 	a->flags = flags;
+	a->fresh = message && fresh;
 	switch (kind) {
 	case STORE_MB_KIND_MESSAGE:
 		ret = mb_render_message(c->env, c->user_id, c->box_id,
@@ -177,6 +195,41 @@ static int mb_prep_add(struct mb_sync_ctx *c, struct mb_batch *b,
 	return ret;
 }
 
+/* A keyword for a message whose items are all added by this batch goes
+ * into those adds; 1 when it did.  Any item from before the batch, or an
+ * add that was not fresh, and the keyword is applied as usual. */
+static int mb_fold_keyword(struct mb_batch *b, const struct core_event *ev,
+			   const char *kw)
+{
+	size_t i, hits = 0;
+
+	for (i = 0; i < b->n_acts; i++) {
+		const struct mb_act *a = &b->acts[i];
+
+		if (a->type != MB_ACT_ADD || a->edo_msg_id == NULL ||
+		    strcmp(a->edo_msg_id, ev->message_id) != 0)
+			continue;
+		if (!a->fresh)
+			return 0;
+		hits++;
+	}
+	if (hits == 0)
+		return 0;
+	for (i = 0; i < b->n_acts; i++) {
+		struct mb_act *a = &b->acts[i];
+		char *kws;
+
+		if (a->type != MB_ACT_ADD || a->edo_msg_id == NULL ||
+		    strcmp(a->edo_msg_id, ev->message_id) != 0 ||
+		    mb_keywords_has(a->keywords != NULL ? a->keywords : "", kw))
+			continue;
+		kws = mb_keywords_add(a->keywords != NULL ? a->keywords : "", kw);
+		free(a->keywords);
+		a->keywords = kws;
+	}
+	return 1;
+}
+
 static void mb_prep_keyword(struct mb_batch *b, const struct core_event *ev,
 			    enum mb_act_type type, const char *kw)
 {
@@ -185,6 +238,8 @@ static void mb_prep_keyword(struct mb_batch *b, const struct core_event *ev,
 	if (type == MB_ACT_KEYWORD && ev->message_id[0] == '\0')
 		return;
 	if (type == MB_ACT_INVITATION && ev->other_box[0] == '\0')
+		return;
+	if (type == MB_ACT_KEYWORD && mb_fold_keyword(b, ev, kw))
 		return;
 	a = mb_act_new(b, type, ev);
 	a->keyword = kw;
@@ -341,6 +396,33 @@ static int mb_add_keyword(struct mailbox_env *env, struct store_mb_item *it,
 	return 0;
 }
 
+static int mb_apply_keyword(struct mb_sync_ctx *c, struct mb_act *a,
+			    struct mailbox_error *err);
+
+/* The keywords folded into an add that turned out not to be needed go
+ * on the items that are there, as their own events would have. */
+static int mb_apply_folded(struct mb_sync_ctx *c, const struct mb_act *a,
+			   struct mailbox_error *err)
+{
+	struct mb_act k;
+	char *list, *kw, *save = NULL;
+	int ret = 0;
+
+	if (a->keywords == NULL)
+		return 0;
+	list = xstrdup(a->keywords);
+	memset(&k, 0, sizeof(k));
+	k.type = MB_ACT_KEYWORD;
+	k.edo_msg_id = a->edo_msg_id;
+	for (kw = strtok_r(list, " ", &save); kw != NULL && ret == 0;
+	     kw = strtok_r(NULL, " ", &save)) {
+		k.keyword = kw;
+		ret = mb_apply_keyword(c, &k, err);
+	}
+	free(list);
+	return ret;
+}
+
 static int mb_apply_add(struct mb_sync_ctx *c, struct mb_act *a,
 			struct mailbox_error *err)
 {
@@ -352,10 +434,10 @@ static int mb_apply_add(struct mb_sync_ctx *c, struct mb_act *a,
 	if (a->kind != STORE_MB_KIND_NOTICE &&
 	    (mb_item_exists(c, a->kind, a->role, a->edo_msg_id,
 			    a->kind == STORE_MB_KIND_CONTACT ? a->edo_other :
-			    NULL, &exists, err) < 0))
+			    NULL, &exists, NULL, err) < 0))
 		return -1;
 	if (a->kind != STORE_MB_KIND_NOTICE && exists)
-		return 0;
+		return mb_apply_folded(c, a, err);
 	memset(&it, 0, sizeof(it));
 	if (mb_folder_id(c->env, c->user_id, c->box_id, a->role, &it.folder_id,
 			 err) < 0)
@@ -364,7 +446,7 @@ static int mb_apply_add(struct mb_sync_ctx *c, struct mb_act *a,
 	if (ret != 0)
 		return ret < 0 ? -1 : MB_SYNC_AGAIN;
 	it.flags = a->flags;
-	it.keywords = "";
+	it.keywords = a->keywords != NULL ? a->keywords : "";
 	it.internaldate = a->r.date != 0 ? a->r.date : a->date;
 	it.user_id = c->user_id;
 	it.box_id = (char *)c->box_id;
@@ -637,7 +719,7 @@ int mb_sync_box(struct mailbox_env *env, int64_t user_id,
 		memset(&b, 0, sizeof(b));
 		memset(&cerr, 0, sizeof(cerr));
 		/* The one query when nothing changed. */
-		if (core_poll_events(env->core, box_id, *cursor, MB_SYNC_BATCH,
+		if (core_poll_events(env->core, box_id, *cursor, MB_SYNC_APPLY_BATCH,
 				     mb_collect_event, &b, &cerr) < 0) {
 			mb_batch_clear(&b);
 			ret = mb_core_error(err, &cerr, "sync poll");
@@ -672,7 +754,7 @@ int mb_sync_box(struct mailbox_env *env, int64_t user_id,
 		if (ret < 0)
 			break;
 		*changed_r = 1;
-		if (n < MB_SYNC_BATCH)
+		if (n < MB_SYNC_APPLY_BATCH)
 			break;
 	}
 	mb_party_cache_free(&c.parties);
@@ -689,8 +771,20 @@ int mailbox_user_sync(struct mailbox_user *user, struct mailbox_error *err)
 	struct mailbox_error box_err;
 
 	/* A box whose operator is unreachable does not hold up the others;
-	 * the first error is reported. */
-	pthread_mutex_lock(&env->sync_lock);
+	 * the first error is reported.  The event loop never waits for a
+	 * sync running on a worker (a first login's projection of thousands
+	 * of events): it skips, and the sessions it skipped are synced when
+	 * that one is done (mailbox_env_sync_skipped). */
+	if (pthread_equal(pthread_self(), env->loop_thread)) {
+		if (pthread_mutex_trylock(&env->sync_lock) != 0) {
+			pthread_mutex_lock(&env->lock);
+			env->sync_skipped = 1;
+			pthread_mutex_unlock(&env->lock);
+			return 0;
+		}
+	} else {
+		pthread_mutex_lock(&env->sync_lock);
+	}
 	for (i = 0; i < user->n_boxes; i++) {
 		if (mb_sync_box(env, user->id, user->boxes[i].box_id,
 				&user->boxes[i].cursor, &changed,

@@ -342,3 +342,13 @@ char *mb_header_message_id(const unsigned char *data, size_t len)
 	buf_free(&value);
 	return id;
 }
+
+int mailbox_view_read_begin(struct mailbox_view *view)
+{
+	return store_read_begin(view->env->store) == STORE_OK ? 0 : -1;
+}
+
+void mailbox_view_read_end(struct mailbox_view *view)
+{
+	(void)store_tx_commit(view->env->store);
+}

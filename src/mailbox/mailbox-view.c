@@ -235,9 +235,9 @@ static struct mb_vmsg *mb_view_get(struct mailbox_view *v, uint32_t seq,
 	return &v->msgs[seq - 1];
 }
 
-int mailbox_msg_data(struct mailbox_view *v, uint32_t seq,
-		     unsigned char **data_r, size_t *len_r,
-		     struct mailbox_error *err)
+static int mb_msg_bytes(struct mailbox_view *v, uint32_t seq, int header,
+			unsigned char **data_r, size_t *len_r,
+			struct mailbox_error *err)
 {
 	struct mb_vmsg *m = mb_view_get(v, seq, err);
 	int ret;
@@ -252,8 +252,9 @@ int mailbox_msg_data(struct mailbox_view *v, uint32_t seq,
 				"the message was expunged by another session");
 	/* Through (folder, UID) and the user, never a remembered row id: an
 	 * id of a row that is gone may name another user's row (issue 9). */
-	ret = store_mb_item_data(v->env->store, v->user->id, v->folder_id,
-				 m->m.uid, data_r, len_r);
+	ret = (header ? store_mb_item_header : store_mb_item_data)(
+		v->env->store, v->user->id, v->folder_id, m->m.uid, data_r,
+		len_r);
 	if (ret == STORE_ERR_NOTFOUND) {
 		/* Reported as EXPUNGE at the next refresh that may. */
 		m->expunged = 1;
@@ -264,6 +265,20 @@ int mailbox_msg_data(struct mailbox_view *v, uint32_t seq,
 	if (ret != STORE_OK)
 		return mb_store_error(err, ret, "fetch");
 	return 0;
+}
+
+int mailbox_msg_data(struct mailbox_view *v, uint32_t seq,
+		     unsigned char **data_r, size_t *len_r,
+		     struct mailbox_error *err)
+{
+	return mb_msg_bytes(v, seq, 0, data_r, len_r, err);
+}
+
+int mailbox_msg_header(struct mailbox_view *v, uint32_t seq,
+		       unsigned char **data_r, size_t *len_r,
+		       struct mailbox_error *err)
+{
+	return mb_msg_bytes(v, seq, 1, data_r, len_r, err);
 }
 
 /* ---- refresh ---- */

@@ -101,6 +101,13 @@ void mailbox_env_free(struct mailbox_env **env);
 int mailbox_login(struct mailbox_env *env, const char *login,
 		  const char *password, struct mailbox_user **user_r,
 		  struct mailbox_error *err);
+/* The same without hashing the password: only a login verified within
+ * limits.auth_cache_ttl seconds (same user, same password, same stored
+ * hash) passes.  0 logged in, -1 refused or failed (err), 1 not known:
+ * call mailbox_login (slow: PBKDF2, best on a worker thread). */
+int mailbox_login_cached(struct mailbox_env *env, const char *login,
+			 const char *password, struct mailbox_user **user_r,
+			 struct mailbox_error *err);
 void mailbox_user_free(struct mailbox_user **user);
 const char *mailbox_user_login(struct mailbox_user *user);
 /* Boxes (organizations) this session serves: active memberships only. */
@@ -197,6 +204,16 @@ uint32_t mailbox_view_seq_of_uid(struct mailbox_view *view, uint32_t uid);
 int mailbox_msg_data(struct mailbox_view *view, uint32_t seq,
 		     unsigned char **data_r, size_t *len_r,
 		     struct mailbox_error *err);
+/* Reads of many messages in a row (a FETCH batch) in one store read
+ * transaction; begin returns 0 or -1 (then read without it), end only
+ * after a 0.  No writes in between. */
+int mailbox_view_read_begin(struct mailbox_view *view);
+void mailbox_view_read_end(struct mailbox_view *view);
+/* Its header block only, up to and including the empty line after it
+ * (the whole message when it has none): what a header FETCH needs. */
+int mailbox_msg_header(struct mailbox_view *view, uint32_t seq,
+		       unsigned char **data_r, size_t *len_r,
+		       struct mailbox_error *err);
 
 enum mailbox_store_mode { MAILBOX_STORE_SET, MAILBOX_STORE_ADD, MAILBOX_STORE_REMOVE };
 /* $EDO_* keywords are the operator's and cannot be changed by STORE
@@ -227,6 +244,10 @@ void mailbox_view_set_notify(struct mailbox_view *view,
 /* Called by the daemon on the loop thread when the core reported events
  * for box_id, or by mailbox itself after a local change. */
 void mailbox_env_notify_box(struct mailbox_env *env, const char *box_id);
+/* On the loop thread, after a long sync on a worker ended: syncs the
+ * users with open views whose sync the loop skipped meanwhile (it never
+ * waits for a worker's sync; mailbox_user_sync). */
+void mailbox_env_sync_skipped(struct mailbox_env *env);
 
 /* Pre-rendering (any thread, e.g. a worker after operator events): renders
  * the box's new messages, invitations and contact cards whose rendering

@@ -931,7 +931,18 @@ static void session_input(struct smtp_session *s)
 
 static void session_read_cb(struct bufferevent *bev, void *arg)
 {
-	session_input(arg);
+	struct smtp_session *s = arg;
+
+	(void)bev;
+	session_input(s);
+	/* A message (or a line) read in part: a client that writes the
+	 * message and the final dot separately waits for our ACK before the
+	 * dot (Nagle), and the kernel would delay it 40 ms (as for IMAP
+	 * literals, see imap-session.c). */
+	if (s->bev != NULL && !s->closing && s->job == NULL &&
+	    (s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT ||
+	     evbuffer_get_length(bufferevent_get_input(s->bev)) > 0))
+		util_tcp_quickack(s->fd);
 }
 
 static void session_starttls(struct smtp_session *s)

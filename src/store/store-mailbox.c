@@ -480,8 +480,11 @@ int store_mb_blob_find_key(struct store *s, const char *edo_key,
 	if (message_id_r != NULL)
 		*message_id_r = NULL;
 	store_lock(s);
+	/* the covering index (migration 5): the row itself has the
+	 * message before message_id; SQLite would pick the unique index
+	 * on edo_key and read the row */
 	st = store_stmt(s, "SELECT id, size, message_id FROM mb_blobs "
-			"WHERE edo_key = ?");
+			"INDEXED BY mb_blobs_key_cover WHERE edo_key = ?");
 	if (st != NULL) {
 		store_bind_text_or_null(st, 1, edo_key);
 		ret = store_step_row(s, st, "mailbox blob find");
@@ -772,6 +775,93 @@ int store_mb_item_data(struct store *s, int64_t user_id, int64_t folder_id,
 		sqlite3_reset(st);
 	}
 	store_unlock(s);
+	return ret;
+}
+
+/* Where the header block of d ends (after its empty line), scanning from
+ * the line that starts at *line; 0 when not within n bytes yet. */
+static size_t mb_header_end(const unsigned char *d, size_t n, size_t *line)
+{
+	size_t p = *line;
+
+	for (;;) {
+		const unsigned char *lf;
+
+		if (p < n && d[p] == '\n')
+			return p + 1;
+		if (p + 1 < n && d[p] == '\r' && d[p + 1] == '\n')
+			return p + 2;
+		lf = p < n ? memchr(d + p, '\n', n - p) : NULL;
+		if (lf == NULL || (size_t)(lf - d) + 1 >= n) {
+			/* the line (or "\r" of an empty one) may go on */
+			*line = p;
+			return 0;
+		}
+		p = (size_t)(lf - d) + 1;
+	}
+}
+
+int store_mb_item_header(struct store *s, int64_t user_id, int64_t folder_id,
+			 uint32_t uid, unsigned char **data_r, size_t *len_r)
+{
+	sqlite3_stmt *st;
+	sqlite3_blob *bh = NULL;
+	unsigned char *d = NULL;
+	size_t have = 0, want = 4096, line = 0, end = 0, total;
+	int ret = STORE_ERR_INTERNAL;
+
+	*data_r = NULL;
+	*len_r = 0;
+	store_lock(s);
+	st = store_stmt(s, "SELECT i.blob_id FROM mb_items i "
+			"JOIN mb_folders f ON f.id = i.folder_id "
+			"WHERE i.folder_id = ? AND i.uid = ? AND i.user_id = ?3 "
+			"AND f.user_id = ?3");
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_int64(st, 3, user_id);
+	/* the row stays current until the reset: one read transaction for
+	 * the lookup and the blob */
+	ret = store_step_row(s, st, "mailbox item header");
+	if (ret != STORE_OK)
+		goto out;
+	ret = STORE_ERR_INTERNAL;
+	bh = store_blob_data(s, sqlite3_column_int64(st, 0));
+	if (bh == NULL) {
+		log_warnx("store: mailbox item header: %s",
+			  sqlite3_errmsg(store_db(s)));
+		goto out;
+	}
+	total = (size_t)sqlite3_blob_bytes(bh);
+	d = xmalloc(total + 1);
+	while (end == 0 && have < total) {
+		size_t n = want < total ? want : total;
+
+		if (sqlite3_blob_read(bh, d + have, (int)(n - have),
+				      (int)have) != SQLITE_OK) {
+			log_warnx("store: mailbox item header: %s",
+				  sqlite3_errmsg(store_db(s)));
+			goto out;
+		}
+		have = n;
+		end = mb_header_end(d, have, &line);
+		want *= 4;
+	}
+	if (end == 0)
+		end = have;
+	d[end] = '\0';
+	*data_r = d;
+	*len_r = end;
+	d = NULL;
+	ret = STORE_OK;
+out:
+	store_blob_done(s, bh);
+	if (st != NULL)
+		sqlite3_reset(st);
+	store_unlock(s);
+	free(d);
 	return ret;
 }
 

@@ -165,6 +165,11 @@ int store_mb_item_get_uid(struct store *s, int64_t user_id, int64_t folder_id,
 /* The rendered bytes of the item a session names, resolved as above. */
 int store_mb_item_data(struct store *s, int64_t user_id, int64_t folder_id,
 		       uint32_t uid, unsigned char **data_r, size_t *len_r);
+/* The same, but only the bytes up to and including the first empty line
+ * (the header block; all of it when there is none): a header FETCH of a
+ * folder reads a few KB a message instead of every attachment. */
+int store_mb_item_header(struct store *s, int64_t user_id, int64_t folder_id,
+			 uint32_t uid, unsigned char **data_r, size_t *len_r);
 /* Items of a folder ordered by UID; only_deleted: just those with
  * \Deleted. */
 int store_mb_item_list(struct store *s, int64_t folder_id, int only_deleted,

@@ -152,6 +152,12 @@ static const struct store_migration store_migrations[] = {
 	  "INSERT OR IGNORE INTO mb_subscriptions (user_id, box_id, path)"
 	  "  SELECT user_id, box_id, path FROM mb_folders"
 	  "  WHERE role = 'user' AND subscribed = 1;" },
+	/* 5: a sync looks up every EDO object's rendering by its key; the
+	 * row holds the message before message_id, so reading message_id
+	 * walked the overflow pages of the whole message.  The index
+	 * answers the lookup alone (issue 9 section 4). */
+	{ 5, "CREATE INDEX IF NOT EXISTS mb_blobs_key_cover"
+	     "  ON mb_blobs(edo_key, size, message_id);" },
 	{ 0, NULL }
 };
 

@@ -37,6 +37,12 @@ int store_schema_version(struct store *store);
 int store_tx_begin(struct store *store);
 int store_tx_commit(struct store *store);
 void store_tx_rollback(struct store *store);
+/* A read transaction (BEGIN DEFERRED) over many lookups, ended with
+ * store_tx_commit: one snapshot and one WAL read lock instead of one per
+ * statement.  Holds the store lock throughout (other threads wait): keep
+ * it to a batch.  A write inside it may fail with BUSY when another
+ * process wrote since the first read; do not use it around writes. */
+int store_read_begin(struct store *store);
 
 /* For the store functions of store/ and operator/ only: the raw handle and
  * a cached prepared statement (reset, bindings cleared).  The caller must
@@ -44,6 +50,11 @@ void store_tx_rollback(struct store *store);
 void store_lock(struct store *store);
 void store_unlock(struct store *store);
 struct sqlite3 *store_db(struct store *store);
+/* A read handle on mb_blobs.data of a row (NULL on error, see
+ * sqlite3_errmsg), given back with store_blob_done; inside a transaction
+ * one handle is kept and re-pointed, closed when the transaction ends. */
+struct sqlite3_blob *store_blob_data(struct store *store, int64_t rowid);
+void store_blob_done(struct store *store, struct sqlite3_blob *bh);
 struct sqlite3_stmt *store_stmt(struct store *store, const char *sql);
 /* Maps the last sqlite error to enum store_error and logs details. */
 int store_error_from_sqlite(struct store *store, int rc, const char *what);

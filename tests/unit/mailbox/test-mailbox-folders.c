@@ -7,6 +7,8 @@
 #include "mb-test.h"
 #include "store/store-mailbox.h"
 
+#include <unistd.h>
+
 static struct settings set, set_en;
 static struct store *store;
 static struct mailbox_env *env, *env_en;
@@ -130,6 +132,84 @@ static void test_login(void)
 	   strcmp(mailbox_user_box_id(u, 0), A.id) == 0 && !mailbox_user_multi(u),
 	   "buh+ИНН.КПП: that organization only, flat tree");
 	mailbox_user_free(&u);
+}
+
+/* Verified logins are remembered (limits.auth_cache_ttl): never a failed
+ * one, not past a password change (the stored hash is part of the key),
+ * not for a blocked user, not past the TTL. */
+static int cached(struct mailbox_env *e, const char *login, const char *pw)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_user *u = NULL;
+	int ret = mailbox_login_cached(e, login, pw, &u, &err);
+
+	if (ret == 0 && u == NULL)
+		return 99;
+	mailbox_user_free(&u);
+	return ret;
+}
+
+static void test_login_cache(void)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_user *u = NULL;
+	struct settings set_short = set, set_off = set;
+	struct mailbox_env *env_short = NULL, *env_off = NULL;
+	int64_t kira = mbt_user(store, "kira", "pw-1");
+	char *hash = NULL;
+
+	mbt_member(store, kira, A.id, STORE_ACTIVE);
+	ok(cached(env, "kira", "pw-1") == 1, "cache: unknown before a login");
+	ok(mailbox_login(env, "kira", "wrong", &u, &err) < 0,
+	   "cache: wrong password refused");
+	ok(cached(env, "kira", "wrong") == 1 && cached(env, "kira", "pw-1") == 1,
+	   "cache: a failed login is not remembered");
+	u = mbt_login(env, "kira", "pw-1");
+	mailbox_user_free(&u);
+	ok(cached(env, "kira", "pw-1") == 0, "cache: verified login remembered");
+	ok(cached(env, "KIRA+7707083893", "pw-1") == 0,
+	   "cache: keyed by the user, whatever form of the login");
+	ok(cached(env, "kira", "pw-2") == 1 && cached(env, "kira", "pw-1x") == 1,
+	   "cache: another password is not a hit");
+	ok(cached(env, "anna", "pw-1") != 0, "cache: another user is not a hit");
+
+	/* a password change by edomailctl: a new stored hash */
+	if (crypto_password_hash("pw-2", &hash) < 0 ||
+	    store_user_set_password(store, kira, hash) != STORE_OK)
+		mbt_bail("passwd", "kira");
+	free(hash);
+	ok(cached(env, "kira", "pw-1") == 1, "cache: old password gone after a change");
+	ok(mailbox_login(env, "kira", "pw-1", &u, &err) < 0 && u == NULL,
+	   "cache: old password refused after a change");
+	u = mbt_login(env, "kira", "pw-2");
+	mailbox_user_free(&u);
+	ok(cached(env, "kira", "pw-2") == 0, "cache: new password remembered");
+
+	/* a block: refused at once, and the entry is dropped */
+	store_user_set_status(store, kira, STORE_BLOCKED);
+	ok(mailbox_login_cached(env, "kira", "pw-2", &u, &err) < 0 && u == NULL &&
+	   err.cls == MAILBOX_ERR_AUTH &&
+	   strcmp(err.msg, "Учётная запись заблокирована / account is blocked") == 0,
+	   "cache: blocked user refused from the cache");
+	store_user_set_status(store, kira, STORE_ACTIVE);
+	ok(cached(env, "kira", "pw-2") == 1, "cache: entry dropped by the block");
+
+	/* TTL and off */
+	set_short.auth_cache_ttl = 1;
+	set_off.auth_cache_ttl = 0;
+	if (mailbox_env_new(&set_short, store, NULL, &env_short, &err) < 0 ||
+	    mailbox_env_new(&set_off, store, NULL, &env_off, &err) < 0)
+		mbt_bail("env", err.msg);
+	u = mbt_login(env_short, "kira", "pw-2");
+	mailbox_user_free(&u);
+	u = mbt_login(env_off, "kira", "pw-2");
+	mailbox_user_free(&u);
+	ok(cached(env_short, "kira", "pw-2") == 0, "cache: hit within the TTL");
+	ok(cached(env_off, "kira", "pw-2") == 1, "cache: auth_cache_ttl = 0 keeps nothing");
+	usleep(1100 * 1000);
+	ok(cached(env_short, "kira", "pw-2") == 1, "cache: expired after the TTL");
+	mailbox_env_free(&env_short);
+	mailbox_env_free(&env_off);
 }
 
 static void test_flat_tree(void)
@@ -606,6 +686,77 @@ static void test_modseq_vanished(void)
 	mailbox_user_free(&u);
 }
 
+/* mailbox_msg_header: the bytes up to and including the first empty line
+ * (the same header block imap_message_parse_header finds), read in
+ * chunks from the store; the whole message without one. */
+static void header_case(struct mailbox_user *u, const char *what,
+			const char *msg, size_t want)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_view *v = NULL;
+	unsigned char *d = NULL;
+	size_t len = 0;
+	uint32_t n;
+	int rc, begun;
+
+	if (mbt_append(u, "Архив/Заголовки", msg, 0, "") == 0 ||
+	    mailbox_view_open(u, "Архив/Заголовки", 1, &v, &err) < 0) {
+		ok(0, "header: %s: append/open", what);
+		return;
+	}
+	n = mailbox_view_count(v);
+	begun = mailbox_view_read_begin(v) == 0;
+	rc = begun && mailbox_msg_header(v, n, &d, &len, &err) == 0;
+	if (begun)
+		mailbox_view_read_end(v);
+	ok(rc && len == want && memcmp(d, msg, want) == 0 && d[len] == '\0',
+	   "header: %s (%zu of %zu bytes)", what, len, strlen(msg));
+	free(d);
+	mailbox_view_close(&v);
+}
+
+static void test_msg_header(void)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_user *u = mbt_login(env, "anna", "секрет-1");
+	struct buf big;
+	size_t hdr;
+	const char *m;
+
+	if (u == NULL || mailbox_create(u, "Архив/Заголовки", &err) < 0) {
+		ok(0, "header: setup");
+		mailbox_user_free(&u);
+		return;
+	}
+	m = "Subject: a\r\nFrom: b@example.org\r\n\r\nbody\r\n";
+	header_case(u, "CRLF", m, strstr(m, "\r\n\r\n") - m + 4);
+	m = "Subject: a\nFrom: b@example.org\n\nbody\n\r\n";
+	header_case(u, "bare LF", m, strstr(m, "\n\n") - m + 2);
+	m = "Subject: no body\r\nFrom: b@example.org\r\n";
+	header_case(u, "no empty line: all", m, strlen(m));
+	/* 3 chunks of reading; the empty line's CR ends the first 4096 */
+	buf_init(&big);
+	buf_append_str(&big, "Subject: long\r\n");
+	while (big.len < 4096 - 40)
+		buf_append_str(&big, "X-Filler: 0123456789abcdef\r\n");
+	while (big.len < 4095 - 2)
+		buf_append_str(&big, "X");
+	buf_append_str(&big, "\r\n\r\n");
+	hdr = big.len;
+	for (int i = 0; i < 2000; i++)
+		buf_append_str(&big, "body line of the message\r\n");
+	header_case(u, "empty line across the first read", (char *)big.data, hdr);
+	buf_reset(&big);
+	for (int i = 0; i < 1200; i++)
+		buf_append_str(&big, "X-Filler: 0123456789abcdef\r\n");
+	buf_append_str(&big, "\r\n");
+	hdr = big.len;
+	buf_append_str(&big, "body\r\n");
+	header_case(u, "header of 34 KB", (char *)big.data, hdr);
+	buf_free(&big);
+	mailbox_user_free(&u);
+}
+
 int main(void)
 {
 	log_init("test-mailbox-folders", LOG_LVL_ERROR);
@@ -619,6 +770,8 @@ int main(void)
 	test_uids_and_views();
 	test_notify();
 	test_modseq_vanished();
+	test_login_cache();
+	test_msg_header();
 	close_world();
 	settings_free(&set);
 	settings_free(&set_en);

@@ -11,6 +11,11 @@
 /* Only to put a FAILED event in a log: the operator has no failure to
  * report in these flows yet. */
 #include "operator/op-private.h"
+/* test_sync_no_wait holds the env's sync lock as a worker's sync would */
+#include "mailbox/mailbox-private.h"
+
+#include <pthread.h>
+#include <unistd.h>
 
 static struct settings set;
 static struct store *store;
@@ -566,6 +571,77 @@ static void test_failed_and_notices(struct mailbox_user *anna)
 	   "mailbox_notice_add puts a notice in the box's INBOX (%s)", err.msg);
 }
 
+/* The event loop (the thread that made the env) never waits for a sync
+ * running on a worker: its own sync is skipped and made up for by
+ * mailbox_env_sync_skipped.  A sync on another thread does the work. */
+static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cv = PTHREAD_COND_INITIALIZER;
+static int hold_state;		/* 1 held, 2 release */
+
+static void *hold_sync_lock(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&env->sync_lock);
+	pthread_mutex_lock(&hold_mu);
+	hold_state = 1;
+	pthread_cond_broadcast(&hold_cv);
+	while (hold_state != 2)
+		pthread_cond_wait(&hold_cv, &hold_mu);
+	pthread_mutex_unlock(&hold_mu);
+	pthread_mutex_unlock(&env->sync_lock);
+	return NULL;
+}
+
+static void *sync_elsewhere(void *arg)
+{
+	return sync_user(arg) == 0 ? arg : NULL;
+}
+
+static void test_sync_no_wait(struct mailbox_user *boris)
+{
+	struct mailbox_view *v = view(boris, "INBOX");
+	char id[CORE_UUID_LEN];
+	pthread_t t;
+	void *res = NULL;
+	uint32_t before;
+	int woken = 0;
+
+	if (v == NULL)
+		return;
+	before = mbt_messages(boris, "INBOX");
+	mailbox_view_set_notify(v, wake, &woken);
+	ok(send_doc(A.id, B.id, CORE_MSG_LETTER, NULL, NULL, a_cert, a_key,
+		    "%PDF no wait", NULL, id) == 0, "a new message for B");
+	pthread_create(&t, NULL, hold_sync_lock, NULL);
+	pthread_mutex_lock(&hold_mu);
+	while (hold_state != 1)
+		pthread_cond_wait(&hold_cv, &hold_mu);
+	pthread_mutex_unlock(&hold_mu);
+	/* a wait here would never end: the alarm fails the test instead */
+	alarm(60);
+	ok(sync_user(boris) == 0 && woken == 0,
+	   "loop: a sync while another runs returns at once, doing nothing");
+	alarm(0);
+	pthread_mutex_lock(&hold_mu);
+	hold_state = 2;
+	pthread_cond_broadcast(&hold_cv);
+	pthread_mutex_unlock(&hold_mu);
+	pthread_join(t, NULL);
+	mailbox_env_sync_skipped(env);
+	ok(woken == 1 && mbt_messages(boris, "INBOX") == before + 1,
+	   "the skipped sync is made up afterwards (woken %d)", woken);
+	woken = 0;
+	mailbox_env_sync_skipped(env);
+	ok(woken == 0, "and only once");
+	ok(send_doc(A.id, B.id, CORE_MSG_LETTER, NULL, NULL, a_cert, a_key,
+		    "%PDF on a worker", NULL, id) == 0, "another message for B");
+	pthread_create(&t, NULL, sync_elsewhere, boris);
+	pthread_join(t, &res);
+	ok(res == boris && mbt_messages(boris, "INBOX") == before + 2,
+	   "a sync on another thread projects the events");
+	mailbox_view_close(&v);
+}
+
 int main(void)
 {
 	struct mailbox_user *anna, *boris, *anna2;
@@ -598,6 +674,8 @@ int main(void)
 	   mbt_messages(anna2, "Архив") == archive,
 	   "a second session with a stale cursor adds nothing (%u %u %u)",
 	   inbox, sent, archive);
+	/* last: its letters change what the check above compares */
+	test_sync_no_wait(boris);
 	mailbox_user_free(&anna2);
 	mailbox_user_free(&anna);
 	mailbox_user_free(&boris);
