@@ -724,29 +724,42 @@ int store_mb_item_get(struct store *s, int64_t id, struct store_mb_item *it_r)
 				"mailbox item get");
 }
 
+/* The item a session names, (folder, UID), owned by the user both as an
+ * item and through its folder: the one WHERE clause of every session
+ * lookup, so none can forget the owner.  Steps st to its row (the store
+ * lock held by the caller); the caller resets it. */
+#define MB_ITEM_BY_UID_FROM " FROM mb_items i " \
+	"JOIN mb_folders f ON f.id = i.folder_id "
+#define MB_ITEM_BY_UID_WHERE " WHERE i.folder_id = ? AND i.uid = ? " \
+	"AND i.user_id = ?3 AND f.user_id = ?3"
+
+static int mb_item_by_uid(struct store *s, sqlite3_stmt *st, int64_t user_id,
+			  int64_t folder_id, uint32_t uid, const char *what)
+{
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_int64(st, 3, user_id);
+	return store_step_row(s, st, what);
+}
+
 int store_mb_item_get_uid(struct store *s, int64_t user_id, int64_t folder_id,
 			  uint32_t uid, struct store_mb_item *it_r)
 {
 	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
+	int ret;
 
 	memset(it_r, 0, sizeof(*it_r));
 	store_lock(s);
-	/* The folder must still be the user's: both the item's own user_id
-	 * and its folder's are checked. */
-	st = store_stmt(s, "SELECT " MB_ITEM_COLS_I " FROM mb_items i "
-			"JOIN mb_folders f ON f.id = i.folder_id "
-			"WHERE i.folder_id = ? AND i.uid = ? AND i.user_id = ?3 "
-			"AND f.user_id = ?3");
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, folder_id);
-		sqlite3_bind_int64(st, 2, uid);
-		sqlite3_bind_int64(st, 3, user_id);
-		ret = store_step_row(s, st, "mailbox item get uid");
-		if (ret == STORE_OK)
-			mb_item_fill(st, it_r);
+	st = store_stmt(s, "SELECT " MB_ITEM_COLS_I MB_ITEM_BY_UID_FROM
+			MB_ITEM_BY_UID_WHERE);
+	ret = mb_item_by_uid(s, st, user_id, folder_id, uid,
+			     "mailbox item get uid");
+	if (ret == STORE_OK)
+		mb_item_fill(st, it_r);
+	if (st != NULL)
 		sqlite3_reset(st);
-	}
 	store_unlock(s);
 	return ret;
 }
@@ -755,25 +768,20 @@ int store_mb_item_data(struct store *s, int64_t user_id, int64_t folder_id,
 		       uint32_t uid, unsigned char **data_r, size_t *len_r)
 {
 	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
+	int ret;
 
 	*data_r = NULL;
 	*len_r = 0;
 	store_lock(s);
-	st = store_stmt(s, "SELECT b.data FROM mb_items i "
-			"JOIN mb_folders f ON f.id = i.folder_id "
-			"JOIN mb_blobs b ON b.id = i.blob_id "
-			"WHERE i.folder_id = ? AND i.uid = ? AND i.user_id = ?3 "
-			"AND f.user_id = ?3");
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, folder_id);
-		sqlite3_bind_int64(st, 2, uid);
-		sqlite3_bind_int64(st, 3, user_id);
-		ret = store_step_row(s, st, "mailbox item data");
-		if (ret == STORE_OK)
-			*data_r = store_col_blob(st, 0, len_r);
+	st = store_stmt(s, "SELECT b.data" MB_ITEM_BY_UID_FROM
+			"JOIN mb_blobs b ON b.id = i.blob_id"
+			MB_ITEM_BY_UID_WHERE);
+	ret = mb_item_by_uid(s, st, user_id, folder_id, uid,
+			     "mailbox item data");
+	if (ret == STORE_OK)
+		*data_r = store_col_blob(st, 0, len_r);
+	if (st != NULL)
 		sqlite3_reset(st);
-	}
 	store_unlock(s);
 	return ret;
 }
@@ -813,18 +821,12 @@ int store_mb_item_header(struct store *s, int64_t user_id, int64_t folder_id,
 	*data_r = NULL;
 	*len_r = 0;
 	store_lock(s);
-	st = store_stmt(s, "SELECT i.blob_id FROM mb_items i "
-			"JOIN mb_folders f ON f.id = i.folder_id "
-			"WHERE i.folder_id = ? AND i.uid = ? AND i.user_id = ?3 "
-			"AND f.user_id = ?3");
-	if (st == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, folder_id);
-	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_int64(st, 3, user_id);
+	st = store_stmt(s, "SELECT i.blob_id" MB_ITEM_BY_UID_FROM
+			MB_ITEM_BY_UID_WHERE);
 	/* the row stays current until the reset: one read transaction for
 	 * the lookup and the blob */
-	ret = store_step_row(s, st, "mailbox item header");
+	ret = mb_item_by_uid(s, st, user_id, folder_id, uid,
+			     "mailbox item header");
 	if (ret != STORE_OK)
 		goto out;
 	ret = STORE_ERR_INTERNAL;
