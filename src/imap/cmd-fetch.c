@@ -477,13 +477,18 @@ static void item_write_expunged(const struct fetch_item *it,
 		buf_append_str(b, " NIL");
 		break;
 	case FI_MODSEQ:
-		break;	/* written by fetch_write_expunged */
+		break;	/* written by fetch_write */
 	}
 }
 
-static void fetch_write_expunged(struct imap_session *s, struct imap_cmd *cmd,
-				 struct fetch_ctx *ctx, uint32_t seq,
-				 const struct mailbox_msg *m, struct buf *b)
+/* "* n FETCH (...)": the items of the message, or, when expunged, what the
+ * snapshot knows of it (item_write_expunged); flags_pending adds the FLAGS
+ * a FETCH that set \Seen reports unasked. */
+static void fetch_write(struct imap_session *s, struct imap_cmd *cmd,
+			struct fetch_ctx *ctx, uint32_t seq,
+			const struct mailbox_msg *m,
+			const struct imap_msg_cache *c, int expunged,
+			int flags_pending, struct buf *b, struct buf *tmp)
 {
 	int first = 1;
 
@@ -500,9 +505,19 @@ static void fetch_write_expunged(struct imap_session *s, struct imap_cmd *cmd,
 		if (!first)
 			buf_append(b, " ", 1);
 		first = 0;
-		item_write_expunged(&ctx->items[i], m, b);
+		if (expunged)
+			item_write_expunged(&ctx->items[i], m, b);
+		else
+			item_write(s, &ctx->items[i], m, c, b, tmp);
 	}
-	if (ctx->want_modseq || (s->condstore && ctx->want_flags))
+	if (flags_pending) {
+		buf_append_str(b, first ? "FLAGS " : " FLAGS ");
+		imap_append_flags(b, m->flags, m->keywords);
+		first = 0;
+	}
+	/* asked for, or with FLAGS once CONDSTORE is on (RFC 7162 3.1.4) */
+	if (ctx->want_modseq ||
+	    (s->condstore && (ctx->want_flags || flags_pending)))
 		buf_printf(b, "%sMODSEQ (%llu)", first ? "" : " ",
 			   (unsigned long long)mailbox_view_msg_modseq(s->view, seq));
 	buf_append(b, ")\r\n", 3);
@@ -518,7 +533,7 @@ static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 	const struct mailbox_msg *m = mailbox_view_msg(s->view, seq);
 	const struct imap_msg_cache *c = NULL;
 	struct mailbox_error err;
-	int first = 1, flags_pending = 0;
+	int flags_pending = 0;
 
 	if (m == NULL)
 		return -1;
@@ -528,7 +543,7 @@ static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 	     imap_session_msg_header(s, seq, &c, &err)) < 0) {
 		if (err.cls == MAILBOX_ERR_EXPUNGED) {
 			ctx->expunged = 1;
-			fetch_write_expunged(s, cmd, ctx, seq, m, b);
+			fetch_write(s, cmd, ctx, seq, m, NULL, 1, 0, b, tmp);
 			return -1;
 		}
 		log_warnx("imap %s: FETCH %u: %s", s->addr, seq, err.msg);
@@ -545,34 +560,7 @@ static int fetch_one(struct imap_session *s, struct imap_cmd *cmd,
 		/* the new flags are reported even if not asked for */
 		flags_pending = !ctx->want_flags;
 	}
-	buf_reset(b);
-	buf_printf(b, "* %u FETCH (", seq);
-	if (cmd->uid) {
-		buf_printf(b, "UID %u", m->uid);
-		first = 0;
-	}
-	for (size_t i = 0; i < ctx->n_items; i++) {
-		if ((ctx->items[i].type == FI_UID && cmd->uid) ||
-		    ctx->items[i].type == FI_MODSEQ)
-			continue;
-		if (!first)
-			buf_append(b, " ", 1);
-		first = 0;
-		item_write(s, &ctx->items[i], m, c, b, tmp);
-	}
-	if (flags_pending) {
-		buf_append_str(b, first ? "FLAGS " : " FLAGS ");
-		imap_append_flags(b, m->flags, m->keywords);
-		first = 0;
-	}
-	/* asked for, or with FLAGS once CONDSTORE is on (RFC 7162 3.1.4) */
-	if (ctx->want_modseq ||
-	    (s->condstore && (ctx->want_flags || flags_pending)))
-		buf_printf(b, "%sMODSEQ (%llu)", first ? "" : " ",
-			   (unsigned long long)mailbox_view_msg_modseq(s->view, seq));
-	buf_append(b, ")\r\n", 3);
-	imap_session_write(s, b->data, b->len);
-	buf_reset(b);
+	fetch_write(s, cmd, ctx, seq, m, c, 0, flags_pending, b, tmp);
 	return 0;
 }
 
