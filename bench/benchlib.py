@@ -855,15 +855,25 @@ def edo_letter(from_addr, to_addr, subject, text, fname, data,
     return m.as_bytes()
 
 
-def wait_exists_count(srv, user, folder, count, timeout):
+def wait_exists_count(srv, user, folder, count, timeout, steps=None):
     """Poll until folder shows at least count messages; returns (exists,
-    seconds waited)."""
+    seconds waited).  steps, a dict, gets the parts: "login" (s), "select"
+    (the first SELECT, s), "first" (what it showed), "polls"."""
     t0 = time.perf_counter()
     imap = Imap(srv.port).login(user)
+    if steps is not None:
+        steps["login"] = time.perf_counter() - t0
+        steps["polls"] = 0
     try:
         n = 0
         while time.perf_counter() - t0 < timeout:
+            t1 = time.perf_counter()
             n = imap.select(folder)
+            if steps is not None:
+                if steps["polls"] == 0:
+                    steps["select"] = time.perf_counter() - t1
+                    steps["first"] = n
+                steps["polls"] += 1
             if n >= count:
                 break
             time.sleep(0.2)

@@ -133,8 +133,9 @@ def main():
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
+    steps = {}
     exists, waited = bl.wait_exists_count(edo, "lutik", "INBOX",
-                                          base + sent, 120)
+                                          base + sent, 120, steps)
     stop.set()
     poller.join(30)
     probe.logout()
@@ -143,6 +144,10 @@ def main():
           "(%d before) after %.2f s; another session's longest wait "
           "meanwhile %.1f ms (%d commands)" % (exists, base, waited,
                                                stall * 1000, len(gaps)))
+    print("  of which LOGIN %.2f s (projection on the worker), first SELECT "
+          "%.3f s showing %d, %d SELECT(s) in all" % (
+              steps.get("login", 0), steps.get("select", 0),
+              steps.get("first", 0), steps.get("polls", 0)))
 
     bodies = []
     rounds = {}

@@ -192,6 +192,12 @@ struct mb_party_cache *mb_party_cache_new(void);
 void mb_party_cache_free(struct mb_party_cache **cache);
 /* MESSAGE_IN / MESSAGE_OUT.  -1 with err only for temporary failures; a
  * message that cannot be shown becomes a notice that says so. */
+/* 1 with r filled when the box-wide plain rendering of the message is
+ * stored (mb_render_message would reuse it); store lookups only, no core
+ * call, so it may run inside a read transaction (mailbox-sync.c). */
+int mb_render_message_stored(struct mailbox_env *env, const char *box_id,
+			     const char *msg_id, int outgoing,
+			     struct mb_rendered *r);
 int mb_render_message(struct mailbox_env *env, int64_t user_id,
 		      const char *box_id, const char *msg_id, int outgoing,
 		      struct mb_party_cache *parties, struct mb_rendered *r,

@@ -780,6 +780,23 @@ static int mb_render_message_view(struct mailbox_env *env,
 	return 0;
 }
 
+int mb_render_message_stored(struct mailbox_env *env, const char *box_id,
+			     const char *msg_id, int outgoing,
+			     struct mb_rendered *r)
+{
+	char *key;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (env->core == NULL)
+		return 0;
+	key = xasprintf("message:%s:%s:%s:plain", box_id, msg_id,
+			outgoing ? "out" : "in");
+	ret = mb_reuse(env, key, 0, r);
+	free(key);
+	return ret;
+}
+
 int mb_render_message(struct mailbox_env *env, int64_t user_id,
 		      const char *box_id, const char *msg_id, int outgoing,
 		      struct mb_party_cache *parties, struct mb_rendered *r,

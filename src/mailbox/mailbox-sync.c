@@ -40,11 +40,20 @@ struct mb_act {
 	char *keywords;
 };
 
+/* What the prefetch (mb_prefetch) found for a message event. */
+struct mb_pre {
+	int done;		/* looked up: the rest is valid */
+	int exists, fresh;	/* as mb_item_exists gives them */
+	int stored;		/* r holds the stored rendering */
+	struct mb_rendered r;
+};
+
 struct mb_batch {
 	struct core_event *evs;
 	size_t n, cap;
 	struct mb_act *acts;
 	size_t n_acts, cap_acts;
+	struct mb_pre *pre;	/* one per event, or NULL */
 };
 
 struct mb_sync_ctx {
@@ -83,6 +92,11 @@ static void mb_batch_clear(struct mb_batch *b)
 		free(b->acts[i].keywords);
 	}
 	free(b->acts);
+	if (b->pre != NULL) {
+		for (i = 0; i < b->n; i++)
+			mb_rendered_clear(&b->pre[i].r);
+		free(b->pre);
+	}
 	memset(b, 0, sizeof(*b));
 }
 
@@ -156,12 +170,19 @@ static int mb_prep_add(struct mb_sync_ctx *c, struct mb_batch *b,
 	struct mb_act *a;
 	int exists, fresh, ret;
 	int message = kind == STORE_MB_KIND_MESSAGE && ev->message_id[0] != '\0';
+	struct mb_pre *pre = message && b->pre != NULL ?
+		&b->pre[ev - b->evs] : NULL;
 
-	if (mb_item_exists(c, kind, role, ev->message_id[0] != '\0' ?
-			   ev->message_id : NULL,
-			   kind == STORE_MB_KIND_CONTACT ? ev->other_box : NULL,
-			   &exists, message ? &fresh : NULL, err) < 0)
+	if (pre != NULL && pre->done) {
+		exists = pre->exists;
+		fresh = pre->fresh;
+	} else if (mb_item_exists(c, kind, role, ev->message_id[0] != '\0' ?
+				  ev->message_id : NULL,
+				  kind == STORE_MB_KIND_CONTACT ? ev->other_box :
+				  NULL, &exists, message ? &fresh : NULL,
+				  err) < 0) {
 		return -1;
+	}
 	if (exists)
 		return 0;
 	a = mb_act_new(b, MB_ACT_ADD, ev);
@@ -169,6 +190,12 @@ static int mb_prep_add(struct mb_sync_ctx *c, struct mb_batch *b,
 	a->kind = kind;
 	a->flags = flags;
 	a->fresh = message && fresh;
+	if (pre != NULL && pre->stored) {
+		a->r = pre->r;
+		memset(&pre->r, 0, sizeof(pre->r));
+		pre->stored = 0;
+		return 0;
+	}
 	switch (kind) {
 	case STORE_MB_KIND_MESSAGE:
 		ret = mb_render_message(c->env, c->user_id, c->box_id,
@@ -622,6 +649,54 @@ static void mb_count_renders(struct mailbox_env *env,
 	pthread_mutex_unlock(&env->lock);
 }
 
+/* Events looked up per read transaction by the prefetch: one transaction
+ * holds the store lock, so other sessions wait at most this many lookups
+ * (about 10 ms). */
+#define MB_PREFETCH_CHUNK 200
+
+/* The store lookups of the batch's message events (does the user show the
+ * message already; is its box-wide rendering stored) in read transactions
+ * of MB_PREFETCH_CHUNK events, instead of one transaction each: after
+ * 10,000 letters the per-statement WAL read locks were a good part of a
+ * first login.  Only store lookups here, no core call: a driver owns its
+ * transactions (DESIGN.md section 2).  What a lookup misses is done again
+ * by mb_prep_add as before; the apply step's cursor check still catches a
+ * concurrent sync. */
+static void mb_prefetch(struct mb_sync_ctx *c, struct mb_batch *b)
+{
+	struct store *s = c->env->store;
+	struct mailbox_error err;
+	size_t i, in_tx = 0;
+
+	b->pre = xcalloc(b->n + 1, sizeof(*b->pre));
+	for (i = 0; i < b->n; i++) {
+		const struct core_event *ev = &b->evs[i];
+		struct mb_pre *p = &b->pre[i];
+		int out = ev->type == CORE_EV_MESSAGE_OUT;
+
+		if ((ev->type != CORE_EV_MESSAGE_IN && !out) ||
+		    ev->message_id[0] == '\0')
+			continue;
+		if (in_tx == 0 && store_read_begin(s) != STORE_OK)
+			return;
+		memset(&err, 0, sizeof(err));
+		p->done = mb_item_exists(c, STORE_MB_KIND_MESSAGE,
+					 out ? STORE_MB_ROLE_SENT :
+					 STORE_MB_ROLE_INBOX, ev->message_id,
+					 NULL, &p->exists, &p->fresh, &err) == 0;
+		if (p->done && !p->exists)
+			p->stored = mb_render_message_stored(c->env, c->box_id,
+							     ev->message_id,
+							     out, &p->r);
+		if (++in_tx == MB_PREFETCH_CHUNK) {
+			(void)store_tx_commit(s);
+			in_tx = 0;
+		}
+	}
+	if (in_tx > 0)
+		(void)store_tx_commit(s);
+}
+
 /* 0 applied, MB_SYNC_AGAIN to redo, -1 error (nothing applied). */
 static int mb_sync_batch(struct mb_sync_ctx *c, struct mb_batch *b,
 			 char **cursor, struct mailbox_error *err)
@@ -632,6 +707,7 @@ static int mb_sync_batch(struct mb_sync_ctx *c, struct mb_batch *b,
 	size_t i;
 	int ret;
 
+	mb_prefetch(c, b);
 	for (i = 0; i < b->n; i++) {
 		if (mb_prep_event(c, b, &b->evs[i], err) < 0)
 			return -1;
