@@ -69,9 +69,21 @@ def free_port():
 
 
 def demo_ports():
-    """Free loopback ports for the four listeners."""
-    return {k: free_port() for k in
-            ("imap", "imaps", "submission", "submissions")}
+    """Free loopback ports for the four listeners, all different: the four
+    sockets are held open together while the kernel picks (one at a time,
+    it once gave IMAP and SMTP the same port, and the daemon failed with
+    "Address already in use")."""
+    names = ("imap", "imaps", "submission", "submissions")
+    socks = []
+    try:
+        for _ in names:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return {k: s.getsockname()[1] for k, s in zip(names, socks)}
+    finally:
+        for s in socks:
+            s.close()
 
 
 def demo_env(build, ports, language="ru", **extra):
