@@ -290,7 +290,10 @@ int store_exec(struct store *store, const char *sql, const char *what)
 	return STORE_OK;
 }
 
-int store_tx_begin(struct store *store)
+/* One level of a transaction: the outermost begins it with sql, inner
+ * levels only count.  Inside one an inner level rolled back, nothing more
+ * begins. */
+static int store_begin(struct store *store, const char *sql, const char *what)
 {
 	int ret;
 
@@ -303,9 +306,7 @@ int store_tx_begin(struct store *store)
 		store->tx_depth++;
 		return STORE_OK;
 	}
-	/* IMMEDIATE takes the write lock now, so a transaction never fails
-	 * half-way because another process started writing. */
-	ret = store_exec(store, "BEGIN IMMEDIATE", "begin transaction");
+	ret = store_exec(store, sql, what);
 	if (ret != STORE_OK) {
 		store_unlock(store);
 		return ret;
@@ -315,23 +316,16 @@ int store_tx_begin(struct store *store)
 	return STORE_OK;
 }
 
+int store_tx_begin(struct store *store)
+{
+	/* IMMEDIATE takes the write lock now, so a transaction never fails
+	 * half-way because another process started writing. */
+	return store_begin(store, "BEGIN IMMEDIATE", "begin transaction");
+}
+
 int store_read_begin(struct store *store)
 {
-	int ret;
-
-	store_lock(store);
-	if (store->tx_depth > 0) {
-		store->tx_depth++;
-		return STORE_OK;
-	}
-	ret = store_exec(store, "BEGIN DEFERRED", "begin read");
-	if (ret != STORE_OK) {
-		store_unlock(store);
-		return ret;
-	}
-	store->tx_depth = 1;
-	store->tx_aborted = 0;
-	return STORE_OK;
+	return store_begin(store, "BEGIN DEFERRED", "begin read");
 }
 
 /* Ends one level; the lock taken by its store_tx_begin goes with it. */
