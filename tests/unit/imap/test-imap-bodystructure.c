@@ -41,27 +41,26 @@ static char *env(const struct imap_message *msg)
 	return (char *)buf_steal(&b, NULL);
 }
 
-static char *part_text(const struct imap_message *msg, const char *num, int mime)
+/* The header (hdr) or the body of a part, NULL for no part. */
+static char *span_text(const struct imap_message *msg,
+		       const struct imap_msgpart *p, int hdr)
 {
-	const struct imap_msgpart *p = imap_message_find_part(msg, num);
-
-	if (p == NULL)
-		return NULL;
-	if (mime)
-		return xstrndup((const char *)msg->data + p->hdr_off, p->hdr_len);
-	return xstrndup((const char *)msg->data + p->body_off, p->body_len);
-}
-
-/* HEADER (hdr) or TEXT of a part number, as FETCH takes them. */
-static char *inner_text(const struct imap_message *msg, const char *num, int hdr)
-{
-	const struct imap_msgpart *p = imap_message_find_inner(msg, num);
-
 	if (p == NULL)
 		return NULL;
 	if (hdr)
 		return xstrndup((const char *)msg->data + p->hdr_off, p->hdr_len);
 	return xstrndup((const char *)msg->data + p->body_off, p->body_len);
+}
+
+static char *part_text(const struct imap_message *msg, const char *num, int mime)
+{
+	return span_text(msg, imap_message_find_part(msg, num), mime);
+}
+
+/* HEADER (hdr) or TEXT of a part number, as FETCH takes them. */
+static char *inner_text(const struct imap_message *msg, const char *num, int hdr)
+{
+	return span_text(msg, imap_message_find_inner(msg, num), hdr);
 }
 
 static void test_multipart(void)
