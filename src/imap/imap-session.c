@@ -389,19 +389,30 @@ void imap_session_cache_clear(struct imap_session *s)
 	memset(&s->cache, 0, sizeof(s->cache));
 }
 
-int imap_session_msg(struct imap_session *s, uint32_t seq, int full,
-		     const struct imap_msg_cache **cache_r,
-		     struct mailbox_error *err)
+/* The snapshot's message seq, or NULL with err set. */
+static const struct mailbox_msg *session_msg_get(struct imap_session *s,
+						 uint32_t seq,
+						 struct mailbox_error *err)
 {
 	const struct mailbox_msg *m = mailbox_view_msg(s->view, seq);
-	struct imap_message_limits lim;
 
 	if (m == NULL) {
 		err->cls = MAILBOX_ERR_NOTFOUND;
 		snprintf(err->msg, sizeof(err->msg),
 			 "Сообщение удалено / Message was expunged");
-		return -1;
 	}
+	return m;
+}
+
+int imap_session_msg(struct imap_session *s, uint32_t seq, int full,
+		     const struct imap_msg_cache **cache_r,
+		     struct mailbox_error *err)
+{
+	const struct mailbox_msg *m = session_msg_get(s, seq, err);
+	struct imap_message_limits lim;
+
+	if (m == NULL)
+		return -1;
 	if (s->cache.data != NULL && s->cache.uid == m->uid &&
 	    !s->cache.header_only) {
 		if (full && !s->cache.full) {
@@ -435,14 +446,10 @@ int imap_session_msg_header(struct imap_session *s, uint32_t seq,
 			    const struct imap_msg_cache **cache_r,
 			    struct mailbox_error *err)
 {
-	const struct mailbox_msg *m = mailbox_view_msg(s->view, seq);
+	const struct mailbox_msg *m = session_msg_get(s, seq, err);
 
-	if (m == NULL) {
-		err->cls = MAILBOX_ERR_NOTFOUND;
-		snprintf(err->msg, sizeof(err->msg),
-			 "Сообщение удалено / Message was expunged");
+	if (m == NULL)
 		return -1;
-	}
 	if (s->cache.data != NULL && s->cache.uid == m->uid) {
 		*cache_r = &s->cache;
 		return 0;
@@ -570,8 +577,7 @@ static void send_vanished_uids(struct imap_session *s, const uint32_t *uids,
 
 	for (size_t i = 0; i < n; i++)
 		r[i].lo = r[i].hi = uids[i];
-	n = ranges_normalize(r, n);
-	vanished_write(s, 0, r, n);
+	imap_session_send_vanished(s, 0, r, n, NULL, 0);
 	free(r);
 }
 

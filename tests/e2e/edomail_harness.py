@@ -264,6 +264,47 @@ class Daemon:
         return c
 
 
+class TmuxApp:
+    """A terminal program (mutt, NeoMutt) in a detached tmux session of
+    200x50, read with capture-pane and driven with send-keys."""
+
+    def __init__(self, session, command, home):
+        self.session = session
+        self.env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8",
+                        TERM="xterm-256color", HOME=home)
+        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x",
+                        "200", "-y", "50", command], env=self.env,
+                       check=True)
+
+    def screen(self):
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t",
+                               self.session], capture_output=True, text=True,
+                              env=self.env).stdout
+
+    def wait(self, ok, timeout=60):
+        """The screen once ok(screen) holds; None after timeout."""
+        deadline = time.time() + timeout
+        while True:
+            text = self.screen()
+            if ok(text):
+                return text
+            if time.time() > deadline:
+                return None
+            time.sleep(0.3)
+
+    def keys(self, *keys):
+        subprocess.run(["tmux", "send-keys", "-t", self.session] +
+                       list(keys), env=self.env)
+
+    def running(self):
+        return subprocess.run(["tmux", "has-session", "-t", self.session],
+                              capture_output=True).returncode == 0
+
+    def kill(self):
+        subprocess.run(["tmux", "kill-session", "-t", self.session],
+                       capture_output=True)
+
+
 def require_tools(*tools):
     """Fails at once, saying what to install, when a client a test drives
     is missing or lacks what the test needs ("swaks-tls": swaks with its
@@ -289,12 +330,16 @@ def require_tools(*tools):
 class DaemonTestCase(unittest.TestCase):
     """A test class with one daemon for all its tests (started in
     setUpClass); fails if the daemon logged a sanitizer report or did not
-    stop cleanly."""
+    stop cleanly.  tools: the clients the class drives (require_tools);
+    extra_env: DEMO_* settings of its daemon."""
     language = "ru"
+    tools = ()
+    extra_env = None
 
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon(language=cls.language)
+        require_tools(*cls.tools)
+        cls.d = Daemon(language=cls.language, extra_env=cls.extra_env)
         cls.d.start()
 
     @classmethod

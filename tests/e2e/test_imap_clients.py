@@ -29,9 +29,10 @@ def wait_for(fn, timeout=30):
 
 
 class ClientsTest(h.DaemonTestCase):
+    tools = ("curl", "mbsync", "mutt", "tmux")
+
     @classmethod
     def setUpClass(cls):
-        h.require_tools("curl", "mbsync", "mutt", "tmux")
         super().setUpClass()
         d = cls.d
         m = EmailMessage()
@@ -160,26 +161,14 @@ set sort=date
 set mail_check=60
 set timeout=600
 """ % (self.d.ports["imaps"], h.PASSWORD, self.d.cafile))
-            env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8", TERM="xterm-256color",
-                       HOME=tmp)
-            subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "50",
-                            "mutt -n -F %s" % rc], env=env, check=True)
-
-            def screen():
-                return subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
-                                      capture_output=True, text=True, env=env).stdout
-            deadline = time.time() + 60
-            while SUBJECT not in screen():
-                if time.time() > deadline:
-                    self.fail("mutt index:\n" + screen())
-                time.sleep(0.5)
-            subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], env=env)
-            deadline = time.time() + 60
-            while "Направляем договор" not in screen():
-                if time.time() > deadline:
-                    self.fail("mutt pager:\n" + screen())
-                time.sleep(0.5)
-            subprocess.run(["tmux", "send-keys", "-t", session, "q", "q"], env=env)
+            app = h.TmuxApp(session, "mutt -n -F %s" % rc, tmp)
+            self.assertIsNotNone(app.wait(lambda t: SUBJECT in t),
+                                 "mutt index:\n" + app.screen())
+            app.keys("Enter")
+            self.assertIsNotNone(
+                app.wait(lambda t: "Направляем договор" in t),
+                "mutt pager:\n" + app.screen())
+            app.keys("q", "q")
         finally:
             subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
             shutil.rmtree(tmp, ignore_errors=True)

@@ -15,7 +15,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import unittest
 
 import edomail_harness as h
 from edomail_harness import utf7_encode as u7
@@ -77,54 +76,28 @@ class Recorder:
         self.lsock.close()
 
 
-class NeoMuttQresync(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        h.require_tools("neomutt", "tmux")
-        cls.d = h.Daemon(extra_env={"DEMO_PLAINTEXT_LOOPBACK": "true"})
-        cls.d.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        rc, sanitizer, log = cls.d.cleanup()
-        if sanitizer:
-            raise AssertionError("sanitizer report in edomaild log:\n" + log)
-        if rc != 0:
-            raise AssertionError("edomaild exited with %d:\n%s" % (rc, log))
+class NeoMuttQresync(h.DaemonTestCase):
+    tools = ("neomutt", "tmux")
+    extra_env = {"DEMO_PLAINTEXT_LOOPBACK": "true"}
 
     def run_neomutt(self, tmp, rc, url, session, want, absent=()):
-        env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8",
-                   TERM="xterm-256color", HOME=tmp)
-        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x",
-                        "200", "-y", "50", "neomutt -n -F %s -f '%s'" %
-                        (rc, url)], env=env, check=True)
-
-        def screen():
-            return subprocess.run(["tmux", "capture-pane", "-p", "-t",
-                                   session], capture_output=True, text=True,
-                                  env=env).stdout
+        """NeoMutt on url until its screen shows every want and no absent;
+        then it quits.  Returns that screen."""
+        app = h.TmuxApp(session, "neomutt -n -F %s -f '%s'" % (rc, url), tmp)
         try:
-            deadline = time.time() + 60
-            while True:
-                text = screen()
-                if all(w in text for w in want) and \
-                        not any(a in text for a in absent):
-                    break
-                if time.time() > deadline:
-                    self.fail("neomutt index:\n" + text)
-                time.sleep(0.3)
-            subprocess.run(["tmux", "send-keys", "-t", session, "q"],
-                           env=env)
+            text = app.wait(lambda t: all(w in t for w in want) and
+                            not any(a in t for a in absent))
+            if text is None:
+                self.fail("neomutt index:\n" + app.screen())
+            app.keys("q")
             deadline = time.time() + 30
-            while subprocess.run(["tmux", "has-session", "-t", session],
-                                 capture_output=True).returncode == 0:
+            while app.running():
                 if time.time() > deadline:
-                    self.fail("neomutt did not quit:\n" + screen())
+                    self.fail("neomutt did not quit:\n" + app.screen())
                 time.sleep(0.2)
             return text
         finally:
-            subprocess.run(["tmux", "kill-session", "-t", session],
-                           capture_output=True)
+            app.kill()
 
     def test_reopen_resynchronises_with_qresync(self):
         d = self.d

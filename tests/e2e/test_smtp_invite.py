@@ -4,8 +4,7 @@ accepts it, «Нет, спасибо» declines it, anything else is refused wit
 explanation.  Statuses are visible in both organizations' folders."""
 import subprocess
 
-from edomail_harness import (DaemonTestCase, PASSWORD, VASILEK, main,
-                             require_tools)
+from edomail_harness import DaemonTestCase, PASSWORD, VASILEK, main
 from test_smtp_session import (IN_INV, L_INN, OUT_INV, R_INN, V_INN,
                                ctl_messages, edo_id, imap_wait, make_mail,
                                submit)
@@ -45,10 +44,7 @@ def invitation_of(d, login, folder, other_inn, pred=lambda f: True):
 
 
 class SmtpInvite(DaemonTestCase):
-    @classmethod
-    def setUpClass(cls):
-        require_tools("swaks-tls")
-        super().setUpClass()
+    tools = ("swaks-tls",)
 
 
     def test_1_invitation_refusals(self):
