@@ -317,4 +317,56 @@ int core_poll_events(struct core *core, const char *box_id,
 int core_send_receipts(struct core *core, const char *box_id,
 		       struct core_error *err);
 
+/* ---- a batch (PROVISIONAL: the driver-owned version lands with the
+ * corebatch branch) ---- */
+#define CORE_OP_ID_MAX 80
+enum core_op_kind { CORE_OP_SEND = 1, CORE_OP_INVITE, CORE_OP_ACCEPT, CORE_OP_REJECT };
+struct core_op {
+	enum core_op_kind kind;
+	char op_id[CORE_OP_ID_MAX];	/* required, non-empty */
+	const char *box_id;		/* the acting box */
+	const char *to_box_id;		/* INVITE/ACCEPT/REJECT: the other box */
+	const struct core_message *msg;	/* SEND */
+	const char *text;		/* INVITE text, ACCEPT/REJECT comment */
+	char id_r[CORE_UUID_LEN];	/* out: SEND message id, INVITE invitation id */
+	int replayed_r;			/* out: this op id was done before; nothing new */
+};
+/* Every op applied (or found done by its op id), or none; on -1 *failed_r
+ * is the op that failed. */
+int core_apply(struct core *core, struct core_op *ops, size_t n,
+	       size_t *failed_r, struct core_error *err);
+
+/* ---- private keys (core-keys.c): the one place a stored key is opened ---- */
+
+/* A certificate of user_id in box_id (0: the organization's own) with its
+ * private key, open for one operation: the newest one valid now.  PERM
+ * with a text saying why there is none (no certificate, expired, not yet
+ * valid, no key stored); TEMP when the key does not open. */
+struct core_signer;
+int core_signer_open(struct core *core, const char *box_id, int64_t user_id,
+		     struct core_signer **s_r, struct core_error *err);
+const char *core_signer_cert_pem(const struct core_signer *s);
+/* A detached CMS signature (DER). */
+int core_signer_sign(struct core_signer *s, const unsigned char *data,
+		     size_t len, unsigned char **sig_r, size_t *sig_len_r,
+		     struct core_error *err);
+/* Opens CMS EnvelopedData made for this certificate; -1 when it cannot. */
+int core_signer_decrypt(struct core_signer *s, const unsigned char *in,
+			size_t len, unsigned char **out_r, size_t *out_len_r);
+/* Wipes the key. */
+void core_signer_free(struct core_signer **s);
+
+/* Every key of (box, user) that opens, the user's first, then the
+ * organization's: for reading what came encrypted.  Never NULL (maybe
+ * empty). */
+struct core_keyring;
+struct core_keyring *core_keyring_open(struct core *core, const char *box_id,
+				       int64_t user_id);
+size_t core_keyring_count(const struct core_keyring *kr);
+/* 0 when one of the keys opened the envelope. */
+int core_keyring_decrypt(const struct core_keyring *kr,
+			 const unsigned char *in, size_t len,
+			 unsigned char **out_r, size_t *out_len_r);
+void core_keyring_free(struct core_keyring **kr);
+
 #endif

@@ -10,6 +10,12 @@ struct core {
 	const struct core_driver *driver;
 	void *driver_ctx;		/* the driver's own state */
 
+	/* core-keys.c: the node key, read once (0 unread, 1 read, -1
+	 * unusable) */
+	pthread_mutex_t keys_lock;
+	int node_key_state;
+	unsigned char node_key[32];
+
 	pthread_mutex_t notify_lock;
 	core_notify_cb *notify;
 	void *notify_ctx;

@@ -8,10 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "config/config.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "operator/operator.h"
+#include "store/store.h"
 
 /* NULL-terminated, looked up by settings->operator_driver. */
 static const struct core_driver *const core_drivers[] = {
@@ -118,8 +121,10 @@ int core_open(const struct settings *set, struct store *store,
 	core->store = store;
 	core->driver = drv;
 	pthread_mutex_init(&core->notify_lock, NULL);
+	pthread_mutex_init(&core->keys_lock, NULL);
 	if (drv->open(core, err) < 0) {
 		pthread_mutex_destroy(&core->notify_lock);
+		pthread_mutex_destroy(&core->keys_lock);
 		free(core);
 		return -1;
 	}
@@ -136,6 +141,8 @@ void core_close(struct core **_core)
 	*_core = NULL;
 	core->driver->close(core);
 	pthread_mutex_destroy(&core->notify_lock);
+	pthread_mutex_destroy(&core->keys_lock);
+	OPENSSL_cleanse(core->node_key, sizeof(core->node_key));
 	free(core);
 }
 
@@ -471,4 +478,41 @@ int core_prepare(struct core *core, struct core_error *err)
 	if (core->driver->prepare == NULL)
 		return 0;
 	return core->driver->prepare(core, err);
+}
+
+/* PROVISIONAL until the corebatch branch lands. */
+int core_apply(struct core *core, struct core_op *ops, size_t n,
+	       size_t *failed_r, struct core_error *err)
+{
+	size_t i;
+	int ret = 0;
+
+	CORE_ERR_GUARD(err);
+	if (store_tx_begin(core->store) != STORE_OK)
+		return core_error_set(err, CORE_ERR_TEMP, "Хранилище занято / store busy");
+	for (i = 0; i < n && ret == 0; i++) {
+		struct core_op *op = &ops[i];
+		switch (op->kind) {
+		case CORE_OP_SEND:
+			ret = core_send_message(core, op->msg, op->id_r, err);
+			break;
+		case CORE_OP_INVITE:
+			ret = core_invite(core, op->box_id, op->to_box_id, op->text, op->id_r, err);
+			break;
+		case CORE_OP_ACCEPT:
+			ret = core_accept(core, op->box_id, op->to_box_id, op->text, err);
+			break;
+		default:
+			ret = core_reject(core, op->box_id, op->to_box_id, op->text, err);
+			break;
+		}
+	}
+	if (ret < 0) {
+		*failed_r = i - 1;
+		store_tx_rollback(core->store);
+		return -1;
+	}
+	if (store_tx_commit(core->store) != STORE_OK)
+		return core_error_set(err, CORE_ERR_TEMP, "commit failed");
+	return 0;
 }

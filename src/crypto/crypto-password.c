@@ -109,9 +109,9 @@ static int crypto_password_parse(const char *stored,
 	if (strchr(hash, '$') != NULL ||
 	    crypto_password_parse_iter(it, (size_t)(salt - 1 - it),
 				       &p->iter) < 0 ||
-	    crypto_unbase64(salt, (size_t)(hash - 1 - salt), &p->salt,
+	    util_unbase64(salt, (size_t)(hash - 1 - salt), &p->salt,
 			    &p->salt_len) < 0 ||
-	    crypto_unbase64(hash, hash_chars, &p->hash, &p->hash_len) < 0 ||
+	    util_unbase64(hash, hash_chars, &p->hash, &p->hash_len) < 0 ||
 	    p->salt_len < 8 || p->salt_len > CRYPTO_PASSWORD_MAX_FIELD ||
 	    p->hash_len < 16 || p->hash_len > CRYPTO_PASSWORD_MAX_FIELD) {
 		crypto_password_parsed_clear(p);

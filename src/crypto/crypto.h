@@ -162,7 +162,5 @@ void crypto_sha256(const void *data, size_t len, unsigned char out[32]);
 /* len bytes from the CSPRNG. */
 void crypto_random(void *buf, size_t len);
 char *crypto_base64(const unsigned char *data, size_t len); /* no newlines */
-int crypto_unbase64(const char *s, size_t len, unsigned char **out_r,
-		    size_t *out_len_r);
 
 #endif

@@ -3,7 +3,6 @@
 #include "imap/imap-common.h"
 #include "imap/imap-quote.h"
 #include "config/config.h"
-#include "crypto/crypto.h"
 #include "lib/log.h"
 #include "lib/worker.h"
 
@@ -318,7 +317,7 @@ static int auth_plain(struct imap_session *s, struct imap_cmd *cmd,
 
 	if (strcmp(b64, "=") == 0)
 		b64 = "";
-	if (crypto_unbase64(b64, strlen(b64), &dec, &len) < 0) {
+	if (util_unbase64(b64, strlen(b64), &dec, &len) < 0) {
 		imap_cmd_reply(s, cmd, "BAD", "Неверный base64 / Invalid base64");
 		return 1;
 	}

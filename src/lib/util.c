@@ -382,3 +382,64 @@ int util_peer_address(const struct sockaddr *sa, int salen, char *out,
 	}
 	return 0;
 }
+
+/* Longer input is refused rather than allocated (a SASL response or a
+ * MIME part is far smaller). */
+#define UTIL_MAX_BASE64_LEN ((size_t)512 * 1024 * 1024)
+
+static int util_b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Decodes standard base64; whitespace is skipped (MIME bodies wrap lines),
+ * padding is optional at the end, anything else is an error.  Written by
+ * hand because EVP_DecodeBlock keeps the padding's zero bytes. */
+int util_unbase64(const char *s, size_t len, unsigned char **out_r,
+		    size_t *out_len_r)
+{
+	if (len > UTIL_MAX_BASE64_LEN)
+		return -1;
+	unsigned char *out = xmalloc(len / 4 * 3 + 3);
+	size_t n = 0, pad = 0;
+	unsigned int acc = 0, bits = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		int v = util_b64_value(c);
+		if (v < 0 || pad > 0)
+			goto fail;
+		acc = (acc << 6) | (unsigned int)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	/* Leftover bits must be zero padding of a 2- or 3-char final group. */
+	if (pad > 2 || bits >= 6 || acc != 0)
+		goto fail;
+	*out_r = out;
+	*out_len_r = n;
+	return 0;
+fail:
+	free(out);
+	return -1;
+}

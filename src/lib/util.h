@@ -67,4 +67,9 @@ int util_utf8_valid(const unsigned char *s, size_t len);
 void util_vformat_error(char *buf, size_t size, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 
+/* Standard base64 (RFC 4648): whitespace skipped, padding optional at the
+ * end, anything else refused (-1).  *out_r is freed by the caller. */
+int util_unbase64(const char *s, size_t len, unsigned char **out_r,
+		  size_t *out_len_r);
+
 #endif

@@ -84,9 +84,17 @@ void mailbox_user_free(struct mailbox_user **_user)
 	if (user == NULL)
 		return;
 	*_user = NULL;
+	if (__atomic_sub_fetch(&user->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
 	mb_user_free_boxes(user);
 	free(user->login);
 	free(user);
+}
+
+struct mailbox_user *mailbox_user_ref(struct mailbox_user *user)
+{
+	__atomic_add_fetch(&user->refs, 1, __ATOMIC_RELAXED);
+	return user;
 }
 
 const char *mailbox_user_login(struct mailbox_user *user)
@@ -307,6 +315,7 @@ static int mb_login(struct mailbox_env *env, const char *login,
 	if (ret != 0)
 		return ret;
 	user = xcalloc(1, sizeof(*user));
+	user->refs = 1;
 	user->env = env;
 	user->id = su.id;
 	user->login = xstrdup(login);

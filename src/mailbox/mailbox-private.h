@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 
+#include <edomail/core.h>
 #include "mailbox/mailbox.h"
 #include "store/store.h"
 #include "store/store-mailbox.h"
@@ -81,6 +82,9 @@ struct mb_box {
 
 struct mailbox_user {
 	struct mailbox_env *env;
+	/* mailbox_user_ref: a worker's job holds the user while the session
+	 * that made the job may end */
+	int refs;
 	int64_t id;
 	char *login;			/* as the client gave it */
 	int multi;			/* INBOX + one folder per organization */

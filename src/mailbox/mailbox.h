@@ -13,7 +13,7 @@
  * IMAP converts to modified UTF-7 on the wire. */
 #include <stddef.h>
 #include <stdint.h>
-#include <edomail/core.h>
+struct core;
 
 struct mailbox_env;
 struct mailbox_user;
@@ -108,7 +108,12 @@ int mailbox_login(struct mailbox_env *env, const char *login,
 int mailbox_login_cached(struct mailbox_env *env, const char *login,
 			 const char *password, struct mailbox_user **user_r,
 			 struct mailbox_error *err);
+/* Drops one reference (the login's, or one taken with mailbox_user_ref);
+ * the user goes with the last. */
 void mailbox_user_free(struct mailbox_user **user);
+/* Another reference, for a job on a worker thread that may outlive the
+ * session; only the login, id and organizations are read through it. */
+struct mailbox_user *mailbox_user_ref(struct mailbox_user *user);
 const char *mailbox_user_login(struct mailbox_user *user);
 /* Boxes (organizations) this session serves: active memberships only. */
 size_t mailbox_user_box_count(struct mailbox_user *user);

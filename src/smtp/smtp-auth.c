@@ -6,10 +6,8 @@
 #include "smtp/smtp-throttle.h"
 
 #include "config/config.h"
-#include "crypto/crypto.h"
 #include "lib/log.h"
 #include "mailbox/mailbox.h"
-#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,12 +39,6 @@ void smtp_auth_clear(struct smtp_session *s)
 		mailbox_user_free(&s->user);
 	free(s->login);
 	s->login = NULL;
-	for (size_t i = 0; i < s->n_box_ids; i++)
-		free(s->box_ids[i]);
-	free(s->box_ids);
-	s->box_ids = NULL;
-	s->n_box_ids = 0;
-	s->user_id = 0;
 	if (s->state == SMTP_STATE_AUTH)
 		s->state = SMTP_STATE_READY;
 }
@@ -61,9 +53,6 @@ struct auth_ctx {
 	enum mailbox_error_class cls;
 	char msg[512];
 	struct mailbox_user *user;
-	int64_t user_id;
-	char **box_ids;
-	size_t n_box_ids;
 };
 
 static void auth_work(struct smtp_job *job)
@@ -77,25 +66,6 @@ static void auth_work(struct smtp_job *job)
 		snprintf(a->msg, sizeof(a->msg), "%s", err.msg);
 		return;
 	}
-	/* The store's user id: certificates and roles are per user. */
-	char *base = smtp_login_base(a->login);
-	struct store_user u;
-	memset(&u, 0, sizeof(u));
-	if (store_user_get(srv->store, base, &u) != STORE_OK) {
-		a->cls = MAILBOX_ERR_TEMP;
-		snprintf(a->msg, sizeof(a->msg),
-			 "Учётная запись не найдена / account not found");
-		mailbox_user_free(&a->user);
-		free(base);
-		return;
-	}
-	a->user_id = u.id;
-	store_user_clear(&u);
-	free(base);
-	a->n_box_ids = mailbox_user_box_count(a->user);
-	a->box_ids = xcalloc(a->n_box_ids + 1, sizeof(char *));
-	for (size_t i = 0; i < a->n_box_ids; i++)
-		a->box_ids[i] = xstrdup(mailbox_user_box_id(a->user, i));
 	a->ok = 1;
 }
 
@@ -116,12 +86,8 @@ static void auth_done(struct smtp_session *s, struct smtp_job *job)
 		s->user = a->user;
 		a->user = NULL;
 		s->login = xstrdup(a->login);
-		s->user_id = a->user_id;
-		s->box_ids = a->box_ids;
-		s->n_box_ids = a->n_box_ids;
-		a->box_ids = NULL;
 		log_info("smtp[%lu] %s: login %s (%zu organizations)", s->id,
-			 s->addr, s->login, s->n_box_ids);
+			 s->addr, s->login, mailbox_user_box_count(s->user));
 		smtp_session_reply(s, 235, "2.7.0",
 				   "Вход выполнен / authentication successful");
 	} else if (a->cls == MAILBOX_ERR_TEMP) {
@@ -148,11 +114,6 @@ static void auth_free(struct smtp_job *job)
 	wipe_free(a->password);
 	if (a->user != NULL)
 		mailbox_user_free(&a->user);
-	if (a->box_ids != NULL) {
-		for (size_t i = 0; i < a->n_box_ids; i++)
-			free(a->box_ids[i]);
-		free(a->box_ids);
-	}
 	free(a);
 }
 
@@ -194,7 +155,7 @@ static char *auth_decode(struct smtp_session *s, const char *b64,
 	unsigned char *out = NULL;
 	size_t len = 0;
 
-	if (crypto_unbase64(b64, strlen(b64), &out, &len) < 0) {
+	if (util_unbase64(b64, strlen(b64), &out, &len) < 0) {
 		s->auth_step = AUTH_STEP_NONE;
 		s->state = SMTP_STATE_READY;
 		smtp_session_reply(s, 501, "5.5.2",

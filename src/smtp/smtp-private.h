@@ -2,13 +2,13 @@
 #define SMTP_SMTP_PRIVATE_H
 /* Internals shared by the files of the smtp module. */
 #include "smtp/smtp.h"
-#include "smtp/smtp-addr.h"
 #include "smtp/smtp-parser.h"
 #include "smtp/smtp-reply.h"
 #include "smtp/smtp-sasl.h"
 #include "lib/util.h"
 
-#include <edomail/core.h>
+#include "mailbox/mailbox-action.h"
+
 #include <stdint.h>
 
 struct bufferevent;
@@ -46,22 +46,12 @@ enum smtp_state {
 	SMTP_STATE_BDAT,	/* reading a BDAT chunk */
 };
 
-/* A recipient accepted at RCPT time, with what it will become. */
-struct smtp_rcpt {
-	char addr[SMTP_PATH_MAX + 1];
-	struct core_box box;
-	enum core_ca_status ca;		/* at RCPT time; re-read at commit */
-	int encrypt;			/* +encrypt */
-	struct smtp_rcpt_params params;
-};
-
-/* One mail transaction (MAIL .. end of data). */
+/* One mail transaction (MAIL .. end of data): the sender and recipients
+ * as the mail-action service accepted them. */
 struct smtp_tx {
-	char from_addr[SMTP_PATH_MAX + 1];
-	struct core_box from_box;
-	int encrypt_policy;		/* the sender organization's */
+	struct mailbox_sender from;
 	struct smtp_mail_params params;
-	struct smtp_rcpt *rcpts;
+	struct mailbox_recipient *rcpts;
 	size_t n_rcpts;
 	struct buf data;
 	struct smtp_data_reader dr;
@@ -117,9 +107,6 @@ struct smtp_session {
 	char *auth_login;		/* LOGIN: the user name given */
 	struct mailbox_user *user;
 	char *login;			/* as given: "buh" or "buh+ИНН" */
-	int64_t user_id;
-	char **box_ids;			/* boxes of this login, active */
-	size_t n_box_ids;
 
 	struct smtp_tx *tx;
 	struct smtp_job *job;		/* in flight */
@@ -170,24 +157,22 @@ int smtp_auth_begin(struct smtp_session *s, const char *mech,
 int smtp_auth_continue(struct smtp_session *s, const char *line);
 void smtp_auth_clear(struct smtp_session *s);
 
-/* ---- smtp-rcpt.c ---- */
+/* ---- smtp-rcpt.c: the mail-action service on the pool ---- */
+/* The reply for a result of the service: ok_code/ok_enh when it is OK,
+ * else the code its class maps to (doc/smtp.md). */
+void smtp_reply_from_result(struct smtp_reply *r,
+			    const struct mailbox_result *res, int ok_code,
+			    const char *ok_enh);
 /* MAIL FROM: checks the sender on the pool; 0 (waiting). */
 int smtp_rcpt_check_sender(struct smtp_session *s,
 			   const struct smtp_path *path,
 			   const struct smtp_mail_params *params);
 /* RCPT TO: resolves the recipient on the pool; 0 (waiting). */
 int smtp_rcpt_check_recipient(struct smtp_session *s,
-			      const struct smtp_path *path,
-			      const struct smtp_addr *addr,
-			      const struct smtp_rcpt_params *params);
-/* The error reply for a recipient address that smtp_addr_parse refused. */
-void smtp_rcpt_addr_error(const struct settings *set, const char *addr,
-			  int result, struct smtp_reply *r);
-/* What a counteragent status becomes, for replies ("an EDO message"...). */
-const char *smtp_rcpt_action_text(enum core_ca_status ca);
+			      const struct smtp_path *path);
 
 /* ---- smtp-submit.c ---- */
-/* End of data: converts and commits on the pool; 0 (waiting). */
+/* End of data: mailbox_submit on the pool; 0 (waiting). */
 int smtp_submit_start(struct smtp_session *s);
 
 #endif

@@ -1,9 +1,9 @@
-/* SASL helpers without I/O (RFC 4616 PLAIN message, login forms). */
+/* SASL helpers without I/O (RFC 4616 PLAIN message).  The login forms
+ * ("buh", "buh+ИНН", "buh@domain") are the mailbox's (mailbox-login.c). */
 #include "smtp/smtp-sasl.h"
 
 #include "lib/util.h"
 
-#include <ctype.h>
 #include <string.h>
 
 int smtp_sasl_plain_split(const unsigned char *msg, size_t len,
@@ -34,28 +34,3 @@ int smtp_sasl_plain_split(const unsigned char *msg, size_t len,
 	*password_r = xstrndup((const char *)pass, pass_len);
 	return 0;
 }
-
-static int is_inn_form(const char *s)
-{
-	size_t n = strspn(s, "0123456789");
-	if (s[n] == '\0')
-		return n == 10 || n == 12;
-	if (n != 10 || s[n] != '.')
-		return 0;
-	const char *kpp = s + n + 1;
-	if (strlen(kpp) != 9)
-		return 0;
-	for (const char *p = kpp; *p != '\0'; p++)
-		if (!isalnum((unsigned char)*p))
-			return 0;
-	return 1;
-}
-
-char *smtp_login_base(const char *login)
-{
-	const char *plus = strrchr(login, '+');
-	if (plus != NULL && is_inn_form(plus + 1))
-		return xstrndup(login, (size_t)(plus - login));
-	return xstrdup(login);
-}
-

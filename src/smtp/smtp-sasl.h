@@ -10,8 +10,5 @@
  * passwd.  0, or -1 when malformed or authzid names another user. */
 int smtp_sasl_plain_split(const unsigned char *msg, size_t len,
 			  char **login_r, char **password_r);
-/* "buh+7701234560" -> "buh" (the store's login); a '+' followed by
- * something else than an ИНН or ИНН.КПП stays part of the login. */
-char *smtp_login_base(const char *login);
 
 #endif

@@ -440,8 +440,6 @@ static void proceed_rcpt(struct smtp_session *s, const char *args)
 	struct smtp_path path;
 	struct smtp_rcpt_params params;
 	struct smtp_parse_error err;
-	struct smtp_addr addr;
-	struct smtp_reply r;
 
 	if (smtp_parse_rcpt(args, &path, &params, &err) < 0) {
 		smtp_session_reply(s, err.code, err.enhanced, "%s", err.text);
@@ -453,13 +451,7 @@ static void proceed_rcpt(struct smtp_session *s, const char *args)
 				   "non-ASCII address requires SMTPUTF8");
 		return;
 	}
-	int res = smtp_addr_parse(path.addr, s->srv->set->domain, &addr);
-	if (res != SMTP_ADDR_OK) {
-		smtp_rcpt_addr_error(s->srv->set, path.addr, res, &r);
-		smtp_session_reply_r(s, &r);
-		return;
-	}
-	smtp_rcpt_check_recipient(s, &path, &addr, &params);
+	smtp_rcpt_check_recipient(s, &path);
 }
 
 static int check_data(struct smtp_session *s, const char *args)

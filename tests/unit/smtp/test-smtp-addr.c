@@ -1,5 +1,5 @@
-/* Address rules, AUTH throttling and reply formatting (pure parts). */
-#include "smtp/smtp-addr.h"
+/* AUTH throttling, SASL and reply formatting (pure parts; the address
+ * rules are the mailbox's: tests/unit/mailbox/test-mailbox-action.c). */
 #include "smtp/smtp-reply.h"
 #include "smtp/smtp-sasl.h"
 #include "smtp/smtp-throttle.h"
@@ -8,65 +8,6 @@
 #include "smtp-test.h"
 
 #include <stdlib.h>
-
-static void test_addr(void)
-{
-	struct smtp_addr a;
-	const char *d = "edo.local";
-
-	ok(smtp_addr_parse("7701234560@edo.local", d, &a) == SMTP_ADDR_OK &&
-		   a.kind == SMTP_ADDR_INN && strcmp(a.query, "7701234560") == 0 &&
-		   !a.encrypt, "ИНН of an organization");
-	ok(smtp_addr_parse("500100732259@EDO.LOCAL", d, &a) == SMTP_ADDR_OK &&
-		   a.kind == SMTP_ADDR_INN, "12-digit ИНН (ИП), domain case");
-	ok(smtp_addr_parse("7701234560.770101001@edo.local", d, &a) ==
-			   SMTP_ADDR_OK &&
-		   a.kind == SMTP_ADDR_INN_KPP &&
-		   strcmp(a.inn, "7701234560") == 0 &&
-		   strcmp(a.kpp, "770101001") == 0 &&
-		   strcmp(a.query, "7701234560.770101001") == 0, "ИНН.КПП");
-	ok(smtp_addr_parse("7701234560.7701ab001@edo.local", d, &a) ==
-			   SMTP_ADDR_OK && strcmp(a.kpp, "7701AB001") == 0,
-	   "КПП letters upper-cased");
-	ok(smtp_addr_parse("2ED-5f0c2b1e-1111@edo.local", d, &a) ==
-			   SMTP_ADDR_OK && a.kind == SMTP_ADDR_ID &&
-		   strcmp(a.query, "2ED-5f0c2b1e-1111") == 0, "participant id");
-	ok(smtp_addr_parse("2ED-abc+encrypt@edo.local", d, &a) == SMTP_ADDR_OK &&
-		   a.encrypt && strcmp(a.local, "2ED-abc") == 0,
-	   "+encrypt on an id");
-	ok(smtp_addr_parse("7701234560+ENCRYPT@edo.local", d, &a) ==
-			   SMTP_ADDR_OK && a.encrypt && a.kind == SMTP_ADDR_INN,
-	   "+ENCRYPT on an ИНН");
-	ok(smtp_addr_parse("7701234560+secret@edo.local", d, &a) ==
-		   SMTP_ADDR_ERR_TAG, "unknown sub-address");
-	ok(smtp_addr_parse("7701234560@example.com", d, &a) ==
-		   SMTP_ADDR_ERR_DOMAIN, "other domain");
-	ok(smtp_addr_parse("7701234560@sub.edo.local", d, &a) ==
-		   SMTP_ADDR_ERR_DOMAIN, "subdomain is another domain");
-	ok(smtp_addr_parse("noatsign", d, &a) == SMTP_ADDR_ERR_DOMAIN,
-	   "no @");
-	ok(smtp_addr_parse("77012345@edo.local", d, &a) == SMTP_ADDR_ERR_SYNTAX,
-	   "8 digits: neither ИНН nor id");
-	ok(smtp_addr_parse("7701234560.77010100@edo.local", d, &a) ==
-		   SMTP_ADDR_ERR_SYNTAX, "8-char КПП");
-	ok(smtp_addr_parse("a.b@edo.local", d, &a) == SMTP_ADDR_ERR_SYNTAX,
-	   "dot in an id");
-	ok(smtp_addr_parse("\"x\"@edo.local", d, &a) == SMTP_ADDR_ERR_SYNTAX,
-	   "quoted local part");
-	ok(smtp_addr_parse("@edo.local", d, &a) == SMTP_ADDR_ERR_SYNTAX,
-	   "empty local part");
-	ok(smtp_addr_parse("abc@edo.local", d, &a) == SMTP_ADDR_ERR_SYNTAX,
-	   "too short for an id");
-	char longid[80];
-	memset(longid, 'A', 60);
-	strcpy(longid + 60, "@edo.local");
-	ok(smtp_addr_parse(longid, d, &a) == SMTP_ADDR_ERR_SYNTAX,
-	   "id longer than 46");
-
-	char out[128];
-	smtp_addr_of_box("2ED-x", "edo.local", out, sizeof(out));
-	is_str(out, "2ED-x@edo.local", "address of a box");
-}
 
 static void test_throttle(void)
 {
@@ -187,25 +128,11 @@ static void test_sasl(void)
 	ok(plain("\0buh", 4, NULL, NULL), "missing second NUL");
 	ok(plain("\0buh\0se\0cret", 12, NULL, NULL), "NUL inside the password");
 	ok(plain("", 0, NULL, NULL), "empty message");
-
-	char *b = smtp_login_base("buh+7701234560");
-	is_str(b, "buh", "login+ИНН");
-	free(b);
-	b = smtp_login_base("buh+7701234560.770101001");
-	is_str(b, "buh", "login+ИНН.КПП");
-	free(b);
-	b = smtp_login_base("anna+work");
-	is_str(b, "anna+work", "a plus that is no ИНН stays");
-	free(b);
-	b = smtp_login_base("buh+77012345");
-	is_str(b, "buh+77012345", "8 digits are no ИНН");
-	free(b);
 }
 
 int main(void)
 {
 	test_sasl();
-	test_addr();
 	test_throttle();
 	test_reply();
 	return test_done();

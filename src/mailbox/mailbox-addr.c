@@ -1,10 +1,15 @@
-/* Address rules (DESIGN.md section 5), without lookups. */
-#include "smtp/smtp-addr.h"
+/* Address rules (DESIGN.md section 5), without lookups: the EDO addresses
+ * <participant-id>@<domain>, <ИНН>@<domain>, <ИНН>.<КПП>@<domain>, each
+ * with an optional "+encrypt" sub-address. */
+#include "mailbox/mailbox-action.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+/* RFC 5321 4.5.3.1.1: a local part is at most 64 octets. */
+#define MAILBOX_LOCAL_MAX 64
 
 static int all_digits(const char *s, size_t n)
 {
@@ -18,7 +23,7 @@ static int all_digits(const char *s, size_t n)
  * digits and '-' (Diadoc style "2BM-7701234560-..."), at most 46. */
 static int participant_id_syntax(const char *s, size_t n)
 {
-	if (n < 4 || n > CORE_ID_MAX - 2)
+	if (n < 4 || n > MAILBOX_ID_MAX - 2)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
@@ -36,21 +41,21 @@ static int kpp_syntax(const char *s, size_t n)
 	return 1;
 }
 
-static int classify(struct smtp_addr *a)
+static enum mailbox_result_class classify(struct mailbox_addr *a)
 {
 	const char *l = a->local;
 	size_t n = strlen(l);
 	const char *dot = strchr(l, '.');
 
 	if (all_digits(l, n) && (n == 10 || n == 12)) {
-		a->kind = SMTP_ADDR_INN;
+		a->kind = MAILBOX_ADDR_INN;
 		memcpy(a->inn, l, n + 1);
 		snprintf(a->query, sizeof(a->query), "%s", l);
-		return SMTP_ADDR_OK;
+		return MAILBOX_RES_OK;
 	}
 	if (dot != NULL && dot - l == 10 && all_digits(l, 10) &&
 	    kpp_syntax(dot + 1, strlen(dot + 1))) {
-		a->kind = SMTP_ADDR_INN_KPP;
+		a->kind = MAILBOX_ADDR_INN_KPP;
 		memcpy(a->inn, l, 10);
 		a->inn[10] = '\0';
 		/* КПП letters (positions 5-6) are capitals by the rules. */
@@ -58,28 +63,29 @@ static int classify(struct smtp_addr *a)
 			a->kpp[i] = (char)toupper((unsigned char)dot[1 + i]);
 		a->kpp[9] = '\0';
 		snprintf(a->query, sizeof(a->query), "%s.%s", a->inn, a->kpp);
-		return SMTP_ADDR_OK;
+		return MAILBOX_RES_OK;
 	}
 	if (all_digits(l, n))
-		return SMTP_ADDR_ERR_SYNTAX;	/* a wrong-length ИНН */
+		return MAILBOX_RES_BAD_ADDRESS;	/* a wrong-length ИНН */
 	if (!participant_id_syntax(l, n))
-		return SMTP_ADDR_ERR_SYNTAX;
-	a->kind = SMTP_ADDR_ID;
+		return MAILBOX_RES_BAD_ADDRESS;
+	a->kind = MAILBOX_ADDR_ID;
 	snprintf(a->query, sizeof(a->query), "%s", l);
-	return SMTP_ADDR_OK;
+	return MAILBOX_RES_OK;
 }
 
-int smtp_addr_parse(const char *addr, const char *domain,
-		    struct smtp_addr *a_r)
+enum mailbox_result_class mailbox_addr_parse(const char *addr,
+					     const char *domain,
+					     struct mailbox_addr *a_r)
 {
 	const char *at = strrchr(addr, '@');
 
 	memset(a_r, 0, sizeof(*a_r));
 	if (at == NULL || domain == NULL || strcasecmp(at + 1, domain) != 0)
-		return SMTP_ADDR_ERR_DOMAIN;
+		return MAILBOX_RES_FOREIGN_DOMAIN;
 	size_t n = (size_t)(at - addr);
-	if (n == 0 || n > SMTP_LOCAL_MAX)
-		return SMTP_ADDR_ERR_SYNTAX;
+	if (n == 0 || n > MAILBOX_LOCAL_MAX)
+		return MAILBOX_RES_BAD_ADDRESS;
 	memcpy(a_r->local, addr, n);
 	a_r->local[n] = '\0';
 
@@ -89,15 +95,15 @@ int smtp_addr_parse(const char *addr, const char *domain,
 		 * typo the user should hear about rather than a letter
 		 * silently sent in clear. */
 		if (strcasecmp(plus + 1, "encrypt") != 0)
-			return SMTP_ADDR_ERR_TAG;
+			return MAILBOX_RES_BAD_SUBADDRESS;
 		a_r->encrypt = 1;
 		*plus = '\0';
 	}
 	return classify(a_r);
 }
 
-void smtp_addr_of_box(const char *box_id, const char *domain, char *out,
-		      size_t out_size)
+void mailbox_addr_of_box(const char *box_id, const char *domain, char *out,
+			 size_t out_size)
 {
 	snprintf(out, out_size, "%s@%s", box_id, domain);
 }

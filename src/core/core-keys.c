@@ -1,0 +1,338 @@
+/* Private keys: the one place where a sealed key is opened (issue 10).
+ * A certificate's private key is stored sealed with the node key
+ * (crypto_seal); it is opened here only for the time of one operation —
+ * a submission's signatures, a batch of receipts, reading one encrypted
+ * message — kept in memory only, and wiped when the signer or keyring is
+ * freed.  Nothing clear is ever written to disk. */
+#include "core/core-private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "config/config.h"
+#include "crypto/crypto.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "store/store.h"
+
+struct core_signer {
+	struct crypto_signer *signer;
+	char *cert_pem;
+	char *key_pem;
+	int64_t user_id;
+};
+
+struct core_key {
+	char *cert_pem;
+	char *key_pem;
+};
+
+struct core_keyring {
+	struct core_key *keys;
+	size_t n;
+};
+
+static void core_key_wipe(char **pem)
+{
+	if (*pem == NULL)
+		return;
+	OPENSSL_cleanse(*pem, strlen(*pem));
+	free(*pem);
+	*pem = NULL;
+}
+
+/* The node key, read once: -1 when it cannot be read (then no stored key
+ * opens, and the caller says so). */
+static int core_node_key(struct core *core, unsigned char key_r[32])
+{
+	char *error = NULL;
+	int ret;
+
+	pthread_mutex_lock(&core->keys_lock);
+	if (core->node_key_state == 0) {
+		if (core->set->node_key_path == NULL ||
+		    crypto_node_key_load(core->set->node_key_path, 0,
+					 core->node_key, &error) < 0) {
+			log_error("core: node key %s unusable, stored private "
+				  "keys cannot be opened / ключ узла недоступен: %s",
+				  core->set->node_key_path != NULL ?
+				  core->set->node_key_path : "(none)",
+				  error != NULL ? error : "no node_key path");
+			free(error);
+			core->node_key_state = -1;
+		} else {
+			core->node_key_state = 1;
+		}
+	}
+	ret = core->node_key_state == 1 ? 0 : -1;
+	if (ret == 0)
+		memcpy(key_r, core->node_key, 32);
+	pthread_mutex_unlock(&core->keys_lock);
+	return ret;
+}
+
+/* The clear PEM of a stored key, NULL (logged) when it does not open. */
+static char *core_key_unseal(struct core *core, const struct store_cert *c)
+{
+	unsigned char nk[32];
+	unsigned char *pem = NULL;
+	size_t pem_len = 0;
+	char *error = NULL, *out;
+
+	if (c->key_enc == NULL || c->key_enc_len == 0 ||
+	    core_node_key(core, nk) < 0)
+		return NULL;
+	int r = crypto_unseal(nk, c->key_enc, c->key_enc_len, &pem, &pem_len,
+			      &error);
+	OPENSSL_cleanse(nk, sizeof(nk));
+	if (r < 0) {
+		log_error("core: certificate %s: the private key does not open "
+			  "with the node key / ключ не открывается: %s",
+			  c->thumbprint, error != NULL ? error : "?");
+		free(error);
+		return NULL;
+	}
+	out = xstrndup((const char *)pem, pem_len);
+	OPENSSL_cleanse(pem, pem_len);
+	free(pem);
+	return out;
+}
+
+/* ---- the signer ---- */
+
+/* The newest certificate with a key that is valid now (Активен or Скоро
+ * истекает); NULL with *why_r saying what is wrong. */
+enum { WHY_NONE = 0, WHY_NO_KEY, WHY_EXPIRED, WHY_NOT_YET };
+
+static const struct store_cert *core_pick_cert(const struct store_cert *certs,
+					       size_t n, int64_t now,
+					       int *why_r)
+{
+	const struct store_cert *best = NULL;
+
+	*why_r = n == 0 ? WHY_NONE : WHY_NO_KEY;
+	for (size_t i = 0; i < n; i++) {
+		if (certs[i].key_enc == NULL || certs[i].key_enc_len == 0)
+			continue;
+		if (now >= certs[i].not_after) {
+			*why_r = WHY_EXPIRED;
+			continue;
+		}
+		if (now < certs[i].not_before) {
+			if (*why_r != WHY_EXPIRED)
+				*why_r = WHY_NOT_YET;
+			continue;
+		}
+		if (best == NULL || certs[i].not_after > best->not_after)
+			best = &certs[i];
+	}
+	return best;
+}
+
+static int core_no_cert(const struct store_cert *certs, size_t n, int why,
+			struct core_error *err)
+{
+	int64_t until = 0;
+	char date[32];
+	struct tm tm;
+
+	switch (why) {
+	case WHY_NONE:
+		return core_error_set(err, CORE_ERR_PERM,
+				      "У вас нет сертификата подписи в этой "
+				      "организации / you have no signing "
+				      "certificate in this organization");
+	case WHY_EXPIRED:
+		for (size_t i = 0; i < n; i++)
+			if (certs[i].not_after > until)
+				until = certs[i].not_after;
+		time_t tt = (time_t)until;
+		gmtime_r(&tt, &tm);
+		strftime(date, sizeof(date), "%d.%m.%Y", &tm);
+		return core_error_set(err, CORE_ERR_PERM,
+				      "Сертификат подписи недействителен: срок "
+				      "истёк %s / your signing certificate "
+				      "expired on %s", date, date);
+	case WHY_NOT_YET:
+		return core_error_set(err, CORE_ERR_PERM,
+				      "Сертификат подписи ещё не действует / "
+				      "your signing certificate is not valid yet");
+	default:
+		return core_error_set(err, CORE_ERR_PERM,
+				      "Для сертификата не сохранён закрытый ключ / "
+				      "no private key is stored for your "
+				      "certificate");
+	}
+}
+
+int core_signer_open(struct core *core, const char *box_id, int64_t user_id,
+		     struct core_signer **s_r, struct core_error *err)
+{
+	struct store_cert *certs = NULL;
+	size_t n = 0;
+	char *error = NULL;
+	int why, ret = -1;
+
+	CORE_ERR_GUARD(err);
+	*s_r = NULL;
+	if (store_cert_list(core->store, box_id, user_id, &certs, &n) !=
+	    STORE_OK)
+		return core_error_set(err, CORE_ERR_TEMP,
+				      "Хранилище недоступно, повторите позже / "
+				      "store unavailable, try later");
+	const struct store_cert *cert = core_pick_cert(certs, n, util_now(),
+						       &why);
+	if (cert == NULL) {
+		core_no_cert(certs, n, why, err);
+		goto out;
+	}
+	struct core_signer *s = xcalloc(1, sizeof(*s));
+	s->user_id = user_id;
+	s->key_pem = core_key_unseal(core, cert);
+	if (s->key_pem == NULL) {
+		core_signer_free(&s);
+		core_error_set(err, CORE_ERR_TEMP,
+			       "Закрытый ключ не открывается ключом узла, "
+			       "обратитесь к администратору / the private key "
+			       "cannot be opened with the node key, contact the "
+			       "administrator");
+		goto out;
+	}
+	s->cert_pem = xstrdup(cert->cert_pem);
+	if (crypto_signer_new(s->cert_pem, s->key_pem, &s->signer, &error) < 0) {
+		core_signer_free(&s);
+		core_error_set(err, CORE_ERR_PERM, "%s",
+			       error != NULL ? error : "?");
+		goto out;
+	}
+	*s_r = s;
+	ret = 0;
+out:
+	free(error);
+	store_cert_list_free(certs, n);
+	return ret;
+}
+
+const char *core_signer_cert_pem(const struct core_signer *s)
+{
+	return s->cert_pem;
+}
+
+int core_signer_sign(struct core_signer *s, const unsigned char *data,
+		     size_t len, unsigned char **sig_r, size_t *sig_len_r,
+		     struct core_error *err)
+{
+	char *error = NULL;
+
+	CORE_ERR_GUARD(err);
+	if (crypto_sign_detached(s->signer, data, len, sig_r, sig_len_r,
+				 &error) < 0) {
+		core_error_set(err, CORE_ERR_PERM, "Не удалось подписать: %s / "
+			       "signing failed", error != NULL ? error : "?");
+		free(error);
+		return -1;
+	}
+	return 0;
+}
+
+int core_signer_decrypt(struct core_signer *s, const unsigned char *in,
+			size_t len, unsigned char **out_r, size_t *out_len_r)
+{
+	char *error = NULL;
+
+	if (crypto_decrypt(s->cert_pem, s->key_pem, in, len, out_r, out_len_r,
+			   &error) < 0) {
+		free(error);
+		return -1;
+	}
+	return 0;
+}
+
+void core_signer_free(struct core_signer **_s)
+{
+	struct core_signer *s = *_s;
+
+	if (s == NULL)
+		return;
+	*_s = NULL;
+	crypto_signer_free(&s->signer);
+	free(s->cert_pem);
+	core_key_wipe(&s->key_pem);
+	free(s);
+}
+
+/* ---- the keyring ---- */
+
+static void core_keyring_add_owner(struct core *core, struct core_keyring *kr,
+				   const char *box_id, int64_t user_id)
+{
+	struct store_cert *certs = NULL;
+	size_t n = 0;
+
+	if (store_cert_list(core->store, box_id, user_id, &certs, &n) !=
+	    STORE_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (certs[i].cert_pem == NULL)
+			continue;
+		char *key = core_key_unseal(core, &certs[i]);
+		if (key == NULL)
+			continue;
+		kr->keys = xrealloc(kr->keys, (kr->n + 1) * sizeof(*kr->keys));
+		kr->keys[kr->n].cert_pem = xstrdup(certs[i].cert_pem);
+		kr->keys[kr->n].key_pem = key;
+		kr->n++;
+	}
+	store_cert_list_free(certs, n);
+}
+
+struct core_keyring *core_keyring_open(struct core *core, const char *box_id,
+				       int64_t user_id)
+{
+	struct core_keyring *kr = xcalloc(1, sizeof(*kr));
+
+	/* The user's own certificates first, then the organization's
+	 * (user 0: the organization's alone). */
+	if (user_id != 0)
+		core_keyring_add_owner(core, kr, box_id, user_id);
+	core_keyring_add_owner(core, kr, box_id, 0);
+	return kr;
+}
+
+size_t core_keyring_count(const struct core_keyring *kr)
+{
+	return kr != NULL ? kr->n : 0;
+}
+
+int core_keyring_decrypt(const struct core_keyring *kr,
+			 const unsigned char *in, size_t len,
+			 unsigned char **out_r, size_t *out_len_r)
+{
+	for (size_t i = 0; kr != NULL && i < kr->n; i++) {
+		char *error = NULL;
+		if (crypto_decrypt(kr->keys[i].cert_pem, kr->keys[i].key_pem,
+				   in, len, out_r, out_len_r, &error) == 0)
+			return 0;
+		free(error);
+	}
+	return -1;
+}
+
+void core_keyring_free(struct core_keyring **_kr)
+{
+	struct core_keyring *kr = *_kr;
+
+	if (kr == NULL)
+		return;
+	*_kr = NULL;
+	for (size_t i = 0; i < kr->n; i++) {
+		free(kr->keys[i].cert_pem);
+		core_key_wipe(&kr->keys[i].key_pem);
+	}
+	free(kr->keys);
+	free(kr);
+}

@@ -1,0 +1,24 @@
+#ifndef MAILBOX_MAILBOX_ACTION_PRIVATE_H
+#define MAILBOX_MAILBOX_ACTION_PRIVATE_H
+/* Inside the mail-action service (mailbox-result.c, mailbox-sender.c,
+ * mailbox-submit*.c) only. */
+#include "mailbox/mailbox-action.h"
+#include "mailbox/mailbox-private.h"
+
+#include <edomail/core.h>
+
+/* Sets res (class and text); 0 for MAILBOX_RES_OK, else -1. */
+int mb_res(struct mailbox_result *res, enum mailbox_result_class cls,
+	   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A core failure as a result; nothing_sent: a submission's (the text says
+ * so, and NOTFOUND/INVALID keep their own classes). */
+int mb_res_core(struct mailbox_result *res, const struct core_error *cerr,
+		int nothing_sent);
+int mb_res_store(struct mailbox_result *res, int store_ret);
+void mb_org_from_box(struct mailbox_org *o, const struct core_box *b);
+enum mailbox_relation mb_relation(enum core_ca_status st);
+int mb_counteragent(struct mailbox_env *env, const char *box_id,
+		    const char *other_id, enum core_ca_status *st_r,
+		    struct mailbox_result *res);
+
+#endif
