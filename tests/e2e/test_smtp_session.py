@@ -357,6 +357,18 @@ class SmtpSession(DaemonTestCase):
         self.assertEqual(s.cmd("AUTH PLAIN")[0], 503, "second AUTH refused")
         s.close()
 
+    def test_login_as_address(self):
+        # Thunderbird offers the whole address as the user name; it used
+        # to log in and then fail with 454 (the user was looked up by the
+        # raw login).  The mail goes through as for "romashka".
+        s = RawSMTP(self.d, "submissions")
+        s.ehlo()
+        code, text = s.login("romashka@edo.local")
+        self.assertEqual(code, 235, text)
+        code, text = s.cmd("MAIL FROM:<%s>" % self.d.addr(R_INN))
+        self.assertEqual(code, 250, text)
+        s.close()
+
     def test_auth_cancel_and_garbage(self):
         s = RawSMTP(self.d, "submissions")
         s.ehlo()
