@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 
 #include "config/config.h"
 #include "crypto/crypto.h"
@@ -54,41 +53,12 @@ void mailbox_env_free(struct mailbox_env **_env)
 	*_env = NULL;
 	if (env->views != NULL)
 		log_warnx("mailbox: env freed with views still open");
-	OPENSSL_cleanse(env->node_key, sizeof(env->node_key));
 	free(env->dummy_hash);
 	mb_auth_cache_free(&env->auth_cache);
 	free(env->prerendering);
 	pthread_mutex_destroy(&env->lock);
 	pthread_mutex_destroy(&env->sync_lock);
 	free(env);
-}
-
-int mb_node_key(struct mailbox_env *env, unsigned char key_r[32])
-{
-	char *error = NULL;
-	int ret;
-
-	pthread_mutex_lock(&env->lock);
-	if (env->node_key_state == 0) {
-		/* Never create it here: a missing key means the private keys
-		 * stored so far cannot be opened anyway. */
-		if (env->set->node_key_path == NULL ||
-		    crypto_node_key_load(env->set->node_key_path, 0,
-					 env->node_key, &error) < 0) {
-			log_warnx("mailbox: node key unusable, encrypted "
-				  "messages stay encrypted: %s",
-				  error != NULL ? error : "no node_key path");
-			free(error);
-			env->node_key_state = -1;
-		} else {
-			env->node_key_state = 1;
-		}
-	}
-	ret = env->node_key_state == 1 ? 0 : -1;
-	if (ret == 0)
-		memcpy(key_r, env->node_key, 32);
-	pthread_mutex_unlock(&env->lock);
-	return ret;
 }
 
 const char *mb_dummy_hash(struct mailbox_env *env)

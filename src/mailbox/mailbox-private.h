@@ -53,7 +53,7 @@ struct mailbox_env {
 	/* Callbacks only run on the thread that made the env (the event
 	 * loop's); other threads leave waking IDLE to the daemon. */
 	pthread_t loop_thread;
-	pthread_mutex_t lock;		/* views list, node key, dummy hash */
+	pthread_mutex_t lock;		/* views list, dummy hash */
 	struct mailbox_view *views;
 	uint64_t view_gen;
 	/* One sync at a time in this process: two sessions of a user would
@@ -61,8 +61,6 @@ struct mailbox_env {
 	 * the cursor moved. */
 	pthread_mutex_t sync_lock;
 	int sync_skipped;		/* under lock: the loop found sync_lock busy */
-	int node_key_state;		/* 0 unread, 1 loaded, -1 unusable */
-	unsigned char node_key[32];
 	char *dummy_hash;		/* equalises the time of unknown logins */
 	struct mb_auth_cache *auth_cache;	/* NULL: limits.auth_cache_ttl = 0 */
 	/* Under lock: boxes a pre-render works on now (one worker a box),
@@ -258,8 +256,6 @@ void mb_notify_user(struct mailbox_env *env, int64_t user_id,
 		    int64_t folder_id, struct mailbox_view *except);
 void mb_view_register(struct mailbox_env *env, struct mailbox_view *view);
 void mb_view_unregister(struct mailbox_env *env, struct mailbox_view *view);
-/* The clear node key (32 bytes), loaded once; -1 when unusable. */
-int mb_node_key(struct mailbox_env *env, unsigned char key_r[32]);
 const char *mb_dummy_hash(struct mailbox_env *env);
 
 /* mailbox-authcache.c: verified logins for limits.auth_cache_ttl seconds

@@ -339,101 +339,6 @@ static void mb_msg_view_clear(struct mb_msg_view *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* A usable key: a certificate of the user (then the organization's own)
- * in this box whose sealed private key opens. */
-struct mb_key {
-	char *cert_pem;
-	char *key_pem;
-};
-
-static void mb_keys_free(struct mb_key *keys, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(keys[i].cert_pem);
-		if (keys[i].key_pem != NULL) {
-			OPENSSL_cleanse(keys[i].key_pem, strlen(keys[i].key_pem));
-			free(keys[i].key_pem);
-		}
-	}
-	free(keys);
-}
-
-static void mb_keys_add_owner(struct mailbox_env *env, const char *box_id,
-			      int64_t user_id, const unsigned char *nk,
-			      struct mb_key **keys, size_t *n)
-{
-	struct store_cert *certs = NULL;
-	size_t n_certs = 0, i;
-	unsigned char *clear;
-	size_t clear_len;
-	char *error = NULL;
-
-	if (store_cert_list(env->store, box_id, user_id, &certs, &n_certs) !=
-	    STORE_OK)
-		return;
-	for (i = 0; i < n_certs; i++) {
-		if (certs[i].key_enc == NULL || certs[i].cert_pem == NULL)
-			continue;
-		if (crypto_unseal(nk, certs[i].key_enc, certs[i].key_enc_len,
-				  &clear, &clear_len, &error) < 0) {
-			log_warnx("mailbox: key of certificate %s does not "
-				  "open: %s", certs[i].thumbprint,
-				  error != NULL ? error : "?");
-			free(error);
-			error = NULL;
-			continue;
-		}
-		*keys = xrealloc(*keys, (*n + 1) * sizeof(**keys));
-		(*keys)[*n].cert_pem = xstrdup(certs[i].cert_pem);
-		(*keys)[*n].key_pem = xstrndup((const char *)clear, clear_len);
-		(*n)++;
-		OPENSSL_cleanse(clear, clear_len);
-		free(clear);
-	}
-	store_cert_list_free(certs, n_certs);
-}
-
-static struct mb_key *mb_keys_load(struct mailbox_env *env,
-				   const char *box_id, int64_t user_id,
-				   size_t *n_r)
-{
-	unsigned char nk[32];
-	struct mb_key *keys = NULL;
-	size_t n = 0;
-
-	*n_r = 0;
-	if (mb_node_key(env, nk) < 0)
-		return NULL;
-	/* The user's own certificates first, then the organization's
-	 * (user 0: a box-wide rendering, the organization's alone). */
-	if (user_id != 0)
-		mb_keys_add_owner(env, box_id, user_id, nk, &keys, &n);
-	mb_keys_add_owner(env, box_id, 0, nk, &keys, &n);
-	OPENSSL_cleanse(nk, sizeof(nk));
-	*n_r = n;
-	return keys;
-}
-
-/* Opens one CMS envelope with the first key that fits. */
-static int mb_decrypt(const struct mb_key *keys, size_t n_keys,
-		      const unsigned char *in, size_t len,
-		      unsigned char **out_r, size_t *out_len_r)
-{
-	char *error = NULL;
-	size_t i;
-
-	for (i = 0; i < n_keys; i++) {
-		if (crypto_decrypt(keys[i].cert_pem, keys[i].key_pem, in, len,
-				   out_r, out_len_r, &error) == 0)
-			return 0;
-		free(error);
-		error = NULL;
-	}
-	return -1;
-}
-
 static const char *mb_undecryptable_text(const struct mailbox_env *env)
 {
 	return env->english ?
@@ -452,8 +357,10 @@ static void mb_msg_view_decrypt(struct mailbox_env *env, const char *box_id,
 				int64_t user_id, const struct core_message *msg,
 				struct mb_msg_view *v)
 {
-	struct mb_key *keys = NULL;
-	size_t n_keys = 0, i;
+	/* The keys open in core-keys.c, the one place a stored private
+	 * key is opened. */
+	struct core_keyring *keys = NULL;
+	size_t i;
 	unsigned char *clear;
 	size_t clear_len;
 
@@ -466,7 +373,7 @@ static void mb_msg_view_decrypt(struct mailbox_env *env, const char *box_id,
 	if (msg->encrypted)
 		v->encrypted = 1;
 	if (v->encrypted)
-		keys = mb_keys_load(env, box_id, user_id, &n_keys);
+		keys = core_keyring_open(env->core, box_id, user_id);
 	for (i = 0; i < msg->n_entities; i++) {
 		const struct core_entity *e = &msg->entities[i];
 		struct core_entity *d;
@@ -481,8 +388,8 @@ static void mb_msg_view_decrypt(struct mailbox_env *env, const char *box_id,
 			v->ents[v->n_ents++] = *e;
 			continue;
 		}
-		if (mb_decrypt(keys, n_keys, e->data, e->len, &clear,
-			       &clear_len) < 0) {
+		if (core_keyring_decrypt(keys, e->data, e->len, &clear,
+					 &clear_len) < 0) {
 			v->decrypted = 0;
 			if (e->kind == CORE_ENT_TEXT)
 				continue;
@@ -503,7 +410,7 @@ static void mb_msg_view_decrypt(struct mailbox_env *env, const char *box_id,
 		d->len = clear_len;
 		d->encrypted = 0;
 	}
-	mb_keys_free(keys, n_keys);
+	core_keyring_free(&keys);
 }
 
 static const struct core_entity *mb_ent_find(const struct mb_msg_view *v,
