@@ -294,6 +294,7 @@ static int core_rcpt_message(struct core *core, struct core_rcpt_signer *s,
 {
 	struct core_rcpt_ctx c;
 	struct core_message *msg = NULL;
+	char op_id[CORE_OP_ID_MAX];
 	int ret;
 
 	memset(&c, 0, sizeof(c));
@@ -307,8 +308,13 @@ static int core_rcpt_message(struct core *core, struct core_rcpt_signer *s,
 	if (ret == 0)
 		ret = core_rcpt_build(&c, err);
 	if (ret == 0 && c.n_out > 0) {
+		/* The op id names what is answered: this message's first
+		 * document still without a receipt.  A retry of the same
+		 * post replays; a later round answers other documents. */
+		snprintf(op_id, sizeof(op_id), "rcpt:%s:%s", msg->id,
+			 c.out[0].parent_id);
 		ret = core->driver->post_entities(core, me->id, msg->id, c.out,
-						  c.n_out, err);
+						  c.n_out, op_id, err);
 		/* Another worker was quicker: the receipt is there. */
 		if (ret < 0 && err->cls == CORE_ERR_CONFLICT)
 			ret = 0;

@@ -398,39 +398,73 @@ static int operator_conflict_text(const struct core_box *box,
 		box->inn, box->kpp, box->inn, box->kpp);
 }
 
-static int operator_insert_box(struct operator *op, const struct core_box *box,
-			       const struct crypto_cert_info *info,
-			       const char *cert_pem, struct core_error *err)
+/* The box of an earlier registration with the same op id. */
+static int operator_box_replayed(struct operator *op, const char *box_id,
+				 struct core_box *box_r, struct core_error *err)
 {
-	int64_t now = util_now();
-	int ret;
+	int ret = operator_store_box_get(op->store, box_id, box_r);
 
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	return 1;
+}
+
+/* Inserts box (and its certificate), or finds the box an earlier call
+ * with op_id registered (*box_r, returns 1).  The registrar acts for no
+ * box yet: its op ids are kept under the box id "". */
+static int operator_insert_box(struct operator *op, struct core_box *box,
+			       const struct crypto_cert_info *info,
+			       const char *cert_pem, const char *op_id,
+			       struct core_error *err)
+{
+	char target[64], first[CORE_ID_MAX];
+	int64_t now = util_now();
+	int ret, seen;
+
+	snprintf(target, sizeof(target), "%s/%s", box->inn, box->kpp);
 	if ((ret = store_tx_begin(op->store)) != STORE_OK)
 		return operator_store_error(err, ret);
+	seen = operator_opid_seen(op, "", op_id, OP_K_REGISTER, target, first,
+				  err);
+	if (seen == 1)
+		seen = operator_box_replayed(op, first, box, err);
+	if (seen != 0) {
+		ret = seen;
+		goto end;
+	}
 	ret = operator_store_box_insert(op->store, box, now);
 	if (ret == STORE_OK && cert_pem != NULL)
 		ret = operator_store_cert_insert(op->store, box->id,
 						 info->thumbprint,
 						 info->not_after, cert_pem, now);
 	if (ret != STORE_OK) {
-		store_tx_rollback(op->store);
-		if (ret == STORE_ERR_CONFLICT)
-			return operator_conflict_text(box, err);
-		return operator_store_error(err, ret);
+		ret = ret == STORE_ERR_CONFLICT ?
+			operator_conflict_text(box, err) :
+			operator_store_error(err, ret);
+		goto end;
 	}
-	if ((ret = store_tx_commit(op->store)) != STORE_OK)
-		return operator_store_error(err, ret);
-	return 0;
+	ret = operator_opid_record(op, "", op_id, OP_K_REGISTER, target,
+				   box->id, err);
+end:
+	if (ret < 0) {
+		store_tx_rollback(op->store);
+		return -1;
+	}
+	if ((seen = store_tx_commit(op->store)) != STORE_OK)
+		return operator_store_error(err, seen);
+	return ret;
 }
 
 int operator_register_box(struct operator *op, const struct core_box *req,
-			  const char *cert_pem, struct core_box *box_r,
-			  struct core_error *err)
+			  const char *cert_pem, const char *op_id,
+			  struct core_box *box_r, struct core_error *err)
 {
 	struct crypto_cert_info info;
 	struct core_box box;
-	int ret = -1;
+	int ret = -1, done;
 
+	if (operator_opid_check(op_id, err) < 0)
+		return -1;
 	memset(&info, 0, sizeof(info));
 	memset(&box, 0, sizeof(box));
 	snprintf(box.name, sizeof(box.name), "%s", req->name);
@@ -450,10 +484,12 @@ int operator_register_box(struct operator *op, const struct core_box *req,
 	if (operator_check_box(&box, err) < 0)
 		goto out;
 	operator_new_box_id(op, box.id);
-	if (operator_insert_box(op, &box, &info, cert_pem, err) < 0)
+	done = operator_insert_box(op, &box, &info, cert_pem, op_id, err);
+	if (done < 0)
 		goto out;
-	log_info("operator: registered box %s (ИНН %s, КПП %s)", box.id,
-		 box.inn, box.kpp[0] != '\0' ? box.kpp : "-");
+	if (done == 0)
+		log_info("operator: registered box %s (ИНН %s, КПП %s)",
+			 box.id, box.inn, box.kpp[0] != '\0' ? box.kpp : "-");
 	*box_r = box;
 	ret = 0;
 out:
@@ -461,15 +497,37 @@ out:
 	return ret;
 }
 
+/* Inside the transaction: the certificate, unless op_id did it before. */
+static int operator_cert_locked(struct operator *op, const struct core_box *box,
+				const struct crypto_cert_info *info,
+				const char *cert_pem, const char *op_id,
+				struct core_error *err)
+{
+	int ret = operator_opid_seen(op, box->id, op_id, OP_K_ADD_CERT,
+				     info->thumbprint, NULL, err);
+
+	if (ret != 0)
+		return ret < 0 ? -1 : 0;
+	ret = operator_store_cert_insert(op->store, box->id, info->thumbprint,
+					 info->not_after, cert_pem, util_now());
+	/* The same certificate again: nothing to add. */
+	if (ret != STORE_OK && ret != STORE_ERR_CONFLICT)
+		return operator_store_error(err, ret);
+	return operator_opid_record(op, box->id, op_id, OP_K_ADD_CERT,
+				    info->thumbprint, NULL, err);
+}
+
 int operator_add_box_cert(struct operator *op, const char *box_id,
-			  const char *cert_pem, struct core_error *err)
+			  const char *cert_pem, const char *op_id,
+			  struct core_error *err)
 {
 	struct crypto_cert_info info;
 	struct core_box box;
 	char *cerr = NULL;
 	int ret;
 
-	if (operator_box_resolve(op, box_id, &box, err) < 0)
+	if (operator_opid_check(op_id, err) < 0 ||
+	    operator_box_resolve(op, box_id, &box, err) < 0)
 		return -1;
 	memset(&info, 0, sizeof(info));
 	if (cert_pem == NULL || crypto_cert_info(cert_pem, &info, &cerr) < 0) {
@@ -479,12 +537,17 @@ int operator_add_box_cert(struct operator *op, const char *box_id,
 		free(cerr);
 		return -1;
 	}
-	ret = operator_store_cert_insert(op->store, box.id, info.thumbprint,
-					 info.not_after, cert_pem, util_now());
+	if ((ret = store_tx_begin(op->store)) != STORE_OK) {
+		crypto_cert_info_clear(&info);
+		return operator_store_error(err, ret);
+	}
+	ret = operator_cert_locked(op, &box, &info, cert_pem, op_id, err);
 	crypto_cert_info_clear(&info);
-	if (ret == STORE_ERR_CONFLICT)
-		return 0;	/* the same certificate again: nothing to do */
-	if (ret != STORE_OK)
+	if (ret < 0) {
+		store_tx_rollback(op->store);
+		return -1;
+	}
+	if ((ret = store_tx_commit(op->store)) != STORE_OK)
 		return operator_store_error(err, ret);
 	return 0;
 }

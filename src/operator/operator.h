@@ -11,7 +11,9 @@
  * "Русский / English" a user can read).  Functions are thread-safe: the
  * store serializes writers.  Every change and its events commit in one
  * transaction; after the commit the notify callback runs once per box
- * concerned. doc/operator.md describes the model. */
+ * concerned.  Every change takes the client's operation id (op_id, never
+ * NULL here) and is idempotent on (acting box, op_id): it is recorded in
+ * that same transaction.  doc/operator.md describes the model. */
 #include <stddef.h>
 #include <stdint.h>
 #include <edomail/core.h>
@@ -57,10 +59,11 @@ long operator_utf8_chars(const char *s);
  * certificate (O=, ИННЮЛ/ИНН).  A new participant id is assigned: the
  * operator prefix + 32 upper-case hex digits of a UUID. */
 int operator_register_box(struct operator *op, const struct core_box *req,
-			  const char *cert_pem, struct core_box *box_r,
-			  struct core_error *err);
+			  const char *cert_pem, const char *op_id,
+			  struct core_box *box_r, struct core_error *err);
 int operator_add_box_cert(struct operator *op, const char *box_id,
-			  const char *cert_pem, struct core_error *err);
+			  const char *cert_pem, const char *op_id,
+			  struct core_error *err);
 /* PEM certificates of the box that are still valid (caller frees each
  * and the array). */
 int operator_box_certs(struct operator *op, const char *box_id,
@@ -78,13 +81,15 @@ int operator_get_box(struct operator *op, const char *box_id,
 /* Inviting a box that already invited us accepts its invitation (as
  * Diadoc does); msg_id_r then gets that invitation's id. */
 int operator_invite(struct operator *op, const char *box_id,
-		    const char *to_box_id, const char *text,
+		    const char *to_box_id, const char *text, const char *op_id,
 		    char msg_id_r[CORE_UUID_LEN], struct core_error *err);
 int operator_answer_invite(struct operator *op, const char *box_id,
 			   const char *other_box_id, int accept,
-			   const char *comment, struct core_error *err);
+			   const char *comment, const char *op_id,
+			   struct core_error *err);
 int operator_withdraw_invite(struct operator *op, const char *box_id,
-			     const char *other_box_id, struct core_error *err);
+			     const char *other_box_id, const char *op_id,
+			     struct core_error *err);
 int operator_counteragents(struct operator *op, const char *box_id,
 			   struct core_counteragent **cas_r, size_t *n_r,
 			   struct core_error *err);
@@ -99,7 +104,8 @@ void operator_counteragents_free(struct core_counteragent *cas, size_t n);
 /* Entities in msg may carry their own ids (UUIDs, so that signatures can
  * name their attachment as parent); empty ids are assigned. */
 int operator_send_message(struct operator *op, const struct core_message *msg,
-			  char id_r[CORE_UUID_LEN], struct core_error *err);
+			  const char *op_id, char id_r[CORE_UUID_LEN],
+			  struct core_error *err);
 int operator_get_message(struct operator *op, const char *box_id,
 			 const char *msg_id, struct core_message **msg_r,
 			 struct core_error *err);
@@ -111,13 +117,19 @@ int operator_find_by_client_id(struct operator *op, const char *box_id,
  * signatures of documents; signer_box is set to box_id. */
 int operator_post_entities(struct operator *op, const char *box_id,
 			   const char *msg_id, const struct core_entity *ents,
-			   size_t n, struct core_error *err);
+			   size_t n, const char *op_id, struct core_error *err);
 int operator_set_archived(struct operator *op, const char *box_id,
-			  const char *msg_id, int archived,
+			  const char *msg_id, int archived, const char *op_id,
 			  struct core_error *err);
 int operator_set_deleted(struct operator *op, const char *box_id,
-			 const char *msg_id, int deleted,
+			 const char *msg_id, int deleted, const char *op_id,
 			 struct core_error *err);
+
+/* Operations of core_apply, all or nothing: everything slow before one
+ * transaction, which checks each op id, applies and records.  On -1
+ * *failed_r is the index of the op that failed and nothing was changed. */
+int operator_apply(struct operator *op, struct core_op *ops, size_t n,
+		   size_t *failed_r, struct core_error *err);
 /* Incoming messages of box_id with a signed document that has no receipt
  * from box_id yet, oldest first (caller frees *ids_r). */
 int operator_pending_receipts(struct operator *op, const char *box_id,

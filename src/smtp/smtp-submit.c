@@ -1073,13 +1073,13 @@ static int commit_rcpt(struct smtp_job *job, struct submit_ctx *c,
 			sr->action = ACT_DUPLICATE;
 			return 0;
 		}
-		return core_send_message(core, sr->msg, sr->id, err);
+		return core_send_message(core, sr->msg, NULL, sr->id, err);
 	case ACT_INVITE:
-		return core_invite(core, from, to, c->text, sr->id, err);
+		return core_invite(core, from, to, c->text, NULL, sr->id, err);
 	case ACT_ACCEPT:
-		return core_accept(core, from, to, sr->comment, err);
+		return core_accept(core, from, to, sr->comment, NULL, err);
 	case ACT_REJECT:
-		return core_reject(core, from, to, sr->comment, err);
+		return core_reject(core, from, to, sr->comment, NULL, err);
 	default:
 		return 0;
 	}
