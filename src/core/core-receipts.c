@@ -16,7 +16,8 @@
 #include "crypto/crypto.h"
 #include "lib/log.h"
 #include "lib/util.h"
-#include "operator/operator.h"
+#include "edo/edo.h"
+#include "edo/edo-fns.h"
 #include "store/store.h"
 
 /* Rounds of pending batches per call: each round either posts receipts
@@ -59,7 +60,7 @@ static void core_rcpt_names(struct core *core, const struct store_cert *c,
 	else if (info.common_name != NULL)
 		full = xstrdup(info.common_name);
 	if (full != NULL &&
-	    operator_fns_split_name(full, &sur, &given, &patr) == 0) {
+	    edo_fns_split_name(full, &sur, &given, &patr) == 0) {
 		s->surname = sur;
 		s->given = given;
 		s->patronymic = patr;
@@ -204,16 +205,16 @@ static int core_rcpt_document(struct core_rcpt_ctx *c,
 			      const unsigned char **sigs, size_t *lens,
 			      size_t n_sigs, struct core_error *err)
 {
-	struct operator_fns_izvpol p;
+	struct edo_fns_izvpol p;
 	struct core_entity rc, sig;
 	char *name, *cerr = NULL;
 
 	memset(&p, 0, sizeof(p));
 	memset(&rc, 0, sizeof(rc));
 	memset(&sig, 0, sizeof(sig));
-	p.receiver = (struct operator_fns_party){ c->me.id, c->me.name,
+	p.receiver = (struct edo_fns_party){ c->me.id, c->me.name,
 		c->me.inn, c->me.kpp };
-	p.sender = (struct operator_fns_party){ c->sender.id, c->sender.name,
+	p.sender = (struct edo_fns_party){ c->sender.id, c->sender.name,
 		c->sender.inn, c->sender.kpp };
 	p.file.name = a->file_name != NULL && *a->file_name != '\0' ?
 		a->file_name : a->id;
@@ -224,7 +225,7 @@ static int core_rcpt_document(struct core_rcpt_ctx *c,
 	p.signer.given_name = c->signer->given;
 	p.signer.patronymic = c->signer->patronymic;
 	p.received = util_now();
-	if (operator_fns_izvpol(&p, &rc.data, &rc.len, &name, err) < 0)
+	if (edo_fns_izvpol(&p, &rc.data, &rc.len, &name, err) < 0)
 		return -1;
 	if (crypto_sign_detached(c->signer->signer, rc.data, rc.len,
 				 &sig.data, &sig.len, &cerr) < 0) {
@@ -237,10 +238,10 @@ static int core_rcpt_document(struct core_rcpt_ctx *c,
 		return -1;
 	}
 	/* created 0: the operator stamps what it accepts. */
-	operator_entity_signed_xml(&rc, &sig, CORE_ENT_RECEIPT,
+	edo_entity_signed_xml(&rc, &sig, CORE_ENT_RECEIPT,
 				   CORE_ENT_RECEIPT_SIGNATURE, a->id, name, 0);
-	operator_entities_append(&c->out, &c->n_out, &rc);
-	operator_entities_append(&c->out, &c->n_out, &sig);
+	edo_entities_append(&c->out, &c->n_out, &rc);
+	edo_entities_append(&c->out, &c->n_out, &sig);
 	return 0;
 }
 

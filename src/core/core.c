@@ -11,7 +11,7 @@
 #include "config/config.h"
 #include "lib/log.h"
 #include "lib/util.h"
-#include "operator/operator.h"
+#include "edo/edo.h"
 
 /* NULL-terminated, looked up by settings->operator_driver. */
 static const struct core_driver *const core_drivers[] = {
@@ -67,30 +67,30 @@ const char *core_event_type_name(enum core_event_type t)
 	return "Unknown";
 }
 
-/* The same allocation rules hold for every driver: the operator's. */
+/* The same allocation rules hold for every driver: edo/'s. */
 void core_message_free(struct core_message **msg)
 {
-	operator_message_free(msg);
+	edo_message_free(msg);
 }
 
 void core_entity_clear(struct core_entity *ent)
 {
-	operator_entity_clear(ent);
+	edo_entity_clear(ent);
 }
 
 void core_counteragents_free(struct core_counteragent *cas, size_t n)
 {
-	operator_counteragents_free(cas, n);
+	edo_counteragents_free(cas, n);
 }
 
 int core_inn_valid(const char *inn)
 {
-	return operator_inn_valid(inn);
+	return edo_inn_valid(inn);
 }
 
 int core_kpp_valid(const char *kpp)
 {
-	return operator_kpp_valid(kpp);
+	return edo_kpp_valid(kpp);
 }
 
 /* ---- open / close / notify ---- */

@@ -15,71 +15,6 @@
 #define OP_EVENTS_BATCH 256
 #define OP_MAX_CONTENT_TYPE 255
 
-void operator_entity_clear(struct core_entity *ent)
-{
-	if (ent == NULL)
-		return;
-	free(ent->file_name);
-	free(ent->content_type);
-	free(ent->data);
-	ent->file_name = NULL;
-	ent->content_type = NULL;
-	ent->data = NULL;
-	ent->len = 0;
-}
-
-void operator_entity_signed_xml(struct core_entity *doc,
-				struct core_entity *sig,
-				enum core_entity_kind kind,
-				enum core_entity_kind sig_kind,
-				const char *parent_id, char *file_name,
-				int64_t created)
-{
-	util_uuid(doc->id);
-	doc->kind = kind;
-	snprintf(doc->parent_id, sizeof(doc->parent_id), "%s", parent_id);
-	doc->file_name = file_name;
-	doc->content_type = xstrdup("application/xml");
-	doc->created = created;
-	util_uuid(sig->id);
-	sig->kind = sig_kind;
-	snprintf(sig->parent_id, sizeof(sig->parent_id), "%s", doc->id);
-	sig->file_name = xasprintf("%s.sig", file_name);
-	sig->content_type = xstrdup("application/pkcs7-signature");
-	sig->created = created;
-}
-
-void operator_entities_append(struct core_entity **ents, size_t *n,
-			      const struct core_entity *e)
-{
-	*ents = xrealloc(*ents, (*n + 1) * sizeof(**ents));
-	(*ents)[(*n)++] = *e;
-}
-
-static void op_entities_free(struct core_entity *ents, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		operator_entity_clear(&ents[i]);
-	free(ents);
-}
-
-void operator_message_free(struct core_message **_msg)
-{
-	struct core_message *msg = *_msg;
-
-	if (msg == NULL)
-		return;
-	*_msg = NULL;
-	free(msg->subject);
-	free(msg->text);
-	free(msg->client_message_id);
-	free(msg->sender_name);
-	op_entities_free(msg->entities, msg->n_entities);
-	free(msg);
-}
-
 static int op_msg_notfound(struct core_error *err)
 {
 	return operator_error(err, CORE_ERR_NOTFOUND,
@@ -256,7 +191,7 @@ static int op_check_reply_to(struct operator *op, const struct core_message *m,
 		  strcmp(orig->to_box, m->to_box) == 0) ||
 		 (strcmp(orig->from_box, m->to_box) == 0 &&
 		  strcmp(orig->to_box, m->from_box) == 0));
-	operator_message_free(&orig);
+	edo_message_free(&orig);
 	if (!ok)
 		return operator_error(err, CORE_ERR_PERM,
 			"Ответ должен идти тому же контрагенту, что и исходное "
@@ -383,8 +318,8 @@ int operator_send_locked(struct operator *op, struct op_send *s,
 
 void operator_send_clear(struct op_send *s)
 {
-	op_entities_free(s->confs, s->n_confs);
-	operator_message_free(&s->m);
+	edo_entities_free(s->confs, s->n_confs);
+	edo_message_free(&s->m);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -522,7 +457,7 @@ int operator_get_message(struct operator *op, const char *box_id,
 					      &msg->entities, &msg->n_entities);
 	store_unlock(op->store);
 	if (ret != STORE_OK) {
-		operator_message_free(&msg);
+		edo_message_free(&msg);
 		if (ret == STORE_ERR_NOTFOUND)
 			return op_msg_notfound(err);
 		return operator_store_error(err, ret);
@@ -637,7 +572,7 @@ static int op_check_patch_entity(struct operator *op,
 			return operator_error(err, CORE_ERR_CONFLICT,
 				"Извещение о получении уже отправлено / the "
 				"receipt has already been sent");
-		if (operator_fns_validate(OPERATOR_FNS_IZVPOL, e->data, e->len,
+		if (edo_fns_validate(EDO_FNS_IZVPOL, e->data, e->len,
 					  err) < 0)
 			return -1;
 	}
@@ -718,7 +653,7 @@ int operator_post_entities(struct operator *op, const char *box_id,
 		ret = operator_store_error(err, ret);
 	if (ret == 0 && seen == 0)
 		operator_notify(op, msg->from_box, msg->to_box);
-	operator_message_free(&msg);
+	edo_message_free(&msg);
 	return ret;
 }
 
@@ -755,7 +690,7 @@ static int op_set_flag(struct operator *op, const char *box_id,
 		operator_opid_seen(op, box.id, op_id, kind, msg->id, NULL, err);
 	if (seen != 0) {
 		/* Done before (nothing to change), or a clash of ids. */
-		operator_message_free(&msg);
+		edo_message_free(&msg);
 		if (seen < 0) {
 			store_tx_rollback(op->store);
 			return -1;
@@ -782,7 +717,7 @@ static int op_set_flag(struct operator *op, const char *box_id,
 				NULL, NULL, util_now());
 		changed = 1;
 	}
-	operator_message_free(&msg);
+	edo_message_free(&msg);
 	if (ret != STORE_OK) {
 		store_tx_rollback(op->store);
 		return ret == STORE_ERR_NOTFOUND ? op_msg_notfound(err) :

@@ -353,12 +353,3 @@ int operator_counteragent(struct operator *op, const char *box_id,
 		 p.rel.invitation_id);
 	return 0;
 }
-
-void operator_counteragents_free(struct core_counteragent *cas, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(cas[i].comment);
-	free(cas);
-}

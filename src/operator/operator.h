@@ -17,16 +17,18 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <edomail/core.h>
+#include "edo/edo.h"
+#include "edo/edo-fns.h"
 
 struct operator;
 struct settings;
 struct store;
 
 /* Limits on what callers may hand in (bad input gets INVALID). */
-#define OPERATOR_MAX_NAME 1000		/* characters, as НаимОрг in FNS XML */
+#define OPERATOR_MAX_NAME EDO_MAX_NAME	/* characters, as НаимОрг in FNS XML */
 #define OPERATOR_MAX_SUBJECT 1000	/* characters */
 #define OPERATOR_MAX_TEXT (1024 * 1024)	/* bytes of a message text */
-#define OPERATOR_MAX_FILE_NAME 255	/* characters, as ИмяОтпрФайла */
+#define OPERATOR_MAX_FILE_NAME EDO_MAX_FILE_NAME /* as ИмяОтпрФайла */
 #define OPERATOR_MAX_ENTITIES 1000	/* per message or per patch */
 #define OPERATOR_MAX_ENTITY (64 * 1024 * 1024) /* bytes of one entity */
 #define OPERATOR_MAX_CLIENT_ID 998	/* a Message-ID header line */
@@ -43,14 +45,7 @@ void operator_set_notify(struct operator *op, operator_notify_cb *cb,
 
 /* ---- validation (pure) ---- */
 
-/* ИНН: 10 digits with the FNS check digit, or 12 (ИП) with two. */
-int operator_inn_valid(const char *inn);
-/* КПП: 4 digits, 2 digits or capital Latin letters, 3 digits. */
-int operator_kpp_valid(const char *kpp);
-/* Participant id or operator prefix characters: [A-Za-z0-9@.-]. */
-int operator_id_valid(const char *id, size_t min_len, size_t max_len);
-/* Number of UTF-8 characters, or -1 when s is not valid UTF-8. */
-long operator_utf8_chars(const char *s);
+/* ИНН, КПП, participant ids and UTF-8 lengths: edo/edo.h. */
 
 /* ---- subscribers ---- */
 
@@ -97,7 +92,6 @@ int operator_counteragent(struct operator *op, const char *box_id,
 			  const char *other_box_id,
 			  struct core_counteragent *ca_r,
 			  struct core_error *err);
-void operator_counteragents_free(struct core_counteragent *cas, size_t n);
 
 /* ---- messages ---- */
 
@@ -136,21 +130,7 @@ int operator_pending_receipts(struct operator *op, const char *box_id,
 			      char (**ids_r)[CORE_UUID_LEN], size_t *n_r,
 			      struct core_error *err);
 
-void operator_message_free(struct core_message **msg);
-void operator_entity_clear(struct core_entity *ent);
-/* An XML document of the flow (ИоП, ПДОтпр) and its detached signature as
- * two entities, for the caller who has set data and len of both: new ids,
- * doc (kind) under parent_id named file_name (taken), sig (sig_kind)
- * under doc named "<file_name>.sig". */
-void operator_entity_signed_xml(struct core_entity *doc,
-				struct core_entity *sig,
-				enum core_entity_kind kind,
-				enum core_entity_kind sig_kind,
-				const char *parent_id, char *file_name,
-				int64_t created);
-/* Appends a copy of *e (its buffers change owner) to *ents. */
-void operator_entities_append(struct core_entity **ents, size_t *n,
-			      const struct core_entity *e);
+/* Freeing messages and entities, signed XML entities: edo/edo.h. */
 
 /* ---- events ---- */
 
@@ -163,74 +143,6 @@ int operator_changed_boxes(struct operator *op, const char *after_key,
 			   char (**ids_r)[CORE_ID_MAX], size_t *n_r,
 			   char last_key_r[CORE_KEY_LEN],
 			   struct core_error *err);
-
-/* ---- FNS XML (DP_PDOTPR, DP_IZVPOL) ---- */
-
-enum operator_fns_format {
-	OPERATOR_FNS_IZVPOL = 0,	/* ИоП, КНД 1115110 */
-	OPERATOR_FNS_PDOTPR,		/* ПДОтпр, КНД 1115111 */
-	OPERATOR_FNS_PDPOL,		/* ПДПол, КНД 1115112 */
-};
-
-/* A participant as FNS XML describes it (ЮЛ for 10-digit ИНН, ИП for 12). */
-struct operator_fns_party {
-	const char *id;			/* ИдУчастЭДО */
-	const char *name;		/* НаимОрг, or "ИП Фамилия Имя Отчество" */
-	const char *inn;
-	const char *kpp;		/* "" / NULL for ИП */
-};
-
-struct operator_fns_person {
-	const char *surname;
-	const char *given_name;
-	const char *patronymic;		/* may be NULL */
-	const char *position;		/* may be NULL */
-};
-
-/* One sent/received file and the signatures under it (DER CMS). */
-struct operator_fns_file {
-	const char *name;
-	const unsigned char *const *sigs;
-	const size_t *sig_lens;
-	size_t n_sigs;
-};
-
-/* The operator's date confirmation of sending (ПДОтпр). */
-struct operator_fns_pdotpr {
-	const char *oper_name, *oper_inn, *oper_id;	/* ОперЭДО */
-	struct operator_fns_party sender, recipient;
-	struct operator_fns_file file;
-	int64_t sent;			/* operator time of sending */
-};
-
-/* The recipient's receipt notice (ИоП). */
-struct operator_fns_izvpol {
-	struct operator_fns_party receiver;	/* УчастЭДО: who confirms */
-	struct operator_fns_party sender;	/* ОтпрДок */
-	struct operator_fns_file file;
-	struct operator_fns_person signer;	/* Подписант */
-	int64_t received;
-};
-
-/* Build the XML (windows-1251, as FNS files are), validate it against the
- * schema and return it with its file name "<ИдФайл>.xml" (caller frees
- * both).  INVALID when the data cannot make a valid document. */
-int operator_fns_pdotpr(const struct operator_fns_pdotpr *p,
-			unsigned char **xml_r, size_t *len_r,
-			char **file_name_r, struct core_error *err);
-int operator_fns_izvpol(const struct operator_fns_izvpol *p,
-			unsigned char **xml_r, size_t *len_r,
-			char **file_name_r, struct core_error *err);
-/* Validates a document against the format's XSD (parsed once, cached). */
-int operator_fns_validate(enum operator_fns_format fmt,
-			  const unsigned char *xml, size_t len,
-			  struct core_error *err);
-/* Frees the cached schemas (at exit; optional). */
-void operator_fns_cleanup(void);
-/* Splits "Фамилия Имя Отчество" (a leading "ИП " is dropped) into the
- * three parts; missing ones are "".  Returns 0, or -1 if s has no word. */
-int operator_fns_split_name(const char *s, char **surname_r,
-			    char **given_r, char **patronymic_r);
 
 /* ---- the operator's own signature ---- */
 

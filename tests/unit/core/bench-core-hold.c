@@ -259,6 +259,6 @@ int main(int argc, char **argv)
 	core_close(&core);
 	store_close(&store);
 	settings_free(&set);
-	operator_fns_cleanup();
+	edo_fns_cleanup();
 	return op_t_done();
 }

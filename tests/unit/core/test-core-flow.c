@@ -378,7 +378,7 @@ static void test_send(char msg_id[CORE_UUID_LEN])
 	   find_id(m, conf->parent_id)->kind == CORE_ENT_ATTACHMENT &&
 	   strncmp(conf->file_name, "DP_PDOTPR_", 10) == 0,
 	   "confirmation belongs to a document: %s", conf ? conf->file_name : "-");
-	ok(conf != NULL && operator_fns_validate(OPERATOR_FNS_PDOTPR, conf->data,
+	ok(conf != NULL && edo_fns_validate(EDO_FNS_PDOTPR, conf->data,
 						 conf->len, &err) == 0,
 	   "stored confirmation validates against DP_PDOTPR");
 	ok(csig != NULL && strcmp(csig->parent_id, conf->id) == 0 &&
@@ -457,7 +457,7 @@ static void test_receipts(const char *msg_id)
 	   find_id(m, rc->parent_id)->kind == CORE_ENT_ATTACHMENT &&
 	   strncmp(rc->file_name, "DP_IZVPOL_", 10) == 0,
 	   "receipt from B, for a document: %s", rc ? rc->file_name : "-");
-	ok(rc != NULL && operator_fns_validate(OPERATOR_FNS_IZVPOL, rc->data,
+	ok(rc != NULL && edo_fns_validate(EDO_FNS_IZVPOL, rc->data,
 					       rc->len, &err) == 0,
 	   "stored ИоП validates against DP_IZVPOL (%s)", err.msg);
 	ok(rs != NULL && strcmp(rs->parent_id, rc->id) == 0 && sig_valid(m, rs),
@@ -630,7 +630,7 @@ static void test_member_and_missing_signer(void)
 	ok(core_send_receipts(core, C.id, &err) == 0, "C sends receipts (%s)", err.msg);
 	ok(core_get_message(core, A.id, id, &m, &err) == 0 &&
 	   count_kind(m, CORE_ENT_RECEIPT) == 1 &&
-	   operator_fns_validate(OPERATOR_FNS_IZVPOL,
+	   edo_fns_validate(EDO_FNS_IZVPOL,
 				 find_kind(m, CORE_ENT_RECEIPT, 0)->data,
 				 find_kind(m, CORE_ENT_RECEIPT, 0)->len, &err) == 0,
 	   "signed by the signer member's certificate, valid ИоП for an ИП");
@@ -700,6 +700,6 @@ int main(void)
 	store_close(&store);
 	settings_free(&set);
 	free(a_cert); free(a_key); free(b_cert); free(b_key);
-	operator_fns_cleanup();
+	edo_fns_cleanup();
 	return op_t_done();
 }

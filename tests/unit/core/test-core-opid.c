@@ -420,6 +420,6 @@ int main(void)
 	settings_free(&set);
 	free(a_cert);
 	free(a_key);
-	operator_fns_cleanup();
+	edo_fns_cleanup();
 	return op_t_done();
 }

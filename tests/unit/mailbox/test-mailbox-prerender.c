@@ -409,7 +409,7 @@ int main(int argc, char **argv)
 		free(a_key);
 		free(b_cert);
 		free(b_key);
-		operator_fns_cleanup();
+		edo_fns_cleanup();
 		mbt_rmdir();
 		return 0;
 	}
@@ -427,6 +427,6 @@ int main(int argc, char **argv)
 	free(a_key);
 	free(b_cert);
 	free(b_key);
-	operator_fns_cleanup();
+	edo_fns_cleanup();
 	return mbt_done();
 }

@@ -684,6 +684,6 @@ int main(void)
 	free(a_key);
 	free(b_cert);
 	free(b_key);
-	operator_fns_cleanup();
+	edo_fns_cleanup();
 	return mbt_done();
 }
