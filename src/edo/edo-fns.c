@@ -148,7 +148,7 @@ void edo_fns_cleanup(void)
 }
 
 static int edo_fns_validate_doc(enum edo_fns_format fmt, xmlDocPtr doc,
-			       struct core_error *err)
+				struct core_error *err)
 {
 	struct edo_fns_errors errs = { .count = 0 };
 	xmlSchemaValidCtxtPtr vctx;
@@ -174,8 +174,8 @@ static int edo_fns_validate_doc(enum edo_fns_format fmt, xmlDocPtr doc,
 }
 
 int edo_fns_validate(enum edo_fns_format fmt,
-			  const unsigned char *xml, size_t len,
-			  struct core_error *err)
+		     const unsigned char *xml, size_t len,
+		     struct core_error *err)
 {
 	xmlParserCtxtPtr pctx;
 	xmlErrorPtr perr;
@@ -232,7 +232,7 @@ static void edo_fns_moscow(int64_t ts, struct tm *tm_r)
 /* ДД.ММ.ГГГГ, ЧЧ.ММ.СС and ГГГГММДД of ts in Moscow time (ts within
  * edo_fns_ts_valid's range). */
 static void edo_fns_dates(int64_t ts, char date[11], char time_[9],
-			 char ymd[9])
+			  char ymd[9])
 {
 	struct tm tm;
 
@@ -279,7 +279,7 @@ static char *edo_fns_clean(const char *s, size_t max)
 }
 
 static void edo_fns_prop(xmlNodePtr node, const char *name, const char *value,
-			size_t max)
+			 size_t max)
 {
 	char *clean = edo_fns_clean(value, max);
 
@@ -288,7 +288,7 @@ static void edo_fns_prop(xmlNodePtr node, const char *name, const char *value,
 }
 
 int edo_fns_split_name(const char *s, char **surname_r, char **given_r,
-			    char **patronymic_r)
+		       char **patronymic_r)
 {
 	static const char *const prefixes[] = {
 		"ИП ", "Индивидуальный предприниматель ",
@@ -325,7 +325,7 @@ int edo_fns_split_name(const char *s, char **surname_r, char **given_r,
 /* <ФИО Фамилия Имя [Отчество]>; a missing required part becomes "-" so
  * that an odd name still gives a valid document. */
 static void edo_fns_fio(xmlNodePtr parent, const char *surname,
-		       const char *given, const char *patronymic)
+			const char *given, const char *patronymic)
 {
 	xmlNodePtr fio = xmlNewChild(parent, NULL, BAD_CAST "ФИО", NULL);
 
@@ -339,7 +339,7 @@ static void edo_fns_fio(xmlNodePtr parent, const char *surname,
 
 /* ЮЛ for an organization, ИП (with ФИО from the name) for 12 digits. */
 static void edo_fns_party(xmlNodePtr parent,
-			 const struct edo_fns_party *p)
+			  const struct edo_fns_party *p)
 {
 	char *sur, *given, *patr;
 	xmlNodePtr node;
@@ -365,8 +365,8 @@ static void edo_fns_party(xmlNodePtr parent,
 
 /* The file element (СведОтпрФайл / СведПолФайл) with base64 signatures. */
 static void edo_fns_file(xmlNodePtr parent, const char *elem,
-			const char *name_attr, const char *sig_elem,
-			const struct edo_fns_file *f)
+			 const char *name_attr, const char *sig_elem,
+			 const struct edo_fns_file *f)
 {
 	xmlNodePtr node = xmlNewChild(parent, NULL, BAD_CAST elem, NULL);
 	size_t i;
@@ -380,7 +380,7 @@ static void edo_fns_file(xmlNodePtr parent, const char *elem,
 }
 
 static xmlNodePtr edo_fns_root(xmlDocPtr doc, const char *file_id,
-			      const char *knd)
+			       const char *knd)
 {
 	xmlNodePtr root = xmlNewNode(NULL, BAD_CAST "Файл"), d;
 
@@ -396,9 +396,9 @@ static xmlNodePtr edo_fns_root(xmlDocPtr doc, const char *file_id,
 /* Serializes, then parses the bytes back and validates them: what is
  * checked is exactly what will be signed and stored. */
 static int edo_fns_finish(enum edo_fns_format fmt, xmlDocPtr doc,
-			 const char *file_id, unsigned char **xml_r,
-			 size_t *len_r, char **file_name_r,
-			 struct core_error *err)
+			  const char *file_id, unsigned char **xml_r,
+			  size_t *len_r, char **file_name_r,
+			  struct core_error *err)
 {
 	xmlChar *mem = NULL;
 	int size = 0;
@@ -427,7 +427,7 @@ static int edo_fns_finish(enum edo_fns_format fmt, xmlDocPtr doc,
 }
 
 static int edo_fns_check_file(const struct edo_fns_file *f,
-			     struct core_error *err)
+			      struct core_error *err)
 {
 	if (f->name == NULL || *f->name == '\0' || f->n_sigs == 0)
 		return edo_error(err, CORE_ERR_INVALID,
@@ -458,8 +458,8 @@ static char *edo_fns_file_id(const char *prefix, const char *to_id,
 }
 
 int edo_fns_pdotpr(const struct edo_fns_pdotpr *p,
-			unsigned char **xml_r, size_t *len_r,
-			char **file_name_r, struct core_error *err)
+		   unsigned char **xml_r, size_t *len_r,
+		   char **file_name_r, struct core_error *err)
 {
 	char date[11], time_[9], ymd[9], *file_id;
 	xmlNodePtr d, n, conf;
@@ -501,8 +501,8 @@ int edo_fns_pdotpr(const struct edo_fns_pdotpr *p,
 }
 
 int edo_fns_izvpol(const struct edo_fns_izvpol *p,
-			unsigned char **xml_r, size_t *len_r,
-			char **file_name_r, struct core_error *err)
+		   unsigned char **xml_r, size_t *len_r,
+		   char **file_name_r, struct core_error *err)
 {
 	char date[11], time_[9], ymd[9], *file_id;
 	xmlNodePtr d, n;

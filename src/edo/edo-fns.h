@@ -62,20 +62,20 @@ struct edo_fns_izvpol {
  * schema and return it with its file name "<ИдФайл>.xml" (caller frees
  * both).  INVALID when the data cannot make a valid document. */
 int edo_fns_pdotpr(const struct edo_fns_pdotpr *p,
-			unsigned char **xml_r, size_t *len_r,
-			char **file_name_r, struct core_error *err);
+		   unsigned char **xml_r, size_t *len_r,
+		   char **file_name_r, struct core_error *err);
 int edo_fns_izvpol(const struct edo_fns_izvpol *p,
-			unsigned char **xml_r, size_t *len_r,
-			char **file_name_r, struct core_error *err);
+		   unsigned char **xml_r, size_t *len_r,
+		   char **file_name_r, struct core_error *err);
 /* Validates a document against the format's XSD (parsed once, cached). */
 int edo_fns_validate(enum edo_fns_format fmt,
-			  const unsigned char *xml, size_t len,
-			  struct core_error *err);
+		     const unsigned char *xml, size_t len,
+		     struct core_error *err);
 /* Frees the cached schemas (at exit; optional). */
 void edo_fns_cleanup(void);
 /* Splits "Фамилия Имя Отчество" (a leading "ИП " is dropped) into the
  * three parts; missing ones are "".  Returns 0, or -1 if s has no word. */
 int edo_fns_split_name(const char *s, char **surname_r,
-			    char **given_r, char **patronymic_r);
+		       char **given_r, char **patronymic_r);
 
 #endif
