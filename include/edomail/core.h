@@ -16,6 +16,9 @@
 #define CORE_ID_MAX 48		/* participant ids are at most 46 chars */
 #define CORE_UUID_LEN 37
 #define CORE_KEY_LEN 24		/* event index keys: 20 digits + NUL */
+/* Client operation ids (Diadoc operationId): 1..79 printable ASCII
+ * characters without spaces, chosen by the caller; see core_register_box. */
+#define CORE_OP_ID_MAX 80
 
 enum core_error_class {
 	CORE_OK = 0,
@@ -144,17 +147,21 @@ typedef int core_event_cb(const struct core_event *ev, void *ctx);
 struct core;
 struct store;
 struct settings;
+struct core_op;
 
 /* The driver vtable (Dovecot mail_storage_vfuncs style). */
 struct core_driver {
 	const char *name;
 	int (*open)(struct core *core, struct core_error *err);
 	void (*close)(struct core *core);
+	/* State-changing entries get the client operation id (never NULL:
+	 * the core makes one) and must be idempotent on (box, op_id). */
 	int (*register_box)(struct core *core, const struct core_box *req,
-			    const char *cert_pem, struct core_box *box_r,
-			    struct core_error *err);
+			    const char *cert_pem, const char *op_id,
+			    struct core_box *box_r, struct core_error *err);
 	int (*add_box_cert)(struct core *core, const char *box_id,
-			    const char *cert_pem, struct core_error *err);
+			    const char *cert_pem, const char *op_id,
+			    struct core_error *err);
 	int (*box_certs)(struct core *core, const char *box_id,
 			 char ***pems_r, size_t *n_r, struct core_error *err);
 	int (*find_box)(struct core *core, const char *query,
@@ -163,12 +170,14 @@ struct core_driver {
 		       struct core_box *box_r, struct core_error *err);
 	int (*invite)(struct core *core, const char *box_id,
 		      const char *to_box_id, const char *text,
-		      char msg_id_r[CORE_UUID_LEN], struct core_error *err);
+		      const char *op_id, char msg_id_r[CORE_UUID_LEN],
+		      struct core_error *err);
 	int (*answer_invite)(struct core *core, const char *box_id,
 			     const char *other_box_id, int accept,
-			     const char *comment, struct core_error *err);
+			     const char *comment, const char *op_id,
+			     struct core_error *err);
 	int (*withdraw_invite)(struct core *core, const char *box_id,
-			       const char *other_box_id,
+			       const char *other_box_id, const char *op_id,
 			       struct core_error *err);
 	int (*counteragents)(struct core *core, const char *box_id,
 			     struct core_counteragent **cas_r, size_t *n_r,
@@ -178,7 +187,8 @@ struct core_driver {
 			    struct core_counteragent *ca_r,
 			    struct core_error *err);
 	int (*send_message)(struct core *core, const struct core_message *msg,
-			    char id_r[CORE_UUID_LEN], struct core_error *err);
+			    const char *op_id, char id_r[CORE_UUID_LEN],
+			    struct core_error *err);
 	int (*get_message)(struct core *core, const char *box_id,
 			   const char *msg_id, struct core_message **msg_r,
 			   struct core_error *err);
@@ -189,13 +199,13 @@ struct core_driver {
 	int (*post_entities)(struct core *core, const char *box_id,
 			     const char *msg_id,
 			     const struct core_entity *ents, size_t n,
-			     struct core_error *err);
+			     const char *op_id, struct core_error *err);
 	int (*set_archived)(struct core *core, const char *box_id,
 			    const char *msg_id, int archived,
-			    struct core_error *err);
+			    const char *op_id, struct core_error *err);
 	int (*set_deleted)(struct core *core, const char *box_id,
 			   const char *msg_id, int deleted,
-			   struct core_error *err);
+			   const char *op_id, struct core_error *err);
 	int (*poll_events)(struct core *core, const char *box_id,
 			   const char *after_key, int limit, core_event_cb *cb,
 			   void *ctx, struct core_error *err);
@@ -213,6 +223,10 @@ struct core_driver {
 	/* Optional: make ready what the first operation would otherwise
 	 * make on demand (the embedded operator's own key). */
 	int (*prepare)(struct core *core, struct core_error *err);
+	/* A batch, all or nothing, in the driver's own transaction (see
+	 * core_apply; ops are checked by the core). */
+	int (*apply)(struct core *core, struct core_op *ops, size_t n,
+		     size_t *failed_r, struct core_error *err);
 };
 
 extern const struct core_driver core_driver_local;
@@ -248,11 +262,22 @@ int core_prepare(struct core *core, struct core_error *err);
 int core_inn_valid(const char *inn);
 int core_kpp_valid(const char *kpp);
 
+/* Client operation ids.  Every call that changes state takes op_id, the
+ * caller's id of this operation (Diadoc operationId): the same (acting box,
+ * op_id) again returns the first call's result (the same message,
+ * invitation or box id) and changes nothing, so a retry after a timeout or
+ * a crash never duplicates; the same op_id used for another kind of call
+ * or another target is CONFLICT.  NULL: the core makes a fresh random id,
+ * which protects no retry.  Callers derive ids from what identifies the
+ * intent (a submitted Message-ID and recipient, a command's request id),
+ * at most CORE_OP_ID_MAX - 1 printable ASCII characters without spaces.
+ * The acting box of core_register_box is the registrar (no box yet). */
 int core_register_box(struct core *core, const struct core_box *req,
-		      const char *cert_pem, struct core_box *box_r,
-		      struct core_error *err);
+		      const char *cert_pem, const char *op_id,
+		      struct core_box *box_r, struct core_error *err);
 int core_add_box_cert(struct core *core, const char *box_id,
-		      const char *cert_pem, struct core_error *err);
+		      const char *cert_pem, const char *op_id,
+		      struct core_error *err);
 /* The box's certificates known to the operator (for encryption to it). */
 int core_box_certs(struct core *core, const char *box_id, char ***pems_r,
 		   size_t *n_r, struct core_error *err);
@@ -263,16 +288,17 @@ int core_get_box(struct core *core, const char *box_id,
 		 struct core_box *box_r, struct core_error *err);
 
 int core_invite(struct core *core, const char *box_id, const char *to_box_id,
-		const char *text, char msg_id_r[CORE_UUID_LEN],
-		struct core_error *err);
+		const char *text, const char *op_id,
+		char msg_id_r[CORE_UUID_LEN], struct core_error *err);
 int core_accept(struct core *core, const char *box_id,
 		const char *other_box_id, const char *comment,
-		struct core_error *err);
+		const char *op_id, struct core_error *err);
 int core_reject(struct core *core, const char *box_id,
 		const char *other_box_id, const char *comment,
-		struct core_error *err);
+		const char *op_id, struct core_error *err);
 int core_withdraw(struct core *core, const char *box_id,
-		  const char *other_box_id, struct core_error *err);
+		  const char *other_box_id, const char *op_id,
+		  struct core_error *err);
 int core_counteragents(struct core *core, const char *box_id,
 		       struct core_counteragent **cas_r, size_t *n_r,
 		       struct core_error *err);
@@ -287,7 +313,8 @@ void core_counteragents_free(struct core_counteragent *cas, size_t n);
  * entities, MESSAGE_OUT/MESSAGE_IN/DELIVERED events and the operator's
  * signed date confirmation. */
 int core_send_message(struct core *core, const struct core_message *msg,
-		      char id_r[CORE_UUID_LEN], struct core_error *err);
+		      const char *op_id, char id_r[CORE_UUID_LEN],
+		      struct core_error *err);
 /* Only a party of the message (sender or recipient box) may read it. */
 int core_get_message(struct core *core, const char *box_id,
 		     const char *msg_id, struct core_message **msg_r,
@@ -298,11 +325,33 @@ int core_find_by_client_id(struct core *core, const char *box_id,
 /* Adds entities (receipts, extra signatures) to a message ("patch"). */
 int core_post_entities(struct core *core, const char *box_id,
 		       const char *msg_id, const struct core_entity *ents,
-		       size_t n, struct core_error *err);
+		       size_t n, const char *op_id, struct core_error *err);
 int core_set_archived(struct core *core, const char *box_id,
-		      const char *msg_id, int archived, struct core_error *err);
+		      const char *msg_id, int archived, const char *op_id,
+		      struct core_error *err);
 int core_set_deleted(struct core *core, const char *box_id,
-		     const char *msg_id, int deleted, struct core_error *err);
+		     const char *msg_id, int deleted, const char *op_id,
+		     struct core_error *err);
+
+/* A batch of operations, all or nothing.  The driver owns the transaction
+ * (the local one: one operator transaction; a remote one: its operator's
+ * batch), so no caller ever wraps core calls in a store transaction.
+ * Every op needs its own op_id; an op found done by its op_id is not done
+ * again (replayed_r = 1, id_r = its first result).  Slow work (the
+ * operator's signed confirmations) happens before the transaction. */
+enum core_op_kind { CORE_OP_SEND = 1, CORE_OP_INVITE, CORE_OP_ACCEPT, CORE_OP_REJECT };
+struct core_op {
+	enum core_op_kind kind;
+	char op_id[CORE_OP_ID_MAX];	/* required, non-empty */
+	const char *box_id;		/* the acting box */
+	const char *to_box_id;		/* INVITE/ACCEPT/REJECT: the other box */
+	const struct core_message *msg;	/* SEND */
+	const char *text;		/* INVITE text, ACCEPT/REJECT comment */
+	char id_r[CORE_UUID_LEN];	/* out: SEND message id, INVITE invitation id */
+	int replayed_r;			/* out: this op id was done before; nothing new */
+};
+/* Every op applied (or found done by its op id), or none; on -1 *failed_r is the op that failed. */
+int core_apply(struct core *core, struct core_op *ops, size_t n, size_t *failed_r, struct core_error *err);
 
 /* Events of box strictly after after_key ("" or NULL: from the start), in
  * order, at most limit (0: no limit). */
@@ -316,25 +365,6 @@ int core_poll_events(struct core *core, const char *box_id,
  * key_unseal gives the clear private key PEM for a stored certificate. */
 int core_send_receipts(struct core *core, const char *box_id,
 		       struct core_error *err);
-
-/* ---- a batch (PROVISIONAL: the driver-owned version lands with the
- * corebatch branch) ---- */
-#define CORE_OP_ID_MAX 80
-enum core_op_kind { CORE_OP_SEND = 1, CORE_OP_INVITE, CORE_OP_ACCEPT, CORE_OP_REJECT };
-struct core_op {
-	enum core_op_kind kind;
-	char op_id[CORE_OP_ID_MAX];	/* required, non-empty */
-	const char *box_id;		/* the acting box */
-	const char *to_box_id;		/* INVITE/ACCEPT/REJECT: the other box */
-	const struct core_message *msg;	/* SEND */
-	const char *text;		/* INVITE text, ACCEPT/REJECT comment */
-	char id_r[CORE_UUID_LEN];	/* out: SEND message id, INVITE invitation id */
-	int replayed_r;			/* out: this op id was done before; nothing new */
-};
-/* Every op applied (or found done by its op id), or none; on -1 *failed_r
- * is the op that failed. */
-int core_apply(struct core *core, struct core_op *ops, size_t n,
-	       size_t *failed_r, struct core_error *err);
 
 /* ---- private keys (core-keys.c): the one place a stored key is opened ---- */
 

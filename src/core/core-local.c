@@ -37,16 +37,19 @@ static void local_close(struct core *core)
 }
 
 static int local_register_box(struct core *core, const struct core_box *req,
-			      const char *cert_pem, struct core_box *box_r,
-			      struct core_error *err)
+			      const char *cert_pem, const char *op_id,
+			      struct core_box *box_r, struct core_error *err)
 {
-	return operator_register_box(local_op(core), req, cert_pem, box_r, err);
+	return operator_register_box(local_op(core), req, cert_pem, op_id,
+				     box_r, err);
 }
 
 static int local_add_box_cert(struct core *core, const char *box_id,
-			      const char *cert_pem, struct core_error *err)
+			      const char *cert_pem, const char *op_id,
+			      struct core_error *err)
 {
-	return operator_add_box_cert(local_op(core), box_id, cert_pem, err);
+	return operator_add_box_cert(local_op(core), box_id, cert_pem, op_id,
+				     err);
 }
 
 static int local_box_certs(struct core *core, const char *box_id,
@@ -69,26 +72,28 @@ static int local_get_box(struct core *core, const char *box_id,
 
 static int local_invite(struct core *core, const char *box_id,
 			const char *to_box_id, const char *text,
-			char msg_id_r[CORE_UUID_LEN], struct core_error *err)
+			const char *op_id, char msg_id_r[CORE_UUID_LEN],
+			struct core_error *err)
 {
-	return operator_invite(local_op(core), box_id, to_box_id, text,
+	return operator_invite(local_op(core), box_id, to_box_id, text, op_id,
 			       msg_id_r, err);
 }
 
 static int local_answer_invite(struct core *core, const char *box_id,
 			       const char *other_box_id, int accept,
-			       const char *comment, struct core_error *err)
+			       const char *comment, const char *op_id,
+			       struct core_error *err)
 {
 	return operator_answer_invite(local_op(core), box_id, other_box_id,
-				      accept, comment, err);
+				      accept, comment, op_id, err);
 }
 
 static int local_withdraw_invite(struct core *core, const char *box_id,
-				 const char *other_box_id,
+				 const char *other_box_id, const char *op_id,
 				 struct core_error *err)
 {
 	return operator_withdraw_invite(local_op(core), box_id, other_box_id,
-					err);
+					op_id, err);
 }
 
 static int local_counteragents(struct core *core, const char *box_id,
@@ -108,9 +113,10 @@ static int local_counteragent(struct core *core, const char *box_id,
 }
 
 static int local_send_message(struct core *core, const struct core_message *msg,
-			      char id_r[CORE_UUID_LEN], struct core_error *err)
+			      const char *op_id, char id_r[CORE_UUID_LEN],
+			      struct core_error *err)
 {
-	return operator_send_message(local_op(core), msg, id_r, err);
+	return operator_send_message(local_op(core), msg, op_id, id_r, err);
 }
 
 static int local_get_message(struct core *core, const char *box_id,
@@ -132,26 +138,34 @@ static int local_find_by_client_id(struct core *core, const char *box_id,
 static int local_post_entities(struct core *core, const char *box_id,
 			       const char *msg_id,
 			       const struct core_entity *ents, size_t n,
-			       struct core_error *err)
+			       const char *op_id, struct core_error *err)
 {
 	return operator_post_entities(local_op(core), box_id, msg_id, ents, n,
-				      err);
+				      op_id, err);
 }
 
 static int local_set_archived(struct core *core, const char *box_id,
 			      const char *msg_id, int archived,
-			      struct core_error *err)
+			      const char *op_id, struct core_error *err)
 {
 	return operator_set_archived(local_op(core), box_id, msg_id, archived,
-				     err);
+				     op_id, err);
 }
 
 static int local_set_deleted(struct core *core, const char *box_id,
 			     const char *msg_id, int deleted,
-			     struct core_error *err)
+			     const char *op_id, struct core_error *err)
 {
 	return operator_set_deleted(local_op(core), box_id, msg_id, deleted,
-				    err);
+				    op_id, err);
+}
+
+/* One operator transaction for the whole batch: the operator's, not the
+ * caller's. */
+static int local_apply(struct core *core, struct core_op *ops, size_t n,
+		       size_t *failed_r, struct core_error *err)
+{
+	return operator_apply(local_op(core), ops, n, failed_r, err);
 }
 
 static int local_poll_events(struct core *core, const char *box_id,
@@ -212,4 +226,5 @@ const struct core_driver core_driver_local = {
 	.pending_receipts = local_pending_receipts,
 	.changed_boxes = local_changed_boxes,
 	.prepare = local_prepare,
+	.apply = local_apply,
 };

@@ -1,7 +1,7 @@
 /* The recipient side's duty: a signed receipt notice (ИоП, DP_IZVPOL) for
  * every signed document that arrived.  Signed with the organization's own
- * certificate, else with an active signer's; the private key is unsealed
- * with the node key only for the moment of signing.  With no usable
+ * certificate, else with an active signer's; the private key is opened
+ * by core-keys.c only for the moment of signing.  With no usable
  * certificate the receipts wait (a warning in the log) and are sent on a
  * later call. */
 #include "core/core-private.h"
@@ -10,13 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "lib/log.h"
 #include "lib/util.h"
-#include "operator/operator.h"
+#include "edo/edo.h"
+#include "edo/edo-fns.h"
 #include "store/store.h"
 
 /* Rounds of pending batches per call: each round either posts receipts
@@ -24,13 +23,13 @@
 #define CORE_RCPT_MAX_ROUNDS 64
 
 struct core_rcpt_signer {
-	struct crypto_signer *signer;
+	struct core_signer *signer;	/* core-keys.c */
 	char *surname, *given, *patronymic;
 };
 
 static void core_rcpt_signer_clear(struct core_rcpt_signer *s)
 {
-	crypto_signer_free(&s->signer);
+	core_signer_free(&s->signer);
 	free(s->surname);
 	free(s->given);
 	free(s->patronymic);
@@ -39,8 +38,8 @@ static void core_rcpt_signer_clear(struct core_rcpt_signer *s)
 
 /* Подписант's ФИО: the certificate's SN/GN (GN holds "Имя Отчество" in
  * Russian qualified certificates), else the user's full name, else CN. */
-static void core_rcpt_names(struct core *core, const struct store_cert *c,
-			    struct core_rcpt_signer *s)
+static void core_rcpt_names(struct core *core, const char *cert_pem,
+			    int64_t user_id, struct core_rcpt_signer *s)
 {
 	struct crypto_cert_info info;
 	struct store_user user;
@@ -48,18 +47,18 @@ static void core_rcpt_names(struct core *core, const struct store_cert *c,
 
 	memset(&info, 0, sizeof(info));
 	memset(&user, 0, sizeof(user));
-	if (crypto_cert_info(c->cert_pem, &info, &cerr) < 0)
+	if (crypto_cert_info(cert_pem, &info, &cerr) < 0)
 		free(cerr);
 	if (info.surname != NULL && info.given_name != NULL)
 		full = xasprintf("%s %s", info.surname, info.given_name);
-	else if (c->user_id != 0 &&
-		 store_user_get_by_id(core->store, c->user_id, &user) == STORE_OK &&
+	else if (user_id != 0 &&
+		 store_user_get_by_id(core->store, user_id, &user) == STORE_OK &&
 		 user.full_name != NULL && *user.full_name != '\0')
 		full = xstrdup(user.full_name);
 	else if (info.common_name != NULL)
 		full = xstrdup(info.common_name);
 	if (full != NULL &&
-	    operator_fns_split_name(full, &sur, &given, &patr) == 0) {
+	    edo_fns_split_name(full, &sur, &given, &patr) == 0) {
 		s->surname = sur;
 		s->given = given;
 		s->patronymic = patr;
@@ -69,106 +68,44 @@ static void core_rcpt_names(struct core *core, const struct store_cert *c,
 	crypto_cert_info_clear(&info);
 }
 
-/* 0 when c gave a signer, -1 when it cannot be used. */
-static int core_rcpt_try_cert(struct core *core, const struct store_cert *c,
-			      const unsigned char node_key[CRYPTO_NODE_KEY_LEN],
-			      struct core_rcpt_signer *s)
+/* A usable certificate of (box, user_id), opened by core-keys.c. */
+static int core_rcpt_try_owner(struct core *core, const char *box_id,
+			       int64_t user_id, struct core_rcpt_signer *s)
 {
-	unsigned char *key = NULL;
-	size_t key_len = 0;
-	char *cerr = NULL;
-	int ret;
+	struct core_error err = { 0 };
 
-	if (c->key_enc == NULL || c->key_enc_len == 0 ||
-	    crypto_cert_status(c->not_before, c->not_after, util_now()) ==
-	    CRYPTO_CERT_INVALID)
-		return -1;
-	if (crypto_unseal(node_key, c->key_enc, c->key_enc_len, &key, &key_len,
-			  &cerr) < 0) {
-		log_warnx("receipts: certificate %s: %s", c->thumbprint,
-			  cerr != NULL ? cerr : "?");
-		free(cerr);
+	if (core_signer_open(core, box_id, user_id, &s->signer, &err) < 0) {
+		if (err.cls == CORE_ERR_TEMP)
+			log_warnx("receipts: %s (user %lld): %s", box_id,
+				  (long long)user_id, err.msg);
 		return -1;
 	}
-	/* crypto_unseal NUL-terminates, so the PEM is a string. */
-	ret = crypto_signer_new(c->cert_pem, (const char *)key, &s->signer,
-				&cerr);
-	OPENSSL_cleanse(key, key_len);
-	free(key);
-	if (ret < 0) {
-		log_warnx("receipts: certificate %s: %s", c->thumbprint,
-			  cerr != NULL ? cerr : "?");
-		free(cerr);
-		return -1;
-	}
-	core_rcpt_names(core, c, s);
+	core_rcpt_names(core, core_signer_cert_pem(s->signer), user_id, s);
 	return 0;
 }
 
-/* The first usable certificate among those of (box, user_id). */
-static int core_rcpt_try_owner(struct core *core, const char *box_id,
-			       int64_t user_id,
-			       const unsigned char node_key[CRYPTO_NODE_KEY_LEN],
-			       struct core_rcpt_signer *s)
-{
-	struct store_cert *certs = NULL;
-	size_t n = 0, i;
-	int ret = -1;
-
-	if (store_cert_list(core->store, box_id, user_id, &certs, &n) !=
-	    STORE_OK)
-		return -1;
-	for (i = 0; i < n && ret < 0; i++)
-		ret = core_rcpt_try_cert(core, &certs[i], node_key, s);
-	store_cert_list_free(certs, n);
-	return ret;
-}
-
 /* The organization's certificate, else an active member's with the
- * signing right.  0 found, -1 none. */
-static int core_rcpt_find_signer(struct core *core, const char *box_id,
-				 const unsigned char node_key[CRYPTO_NODE_KEY_LEN],
-				 struct core_rcpt_signer *s)
+ * signing right.  0 found, 1 none. */
+static int core_rcpt_load(struct core *core, const char *box_id,
+			  struct core_rcpt_signer *s, struct core_error *err)
 {
 	struct store_membership *m = NULL;
 	size_t n = 0, i;
 	int ret;
 
-	if (core_rcpt_try_owner(core, box_id, 0, node_key, s) == 0)
+	(void)err;
+	if (core_rcpt_try_owner(core, box_id, 0, s) == 0)
 		return 0;
 	if (store_member_list_box(core->store, box_id, &m, &n) != STORE_OK)
-		return -1;
+		return 1;
 	ret = -1;
 	for (i = 0; i < n && ret < 0; i++) {
 		if (m[i].status != STORE_ACTIVE ||
 		    !store_role_can_sign((enum store_role)m[i].role))
 			continue;
-		ret = core_rcpt_try_owner(core, box_id, m[i].user_id, node_key,
-					  s);
+		ret = core_rcpt_try_owner(core, box_id, m[i].user_id, s);
 	}
 	store_member_list_free(m, n);
-	return ret;
-}
-
-static int core_rcpt_load(struct core *core, const char *box_id,
-			  struct core_rcpt_signer *s, struct core_error *err)
-{
-	unsigned char node_key[CRYPTO_NODE_KEY_LEN];
-	char *cerr = NULL;
-	int ret;
-
-	if (core->set->node_key_path == NULL ||
-	    crypto_node_key_load(core->set->node_key_path, 0, node_key,
-				 &cerr) < 0) {
-		log_warnx("receipts: node key: %s", cerr != NULL ? cerr :
-			  "store.node_key is not set");
-		free(cerr);
-		return core_error_set(err, CORE_ERR_TEMP,
-			"Ключ узла недоступен, извещения отложены / node key "
-			"unavailable, receipts postponed");
-	}
-	ret = core_rcpt_find_signer(core, box_id, node_key, s);
-	OPENSSL_cleanse(node_key, sizeof(node_key));
 	return ret < 0 ? 1 : 0;
 }
 
@@ -204,16 +141,16 @@ static int core_rcpt_document(struct core_rcpt_ctx *c,
 			      const unsigned char **sigs, size_t *lens,
 			      size_t n_sigs, struct core_error *err)
 {
-	struct operator_fns_izvpol p;
+	struct edo_fns_izvpol p;
 	struct core_entity rc, sig;
-	char *name, *cerr = NULL;
+	char *name;
 
 	memset(&p, 0, sizeof(p));
 	memset(&rc, 0, sizeof(rc));
 	memset(&sig, 0, sizeof(sig));
-	p.receiver = (struct operator_fns_party){ c->me.id, c->me.name,
+	p.receiver = (struct edo_fns_party){ c->me.id, c->me.name,
 		c->me.inn, c->me.kpp };
-	p.sender = (struct operator_fns_party){ c->sender.id, c->sender.name,
+	p.sender = (struct edo_fns_party){ c->sender.id, c->sender.name,
 		c->sender.inn, c->sender.kpp };
 	p.file.name = a->file_name != NULL && *a->file_name != '\0' ?
 		a->file_name : a->id;
@@ -224,23 +161,20 @@ static int core_rcpt_document(struct core_rcpt_ctx *c,
 	p.signer.given_name = c->signer->given;
 	p.signer.patronymic = c->signer->patronymic;
 	p.received = util_now();
-	if (operator_fns_izvpol(&p, &rc.data, &rc.len, &name, err) < 0)
+	if (edo_fns_izvpol(&p, &rc.data, &rc.len, &name, err) < 0)
 		return -1;
-	if (crypto_sign_detached(c->signer->signer, rc.data, rc.len,
-				 &sig.data, &sig.len, &cerr) < 0) {
-		core_error_set(err, CORE_ERR_TEMP,
-			"Не удалось подписать извещение / cannot sign the "
-			"receipt: %s", cerr != NULL ? cerr : "?");
-		free(cerr);
+	if (core_signer_sign(c->signer->signer, rc.data, rc.len, &sig.data,
+			     &sig.len, err) < 0) {
+		err->cls = CORE_ERR_TEMP;
 		free(rc.data);
 		free(name);
 		return -1;
 	}
 	/* created 0: the operator stamps what it accepts. */
-	operator_entity_signed_xml(&rc, &sig, CORE_ENT_RECEIPT,
+	edo_entity_signed_xml(&rc, &sig, CORE_ENT_RECEIPT,
 				   CORE_ENT_RECEIPT_SIGNATURE, a->id, name, 0);
-	operator_entities_append(&c->out, &c->n_out, &rc);
-	operator_entities_append(&c->out, &c->n_out, &sig);
+	edo_entities_append(&c->out, &c->n_out, &rc);
+	edo_entities_append(&c->out, &c->n_out, &sig);
 	return 0;
 }
 
@@ -294,6 +228,7 @@ static int core_rcpt_message(struct core *core, struct core_rcpt_signer *s,
 {
 	struct core_rcpt_ctx c;
 	struct core_message *msg = NULL;
+	char op_id[CORE_OP_ID_MAX];
 	int ret;
 
 	memset(&c, 0, sizeof(c));
@@ -307,8 +242,13 @@ static int core_rcpt_message(struct core *core, struct core_rcpt_signer *s,
 	if (ret == 0)
 		ret = core_rcpt_build(&c, err);
 	if (ret == 0 && c.n_out > 0) {
+		/* The op id names what is answered: this message's first
+		 * document still without a receipt.  A retry of the same
+		 * post replays; a later round answers other documents. */
+		snprintf(op_id, sizeof(op_id), "rcpt:%s:%s", msg->id,
+			 c.out[0].parent_id);
 		ret = core->driver->post_entities(core, me->id, msg->id, c.out,
-						  c.n_out, err);
+						  c.n_out, op_id, err);
 		/* Another worker was quicker: the receipt is there. */
 		if (ret < 0 && err->cls == CORE_ERR_CONFLICT)
 			ret = 0;

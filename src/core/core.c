@@ -13,8 +13,7 @@
 #include "config/config.h"
 #include "lib/log.h"
 #include "lib/util.h"
-#include "operator/operator.h"
-#include "store/store.h"
+#include "edo/edo.h"
 
 /* NULL-terminated, looked up by settings->operator_driver. */
 static const struct core_driver *const core_drivers[] = {
@@ -70,30 +69,30 @@ const char *core_event_type_name(enum core_event_type t)
 	return "Unknown";
 }
 
-/* The same allocation rules hold for every driver: the operator's. */
+/* The same allocation rules hold for every driver: edo/'s. */
 void core_message_free(struct core_message **msg)
 {
-	operator_message_free(msg);
+	edo_message_free(msg);
 }
 
 void core_entity_clear(struct core_entity *ent)
 {
-	operator_entity_clear(ent);
+	edo_entity_clear(ent);
 }
 
 void core_counteragents_free(struct core_counteragent *cas, size_t n)
 {
-	operator_counteragents_free(cas, n);
+	edo_counteragents_free(cas, n);
 }
 
 int core_inn_valid(const char *inn)
 {
-	return operator_inn_valid(inn);
+	return edo_inn_valid(inn);
 }
 
 int core_kpp_valid(const char *kpp)
 {
-	return operator_kpp_valid(kpp);
+	return edo_kpp_valid(kpp);
 }
 
 /* ---- open / close / notify ---- */
@@ -213,28 +212,72 @@ static int core_missing(struct core_error *err)
 		"Не хватает параметров запроса / request parameters missing");
 }
 
+static int core_opid_valid(const char *op_id)
+{
+	size_t i, len = strnlen(op_id, CORE_OP_ID_MAX);
+
+	if (len == 0 || len >= CORE_OP_ID_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (op_id[i] <= 0x20 || op_id[i] >= 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* The caller's op id, or a fresh random one in buf (NULL given: no retry
+ * protection, but the driver still sees one id per call).  NULL with err
+ * set when the caller's id is malformed. */
+static const char *core_opid(const char *op_id, char buf[CORE_OP_ID_MAX],
+			     struct core_error *err)
+{
+	if (op_id == NULL) {
+		util_uuid(buf);
+		return buf;
+	}
+	if (!core_opid_valid(op_id)) {
+		core_error_set(err, CORE_ERR_INVALID,
+			"Неверный идентификатор операции: нужно от 1 до %d "
+			"печатных символов ASCII без пробелов / bad operation "
+			"id: 1 to %d printable ASCII characters, no spaces",
+			CORE_OP_ID_MAX - 1, CORE_OP_ID_MAX - 1);
+		return NULL;
+	}
+	return op_id;
+}
+
+/* Declares opid, the op id the driver gets, or returns -1. */
+#define CORE_OPID(op_id, err) \
+	char opid_buf[CORE_OP_ID_MAX]; \
+	const char *opid = core_opid(op_id, opid_buf, err); \
+	if (opid == NULL) \
+		return -1
+
 /* ---- subscribers ---- */
 
 int core_register_box(struct core *core, const struct core_box *req,
-		      const char *cert_pem, struct core_box *box_r,
-		      struct core_error *err)
+		      const char *cert_pem, const char *op_id,
+		      struct core_box *box_r, struct core_error *err)
 {
 	CORE_ERR_GUARD(err);
+	CORE_OPID(op_id, err);
 	if (req == NULL || box_r == NULL)
 		return core_missing(err);
-	return core->driver->register_box(core, req, cert_pem, box_r,
+	return core->driver->register_box(core, req, cert_pem, opid, box_r,
 					  err);
 }
 
 int core_add_box_cert(struct core *core, const char *box_id,
-		      const char *cert_pem, struct core_error *err)
+		      const char *cert_pem, const char *op_id,
+		      struct core_error *err)
 {
 	CORE_ERR_GUARD(err);
+	CORE_OPID(op_id, err);
 	if (core_check_box_id(box_id, err) < 0)
 		return -1;
 	if (cert_pem == NULL || *cert_pem == '\0')
 		return core_missing(err);
-	return core->driver->add_box_cert(core, box_id, cert_pem,
+	return core->driver->add_box_cert(core, box_id, cert_pem, opid,
 					  err);
 }
 
@@ -279,49 +322,54 @@ int core_get_box(struct core *core, const char *box_id,
 /* ---- counteragents ---- */
 
 int core_invite(struct core *core, const char *box_id, const char *to_box_id,
-		const char *text, char msg_id_r[CORE_UUID_LEN],
-		struct core_error *err)
+		const char *text, const char *op_id,
+		char msg_id_r[CORE_UUID_LEN], struct core_error *err)
 {
 	CORE_ERR_GUARD(err);
 	if (msg_id_r == NULL)
 		return core_missing(err);
 	msg_id_r[0] = '\0';
+	CORE_OPID(op_id, err);
 	if (core_check_two(box_id, to_box_id, err) < 0)
 		return -1;
-	return core->driver->invite(core, box_id, to_box_id, text, msg_id_r,
-				    err);
+	return core->driver->invite(core, box_id, to_box_id, text, opid,
+				    msg_id_r, err);
 }
 
 int core_accept(struct core *core, const char *box_id,
 		const char *other_box_id, const char *comment,
-		struct core_error *err)
+		const char *op_id, struct core_error *err)
 {
 	CORE_ERR_GUARD(err);
+	CORE_OPID(op_id, err);
 	if (core_check_two(box_id, other_box_id, err) < 0)
 		return -1;
 	return core->driver->answer_invite(core, box_id, other_box_id, 1,
-					   comment, err);
+					   comment, opid, err);
 }
 
 int core_reject(struct core *core, const char *box_id,
 		const char *other_box_id, const char *comment,
-		struct core_error *err)
+		const char *op_id, struct core_error *err)
 {
 	CORE_ERR_GUARD(err);
+	CORE_OPID(op_id, err);
 	if (core_check_two(box_id, other_box_id, err) < 0)
 		return -1;
 	return core->driver->answer_invite(core, box_id, other_box_id, 0,
-					   comment, err);
+					   comment, opid, err);
 }
 
 int core_withdraw(struct core *core, const char *box_id,
-		  const char *other_box_id, struct core_error *err)
+		  const char *other_box_id, const char *op_id,
+		  struct core_error *err)
 {
 	CORE_ERR_GUARD(err);
+	CORE_OPID(op_id, err);
 	if (core_check_two(box_id, other_box_id, err) < 0)
 		return -1;
 	return core->driver->withdraw_invite(core, box_id, other_box_id,
-					     err);
+					     opid, err);
 }
 
 int core_counteragents(struct core *core, const char *box_id,
@@ -356,15 +404,17 @@ int core_counteragent(struct core *core, const char *box_id,
 /* ---- messages ---- */
 
 int core_send_message(struct core *core, const struct core_message *msg,
-		      char id_r[CORE_UUID_LEN], struct core_error *err)
+		      const char *op_id, char id_r[CORE_UUID_LEN],
+		      struct core_error *err)
 {
 	CORE_ERR_GUARD(err);
 	if (msg == NULL || id_r == NULL)
 		return core_missing(err);
 	id_r[0] = '\0';
+	CORE_OPID(op_id, err);
 	if (core_check_two(msg->from_box, msg->to_box, err) < 0)
 		return -1;
-	return core->driver->send_message(core, msg, id_r, err);
+	return core->driver->send_message(core, msg, opid, id_r, err);
 }
 
 int core_get_message(struct core *core, const char *box_id,
@@ -402,38 +452,99 @@ int core_find_by_client_id(struct core *core, const char *box_id,
 
 int core_post_entities(struct core *core, const char *box_id,
 		       const char *msg_id, const struct core_entity *ents,
-		       size_t n, struct core_error *err)
+		       size_t n, const char *op_id, struct core_error *err)
 {
 	CORE_ERR_GUARD(err);
+	CORE_OPID(op_id, err);
 	if (ents == NULL || n == 0)
 		return core_missing(err);
 	if (core_check_box_id(box_id, err) < 0 ||
 	    core_check_msg_id(msg_id, err) < 0)
 		return -1;
 	return core->driver->post_entities(core, box_id, msg_id, ents, n,
-					   err);
+					   opid, err);
 }
 
 int core_set_archived(struct core *core, const char *box_id,
-		      const char *msg_id, int archived, struct core_error *err)
+		      const char *msg_id, int archived, const char *op_id,
+		      struct core_error *err)
 {
 	CORE_ERR_GUARD(err);
+	CORE_OPID(op_id, err);
 	if (core_check_box_id(box_id, err) < 0 ||
 	    core_check_msg_id(msg_id, err) < 0)
 		return -1;
 	return core->driver->set_archived(core, box_id, msg_id, archived,
-					  err);
+					  opid, err);
 }
 
 int core_set_deleted(struct core *core, const char *box_id,
-		     const char *msg_id, int deleted, struct core_error *err)
+		     const char *msg_id, int deleted, const char *op_id,
+		     struct core_error *err)
 {
 	CORE_ERR_GUARD(err);
+	CORE_OPID(op_id, err);
 	if (core_check_box_id(box_id, err) < 0 ||
 	    core_check_msg_id(msg_id, err) < 0)
 		return -1;
 	return core->driver->set_deleted(core, box_id, msg_id, deleted,
-					 err);
+					 opid, err);
+}
+
+/* ---- batches ---- */
+
+static int core_check_op(const struct core_op *op, struct core_error *err)
+{
+	if (!core_opid_valid(op->op_id))
+		return core_error_set(err, CORE_ERR_INVALID,
+			"Операции пакета нужен идентификатор: от 1 до %d "
+			"печатных символов ASCII без пробелов / a batch "
+			"operation needs an id: 1 to %d printable ASCII "
+			"characters, no spaces", CORE_OP_ID_MAX - 1,
+			CORE_OP_ID_MAX - 1);
+	switch (op->kind) {
+	case CORE_OP_SEND:
+		if (op->msg == NULL)
+			return core_missing(err);
+		return core_check_two(op->box_id, op->msg->to_box, err);
+	case CORE_OP_INVITE:
+	case CORE_OP_ACCEPT:
+	case CORE_OP_REJECT:
+		return core_check_two(op->box_id, op->to_box_id, err);
+	}
+	return core_error_set(err, CORE_ERR_INVALID,
+		"Неизвестный вид операции пакета / unknown batch operation kind");
+}
+
+int core_apply(struct core *core, struct core_op *ops, size_t n,
+	       size_t *failed_r, struct core_error *err)
+{
+	size_t i, dummy;
+
+	CORE_ERR_GUARD(err);
+	if (failed_r == NULL)
+		failed_r = &dummy;
+	*failed_r = 0;
+	if (ops == NULL || n == 0)
+		return core_missing(err);
+	for (i = 0; i < n; i++) {
+		ops[i].id_r[0] = '\0';
+		ops[i].replayed_r = 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (core_check_op(&ops[i], err) < 0) {
+			*failed_r = i;
+			return -1;
+		}
+	}
+	if (core->driver->apply == NULL) {
+		*failed_r = 0;
+		return core_error_set(err, CORE_ERR_PERM,
+			"Драйвер оператора «%s» не умеет пакетные операции / "
+			"the operator driver \"%s\" cannot apply batches",
+			core->driver->name, core->driver->name);
+	}
+	return core->driver->apply(core, ops, n, failed_r, err);
 }
 
 int core_poll_events(struct core *core, const char *box_id,
@@ -478,41 +589,4 @@ int core_prepare(struct core *core, struct core_error *err)
 	if (core->driver->prepare == NULL)
 		return 0;
 	return core->driver->prepare(core, err);
-}
-
-/* PROVISIONAL until the corebatch branch lands. */
-int core_apply(struct core *core, struct core_op *ops, size_t n,
-	       size_t *failed_r, struct core_error *err)
-{
-	size_t i;
-	int ret = 0;
-
-	CORE_ERR_GUARD(err);
-	if (store_tx_begin(core->store) != STORE_OK)
-		return core_error_set(err, CORE_ERR_TEMP, "Хранилище занято / store busy");
-	for (i = 0; i < n && ret == 0; i++) {
-		struct core_op *op = &ops[i];
-		switch (op->kind) {
-		case CORE_OP_SEND:
-			ret = core_send_message(core, op->msg, op->id_r, err);
-			break;
-		case CORE_OP_INVITE:
-			ret = core_invite(core, op->box_id, op->to_box_id, op->text, op->id_r, err);
-			break;
-		case CORE_OP_ACCEPT:
-			ret = core_accept(core, op->box_id, op->to_box_id, op->text, err);
-			break;
-		default:
-			ret = core_reject(core, op->box_id, op->to_box_id, op->text, err);
-			break;
-		}
-	}
-	if (ret < 0) {
-		*failed_r = i - 1;
-		store_tx_rollback(core->store);
-		return -1;
-	}
-	if (store_tx_commit(core->store) != STORE_OK)
-		return core_error_set(err, CORE_ERR_TEMP, "commit failed");
-	return 0;
 }

@@ -170,7 +170,7 @@ static int ctl_cert_insert(struct ctl *ctl, const struct store_cert *c,
 	 * to it, so every certificate of the box is published. */
 	if (ctl_core(ctl, &core) < 0)
 		return CTL_EXIT_ERROR;
-	if (core_add_box_cert(core, c->box_id, c->cert_pem, &err) < 0)
+	if (core_add_box_cert(core, c->box_id, c->cert_pem, NULL, &err) < 0)
 		return ctl_error("оператор / operator: %s", err.msg);
 	return 0;
 }

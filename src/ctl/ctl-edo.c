@@ -125,7 +125,7 @@ int ctl_cmd_invite(struct ctl *ctl, int argc, char **argv)
 	    ctl_edo_open(ctl, a.org, &o, &core) < 0)
 		return CTL_EXIT_ERROR;
 	if (ctl_edo_other(core, a.other, &to) == 0) {
-		if (core_invite(core, o.box_id, to.id, a.text, msg_id, &err) < 0) {
+		if (core_invite(core, o.box_id, to.id, a.text, NULL, msg_id, &err) < 0) {
 			ctl_error("%s", err.msg);
 		} else {
 			printf("Приглашение отправлено / invitation sent: %s → %s (%s)\n"
@@ -164,11 +164,11 @@ static int ctl_answer(struct ctl *ctl, int argc, char **argv,
 		return CTL_EXIT_ERROR;
 	if (ctl_edo_other(core, a.other, &other) == 0) {
 		if (what == CTL_ACCEPT)
-			r = core_accept(core, o.box_id, other.id, a.text, &err);
+			r = core_accept(core, o.box_id, other.id, a.text, NULL, &err);
 		else if (what == CTL_REJECT)
-			r = core_reject(core, o.box_id, other.id, a.text, &err);
+			r = core_reject(core, o.box_id, other.id, a.text, NULL, &err);
 		else
-			r = core_withdraw(core, o.box_id, other.id, &err);
+			r = core_withdraw(core, o.box_id, other.id, NULL, &err);
 		if (r < 0) {
 			ctl_error("%s", err.msg);
 		} else {

@@ -133,7 +133,7 @@ static int ctl_org_register(struct ctl *ctl, struct core *core,
 	snprintf(req.inn, sizeof(req.inn), "%s", a->inn);
 	snprintf(req.kpp, sizeof(req.kpp), "%s", a->kpp != NULL ? a->kpp : "");
 	req.test_mode = a->test;
-	if (core_register_box(core, &req, NULL, &box, &err) < 0)
+	if (core_register_box(core, &req, NULL, NULL, &box, &err) < 0)
 		return ctl_error("регистрация у оператора / registration at the "
 				 "operator: %s", err.msg);
 	o_r->box_id = xstrdup(box.id);

@@ -133,10 +133,10 @@ static int mb_core_call(struct mailbox_env *env, const struct mb_copy_item *ci,
 	memset(&cerr, 0, sizeof(cerr));
 	if (archive)
 		ret = core_set_archived(env->core, ci->it.box_id,
-					ci->it.edo_msg_id, value, &cerr);
+					ci->it.edo_msg_id, value, NULL, &cerr);
 	else
 		ret = core_set_deleted(env->core, ci->it.box_id,
-				       ci->it.edo_msg_id, value, &cerr);
+				       ci->it.edo_msg_id, value, NULL, &cerr);
 	if (ret < 0 && cerr.cls != CORE_ERR_CONFLICT)
 		return mb_core_error(err, &cerr, archive ? "archive" : "delete");
 	return 0;

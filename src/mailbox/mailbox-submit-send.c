@@ -353,7 +353,8 @@ static int already_committed(struct mb_submit *c, struct mb_srcpt *sr)
 /* The operation id of a recipient's operation: the same mail (Message-ID
  * given by the client) to the same organization is the same operation,
  * whenever the client sends it again.  A Message-ID the gateway made is
- * new each time, and so is the operation. */
+ * new each time, and so is the operation.  "mail-" and 40 hex digits of
+ * SHA-256(sender box, Message-ID, recipient box). */
 static void mb_op_id(struct mb_submit *c, struct mb_srcpt *sr,
 		     char out[CORE_OP_ID_MAX])
 {
@@ -405,10 +406,8 @@ static int mb_op_fill(struct mb_submit *c, struct mb_srcpt *sr,
 	default:
 		return 0;
 	}
-	if (c->client_mid)
-		mb_op_id(c, sr, op->op_id);
-	else
-		snprintf(op->op_id, sizeof(op->op_id), "mail-%s", c->message_id);
+	/* A Message-ID may be longer than an operation id: hashed. */
+	mb_op_id(c, sr, op->op_id);
 	return 1;
 }
 

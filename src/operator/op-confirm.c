@@ -13,7 +13,7 @@
 #include "lib/util.h"
 
 static void op_party(const struct core_box *box,
-		     struct operator_fns_party *p_r)
+		     struct edo_fns_party *p_r)
 {
 	p_r->id = box->id;
 	p_r->name = box->name;
@@ -41,7 +41,7 @@ static size_t op_signatures_of(const struct core_message *m,
 
 static int op_confirm_one(struct operator *op, const struct core_message *m,
 			  const struct core_entity *a,
-			  struct operator_fns_pdotpr *p,
+			  struct edo_fns_pdotpr *p,
 			  struct core_entity **ents_r, size_t *n_r,
 			  struct core_error *err)
 {
@@ -52,7 +52,7 @@ static int op_confirm_one(struct operator *op, const struct core_message *m,
 	memset(&sig, 0, sizeof(sig));
 	p->file.name = a->file_name != NULL && *a->file_name != '\0' ?
 		a->file_name : a->id;
-	if (operator_fns_pdotpr(p, &conf.data, &conf.len, &file_name, err) < 0)
+	if (edo_fns_pdotpr(p, &conf.data, &conf.len, &file_name, err) < 0)
 		return -1;
 	if (operator_sign(op, conf.data, conf.len, &sig.data, &sig.len,
 			  err) < 0) {
@@ -60,12 +60,12 @@ static int op_confirm_one(struct operator *op, const struct core_message *m,
 		free(file_name);
 		return -1;
 	}
-	operator_entity_signed_xml(&conf, &sig, CORE_ENT_CONFIRMATION,
+	edo_entity_signed_xml(&conf, &sig, CORE_ENT_CONFIRMATION,
 				   CORE_ENT_CONFIRMATION_SIGNATURE, a->id,
 				   file_name, m->created);
 	/* signer_box stays "": the operator is not a box. */
-	operator_entities_append(ents_r, n_r, &conf);
-	operator_entities_append(ents_r, n_r, &sig);
+	edo_entities_append(ents_r, n_r, &conf);
+	edo_entities_append(ents_r, n_r, &sig);
 	return 0;
 }
 
@@ -75,7 +75,7 @@ int operator_confirmations(struct operator *op, const struct core_message *m,
 			   struct core_entity **ents_r, size_t *n_r,
 			   struct core_error *err)
 {
-	struct operator_fns_pdotpr p;
+	struct edo_fns_pdotpr p;
 	const unsigned char **sigs;
 	size_t i, *lens;
 	int ret = 0;
@@ -108,7 +108,7 @@ int operator_confirmations(struct operator *op, const struct core_message *m,
 	free(lens);
 	if (ret < 0) {
 		for (i = 0; i < *n_r; i++)
-			operator_entity_clear(&(*ents_r)[i]);
+			edo_entity_clear(&(*ents_r)[i]);
 		free(*ents_r);
 		*ents_r = NULL;
 		*n_r = 0;

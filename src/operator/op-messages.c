@@ -15,71 +15,6 @@
 #define OP_EVENTS_BATCH 256
 #define OP_MAX_CONTENT_TYPE 255
 
-void operator_entity_clear(struct core_entity *ent)
-{
-	if (ent == NULL)
-		return;
-	free(ent->file_name);
-	free(ent->content_type);
-	free(ent->data);
-	ent->file_name = NULL;
-	ent->content_type = NULL;
-	ent->data = NULL;
-	ent->len = 0;
-}
-
-void operator_entity_signed_xml(struct core_entity *doc,
-				struct core_entity *sig,
-				enum core_entity_kind kind,
-				enum core_entity_kind sig_kind,
-				const char *parent_id, char *file_name,
-				int64_t created)
-{
-	util_uuid(doc->id);
-	doc->kind = kind;
-	snprintf(doc->parent_id, sizeof(doc->parent_id), "%s", parent_id);
-	doc->file_name = file_name;
-	doc->content_type = xstrdup("application/xml");
-	doc->created = created;
-	util_uuid(sig->id);
-	sig->kind = sig_kind;
-	snprintf(sig->parent_id, sizeof(sig->parent_id), "%s", doc->id);
-	sig->file_name = xasprintf("%s.sig", file_name);
-	sig->content_type = xstrdup("application/pkcs7-signature");
-	sig->created = created;
-}
-
-void operator_entities_append(struct core_entity **ents, size_t *n,
-			      const struct core_entity *e)
-{
-	*ents = xrealloc(*ents, (*n + 1) * sizeof(**ents));
-	(*ents)[(*n)++] = *e;
-}
-
-static void op_entities_free(struct core_entity *ents, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		operator_entity_clear(&ents[i]);
-	free(ents);
-}
-
-void operator_message_free(struct core_message **_msg)
-{
-	struct core_message *msg = *_msg;
-
-	if (msg == NULL)
-		return;
-	*_msg = NULL;
-	free(msg->subject);
-	free(msg->text);
-	free(msg->client_message_id);
-	free(msg->sender_name);
-	op_entities_free(msg->entities, msg->n_entities);
-	free(msg);
-}
-
 static int op_msg_notfound(struct core_error *err)
 {
 	return operator_error(err, CORE_ERR_NOTFOUND,
@@ -256,7 +191,7 @@ static int op_check_reply_to(struct operator *op, const struct core_message *m,
 		  strcmp(orig->to_box, m->to_box) == 0) ||
 		 (strcmp(orig->from_box, m->to_box) == 0 &&
 		  strcmp(orig->to_box, m->from_box) == 0));
-	operator_message_free(&orig);
+	edo_message_free(&orig);
 	if (!ok)
 		return operator_error(err, CORE_ERR_PERM,
 			"Ответ должен идти тому же контрагенту, что и исходное "
@@ -356,18 +291,16 @@ static int op_send_events(struct operator *op, const struct core_message *m,
 	return ret;
 }
 
-static int op_send_locked(struct operator *op, const struct core_message *m,
-			  const struct core_box *from,
-			  const struct core_box *to,
-			  const struct core_entity *confs, size_t n_confs,
-			  struct core_error *err)
+/* Inside the transaction: checks what may have changed since the
+ * preparation, then only inserts (the confirmations are signed). */
+int operator_send_locked(struct operator *op, struct op_send *s,
+			 struct core_error *err)
 {
+	const struct core_message *m = s->m;
 	size_t i;
 	int ret;
 
-	/* Again inside the transaction: the relation may have changed
-	 * while we were signing. */
-	if (op_check_counteragents(op, from, to, err) < 0 ||
+	if (op_check_counteragents(op, &s->from, &s->to, err) < 0 ||
 	    op_check_reply_to(op, m, err) < 0)
 		return -1;
 	ret = operator_store_message_insert(op->store, m,
@@ -375,56 +308,132 @@ static int op_send_locked(struct operator *op, const struct core_message *m,
 	for (i = 0; ret == STORE_OK && i < m->n_entities; i++)
 		ret = operator_store_entity_insert(op->store, m->id,
 						   &m->entities[i]);
-	for (i = 0; ret == STORE_OK && i < n_confs; i++)
-		ret = operator_store_entity_insert(op->store, m->id, &confs[i]);
+	for (i = 0; ret == STORE_OK && i < s->n_confs; i++)
+		ret = operator_store_entity_insert(op->store, m->id,
+						   &s->confs[i]);
 	if (ret == STORE_OK)
-		ret = op_send_events(op, m, confs, n_confs);
+		ret = op_send_events(op, m, s->confs, s->n_confs);
 	return op_entities_stored(ret, err);
 }
 
-int operator_send_message(struct operator *op, const struct core_message *msg,
-			  char id_r[CORE_UUID_LEN], struct core_error *err)
+void operator_send_clear(struct op_send *s)
 {
-	struct core_entity *confs = NULL;
-	struct core_message *m;
-	struct core_box from, to;
-	size_t n_confs = 0;
-	int ret;
+	edo_entities_free(s->confs, s->n_confs);
+	edo_message_free(&s->m);
+	memset(s, 0, sizeof(*s));
+}
 
-	if (op_check_send(msg, err) < 0 ||
-	    operator_box_resolve(op, msg->from_box, &from, err) < 0 ||
-	    operator_box_resolve(op, msg->to_box, &to, err) < 0)
+/* The sender: acting_box, which msg->from_box (if given) must name. */
+static int op_send_from(struct operator *op, const struct core_message *msg,
+			const char *acting_box, struct core_box *from_r,
+			struct core_error *err)
+{
+	struct core_box named;
+
+	if (acting_box == NULL)
+		return operator_box_resolve(op, msg->from_box, from_r, err);
+	if (operator_box_resolve(op, acting_box, from_r, err) < 0)
 		return -1;
-	if (strcmp(from.id, to.id) == 0)
+	if (msg->from_box[0] == '\0')
+		return 0;
+	if (operator_box_resolve(op, msg->from_box, &named, err) < 0)
+		return -1;
+	if (strcmp(named.id, from_r->id) != 0)
+		return operator_error(err, CORE_ERR_INVALID,
+			"Отправитель сообщения не тот, кто отправляет / the "
+			"message's sender is not the acting box");
+	return 0;
+}
+
+/* Everything slow happens here, before any transaction: the operator's
+ * copy gets its id and time first, then the confirmations are built,
+ * validated and signed for it. */
+int operator_send_prepare(struct operator *op, const struct core_message *msg,
+			  const char *acting_box, int fail_fast,
+			  struct op_send *s, struct core_error *err)
+{
+	memset(s, 0, sizeof(*s));
+	if (op_check_send(msg, err) < 0 ||
+	    op_send_from(op, msg, acting_box, &s->from, err) < 0 ||
+	    operator_box_resolve(op, msg->to_box, &s->to, err) < 0)
+		return -1;
+	if (strcmp(s->from.id, s->to.id) == 0)
 		return operator_error(err, CORE_ERR_INVALID,
 			"Нельзя отправить сообщение самому себе / a box cannot "
 			"send to itself");
 	/* Fail fast before the slow part (signing confirmations). */
-	if (op_check_counteragents(op, &from, &to, err) < 0)
+	if (fail_fast && op_check_counteragents(op, &s->from, &s->to, err) < 0)
 		return -1;
-	m = op_message_prepare(msg, &from, &to);
-	if (op_check_reply_to(op, m, err) < 0 ||
-	    operator_confirmations(op, m, &from, &to, &confs, &n_confs, err) < 0) {
-		operator_message_free(&m);
+	s->m = op_message_prepare(msg, &s->from, &s->to);
+	if ((fail_fast && op_check_reply_to(op, s->m, err) < 0) ||
+	    operator_confirmations(op, s->m, &s->from, &s->to, &s->confs,
+				   &s->n_confs, err) < 0) {
+		operator_send_clear(s);
 		return -1;
 	}
+	return 0;
+}
+
+/* Was op_id of from_box done before?  Outside the transaction this only
+ * spares the slow preparation; the transaction checks again. */
+static int op_send_seen(struct operator *op, const struct core_message *msg,
+			const char *op_id, char id_r[CORE_UUID_LEN],
+			struct core_error *err)
+{
+	struct core_box from, to;
+	char first[CORE_ID_MAX];
+	int seen;
+
+	if (operator_box_resolve(op, msg->from_box, &from, err) < 0 ||
+	    operator_box_resolve(op, msg->to_box, &to, err) < 0)
+		return -1;
+	seen = operator_opid_seen(op, from.id, op_id, OP_K_SEND, to.id, first,
+				  err);
+	if (seen == 1)
+		snprintf(id_r, CORE_UUID_LEN, "%.36s", first);
+	return seen;
+}
+
+int operator_send_message(struct operator *op, const struct core_message *msg,
+			  const char *op_id, char id_r[CORE_UUID_LEN],
+			  struct core_error *err)
+{
+	char first[CORE_ID_MAX];
+	struct op_send s;
+	int ret, seen;
+
+	if (operator_opid_check(op_id, err) < 0)
+		return -1;
+	if ((seen = op_send_seen(op, msg, op_id, id_r, err)) != 0)
+		return seen < 0 ? -1 : 0;
+	if (operator_send_prepare(op, msg, NULL, 1, &s, err) < 0)
+		return -1;
 	if ((ret = store_tx_begin(op->store)) != STORE_OK) {
+		operator_send_clear(&s);
+		return operator_store_error(err, ret);
+	}
+	seen = ret = operator_opid_seen(op, s.from.id, op_id, OP_K_SEND,
+					s.to.id, first, err);
+	if (seen == 0)
+		ret = operator_send_locked(op, &s, err);
+	if (seen == 0 && ret == 0)
+		ret = operator_opid_record(op, s.from.id, op_id, OP_K_SEND,
+					   s.to.id, s.m->id, err);
+	if (ret < 0)
+		store_tx_rollback(op->store);
+	else if ((ret = store_tx_commit(op->store)) != STORE_OK)
 		ret = operator_store_error(err, ret);
-	} else {
-		ret = op_send_locked(op, m, &from, &to, confs, n_confs, err);
-		if (ret < 0)
-			store_tx_rollback(op->store);
-		else if ((ret = store_tx_commit(op->store)) != STORE_OK)
-			ret = operator_store_error(err, ret);
+	if (ret == 0 && seen == 1) {
+		/* Another call with this op id committed meanwhile. */
+		snprintf(id_r, CORE_UUID_LEN, "%.36s", first);
+	} else if (ret == 0) {
+		snprintf(id_r, CORE_UUID_LEN, "%s", s.m->id);
+		log_info("operator: message %s %s -> %s, %zu entities",
+			 s.m->id, s.m->from_box, s.m->to_box,
+			 s.m->n_entities);
+		operator_notify(op, s.from.id, s.to.id);
 	}
-	if (ret == 0) {
-		snprintf(id_r, CORE_UUID_LEN, "%s", m->id);
-		log_info("operator: message %s %s -> %s, %zu entities", m->id,
-			 m->from_box, m->to_box, m->n_entities);
-		operator_notify(op, from.id, to.id);
-	}
-	op_entities_free(confs, n_confs);
-	operator_message_free(&m);
+	operator_send_clear(&s);
 	return ret;
 }
 
@@ -448,7 +457,7 @@ int operator_get_message(struct operator *op, const char *box_id,
 					      &msg->entities, &msg->n_entities);
 	store_unlock(op->store);
 	if (ret != STORE_OK) {
-		operator_message_free(&msg);
+		edo_message_free(&msg);
 		if (ret == STORE_ERR_NOTFOUND)
 			return op_msg_notfound(err);
 		return operator_store_error(err, ret);
@@ -563,7 +572,7 @@ static int op_check_patch_entity(struct operator *op,
 			return operator_error(err, CORE_ERR_CONFLICT,
 				"Извещение о получении уже отправлено / the "
 				"receipt has already been sent");
-		if (operator_fns_validate(OPERATOR_FNS_IZVPOL, e->data, e->len,
+		if (edo_fns_validate(EDO_FNS_IZVPOL, e->data, e->len,
 					  err) < 0)
 			return -1;
 	}
@@ -607,13 +616,14 @@ static int op_patch_locked(struct operator *op, const struct core_message *msg,
 
 int operator_post_entities(struct operator *op, const char *box_id,
 			   const char *msg_id, const struct core_entity *ents,
-			   size_t n, struct core_error *err)
+			   size_t n, const char *op_id, struct core_error *err)
 {
 	struct core_message *msg = NULL;
 	struct core_box box;
-	int ret;
+	int ret, seen = 0;
 
-	if (operator_box_resolve(op, box_id, &box, err) < 0)
+	if (operator_opid_check(op_id, err) < 0 ||
+	    operator_box_resolve(op, box_id, &box, err) < 0)
 		return -1;
 	if (n == 0 || ents == NULL || n > OPERATOR_MAX_ENTITIES)
 		return operator_error(err, CORE_ERR_INVALID,
@@ -631,37 +641,68 @@ int operator_post_entities(struct operator *op, const char *box_id,
 		ret = operator_error(err, CORE_ERR_INVALID,
 			"К приглашению нельзя добавить подписи / an invitation "
 			"takes no signatures");
-	else
-		ret = op_patch_locked(op, msg, &box, ents, n, err);
+	else if ((seen = ret = operator_opid_seen(op, box.id, op_id,
+						  OP_K_POST, msg->id, NULL,
+						  err)) == 0 &&
+		 (ret = op_patch_locked(op, msg, &box, ents, n, err)) == 0)
+		ret = operator_opid_record(op, box.id, op_id, OP_K_POST,
+					   msg->id, NULL, err);
 	if (ret < 0)
 		store_tx_rollback(op->store);
 	else if ((ret = store_tx_commit(op->store)) != STORE_OK)
 		ret = operator_store_error(err, ret);
-	if (ret == 0)
+	if (ret == 0 && seen == 0)
 		operator_notify(op, msg->from_box, msg->to_box);
-	operator_message_free(&msg);
+	edo_message_free(&msg);
 	return ret;
 }
 
 /* ---- archive / delete ---- */
 
+static enum op_kind op_flag_kind(int deleted, int value)
+{
+	if (deleted)
+		return value ? OP_K_DELETE : OP_K_UNDELETE;
+	return value ? OP_K_ARCHIVE : OP_K_UNARCHIVE;
+}
+
 static int op_set_flag(struct operator *op, const char *box_id,
 		       const char *msg_id, int deleted, int value,
-		       struct core_error *err)
+		       const char *op_id, struct core_error *err)
 {
 	struct core_message *msg = NULL;
 	enum core_event_type ev;
+	enum op_kind kind;
 	struct core_box box;
-	int ret, side, changed = 0;
+	int ret, side, seen, changed = 0;
 
 	value = value ? 1 : 0;
-	if (operator_box_resolve(op, box_id, &box, err) < 0)
+	kind = op_flag_kind(deleted, value);
+	if (operator_opid_check(op_id, err) < 0 ||
+	    operator_box_resolve(op, box_id, &box, err) < 0)
 		return -1;
 	if (!operator_uuid_valid(msg_id))
 		return op_msg_notfound(err);
 	if ((ret = store_tx_begin(op->store)) != STORE_OK)
 		return operator_store_error(err, ret);
 	ret = operator_store_message_get(op->store, msg_id, box.id, &msg);
+	seen = ret != STORE_OK ? 0 :
+		operator_opid_seen(op, box.id, op_id, kind, msg->id, NULL, err);
+	if (seen != 0) {
+		/* Done before (nothing to change), or a clash of ids. */
+		edo_message_free(&msg);
+		if (seen < 0) {
+			store_tx_rollback(op->store);
+			return -1;
+		}
+		if ((ret = store_tx_commit(op->store)) != STORE_OK)
+			return operator_store_error(err, ret);
+		return 0;
+	}
+	if (ret == STORE_OK)
+		ret = operator_store_opid_insert(op->store, box.id, op_id,
+						 operator_kind_name(kind),
+						 msg->id, NULL, util_now());
 	if (ret == STORE_OK &&
 	    (deleted ? msg->deleted : msg->archived) != value) {
 		/* Only this box's copy changes, and only its log says so. */
@@ -676,7 +717,7 @@ static int op_set_flag(struct operator *op, const char *box_id,
 				NULL, NULL, util_now());
 		changed = 1;
 	}
-	operator_message_free(&msg);
+	edo_message_free(&msg);
 	if (ret != STORE_OK) {
 		store_tx_rollback(op->store);
 		return ret == STORE_ERR_NOTFOUND ? op_msg_notfound(err) :
@@ -690,17 +731,17 @@ static int op_set_flag(struct operator *op, const char *box_id,
 }
 
 int operator_set_archived(struct operator *op, const char *box_id,
-			  const char *msg_id, int archived,
+			  const char *msg_id, int archived, const char *op_id,
 			  struct core_error *err)
 {
-	return op_set_flag(op, box_id, msg_id, 0, archived, err);
+	return op_set_flag(op, box_id, msg_id, 0, archived, op_id, err);
 }
 
 int operator_set_deleted(struct operator *op, const char *box_id,
-			 const char *msg_id, int deleted,
+			 const char *msg_id, int deleted, const char *op_id,
 			 struct core_error *err)
 {
-	return op_set_flag(op, box_id, msg_id, 1, deleted, err);
+	return op_set_flag(op, box_id, msg_id, 1, deleted, op_id, err);
 }
 
 int operator_pending_receipts(struct operator *op, const char *box_id,

@@ -47,6 +47,96 @@ int operator_confirmations(struct operator *op, const struct core_message *msg,
 			   struct core_entity **ents_r, size_t *n_r,
 			   struct core_error *err);
 
+/* A counteragent relation as one side sees it (op_relations). */
+struct operator_relation {
+	enum core_ca_status status;
+	char *comment;
+	int64_t changed;
+	char invitation_id[CORE_UUID_LEN];
+};
+
+/* ---- op-opid.c: client operation ids (Diadoc operationId) ---- */
+
+/* What a recorded operation did; its name is stored (op_operations.kind). */
+enum op_kind {
+	OP_K_REGISTER = 0,
+	OP_K_ADD_CERT,
+	OP_K_INVITE,
+	OP_K_ACCEPT,
+	OP_K_REJECT,
+	OP_K_WITHDRAW,
+	OP_K_SEND,
+	OP_K_POST,
+	OP_K_ARCHIVE,
+	OP_K_UNARCHIVE,
+	OP_K_DELETE,
+	OP_K_UNDELETE,
+};
+const char *operator_kind_name(enum op_kind kind);
+
+/* One row of op_operations. */
+struct operator_opid {
+	char kind[16];
+	char target[64];		/* the other box, message, ИНН/КПП... */
+	char result[CORE_ID_MAX];	/* message, invitation or box id, "" */
+};
+
+/* 1..CORE_OP_ID_MAX-1 printable ASCII characters without spaces. */
+int operator_opid_valid(const char *op_id);
+/* INVALID with a text when op_id is not operator_opid_valid. */
+int operator_opid_check(const char *op_id, struct core_error *err);
+/* Was (box_id, op_id) done before?  0 no; 1 yes, as the same kind on the
+ * same target: result_r gets its result (may be NULL); -1 with err:
+ * CONFLICT when it was something else, or a store error.  Run it inside
+ * the transaction of the change (and, to skip slow work, before it). */
+int operator_opid_seen(struct operator *op, const char *box_id,
+		       const char *op_id, enum op_kind kind,
+		       const char *target, char result_r[CORE_ID_MAX],
+		       struct core_error *err);
+/* Records (box_id, op_id) as done, inside the transaction of the change. */
+int operator_opid_record(struct operator *op, const char *box_id,
+			 const char *op_id, enum op_kind kind,
+			 const char *target, const char *result,
+			 struct core_error *err);
+
+/* ---- the parts of the changes that batches (op-apply.c) reuse ---- */
+
+/* A counteragent transition: resolved before the transaction
+ * (operator_pair_prepare checks the boxes and the text), decided and
+ * written inside it (operator_pair_locked; id_r gets the invitation id of
+ * an INVITE, may be NULL otherwise). */
+struct op_pair {
+	struct core_box me, other;
+	struct operator_relation rel;	/* as seen by me */
+};
+int operator_pair_prepare(struct operator *op, const char *box_id,
+			  const char *other_id, enum op_kind kind,
+			  const char **text, struct op_pair *p,
+			  struct core_error *err);
+int operator_pair_locked(struct operator *op, struct op_pair *p,
+			 enum op_kind kind, const char *text,
+			 char id_r[CORE_UUID_LEN], struct core_error *err);
+void operator_pair_clear(struct op_pair *p);
+
+/* A message to send: everything slow (the copy, the operator's signed
+ * confirmations) is made by operator_send_prepare before the transaction,
+ * which then only inserts (operator_send_locked). */
+struct op_send {
+	struct core_box from, to;
+	struct core_message *m;		/* the operator's copy: ids, time */
+	struct core_entity *confs;	/* confirmations and their signatures */
+	size_t n_confs;
+};
+/* acting_box: the box that sends (NULL: msg->from_box; else msg->from_box
+ * must be "" or name the same box).  fail_fast: check the relation before
+ * signing (a batch that changes relations first passes 0). */
+int operator_send_prepare(struct operator *op, const struct core_message *msg,
+			  const char *acting_box, int fail_fast,
+			  struct op_send *s, struct core_error *err);
+int operator_send_locked(struct operator *op, struct op_send *s,
+			 struct core_error *err);
+void operator_send_clear(struct op_send *s);
+
 /* ---- op-store.c: boxes, certificates, relations, events ---- */
 /* Return STORE_OK or an enum store_error; callers hold a transaction or
  * the store lock as noted in store.h. */
@@ -64,12 +154,6 @@ int operator_store_cert_insert(struct store *s, const char *box_id,
 int operator_store_cert_list(struct store *s, const char *box_id,
 			     int64_t valid_at, char ***pems_r, size_t *n_r);
 
-struct operator_relation {
-	enum core_ca_status status;
-	char *comment;
-	int64_t changed;
-	char invitation_id[CORE_UUID_LEN];
-};
 /* NOTFOUND when the pair has no row yet (status NotInCounteragentList). */
 int operator_store_relation_get(struct store *s, const char *box_id,
 				const char *other_id,
@@ -130,6 +214,15 @@ int operator_store_message_flag(struct store *s, const char *id, int side,
 /* Clears the message's receipt_pending once every signed document has a
  * receipt from its recipient. */
 int operator_store_receipt_recheck(struct store *s, const char *message_id);
+/* ---- op-store.c: client operation ids ---- */
+
+int operator_store_opid_get(struct store *s, const char *box_id,
+			    const char *op_id, struct operator_opid *r);
+int operator_store_opid_insert(struct store *s, const char *box_id,
+			       const char *op_id, const char *kind,
+			       const char *target, const char *result,
+			       int64_t now);
+
 int operator_store_pending_receipts(struct store *s, const char *box_id,
 				    char (**ids_r)[CORE_UUID_LEN],
 				    size_t *n_r);

@@ -22,12 +22,7 @@
 
 #define OP_DEFAULT_INVITATION_MAX 1000
 
-struct op_pair {
-	struct core_box me, other;
-	struct operator_relation rel;	/* as seen by me */
-};
-
-static void op_pair_clear(struct op_pair *p)
+void operator_pair_clear(struct op_pair *p)
 {
 	free(p->rel.comment);
 	p->rel.comment = NULL;
@@ -92,53 +87,12 @@ static int op_pair_write(struct operator *op, struct op_pair *p,
 	return 0;
 }
 
-static int op_tx_end(struct operator *op, int ret, struct core_error *err)
-{
-	int sret;
-
-	if (ret < 0) {
-		store_tx_rollback(op->store);
-		return -1;
-	}
-	if ((sret = store_tx_commit(op->store)) != STORE_OK)
-		return operator_store_error(err, sret);
-	return 0;
-}
-
 /* A transition decided on my side of the relation, read and written in
- * the transaction op_pair_run holds; text is the invitation text or the
- * comment (NULL for none). */
+ * the caller's transaction; text is the invitation text or the comment
+ * (NULL for none), id_r gets the invitation id (INVITE only). */
 typedef int op_pair_step(struct operator *op, struct op_pair *p,
-			 const char *text, void *ctx, struct core_error *err);
-
-/* Every transition the same way: both boxes resolved and the text checked
- * (named by what_ru/what_en; NULL with no text) before the transaction,
- * step inside it, both boxes notified once it is committed. */
-static int op_pair_run(struct operator *op, const char *box_id,
-		       const char *other_id, const char *text,
-		       const char *what_ru, const char *what_en,
-		       op_pair_step *step, void *ctx, struct core_error *err)
-{
-	struct op_pair p;
-	int ret;
-
-	if (text != NULL && *text == '\0')
-		text = NULL;
-	if (op_pair_resolve(op, box_id, other_id, &p, err) < 0 ||
-	    operator_check_text(what_ru, what_en, text,
-				op_invitation_max(op), err) < 0)
-		return -1;
-	if ((ret = store_tx_begin(op->store)) != STORE_OK)
-		return operator_store_error(err, ret);
-	ret = op_pair_load(op, &p, err);
-	if (ret == 0)
-		ret = step(op, &p, text, ctx, err);
-	op_pair_clear(&p);
-	if (op_tx_end(op, ret, err) < 0)
-		return -1;
-	operator_notify(op, p.me.id, p.other.id);
-	return 0;
-}
+			 const char *text, char id_r[CORE_UUID_LEN],
+			 struct core_error *err);
 
 static int op_already_counteragent(const struct op_pair *p,
 				   struct core_error *err)
@@ -157,12 +111,10 @@ static int op_accept_locked(struct operator *op, struct op_pair *p,
 			     CORE_EV_INVITATION_ACCEPTED, err);
 }
 
-/* ctx: the invitation's id (char[CORE_UUID_LEN]) is written there. */
 static int op_invite_locked(struct operator *op, struct op_pair *p,
-			    const char *text, void *ctx,
+			    const char *text, char msg_id_r[CORE_UUID_LEN],
 			    struct core_error *err)
 {
-	char *msg_id_r = ctx;
 	struct core_message inv;
 	int ret;
 
@@ -201,21 +153,9 @@ static int op_invite_locked(struct operator *op, struct op_pair *p,
 	return 0;
 }
 
-int operator_invite(struct operator *op, const char *box_id,
-		    const char *to_box_id, const char *text,
-		    char msg_id_r[CORE_UUID_LEN], struct core_error *err)
+static int op_answer(struct operator *op, struct op_pair *p,
+		     const char *comment, int accept, struct core_error *err)
 {
-	return op_pair_run(op, box_id, to_box_id, text, "Текст приглашения",
-			   "invitation text", op_invite_locked, msg_id_r, err);
-}
-
-/* ctx: int, non-zero to accept. */
-static int op_answer_locked(struct operator *op, struct op_pair *p,
-			    const char *comment, void *ctx,
-			    struct core_error *err)
-{
-	int accept = *(const int *)ctx;
-
 	if (p->rel.status == CORE_CA_IS_MY && accept)
 		return op_already_counteragent(p, err);
 	if (p->rel.status != CORE_CA_INVITES_ME)
@@ -231,18 +171,28 @@ static int op_answer_locked(struct operator *op, struct op_pair *p,
 			     CORE_EV_INVITATION_REJECTED, err);
 }
 
-int operator_answer_invite(struct operator *op, const char *box_id,
-			   const char *other_box_id, int accept,
-			   const char *comment, struct core_error *err)
+static int op_accept_step(struct operator *op, struct op_pair *p,
+			  const char *comment, char id_r[CORE_UUID_LEN],
+			  struct core_error *err)
 {
-	return op_pair_run(op, box_id, other_box_id, comment, "Комментарий",
-			   "comment", op_answer_locked, &accept, err);
+	(void)id_r;
+	return op_answer(op, p, comment, 1, err);
+}
+
+static int op_reject_step(struct operator *op, struct op_pair *p,
+			  const char *comment, char id_r[CORE_UUID_LEN],
+			  struct core_error *err)
+{
+	(void)id_r;
+	return op_answer(op, p, comment, 0, err);
 }
 
 static int op_withdraw_locked(struct operator *op, struct op_pair *p,
-			      const char *text, void *ctx,
+			      const char *text, char id_r[CORE_UUID_LEN],
 			      struct core_error *err)
 {
+	(void)text;
+	(void)id_r;
 	if (p->rel.status != CORE_CA_IS_INVITED_BY_ME)
 		return operator_error(err, CORE_ERR_NOTFOUND,
 			"Нет отправленного приглашения организации с ИНН %s, "
@@ -255,11 +205,112 @@ static int op_withdraw_locked(struct operator *op, struct op_pair *p,
 			     CORE_EV_INVITATION_WITHDRAWN, err);
 }
 
-int operator_withdraw_invite(struct operator *op, const char *box_id,
-			     const char *other_box_id, struct core_error *err)
+/* ---- running a transition ---- */
+
+int operator_pair_prepare(struct operator *op, const char *box_id,
+			  const char *other_id, enum op_kind kind,
+			  const char **text, struct op_pair *p,
+			  struct core_error *err)
 {
-	return op_pair_run(op, box_id, other_box_id, NULL, NULL, NULL,
-			   op_withdraw_locked, NULL, err);
+	if (*text != NULL && **text == '\0')
+		*text = NULL;
+	if (op_pair_resolve(op, box_id, other_id, p, err) < 0)
+		return -1;
+	if (kind == OP_K_INVITE)
+		return operator_check_text("Текст приглашения",
+					   "invitation text", *text,
+					   op_invitation_max(op), err);
+	return operator_check_text("Комментарий", "comment", *text,
+				   op_invitation_max(op), err);
+}
+
+int operator_pair_locked(struct operator *op, struct op_pair *p,
+			 enum op_kind kind, const char *text,
+			 char id_r[CORE_UUID_LEN], struct core_error *err)
+{
+	op_pair_step *step;
+	char scratch[CORE_UUID_LEN];
+
+	switch (kind) {
+	case OP_K_INVITE: step = op_invite_locked; break;
+	case OP_K_ACCEPT: step = op_accept_step; break;
+	case OP_K_REJECT: step = op_reject_step; break;
+	case OP_K_WITHDRAW: step = op_withdraw_locked; break;
+	default:
+		return operator_error(err, CORE_ERR_INVALID,
+			"Неизвестная операция / unknown operation");
+	}
+	if (id_r == NULL)
+		id_r = scratch;
+	id_r[0] = '\0';
+	operator_pair_clear(p);
+	if (op_pair_load(op, p, err) < 0)
+		return -1;
+	return step(op, p, text, id_r, err);
+}
+
+/* One transition with its op id in its own transaction; both boxes are
+ * notified once it is committed (not on a replay: nothing changed). */
+static int op_pair_run(struct operator *op, const char *box_id,
+		       const char *other_id, const char *text,
+		       enum op_kind kind, const char *op_id,
+		       char id_r[CORE_UUID_LEN], struct core_error *err)
+{
+	char first[CORE_ID_MAX];
+	struct op_pair p;
+	int ret, seen, sret;
+
+	if (operator_opid_check(op_id, err) < 0 ||
+	    operator_pair_prepare(op, box_id, other_id, kind, &text, &p,
+				  err) < 0)
+		return -1;
+	if ((ret = store_tx_begin(op->store)) != STORE_OK)
+		return operator_store_error(err, ret);
+	seen = ret = operator_opid_seen(op, p.me.id, op_id, kind, p.other.id,
+					first, err);
+	if (seen == 1 && id_r != NULL)
+		snprintf(id_r, CORE_UUID_LEN, "%.36s", first);
+	if (seen == 0)
+		ret = operator_pair_locked(op, &p, kind, text, id_r, err);
+	if (seen == 0 && ret == 0)
+		ret = operator_opid_record(op, p.me.id, op_id, kind,
+					   p.other.id, id_r, err);
+	operator_pair_clear(&p);
+	if (ret < 0) {
+		store_tx_rollback(op->store);
+		return -1;
+	}
+	if ((sret = store_tx_commit(op->store)) != STORE_OK)
+		return operator_store_error(err, sret);
+	if (seen == 0)
+		operator_notify(op, p.me.id, p.other.id);
+	return 0;
+}
+
+int operator_invite(struct operator *op, const char *box_id,
+		    const char *to_box_id, const char *text, const char *op_id,
+		    char msg_id_r[CORE_UUID_LEN], struct core_error *err)
+{
+	return op_pair_run(op, box_id, to_box_id, text, OP_K_INVITE, op_id,
+			   msg_id_r, err);
+}
+
+int operator_answer_invite(struct operator *op, const char *box_id,
+			   const char *other_box_id, int accept,
+			   const char *comment, const char *op_id,
+			   struct core_error *err)
+{
+	return op_pair_run(op, box_id, other_box_id, comment,
+			   accept ? OP_K_ACCEPT : OP_K_REJECT, op_id, NULL,
+			   err);
+}
+
+int operator_withdraw_invite(struct operator *op, const char *box_id,
+			     const char *other_box_id, const char *op_id,
+			     struct core_error *err)
+{
+	return op_pair_run(op, box_id, other_box_id, NULL, OP_K_WITHDRAW,
+			   op_id, NULL, err);
 }
 
 int operator_counteragents(struct operator *op, const char *box_id,
@@ -301,13 +352,4 @@ int operator_counteragent(struct operator *op, const char *box_id,
 	snprintf(ca_r->last_message_id, sizeof(ca_r->last_message_id), "%s",
 		 p.rel.invitation_id);
 	return 0;
-}
-
-void operator_counteragents_free(struct core_counteragent *cas, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(cas[i].comment);
-	free(cas);
 }

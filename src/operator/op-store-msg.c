@@ -147,7 +147,7 @@ static void op_entity_fill(sqlite3_stmt *stmt, void *item)
 
 static void op_entity_clear(void *item)
 {
-	operator_entity_clear(item);
+	edo_entity_clear(item);
 }
 
 static const struct store_rows op_entity_rows = {

@@ -394,3 +394,56 @@ int operator_store_changed_boxes(struct store *s, int64_t after,
 	*n_r = n;
 	return ret;
 }
+
+/* ---- client operation ids ---- */
+
+int operator_store_opid_get(struct store *s, const char *box_id,
+			    const char *op_id, struct operator_opid *r)
+{
+	sqlite3_stmt *stmt;
+	int ret = STORE_ERR_INTERNAL;
+
+	memset(r, 0, sizeof(*r));
+	store_lock(s);
+	stmt = store_stmt(s, "SELECT kind, target, result_id FROM op_operations "
+			  "WHERE box_id = ? AND op_id = ?");
+	if (stmt != NULL) {
+		store_bind_text_or_null(stmt, 1, box_id);
+		store_bind_text_or_null(stmt, 2, op_id);
+		ret = store_step_row(s, stmt, "select operation id");
+	}
+	if (ret == STORE_OK) {
+		snprintf(r->kind, sizeof(r->kind), "%s",
+			 store_col_text(stmt, 0));
+		snprintf(r->target, sizeof(r->target), "%s",
+			 store_col_text(stmt, 1));
+		snprintf(r->result, sizeof(r->result), "%s",
+			 store_col_text(stmt, 2));
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int operator_store_opid_insert(struct store *s, const char *box_id,
+			       const char *op_id, const char *kind,
+			       const char *target, const char *result,
+			       int64_t now)
+{
+	sqlite3_stmt *stmt;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	stmt = store_stmt(s, "INSERT INTO op_operations (box_id, op_id, kind, "
+			  "target, result_id, created) VALUES (?, ?, ?, ?, ?, ?)");
+	if (stmt != NULL) {
+		store_bind_text_or_null(stmt, 1, box_id);
+		store_bind_text_or_null(stmt, 2, op_id);
+		store_bind_text_or_null(stmt, 3, kind);
+		store_bind_text_or_null(stmt, 4, target != NULL ? target : "");
+		store_bind_text_or_null(stmt, 5, result != NULL ? result : "");
+		sqlite3_bind_int64(stmt, 6, now);
+		ret = store_step_done(s, stmt, "insert operation id");
+	}
+	store_unlock(s);
+	return ret;
+}

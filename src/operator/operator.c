@@ -58,86 +58,6 @@ static int operator_all_digits(const char *s, size_t len)
 	return 1;
 }
 
-static int operator_inn_check(const char *inn, const int *weights, size_t n)
-{
-	int sum = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		sum += (inn[i] - '0') * weights[i];
-	return (sum % 11) % 10 == inn[n] - '0';
-}
-
-int operator_inn_valid(const char *inn)
-{
-	static const int w10[] = { 2, 4, 10, 3, 5, 9, 4, 6, 8 };
-	static const int w11[] = { 7, 2, 4, 10, 3, 5, 9, 4, 6, 8 };
-	static const int w12[] = { 3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8 };
-	size_t len;
-
-	if (inn == NULL)
-		return 0;
-	len = strlen(inn);
-	if ((len != 10 && len != 12) || !operator_all_digits(inn, len))
-		return 0;
-	/* The region code never starts with "00" (FNS XSD ИННЮЛТип). */
-	if (inn[0] == '0' && inn[1] == '0')
-		return 0;
-	if (len == 10)
-		return operator_inn_check(inn, w10, 9);
-	return operator_inn_check(inn, w11, 10) &&
-		operator_inn_check(inn, w12, 11);
-}
-
-int operator_kpp_valid(const char *kpp)
-{
-	size_t i;
-
-	if (kpp == NULL || strlen(kpp) != 9)
-		return 0;
-	if (!operator_all_digits(kpp, 4) || !operator_all_digits(kpp + 6, 3))
-		return 0;
-	for (i = 4; i < 6; i++) {
-		if (!((kpp[i] >= '0' && kpp[i] <= '9') ||
-		      (kpp[i] >= 'A' && kpp[i] <= 'Z')))
-			return 0;
-	}
-	/* As ИНН: the tax office code never starts with "00" (КППТип). */
-	return !(kpp[0] == '0' && kpp[1] == '0');
-}
-
-int operator_id_valid(const char *id, size_t min_len, size_t max_len)
-{
-	size_t i, len;
-
-	if (id == NULL)
-		return 0;
-	len = strlen(id);
-	if (len < min_len || len > max_len)
-		return 0;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)id[i];
-		if (!(isascii(c) && (isalnum(c) || c == '@' || c == '.' ||
-				     c == '-')))
-			return 0;
-	}
-	return 1;
-}
-
-long operator_utf8_chars(const char *s)
-{
-	size_t len = strlen(s), i;
-	long n = 0;
-
-	if (!util_utf8_valid((const unsigned char *)s, len))
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			n++;
-	}
-	return n;
-}
-
 int operator_check_text(const char *what_ru, const char *what_en,
 			const char *s, long max_chars, struct core_error *err)
 {
@@ -146,7 +66,7 @@ int operator_check_text(const char *what_ru, const char *what_en,
 	if (s == NULL)
 		return 0;
 	if (strlen(s) > (size_t)max_chars * 4 ||
-	    (n = operator_utf8_chars(s)) < 0)
+	    (n = edo_utf8_chars(s)) < 0)
 		return operator_error(err, CORE_ERR_INVALID,
 			"%s: неверная кодировка или слишком длинный текст / "
 			"%s: bad encoding or text too long", what_ru, what_en);
@@ -189,20 +109,20 @@ static int operator_check_name(const char *name, struct core_error *err)
 static int operator_check_settings(const struct settings *set,
 				   struct core_error *err)
 {
-	if (!operator_id_valid(set->operator_prefix, 3, 3))
+	if (!edo_id_valid(set->operator_prefix, 3, 3))
 		return operator_error(err, CORE_ERR_INVALID,
 			"operator.prefix: нужен идентификатор оператора из 3 "
 			"символов [A-Za-z0-9@.-] / operator.prefix must be 3 "
 			"characters [A-Za-z0-9@.-]");
 	if (set->operator_inn == NULL || strlen(set->operator_inn) != 10 ||
-	    !operator_inn_valid(set->operator_inn))
+	    !edo_inn_valid(set->operator_inn))
 		return operator_error(err, CORE_ERR_INVALID,
 			"operator.inn: нужен ИНН юридического лица (10 цифр, "
 			"верная контрольная цифра) / operator.inn must be a valid "
 			"10-digit organization INN");
 	if (set->operator_name == NULL || *set->operator_name == '\0' ||
-	    operator_utf8_chars(set->operator_name) < 0 ||
-	    operator_utf8_chars(set->operator_name) > OPERATOR_MAX_NAME)
+	    edo_utf8_chars(set->operator_name) < 0 ||
+	    edo_utf8_chars(set->operator_name) > OPERATOR_MAX_NAME)
 		return operator_error(err, CORE_ERR_INVALID,
 			"operator.name: нужно наименование оператора (до 1000 "
 			"символов) / operator.name must be 1..1000 characters");
@@ -279,7 +199,7 @@ int operator_box_resolve(struct operator *op, const char *box_id,
 {
 	int ret;
 
-	if (!operator_id_valid(box_id, 4, 46))
+	if (!edo_id_valid(box_id, 4, 46))
 		return operator_error(err, CORE_ERR_NOTFOUND,
 			"Абонент с таким идентификатором не найден / "
 			"no EDO subscriber with this id");
@@ -365,14 +285,14 @@ static int operator_check_box(const struct core_box *box,
 {
 	if (operator_check_name(box->name, err) < 0)
 		return -1;
-	if (!operator_inn_valid(box->inn))
+	if (!edo_inn_valid(box->inn))
 		return operator_error(err, CORE_ERR_INVALID,
 			"Неверный ИНН «%s»: нужно 10 цифр (организация) или 12 "
 			"(ИП) с верными контрольными цифрами / invalid INN "
 			"\"%s\": 10 digits (organization) or 12 (sole "
 			"proprietor) with valid check digits", box->inn,
 			box->inn);
-	if (strlen(box->inn) == 10 && !operator_kpp_valid(box->kpp))
+	if (strlen(box->inn) == 10 && !edo_kpp_valid(box->kpp))
 		return operator_error(err, CORE_ERR_INVALID,
 			"Неверный КПП «%s»: 9 знаков (4 цифры, 2 цифры или "
 			"заглавные латинские буквы, 3 цифры) / invalid KPP "
@@ -398,39 +318,73 @@ static int operator_conflict_text(const struct core_box *box,
 		box->inn, box->kpp, box->inn, box->kpp);
 }
 
-static int operator_insert_box(struct operator *op, const struct core_box *box,
-			       const struct crypto_cert_info *info,
-			       const char *cert_pem, struct core_error *err)
+/* The box of an earlier registration with the same op id. */
+static int operator_box_replayed(struct operator *op, const char *box_id,
+				 struct core_box *box_r, struct core_error *err)
 {
-	int64_t now = util_now();
-	int ret;
+	int ret = operator_store_box_get(op->store, box_id, box_r);
 
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	return 1;
+}
+
+/* Inserts box (and its certificate), or finds the box an earlier call
+ * with op_id registered (*box_r, returns 1).  The registrar acts for no
+ * box yet: its op ids are kept under the box id "". */
+static int operator_insert_box(struct operator *op, struct core_box *box,
+			       const struct crypto_cert_info *info,
+			       const char *cert_pem, const char *op_id,
+			       struct core_error *err)
+{
+	char target[64], first[CORE_ID_MAX];
+	int64_t now = util_now();
+	int ret, seen;
+
+	snprintf(target, sizeof(target), "%s/%s", box->inn, box->kpp);
 	if ((ret = store_tx_begin(op->store)) != STORE_OK)
 		return operator_store_error(err, ret);
+	seen = operator_opid_seen(op, "", op_id, OP_K_REGISTER, target, first,
+				  err);
+	if (seen == 1)
+		seen = operator_box_replayed(op, first, box, err);
+	if (seen != 0) {
+		ret = seen;
+		goto end;
+	}
 	ret = operator_store_box_insert(op->store, box, now);
 	if (ret == STORE_OK && cert_pem != NULL)
 		ret = operator_store_cert_insert(op->store, box->id,
 						 info->thumbprint,
 						 info->not_after, cert_pem, now);
 	if (ret != STORE_OK) {
-		store_tx_rollback(op->store);
-		if (ret == STORE_ERR_CONFLICT)
-			return operator_conflict_text(box, err);
-		return operator_store_error(err, ret);
+		ret = ret == STORE_ERR_CONFLICT ?
+			operator_conflict_text(box, err) :
+			operator_store_error(err, ret);
+		goto end;
 	}
-	if ((ret = store_tx_commit(op->store)) != STORE_OK)
-		return operator_store_error(err, ret);
-	return 0;
+	ret = operator_opid_record(op, "", op_id, OP_K_REGISTER, target,
+				   box->id, err);
+end:
+	if (ret < 0) {
+		store_tx_rollback(op->store);
+		return -1;
+	}
+	if ((seen = store_tx_commit(op->store)) != STORE_OK)
+		return operator_store_error(err, seen);
+	return ret;
 }
 
 int operator_register_box(struct operator *op, const struct core_box *req,
-			  const char *cert_pem, struct core_box *box_r,
-			  struct core_error *err)
+			  const char *cert_pem, const char *op_id,
+			  struct core_box *box_r, struct core_error *err)
 {
 	struct crypto_cert_info info;
 	struct core_box box;
-	int ret = -1;
+	int ret = -1, done;
 
+	if (operator_opid_check(op_id, err) < 0)
+		return -1;
 	memset(&info, 0, sizeof(info));
 	memset(&box, 0, sizeof(box));
 	snprintf(box.name, sizeof(box.name), "%s", req->name);
@@ -450,10 +404,12 @@ int operator_register_box(struct operator *op, const struct core_box *req,
 	if (operator_check_box(&box, err) < 0)
 		goto out;
 	operator_new_box_id(op, box.id);
-	if (operator_insert_box(op, &box, &info, cert_pem, err) < 0)
+	done = operator_insert_box(op, &box, &info, cert_pem, op_id, err);
+	if (done < 0)
 		goto out;
-	log_info("operator: registered box %s (ИНН %s, КПП %s)", box.id,
-		 box.inn, box.kpp[0] != '\0' ? box.kpp : "-");
+	if (done == 0)
+		log_info("operator: registered box %s (ИНН %s, КПП %s)",
+			 box.id, box.inn, box.kpp[0] != '\0' ? box.kpp : "-");
 	*box_r = box;
 	ret = 0;
 out:
@@ -461,15 +417,37 @@ out:
 	return ret;
 }
 
+/* Inside the transaction: the certificate, unless op_id did it before. */
+static int operator_cert_locked(struct operator *op, const struct core_box *box,
+				const struct crypto_cert_info *info,
+				const char *cert_pem, const char *op_id,
+				struct core_error *err)
+{
+	int ret = operator_opid_seen(op, box->id, op_id, OP_K_ADD_CERT,
+				     info->thumbprint, NULL, err);
+
+	if (ret != 0)
+		return ret < 0 ? -1 : 0;
+	ret = operator_store_cert_insert(op->store, box->id, info->thumbprint,
+					 info->not_after, cert_pem, util_now());
+	/* The same certificate again: nothing to add. */
+	if (ret != STORE_OK && ret != STORE_ERR_CONFLICT)
+		return operator_store_error(err, ret);
+	return operator_opid_record(op, box->id, op_id, OP_K_ADD_CERT,
+				    info->thumbprint, NULL, err);
+}
+
 int operator_add_box_cert(struct operator *op, const char *box_id,
-			  const char *cert_pem, struct core_error *err)
+			  const char *cert_pem, const char *op_id,
+			  struct core_error *err)
 {
 	struct crypto_cert_info info;
 	struct core_box box;
 	char *cerr = NULL;
 	int ret;
 
-	if (operator_box_resolve(op, box_id, &box, err) < 0)
+	if (operator_opid_check(op_id, err) < 0 ||
+	    operator_box_resolve(op, box_id, &box, err) < 0)
 		return -1;
 	memset(&info, 0, sizeof(info));
 	if (cert_pem == NULL || crypto_cert_info(cert_pem, &info, &cerr) < 0) {
@@ -479,12 +457,17 @@ int operator_add_box_cert(struct operator *op, const char *box_id,
 		free(cerr);
 		return -1;
 	}
-	ret = operator_store_cert_insert(op->store, box.id, info.thumbprint,
-					 info.not_after, cert_pem, util_now());
+	if ((ret = store_tx_begin(op->store)) != STORE_OK) {
+		crypto_cert_info_clear(&info);
+		return operator_store_error(err, ret);
+	}
+	ret = operator_cert_locked(op, &box, &info, cert_pem, op_id, err);
 	crypto_cert_info_clear(&info);
-	if (ret == STORE_ERR_CONFLICT)
-		return 0;	/* the same certificate again: nothing to do */
-	if (ret != STORE_OK)
+	if (ret < 0) {
+		store_tx_rollback(op->store);
+		return -1;
+	}
+	if ((ret = store_tx_commit(op->store)) != STORE_OK)
 		return operator_store_error(err, ret);
 	return 0;
 }
@@ -539,13 +522,13 @@ int operator_find_box(struct operator *op, const char *query,
 			"Укажите ИНН, ИНН.КПП или идентификатор участника / "
 			"give an INN, INN.KPP or participant id");
 	if (operator_split_inn_kpp(query, inn, kpp)) {
-		if (!operator_inn_valid(inn) || !operator_kpp_valid(kpp))
+		if (!edo_inn_valid(inn) || !edo_kpp_valid(kpp))
 			return operator_error(err, CORE_ERR_INVALID,
 				"Неверный ИНН или КПП «%s» / invalid INN or "
 				"KPP \"%s\"", query, query);
 		ret = operator_store_box_find_inn(op->store, inn, kpp, box_r);
 	} else if ((len == 10 || len == 12) && operator_all_digits(query, len)) {
-		if (!operator_inn_valid(query))
+		if (!edo_inn_valid(query))
 			return operator_error(err, CORE_ERR_INVALID,
 				"Неверный ИНН «%s»: не сходится контрольная "
 				"цифра / invalid INN \"%s\": wrong check digit",

@@ -11,20 +11,24 @@
  * "Русский / English" a user can read).  Functions are thread-safe: the
  * store serializes writers.  Every change and its events commit in one
  * transaction; after the commit the notify callback runs once per box
- * concerned. doc/operator.md describes the model. */
+ * concerned.  Every change takes the client's operation id (op_id, never
+ * NULL here) and is idempotent on (acting box, op_id): it is recorded in
+ * that same transaction.  doc/operator.md describes the model. */
 #include <stddef.h>
 #include <stdint.h>
 #include <edomail/core.h>
+#include "edo/edo.h"
+#include "edo/edo-fns.h"
 
 struct operator;
 struct settings;
 struct store;
 
 /* Limits on what callers may hand in (bad input gets INVALID). */
-#define OPERATOR_MAX_NAME 1000		/* characters, as НаимОрг in FNS XML */
+#define OPERATOR_MAX_NAME EDO_MAX_NAME	/* characters, as НаимОрг in FNS XML */
 #define OPERATOR_MAX_SUBJECT 1000	/* characters */
 #define OPERATOR_MAX_TEXT (1024 * 1024)	/* bytes of a message text */
-#define OPERATOR_MAX_FILE_NAME 255	/* characters, as ИмяОтпрФайла */
+#define OPERATOR_MAX_FILE_NAME EDO_MAX_FILE_NAME /* as ИмяОтпрФайла */
 #define OPERATOR_MAX_ENTITIES 1000	/* per message or per patch */
 #define OPERATOR_MAX_ENTITY (64 * 1024 * 1024) /* bytes of one entity */
 #define OPERATOR_MAX_CLIENT_ID 998	/* a Message-ID header line */
@@ -41,14 +45,7 @@ void operator_set_notify(struct operator *op, operator_notify_cb *cb,
 
 /* ---- validation (pure) ---- */
 
-/* ИНН: 10 digits with the FNS check digit, or 12 (ИП) with two. */
-int operator_inn_valid(const char *inn);
-/* КПП: 4 digits, 2 digits or capital Latin letters, 3 digits. */
-int operator_kpp_valid(const char *kpp);
-/* Participant id or operator prefix characters: [A-Za-z0-9@.-]. */
-int operator_id_valid(const char *id, size_t min_len, size_t max_len);
-/* Number of UTF-8 characters, or -1 when s is not valid UTF-8. */
-long operator_utf8_chars(const char *s);
+/* ИНН, КПП, participant ids and UTF-8 lengths: edo/edo.h. */
 
 /* ---- subscribers ---- */
 
@@ -57,10 +54,11 @@ long operator_utf8_chars(const char *s);
  * certificate (O=, ИННЮЛ/ИНН).  A new participant id is assigned: the
  * operator prefix + 32 upper-case hex digits of a UUID. */
 int operator_register_box(struct operator *op, const struct core_box *req,
-			  const char *cert_pem, struct core_box *box_r,
-			  struct core_error *err);
+			  const char *cert_pem, const char *op_id,
+			  struct core_box *box_r, struct core_error *err);
 int operator_add_box_cert(struct operator *op, const char *box_id,
-			  const char *cert_pem, struct core_error *err);
+			  const char *cert_pem, const char *op_id,
+			  struct core_error *err);
 /* PEM certificates of the box that are still valid (caller frees each
  * and the array). */
 int operator_box_certs(struct operator *op, const char *box_id,
@@ -78,13 +76,15 @@ int operator_get_box(struct operator *op, const char *box_id,
 /* Inviting a box that already invited us accepts its invitation (as
  * Diadoc does); msg_id_r then gets that invitation's id. */
 int operator_invite(struct operator *op, const char *box_id,
-		    const char *to_box_id, const char *text,
+		    const char *to_box_id, const char *text, const char *op_id,
 		    char msg_id_r[CORE_UUID_LEN], struct core_error *err);
 int operator_answer_invite(struct operator *op, const char *box_id,
 			   const char *other_box_id, int accept,
-			   const char *comment, struct core_error *err);
+			   const char *comment, const char *op_id,
+			   struct core_error *err);
 int operator_withdraw_invite(struct operator *op, const char *box_id,
-			     const char *other_box_id, struct core_error *err);
+			     const char *other_box_id, const char *op_id,
+			     struct core_error *err);
 int operator_counteragents(struct operator *op, const char *box_id,
 			   struct core_counteragent **cas_r, size_t *n_r,
 			   struct core_error *err);
@@ -92,14 +92,14 @@ int operator_counteragent(struct operator *op, const char *box_id,
 			  const char *other_box_id,
 			  struct core_counteragent *ca_r,
 			  struct core_error *err);
-void operator_counteragents_free(struct core_counteragent *cas, size_t n);
 
 /* ---- messages ---- */
 
 /* Entities in msg may carry their own ids (UUIDs, so that signatures can
  * name their attachment as parent); empty ids are assigned. */
 int operator_send_message(struct operator *op, const struct core_message *msg,
-			  char id_r[CORE_UUID_LEN], struct core_error *err);
+			  const char *op_id, char id_r[CORE_UUID_LEN],
+			  struct core_error *err);
 int operator_get_message(struct operator *op, const char *box_id,
 			 const char *msg_id, struct core_message **msg_r,
 			 struct core_error *err);
@@ -111,34 +111,26 @@ int operator_find_by_client_id(struct operator *op, const char *box_id,
  * signatures of documents; signer_box is set to box_id. */
 int operator_post_entities(struct operator *op, const char *box_id,
 			   const char *msg_id, const struct core_entity *ents,
-			   size_t n, struct core_error *err);
+			   size_t n, const char *op_id, struct core_error *err);
 int operator_set_archived(struct operator *op, const char *box_id,
-			  const char *msg_id, int archived,
+			  const char *msg_id, int archived, const char *op_id,
 			  struct core_error *err);
 int operator_set_deleted(struct operator *op, const char *box_id,
-			 const char *msg_id, int deleted,
+			 const char *msg_id, int deleted, const char *op_id,
 			 struct core_error *err);
+
+/* Operations of core_apply, all or nothing: everything slow before one
+ * transaction, which checks each op id, applies and records.  On -1
+ * *failed_r is the index of the op that failed and nothing was changed. */
+int operator_apply(struct operator *op, struct core_op *ops, size_t n,
+		   size_t *failed_r, struct core_error *err);
 /* Incoming messages of box_id with a signed document that has no receipt
  * from box_id yet, oldest first (caller frees *ids_r). */
 int operator_pending_receipts(struct operator *op, const char *box_id,
 			      char (**ids_r)[CORE_UUID_LEN], size_t *n_r,
 			      struct core_error *err);
 
-void operator_message_free(struct core_message **msg);
-void operator_entity_clear(struct core_entity *ent);
-/* An XML document of the flow (ИоП, ПДОтпр) and its detached signature as
- * two entities, for the caller who has set data and len of both: new ids,
- * doc (kind) under parent_id named file_name (taken), sig (sig_kind)
- * under doc named "<file_name>.sig". */
-void operator_entity_signed_xml(struct core_entity *doc,
-				struct core_entity *sig,
-				enum core_entity_kind kind,
-				enum core_entity_kind sig_kind,
-				const char *parent_id, char *file_name,
-				int64_t created);
-/* Appends a copy of *e (its buffers change owner) to *ents. */
-void operator_entities_append(struct core_entity **ents, size_t *n,
-			      const struct core_entity *e);
+/* Freeing messages and entities, signed XML entities: edo/edo.h. */
 
 /* ---- events ---- */
 
@@ -151,74 +143,6 @@ int operator_changed_boxes(struct operator *op, const char *after_key,
 			   char (**ids_r)[CORE_ID_MAX], size_t *n_r,
 			   char last_key_r[CORE_KEY_LEN],
 			   struct core_error *err);
-
-/* ---- FNS XML (DP_PDOTPR, DP_IZVPOL) ---- */
-
-enum operator_fns_format {
-	OPERATOR_FNS_IZVPOL = 0,	/* ИоП, КНД 1115110 */
-	OPERATOR_FNS_PDOTPR,		/* ПДОтпр, КНД 1115111 */
-	OPERATOR_FNS_PDPOL,		/* ПДПол, КНД 1115112 */
-};
-
-/* A participant as FNS XML describes it (ЮЛ for 10-digit ИНН, ИП for 12). */
-struct operator_fns_party {
-	const char *id;			/* ИдУчастЭДО */
-	const char *name;		/* НаимОрг, or "ИП Фамилия Имя Отчество" */
-	const char *inn;
-	const char *kpp;		/* "" / NULL for ИП */
-};
-
-struct operator_fns_person {
-	const char *surname;
-	const char *given_name;
-	const char *patronymic;		/* may be NULL */
-	const char *position;		/* may be NULL */
-};
-
-/* One sent/received file and the signatures under it (DER CMS). */
-struct operator_fns_file {
-	const char *name;
-	const unsigned char *const *sigs;
-	const size_t *sig_lens;
-	size_t n_sigs;
-};
-
-/* The operator's date confirmation of sending (ПДОтпр). */
-struct operator_fns_pdotpr {
-	const char *oper_name, *oper_inn, *oper_id;	/* ОперЭДО */
-	struct operator_fns_party sender, recipient;
-	struct operator_fns_file file;
-	int64_t sent;			/* operator time of sending */
-};
-
-/* The recipient's receipt notice (ИоП). */
-struct operator_fns_izvpol {
-	struct operator_fns_party receiver;	/* УчастЭДО: who confirms */
-	struct operator_fns_party sender;	/* ОтпрДок */
-	struct operator_fns_file file;
-	struct operator_fns_person signer;	/* Подписант */
-	int64_t received;
-};
-
-/* Build the XML (windows-1251, as FNS files are), validate it against the
- * schema and return it with its file name "<ИдФайл>.xml" (caller frees
- * both).  INVALID when the data cannot make a valid document. */
-int operator_fns_pdotpr(const struct operator_fns_pdotpr *p,
-			unsigned char **xml_r, size_t *len_r,
-			char **file_name_r, struct core_error *err);
-int operator_fns_izvpol(const struct operator_fns_izvpol *p,
-			unsigned char **xml_r, size_t *len_r,
-			char **file_name_r, struct core_error *err);
-/* Validates a document against the format's XSD (parsed once, cached). */
-int operator_fns_validate(enum operator_fns_format fmt,
-			  const unsigned char *xml, size_t len,
-			  struct core_error *err);
-/* Frees the cached schemas (at exit; optional). */
-void operator_fns_cleanup(void);
-/* Splits "Фамилия Имя Отчество" (a leading "ИП " is dropped) into the
- * three parts; missing ones are "".  Returns 0, or -1 if s has no word. */
-int operator_fns_split_name(const char *s, char **surname_r,
-			    char **given_r, char **patronymic_r);
 
 /* ---- the operator's own signature ---- */
 

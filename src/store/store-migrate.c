@@ -158,6 +158,20 @@ static const struct store_migration store_migrations[] = {
 	 * answers the lookup alone (issue 9 section 4). */
 	{ 5, "CREATE INDEX IF NOT EXISTS mb_blobs_key_cover"
 	     "  ON mb_blobs(edo_key, size, message_id);" },
+	/* 6: the embedded operator's client operation ids (Diadoc
+	 * operationId): (acting box, op id) -> what was done and its result,
+	 * written in the transaction of the change, so that a retry returns
+	 * the first result instead of doing it twice (issue 10).  box_id is
+	 * '' for registrations (no box acts yet). */
+	{ 6, "CREATE TABLE IF NOT EXISTS op_operations ("
+	     "  box_id TEXT NOT NULL,"
+	     "  op_id TEXT NOT NULL CHECK (length(op_id) BETWEEN 1 AND 79),"
+	     "  kind TEXT NOT NULL,"
+	     "  target TEXT NOT NULL DEFAULT '',"
+	     "  result_id TEXT NOT NULL DEFAULT '',"
+	     "  created INTEGER NOT NULL,"
+	     "  PRIMARY KEY (box_id, op_id)"
+	     ") WITHOUT ROWID;" },
 	{ 0, NULL }
 };
 

@@ -76,7 +76,7 @@ static const char *fuzz_word(struct fuzz_render *r, size_t max,
 	return fuzz_keep(r, s);
 }
 
-/* Participant ids and ids: what operator_id_valid accepts, [A-Za-z0-9@.-]
+/* Participant ids and ids: what edo_id_valid accepts, [A-Za-z0-9@.-]
  * (other operators' ids may hold '@', as Diadoc's do). */
 static const char *fuzz_id(struct fuzz_render *r, size_t max)
 {

@@ -1,14 +1,14 @@
 /* The operator's FNS XML readers: receipt notices (ИоП, DP_IZVPOL) and the
  * operator's date confirmations (ДП ПДОтпр / ПДПол) come from other
- * parties and go through operator_fns_validate (libxml2 parse without
+ * parties and go through edo_fns_validate (libxml2 parse without
  * network or DTD, then XSD validation).  Each input is
  *  1. validated as-is against each of the three formats: any bytes must
  *     give 0 or an INVALID error with a "Русский / English" text;
- *  2. read as field values for operator_fns_izvpol/operator_fns_pdotpr:
+ *  2. read as field values for edo_fns_izvpol/edo_fns_pdotpr:
  *     a document they return (windows-1251, serialized) must validate again
  *     when read back, since the counteragent's side reads exactly those
  *     bytes;
- *  3. split as a person's name (operator_fns_split_name), and the pure
+ *  3. split as a person's name (edo_fns_split_name), and the pure
  *     validators see it.
  * The schemas are parsed once and cached by the operator module; they are
  * found through EDOMAIL_FORMATS_DIR or the source tree. */
@@ -18,7 +18,8 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
-#include "operator/operator.h"
+#include "edo/edo.h"
+#include "edo/edo-fns.h"
 
 #include "fuzz-common.h"
 
@@ -41,15 +42,15 @@ static void fuzz_xml_error(const struct core_error *err)
 
 static void fuzz_xml_validate(const uint8_t *data, size_t size)
 {
-	static const enum operator_fns_format fmts[] = {
-		OPERATOR_FNS_IZVPOL, OPERATOR_FNS_PDOTPR, OPERATOR_FNS_PDPOL,
+	static const enum edo_fns_format fmts[] = {
+		EDO_FNS_IZVPOL, EDO_FNS_PDOTPR, EDO_FNS_PDPOL,
 	};
 
 	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
 		struct core_error err;
 
 		memset(&err, 0, sizeof(err));
-		int ret = operator_fns_validate(fmts[i], data, size, &err);
+		int ret = edo_fns_validate(fmts[i], data, size, &err);
 		if (fuzz_debug())
 			fprintf(stderr, "validate %d: %d %s\n", (int)fmts[i],
 				ret, ret < 0 ? err.msg : "");
@@ -87,7 +88,7 @@ static const char *fuzz_xml_pick(struct fuzz_xml *x, const char *real)
 	return fuzz_bool(&x->in) ? real : fuzz_xml_str(x);
 }
 
-static void fuzz_xml_party(struct fuzz_xml *x, struct operator_fns_party *p)
+static void fuzz_xml_party(struct fuzz_xml *x, struct edo_fns_party *p)
 {
 	int ip = fuzz_bool(&x->in);
 
@@ -98,7 +99,7 @@ static void fuzz_xml_party(struct fuzz_xml *x, struct operator_fns_party *p)
 	p->kpp = ip ? NULL : fuzz_xml_pick(x, "773601001");
 }
 
-static void fuzz_xml_file(struct fuzz_xml *x, struct operator_fns_file *f)
+static void fuzz_xml_file(struct fuzz_xml *x, struct edo_fns_file *f)
 {
 	size_t n = 1 + fuzz_u8(&x->in) % 3;
 
@@ -117,7 +118,7 @@ static int64_t fuzz_xml_time(struct fuzz_xml *x)
 }
 
 /* What a builder returned must read back as a valid document. */
-static void fuzz_xml_built(enum operator_fns_format fmt, int ret,
+static void fuzz_xml_built(enum edo_fns_format fmt, int ret,
 			   unsigned char *xml, size_t len, char *file_name,
 			   const struct core_error *err)
 {
@@ -136,7 +137,7 @@ static void fuzz_xml_built(enum operator_fns_format fmt, int ret,
 	FUZZ_CHECK(strlen(file_name) > 4 &&
 		   strcmp(file_name + strlen(file_name) - 4, ".xml") == 0);
 	memset(&err2, 0, sizeof(err2));
-	if (operator_fns_validate(fmt, xml, len, &err2) < 0) {
+	if (edo_fns_validate(fmt, xml, len, &err2) < 0) {
 		fprintf(stderr, "fuzz: built document does not validate: %s\n"
 			"%.*s\n", err2.msg, (int)len, (const char *)xml);
 		abort();
@@ -148,8 +149,8 @@ static void fuzz_xml_built(enum operator_fns_format fmt, int ret,
 static void fuzz_xml_build(const uint8_t *data, size_t size)
 {
 	struct fuzz_xml x;
-	struct operator_fns_izvpol iz;
-	struct operator_fns_pdotpr pd;
+	struct edo_fns_izvpol iz;
+	struct edo_fns_pdotpr pd;
 	struct core_error err;
 	unsigned char *xml = NULL;
 	size_t len = 0;
@@ -171,8 +172,8 @@ static void fuzz_xml_build(const uint8_t *data, size_t size)
 			fuzz_xml_pick(&x, "Генеральный директор");
 		iz.received = fuzz_xml_time(&x);
 		memset(&err, 0, sizeof(err));
-		ret = operator_fns_izvpol(&iz, &xml, &len, &file_name, &err);
-		fuzz_xml_built(OPERATOR_FNS_IZVPOL, ret, xml, len, file_name,
+		ret = edo_fns_izvpol(&iz, &xml, &len, &file_name, &err);
+		fuzz_xml_built(EDO_FNS_IZVPOL, ret, xml, len, file_name,
 			       &err);
 	} else {
 		memset(&pd, 0, sizeof(pd));
@@ -184,8 +185,8 @@ static void fuzz_xml_build(const uint8_t *data, size_t size)
 		fuzz_xml_file(&x, &pd.file);
 		pd.sent = fuzz_xml_time(&x);
 		memset(&err, 0, sizeof(err));
-		ret = operator_fns_pdotpr(&pd, &xml, &len, &file_name, &err);
-		fuzz_xml_built(OPERATOR_FNS_PDOTPR, ret, xml, len, file_name,
+		ret = edo_fns_pdotpr(&pd, &xml, &len, &file_name, &err);
+		fuzz_xml_built(EDO_FNS_PDOTPR, ret, xml, len, file_name,
 			       &err);
 	}
 	for (size_t i = 0; i < x.n_strs; i++)
@@ -199,17 +200,17 @@ static void fuzz_xml_pure(const uint8_t *data, size_t size)
 	char *s = xstrndup((const char *)data, size);	/* stops at a NUL */
 	char *surname = NULL, *given = NULL, *patronymic = NULL;
 
-	if (operator_fns_split_name(s, &surname, &given, &patronymic) == 0) {
+	if (edo_fns_split_name(s, &surname, &given, &patronymic) == 0) {
 		FUZZ_CHECK(surname != NULL && *surname != '\0');
 		FUZZ_CHECK(given != NULL && patronymic != NULL);
 		free(surname);
 		free(given);
 		free(patronymic);
 	}
-	(void)operator_inn_valid(s);
-	(void)operator_kpp_valid(s);
-	(void)operator_id_valid(s, 1, 46);
-	long chars = operator_utf8_chars(s);
+	(void)edo_inn_valid(s);
+	(void)edo_kpp_valid(s);
+	(void)edo_id_valid(s, 1, 46);
+	long chars = edo_utf8_chars(s);
 	FUZZ_CHECK(chars == -1 || (size_t)chars <= strlen(s));
 	if (util_utf8_valid((const unsigned char *)s, strlen(s)))
 		FUZZ_CHECK(chars >= 0);
@@ -224,7 +225,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	/* a missing schema is logged: say it once, not per input */
 	log_init("fuzz-xml-receipt", LOG_LVL_WARN);
-	atexit(operator_fns_cleanup);
+	atexit(edo_fns_cleanup);
 	return 0;
 }
 

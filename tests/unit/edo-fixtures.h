@@ -53,7 +53,7 @@ FX_HELPER struct core_box fx_register(struct core *core, const char *name,
 	snprintf(req.name, sizeof(req.name), "%s", name);
 	snprintf(req.inn, sizeof(req.inn), "%s", inn);
 	snprintf(req.kpp, sizeof(req.kpp), "%s", kpp);
-	if (core_register_box(core, &req, cert, &box, &err) < 0)
+	if (core_register_box(core, &req, cert, NULL, &box, &err) < 0)
 		fx_bail(name, err.msg);
 	return box;
 }

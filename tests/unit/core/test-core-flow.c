@@ -175,7 +175,7 @@ static int send_docs(const char *from, const char *to, enum core_msg_kind kind,
 	}
 	msg.entities = ents;
 	msg.n_entities = 2 * (n < 2 ? n : 2);
-	ret = core_send_message(core, &msg, id_r, err);
+	ret = core_send_message(core, &msg, NULL, id_r, err);
 	for (i = 0; i < msg.n_entities; i += 2) {
 		free(ents[i + 1].file_name);
 		free(ents[i + 1].data);
@@ -294,7 +294,7 @@ static void test_invite_accept(char inv_id[CORE_UUID_LEN])
 	   strcmp(found.id, B.id) == 0, "B found by its ИНН");
 	notified.n = 0;
 	ret = core_invite(core, A.id, found.id, "Предлагаем обмен документами",
-			  inv_id, &err);
+			  NULL, inv_id, &err);
 	ok(ret == 0 && inv_id[0] != '\0', "A invites B (%s)", err.msg);
 	ok(was_notified(A.id) && was_notified(B.id), "notify: both boxes");
 	ok(status_of(A.id, B.id) == CORE_CA_IS_INVITED_BY_ME &&
@@ -313,11 +313,11 @@ static void test_invite_accept(char inv_id[CORE_UUID_LEN])
 	   "the invitation is a message of kind INVITATION");
 	core_message_free(&inv);
 
-	ret = core_invite(core, A.id, B.id, NULL, id2, &err);
+	ret = core_invite(core, A.id, B.id, NULL, NULL, id2, &err);
 	ok_err(ret, err, CORE_ERR_CONFLICT, NULL, "inviting again while pending");
 	memset(too_long, 'x', sizeof(too_long) - 1);
 	too_long[sizeof(too_long) - 1] = '\0';
-	ret = core_invite(core, A.id, D.id, too_long, id2, &err);
+	ret = core_invite(core, A.id, D.id, too_long, NULL, id2, &err);
 	ok_err(ret, err, CORE_ERR_INVALID, NULL, "invitation text over the limit");
 	ret = send_docs(A.id, B.id, CORE_MSG_LETTER, NULL, 1, a_cert, a_key,
 			msg_id, &err);
@@ -326,21 +326,21 @@ static void test_invite_accept(char inv_id[CORE_UUID_LEN])
 	       "the organization with INN 7733012345 is not your counteragent",
 	       "sending before the invitation is accepted");
 
-	ret = core_accept(core, B.id, A.id, "Согласны", &err);
+	ret = core_accept(core, B.id, A.id, "Согласны", NULL, &err);
 	ok(ret == 0, "B accepts (%s)", err.msg);
 	ok(status_of(A.id, B.id) == CORE_CA_IS_MY &&
 	   status_of(B.id, A.id) == CORE_CA_IS_MY, "both IsMyCounteragent");
 	ok(box_ev_count(A.id, CORE_EV_INVITATION_ACCEPTED) == 1 &&
 	   box_ev_count(B.id, CORE_EV_INVITATION_ACCEPTED) == 1,
 	   "ACCEPTED in both logs");
-	ret = core_accept(core, B.id, A.id, NULL, &err);
+	ret = core_accept(core, B.id, A.id, NULL, NULL, &err);
 	ok_err(ret, err, CORE_ERR_CONFLICT, NULL, "accepting twice");
-	ret = core_invite(core, A.id, B.id, NULL, id2, &err);
+	ret = core_invite(core, A.id, B.id, NULL, NULL, id2, &err);
 	ok_err(ret, err, CORE_ERR_CONFLICT,
 	       "Организация с ИНН 7733012345 уже является вашим контрагентом / "
 	       "the organization with INN 7733012345 is already your "
 	       "counteragent", "inviting an existing counteragent");
-	ret = core_accept(core, D.id, A.id, NULL, &err);
+	ret = core_accept(core, D.id, A.id, NULL, NULL, &err);
 	ok_err(ret, err, CORE_ERR_NOTFOUND,
 	       "Нет приглашения от организации с ИНН 7707083893, ожидающего "
 	       "ответа / no pending invitation from the organization with INN "
@@ -378,7 +378,7 @@ static void test_send(char msg_id[CORE_UUID_LEN])
 	   find_id(m, conf->parent_id)->kind == CORE_ENT_ATTACHMENT &&
 	   strncmp(conf->file_name, "DP_PDOTPR_", 10) == 0,
 	   "confirmation belongs to a document: %s", conf ? conf->file_name : "-");
-	ok(conf != NULL && operator_fns_validate(OPERATOR_FNS_PDOTPR, conf->data,
+	ok(conf != NULL && edo_fns_validate(EDO_FNS_PDOTPR, conf->data,
 						 conf->len, &err) == 0,
 	   "stored confirmation validates against DP_PDOTPR");
 	ok(csig != NULL && strcmp(csig->parent_id, conf->id) == 0 &&
@@ -457,7 +457,7 @@ static void test_receipts(const char *msg_id)
 	   find_id(m, rc->parent_id)->kind == CORE_ENT_ATTACHMENT &&
 	   strncmp(rc->file_name, "DP_IZVPOL_", 10) == 0,
 	   "receipt from B, for a document: %s", rc ? rc->file_name : "-");
-	ok(rc != NULL && operator_fns_validate(OPERATOR_FNS_IZVPOL, rc->data,
+	ok(rc != NULL && edo_fns_validate(EDO_FNS_IZVPOL, rc->data,
 					       rc->len, &err) == 0,
 	   "stored ИоП validates against DP_IZVPOL (%s)", err.msg);
 	ok(rs != NULL && strcmp(rs->parent_id, rc->id) == 0 && sig_valid(m, rs),
@@ -504,7 +504,7 @@ static void test_archive(const char *msg_id)
 	struct core_message *m = NULL;
 	size_t a_before = box_ev_count(A.id, CORE_EV_ARCHIVED);
 
-	ok(core_set_archived(core, B.id, msg_id, 1, &err) == 0,
+	ok(core_set_archived(core, B.id, msg_id, 1, NULL, &err) == 0,
 	   "B archives the letter");
 	ok(box_ev_count(B.id, CORE_EV_ARCHIVED) == 1 &&
 	   box_ev_count(A.id, CORE_EV_ARCHIVED) == a_before,
@@ -515,20 +515,20 @@ static void test_archive(const char *msg_id)
 	ok(core_get_message(core, A.id, msg_id, &m, &err) == 0 && !m->archived,
 	   "not archived for A");
 	core_message_free(&m);
-	ok(core_set_archived(core, B.id, msg_id, 1, &err) == 0 &&
+	ok(core_set_archived(core, B.id, msg_id, 1, NULL, &err) == 0 &&
 	   box_ev_count(B.id, CORE_EV_ARCHIVED) == 1,
 	   "archiving again changes nothing");
-	ok(core_set_archived(core, B.id, msg_id, 0, &err) == 0 &&
+	ok(core_set_archived(core, B.id, msg_id, 0, NULL, &err) == 0 &&
 	   box_ev_count(B.id, CORE_EV_RESTORED) == 1, "unarchive: RESTORED");
-	ok(core_set_deleted(core, A.id, msg_id, 1, &err) == 0 &&
+	ok(core_set_deleted(core, A.id, msg_id, 1, NULL, &err) == 0 &&
 	   box_ev_count(A.id, CORE_EV_DELETED) == 1 &&
 	   box_ev_count(B.id, CORE_EV_DELETED) == 0, "A deletes: DELETED in A's log");
 	ok(core_get_message(core, A.id, msg_id, &m, &err) == 0 && m->deleted,
 	   "deleted for A, still readable (restorable)");
 	core_message_free(&m);
-	ok(core_set_deleted(core, A.id, msg_id, 0, &err) == 0 &&
+	ok(core_set_deleted(core, A.id, msg_id, 0, NULL, &err) == 0 &&
 	   box_ev_count(A.id, CORE_EV_RESTORED) == 1, "A restores");
-	ok(core_set_archived(core, C.id, msg_id, 1, &err) < 0 &&
+	ok(core_set_archived(core, C.id, msg_id, 1, NULL, &err) < 0 &&
 	   err.cls == CORE_ERR_NOTFOUND, "a third box cannot archive it");
 }
 
@@ -538,9 +538,9 @@ static void test_reject_withdraw(void)
 	char id[CORE_UUID_LEN];
 	int ret;
 
-	ok(core_invite(core, D.id, A.id, "Давайте работать", id, &err) == 0,
+	ok(core_invite(core, D.id, A.id, "Давайте работать", NULL, id, &err) == 0,
 	   "D invites A");
-	ok(core_reject(core, A.id, D.id, "Не знакомы", &err) == 0, "A rejects");
+	ok(core_reject(core, A.id, D.id, "Не знакомы", NULL, &err) == 0, "A rejects");
 	ok(status_of(A.id, D.id) == CORE_CA_IS_REJECTED_BY_ME &&
 	   status_of(D.id, A.id) == CORE_CA_REJECTS_ME,
 	   "A IsRejectedByMe, D RejectsMe");
@@ -549,19 +549,19 @@ static void test_reject_withdraw(void)
 	   "REJECTED in both logs");
 	ret = send_docs(D.id, A.id, CORE_MSG_LETTER, NULL, 0, NULL, NULL, id, &err);
 	ok_err(ret, err, CORE_ERR_PERM, NULL, "rejected: still no letters");
-	ok(core_invite(core, D.id, A.id, "Ещё раз", id, &err) == 0 &&
+	ok(core_invite(core, D.id, A.id, "Ещё раз", NULL, id, &err) == 0 &&
 	   status_of(A.id, D.id) == CORE_CA_INVITES_ME,
 	   "re-inviting after a rejection is allowed");
-	ret = core_withdraw(core, A.id, D.id, &err);
+	ret = core_withdraw(core, A.id, D.id, NULL, &err);
 	ok_err(ret, err, CORE_ERR_NOTFOUND, NULL, "only the inviter withdraws");
-	ok(core_withdraw(core, D.id, A.id, &err) == 0, "D withdraws");
+	ok(core_withdraw(core, D.id, A.id, NULL, &err) == 0, "D withdraws");
 	ok(status_of(A.id, D.id) == CORE_CA_NOT_IN_LIST &&
 	   status_of(D.id, A.id) == CORE_CA_NOT_IN_LIST,
 	   "both NotInCounteragentList");
 	ok(box_ev_count(A.id, CORE_EV_INVITATION_WITHDRAWN) == 1 &&
 	   box_ev_count(D.id, CORE_EV_INVITATION_WITHDRAWN) == 1,
 	   "WITHDRAWN in both logs");
-	ret = core_withdraw(core, D.id, A.id, &err);
+	ret = core_withdraw(core, D.id, A.id, NULL, &err);
 	ok_err(ret, err, CORE_ERR_NOTFOUND, NULL, "nothing left to withdraw");
 }
 
@@ -623,14 +623,14 @@ static void test_member_and_missing_signer(void)
 	fx_gw_cert(store, node_key, C.id, reader_id, r_cert, r_key);
 	fx_gw_cert(store, node_key, C.id, signer_id, c_cert, c_key);
 
-	ok(core_invite(core, A.id, C.id, NULL, id, &err) == 0 &&
-	   core_accept(core, C.id, A.id, NULL, &err) == 0, "A and C become counteragents");
+	ok(core_invite(core, A.id, C.id, NULL, NULL, id, &err) == 0 &&
+	   core_accept(core, C.id, A.id, NULL, NULL, &err) == 0, "A and C become counteragents");
 	ok(send_docs(A.id, C.id, CORE_MSG_LETTER, NULL, 1, a_cert, a_key, id,
 		     &err) == 0, "A sends C (ИП) a signed document");
 	ok(core_send_receipts(core, C.id, &err) == 0, "C sends receipts (%s)", err.msg);
 	ok(core_get_message(core, A.id, id, &m, &err) == 0 &&
 	   count_kind(m, CORE_ENT_RECEIPT) == 1 &&
-	   operator_fns_validate(OPERATOR_FNS_IZVPOL,
+	   edo_fns_validate(EDO_FNS_IZVPOL,
 				 find_kind(m, CORE_ENT_RECEIPT, 0)->data,
 				 find_kind(m, CORE_ENT_RECEIPT, 0)->len, &err) == 0,
 	   "signed by the signer member's certificate, valid ИоП for an ИП");
@@ -647,8 +647,8 @@ static void test_member_and_missing_signer(void)
 	}
 	core_message_free(&m);
 
-	ok(core_invite(core, A.id, D.id, NULL, id, &err) == 0 &&
-	   core_accept(core, D.id, A.id, NULL, &err) == 0, "A and D become counteragents");
+	ok(core_invite(core, A.id, D.id, NULL, NULL, id, &err) == 0 &&
+	   core_accept(core, D.id, A.id, NULL, NULL, &err) == 0, "A and D become counteragents");
 	ok(send_docs(A.id, D.id, CORE_MSG_LETTER, NULL, 1, a_cert, a_key, id,
 		     &err) == 0, "A sends D a signed document");
 	ok(core_send_receipts(core, D.id, &err) == 0 &&
@@ -700,6 +700,6 @@ int main(void)
 	store_close(&store);
 	settings_free(&set);
 	free(a_cert); free(a_key); free(b_cert); free(b_key);
-	operator_fns_cleanup();
+	edo_fns_cleanup();
 	return op_t_done();
 }

@@ -48,7 +48,7 @@ static void *send_thread(void *arg)
 		snprintf(msg.to_box, sizeof(msg.to_box), "%s", s->to->id);
 		msg.subject = "Параллельно";
 		msg.text = "текст";
-		if (core_send_message(core, &msg, id, &err) < 0)
+		if (core_send_message(core, &msg, NULL, id, &err) < 0)
 			thread_fail("send", &err);
 	}
 	return NULL;
@@ -62,8 +62,8 @@ static void *invite_thread(void *arg)
 
 	(void)arg;
 	for (i = 0; i < N_MSG; i++) {
-		if (core_invite(core, C.id, D.id, "ping", id, &err) < 0 ||
-		    core_withdraw(core, C.id, D.id, &err) < 0)
+		if (core_invite(core, C.id, D.id, "ping", NULL, id, &err) < 0 ||
+		    core_withdraw(core, C.id, D.id, NULL, &err) < 0)
 			thread_fail("invite/withdraw", &err);
 	}
 	return NULL;
@@ -136,8 +136,8 @@ int main(void)
 	C = fx_register(core, "ИП Иванов Иван Иванович", "500100732259", "",
 			NULL);
 	D = fx_register(core, "АО «Василёк»", "6621001230", "662101001", NULL);
-	ok(core_invite(core, A.id, B.id, NULL, id, &err) == 0 &&
-	   core_accept(core, B.id, A.id, NULL, &err) == 0, "A and B are counteragents");
+	ok(core_invite(core, A.id, B.id, NULL, NULL, id, &err) == 0 &&
+	   core_accept(core, B.id, A.id, NULL, NULL, &err) == 0, "A and B are counteragents");
 
 	memset(&f, 0, sizeof(f));
 	memset(&all, 0, sizeof(all));

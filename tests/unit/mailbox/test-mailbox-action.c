@@ -300,7 +300,7 @@ static void test_reject(void)
 	struct mailbox_result res;
 	char id[CORE_UUID_LEN], ref[128];
 
-	ok(core_invite(core, X.id, A.id, "Давайте работать", id, &err) == 0,
+	ok(core_invite(core, X.id, A.id, "Давайте работать", NULL, id, &err) == 0,
 	   "Чужая invites Ромашка");
 	snprintf(ref, sizeof(ref), "%s@%s", id, DOMAIN);
 	struct mail m = { addr_a, addr_x, "Re: приглашение", "rej-1@client",

@@ -64,7 +64,7 @@ static void send_letter(int i, int enc, char id_r[CORE_UUID_LEN])
 	}
 	msg.entities = ents;
 	msg.n_entities = 2;
-	if (core_send_message(core, &msg, id_r, &err) < 0)
+	if (core_send_message(core, &msg, NULL, id_r, &err) < 0)
 		mbt_bail("send", err.msg);
 	free(ents[1].data);
 	if (enc)
@@ -256,8 +256,8 @@ static void test_race(struct mailbox_user *boris)
 	pthread_t th;
 	int i, syncs = 0, sync_failed = 0;
 
-	ok(core_invite(core, A.id, B.id, "Предлагаем обмен", inv, &err) == 0 &&
-	   core_accept(core, B.id, A.id, "Согласны", &err) == 0,
+	ok(core_invite(core, A.id, B.id, "Предлагаем обмен", NULL, inv, &err) == 0 &&
+	   core_accept(core, B.id, A.id, "Согласны", NULL, &err) == 0,
 	   "an invitation accepted (%s)", err.msg);
 	for (i = 0; i < N_RACE; i++)
 		send_letter(i, i % 4 == 0, ids[i]);
@@ -371,10 +371,10 @@ static int bench(int n)
 		struct core_error cerr = { 0 };
 		char inv[CORE_UUID_LEN];
 
-		if (core_invite(core, A.id, B.id, "bench", inv, &cerr) < 0 ||
-		    core_accept(core, B.id, A.id, "ok", &cerr) < 0 ||
-		    core_invite(core, A.id, C.id, "bench", inv, &cerr) < 0 ||
-		    core_accept(core, C.id, A.id, "ok", &cerr) < 0)
+		if (core_invite(core, A.id, B.id, "bench", NULL, inv, &cerr) < 0 ||
+		    core_accept(core, B.id, A.id, "ok", NULL, &cerr) < 0 ||
+		    core_invite(core, A.id, C.id, "bench", NULL, inv, &cerr) < 0 ||
+		    core_accept(core, C.id, A.id, "ok", NULL, &cerr) < 0)
 			mbt_bail("bench invitations", cerr.msg);
 	}
 	saved_b = B;
@@ -409,7 +409,7 @@ int main(int argc, char **argv)
 		free(a_key);
 		free(b_cert);
 		free(b_key);
-		operator_fns_cleanup();
+		edo_fns_cleanup();
 		mbt_rmdir();
 		return 0;
 	}
@@ -427,6 +427,6 @@ int main(int argc, char **argv)
 	free(a_key);
 	free(b_cert);
 	free(b_key);
-	operator_fns_cleanup();
+	edo_fns_cleanup();
 	return mbt_done();
 }

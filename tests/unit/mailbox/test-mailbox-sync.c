@@ -83,7 +83,7 @@ static int send_doc(const char *from, const char *to, enum core_msg_kind kind,
 		ents[2].encrypted = 1;
 		msg.n_entities = 3;
 	}
-	ret = core_send_message(core, &msg, id_r, &err);
+	ret = core_send_message(core, &msg, NULL, id_r, &err);
 	if (ret < 0)
 		printf("# send: %s\n", err.msg);
 	free(ents[1].data);
@@ -201,8 +201,8 @@ static void test_invitation(struct mailbox_user *anna, struct mailbox_user *bori
 	struct core_error err = { 0 };
 	char inv[CORE_UUID_LEN];
 
-	ok(core_invite(core, A.id, B.id, "Предлагаем обмен документами", inv,
-		       &err) == 0, "A invites B (%s)", err.msg);
+	ok(core_invite(core, A.id, B.id, "Предлагаем обмен документами", NULL,
+		       inv, &err) == 0, "A invites B (%s)", err.msg);
 	ok(sync_user(anna) == 0 && sync_user(boris) == 0, "both synced");
 	ok(mbt_messages(anna, "Исходящие/Приглашения") == 1 &&
 	   mbt_messages(boris, "Входящие/Приглашения") == 1 &&
@@ -226,7 +226,7 @@ static void test_invitation(struct mailbox_user *anna, struct mailbox_user *bori
 	   mbt_messages(anna, "Исходящие/Приглашения") == 1 &&
 	   mbt_messages(boris, "Входящие/Приглашения") == 1,
 	   "a second sync adds nothing");
-	ok(core_accept(core, B.id, A.id, "Согласны", &err) == 0, "B accepts");
+	ok(core_accept(core, B.id, A.id, "Согласны", NULL, &err) == 0, "B accepts");
 	ok(sync_user(anna) == 0 && sync_user(boris) == 0, "synced");
 	ok(has_kw(anna, "Исходящие/Приглашения", 1, "$EDO_Accepted") &&
 	   has_kw(boris, "Входящие/Приглашения", 1, "$EDO_Accepted"),
@@ -529,8 +529,8 @@ static void test_reject_withdraw(struct mailbox_user *anna)
 	struct mailbox_user *eve = mbt_login(env, "eve", "pw-eve");
 	char inv[CORE_UUID_LEN];
 
-	ok(core_invite(core, A.id, X.id, "Давайте работать", inv, &err) == 0 &&
-	   core_reject(core, X.id, A.id, "Нет, спасибо", &err) == 0,
+	ok(core_invite(core, A.id, X.id, "Давайте работать", NULL, inv, &err) == 0 &&
+	   core_reject(core, X.id, A.id, "Нет, спасибо", NULL, &err) == 0,
 	   "A invites X, X rejects (%s)", err.msg);
 	ok(eve != NULL && sync_user(eve) == 0 && sync_user(anna) == 0, "synced");
 	ok(has_kw(eve, "Входящие/Приглашения", 1, "$EDO_Rejected") &&
@@ -538,8 +538,8 @@ static void test_reject_withdraw(struct mailbox_user *anna)
 	   !has_kw(anna, "Исходящие/Приглашения", 1, "$EDO_Rejected"),
 	   "$EDO_Rejected on that invitation only");
 	ok(mbt_messages(eve, "Адресная книга") == 0, "no contact card");
-	ok(core_invite(core, X.id, A.id, NULL, inv, &err) == 0 &&
-	   core_withdraw(core, X.id, A.id, &err) == 0, "X invites A, withdraws (%s)",
+	ok(core_invite(core, X.id, A.id, NULL, NULL, inv, &err) == 0 &&
+	   core_withdraw(core, X.id, A.id, NULL, &err) == 0, "X invites A, withdraws (%s)",
 	   err.msg);
 	ok(sync_user(eve) == 0 && sync_user(anna) == 0 &&
 	   has_kw(anna, "Входящие/Приглашения", 1, "$EDO_Withdrawn") &&
@@ -684,6 +684,6 @@ int main(void)
 	free(a_key);
 	free(b_cert);
 	free(b_key);
-	operator_fns_cleanup();
+	edo_fns_cleanup();
 	return mbt_done();
 }

@@ -40,6 +40,17 @@ static int op_t_ok(int cond, const char *file, int line, const char *fmt, ...)
 	   op_t_text_is((err).msg, (want_text)), \
 	   "%s: class %d \"%s\"", (what), (int)(err).cls, (err).msg)
 
+/* A fresh client operation id for calls that are not about retries
+ * (the next 8 calls each get their own buffer). */
+static __attribute__((unused)) const char *op_t_opid(void)
+{
+	static char ids[8][37];
+	static unsigned next;
+
+	util_uuid(ids[next % 8]);
+	return ids[next++ % 8];
+}
+
 /* want NULL: any text will do. */
 static inline int op_t_text_is(const char *got, const char *want)
 {

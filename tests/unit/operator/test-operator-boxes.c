@@ -79,37 +79,37 @@ static void test_register(struct core_box *a_r)
 	int ret;
 
 	box_req(&req, "ООО «Ромашка»", "7707083893", "770701001");
-	ret = operator_register_box(op, &req, NULL, a_r, &err);
+	ret = operator_register_box(op, &req, NULL, op_t_opid(), a_r, &err);
 	ok(ret == 0 && strlen(a_r->id) == 35 && strncmp(a_r->id, "2ED", 3) == 0,
 	   "registered, id = prefix + 32 hex: %s", a_r->id);
 	ok(strspn(a_r->id + 3, "0123456789ABCDEF") == 32, "upper-case hex");
 
-	ret = operator_register_box(op, &req, NULL, &box, &err);
+	ret = operator_register_box(op, &req, NULL, op_t_opid(), &box, &err);
 	ok_err(ret, err, CORE_ERR_CONFLICT,
 	       "Организация с ИНН 7707083893 и КПП 770701001 уже "
 	       "зарегистрирована / organization with INN 7707083893 and KPP "
 	       "770701001 already registered", "duplicate ИНН+КПП");
 
 	box_req(&req, "ООО «Ромашка», филиал", "7707083893", "770702001");
-	ret = operator_register_box(op, &req, NULL, &box, &err);
+	ret = operator_register_box(op, &req, NULL, op_t_opid(), &box, &err);
 	ok(ret == 0, "the same ИНН with another КПП (a branch) is allowed");
 
 	box_req(&req, "ООО «Ромашка»", "7707083894", "770701001");
-	ret = operator_register_box(op, &req, NULL, &box, &err);
+	ret = operator_register_box(op, &req, NULL, op_t_opid(), &box, &err);
 	ok_err(ret, err, CORE_ERR_INVALID, NULL, "wrong ИНН checksum refused");
 	box_req(&req, "ООО «Ромашка»", "7733012345", "77070100");
-	ret = operator_register_box(op, &req, NULL, &box, &err);
+	ret = operator_register_box(op, &req, NULL, op_t_opid(), &box, &err);
 	ok_err(ret, err, CORE_ERR_INVALID, NULL, "organization without a valid КПП refused");
 	box_req(&req, "ИП Иванов Иван", "500100732259", "770701001");
-	ret = operator_register_box(op, &req, NULL, &box, &err);
+	ret = operator_register_box(op, &req, NULL, op_t_opid(), &box, &err);
 	ok_err(ret, err, CORE_ERR_INVALID, NULL, "ИП with a КПП refused");
 	box_req(&req, "", "7733012345", "773301001");
-	ret = operator_register_box(op, &req, NULL, &box, &err);
+	ret = operator_register_box(op, &req, NULL, op_t_opid(), &box, &err);
 	ok_err(ret, err, CORE_ERR_INVALID, NULL, "no name and no certificate refused");
 	box_req(&req, "ИП Иванов Иван", "500100732259", "");
-	ret = operator_register_box(op, &req, NULL, &box, &err);
+	ret = operator_register_box(op, &req, NULL, op_t_opid(), &box, &err);
 	ok(ret == 0 && box.kpp[0] == '\0', "ИП registered without КПП");
-	ret = operator_register_box(op, &req, NULL, &box, &err);
+	ret = operator_register_box(op, &req, NULL, op_t_opid(), &box, &err);
 	ok_err(ret, err, CORE_ERR_CONFLICT,
 	       "Организация с ИНН 500100732259 уже зарегистрирована / "
 	       "organization with INN 500100732259 already registered",
@@ -137,7 +137,7 @@ static void test_from_cert(void)
 		return;
 	}
 	box_req(&req, "", "", "773301001");
-	ret = operator_register_box(op, &req, cert, &box, &err);
+	ret = operator_register_box(op, &req, cert, op_t_opid(), &box, &err);
 	ok(ret == 0 && strcmp(box.inn, "7733012345") == 0 &&
 	   strcmp(box.name, "ООО «Лютик»") == 0,
 	   "name and ИНН taken from the certificate (%s)", err.msg);
@@ -147,13 +147,13 @@ static void test_from_cert(void)
 	for (i = 0; i < n; i++)
 		free(pems[i]);
 	free(pems);
-	ok(operator_add_box_cert(op, box.id, cert, &err) == 0,
+	ok(operator_add_box_cert(op, box.id, cert, op_t_opid(), &err) == 0,
 	   "adding the same certificate again is harmless");
 	box_req(&req, "", "7810000019", "781001001");
-	ret = operator_register_box(op, &req, cert, &found, &err);
+	ret = operator_register_box(op, &req, cert, op_t_opid(), &found, &err);
 	ok_err(ret, err, CORE_ERR_INVALID, NULL,
 	       "certificate ИНН differing from the request refused");
-	ok(operator_add_box_cert(op, box.id, "garbage", &err) < 0 &&
+	ok(operator_add_box_cert(op, box.id, "garbage", op_t_opid(), &err) < 0 &&
 	   err.cls == CORE_ERR_INVALID, "garbage certificate refused");
 	free(cert);
 	free(key);

@@ -6,8 +6,9 @@
  * Files are windows-1251 like every FNS exchange file.  Dates and times are
  * Moscow time (UTC+3, no daylight saving since 2014): the legal time of the
  * Russian EDO operators.  File names: R_T_A_O_GGGGMMDD_N, see
- * doc/operator.md. */
-#include "operator/op-private.h"
+ * doc/operator.md.  Shared by the operator (ПДОтпр) and the core (ИоП). */
+#include "edo/edo-fns.h"
+#include "edo/edo.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -21,47 +22,46 @@
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
 
-#include "crypto/crypto.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
-#define OP_FNS_VERSION "1.03"
-#define OP_FNS_PROGRAM "edomail " EDOMAIL_VERSION
-#define OP_FNS_ENCODING "windows-1251"
-#define OP_FNS_MAX_DOC (16 * 1024 * 1024)	/* bytes of a document we parse */
-#define OP_FNS_MSK_OFFSET (3 * 3600)
-#define OP_FNS_MAX_FIO 60			/* characters of ФИО parts */
+#define EDO_FNS_VERSION "1.03"
+#define EDO_FNS_PROGRAM "edomail " EDOMAIL_VERSION
+#define EDO_FNS_ENCODING "windows-1251"
+#define EDO_FNS_MAX_DOC (16 * 1024 * 1024)	/* bytes of a document we parse */
+#define EDO_FNS_MSK_OFFSET (3 * 3600)
+#define EDO_FNS_MAX_FIO 60			/* characters of ФИО parts */
 /* 1900-01-01 00:00 and 2099-12-31 23:59:59 Moscow time, as UTC seconds. */
-#define OP_FNS_TS_MIN (-2208988800LL - OP_FNS_MSK_OFFSET)
-#define OP_FNS_TS_MAX (4102444799LL - OP_FNS_MSK_OFFSET)
+#define EDO_FNS_TS_MIN (-2208988800LL - EDO_FNS_MSK_OFFSET)
+#define EDO_FNS_TS_MAX (4102444799LL - EDO_FNS_MSK_OFFSET)
 
-static const char *const op_fns_files[] = {
-	[OPERATOR_FNS_IZVPOL] = "DP_IZVPOL_1_982_00_01_03_01.xsd",
-	[OPERATOR_FNS_PDOTPR] = "DP_PDOTPR_1_983_00_01_03_01.xsd",
-	[OPERATOR_FNS_PDPOL] = "DP_PDPOL_1_984_00_01_03_01.xsd",
+static const char *const edo_fns_files[] = {
+	[EDO_FNS_IZVPOL] = "DP_IZVPOL_1_982_00_01_03_01.xsd",
+	[EDO_FNS_PDOTPR] = "DP_PDOTPR_1_983_00_01_03_01.xsd",
+	[EDO_FNS_PDPOL] = "DP_PDPOL_1_984_00_01_03_01.xsd",
 };
-#define OP_FNS_N (sizeof(op_fns_files) / sizeof(op_fns_files[0]))
+#define EDO_FNS_N (sizeof(edo_fns_files) / sizeof(edo_fns_files[0]))
 
 /* Parsed once, shared read-only by every thread (libxml2 allows that for
  * a parsed schema; validation contexts are per call). */
-static pthread_mutex_t op_fns_lock = PTHREAD_MUTEX_INITIALIZER;
-static xmlSchemaPtr op_fns_schemas[OP_FNS_N];
-static pthread_once_t op_fns_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t edo_fns_lock = PTHREAD_MUTEX_INITIALIZER;
+static xmlSchemaPtr edo_fns_schemas[EDO_FNS_N];
+static pthread_once_t edo_fns_once = PTHREAD_ONCE_INIT;
 
-static void op_fns_init(void)
+static void edo_fns_init(void)
 {
 	xmlInitParser();
 }
 
 /* The first libxml2 error of an operation, for the user and the log. */
-struct op_fns_errors {
+struct edo_fns_errors {
 	char first[256];
 	int count;
 };
 
-static void op_fns_error_cb(void *ctx, xmlErrorPtr e)
+static void edo_fns_error_cb(void *ctx, xmlErrorPtr e)
 {
-	struct op_fns_errors *errs = ctx;
+	struct edo_fns_errors *errs = ctx;
 	size_t len;
 
 	if (errs->count++ > 0 || e == NULL || e->message == NULL)
@@ -75,124 +75,124 @@ static void op_fns_error_cb(void *ctx, xmlErrorPtr e)
 }
 
 /* Where the XSDs are: $EDOMAIL_FORMATS_DIR, else the source tree. */
-static char *op_fns_schema_path(enum operator_fns_format fmt)
+static char *edo_fns_schema_path(enum edo_fns_format fmt)
 {
 	const char *dir = getenv("EDOMAIL_FORMATS_DIR");
 	struct stat st;
 	char *path;
 
 	if (dir != NULL && *dir != '\0') {
-		path = xasprintf("%s/%s", dir, op_fns_files[fmt]);
+		path = xasprintf("%s/%s", dir, edo_fns_files[fmt]);
 		if (stat(path, &st) == 0)
 			return path;
 		free(path);
 	}
 	return xasprintf("%s/data/formats/%s", EDOMAIL_SOURCE_ROOT,
-			 op_fns_files[fmt]);
+			 edo_fns_files[fmt]);
 }
 
-static xmlSchemaPtr op_fns_schema_load(enum operator_fns_format fmt,
+static xmlSchemaPtr edo_fns_schema_load(enum edo_fns_format fmt,
 				       struct core_error *err)
 {
-	struct op_fns_errors errs = { .count = 0 };
+	struct edo_fns_errors errs = { .count = 0 };
 	xmlSchemaParserCtxtPtr pctx;
 	xmlSchemaPtr schema;
-	char *path = op_fns_schema_path(fmt);
+	char *path = edo_fns_schema_path(fmt);
 
 	pctx = xmlSchemaNewParserCtxt(path);
 	if (pctx == NULL) {
-		operator_error(err, CORE_ERR_TEMP,
+		edo_error(err, CORE_ERR_TEMP,
 			"Схема ФНС недоступна / FNS schema unavailable");
-		log_error("operator: cannot read schema %s", path);
+		log_error("fns: cannot read schema %s", path);
 		free(path);
 		return NULL;
 	}
-	xmlSchemaSetParserStructuredErrors(pctx, op_fns_error_cb, &errs);
+	xmlSchemaSetParserStructuredErrors(pctx, edo_fns_error_cb, &errs);
 	schema = xmlSchemaParse(pctx);
 	xmlSchemaFreeParserCtxt(pctx);
 	if (schema == NULL) {
-		operator_error(err, CORE_ERR_TEMP,
+		edo_error(err, CORE_ERR_TEMP,
 			"Схема ФНС недоступна / FNS schema unavailable");
-		log_error("operator: cannot parse schema %s: %s", path,
+		log_error("fns: cannot parse schema %s: %s", path,
 			  errs.first);
 	}
 	free(path);
 	return schema;
 }
 
-static xmlSchemaPtr op_fns_schema(enum operator_fns_format fmt,
+static xmlSchemaPtr edo_fns_schema(enum edo_fns_format fmt,
 				  struct core_error *err)
 {
 	xmlSchemaPtr schema;
 
-	pthread_once(&op_fns_once, op_fns_init);
-	pthread_mutex_lock(&op_fns_lock);
-	if (op_fns_schemas[fmt] == NULL)
-		op_fns_schemas[fmt] = op_fns_schema_load(fmt, err);
-	schema = op_fns_schemas[fmt];
-	pthread_mutex_unlock(&op_fns_lock);
+	pthread_once(&edo_fns_once, edo_fns_init);
+	pthread_mutex_lock(&edo_fns_lock);
+	if (edo_fns_schemas[fmt] == NULL)
+		edo_fns_schemas[fmt] = edo_fns_schema_load(fmt, err);
+	schema = edo_fns_schemas[fmt];
+	pthread_mutex_unlock(&edo_fns_lock);
 	return schema;
 }
 
-void operator_fns_cleanup(void)
+void edo_fns_cleanup(void)
 {
 	size_t i;
 
-	pthread_mutex_lock(&op_fns_lock);
-	for (i = 0; i < OP_FNS_N; i++) {
-		if (op_fns_schemas[i] != NULL)
-			xmlSchemaFree(op_fns_schemas[i]);
-		op_fns_schemas[i] = NULL;
+	pthread_mutex_lock(&edo_fns_lock);
+	for (i = 0; i < EDO_FNS_N; i++) {
+		if (edo_fns_schemas[i] != NULL)
+			xmlSchemaFree(edo_fns_schemas[i]);
+		edo_fns_schemas[i] = NULL;
 	}
-	pthread_mutex_unlock(&op_fns_lock);
+	pthread_mutex_unlock(&edo_fns_lock);
 }
 
-static int op_fns_validate_doc(enum operator_fns_format fmt, xmlDocPtr doc,
-			       struct core_error *err)
+static int edo_fns_validate_doc(enum edo_fns_format fmt, xmlDocPtr doc,
+				struct core_error *err)
 {
-	struct op_fns_errors errs = { .count = 0 };
+	struct edo_fns_errors errs = { .count = 0 };
 	xmlSchemaValidCtxtPtr vctx;
 	xmlSchemaPtr schema;
 	int rc;
 
-	if ((schema = op_fns_schema(fmt, err)) == NULL)
+	if ((schema = edo_fns_schema(fmt, err)) == NULL)
 		return -1;
 	vctx = xmlSchemaNewValidCtxt(schema);
 	if (vctx == NULL)
-		return operator_error(err, CORE_ERR_TEMP,
+		return edo_error(err, CORE_ERR_TEMP,
 			"Нет памяти для проверки XML / out of memory validating XML");
-	xmlSchemaSetValidStructuredErrors(vctx, op_fns_error_cb, &errs);
+	xmlSchemaSetValidStructuredErrors(vctx, edo_fns_error_cb, &errs);
 	rc = xmlSchemaValidateDoc(vctx, doc);
 	xmlSchemaFreeValidCtxt(vctx);
 	if (rc != 0)
-		return operator_error(err, CORE_ERR_INVALID,
+		return edo_error(err, CORE_ERR_INVALID,
 			"Документ не соответствует формату ФНС %s / document "
 			"does not match the FNS format %s: %s",
-			op_fns_files[fmt], op_fns_files[fmt],
+			edo_fns_files[fmt], edo_fns_files[fmt],
 			errs.first[0] != '\0' ? errs.first : "?");
 	return 0;
 }
 
-int operator_fns_validate(enum operator_fns_format fmt,
-			  const unsigned char *xml, size_t len,
-			  struct core_error *err)
+int edo_fns_validate(enum edo_fns_format fmt,
+		     const unsigned char *xml, size_t len,
+		     struct core_error *err)
 {
 	xmlParserCtxtPtr pctx;
 	xmlErrorPtr perr;
 	xmlDocPtr doc;
 	int ret;
 
-	if ((size_t)fmt >= OP_FNS_N)
-		return operator_error(err, CORE_ERR_INVALID,
+	if ((size_t)fmt >= EDO_FNS_N)
+		return edo_error(err, CORE_ERR_INVALID,
 			"Неизвестный формат / unknown format");
-	if (xml == NULL || len == 0 || len > OP_FNS_MAX_DOC)
-		return operator_error(err, CORE_ERR_INVALID,
+	if (xml == NULL || len == 0 || len > EDO_FNS_MAX_DOC)
+		return edo_error(err, CORE_ERR_INVALID,
 			"XML пуст или больше %d байт / XML is empty or larger "
-			"than %d bytes", OP_FNS_MAX_DOC, OP_FNS_MAX_DOC);
-	pthread_once(&op_fns_once, op_fns_init);
+			"than %d bytes", EDO_FNS_MAX_DOC, EDO_FNS_MAX_DOC);
+	pthread_once(&edo_fns_once, edo_fns_init);
 	pctx = xmlNewParserCtxt();
 	if (pctx == NULL)
-		return operator_error(err, CORE_ERR_TEMP,
+		return edo_error(err, CORE_ERR_TEMP,
 			"Нет памяти для разбора XML / out of memory parsing XML");
 	/* No network, no entity substitution, no DTD loading: the input
 	 * comes from other parties.  Errors stay in the context. */
@@ -200,10 +200,10 @@ int operator_fns_validate(enum operator_fns_format fmt,
 				NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
 				XML_PARSE_NOWARNING);
 	if (doc == NULL) {
-		struct op_fns_errors errs = { .count = 0 };
+		struct edo_fns_errors errs = { .count = 0 };
 		if ((perr = xmlCtxtGetLastError(pctx)) != NULL)
-			op_fns_error_cb(&errs, perr);
-		operator_error(err, CORE_ERR_INVALID,
+			edo_fns_error_cb(&errs, perr);
+		edo_error(err, CORE_ERR_INVALID,
 			"Неверный XML / malformed XML: %s",
 			errs.first[0] != '\0' ? errs.first : "?");
 		xmlFreeParserCtxt(pctx);
@@ -212,31 +212,31 @@ int operator_fns_validate(enum operator_fns_format fmt,
 	xmlFreeParserCtxt(pctx);
 	if (doc->intSubset != NULL) {
 		xmlFreeDoc(doc);
-		return operator_error(err, CORE_ERR_INVALID,
+		return edo_error(err, CORE_ERR_INVALID,
 			"XML с DTD не принимается / XML with a DTD is refused");
 	}
-	ret = op_fns_validate_doc(fmt, doc, err);
+	ret = edo_fns_validate_doc(fmt, doc, err);
 	xmlFreeDoc(doc);
 	return ret;
 }
 
 /* ---- building ---- */
 
-static void op_fns_moscow(int64_t ts, struct tm *tm_r)
+static void edo_fns_moscow(int64_t ts, struct tm *tm_r)
 {
-	time_t t = (time_t)(ts + OP_FNS_MSK_OFFSET);
+	time_t t = (time_t)(ts + EDO_FNS_MSK_OFFSET);
 
 	gmtime_r(&t, tm_r);
 }
 
 /* ДД.ММ.ГГГГ, ЧЧ.ММ.СС and ГГГГММДД of ts in Moscow time (ts within
- * op_fns_ts_valid's range). */
-static void op_fns_dates(int64_t ts, char date[11], char time_[9],
-			 char ymd[9])
+ * edo_fns_ts_valid's range). */
+static void edo_fns_dates(int64_t ts, char date[11], char time_[9],
+			  char ymd[9])
 {
 	struct tm tm;
 
-	op_fns_moscow(ts, &tm);
+	edo_fns_moscow(ts, &tm);
 	if (strftime(date, 11, "%d.%m.%Y", &tm) == 0)
 		date[0] = '\0';
 	if (strftime(time_, 9, "%H.%M.%S", &tm) == 0)
@@ -246,10 +246,10 @@ static void op_fns_dates(int64_t ts, char date[11], char time_[9],
 }
 
 /* ДатаТип allows 01.01.1900 - 31.12.2099 (Moscow time). */
-static int op_fns_ts_valid(int64_t ts, struct core_error *err)
+static int edo_fns_ts_valid(int64_t ts, struct core_error *err)
 {
-	if (ts < OP_FNS_TS_MIN || ts > OP_FNS_TS_MAX)
-		return operator_error(err, CORE_ERR_INVALID,
+	if (ts < EDO_FNS_TS_MIN || ts > EDO_FNS_TS_MAX)
+		return edo_error(err, CORE_ERR_INVALID,
 			"Дата вне 1900-2099 годов / date outside 1900-2099");
 	return 0;
 }
@@ -257,7 +257,7 @@ static int op_fns_ts_valid(int64_t ts, struct core_error *err)
 /* A copy of s with at most max characters and no control characters
  * (they cannot stand in an XML attribute); bytes of broken UTF-8 become
  * '?' so that the serializer never sees them. */
-static char *op_fns_clean(const char *s, size_t max)
+static char *edo_fns_clean(const char *s, size_t max)
 {
 	size_t len = strlen(s), i, n = 0, chars = 0;
 	int utf8 = util_utf8_valid((const unsigned char *)s, len);
@@ -278,17 +278,17 @@ static char *op_fns_clean(const char *s, size_t max)
 	return out;
 }
 
-static void op_fns_prop(xmlNodePtr node, const char *name, const char *value,
-			size_t max)
+static void edo_fns_prop(xmlNodePtr node, const char *name, const char *value,
+			 size_t max)
 {
-	char *clean = op_fns_clean(value, max);
+	char *clean = edo_fns_clean(value, max);
 
 	xmlNewProp(node, BAD_CAST name, BAD_CAST clean);
 	free(clean);
 }
 
-int operator_fns_split_name(const char *s, char **surname_r, char **given_r,
-			    char **patronymic_r)
+int edo_fns_split_name(const char *s, char **surname_r, char **given_r,
+		       char **patronymic_r)
 {
 	static const char *const prefixes[] = {
 		"ИП ", "Индивидуальный предприниматель ",
@@ -324,70 +324,70 @@ int operator_fns_split_name(const char *s, char **surname_r, char **given_r,
 
 /* <ФИО Фамилия Имя [Отчество]>; a missing required part becomes "-" so
  * that an odd name still gives a valid document. */
-static void op_fns_fio(xmlNodePtr parent, const char *surname,
-		       const char *given, const char *patronymic)
+static void edo_fns_fio(xmlNodePtr parent, const char *surname,
+			const char *given, const char *patronymic)
 {
 	xmlNodePtr fio = xmlNewChild(parent, NULL, BAD_CAST "ФИО", NULL);
 
-	op_fns_prop(fio, "Фамилия", surname != NULL && *surname != '\0' ?
-		    surname : "-", OP_FNS_MAX_FIO);
-	op_fns_prop(fio, "Имя", given != NULL && *given != '\0' ? given : "-",
-		    OP_FNS_MAX_FIO);
+	edo_fns_prop(fio, "Фамилия", surname != NULL && *surname != '\0' ?
+		    surname : "-", EDO_FNS_MAX_FIO);
+	edo_fns_prop(fio, "Имя", given != NULL && *given != '\0' ? given : "-",
+		    EDO_FNS_MAX_FIO);
 	if (patronymic != NULL && *patronymic != '\0')
-		op_fns_prop(fio, "Отчество", patronymic, OP_FNS_MAX_FIO);
+		edo_fns_prop(fio, "Отчество", patronymic, EDO_FNS_MAX_FIO);
 }
 
 /* ЮЛ for an organization, ИП (with ФИО from the name) for 12 digits. */
-static void op_fns_party(xmlNodePtr parent,
-			 const struct operator_fns_party *p)
+static void edo_fns_party(xmlNodePtr parent,
+			  const struct edo_fns_party *p)
 {
 	char *sur, *given, *patr;
 	xmlNodePtr node;
 
 	if (strlen(p->inn) == 10) {
 		node = xmlNewChild(parent, NULL, BAD_CAST "ЮЛ", NULL);
-		op_fns_prop(node, "НаимОрг", p->name, OPERATOR_MAX_NAME);
-		op_fns_prop(node, "ИННЮЛ", p->inn, 10);
-		op_fns_prop(node, "КПП", p->kpp != NULL ? p->kpp : "", 9);
+		edo_fns_prop(node, "НаимОрг", p->name, EDO_MAX_NAME);
+		edo_fns_prop(node, "ИННЮЛ", p->inn, 10);
+		edo_fns_prop(node, "КПП", p->kpp != NULL ? p->kpp : "", 9);
 		return;
 	}
 	node = xmlNewChild(parent, NULL, BAD_CAST "ИП", NULL);
-	op_fns_prop(node, "ИННФЛ", p->inn, 12);
-	if (operator_fns_split_name(p->name, &sur, &given, &patr) < 0) {
-		op_fns_fio(node, NULL, NULL, NULL);
+	edo_fns_prop(node, "ИННФЛ", p->inn, 12);
+	if (edo_fns_split_name(p->name, &sur, &given, &patr) < 0) {
+		edo_fns_fio(node, NULL, NULL, NULL);
 		return;
 	}
-	op_fns_fio(node, sur, given, patr);
+	edo_fns_fio(node, sur, given, patr);
 	free(sur);
 	free(given);
 	free(patr);
 }
 
 /* The file element (СведОтпрФайл / СведПолФайл) with base64 signatures. */
-static void op_fns_file(xmlNodePtr parent, const char *elem,
-			const char *name_attr, const char *sig_elem,
-			const struct operator_fns_file *f)
+static void edo_fns_file(xmlNodePtr parent, const char *elem,
+			 const char *name_attr, const char *sig_elem,
+			 const struct edo_fns_file *f)
 {
 	xmlNodePtr node = xmlNewChild(parent, NULL, BAD_CAST elem, NULL);
 	size_t i;
 
-	op_fns_prop(node, name_attr, f->name, OPERATOR_MAX_FILE_NAME);
+	edo_fns_prop(node, name_attr, f->name, EDO_MAX_FILE_NAME);
 	for (i = 0; i < f->n_sigs; i++) {
-		char *b64 = crypto_base64(f->sigs[i], f->sig_lens[i]);
+		char *b64 = edo_base64(f->sigs[i], f->sig_lens[i]);
 		xmlNewTextChild(node, NULL, BAD_CAST sig_elem, BAD_CAST b64);
 		free(b64);
 	}
 }
 
-static xmlNodePtr op_fns_root(xmlDocPtr doc, const char *file_id,
-			      const char *knd)
+static xmlNodePtr edo_fns_root(xmlDocPtr doc, const char *file_id,
+			       const char *knd)
 {
 	xmlNodePtr root = xmlNewNode(NULL, BAD_CAST "Файл"), d;
 
 	xmlDocSetRootElement(doc, root);
 	xmlNewProp(root, BAD_CAST "ИдФайл", BAD_CAST file_id);
-	xmlNewProp(root, BAD_CAST "ВерсПрог", BAD_CAST OP_FNS_PROGRAM);
-	xmlNewProp(root, BAD_CAST "ВерсФорм", BAD_CAST OP_FNS_VERSION);
+	xmlNewProp(root, BAD_CAST "ВерсПрог", BAD_CAST EDO_FNS_PROGRAM);
+	xmlNewProp(root, BAD_CAST "ВерсФорм", BAD_CAST EDO_FNS_VERSION);
 	d = xmlNewChild(root, NULL, BAD_CAST "Документ", NULL);
 	xmlNewProp(d, BAD_CAST "КНД", BAD_CAST knd);
 	return d;
@@ -395,23 +395,23 @@ static xmlNodePtr op_fns_root(xmlDocPtr doc, const char *file_id,
 
 /* Serializes, then parses the bytes back and validates them: what is
  * checked is exactly what will be signed and stored. */
-static int op_fns_finish(enum operator_fns_format fmt, xmlDocPtr doc,
-			 const char *file_id, unsigned char **xml_r,
-			 size_t *len_r, char **file_name_r,
-			 struct core_error *err)
+static int edo_fns_finish(enum edo_fns_format fmt, xmlDocPtr doc,
+			  const char *file_id, unsigned char **xml_r,
+			  size_t *len_r, char **file_name_r,
+			  struct core_error *err)
 {
 	xmlChar *mem = NULL;
 	int size = 0;
 
-	xmlDocDumpFormatMemoryEnc(doc, &mem, &size, OP_FNS_ENCODING, 0);
+	xmlDocDumpFormatMemoryEnc(doc, &mem, &size, EDO_FNS_ENCODING, 0);
 	xmlFreeDoc(doc);
 	if (mem == NULL || size <= 0) {
 		xmlFree(mem);
-		return operator_error(err, CORE_ERR_TEMP,
+		return edo_error(err, CORE_ERR_TEMP,
 			"Не удалось сформировать XML / cannot write XML");
 	}
-	if (operator_fns_validate(fmt, mem, (size_t)size, err) < 0) {
-		log_warnx("operator: generated %s is invalid: %s", file_id,
+	if (edo_fns_validate(fmt, mem, (size_t)size, err) < 0) {
+		log_warnx("fns: generated %s is invalid: %s", file_id,
 			  err != NULL ? err->msg : "?");
 		xmlFree(mem);
 		return -1;
@@ -426,11 +426,11 @@ static int op_fns_finish(enum operator_fns_format fmt, xmlDocPtr doc,
 	return 0;
 }
 
-static int op_fns_check_file(const struct operator_fns_file *f,
-			     struct core_error *err)
+static int edo_fns_check_file(const struct edo_fns_file *f,
+			      struct core_error *err)
 {
 	if (f->name == NULL || *f->name == '\0' || f->n_sigs == 0)
-		return operator_error(err, CORE_ERR_INVALID,
+		return edo_error(err, CORE_ERR_INVALID,
 			"Нет подписанного файла для подтверждения / no signed "
 			"file to confirm");
 	return 0;
@@ -438,106 +438,106 @@ static int op_fns_check_file(const struct operator_fns_file *f,
 
 /* Ids go into the file name as they are, so they are checked first
  * (ИдУчастЭДО: 4-46, ИдОперЭДО: 3 characters [A-Za-z0-9@.-]). */
-static int op_fns_check_id(const char *id, size_t min, struct core_error *err)
+static int edo_fns_check_id(const char *id, size_t min, struct core_error *err)
 {
-	if (!operator_id_valid(id, min, min == 3 ? 3 : 46))
-		return operator_error(err, CORE_ERR_INVALID,
+	if (!edo_id_valid(id, min, min == 3 ? 3 : 46))
+		return edo_error(err, CORE_ERR_INVALID,
 			"Неверный идентификатор участника ЭДО / invalid EDO "
 			"participant id");
 	return 0;
 }
 
-static char *op_fns_file_id(const char *prefix, const char *to_id,
+static char *edo_fns_file_id(const char *prefix, const char *to_id,
 			    const char *from_id, int64_t ts)
 {
 	char date[11], time_[9], ymd[9], uuid[37];
 
-	op_fns_dates(ts, date, time_, ymd);
+	edo_fns_dates(ts, date, time_, ymd);
 	util_uuid(uuid);
 	return xasprintf("%s_%s_%s_%s_%s", prefix, to_id, from_id, ymd, uuid);
 }
 
-int operator_fns_pdotpr(const struct operator_fns_pdotpr *p,
-			unsigned char **xml_r, size_t *len_r,
-			char **file_name_r, struct core_error *err)
+int edo_fns_pdotpr(const struct edo_fns_pdotpr *p,
+		   unsigned char **xml_r, size_t *len_r,
+		   char **file_name_r, struct core_error *err)
 {
 	char date[11], time_[9], ymd[9], *file_id;
 	xmlNodePtr d, n, conf;
 	xmlDocPtr doc;
 	int ret;
 
-	if (op_fns_check_file(&p->file, err) < 0 ||
-	    op_fns_ts_valid(p->sent, err) < 0 ||
-	    op_fns_check_id(p->sender.id, 4, err) < 0 ||
-	    op_fns_check_id(p->recipient.id, 4, err) < 0 ||
-	    op_fns_check_id(p->oper_id, 3, err) < 0)
+	if (edo_fns_check_file(&p->file, err) < 0 ||
+	    edo_fns_ts_valid(p->sent, err) < 0 ||
+	    edo_fns_check_id(p->sender.id, 4, err) < 0 ||
+	    edo_fns_check_id(p->recipient.id, 4, err) < 0 ||
+	    edo_fns_check_id(p->oper_id, 3, err) < 0)
 		return -1;
-	pthread_once(&op_fns_once, op_fns_init);
+	pthread_once(&edo_fns_once, edo_fns_init);
 	/* The operator sends it to the document's sender: A = sender's
 	 * participant id, O = the operator's id. */
-	file_id = op_fns_file_id("DP_PDOTPR", p->sender.id, p->oper_id, p->sent);
-	op_fns_dates(p->sent, date, time_, ymd);
+	file_id = edo_fns_file_id("DP_PDOTPR", p->sender.id, p->oper_id, p->sent);
+	edo_fns_dates(p->sent, date, time_, ymd);
 	doc = xmlNewDoc(BAD_CAST "1.0");
-	d = op_fns_root(doc, file_id, "1115111");
+	d = edo_fns_root(doc, file_id, "1115111");
 	n = xmlNewChild(d, NULL, BAD_CAST "ОперЭДО", NULL);
-	op_fns_prop(n, "НаимОрг", p->oper_name, OPERATOR_MAX_NAME);
-	op_fns_prop(n, "ИННЮЛ", p->oper_inn, 10);
-	op_fns_prop(n, "ИдОперЭДО", p->oper_id, 3);
+	edo_fns_prop(n, "НаимОрг", p->oper_name, EDO_MAX_NAME);
+	edo_fns_prop(n, "ИННЮЛ", p->oper_inn, 10);
+	edo_fns_prop(n, "ИдОперЭДО", p->oper_id, 3);
 	conf = xmlNewChild(d, NULL, BAD_CAST "СведПодтв", NULL);
 	xmlNewProp(conf, BAD_CAST "ДатаОтпр", BAD_CAST date);
 	xmlNewProp(conf, BAD_CAST "ВремяОтпр", BAD_CAST time_);
-	op_fns_file(conf, "СведОтпрФайл", "ИмяОтпрФайла", "ЭПОтпрФайл",
+	edo_fns_file(conf, "СведОтпрФайл", "ИмяОтпрФайла", "ЭПОтпрФайл",
 		    &p->file);
 	n = xmlNewChild(d, NULL, BAD_CAST "СвОтпрДок", NULL);
-	op_fns_prop(n, "ИдУчастЭДО", p->sender.id, 46);
-	op_fns_party(n, &p->sender);
+	edo_fns_prop(n, "ИдУчастЭДО", p->sender.id, 46);
+	edo_fns_party(n, &p->sender);
 	n = xmlNewChild(d, NULL, BAD_CAST "СвПолДок", NULL);
-	op_fns_prop(n, "ИдУчастЭДО", p->recipient.id, 46);
-	op_fns_party(n, &p->recipient);
-	ret = op_fns_finish(OPERATOR_FNS_PDOTPR, doc, file_id, xml_r, len_r,
+	edo_fns_prop(n, "ИдУчастЭДО", p->recipient.id, 46);
+	edo_fns_party(n, &p->recipient);
+	ret = edo_fns_finish(EDO_FNS_PDOTPR, doc, file_id, xml_r, len_r,
 			    file_name_r, err);
 	free(file_id);
 	return ret;
 }
 
-int operator_fns_izvpol(const struct operator_fns_izvpol *p,
-			unsigned char **xml_r, size_t *len_r,
-			char **file_name_r, struct core_error *err)
+int edo_fns_izvpol(const struct edo_fns_izvpol *p,
+		   unsigned char **xml_r, size_t *len_r,
+		   char **file_name_r, struct core_error *err)
 {
 	char date[11], time_[9], ymd[9], *file_id;
 	xmlNodePtr d, n;
 	int ret;
 	xmlDocPtr doc;
 
-	if (op_fns_check_file(&p->file, err) < 0 ||
-	    op_fns_ts_valid(p->received, err) < 0 ||
-	    op_fns_check_id(p->sender.id, 4, err) < 0 ||
-	    op_fns_check_id(p->receiver.id, 4, err) < 0)
+	if (edo_fns_check_file(&p->file, err) < 0 ||
+	    edo_fns_ts_valid(p->received, err) < 0 ||
+	    edo_fns_check_id(p->sender.id, 4, err) < 0 ||
+	    edo_fns_check_id(p->receiver.id, 4, err) < 0)
 		return -1;
-	pthread_once(&op_fns_once, op_fns_init);
+	pthread_once(&edo_fns_once, edo_fns_init);
 	/* The receiver sends it to the document's sender: A = sender,
 	 * O = receiver. */
-	file_id = op_fns_file_id("DP_IZVPOL", p->sender.id, p->receiver.id,
+	file_id = edo_fns_file_id("DP_IZVPOL", p->sender.id, p->receiver.id,
 				 p->received);
-	op_fns_dates(p->received, date, time_, ymd);
+	edo_fns_dates(p->received, date, time_, ymd);
 	doc = xmlNewDoc(BAD_CAST "1.0");
-	d = op_fns_root(doc, file_id, "1115110");
+	d = edo_fns_root(doc, file_id, "1115110");
 	n = xmlNewChild(d, NULL, BAD_CAST "УчастЭДО", NULL);
-	op_fns_prop(n, "ИдУчастЭДО", p->receiver.id, 46);
-	op_fns_party(n, &p->receiver);
+	edo_fns_prop(n, "ИдУчастЭДО", p->receiver.id, 46);
+	edo_fns_party(n, &p->receiver);
 	n = xmlNewChild(d, NULL, BAD_CAST "СвИзвПолуч", NULL);
 	xmlNewProp(n, BAD_CAST "ДатаПол", BAD_CAST date);
 	xmlNewProp(n, BAD_CAST "ВремяПол", BAD_CAST time_);
-	op_fns_file(n, "СведПолФайл", "ИмяПолФайла", "ЭППолФайл", &p->file);
+	edo_fns_file(n, "СведПолФайл", "ИмяПолФайла", "ЭППолФайл", &p->file);
 	n = xmlNewChild(d, NULL, BAD_CAST "ОтпрДок", NULL);
-	op_fns_prop(n, "ИдУчастЭДО", p->sender.id, 46);
-	op_fns_party(n, &p->sender);
+	edo_fns_prop(n, "ИдУчастЭДО", p->sender.id, 46);
+	edo_fns_party(n, &p->sender);
 	n = xmlNewChild(d, NULL, BAD_CAST "Подписант", NULL);
 	if (p->signer.position != NULL && *p->signer.position != '\0')
-		op_fns_prop(n, "Должн", p->signer.position, 255);
-	op_fns_fio(n, p->signer.surname, p->signer.given_name,
+		edo_fns_prop(n, "Должн", p->signer.position, 255);
+	edo_fns_fio(n, p->signer.surname, p->signer.given_name,
 		   p->signer.patronymic);
-	ret = op_fns_finish(OPERATOR_FNS_IZVPOL, doc, file_id, xml_r, len_r,
+	ret = edo_fns_finish(EDO_FNS_IZVPOL, doc, file_id, xml_r, len_r,
 			    file_name_r, err);
 	free(file_id);
 	return ret;

@@ -1,8 +1,9 @@
 /* FNS XML: the generated ПДОтпр and ИоП validate against the official XSDs
  * (data/formats), deliberately broken documents do not. */
-#include "op-test.h"
+#include "../operator/op-test.h"
 
-#include "operator/operator.h"
+#include "edo/edo.h"
+#include "edo/edo-fns.h"
 
 static const unsigned char sig1[] = { 0x30, 0x82, 0x01, 0x02, 0xde, 0xad };
 static const unsigned char sig2[] = "another signature";
@@ -10,11 +11,11 @@ static const unsigned char sig2[] = "another signature";
 static const unsigned char *const sigs[] = { sig1, sig2 };
 static const size_t sig_lens[] = { sizeof(sig1), sizeof(sig2) - 1 };
 
-static const struct operator_fns_party org_a = {
+static const struct edo_fns_party org_a = {
 	"2ED0123456789ABCDEF0123456789ABCDEF", "ООО «Ромашка»", "7707083893",
 	"770701001"
 };
-static const struct operator_fns_party ip_b = {
+static const struct edo_fns_party ip_b = {
 	"2EDFEDCBA9876543210FEDCBA9876543210", "ИП Иванов Иван Иванович",
 	"500100732259", ""
 };
@@ -41,7 +42,7 @@ static char *replace(const unsigned char *xml, size_t len, const char *from,
 
 static void test_pdotpr(void)
 {
-	struct operator_fns_pdotpr p;
+	struct edo_fns_pdotpr p;
 	struct core_error err = { 0 };
 	unsigned char *xml = NULL;
 	size_t len = 0, blen;
@@ -59,7 +60,7 @@ static void test_pdotpr(void)
 	p.file.sig_lens = sig_lens;
 	p.file.n_sigs = 2;
 	p.sent = TEST_TS;
-	ret = operator_fns_pdotpr(&p, &xml, &len, &name, &err);
+	ret = edo_fns_pdotpr(&p, &xml, &len, &name, &err);
 	ok(ret == 0, "ПДОтпр generated and valid against DP_PDOTPR (%s)", err.msg);
 	if (ret < 0)
 		return;
@@ -73,15 +74,15 @@ static void test_pdotpr(void)
 	ok(strstr((const char *)xml, "\xc4\xe0\xf2\xe0\xce\xf2\xef\xf0=\"01.03.2024\"") != NULL &&
 	   strstr((const char *)xml, "=\"00.30.00\"") != NULL,
 	   "ДатаОтпр/ВремяОтпр in Moscow time, FNS formats");
-	ok(operator_fns_validate(OPERATOR_FNS_PDOTPR, xml, len, &err) == 0,
+	ok(edo_fns_validate(EDO_FNS_PDOTPR, xml, len, &err) == 0,
 	   "re-validation of the stored bytes");
-	ok(operator_fns_validate(OPERATOR_FNS_IZVPOL, xml, len, &err) < 0 &&
+	ok(edo_fns_validate(EDO_FNS_IZVPOL, xml, len, &err) < 0 &&
 	   err.cls == CORE_ERR_INVALID, "not a valid ИоП: %s", err.msg);
 
 	/* КНД 1115111 → 1115112: schema enumeration violated. */
 	blen = len;
 	broken = replace(xml, len, "=\"1115111\"", "=\"1115112\"", &blen);
-	ret = operator_fns_validate(OPERATOR_FNS_PDOTPR,
+	ret = edo_fns_validate(EDO_FNS_PDOTPR,
 				    (unsigned char *)broken, blen, &err);
 	ok(ret < 0 && err.cls == CORE_ERR_INVALID &&
 	   strstr(err.msg, "DP_PDOTPR") != NULL,
@@ -90,11 +91,11 @@ static void test_pdotpr(void)
 	/* Time 24.00.00 does not exist. */
 	blen = len;
 	broken = replace(xml, len, "=\"00.30.00\"", "=\"24.00.00\"", &blen);
-	ok(operator_fns_validate(OPERATOR_FNS_PDOTPR, (unsigned char *)broken,
+	ok(edo_fns_validate(EDO_FNS_PDOTPR, (unsigned char *)broken,
 				 blen, &err) < 0, "broken time fails validation");
 	free(broken);
 	/* Cut in the middle: not even XML. */
-	ok(operator_fns_validate(OPERATOR_FNS_PDOTPR, xml, len / 2, &err) < 0 &&
+	ok(edo_fns_validate(EDO_FNS_PDOTPR, xml, len / 2, &err) < 0 &&
 	   strstr(err.msg, "XML") != NULL, "truncated XML refused: %s", err.msg);
 	free(xml);
 	free(name);
@@ -102,7 +103,7 @@ static void test_pdotpr(void)
 
 static void test_izvpol(void)
 {
-	struct operator_fns_izvpol p;
+	struct edo_fns_izvpol p;
 	struct core_error err = { 0 };
 	unsigned char *xml = NULL;
 	char *name = NULL, longname[400];
@@ -120,7 +121,7 @@ static void test_izvpol(void)
 	p.signer.given_name = "Иван";
 	p.signer.patronymic = "Иванович";
 	p.received = TEST_TS;
-	ret = operator_fns_izvpol(&p, &xml, &len, &name, &err);
+	ret = edo_fns_izvpol(&p, &xml, &len, &name, &err);
 	ok(ret == 0, "ИоП generated and valid against DP_IZVPOL (%s)", err.msg);
 	ok(ret == 0 && strncmp(name, IZVPOL_PREFIX, strlen(IZVPOL_PREFIX)) == 0,
 	   "ИоП file name: A = document sender, O = receiver: %s", name);
@@ -137,26 +138,26 @@ static void test_izvpol(void)
 	p.receiver = org_a;
 	p.sender = ip_b;
 	p.received = TEST_TS + 1;
-	ret = operator_fns_izvpol(&p, &xml, &len, &name, &err);
+	ret = edo_fns_izvpol(&p, &xml, &len, &name, &err);
 	ok(ret == 0, "399-char file name with a newline, no given name: still "
 	   "valid (%s)", err.msg);
 	free(xml);
 	free(name);
 
 	p.file.name = "Счёт 😀 №1.pdf";
-	ret = operator_fns_izvpol(&p, &xml, &len, &name, &err);
+	ret = edo_fns_izvpol(&p, &xml, &len, &name, &err);
 	ok(ret == 0 && strstr((const char *)xml, "&#128512;") != NULL,
 	   "characters outside windows-1251 become character references");
 	free(xml);
 	free(name);
 
 	p.file.n_sigs = 0;
-	ret = operator_fns_izvpol(&p, &xml, &len, &name, &err);
+	ret = edo_fns_izvpol(&p, &xml, &len, &name, &err);
 	ok_err(ret, err, CORE_ERR_INVALID, NULL, "no signature: refused");
 
 	p.file.n_sigs = 1;
 	p.sender.id = "2E";	/* shorter than ИдУчастЭДО allows */
-	ret = operator_fns_izvpol(&p, &xml, &len, &name, &err);
+	ret = edo_fns_izvpol(&p, &xml, &len, &name, &err);
 	ok_err(ret, err, CORE_ERR_INVALID, NULL,
 	       "participant id too short: the schema catches it");
 }
@@ -169,30 +170,30 @@ static void test_hostile(void)
 		"<?xml version=\"1.0\"?><!DOCTYPE a SYSTEM \"http://example.invalid/a.dtd\"><a/>";
 	struct core_error err = { 0 };
 
-	ok(operator_fns_validate(OPERATOR_FNS_IZVPOL, (const unsigned char *)dtd,
+	ok(edo_fns_validate(EDO_FNS_IZVPOL, (const unsigned char *)dtd,
 				 sizeof(dtd) - 1, &err) < 0 &&
 	   strstr(err.msg, "DTD") != NULL, "internal DTD refused: %s", err.msg);
-	ok(operator_fns_validate(OPERATOR_FNS_IZVPOL, (const unsigned char *)ext,
+	ok(edo_fns_validate(EDO_FNS_IZVPOL, (const unsigned char *)ext,
 				 sizeof(ext) - 1, &err) < 0, "external DTD refused");
-	ok(operator_fns_validate(OPERATOR_FNS_IZVPOL, (const unsigned char *)"",
+	ok(edo_fns_validate(EDO_FNS_IZVPOL, (const unsigned char *)"",
 				 0, &err) < 0, "empty input refused");
-	ok(operator_fns_validate(OPERATOR_FNS_IZVPOL,
+	ok(edo_fns_validate(EDO_FNS_IZVPOL,
 				 (const unsigned char *)"<Файл/>",
 				 strlen("<Файл/>"), &err) < 0,
 	   "root without attributes fails the schema: %s", err.msg);
-	ok(operator_fns_validate((enum operator_fns_format)42,
+	ok(edo_fns_validate((enum edo_fns_format)42,
 				 (const unsigned char *)"<a/>", 4, &err) < 0,
 	   "unknown format refused");
 }
 
 int main(void)
 {
-	log_init("test-operator-fns", LOG_LVL_WARN);
+	log_init("test-edo-fns", LOG_LVL_WARN);
 	/* The schema directory override is honoured (here: the same copy). */
 	setenv("EDOMAIL_FORMATS_DIR", EDOMAIL_SOURCE_ROOT "/data/formats", 1);
 	test_pdotpr();
 	test_izvpol();
 	test_hostile();
-	operator_fns_cleanup();
+	edo_fns_cleanup();
 	return op_t_done();
 }
