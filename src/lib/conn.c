@@ -365,7 +365,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
 		/* nothing more can reach this peer, not even a goodbye */
-		log_info("%s %s: the client reads nothing, disconnecting",
+		log_info("%s %s: write timeout, disconnecting",
 			 c->cb->proto, c->addr);
 		conn_gone(c, CONN_GONE_STALL);
 		return;
