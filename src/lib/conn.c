@@ -24,7 +24,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A deadline that finds the server busy looks again this much later. */
+/* A deadline that finds the server busy looks again this much later
+ * (or after the deadline's own length, when that is shorter). */
 #define CONN_BUSY_RETRY_MS 1000
 
 struct conn {
@@ -48,7 +49,9 @@ struct conn {
 	int64_t part_start_ms;		/* 0: nothing half-received */
 	int login_ext_ms, part_ext_ms;	/* extensions for a busy server */
 	struct conn_rate rate;
-	int rate_wait, owner_pause, closing;
+	int64_t rate_due_ms;		/* the token waited for is there */
+	int rate_wait, rate_granted, owner_pause, closing;
+	int drain_wanted;		/* conn_output_full() said yes */
 	SSL *starttls_ssl;		/* STARTTLS accepted, output not
 					 * flushed yet */
 	enum conn_gone gone;
@@ -74,13 +77,15 @@ int64_t conn_rate_take(struct conn_rate *r, int64_t now_ms)
 
 	if (r->rate <= 0)
 		return 0;
-	if (r->last_ms < 0)
+	if (r->last_ms < 0) {
 		r->tokens = cap;	/* a new client may burst at once */
-	else if (now_ms > r->last_ms)
+		r->last_ms = now_ms;
+	} else if (now_ms > r->last_ms) {
 		r->tokens += (double)(now_ms - r->last_ms) * r->rate / 1000.0;
+		r->last_ms = now_ms;
+	}
 	if (r->tokens > cap)
 		r->tokens = cap;
-	r->last_ms = now_ms;
 	if (r->tokens >= 1.0) {
 		r->tokens -= 1.0;
 		return 0;
@@ -331,7 +336,11 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 			conn_flushed(c);
 		return;
 	}
-	(void)conn_emit(c, CONN_EV_DRAIN);
+	/* libevent also calls this on an empty output at the start */
+	if (c->drain_wanted) {
+		c->drain_wanted = 0;
+		(void)conn_emit(c, CONN_EV_DRAIN);
+	}
 }
 
 static void conn_log_tls_error(struct conn *c, struct bufferevent *bev)
@@ -392,10 +401,12 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 static int conn_deadline_extend(struct conn *c, struct event *ev, int *ext_ms,
 				int limit_ms)
 {
+	int step = limit_ms < CONN_BUSY_RETRY_MS ? limit_ms : CONN_BUSY_RETRY_MS;
+
 	if (!conn_busy(c) || *ext_ms >= limit_ms)
 		return 0;
-	*ext_ms += CONN_BUSY_RETRY_MS;
-	timer_ms(ev, CONN_BUSY_RETRY_MS);
+	*ext_ms += step;
+	timer_ms(ev, step);
 	return 1;
 }
 
@@ -439,12 +450,18 @@ static void conn_grace_cb(evutil_socket_t fd, short what, void *arg)
 static void conn_rate_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	int64_t now = util_mono_ms();
 
 	(void)fd;
 	(void)what;
 	c->rate_wait = 0;
 	if (c->gone != CONN_GONE_NOT || c->closing)
 		return;
+	/* The token waited for is the owner's, even when the loop's clock
+	 * (coarse) woke us a little early. */
+	if (now < c->rate_due_ms)
+		now = c->rate_due_ms;
+	c->rate_granted = conn_rate_take(&c->rate, now) == 0;
 	conn_update_read(c);
 	(void)conn_emit(c, CONN_EV_RESUME);
 }
@@ -624,7 +641,10 @@ size_t conn_output_len(struct conn *c)
 
 int conn_output_full(struct conn *c)
 {
-	return c->lim.output_high > 0 && conn_output_len(c) >= c->lim.output_high;
+	if (c->lim.output_high == 0 || conn_output_len(c) < c->lim.output_high)
+		return 0;
+	c->drain_wanted = 1;
+	return 1;
 }
 
 void conn_read_pause(struct conn *c, int pause)
@@ -683,10 +703,15 @@ int conn_rate_ok(struct conn *c)
 		return 1;
 	if (c->rate_wait)
 		return 0;
+	if (c->rate_granted) {
+		c->rate_granted = 0;
+		return 1;
+	}
 	wait = conn_rate_take(&c->rate, util_mono_ms());
 	if (wait == 0)
 		return 1;
 	c->rate_wait = 1;
+	c->rate_due_ms = util_mono_ms() + wait;
 	conn_update_read(c);
 	timer_ms(c->rate_ev, wait);
 	return 0;

@@ -43,7 +43,8 @@ struct conn_limits {
 
 enum conn_event {
 	CONN_EV_INPUT,		/* new input in conn_input() */
-	CONN_EV_DRAIN,		/* the output fell to output_low */
+	CONN_EV_DRAIN,		/* after conn_output_full() said 1: the
+				 * output fell to output_low */
 	CONN_EV_RESUME,		/* a rate-limit wait ended: read on */
 	CONN_EV_IDLE,		/* idle_ms without input: close, or leave it
 				 * open (reading goes on) */
