@@ -161,11 +161,6 @@ void imap_server_session_gone(struct imap_server *srv, struct imap_session *s)
 	srv->n_sessions--;
 }
 
-size_t imap_server_session_count(struct imap_server *srv)
-{
-	return srv == NULL ? 0 : srv->n_sessions;
-}
-
 void imap_server_free(struct imap_server **_srv)
 {
 	struct imap_server *srv = *_srv;

@@ -27,7 +27,6 @@ struct imap_server *imap_server_new(struct event_base *base,
 void imap_server_accept(struct imap_server *srv, int fd,
 			const struct sockaddr *addr, int addrlen,
 			int implicit_tls);
-size_t imap_server_session_count(struct imap_server *srv);
 /* Closes all sessions. */
 void imap_server_free(struct imap_server **srv);
 

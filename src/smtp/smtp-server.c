@@ -91,11 +91,6 @@ void smtp_server_accept(struct smtp_server *srv, int fd,
 	(void)smtp_session_new(srv, fd, addr, addrlen, implicit_tls);
 }
 
-size_t smtp_server_session_count(struct smtp_server *srv)
-{
-	return srv != NULL ? srv->n_sessions : 0;
-}
-
 void smtp_server_free(struct smtp_server **_srv)
 {
 	struct smtp_server *srv = *_srv;

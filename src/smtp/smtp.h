@@ -31,7 +31,6 @@ struct smtp_server *smtp_server_new(struct event_base *base,
 void smtp_server_accept(struct smtp_server *srv, int fd,
 			const struct sockaddr *addr, int addrlen,
 			int implicit_tls);
-size_t smtp_server_session_count(struct smtp_server *srv);
 /* Closes every session (421) and waits, running the loop, for submissions
  * already being committed, so that each one is logged with its result. */
 void smtp_server_free(struct smtp_server **srv);
