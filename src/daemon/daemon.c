@@ -3,6 +3,7 @@
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "imap/imap.h"
+#include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "lib/worker.h"
@@ -57,6 +58,7 @@ struct daemon_ctx {
 	SSL_CTX *tls;
 	struct imap_server *imap;
 	struct smtp_server *smtp;
+	struct conn_registry *conns;	/* both servers' connections */
 	struct daemon_listener listeners[4];
 	struct event *sig_term, *sig_int, *sig_pipe;
 	struct event *notify_ev;
@@ -307,8 +309,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 {
 	struct daemon_listener *dl = arg;
 	struct daemon_ctx *d = dl->d;
-	size_t total = imap_server_session_count(d->imap) +
-		       smtp_server_session_count(d->smtp);
+	size_t total = conn_registry_total(d->conns);
 	int per_addr = d->set->max_connections_per_address;
 	char text[UTIL_ADDR_MAX];
 
@@ -321,8 +322,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	(void)util_peer_address(addr, addrlen, text, sizeof(text));
 	if (per_addr > 0 &&
-	    imap_server_addr_count(d->imap, text) +
-	    smtp_server_addr_count(d->smtp, text) >= (size_t)per_addr) {
+	    conn_registry_count(d->conns, text) >= (size_t)per_addr) {
 		refuse(dl, fd, "Слишком много соединений с вашего адреса, "
 		       "закройте лишние / too many connections from your "
 		       "address, close some");
@@ -506,9 +506,11 @@ static int daemon_open(struct daemon_ctx *d)
 	d->poll_ev = event_new(d->base, -1, EV_PERSIST, poll_cb, d);
 	struct timeval tv = { 0, DAEMON_POLL_MS * 1000 };
 	event_add(d->poll_ev, &tv);
-	d->imap = imap_server_new(d->base, set, d->env, d->tls, d->workers);
+	d->conns = conn_registry_new();
+	d->imap = imap_server_new(d->base, set, d->env, d->tls, d->workers,
+				  d->conns);
 	d->smtp = smtp_server_new(d->base, set, d->env, d->core, d->store,
-				  d->tls, d->workers);
+				  d->tls, d->workers, d->conns);
 	if (d->imap == NULL || d->smtp == NULL) {
 		log_error("cannot create the IMAP/SMTP servers");
 		return -1;
@@ -545,6 +547,7 @@ static void daemon_close(struct daemon_ctx *d)
 		imap_server_free(&d->imap);
 	if (d->smtp != NULL)
 		smtp_server_free(&d->smtp);
+	conn_registry_free(&d->conns);
 	worker_pool_free(&d->background);
 	worker_pool_free(&d->workers);
 	if (d->notify_ev != NULL)

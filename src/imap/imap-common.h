@@ -11,10 +11,13 @@
 #include "lib/util.h"
 #include "mailbox/mailbox.h"
 
-struct bufferevent;
+struct conn;
+struct conn_limits;
+struct conn_registry;
 struct event;
 struct imap_session;
 struct imap_cmd;
+struct sockaddr;
 
 enum imap_state {
 	IMAP_STATE_NOAUTH = 1 << 0,
@@ -61,10 +64,9 @@ struct imap_msg_cache {
 struct imap_session {
 	struct imap_server *srv;
 	struct imap_session *prev, *next;
-	struct bufferevent *bev;
-	int fd;				/* the socket (under TLS too) */
-	char addr[UTIL_ADDR_MAX];
-	int loopback, tls;
+	struct conn *conn;		/* socket, TLS, deadlines, rate */
+	char addr[UTIL_ADDR_MAX];	/* conn_addr(), for log lines */
+	int loopback, tls;		/* conn_loopback(), conn_tls() */
 	enum imap_state state;
 	struct imap_parser *parser;
 	struct imap_cmd *cmd;		/* running command */
@@ -77,22 +79,15 @@ struct imap_session {
 	int condstore, qresync;		/* RFC 7162, enabled by the client */
 
 	struct event *cont_ev;		/* resumes cmd on the next loop turn */
-	struct event *delay_ev;		/* auth delays, rate limiting */
+	struct event *delay_ev;		/* delayed auth replies */
 	struct event *idle_ev;		/* IDLE: refresh after a notify/poll */
-	struct event *login_ev;		/* pre-login deadline from connect */
-	struct event *line_ev;		/* deadline of a half-read command */
-	int64_t line_start_ms;		/* 0: no command half-read */
-	int killing;			/* a deadline passed: line_ev destroys */
-	int login_extensions;		/* seconds login_ev waited for our own work */
-	int idling, sasl_wait, input_paused, closing, in_callback, dead;
-	int delay_kind;			/* 1: auth reply, 0: rate limit */
+	int idling, sasl_wait, closing, dead;
+	int delay_kind;			/* 1: auth reply pending */
 	const struct imap_arg *pending_args;	/* parsed, held by the rate limit */
 	int pending_n;
 	char *pending_reply;		/* delayed tagged auth reply */
 	struct imap_login_job *login_job;	/* password check on a worker */
 
-	int64_t rate_ms;		/* token bucket: last refill */
-	double rate_tokens;
 	char *auth_login;		/* for throttling bookkeeping */
 	int64_t access_ms;		/* last check that the user may go on */
 };
@@ -101,6 +96,10 @@ struct imap_session {
 const struct settings *imap_server_settings(struct imap_server *srv);
 struct mailbox_env *imap_server_env(struct imap_server *srv);
 struct ssl_ctx_st *imap_server_tls(struct imap_server *srv);
+/* The connection numbers of this server's sessions, and the registry of
+ * connections per address shared with the other server. */
+const struct conn_limits *imap_server_limits(struct imap_server *srv);
+struct conn_registry *imap_server_registry(struct imap_server *srv);
 struct event_base *imap_server_base(struct imap_server *srv);
 struct worker_pool *imap_server_workers(struct imap_server *srv);
 void imap_server_session_gone(struct imap_server *srv, struct imap_session *s);
@@ -116,7 +115,7 @@ void imap_server_auth_result(struct imap_server *srv, const char *addr,
  * session gets BYE with the reason and 0 is returned. */
 int imap_session_access_ok(struct imap_session *s, int force);
 struct imap_session *imap_session_new(struct imap_server *srv, int fd,
-				      const char *addr, int loopback,
+				      const struct sockaddr *addr, int addrlen,
 				      int implicit_tls);
 void imap_session_destroy(struct imap_session *s);
 void imap_session_printf(struct imap_session *s, const char *fmt, ...)

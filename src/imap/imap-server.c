@@ -2,12 +2,11 @@
  * throttle shared by them. */
 #include "imap/imap-common.h"
 #include "config/config.h"
+#include "lib/conn.h"
 #include "lib/log.h"
 
 #include <arpa/inet.h>
 #include <event2/event.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,23 @@
  * too.  One store query per session and organization each time. */
 #define IMAP_ACCESS_SWEEP_SECS 15
 
+/* Before login a client has this long in all, from the connection on,
+ * whatever it sends (RFC 3501 5.4 allows less than the 30 minutes of an
+ * authenticated session). */
+#define IMAP_PREAUTH_TIMEOUT 120
+/* A command must be read whole within command_timeout plus its literals
+ * at this many bytes a second (slowloris: libevent's timeouts restart
+ * with every byte). */
+#define IMAP_LITERAL_MIN_RATE 10240
+/* A session killed by a deadline gets this long to take its BYE; one
+ * that was closed otherwise, this long to read its last reply. */
+#define IMAP_KILL_GRACE_MS 2000
+#define IMAP_CLOSE_MS 10000
+/* The command rate bucket holds a minute's worth: a full sync of a
+ * large folder (one UID FETCH per message, as Thunderbird does) fits in
+ * the burst, a sustained flood does not. */
+#define IMAP_RATE_BURST_SECONDS 60
+
 struct auth_fail {
 	char *key;
 	int count;
@@ -40,6 +56,8 @@ struct imap_server {
 	struct mailbox_env *env;
 	struct ssl_ctx_st *tls;
 	struct worker_pool *workers;
+	struct conn_registry *reg;
+	struct conn_limits limits;
 	struct imap_session *sessions;
 	size_t n_sessions;
 	struct auth_fail *fails;
@@ -62,11 +80,34 @@ static void server_sweep_cb(evutil_socket_t fd, short what, void *ctx)
 	}
 }
 
+/* The settings as the connection layer's numbers. */
+static void server_limits(const struct settings *set, struct conn_limits *l)
+{
+	int idle = set->idle_timeout > 0 ? set->idle_timeout : 1800;
+	int login = idle < IMAP_PREAUTH_TIMEOUT ? idle : IMAP_PREAUTH_TIMEOUT;
+	size_t max_in = set->max_line + 4096;
+
+	memset(l, 0, sizeof(*l));
+	l->idle_ms = login * 1000;	/* idle * 1000 once logged in */
+	l->login_ms = login * 1000;
+	l->part_ms = (set->command_timeout > 0 ? set->command_timeout : 300) *
+		     1000;
+	l->part_min_rate = IMAP_LITERAL_MIN_RATE;
+	l->close_ms = IMAP_CLOSE_MS;
+	l->grace_ms = IMAP_KILL_GRACE_MS;
+	l->max_input = max_in < 64 * 1024 ? 64 * 1024 : max_in;
+	l->output_high = IMAP_OUTPUT_HIGH;
+	l->output_low = IMAP_OUTPUT_LOW;
+	l->rate = set->max_commands_per_second;
+	l->rate_burst_secs = IMAP_RATE_BURST_SECONDS;
+}
+
 struct imap_server *imap_server_new(struct event_base *base,
 				    const struct settings *set,
 				    struct mailbox_env *env,
 				    struct ssl_ctx_st *tls,
-				    struct worker_pool *workers)
+				    struct worker_pool *workers,
+				    struct conn_registry *reg)
 {
 	struct imap_server *srv = xcalloc(1, sizeof(*srv));
 
@@ -75,6 +116,8 @@ struct imap_server *imap_server_new(struct event_base *base,
 	srv->env = env;
 	srv->tls = tls;
 	srv->workers = workers;
+	srv->reg = reg;
+	server_limits(set, &srv->limits);
 	srv->sweep_ev = event_new(base, -1, EV_PERSIST, server_sweep_cb, srv);
 	struct timeval tv = { IMAP_ACCESS_SWEEP_SECS, 0 };
 
@@ -87,23 +130,16 @@ void imap_server_accept(struct imap_server *srv, int fd,
 			int implicit_tls)
 {
 	struct imap_session *s;
-	char name[UTIL_ADDR_MAX];
-	int loopback = util_peer_address(addr, addrlen, name, sizeof(name));
 
-	if (addr != NULL && addr->sa_family != AF_UNIX) {
-		/* replies are written whole per batch (corked by the loop):
-		 * Nagle would only hold back the tail of a large FETCH until
-		 * the client's delayed ACK */
-		int one = 1;
-
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
 	if (implicit_tls && srv->tls == NULL) {
+		char name[UTIL_ADDR_MAX];
+
+		(void)util_peer_address(addr, addrlen, name, sizeof(name));
 		log_warnx("imap: TLS connection from %s but no TLS context", name);
 		close(fd);
 		return;
 	}
-	s = imap_session_new(srv, fd, name, loopback, implicit_tls);
+	s = imap_session_new(srv, fd, addr, addrlen, implicit_tls);
 	if (s == NULL)
 		return;
 	s->next = srv->sessions;
@@ -123,21 +159,6 @@ void imap_server_session_gone(struct imap_server *srv, struct imap_session *s)
 		s->next->prev = s->prev;
 	s->prev = s->next = NULL;
 	srv->n_sessions--;
-}
-
-size_t imap_server_session_count(struct imap_server *srv)
-{
-	return srv == NULL ? 0 : srv->n_sessions;
-}
-
-size_t imap_server_addr_count(struct imap_server *srv, const char *addr)
-{
-	size_t n = 0;
-
-	for (struct imap_session *s = srv != NULL ? srv->sessions : NULL;
-	     s != NULL; s = s->next)
-		n += strcmp(s->addr, addr) == 0;
-	return n;
 }
 
 void imap_server_free(struct imap_server **_srv)
@@ -170,6 +191,16 @@ struct mailbox_env *imap_server_env(struct imap_server *srv)
 struct ssl_ctx_st *imap_server_tls(struct imap_server *srv)
 {
 	return srv->tls;
+}
+
+const struct conn_limits *imap_server_limits(struct imap_server *srv)
+{
+	return &srv->limits;
+}
+
+struct conn_registry *imap_server_registry(struct imap_server *srv)
+{
+	return srv->reg;
 }
 
 struct event_base *imap_server_base(struct imap_server *srv)

@@ -7,14 +7,12 @@
 #include "imap/imap-utf7.h"
 #include "imap/imap-quote.h"
 #include "config/config.h"
+#include "lib/conn.h"
 #include "lib/log.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/crypto.h>
-#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,17 +20,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-/* Before login a client has this long in all, from the connection on,
- * whatever it sends (RFC 3501 5.4 allows less than the 30 minutes of an
- * authenticated session). */
-#define IMAP_PREAUTH_TIMEOUT 120
-/* A command must be read whole within command_timeout plus its literals
- * at this many bytes a second: libevent's timeouts restart with every
- * byte, so without these a client sending one byte a second would keep a
- * connection slot for ever (slowloris). */
-#define IMAP_LITERAL_MIN_RATE 10240
-/* A session killed by a deadline gets this long to take its BYE. */
-#define IMAP_KILL_GRACE 2
 #define IMAP_MAX_MESSAGE_PARTS_DEFAULT 500
 
 static const struct imap_command imap_commands[] = {
@@ -69,8 +56,6 @@ static const struct imap_command imap_commands[] = {
 };
 
 static void session_input(struct imap_session *s);
-static void session_setup_bev(struct imap_session *s);
-static void session_check_dead(struct imap_session *s);
 
 static const struct settings *sset(struct imap_session *s)
 {
@@ -83,7 +68,7 @@ void imap_session_write(struct imap_session *s, const void *data, size_t len)
 {
 	if (s->dead)
 		return;
-	bufferevent_write(s->bev, data, len);
+	conn_write(s->conn, data, len);
 }
 
 void imap_session_printf(struct imap_session *s, const char *fmt, ...)
@@ -93,13 +78,13 @@ void imap_session_printf(struct imap_session *s, const char *fmt, ...)
 	if (s->dead)
 		return;
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(bufferevent_get_output(s->bev), fmt, ap);
+	evbuffer_add_vprintf(conn_output(s->conn), fmt, ap);
 	va_end(ap);
 }
 
 size_t imap_session_output_len(struct imap_session *s)
 {
-	return evbuffer_get_length(bufferevent_get_output(s->bev));
+	return conn_output_len(s->conn);
 }
 
 const char *imap_session_capabilities(struct imap_session *s)
@@ -145,7 +130,7 @@ void imap_cmd_replyf(struct imap_session *s, struct imap_cmd *cmd,
 
 		imap_session_send_updates(s, allow);
 	}
-	out = bufferevent_get_output(s->bev);
+	out = conn_output(s->conn);
 	evbuffer_add_printf(out, "%s %s ", cmd->tag, status);
 	va_start(ap, fmt);
 	evbuffer_add_vprintf(out, fmt, ap);
@@ -679,7 +664,7 @@ void imap_session_yield(struct imap_session *s)
 {
 	/* with little output pending run again on the next loop turn; else
 	 * the write callback resumes us once the client has read */
-	if (imap_session_output_len(s) < IMAP_OUTPUT_HIGH)
+	if (!conn_output_full(s->conn))
 		event_active(s->cont_ev, 0, 0);
 }
 
@@ -714,49 +699,6 @@ static int tag_valid(const char *tag)
 		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\+", c) != NULL)
 			return 0;
 	}
-	return 1;
-}
-
-/* The command rate limit is a token bucket: max_commands_per_second
- * tokens a second, holding up to IMAP_RATE_BURST_SECONDS of them.  A
- * client may burst through a full sync of a large folder (one UID FETCH
- * per message, as Thunderbird does) but cannot keep flooding; a session
- * over the limit is not read until a token is there (slowed, not failed).
- * Returns 1 when the command must wait (a timer resumes input). */
-#define IMAP_RATE_BURST_SECONDS 60
-
-static void session_rate_refill(struct imap_session *s, int max)
-{
-	int64_t now = util_mono_ms();
-	double cap = (double)max * IMAP_RATE_BURST_SECONDS;
-
-	if (s->rate_ms == 0)
-		s->rate_tokens = cap;
-	else
-		s->rate_tokens += (double)(now - s->rate_ms) * max / 1000.0;
-	if (s->rate_tokens > cap)
-		s->rate_tokens = cap;
-	s->rate_ms = now;
-}
-
-static int session_rate_limited(struct imap_session *s)
-{
-	int max = sset(s)->max_commands_per_second;
-
-	if (max <= 0)
-		return 0;
-	session_rate_refill(s, max);
-	if (s->rate_tokens >= 1.0) {
-		s->rate_tokens -= 1.0;
-		return 0;
-	}
-	/* wait for the next token */
-	long wait_ms = (long)((1.0 - s->rate_tokens) * 1000.0 / max) + 1;
-	struct timeval tv = { wait_ms / 1000, (wait_ms % 1000) * 1000 };
-
-	s->input_paused = 1;
-	s->delay_kind = 0;
-	evtimer_add(s->delay_ev, &tv);
 	return 1;
 }
 
@@ -853,7 +795,7 @@ static void session_dispatch(struct imap_session *s, const struct imap_arg *args
 /* A raw line for AUTHENTICATE or IDLE; 1 when one was handled. */
 static int session_raw_line(struct imap_session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = conn_input(s->conn);
 	size_t len;
 	char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
 
@@ -877,94 +819,28 @@ static int session_raw_line(struct imap_session *s)
 
 static void session_deadline_kill(struct imap_session *s, const char *why)
 {
-	struct timeval tv = { IMAP_KILL_GRACE, 0 };
-
 	log_info("imap %s: %s, disconnecting", s->addr, why);
 	imap_session_close(s, "Время ожидания истекло / Timeout, closing");
 	/* the BYE may never leave (a TLS handshake that never finished, a
 	 * client that does not read): the session goes after the grace
 	 * time in any case */
-	s->killing = 1;
-	evtimer_add(s->line_ev, &tv);
-}
-
-static int session_login_secs(struct imap_session *s)
-{
-	int secs = sset(s)->idle_timeout > 0 ? sset(s)->idle_timeout : 1800;
-
-	return secs < IMAP_PREAUTH_TIMEOUT ? secs : IMAP_PREAUTH_TIMEOUT;
-}
-
-static void session_login_deadline_cb(evutil_socket_t fd, short what, void *ctx)
-{
-	struct imap_session *s = ctx;
-
-	(void)fd;
-	(void)what;
-	/* Our own work on a LOGIN sent in time (the password check queued
-	 * on the pool, the delayed answer to a failure) does not count
-	 * against the client, up to as long again as the deadline. */
-	if (s->state == IMAP_STATE_NOAUTH && !s->closing &&
-	    (s->login_job != NULL ||
-	     (s->delay_kind == 1 && evtimer_pending(s->delay_ev, NULL))) &&
-	    s->login_extensions < session_login_secs(s)) {
-		struct timeval tv = { 1, 0 };
-
-		s->login_extensions++;
-		evtimer_add(s->login_ev, &tv);
-		return;
-	}
-	if (s->state == IMAP_STATE_NOAUTH && !s->closing)
-		session_deadline_kill(s, "no login in time");
-	session_check_dead(s);
-}
-
-static void session_line_deadline_cb(evutil_socket_t fd, short what, void *ctx)
-{
-	struct imap_session *s = ctx;
-
-	(void)fd;
-	(void)what;
-	if (s->killing) {
-		imap_session_destroy(s);
-		return;
-	}
-	if (!s->closing)
-		session_deadline_kill(s, "command not complete in time");
-	session_check_dead(s);
+	conn_kill(s->conn);
 }
 
 /* After input was handled: is a command (or an IDLE/AUTHENTICATE line)
- * half-read?  Then it must be complete by its deadline. */
+ * half-read?  Then it must be complete by its deadline (command_timeout
+ * plus its literals at IMAP_LITERAL_MIN_RATE, see imap-server.c). */
 static void session_deadline_update(struct imap_session *s)
 {
-	const struct settings *set = sset(s);
-	int64_t now = util_mono_ms(), deadline;
-	int secs = set->command_timeout > 0 ? set->command_timeout : 300;
 	int partial;
-	struct timeval tv;
 
 	if (s->dead || s->closing)
 		return;
 	if (s->sasl_wait || s->idling)
-		partial = evbuffer_get_length(bufferevent_get_input(s->bev)) > 0;
+		partial = evbuffer_get_length(conn_input(s->conn)) > 0;
 	else
 		partial = s->cmd == NULL && imap_parser_busy(s->parser);
-	if (!partial) {
-		s->line_start_ms = 0;
-		evtimer_del(s->line_ev);
-		return;
-	}
-	if (s->line_start_ms == 0)
-		s->line_start_ms = now;
-	deadline = s->line_start_ms + (int64_t)secs * 1000 +
-		   (int64_t)(imap_parser_literal_bytes(s->parser) * 1000 /
-			     IMAP_LITERAL_MIN_RATE);
-	if (deadline < now)
-		deadline = now;
-	tv.tv_sec = (deadline - now) / 1000;
-	tv.tv_usec = (deadline - now) % 1000 * 1000;
-	evtimer_add(s->line_ev, &tv);
+	conn_part(s->conn, partial, imap_parser_literal_bytes(s->parser));
 }
 
 /* Commands run from one callback before other sessions get their turn. */
@@ -977,8 +853,8 @@ static void session_input(struct imap_session *s)
 
 	if (s->dead)
 		return;
-	in = bufferevent_get_input(s->bev);
-	while (!s->closing && !s->dead && !s->input_paused) {
+	in = conn_input(s->conn);
+	while (!s->closing && !s->dead && s->pending_args == NULL) {
 		if (s->sasl_wait || s->idling) {
 			if (!session_raw_line(s))
 				break;
@@ -1018,8 +894,9 @@ static void session_input(struct imap_session *s)
 				imap_session_close(s, msg);
 			continue;
 		}
-		if (session_rate_limited(s)) {
-			/* the parsed command runs when the timer fires */
+		if (!conn_rate_ok(s->conn)) {
+			/* over the rate: the parsed command runs when a token
+			 * is there (CONN_EV_RESUME) */
 			s->pending_args = args;
 			s->pending_n = ret;
 			break;
@@ -1030,110 +907,94 @@ static void session_input(struct imap_session *s)
 	session_deadline_update(s);
 }
 
-/* ---- libevent callbacks ---- */
-
-/* Bytes not yet handed to the kernel: with STARTTLS the filter passes
- * its output on to the socket bufferevent below it. */
-static size_t session_pending_output(struct imap_session *s)
-{
-	struct bufferevent *under = bufferevent_get_underlying(s->bev);
-	size_t len = imap_session_output_len(s);
-
-	if (under != NULL)
-		len += evbuffer_get_length(bufferevent_get_output(under));
-	return len;
-}
-
-static void session_check_dead(struct imap_session *s)
-{
-	if (!s->closing || s->dead)
-		return;
-	if (session_pending_output(s) == 0) {
-		imap_session_destroy(s);
-		return;
-	}
-	if (bufferevent_get_underlying(s->bev) != NULL &&
-	    !evtimer_pending(s->delay_ev, NULL)) {
-		/* nobody tells us when the socket below drained: look again */
-		struct timeval tv = { 0, 20 * 1000 };
-
-		s->delay_kind = 2;
-		evtimer_add(s->delay_ev, &tv);
-	}
-}
-
 void imap_session_resume(struct imap_session *s)
 {
 	session_input(s);
-	session_check_dead(s);
 }
 
-static void session_read_cb(struct bufferevent *bev, void *ctx)
-{
-	struct imap_session *s = ctx;
+/* ---- connection events ---- */
 
-	(void)bev;
+static void session_rate_resume(struct imap_session *s)
+{
+	if (s->pending_args != NULL) {
+		const struct imap_arg *args = s->pending_args;
+
+		/* the held command takes the token we waited for */
+		if (!conn_rate_ok(s->conn))
+			return;		/* not yet: another wait */
+		s->pending_args = NULL;
+		session_dispatch(s, args, s->pending_n);
+	}
 	session_input(s);
-	/* Half a command read: the client has more to send and may hold it
-	 * until we ACK what came (Nagle), e.g. imaplib writes a literal and
-	 * the CRLF after it separately.  Without an ACK now the kernel
-	 * delays it 40 ms: every synchronizing APPEND took 40 ms more. */
-	if (!s->dead && !s->closing && s->cmd == NULL &&
-	    imap_parser_busy(s->parser))
-		util_tcp_quickack(s->fd);
-	session_check_dead(s);
 }
 
-static void session_write_cb(struct bufferevent *bev, void *ctx)
+static void session_idle_timeout(struct imap_session *s)
+{
+	if (s->idling || s->cmd == NULL) {
+		imap_session_printf(s, "* BYE Автоматический выход по бездействию / Autologout; idle for too long\r\n");
+		imap_session_close(s, NULL);
+	}
+	/* else a long command is still running: keep going */
+}
+
+static void session_conn_event(struct conn *c, enum conn_event ev, void *ctx)
 {
 	struct imap_session *s = ctx;
 
-	(void)bev;
-	if (s->closing) {
-		session_check_dead(s);
-		return;
+	switch (ev) {
+	case CONN_EV_INPUT:
+		session_input(s);
+		/* Half a command read: the client has more to send and may
+		 * hold it until we ACK what came (Nagle), e.g. imaplib
+		 * writes a literal and the CRLF after it separately.
+		 * Without an ACK now the kernel delays it 40 ms: every
+		 * synchronizing APPEND took 40 ms more. */
+		if (!s->dead && !s->closing && s->cmd == NULL &&
+		    imap_parser_busy(s->parser))
+			conn_quickack(c);
+		break;
+	case CONN_EV_DRAIN:
+		if (!s->closing && s->cmd != NULL && s->cmd->cont != NULL &&
+		    imap_session_output_len(s) <= IMAP_OUTPUT_LOW)
+			session_run_cont(s);
+		break;
+	case CONN_EV_RESUME:
+		session_rate_resume(s);
+		break;
+	case CONN_EV_IDLE:
+		session_idle_timeout(s);
+		break;
+	case CONN_EV_LOGIN:
+		if (s->state == IMAP_STATE_NOAUTH && !s->closing)
+			session_deadline_kill(s, "no login in time");
+		break;
+	case CONN_EV_PART:
+		if (!s->closing)
+			session_deadline_kill(s, "command not complete in time");
+		break;
+	case CONN_EV_CLOSED:
+		imap_session_destroy(s);
+		break;
 	}
-	if (s->cmd != NULL && s->cmd->cont != NULL &&
-	    imap_session_output_len(s) <= IMAP_OUTPUT_LOW)
-		session_run_cont(s);
-	session_check_dead(s);
 }
 
-static void session_event_cb(struct bufferevent *bev, short what, void *ctx)
+/* Our own work on a LOGIN sent in time (the password check queued on the
+ * pool, the delayed answer to a failure) does not count against the
+ * client's deadlines. */
+static int session_busy(void *ctx)
 {
 	struct imap_session *s = ctx;
 
-	(void)bev;
-	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
-		/* the client stopped reading our output: nothing more can
-		 * reach it, not even a BYE */
-		log_info("imap %s: write timeout, disconnecting", s->addr);
-		imap_session_destroy(s);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		if (s->idling || s->cmd == NULL) {
-			imap_session_printf(s, "* BYE Автоматический выход по бездействию / Autologout; idle for too long\r\n");
-			s->closing = 1;
-			bufferevent_disable(s->bev, EV_READ);
-			bufferevent_set_timeouts(s->bev, NULL, NULL);
-			/* give the BYE a few seconds, then drop */
-			struct timeval tv = { 5, 0 };
-
-			bufferevent_set_timeouts(s->bev, NULL, &tv);
-			bufferevent_enable(s->bev, EV_WRITE);
-			session_check_dead(s);
-			return;
-		}
-		/* a long command is still running: keep going */
-		bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-		return;
-	}
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		imap_session_destroy(s);
-		return;
-	}
+	return s->state == IMAP_STATE_NOAUTH &&
+	       (s->login_job != NULL ||
+		(s->delay_kind == 1 && evtimer_pending(s->delay_ev, NULL)));
 }
+
+static const struct conn_callbacks session_conn_cb = {
+	.proto = "imap",
+	.event = session_conn_event,
+	.busy = session_busy,
+};
 
 static void session_cont_cb(evutil_socket_t fd, short what, void *ctx)
 {
@@ -1145,7 +1006,6 @@ static void session_cont_cb(evutil_socket_t fd, short what, void *ctx)
 		session_run_cont(s);
 	else
 		session_input(s);
-	session_check_dead(s);
 }
 
 static void session_delay_cb(evutil_socket_t fd, short what, void *ctx)
@@ -1154,65 +1014,25 @@ static void session_delay_cb(evutil_socket_t fd, short what, void *ctx)
 
 	(void)fd;
 	(void)what;
-	if (s->delay_kind == 2) {
-		/* closing: the check below */
-	} else if (s->delay_kind == 1) {
+	if (s->delay_kind == 1) {
 		s->delay_kind = 0;
 		cmd_auth_delay_done(s);
 		session_input(s);
-	} else {
-		s->input_paused = 0;
-		if (s->pending_args != NULL) {
-			const struct imap_arg *args = s->pending_args;
-
-			s->pending_args = NULL;
-			/* the held command takes the token we waited for */
-			session_rate_refill(s, sset(s)->max_commands_per_second);
-			s->rate_tokens -= 1.0;
-			session_dispatch(s, args, s->pending_n);
-		}
-		session_input(s);
 	}
-	session_check_dead(s);
-}
-
-static void session_set_timeouts(struct imap_session *s)
-{
-	int secs = sset(s)->idle_timeout > 0 ? sset(s)->idle_timeout : 1800;
-	struct timeval tv;
-
-	if (s->state == IMAP_STATE_NOAUTH && secs > IMAP_PREAUTH_TIMEOUT)
-		secs = IMAP_PREAUTH_TIMEOUT;
-	tv.tv_sec = secs;
-	tv.tv_usec = 0;
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
 }
 
 void imap_session_timeouts_update(struct imap_session *s)
 {
-	if (s->state != IMAP_STATE_NOAUTH)
-		evtimer_del(s->login_ev);
-	session_set_timeouts(s);
-}
+	int secs = sset(s)->idle_timeout > 0 ? sset(s)->idle_timeout : 1800;
 
-static void session_setup_bev(struct imap_session *s)
-{
-	size_t max_in = sset(s)->max_line + 4096;
-
-	if (max_in < 64 * 1024)
-		max_in = 64 * 1024;
-	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
-			  session_event_cb, s);
-	/* bounded input: we consume as we parse, so stop reading when a
-	 * running command leaves input unread */
-	bufferevent_setwatermark(s->bev, EV_READ, 0, max_in);
-	bufferevent_setwatermark(s->bev, EV_WRITE, IMAP_OUTPUT_LOW, 0);
-	session_set_timeouts(s);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	if (s->state == IMAP_STATE_NOAUTH)
+		return;		/* the pre-login numbers stay */
+	conn_login_done(s->conn);
+	conn_set_idle(s->conn, secs * 1000);
 }
 
 struct imap_session *imap_session_new(struct imap_server *srv, int fd,
-				      const char *addr, int loopback,
+				      const struct sockaddr *addr, int addrlen,
 				      int implicit_tls)
 {
 	struct imap_session *s = xcalloc(1, sizeof(*s));
@@ -1221,83 +1041,40 @@ struct imap_session *imap_session_new(struct imap_server *srv, int fd,
 	struct imap_parser_limits lim;
 
 	s->srv = srv;
-	s->fd = fd;
-	snprintf(s->addr, sizeof(s->addr), "%s", addr);
-	s->loopback = loopback;
 	s->state = IMAP_STATE_NOAUTH;
-	if (implicit_tls) {
-		SSL *ssl = SSL_new(imap_server_tls(srv));
-
-		if (ssl == NULL) {
-			log_warnx("imap %s: SSL_new failed", addr);
-			close(fd);
-			free(s);
-			return NULL;
-		}
-		s->bev = bufferevent_openssl_socket_new(base, fd, ssl,
-			BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-		s->tls = 1;
-	} else {
-		s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	}
-	if (s->bev == NULL) {
-		log_warnx("imap %s: cannot create a bufferevent", addr);
-		close(fd);
+	s->conn = conn_new(base, imap_server_registry(srv), fd, addr, addrlen,
+			   implicit_tls ? imap_server_tls(srv) : NULL,
+			   imap_server_limits(srv), &session_conn_cb, s);
+	if (s->conn == NULL) {
 		free(s);
 		return NULL;
 	}
-	if (s->tls)
-		bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	snprintf(s->addr, sizeof(s->addr), "%s", conn_addr(s->conn));
+	s->loopback = conn_loopback(s->conn);
+	s->tls = conn_tls(s->conn);
 	lim.max_line = set->max_line > 0 ? set->max_line : 65536;
 	lim.max_literal = set->max_literal > 0 ? set->max_literal : 64 << 20;
 	lim.max_depth = 32;
 	s->parser = imap_parser_new(&lim);
 	s->cont_ev = event_new(base, -1, 0, session_cont_cb, s);
 	s->delay_ev = evtimer_new(base, session_delay_cb, s);
-	s->login_ev = evtimer_new(base, session_login_deadline_cb, s);
-	s->line_ev = evtimer_new(base, session_line_deadline_cb, s);
-	{
-		struct timeval tv = { session_login_secs(s), 0 };
-
-		/* also bounds a TLS handshake that never ends */
-		evtimer_add(s->login_ev, &tv);
-	}
-	session_setup_bev(s);
 	imap_session_printf(s, "* OK [CAPABILITY %s] %s edomail IMAP готов / ready\r\n",
 			    imap_session_capabilities(s),
 			    set->hostname != NULL ? set->hostname : "edomail");
-	log_debug("imap %s: connected%s", addr, implicit_tls ? " (TLS)" : "");
+	log_debug("imap %s: connected%s", s->addr, implicit_tls ? " (TLS)" : "");
 	return s;
 }
 
 void imap_session_starttls(struct imap_session *s)
 {
-	struct event_base *base = imap_server_base(s->srv);
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	struct bufferevent *filter;
-	SSL *ssl = SSL_new(imap_server_tls(s->srv));
-
-	if (ssl == NULL) {
+	/* the OK is flushed first, then the socket continues under TLS;
+	 * anything pipelined after STARTTLS was sent in clear text and is
+	 * thrown away */
+	if (conn_starttls(s->conn, imap_server_tls(s->srv)) < 0) {
 		imap_session_close(s, "TLS недоступен / TLS unavailable");
 		return;
 	}
-	/* anything pipelined after STARTTLS was sent in clear text and must
-	 * not be taken as if it came over TLS */
-	evbuffer_drain(in, evbuffer_get_length(in));
-	filter = bufferevent_openssl_filter_new(base, s->bev, ssl,
-		BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (filter == NULL) {
-		SSL_free(ssl);
-		imap_session_close(s, "TLS недоступен / TLS unavailable");
-		return;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(filter, 1);
-	/* TLS records wait in the filter, not below it, while the client is
-	 * slow: then our write callback paces long commands as without TLS */
-	bufferevent_setwatermark(s->bev, EV_WRITE, 0, IMAP_OUTPUT_LOW);
-	s->bev = filter;
 	s->tls = 1;
-	session_setup_bev(s);
 }
 
 void imap_session_close(struct imap_session *s, const char *bye)
@@ -1307,11 +1084,9 @@ void imap_session_close(struct imap_session *s, const char *bye)
 	if (bye != NULL)
 		imap_session_printf(s, "* BYE %s\r\n", bye);
 	s->closing = 1;
-	bufferevent_disable(s->bev, EV_READ);
-	/* a client that never reads our BYE is dropped after a while */
-	struct timeval tv = { 10, 0 };
-
-	bufferevent_set_timeouts(s->bev, NULL, &tv);
+	/* the session goes once the BYE is out (CONN_EV_CLOSED); a client
+	 * that never reads it is dropped after a while */
+	conn_close(s->conn);
 }
 
 void imap_session_destroy(struct imap_session *s)
@@ -1334,11 +1109,9 @@ void imap_session_destroy(struct imap_session *s)
 		event_free(s->idle_ev);
 	event_free(s->cont_ev);
 	event_free(s->delay_ev);
-	event_free(s->login_ev);
-	event_free(s->line_ev);
 	imap_parser_free(&s->parser);
 	free(s->auth_login);
 	free(s->pending_reply);
-	bufferevent_free(s->bev);
+	conn_free(&s->conn);
 	free(s);
 }

@@ -14,20 +14,19 @@ struct worker_pool;
 struct sockaddr;
 
 struct imap_server;
+struct conn_registry;
 
 struct imap_server *imap_server_new(struct event_base *base,
 				    const struct settings *set,
 				    struct mailbox_env *env,
 				    struct ssl_ctx_st *tls,
-				    struct worker_pool *workers);
+				    struct worker_pool *workers,
+				    struct conn_registry *reg);
 /* Takes ownership of fd (already accepted, non-blocking).  implicit_tls:
  * port 993. */
 void imap_server_accept(struct imap_server *srv, int fd,
 			const struct sockaddr *addr, int addrlen,
 			int implicit_tls);
-size_t imap_server_session_count(struct imap_server *srv);
-/* Sessions whose peer is addr (util_peer_address's text form). */
-size_t imap_server_addr_count(struct imap_server *srv, const char *addr);
 /* Closes all sessions. */
 void imap_server_free(struct imap_server **srv);
 

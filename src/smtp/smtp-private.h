@@ -5,13 +5,14 @@
 #include "smtp/smtp-parser.h"
 #include "smtp/smtp-reply.h"
 #include "smtp/smtp-sasl.h"
+#include "lib/conn.h"
 #include "lib/util.h"
 
 #include "mailbox/mailbox-action.h"
 
 #include <stdint.h>
 
-struct bufferevent;
+struct conn;
 struct event;
 struct mailbox_user;
 struct smtp_throttle;
@@ -28,6 +29,8 @@ struct smtp_server {
 	struct store *store;
 	struct ssl_ctx_st *tls;
 	struct worker_pool *workers;
+	struct conn_registry *reg;	/* connections per address */
+	struct conn_limits limits;	/* of every session */
 	struct smtp_throttle *throttle;
 	struct smtp_session *sessions;
 	size_t n_sessions;
@@ -86,12 +89,10 @@ struct smtp_session {
 	struct smtp_server *srv;
 	struct smtp_session *prev, *next;
 	unsigned long id;
-	int fd;
-	struct bufferevent *bev;
-	int tls;			/* TLS is active */
-	int starttls_pending;		/* 220 sent, switching when flushed */
+	struct conn *conn;		/* socket, TLS, deadlines, rate */
+	int tls;			/* TLS is active (or being started) */
 	int closing;			/* flushing the last reply */
-	char addr[UTIL_ADDR_MAX];			/* peer address, text */
+	char addr[UTIL_ADDR_MAX];	/* peer address, text */
 	int loopback;
 	enum smtp_state state;
 	int esmtp;
@@ -110,25 +111,15 @@ struct smtp_session {
 
 	struct smtp_tx *tx;
 	struct smtp_job *job;		/* in flight */
-	struct event *timer;		/* delayed replies, rate limit */
+	struct event *timer;		/* delayed replies */
 	struct smtp_reply delayed;	/* sent when timer fires */
 	int paused;			/* waiting for timer */
 	unsigned errors;
-	int64_t rate_second;
-	int rate_count;
-
-	/* Deadlines that received bytes do not restart (slowloris):
-	 * AUTH within SMTP_LOGIN_TIMEOUT of connecting, a command line or
-	 * a message within command_timeout of its first byte (plus its
-	 * size at SMTP_DATA_MIN_RATE). */
-	struct event *login_ev;
-	struct event *part_ev;
-	int64_t part_start_ms;		/* 0: nothing half-received */
 };
 
 /* ---- smtp-session.c ---- */
 struct smtp_session *smtp_session_new(struct smtp_server *srv, int fd,
-				      const char *addr, int loopback,
+				      const struct sockaddr *addr, int addrlen,
 				      int implicit_tls);
 void smtp_session_free(struct smtp_session **s);
 /* Queues a reply (sent when the current batch ends). */

@@ -6,24 +6,52 @@
 #include "config/config.h"
 #include "lib/log.h"
 
-#include <arpa/inet.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Before AUTH a client has this long in all from the connection on
+ * (command_timeout when shorter), TLS handshake included. */
+#define SMTP_LOGIN_TIMEOUT 120
+/* A message (DATA, BDAT) must also arrive at least this fast. */
+#define SMTP_DATA_MIN_RATE 1024
+/* A session killed by a deadline gets this long to take its 421. */
+#define SMTP_KILL_GRACE_MS 2000
+/* Bounded input: past this much unread, reading stops. */
+#define SMTP_MAX_INPUT (256 * 1024)
+/* The command rate bucket holds one second's worth: a pipelined
+ * transaction goes at once, a flood at max_commands_per_second. */
+#define SMTP_RATE_BURST_SECONDS 1
+
+/* The settings as the connection layer's numbers. */
+static void server_limits(const struct settings *set, struct conn_limits *l)
+{
+	int secs = set->command_timeout > 0 ? set->command_timeout : 300;
+
+	memset(l, 0, sizeof(*l));
+	l->idle_ms = secs * 1000;
+	l->login_ms = (secs < SMTP_LOGIN_TIMEOUT ? secs : SMTP_LOGIN_TIMEOUT) *
+		      1000;
+	l->part_ms = secs * 1000;
+	l->part_min_rate = SMTP_DATA_MIN_RATE;
+	l->close_ms = secs * 1000;
+	l->grace_ms = SMTP_KILL_GRACE_MS;
+	l->max_input = SMTP_MAX_INPUT;
+	l->rate = set->max_commands_per_second;
+	l->rate_burst_secs = SMTP_RATE_BURST_SECONDS;
+}
+
 struct smtp_server *smtp_server_new(struct event_base *base,
 				    const struct settings *set,
 				    struct mailbox_env *env, struct core *core,
 				    struct store *store,
 				    struct ssl_ctx_st *tls,
-				    struct worker_pool *workers)
+				    struct worker_pool *workers,
+				    struct conn_registry *reg)
 {
 	struct smtp_server *srv;
 
@@ -38,6 +66,8 @@ struct smtp_server *smtp_server_new(struct event_base *base,
 	srv->store = store;
 	srv->tls = tls;
 	srv->workers = workers;
+	srv->reg = reg;
+	server_limits(set, &srv->limits);
 	srv->throttle = smtp_throttle_new(set->auth_fail_limit,
 					  set->auth_fail_window);
 	srv->hostname = xstrdup(set->hostname != NULL && *set->hostname != '\0' ?
@@ -50,39 +80,15 @@ void smtp_server_accept(struct smtp_server *srv, int fd,
 			const struct sockaddr *addr, int addrlen,
 			int implicit_tls)
 {
-	char text[UTIL_ADDR_MAX];
-	int loopback = util_peer_address(addr, addrlen, text, sizeof(text));
-
 	if (implicit_tls && srv->tls == NULL) {
+		char text[UTIL_ADDR_MAX];
+
+		(void)util_peer_address(addr, addrlen, text, sizeof(text));
 		log_warnx("smtp: TLS connection from %s but no TLS context", text);
 		close(fd);
 		return;
 	}
-	evutil_make_socket_nonblocking(fd);
-	if (addr != NULL && addr->sa_family != AF_UNIX) {
-		/* a reply is written whole; Nagle would hold the next one
-		 * (after a TLS handshake, a pipelined batch) until the
-		 * client's delayed ACK, ~40 ms */
-		int one = 1;
-
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
-	(void)smtp_session_new(srv, fd, text, loopback, implicit_tls);
-}
-
-size_t smtp_server_session_count(struct smtp_server *srv)
-{
-	return srv != NULL ? srv->n_sessions : 0;
-}
-
-size_t smtp_server_addr_count(struct smtp_server *srv, const char *addr)
-{
-	size_t n = 0;
-
-	for (struct smtp_session *s = srv != NULL ? srv->sessions : NULL;
-	     s != NULL; s = s->next)
-		n += strcmp(s->addr, addr) == 0;
-	return n;
+	(void)smtp_session_new(srv, fd, addr, addrlen, implicit_tls);
 }
 
 void smtp_server_free(struct smtp_server **_srv)
@@ -95,12 +101,12 @@ void smtp_server_free(struct smtp_server **_srv)
 	while (srv->sessions != NULL) {
 		struct smtp_session *s = srv->sessions;
 		/* Best effort: the socket is closed right after. */
-		if (s->bev != NULL && !s->closing) {
+		if (!s->closing) {
 			struct buf b;
 			buf_init(&b);
 			smtp_reply_format(&b, 421, "4.3.2",
 					  "Сервер останавливается / service shutting down");
-			evbuffer_add(bufferevent_get_output(s->bev), b.data, b.len);
+			conn_write(s->conn, b.data, b.len);
 			buf_free(&b);
 		}
 		smtp_session_free(&s);

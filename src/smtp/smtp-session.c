@@ -3,11 +3,12 @@
  * batch of input, PIPELINING by simply reading on after each command and
  * stopping while a command waits for the worker pool.
  *
- * Ownership: the server owns its sessions; a session owns its bufferevent,
- * its transaction and its output buffer, and frees them in
- * smtp_session_free() only.  Sessions are freed only from libevent
- * callbacks (event, write, timer), never from inside command processing,
- * so handlers can close a session without use-after-free. */
+ * Ownership: the server owns its sessions; a session owns its connection
+ * (lib/conn.c: socket, TLS, deadlines, rate, closing), its transaction
+ * and its output buffer, and frees them in smtp_session_free() only.
+ * Sessions are freed only on the connection's events, never from inside
+ * command processing, so handlers can close a session without
+ * use-after-free. */
 #include "smtp/smtp-private.h"
 
 #include "config/config.h"
@@ -17,11 +18,7 @@
 #include "mailbox/mailbox.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,15 +26,14 @@
 #include <unistd.h>
 
 static void session_input(struct smtp_session *s);
-static void session_setup_bev(struct smtp_session *s);
 
 /* ---- output ---- */
 
 static void session_flush(struct smtp_session *s)
 {
-	if (s->out.len == 0 || s->bev == NULL)
+	if (s->out.len == 0)
 		return;
-	bufferevent_write(s->bev, s->out.data, s->out.len);
+	conn_write(s->conn, s->out.data, s->out.len);
 	buf_reset(&s->out);
 }
 
@@ -93,14 +89,8 @@ void smtp_session_close(struct smtp_session *s)
 	/* Reply first, then mark: the last reply (221, 421) still goes out. */
 	session_flush(s);
 	s->closing = 1;
-	if (s->bev != NULL)
-		bufferevent_disable(s->bev, EV_READ);
-	if (s->bev == NULL ||
-	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
-		/* Nothing to send: free from the loop, not from here. */
-		struct timeval now = { 0, 0 };
-		evtimer_add(s->timer, &now);
-	}
+	/* freed on CONN_EV_CLOSED, once the reply is out */
+	conn_close(s->conn);
 }
 
 /* ---- transactions ---- */
@@ -169,7 +159,7 @@ void smtp_session_run_job(struct smtp_session *s, struct smtp_job *job)
 	job->started_ms = util_mono_ms();
 	/* The client waits for our answer; the command timeout must not
 	 * run while we sign and commit. */
-	bufferevent_disable(s->bev, EV_READ);
+	conn_read_pause(s->conn, 1);
 	worker_pool_run(s->srv->workers, job_work, job_done, job);
 }
 
@@ -180,7 +170,7 @@ void smtp_session_reply_delayed(struct smtp_session *s,
 
 	s->delayed = *r;
 	s->paused = 1;
-	bufferevent_disable(s->bev, EV_READ);
+	conn_read_pause(s->conn, 1);
 	evtimer_add(s->timer, &tv);
 }
 
@@ -188,11 +178,9 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct smtp_session *s = arg;
 
-	if (s->closing) {
-		smtp_session_free(&s);
-		return;
-	}
-	if (s->paused) {
+	(void)fd;
+	(void)what;
+	if (s->paused && !s->closing) {
 		s->paused = 0;
 		if (s->delayed.code != 0) {
 			struct smtp_reply r = s->delayed;
@@ -310,13 +298,26 @@ static int check_starttls(struct smtp_session *s, const char *args)
 
 static void proceed_starttls(struct smtp_session *s, const char *args)
 {
+	/* The switch happens once the 220 is written; anything the client
+	 * pipelined after STARTTLS is thrown away (RFC 3207 5,
+	 * CVE-2011-0411), nothing more is read in clear text. */
+	if (conn_starttls(s->conn, s->srv->tls) < 0) {
+		log_warnx("smtp[%lu] %s: SSL_new failed", s->id, s->addr);
+		smtp_session_reply(s, 454, "4.7.0",
+				   "TLS недоступен / TLS not available");
+		return;
+	}
 	smtp_session_reply(s, 220, "2.0.0",
 			   "Начинаем TLS / ready to start TLS");
-	/* The switch happens once the 220 is written (session_write_cb);
-	 * anything the client pipelined after STARTTLS is thrown away
-	 * with the plain bufferevent (RFC 3207 5, CVE-2011-0411). */
-	s->starttls_pending = 1;
-	bufferevent_disable(s->bev, EV_READ);
+	session_flush(s);
+	s->tls = 1;
+	/* RFC 3207 4.2: forget everything learnt before TLS. */
+	smtp_session_tx_reset(s);
+	smtp_auth_clear(s);
+	s->state = SMTP_STATE_INIT;
+	s->esmtp = 0;
+	s->helo[0] = '\0';
+	smtp_line_reader_init(&s->lr, SMTP_AUTH_LINE_MAX);
 }
 
 static int check_auth(struct smtp_session *s, const char *args)
@@ -667,27 +668,6 @@ static void session_command(struct smtp_session *s, const char *line,
 
 /* ---- input ---- */
 
-/* Commands per second: past the limit the session pauses until the next
- * second instead of failing (a pipelined burst is legitimate). */
-static int session_rate_limited(struct smtp_session *s)
-{
-	int limit = s->srv->set->max_commands_per_second;
-	int64_t now = util_mono_ms();
-
-	if (limit <= 0)
-		return 0;
-	if (now / 1000 != s->rate_second) {
-		s->rate_second = now / 1000;
-		s->rate_count = 0;
-	}
-	if (++s->rate_count <= limit)
-		return 0;
-	struct timeval tv = { 0, (suseconds_t)(1000 - now % 1000) * 1000 };
-	s->paused = 1;
-	evtimer_add(s->timer, &tv);
-	return 1;
-}
-
 /* 1 when something was used, 0 when more input is needed. */
 static int input_line(struct smtp_session *s, struct evbuffer *in)
 {
@@ -707,7 +687,8 @@ static int input_line(struct smtp_session *s, struct evbuffer *in)
 				   "Слишком длинная строка / line too long");
 		return 1;
 	}
-	if (session_rate_limited(s))
+	/* past max_commands_per_second: slowed, not failed */
+	if (!conn_rate_ok(s->conn))
 		return 0;
 	char *line = xstrndup((const char *)p, line_len);
 	int has_nul = memchr(p, '\0', line_len) != NULL;
@@ -796,28 +777,7 @@ static int input_bdat(struct smtp_session *s, struct evbuffer *in)
 	return take > 0;
 }
 
-/* ---- deadlines that trickled bytes do not restart ---- */
-
-/* Before AUTH a client has this long in all from the connection on
- * (command_timeout when shorter), TLS handshake included. */
-#define SMTP_LOGIN_TIMEOUT 120
-/* A message (DATA, BDAT) must also arrive at least this fast. */
-#define SMTP_DATA_MIN_RATE 1024
-/* A session killed by a deadline gets this long to take its 421. */
-#define SMTP_KILL_GRACE_MS 2000
-
-static int session_timeout_secs(const struct smtp_session *s)
-{
-	return s->srv->set->command_timeout > 0 ? s->srv->set->command_timeout :
-						  300;
-}
-
-static void session_timer_ms(struct event *ev, int64_t ms)
-{
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000) };
-
-	evtimer_add(ev, &tv);
-}
+/* ---- deadlines and connection events ---- */
 
 /* Answers 421 and frees the session after a grace time at the latest:
  * a client that does not read, or never finished its TLS handshake,
@@ -832,73 +792,31 @@ static void session_kill(struct smtp_session *s, const char *why)
 			   "%s: превышено время ожидания / timeout, closing connection",
 			   s->srv->hostname);
 	smtp_session_close(s);
-	if (!evtimer_pending(s->timer, NULL))
-		session_timer_ms(s->timer, SMTP_KILL_GRACE_MS);
-}
-
-/* The server's own work (a job on the pool, a delayed AUTH answer, the
- * rate limit) does not count against the client: look again later. */
-static int session_server_busy(struct smtp_session *s, struct event *ev)
-{
-	if (s->job == NULL && !s->paused)
-		return 0;
-	session_timer_ms(ev, 1000);
-	return 1;
-}
-
-static void session_login_deadline_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct smtp_session *s = arg;
-
-	if (s->user != NULL || s->closing ||
-	    session_server_busy(s, s->login_ev))
-		return;
-	session_kill(s, "no AUTH in time");
-}
-
-static void session_part_deadline_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct smtp_session *s = arg;
-
-	if (s->closing || session_server_busy(s, s->part_ev))
-		return;
-	session_kill(s, "command or message not complete in time");
+	conn_kill(s->conn);
 }
 
 /* After input was handled: a command line, a message or a BDAT chunk
- * that has begun must be complete by its deadline. */
+ * that has begun must be complete by its deadline (command_timeout from
+ * its first byte plus the message's size at SMTP_DATA_MIN_RATE). */
 static void session_deadline_update(struct smtp_session *s)
 {
-	int64_t now = util_mono_ms(), deadline;
 	int partial;
 
-	if (s->bev == NULL || s->closing)
+	if (s->closing)
 		return;
 	partial = s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT ||
 		  s->lr.discarding ||
-		  evbuffer_get_length(bufferevent_get_input(s->bev)) > 0;
-	if (!partial || s->job != NULL || s->paused) {
-		s->part_start_ms = 0;
-		evtimer_del(s->part_ev);
-		return;
-	}
-	if (s->part_start_ms == 0)
-		s->part_start_ms = now;
-	deadline = s->part_start_ms + (int64_t)session_timeout_secs(s) * 1000;
-	if (s->tx != NULL)
-		deadline += (int64_t)(s->tx->dr.total * 1000 / SMTP_DATA_MIN_RATE);
-	session_timer_ms(s->part_ev, deadline > now ? deadline - now : 0);
+		  evbuffer_get_length(conn_input(s->conn)) > 0;
+	conn_part(s->conn, partial, s->tx != NULL ? s->tx->dr.total : 0);
 }
 
 static void session_input(struct smtp_session *s)
 {
-	if (s->bev == NULL)
-		return;
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = conn_input(s->conn);
 
 	s->corked++;
 	while (!s->closing && s->job == NULL && !s->paused &&
-	       !s->starttls_pending && evbuffer_get_length(in) > 0) {
+	       !conn_rate_waiting(s->conn) && evbuffer_get_length(in) > 0) {
 		int used;
 		if (s->state == SMTP_STATE_DATA)
 			used = input_data(s, in);
@@ -912,104 +830,45 @@ static void session_input(struct smtp_session *s)
 	s->corked--;
 	if (s->corked == 0)
 		session_flush(s);
-	if (s->closing || s->job != NULL || s->paused || s->starttls_pending)
-		bufferevent_disable(s->bev, EV_READ);
-	else
-		bufferevent_enable(s->bev, EV_READ);
+	conn_read_pause(s->conn, s->job != NULL || s->paused);
 	session_deadline_update(s);
 }
 
-/* ---- libevent callbacks ---- */
+static void session_closed(struct smtp_session *s)
+{
+	enum conn_gone why = conn_gone_why(s->conn);
 
-static void session_read_cb(struct bufferevent *bev, void *arg)
+	if ((why == CONN_GONE_EOF || why == CONN_GONE_ERROR) &&
+	    (s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT))
+		log_info("smtp[%lu] %s: connection lost in the middle of the message; "
+			 "nothing was sent", s->id, s->addr);
+	else
+		log_debug("smtp[%lu] %s: connection closed", s->id, s->addr);
+	smtp_session_free(&s);
+}
+
+static void session_conn_event(struct conn *c, enum conn_event ev, void *arg)
 {
 	struct smtp_session *s = arg;
 
-	(void)bev;
-	session_input(s);
-	/* A message (or a line) read in part: a client that writes the
-	 * message and the final dot separately waits for our ACK before the
-	 * dot (Nagle), and the kernel would delay it 40 ms (as for IMAP
-	 * literals, see imap-session.c). */
-	if (s->bev != NULL && !s->closing && s->job == NULL &&
-	    (s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT ||
-	     evbuffer_get_length(bufferevent_get_input(s->bev)) > 0))
-		util_tcp_quickack(s->fd);
-}
-
-static void session_starttls(struct smtp_session *s)
-{
-	SSL *ssl = SSL_new(s->srv->tls);
-
-	/* Freeing the plain bufferevent drops whatever was pipelined after
-	 * STARTTLS; the TLS one takes over the socket. */
-	bufferevent_free(s->bev);
-	s->bev = NULL;
-	s->starttls_pending = 0;
-	if (ssl == NULL) {
-		log_warnx("smtp[%lu] %s: SSL_new failed", s->id, s->addr);
-		close(s->fd);
-		s->fd = -1;
-		s->closing = 1;
-		struct timeval now = { 0, 0 };
-		evtimer_add(s->timer, &now);
-		return;
-	}
-	s->bev = bufferevent_openssl_socket_new(s->srv->base, s->fd, ssl,
-						BUFFEREVENT_SSL_ACCEPTING,
-						BEV_OPT_CLOSE_ON_FREE |
-							BEV_OPT_DEFER_CALLBACKS);
-	if (s->bev == NULL) {
-		SSL_free(ssl);
-		close(s->fd);
-		s->fd = -1;
-		s->closing = 1;
-		struct timeval now = { 0, 0 };
-		evtimer_add(s->timer, &now);
-		return;
-	}
-	s->tls = 1;
-	/* RFC 3207 4.2: forget everything learnt before TLS. */
-	smtp_session_tx_reset(s);
-	smtp_auth_clear(s);
-	s->state = SMTP_STATE_INIT;
-	s->esmtp = 0;
-	s->helo[0] = '\0';
-	smtp_line_reader_init(&s->lr, SMTP_AUTH_LINE_MAX);
-	session_setup_bev(s);
-}
-
-static void session_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct smtp_session *s = arg;
-
-	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
-		return;
-	if (s->closing) {
-		smtp_session_free(&s);
-		return;
-	}
-	if (s->starttls_pending)
-		session_starttls(s);
-}
-
-static void session_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct smtp_session *s = arg;
-
-	if (what & BEV_EVENT_CONNECTED) {
-		SSL *ssl = bufferevent_openssl_get_ssl(bev);
-		if (ssl != NULL)
-			log_debug("smtp[%lu] %s: TLS %s %s", s->id, s->addr,
-				  SSL_get_version(ssl), SSL_get_cipher_name(ssl));
-		return;
-	}
-	if ((what & BEV_EVENT_TIMEOUT) && s->closing) {
-		/* the last reply cannot be delivered: the client does not read */
-		smtp_session_free(&s);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT) {
+	switch (ev) {
+	case CONN_EV_INPUT:
+		session_input(s);
+		/* A message (or a line) read in part: a client that writes
+		 * the message and the final dot separately waits for our
+		 * ACK before the dot (Nagle), and the kernel would delay it
+		 * 40 ms (as for IMAP literals, see imap-session.c). */
+		if (!s->closing && s->job == NULL &&
+		    (s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT ||
+		     evbuffer_get_length(conn_input(c)) > 0))
+			conn_quickack(c);
+		break;
+	case CONN_EV_RESUME:
+		session_input(s);
+		break;
+	case CONN_EV_DRAIN:
+		break;
+	case CONN_EV_IDLE:
 		log_info("smtp[%lu] %s: timeout", s->id, s->addr);
 		if (s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT)
 			log_info("smtp[%lu] %s: timeout in the middle of the message; "
@@ -1018,95 +877,65 @@ static void session_event_cb(struct bufferevent *bev, short what, void *arg)
 				   "%s: превышено время ожидания / timeout, closing connection",
 				   s->srv->hostname);
 		smtp_session_close(s);
-		return;
+		break;
+	case CONN_EV_LOGIN:
+		if (s->user == NULL && !s->closing)
+			session_kill(s, "no AUTH in time");
+		break;
+	case CONN_EV_PART:
+		if (!s->closing)
+			session_kill(s, "command or message not complete in time");
+		break;
+	case CONN_EV_CLOSED:
+		session_closed(s);
+		break;
 	}
-	if (what & BEV_EVENT_ERROR) {
-		unsigned long e = bufferevent_get_openssl_error(bev);
-		/* A client closing without close_notify is an ordinary
-		 * hang-up, not worth a line at info level. */
-		if (e != 0 && ERR_GET_REASON(e) != SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-			char msg[256];
-			ERR_error_string_n(e, msg, sizeof(msg));
-			log_info("smtp[%lu] %s: TLS error: %s", s->id, s->addr, msg);
-		}
-	}
-	if (s->state == SMTP_STATE_DATA || s->state == SMTP_STATE_BDAT)
-		log_info("smtp[%lu] %s: connection lost in the middle of the message; "
-			 "nothing was sent", s->id, s->addr);
-	else
-		log_debug("smtp[%lu] %s: connection closed", s->id, s->addr);
-	smtp_session_free(&s);
 }
 
-static void session_setup_bev(struct smtp_session *s)
+/* The server's own work (a job on the pool, a delayed AUTH answer) does
+ * not count against the client's deadlines. */
+static int session_busy(void *arg)
 {
-	int t = s->srv->set->command_timeout > 0 ? s->srv->set->command_timeout : 300;
-	struct timeval tv = { t, 0 };
+	struct smtp_session *s = arg;
 
-	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
-			  session_event_cb, s);
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
-	/* Bounded input: past 256 KiB unread, libevent stops reading. */
-	bufferevent_setwatermark(s->bev, EV_READ, 0, 256 * 1024);
-	if (s->tls)
-		bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	return s->job != NULL || s->paused;
 }
+
+static const struct conn_callbacks session_conn_cb = {
+	.proto = "smtp",
+	.event = session_conn_event,
+	.busy = session_busy,
+};
 
 /* ---- life cycle ---- */
 
 struct smtp_session *smtp_session_new(struct smtp_server *srv, int fd,
-				      const char *addr, int loopback,
+				      const struct sockaddr *addr, int addrlen,
 				      int implicit_tls)
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
 
 	s->srv = srv;
-	s->id = ++srv->next_id;
-	s->fd = fd;
-	snprintf(s->addr, sizeof(s->addr), "%s", addr);
-	s->loopback = loopback;
-	buf_init(&s->out);
-	smtp_line_reader_init(&s->lr, SMTP_AUTH_LINE_MAX);
-	s->timer = evtimer_new(srv->base, session_timer_cb, s);
-	s->login_ev = evtimer_new(srv->base, session_login_deadline_cb, s);
-	s->part_ev = evtimer_new(srv->base, session_part_deadline_cb, s);
-	if (implicit_tls) {
-		SSL *ssl = srv->tls != NULL ? SSL_new(srv->tls) : NULL;
-		if (ssl != NULL)
-			s->bev = bufferevent_openssl_socket_new(
-				srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-				BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-		if (s->bev == NULL && ssl != NULL)
-			SSL_free(ssl);
-		s->tls = 1;
-	} else {
-		s->bev = bufferevent_socket_new(srv->base, fd,
-						BEV_OPT_DEFER_CALLBACKS);
-	}
-	if (s->bev == NULL) {
-		log_warnx("smtp: cannot set up a session for %s", addr);
-		close(fd);
-		event_free(s->timer);
-		event_free(s->login_ev);
-		event_free(s->part_ev);
-		buf_free(&s->out);
+	s->conn = conn_new(srv->base, srv->reg, fd, addr, addrlen,
+			   implicit_tls ? srv->tls : NULL, &srv->limits,
+			   &session_conn_cb, s);
+	if (s->conn == NULL) {
 		free(s);
 		return NULL;
 	}
+	s->id = ++srv->next_id;
+	snprintf(s->addr, sizeof(s->addr), "%s", conn_addr(s->conn));
+	s->loopback = conn_loopback(s->conn);
+	s->tls = conn_tls(s->conn);
+	buf_init(&s->out);
+	smtp_line_reader_init(&s->lr, SMTP_AUTH_LINE_MAX);
+	s->timer = evtimer_new(srv->base, session_timer_cb, s);
 	s->next = srv->sessions;
 	if (srv->sessions != NULL)
 		srv->sessions->prev = s;
 	srv->sessions = s;
 	srv->n_sessions++;
-	session_setup_bev(s);
-	{
-		int secs = session_timeout_secs(s);
-
-		session_timer_ms(s->login_ev, (int64_t)(secs < SMTP_LOGIN_TIMEOUT ?
-					       secs : SMTP_LOGIN_TIMEOUT) * 1000);
-	}
-	log_debug("smtp[%lu] %s: connected%s", s->id, addr,
+	log_debug("smtp[%lu] %s: connected%s", s->id, s->addr,
 		  implicit_tls ? " (TLS)" : "");
 	smtp_session_reply(s, 220, NULL,
 			   "%s ESMTP edomail: шлюз ЭДО / EDO gateway ready",
@@ -1132,14 +961,8 @@ void smtp_session_free(struct smtp_session **_s)
 	 * does not come back here. */
 	if (s->job != NULL)
 		s->job->session = NULL;
-	if (s->bev != NULL) {
-		bufferevent_free(s->bev);
-		if (!s->tls && s->fd >= 0)
-			close(s->fd);
-	}
+	conn_free(&s->conn);
 	event_free(s->timer);
-	event_free(s->login_ev);
-	event_free(s->part_ev);
 	smtp_session_tx_reset(s);
 	smtp_auth_clear(s);
 	buf_free(&s->out);

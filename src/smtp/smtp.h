@@ -17,6 +17,7 @@ struct worker_pool;
 struct sockaddr;
 
 struct smtp_server;
+struct conn_registry;
 
 /* tls may be NULL: then STARTTLS and port 465 are unavailable. */
 struct smtp_server *smtp_server_new(struct event_base *base,
@@ -24,14 +25,12 @@ struct smtp_server *smtp_server_new(struct event_base *base,
 				    struct mailbox_env *env, struct core *core,
 				    struct store *store,
 				    struct ssl_ctx_st *tls,
-				    struct worker_pool *workers);
+				    struct worker_pool *workers,
+				    struct conn_registry *reg);
 /* Takes ownership of fd. */
 void smtp_server_accept(struct smtp_server *srv, int fd,
 			const struct sockaddr *addr, int addrlen,
 			int implicit_tls);
-size_t smtp_server_session_count(struct smtp_server *srv);
-/* Sessions whose peer is addr (util_peer_address's text form). */
-size_t smtp_server_addr_count(struct smtp_server *srv, const char *addr);
 /* Closes every session (421) and waits, running the loop, for submissions
  * already being committed, so that each one is logged with its result. */
 void smtp_server_free(struct smtp_server **srv);
