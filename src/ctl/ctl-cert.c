@@ -156,21 +156,40 @@ static int ctl_cert_invalid_now(const char *cert_pem)
 static int ctl_cert_insert(struct ctl *ctl, const struct store_cert *c,
 			   int64_t *id_r)
 {
-	struct core_error err = { 0 };
-	struct core *core;
-	int ret;
+	int ret = store_cert_add(ctl->store, c, id_r);
 
-	ret = store_cert_add(ctl->store, c, id_r);
 	if (ret == STORE_ERR_CONFLICT)
 		return ctl_error("сертификат %s уже импортирован / certificate %s "
 				 "is already imported", c->thumbprint, c->thumbprint);
 	if (ret != STORE_OK)
 		return ctl_store_error(ret, "cert add");
-	/* The operator hands a box's certificates to senders who encrypt
-	 * to it, so every certificate of the box is published. */
+	return 0;
+}
+
+/* The operator hands a box's certificates to senders who encrypt to it,
+ * so every certificate of the box is published.  Before the gateway's
+ * rows and outside any transaction of ours (the core's driver owns its
+ * transactions); the operation id "cert-<thumbprint>" makes a rerun after
+ * a failure publish nothing twice. */
+int ctl_cert_publish(struct ctl *ctl, const char *box_id, const char *cert_pem)
+{
+	struct crypto_cert_info info;
+	struct core_error err = { 0 };
+	struct core *core;
+	char *error = NULL, op_id[CORE_OP_ID_MAX];
+	int ret;
+
+	if (crypto_cert_info(cert_pem, &info, &error) < 0) {
+		ctl_error("%s", error);
+		free(error);
+		return -1;
+	}
+	snprintf(op_id, sizeof(op_id), "cert-%s", info.thumbprint);
+	crypto_cert_info_clear(&info);
 	if (ctl_core(ctl, &core) < 0)
-		return CTL_EXIT_ERROR;
-	if (core_add_box_cert(core, c->box_id, c->cert_pem, NULL, &err) < 0)
+		return -1;
+	ret = core_add_box_cert(core, box_id, cert_pem, op_id, &err);
+	if (ret < 0)
 		return ctl_error("оператор / operator: %s", err.msg);
 	return 0;
 }
@@ -251,22 +270,18 @@ static int ctl_cert_owner(struct ctl *ctl, const char *login, const char *org,
 	return 0;
 }
 
-/* Stores inside one transaction: no certificate without its publication. */
+/* Published at the operator first, then stored here: a failure in
+ * between leaves a published certificate that the rerun publishes again
+ * as a no-op (its operation id) and then stores. */
 static int ctl_cert_commit(struct ctl *ctl, const struct store_org *o,
 			   int64_t user_id, const char *cert_pem,
 			   const char *key_pem)
 {
-	int ret = store_tx_begin(ctl->store);
-
-	if (ret != STORE_OK)
-		return ctl_store_error(ret, "cert");
-	if (ctl_cert_store(ctl, o->box_id, user_id, cert_pem, key_pem, o->inn,
-			   NULL) < 0) {
-		store_tx_rollback(ctl->store);
+	if (ctl_cert_publish(ctl, o->box_id, cert_pem) < 0 ||
+	    ctl_cert_store(ctl, o->box_id, user_id, cert_pem, key_pem, o->inn,
+			   NULL) < 0)
 		return CTL_EXIT_ERROR;
-	}
-	ret = store_tx_commit(ctl->store);
-	return ret == STORE_OK ? CTL_EXIT_OK : ctl_store_error(ret, "cert");
+	return CTL_EXIT_OK;
 }
 
 int ctl_cmd_cert_import(struct ctl *ctl, int argc, char **argv)

@@ -120,23 +120,43 @@ static void ctl_org_print(struct ctl *ctl, const struct store_org *o)
 	store_cert_list_free(cs, n);
 }
 
+/* The operator's side first, outside any transaction of ours (the core's
+ * driver owns its transactions): the registration and the organization's
+ * certificate.  Their operation ids name the organization and the
+ * certificate, so a rerun after a failure below gets the same box back
+ * instead of a second one. */
 static int ctl_org_register(struct ctl *ctl, struct core *core,
 			    const struct ctl_org_args *a, const char *cert_pem,
-			    const char *key_pem, struct store_org *o_r)
+			    struct core_box *box_r)
 {
-	struct core_box req, box;
+	struct core_box req;
 	struct core_error err = { 0 };
-	int ret;
+	char op_id[CORE_OP_ID_MAX];
 
 	memset(&req, 0, sizeof(req));
 	snprintf(req.name, sizeof(req.name), "%s", a->name);
 	snprintf(req.inn, sizeof(req.inn), "%s", a->inn);
 	snprintf(req.kpp, sizeof(req.kpp), "%s", a->kpp != NULL ? a->kpp : "");
 	req.test_mode = a->test;
-	if (core_register_box(core, &req, NULL, NULL, &box, &err) < 0)
+	snprintf(op_id, sizeof(op_id), "org-add-%s-%s", a->inn,
+		 a->kpp != NULL ? a->kpp : "");
+	if (core_register_box(core, &req, NULL, op_id, box_r, &err) < 0)
 		return ctl_error("регистрация у оператора / registration at the "
 				 "operator: %s", err.msg);
-	o_r->box_id = xstrdup(box.id);
+	if (cert_pem != NULL && ctl_cert_publish(ctl, box_r->id, cert_pem) < 0)
+		return CTL_EXIT_ERROR;
+	return 0;
+}
+
+/* The gateway's rows: the organization and its certificate, inside the
+ * caller's transaction. */
+static int ctl_org_save(struct ctl *ctl, const struct ctl_org_args *a,
+			const struct core_box *box, const char *cert_pem,
+			const char *key_pem, struct store_org *o_r)
+{
+	int ret;
+
+	o_r->box_id = xstrdup(box->id);
 	o_r->name = xstrdup(a->name);
 	o_r->short_name = a->short_name != NULL ? xstrdup(a->short_name) : NULL;
 	o_r->inn = xstrdup(a->inn);
@@ -161,6 +181,7 @@ int ctl_cmd_org_add(struct ctl *ctl, int argc, char **argv)
 {
 	struct ctl_org_args a;
 	struct store_org org;
+	struct core_box box;
 	struct core *core;
 	char *cert_pem = NULL, *key_pem = NULL;
 	int ret;
@@ -172,19 +193,13 @@ int ctl_cmd_org_add(struct ctl *ctl, int argc, char **argv)
 	if (a.cert != NULL &&
 	    ctl_cert_load(a.cert, a.key, a.password, &cert_pem, &key_pem) < 0)
 		return CTL_EXIT_ERROR;
-	if (ctl_core(ctl, &core) < 0) {
-		free(cert_pem);
-		ctl_wipe_free(key_pem);
-		return CTL_EXIT_ERROR;
-	}
 	memset(&org, 0, sizeof(org));
-	/* One transaction over the operator's registration and ours: the
-	 * embedded operator shares the database, so a failure leaves no
-	 * box registered at the operator without its organization here. */
-	ret = store_tx_begin(ctl->store);
-	if (ret != STORE_OK) {
+	if (ctl_core(ctl, &core) < 0 ||
+	    ctl_org_register(ctl, core, &a, cert_pem, &box) != 0) {
+		ret = CTL_EXIT_ERROR;
+	} else if ((ret = store_tx_begin(ctl->store)) != STORE_OK) {
 		ret = ctl_store_error(ret, "org add");
-	} else if (ctl_org_register(ctl, core, &a, cert_pem, key_pem, &org) != 0) {
+	} else if (ctl_org_save(ctl, &a, &box, cert_pem, key_pem, &org) != 0) {
 		store_tx_rollback(ctl->store);
 		ret = CTL_EXIT_ERROR;
 	} else if ((ret = store_tx_commit(ctl->store)) != STORE_OK) {

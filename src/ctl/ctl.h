@@ -102,11 +102,15 @@ int ctl_cmd_message_show(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_status(struct ctl *ctl, int argc, char **argv);
 
 /* Shared by org add and cert import/make: stores a certificate (and its
- * private key, sealed) for user_id in box_id (0: the organization's own)
- * and tells the operator.  Must run inside the caller's transaction. */
+ * private key, sealed) for user_id in box_id (0: the organization's own);
+ * the gateway's rows only (publish it with ctl_cert_publish first). */
 int ctl_cert_store(struct ctl *ctl, const char *box_id, int64_t user_id,
 		   const char *cert_pem, const char *key_pem,
 		   const char *org_inn, int64_t *id_r);
+/* Publishes a certificate of box_id at the operator (idempotent: its
+ * operation id is the thumbprint).  Never inside a store transaction. */
+int ctl_cert_publish(struct ctl *ctl, const char *box_id,
+		     const char *cert_pem);
 /* Reads FILE (PEM or PKCS#12) with an optional separate key file. */
 int ctl_cert_load(const char *file, const char *key_file,
 		  const char *password, char **cert_pem_r, char **key_pem_r);
