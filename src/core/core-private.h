@@ -2,6 +2,7 @@
 #define CORE_CORE_PRIVATE_H
 /* Inside the core module only: the core object the drivers see. */
 #include <pthread.h>
+#include "edo/edo.h"
 #include <edomail/core.h>
 
 struct core {
@@ -30,7 +31,7 @@ struct core {
 /* Drivers call this after a commit, once per box concerned. */
 void core_notify_box(struct core *core, const char *box_id);
 /* Sets *err and returns -1. */
-int core_error_set(struct core_error *err, enum core_error_class cls,
-		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Sets *err and returns -1: the one error setter of edo/. */
+#define core_error_set edo_error
 
 #endif

@@ -21,20 +21,6 @@ static const struct core_driver *const core_drivers[] = {
 	NULL,
 };
 
-int core_error_set(struct core_error *err, enum core_error_class cls,
-		   const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL)
-		return -1;
-	err->cls = cls;
-	va_start(ap, fmt);
-	util_vformat_error(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 const char *core_ca_status_name(enum core_ca_status st)
 {
 	switch (st) {

@@ -5,6 +5,7 @@
 #include "operator/operator.h"
 
 #include <pthread.h>
+#include "edo/edo.h"
 
 struct crypto_signer;
 
@@ -25,8 +26,8 @@ struct operator {
 };
 
 /* Sets *err and returns -1 (for "return operator_error(...)"). */
-int operator_error(struct core_error *err, enum core_error_class cls,
-		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Sets *err and returns -1: the one error setter of edo/. */
+#define operator_error edo_error
 /* Maps a store error of an operation to a class and a user text. */
 int operator_store_error(struct core_error *err, int store_ret);
 void operator_notify(struct operator *op, const char *box_a,

@@ -14,20 +14,6 @@
 #include "lib/util.h"
 #include "store/store.h"
 
-int operator_error(struct core_error *err, enum core_error_class cls,
-		   const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL)
-		return -1;
-	err->cls = cls;
-	va_start(ap, fmt);
-	util_vformat_error(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 int operator_store_error(struct core_error *err, int store_ret)
 {
 	switch (store_ret) {
