@@ -866,13 +866,24 @@ static int store_pragmas(struct store *store, const char **error_r)
 	return wal;
 }
 
+/* SQLite's memory statistics take one process-wide mutex on every
+ * allocation, which the event loop's reads then wait for behind the
+ * workers' (perf, doc/bench.md); nothing here reads them. */
+static void store_sqlite_config(void)
+{
+	/* MISUSE when SQLite was initialized already: it keeps them. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_open(const char *path, struct store **store_r, const char **error_r)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_mutexattr_t attr;
 	struct store *store;
 	int rc, wal;
 
 	*store_r = NULL;
+	pthread_once(&once, store_sqlite_config);
 	store = xcalloc(1, sizeof(*store));
 	store->path = xstrdup(path);
 	pthread_mutexattr_init(&attr);
