@@ -56,6 +56,9 @@ struct store_conn {
 	 * (or a read scope) lasts, re-pointed at each row (opening one
 	 * prepares a program) */
 	sqlite3_blob *blob;
+	/* reader: its read transaction's BEGIN and COMMIT, prepared once
+	 * (sqlite3_exec would parse them at every scope) */
+	sqlite3_stmt *begin, *commit;
 	struct store_conn *next_free;
 };
 
@@ -166,6 +169,8 @@ static void store_conn_close(struct store *store, struct store_conn *c)
 {
 	store_blob_drop(c);
 	store_stmts_free(c);
+	sqlite3_finalize(c->begin);
+	sqlite3_finalize(c->commit);
 	if (c->db != NULL && sqlite3_close(c->db) != SQLITE_OK)
 		log_error("store: close %s: %s", store->path,
 			  sqlite3_errmsg(c->db));
@@ -328,6 +333,14 @@ static struct store_conn *store_reader_open(struct store *store)
 				  "PRAGMA mmap_size=268435456", NULL, NULL,
 				  NULL);
 	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(c->db, "BEGIN", -1,
+					SQLITE_PREPARE_PERSISTENT, &c->begin,
+					NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(c->db, "COMMIT", -1,
+					SQLITE_PREPARE_PERSISTENT, &c->commit,
+					NULL);
 	if (rc != SQLITE_OK) {
 		log_warnx("store: %s: cannot open a reader: %s", store->path,
 			  c->db != NULL ? sqlite3_errmsg(c->db) :
@@ -381,9 +394,10 @@ static void store_reader_put(struct store *store, struct store_conn *c)
 	store_blob_drop(c);
 	/* The snapshot ends: the checkpoint may go past it now. */
 	if (!sqlite3_get_autocommit(c->db) &&
-	    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+	    sqlite3_step(c->commit) != SQLITE_DONE)
 		log_warnx("store: %s: end of read: %s", store->path,
 			  sqlite3_errmsg(c->db));
+	sqlite3_reset(c->commit);
 	pthread_mutex_lock(&store->pool_lock);
 	c->next_free = store->free_readers;
 	store->free_readers = c;
@@ -447,13 +461,15 @@ static struct store_conn *store_scope_reader(struct store *store,
 	/* Loaded before the snapshot begins: a commit it misses makes the
 	 * check of store_scope_upgrade stricter, never looser. */
 	sc->seen = atomic_load(&store->commits);
-	if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+	if (sqlite3_step(c->begin) != SQLITE_DONE) {
 		log_warnx("store: %s: begin read: %s", store->path,
 			  sqlite3_errmsg(c->db));
+		sqlite3_reset(c->begin);
 		store_reader_put(store, c);
 		(void)store_scope_upgrade(store, sc);
 		return NULL;
 	}
+	sqlite3_reset(c->begin);
 	sc->reader = c;
 	return c;
 }
