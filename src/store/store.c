@@ -325,12 +325,15 @@ static struct store_conn *store_reader_open(struct store *store)
 	if (rc == SQLITE_OK) {
 		sqlite3_extended_result_codes(c->db, 1);
 		sqlite3_busy_timeout(c->db, STORE_BUSY_TIMEOUT_MS);
-		/* The writer's pragmas: mmap_size is what counts (pages
-		 * from the mapping, not a pread each); the others only
-		 * keep PRAGMA answers the same on every connection. */
+		/* The writer's pragmas, to keep PRAGMA answers the same on
+		 * every connection, but no mapping: each connection remaps
+		 * the file whenever it grew, and with a few readers under
+		 * SMTP submissions the page-table churn cost 15-20 % more
+		 * CPU per letter (perf, doc/bench.md); with pread the cost
+		 * was as with one connection. */
 		rc = sqlite3_exec(c->db, "PRAGMA synchronous=FULL; "
 				  "PRAGMA foreign_keys=ON; "
-				  "PRAGMA mmap_size=268435456", NULL, NULL,
+				  "PRAGMA mmap_size=0", NULL, NULL,
 				  NULL);
 	}
 	if (rc == SQLITE_OK)
