@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 
 #include "lib/util.h"
-#include "store/store.h"
+#include "store/store-sql.h"
 #include "store/store-util.h"
 
 /* Statements that select a message's whole row, in this column order. */

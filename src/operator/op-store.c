@@ -10,7 +10,7 @@
 #include <sqlite3.h>
 
 #include "lib/util.h"
-#include "store/store.h"
+#include "store/store-sql.h"
 #include "store/store-util.h"
 
 /* ---- boxes ---- */

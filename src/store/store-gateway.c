@@ -3,6 +3,7 @@
  * (so it may be called inside a caller's transaction) and maps SQLite
  * results to enum store_error. */
 #include "store/store-private.h"
+#include "store/store-sql.h"
 #include "store/store-util.h"
 
 #include <stdlib.h>

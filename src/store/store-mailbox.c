@@ -3,7 +3,7 @@
  * Every function holds the store lock for its duration and resets its
  * statements before returning, so none stays active inside a caller's
  * transaction. */
-#include "store/store.h"
+#include "store/store-sql.h"
 #include "store/store-mailbox.h"
 #include "store/store-util.h"
 
@@ -538,6 +538,8 @@ int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 
 	if (len > (size_t)INT32_MAX)
 		return STORE_ERR_INTERNAL;
+	/* The lookups in a read scope of their own (a reader: they do not
+	 * wait for a writer), the insert under the writer. */
 	store_lock(s);
 	if (edo_key != NULL &&
 	    store_mb_blob_find_key(s, edo_key, id_r, NULL, NULL) == STORE_OK) {
@@ -545,14 +547,14 @@ int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 		return STORE_OK;
 	}
 	ret = mb_blob_find_sha(s, sha256, id_r);
-	if (ret != STORE_ERR_NOTFOUND) {
-		store_unlock(s);
+	store_unlock(s);
+	if (ret != STORE_ERR_NOTFOUND)
 		return ret;
-	}
 	ret = STORE_ERR_INTERNAL;
-	/* OR IGNORE: another process sharing the file (a second node,
-	 * edomailctl) may have stored the same key or bytes since the
+	/* OR IGNORE: another thread or process sharing the file (a second
+	 * node, edomailctl) may have stored the same key or bytes since the
 	 * lookups above; that blob is as good as ours. */
+	store_lock_write(s);
 	st = store_stmt(s, "INSERT OR IGNORE INTO mb_blobs (sha256, size, "
 			"data, edo_key, message_id) VALUES (?, ?, ?, ?, ?)");
 	if (st != NULL) {

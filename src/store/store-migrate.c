@@ -5,6 +5,7 @@
  * N-1 to N.  Released entries are never edited, because databases in the
  * field have already run them. */
 #include "store/store-private.h"
+#include "store/store-sql.h"
 
 #include <stdio.h>
 

@@ -2,7 +2,7 @@
 #define STORE_STORE_PRIVATE_H
 /* Inside the store module only: pieces shared by store.c and
  * store-migrate.c.  Other modules use store.h. */
-#include "store/store.h"
+#include "store/store-sql.h"
 
 /* The newest schema version this program knows. */
 int store_migrate_latest(void);

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/store.h"
+#include "store/store-sql.h"
 
 /* A text column as a new string; NULL for SQL NULL. */
 char *store_col_strdup(struct sqlite3_stmt *st, int col);

@@ -2,11 +2,25 @@
 #define STORE_STORE_H
 /* The SQLite store: one database file in WAL mode with foreign keys.
  *
- * Threads: one struct store is shared by the daemon's threads.  Every store
- * function takes the store's (recursive) lock for its duration, and
- * store_tx_begin()..store_tx_commit() hold it across a transaction, so there
- * is exactly one writer at a time by construction.  Keep transactions short:
- * sign and render outside them.
+ * Connections: one struct store is shared by the daemon's threads.  It has
+ * one writer connection, guarded by a recursive lock, and a pool of
+ * read-only connections (readers), each with its own statement cache.
+ *  - Every write, and everything a thread does while it holds the writer
+ *    (inside store_tx_begin..commit, or store_lock_write), runs on the
+ *    writer: one writer at a time, and the holder reads its own
+ *    uncommitted rows.
+ *  - store_lock / store_read_begin, taken by a thread that does not hold
+ *    the writer, open a read scope: its reads run on a reader, in one
+ *    snapshot (a read transaction) until the outermost level ends, and
+ *    never wait for the writer.  The first statement that writes takes
+ *    the writer for the rest of the scope; if the scope had read and
+ *    another thread committed since, that statement is refused (the reads
+ *    may be stale): a function that reads, then writes depending on what
+ *    it read, outside a transaction, takes store_lock_write.
+ *  - An in-memory database (tests) has no readers: everything runs on
+ *    the writer under its lock, as one connection did before.
+ * Keep transactions short: sign and render outside them.  doc/store.md
+ * says more.
  *
  * Schema: versioned by PRAGMA user_version.  Version 1 is the concatenation
  * of the module schemas (store_schema_gateway, store_schema_operator,
@@ -16,8 +30,6 @@
 #include <stdint.h>
 
 struct store;
-struct sqlite3;
-struct sqlite3_stmt;
 
 enum store_error {
 	STORE_OK = 0,
@@ -37,27 +49,22 @@ int store_schema_version(struct store *store);
 int store_tx_begin(struct store *store);
 int store_tx_commit(struct store *store);
 void store_tx_rollback(struct store *store);
-/* A read transaction (BEGIN DEFERRED) over many lookups, ended with
- * store_tx_commit: one snapshot and one WAL read lock instead of one per
- * statement.  Holds the store lock throughout (other threads wait): keep
- * it to a batch.  A write inside it may fail with BUSY when another
- * process wrote since the first read; do not use it around writes. */
+/* A read transaction over many lookups, ended with store_tx_commit: one
+ * snapshot and one WAL read lock instead of one per statement.  On a
+ * reader (other threads go on, writers too) unless the thread holds the
+ * writer; the snapshot keeps WAL checkpoints back while it lasts, so keep
+ * it to a batch.  Do not use it around writes: a write inside it is
+ * refused when another thread committed since it began. */
 int store_read_begin(struct store *store);
 
-/* For the store functions of store/ and operator/ only: the raw handle and
- * a cached prepared statement (reset, bindings cleared).  The caller must
- * hold the lock (store_lock or an open transaction). */
+/* A consistent view over several store calls (and, inside store/ and
+ * operator/, the lock every store function takes): see "Connections"
+ * above.  store_lock_write holds the writer from the start: for a scope
+ * that reads and then writes depending on what it read, outside a
+ * transaction. */
 void store_lock(struct store *store);
+void store_lock_write(struct store *store);
 void store_unlock(struct store *store);
-struct sqlite3 *store_db(struct store *store);
-/* A read handle on mb_blobs.data of a row (NULL on error, see
- * sqlite3_errmsg), given back with store_blob_done; inside a transaction
- * one handle is kept and re-pointed, closed when the transaction ends. */
-struct sqlite3_blob *store_blob_data(struct store *store, int64_t rowid);
-void store_blob_done(struct store *store, struct sqlite3_blob *bh);
-struct sqlite3_stmt *store_stmt(struct store *store, const char *sql);
-/* Maps the last sqlite error to enum store_error and logs details. */
-int store_error_from_sqlite(struct store *store, int rc, const char *what);
 /* A text for people, "Русский / English", for an enum store_error. */
 const char *store_error_str(int error);
 

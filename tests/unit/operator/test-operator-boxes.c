@@ -7,7 +7,7 @@
 
 #include "crypto/crypto.h"
 #include "operator/operator.h"
-#include "store/store.h"
+#include "store/store-sql.h"
 
 static struct settings set;
 static struct store *store;

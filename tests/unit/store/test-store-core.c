@@ -10,7 +10,7 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
-#include "store/store.h"
+#include "store/store-sql.h"
 #include "store/store-mailbox.h"
 #include "store/store-private.h"
 #include "store/store-util.h"

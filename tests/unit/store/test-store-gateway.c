@@ -6,7 +6,7 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
-#include "store/store.h"
+#include "store/store-sql.h"
 
 #include <sqlite3.h>
 
