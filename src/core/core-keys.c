@@ -205,8 +205,8 @@ static int core_no_cert(const struct store_cert *certs, size_t n, int why,
  * anew, and uses the cached signer only if that row is the same (id,
  * not_after, sealed key), so a replaced, re-keyed, removed or expired
  * certificate is never used.  Keys are wiped when a slot is freed:
- * evicted (TTL, replaced, cache full) and unused, or at core_close. */
-#define CORE_SIGNER_TTL 60
+ * evicted (TTL — the daemon's periodic core_keys_expire, or any open —
+ * replaced, cache full) and unused, or at core_close. */
 #define CORE_SIGNER_CACHE_MAX 32
 
 static void core_signer_slot_free(struct core_signer_slot *slot)
@@ -242,7 +242,8 @@ static bool core_signer_matches(const struct core_signer_slot *slot,
 
 /* The cached signer of (box, user) for certificate c, with a reference
  * taken; NULL if none.  Evicts what is too old, and the owner's slots of
- * other certificate rows (c NULL: all of the owner's). */
+ * other certificate rows (c NULL: all of the owner's; box_id NULL: only
+ * what is too old). */
 static struct core_signer_slot *core_signer_lookup(struct core *core,
 						   const char *box_id,
 						   int64_t user_id,
@@ -254,10 +255,10 @@ static struct core_signer_slot *core_signer_lookup(struct core *core,
 	pthread_mutex_lock(&core->signers_lock);
 	prev = &core->signers;
 	while ((slot = *prev) != NULL) {
-		bool mine = slot->user_id == user_id &&
+		bool mine = box_id != NULL && slot->user_id == user_id &&
 			strcmp(slot->box_id, box_id) == 0;
 		bool fresh = now >= slot->opened &&
-			now - slot->opened < CORE_SIGNER_TTL;
+			now - slot->opened < core->signer_ttl;
 		if (fresh && mine && c != NULL && found == NULL &&
 		    core_signer_matches(slot, c)) {
 			slot->refs++;
@@ -305,6 +306,11 @@ static void core_signer_insert(struct core *core,
 	pthread_mutex_unlock(&core->signers_lock);
 	if (dead != NULL)
 		core_signer_slot_free(dead);
+}
+
+void core_keys_expire(struct core *core)
+{
+	(void)core_signer_lookup(core, NULL, 0, NULL, util_now());
 }
 
 void core_signers_flush(struct core *core)

@@ -122,6 +122,7 @@ int core_open(const struct settings *set, struct store *store,
 	pthread_mutex_init(&core->notify_lock, NULL);
 	pthread_mutex_init(&core->keys_lock, NULL);
 	pthread_mutex_init(&core->signers_lock, NULL);
+	core->signer_ttl = CORE_SIGNER_TTL;
 	if (drv->open(core, err) < 0) {
 		pthread_mutex_destroy(&core->notify_lock);
 		pthread_mutex_destroy(&core->keys_lock);

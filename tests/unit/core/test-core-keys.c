@@ -184,9 +184,30 @@ int main(void)
 	   "served from the cache (%s)", err.msg);
 	(void)id3;
 
-	/* Handles are freed before core_close; its flush wipes the rest. */
+	/* core_keys_expire keeps what is fresh. */
 	id1 = add_cert(cert1, key1, 0);
-	ok(open_sign_verify(cert1) == 0, "a signer cached again");
+	ok(open_sign_verify(cert1) == 0 && loads() == 4, "a signer cached "
+	   "again");
+	core_keys_expire(core);
+	pthread_mutex_lock(&core->signers_lock);
+	ok(core->n_signers == 1, "core_keys_expire keeps a fresh signer "
+	   "(%zu cached)", core->n_signers);
+	pthread_mutex_unlock(&core->signers_lock);
+
+	/* Past the TTL (shortened here), the periodic expiry wipes it. */
+	pthread_mutex_lock(&core->signers_lock);
+	core->signer_ttl = 1;
+	pthread_mutex_unlock(&core->signers_lock);
+	sleep(2);
+	core_keys_expire(core);
+	pthread_mutex_lock(&core->signers_lock);
+	ok(core->n_signers == 0, "past the TTL, core_keys_expire wipes it "
+	   "(%zu cached)", core->n_signers);
+	pthread_mutex_unlock(&core->signers_lock);
+	ok(open_sign_verify(cert1) == 0 && loads() == 5, "the next open "
+	   "decodes the key again");
+
+	/* Handles are freed before core_close; its flush wipes the rest. */
 	core_close(&core);
 	ok(core == NULL, "core_close flushes the cache (ASan: no leak)");
 	store_close(&store);
