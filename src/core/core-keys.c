@@ -440,8 +440,8 @@ int core_signer_decrypt(struct core_signer *s, const unsigned char *in,
 {
 	char *error = NULL;
 
-	if (crypto_decrypt(s->slot->cert_pem, s->slot->key_pem, in, len, out_r, out_len_r,
-			   &error) < 0) {
+	if (crypto_decrypt(s->slot->cert_pem, s->slot->key_pem, in, len, out_r,
+			   out_len_r, &error) < 0) {
 		free(error);
 		return -1;
 	}
