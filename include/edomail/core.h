@@ -369,7 +369,10 @@ int core_send_receipts(struct core *core, const char *box_id,
 /* ---- private keys (core-keys.c): the one place a stored key is opened ---- */
 
 /* A certificate of user_id in box_id (0: the organization's own) with its
- * private key, open for one operation: the newest one valid now.  PERM
+ * private key, open for one operation: the newest one valid now (the
+ * opened key is shared from a 60 s cache, checked against the stored row
+ * on every open; thread-safe, and one handle may sign from several
+ * threads).  PERM
  * with a text saying why there is none (no certificate, expired, not yet
  * valid, no key stored); TEMP when the key does not open. */
 struct core_signer;
@@ -383,8 +386,12 @@ int core_signer_sign(struct core_signer *s, const unsigned char *data,
 /* Opens CMS EnvelopedData made for this certificate; -1 when it cannot. */
 int core_signer_decrypt(struct core_signer *s, const unsigned char *in,
 			size_t len, unsigned char **out_r, size_t *out_len_r);
-/* Wipes the key. */
+/* Lets go of the key (wiped when no longer cached or used). */
 void core_signer_free(struct core_signer **s);
+/* Wipes the opened signing keys kept longer than the signer cache's 60 s
+ * (core-keys.c); the daemon calls it from its periodic poll, so a key
+ * does not stay in memory when no more letters come. */
+void core_keys_expire(struct core *core);
 
 /* Every key of (box, user) that opens, the user's first, then the
  * organization's: for reading what came encrypted.  Never NULL (maybe

@@ -1,11 +1,14 @@
 /* Private keys: the one place where a sealed key is opened (issue 10).
  * A certificate's private key is stored sealed with the node key
- * (crypto_seal); it is opened here only for the time of one operation —
- * a submission's signatures, a batch of receipts, reading one encrypted
- * message — kept in memory only, and wiped when the signer or keyring is
- * freed.  Nothing clear is ever written to disk. */
+ * (crypto_seal); it is opened here for one operation — a submission's
+ * signatures, a batch of receipts, reading one encrypted message — and a
+ * signing key is then kept opened for at most CORE_SIGNER_TTL seconds so
+ * that a burst decodes it once (the signer cache below).  Keys are kept
+ * in memory only, and wiped when the signer, the cache slot or keyring
+ * is freed.  Nothing clear is ever written to disk. */
 #include "core/core-private.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +22,32 @@
 #include "lib/util.h"
 #include "store/store.h"
 
-struct core_signer {
+/* An opened signer, shared: the crypto_signer may sign from several
+ * threads at once (crypto-sign.c), the PEMs are read only.  Owned by the
+ * cache while cached, and by every handle given out; freed (the key
+ * wiped) when the last of them lets go. */
+struct core_signer_slot {
+	struct core_signer_slot *next;
+	char *box_id;
+	int64_t user_id;
+	/* the stored row it was opened from: a replaced, re-keyed or
+	 * expired certificate no longer matches */
+	int64_t cert_id;
+	int64_t not_after;
+	unsigned char *key_enc;
+	size_t key_enc_len;
+	int64_t opened;			/* util_now() when opened */
+	unsigned int refs;		/* handles + 1 while cached */
+
 	struct crypto_signer *signer;
 	char *cert_pem;
 	char *key_pem;
-	int64_t user_id;
+};
+
+/* What core_signer_open gives out: one reference to a slot. */
+struct core_signer {
+	struct core *core;
+	struct core_signer_slot *slot;
 };
 
 struct core_key {
@@ -169,12 +193,195 @@ static int core_no_cert(const struct store_cert *certs, size_t n, int why,
 	}
 }
 
+/* ---- the signer cache ----
+ *
+ * Decoding a private key (unseal + PEM through OSSL_DECODER + the key
+ * check) costs more than the RSA signature itself, and a burst of letters
+ * or receipts uses the same key again and again.  So an opened signer is
+ * kept in memory, never on disk, for CORE_SIGNER_TTL seconds after it was
+ * opened — a constant, not a setting: long enough for a burst, short
+ * enough that a key does not sit in memory for the daemon's lifetime.
+ * Every open still reads the certificate rows and picks the certificate
+ * anew, and uses the cached signer only if that row is the same (id,
+ * not_after, sealed key), so a replaced, re-keyed, removed or expired
+ * certificate is never used.  Keys are wiped when a slot is freed:
+ * evicted (TTL — the daemon's periodic core_keys_expire, or any open —
+ * replaced, cache full) and unused, or at core_close. */
+#define CORE_SIGNER_CACHE_MAX 32
+
+static void core_signer_slot_free(struct core_signer_slot *slot)
+{
+	crypto_signer_free(&slot->signer);
+	free(slot->cert_pem);
+	core_key_wipe(&slot->key_pem);
+	free(slot->box_id);
+	free(slot->key_enc);
+	free(slot);
+}
+
+/* Drops the cache's reference; the caller holds signers_lock and frees
+ * the returned slot (if any) after unlocking. */
+static struct core_signer_slot *
+core_signer_uncache(struct core *core, struct core_signer_slot **prev)
+{
+	struct core_signer_slot *slot = *prev;
+
+	*prev = slot->next;
+	slot->next = NULL;
+	core->n_signers--;
+	return --slot->refs == 0 ? slot : NULL;
+}
+
+static bool core_signer_matches(const struct core_signer_slot *slot,
+				const struct store_cert *c)
+{
+	return slot->cert_id == c->id && slot->not_after == c->not_after &&
+		slot->key_enc_len == c->key_enc_len &&
+		memcmp(slot->key_enc, c->key_enc, c->key_enc_len) == 0;
+}
+
+/* The cached signer of (box, user) for certificate c, with a reference
+ * taken; NULL if none.  Evicts what is too old, and the owner's slots of
+ * other certificate rows (c NULL: all of the owner's; box_id NULL: only
+ * what is too old). */
+static struct core_signer_slot *core_signer_lookup(struct core *core,
+						   const char *box_id,
+						   int64_t user_id,
+						   const struct store_cert *c,
+						   int64_t now)
+{
+	struct core_signer_slot *found = NULL, *dead = NULL, **prev, *slot;
+
+	pthread_mutex_lock(&core->signers_lock);
+	prev = &core->signers;
+	while ((slot = *prev) != NULL) {
+		bool mine = box_id != NULL && slot->user_id == user_id &&
+			strcmp(slot->box_id, box_id) == 0;
+		bool fresh = now >= slot->opened &&
+			now - slot->opened < core->signer_ttl;
+		if (fresh && mine && c != NULL && found == NULL &&
+		    core_signer_matches(slot, c)) {
+			slot->refs++;
+			found = slot;
+		} else if (!fresh || mine) {
+			struct core_signer_slot *f =
+				core_signer_uncache(core, prev);
+			if (f != NULL) {
+				f->next = dead;
+				dead = f;
+			}
+			continue;
+		}
+		prev = &slot->next;
+	}
+	pthread_mutex_unlock(&core->signers_lock);
+	while (dead != NULL) {
+		slot = dead;
+		dead = dead->next;
+		core_signer_slot_free(slot);
+	}
+	return found;
+}
+
+/* Puts a newly opened slot (one reference: the caller's) in the cache,
+ * evicting the oldest when full. */
+static void core_signer_insert(struct core *core,
+			       struct core_signer_slot *slot)
+{
+	struct core_signer_slot *dead = NULL, **prev;
+
+	pthread_mutex_lock(&core->signers_lock);
+	core->signer_loads++;
+	slot->refs++;
+	slot->next = core->signers;
+	core->signers = slot;
+	core->n_signers++;
+	if (core->n_signers > CORE_SIGNER_CACHE_MAX) {
+		/* newest first: the last one is the oldest */
+		for (prev = &core->signers; (*prev)->next != NULL;
+		     prev = &(*prev)->next)
+			;
+		dead = core_signer_uncache(core, prev);
+	}
+	pthread_mutex_unlock(&core->signers_lock);
+	if (dead != NULL)
+		core_signer_slot_free(dead);
+}
+
+void core_keys_expire(struct core *core)
+{
+	(void)core_signer_lookup(core, NULL, 0, NULL, util_now());
+}
+
+void core_signers_flush(struct core *core)
+{
+	struct core_signer_slot *dead = NULL, *slot;
+
+	pthread_mutex_lock(&core->signers_lock);
+	while (core->signers != NULL) {
+		slot = core_signer_uncache(core, &core->signers);
+		if (slot != NULL) {
+			slot->next = dead;
+			dead = slot;
+		}
+	}
+	pthread_mutex_unlock(&core->signers_lock);
+	while (dead != NULL) {
+		slot = dead;
+		dead = dead->next;
+		core_signer_slot_free(slot);
+	}
+}
+
+/* Opens certificate c's key into a new slot (one reference). */
+static struct core_signer_slot *core_signer_load(struct core *core,
+						 const char *box_id,
+						 int64_t user_id,
+						 const struct store_cert *c,
+						 int64_t now,
+						 struct core_error *err)
+{
+	struct core_signer_slot *slot = xcalloc(1, sizeof(*slot));
+	char *error = NULL;
+
+	slot->refs = 1;
+	slot->box_id = xstrdup(box_id);
+	slot->user_id = user_id;
+	slot->cert_id = c->id;
+	slot->not_after = c->not_after;
+	slot->key_enc = xmalloc(c->key_enc_len);
+	memcpy(slot->key_enc, c->key_enc, c->key_enc_len);
+	slot->key_enc_len = c->key_enc_len;
+	slot->opened = now;
+	slot->key_pem = core_key_unseal(core, c);
+	if (slot->key_pem == NULL) {
+		core_signer_slot_free(slot);
+		core_error_set(err, CORE_ERR_TEMP,
+			       "Закрытый ключ не открывается ключом узла, "
+			       "обратитесь к администратору / the private key "
+			       "cannot be opened with the node key, contact the "
+			       "administrator");
+		return NULL;
+	}
+	slot->cert_pem = xstrdup(c->cert_pem);
+	if (crypto_signer_new(slot->cert_pem, slot->key_pem, &slot->signer,
+			      &error) < 0) {
+		core_signer_slot_free(slot);
+		core_error_set(err, CORE_ERR_PERM, "%s",
+			       error != NULL ? error : "?");
+		free(error);
+		return NULL;
+	}
+	return slot;
+}
+
 int core_signer_open(struct core *core, const char *box_id, int64_t user_id,
 		     struct core_signer **s_r, struct core_error *err)
 {
 	struct store_cert *certs = NULL;
+	struct core_signer_slot *slot;
 	size_t n = 0;
-	char *error = NULL;
+	int64_t now = util_now();
 	int why, ret = -1;
 
 	CORE_ERR_GUARD(err);
@@ -184,42 +391,31 @@ int core_signer_open(struct core *core, const char *box_id, int64_t user_id,
 		return core_error_set(err, CORE_ERR_TEMP,
 				      "Хранилище недоступно, повторите позже / "
 				      "store unavailable, try later");
-	const struct store_cert *cert = core_pick_cert(certs, n, util_now(),
-						       &why);
+	const struct store_cert *cert = core_pick_cert(certs, n, now, &why);
+	slot = core_signer_lookup(core, box_id, user_id, cert, now);
 	if (cert == NULL) {
 		core_no_cert(certs, n, why, err);
 		goto out;
 	}
+	if (slot == NULL) {
+		slot = core_signer_load(core, box_id, user_id, cert, now, err);
+		if (slot == NULL)
+			goto out;
+		core_signer_insert(core, slot);
+	}
 	struct core_signer *s = xcalloc(1, sizeof(*s));
-	s->user_id = user_id;
-	s->key_pem = core_key_unseal(core, cert);
-	if (s->key_pem == NULL) {
-		core_signer_free(&s);
-		core_error_set(err, CORE_ERR_TEMP,
-			       "Закрытый ключ не открывается ключом узла, "
-			       "обратитесь к администратору / the private key "
-			       "cannot be opened with the node key, contact the "
-			       "administrator");
-		goto out;
-	}
-	s->cert_pem = xstrdup(cert->cert_pem);
-	if (crypto_signer_new(s->cert_pem, s->key_pem, &s->signer, &error) < 0) {
-		core_signer_free(&s);
-		core_error_set(err, CORE_ERR_PERM, "%s",
-			       error != NULL ? error : "?");
-		goto out;
-	}
+	s->core = core;
+	s->slot = slot;
 	*s_r = s;
 	ret = 0;
 out:
-	free(error);
 	store_cert_list_free(certs, n);
 	return ret;
 }
 
 const char *core_signer_cert_pem(const struct core_signer *s)
 {
-	return s->cert_pem;
+	return s->slot->cert_pem;
 }
 
 int core_signer_sign(struct core_signer *s, const unsigned char *data,
@@ -229,7 +425,7 @@ int core_signer_sign(struct core_signer *s, const unsigned char *data,
 	char *error = NULL;
 
 	CORE_ERR_GUARD(err);
-	if (crypto_sign_detached(s->signer, data, len, sig_r, sig_len_r,
+	if (crypto_sign_detached(s->slot->signer, data, len, sig_r, sig_len_r,
 				 &error) < 0) {
 		core_error_set(err, CORE_ERR_PERM, "Не удалось подписать: %s / "
 			       "signing failed", error != NULL ? error : "?");
@@ -244,8 +440,8 @@ int core_signer_decrypt(struct core_signer *s, const unsigned char *in,
 {
 	char *error = NULL;
 
-	if (crypto_decrypt(s->cert_pem, s->key_pem, in, len, out_r, out_len_r,
-			   &error) < 0) {
+	if (crypto_decrypt(s->slot->cert_pem, s->slot->key_pem, in, len, out_r,
+			   out_len_r, &error) < 0) {
 		free(error);
 		return -1;
 	}
@@ -255,13 +451,18 @@ int core_signer_decrypt(struct core_signer *s, const unsigned char *in,
 void core_signer_free(struct core_signer **_s)
 {
 	struct core_signer *s = *_s;
+	struct core_signer_slot *slot;
+	bool last;
 
 	if (s == NULL)
 		return;
 	*_s = NULL;
-	crypto_signer_free(&s->signer);
-	free(s->cert_pem);
-	core_key_wipe(&s->key_pem);
+	slot = s->slot;
+	pthread_mutex_lock(&s->core->signers_lock);
+	last = --slot->refs == 0;
+	pthread_mutex_unlock(&s->core->signers_lock);
+	if (last)
+		core_signer_slot_free(slot);
 	free(s);
 }
 

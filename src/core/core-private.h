@@ -2,6 +2,7 @@
 #define CORE_CORE_PRIVATE_H
 /* Inside the core module only: the core object the drivers see. */
 #include <pthread.h>
+#include <stdint.h>
 #include "edo/edo.h"
 #include <edomail/core.h>
 
@@ -17,6 +18,13 @@ struct core {
 	int node_key_state;
 	unsigned char node_key[32];
 
+	/* core-keys.c: opened signers kept for signer_ttl seconds */
+	pthread_mutex_t signers_lock;
+	int64_t signer_ttl;		/* CORE_SIGNER_TTL; tests shorten it */
+	struct core_signer_slot *signers;	/* a list, newest first */
+	size_t n_signers;
+	uint64_t signer_loads;		/* keys decoded: for the tests */
+
 	pthread_mutex_t notify_lock;
 	core_notify_cb *notify;
 	void *notify_ctx;
@@ -27,6 +35,14 @@ struct core {
 	struct core_error err##_local; \
 	if ((err) == NULL) \
 		(err) = &err##_local
+
+/* Seconds an opened signing key is kept (core-keys.c): a constant, not a
+ * setting — long enough for a burst of letters or receipts, short enough
+ * that a key does not sit in memory while nothing is signed. */
+#define CORE_SIGNER_TTL 60
+
+/* core-keys.c: wipes and frees every cached signer (core_close). */
+void core_signers_flush(struct core *core);
 
 /* Drivers call this after a commit, once per box concerned. */
 void core_notify_box(struct core *core, const char *box_id);

@@ -107,9 +107,12 @@ int core_open(const struct settings *set, struct store *store,
 	core->driver = drv;
 	pthread_mutex_init(&core->notify_lock, NULL);
 	pthread_mutex_init(&core->keys_lock, NULL);
+	pthread_mutex_init(&core->signers_lock, NULL);
+	core->signer_ttl = CORE_SIGNER_TTL;
 	if (drv->open(core, err) < 0) {
 		pthread_mutex_destroy(&core->notify_lock);
 		pthread_mutex_destroy(&core->keys_lock);
+		pthread_mutex_destroy(&core->signers_lock);
 		free(core);
 		return -1;
 	}
@@ -125,8 +128,10 @@ void core_close(struct core **_core)
 		return;
 	*_core = NULL;
 	core->driver->close(core);
+	core_signers_flush(core);
 	pthread_mutex_destroy(&core->notify_lock);
 	pthread_mutex_destroy(&core->keys_lock);
+	pthread_mutex_destroy(&core->signers_lock);
 	OPENSSL_cleanse(core->node_key, sizeof(core->node_key));
 	free(core);
 }

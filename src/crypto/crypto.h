@@ -130,6 +130,16 @@ int crypto_verify_detached(const unsigned char *data, size_t len,
 			   const unsigned char *sig, size_t sig_len,
 			   struct crypto_verify_report *report_r);
 void crypto_verify_report_clear(struct crypto_verify_report *r);
+/* The same check through a cache of recent reports (crypto-verify-cache.c),
+ * thread-safe: the same signature over the same bytes is checked once a
+ * minute at most.  c NULL: no cache. */
+struct crypto_verify_cache;
+struct crypto_verify_cache *crypto_verify_cache_new(void);
+void crypto_verify_cache_free(struct crypto_verify_cache **c);
+int crypto_verify_detached_cached(struct crypto_verify_cache *c,
+				  const unsigned char *data, size_t len,
+				  const unsigned char *sig, size_t sig_len,
+				  struct crypto_verify_report *report_r);
 
 /* ---- encryption ---- */
 

@@ -208,7 +208,10 @@ static void poll_changes(struct daemon_ctx *d)
 
 static void poll_cb(evutil_socket_t fd, short what, void *arg)
 {
-	poll_changes(arg);
+	struct daemon_ctx *d = arg;
+
+	poll_changes(d);
+	core_keys_expire(d->core);
 }
 
 static void prepare_work(void *ctx)

@@ -40,6 +40,7 @@ int mailbox_env_new(const struct settings *set, struct store *store,
 	pthread_mutex_init(&env->lock, NULL);
 	pthread_mutex_init(&env->sync_lock, NULL);
 	env->auth_cache = mb_auth_cache_new(set->auth_cache_ttl);
+	env->verify_cache = crypto_verify_cache_new();
 	*env_r = env;
 	return 0;
 }
@@ -55,6 +56,7 @@ void mailbox_env_free(struct mailbox_env **_env)
 		log_warnx("mailbox: env freed with views still open");
 	free(env->dummy_hash);
 	mb_auth_cache_free(&env->auth_cache);
+	crypto_verify_cache_free(&env->verify_cache);
 	free(env->prerendering);
 	pthread_mutex_destroy(&env->lock);
 	pthread_mutex_destroy(&env->sync_lock);

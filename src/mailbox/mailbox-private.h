@@ -43,6 +43,8 @@
 	" " MB_KW_ACCEPTED " " MB_KW_REJECTED " " MB_KW_WITHDRAWN " " \
 	MB_KW_FAILED
 
+struct crypto_verify_cache;
+
 struct mailbox_env {
 	const struct settings *set;
 	struct store *store;
@@ -68,6 +70,9 @@ struct mailbox_env {
 	char **prerendering;
 	size_t n_prerendering;
 	uint64_t sync_renders;
+	/* Signature reports shared by the renderings of one message in the
+	 * sender's and the recipient's box (its own lock). */
+	struct crypto_verify_cache *verify_cache;
 };
 
 /* A box the session serves. */

@@ -495,8 +495,10 @@ static void mb_msg_view_add_original(struct mailbox_env *env,
 }
 
 /* One report per document signature, verified against the document as
- * shown (decrypted). */
-static void mb_msg_view_verify(struct mb_msg_view *v)
+ * shown (decrypted).  Through the env's cache: the sender's and the
+ * recipient's rendering of a message check the same bytes. */
+static void mb_msg_view_verify(struct mailbox_env *env,
+			       struct mb_msg_view *v)
 {
 	size_t i, n = 0;
 
@@ -519,8 +521,10 @@ static void mb_msg_view_verify(struct mb_msg_view *v)
 			n++;
 			continue;
 		}
-		if (crypto_verify_detached(doc->data, doc->len, sig->data,
-					   sig->len, vr) < 0) {
+		if (crypto_verify_detached_cached(env->verify_cache,
+						  doc->data, doc->len,
+						  sig->data, sig->len,
+						  vr) < 0) {
 			memset(vr, 0, sizeof(*vr));
 			r->valid = 0;
 			r->error = "это не подпись CMS / not a CMS signature";
@@ -641,7 +645,7 @@ static int mb_render_message_view(struct mailbox_env *env,
 		return 0;
 	}
 	mb_msg_view_add_original(env, box_id, msg, &v);
-	mb_msg_view_verify(&v);
+	mb_msg_view_verify(env, &v);
 	v.shown = *msg;
 	v.shown.entities = v.ents;
 	v.shown.n_entities = v.n_ents;

@@ -13,30 +13,41 @@
 static const char b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* Base64 of in[0..len) appended to b, no line breaks. */
-static void b64_append(struct buf *b, const unsigned char *in, size_t len)
+/* Base64 of in[0..len) written at out (4 * ceil(len / 3) chars); the
+ * number written. */
+static size_t b64_encode(char *out, const unsigned char *in, size_t len)
 {
-	char quad[4];
-	size_t i = 0;
+	size_t i = 0, o = 0;
 
 	while (i + 3 <= len) {
 		uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) | in[i + 2];
-		quad[0] = b64_alphabet[(v >> 18) & 63];
-		quad[1] = b64_alphabet[(v >> 12) & 63];
-		quad[2] = b64_alphabet[(v >> 6) & 63];
-		quad[3] = b64_alphabet[v & 63];
-		buf_append(b, quad, 4);
+		out[o++] = b64_alphabet[(v >> 18) & 63];
+		out[o++] = b64_alphabet[(v >> 12) & 63];
+		out[o++] = b64_alphabet[(v >> 6) & 63];
+		out[o++] = b64_alphabet[v & 63];
 		i += 3;
 	}
 	if (i < len) {
 		uint32_t v = (uint32_t)in[i] << 16;
 		if (i + 1 < len)
 			v |= (uint32_t)in[i + 1] << 8;
-		quad[0] = b64_alphabet[(v >> 18) & 63];
-		quad[1] = b64_alphabet[(v >> 12) & 63];
-		quad[2] = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
-		quad[3] = '=';
-		buf_append(b, quad, 4);
+		out[o++] = b64_alphabet[(v >> 18) & 63];
+		out[o++] = b64_alphabet[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
+		out[o++] = '=';
+	}
+	return o;
+}
+
+/* Base64 of in[0..len) appended to b, no line breaks; a chunk at a time
+ * (an append per 4 characters cost more than the encoding). */
+static void b64_append(struct buf *b, const unsigned char *in, size_t len)
+{
+	char out[4 * 64];
+
+	for (size_t i = 0; i < len; i += 3 * 64) {
+		size_t n = len - i < 3 * 64 ? len - i : 3 * 64;
+		buf_append(b, out, b64_encode(out, in + i, n));
 	}
 }
 
@@ -543,12 +554,24 @@ void mimew_body_qp(struct buf *b, const unsigned char *d, size_t len)
 
 void mimew_body_base64(struct buf *b, const unsigned char *d, size_t len)
 {
+	/* Lines of 76 characters (57 bytes) joined by CRLF, appended 32
+	 * lines at a time. */
+	char out[32 * 78];
+	size_t o = 0;
+
 	for (size_t i = 0; i < len; i += 57) {
 		size_t n = len - i < 57 ? len - i : 57;
-		if (i > 0)
-			buf_append(b, "\r\n", 2);
-		b64_append(b, d + i, n);	/* 57 bytes -> 76 chars */
+		if (i > 0) {
+			out[o++] = '\r';
+			out[o++] = '\n';
+		}
+		o += b64_encode(out + o, d + i, n);
+		if (o > sizeof(out) - 78) {
+			buf_append(b, out, o);
+			o = 0;
+		}
 	}
+	buf_append(b, out, o);
 }
 
 char *mimew_boundary(const char *id)

@@ -346,6 +346,71 @@ static void test_threads(const char *type)
 	free_pair(&kp);
 }
 
+/* The verification cache gives the same reports as a check, for the very
+ * same bytes only. */
+static void test_verify_cache(const char *type)
+{
+	struct crypto_verify_cache *vc = crypto_verify_cache_new();
+	struct crypto_verify_report a, b;
+	struct keypair kp;
+	unsigned char *sig = NULL, junk[] = { 1, 2, 3 };
+	size_t sig_len = 0;
+	char *error = NULL, bad[sizeof(doc)];
+
+	if (!ok(make_pair(type, 0, 0, &kp) == 0 &&
+		sign(&kp, doc, sizeof(doc) - 1, &sig, &sig_len, &error) == 0,
+		"%s cache: signed", type)) {
+		free(error);
+		crypto_verify_cache_free(&vc);
+		return;
+	}
+	ok(crypto_verify_detached((const unsigned char *)doc, sizeof(doc) - 1,
+				  sig, sig_len, &a) == 0 &&
+	   crypto_verify_detached_cached(vc, (const unsigned char *)doc,
+					 sizeof(doc) - 1, sig, sig_len,
+					 &b) == 0 &&
+	   b.valid == 1 && b.error == NULL, "%s cache: first check valid",
+	   type);
+	crypto_verify_report_clear(&b);
+	ok(crypto_verify_detached_cached(vc, (const unsigned char *)doc,
+					 sizeof(doc) - 1, sig, sig_len,
+					 &b) == 0 &&
+	   b.valid == a.valid && b.signing_time == a.signing_time &&
+	   b.not_after == a.not_after &&
+	   strcmp(b.signer_subject, a.signer_subject) == 0 &&
+	   strcmp(b.signer_thumbprint, a.signer_thumbprint) == 0 &&
+	   strcmp(b.key_type, a.key_type) == 0,
+	   "%s cache: the cached report is the check's", type);
+	crypto_verify_report_clear(&b);
+	memcpy(bad, doc, sizeof(doc));
+	bad[10] ^= 1;
+	ok(crypto_verify_detached_cached(vc, (const unsigned char *)bad,
+					 sizeof(doc) - 1, sig, sig_len,
+					 &b) == 0 && b.valid == 0 &&
+	   tap_contains(b.error, "does not match"),
+	   "%s cache: another document is checked anew: invalid", type);
+	crypto_verify_report_clear(&b);
+	sig[sig_len - 3] ^= 0x5a;
+	ok(crypto_verify_detached_cached(vc, (const unsigned char *)doc,
+					 sizeof(doc) - 1, sig, sig_len,
+					 &b) == 0 && b.valid == 0,
+	   "%s cache: another signature is checked anew: invalid", type);
+	crypto_verify_report_clear(&b);
+	ok(crypto_verify_detached_cached(vc, junk, 3, junk, 3, &b) == -1 &&
+	   crypto_verify_detached_cached(vc, junk, 3, junk, 3, &b) == -1,
+	   "%s cache: not CMS, twice", type);
+	ok(crypto_verify_detached_cached(NULL, (const unsigned char *)doc,
+					 sizeof(doc) - 1, sig, sig_len,
+					 &b) == 0 && b.valid == 0,
+	   "%s cache: NULL cache checks directly", type);
+	crypto_verify_report_clear(&b);
+	crypto_verify_report_clear(&a);
+	crypto_verify_cache_free(&vc);
+	ok(vc == NULL, "crypto_verify_cache_free NULLs the pointer");
+	free(sig);
+	free_pair(&kp);
+}
+
 int main(void)
 {
 	log_init("test-crypto-sign", getenv("TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
@@ -367,6 +432,9 @@ int main(void)
 	test_invalid_cert();
 	test_bad_inputs();
 	test_threads("rsa");
+	test_verify_cache("rsa");
+	if (crypto_gost_available())
+		test_verify_cache("gost2012_256");
 	if (crypto_gost_available())
 		test_threads("gost2012_256");
 	return tap_done();

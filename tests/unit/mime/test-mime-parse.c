@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include <libetpan/libetpan.h>
+
 static const unsigned char pdf_bytes[] =
 	"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n";
 
@@ -333,6 +335,47 @@ static void test_minimal_and_odd(void)
 	mime_submission_clear(&s);
 }
 
+/* Our base64 decoding of attachments gives what libetpan's did, odd input
+ * included: junk and '=' skipped anywhere, short last groups. */
+static void test_base64_like_libetpan(void)
+{
+	static const char *const bodies[] = {
+		/* no lone first symbol: libetpan reads an unset byte then */
+		"AAEC", "AAECAw==", "AAECAw=", "AAECAw", "AAECA", "AAEC\r\nAw==",
+		"QUJD REVG\tR0hJ\r\nSktM", "Q=U=J=D", "!!QUJD##", "QU",
+		"QUI", "", "====", "  \r\n", "/+/+//++", "0123456789+/abcXYZ",
+		"QUJD\nREVG\n", "\xd0\x9f" "QUJD\xff",
+	};
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		struct mime_submission s;
+		char *err = NULL, *res = NULL, *msg;
+		size_t idx = 0, res_len = 0;
+
+		if (mailmime_base64_body_parse(bodies[i], strlen(bodies[i]),
+					       &idx, &res, &res_len) !=
+		    MAILIMF_NO_ERROR)
+			res = NULL;
+		msg = xasprintf("From: a@b.c\r\nMIME-Version: 1.0\r\n"
+				"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+				"--b\r\nContent-Type: text/plain\r\n\r\nok\r\n"
+				"--b\r\nContent-Type: application/pdf; name=a.pdf\r\n"
+				"Content-Transfer-Encoding: base64\r\n\r\n%s\r\n"
+				"--b--\r\n", bodies[i]);
+		int r = parse(msg, &s, &err);
+		ok(r == 0 && res != NULL && s.n_attachments == 1 &&
+		   s.attachments[0].len == res_len &&
+		   memcmp(s.attachments[0].data, res, res_len) == 0 &&
+		   s.attachments[0].data[res_len] == '\0',
+		   "base64 body %zu: %zu bytes as libetpan", i, res_len);
+		if (r == 0)
+			mime_submission_clear(&s);
+		free(err);
+		free(msg);
+		if (res != NULL)
+			mailmime_decoded_part_free(res);
+	}
+}
+
 int main(void)
 {
 	test_thunderbird();
@@ -342,5 +385,6 @@ int main(void)
 	test_html_only();
 	test_forward_as_attachment();
 	test_minimal_and_odd();
+	test_base64_like_libetpan();
 	return mt_done();
 }

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Daemon CPU per signed RSA submission, background work included.
+
+smtp_submit.py reads the daemon's CPU when the last 250 arrives; the
+receipts (ИоП) and the pre-rendering of Sent and INBOX still run after it.
+This one sends COUNT letters (100 KB attachment, Ромашка -> Лютик, 4
+sessions) after a warm-up of 8, waits until the daemon's CPU stops growing
+and divides all of it by COUNT.  `--perf-ready FILE`: after the warm-up,
+write the daemon's pid to FILE and wait 1 s (to attach `perf record -p`).
+"""
+import argparse
+import os
+import time
+
+import benchlib as bl
+import smtp_submit as ss
+
+
+def main():
+    ap = bl.common_args(argparse.ArgumentParser(description=__doc__),
+                        max_seconds=600)
+    ap.add_argument("--count", type=int, default=200)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--perf-ready", metavar="FILE")
+    args = ap.parse_args()
+    if args.quick:
+        args.count = min(args.count, 10)
+    bl.setup(args.max_seconds)
+    edo = bl.Edomail(args.workdir).start()
+    d = edo.demo
+    data = ss.attachment()
+    kind, user, src, dst = ss.DIRECTIONS[0]
+    ss.submit_many(edo, user, d[src], d[dst], data, 8, 2)    # warm-up
+    time.sleep(1.0)
+    if args.perf_ready:
+        with open(args.perf_ready + ".tmp", "w") as f:
+            f.write(str(edo.proc.pid))
+        os.rename(args.perf_ready + ".tmp", args.perf_ready)
+        time.sleep(1.0)
+    c0 = edo.cpu()
+    secs, lat, errors = ss.submit_many(edo, user, d[src], d[dst], data,
+                                       args.count, args.clients)
+    during = edo.cpu() - c0
+    prev = edo.cpu()
+    while True:
+        time.sleep(0.5)
+        cur = edo.cpu()
+        if cur - prev < 0.01:
+            break
+        prev = cur
+    total = cur - c0
+    print("%s: %d letters in %.2f s (%.1f/s), errors %d; daemon CPU per "
+          "letter: %.2f ms until the last 250, %.2f ms with the background "
+          "work; %s" % (kind, len(lat), secs, len(lat) / secs, len(errors),
+                        during / args.count * 1000,
+                        total / args.count * 1000, bl.conditions()))
+    bl.report_logs(edo)
+
+
+if __name__ == "__main__":
+    main()

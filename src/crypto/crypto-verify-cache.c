@@ -1,0 +1,138 @@
+/* Reports of detached-signature checks, kept for a short time so that the
+ * same signature over the same document is checked once: a message between
+ * two boxes of this node is rendered for the sender's Sent and for the
+ * recipient's INBOX, each with a report per signature.  The key is the
+ * content (SHA-256 of the document and of the signature), so a report is
+ * only ever reused for the very same bytes; a check costs a CMS parse, a
+ * copy and a digest of the document with the signature's own algorithm
+ * (Streebog for GOST, much slower than SHA-256), and the public-key
+ * operation.  The report depends on nothing else but, for a signature
+ * without a signing time, the current time: hence the short TTL. */
+#include "crypto/crypto-private.h"
+#include "lib/util.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Seconds a report is reused, and how many are kept (oldest dropped). */
+#define CRYPTO_VCACHE_TTL 60
+#define CRYPTO_VCACHE_MAX 64
+
+struct crypto_vcache_entry {
+	unsigned char key[64];		/* SHA-256 of data, then of sig */
+	int64_t made;
+	int ret;			/* crypto_verify_detached's */
+	struct crypto_verify_report report;
+};
+
+struct crypto_verify_cache {
+	pthread_mutex_t lock;
+	struct crypto_vcache_entry e[CRYPTO_VCACHE_MAX];
+	size_t n;			/* used slots */
+	size_t next;			/* the slot to replace when full */
+};
+
+struct crypto_verify_cache *crypto_verify_cache_new(void)
+{
+	struct crypto_verify_cache *c = xcalloc(1, sizeof(*c));
+
+	pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+void crypto_verify_cache_free(struct crypto_verify_cache **_c)
+{
+	struct crypto_verify_cache *c = *_c;
+
+	if (c == NULL)
+		return;
+	*_c = NULL;
+	for (size_t i = 0; i < c->n; i++)
+		crypto_verify_report_clear(&c->e[i].report);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static char *crypto_vc_dup(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static void crypto_verify_report_copy(struct crypto_verify_report *dst,
+				      const struct crypto_verify_report *src)
+{
+	*dst = *src;
+	dst->signer_subject = crypto_vc_dup(src->signer_subject);
+	dst->signer_common_name = crypto_vc_dup(src->signer_common_name);
+	dst->signer_serial = crypto_vc_dup(src->signer_serial);
+	dst->signer_issuer = crypto_vc_dup(src->signer_issuer);
+	dst->signer_thumbprint = crypto_vc_dup(src->signer_thumbprint);
+	dst->key_type = crypto_vc_dup(src->key_type);
+	dst->error = crypto_vc_dup(src->error);
+}
+
+/* 1 and a copy of the report when the key is cached and fresh. */
+static int crypto_vc_find(struct crypto_verify_cache *c,
+			  const unsigned char key[64], int64_t now,
+			  int *ret_r, struct crypto_verify_report *r)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n && !found; i++) {
+		if (memcmp(c->e[i].key, key, 64) != 0 ||
+		    now < c->e[i].made ||
+		    now - c->e[i].made >= CRYPTO_VCACHE_TTL)
+			continue;
+		*ret_r = c->e[i].ret;
+		crypto_verify_report_copy(r, &c->e[i].report);
+		found = 1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
+static void crypto_vc_put(struct crypto_verify_cache *c,
+			  const unsigned char key[64], int64_t now, int ret,
+			  const struct crypto_verify_report *r)
+{
+	struct crypto_vcache_entry *e;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->n < CRYPTO_VCACHE_MAX) {
+		e = &c->e[c->n++];
+	} else {
+		e = &c->e[c->next];
+		c->next = (c->next + 1) % CRYPTO_VCACHE_MAX;
+		crypto_verify_report_clear(&e->report);
+	}
+	memcpy(e->key, key, 64);
+	e->made = now;
+	e->ret = ret;
+	crypto_verify_report_copy(&e->report, r);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int crypto_verify_detached_cached(struct crypto_verify_cache *c,
+				  const unsigned char *data, size_t len,
+				  const unsigned char *sig, size_t sig_len,
+				  struct crypto_verify_report *report_r)
+{
+	unsigned char key[64];
+	int64_t now = util_now();
+	int ret;
+
+	if (c == NULL || sig_len == 0 || sig_len > CRYPTO_MAX_SIG_LEN ||
+	    len > CRYPTO_MAX_DATA_LEN)
+		return crypto_verify_detached(data, len, sig, sig_len,
+					      report_r);
+	crypto_sha256(data, len, key);
+	crypto_sha256(sig, sig_len, key + 32);
+	memset(report_r, 0, sizeof(*report_r));
+	if (crypto_vc_find(c, key, now, &ret, report_r))
+		return ret;
+	ret = crypto_verify_detached(data, len, sig, sig_len, report_r);
+	crypto_vc_put(c, key, now, ret, report_r);
+	return ret;
+}
