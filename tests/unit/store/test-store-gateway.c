@@ -7,22 +7,13 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "store/store-sql.h"
+#include "store-test.h"
 
 #include <sqlite3.h>
 
 static int sqlite_exec_ok(struct store *s, const char *sql)
 {
 	return sqlite3_exec(store_db(s), sql, NULL, NULL, NULL) == SQLITE_OK;
-}
-
-static int test_n, test_failed;
-
-static void ok(int cond, const char *what)
-{
-	test_n++;
-	if (!cond)
-		test_failed++;
-	printf("%s %d - %s\n", cond ? "ok" : "not ok", test_n, what);
 }
 
 static void test_users(struct store *s)

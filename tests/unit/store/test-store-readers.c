@@ -16,27 +16,7 @@
 #include "lib/util.h"
 #include "store/store-sql.h"
 #include "store/store-util.h"
-
-static int test_n, test_failed;
-
-static void ok(int cond, const char *what)
-{
-	test_n++;
-	if (!cond)
-		test_failed++;
-	printf("%s %d - %s\n", cond ? "ok" : "not ok", test_n, what);
-}
-
-static char *test_tmp_db(void)
-{
-	char dir[] = "/tmp/edostore-XXXXXX";
-
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	return xasprintf("%s/edomail.db", dir);
-}
+#include "store-test.h"
 
 static void test_cleanup(const char *path)
 {
