@@ -17,16 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int n_tests, n_failed;
-
-#define CHECK(cond, what)                                                      \
-	do {                                                                   \
-		int ok_ = (cond);                                              \
-		n_tests++;                                                     \
-		if (!ok_)                                                      \
-			n_failed++;                                            \
-		printf("%s %d - %s\n", ok_ ? "ok" : "not ok", n_tests, what);  \
-	} while (0)
+#include "lib-test.h"
 
 /* ---- the token bucket, clock injected ---- */
 

@@ -11,16 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int n_tests, n_failed;
-
-#define CHECK(cond, what)                                                      \
-	do {                                                                   \
-		int ok_ = (cond);                                              \
-		n_tests++;                                                     \
-		if (!ok_)                                                      \
-			n_failed++;                                            \
-		printf("%s %d - %s\n", ok_ ? "ok" : "not ok", n_tests, what);  \
-	} while (0)
+#include "lib-test.h"
 
 static void test_buf(void)
 {
