@@ -59,16 +59,18 @@ FX_HELPER struct core_box fx_register(struct core *core, const char *name,
 }
 
 /* The gateway's side: a certificate of box_id (user_id 0: the
- * organization's own) with its private key sealed under the node key. */
-FX_HELPER void fx_gw_cert(struct store *store,
-			  const unsigned char node_key[CRYPTO_NODE_KEY_LEN],
-			  const char *box_id, int64_t user_id,
-			  const char *cert, const char *key)
+ * organization's own) with its private key sealed under the node key;
+ * not_after, when not 0, replaces the certificate's own.  Its row id. */
+FX_HELPER int64_t fx_gw_cert_until(struct store *store,
+				   const unsigned char node_key[CRYPTO_NODE_KEY_LEN],
+				   const char *box_id, int64_t user_id,
+				   const char *cert, const char *key,
+				   int64_t not_after)
 {
 	struct crypto_cert_info info;
 	struct store_cert c;
 	char *cerr = NULL;
-	int64_t id;
+	int64_t id = 0;
 
 	memset(&info, 0, sizeof(info));
 	memset(&c, 0, sizeof(c));
@@ -85,12 +87,21 @@ FX_HELPER void fx_gw_cert(struct store *store,
 	c.thumbprint = info.thumbprint;
 	c.key_type = info.key_type;
 	c.not_before = info.not_before;
-	c.not_after = info.not_after;
+	c.not_after = not_after != 0 ? not_after : info.not_after;
 	c.cert_pem = (char *)cert;
 	if (store_cert_add(store, &c, &id) != STORE_OK)
 		fx_bail("store_cert_add", box_id);
 	free(c.key_enc);
 	crypto_cert_info_clear(&info);
+	return id;
+}
+
+FX_HELPER void fx_gw_cert(struct store *store,
+			  const unsigned char node_key[CRYPTO_NODE_KEY_LEN],
+			  const char *box_id, int64_t user_id,
+			  const char *cert, const char *key)
+{
+	(void)fx_gw_cert_until(store, node_key, box_id, user_id, cert, key, 0);
 }
 
 /* A detached signature of data with cert/key. */

@@ -80,31 +80,7 @@ static void *sign_thread(void *arg)
  * certificate's own. */
 static int64_t add_cert(const char *cert, const char *key, int64_t not_after)
 {
-	struct crypto_cert_info info;
-	struct store_cert c;
-	char *cerr = NULL;
-	int64_t id = 0;
-
-	memset(&info, 0, sizeof(info));
-	memset(&c, 0, sizeof(c));
-	if (crypto_cert_info(cert, &info, &cerr) < 0 ||
-	    crypto_seal(node_key, (const unsigned char *)key, strlen(key),
-			&c.key_enc, &c.key_enc_len) < 0)
-		fx_bail("certificate", cerr);
-	c.box_id = B.id;
-	c.subject = info.subject;
-	c.issuer = info.issuer;
-	c.serial = info.serial;
-	c.thumbprint = info.thumbprint;
-	c.key_type = info.key_type;
-	c.not_before = info.not_before;
-	c.not_after = not_after != 0 ? not_after : info.not_after;
-	c.cert_pem = (char *)cert;
-	if (store_cert_add(store, &c, &id) != STORE_OK)
-		fx_bail("store_cert_add", B.id);
-	free(c.key_enc);
-	crypto_cert_info_clear(&info);
-	return id;
+	return fx_gw_cert_until(store, node_key, B.id, 0, cert, key, not_after);
 }
 
 int main(void)
