@@ -51,10 +51,14 @@ static void *probe_thread(void *arg)
 
 	(void)arg;
 	while (!probe_stop) {
+		struct core_box box;
+
+		/* A real read, as another organization's STATUS makes one:
+		 * it runs on a reader connection and must not wait for the
+		 * writer's transaction. */
 		t0 = now_us();
-		store_lock(store);
+		(void)core_get_box(core, B.id, &box, NULL);
 		w = now_us() - t0;
-		store_unlock(store);
 		if (w > probe_max_us)
 			probe_max_us = w;
 		probe_n++;
@@ -245,14 +249,22 @@ int main(int argc, char **argv)
 	ok(ok_all, "%d x 2 letters of %d signed documents of %d KB sent",
 	   rounds, N_DOCS, DOC_SIZE / 1024);
 	report("send, caller tx (before)", total[0], rounds);
-	report("lock wait, caller tx (before)", wait[0], rounds);
+	report("longest read, caller tx (before)", wait[0], rounds);
 	report("send, core_apply (after)", total[1], rounds);
-	report("lock wait, core_apply (after)", wait[1], rounds);
-	/* Medians after sorting: the new way keeps others out for less. */
-	ok(wait[1][rounds / 2] < wait[0][rounds / 2],
-	   "another session waits less with core_apply (%.2f ms < %.2f ms)",
+	report("longest read, core_apply (after)", wait[1], rounds);
+	/* Medians after sorting.  With reader connections another
+	 * session's read never waits for the writer: its longest read is
+	 * a small part of the send however the send is made (before them
+	 * it waited for the whole transaction).  Half the send is far from
+	 * both, so a loaded machine does not make the check lucky. */
+	ok(wait[1][rounds / 2] < total[1][rounds / 2] / 2 &&
+	   wait[0][rounds / 2] < total[0][rounds / 2] / 2,
+	   "another session's read does not wait for the send "
+	   "(longest read %.2f / %.2f ms, send %.2f / %.2f ms)",
 	   (double)wait[1][rounds / 2] / 1000,
-	   (double)wait[0][rounds / 2] / 1000);
+	   (double)wait[0][rounds / 2] / 1000,
+	   (double)total[1][rounds / 2] / 1000,
+	   (double)total[0][rounds / 2] / 1000);
 	letter_free(&l);
 	free(cert);
 	free(key);
