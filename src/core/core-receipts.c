@@ -87,13 +87,12 @@ static int core_rcpt_try_owner(struct core *core, const char *box_id,
 /* The organization's certificate, else an active member's with the
  * signing right.  0 found, 1 none. */
 static int core_rcpt_load(struct core *core, const char *box_id,
-			  struct core_rcpt_signer *s, struct core_error *err)
+			  struct core_rcpt_signer *s)
 {
 	struct store_membership *m = NULL;
 	size_t n = 0, i;
 	int ret;
 
-	(void)err;
 	if (core_rcpt_try_owner(core, box_id, 0, s) == 0)
 		return 0;
 	if (store_member_list_box(core->store, box_id, &m, &n) != STORE_OK)
@@ -276,15 +275,13 @@ static int core_rcpt_batch(struct core *core, const struct core_box *me,
 		return 0;
 	if (!*loaded) {
 		/* Keys are touched only when there is work. */
-		ret = core_rcpt_load(core, me->id, s, err);
-		if (ret != 0) {
+		if (core_rcpt_load(core, me->id, s) != 0) {
 			free(ids);
-			if (ret > 0)
-				log_warnx("receipts: box %s has %zu message(s) "
-					  "waiting for a receipt, but no usable "
-					  "certificate (organization's or an "
-					  "active signer's)", me->id, n);
-			return ret < 0 ? -1 : 0;
+			log_warnx("receipts: box %s has %zu message(s) waiting "
+				  "for a receipt, but no usable certificate "
+				  "(organization's or an active signer's)",
+				  me->id, n);
+			return 0;
 		}
 		*loaded = 1;
 	}

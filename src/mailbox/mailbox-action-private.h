@@ -15,10 +15,15 @@ int mb_res(struct mailbox_result *res, enum mailbox_result_class cls,
 int mb_res_core(struct mailbox_result *res, const struct core_error *cerr,
 		int nothing_sent);
 int mb_res_store(struct mailbox_result *res, int store_ret);
+/* msg ("Русский / English") with "nothing was sent" added to each half. */
+int mb_res_nothing_sent(struct mailbox_result *res,
+			enum mailbox_result_class cls, const char *msg);
 void mb_org_from_box(struct mailbox_org *o, const struct core_box *b);
 enum mailbox_relation mb_relation(enum core_ca_status st);
+/* The relation of two boxes at the operator (none: NOT_IN_LIST); -1 with
+ * res on a failure (nothing_sent: of a submission, see mb_res_core). */
 int mb_counteragent(struct mailbox_env *env, const char *box_id,
-		    const char *other_id, enum core_ca_status *st_r,
-		    struct mailbox_result *res);
+		    const char *other_id, int nothing_sent,
+		    enum core_ca_status *st_r, struct mailbox_result *res);
 
 #endif

@@ -658,16 +658,10 @@ int mailbox_notice_add(struct mailbox_user *user, const char *box_id,
 	char *to, *reply;
 	int role, ret;
 
-	size_t i;
-
 	if (subject == NULL || text == NULL)
 		return mb_error(err, MAILBOX_ERR_INVALID,
 				"Пустое уведомление / empty notice");
-	for (i = 0; box_id != NULL && i < user->n_boxes; i++) {
-		if (strcmp(user->boxes[i].box_id, box_id) == 0)
-			break;
-	}
-	if (box_id != NULL && i == user->n_boxes)
+	if (box_id != NULL && !mb_user_serves(user, box_id))
 		return mb_error(err, MAILBOX_ERR_PERM,
 				"Эта организация недоступна / this organization "
 				"is not available");

@@ -182,7 +182,7 @@ void mb_notify_user(struct mailbox_env *env, int64_t user_id,
 	free(calls);
 }
 
-static int mb_user_serves(const struct mailbox_user *user, const char *box_id)
+int mb_user_serves(const struct mailbox_user *user, const char *box_id)
 {
 	size_t i;
 

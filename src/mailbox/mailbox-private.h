@@ -262,6 +262,8 @@ void mb_notify_user(struct mailbox_env *env, int64_t user_id,
 void mb_view_register(struct mailbox_env *env, struct mailbox_view *view);
 void mb_view_unregister(struct mailbox_env *env, struct mailbox_view *view);
 const char *mb_dummy_hash(struct mailbox_env *env);
+/* 1 when box_id is one of the organizations this session serves. */
+int mb_user_serves(const struct mailbox_user *user, const char *box_id);
 
 /* mailbox-authcache.c: verified logins for limits.auth_cache_ttl seconds
  * (memory only, a salted hash, never the password).  Thread-safe; NULL

@@ -36,6 +36,18 @@ int mb_res(struct mailbox_result *res, enum mailbox_result_class cls,
 	return cls == MAILBOX_RES_OK ? 0 : -1;
 }
 
+int mb_res_nothing_sent(struct mailbox_result *res,
+			enum mailbox_result_class cls, const char *msg)
+{
+	const char *sep = strstr(msg, " / ");
+
+	if (sep == NULL)
+		return mb_res(res, cls, "%s; ничего не отправлено / nothing was "
+			      "sent", msg);
+	return mb_res(res, cls, "%.*s; ничего не отправлено / %s, nothing was "
+		      "sent", (int)(sep - msg), msg, sep + 3);
+}
+
 /* The core's text is already "Русский / English"; what it says about a
  * submission is followed by what became of the mail. */
 int mb_res_core(struct mailbox_result *res, const struct core_error *cerr,
@@ -47,8 +59,7 @@ int mb_res_core(struct mailbox_result *res, const struct core_error *cerr,
 	switch (cerr->cls) {
 	case CORE_ERR_TEMP:
 		if (nothing_sent)
-			return mb_res(res, MAILBOX_RES_TEMP, "%s; ничего не "
-				      "отправлено / nothing was sent", msg);
+			return mb_res_nothing_sent(res, MAILBOX_RES_TEMP, msg);
 		return mb_res(res, MAILBOX_RES_TEMP, "%s", msg);
 	case CORE_ERR_NOTFOUND:
 		return mb_res(res, nothing_sent ? MAILBOX_RES_NO_SUCH :
@@ -99,8 +110,8 @@ enum mailbox_relation mb_relation(enum core_ca_status st)
 
 /* The relation of two boxes at the operator; -1 with res on a failure. */
 int mb_counteragent(struct mailbox_env *env, const char *box_id,
-		    const char *other_id, enum core_ca_status *st_r,
-		    struct mailbox_result *res)
+		    const char *other_id, int nothing_sent,
+		    enum core_ca_status *st_r, struct mailbox_result *res)
 {
 	struct core_counteragent ca;
 	struct core_error cerr = { 0 };
@@ -115,5 +126,5 @@ int mb_counteragent(struct mailbox_env *env, const char *box_id,
 		*st_r = CORE_CA_NOT_IN_LIST;
 		return 0;
 	}
-	return mb_res_core(res, &cerr, 0);
+	return mb_res_core(res, &cerr, nothing_sent);
 }

@@ -14,14 +14,6 @@
 
 /* ---- MAIL FROM ---- */
 
-static int mb_user_serves(const struct mailbox_user *user, const char *box_id)
-{
-	for (size_t i = 0; i < user->n_boxes; i++)
-		if (strcasecmp(user->boxes[i].box_id, box_id) == 0)
-			return 1;
-	return 0;
-}
-
 /* An address of a box the user is no member of, or of no box at all: one
  * answer for both, with only what the client sent, so that MAIL FROM does
  * not tell which participant ids exist or whose they are. */
@@ -235,7 +227,7 @@ static int mb_rcpt_relation(struct mailbox_env *env,
 	const struct mailbox_org *o = &r->org;
 	enum core_ca_status st;
 
-	if (mb_counteragent(env, from->org.id, o->id, &st, res) < 0)
+	if (mb_counteragent(env, from->org.id, o->id, 0, &st, res) < 0)
 		return -1;
 	r->relation = mb_relation(st);
 	if (r->relation == MAILBOX_REL_INVITED_BY_ME)

@@ -18,20 +18,6 @@
 
 /* ---- the signer: the user's certificate for this box (core-keys.c) ---- */
 
-/* "Русский / English" of the core, with what became of the mail. */
-static void mb_nothing_sent(struct mailbox_result *res,
-			    enum mailbox_result_class cls, const char *msg)
-{
-	const char *sep = strstr(msg, " / ");
-
-	if (sep == NULL)
-		mb_res(res, cls, "%s; ничего не отправлено / nothing was sent",
-		       msg);
-	else
-		mb_res(res, cls, "%.*s; ничего не отправлено / %s, nothing was "
-		       "sent", (int)(sep - msg), msg, sep + 3);
-}
-
 int mb_submit_signer(struct mb_submit *c)
 {
 	struct core_error err = { 0 };
@@ -44,7 +30,7 @@ int mb_submit_signer(struct mb_submit *c)
 	if (core_signer_open(c->env->core, c->from->org.id, c->user->id,
 			     &c->signer, &err) == 0)
 		return 0;
-	mb_nothing_sent(&c->signer_res, err.cls == CORE_ERR_TEMP ?
+	mb_res_nothing_sent(&c->signer_res, err.cls == CORE_ERR_TEMP ?
 			MAILBOX_RES_TEMP : MAILBOX_RES_REFUSED, err.msg);
 	return -1;
 }
@@ -75,7 +61,7 @@ static const struct mb_sig *submit_sign(struct mb_submit *c,
 	memset(s, 0, sizeof(*s));
 	if (core_signer_sign(c->signer, data, len, &s->sig, &s->sig_len,
 			     &err) < 0) {
-		mb_nothing_sent(c->res, MAILBOX_RES_REFUSED, err.msg);
+		mb_res_nothing_sent(c->res, MAILBOX_RES_REFUSED, err.msg);
 		return NULL;
 	}
 	memcpy(s->hash, h, 32);

@@ -474,24 +474,15 @@ static int plan_invitation(struct mb_submit *c, struct mb_srcpt *sr)
 
 int mb_submit_plan(struct mb_submit *c, struct mb_srcpt *sr)
 {
-	struct core_counteragent ca;
-	struct core_error err = { 0 };
 	enum core_ca_status st;
 	char answer[CORE_UUID_LEN];
 	int inv_ref, decision;
 	char *comment = NULL;
 
-	memset(&ca, 0, sizeof(ca));
-	if (core_counteragent(c->env->core, c->from->org.id, sr->r->org.id, &ca,
-			      &err) == 0) {
-		st = ca.status;
-		free(ca.comment);
-	} else if (err.cls == CORE_ERR_NOTFOUND) {
-		st = CORE_CA_NOT_IN_LIST;
-	} else {
-		mb_res_core(c->res, &err, 1);
+	/* Read again: the relation may have changed since RCPT TO. */
+	if (mb_counteragent(c->env, c->from->org.id, sr->r->org.id, 1, &st,
+			    c->res) < 0)
 		return -1;
-	}
 	submit_find_refs(c, sr, answer, &inv_ref);
 	decision = mime_reply_decision(c->sub.new_text != NULL ? c->sub.new_text :
 				       c->text, &comment);

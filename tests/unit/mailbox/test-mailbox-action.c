@@ -358,7 +358,6 @@ static void test_letter(void)
 	   has(res.text, "nothing was sent"), "no certificate: %s", res.text);
 	mailbox_result_clear(&res);
 
-	m.from = addr_b;
 	ok(mailbox_submit(anna, &(struct mailbox_submission){ 0 }, &res) < 0 &&
 	   res.cls == MAILBOX_RES_BAD_MESSAGE, "an empty submission");
 	mailbox_result_clear(&res);
@@ -437,12 +436,19 @@ static void test_sent_absorbed(void)
 	size_t len;
 	char *data = mail_build(&m, &len);
 
-	ok(mailbox_user_sync(anna, &err) == 0, "anna's folders synced");
+	struct mailbox_status before, after;
+
+	ok(mailbox_user_sync(anna, &err) == 0 &&
+	   mailbox_folder_status(anna, "Отправленные", &before, &err) == 0 &&
+	   mailbox_sent_has(anna, "letter-1@client", &err) == 1,
+	   "anna's Sent holds the submitted letter");
 	ok(mailbox_append(anna, "Отправленные", (unsigned char *)data, len, 0,
-			  NULL, 0, &uidv, &uid, &err) == 0 && uid != 0,
-	   "the Sent copy is accepted: %s", err.msg);
-	ok(mailbox_sent_has(anna, "letter-1@client", &err) == 1,
-	   "and it is the submitted letter's item");
+			  NULL, 0, &uidv, &uid, &err) == 0 && uid != 0 &&
+	   uid < before.uidnext, "the Sent copy is accepted as that item: %s",
+	   err.msg);
+	ok(mailbox_folder_status(anna, "Отправленные", &after, &err) == 0 &&
+	   after.messages == before.messages && after.uidnext == before.uidnext,
+	   "and Sent has no second message");
 	free(data);
 }
 
