@@ -3,7 +3,10 @@
 # demo, but only those that are missing (apt-get update first, as a clean
 # machine has no package lists).  Run as root, or it uses sudo.
 set -eu
-# libdpkg-perl: Debian's libetpan.pc links with
+# Every tool a test drives is here (tests/e2e/edomail_harness.py
+# require_tools fails a test whose tool is missing); iproute2 (ip netns)
+# and man-db/groff-base (the man pages' install test) are not in a minimal
+# debootstrap.  libdpkg-perl: Debian's libetpan.pc links with
 # -specs=/usr/share/dpkg/no-pie-link.specs, a file of that package; a fresh
 # machine without it cannot link (found by contrib/chroot-test.sh).
 PKGS="meson ninja-build pkg-config gcc libc6-dev libdpkg-perl
@@ -11,7 +14,8 @@ libetpan-dev libcurl4-gnutls-dev libssl-dev openssl libsqlite3-dev sqlite3
 libxml2-dev libxml2-utils libconfig-dev libevent-dev libengine-gost-openssl
 python3 curl swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
 mutt neomutt isync tmux valgrind clang libclang-rt-14-dev
-dovecot-imapd"
+dovecot-imapd
+iproute2 util-linux man-db groff-base"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -90,6 +90,7 @@ static const struct settings_key settings_keys[] = {
 
 	{ "log", "file", SETTINGS_KEY_PATH, S(log_file), 0, 0 },
 	{ "log", "level", SETTINGS_KEY_STRING, S(log_level), 0, 0 },
+	{ "log", "syslog_socket", SETTINGS_KEY_PATH, S(log_syslog_socket), 0, 0 },
 };
 
 #undef S
@@ -153,6 +154,7 @@ void settings_defaults(struct settings *set)
 	set->tls_key = xstrdup("tls.key");
 	set->log_file = NULL;
 	set->log_level = xstrdup("info");
+	set->log_syslog_socket = xstrdup("/dev/log");
 
 	set->store_path = xstrdup("edomail.db");
 	set->node_key_path = xstrdup("node.key");
@@ -198,6 +200,7 @@ void settings_free(struct settings *set)
 	free(set->tls_key);
 	free(set->log_file);
 	free(set->log_level);
+	free(set->log_syslog_socket);
 	free(set->store_path);
 	free(set->node_key_path);
 	free(set->operator_driver);

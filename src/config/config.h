@@ -25,6 +25,7 @@ struct settings {
 	int allow_plaintext_loopback; /* auth without TLS on 127.0.0.0/8, ::1 */
 	char *log_file;		/* NULL = stderr */
 	char *log_level;	/* debug|info|warn|error */
+	char *log_syslog_socket; /* without -f and log_file: syslog here */
 	int workers;		/* worker threads for signing etc. */
 
 	/* store */

@@ -17,7 +17,8 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-#define CTL_DEFAULT_CONF "/etc/edomail/edomail.conf"
+/* meson.build: sysconfdir/edomail/edomail.conf of the install prefix. */
+#define CTL_DEFAULT_CONF EDOMAIL_DEFAULT_CONF
 
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "org add", ctl_cmd_org_add,

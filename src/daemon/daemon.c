@@ -60,7 +60,7 @@ struct daemon_ctx {
 	struct smtp_server *smtp;
 	struct conn_registry *conns;	/* both servers' connections */
 	struct daemon_listener listeners[4];
-	struct event *sig_term, *sig_int, *sig_pipe;
+	struct event *sig_term, *sig_int, *sig_pipe, *sig_hup;
 	struct event *notify_ev;
 	struct event *poll_ev;
 	char poll_key[CORE_KEY_LEN];
@@ -462,6 +462,14 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct daemon_ctx *d = arg;
 	if (sig == SIGPIPE)
 		return;
+	if (sig == SIGHUP) {
+		/* After logrotate; the configuration is not reread. */
+		if (log_reopen() < 0)
+			log_warn("log: cannot reopen the log file");
+		else
+			log_info("signal %d: log file reopened", (int)sig);
+		return;
+	}
 	log_info("signal %d: stopping", (int)sig);
 	event_base_loopexit(d->base, NULL);
 }
@@ -601,6 +609,12 @@ int daemon_run(const struct settings *set, int foreground, int debug)
 		return -1;
 	}
 	daemon_fd_limit(&d);
+	/* Without -f and a log file, standard error is /dev/null after
+	 * daemon(): syslog takes the lines (edomaild(8), LOGGING). */
+	if (!foreground && set->log_file == NULL)
+		log_set_syslog(set->log_syslog_socket);
+	else if (set->log_file == NULL)
+		log_detect_journal();
 	if (!foreground && daemon(1, 0) < 0) {
 		log_warn("daemon()");
 		return -1;
@@ -612,7 +626,9 @@ int daemon_run(const struct settings *set, int foreground, int debug)
 	d.sig_term = evsignal_new(d.base, SIGTERM, signal_cb, &d);
 	d.sig_int = evsignal_new(d.base, SIGINT, signal_cb, &d);
 	d.sig_pipe = evsignal_new(d.base, SIGPIPE, signal_cb, &d);
+	d.sig_hup = evsignal_new(d.base, SIGHUP, signal_cb, &d);
 	event_add(d.sig_term, NULL);
+	event_add(d.sig_hup, NULL);
 	event_add(d.sig_int, NULL);
 	event_add(d.sig_pipe, NULL);
 
@@ -629,6 +645,7 @@ int daemon_run(const struct settings *set, int foreground, int debug)
 	event_free(d.sig_term);
 	event_free(d.sig_int);
 	event_free(d.sig_pipe);
+	event_free(d.sig_hup);
 	event_base_free(d.base);
 	log_info("edomaild stopped");
 	return rc;

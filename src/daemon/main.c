@@ -34,16 +34,20 @@ static void tune_malloc(void)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: edomaild [-f] [-t] [-d] -c FILE\n"
-		"  -c FILE  configuration file (libconfig)\n"
-		"  -f       stay in the foreground, log to stderr\n"
-		"  -t       check the configuration and exit\n"
-		"  -d       debug logging\n");
+		"использование / usage: edomaild [-f] [-t] [-d] [-c FILE]\n"
+		"  -c FILE  файл конфигурации / configuration file (default "
+		EDOMAIL_DEFAULT_CONF ")\n"
+		"  -f       не уходить в фон, журнал в stderr / stay in the "
+		"foreground, log to stderr\n"
+		"  -t       проверить конфигурацию / check the configuration "
+		"and exit\n"
+		"  -d       отладочный журнал / debug logging\n"
+		"  -h       эта справка / this help\n");
 }
 
 int main(int argc, char **argv)
 {
-	const char *conf_path = NULL;
+	const char *conf_path = EDOMAIL_DEFAULT_CONF;
 	int foreground = 0, check_only = 0, debug = 0, ch;
 
 	while ((ch = getopt(argc, argv, "c:ftdh")) != -1) {
@@ -52,10 +56,11 @@ int main(int argc, char **argv)
 		case 'f': foreground = 1; break;
 		case 't': check_only = 1; break;
 		case 'd': debug = 1; break;
+		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
 	}
-	if (conf_path == NULL) {
+	if (optind < argc) {
 		usage();
 		return 2;
 	}

@@ -108,6 +108,7 @@ class Daemon:
     """One edomaild with its own folder, config and demo data."""
 
     def __init__(self, language="ru", extra_env=None, demo=True):
+        require_tools("openssl")  # make-demo.sh makes the certificate
         self.dir = tempfile.mkdtemp(prefix="edomail-e2e-")
         self.ports = demo_ports()
         self.language = language
@@ -305,26 +306,44 @@ class TmuxApp:
                        capture_output=True)
 
 
+# What each pseudo-tool needs beyond its name on PATH, and the Debian
+# packages that provide it (contrib/install-deps.sh installs them all).
+TOOL_PACKAGES = {
+    "swaks-tls": "swaks libnet-ssleay-perl libio-socket-ssl-perl",
+    "openssl-gost": "openssl libengine-gost-openssl",
+    "mbsync": "isync",
+    "ip": "iproute2",
+    "prlimit": "util-linux",
+}
+
+
+def _tool_ok(t):
+    if t == "swaks-tls":
+        # swaks says "=== TLS supported" only with Net::SSLeay and
+        # IO::Socket::SSL, which --no-install-recommends leaves out.
+        return shutil.which("swaks") is not None and "=== TLS supported" \
+            in subprocess.run(["swaks", "--support"],
+                              capture_output=True, text=True).stdout
+    if t == "openssl-gost":
+        # `openssl cms -engine gost` of GOST signatures needs the engine.
+        return shutil.which("openssl") is not None and subprocess.run(
+            ["openssl", "engine", "gost"], capture_output=True).returncode == 0
+    return shutil.which(t) is not None
+
+
 def require_tools(*tools):
     """Fails at once, saying what to install, when a client a test drives
-    is missing or lacks what the test needs ("swaks-tls": swaks with its
-    Perl TLS modules, which --no-install-recommends leaves out)."""
-    missing = []
-    for t in tools:
-        if t == "swaks-tls":
-            ok = shutil.which("swaks") is not None and "=== TLS supported" \
-                in subprocess.run(["swaks", "--support"], capture_output=True,
-                                  text=True).stdout
-        else:
-            ok = shutil.which(t) is not None
-        if not ok:
-            missing.append(t)
+    is missing or lacks what the test needs (pseudo-tools: "swaks-tls",
+    swaks with its Perl TLS modules; "openssl-gost", openssl with the GOST
+    engine).  A missing tool is a failure, never a skip: a machine that
+    lacks one must not pass the suite."""
+    missing = [t for t in tools if not _tool_ok(t)]
     if missing:
         raise RuntimeError(
             "не хватает инструментов для теста / tools missing for this "
-            "test: %s; run contrib/install-deps.sh (swaks-tls: packages "
-            "swaks libnet-ssleay-perl libio-socket-ssl-perl)" %
-            ", ".join(missing))
+            "test: %s; run contrib/install-deps.sh (packages: %s)" %
+            (", ".join(missing),
+             " ".join(TOOL_PACKAGES.get(t, t) for t in missing)))
 
 
 class DaemonTestCase(unittest.TestCase):

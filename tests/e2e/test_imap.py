@@ -94,6 +94,8 @@ def make_letter(d, subject, body, attachments):
 
 
 class ImapTest(h.DaemonTestCase):
+    tools = ("openssl-gost",)  # openssl cms -verify of GOST signatures
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

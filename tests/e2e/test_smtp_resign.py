@@ -17,6 +17,7 @@ DOC_NAME = "УПД №7 от 03.03.2025.pdf"
 
 
 class SmtpResign(DaemonTestCase):
+    tools = ("openssl-gost",)  # verify_sig, sig_count
 
     def receive_from_lutik(self):
         """Лютик (GOST) sends Ромашка a document; Ромашка's copy over IMAP."""

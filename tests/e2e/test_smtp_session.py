@@ -320,6 +320,7 @@ def sig_count(sig, gost=False):
 # ---- the tests of this file: the protocol ----
 
 class SmtpSession(DaemonTestCase):
+    tools = ("openssl-gost",)  # verify_sig, sig_count
 
     def test_ehlo_starttls_auth_advertised(self):
         s = RawSMTP(self.d)

@@ -22,6 +22,7 @@ CYR_NAME = "Договор поставки №15 от 01.02.2025.pdf"
 
 
 class SmtpSubmit(DaemonTestCase):
+    tools = ("openssl-gost", "mutt", "curl")
 
     def deliver(self, mode, login, from_inn, to_inn, rcpt_login, gost):
         d = self.d
