@@ -39,6 +39,9 @@
 #define MB_KW_REJECTED "$EDO_Rejected"
 #define MB_KW_WITHDRAWN "$EDO_Withdrawn"
 #define MB_KW_FAILED "$EDO_Failed"
+/* A copy in Sent that is no EDO item (a letter that did not go through
+ * the gateway): set by APPEND, not by the operator's events. */
+#define MB_KW_NOT_EDO "$EDO_NotEDO"
 #define MB_KW_ALL MB_KW_DELIVERED " " MB_KW_RECEIPT " " MB_KW_CONFIRMED \
 	" " MB_KW_ACCEPTED " " MB_KW_REJECTED " " MB_KW_WITHDRAWN " " \
 	MB_KW_FAILED

@@ -287,20 +287,21 @@ static void test_sent_append(struct mailbox_user *anna)
 
 	ok(mailbox_append(anna, "Отправленные", (const unsigned char *)copy,
 			  strlen(copy), MAILBOX_FLAG_SEEN, NULL, 0, &uidv, &uid,
-			  &err) == 0 && uid == 1 &&
+			  &err) == 0 && uid == 2 &&
 	   mbt_messages(anna, "Отправленные") == 1,
-	   "APPEND of the client's Sent copy: the existing UID, no duplicate");
+	   "APPEND of the client's Sent copy: absorbed, APPENDUID of a UID "
+	   "gone at once (%u), no duplicate", uid);
 	ok(send_doc(A.id, B.id, CORE_MSG_LETTER, NULL, "second@mail.example",
 		    a_cert, a_key, "%PDF second", NULL, id) == 0,
 	   "another letter submitted, not synced yet");
 	ok(mailbox_append(anna, "Отправленные", (const unsigned char *)copy2,
 			  strlen(copy2), MAILBOX_FLAG_SEEN, NULL, 0, &uidv, &uid,
-			  &err) == 0 && uid == 2 &&
+			  &err) == 0 && uid == 4 &&
 	   mbt_messages(anna, "Отправленные") == 2,
 	   "APPEND syncs first and finds it (uid %u, %s)", uid, err.msg);
 	ok(buh != NULL && mailbox_append(buh, "Лютик 7733012345/Отправленные",
 			  (const unsigned char *)copy2, strlen(copy2), 0, NULL,
-			  0, &uidv, &uid, &err) == 0 && uid == 0 &&
+			  0, &uidv, &uid, &err) == 0 && uid == 1 &&
 	   mbt_messages(buh, "Лютик 7733012345/Отправленные") == 0 &&
 	   mbt_messages(buh, "Ромашка 7707083893/Отправленные") == 2,
 	   "a Sent copy is matched across the user's organizations (%s)",
@@ -308,7 +309,10 @@ static void test_sent_append(struct mailbox_user *anna)
 	ok(mailbox_sent_has(anna, "<second@mail.example>", &err) == 1 &&
 	   mailbox_sent_has(anna, "nope@x", &err) == 0, "mailbox_sent_has");
 	v = view(anna, "Отправленные");
-	ok(v != NULL && mailbox_view_count(v) == 2, "Sent has 2");
+	ok(v != NULL && mailbox_view_count(v) == 2 &&
+	   mailbox_view_seq_of_uid(v, 2) == 0 &&
+	   mailbox_view_seq_of_uid(v, 4) == 0 &&
+	   mailbox_view_seq_of_uid(v, 3) == 2, "Sent has 2: UIDs 1 and 3");
 	mailbox_view_close(&v);
 	mailbox_user_free(&buh);
 }
