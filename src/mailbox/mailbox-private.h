@@ -199,6 +199,10 @@ struct mb_rendered {
 void mb_rendered_clear(struct mb_rendered *r);
 struct mb_party_cache;
 struct mb_party_cache *mb_party_cache_new(void);
+/* The box as the operator knows it (cached; its id as name when unknown). */
+const struct core_box *mb_party_box(struct mailbox_env *env,
+				   struct mb_party_cache *cache,
+				   const char *box_id);
 void mb_party_cache_free(struct mb_party_cache **cache);
 /* MESSAGE_IN / MESSAGE_OUT.  -1 with err only for temporary failures; a
  * message that cannot be shown becomes a notice that says so. */

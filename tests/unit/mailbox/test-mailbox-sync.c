@@ -231,6 +231,18 @@ static void test_invitation(struct mailbox_user *anna, struct mailbox_user *bori
 	ok(has_kw(anna, "Исходящие/Приглашения", 1, "$EDO_Accepted") &&
 	   has_kw(boris, "Входящие/Приглашения", 1, "$EDO_Accepted"),
 	   "$EDO_Accepted on both invitation items");
+	{
+		char irt[160];
+
+		snprintf(irt, sizeof(irt), "In-Reply-To: <%s@", inv);
+		ok(mbt_messages(anna, "INBOX") == 1 &&
+		   folder_has(anna, "INBOX", 1, "X-EDO-Kind: notice") &&
+		   folder_has(anna, "INBOX", 1, irt) &&
+		   folder_has(anna, "INBOX", 1, "References: <") &&
+		   mbt_messages(boris, "INBOX") == 0,
+		   "the inviter gets a notice letter answering its invitation "
+		   "(issue 11), the invitee none");
+	}
 	ok(mbt_messages(anna, "Адресная книга") == 1 &&
 	   mbt_messages(boris, "Адресная книга") == 1,
 	   "a contact card in both address books");
@@ -505,7 +517,7 @@ static void test_resign(struct mailbox_user *anna)
 	   "B re-signs A's document and sends it back");
 	ok(sync_user(anna) == 0, "synced");
 	n = mbt_messages(anna, "INBOX");
-	ok(n == 1 && folder_has(anna, "INBOX", n, "X-EDO-Signatures: 2") &&
+	ok(n == 2 && folder_has(anna, "INBOX", n, "X-EDO-Signatures: 2") &&
 	   folder_has(anna, "INBOX", n, "contract.pdf.2.sig") &&
 	   folder_has(anna, "INBOX", n, "In-Reply-To: <" CLIENT_ID ">"),
 	   "the re-signed message shows both signatures and answers the "
@@ -541,6 +553,17 @@ static void test_reject_withdraw(struct mailbox_user *anna)
 	   has_kw(anna, "Исходящие/Приглашения", 2, "$EDO_Rejected") &&
 	   !has_kw(anna, "Исходящие/Приглашения", 1, "$EDO_Rejected"),
 	   "$EDO_Rejected on that invitation only");
+	{
+		char irt[160];
+		uint32_t n = mbt_messages(anna, "INBOX");
+
+		snprintf(irt, sizeof(irt), "In-Reply-To: <%s@", inv);
+		ok(folder_has(anna, "INBOX", n, irt) &&
+		   folder_has(anna, "INBOX", n, "X-EDO-Kind: notice") &&
+		   mbt_messages(eve, "INBOX") == 0,
+		   "the inviter gets a notice of the rejection, the other "
+		   "side none");
+	}
 	ok(mbt_messages(eve, "Адресная книга") == 0, "no contact card");
 	ok(core_invite(core, X.id, A.id, NULL, NULL, inv, &err) == 0 &&
 	   core_withdraw(core, X.id, A.id, NULL, &err) == 0, "X invites A, withdraws (%s)",
