@@ -150,10 +150,14 @@ static int parse_section(const char *s, struct fetch_item *it, const char *prefi
 	it->partnum[n] = '\0';
 	if (n > 0 && (it->partnum[0] == '0' || it->partnum[n - 1] == '.'))
 		return -1;
-	if (n > 0 && *s == '.')
+	if (n > 0 && *s == '.') {
 		s++;
-	else if (n > 0 && *s != ']')
+		/* "1." must go on with HEADER, TEXT or MIME (RFC 3501) */
+		if (*s == ']')
+			return -1;
+	} else if (n > 0 && *s != ']') {
 		return -1;
+	}
 	it->spec = SEC_ALL;
 	if (strncasecmp(s, "HEADER.FIELDS.NOT", 17) == 0) {
 		it->spec = SEC_FIELDS_NOT;

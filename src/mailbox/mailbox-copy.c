@@ -473,67 +473,118 @@ static int mb_sent_lookup(struct mailbox_env *env, int64_t user_id,
 	return 0;
 }
 
-/* The client's copy of a message it submitted: the gateway already put
- * the real one in Sent; answer with that item and take the client's
- * flags (usually \Seen). */
-static int mb_append_sent(struct mailbox_user *user, struct mb_node *node,
-			  const unsigned char *data, size_t len,
-			  uint32_t flags, uint32_t *uid_r,
-			  struct mailbox_error *err)
+/* Something the user submitted over SMTP, by the Message-ID of the
+ * client's copy: an item in a Sent folder of the user (letters, answers,
+ * re-signs; the sync runs first when there is none yet), else a row of
+ * mb_sent_ids (every kind, also invitations and answers to them, which
+ * make no Sent item).  *item_r: the Sent item in this folder, 0 if none. */
+static int mb_sent_match(struct mailbox_user *user, struct mb_node *node,
+			 const char *msgid, int *found_r, int64_t *item_r,
+			 struct mailbox_error *err)
+{
+	struct mailbox_env *env = user->env;
+	struct mailbox_error serr;
+	uint32_t uid;
+	int ret;
+
+	if (mb_sent_lookup(env, user->id, msgid, node->folder_id, found_r,
+			   &uid, item_r, err) < 0)
+		return -1;
+	if (*found_r)
+		return 0;
+	/* The submission is committed before the client appends, but its
+	 * item appears only with a sync.  A sync that cannot run now (the
+	 * operator unreachable) does not refuse the copy: mb_sent_ids
+	 * still knows the mail. */
+	memset(&serr, 0, sizeof(serr));
+	if (mb_sync_all_boxes(user, &serr) < 0)
+		log_info("mailbox: Sent copy <%s> of %s: sync failed: %s",
+			 msgid, user->login, serr.msg);
+	else if (mb_sent_lookup(env, user->id, msgid, node->folder_id,
+				found_r, &uid, item_r, err) < 0)
+		return -1;
+	if (*found_r)
+		return 0;
+	ret = store_mb_sent_id_find(env->store, user->id, msgid, NULL, NULL);
+	if (ret == STORE_OK)
+		*found_r = 1;
+	else if (ret != STORE_ERR_NOTFOUND)
+		return mb_store_error(err, ret, "append");
+	return 0;
+}
+
+/* The client's flags (usually \Seen) go on the gateway's item. */
+static void mb_sent_take_flags(struct mailbox_user *user, int64_t item_id,
+			       uint32_t flags)
 {
 	struct mailbox_env *env = user->env;
 	struct store_mb_item it;
-	int64_t item_id;
-	char *msgid;
-	int found, ret;
 
-	msgid = mb_header_message_id(data, len);
-	if (msgid == NULL)
-		goto cannot;
-	if (mb_sent_lookup(env, user->id, msgid, node->folder_id, &found,
-			   uid_r, &item_id, err) < 0)
-		goto fail;
-	if (!found) {
-		/* The submission is committed before the client appends,
-		 * but its item appears only with a sync. */
-		if (mb_sync_all_boxes(user, err) < 0 ||
-		    mb_sent_lookup(env, user->id, msgid, node->folder_id,
-				   &found, uid_r, &item_id, err) < 0)
-			goto fail;
-	}
-	free(msgid);
-	msgid = NULL;
-	if (!found)
-		goto cannot;
 	flags &= MAILBOX_FLAG_SEEN | MAILBOX_FLAG_ANSWERED |
 		MAILBOX_FLAG_FLAGGED | MAILBOX_FLAG_DRAFT;
-	if (item_id != 0 && store_mb_item_get(env->store, item_id, &it) == STORE_OK) {
-		if ((it.flags | flags) != it.flags) {
-			ret = store_mb_item_set_flags(env->store, it.id,
-						      it.flags | flags,
-						      it.keywords, NULL);
-			if (ret == STORE_OK)
-				mb_notify_user(env, user->id, it.folder_id, NULL);
-		}
-		store_mb_item_clear(&it);
-	}
-	return 0;
-cannot:
-	free(msgid);
-	return mb_error(err, MAILBOX_ERR_CANNOT,
-			"Отправленные заполняет шлюз: отправьте письмо через "
-			"SMTP / Sent is filled by the gateway: send the message "
-			"over SMTP");
-fail:
-	free(msgid);
-	return -1;
+	if (item_id == 0 || store_mb_item_get(env->store, item_id, &it) !=
+	    STORE_OK)
+		return;
+	if ((it.flags | flags) != it.flags &&
+	    store_mb_item_set_flags(env->store, it.id, it.flags | flags,
+				    it.keywords, NULL) == STORE_OK)
+		mb_notify_user(env, user->id, it.folder_id, NULL);
+	store_mb_item_clear(&it);
 }
 
 static int mb_append_plain(struct mailbox_user *user, struct mb_node *node,
 			   const unsigned char *data, size_t len,
-			   uint32_t flags, const char *keywords,
-			   int64_t internaldate, uint32_t *uid_r,
-			   struct mailbox_error *err)
+			   uint32_t flags, const char *mark,
+			   const char *keywords, int64_t internaldate,
+			   uint32_t *uid_r, struct mailbox_error *err);
+
+/* The client's copy of something sent (APPEND to Sent) is never refused
+ * (issue 11).  A copy of a mail the user submitted is absorbed: nothing
+ * is added, its flags go on the gateway's item, and the APPENDUID names a
+ * UID taken for the copy and at once expunged.  A client that files its
+ * own copy under that UID (Thunderbird keeps it in its offline store)
+ * drops it at its next sync, as if another session had expunged it, and
+ * fetches the gateway's item, the EDO rendering, as new (doc/imap.md,
+ * "APPEND to Sent").  Anything else is kept as ordinary mail marked
+ * $EDO_NotEDO: it never went through EDO. */
+static int mb_append_sent(struct mailbox_user *user, struct mb_node *node,
+			  const unsigned char *data, size_t len,
+			  uint32_t flags, const char *keywords,
+			  int64_t internaldate, uint32_t *uid_r,
+			  struct mailbox_error *err)
+{
+	struct mailbox_env *env = user->env;
+	int64_t item_id = 0;
+	char *msgid;
+	int found = 0, ret;
+
+	msgid = mb_header_message_id(data, len);
+	if (msgid != NULL &&
+	    mb_sent_match(user, node, msgid, &found, &item_id, err) < 0) {
+		free(msgid);
+		return -1;
+	}
+	free(msgid);
+	if (!found)
+		return mb_append_plain(user, node, data, len, flags,
+				       MB_KW_NOT_EDO, keywords, internaldate,
+				       uid_r, err);
+	mb_sent_take_flags(user, item_id, flags);
+	ret = store_mb_uid_burn(env->store, node->folder_id, uid_r);
+	if (ret != STORE_OK) {
+		*uid_r = 0;
+		return mb_store_error(err, ret, "append");
+	}
+	mb_notify_user(env, user->id, node->folder_id, NULL);
+	return 0;
+}
+
+/* mark: the gateway's keywords the copy gets ("" for none). */
+static int mb_append_plain(struct mailbox_user *user, struct mb_node *node,
+			   const unsigned char *data, size_t len,
+			   uint32_t flags, const char *mark,
+			   const char *keywords, int64_t internaldate,
+			   uint32_t *uid_r, struct mailbox_error *err)
 {
 	struct mailbox_env *env = user->env;
 	struct store_mb_item it;
@@ -541,7 +592,7 @@ static int mb_append_plain(struct mailbox_user *user, struct mb_node *node,
 	char *kws = NULL, *msgid;
 	int ret;
 
-	if (mb_keywords_apply("", MAILBOX_STORE_SET, keywords, &kws, err) < 0)
+	if (mb_keywords_apply(mark, MAILBOX_STORE_SET, keywords, &kws, err) < 0)
 		return -1;
 	msgid = mb_header_message_id(data, len);
 	memset(&it, 0, sizeof(it));
@@ -608,11 +659,12 @@ int mailbox_append(struct mailbox_user *user, const char *name,
 	case STORE_MB_ROLE_DRAFTS:
 	case STORE_MB_ROLE_ARCHIVE:
 	case STORE_MB_ROLE_USER:
-		ret = mb_append_plain(user, node, data, len, flags, keywords,
-				      internaldate, uid_r, err);
+		ret = mb_append_plain(user, node, data, len, flags, "",
+				      keywords, internaldate, uid_r, err);
 		break;
 	case STORE_MB_ROLE_SENT:
-		ret = mb_append_sent(user, node, data, len, flags, uid_r, err);
+		ret = mb_append_sent(user, node, data, len, flags, keywords,
+				     internaldate, uid_r, err);
 		break;
 	default:
 		ret = mb_error(err, MAILBOX_ERR_CANNOT,

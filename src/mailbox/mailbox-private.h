@@ -39,6 +39,9 @@
 #define MB_KW_REJECTED "$EDO_Rejected"
 #define MB_KW_WITHDRAWN "$EDO_Withdrawn"
 #define MB_KW_FAILED "$EDO_Failed"
+/* A copy in Sent that is no EDO item (a letter that did not go through
+ * the gateway): set by APPEND, not by the operator's events. */
+#define MB_KW_NOT_EDO "$EDO_NotEDO"
 #define MB_KW_ALL MB_KW_DELIVERED " " MB_KW_RECEIPT " " MB_KW_CONFIRMED \
 	" " MB_KW_ACCEPTED " " MB_KW_REJECTED " " MB_KW_WITHDRAWN " " \
 	MB_KW_FAILED
@@ -196,6 +199,10 @@ struct mb_rendered {
 void mb_rendered_clear(struct mb_rendered *r);
 struct mb_party_cache;
 struct mb_party_cache *mb_party_cache_new(void);
+/* The box as the operator knows it (cached; its id as name when unknown). */
+const struct core_box *mb_party_box(struct mailbox_env *env,
+				   struct mb_party_cache *cache,
+				   const char *box_id);
 void mb_party_cache_free(struct mb_party_cache **cache);
 /* MESSAGE_IN / MESSAGE_OUT.  -1 with err only for temporary failures; a
  * message that cannot be shown becomes a notice that says so. */

@@ -85,6 +85,13 @@ static const struct core_box *mb_party(struct mailbox_env *env,
 	return &p->box;
 }
 
+const struct core_box *mb_party_box(struct mailbox_env *env,
+				   struct mb_party_cache *cache,
+				   const char *box_id)
+{
+	return mb_party(env, cache, box_id);
+}
+
 static void mb_party_fill(struct mime_party *p, const struct core_box *b)
 {
 	p->box_id = b->id;

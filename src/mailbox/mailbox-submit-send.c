@@ -459,6 +459,29 @@ static void summary_add(struct buf *ru, struct buf *en,
 	}
 }
 
+/* Remembers what this mail became for each recipient, by the client's
+ * Message-ID, so that the copy the client then APPENDs to Sent is
+ * recognised whatever it became (an invitation or an answer to one makes
+ * no Sent item).  The mail is committed already: a failure here only
+ * costs the recognition, and is logged. */
+#define MB_SENT_IDS_MAX_AGE (90 * 24 * 3600)
+
+static void mb_submit_remember(struct mb_submit *c, const struct mb_srcpt *sr)
+{
+	int ret;
+
+	if (!c->client_mid)
+		return;
+	ret = store_mb_sent_id_add(c->env->store, c->user->id, c->message_id,
+				   c->from->org.id, sr->r->org.id,
+				   mailbox_action_name(sr->action), sr->id,
+				   util_now(), MB_SENT_IDS_MAX_AGE);
+	if (ret != STORE_OK)
+		log_warnx("submit[%lu] %s: Message-ID <%s> not remembered for "
+			  "the Sent copy (store error %d)", c->sid,
+			  c->user->login, c->message_id, ret);
+}
+
 /* The typed result: per recipient what was done, and the text. */
 static int mb_submit_result(struct mb_submit *c)
 {
@@ -478,6 +501,7 @@ static int mb_submit_result(struct mb_submit *c)
 		o->documents = mb_documents(sr);
 		o->encrypted = sr->encrypt && sr->msg != NULL;
 		summary_add(&ru, &en, sr);
+		mb_submit_remember(c, sr);
 		log_info("submit[%lu] %s: %s -> %s: %s %s (Message-ID <%s>, "
 			 "%lld ms)", c->sid, c->user->login, c->from->org.id,
 			 sr->r->org.id, mailbox_action_name(sr->action), sr->id,

@@ -300,34 +300,75 @@ static int mb_prep_place(struct mb_sync_ctx *c, struct mb_batch *b,
 	return 0;
 }
 
-static int mb_prep_failed(struct mb_sync_ctx *c, struct mb_batch *b,
-			  const struct core_event *ev,
-			  struct mailbox_error *err)
+/* The Message-ID the user sees for an EDO object: its item's, or that of
+ * an item this batch adds; NULL when there is none (caller frees). */
+static char *mb_item_msgid(struct mb_sync_ctx *c, struct mb_batch *b,
+			   const char *edo_id)
 {
 	struct store_mb_item *items = NULL;
-	char *key, *text, *reply = NULL;
-	struct mb_act *a;
+	char *reply = NULL;
 	size_t n = 0, i;
-	int ret;
 
-	mb_prep_keyword(b, ev, MB_ACT_KEYWORD, MB_KW_FAILED);
-	if (ev->message_id[0] != '\0' &&
-	    store_mb_item_find_edo(c->env->store, c->user_id, c->box_id,
-				   ev->message_id, STORE_MB_KIND_ANY, &items,
+	if (edo_id == NULL || *edo_id == '\0')
+		return NULL;
+	if (store_mb_item_find_edo(c->env->store, c->user_id, c->box_id,
+				   edo_id, STORE_MB_KIND_ANY, &items,
 				   &n) == STORE_OK) {
 		for (i = 0; i < n && reply == NULL; i++) {
-			if (items[i].message_id != NULL)
+			if (items[i].kind != STORE_MB_KIND_NOTICE &&
+			    items[i].message_id != NULL)
 				reply = xstrdup(items[i].message_id);
 		}
 		store_mb_item_list_free(items, n);
 	}
+	for (i = 0; i < b->n_acts && reply == NULL; i++) {
+		const struct mb_act *a = &b->acts[i];
+		if (a->type == MB_ACT_ADD && a->edo_msg_id != NULL &&
+		    a->kind != STORE_MB_KIND_NOTICE && a->r.message_id != NULL &&
+		    strcmp(a->edo_msg_id, edo_id) == 0)
+			reply = xstrdup(a->r.message_id);
+	}
+	return reply;
+}
+
+/* A notice letter about the event's EDO object, threaded to the item the
+ * user sees for it (In-Reply-To and References), in the box's INBOX.
+ * Every state change a person must read arrives this way (DESIGN.md
+ * section 7; Thunderbird shows no $EDO_* keywords): a failure, an
+ * invitation accepted or rejected (with the comment), a receipt.  The
+ * hook for later kinds (issue 13: a signature, a refusal to sign with its
+ * reason): the event's case in mb_prep_event calls this with its text. */
+static int mb_prep_notice(struct mb_sync_ctx *c, struct mb_batch *b,
+			  const struct core_event *ev, const char *subject,
+			  const char *text, struct mailbox_error *err)
+{
+	struct mb_act *a;
+	char *key, *reply;
+	int ret;
+
+	reply = mb_item_msgid(c, b, ev->message_id);
 	a = mb_act_new(b, MB_ACT_ADD, ev);
 	a->role = STORE_MB_ROLE_INBOX;
 	a->kind = STORE_MB_KIND_NOTICE;
-	/* The notice is about the message but is not the message. */
+	/* The notice is about the object but is not the object. */
 	free(a->edo_msg_id);
 	a->edo_msg_id = NULL;
 	key = xasprintf("notice:%s:%s", c->box_id, ev->index_key);
+	ret = mb_render_notice(c->env, c->address, key, subject, text, reply,
+			       ev->ts, &a->r, err);
+	free(key);
+	free(reply);
+	return ret;
+}
+
+static int mb_prep_failed(struct mb_sync_ctx *c, struct mb_batch *b,
+			  const struct core_event *ev,
+			  struct mailbox_error *err)
+{
+	char *text;
+	int ret;
+
+	mb_prep_keyword(b, ev, MB_ACT_KEYWORD, MB_KW_FAILED);
 	text = xasprintf("Операция ЭДО не выполнена%s%s.\n%s\n\n"
 			 "An EDO operation failed%s%s.\n%s\n",
 			 ev->message_id[0] != '\0' ? ", сообщение " : "",
@@ -336,12 +377,73 @@ static int mb_prep_failed(struct mb_sync_ctx *c, struct mb_batch *b,
 			 ev->message_id[0] != '\0' ? ", message " : "",
 			 ev->message_id,
 			 ev->text != NULL ? ev->text : "");
-	ret = mb_render_notice(c->env, c->address, key,
-			       "Ошибка ЭДО / EDO operation failed", text, reply,
-			       ev->ts, &a->r, err);
-	free(key);
+	ret = mb_prep_notice(c, b, ev, "Ошибка ЭДО / EDO operation failed",
+			     text, err);
 	free(text);
-	free(reply);
+	return ret;
+}
+
+/* 1 when this box sent the invitation the event is about, 0 when not or
+ * when the operator cannot tell, -1 on a temporary failure. */
+static int mb_is_inviter(struct mb_sync_ctx *c, const struct core_event *ev,
+			 struct mailbox_error *err)
+{
+	struct core_message *msg = NULL;
+	struct core_error cerr;
+	int ret;
+
+	if (ev->message_id[0] == '\0' || c->env->core == NULL)
+		return 0;
+	memset(&cerr, 0, sizeof(cerr));
+	if (core_get_message(c->env->core, c->box_id, ev->message_id, &msg,
+			     &cerr) < 0)
+		return cerr.cls == CORE_ERR_TEMP ?
+			mb_core_error(err, &cerr, "invitation") : 0;
+	ret = strcmp(msg->from_box, c->box_id) == 0;
+	core_message_free(&msg);
+	return ret;
+}
+
+/* The inviter learns the answer from a notice letter answering its
+ * invitation, with the comment; the side that answered has its SMTP
+ * reply and the keyword. */
+static int mb_prep_decision(struct mb_sync_ctx *c, struct mb_batch *b,
+			    const struct core_event *ev, int accepted,
+			    struct mailbox_error *err)
+{
+	const struct core_box *other;
+	const char *comment = ev->text != NULL ? ev->text : "";
+	char *subject, *text;
+	int ret;
+
+	mb_prep_keyword(b, ev, MB_ACT_INVITATION,
+			accepted ? MB_KW_ACCEPTED : MB_KW_REJECTED);
+	if ((ret = mb_is_inviter(c, ev, err)) <= 0)
+		return ret;
+	other = mb_party_box(c->env, c->parties, ev->other_box);
+	subject = xasprintf("%s: %s / %s %s", accepted ?
+			    "Приглашение принято" : "Приглашение отклонено",
+			    other->name, accepted ? "Invitation accepted by" :
+			    "Invitation rejected by", other->name);
+	text = xasprintf("«%s» (ИНН %s) %s ваше приглашение к обмену "
+			 "документами.%s%s%s\n%s\n\n"
+			 "%s (INN %s) %s your invitation to exchange "
+			 "documents.%s%s%s\n%s\n",
+			 other->name, other->inn,
+			 accepted ? "приняла" : "отклонила",
+			 *comment != '\0' ? "\n\nКомментарий:\n" : "",
+			 comment, *comment != '\0' ? "\n" : "",
+			 accepted ? "Теперь ей можно отправлять письма ЭДО." :
+			 "Письма ЭДО ей не отправляются.",
+			 other->name, other->inn,
+			 accepted ? "accepted" : "rejected",
+			 *comment != '\0' ? "\n\nComment:\n" : "",
+			 comment, *comment != '\0' ? "\n" : "",
+			 accepted ? "EDO letters to it can be sent now." :
+			 "EDO letters are not sent to it.");
+	ret = mb_prep_notice(c, b, ev, subject, text, err);
+	free(subject);
+	free(text);
 	return ret;
 }
 
@@ -358,15 +460,15 @@ static int mb_prep_event(struct mb_sync_ctx *c, struct mb_batch *b,
 				   STORE_MB_KIND_INVITATION,
 				   MAILBOX_FLAG_SEEN, err);
 	case CORE_EV_INVITATION_ACCEPTED:
-		mb_prep_keyword(b, ev, MB_ACT_INVITATION, MB_KW_ACCEPTED);
+		if (mb_prep_decision(c, b, ev, 1, err) < 0)
+			return -1;
 		if (ev->other_box[0] == '\0')
 			return 0;
 		return mb_prep_add(c, b, ev, STORE_MB_ROLE_CONTACTS,
 				   STORE_MB_KIND_CONTACT, MAILBOX_FLAG_SEEN,
 				   err);
 	case CORE_EV_INVITATION_REJECTED:
-		mb_prep_keyword(b, ev, MB_ACT_INVITATION, MB_KW_REJECTED);
-		return 0;
+		return mb_prep_decision(c, b, ev, 0, err);
 	case CORE_EV_INVITATION_WITHDRAWN:
 		mb_prep_keyword(b, ev, MB_ACT_INVITATION, MB_KW_WITHDRAWN);
 		return 0;

@@ -223,7 +223,8 @@ int mailbox_msg_header(struct mailbox_view *view, uint32_t seq,
 enum mailbox_store_mode { MAILBOX_STORE_SET, MAILBOX_STORE_ADD, MAILBOX_STORE_REMOVE };
 /* $EDO_* keywords are the operator's and cannot be changed by STORE
  * (silently kept): $EDO_Delivered, $EDO_Receipt, $EDO_Confirmed,
- * $EDO_Accepted, $EDO_Rejected, $EDO_Withdrawn, $EDO_Failed. */
+ * $EDO_Accepted, $EDO_Rejected, $EDO_Withdrawn, $EDO_Failed, and
+ * $EDO_NotEDO that APPEND puts on a Sent copy that is no EDO item. */
 int mailbox_store(struct mailbox_view *view, uint32_t seq,
 		  enum mailbox_store_mode mode, uint32_t flags,
 		  const char *keywords, struct mailbox_error *err);

@@ -1122,6 +1122,104 @@ fail:
 	return ret;
 }
 
+int store_mb_uid_burn(struct store *s, int64_t folder_id, uint32_t *uid_r)
+{
+	sqlite3_stmt *st;
+	int64_t modseq;
+	int ret;
+
+	if ((ret = store_tx_begin(s)) != STORE_OK)
+		return ret;
+	if ((ret = mb_folder_take_uid(s, folder_id, uid_r, &modseq)) !=
+	    STORE_OK)
+		goto fail;
+	ret = STORE_ERR_INTERNAL;
+	st = store_stmt(s, "INSERT OR REPLACE INTO mb_vanished (folder_id, "
+			"uid, modseq) VALUES (?, ?, ?)");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, folder_id);
+	sqlite3_bind_int64(st, 2, *uid_r);
+	sqlite3_bind_int64(st, 3, modseq);
+	if ((ret = store_step_done(s, st, "mailbox uid burn")) != STORE_OK)
+		goto fail;
+	return store_tx_commit(s);
+fail:
+	store_tx_rollback(s);
+	return ret;
+}
+
+/* ---- submitted Message-IDs ---- */
+
+int store_mb_sent_id_add(struct store *s, int64_t user_id,
+			 const char *message_id, const char *box_id,
+			 const char *to_box, const char *action,
+			 const char *edo_id, int64_t now, int64_t max_age)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	if ((ret = store_tx_begin(s)) != STORE_OK)
+		return ret;
+	ret = STORE_ERR_INTERNAL;
+	st = store_stmt(s, "DELETE FROM mb_sent_ids WHERE created < ?");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, now - max_age);
+	if ((ret = store_step_done(s, st, "sent ids prune")) != STORE_OK)
+		goto fail;
+	ret = STORE_ERR_INTERNAL;
+	st = store_stmt(s, "INSERT OR REPLACE INTO mb_sent_ids (user_id, "
+			"message_id, box_id, to_box, action, edo_id, created) "
+			"VALUES (?, ?, ?, ?, ?, ?, ?)");
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_int64(st, 1, user_id);
+	store_bind_text_or_null(st, 2, message_id);
+	store_bind_text_or_null(st, 3, box_id);
+	store_bind_text_or_null(st, 4, to_box);
+	store_bind_text_or_null(st, 5, action);
+	store_bind_text_or_null(st, 6, edo_id != NULL ? edo_id : "");
+	sqlite3_bind_int64(st, 7, now);
+	if ((ret = store_step_done(s, st, "sent ids add")) != STORE_OK)
+		goto fail;
+	return store_tx_commit(s);
+fail:
+	store_tx_rollback(s);
+	return ret;
+}
+
+int store_mb_sent_id_find(struct store *s, int64_t user_id,
+			  const char *message_id, char **action_r,
+			  char **box_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	if (action_r != NULL)
+		*action_r = NULL;
+	if (box_r != NULL)
+		*box_r = NULL;
+	store_lock(s);
+	st = store_stmt(s, "SELECT action, box_id FROM mb_sent_ids "
+			"WHERE user_id = ? AND message_id = ? "
+			"ORDER BY created LIMIT 1");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, user_id);
+		store_bind_text_or_null(st, 2, message_id);
+		ret = store_step_row(s, st, "sent ids find");
+		if (ret == STORE_OK) {
+			if (action_r != NULL)
+				*action_r = store_col_strdup(st, 0);
+			if (box_r != NULL)
+				*box_r = store_col_strdup(st, 1);
+		}
+		sqlite3_reset(st);
+	}
+	store_unlock(s);
+	return ret;
+}
+
 /* ---- cursors ---- */
 
 int store_mb_cursor_get(struct store *s, int64_t user_id, const char *box_id,

@@ -203,6 +203,28 @@ int store_mb_item_copy(struct store *s, int64_t id, int64_t dest_folder_id,
  * the UID in mb_vanished). */
 int store_mb_item_delete(struct store *s, int64_t id);
 
+/* Takes the folder's next UID for a message that is at once gone: UIDNEXT
+ * and MODSEQ move and the UID is recorded in mb_vanished, as if a message
+ * had been appended and expunged.  The Sent copy a client appends of a
+ * submitted message gets this UID (doc/imap.md, APPEND to Sent). */
+int store_mb_uid_burn(struct store *s, int64_t folder_id, uint32_t *uid_r);
+
+/* ---- submitted Message-IDs (table mb_sent_ids, schema 8) ---- */
+
+/* One recipient's outcome of a submission: (user, Message-ID without <>,
+ * sender box, recipient box) -> action ("letter", "invite", "accept", ...)
+ * and the EDO id.  A second submission of the same mail replaces the
+ * row.  Rows older than max_age seconds are dropped on the way. */
+int store_mb_sent_id_add(struct store *s, int64_t user_id,
+			 const char *message_id, const char *box_id,
+			 const char *to_box, const char *action,
+			 const char *edo_id, int64_t now, int64_t max_age);
+/* The first row of the user with that Message-ID: STORE_ERR_NOTFOUND when
+ * none.  *action_r and *box_r (either may be NULL) get copies. */
+int store_mb_sent_id_find(struct store *s, int64_t user_id,
+			  const char *message_id, char **action_r,
+			  char **box_r);
+
 /* ---- expunged UIDs (QRESYNC, table mb_vanished) ---- */
 
 /* store_mb_item_delete and the source side of store_mb_item_move record

@@ -374,12 +374,25 @@ static void test_append_rules(void)
 	ok(mailbox_append(u, "INBOX", (const unsigned char *)msg1, strlen(msg1),
 			  0, NULL, 0, &uidv, &uid, &err) < 0 &&
 	   err.cls == MAILBOX_ERR_CANNOT, "APPEND to INBOX: CANNOT (%s)", err.msg);
-	ok(mailbox_append(u, "Отправленные", (const unsigned char *)msg1,
-			  strlen(msg1), 0, NULL, 0, &uidv, &uid, &err) < 0 &&
-	   err.cls == MAILBOX_ERR_CANNOT &&
-	   strcmp(err.msg, "Отправленные заполняет шлюз: отправьте письмо через "
-		  "SMTP / Sent is filled by the gateway: send the message over "
-		  "SMTP") == 0, "APPEND of an unknown Sent copy: CANNOT");
+	{
+		struct mailbox_view *v = NULL;
+		const struct mailbox_msg *m;
+		uint32_t before = mbt_messages(u, "Отправленные");
+
+		/* issue 11: never refused; kept as ordinary mail, marked */
+		ok(mailbox_append(u, "Отправленные", (const unsigned char *)msg1,
+				  strlen(msg1), MAILBOX_FLAG_SEEN, "$Label1", 0,
+				  &uidv, &uid, &err) == 0 && uid != 0 &&
+		   mbt_messages(u, "Отправленные") == before + 1,
+		   "APPEND of an unknown Sent copy: kept (%s)", err.msg);
+		ok(mailbox_view_open(u, "Отправленные", 1, &v, &err) == 0 &&
+		   (m = mailbox_view_msg(v, mailbox_view_seq_of_uid(v, uid))) !=
+		   NULL && strstr(m->keywords, "$EDO_NotEDO") != NULL &&
+		   strstr(m->keywords, "$Label1") != NULL &&
+		   (m->flags & MAILBOX_FLAG_SEEN),
+		   "it is marked $EDO_NotEDO and keeps the client's flags");
+		mailbox_view_close(&v);
+	}
 	ok(mailbox_append(u, "Адресная книга", (const unsigned char *)msg1,
 			  strlen(msg1), 0, NULL, 0, &uidv, &uid, &err) < 0 &&
 	   err.cls == MAILBOX_ERR_CANNOT, "APPEND to the address book: CANNOT");

@@ -231,6 +231,18 @@ static void test_invitation(struct mailbox_user *anna, struct mailbox_user *bori
 	ok(has_kw(anna, "Исходящие/Приглашения", 1, "$EDO_Accepted") &&
 	   has_kw(boris, "Входящие/Приглашения", 1, "$EDO_Accepted"),
 	   "$EDO_Accepted on both invitation items");
+	{
+		char irt[160];
+
+		snprintf(irt, sizeof(irt), "In-Reply-To: <%s@", inv);
+		ok(mbt_messages(anna, "INBOX") == 1 &&
+		   folder_has(anna, "INBOX", 1, "X-EDO-Kind: notice") &&
+		   folder_has(anna, "INBOX", 1, irt) &&
+		   folder_has(anna, "INBOX", 1, "References: <") &&
+		   mbt_messages(boris, "INBOX") == 0,
+		   "the inviter gets a notice letter answering its invitation "
+		   "(issue 11), the invitee none");
+	}
 	ok(mbt_messages(anna, "Адресная книга") == 1 &&
 	   mbt_messages(boris, "Адресная книга") == 1,
 	   "a contact card in both address books");
@@ -287,20 +299,21 @@ static void test_sent_append(struct mailbox_user *anna)
 
 	ok(mailbox_append(anna, "Отправленные", (const unsigned char *)copy,
 			  strlen(copy), MAILBOX_FLAG_SEEN, NULL, 0, &uidv, &uid,
-			  &err) == 0 && uid == 1 &&
+			  &err) == 0 && uid == 2 &&
 	   mbt_messages(anna, "Отправленные") == 1,
-	   "APPEND of the client's Sent copy: the existing UID, no duplicate");
+	   "APPEND of the client's Sent copy: absorbed, APPENDUID of a UID "
+	   "gone at once (%u), no duplicate", uid);
 	ok(send_doc(A.id, B.id, CORE_MSG_LETTER, NULL, "second@mail.example",
 		    a_cert, a_key, "%PDF second", NULL, id) == 0,
 	   "another letter submitted, not synced yet");
 	ok(mailbox_append(anna, "Отправленные", (const unsigned char *)copy2,
 			  strlen(copy2), MAILBOX_FLAG_SEEN, NULL, 0, &uidv, &uid,
-			  &err) == 0 && uid == 2 &&
+			  &err) == 0 && uid == 4 &&
 	   mbt_messages(anna, "Отправленные") == 2,
 	   "APPEND syncs first and finds it (uid %u, %s)", uid, err.msg);
 	ok(buh != NULL && mailbox_append(buh, "Лютик 7733012345/Отправленные",
 			  (const unsigned char *)copy2, strlen(copy2), 0, NULL,
-			  0, &uidv, &uid, &err) == 0 && uid == 0 &&
+			  0, &uidv, &uid, &err) == 0 && uid == 1 &&
 	   mbt_messages(buh, "Лютик 7733012345/Отправленные") == 0 &&
 	   mbt_messages(buh, "Ромашка 7707083893/Отправленные") == 2,
 	   "a Sent copy is matched across the user's organizations (%s)",
@@ -308,7 +321,10 @@ static void test_sent_append(struct mailbox_user *anna)
 	ok(mailbox_sent_has(anna, "<second@mail.example>", &err) == 1 &&
 	   mailbox_sent_has(anna, "nope@x", &err) == 0, "mailbox_sent_has");
 	v = view(anna, "Отправленные");
-	ok(v != NULL && mailbox_view_count(v) == 2, "Sent has 2");
+	ok(v != NULL && mailbox_view_count(v) == 2 &&
+	   mailbox_view_seq_of_uid(v, 2) == 0 &&
+	   mailbox_view_seq_of_uid(v, 4) == 0 &&
+	   mailbox_view_seq_of_uid(v, 3) == 2, "Sent has 2: UIDs 1 and 3");
 	mailbox_view_close(&v);
 	mailbox_user_free(&buh);
 }
@@ -501,7 +517,7 @@ static void test_resign(struct mailbox_user *anna)
 	   "B re-signs A's document and sends it back");
 	ok(sync_user(anna) == 0, "synced");
 	n = mbt_messages(anna, "INBOX");
-	ok(n == 1 && folder_has(anna, "INBOX", n, "X-EDO-Signatures: 2") &&
+	ok(n == 2 && folder_has(anna, "INBOX", n, "X-EDO-Signatures: 2") &&
 	   folder_has(anna, "INBOX", n, "contract.pdf.2.sig") &&
 	   folder_has(anna, "INBOX", n, "In-Reply-To: <" CLIENT_ID ">"),
 	   "the re-signed message shows both signatures and answers the "
@@ -537,6 +553,17 @@ static void test_reject_withdraw(struct mailbox_user *anna)
 	   has_kw(anna, "Исходящие/Приглашения", 2, "$EDO_Rejected") &&
 	   !has_kw(anna, "Исходящие/Приглашения", 1, "$EDO_Rejected"),
 	   "$EDO_Rejected on that invitation only");
+	{
+		char irt[160];
+		uint32_t n = mbt_messages(anna, "INBOX");
+
+		snprintf(irt, sizeof(irt), "In-Reply-To: <%s@", inv);
+		ok(folder_has(anna, "INBOX", n, irt) &&
+		   folder_has(anna, "INBOX", n, "X-EDO-Kind: notice") &&
+		   mbt_messages(eve, "INBOX") == 0,
+		   "the inviter gets a notice of the rejection, the other "
+		   "side none");
+	}
 	ok(mbt_messages(eve, "Адресная книга") == 0, "no contact card");
 	ok(core_invite(core, X.id, A.id, NULL, NULL, inv, &err) == 0 &&
 	   core_withdraw(core, X.id, A.id, NULL, &err) == 0, "X invites A, withdraws (%s)",
