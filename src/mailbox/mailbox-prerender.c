@@ -240,7 +240,9 @@ static int mb_pr_store(struct mb_prerender *p, struct mb_rendered *rs,
 		;
 	if (i == n && last == NULL)
 		return 0;
-	if ((ret = store_tx_begin(p->env->store)) != STORE_OK)
+	/* Derived data: the blobs and the cursor can be made again, and no
+	 * client sees a blob before a sync's (FULL) commit names it. */
+	if ((ret = store_tx_begin_derived(p->env->store)) != STORE_OK)
 		return mb_store_error(err, ret, "prerender");
 	for (i = 0; i < n; i++) {
 		if (rs[i].data == NULL)

@@ -2,7 +2,8 @@
  * blobs carrying the same big part store it once; every read (whole,
  * header, by id) gives each blob's bytes back exactly; deleting one blob's
  * item leaves the other whole, deleting both frees the part; a version 6
- * database gets the tables. */
+ * database gets the tables.  And store_tx_begin_derived: NORMAL for its
+ * own commit only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "store/store-sql.h"
 #include "store/store-mailbox.h"
 #include "store/store-private.h"
+#include "store/store.h"
 #include "store-test.h"
 
 static void test_cleanup(const char *path)
@@ -184,6 +186,48 @@ static void test_parts(const char *path)
 	free(body);
 }
 
+/* PRAGMA synchronous on the writer: 1 NORMAL, 2 FULL. */
+static int writer_sync(struct store *s)
+{
+	sqlite3_stmt *st;
+	int n = -1;
+
+	store_lock_write(s);
+	st = store_stmt(s, "PRAGMA synchronous");
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	store_unlock(s);
+	return n;
+}
+
+/* Derived transactions commit with synchronous=NORMAL, and only they. */
+static void test_derived(const char *path)
+{
+	struct store *s = NULL;
+	const char *error;
+	int in, after;
+
+	ok(store_open(path, &s, &error) == 0 && writer_sync(s) == 2,
+	   "the writer is synchronous=FULL");
+	ok(store_tx_begin_derived(s) == STORE_OK, "a derived transaction");
+	in = writer_sync(s);
+	ok(store_kv_set(s, "test.derived", "1") == STORE_OK &&
+	   store_tx_commit(s) == STORE_OK, "commits");
+	after = writer_sync(s);
+	if (in != 1 || after != 2)
+		printf("# synchronous %d inside, %d after\n", in, after);
+	ok(in == 1 && after == 2, "NORMAL inside it, FULL again after");
+	ok(store_tx_begin_derived(s) == STORE_OK, "another one");
+	store_tx_rollback(s);
+	ok(writer_sync(s) == 2, "FULL again after a rollback");
+	ok(store_tx_begin(s) == STORE_OK &&
+	   store_tx_begin_derived(s) == STORE_OK && writer_sync(s) == 2 &&
+	   store_tx_commit(s) == STORE_OK && store_tx_commit(s) == STORE_OK &&
+	   writer_sync(s) == 2,
+	   "inside an ordinary transaction it is a level of it: FULL");
+	store_close(&s);
+}
+
 /* A version 6 database (without the tables) gets them on open. */
 static void test_migrate_v7(const char *path)
 {
@@ -215,6 +259,10 @@ int main(void)
 	char *path = test_tmp_db();
 
 	test_parts(path);
+	test_cleanup(path);
+	free(path);
+	path = test_tmp_db();
+	test_derived(path);
 	test_cleanup(path);
 	free(path);
 	path = test_tmp_db();
