@@ -130,7 +130,7 @@ def openssl_sign(d, kind, path, count, clients):
                os.path.join(d, "gost.key"), "-md", "md_gost12_256",
                "-outform", "DER", "-out", os.devnull]
     lock = threading.Lock()
-    todo = iter(range(first, first + count))
+    todo = iter(range(count))
     fails = [0]
 
     def worker(_):
