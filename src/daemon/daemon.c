@@ -253,14 +253,15 @@ static void receipts_catch_up(struct daemon_ctx *d)
  * workers' pipes, modules that OpenSSL engines load. */
 #define DAEMON_FD_RESERVE 64
 
-/* Scheduling (doc/architecture.md "Threads"): the event loop answers
+/* Scheduling (doc/architecture.md "Who gets the CPU"): the event loop answers
  * every IMAP and SMTP session, so a STATUS waits for the CPU whenever the
  * loop does.  Measured (bench/status_during_commit.py, doc/bench.md): the
- * slow STATUS of another organization spent most of its time with the
- * loop runnable but off the CPU, behind the workers signing and
- * committing a big letter.  The pools therefore run below the loop
- * (weights 1024 : 335 : 110), and the loop asks for a short slice so that
- * a command that wakes it preempts a worker at once. */
+ * slow STATUS of another organization spent ~80 % of its time with the
+ * loop runnable but off the CPU (behind other processes and the workers
+ * signing and committing a big letter), 7 % running.  The pools
+ * therefore run below the loop (weights 1024 : 335 : 110), and the loop
+ * asks for a short slice so that a command that wakes it preempts a
+ * worker at once.  "Who gets the CPU" there says why. */
 #define DAEMON_WORKER_NICE 5
 #define DAEMON_BACKGROUND_NICE 10
 #define DAEMON_LOOP_SLICE_US 200

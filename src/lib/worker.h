@@ -10,7 +10,7 @@ typedef void worker_fn(void *ctx);
 
 /* The pool's threads run at `nice` (0: the process's own; > 0: below
  * it), so that the event loop, which answers every session, wins the CPU
- * over them (doc/architecture.md "Threads"). */
+ * over them (doc/architecture.md "Who gets the CPU"). */
 struct worker_pool *worker_pool_new(struct event_base *base, int threads,
 				    int nice);
 void worker_pool_run(struct worker_pool *pool, worker_fn *work,
