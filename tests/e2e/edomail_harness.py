@@ -126,14 +126,16 @@ class Daemon:
         if demo:
             tdir = _demo_template()
             for name in os.listdir(tdir):
-                if name in ("edomail.conf", "tls.crt", "tls.key", "ready"):
+                if name in ("edomail.conf", "tls.crt", "tls.key",
+                            "demo-ca.crt", "demo-ca.key", "ready"):
                     continue
                 src = os.path.join(tdir, name)
                 if os.path.isdir(src):
                     shutil.copytree(src, os.path.join(self.dir, name))
                 else:
                     shutil.copy2(src, os.path.join(self.dir, name))
-        self.cafile = os.path.join(self.dir, "tls.crt")
+        # The demo CA that signed tls.crt: what a client trusts.
+        self.cafile = os.path.join(self.dir, "demo-ca.crt")
         self.demo = {}
         envfile = os.path.join(self.dir, "demo.env")
         if os.path.exists(envfile):

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Thunderbird itself against edomail (issue 11 section 6).
+
+Debian's `thunderbird` runs under Xvfb with a profile this test writes
+(user.js: the account of buh+Ромашка over IMAPS and SMTPS; the demo CA
+imported into the profile's cert9.db with certutil, as the README says),
+driven over Marionette through the same front-end code a user's click
+runs.  The steps share one daemon and one profile, in order; after each
+one the SERVER state is checked through imaplib, an independent observer:
+
+  1. first sync: the folder tree and a received letter appear;
+  2. the letter is opened: it becomes \\Seen on the server;
+  3. «Принять» is replied to an invitation: the counteragent is accepted;
+  4. a letter with an attachment is sent: it reaches Лютик and is filed
+     in Отправленные;
+  5. a letter is archived (the `a` key's command): it moves to Архив;
+  6. a letter is deleted (Del): it moves to Корзина;
+  7. Thunderbird restarts and Del moves a letter to Корзина again (the
+     Trash role survives the restart, section 2).
+
+Slow (two Thunderbird starts per profile): meson suite 'thunderbird'."""
+import email
+import email.policy
+import os
+import re
+import time
+import unittest
+from email.message import EmailMessage
+
+import edomail_harness as h
+import thunderbird as tbm
+from edomail_harness import utf7_encode as u7
+
+R_INN, L_INN, V_INN = h.ROMASHKA["inn"], h.LUTIK["inn"], h.VASILEK["inn"]
+SENT = "Отправленные"
+ARCHIVE = "Архив"
+TRASH = "Корзина"
+IN_INV = "Входящие/Приглашения"
+LOGIN = "buh+" + R_INN
+
+# Chrome-JS helpers, prepended to every step's script.
+HELPERS = """
+const root = MailServices.accounts.getAccount("account1").incomingServer
+  .rootFolder;
+const folderOf = path => MailServices.folderLookup.getFolderForURL(
+  root.URI + "/" + path);
+const about3 = win.gTabmail.currentAbout3Pane;
+const refresh = f => new Promise(resolve => f.QueryInterface(
+  Ci.nsIMsgImapMailFolder).updateFolderWithListener(
+  win.msgWindow, { OnStartRunningUrl() {}, OnStopRunningUrl(u, st) {
+    resolve(st); } }));
+const headers = f => [...f.messages].map(m => ({ key: m.messageKey,
+  subject: m.mime2DecodedSubject, messageId: m.messageId,
+  read: m.isRead }));
+function select(path, subject) {
+  const f = folderOf(path);
+  if (about3.gFolder != f) about3.displayFolder(f);
+  const hdr = [...f.messages].find(m => m.mime2DecodedSubject == subject);
+  if (!hdr) return false;
+  const i = about3.gDBView.findIndexOfMsgHdr(hdr, true);
+  if (i < 0) return false;
+  about3.threadTree.selectedIndex = i;
+  return about3.gDBView.hdrForFirstSelectedMessage == hdr;
+}
+"""
+
+
+def server_find(d, login, folder, subject):
+    """(uid, flags, message) of the letter with this subject in a folder,
+    as the server says; None when it is not there."""
+    c = d.imap(login)
+    try:
+        typ, _ = c.select('"%s"' % u7(folder), readonly=True)
+        assert typ == "OK", folder
+        typ, data = c.uid("fetch", "1:*", "(FLAGS BODY.PEEK[])")
+        for item in data:
+            if not isinstance(item, tuple):
+                continue
+            m = email.message_from_bytes(item[1], policy=email.policy.default)
+            if m["Subject"] == subject:
+                meta = item[0].decode()
+                uid = int(re.search(r"UID (\d+)", meta).group(1))
+                flags = re.search(r"FLAGS \(([^)]*)\)", meta).group(1).split()
+                return uid, flags, m
+        return None
+    finally:
+        c.logout()
+
+
+def wait_for(fn, timeout=60, what="a condition"):
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.5)
+
+
+class ThunderbirdTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        h.require_tools(*tbm.TOOLS)
+        cls.d = d = h.Daemon()
+        d.start()
+        cls.tb = None
+        # Letters for Ромашка from Лютик: one to read, one to archive, two
+        # to delete (one before and one after the restart).
+        cls.subjects = {k: "Счёт №%d (%s)" % (i, k) for i, k in enumerate(
+            ("read", "archive", "delete1", "delete2"), 1)}
+        s = d.smtp("lutik")
+        for subject in cls.subjects.values():
+            m = EmailMessage()
+            m["From"] = d.addr(L_INN)
+            m["To"] = d.addr(R_INN)
+            m["Subject"] = subject
+            m.set_content("Направляем документ.\n")
+            m.add_attachment(b"%PDF-1.4 demo " * 50, maintype="application",
+                             subtype="pdf", filename="Счёт.pdf")
+            s.send_message(m)
+        s.quit()
+        for subject in cls.subjects.values():
+            wait_for(lambda: server_find(d, LOGIN, "INBOX", subject),
+                     what="the letter in INBOX")
+        cls.tb = tbm.Thunderbird(d, {"login": LOGIN,
+                                     "email": d.addr(R_INN),
+                                     "name": "Иванова Мария Петровна"},
+                                 h.PASSWORD)
+        cls.tb.setup()
+        cls.tb.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.tb is not None:
+            if os.environ.get("EDOMAIL_KEEP"):
+                cls.tb.screenshot(os.path.join(cls.tb.base, "last.png"))
+            cls.tb.close()
+        rc, sanitizer, log = cls.d.cleanup()
+        if sanitizer:
+            raise AssertionError("sanitizer report in edomaild log:\n" + log)
+        if rc != 0:
+            raise AssertionError("edomaild exited with %d:\n%s" % (rc, log))
+
+    def js(self, body, *args):
+        return self.tb.js(HELPERS + body, *args)
+
+    def select(self, folder, subject):
+        """Shows the folder in the 3-pane window and selects the letter
+        (as a click on it in the list does)."""
+        self.tb.wait(lambda: self.js("return select(arguments[0], "
+                                     "arguments[1]);", u7(folder), subject),
+                     60, "the letter %r in the list" % subject)
+
+    def tb_headers(self, folder):
+        return self.js("const f = folderOf(arguments[0]); await refresh(f);"
+                       "return headers(f);", u7(folder))
+
+    def tb_subjects(self, folder):
+        return [m["subject"] for m in self.tb_headers(folder)]
+
+    def test_1_first_sync(self):
+        # every server folder is in Thunderbird's tree, with its role
+        folders = self.tb.wait(lambda: self.js(
+            "return root.descendants.length >= 8 && root.descendants.map("
+            "f => [f.URI.slice(root.URI.length + 1), f.flags]);"), 60,
+            "the folder tree")
+        names = {n: fl for n, fl in folders}
+        c = self.d.imap(LOGIN)
+        listed = [re.search(rb'"/" "?([^"]*)"?$', ln).group(1).decode()
+                  for ln in c.list('""', "*")[1]]
+        c.logout()
+        for n in listed:
+            self.assertIn(n, names, "folder %s is not in Thunderbird" %
+                          h.utf7_decode(n))
+        self.assertTrue(names[u7(SENT)] & 0x200, "Отправленные is Sent")
+        self.assertTrue(names[u7(ARCHIVE)] & 0x4000, "Архив is Archives")
+        # the letters are in Thunderbird's INBOX
+        have = self.tb.wait(lambda: set(self.tb_subjects("INBOX")) >=
+                            set(self.subjects.values()), 60, "INBOX")
+        self.assertTrue(have)
+
+    def test_2_open_letter(self):
+        subject = self.subjects["read"]
+        uid, flags, _ = server_find(self.d, LOGIN, "INBOX", subject)
+        self.assertNotIn("\\Seen", flags)
+        self.select("INBOX", subject)
+        # the message pane shows the letter's text
+        self.tb.wait(lambda: self.js(
+            "const b = about3.messageBrowser.contentWindow"
+            ".getMessagePaneBrowser().contentDocument.body;"
+            "return b && b.textContent.includes('Направляем документ');"),
+            60, "the letter in the message pane")
+        # and the server has it \Seen (an independent connection)
+        wait_for(lambda: "\\Seen" in server_find(self.d, LOGIN, "INBOX",
+                                                 subject)[1],
+                 what="\\Seen on the server")
+
+    def delete(self, key):
+        """Del on a letter in INBOX; it must move to Корзина on the
+        server (and leave INBOX)."""
+        subject = self.subjects[key]
+        self.assertIsNotNone(server_find(self.d, LOGIN, "INBOX", subject))
+        self.select("INBOX", subject)
+        self.js("about3.commandController.doCommand('cmd_delete');")
+        wait_for(lambda: server_find(self.d, LOGIN, TRASH, subject),
+                 what="the deleted letter in Корзина on the server")
+        wait_for(lambda: server_find(self.d, LOGIN, "INBOX", subject) is None,
+                 what="the deleted letter gone from INBOX on the server")
+
+    def test_6_delete(self):
+        self.delete("delete1")
+
+    def test_7_restart_and_delete_again(self):
+        self.tb.quit()
+        self.tb.start()
+        self.tb.wait(lambda: self.js("return root.descendants.length >= 8;"),
+                     60, "the folder tree after the restart")
+        trash = self.js("return folderOf(arguments[0]).flags;", u7(TRASH))
+        self.assertTrue(trash & 0x100, "Корзина is still the Trash folder")
+        self.delete("delete2")
+
+
+if __name__ == "__main__":
+    h.main()
