@@ -16,6 +16,8 @@ BUILD=${EDOMAIL_BUILD_DIR:-$SRC/build}
 : "${DEMO_SUBMISSION_PORT:=1587}" "${DEMO_SUBMISSIONS_PORT:=1465}"
 : "${DEMO_LANGUAGE:=ru}" "${DEMO_PASSWORD:=demo-password}"
 : "${DEMO_PLAINTEXT_LOOPBACK:=false}"
+# Thunderbird's autoconfig over HTTP (0 = off; the tests turn it on).
+: "${DEMO_AUTOCONFIG_PORT:=1880}"
 
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
@@ -36,6 +38,10 @@ store: { path = "edomail.db"; node_key = "node.key"; };
 operator: { driver = "local"; prefix = "2ED"; dir = "operator"; };
 folders: { language = "$DEMO_LANGUAGE"; };
 log: { level = "info"; };
+# "Add Mail Account" finds the settings at
+# http://127.0.0.1:$DEMO_AUTOCONFIG_PORT/mail/config-v1.1.xml (port 0: off).
+autoconfig: { listen = { address = "127.0.0.1"; port = $DEMO_AUTOCONFIG_PORT; };
+              host = "127.0.0.1"; };
 CONF
 
 # A demo CA of its own and a server certificate signed by it: a client that

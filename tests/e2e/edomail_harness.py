@@ -99,6 +99,8 @@ def demo_env(build, ports, language="ru", **extra):
         "DEMO_SUBMISSIONS_PORT": str(ports["submissions"]),
         "DEMO_LANGUAGE": language,
         "DEMO_PASSWORD": PASSWORD,
+        # off unless a test asks for it (extra DEMO_AUTOCONFIG_PORT)
+        "DEMO_AUTOCONFIG_PORT": "0",
     })
     env.update(extra)
     return env
