@@ -45,6 +45,8 @@ const root = MailServices.accounts.getAccount("account1").incomingServer
 const folderOf = path => MailServices.folderLookup.getFolderForURL(
   root.URI + "/" + path);
 const about3 = win.gTabmail.currentAbout3Pane;
+const {FileUtils} = ChromeUtils.importESModule(
+  "resource://gre/modules/FileUtils.sys.mjs");
 const refresh = f => new Promise(resolve => f.QueryInterface(
   Ci.nsIMsgImapMailFolder).updateFolderWithListener(
   win.msgWindow, { OnStartRunningUrl() {}, OnStopRunningUrl(u, st) {
@@ -52,6 +54,23 @@ const refresh = f => new Promise(resolve => f.QueryInterface(
 const headers = f => [...f.messages].map(m => ({ key: m.messageKey,
   subject: m.mime2DecodedSubject, messageId: m.messageId,
   read: m.isRead }));
+// Prompts Thunderbird opened (common dialogs): their text, and a click
+// on the button given (accept, cancel, extra1...) when asked.
+function dialogs(press) {
+  const out = [];
+  for (const w of Services.wm.getEnumerator(null)) {
+    const d = w.document.getElementById("commonDialog");
+    if (!d) continue;
+    out.push(w.document.getElementById("infoBody")?.textContent ||
+             w.document.title);
+    if (press) d.getButton(press).click();
+  }
+  return out;
+}
+function composeWindow() {
+  const cw = Services.wm.getMostRecentWindow("msgcompose");
+  return cw && cw.gMsgCompose && cw.gLoadingComplete ? cw : null;
+}
 function select(path, subject) {
   const f = folderOf(path);
   if (about3.gFolder != f) about3.displayFolder(f);
@@ -151,6 +170,39 @@ class ThunderbirdTest(unittest.TestCase):
     def js(self, body, *args):
         return self.tb.js(HELPERS + body, *args)
 
+    def ca_status(self, org, other_inn):
+        for ln in self.d.ctl("counteragent", "list", org).stdout.splitlines():
+            if other_inn in ln:
+                return ln
+        return ""
+
+    def server_folders(self):
+        c = self.d.imap(LOGIN)
+        try:
+            return [h.utf7_decode(re.search(rb'"/" "?([^"]*)"?$', ln)
+                                  .group(1).decode())
+                    for ln in c.list('""', "*")[1]]
+        finally:
+            c.logout()
+
+    def server_all(self, folder):
+        """[(uid, flags, message)] of a folder on the server."""
+        c = self.d.imap(LOGIN)
+        try:
+            c.select('"%s"' % u7(folder), readonly=True)
+            out = []
+            for item in c.uid("fetch", "1:*", "(FLAGS BODY.PEEK[])")[1]:
+                if isinstance(item, tuple):
+                    meta = item[0].decode()
+                    out.append((int(re.search(r"UID (\d+)", meta).group(1)),
+                                re.search(r"FLAGS \(([^)]*)\)", meta)
+                                .group(1).split(),
+                                email.message_from_bytes(
+                                    item[1], policy=email.policy.default)))
+            return out
+        finally:
+            c.logout()
+
     def select(self, folder, subject):
         """Shows the folder in the 3-pane window and selects the letter
         (as a click on it in the list does)."""
@@ -213,6 +265,125 @@ class ThunderbirdTest(unittest.TestCase):
                  what="the deleted letter in Корзина on the server")
         wait_for(lambda: server_find(self.d, LOGIN, "INBOX", subject) is None,
                  what="the deleted letter gone from INBOX on the server")
+
+    # ---- sending from the compose window ----
+    def compose_send(self, open_js, text, *args):
+        """Opens a compose window with open_js, types text at the top of
+        the body and presses Send; returns the texts of the prompts that
+        appeared meanwhile (each dismissed with its Cancel button, so a
+        refused copy to Отправленные does not stop the test)."""
+        self.js(open_js, *args)
+        self.tb.wait(lambda: self.js("return !!composeWindow();"), 60,
+                     "the compose window")
+        self.js("""const cw = composeWindow();
+            const ed = cw.GetCurrentEditor();
+            ed.beginningOfDocument();
+            ed.insertText(arguments[0]);
+            ed.insertLineBreak();
+            cw.goDoCommand("cmd_sendNow");""", text)
+        seen = []
+
+        def done():
+            seen.extend(self.js("return dialogs('cancel');"))
+            return not self.js("return !!Services.wm.getMostRecentWindow("
+                               "'msgcompose');")
+        self.tb.wait(done, 120, "the compose window to close after Send")
+        return seen
+
+    def test_3_accept_invitation(self):
+        d = self.d
+        subject = "Приглашение к обмену от Василька"
+        d.ctl("invite", V_INN, R_INN, "--text", subject)
+        inv = wait_for(lambda: [m for m in self.server_all(IN_INV)
+                                if V_INN in (m[2]["X-EDO-Counteragent-INN"]
+                                             or "")], what="the invitation")
+        subject = inv[0][2]["Subject"]
+        self.select(IN_INV, subject)
+        type(self).accept_dialogs = self.compose_send(
+            "about3.commandController.doCommand('cmd_reply');", "Принять")
+        # the server: Василёк is now a counteragent of Ромашка, and the
+        # invitation carries $EDO_Accepted
+        wait_for(lambda: "IsMyCounteragent" in self.ca_status(R_INN, V_INN),
+                 what="Василёк accepted as a counteragent")
+        self.assertIn("$EDO_Accepted",
+                      server_find(d, LOGIN, IN_INV, subject)[1])
+
+    @unittest.expectedFailure
+    def test_3b_accept_copy_filed(self):
+        # Issue 11 section 1: Thunderbird's copy of the answer to
+        # Отправленные must not be refused (no "copy was not placed"
+        # dialog).  Fixed by the Sent-absorption work (sent-notices).
+        # Seen today: "[CANNOT] Отправленные заполняет шлюз…" and "Your
+        # message was sent but a copy was not placed in your sent folder".
+        self.assertEqual(self.accept_dialogs, [])
+
+    def test_4_send_with_attachment(self):
+        d = self.d
+        subject = "Акт сверки за ноябрь"
+        path = os.path.join(self.tb.base, "Акт сверки.pdf")
+        with open(path, "wb") as f:
+            f.write(b"%PDF-1.4 act " * 200)
+        type(self).send_dialogs = self.compose_send("""
+            const [to, subject, path] = arguments;
+            const params = Cc[
+              "@mozilla.org/messengercompose/composeparams;1"]
+              .createInstance(Ci.nsIMsgComposeParams);
+            const fields = Cc[
+              "@mozilla.org/messengercompose/composefields;1"]
+              .createInstance(Ci.nsIMsgCompFields);
+            fields.to = to;
+            fields.subject = subject;
+            const att = Cc["@mozilla.org/messengercompose/attachment;1"]
+              .createInstance(Ci.nsIMsgAttachment);
+            const file = new FileUtils.File(path);
+            att.url = Services.io.newFileURI(file).spec;
+            att.name = file.leafName;
+            fields.addAttachment(att);
+            params.type = Ci.nsIMsgCompType.New;
+            params.format = Ci.nsIMsgCompFormat.PlainText;
+            params.composeFields = fields;
+            params.identity = MailServices.accounts.getIdentity("id1");
+            MailServices.compose.OpenComposeWindowWithParams(null, params);
+            """, "Направляем акт сверки.", d.addr(L_INN), subject, path)
+        # the server: Лютик received it, signed, with the document
+        got = wait_for(lambda: server_find(d, "lutik", "INBOX", subject),
+                       what="the letter at Лютик")
+        names = [p.get_filename() for p in got[2].iter_attachments()]
+        self.assertIn("Акт сверки.pdf", names)
+        self.assertTrue(any(n and n.endswith(".sig") for n in names), names)
+        # and Ромашка's Отправленные holds the EDO record
+        sent = wait_for(lambda: server_find(d, LOGIN, SENT, subject),
+                        what="the letter in Отправленные")
+        type(self).sent_uid = sent[0]
+
+    @unittest.expectedFailure
+    def test_4b_sent_shows_edo_record(self):
+        # Issue 11 section 1: opened in Thunderbird's Отправленные, the
+        # letter is the EDO record (signature report, the documents'
+        # .sig), not Thunderbird's own copy that it filed under the
+        # APPENDUID the server answered (doc/imap.md, "Thunderbird's
+        # sequence").
+        self.assertEqual(self.send_dialogs, [])
+        self.select(SENT, "Акт сверки за ноябрь")
+        names = self.tb.wait(lambda: self.js("""
+            const am = about3.messageBrowser.contentWindow;
+            const b = am.getMessagePaneBrowser().contentDocument.body;
+            return b && b.textContent.includes("Направляем акт") &&
+              (am.currentAttachments || []).map(a => a.name);"""), 60,
+            "the sent letter in the message pane")
+        self.assertTrue(any(n.endswith(".sig") for n in names), names)
+
+    def test_5_archive(self):
+        subject = self.subjects["archive"]
+        self.select("INBOX", subject)
+        self.js("about3.commandController.doCommand('cmd_archive');")
+        found = wait_for(lambda: [f for f in self.server_folders()
+                                  if f.startswith(ARCHIVE) and
+                                  server_find(self.d, LOGIN, f, subject)],
+                         what="the letter in Архив on the server")
+        self.assertTrue(found)
+        wait_for(lambda: server_find(self.d, LOGIN, "INBOX", subject) is None,
+                 what="the archived letter gone from INBOX")
 
     def test_6_delete(self):
         self.delete("delete1")

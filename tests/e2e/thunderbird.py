@@ -197,7 +197,6 @@ class Thunderbird:
             "mail.identity.id1.valid": True,
             "mail.identity.id1.reply_on_top": 1,
             "mail.identity.id1.compose_html": False,
-            "mail.identity.id1.archive_granularity": 0,
             "mail.server.server1.type": "imap",
             "mail.server.server1.hostname": "127.0.0.1",
             "mail.server.server1.port": self.d.ports["imaps"],
