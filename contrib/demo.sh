@@ -15,6 +15,7 @@ if [ ! -f "$DEMO/edomail.conf" ]; then
 	./contrib/make-demo.sh "$DEMO"
 fi
 . "$DEMO/demo.env"
+: "${DEMO_AUTOCONFIG_PORT:=1880}"
 cat <<INFO
 
   edomail demo — подключите почтовый клиент / connect a mail client
@@ -22,7 +23,10 @@ cat <<INFO
   IMAP:  127.0.0.1:$DEMO_IMAP_PORT (STARTTLS), 127.0.0.1:$DEMO_IMAPS_PORT (SSL/TLS)
   SMTP:  127.0.0.1:$DEMO_SUBMISSION_PORT (STARTTLS), 127.0.0.1:$DEMO_SUBMISSIONS_PORT (SSL/TLS)
   Password for every demo user / пароль всех пользователей: $DEMO_PASSWORD
-  Certificate of the server (self-signed, accept it in the client): $DEMO/tls.crt
+  Trust the demo CA once (Thunderbird closed; README, "Thunderbird"):
+    certutil -A -n "edomail demo CA" -t "C,," -i $DEMO/demo-ca.crt \\
+      -d sql:\$HOME/.thunderbird/<profile>
+  Autoconfig (Thunderbird): curl http://127.0.0.1:$DEMO_AUTOCONFIG_PORT/mail/config-v1.1.xml
 
   Users / пользователи:
     buh+$ROMASHKA_INN   бухгалтер, «ООО Ромашка» (RSA)    address $ROMASHKA_ADDR

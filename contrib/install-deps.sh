@@ -16,6 +16,11 @@ python3 curl swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
 mutt neomutt isync tmux valgrind clang libclang-rt-14-dev
 dovecot-imapd
 iproute2 util-linux man-db groff-base"
+# --- thunderbird: the e2e suite 'thunderbird' (tests/e2e/test_thunderbird.py)
+# drives Debian's Thunderbird under Xvfb; certutil (libnss3-tools) trusts
+# the demo CA in its profile.
+PKGS="$PKGS thunderbird xvfb libnss3-tools"
+# --- end thunderbird
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,8 +1,9 @@
 #!/bin/sh
 # make-demo.sh DIR [--config-only]
-# Creates a ready demo in DIR: edomail.conf, a self-signed TLS certificate,
-# and, through edomailctl, three organizations («ООО Ромашка» and «ООО Лютик»
-# already counteragents of each other, «ООО Василёк» not yet), users and
+# Creates a ready demo in DIR: edomail.conf, a demo CA (demo-ca.crt) and a
+# TLS certificate signed by it (tls.crt), and, through edomailctl, three
+# organizations («ООО Ромашка» and «ООО Лютик» already counteragents of each
+# other, «ООО Василёк» not yet), users and
 # certificates (RSA for Ромашка and Василёк, GOST for Лютик).  Writes
 # DIR/demo.env with the facts a script needs.  Ports and the password come
 # from DEMO_* variables (the test harness picks free ports).
@@ -15,6 +16,8 @@ BUILD=${EDOMAIL_BUILD_DIR:-$SRC/build}
 : "${DEMO_SUBMISSION_PORT:=1587}" "${DEMO_SUBMISSIONS_PORT:=1465}"
 : "${DEMO_LANGUAGE:=ru}" "${DEMO_PASSWORD:=demo-password}"
 : "${DEMO_PLAINTEXT_LOOPBACK:=false}"
+# Thunderbird's autoconfig over HTTP (0 = off; the tests turn it on).
+: "${DEMO_AUTOCONFIG_PORT:=1880}"
 
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
@@ -35,11 +38,37 @@ store: { path = "edomail.db"; node_key = "node.key"; };
 operator: { driver = "local"; prefix = "2ED"; dir = "operator"; };
 folders: { language = "$DEMO_LANGUAGE"; };
 log: { level = "info"; };
+# "Add Mail Account" finds the settings at
+# http://127.0.0.1:$DEMO_AUTOCONFIG_PORT/mail/config-v1.1.xml (port 0: off).
+autoconfig: { listen = { address = "127.0.0.1"; port = $DEMO_AUTOCONFIG_PORT; };
+              host = "127.0.0.1"; };
 CONF
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=localhost" \
-	-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-	-keyout "$DIR/tls.key" -out "$DIR/tls.crt" 2>/dev/null
+# A demo CA of its own and a server certificate signed by it: a client that
+# trusts demo-ca.crt (one certutil command for a Thunderbird profile, see
+# README) connects to IMAP and SMTP without a single exception dialog.  A
+# self-signed server certificate needed one exception per port, and
+# Thunderbird's first send failed meanwhile.  The CA stays when the demo is
+# made again in the same folder, so an imported CA remains valid.
+if [ ! -f "$DIR/demo-ca.crt" ] || [ ! -f "$DIR/demo-ca.key" ]; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 \
+		-subj "/O=edomail demo/CN=edomail demo CA" \
+		-addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-keyout "$DIR/demo-ca.key" -out "$DIR/demo-ca.crt" 2>/dev/null
+	chmod 600 "$DIR/demo-ca.key"
+fi
+openssl req -newkey rsa:2048 -nodes -subj "/O=edomail demo/CN=localhost" \
+	-keyout "$DIR/tls.key" -out "$DIR/tls.csr" 2>/dev/null
+printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+	"keyUsage=critical,digitalSignature,keyEncipherment" \
+	"extendedKeyUsage=serverAuth" \
+	"subjectAltName=DNS:localhost,IP:127.0.0.1" > "$DIR/tls.ext"
+# 825 days: the longest validity clients accept for a server certificate.
+openssl x509 -req -in "$DIR/tls.csr" -CA "$DIR/demo-ca.crt" \
+	-CAkey "$DIR/demo-ca.key" -set_serial "0x$(openssl rand -hex 8)" \
+	-days 825 -extfile "$DIR/tls.ext" -out "$DIR/tls.crt" 2>/dev/null
+rm -f "$DIR/tls.csr" "$DIR/tls.ext"
 chmod 600 "$DIR/tls.key"
 [ "$ONLY_CONFIG" = "--config-only" ] && exit 0
 
@@ -85,6 +114,7 @@ DEMO_IMAP_PORT=$DEMO_IMAP_PORT
 DEMO_IMAPS_PORT=$DEMO_IMAPS_PORT
 DEMO_SUBMISSION_PORT=$DEMO_SUBMISSION_PORT
 DEMO_SUBMISSIONS_PORT=$DEMO_SUBMISSIONS_PORT
+DEMO_AUTOCONFIG_PORT=$DEMO_AUTOCONFIG_PORT
 DEMO_PASSWORD=$DEMO_PASSWORD
 ROMASHKA_INN=$R_INN
 LUTIK_INN=$L_INN

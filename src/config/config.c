@@ -67,6 +67,9 @@ static const struct settings_key settings_keys[] = {
 
 	{ "folders", "language", SETTINGS_KEY_STRING, S(folders_language), 0, 0 },
 
+	{ "autoconfig", "listen", SETTINGS_KEY_LISTEN, S(autoconfig), 0, 0 },
+	{ "autoconfig", "host", SETTINGS_KEY_STRING, S(autoconfig_host), 0, 0 },
+
 	/* Lower bounds keep the protocols workable (an IMAP line must hold
 	 * a long UID set), upper bounds keep one client from taking the
 	 * machine. */
@@ -196,6 +199,8 @@ void settings_free(struct settings *set)
 	free(set->imaps.address);
 	free(set->submission.address);
 	free(set->submissions.address);
+	free(set->autoconfig.address);
+	free(set->autoconfig_host);
 	free(set->tls_cert);
 	free(set->tls_key);
 	free(set->log_file);
@@ -495,6 +500,11 @@ static int settings_check_server(struct settings_ctx *ctx, config_t *cfg)
 			set->hostname, set->hostname);
 	if (set->hostname == NULL)
 		set->hostname = xstrdup(set->domain);
+	if (set->autoconfig_host != NULL &&
+	    !settings_hostname_valid(set->autoconfig_host))
+		return settings_fail(ctx, settings_where(cfg, "autoconfig.host"),
+			"autoconfig.host: неверное имя узла \"%s\" / bad host name \"%s\"",
+			set->autoconfig_host, set->autoconfig_host);
 	return 0;
 }
 

@@ -42,6 +42,10 @@ struct settings {
 	/* folders */
 	char *folders_language;	/* "ru" | "en" */
 
+	/* autoconfig: Thunderbird's config-v1.1.xml over HTTP */
+	struct settings_listen autoconfig;	/* off unless set */
+	char *autoconfig_host;	/* host in the config; NULL = server.hostname */
+
 	/* limits */
 	size_t max_line;	/* protocol line, bytes */
 	size_t max_literal;	/* IMAP literal, bytes */

@@ -1,4 +1,5 @@
 #include "daemon/daemon.h"
+#include "daemon/daemon-autoconfig.h"
 
 #include "config/config.h"
 #include "crypto/crypto.h"
@@ -60,6 +61,7 @@ struct daemon_ctx {
 	struct smtp_server *smtp;
 	struct conn_registry *conns;	/* both servers' connections */
 	struct daemon_listener listeners[4];
+	struct daemon_autoconfig *autoconfig;	/* HTTP; NULL when off */
 	struct event *sig_term, *sig_int, *sig_pipe, *sig_hup;
 	struct event *notify_ev;
 	struct event *poll_ev;
@@ -547,6 +549,10 @@ static int daemon_open(struct daemon_ctx *d)
 	    listener_open(d, 3, LK_SUBMISSIONS, &set->submissions,
 			  "SMTP submissions (TLS)") < 0)
 		return -1;
+	int ac_failed;
+	d->autoconfig = daemon_autoconfig_new(d->base, set, &ac_failed);
+	if (ac_failed)
+		return -1;
 	return 0;
 }
 
@@ -556,6 +562,8 @@ static void daemon_close(struct daemon_ctx *d)
 		if (d->listeners[i].l != NULL)
 			evconnlistener_free(d->listeners[i].l);
 	memset(d->listeners, 0, sizeof(d->listeners));
+	daemon_autoconfig_free(d->autoconfig);
+	d->autoconfig = NULL;
 	if (d->accept_resume_ev != NULL)
 		event_free(d->accept_resume_ev);
 	d->accept_resume_ev = NULL;

@@ -99,6 +99,8 @@ def demo_env(build, ports, language="ru", **extra):
         "DEMO_SUBMISSIONS_PORT": str(ports["submissions"]),
         "DEMO_LANGUAGE": language,
         "DEMO_PASSWORD": PASSWORD,
+        # off unless a test asks for it (extra DEMO_AUTOCONFIG_PORT)
+        "DEMO_AUTOCONFIG_PORT": "0",
     })
     env.update(extra)
     return env
@@ -127,14 +129,16 @@ class Daemon:
         if demo:
             tdir = _demo_template()
             for name in os.listdir(tdir):
-                if name in ("edomail.conf", "tls.crt", "tls.key", "ready"):
+                if name in ("edomail.conf", "tls.crt", "tls.key",
+                            "demo-ca.crt", "demo-ca.key", "ready"):
                     continue
                 src = os.path.join(tdir, name)
                 if os.path.isdir(src):
                     shutil.copytree(src, os.path.join(self.dir, name))
                 else:
                     shutil.copy2(src, os.path.join(self.dir, name))
-        self.cafile = os.path.join(self.dir, "tls.crt")
+        # The demo CA that signed tls.crt: what a client trusts.
+        self.cafile = os.path.join(self.dir, "demo-ca.crt")
         self.demo = {}
         envfile = os.path.join(self.dir, "demo.env")
         if os.path.exists(envfile):

@@ -229,6 +229,34 @@ static void test_errors(void)
 	free(path);
 }
 
+/* autoconfig (issue 11 section 4): off unless both address and port are
+ * set; the host is checked like server.hostname. */
+static void test_autoconfig(void)
+{
+	struct settings set;
+	char *path, *error = NULL;
+
+	settings_defaults(&set);
+	ok(set.autoconfig.address == NULL && set.autoconfig.port == 0 &&
+	   set.autoconfig_host == NULL, "autoconfig off by default");
+	settings_free(&set);
+	path = write_conf("ac.conf",
+		"autoconfig: { listen = { address = \"0.0.0.0\"; port = 80; };\n"
+		"  host = \"mail.edo.example.ru\"; };\n");
+	ok(settings_load(path, &set, &error) == 0 &&
+	   strcmp(set.autoconfig.address, "0.0.0.0") == 0 &&
+	   set.autoconfig.port == 80 &&
+	   strcmp(set.autoconfig_host, "mail.edo.example.ru") == 0,
+	   "autoconfig listen and host read");
+	settings_free(&set);
+	free(error);
+	free(path);
+	expect_error("autoconfig: { host = \"bad host\"; };\n", 1,
+		     "autoconfig.host", "bad autoconfig host");
+	expect_error("autoconfig: { listen = { port = 70000; }; };\n", 1,
+		     "autoconfig.listen.port", "autoconfig port out of range");
+}
+
 int main(void)
 {
 	char *cmd;
@@ -240,6 +268,7 @@ int main(void)
 	test_good();
 	test_relative_config_path();
 	test_errors();
+	test_autoconfig();
 	cmd = xasprintf("rm -rf '%s'", test_dir);
 	if (system(cmd) != 0)
 		ok(0, "cleanup");
