@@ -161,33 +161,33 @@ static void mb_flow_signed(struct mb_flow_out *o, const struct core_message *m,
 
 	mb_time_ru(x->created != 0 ? x->created : when, tr);
 	mb_time_en(x->created != 0 ? x->created : when, te);
-	mb_text_add(&o->ru, "— %s «%s», %s:\n    %s", what_ru, doc, tr, name);
-	mb_text_add(&o->en, "- %s \"%s\", %s:\n    %s", what_en, doc, te, name);
+	mb_text_add(&o->ru, "— %s «%s», %s", what_ru, doc, tr);
+	mb_text_add(&o->en, "- %s \"%s\", %s", what_en, doc, te);
 	mb_flow_file(o, name, "application/xml", x);
 	memset(&rep, 0, sizeof(rep));
 	if (sig == NULL) {
-		mb_text_add(&o->ru, " (без подписи)\n");
-		mb_text_add(&o->en, " (not signed)\n");
+		mb_text_add(&o->ru, "; без подписи\n    %s\n", name);
+		mb_text_add(&o->en, "; not signed\n    %s\n", name);
 	} else {
 		mb_flow_file(o, sig_name, "application/pkcs7-signature", sig);
 		if (crypto_verify_detached(x->data, x->len, sig->data, sig->len,
 					   &rep) == 0 && rep.valid) {
-			mb_text_add(&o->ru, ", подпись %s: действительна, "
-				    "подписал %s\n", sig_name,
-				    rep.signer_common_name != NULL ?
-				    rep.signer_common_name : "?");
-			mb_text_add(&o->en, ", signature %s: valid, signed "
-				    "by %s\n", sig_name,
-				    rep.signer_common_name != NULL ?
-				    rep.signer_common_name : "?");
+			const char *cn = rep.signer_common_name != NULL ?
+				rep.signer_common_name : "?";
+
+			mb_text_add(&o->ru, "; подписал %s, подпись "
+				    "действительна\n", cn);
+			mb_text_add(&o->en, "; signed by %s, the signature "
+				    "is valid\n", cn);
 		} else {
-			mb_text_add(&o->ru, ", подпись %s: НЕ ДЕЙСТВИТЕЛЬНА "
-				    "(%s)\n", sig_name, rep.error != NULL ?
-				    rep.error : "не CMS");
-			mb_text_add(&o->en, ", signature %s: NOT VALID "
-				    "(%s)\n", sig_name, rep.error != NULL ?
-				    rep.error : "not CMS");
+			mb_text_add(&o->ru, "; подпись НЕ ДЕЙСТВИТЕЛЬНА (%s)\n",
+				    rep.error != NULL ? rep.error : "не CMS");
+			mb_text_add(&o->en, "; the signature is NOT VALID "
+				    "(%s)\n", rep.error != NULL ? rep.error :
+				    "not CMS");
 		}
+		mb_text_add(&o->ru, "    %s и %s\n", name, sig_name);
+		mb_text_add(&o->en, "    %s and %s\n", name, sig_name);
 		crypto_verify_report_clear(&rep);
 	}
 	free(sig_name);
@@ -217,7 +217,7 @@ static void mb_flow_event(struct mb_flow_out *o, const struct core_message *m,
 		mb_flow_signed(o, m, x, CORE_ENT_CONFIRMATION_SIGNATURE,
 			       "подтверждение оператора ЭДО о дате отправки "
 			       "документа", "the EDO operator's confirmation "
-			       "of the date the document was sent:", ev->ts);
+			       "of the sending date of the document", ev->ts);
 		return;
 	case CORE_EV_RECEIPT:
 		if ((x = mb_entity(m, ev->entity_id, CORE_ENT_RECEIPT)) == NULL)

@@ -327,8 +327,8 @@ static void test_message(struct mailbox_user *anna, struct mailbox_user *boris)
 	ok(notice_files(anna, n1, "DP_PDOTPR_") == 1 &&
 	   notice_files(anna, n1, "DP_IZVPOL_") == 0,
 	   "it carries the confirmation's XML and its .sig, no receipt yet");
-	ok(folder_has(anna, "INBOX", n1, "действительна") &&
-	   folder_has(anna, "INBOX", n1, "valid, signed by"),
+	ok(folder_has(anna, "INBOX", n1, "подпись действительна") &&
+	   folder_has(anna, "INBOX", n1, "the signature is valid"),
 	   "and says that the operator's signature holds");
 	ok(mbt_messages(boris, "INBOX") == 1, "the recipient gets no notice");
 	ok(core_send_receipts(core, B.id, &err) == 0, "B posts its receipt");
