@@ -56,27 +56,37 @@ class StatusProbe:
     """STATUS INBOX in a loop until stopped, in a process of its own: the
     sender's smtplib holds the GIL for hundreds of ms on a 16 MB letter
     (line ending and dot regexes), which a probe thread would measure as
-    STATUS latency.  finish() gives the round trips in seconds."""
+    STATUS latency."""
 
-    def __init__(self, edo, user):
+    def __init__(self, edo, user, rate):
         ctx = multiprocessing.get_context("fork")
         self.stop = ctx.Event()
         self.ready = ctx.Event()
         self.rx, tx = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=self.run, args=(edo.port, user, tx),
+        self.proc = ctx.Process(target=self.run, args=(edo.port, user, rate, tx),
                                 daemon=True)
         self.error = None
 
-    def run(self, port, user, tx):
+    def run(self, port, user, rate, tx):
         lat, error = [], None
         try:
             imap = bl.Imap(port, timeout=120).login(user)
             imap.command("STATUS INBOX (MESSAGES)")  # warm: sync, caches
             self.ready.set()
+            gap = 1.0 / rate if rate > 0 else 0.0
+            due = time.perf_counter()
             while not self.stop.is_set():
+                # paced below the daemon's command rate: a probe that
+                # empties its token bucket measures the rate limiter
+                due += gap
+                t = time.perf_counter()
+                if due > t:
+                    time.sleep(due - t)
+                else:
+                    due = t
                 t = time.perf_counter()
                 imap.command("STATUS INBOX (MESSAGES UNSEEN UIDNEXT)")
-                lat.append(time.perf_counter() - t)
+                lat.append((t, time.perf_counter() - t))
             imap.logout()
         except (OSError, bl.BenchError) as e:
             error = str(e)
@@ -88,6 +98,7 @@ class StatusProbe:
         self.ready.wait(60)
 
     def finish(self):
+        """The round trips as (start, seconds)."""
         self.stop.set()
         lat, self.error = self.rx.recv()
         self.proc.join(60)
@@ -172,6 +183,13 @@ def main():
                     help="concurrent SMTP sessions of the sender")
     ap.add_argument("--idle-count", type=int, default=500,
                     help="STATUS commands on the idle daemon")
+    ap.add_argument("--probe-rate", type=float, default=150,
+                    help="STATUS commands a second under load (0: back to "
+                    "back); below limits.max_commands_per_second (200), or "
+                    "the probe waits for the rate limiter's tokens")
+    ap.add_argument("--dump", metavar="FILE",
+                    help="write each STATUS under load as 'start seconds' "
+                    "(perf_counter) to FILE")
     args = ap.parse_args()
     if args.quick:
         args.count = min(args.count, 3)
@@ -194,13 +212,18 @@ def main():
                                   files)], 1)
     idle = idle_status(edo, "vasilek", args.idle_count)
 
-    probe = StatusProbe(edo, "vasilek")
+    probe = StatusProbe(edo, "vasilek", args.probe_rate)
     probe.start()
     cpu0 = edo.cpu()
     secs, lat, more = submit(edo, d["ROMASHKA_ADDR"], d["LUTIK_ADDR"], msgs,
                              args.clients)
     cpu = edo.cpu() - cpu0
-    busy = probe.finish()
+    timed = probe.finish()
+    busy = [d for _, d in timed]
+    if args.dump:
+        with open(args.dump, "w") as f:
+            for t, d in timed:
+                f.write("%.6f %.6f\n" % (t, d))
     errors += more
     for e in errors[:5]:
         print("  error: %s" % e)

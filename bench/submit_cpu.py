@@ -30,7 +30,8 @@ def main():
     d = edo.demo
     data = ss.attachment()
     kind, user, src, dst = ss.DIRECTIONS[0]
-    ss.submit_many(edo, user, d[src], d[dst], data, 8, 2)    # warm-up
+    ss.submit_many(edo, user, d[src], d[dst], data, 8, 2,    # warm-up
+                   first=1000000)
     time.sleep(1.0)
     if args.perf_ready:
         with open(args.perf_ready + ".tmp", "w") as f:

@@ -192,6 +192,14 @@ struct core_driver {
 	int (*get_message)(struct core *core, const char *box_id,
 			   const char *msg_id, struct core_message **msg_r,
 			   struct core_error *err);
+	/* Optional: get_message without the bytes of the documents
+	 * (CORE_ENT_ATTACHMENT: data empty, len 0; Diadoc's GetMessage with
+	 * injectEntityContent=false), for who needs only the structure and
+	 * the signatures, as the receipts do.  NULL: get_message. */
+	int (*get_message_meta)(struct core *core, const char *box_id,
+				const char *msg_id,
+				struct core_message **msg_r,
+				struct core_error *err);
 	int (*find_by_client_id)(struct core *core, const char *box_id,
 				 const char *client_message_id,
 				 char msg_id_r[CORE_UUID_LEN],

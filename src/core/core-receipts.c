@@ -234,7 +234,11 @@ static int core_rcpt_message(struct core *core, struct core_rcpt_signer *s,
 	c.core = core;
 	c.signer = s;
 	c.me = *me;
-	if (core->driver->get_message(core, me->id, msg_id, &msg, err) < 0)
+	/* The ИоП names the documents and carries the sender's signatures:
+	 * the documents' bytes (100 KB and more each) are not needed. */
+	if ((core->driver->get_message_meta != NULL ?
+	     core->driver->get_message_meta : core->driver->get_message)(
+		    core, me->id, msg_id, &msg, err) < 0)
 		return -1;
 	c.msg = msg;
 	ret = core->driver->get_box(core, msg->from_box, &c.sender, err);

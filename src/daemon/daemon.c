@@ -252,6 +252,19 @@ static void receipts_catch_up(struct daemon_ctx *d)
  * WAL, shm, temporary files), listeners, the event loop's and the
  * workers' pipes, modules that OpenSSL engines load. */
 #define DAEMON_FD_RESERVE 64
+
+/* Scheduling (doc/architecture.md "Who gets the CPU"): the event loop answers
+ * every IMAP and SMTP session, so a STATUS waits for the CPU whenever the
+ * loop does.  Measured (bench/status_during_commit.py, doc/bench.md): the
+ * slow STATUS of another organization spent ~80 % of its time with the
+ * loop runnable but off the CPU (behind other processes and the workers
+ * signing and committing a big letter), 7 % running.  The pools
+ * therefore run below the loop (weights 1024 : 335 : 110), and the loop
+ * asks for a short slice so that a command that wakes it preempts a
+ * worker at once.  "Who gets the CPU" there says why. */
+#define DAEMON_WORKER_NICE 5
+#define DAEMON_BACKGROUND_NICE 10
+#define DAEMON_LOOP_SLICE_US 200
 /* After accept() failed (out of descriptors) the listeners rest this long:
  * the listening socket stays readable, and retrying at once would spin
  * and log without end. */
@@ -506,10 +519,11 @@ static int daemon_open(struct daemon_ctx *d)
 		free(error);
 		return -1;
 	}
-	d->workers = worker_pool_new(d->base, set->workers > 0 ? set->workers : 2);
+	d->workers = worker_pool_new(d->base, set->workers > 0 ? set->workers : 2,
+				     DAEMON_WORKER_NICE);
 	/* Its own thread, so a backlog of receipts and pre-rendering never
 	 * delays a login or a submission. */
-	d->background = worker_pool_new(d->base, 1);
+	d->background = worker_pool_new(d->base, 1, DAEMON_BACKGROUND_NICE);
 	d->notify_ev = event_new(d->base, -1, 0, notify_cb, d);
 	d->accept_resume_ev = evtimer_new(d->base, accept_resume_cb, d);
 	core_set_notify(d->core, daemon_core_notify, d);
@@ -634,6 +648,8 @@ int daemon_run(const struct settings *set, int foreground, int debug)
 
 	if (daemon_open(&d) == 0) {
 		receipts_catch_up(&d);
+		/* After the pools exist: their threads keep the default slice. */
+		(void)worker_loop_thread_latency(DAEMON_LOOP_SLICE_US);
 		log_info("edomaild %s ready (domain %s)", EDOMAIL_VERSION,
 			 set->domain);
 		/* A line the harness and the demo script wait for. */

@@ -4,10 +4,16 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 struct worker_job {
 	worker_fn *work;
@@ -20,6 +26,7 @@ struct worker_pool {
 	struct event_base *base;
 	pthread_t *threads;
 	int n_threads;
+	int nice;
 	pthread_mutex_t mutex;
 	pthread_cond_t cond;
 	struct worker_job *queue_head, *queue_tail;
@@ -53,9 +60,23 @@ static struct worker_job *job_pop(struct worker_job **head,
 	return job;
 }
 
+/* Linux nice values are per thread: PRIO_PROCESS with a thread id changes
+ * that thread only.  Raising one's own nice needs no privilege. */
+static void worker_thread_nice(int nice)
+{
+	if (nice == 0)
+		return;
+	id_t tid = (id_t)syscall(SYS_gettid);
+	errno = 0;
+	int now = getpriority(PRIO_PROCESS, tid);
+	if (errno == 0 && setpriority(PRIO_PROCESS, tid, now + nice) < 0)
+		log_debug("worker pool: nice %+d: %s", nice, strerror(errno));
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker_pool *pool = arg;
+	worker_thread_nice(pool->nice);
 	pthread_mutex_lock(&pool->mutex);
 	for (;;) {
 		while (!pool->stopping && pool->queue_head == NULL)
@@ -98,10 +119,12 @@ static void worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct worker_pool *worker_pool_new(struct event_base *base, int threads)
+struct worker_pool *worker_pool_new(struct event_base *base, int threads,
+				    int nice)
 {
 	struct worker_pool *pool = xcalloc(1, sizeof(*pool));
 	pool->base = base;
+	pool->nice = nice;
 	pthread_mutex_init(&pool->mutex, NULL);
 	pthread_cond_init(&pool->cond, NULL);
 	if (pipe2(pool->wake_fd, O_NONBLOCK | O_CLOEXEC) < 0)
@@ -172,4 +195,41 @@ void worker_pool_free(struct worker_pool **_pool)
 	pthread_cond_destroy(&pool->cond);
 	free(pool->threads);
 	free(pool);
+}
+
+/* struct sched_attr of sched_setattr(2); glibc has no wrapper before 2.41. */
+struct worker_sched_attr {
+	uint32_t size;
+	uint32_t sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime;
+	uint64_t sched_deadline;
+	uint64_t sched_period;
+};
+
+int worker_loop_thread_latency(unsigned slice_us)
+{
+#ifdef SYS_sched_setattr
+	struct worker_sched_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.sched_policy = SCHED_OTHER;
+	errno = 0;
+	a.sched_nice = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+	if (errno != 0)
+		return -1;
+	/* The kernel clamps the slice to 0.1-100 ms; kernels before 6.12
+	 * accept and ignore it for SCHED_OTHER. */
+	a.sched_runtime = (uint64_t)slice_us * 1000;
+	if (syscall(SYS_sched_setattr, 0, &a, 0) == 0)
+		return 0;
+	log_debug("event loop: sched_setattr slice %u us: %s", slice_us,
+		  strerror(errno));
+#else
+	(void)slice_us;
+#endif
+	return -1;
 }

@@ -211,17 +211,38 @@ static void mb_pr_event(struct mb_prerender *p, const struct core_event *ev,
 	}
 }
 
-/* One transaction for a batch's blobs: a commit per blob would cost more
- * than rendering.  The store lock is held only for the inserts. */
+static int mb_pr_save(struct mb_prerender *p, const char *key,
+		      struct mailbox_error *err)
+{
+	int ret;
+
+	if ((ret = store_kv_set(p->env->store, p->kv_key, key)) != STORE_OK)
+		return mb_store_error(err, ret, "prerender cursor");
+	return 0;
+}
+
+/* One transaction for a batch's blobs and the cursor past them (last,
+ * NULL or unchanged: none): a commit per blob would cost more than
+ * rendering, and a commit of its own for the cursor was one more WAL
+ * fsync per batch (issue 10, doc/bench.md).  The store lock is held only
+ * for the inserts. */
 static int mb_pr_store(struct mb_prerender *p, struct mb_rendered *rs,
-		       size_t n, struct mailbox_error *err)
+		       size_t n, const char *last, struct mailbox_error *err)
 {
 	uint64_t size;
 	int64_t id;
 	size_t i;
 	int ret, stored = 0;
 
-	if ((ret = store_tx_begin(p->env->store)) != STORE_OK)
+	if (last != NULL && strcmp(last, p->cursor) == 0)
+		last = NULL;
+	for (i = 0; i < n && rs[i].data == NULL; i++)
+		;
+	if (i == n && last == NULL)
+		return 0;
+	/* Derived data: the blobs and the cursor can be made again, and no
+	 * client sees a blob before a sync's (FULL) commit names it. */
+	if ((ret = store_tx_begin_derived(p->env->store)) != STORE_OK)
 		return mb_store_error(err, ret, "prerender");
 	for (i = 0; i < n; i++) {
 		if (rs[i].data == NULL)
@@ -232,23 +253,17 @@ static int mb_pr_store(struct mb_prerender *p, struct mb_rendered *rs,
 		}
 		stored++;
 	}
+	if (last != NULL && mb_pr_save(p, last, err) < 0) {
+		store_tx_rollback(p->env->store);
+		return -1;
+	}
 	if ((ret = store_tx_commit(p->env->store)) != STORE_OK)
 		return mb_store_error(err, ret, "prerender commit");
 	p->rendered += stored;
-	return 0;
-}
-
-static int mb_pr_save(struct mb_prerender *p, const char *key,
-		      struct mailbox_error *err)
-{
-	int ret;
-
-	if (strcmp(key, p->cursor) == 0)
-		return 0;
-	if ((ret = store_kv_set(p->env->store, p->kv_key, key)) != STORE_OK)
-		return mb_store_error(err, ret, "prerender cursor");
-	free(p->cursor);
-	p->cursor = xstrdup(key);
+	if (last != NULL) {
+		free(p->cursor);
+		p->cursor = xstrdup(last);
+	}
 	return 0;
 }
 
@@ -286,9 +301,7 @@ static int mb_pr_run(struct mb_prerender *p, int limit,
 				break;
 			}
 		}
-		ret = mb_pr_store(p, rs, i, err);
-		if (ret == 0 && last != NULL)
-			ret = mb_pr_save(p, last, err);
+		ret = mb_pr_store(p, rs, i, last, err);
 		while (i > 0)
 			mb_rendered_clear(&rs[--i]);
 		i = e.n;

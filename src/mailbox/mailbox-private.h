@@ -269,6 +269,10 @@ int mb_render_notice_files(struct mailbox_env *env, const char *to_addr,
 			   int64_t date, const struct mime_notice_file *files,
 			   size_t n_files, struct mb_rendered *r,
 			   struct mailbox_error *err);
+/* The shared parts of a rendering (its base64 documents of 32 KB or
+ * more, with their sha256); *parts_r is freed by the caller. */
+size_t mb_parts_find(const unsigned char *d, size_t len,
+		     struct store_mb_part **parts_r);
 /* Stores r's bytes (or checks the reused blob is still there) inside the
  * caller's transaction; 1 when a reused blob vanished (render again). */
 int mb_rendered_blob(struct mailbox_env *env, struct mb_rendered *r,

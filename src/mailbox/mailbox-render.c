@@ -135,13 +135,86 @@ int mb_reuse(struct mailbox_env *env, const char *key, int64_t date,
 	return 1;
 }
 
+/* Shared parts (doc/store.md): the base64 documents of a rendering.  A
+ * letter between two boxes of the node is rendered for the sender's Sent
+ * and for the recipient's INBOX; both carry each document in the same
+ * bytes (mime encodes it alike), and stored once it costs one write and
+ * one checkpoint instead of two (issue 10). */
+#define MB_PART_MIN (32 * 1024)
+
+static int mb_b64_line(const unsigned char *d)
+{
+	static const unsigned char ok[256] = {
+		['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,
+		['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+		['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1,
+		['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+		['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1,
+		['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1,
+		['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+		['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+		['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,
+		['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+		['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1,
+		['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+		['8'] = 1, ['9'] = 1, ['+'] = 1, ['/'] = 1,
+	};
+	size_t i;
+
+	for (i = 0; i < 76; i++)
+		if (!ok[d[i]])
+			return 0;
+	return 1;
+}
+
+static void mb_part_add(struct store_mb_part **parts, size_t *n,
+			size_t start, size_t end)
+{
+	if (start == SIZE_MAX || end - start < MB_PART_MIN)
+		return;
+	*parts = xrealloc(*parts, (*n + 1) * sizeof(**parts));
+	(*parts)[*n].offset = start;
+	(*parts)[(*n)++].len = end - start;
+}
+
+/* Runs of whole base64 lines (76 characters and CRLF) of MB_PART_MIN
+ * bytes or more.  The short last line of a document stays with the
+ * blob: the run is the same in every rendering either way. */
+size_t mb_parts_find(const unsigned char *d, size_t len,
+		     struct store_mb_part **parts_r)
+{
+	const unsigned char *lf;
+	size_t p = 0, start = SIZE_MAX, n = 0;
+
+	*parts_r = NULL;
+	while (p < len && (lf = memchr(d + p, '\n', len - p)) != NULL) {
+		size_t next = (size_t)(lf - d) + 1;
+
+		if (next - p == 78 && d[p + 76] == '\r' && mb_b64_line(d + p)) {
+			if (start == SIZE_MAX)
+				start = p;
+		} else {
+			mb_part_add(parts_r, &n, start, p);
+			start = SIZE_MAX;
+		}
+		p = next;
+	}
+	mb_part_add(parts_r, &n, start, p);
+	for (p = 0; p < n; p++)
+		crypto_sha256(d + (*parts_r)[p].offset, (*parts_r)[p].len,
+			      (*parts_r)[p].sha256);
+	return n;
+}
+
 int mb_rendered_blob(struct mailbox_env *env, struct mb_rendered *r,
 		     int64_t *blob_id_r, uint64_t *size_r,
 		     struct mailbox_error *err)
 {
+	struct store_mb_part *parts;
 	unsigned char sha[32];
 	uint64_t size;
 	int64_t id;
+	size_t n_parts;
 	int ret;
 
 	if (r->data == NULL) {
@@ -158,8 +231,10 @@ int mb_rendered_blob(struct mailbox_env *env, struct mb_rendered *r,
 		return 0;
 	}
 	crypto_sha256(r->data, r->len, sha);
-	ret = store_mb_blob_put(env->store, sha, r->data, r->len, r->edo_key,
-				r->message_id, &id);
+	n_parts = mb_parts_find(r->data, r->len, &parts);
+	ret = store_mb_blob_put_parts(env->store, sha, r->data, r->len, parts,
+				      n_parts, r->edo_key, r->message_id, &id);
+	free(parts);
 	if (ret != STORE_OK)
 		return mb_store_error(err, ret, "blob");
 	*blob_id_r = id;

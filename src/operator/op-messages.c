@@ -437,9 +437,9 @@ int operator_send_message(struct operator *op, const struct core_message *msg,
 	return ret;
 }
 
-int operator_get_message(struct operator *op, const char *box_id,
-			 const char *msg_id, struct core_message **msg_r,
-			 struct core_error *err)
+static int op_get_message(struct operator *op, const char *box_id,
+			  const char *msg_id, int with_documents,
+			  struct core_message **msg_r, struct core_error *err)
 {
 	struct core_message *msg = NULL;
 	struct core_box box;
@@ -453,8 +453,10 @@ int operator_get_message(struct operator *op, const char *box_id,
 	store_lock(op->store);
 	ret = operator_store_message_get(op->store, msg_id, box.id, &msg);
 	if (ret == STORE_OK)
-		ret = operator_store_entities(op->store, msg->id,
-					      &msg->entities, &msg->n_entities);
+		ret = (with_documents ? operator_store_entities :
+		       operator_store_entities_meta)(op->store, msg->id,
+						     &msg->entities,
+						     &msg->n_entities);
 	store_unlock(op->store);
 	if (ret != STORE_OK) {
 		edo_message_free(&msg);
@@ -464,6 +466,20 @@ int operator_get_message(struct operator *op, const char *box_id,
 	}
 	*msg_r = msg;
 	return 0;
+}
+
+int operator_get_message(struct operator *op, const char *box_id,
+			 const char *msg_id, struct core_message **msg_r,
+			 struct core_error *err)
+{
+	return op_get_message(op, box_id, msg_id, 1, msg_r, err);
+}
+
+int operator_get_message_meta(struct operator *op, const char *box_id,
+			      const char *msg_id, struct core_message **msg_r,
+			      struct core_error *err)
+{
+	return op_get_message(op, box_id, msg_id, 0, msg_r, err);
 }
 
 int operator_find_by_client_id(struct operator *op, const char *box_id,

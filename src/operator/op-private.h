@@ -196,6 +196,9 @@ int operator_store_entity_insert(struct store *s, const char *message_id,
 /* The header of a message (no entities); flags as seen by box_id. */
 int operator_store_message_get(struct store *s, const char *id,
 			       const char *box_id, struct core_message **msg_r);
+/* The same without the documents' bytes (data empty, len 0). */
+int operator_store_entities_meta(struct store *s, const char *message_id,
+				 struct core_entity **ents_r, size_t *n_r);
 int operator_store_entities(struct store *s, const char *message_id,
 			    struct core_entity **ents_r, size_t *n_r);
 /* One entity's kind and message; NOTFOUND if absent. */

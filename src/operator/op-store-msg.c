@@ -164,6 +164,19 @@ int operator_store_entities(struct store *s, const char *message_id,
 				 (void **)ents_r, n_r, "select entities");
 }
 
+int operator_store_entities_meta(struct store *s, const char *message_id,
+				 struct core_entity **ents_r, size_t *n_r)
+{
+	_Static_assert(CORE_ENT_ATTACHMENT == 0, "the SQL below says 0");
+	/* data is NOT NULL: NULL here only for the documents left out */
+	return store_select_list(s, "SELECT id, kind, parent_id, file_name, "
+				 "content_type, CASE kind WHEN 0 THEN NULL "
+				 "ELSE data END, encrypted, signer_box, "
+				 "created FROM op_entities WHERE message_id = ? "
+				 "ORDER BY num", message_id, 0, &op_entity_rows,
+				 (void **)ents_r, n_r, "select entities");
+}
+
 int operator_store_entity_kind(struct store *s, const char *message_id,
 			       const char *entity_id,
 			       enum core_entity_kind *kind_r)

@@ -103,6 +103,11 @@ int operator_send_message(struct operator *op, const struct core_message *msg,
 int operator_get_message(struct operator *op, const char *box_id,
 			 const char *msg_id, struct core_message **msg_r,
 			 struct core_error *err);
+/* operator_get_message without the documents' bytes (ATTACHMENT entities
+ * have data empty and len 0): what the receipts need. */
+int operator_get_message_meta(struct operator *op, const char *box_id,
+			      const char *msg_id, struct core_message **msg_r,
+			      struct core_error *err);
 int operator_find_by_client_id(struct operator *op, const char *box_id,
 			       const char *client_message_id,
 			       char msg_id_r[CORE_UUID_LEN],

@@ -528,15 +528,118 @@ static int mb_blob_existing(struct store *s, const unsigned char sha256[32],
 	return mb_blob_find_sha(s, sha256, id_r);
 }
 
+/* Parts must be in order, apart, inside the data and not empty. */
+static int mb_parts_valid(const struct store_mb_part *parts, size_t n,
+			  size_t len)
+{
+	size_t i, end = 0;
+
+	for (i = 0; i < n; i++) {
+		if (parts[i].len == 0 || parts[i].offset < end ||
+		    parts[i].offset > len || parts[i].len > len - parts[i].offset ||
+		    parts[i].len > (size_t)INT32_MAX)
+			return 0;
+		end = parts[i].offset + parts[i].len;
+	}
+	return 1;
+}
+
+/* The part with these bytes, stored if new (under the writer). */
+static int mb_part_put(struct store *s, const struct store_mb_part *part,
+		       const unsigned char *data, int64_t *id_r)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	st = store_stmt(s, "SELECT id FROM mb_parts WHERE sha256 = ?");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_blob(st, 1, part->sha256, 32, SQLITE_STATIC);
+	ret = store_step_row(s, st, "mailbox part sha");
+	if (ret == STORE_OK)
+		*id_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (ret != STORE_ERR_NOTFOUND)
+		return ret;
+	st = store_stmt(s, "INSERT INTO mb_parts (sha256, size, data) "
+			"VALUES (?, ?, ?)");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_blob(st, 1, part->sha256, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)part->len);
+	sqlite3_bind_blob(st, 3, data + part->offset, (int)part->len,
+			  SQLITE_STATIC);
+	ret = store_step_done(s, st, "mailbox part add");
+	if (ret == STORE_OK)
+		*id_r = sqlite3_last_insert_rowid(store_db(s));
+	return ret;
+}
+
+/* The parts of the blob just inserted (under the writer). */
+static int mb_blob_parts_add(struct store *s, int64_t blob_id,
+			     const unsigned char *data,
+			     const struct store_mb_part *parts, size_t n)
+{
+	sqlite3_stmt *st;
+	int64_t part_id;
+	size_t i;
+	int ret = STORE_OK;
+
+	for (i = 0; i < n && ret == STORE_OK; i++) {
+		ret = mb_part_put(s, &parts[i], data, &part_id);
+		if (ret != STORE_OK)
+			break;
+		st = store_stmt(s, "INSERT INTO mb_blob_parts (blob_id, pos, "
+				"part_id) VALUES (?, ?, ?)");
+		if (st == NULL)
+			return STORE_ERR_INTERNAL;
+		sqlite3_bind_int64(st, 1, blob_id);
+		sqlite3_bind_int64(st, 2, (int64_t)parts[i].offset);
+		sqlite3_bind_int64(st, 3, part_id);
+		ret = store_step_done(s, st, "mailbox blob part add");
+	}
+	return ret;
+}
+
+/* data without the parts: what mb_blobs.data holds. */
+static unsigned char *mb_blob_skeleton(const unsigned char *data, size_t len,
+				       const struct store_mb_part *parts,
+				       size_t n, size_t *len_r)
+{
+	unsigned char *out = xmalloc(len + 1);
+	size_t i, o = 0, from = 0;
+
+	for (i = 0; i < n; i++) {
+		memcpy(out + o, data + from, parts[i].offset - from);
+		o += parts[i].offset - from;
+		from = parts[i].offset + parts[i].len;
+	}
+	memcpy(out + o, data + from, len - from);
+	*len_r = o + len - from;
+	return out;
+}
+
 int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 		      const unsigned char *data, size_t len,
 		      const char *edo_key, const char *message_id,
 		      int64_t *id_r)
 {
+	return store_mb_blob_put_parts(s, sha256, data, len, NULL, 0, edo_key,
+				       message_id, id_r);
+}
+
+int store_mb_blob_put_parts(struct store *s, const unsigned char sha256[32],
+			    const unsigned char *data, size_t len,
+			    const struct store_mb_part *parts, size_t n_parts,
+			    const char *edo_key, const char *message_id,
+			    int64_t *id_r)
+{
 	sqlite3_stmt *st;
+	unsigned char *skel = NULL;
+	size_t skel_len = len;
 	int ret;
 
-	if (len > (size_t)INT32_MAX)
+	if (len > (size_t)INT32_MAX || !mb_parts_valid(parts, n_parts, len))
 		return STORE_ERR_INTERNAL;
 	/* The lookups in a read scope of their own (a reader: they do not
 	 * wait for a writer), the insert under the writer. */
@@ -550,26 +653,114 @@ int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 	store_unlock(s);
 	if (ret != STORE_ERR_NOTFOUND)
 		return ret;
+	if (n_parts > 0)
+		skel = mb_blob_skeleton(data, len, parts, n_parts, &skel_len);
 	ret = STORE_ERR_INTERNAL;
 	/* OR IGNORE: another thread or process sharing the file (a second
 	 * node, edomailctl) may have stored the same key or bytes since the
-	 * lookups above; that blob is as good as ours. */
-	store_lock_write(s);
+	 * lookups above; that blob is as good as ours.  The blob row and its
+	 * parts are one transaction (a level of the caller's): a blob stored
+	 * without all its parts would read wrong. */
+	if (n_parts == 0)
+		store_lock_write(s);
+	else if ((ret = store_tx_begin(s)) != STORE_OK)
+		goto out;
 	st = store_stmt(s, "INSERT OR IGNORE INTO mb_blobs (sha256, size, "
 			"data, edo_key, message_id) VALUES (?, ?, ?, ?, ?)");
 	if (st != NULL) {
 		sqlite3_bind_blob(st, 1, sha256, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (int64_t)len);
-		sqlite3_bind_blob(st, 3, data, (int)len, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, skel != NULL ? skel : data,
+				  (int)skel_len, SQLITE_STATIC);
 		store_bind_text_or_null(st, 4, edo_key);
 		store_bind_text_or_null(st, 5, message_id);
 		ret = store_step_done(s, st, "mailbox blob add");
-		if (ret == STORE_OK && sqlite3_changes(store_db(s)) > 0)
+		if (ret == STORE_OK && sqlite3_changes(store_db(s)) > 0) {
 			*id_r = sqlite3_last_insert_rowid(store_db(s));
-		else if (ret == STORE_OK)
+			if (n_parts > 0)
+				ret = mb_blob_parts_add(s, *id_r, data, parts,
+							n_parts);
+		} else if (ret == STORE_OK) {
 			ret = mb_blob_existing(s, sha256, edo_key, id_r);
+		}
 	}
-	store_unlock(s);
+	if (n_parts == 0)
+		store_unlock(s);
+	else if (ret == STORE_OK)
+		ret = store_tx_commit(s);
+	else
+		store_tx_rollback(s);
+out:
+	free(skel);
+	return ret;
+}
+
+/* A blob whose stored bytes (skel, n) are fewer than its size: the parts
+ * go back in at their places.  Runs in the caller's read scope, so the
+ * blob row and its parts are one snapshot. */
+static int mb_blob_assemble(struct store *s, int64_t id,
+			    const unsigned char *skel, size_t n, size_t size,
+			    unsigned char **data_r)
+{
+	sqlite3_stmt *st;
+	unsigned char *out;
+	size_t o = 0, from = 0;
+	int ret;
+
+	*data_r = NULL;
+	st = store_stmt(s, "SELECT bp.pos, p.data FROM mb_blob_parts bp "
+			"JOIN mb_parts p ON p.id = bp.part_id "
+			"WHERE bp.blob_id = ? ORDER BY bp.pos");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, id);
+	out = xmalloc(size + 1);
+	while ((ret = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t pos = (size_t)sqlite3_column_int64(st, 0);
+		const void *p = sqlite3_column_blob(st, 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+
+		/* pos - o: the stored bytes before this part */
+		if (pos < o || pos - o > n - from || len > size - pos)
+			break;
+		memcpy(out + o, skel + from, pos - o);
+		from += pos - o;
+		if (len > 0)
+			memcpy(out + pos, p, len);
+		o = pos + len;
+	}
+	if (ret != SQLITE_DONE && ret != SQLITE_ROW) {
+		free(out);
+		ret = store_error_from_sqlite(s, ret, "mailbox blob parts");
+		sqlite3_reset(st);
+		return ret;
+	}
+	sqlite3_reset(st);
+	if (ret != SQLITE_DONE || n - from != size - o) {
+		log_warnx("store: mailbox blob %lld: its parts do not add up",
+			  (long long)id);
+		free(out);
+		return STORE_ERR_INTERNAL;
+	}
+	memcpy(out + o, skel + from, n - from);
+	out[size] = '\0';
+	*data_r = out;
+	return STORE_OK;
+}
+
+/* Replaces *data (n stored bytes of blob id) by the whole message. */
+static int mb_blob_whole(struct store *s, int64_t id, uint64_t size,
+			 unsigned char **data, size_t *n)
+{
+	unsigned char *whole;
+	int ret;
+
+	if (size <= *n)
+		return STORE_OK;
+	ret = mb_blob_assemble(s, id, *data, *n, (size_t)size, &whole);
+	free(*data);
+	*data = whole;
+	*n = whole != NULL ? (size_t)size : 0;
 	return ret;
 }
 
@@ -582,12 +773,16 @@ int store_mb_blob_get(struct store *s, int64_t id, unsigned char **data_r,
 	*data_r = NULL;
 	*len_r = 0;
 	store_lock(s);
-	st = store_stmt(s, "SELECT data FROM mb_blobs WHERE id = ?");
+	st = store_stmt(s, "SELECT data, size FROM mb_blobs WHERE id = ?");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, id);
 		ret = store_step_row(s, st, "mailbox blob get");
-		if (ret == STORE_OK)
+		if (ret == STORE_OK) {
 			*data_r = store_col_blob(st, 0, len_r);
+			ret = mb_blob_whole(s, id, (uint64_t)
+					    sqlite3_column_int64(st, 1),
+					    data_r, len_r);
+		}
 		sqlite3_reset(st);
 	}
 	store_unlock(s);
@@ -775,16 +970,63 @@ int store_mb_item_data(struct store *s, int64_t user_id, int64_t folder_id,
 	*data_r = NULL;
 	*len_r = 0;
 	store_lock(s);
-	st = store_stmt(s, "SELECT b.data" MB_ITEM_BY_UID_FROM
+	st = store_stmt(s, "SELECT b.data, b.id, b.size" MB_ITEM_BY_UID_FROM
 			"JOIN mb_blobs b ON b.id = i.blob_id"
 			MB_ITEM_BY_UID_WHERE);
 	ret = mb_item_by_uid(s, st, user_id, folder_id, uid,
 			     "mailbox item data");
-	if (ret == STORE_OK)
+	if (ret == STORE_OK) {
 		*data_r = store_col_blob(st, 0, len_r);
+		ret = mb_blob_whole(s, sqlite3_column_int64(st, 1),
+				    (uint64_t)sqlite3_column_int64(st, 2),
+				    data_r, len_r);
+	}
 	if (st != NULL)
 		sqlite3_reset(st);
 	store_unlock(s);
+	return ret;
+}
+
+/* Where the first shared part of blob id goes. */
+static int mb_blob_first_part(struct store *s, int64_t id, size_t *pos_r)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	st = store_stmt(s, "SELECT pos FROM mb_blob_parts WHERE blob_id = ? "
+			"ORDER BY pos LIMIT 1");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, id);
+	ret = store_step_row(s, st, "mailbox blob first part");
+	if (ret == STORE_OK)
+		*pos_r = (size_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return ret;
+}
+
+/* The whole message of blob id, parts included. */
+static int mb_blob_read_whole(struct store *s, int64_t id,
+			      unsigned char **data_r, size_t *len_r)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	*data_r = NULL;
+	*len_r = 0;
+	st = store_stmt(s, "SELECT data, size FROM mb_blobs WHERE id = ? "
+			"/* whole */");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, id);
+	ret = store_step_row(s, st, "mailbox blob whole");
+	if (ret == STORE_OK) {
+		*data_r = store_col_blob(st, 0, len_r);
+		ret = mb_blob_whole(s, id, (uint64_t)
+				    sqlite3_column_int64(st, 1), data_r,
+				    len_r);
+	}
+	sqlite3_reset(st);
 	return ret;
 }
 
@@ -818,12 +1060,14 @@ int store_mb_item_header(struct store *s, int64_t user_id, int64_t folder_id,
 	sqlite3_blob *bh = NULL;
 	unsigned char *d = NULL;
 	size_t have = 0, want = 4096, line = 0, end = 0, total;
+	size_t parts_at = SIZE_MAX;
 	int ret = STORE_ERR_INTERNAL;
 
 	*data_r = NULL;
 	*len_r = 0;
 	store_lock(s);
-	st = store_stmt(s, "SELECT i.blob_id" MB_ITEM_BY_UID_FROM
+	st = store_stmt(s, "SELECT i.blob_id, b.size" MB_ITEM_BY_UID_FROM
+			"JOIN mb_blobs b ON b.id = i.blob_id"
 			MB_ITEM_BY_UID_WHERE);
 	/* the row stays current until the reset: one read transaction for
 	 * the lookup and the blob */
@@ -839,6 +1083,17 @@ int store_mb_item_header(struct store *s, int64_t user_id, int64_t folder_id,
 		goto out;
 	}
 	total = (size_t)sqlite3_blob_bytes(bh);
+	if ((uint64_t)sqlite3_column_int64(st, 1) > total) {
+		/* Shared parts (migration 7): the stored bytes are the
+		 * message's only up to the first part. */
+		ret = mb_blob_first_part(s, sqlite3_column_int64(st, 0),
+					 &parts_at);
+		if (ret != STORE_OK)
+			goto out;
+		ret = STORE_ERR_INTERNAL;
+		if (parts_at < total)
+			total = parts_at;
+	}
 	d = xmalloc(total + 1);
 	while (end == 0 && have < total) {
 		size_t n = want < total ? want : total;
@@ -852,6 +1107,20 @@ int store_mb_item_header(struct store *s, int64_t user_id, int64_t folder_id,
 		have = n;
 		end = mb_header_end(d, have, &line);
 		want *= 4;
+	}
+	if (end == 0 && parts_at != SIZE_MAX) {
+		/* no empty line before the first part: read it all */
+		store_blob_done(s, bh);
+		bh = NULL;
+		free(d);
+		d = NULL;
+		ret = mb_blob_read_whole(s, sqlite3_column_int64(st, 0), &d,
+					 &have);
+		if (ret != STORE_OK)
+			goto out;
+		ret = STORE_ERR_INTERNAL;
+		line = 0;
+		end = mb_header_end(d, have, &line);
 	}
 	if (end == 0)
 		end = have;

@@ -141,6 +141,20 @@ int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 		      const unsigned char *data, size_t len,
 		      const char *edo_key, const char *message_id,
 		      int64_t *id_r);
+/* A big piece of a blob's bytes (a base64 document) that other blobs
+ * may carry too: stored once in mb_parts, keyed by its sha256 (migration
+ * 7, doc/store.md "Shared parts"). */
+struct store_mb_part {
+	size_t offset, len;		/* in the blob's bytes */
+	unsigned char sha256[32];	/* of those len bytes */
+};
+/* store_mb_blob_put with parts (in order, apart, not empty): the blob row
+ * keeps the other bytes; every read gives the whole message back. */
+int store_mb_blob_put_parts(struct store *s, const unsigned char sha256[32],
+			    const unsigned char *data, size_t len,
+			    const struct store_mb_part *parts, size_t n_parts,
+			    const char *edo_key, const char *message_id,
+			    int64_t *id_r);
 /* *message_id_r (may be NULL) receives a copy or NULL (caller frees). */
 int store_mb_blob_find_key(struct store *s, const char *edo_key,
 			   int64_t *id_r, uint64_t *size_r,

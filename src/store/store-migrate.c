@@ -173,8 +173,37 @@ static const struct store_migration store_migrations[] = {
 	     "  created INTEGER NOT NULL,"
 	     "  PRIMARY KEY (box_id, op_id)"
 	     ") WITHOUT ROWID;" },
-	/* 8 (7 is perf-cpu's number; a branch without it skips from 6):
-	 * what the user submitted over SMTP, by the mail's Message-ID, so
+	/* 7: big parts of rendered messages stored once (issue 10, doc/
+	 * store.md "Shared parts"): a letter between two boxes of the node
+	 * is rendered for the sender's Sent and the recipient's INBOX, and
+	 * each rendering carried the same base64 document.  A blob with
+	 * parts keeps the rest of its bytes in mb_blobs.data (shorter than
+	 * size); mb_blob_parts says where each part goes.  Both triggers
+	 * free what nothing refers to any more. */
+	{ 7, "CREATE TABLE IF NOT EXISTS mb_parts ("
+	     "  id INTEGER PRIMARY KEY,"
+	     "  sha256 BLOB NOT NULL UNIQUE CHECK (length(sha256) = 32),"
+	     "  size INTEGER NOT NULL,"
+	     "  data BLOB NOT NULL"
+	     ");"
+	     "CREATE TABLE IF NOT EXISTS mb_blob_parts ("
+	     "  blob_id INTEGER NOT NULL REFERENCES mb_blobs(id),"
+	     "  pos INTEGER NOT NULL,"
+	     "  part_id INTEGER NOT NULL REFERENCES mb_parts(id),"
+	     "  PRIMARY KEY (blob_id, pos)"
+	     ") WITHOUT ROWID;"
+	     "CREATE INDEX IF NOT EXISTS mb_blob_parts_part"
+	     "  ON mb_blob_parts(part_id);"
+	     "CREATE TRIGGER IF NOT EXISTS mb_blobs_parts_gc"
+	     "  AFTER DELETE ON mb_blobs BEGIN"
+	     "  DELETE FROM mb_blob_parts WHERE blob_id = OLD.id;"
+	     "END;"
+	     "CREATE TRIGGER IF NOT EXISTS mb_blob_parts_gc"
+	     "  AFTER DELETE ON mb_blob_parts BEGIN"
+	     "  DELETE FROM mb_parts WHERE id = OLD.part_id AND NOT EXISTS"
+	     "    (SELECT 1 FROM mb_blob_parts WHERE part_id = OLD.part_id);"
+	     "END;" },
+	/* 8: what the user submitted over SMTP, by the mail's Message-ID, so
 	 * that the client's copy APPENDed to Sent is recognised for every
 	 * kind, also those that make no Sent item (an invitation, an
 	 * acceptance or refusal of one).  Rows older than 90 days are

@@ -50,6 +50,7 @@ struct store_conn {
 	int lock_depth;		/* writer: levels of store->lock held */
 	int tx_depth;		/* writer: transaction levels */
 	int tx_aborted;		/* writer: an inner rollback undid the tx */
+	int tx_derived;		/* writer: store_tx_begin_derived's level 1 */
 	struct store_stmt_entry *stmts[STORE_STMT_BUCKETS];
 	struct store_stmt_entry *used;
 	/* store_blob: one handle of mb_blobs.data kept while a transaction
@@ -760,6 +761,27 @@ int store_tx_begin(struct store *store)
 	return store_begin(store, "BEGIN IMMEDIATE", "begin transaction");
 }
 
+int store_tx_begin_derived(struct store *store)
+{
+	struct store_conn *w = &store->writer;
+	int ret;
+
+	store_writer_lock(store);
+	/* SQLite refuses to change the level inside a transaction; an inner
+	 * level joins the outer one as it is. */
+	if (w->tx_depth == 0 &&
+	    store_exec(store, "PRAGMA synchronous=NORMAL", "derived") ==
+	    STORE_OK)
+		w->tx_derived = 1;
+	ret = store_tx_begin(store);
+	if (ret != STORE_OK && w->tx_depth == 0 && w->tx_derived) {
+		(void)store_exec(store, "PRAGMA synchronous=FULL", "derived");
+		w->tx_derived = 0;
+	}
+	store_writer_unlock(store);
+	return ret;
+}
+
 int store_read_begin(struct store *store)
 {
 	struct store_scope *sc;
@@ -782,8 +804,16 @@ static void store_tx_leave(struct store *store)
 	if (w->tx_depth == 1)
 		store_blob_drop(w);
 	w->tx_depth--;
-	if (w->tx_depth == 0)
+	if (w->tx_depth == 0) {
 		w->tx_aborted = 0;
+		/* Back to FULL before anyone else commits (and before the
+		 * checkpoint the unlock may run). */
+		if (w->tx_derived &&
+		    store_exec(store, "PRAGMA synchronous=FULL", "derived") !=
+		    STORE_OK)
+			fatalx("store: cannot set synchronous=FULL again");
+		w->tx_derived = 0;
+	}
 	store_writer_unlock(store);
 }
 

@@ -47,6 +47,12 @@ int store_schema_version(struct store *store);
 /* Transactions (BEGIN IMMEDIATE).  Nested calls are counted; only the
  * outermost commits.  rollback undoes the whole outermost transaction. */
 int store_tx_begin(struct store *store);
+/* store_tx_begin for what can be made again from durable rows (pre-
+ * rendered messages, their cursor): the outermost commit does not wait
+ * for the disk (synchronous=NORMAL).  A process crash loses nothing; a
+ * power loss may lose it, never a FULL commit after it, whose fsync
+ * covers the WAL before it (doc/store.md "Derived transactions"). */
+int store_tx_begin_derived(struct store *store);
 int store_tx_commit(struct store *store);
 void store_tx_rollback(struct store *store);
 /* A read transaction over many lookups, ended with store_tx_commit: one

@@ -435,6 +435,41 @@ static void test_access(const char *msg_id)
 	       "a non-counteragent's letter is refused");
 }
 
+/* What the receipts read (issue 10): the message without the documents'
+ * bytes, everything else as core_get_message gives it. */
+static void test_message_meta(const char *msg_id)
+{
+	struct core_error err = { 0 };
+	struct core_message *full = NULL, *meta = NULL;
+	size_t i;
+	int same = 1, docs = 0;
+
+	ok(core_get_message(core, B.id, msg_id, &full, &err) == 0 &&
+	   core_driver_local.get_message_meta(core, B.id, msg_id, &meta,
+					      &err) == 0 &&
+	   full->n_entities == meta->n_entities,
+	   "the message without its documents' bytes (%s)", err.msg);
+	for (i = 0; full != NULL && meta != NULL && i < full->n_entities;
+	     i++) {
+		const struct core_entity *f = &full->entities[i];
+		const struct core_entity *m = &meta->entities[i];
+
+		same = same && strcmp(f->id, m->id) == 0 && f->kind == m->kind &&
+		       strcmp(f->parent_id, m->parent_id) == 0 &&
+		       strcmp(f->signer_box, m->signer_box) == 0;
+		if (f->kind == CORE_ENT_ATTACHMENT) {
+			docs++;
+			same = same && f->len > 0 && m->len == 0;
+		} else {
+			same = same && f->len == m->len &&
+			       memcmp(f->data, m->data, f->len) == 0;
+		}
+	}
+	ok(same && docs > 0, "documents empty, signatures and the rest alike");
+	core_message_free(&full);
+	core_message_free(&meta);
+}
+
 static void test_receipts(const char *msg_id)
 {
 	struct core_error err = { 0 };
@@ -688,6 +723,7 @@ int main(void)
 	test_invite_accept(inv_id);
 	test_send(msg_id);
 	test_access(msg_id);
+	test_message_meta(msg_id);
 	test_receipts(msg_id);
 	test_answer(msg_id);
 	test_archive(msg_id);

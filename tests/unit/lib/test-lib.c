@@ -150,7 +150,7 @@ static void test_worker(void)
 
 	evthread_use_pthreads();
 	struct event_base *base = event_base_new();
-	struct worker_pool *pool = worker_pool_new(base, 2);
+	struct worker_pool *pool = worker_pool_new(base, 2, 0);
 	for (int i = 0; i < N; i++) {
 		jobs[i] = (struct job){ .value = i, .loop_thread = pthread_self(),
 					.finished = &finished };

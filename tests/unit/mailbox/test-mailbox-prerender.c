@@ -10,7 +10,10 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include <sqlite3.h>
+
 #include "operator/operator.h"
+#include "store/store-sql.h"
 /* The reference rendering: what the member's sync would render. */
 #include "mailbox/mailbox-private.h"
 
@@ -24,6 +27,8 @@ static struct mailbox_env *env;
 static unsigned char node_key[CRYPTO_NODE_KEY_LEN];
 static struct core_box A, B;
 static char *a_cert, *a_key, *b_cert, *b_key;
+/* The document's size in send_letter, 0: a short one. */
+static size_t big_doc;
 
 /* A→B letter with one signed document; encrypted to both organizations'
  * certificates when enc is set (B's own key opens it: box-wide). */
@@ -39,6 +44,16 @@ static void send_letter(int i, int enc, char id_r[CORE_UUID_LEN])
 	memset(&msg, 0, sizeof(msg));
 	memset(ents, 0, sizeof(ents));
 	doc = xasprintf("%%PDF-1.4 act %d", i);
+	if (big_doc > strlen(doc)) {
+		size_t k, n0 = strlen(doc);
+
+		doc = xrealloc(doc, big_doc + 1);
+		for (k = n0; k < big_doc; k++)
+			doc[k] = (char)(' ' + (k * 2654435761u >> 7) % 94);
+		doc[big_doc] = '\0';
+		/* as a submission: Sent shows the client's Message-ID */
+		msg.client_message_id = "<big-letter@client.test>";
+	}
 	msg.kind = CORE_MSG_LETTER;
 	snprintf(msg.from_box, sizeof(msg.from_box), "%s", A.id);
 	snprintf(msg.to_box, sizeof(msg.to_box), "%s", B.id);
@@ -326,6 +341,88 @@ static void test_full(struct mailbox_user *boris, struct mailbox_user *vera)
 	   "bad arguments are refused: %s", err.msg);
 }
 
+static int count_rows(const char *sql)
+{
+	sqlite3_stmt *st;
+	int n = -1;
+
+	store_lock(store);
+	st = store_stmt(store, sql);
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	store_unlock(store);
+	return n;
+}
+
+static int64_t shared_blob(const char *box_id, const char *msg_id,
+			   const char *dir)
+{
+	char *key = xasprintf("message:%s:%s:%s:plain", box_id, msg_id, dir);
+	int64_t id = 0;
+
+	if (store_mb_blob_find_key(store, key, &id, NULL, NULL) != STORE_OK)
+		id = 0;
+	free(key);
+	return id;
+}
+
+/* Issue 10: a 100 KB document is stored once for the sender's Sent and
+ * the recipient's INBOX renderings (doc/store.md "Shared parts"); both
+ * read back byte for byte what the renderer made, and each survives the
+ * other's deletion. */
+static void test_shared_document(void)
+{
+	struct mailbox_error err = { 0 };
+	struct mb_party_cache *cache = mb_party_cache_new();
+	struct mb_rendered in, out;
+	struct store_mb_part *p_in = NULL, *p_out = NULL;
+	char id[CORE_UUID_LEN];
+	int64_t b_in, b_out;
+	size_t n_in, n_out;
+
+	big_doc = 100 * 1024;
+	send_letter(500, 0, id);
+	big_doc = 0;
+	if (mb_render_message(env, 0, B.id, id, 0, cache, &in, &err) < 0 ||
+	    mb_render_message(env, 0, A.id, id, 1, cache, &out, &err) < 0 ||
+	    in.data == NULL || out.data == NULL)
+		mbt_bail("render", err.msg);
+	mb_party_cache_free(&cache);
+	n_in = mb_parts_find(in.data, in.len, &p_in);
+	n_out = mb_parts_find(out.data, out.len, &p_out);
+	ok(n_in == 1 && n_out == 1 && p_in[0].len > 100 * 1024 &&
+	   p_in[0].len == p_out[0].len &&
+	   memcmp(p_in[0].sha256, p_out[0].sha256, 32) == 0 &&
+	   (in.len != out.len || memcmp(in.data, out.data, in.len) != 0),
+	   "the two renderings differ but carry the document's base64 alike "
+	   "(%zu %zu parts, %zu %zu bytes)", n_in, n_out, in.len, out.len);
+	free(p_in);
+	free(p_out);
+	ok(mailbox_prerender_box(env, B.id, 500, &err) == 1 &&
+	   mailbox_prerender_box(env, A.id, 500, &err) > 0,
+	   "both boxes pre-rendered");
+	b_in = shared_blob(B.id, id, "in");
+	b_out = shared_blob(A.id, id, "out");
+	ok(b_in > 0 && b_out > 0 && b_in != b_out, "two blobs");
+	ok(count_rows("SELECT count(*) FROM mb_parts WHERE size > 100000") ==
+	   1 && count_rows("SELECT count(*) FROM mb_blob_parts bp JOIN "
+			   "mb_parts p ON p.id = bp.part_id WHERE p.size > "
+			   "100000") == 2,
+	   "the document's base64 is stored once, for both");
+	ok(blob_is(store, b_in, in.data, in.len) &&
+	   blob_is(store, b_out, out.data, out.len),
+	   "each blob reads back byte for byte as rendered");
+	ok(store_mb_blob_gc(store, b_in) == STORE_OK &&
+	   shared_blob(B.id, id, "in") == 0 &&
+	   blob_is(store, b_out, out.data, out.len),
+	   "the Sent rendering survives the INBOX one's deletion");
+	ok(store_mb_blob_gc(store, b_out) == STORE_OK &&
+	   count_rows("SELECT count(*) FROM mb_parts WHERE size > 100000") ==
+	   0, "deleting the second frees the document's part");
+	mb_rendered_clear(&in);
+	mb_rendered_clear(&out);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -420,6 +517,7 @@ int main(int argc, char **argv)
 	test_blob_put_twice();
 	test_race(boris);
 	test_full(boris, vera);
+	test_shared_document();
 	mailbox_user_free(&vera);
 	mailbox_user_free(&boris);
 	mbt_edo_close(&set, &store, &core, &env);
