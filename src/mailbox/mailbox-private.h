@@ -237,6 +237,38 @@ int mb_render_notice(struct mailbox_env *env, const char *to_addr,
 		     const char *key, const char *subject, const char *text,
 		     const char *in_reply_to, int64_t date,
 		     struct mb_rendered *r, struct mailbox_error *err);
+/* A rendering someone already made for this key (r names its blob);
+ * 1 found, 0 not. */
+int mb_reuse(struct mailbox_env *env, const char *key, int64_t date,
+	     struct mb_rendered *r);
+/* ---- mailbox-notice.c ---- */
+/* An event of the document flow of one message (DELIVERED, CONFIRMATION,
+ * RECEIPT) that a notice tells of. */
+struct mb_flow_event {
+	enum core_event_type type;
+	char entity_id[CORE_UUID_LEN];
+	int64_t ts;
+};
+/* The notice for the flow events of msg_id that one sync batch brought:
+ * 0 with r filled (rendered, or the stored rendering of key reused), 1
+ * when there is nothing to tell this box (it is not the sender, the
+ * message is gone), -1 with err on a temporary failure. */
+struct mb_party_cache;
+int mb_render_flow(struct mailbox_env *env, const char *box_id,
+		   const char *to_addr, const char *key, const char *msg_id,
+		   const struct mb_flow_event *evs, size_t n,
+		   const char *in_reply_to, int64_t date,
+		   struct mb_party_cache *parties, struct mb_rendered *r,
+		   struct mailbox_error *err);
+/* The same with files (mime_notice_file: signed XML and .sig); a stored
+ * rendering of key is reused as it is. */
+struct mime_notice_file;
+int mb_render_notice_files(struct mailbox_env *env, const char *to_addr,
+			   const char *key, const char *subject,
+			   const char *text, const char *in_reply_to,
+			   int64_t date, const struct mime_notice_file *files,
+			   size_t n_files, struct mb_rendered *r,
+			   struct mailbox_error *err);
 /* The shared parts of a rendering (its base64 documents of 32 KB or
  * more, with their sha256); *parts_r is freed by the caller. */
 size_t mb_parts_find(const unsigned char *d, size_t len,

@@ -117,7 +117,7 @@ static void mb_rendered_take(struct mb_rendered *r, unsigned char *out,
 }
 
 /* A rendering someone already made for this key; 1 found, 0 not. */
-static int mb_reuse(struct mailbox_env *env, const char *key, int64_t date,
+int mb_reuse(struct mailbox_env *env, const char *key, int64_t date,
 		    struct mb_rendered *r)
 {
 	uint64_t size;
@@ -261,6 +261,17 @@ int mb_render_notice(struct mailbox_env *env, const char *to_addr,
 		     const char *in_reply_to, int64_t date,
 		     struct mb_rendered *r, struct mailbox_error *err)
 {
+	return mb_render_notice_files(env, to_addr, key, subject, text,
+				      in_reply_to, date, NULL, 0, r, err);
+}
+
+int mb_render_notice_files(struct mailbox_env *env, const char *to_addr,
+			   const char *key, const char *subject,
+			   const char *text, const char *in_reply_to,
+			   int64_t date, const struct mime_notice_file *files,
+			   size_t n_files, struct mb_rendered *r,
+			   struct mailbox_error *err)
+{
 	struct mime_render_notice n;
 	unsigned char *out = NULL;
 	char *error = NULL;
@@ -276,6 +287,8 @@ int mb_render_notice(struct mailbox_env *env, const char *to_addr,
 	n.text = text;
 	n.in_reply_to = in_reply_to;
 	n.date = date;
+	n.files = files;
+	n.n_files = n_files;
 	if (mime_render_notice(&n, &out, &len, &error) < 0)
 		return mb_render_failed("a notice", NULL, error,
 					"Не удалось подготовить уведомление / "

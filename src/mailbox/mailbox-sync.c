@@ -5,6 +5,7 @@
  * user's cursor, so a crash neither loses nor repeats an item. */
 #include "mailbox/mailbox-private.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,12 +49,23 @@ struct mb_pre {
 	struct mb_rendered r;
 };
 
+/* The document-flow events of one message in a batch: one notice. */
+struct mb_flow {
+	char msg_id[CORE_UUID_LEN];
+	char first[CORE_KEY_LEN], last[CORE_KEY_LEN];
+	int64_t ts;			/* the newest event's */
+	struct mb_flow_event *evs;
+	size_t n;
+};
+
 struct mb_batch {
 	struct core_event *evs;
 	size_t n, cap;
 	struct mb_act *acts;
 	size_t n_acts, cap_acts;
 	struct mb_pre *pre;	/* one per event, or NULL */
+	struct mb_flow *flows;
+	size_t n_flows;
 };
 
 struct mb_sync_ctx {
@@ -97,6 +109,9 @@ static void mb_batch_clear(struct mb_batch *b)
 			mb_rendered_clear(&b->pre[i].r);
 		free(b->pre);
 	}
+	for (i = 0; i < b->n_flows; i++)
+		free(b->flows[i].evs);
+	free(b->flows);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -447,6 +462,111 @@ static int mb_prep_decision(struct mb_sync_ctx *c, struct mb_batch *b,
 	return ret;
 }
 
+/* Delivery, the operator's confirmation and the receipt notice (ИоП)
+ * of one message that arrive in one batch make one notice letter
+ * (mb_prep_flows, after the whole batch is prepared): with the embedded
+ * operator delivery and confirmation come in the commit of the send and
+ * the receipt a moment later, so a sender who looks now and then reads
+ * one letter for what happened meanwhile, not three. */
+static void mb_flow_add(struct mb_batch *b, const struct core_event *ev)
+{
+	struct mb_flow *f = NULL;
+	size_t i;
+
+	if (ev->message_id[0] == '\0')
+		return;
+	for (i = 0; i < b->n_flows && f == NULL; i++) {
+		if (strcmp(b->flows[i].msg_id, ev->message_id) == 0)
+			f = &b->flows[i];
+	}
+	if (f == NULL) {
+		b->flows = xrealloc(b->flows, (b->n_flows + 1) *
+				    sizeof(*b->flows));
+		f = &b->flows[b->n_flows++];
+		memset(f, 0, sizeof(*f));
+		snprintf(f->msg_id, sizeof(f->msg_id), "%s", ev->message_id);
+		snprintf(f->first, sizeof(f->first), "%s", ev->index_key);
+	}
+	snprintf(f->last, sizeof(f->last), "%s", ev->index_key);
+	if (ev->ts > f->ts)
+		f->ts = ev->ts;
+	f->evs = xrealloc(f->evs, (f->n + 1) * sizeof(*f->evs));
+	f->evs[f->n].type = ev->type;
+	snprintf(f->evs[f->n].entity_id, sizeof(f->evs[f->n].entity_id), "%s",
+		 ev->entity_id);
+	f->evs[f->n].ts = ev->ts;
+	f->n++;
+}
+
+/* 1 when the user's item of the message, or the one this batch adds, is
+ * an incoming one: the recipient is told nothing, and this spares
+ * reading the message for every letter it gets. */
+static int mb_flow_incoming(struct mb_sync_ctx *c, const struct mb_batch *b,
+			    const char *msg_id)
+{
+	struct store_mb_item *items = NULL;
+	size_t n = 0, i;
+	int in = 0;
+
+	for (i = 0; i < b->n_acts && !in; i++) {
+		const struct mb_act *a = &b->acts[i];
+		in = a->type == MB_ACT_ADD && a->kind == STORE_MB_KIND_MESSAGE &&
+			a->role == STORE_MB_ROLE_INBOX && a->edo_msg_id != NULL &&
+			strcmp(a->edo_msg_id, msg_id) == 0;
+	}
+	if (in || store_mb_item_find_edo(c->env->store, c->user_id, c->box_id,
+					 msg_id, STORE_MB_KIND_MESSAGE, &items,
+					 &n) != STORE_OK)
+		return in;
+	for (i = 0; i < n && !in; i++)
+		in = items[i].home_role == STORE_MB_ROLE_INBOX;
+	store_mb_item_list_free(items, n);
+	return in;
+}
+
+/* The flows' notices, threaded to the item of the message.  Keyed by the
+ * first and last event of the group: another member whose batch held the
+ * same first and last event of the message held the same group (a batch
+ * is a run of the log), so it reuses the rendering; one whose batch cut
+ * the group elsewhere gets its own.  A notice is made with the cursor
+ * that passes its events, so never twice for a user. */
+static int mb_prep_flows(struct mb_sync_ctx *c, struct mb_batch *b,
+			 struct mailbox_error *err)
+{
+	struct mb_act *a;
+	struct mb_rendered r;
+	struct core_event ev;
+	char *key, *reply;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < b->n_flows; i++) {
+		const struct mb_flow *f = &b->flows[i];
+
+		if (mb_flow_incoming(c, b, f->msg_id))
+			continue;
+		key = xasprintf("notice:%s:%s:%s:flow", c->box_id, f->first,
+				f->last);
+		reply = mb_item_msgid(c, b, f->msg_id);
+		ret = mb_render_flow(c->env, c->box_id, c->address, key,
+				     f->msg_id, f->evs, f->n, reply, f->ts,
+				     c->parties, &r, err);
+		free(key);
+		free(reply);
+		if (ret < 0)
+			return -1;
+		if (ret > 0)
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		ev.ts = f->ts;
+		a = mb_act_new(b, MB_ACT_ADD, &ev);
+		a->role = STORE_MB_ROLE_INBOX;
+		a->kind = STORE_MB_KIND_NOTICE;
+		a->r = r;
+	}
+	return 0;
+}
+
 static int mb_prep_event(struct mb_sync_ctx *c, struct mb_batch *b,
 			 const struct core_event *ev,
 			 struct mailbox_error *err)
@@ -485,12 +605,15 @@ static int mb_prep_event(struct mb_sync_ctx *c, struct mb_batch *b,
 				   err);
 	case CORE_EV_DELIVERED:
 		mb_prep_keyword(b, ev, MB_ACT_KEYWORD, MB_KW_DELIVERED);
+		mb_flow_add(b, ev);
 		return 0;
 	case CORE_EV_RECEIPT:
 		mb_prep_keyword(b, ev, MB_ACT_KEYWORD, MB_KW_RECEIPT);
+		mb_flow_add(b, ev);
 		return 0;
 	case CORE_EV_CONFIRMATION:
 		mb_prep_keyword(b, ev, MB_ACT_KEYWORD, MB_KW_CONFIRMED);
+		mb_flow_add(b, ev);
 		return 0;
 	case CORE_EV_ARCHIVED:
 		return mb_prep_place(c, b, ev, MB_PLACE_ARCHIVE, err);
@@ -814,6 +937,8 @@ static int mb_sync_batch(struct mb_sync_ctx *c, struct mb_batch *b,
 		if (mb_prep_event(c, b, &b->evs[i], err) < 0)
 			return -1;
 	}
+	if (mb_prep_flows(c, b, err) < 0)
+		return -1;
 	mb_count_renders(c->env, b);
 	if ((ret = store_tx_begin(s)) != STORE_OK)
 		return mb_store_error(err, ret, "sync");

@@ -767,52 +767,96 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 	return h;
 }
 
+/* The notice's Message-ID: given, else a hash of what it says and
+ * carries, so the same notice renders to the same bytes. */
+static char *notice_id(const struct mime_render_notice *r)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	char date_s[24];
+	size_t i, j;
+
+	if (r->message_id != NULL && *r->message_id != '\0')
+		return xstrdup(r->message_id);
+	snprintf(date_s, sizeof(date_s), "%lld", (long long)r->date);
+	h = fnv1a(h, r->to_addr);
+	h = fnv1a(h, r->subject);
+	h = fnv1a(h, r->text);
+	h = fnv1a(h, r->in_reply_to);
+	h = fnv1a(h, date_s);
+	for (i = 0; i < r->n_files; i++) {
+		h = fnv1a(h, r->files[i].file_name);
+		for (j = 0; j < r->files[i].len; j++) {
+			h ^= r->files[i].data[j];
+			h *= 0x100000001b3ULL;
+		}
+	}
+	return xasprintf("notice-%016llx", (unsigned long long)h);
+}
+
+static void notice_files(struct buf *b, const char *boundary,
+			 const struct mime_render_notice *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_files; i++) {
+		const struct mime_notice_file *f = &r->files[i];
+		char *name = mime_clean_file_name(xstrdup(
+			f->file_name != NULL && *f->file_name != '\0' ?
+			f->file_name : "file"));
+		const char *type = f->content_type != NULL ? f->content_type :
+			mimew_guess_type(name);
+
+		binary_part(b, boundary, type, name, f->data, f->len);
+		free(name);
+	}
+}
+
 int mime_render_notice(const struct mime_render_notice *r,
 		       unsigned char **out_r, size_t *len_r, char **error_r)
 {
 	struct buf b;
-	char *from, *id, *text;
-	char date_s[24];
-	uint64_t h = 0xcbf29ce484222325ULL;
+	char *from, *id, *text, *boundary = NULL;
 
 	if (error_r != NULL)
 		*error_r = NULL;
 	if (r == NULL || r->domain == NULL || *r->domain == '\0')
 		return render_error(error_r, "domain");
+	if (r->n_files > 0 && r->files == NULL)
+		return render_error(error_r, "files");
 	buf_init(&b);
 	from = xasprintf("postmaster@%s", r->domain);
-	mimew_header_addr(&b, "From", "EDO gateway", from);
+	mimew_header_addr(&b, "From", "Шлюз ЭДО / EDO gateway", from);
 	free(from);
 	mimew_header_addr(&b, "To", NULL, r->to_addr);
 	mimew_header_text(&b, "Subject", r->subject != NULL && *r->subject != '\0' ?
 			  r->subject : "Уведомление шлюза ЭДО / EDO gateway notice");
 	mimew_header_date(&b, r->date);
-	if (r->message_id != NULL && *r->message_id != '\0') {
-		id = xstrdup(r->message_id);
-	} else {
-		snprintf(date_s, sizeof(date_s), "%lld", (long long)r->date);
-		h = fnv1a(h, r->to_addr);
-		h = fnv1a(h, r->subject);
-		h = fnv1a(h, r->text);
-		h = fnv1a(h, r->in_reply_to);
-		h = fnv1a(h, date_s);
-		id = xasprintf("notice-%016llx", (unsigned long long)h);
-	}
+	id = notice_id(r);
 	header_msgid_at(&b, "Message-ID", id, r->domain);
-	free(id);
 	if (r->in_reply_to != NULL && *r->in_reply_to != '\0') {
 		header_msgid_at(&b, "In-Reply-To", r->in_reply_to, r->domain);
 		header_msgid_at(&b, "References", r->in_reply_to, r->domain);
 	}
 	buf_append_str(&b, "Auto-Submitted: auto-generated\r\n");
 	mimew_header_text(&b, "X-EDO-Kind", "notice");
-	buf_append_str(&b, "MIME-Version: 1.0\r\n");
-	mimew_part_headers(&b, "text/plain", "utf-8", NULL, NULL, "quoted-printable");
-	buf_append(&b, "\r\n", 2);
 	text = mime_utf8_sanitize((const unsigned char *)nz(r->text), strlen(nz(r->text)));
-	mimew_body_qp(&b, (const unsigned char *)text, strlen(text));
+	if (r->n_files > 0) {
+		boundary = mimew_boundary(id);
+		multipart_header(&b, boundary);
+		text_part(&b, boundary, text, NULL);
+		notice_files(&b, boundary, r);
+		multipart_close(&b, boundary);
+		free(boundary);
+	} else {
+		buf_append_str(&b, "MIME-Version: 1.0\r\n");
+		mimew_part_headers(&b, "text/plain", "utf-8", NULL, NULL,
+				   "quoted-printable");
+		buf_append(&b, "\r\n", 2);
+		mimew_body_qp(&b, (const unsigned char *)text, strlen(text));
+		buf_append(&b, "\r\n", 2);
+	}
 	free(text);
-	buf_append(&b, "\r\n", 2);
+	free(id);
 	return done(&b, out_r, len_r);
 }
 

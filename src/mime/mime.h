@@ -88,7 +88,18 @@ struct mime_render_contact {
 int mime_render_contact(const struct mime_render_contact *r,
 			unsigned char **out_r, size_t *len_r, char **error_r);
 
-/* A gateway notice (failures, things to do): from the gateway postmaster. */
+/* A file a notice carries: a signed XML of the document flow (ИоП, the
+ * operator's confirmation) or its detached signature. */
+struct mime_notice_file {
+	const char *file_name;		/* UTF-8 */
+	const char *content_type;	/* NULL: guessed from the name */
+	const unsigned char *data;
+	size_t len;
+};
+
+/* A gateway notice (failures, state changes): from the gateway
+ * postmaster, "Шлюз ЭДО / EDO gateway".  Without files one text/plain
+ * part; with files multipart/mixed: the text, then each file. */
 struct mime_render_notice {
 	const char *domain;
 	const char *to_addr;		/* user's address */
@@ -98,6 +109,8 @@ struct mime_render_notice {
 	int64_t date;
 	const char *message_id;		/* without <>; NULL: derived from the
 					 * content, <notice-HASH@domain> */
+	const struct mime_notice_file *files;
+	size_t n_files;
 };
 int mime_render_notice(const struct mime_render_notice *r,
 		       unsigned char **out_r, size_t *len_r, char **error_r);

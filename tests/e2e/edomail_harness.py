@@ -318,6 +318,7 @@ TOOL_PACKAGES = {
     "mbsync": "isync",
     "ip": "iproute2",
     "prlimit": "util-linux",
+    "xmllint": "libxml2-utils",
 }
 
 

@@ -145,6 +145,42 @@ static int folder_has(struct mailbox_user *u, const char *folder,
 	return found;
 }
 
+/* How many XML files named prefix* a notice in INBOX carries, each with
+ * its prefix*.xml.sig; -1 when an XML has no .sig. */
+static int notice_files(struct mailbox_user *u, uint32_t seq,
+			const char *prefix)
+{
+	struct mailbox_view *v = view(u, "INBOX");
+	struct mailbox_error err = { 0 };
+	unsigned char *data = NULL;
+	const char *p, *end;
+	size_t len = 0;
+	int xml = 0, sig = 0;
+
+	if (v == NULL || mailbox_msg_data(v, seq, &data, &len, &err) < 0) {
+		mailbox_view_close(&v);
+		return -1;
+	}
+	mailbox_view_close(&v);
+	data = realloc(data, len + 1);
+	data[len] = '\0';
+	for (p = (const char *)data; (p = strstr(p, "filename=")) != NULL; p++) {
+		p += strlen("filename=");
+		p += *p == '"';
+		if (strncmp(p, prefix, strlen(prefix)) != 0)
+			continue;
+		end = strpbrk(p, "\"\r\n;");
+		if (end == NULL)
+			continue;
+		if (end - p > 8 && strncmp(end - 8, ".xml.sig", 8) == 0)
+			sig++;
+		else if (end - p > 4 && strncmp(end - 4, ".xml", 4) == 0)
+			xml++;
+	}
+	free(data);
+	return xml == sig ? xml : -1;
+}
+
 /* The sequence number of the item showing an EDO message. */
 static uint32_t seq_of_msg(struct mailbox_view *v, const char *msg_id)
 {
@@ -254,6 +290,8 @@ static void test_invitation(struct mailbox_user *anna, struct mailbox_user *bori
 static void test_message(struct mailbox_user *anna, struct mailbox_user *boris)
 {
 	struct core_error err = { 0 };
+	/* the notice of the accepted invitation is there already */
+	uint32_t n0 = mbt_messages(anna, "INBOX"), n1 = n0 + 1, n2 = n0 + 2;
 
 	ok(send_doc(A.id, B.id, CORE_MSG_LETTER, NULL, "<" CLIENT_ID ">", a_cert,
 		    a_key, "%PDF-1.4 contract", NULL, ab_msg) == 0,
@@ -272,14 +310,86 @@ static void test_message(struct mailbox_user *anna, struct mailbox_user *boris)
 	ok(has_kw(anna, "Отправленные", 1, "$EDO_Delivered") &&
 	   has_kw(anna, "Отправленные", 1, "$EDO_Confirmed"),
 	   "Sent: $EDO_Delivered and $EDO_Confirmed");
+	/* Delivery and the operator's confirmation came in the commit of
+	 * the send: one notice, threaded to the Sent item, with the
+	 * confirmation's XML and .sig. */
+	ok(mbt_messages(anna, "INBOX") == n1 &&
+	   folder_has(anna, "INBOX", n1, "X-EDO-Kind: notice") &&
+	   folder_has(anna, "INBOX", n1, "In-Reply-To: <" CLIENT_ID ">") &&
+	   folder_has(anna, "INBOX", n1, "References: <" CLIENT_ID ">"),
+	   "A's INBOX: a notice answering the Sent item");
+	ok(folder_has(anna, "INBOX", n1, "доставлено в ящик получателя") &&
+	   folder_has(anna, "INBOX", n1, "delivered to the recipient's box") &&
+	   folder_has(anna, "INBOX", n1, "подтверждение оператора ЭДО") &&
+	   folder_has(anna, "INBOX", n1, "ООО «Лютик»") &&
+	   folder_has(anna, "INBOX", n1, "contract.pdf"),
+	   "it says what happened, to whom and of which document");
+	ok(notice_files(anna, n1, "DP_PDOTPR_") == 1 &&
+	   notice_files(anna, n1, "DP_IZVPOL_") == 0,
+	   "it carries the confirmation's XML and its .sig, no receipt yet");
+	ok(folder_has(anna, "INBOX", n1, "подпись действительна") &&
+	   folder_has(anna, "INBOX", n1, "the signature is valid"),
+	   "and says that the operator's signature holds");
+	ok(mbt_messages(boris, "INBOX") == 1, "the recipient gets no notice");
 	ok(core_send_receipts(core, B.id, &err) == 0, "B posts its receipt");
 	ok(sync_user(anna) == 0 && sync_user(boris) == 0, "synced");
 	ok(has_kw(anna, "Отправленные", 1, "$EDO_Receipt") &&
 	   has_kw(boris, "INBOX", 1, "$EDO_Receipt"),
 	   "$EDO_Receipt on the Sent item and on the incoming one");
+	ok(mbt_messages(anna, "INBOX") == n2 &&
+	   folder_has(anna, "INBOX", n2, "In-Reply-To: <" CLIENT_ID ">") &&
+	   folder_has(anna, "INBOX", n2, "извещение о получении (ИоП)") &&
+	   !folder_has(anna, "INBOX", n2, "доставлено в ящик") &&
+	   notice_files(anna, n2, "DP_IZVPOL_") == 1 &&
+	   notice_files(anna, n2, "DP_PDOTPR_") == 0,
+	   "the receipt, later: a second notice with the ИоП and its .sig");
+	ok(mbt_messages(boris, "INBOX") == 1,
+	   "B's own receipt is its keyword only");
 	ok(sync_user(anna) == 0 && sync_user(boris) == 0 &&
 	   mbt_messages(anna, "Отправленные") == 1 &&
+	   mbt_messages(anna, "INBOX") == n2 &&
 	   mbt_messages(boris, "INBOX") == 1, "syncing again: no duplicates");
+}
+
+/* The events of a letter that come while the sender does not look make
+ * one notice; another member of the box gets the same one, rendered once. */
+static void test_flow_grouped(struct mailbox_user *anna)
+{
+	struct mailbox_user *buh = mbt_login(env, "buh", "pw-buh");
+	struct core_error err = { 0 };
+	char id[CORE_UUID_LEN];
+	uint32_t n, nb;
+
+	if (buh == NULL)
+		mbt_bail("login", "buh");
+	/* the receipts of the earlier letters, and their notices, first */
+	ok(core_send_receipts(core, B.id, &err) == 0 && sync_user(anna) == 0 &&
+	   sync_user(buh) == 0, "synced before");
+	n = mbt_messages(anna, "INBOX");
+	nb = mbt_messages(buh, "Ромашка 7707083893/Входящие");
+	ok(send_doc(A.id, B.id, CORE_MSG_LETTER, NULL, "grouped@mail.example",
+		    a_cert, a_key, "%PDF grouped", NULL, id) == 0 &&
+	   core_send_receipts(core, B.id, &err) == 0,
+	   "a letter delivered, confirmed and answered by a receipt");
+	ok(sync_user(anna) == 0 && mbt_messages(anna, "INBOX") == n + 1,
+	   "one notice for the three");
+	ok(folder_has(anna, "INBOX", n + 1, "доставлено в ящик") &&
+	   folder_has(anna, "INBOX", n + 1, "подтверждение оператора") &&
+	   folder_has(anna, "INBOX", n + 1, "извещение о получении") &&
+	   folder_has(anna, "INBOX", n + 1, "In-Reply-To: <grouped@mail.example>") &&
+	   notice_files(anna, n + 1, "DP_PDOTPR_") == 1 &&
+	   notice_files(anna, n + 1, "DP_IZVPOL_") == 1,
+	   "with both signed XML files and their signatures");
+	ok(sync_user(buh) == 0 &&
+	   (nb = mbt_messages(buh, "Ромашка 7707083893/Входящие")) > 0 &&
+	   folder_has(buh, "Ромашка 7707083893/Входящие", nb,
+		      "In-Reply-To: <grouped@mail.example>") &&
+	   folder_has(buh, "Ромашка 7707083893/Входящие", nb,
+		      "извещение о получении"),
+	   "another member of the box gets it too");
+	ok(sync_user(anna) == 0 && mbt_messages(anna, "INBOX") == n + 1,
+	   "again: nothing new");
+	mailbox_user_free(&buh);
 }
 
 static void test_sent_append(struct mailbox_user *anna)
@@ -517,7 +627,8 @@ static void test_resign(struct mailbox_user *anna)
 	   "B re-signs A's document and sends it back");
 	ok(sync_user(anna) == 0, "synced");
 	n = mbt_messages(anna, "INBOX");
-	ok(n == 2 && folder_has(anna, "INBOX", n, "X-EDO-Signatures: 2") &&
+	/* INBOX also holds the notices of what A sent */
+	ok(n > 2 && folder_has(anna, "INBOX", n, "X-EDO-Signatures: 2") &&
 	   folder_has(anna, "INBOX", n, "contract.pdf.2.sig") &&
 	   folder_has(anna, "INBOX", n, "In-Reply-To: <" CLIENT_ID ">"),
 	   "the re-signed message shows both signatures and answers the "
@@ -635,6 +746,8 @@ static void test_sync_no_wait(struct mailbox_user *boris)
 
 	if (v == NULL)
 		return;
+	/* B's notices of the re-signed letter it sent come first */
+	(void)sync_user(boris);
 	before = mbt_messages(boris, "INBOX");
 	mailbox_view_set_notify(v, wake, &woken);
 	ok(send_doc(A.id, B.id, CORE_MSG_LETTER, NULL, NULL, a_cert, a_key,
@@ -690,6 +803,7 @@ int main(void)
 	test_idle(boris);
 	test_encrypted(anna, boris);
 	test_resign(anna);
+	test_flow_grouped(anna);
 	test_isolation();
 	test_reject_withdraw(anna);
 	test_failed_and_notices(anna);

@@ -451,6 +451,55 @@ static void test_contact(void)
 	free(out);
 }
 
+/* A notice of the document flow carries the signed XML and its .sig. */
+static void test_notice_files(struct mime_render_notice *n)
+{
+	static const unsigned char xml[] = "<?xml version=\"1.0\" encoding=\"windows-1251\"?><Файл/>";
+	static const unsigned char sig[] = { 0x30, 0x82, 0x01, 0x00, 0xff, 0x00 };
+	struct mime_notice_file f[2] = {
+		{ "ON_IZVPOL_x.xml", NULL, xml, sizeof(xml) - 1 },
+		{ "ON_IZVPOL_x.xml.sig", "application/pkcs7-signature", sig, sizeof(sig) },
+	};
+	struct mime_submission s;
+	unsigned char *out, *out2;
+	size_t len, len2, longest, i;
+	char *err = NULL;
+	char *id1;
+
+	n->files = f;
+	n->n_files = 2;
+	ok(mime_render_notice(n, &out, &len, &err) == 0, "notice with files rendered");
+	ok(mime_render_notice(n, &out2, &len2, &err) == 0 && len == len2 &&
+	   memcmp(out, out2, len) == 0, "notice with files deterministic");
+	free(out2);
+	ok(lines_ok(out, len, 998, &longest), "notice with files: lines");
+	ok(has(out, len, "multipart/mixed"), "notice with files: multipart/mixed");
+	ok(has(out, len, "application/pkcs7-signature"), "the .sig's type");
+	ok(mime_parse_submission(out, len, NULL, &s, &err) == 0, "notice with files re-parsed");
+	is_str(s.text, n->text, "its text part");
+	ok(s.n_attachments == 2, "two files (%zu)", s.n_attachments);
+	for (i = 0; i < s.n_attachments && i < 2; i++) {
+		is_str(s.attachments[i].file_name, f[i].file_name, "file name");
+		ok(s.attachments[i].len == f[i].len &&
+		   memcmp(s.attachments[i].data, f[i].data, f[i].len) == 0,
+		   "file %zu bytes", i);
+	}
+	id1 = s.message_id != NULL ? strdup(s.message_id) : NULL;
+	mime_submission_clear(&s);
+	free(out);
+	/* other files, another notice: the id follows the content */
+	f[1].len--;
+	ok(mime_render_notice(n, &out, &len, &err) == 0 &&
+	   mime_parse_submission(out, len, NULL, &s, &err) == 0, "second notice");
+	ok(id1 != NULL && s.message_id != NULL && strcmp(id1, s.message_id) != 0,
+	   "Message-ID differs when the files differ");
+	mime_submission_clear(&s);
+	free(out);
+	free(id1);
+	n->files = NULL;
+	n->n_files = 0;
+}
+
 static void test_notice(void)
 {
 	struct mime_render_notice n;
@@ -471,8 +520,10 @@ static void test_notice(void)
 	   memcmp(out, out2, len) == 0, "notice deterministic");
 	free(out2);
 	ok(lines_ok(out, len, 998, &longest), "notice lines");
-	ok(has(out, len, "From: \"EDO gateway\" <postmaster@" DOMAIN ">\r\n"),
-	   "notice From");
+	/* the postmaster's name in both languages, as every text */
+	ok(has(out, len, "From: =?utf-8?") && has(out, len, "<postmaster@" DOMAIN ">\r\n") &&
+	   !has(out, len, "\"EDO gateway\""), "notice From: Russian and English, RFC 2047");
+	ok(!has(out, len, "multipart/mixed"), "a notice without files is one text part");
 	ok(has(out, len, "In-Reply-To: <client-1@romashka.ru>\r\n"),
 	   "notice In-Reply-To keeps a full id");
 	ok(has(out, len, "Auto-Submitted: auto-generated\r\n"), "Auto-Submitted");
@@ -497,8 +548,10 @@ static void test_notice(void)
 	is_str(s.subject, n.subject, "notice subject");
 	is_str(s.text, n.text, "notice text");
 	ok(s.message_id != NULL && strncmp(s.message_id, "notice-", 7) == 0, "notice id");
+	is_str(s.from_name, "Шлюз ЭДО / EDO gateway", "notice From decodes");
 	mime_submission_clear(&s);
 	free(out);
+	test_notice_files(&n);
 }
 
 static void test_encode_word(void)

@@ -1,0 +1,333 @@
+/* Notice letters of the document flow (issue 11, DESIGN.md section 7):
+ * the sender learns that its letter was delivered, that the operator
+ * confirmed the date of sending, and that the recipient signed a receipt
+ * notice (ИоП), each with the signed XML and its .sig attached, because
+ * Thunderbird shows no $EDO_* keywords.  mailbox-sync.c groups the events
+ * of one message that arrive in one batch into one notice (doc/mailbox.md,
+ * "Notice letters"); this file reads the message and renders it. */
+#include "mailbox/mailbox-private.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto/crypto.h"
+#include "lib/util.h"
+#include "mime/mime.h"
+
+/* A growing text, two of them: Russian and English. */
+struct mb_text {
+	char *s;
+};
+
+static void mb_text_add(struct mb_text *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void mb_text_add(struct mb_text *t, const char *fmt, ...)
+{
+	va_list ap;
+	char *part, *joined;
+
+	va_start(ap, fmt);
+	if (vasprintf(&part, fmt, ap) < 0)
+		part = NULL;
+	va_end(ap);
+	if (part == NULL)
+		return;
+	joined = xasprintf("%s%s", t->s != NULL ? t->s : "", part);
+	free(part);
+	free(t->s);
+	t->s = joined;
+}
+
+/* Operator time, in each language's usual form. */
+static void mb_time_ru(int64_t t, char out[40])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	snprintf(out, 40, "%02d.%02d.%04d %02d:%02d:%02d UTC", tm.tm_mday,
+		 tm.tm_mon + 1, tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+		 tm.tm_sec);
+}
+
+static void mb_time_en(int64_t t, char out[40])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	snprintf(out, 40, "%04d-%02d-%02d %02d:%02d:%02d UTC",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec);
+}
+
+static const struct core_entity *mb_entity(const struct core_message *m,
+					   const char *id,
+					   enum core_entity_kind kind)
+{
+	size_t i;
+
+	for (i = 0; id != NULL && *id != '\0' && i < m->n_entities; i++) {
+		if (m->entities[i].kind == kind &&
+		    strcmp(m->entities[i].id, id) == 0)
+			return &m->entities[i];
+	}
+	return NULL;
+}
+
+/* The signature of a signed XML (its child of kind sig_kind). */
+static const struct core_entity *mb_entity_sig(const struct core_message *m,
+					       const char *parent,
+					       enum core_entity_kind sig_kind)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_entities; i++) {
+		if (m->entities[i].kind == sig_kind &&
+		    strcmp(m->entities[i].parent_id, parent) == 0)
+			return &m->entities[i];
+	}
+	return NULL;
+}
+
+/* The document an ИоП or a confirmation speaks of, by name. */
+static const char *mb_doc_name(const struct core_message *m,
+			       const struct core_entity *e)
+{
+	const struct core_entity *a = mb_entity(m, e->parent_id,
+						CORE_ENT_ATTACHMENT);
+
+	if (a == NULL && e->kind == CORE_ENT_RECEIPT)
+		/* an ИоП of the operator's confirmation */
+		a = mb_entity(m, e->parent_id, CORE_ENT_CONFIRMATION);
+	if (a == NULL)
+		return "?";
+	return a->file_name != NULL && *a->file_name != '\0' ? a->file_name :
+		a->id;
+}
+
+struct mb_flow_out {
+	struct mb_text ru, en;
+	struct mime_notice_file *files;
+	char **names;			/* owned file names */
+	size_t n_files;
+	int delivered, confirmed, received;
+};
+
+static void mb_flow_file(struct mb_flow_out *o, const char *name,
+			 const char *type, const struct core_entity *e)
+{
+	o->files = xrealloc(o->files, (o->n_files + 1) * sizeof(*o->files));
+	o->names = xrealloc(o->names, (o->n_files + 1) * sizeof(*o->names));
+	o->names[o->n_files] = xstrdup(name);
+	o->files[o->n_files].file_name = o->names[o->n_files];
+	o->files[o->n_files].content_type = type;
+	o->files[o->n_files].data = e->data;
+	o->files[o->n_files].len = e->len;
+	o->n_files++;
+}
+
+static void mb_flow_out_clear(struct mb_flow_out *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_files; i++)
+		free(o->names[i]);
+	free(o->names);
+	free(o->files);
+	free(o->ru.s);
+	free(o->en.s);
+	memset(o, 0, sizeof(*o));
+}
+
+/* A signed XML of the flow with its .sig, and the lines that tell what it
+ * is, who signed it and whether the signature holds. */
+static void mb_flow_signed(struct mb_flow_out *o, const struct core_message *m,
+			   const struct core_entity *x,
+			   enum core_entity_kind sig_kind, const char *what_ru,
+			   const char *what_en, int64_t when)
+{
+	const struct core_entity *sig = mb_entity_sig(m, x->id, sig_kind);
+	struct crypto_verify_report rep;
+	const char *name = x->file_name != NULL && *x->file_name != '\0' ?
+		x->file_name : x->id;
+	const char *doc = mb_doc_name(m, x);
+	char *sig_name = xasprintf("%s.sig", name);
+	char tr[40], te[40];
+
+	mb_time_ru(x->created != 0 ? x->created : when, tr);
+	mb_time_en(x->created != 0 ? x->created : when, te);
+	mb_text_add(&o->ru, "— %s «%s», %s", what_ru, doc, tr);
+	mb_text_add(&o->en, "- %s \"%s\", %s", what_en, doc, te);
+	mb_flow_file(o, name, "application/xml", x);
+	memset(&rep, 0, sizeof(rep));
+	if (sig == NULL) {
+		mb_text_add(&o->ru, "; без подписи\n    %s\n", name);
+		mb_text_add(&o->en, "; not signed\n    %s\n", name);
+	} else {
+		mb_flow_file(o, sig_name, "application/pkcs7-signature", sig);
+		if (crypto_verify_detached(x->data, x->len, sig->data, sig->len,
+					   &rep) == 0 && rep.valid) {
+			const char *cn = rep.signer_common_name != NULL ?
+				rep.signer_common_name : "?";
+
+			mb_text_add(&o->ru, "; подписал %s, подпись "
+				    "действительна\n", cn);
+			mb_text_add(&o->en, "; signed by %s, the signature "
+				    "is valid\n", cn);
+		} else {
+			mb_text_add(&o->ru, "; подпись НЕ ДЕЙСТВИТЕЛЬНА (%s)\n",
+				    rep.error != NULL ? rep.error : "не CMS");
+			mb_text_add(&o->en, "; the signature is NOT VALID "
+				    "(%s)\n", rep.error != NULL ? rep.error :
+				    "not CMS");
+		}
+		mb_text_add(&o->ru, "    %s и %s\n", name, sig_name);
+		mb_text_add(&o->en, "    %s and %s\n", name, sig_name);
+		crypto_verify_report_clear(&rep);
+	}
+	free(sig_name);
+}
+
+static void mb_flow_event(struct mb_flow_out *o, const struct core_message *m,
+			  const struct mb_flow_event *ev)
+{
+	const struct core_entity *x;
+	char tr[40], te[40];
+
+	switch (ev->type) {
+	case CORE_EV_DELIVERED:
+		if (o->delivered++)
+			return;
+		mb_time_ru(ev->ts, tr);
+		mb_time_en(ev->ts, te);
+		mb_text_add(&o->ru, "— доставлено в ящик получателя, %s\n", tr);
+		mb_text_add(&o->en, "- delivered to the recipient's box, %s\n",
+			    te);
+		return;
+	case CORE_EV_CONFIRMATION:
+		if ((x = mb_entity(m, ev->entity_id,
+				   CORE_ENT_CONFIRMATION)) == NULL)
+			return;
+		o->confirmed++;
+		mb_flow_signed(o, m, x, CORE_ENT_CONFIRMATION_SIGNATURE,
+			       "подтверждение оператора ЭДО о дате отправки "
+			       "документа", "the EDO operator's confirmation "
+			       "of the sending date of the document", ev->ts);
+		return;
+	case CORE_EV_RECEIPT:
+		if ((x = mb_entity(m, ev->entity_id, CORE_ENT_RECEIPT)) == NULL)
+			return;
+		o->received++;
+		mb_flow_signed(o, m, x, CORE_ENT_RECEIPT_SIGNATURE,
+			       "извещение о получении (ИоП) документа",
+			       "the recipient's receipt notice for the "
+			       "document", ev->ts);
+		return;
+	default:
+		return;
+	}
+}
+
+/* "Доставлено, подтверждено оператором / Delivered, confirmed by the
+ * operator: <subject>": what happened, in the order it happens. */
+static char *mb_flow_subject(const struct mb_flow_out *o, const char *subj)
+{
+	static const char *const ru[3][2] = {
+		{ "Доставлено", "доставлено" },
+		{ "Подтверждено оператором", "подтверждено оператором" },
+		{ "Получено адресатом", "получено адресатом" },
+	};
+	static const char *const en[3][2] = {
+		{ "Delivered", "delivered" },
+		{ "Confirmed by the operator", "confirmed by the operator" },
+		{ "Received by the recipient", "received by the recipient" },
+	};
+	const int on[3] = { o->delivered, o->confirmed, o->received };
+	struct mb_text r = { NULL }, e = { NULL };
+	char *out;
+	int i, first = 1;
+
+	for (i = 0; i < 3; i++) {
+		if (!on[i])
+			continue;
+		mb_text_add(&r, "%s%s", first ? "" : ", ", ru[i][!first]);
+		mb_text_add(&e, "%s%s", first ? "" : ", ", en[i][!first]);
+		first = 0;
+	}
+	out = xasprintf("%s / %s: %s", r.s, e.s, subj != NULL && *subj != '\0' ?
+			subj : "(без темы / no subject)");
+	free(r.s);
+	free(e.s);
+	return out;
+}
+
+int mb_render_flow(struct mailbox_env *env, const char *box_id,
+		   const char *to_addr, const char *key, const char *msg_id,
+		   const struct mb_flow_event *evs, size_t n,
+		   const char *in_reply_to, int64_t date,
+		   struct mb_party_cache *parties, struct mb_rendered *r,
+		   struct mailbox_error *err)
+{
+	struct core_message *m = NULL;
+	const struct core_box *to;
+	struct mb_flow_out o;
+	struct core_error cerr;
+	char *subject, *text;
+	size_t i;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	/* Another member of the box rendered this group already. */
+	if (mb_reuse(env, key, date, r))
+		return 0;
+	memset(&cerr, 0, sizeof(cerr));
+	if (env->core == NULL ||
+	    core_get_message(env->core, box_id, msg_id, &m, &cerr) < 0) {
+		if (env->core != NULL && cerr.cls == CORE_ERR_TEMP)
+			return mb_core_error(err, &cerr, "notice");
+		return 1;	/* gone or not ours: nothing to tell */
+	}
+	/* The sender is told; the recipient's INBOX item is its news, and
+	 * the receipt it sent itself is marked by the keyword. */
+	if (strcmp(m->from_box, box_id) != 0 ||
+	    m->kind == CORE_MSG_INVITATION) {
+		core_message_free(&m);
+		return 1;
+	}
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < n; i++)
+		mb_flow_event(&o, m, &evs[i]);
+	if (!o.delivered && !o.confirmed && !o.received) {
+		core_message_free(&m);
+		return 1;
+	}
+	to = mb_party_box(env, parties, m->to_box);
+	subject = mb_flow_subject(&o, m->subject);
+	text = xasprintf("Письмо «%s» для «%s» (ИНН %s%s%s):\n%s\n"
+			 "Время — по часам оператора ЭДО.%s\n\n"
+			 "The letter \"%s\" to %s (INN %s%s%s):\n%s\n"
+			 "Times are the EDO operator's.%s\n",
+			 m->subject != NULL ? m->subject : "", to->name,
+			 to->inn, to->kpp[0] != '\0' ? ", КПП " : "", to->kpp,
+			 o.ru.s,
+			 o.n_files > 0 ? " Подписанные XML и их подписи "
+			 "(.sig) — во вложениях." : "",
+			 m->subject != NULL ? m->subject : "", to->name,
+			 to->inn, to->kpp[0] != '\0' ? ", KPP " : "", to->kpp,
+			 o.en.s,
+			 o.n_files > 0 ? " The signed XML files and their "
+			 "signatures (.sig) are attached." : "");
+	ret = mb_render_notice_files(env, to_addr, key, subject, text,
+				     in_reply_to, date, o.files, o.n_files, r,
+				     err);
+	free(subject);
+	free(text);
+	mb_flow_out_clear(&o);
+	core_message_free(&m);
+	return ret;
+}
