@@ -159,13 +159,11 @@ class ThunderbirdTest(unittest.TestCase):
         # the flag after discovery, see doc/imap.md) and Del only sets
         # \Deleted.
         cls.tb.extra_prefs["mail.server.server1.trash_folder_name"] = TRASH
-        # Bodies are downloaded when a letter is opened, not in the
-        # background: otherwise whether Отправленные shows Thunderbird's
-        # own copy (issue 11 §1) depends on a race between the background
-        # download and Thunderbird filing its copy under the APPENDUID
-        # (doc/imap.md); this way the test sees the same every run.
-        cls.tb.extra_prefs["mail.server.server1.autosync_offline_stores"] = \
-            False
+        # Thunderbird's default settings otherwise, background download of
+        # bodies (autosync_offline_stores) included: whether it downloads
+        # the Sent item first or files its own copy under the APPENDUID
+        # first, Отправленные must end showing the EDO record (issue 11
+        # §1; the APPENDUID names a UID burnt at once, doc/imap.md).
         cls.tb.setup()
         cls.tb.start()
 
