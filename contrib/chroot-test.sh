@@ -26,7 +26,7 @@ rm -rf "$DIR/root/edomail"
 git clone -q "$SRC" "$DIR/root/edomail"
 
 cleanup() {
-	for m in run/netns dev/pts dev sys proc; do
+	for m in run/netns dev/shm dev/pts dev sys proc; do
 		umount -l "$DIR/$m" 2>/dev/null || true
 	done
 	umount -l "$DIR" 2>/dev/null || true
@@ -40,6 +40,9 @@ mount -t proc proc "$DIR/proc"
 mount -t sysfs sys "$DIR/sys"
 mount --bind /dev "$DIR/dev"
 mount --bind /dev/pts "$DIR/dev/pts"
+# POSIX shared memory, a mount of its own on a real machine: Thunderbird
+# (the thunderbird suite) needs it.
+mount -t tmpfs -o mode=1777 shm "$DIR/dev/shm"
 # A clean environment as on a new machine: root's login shell, no pyenv.
 chroot "$DIR" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
