@@ -501,6 +501,8 @@ static int daemon_open(struct daemon_ctx *d)
 		log_error("crypto: OpenSSL initialisation failed");
 		return -1;
 	}
+	if (daemon_files_check(set) < 0)
+		return -1;
 	if (store_open(set->store_path, &d->store, &serr) < 0) {
 		log_error("store %s: %s", set->store_path, serr ? serr : "?");
 		return -1;

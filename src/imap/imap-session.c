@@ -275,6 +275,26 @@ int imap_parse_flags(const struct imap_arg *args, uint32_t *flags_r,
 
 /* ---- names and sets ---- */
 
+/* "." or ".." as a whole level ("..", "Архив/./x", "a/../b"): a name that
+ * reads like a path step would mean one thing to a client and another
+ * here, so it names nothing (doc/imap.md, "Mailbox names"). */
+static int imap_name_has_dot_level(const char *name)
+{
+	const char *p = name;
+
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+
+		if ((n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 1;
+		if (slash == NULL)
+			return 0;
+		p = slash + 1;
+	}
+}
+
 char *imap_cmd_mailbox_name(struct imap_session *s, struct imap_cmd *cmd,
 			    const struct imap_arg *arg)
 {
@@ -285,6 +305,14 @@ char *imap_cmd_mailbox_name(struct imap_session *s, struct imap_cmd *cmd,
 	if (!imap_arg_get_astring(arg, &raw)) {
 		imap_cmd_reply(s, cmd, "BAD",
 			"Ожидалось имя папки / Missing mailbox name");
+		return NULL;
+	}
+	/* A literal may carry a NUL that the C string would silently cut
+	 * ("Архив/nul\0name" named "Архив/nul"): the request is malformed,
+	 * not just a bad name (RFC 3501 mailbox is an astring of CHARs). */
+	if (strlen(raw) != arg->len) {
+		imap_cmd_reply(s, cmd, "BAD",
+			"Имя папки содержит NUL / Mailbox name contains NUL");
 		return NULL;
 	}
 	if (strcasecmp(raw, "INBOX") == 0)
@@ -301,6 +329,13 @@ char *imap_cmd_mailbox_name(struct imap_session *s, struct imap_cmd *cmd,
 	len = b.len;
 	while (len > 1 && b.data[len - 1] == '/')
 		b.data[--len] = '\0';	/* "Архив/x/" names "Архив/x" */
+	if (imap_name_has_dot_level((const char *)b.data)) {
+		buf_free(&b);
+		imap_cmd_reply(s, cmd, "NO",
+			"[CANNOT] Имя папки не может содержать уровни «.» и «..» / "
+			"Mailbox name levels cannot be \".\" or \"..\"");
+		return NULL;
+	}
 	if (strncasecmp((char *)b.data, "INBOX/", 6) == 0)
 		memcpy(b.data, "INBOX", 5);
 	return (char *)buf_steal(&b, NULL);

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Data at rest and names (issue 12, items 10 and 13).
+
+Files at rest: a fresh daemon makes its store, WAL, -shm, node key and the
+operator's key and certificate 0600; it refuses to start (a bilingual line
+naming the file and the chmod to run) when the store, its WAL or a key is
+readable by others; a TLS key of 0640 (the ssl-cert group convention) is
+accepted, 0644 is not.
+
+Names: a NUL inside a literal mailbox name is BAD (it used to cut the name:
+"Архив/nul\\0name" created "Архив/nul"); levels "." and ".." are NO
+[CANNOT] for CREATE, RENAME, SELECT, APPEND, and nothing is created.
+"""
+import os
+import stat
+import unittest
+
+import edomail_harness as h
+from edomail_harness import utf7_encode as u7
+
+ARCHIVE = "Архив"
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+class FilesAtRest(unittest.TestCase):
+    def setUp(self):
+        self.d = h.Daemon(demo=False)
+
+    def tearDown(self):
+        rc, sanitizer, log = self.d.cleanup()
+        self.assertFalse(sanitizer, log)
+
+    def private_files(self):
+        """What the daemon itself made: the store and the keys."""
+        out = []
+        for root, dirs, files in os.walk(self.d.dir):
+            for f in files:
+                if f.startswith("edomail.db") or f.endswith(".key") and \
+                        f != "tls.key" or root.endswith("operator"):
+                    out.append(os.path.join(root, f))
+        return out
+
+    def populate(self):
+        """An organization, a user and a certificate: the store gets its
+        WAL, edomailctl makes the node key (which seals the user's key)."""
+        self.d.ctl("org", "add", "--name", "ООО Ромашка", "--inn",
+                   h.ROMASHKA["inn"], "--kpp", h.ROMASHKA["kpp"])
+        self.d.ctl("user", "add", "romashka", "--name", "Пётр",
+                   input=h.PASSWORD + "\n")
+        self.d.ctl("member", "add", "romashka", h.ROMASHKA["inn"], "--role",
+                   "owner")
+        self.d.ctl("cert", "make", "romashka", h.ROMASHKA["inn"], "--type",
+                   "rsa")
+
+    def start_fails(self):
+        with self.assertRaises(RuntimeError) as cm:
+            self.d.start(timeout=30)
+        self.d.proc = None
+        return str(cm.exception)
+
+    def test_fresh_daemon_makes_0600(self):
+        self.d.start()
+        # A write makes the WAL and -shm; the operator's key is made in the
+        # background on a fresh store: wait for it.
+        self.populate()
+        files = []
+        for _ in range(200):
+            files = self.private_files()
+            names = {os.path.basename(f) for f in files}
+            if {"edomail.db", "edomail.db-wal", "edomail.db-shm", "node.key",
+                    "operator.key", "operator.crt"} <= names:
+                break
+            h.time.sleep(0.1)
+        names = {os.path.basename(f) for f in files}
+        self.assertLessEqual({"edomail.db", "edomail.db-wal", "node.key",
+                              "operator.key", "operator.crt"}, names)
+        for f in files:
+            self.assertEqual(mode(f), 0o600, f)
+        self.assertEqual(self.d.stop(), 0)
+
+    def test_refuses_readable_store(self):
+        self.d.start()
+        self.assertEqual(self.d.stop(), 0)
+        db = os.path.join(self.d.dir, "edomail.db")
+        os.chmod(db, 0o644)
+        err = self.start_fails()
+        self.assertIn("chmod 600 " + db, err)
+        self.assertIn("запуск отменён", err)
+        self.assertIn("refusing to start", err)
+        self.assertIn("readable by group or others (mode 0644)", err)
+        os.chmod(db, 0o640)		# group: refused as well
+        self.assertIn("mode 0640", self.start_fails())
+        os.chmod(db, 0o600)
+        self.d.start()
+
+    def test_refuses_readable_keys(self):
+        self.d.start()
+        self.populate()
+        self.assertEqual(self.d.stop(), 0)
+        node = os.path.join(self.d.dir, "node.key")
+        os.chmod(node, 0o644)
+        self.assertIn("chmod 600 " + node, self.start_fails())
+        os.chmod(node, 0o600)
+        op = os.path.join(self.d.dir, "operator", "operator.key")
+        if os.path.exists(op):
+            os.chmod(op, 0o604)
+            self.assertIn("chmod 600 " + op, self.start_fails())
+            os.chmod(op, 0o600)
+        tls = os.path.join(self.d.dir, "tls.key")
+        os.chmod(tls, 0o644)
+        err = self.start_fails()
+        self.assertIn("chmod 640 " + tls, err)
+        self.assertIn("readable by others (mode 0644)", err)
+        os.chmod(tls, 0o640)	# the ssl-cert group convention
+        self.d.start()
+
+
+class Names(h.DaemonTestCase):
+    def raw(self):
+        c = self.d.imap("romashka")
+        self.addCleanup(c.logout)
+        return c
+
+    def names(self, c):
+        typ, data = c.list('""', "*")
+        return b"\n".join(x for x in data if x)
+
+    def send_literal(self, c, cmd, name, rest=b""):
+        """cmd {n}\\r\\n name rest: returns the tagged answer."""
+        tag = c._new_tag()
+        c.send(tag + b" " + cmd + b" {%d}\r\n" % len(name))
+        line = c.readline()
+        self.assertTrue(line.startswith(b"+"), line)
+        c.send(name + rest + b"\r\n")
+        while True:
+            line = c.readline()
+            if line.startswith(tag + b" "):
+                return line
+
+    def test_nul_in_literal(self):
+        c = self.raw()
+        name = u7(ARCHIVE + "/nul").encode() + b"\x00name"
+        for cmd, rest in ((b"CREATE", b""), (b"SELECT", b""),
+                          (b"DELETE", b""), (b"STATUS", b" (MESSAGES)")):
+            ans = self.send_literal(c, cmd, name, rest)
+            self.assertIn(b" BAD ", ans, cmd)
+            self.assertIn(b"NUL", ans)
+        self.assertNotIn(u7(ARCHIVE + "/nul").encode(), self.names(c))
+        # the session goes on
+        self.assertEqual(c.noop()[0], "OK")
+
+    def test_dot_levels(self):
+        c = self.raw()
+        for name in (".", "..", ARCHIVE + "/.", ARCHIVE + "/..",
+                     ARCHIVE + "/a/../b", ARCHIVE + "/../INBOX",
+                     ARCHIVE + "/./x", "../" + ARCHIVE):
+            q = '"%s"' % u7(name)
+            typ, data = c.create(q)
+            self.assertEqual(typ, "NO", name)
+            self.assertIn(b"[CANNOT]", data[0], name)
+            typ, data = c.select(q)
+            self.assertEqual(typ, "NO", name)
+            typ, data = c.append(q, None, None, b"Subject: x\r\n\r\nx\r\n")
+            self.assertEqual(typ, "NO", name)
+        # a dot inside a level is an ordinary name
+        self.assertEqual(c.create('"%s"' % u7(ARCHIVE + "/ok2.d"))[0], "OK")
+        typ, data = c.rename('"%s"' % u7(ARCHIVE + "/ok2.d"),
+                             '"%s"' % u7(ARCHIVE + "/.."))
+        self.assertEqual(typ, "NO")
+        listed = self.names(c)
+        for bad in (b'/.."', b'/."', b'/a/', b'/b"', b'/x"'):
+            self.assertNotIn(bad, listed)
+        self.assertIn(u7(ARCHIVE + "/ok2.d").encode(), listed)
+
+
+if __name__ == "__main__":
+    h.main()
