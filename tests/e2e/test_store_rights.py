@@ -11,14 +11,25 @@ Names: a NUL inside a literal mailbox name is BAD (it used to cut the name:
 "Архив/nul\\0name" created "Архив/nul"); levels "." and ".." are NO
 [CANNOT] for CREATE, RENAME, SELECT, APPEND, and nothing is created.
 """
+import hashlib
 import os
+import signal
+import socket
+import ssl
 import stat
+import subprocess
+import time
 import unittest
 
 import edomail_harness as h
 from edomail_harness import utf7_encode as u7
 
 ARCHIVE = "Архив"
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
 
 
 def mode(path):
@@ -174,6 +185,107 @@ class Names(h.DaemonTestCase):
         for bad in (b'/.."', b'/."', b'/a/', b'/b"', b'/x"'):
             self.assertNotIn(bad, listed)
         self.assertIn(u7(ARCHIVE + "/ok2.d").encode(), listed)
+
+
+class Reload(unittest.TestCase):
+    """SIGHUP: configuration and TLS certificate for new connections; open
+    sessions go on; a broken file keeps the old configuration."""
+
+    def setUp(self):
+        self.d = h.Daemon()
+        self.d.start()
+
+    def tearDown(self):
+        rc, sanitizer, log = self.d.cleanup()
+        self.assertFalse(sanitizer, log)
+        self.assertEqual(rc, 0, log)
+
+    def fingerprint(self, port_name="imaps"):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.create_connection(("127.0.0.1",
+                                       self.d.ports[port_name])) as s:
+            with ctx.wrap_socket(s) as t:
+                return hashlib.sha256(t.getpeercert(True)).hexdigest()
+
+    def hup_and_wait(self, text):
+        since = len(self.d.log())
+        self.d.proc.send_signal(signal.SIGHUP)
+        for _ in range(300):
+            if text in self.d.log()[since:]:
+                return self.d.log()[since:]
+            time.sleep(0.05)
+        self.fail("no %r after SIGHUP:\n%s" % (text, self.d.log()[since:]))
+
+    def new_cert(self):
+        tmp = os.path.join(self.d.dir, "new")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-days", "30", "-subj", "/CN=localhost",
+                        "-keyout", tmp + ".key", "-out", tmp + ".crt"],
+                       check=True, capture_output=True)
+        os.chmod(tmp + ".key", 0o600)
+        os.replace(tmp + ".key", os.path.join(self.d.dir, "tls.key"))
+        os.replace(tmp + ".crt", os.path.join(self.d.dir, "tls.crt"))
+
+    def test_hup_reloads_cert_keeps_sessions(self):
+        old_fp = self.fingerprint()
+        c = self.d.imap("romashka", mode="ssl")
+        self.assertEqual(c.select("INBOX")[0], "OK")
+        self.new_cert()
+        log = self.hup_and_wait("configuration reloaded")
+        new_fp = self.fingerprint()
+        self.assertNotEqual(old_fp, new_fp)
+        self.assertEqual(new_fp, self.fingerprint("imaps"))
+        self.assertEqual(new_fp, self.fingerprint("submissions"))
+        self.assertIn(":".join(new_fp[i:i + 2].upper()
+                               for i in range(0, 64, 2)), log)
+        self.assertIn("конфигурация перечитана", log)
+        # the session opened before goes on
+        self.assertEqual(c.noop()[0], "OK")
+        self.assertEqual(c.select("INBOX")[0], "OK")
+        c.logout()
+        # STARTTLS and login on a new connection (the new tls.crt is the CA)
+        c = self.d.imap("romashka", mode="starttls")
+        self.assertEqual(c.select("INBOX")[0], "OK")
+        c.logout()
+
+    def test_hup_broken_keeps_old(self):
+        fp = self.fingerprint()
+        conf = read(self.d.conf)
+        with open(self.d.conf, "a") as f:
+            f.write("limits: { no_such_key = 1; };\n")
+        log = self.hup_and_wait("configuration not reloaded")
+        self.assertIn("конфигурация не перечитана, действует прежняя", log)
+        self.assertIn("no_such_key", log)
+        self.assertEqual(fp, self.fingerprint())
+        # a broken certificate: the old context stays as well
+        with open(self.d.conf, "w") as f:
+            f.write(conf)
+        crt = os.path.join(self.d.dir, "tls.crt")
+        good = read(crt)
+        with open(crt, "w") as f:
+            f.write("-----BEGIN CERTIFICATE-----\nbroken\n")
+        log = self.hup_and_wait("TLS certificate not loaded")
+        self.assertIn("сертификат TLS не загружен", log)
+        self.assertEqual(fp, self.fingerprint())
+        with open(crt, "w") as f:
+            f.write(good)
+        # a runtime key applies, a listen port needs a restart
+        conf2 = conf.replace('log: { level = "info"; };',
+                             'log: { level = "info"; };\n'
+                             'limits: { idle_timeout = 600; };')
+        conf2 = conf2.replace("port = %d;" % self.d.ports["imap"],
+                              "port = %d;" % h.free_port())
+        with open(self.d.conf, "w") as f:
+            f.write(conf2)
+        log = self.hup_and_wait("configuration reloaded")
+        self.assertIn("limits.idle_timeout: новое значение действует / new "
+                      "value in effect", log)
+        self.assertIn("server.imap changed, needs a restart", log)
+        c = self.d.imap("romashka")	# the old port still serves
+        self.assertEqual(c.noop()[0], "OK")
+        c.logout()
 
 
 if __name__ == "__main__":
