@@ -33,6 +33,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "user list", ctl_cmd_user_list, "" },
 	{ "user block", ctl_cmd_user_block, "LOGIN" },
 	{ "user unblock", ctl_cmd_user_unblock, "LOGIN" },
+	{ "user quota", ctl_cmd_user_quota, "LOGIN [SIZE|default|none]" },
 	{ "user passwd", ctl_cmd_user_passwd,
 	  "LOGIN [--password P | --password-file FILE]" },
 	{ "member add", ctl_cmd_member_add,

@@ -40,6 +40,9 @@ static const struct imap_command imap_commands[] = {
 	{ "SUBSCRIBE", IMAP_STATES_AUTHED, cmd_subscribe, 0 },
 	{ "UNSUBSCRIBE", IMAP_STATES_AUTHED, cmd_unsubscribe, 0 },
 	{ "STATUS", IMAP_STATES_AUTHED, cmd_status, 0 },
+	{ "GETQUOTAROOT", IMAP_STATES_AUTHED, cmd_getquotaroot, 0 },
+	{ "GETQUOTA", IMAP_STATES_AUTHED, cmd_getquota, 0 },
+	{ "SETQUOTA", IMAP_STATES_AUTHED, cmd_setquota, 0 },
 	{ "SELECT", IMAP_STATES_AUTHED, cmd_select, 0 },
 	{ "EXAMINE", IMAP_STATES_AUTHED, cmd_examine, 0 },
 	{ "APPEND", IMAP_STATES_AUTHED, cmd_append, 0 },
@@ -92,7 +95,8 @@ const char *imap_session_capabilities(struct imap_session *s)
 	static char caps[512];
 	const char *base = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE "
 			   "UIDPLUS MOVE SPECIAL-USE LIST-EXTENDED CHILDREN "
-			   "UNSELECT CONDSTORE QRESYNC ESEARCH";
+			   "UNSELECT CONDSTORE QRESYNC ESEARCH QUOTA "
+			   "QUOTA=RES-STORAGE";
 
 	if (s->state != IMAP_STATE_NOAUTH) {
 		snprintf(caps, sizeof(caps), "%s", base);

@@ -187,6 +187,70 @@ class Names(h.DaemonTestCase):
         self.assertIn(u7(ARCHIVE + "/ok2.d").encode(), listed)
 
 
+DRAFTS = "Черновики"
+
+
+class Quota(h.DaemonTestCase):
+    """Per-user storage quota: NO [OVERQUOTA] on APPEND and COPY, deleting
+    works and frees it, GETQUOTAROOT/GETQUOTA answer, another user of the
+    same organization is not affected."""
+
+    def msg(self, n, size=20000):
+        body = ("x" * 76 + "\r\n") * (size // 78)
+        return ("From: viewer@edo.local\r\nSubject: draft %d\r\n\r\n%s"
+                % (n, body)).encode()
+
+    def test_quota(self):
+        r = self.d.ctl("user", "quota", "viewer", "64K")
+        self.assertIn("quota 64 KB", r.stdout)
+        c = self.d.imap("viewer")
+        self.addCleanup(c.logout)
+        typ, caps = c.capability()
+        self.assertIn(b"QUOTA=RES-STORAGE", caps[0])
+        drafts = '"%s"' % u7(DRAFTS)
+        results = [c.append(drafts, None, None, self.msg(i))
+                   for i in range(4)]
+        self.assertEqual([t for t, _ in results], ["OK", "OK", "OK", "NO"])
+        self.assertIn(b"[OVERQUOTA]", results[3][1][0])
+        typ, data = c.getquotaroot("INBOX")
+        self.assertEqual(typ, "OK")
+        flat = b" ".join(x if isinstance(x, bytes) else b"" for x in
+                         sum(data, []))
+        self.assertIn(b'INBOX ""', flat)
+        self.assertRegex(flat, rb'"" \(STORAGE (5[89]|6[0-4]) 64\)')
+        typ, data = c.getquota('""')
+        self.assertEqual(typ, "OK")
+        self.assertRegex(data[0], rb'"" \(STORAGE \d+ 64\)')
+        self.assertEqual(c.getquota('"other"')[0], "NO")
+        self.assertEqual(c._simple_command(
+            "SETQUOTA", '""', "(STORAGE 1000000)")[0], "NO")
+        # COPY of ordinary mail counts too
+        self.assertEqual(c.select(drafts)[0], "OK")
+        typ, data = c.copy("1", drafts)
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[OVERQUOTA]", data[0])
+        # another member of Ромашка is not affected
+        o = self.d.imap("romashka")
+        self.assertEqual(o.append(drafts, None, None, self.msg(9))[0], "OK")
+        o.logout()
+        # deleting works and frees the quota
+        c.store("1:2", "+FLAGS", "(\\Deleted)")
+        self.assertEqual(c.expunge()[0], "OK")
+        self.assertEqual(c.append(drafts, None, None, self.msg(5))[0], "OK")
+        # no quota for this user: no root
+        r = self.d.ctl("user", "quota", "viewer", "none")
+        self.assertIn("none", r.stdout)
+        typ, data = c.getquotaroot("INBOX")
+        self.assertEqual(typ, "OK")
+        self.assertNotIn(b"STORAGE", b" ".join(
+            x for x in sum(data, []) if isinstance(x, bytes)))
+        self.assertEqual(c.append(drafts, None, None, self.msg(6))[0], "OK")
+        r = self.d.ctl("user", "quota", "viewer", "default")
+        self.assertIn("default", r.stdout)
+        self.assertEqual(self.d.ctl("user", "quota", "viewer", "12X",
+                                    check=False).returncode, 2)
+
+
 class Reload(unittest.TestCase):
     """SIGHUP: configuration and TLS certificate for new connections; open
     sessions go on; a broken file keeps the old configuration."""
