@@ -523,6 +523,8 @@ static void daemon_reload(struct daemon_ctx *d)
 
 	if (log_reopen() < 0)
 		log_warn("log: cannot reopen the log file");
+	else
+		log_info("signal %d: log file reopened", SIGHUP);
 	if (settings_load(d->live->config_path, &fresh, &error) < 0) {
 		log_error("SIGHUP: конфигурация не перечитана, действует прежняя: "
 			  "%s / configuration not reloaded, the old one stays: %s",

@@ -220,10 +220,14 @@ static const struct store_migration store_migrations[] = {
 	     ") WITHOUT ROWID;"
 	     "CREATE INDEX IF NOT EXISTS mb_sent_ids_created"
 	     "  ON mb_sent_ids(created);" },
-	/* 12 (issue 12 §11, storage quota): a user's own limit (NULL: the
-	 * configuration's limits.quota_storage), and an index that answers
-	 * a user's usage without reading the items. */
-	{ 12, "ALTER TABLE users ADD COLUMN quota_storage INTEGER;"
+	/* 12 (issue 12 §11, storage quota): a user's own limit (no row: the
+	 * configuration's limits.quota_storage; 0: none), and an index that
+	 * answers a user's usage without reading the items.  A table rather
+	 * than a column of users: it can be made IF NOT EXISTS. */
+	{ 12, "CREATE TABLE IF NOT EXISTS user_quotas ("
+	      "  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	      "  storage INTEGER NOT NULL CHECK (storage >= 0)"
+	      ");"
 	      "CREATE INDEX IF NOT EXISTS mb_items_user_kind"
 	      "  ON mb_items(user_id, kind, size);" },
 	{ 0, NULL }

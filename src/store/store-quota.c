@@ -1,6 +1,6 @@
 /* Storage quota (doc/imap.md, "Quota"): what one user keeps of their own
  * (ordinary mail: APPENDs, plain copies) against a limit that is the
- * configuration's default or the user's own (users.quota_storage,
+ * configuration's default or the user's own (table user_quotas,
  * migration 12).  EDO items are not counted here. */
 #include "store/store.h"
 #include "store/store-sql.h"
@@ -15,14 +15,15 @@ int store_user_quota_get(struct store *s, int64_t user_id, int64_t *quota_r)
 
 	*quota_r = -1;
 	store_lock(s);
-	st = store_stmt(s, "SELECT quota_storage FROM users WHERE id = ?");
+	st = store_stmt(s, "SELECT storage FROM user_quotas WHERE user_id = ?");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, user_id);
 		ret = store_step_row(s, st, "user quota get");
-		if (ret == STORE_OK &&
-		    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		if (ret == STORE_OK)
 			*quota_r = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
+		if (ret == STORE_ERR_NOTFOUND)
+			ret = STORE_OK;	/* the default */
 	}
 	store_unlock(s);
 	return ret;
@@ -34,14 +35,15 @@ int store_user_quota_set(struct store *s, int64_t user_id, int64_t quota)
 	int ret = STORE_ERR_INTERNAL;
 
 	store_lock(s);
-	st = store_stmt(s, "UPDATE users SET quota_storage = ? WHERE id = ?");
+	st = store_stmt(s, quota < 0 ?
+			"DELETE FROM user_quotas WHERE user_id = ?1" :
+			"INSERT OR REPLACE INTO user_quotas (user_id, storage) "
+			"VALUES (?1, ?2)");
 	if (st != NULL) {
-		if (quota < 0)
-			sqlite3_bind_null(st, 1);
-		else
-			sqlite3_bind_int64(st, 1, quota);
-		sqlite3_bind_int64(st, 2, user_id);
-		ret = store_step_change(s, st, "user quota set");
+		sqlite3_bind_int64(st, 1, user_id);
+		if (quota >= 0)
+			sqlite3_bind_int64(st, 2, quota);
+		ret = store_step_done(s, st, "user quota set");
 	}
 	store_unlock(s);
 	return ret;

@@ -185,7 +185,7 @@ void store_org_list_free(struct store_org *orgs, size_t n);
 void store_member_list_free(struct store_membership *m, size_t n);
 
 /* Storage quota (store-quota.c).  quota: bytes, -1 = the configuration's
- * default (SQL NULL), 0 = none.  Usage: the sizes of the user's ordinary
+ * default (no row in user_quotas), 0 = none.  Usage: the sizes of the user's ordinary
  * mail items (kind 'mail'), every copy counted. */
 int store_user_quota_get(struct store *s, int64_t user_id, int64_t *quota_r);
 int store_user_quota_set(struct store *s, int64_t user_id, int64_t quota);
