@@ -90,6 +90,8 @@ static const struct settings_key settings_keys[] = {
 	{ "limits", "auth_cache_ttl", SETTINGS_KEY_INT, S(auth_cache_ttl), 0, 3600 },
 	{ "limits", "invitation_max_text", SETTINGS_KEY_INT,
 	  S(invitation_max_text), 1, 100000 },
+	{ "limits", "quota_storage", SETTINGS_KEY_SIZE, S(quota_storage), 0,
+	  1024 * GiB },
 
 	{ "log", "file", SETTINGS_KEY_PATH, S(log_file), 0, 0 },
 	{ "log", "level", SETTINGS_KEY_STRING, S(log_level), 0, 0 },
@@ -187,6 +189,9 @@ void settings_defaults(struct settings *set)
 	set->auth_fail_window = 300;
 	set->auth_cache_ttl = 60;
 	set->invitation_max_text = 2000;
+	/* What one user may keep of their own (drafts, archive folders,
+	 * appended copies): doc/imap.md, "Quota". */
+	set->quota_storage = 1 * GiB;
 }
 
 void settings_free(struct settings *set)
@@ -644,6 +649,104 @@ static int settings_read(struct settings_ctx *ctx, config_t *cfg, const char *pa
 	    settings_check_misc(ctx, cfg) < 0)
 		return -1;
 	return 0;
+}
+
+/* ---- reload (SIGHUP) ---- */
+
+/* Keys a running daemon takes on SIGHUP; every other key changed in the
+ * file is reported as needing a restart (doc/admin.md, "Reloading").  A
+ * key belongs here only when its users read it from the settings each
+ * time (or the daemon re-applies it), never from a copy made at start. */
+static const char *const settings_runtime_keys[] = {
+	"tls.cert", "tls.key", "log.file", "log.level",
+	"server.allow_plaintext_loopback",
+	"limits.max_connections", "limits.max_connections_per_address",
+	"limits.max_commands_per_second", "limits.idle_timeout",
+	"limits.command_timeout", "limits.max_line",
+	"limits.invitation_max_text", "limits.quota_storage",
+};
+
+static int settings_key_runtime(const struct settings_key *k)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s.%s", k->group, k->name);
+	for (size_t i = 0; i < sizeof(settings_runtime_keys) /
+	     sizeof(settings_runtime_keys[0]); i++)
+		if (strcmp(settings_runtime_keys[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+static int settings_str_eq(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+static int settings_value_eq(const struct settings_key *k, const void *a,
+			     const void *b)
+{
+	switch (k->type) {
+	case SETTINGS_KEY_STRING:
+	case SETTINGS_KEY_PATH:
+		return settings_str_eq(*(char *const *)a, *(char *const *)b);
+	case SETTINGS_KEY_INT:
+	case SETTINGS_KEY_BOOL:
+		return *(const int *)a == *(const int *)b;
+	case SETTINGS_KEY_SIZE:
+		return *(const size_t *)a == *(const size_t *)b;
+	case SETTINGS_KEY_LISTEN: {
+		const struct settings_listen *x = a, *y = b;
+
+		return x->port == y->port &&
+		       settings_str_eq(x->address, y->address);
+	}
+	}
+	return 0;
+}
+
+static size_t settings_value_size(const struct settings_key *k)
+{
+	switch (k->type) {
+	case SETTINGS_KEY_STRING:
+	case SETTINGS_KEY_PATH: return sizeof(char *);
+	case SETTINGS_KEY_INT:
+	case SETTINGS_KEY_BOOL: return sizeof(int);
+	case SETTINGS_KEY_SIZE: return sizeof(size_t);
+	case SETTINGS_KEY_LISTEN: return sizeof(struct settings_listen);
+	}
+	return 0;
+}
+
+int settings_reload(struct settings *live, struct settings *fresh,
+		    settings_key_cb *applied, settings_key_cb *restart,
+		    void *ctx)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < SETTINGS_N_KEYS; i++) {
+		const struct settings_key *k = &settings_keys[i];
+		char *a = (char *)live + k->offset, *b = (char *)fresh + k->offset;
+		char key[128], tmp[sizeof(struct settings_listen)];
+		size_t size = settings_value_size(k);
+
+		if (settings_value_eq(k, a, b))
+			continue;
+		snprintf(key, sizeof(key), "%s.%s", k->group, k->name);
+		if (!settings_key_runtime(k)) {
+			if (restart != NULL)
+				restart(key, ctx);
+			continue;
+		}
+		/* swapped: fresh now owns the old strings and frees them */
+		memcpy(tmp, a, size);
+		memcpy(a, b, size);
+		memcpy(b, tmp, size);
+		if (applied != NULL)
+			applied(key, ctx);
+		n++;
+	}
+	return n;
 }
 
 int settings_load(const char *path, struct settings *set_r, char **error_r)

@@ -61,6 +61,7 @@ struct settings {
 	int auth_fail_window;	/* seconds */
 	int auth_cache_ttl;	/* seconds a verified login is remembered; 0 off */
 	int invitation_max_text; /* characters */
+	size_t quota_storage;	/* bytes a user may store; 0 = no quota */
 };
 
 /* Fills *set_r with defaults, then the file.  Returns 0, or -1 with a
@@ -69,5 +70,15 @@ int settings_load(const char *path, struct settings *set_r, char **error_r);
 /* Defaults only (for tests). */
 void settings_defaults(struct settings *set);
 void settings_free(struct settings *set);
+
+typedef void settings_key_cb(const char *key, void *ctx);
+/* SIGHUP: takes from fresh (a successful settings_load of the same file)
+ * the keys that may change at runtime (config.c: settings_runtime_keys),
+ * swapping the values so that settings_free(fresh) frees the old ones;
+ * applied() names each key taken, restart() each changed key that needs a
+ * restart (its old value stays).  Returns the number of keys taken. */
+int settings_reload(struct settings *live, struct settings *fresh,
+		    settings_key_cb *applied, settings_key_cb *restart,
+		    void *ctx);
 
 #endif

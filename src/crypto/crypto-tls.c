@@ -163,7 +163,7 @@ int crypto_tls_make_self_signed(const char *cert_path, const char *key_path,
 		crypto_error(error_r, "Не удалось записать PEM / cannot write "
 			     "PEM");
 	else if (crypto_tls_write(key_path, key_pem, 0600, error_r) == 0 &&
-		 crypto_tls_write(cert_path, cert_pem, 0644, error_r) == 0)
+		 crypto_tls_write(cert_path, cert_pem, 0600, error_r) == 0)
 		ret = 0;
 	if (key_pem != NULL)
 		OPENSSL_cleanse(key_pem, strlen(key_pem));

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "user list", ctl_cmd_user_list, "" },
 	{ "user block", ctl_cmd_user_block, "LOGIN" },
 	{ "user unblock", ctl_cmd_user_unblock, "LOGIN" },
+	{ "user quota", ctl_cmd_user_quota, "LOGIN [SIZE|default|none]" },
 	{ "user passwd", ctl_cmd_user_passwd,
 	  "LOGIN [--password P | --password-file FILE]" },
 	{ "member add", ctl_cmd_member_add,
@@ -422,6 +424,9 @@ int main(int argc, char **argv)
 	int ch, words, ret;
 
 	log_init("edomailctl", LOG_LVL_ERROR);
+	/* The store, the node key and exported keys: private to the owner
+	 * (doc/robustness.md, "Files at rest"). */
+	umask(077);
 	/* '+': stop at the command, whose own options come later. */
 	while ((ch = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
 		switch (ch) {

@@ -80,6 +80,7 @@ int ctl_cmd_org_policy(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_user_add(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_user_list(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_user_block(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_user_quota(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_user_unblock(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_user_passwd(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_member_add(struct ctl *ctl, int argc, char **argv);

@@ -19,7 +19,9 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <signal.h>
@@ -50,6 +52,8 @@ struct pending_boxes {
 
 struct daemon_ctx {
 	const struct settings *set;
+	struct settings *live;	/* the same, for SIGHUP's changes */
+	int debug;		/* -d: debug logging whatever log.level says */
 	struct event_base *base;
 	struct store *store;
 	struct core *core;
@@ -472,17 +476,104 @@ static int listener_open(struct daemon_ctx *d, int idx, enum listener_kind kind,
 	return 0;
 }
 
+static enum log_level level_from_name(const char *name, int debug);
+
+static void reload_applied(const char *key, void *ctx)
+{
+	(void)ctx;
+	log_info("SIGHUP: %s: новое значение действует / new value in effect",
+		 key);
+}
+
+static void reload_restart(const char *key, void *ctx)
+{
+	(void)ctx;
+	log_warnx("SIGHUP: %s изменён, нужен перезапуск (действует прежнее "
+		  "значение) / %s changed, needs a restart (the old value "
+		  "stays)", key, key);
+}
+
+/* "sha256 AB:CD:..." of the context's certificate, for the log. */
+static void tls_fingerprint(SSL_CTX *ctx, char *out, size_t size)
+{
+	X509 *x = SSL_CTX_get0_certificate(ctx);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	size_t off = 0;
+
+	out[0] = '\0';
+	if (x == NULL || X509_digest(x, EVP_sha256(), md, &n) != 1)
+		return;
+	for (unsigned int i = 0; i < n && off + 4 < size; i++)
+		off += (size_t)snprintf(out + off, size - off, "%s%02X",
+					i > 0 ? ":" : "", md[i]);
+}
+
+/* SIGHUP (doc/admin.md, "Reloading"): the file is read again; when it and
+ * the TLS certificate and key are good, the keys that can change at
+ * runtime are taken and new connections get the new TLS context; open
+ * sessions keep theirs.  Anything wrong keeps the old configuration
+ * whole.  The log file is reopened either way (logrotate). */
+static void daemon_reload(struct daemon_ctx *d)
+{
+	struct settings fresh;
+	char *error = NULL, fp[EVP_MAX_MD_SIZE * 3 + 1];
+	const char *old_log = d->live->log_file;
+	char *old_log_copy = old_log != NULL ? xstrdup(old_log) : NULL;
+	SSL_CTX *tls;
+	int n;
+
+	if (log_reopen() < 0)
+		log_warn("log: cannot reopen the log file");
+	else
+		log_info("signal %d: log file reopened", SIGHUP);
+	if (settings_load(d->live->config_path, &fresh, &error) < 0) {
+		log_error("SIGHUP: конфигурация не перечитана, действует прежняя: "
+			  "%s / configuration not reloaded, the old one stays: %s",
+			  error, error);
+		free(error);
+		free(old_log_copy);
+		return;
+	}
+	tls = daemon_files_check(&fresh) < 0 ? NULL :
+	      crypto_tls_server_ctx(fresh.tls_cert, fresh.tls_key, &error);
+	if (tls == NULL) {
+		log_error("SIGHUP: сертификат TLS не загружен, конфигурация не "
+			  "перечитана, действует прежняя: %s / TLS certificate not "
+			  "loaded, configuration not reloaded, the old one stays: %s",
+			  error != NULL ? error : "?", error != NULL ? error : "?");
+		free(error);
+		free(old_log_copy);
+		settings_free(&fresh);
+		return;
+	}
+	n = settings_reload(d->live, &fresh, reload_applied, reload_restart, d);
+	settings_free(&fresh);
+	if (d->live->log_file != NULL &&
+	    (old_log_copy == NULL || strcmp(old_log_copy, d->live->log_file) != 0) &&
+	    log_set_file(d->live->log_file) < 0)
+		log_warn("log: cannot open %s", d->live->log_file);
+	free(old_log_copy);
+	log_set_level(level_from_name(d->live->log_level, d->debug));
+	imap_server_reload(d->imap, tls);
+	smtp_server_reload(d->smtp, tls);
+	SSL_CTX_free(d->tls);
+	d->tls = tls;
+	daemon_fd_limit(d);
+	tls_fingerprint(tls, fp, sizeof(fp));
+	log_info("SIGHUP: конфигурация перечитана (изменено параметров: %d), "
+		 "сертификат TLS sha256 %s для новых соединений / configuration "
+		 "reloaded (%d keys changed), TLS certificate sha256 %s for new "
+		 "connections", n, fp, n, fp);
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon_ctx *d = arg;
 	if (sig == SIGPIPE)
 		return;
 	if (sig == SIGHUP) {
-		/* After logrotate; the configuration is not reread. */
-		if (log_reopen() < 0)
-			log_warn("log: cannot reopen the log file");
-		else
-			log_info("signal %d: log file reopened", (int)sig);
+		daemon_reload(d);
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
@@ -503,6 +594,8 @@ static int daemon_open(struct daemon_ctx *d)
 		log_error("crypto: OpenSSL initialisation failed");
 		return -1;
 	}
+	if (daemon_files_check(set) < 0)
+		return -1;
 	if (store_open(set->store_path, &d->store, &serr) < 0) {
 		log_error("store %s: %s", set->store_path, serr ? serr : "?");
 		return -1;
@@ -616,13 +709,15 @@ static enum log_level level_from_name(const char *name, int debug)
 	return LOG_LVL_INFO;
 }
 
-int daemon_run(const struct settings *set, int foreground, int debug)
+int daemon_run(struct settings *set, int foreground, int debug)
 {
 	struct daemon_ctx d;
 	int rc = -1;
 
 	memset(&d, 0, sizeof(d));
 	d.set = set;
+	d.live = set;
+	d.debug = debug;
 	pthread_mutex_init(&d.pending.mutex, NULL);
 	log_set_level(level_from_name(set->log_level, debug));
 	if (set->log_file != NULL && log_set_file(set->log_file) < 0) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* SQLite allocates and frees a statement journal of about 64 KB for
@@ -65,6 +66,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("edomaild", debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	/* Every file the daemon makes (store, WAL, keys, log) is its own:
+	 * doc/robustness.md, "Files at rest". */
+	umask(077);
 	tune_malloc();
 
 	struct settings set;

@@ -198,7 +198,7 @@ imap_cmd_func cmd_capability, cmd_noop, cmd_logout, cmd_starttls, cmd_login,
 	cmd_subscribe, cmd_unsubscribe, cmd_status,
 	cmd_select, cmd_examine, cmd_close, cmd_unselect, cmd_check,
 	cmd_expunge, cmd_fetch, cmd_store, cmd_search, cmd_copy, cmd_move,
-	cmd_append, cmd_idle;
+	cmd_append, cmd_idle, cmd_getquotaroot, cmd_getquota, cmd_setquota;
 /* AUTHENTICATE's client response line (after "+ "). */
 void cmd_authenticate_line(struct imap_session *s, const char *line);
 /* IDLE's "DONE" (or anything else) line. */

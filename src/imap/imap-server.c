@@ -317,3 +317,9 @@ void imap_server_auth_result(struct imap_server *srv, const char *addr,
 	fails_find(srv, key, 1, now)->count++;
 	free(key);
 }
+
+void imap_server_reload(struct imap_server *srv, struct ssl_ctx_st *tls)
+{
+	srv->tls = tls;
+	server_limits(srv->set, &srv->limits);
+}

@@ -40,6 +40,9 @@ static const struct imap_command imap_commands[] = {
 	{ "SUBSCRIBE", IMAP_STATES_AUTHED, cmd_subscribe, 0 },
 	{ "UNSUBSCRIBE", IMAP_STATES_AUTHED, cmd_unsubscribe, 0 },
 	{ "STATUS", IMAP_STATES_AUTHED, cmd_status, 0 },
+	{ "GETQUOTAROOT", IMAP_STATES_AUTHED, cmd_getquotaroot, 0 },
+	{ "GETQUOTA", IMAP_STATES_AUTHED, cmd_getquota, 0 },
+	{ "SETQUOTA", IMAP_STATES_AUTHED, cmd_setquota, 0 },
 	{ "SELECT", IMAP_STATES_AUTHED, cmd_select, 0 },
 	{ "EXAMINE", IMAP_STATES_AUTHED, cmd_examine, 0 },
 	{ "APPEND", IMAP_STATES_AUTHED, cmd_append, 0 },
@@ -92,7 +95,8 @@ const char *imap_session_capabilities(struct imap_session *s)
 	static char caps[512];
 	const char *base = "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE "
 			   "UIDPLUS MOVE SPECIAL-USE LIST-EXTENDED CHILDREN "
-			   "UNSELECT CONDSTORE QRESYNC ESEARCH";
+			   "UNSELECT CONDSTORE QRESYNC ESEARCH QUOTA "
+			   "QUOTA=RES-STORAGE";
 
 	if (s->state != IMAP_STATE_NOAUTH) {
 		snprintf(caps, sizeof(caps), "%s", base);
@@ -275,6 +279,26 @@ int imap_parse_flags(const struct imap_arg *args, uint32_t *flags_r,
 
 /* ---- names and sets ---- */
 
+/* "." or ".." as a whole level ("..", "Архив/./x", "a/../b"): a name that
+ * reads like a path step would mean one thing to a client and another
+ * here, so it names nothing (doc/imap.md, "Mailbox names"). */
+static int imap_name_has_dot_level(const char *name)
+{
+	const char *p = name;
+
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+
+		if ((n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 1;
+		if (slash == NULL)
+			return 0;
+		p = slash + 1;
+	}
+}
+
 char *imap_cmd_mailbox_name(struct imap_session *s, struct imap_cmd *cmd,
 			    const struct imap_arg *arg)
 {
@@ -285,6 +309,14 @@ char *imap_cmd_mailbox_name(struct imap_session *s, struct imap_cmd *cmd,
 	if (!imap_arg_get_astring(arg, &raw)) {
 		imap_cmd_reply(s, cmd, "BAD",
 			"Ожидалось имя папки / Missing mailbox name");
+		return NULL;
+	}
+	/* A literal may carry a NUL that the C string would silently cut
+	 * ("Архив/nul\0name" named "Архив/nul"): the request is malformed,
+	 * not just a bad name (RFC 3501 mailbox is an astring of CHARs). */
+	if (strlen(raw) != arg->len) {
+		imap_cmd_reply(s, cmd, "BAD",
+			"Имя папки содержит NUL / Mailbox name contains NUL");
 		return NULL;
 	}
 	if (strcasecmp(raw, "INBOX") == 0)
@@ -301,6 +333,13 @@ char *imap_cmd_mailbox_name(struct imap_session *s, struct imap_cmd *cmd,
 	len = b.len;
 	while (len > 1 && b.data[len - 1] == '/')
 		b.data[--len] = '\0';	/* "Архив/x/" names "Архив/x" */
+	if (imap_name_has_dot_level((const char *)b.data)) {
+		buf_free(&b);
+		imap_cmd_reply(s, cmd, "NO",
+			"[CANNOT] Имя папки не может содержать уровни «.» и «..» / "
+			"Mailbox name levels cannot be \".\" or \"..\"");
+		return NULL;
+	}
 	if (strncasecmp((char *)b.data, "INBOX/", 6) == 0)
 		memcpy(b.data, "INBOX", 5);
 	return (char *)buf_steal(&b, NULL);

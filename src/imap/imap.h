@@ -29,5 +29,10 @@ void imap_server_accept(struct imap_server *srv, int fd,
 			int implicit_tls);
 /* Closes all sessions. */
 void imap_server_free(struct imap_server **srv);
+/* SIGHUP: new connections (and STARTTLS from now on) use tls and the
+ * limits of the settings as they are now; open sessions keep theirs.  The
+ * caller frees the old context (open TLS sessions hold their own
+ * reference). */
+void imap_server_reload(struct imap_server *srv, struct ssl_ctx_st *tls);
 
 #endif

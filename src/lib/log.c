@@ -1,6 +1,7 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,9 +38,14 @@ void log_set_level(enum log_level min_level)
 
 int log_set_file(const char *path)
 {
-	FILE *fp = fopen(path, "a");
-	if (fp == NULL)
+	/* 0600 whatever the umask: lines name logins and addresses. */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	FILE *fp = fd >= 0 ? fdopen(fd, "a") : NULL;
+	if (fp == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
+	}
 	setvbuf(fp, NULL, _IOLBF, 0);
 	pthread_mutex_lock(&log_mutex);
 	if (log_fp != NULL)

@@ -276,6 +276,19 @@ static int mb_copy_rows(struct mailbox_env *env, struct mb_copy_item *items,
 	return 0;
 }
 
+/* Bytes of new ordinary mail a COPY makes (the quota counts each copy). */
+static uint64_t mb_copy_new_bytes(const struct mb_copy_item *items, size_t n)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (items[i].existing_uid == 0 &&
+		    (items[i].it.kind == STORE_MB_KIND_MAIL ||
+		     items[i].op == MB_COPY_UNLINKED))
+			sum += items[i].it.size;
+	return sum;
+}
+
 int mailbox_copy(struct mailbox_view *v, const uint32_t *seqs, size_t n,
 		 const char *dest, int move, uint32_t *dest_uidvalidity_r,
 		 uint32_t **src_uids_r, uint32_t **dest_uids_r,
@@ -310,6 +323,9 @@ int mailbox_copy(struct mailbox_view *v, const uint32_t *seqs, size_t n,
 		    mb_find_in_dest(env, &items[i], dest_id, err) < 0)
 			goto out;
 	}
+	if (!move && mb_quota_check(v->user, mb_copy_new_bytes(items, n_items),
+				    err) < 0)
+		goto out;
 	/* The operator first: if it fails half-way, the items it already
 	 * changed are moved by the next sync (its events), so the
 	 * projection converges either way. */
@@ -592,6 +608,8 @@ static int mb_append_plain(struct mailbox_user *user, struct mb_node *node,
 	char *kws = NULL, *msgid;
 	int ret;
 
+	if (mb_quota_check(user, len, err) < 0)
+		return -1;
 	if (mb_keywords_apply(mark, MAILBOX_STORE_SET, keywords, &kws, err) < 0)
 		return -1;
 	msgid = mb_header_message_id(data, len);

@@ -150,6 +150,10 @@ struct mailbox_view {
 int mb_error(struct mailbox_error *err, enum mailbox_error_class cls,
 	     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int mb_store_error(struct mailbox_error *err, int store_ret, const char *what);
+/* MAILBOX_ERR_OVERQUOTA when add more bytes of ordinary mail would take
+ * the user past the storage quota (mailbox-quota.c). */
+int mb_quota_check(struct mailbox_user *user, uint64_t add,
+		   struct mailbox_error *err);
 int mb_core_error(struct mailbox_error *err, const struct core_error *cerr,
 		  const char *what);
 int mb_keyword_valid(const char *kw);

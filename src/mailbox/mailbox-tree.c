@@ -523,8 +523,14 @@ int mailbox_folder_status(struct mailbox_user *user, const char *name,
 
 /* ---- CREATE / DELETE / RENAME / SUBSCRIBE ---- */
 
+static int mb_dot_level(const char *p, size_t n)
+{
+	return (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.');
+}
+
 /* A path below the archive a user may create: valid UTF-8 without
- * controls or IMAP wildcards, no empty level, bounded. */
+ * controls or IMAP wildcards, no empty level and no "." or ".." level
+ * (they read as path steps), bounded. */
 static int mb_user_path_valid(const char *path, struct mailbox_error *err)
 {
 	size_t len = strlen(path), comp = 0, depth = 1, i;
@@ -538,7 +544,7 @@ static int mb_user_path_valid(const char *path, struct mailbox_error *err)
 		if (c < 0x20 || c == 0x7f || c == '*' || c == '%')
 			goto bad;
 		if (c == '/') {
-			if (comp == 0)
+			if (comp == 0 || mb_dot_level(path + i - comp, comp))
 				goto bad;
 			comp = 0;
 			if (++depth > MB_MAX_DEPTH)
@@ -548,14 +554,15 @@ static int mb_user_path_valid(const char *path, struct mailbox_error *err)
 		if (++comp > MB_MAX_COMPONENT)
 			goto bad;
 	}
-	if (comp == 0)
+	if (comp == 0 || mb_dot_level(path + len - comp, comp))
 		goto bad;
 	return 0;
 bad:
 	return mb_error(err, MAILBOX_ERR_INVALID,
-			"Недопустимое имя папки (пустые части, символы * %% или "
-			"слишком длинное) / invalid folder name (empty levels, "
-			"* or %% characters, or too long)");
+			"Недопустимое имя папки (пустые части, части «.» и «..», "
+			"символы * %% или слишком длинное) / invalid folder name "
+			"(empty levels, \".\" or \"..\" levels, * or %% "
+			"characters, or too long)");
 }
 
 static int mb_only_archive(struct mailbox_env *env, struct mailbox_error *err)

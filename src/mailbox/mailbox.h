@@ -151,6 +151,11 @@ int mailbox_rename(struct mailbox_user *user, const char *from,
 int mailbox_subscribe(struct mailbox_user *user, const char *name,
 		      int subscribed, struct mailbox_error *err);
 
+/* Storage quota (RFC 9208 STORAGE): bytes of the user's ordinary mail and
+ * the limit (0: none). */
+int mailbox_quota_get(struct mailbox_user *user, uint64_t *used_r,
+		      uint64_t *limit_r, struct mailbox_error *err);
+
 /* APPEND: drafts, the archive and user folders under it, a Sent copy of a
  * submitted message (recognised by Message-ID, not duplicated: *uid_r is the
  * existing item's UID; 0 when the item is in the Sent folder of another of

@@ -92,7 +92,7 @@ static int op_key_make(struct operator *op, const char *key_path,
 			"the operator's key");
 	}
 	if (util_write_file(key_path, *key_r, strlen(*key_r), 0600) < 0 ||
-	    util_write_file(cert_path, *cert_r, strlen(*cert_r), 0644) < 0) {
+	    util_write_file(cert_path, *cert_r, strlen(*cert_r), 0600) < 0) {
 		log_warn("operator: cannot write %s", key_path);
 		free(*cert_r);
 		op_key_wipe(*key_r);

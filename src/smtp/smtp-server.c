@@ -119,3 +119,9 @@ void smtp_server_free(struct smtp_server **_srv)
 	free(srv->hostname);
 	free(srv);
 }
+
+void smtp_server_reload(struct smtp_server *srv, struct ssl_ctx_st *tls)
+{
+	srv->tls = tls;
+	server_limits(srv->set, &srv->limits);
+}

@@ -34,5 +34,8 @@ void smtp_server_accept(struct smtp_server *srv, int fd,
 /* Closes every session (421) and waits, running the loop, for submissions
  * already being committed, so that each one is logged with its result. */
 void smtp_server_free(struct smtp_server **srv);
+/* SIGHUP: as imap_server_reload (new connections and STARTTLS take tls
+ * and the current limits; open sessions keep theirs). */
+void smtp_server_reload(struct smtp_server *srv, struct ssl_ctx_st *tls);
 
 #endif

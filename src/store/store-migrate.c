@@ -220,6 +220,16 @@ static const struct store_migration store_migrations[] = {
 	     ") WITHOUT ROWID;"
 	     "CREATE INDEX IF NOT EXISTS mb_sent_ids_created"
 	     "  ON mb_sent_ids(created);" },
+	/* 9 (issue 12 §11, storage quota): a user's own limit (no row: the
+	 * configuration's limits.quota_storage; 0: none), and an index that
+	 * answers a user's usage without reading the items.  A table rather
+	 * than a column of users: it can be made IF NOT EXISTS. */
+	{ 9, "CREATE TABLE IF NOT EXISTS user_quotas ("
+	      "  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	      "  storage INTEGER NOT NULL CHECK (storage >= 0)"
+	      ");"
+	      "CREATE INDEX IF NOT EXISTS mb_items_user_kind"
+	      "  ON mb_items(user_id, kind, size);" },
 	{ 0, NULL }
 };
 

@@ -12,11 +12,13 @@
 #include "store/store-sql.h"
 
 #include <pthread.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -924,6 +926,19 @@ static void store_sqlite_config(void)
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* An empty file is a valid new database; an existing one keeps its mode
+ * (edomaild refuses to start when it is readable by others). */
+static void store_create_private(const char *path)
+{
+	int fd;
+
+	if (path[0] == ':' || strncmp(path, "file:", 5) == 0)
+		return;	/* ":memory:", URIs: SQLite's to handle */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
 int store_open(const char *path, struct store **store_r, const char **error_r)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -945,6 +960,9 @@ int store_open(const char *path, struct store **store_r, const char **error_r)
 	atomic_init(&store->commits, 0);
 	atomic_init(&store->checkpoint_due, 0);
 
+	/* Made 0600 here, whatever the umask: SQLite would make it 0644, and
+	 * gives the WAL and -shm files the database's mode. */
+	store_create_private(path);
 	rc = sqlite3_open_v2(path, &store->writer.db, SQLITE_OPEN_READWRITE |
 			     SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
 	if (rc != SQLITE_OK) {

@@ -184,6 +184,13 @@ void store_user_list_free(struct store_user *users, size_t n);
 void store_org_list_free(struct store_org *orgs, size_t n);
 void store_member_list_free(struct store_membership *m, size_t n);
 
+/* Storage quota (store-quota.c).  quota: bytes, -1 = the configuration's
+ * default (no row in user_quotas), 0 = none.  Usage: the sizes of the user's ordinary
+ * mail items (kind 'mail'), every copy counted. */
+int store_user_quota_get(struct store *s, int64_t user_id, int64_t *quota_r);
+int store_user_quota_set(struct store *s, int64_t user_id, int64_t quota);
+int store_user_usage(struct store *s, int64_t user_id, uint64_t *bytes_r);
+
 /* Node-level key/value pairs (table settings_kv). */
 int store_kv_get(struct store *s, const char *key, char **value_r);
 int store_kv_set(struct store *s, const char *key, const char *value);

@@ -336,6 +336,16 @@ static void test_create_rename_delete(void)
 	   err.cls == MAILBOX_ERR_INVALID, "wildcards refused");
 	ok(mailbox_create(u, "Архив/\x01", &err) < 0 &&
 	   err.cls == MAILBOX_ERR_INVALID, "controls refused");
+	ok(mailbox_create(u, "Архив/..", &err) < 0 &&
+	   mailbox_create(u, "Архив/.", &err) < 0 &&
+	   mailbox_create(u, "Архив/a/../b", &err) < 0 &&
+	   mailbox_create(u, "Архив/./x", &err) < 0 &&
+	   mailbox_create(u, "Архив/x/.", &err) < 0 &&
+	   !mbt_listed(u, "Архив/a", 0) && !mbt_listed(u, "Архив/b", 0),
+	   "levels . and .. refused (issue 12)");
+	ok(mailbox_create(u, "Архив/v1.2", &err) == 0 &&
+	   mailbox_create(u, "Архив/...", &err) == 0,
+	   "a dot inside a level is a name");
 	ok(mailbox_append(u, "Архив/Нет такой", (const unsigned char *)msg1,
 			  strlen(msg1), 0, NULL, 0, &uidv, &uid, &err) < 0 &&
 	   err.cls == MAILBOX_ERR_TRYCREATE, "APPEND to a missing archive folder: TRYCREATE");
