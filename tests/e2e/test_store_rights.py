@@ -291,6 +291,9 @@ class Reload(unittest.TestCase):
         os.chmod(tmp + ".key", 0o600)
         os.replace(tmp + ".key", os.path.join(self.d.dir, "tls.key"))
         os.replace(tmp + ".crt", os.path.join(self.d.dir, "tls.crt"))
+        # the new certificate is self-signed: clients of the test trust it
+        # instead of the demo CA from now on
+        self.d.cafile = os.path.join(self.d.dir, "tls.crt")
 
     def test_hup_reloads_cert_keeps_sessions(self):
         old_fp = self.fingerprint()
