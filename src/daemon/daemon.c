@@ -600,6 +600,10 @@ static void daemon_close(struct daemon_ctx *d)
 		imap_server_free(&d->imap);
 	if (d->smtp != NULL)
 		smtp_server_free(&d->smtp);
+	/* a bufferevent freed while its deferred callbacks were pending is
+	 * finalized by the loop (else LeakSanitizer reports every session
+	 * that was busy at SIGTERM) */
+	event_base_loop(d->base, EVLOOP_NONBLOCK);
 	conn_registry_free(&d->conns);
 	worker_pool_free(&d->background);
 	worker_pool_free(&d->workers);
