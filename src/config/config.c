@@ -81,6 +81,9 @@ static const struct settings_key settings_keys[] = {
 	{ "limits", "max_connections", SETTINGS_KEY_INT, S(max_connections), 1, 100000 },
 	{ "limits", "max_connections_per_address", SETTINGS_KEY_INT,
 	  S(max_connections_per_address), 0, 100000 },
+	{ "limits", "max_unauth_connections", SETTINGS_KEY_INT,
+	  S(max_unauth_connections), 1, 100000 },
+	{ "limits", "login_timeout", SETTINGS_KEY_INT, S(login_timeout), 1, 3600 },
 	{ "limits", "max_commands_per_second", SETTINGS_KEY_INT,
 	  S(max_commands_per_second), 1, 100000 },
 	{ "limits", "idle_timeout", SETTINGS_KEY_INT, S(idle_timeout), 1, 86400 },
@@ -182,6 +185,11 @@ void settings_defaults(struct settings *set)
 	 * to 5 IMAP connections and one SMTP each) fit; one address cannot
 	 * take every slot of max_connections. */
 	set->max_connections_per_address = 250;
+	/* A quarter of the slots for connections that have not logged in:
+	 * a flood of idle connections cannot take the others, and the
+	 * oldest is dropped for a newcomer (doc/robustness.md). */
+	set->max_unauth_connections = 250;
+	set->login_timeout = 60;
 	set->max_commands_per_second = 200;
 	set->idle_timeout = 1800;
 	set->command_timeout = 300;

@@ -54,6 +54,9 @@ struct settings {
 	int max_mime_parts;	/* parts in one message */
 	int max_connections;
 	int max_connections_per_address;	/* 0: no limit */
+	int max_unauth_connections;	/* not logged in yet; the oldest
+					 * is dropped for a new one */
+	int login_timeout;	/* seconds from connect to a login */
 	int max_commands_per_second;
 	int idle_timeout;	/* seconds: IMAP IDLE / autologout */
 	int command_timeout;	/* seconds: SMTP command */

@@ -78,6 +78,8 @@ struct daemon_ctx {
 	unsigned long refused;	/* refusals not logged yet */
 	int64_t refused_addr_log_ms;
 	unsigned long refused_addr;	/* per-address refusals not logged yet */
+	int64_t evicted_log_ms;
+	unsigned long evicted;	/* evictions not logged yet */
 };
 
 /* ---- operator events → mailbox notifications and receipts ---- */
@@ -326,22 +328,37 @@ static void log_refused_addr(struct daemon_ctx *d, const char *addr)
 	d->refused_addr_log_ms = now;
 }
 
+/* Connections not logged in, dropped for newer ones: one line a second. */
+static void log_evicted(struct daemon_ctx *d, size_t n)
+{
+	int64_t now = util_mono_ms();
+
+	d->evicted += n;
+	if (d->evicted_log_ms != 0 && now - d->evicted_log_ms < 1000)
+		return;
+	log_warnx("limit of %d connections not logged in (or of %d in all) "
+		  "reached: the oldest closed for newer ones (%lu since the "
+		  "last such line)", d->set->max_unauth_connections,
+		  d->max_conn, d->evicted);
+	d->evicted = 0;
+	d->evicted_log_ms = now;
+}
+
+/* Slots (doc/robustness.md): one address at its own limit is refused
+ * first, without touching anyone else; then the oldest connections not
+ * logged in make room, so that a newcomer can always log in; refused
+ * only when every slot is logged in. */
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		      struct sockaddr *addr, int addrlen, void *arg)
 {
 	struct daemon_listener *dl = arg;
 	struct daemon_ctx *d = dl->d;
-	size_t total = conn_registry_total(d->conns);
 	int per_addr = d->set->max_connections_per_address;
+	size_t max_unauth = (size_t)d->set->max_unauth_connections;
+	size_t evicted = 0;
 	char text[UTIL_ADDR_MAX];
 
 	(void)l;
-	if (d->max_conn > 0 && total >= (size_t)d->max_conn) {
-		refuse(dl, fd, "Слишком много соединений, попробуйте позже / "
-		       "too many connections, try later");
-		log_refused(d);
-		return;
-	}
 	(void)util_peer_address(addr, addrlen, text, sizeof(text));
 	if (per_addr > 0 &&
 	    conn_registry_count(d->conns, text) >= (size_t)per_addr) {
@@ -351,6 +368,17 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		log_refused_addr(d, text);
 		return;
 	}
+	if (d->max_conn > 0 && max_unauth > (size_t)d->max_conn)
+		max_unauth = (size_t)d->max_conn;
+	if (!conn_registry_admit(d->conns, d->max_conn > 0 ? (size_t)d->max_conn : 0,
+				 max_unauth, &evicted)) {
+		refuse(dl, fd, "Слишком много соединений, попробуйте позже / "
+		       "too many connections, try later");
+		log_refused(d);
+		return;
+	}
+	if (evicted > 0)
+		log_evicted(d, evicted);
 	switch (dl->kind) {
 	case LK_IMAP: imap_server_accept(d->imap, fd, addr, addrlen, 0); break;
 	case LK_IMAPS: imap_server_accept(d->imap, fd, addr, addrlen, 1); break;
@@ -673,6 +701,10 @@ static void daemon_close(struct daemon_ctx *d)
 		imap_server_free(&d->imap);
 	if (d->smtp != NULL)
 		smtp_server_free(&d->smtp);
+	/* a bufferevent freed while its deferred callbacks were pending is
+	 * finalized by the loop (else LeakSanitizer reports every session
+	 * that was busy at SIGTERM) */
+	event_base_loop(d->base, EVLOOP_NONBLOCK);
 	conn_registry_free(&d->conns);
 	worker_pool_free(&d->background);
 	worker_pool_free(&d->workers);

@@ -78,29 +78,69 @@ struct list_entry {
 	int implicit;		/* a parent not in the folder list */
 };
 
-static int has_child(const struct list_entry *e, size_t n, const char *name)
-{
-	size_t len = strlen(name);
+/* The entries in name order (ord: indexes into e), so that the names
+ * below a folder are found by a binary search: with a scan per folder a
+ * LIST over a thousand folders took a million comparisons (issue 12). */
+static const struct list_entry *sort_base;
 
-	for (size_t i = 0; i < n; i++) {
-		if (strncmp(e[i].name, name, len) == 0 && e[i].name[len] == '/' &&
-		    !(e[i].attrs & MAILBOX_ATTR_NONEXISTENT))
-			return 1;
-	}
-	return 0;
+static int ord_cmp(const void *a, const void *b)
+{
+	return strcmp(sort_base[*(const size_t *)a].name,
+		      sort_base[*(const size_t *)b].name);
 }
 
-static int has_subscribed_child(const struct list_entry *e, size_t n,
-				const char *name)
+static size_t *list_order(const struct list_entry *e, size_t n)
 {
-	size_t len = strlen(name);
+	size_t *ord = xmalloc((n + 1) * sizeof(*ord));
 
-	for (size_t i = 0; i < n; i++) {
-		if (strncmp(e[i].name, name, len) == 0 && e[i].name[len] == '/' &&
-		    (e[i].attrs & MAILBOX_ATTR_SUBSCRIBED))
-			return 1;
+	for (size_t i = 0; i < n; i++)
+		ord[i] = i;
+	sort_base = e;
+	qsort(ord, n, sizeof(*ord), ord_cmp);
+	sort_base = NULL;
+	return ord;
+}
+
+/* Whether an entry below name (name + "/...") has any of the attributes
+ * in want, or lacks every one in unwanted. */
+static int has_child_with(const struct list_entry *e, const size_t *ord,
+			  size_t n, const char *name, unsigned want,
+			  unsigned unwanted)
+{
+	size_t len = strlen(name), lo = 0, hi = n;
+	char *key = xasprintf("%s/", name);
+	int found = 0;
+
+	while (lo < hi) {	/* the first name >= "name/" */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(e[ord[mid]].name, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return 0;
+	for (; lo < n && strncmp(e[ord[lo]].name, key, len + 1) == 0; lo++) {
+		unsigned a = e[ord[lo]].attrs;
+
+		if ((want == 0 || (a & want)) && !(a & unwanted)) {
+			found = 1;
+			break;
+		}
+	}
+	free(key);
+	return found;
+}
+
+static int has_child(const struct list_entry *e, const size_t *ord, size_t n,
+		     const char *name)
+{
+	return has_child_with(e, ord, n, name, 0, MAILBOX_ATTR_NONEXISTENT);
+}
+
+static int has_subscribed_child(const struct list_entry *e, const size_t *ord,
+				size_t n, const char *name)
+{
+	return has_child_with(e, ord, n, name, MAILBOX_ATTR_SUBSCRIBED, 0);
 }
 
 /* Whether a subscribed name below name is not matched by the request's
@@ -286,6 +326,7 @@ struct list_req {
 	const char *pats[LIST_MAX_PATTERNS];
 	char *upats[LIST_MAX_PATTERNS];	/* reference + pattern, UTF-8 */
 	size_t n_pats;
+	const size_t *ord;		/* the entries in name order */
 };
 
 static void list_req_clear(struct list_req *r)
@@ -337,7 +378,7 @@ static void list_entry_write(struct imap_session *s, const struct list_req *r,
 	unsigned attrs = e[i].attrs;
 	int match = 0, childinfo = 0;
 	int children = (attrs & MAILBOX_ATTR_HASCHILDREN) != 0 ||
-		       has_child(e, n_e, e[i].name);
+		       has_child(e, r->ord, n_e, e[i].name);
 
 	for (size_t j = 0; j < r->n_pats && !match; j++)
 		match = name_matches(e[i].name, r->upats[j]);
@@ -372,7 +413,7 @@ static void list_entry_write(struct imap_session *s, const struct list_req *r,
 		/* RFC 5258 RECURSIVEMATCH: a parent of subscribed folders is
 		 * named with CHILDINFO */
 		if (!(r->sel & LIST_SEL_RECURSIVEMATCH) ||
-		    !has_subscribed_child(e, n_e, e[i].name))
+		    !has_subscribed_child(e, r->ord, n_e, e[i].name))
 			return;
 		childinfo = 1;
 	}
@@ -399,7 +440,7 @@ static int do_list(struct imap_session *s, struct imap_cmd *cmd, int lsub)
 	struct mailbox_folder_info *f = NULL;
 	struct mailbox_error err;
 	struct list_entry *e;
-	size_t n_f = 0, n_e;
+	size_t n_f = 0, n_e, *ord;
 	const char *bad;
 	struct buf b;
 
@@ -433,10 +474,13 @@ static int do_list(struct imap_session *s, struct imap_cmd *cmd, int lsub)
 	}
 	e = list_entries(f, n_f, &n_e);
 	mailbox_folder_info_free(f, n_f);
+	ord = list_order(e, n_e);
+	r.ord = ord;
 	buf_init(&b);
 	for (size_t i = 0; i < n_e; i++)
 		list_entry_write(s, &r, e, n_e, i, &b);
 	buf_free(&b);
+	free(ord);
 	entries_free(e, n_e);
 	list_req_clear(&r);
 	imap_cmd_replyf(s, cmd, "OK", "%s выполнена / completed", lsub ? "LSUB" : "LIST");

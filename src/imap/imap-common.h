@@ -48,9 +48,13 @@ struct imap_cmd {
 	void (*ctx_free)(void *ctx);
 };
 
-/* Output above this pauses long commands until the client reads. */
+/* The output budget of a session (doc/robustness.md): above it no
+ * further command runs, a long one pauses, and nothing is read until the
+ * client has read it down to IMAP_OUTPUT_LOW. */
 #define IMAP_OUTPUT_HIGH (256 * 1024)
 #define IMAP_OUTPUT_LOW (64 * 1024)
+/* Before login a literal can only be a login name or a password. */
+#define IMAP_PREAUTH_MAX_LITERAL (8 * 1024)
 
 struct imap_msg_cache {
 	uint32_t uid;

@@ -208,7 +208,8 @@ static int line_done(struct imap_parser *p, const struct imap_arg **args_r)
 static int literal_header_done(struct imap_parser *p,
 			       const struct imap_arg **args_r)
 {
-	uint64_t room = p->lim.max_literal - p->literal_total;
+	uint64_t room = p->lim.max_literal > p->literal_total ?
+			p->lim.max_literal - p->literal_total : 0;
 
 	if (p->lit_size > room) {
 		if (!p->lit_sync) {
@@ -533,6 +534,11 @@ int imap_parser_busy(struct imap_parser *p)
 		return 0;
 	return p->line_len > 0 || p->state == ST_SKIP ||
 	       p->state == ST_LITERAL_DATA;
+}
+
+void imap_parser_set_max_literal(struct imap_parser *p, size_t max)
+{
+	p->lim.max_literal = max;
 }
 
 size_t imap_parser_literal_bytes(struct imap_parser *p)

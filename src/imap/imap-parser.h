@@ -57,6 +57,8 @@ const char *imap_parser_error(struct imap_parser *parser, int *fatal_r);
 /* 1 while part of a command has been read but not the whole of it (for
  * the session's deadline against clients that trickle bytes). */
 int imap_parser_busy(struct imap_parser *parser);
+/* The literal limit from the next literal on (login raises it). */
+void imap_parser_set_max_literal(struct imap_parser *parser, size_t max);
 /* Literal bytes announced so far in the current command. */
 size_t imap_parser_literal_bytes(struct imap_parser *parser);
 

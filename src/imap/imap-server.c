@@ -27,10 +27,6 @@
  * too.  One store query per session and organization each time. */
 #define IMAP_ACCESS_SWEEP_SECS 15
 
-/* Before login a client has this long in all, from the connection on,
- * whatever it sends (RFC 3501 5.4 allows less than the 30 minutes of an
- * authenticated session). */
-#define IMAP_PREAUTH_TIMEOUT 120
 /* A command must be read whole within command_timeout plus its literals
  * at this many bytes a second (slowloris: libevent's timeouts restart
  * with every byte). */
@@ -84,7 +80,11 @@ static void server_sweep_cb(evutil_socket_t fd, short what, void *ctx)
 static void server_limits(const struct settings *set, struct conn_limits *l)
 {
 	int idle = set->idle_timeout > 0 ? set->idle_timeout : 1800;
-	int login = idle < IMAP_PREAUTH_TIMEOUT ? idle : IMAP_PREAUTH_TIMEOUT;
+	/* Before login a client has login_timeout in all, from the
+	 * connection on, whatever it sends (RFC 3501 5.4 allows less than
+	 * the 30 minutes of an authenticated session). */
+	int login = set->login_timeout > 0 && set->login_timeout < idle ?
+		    set->login_timeout : idle;
 	size_t max_in = set->max_line + 4096;
 
 	memset(l, 0, sizeof(*l));
@@ -92,6 +92,9 @@ static void server_limits(const struct settings *set, struct conn_limits *l)
 	l->login_ms = login * 1000;
 	l->part_ms = (set->command_timeout > 0 ? set->command_timeout : 300) *
 		     1000;
+	/* a client that reads none of its output budget for as long as a
+	 * command may take is dropped */
+	l->stall_ms = l->part_ms;
 	l->part_min_rate = IMAP_LITERAL_MIN_RATE;
 	l->close_ms = IMAP_CLOSE_MS;
 	l->grace_ms = IMAP_KILL_GRACE_MS;

@@ -894,6 +894,11 @@ static void session_input(struct imap_session *s)
 		return;
 	in = conn_input(s->conn);
 	while (!s->closing && !s->dead && s->pending_args == NULL) {
+		/* One output budget for every command and state: a client
+		 * that does not read its replies gets no further command
+		 * run (nor read) until it has; CONN_EV_DRAIN comes back */
+		if (conn_output_full(s->conn))
+			break;
 		if (s->sasl_wait || s->idling) {
 			if (!session_raw_line(s))
 				break;
@@ -993,9 +998,14 @@ static void session_conn_event(struct conn *c, enum conn_event ev, void *ctx)
 			conn_quickack(c);
 		break;
 	case CONN_EV_DRAIN:
-		if (!s->closing && s->cmd != NULL && s->cmd->cont != NULL &&
-		    imap_session_output_len(s) <= IMAP_OUTPUT_LOW)
-			session_run_cont(s);
+		if (s->closing)
+			break;
+		if (s->cmd != NULL && s->cmd->cont != NULL) {
+			if (imap_session_output_len(s) <= IMAP_OUTPUT_LOW)
+				session_run_cont(s);
+		} else {
+			session_input(s);	/* the commands that waited */
+		}
 		break;
 	case CONN_EV_RESUME:
 		session_rate_resume(s);
@@ -1010,6 +1020,14 @@ static void session_conn_event(struct conn *c, enum conn_event ev, void *ctx)
 	case CONN_EV_PART:
 		if (!s->closing)
 			session_deadline_kill(s, "command not complete in time");
+		break;
+	case CONN_EV_EVICT:
+		/* the daemon logs the evictions, one line a second */
+		log_debug("imap %s: not logged in, slot given to a newer "
+			  "connection", s->addr);
+		imap_session_printf(s, "* BYE Слишком много соединений без входа, "
+				    "закрыто самое старое / too many connections "
+				    "not logged in, closing the oldest\r\n");
 		break;
 	case CONN_EV_CLOSED:
 		imap_session_destroy(s);
@@ -1067,6 +1085,8 @@ void imap_session_timeouts_update(struct imap_session *s)
 	if (s->state == IMAP_STATE_NOAUTH)
 		return;		/* the pre-login numbers stay */
 	conn_login_done(s->conn);
+	imap_parser_set_max_literal(s->parser, sset(s)->max_literal > 0 ?
+				    sset(s)->max_literal : 64 << 20);
 	conn_set_idle(s->conn, secs * 1000);
 }
 
@@ -1092,7 +1112,9 @@ struct imap_session *imap_session_new(struct imap_server *srv, int fd,
 	s->loopback = conn_loopback(s->conn);
 	s->tls = conn_tls(s->conn);
 	lim.max_line = set->max_line > 0 ? set->max_line : 65536;
-	lim.max_literal = set->max_literal > 0 ? set->max_literal : 64 << 20;
+	/* before login a literal is at most a login name or a password;
+	 * max_literal (APPEND) once logged in */
+	lim.max_literal = IMAP_PREAUTH_MAX_LITERAL;
 	lim.max_depth = 32;
 	s->parser = imap_parser_new(&lim);
 	s->cont_ev = event_new(base, -1, 0, session_cont_cb, s);

@@ -46,12 +46,18 @@ struct conn {
 	struct event *grace_ev;		/* conn_kill() */
 	struct event *rate_ev;		/* the end of a rate-limit wait */
 	struct event *check_ev;		/* next loop turn: flushed yet? */
+	struct event *stall_ev;		/* the output budget is not read */
 	int64_t part_start_ms;		/* 0: nothing half-received */
 	int login_ext_ms, part_ext_ms;	/* extensions for a busy server */
 	struct conn_rate rate;
 	int64_t rate_due_ms;		/* the token waited for is there */
 	int rate_wait, rate_granted, owner_pause, closing;
 	int drain_wanted;		/* conn_output_full() said yes */
+	int out_blocked;		/* ... so reading stopped until DRAIN */
+	/* in the registry's list of connections not logged in, oldest
+	 * first (conn_registry_admit evicts from the head) */
+	int unauth;
+	struct conn *unauth_prev, *unauth_next;
 	SSL *starttls_ssl;		/* STARTTLS accepted, output not
 					 * flushed yet */
 	enum conn_gone gone;
@@ -107,6 +113,8 @@ struct reg_entry {
 struct conn_registry {
 	struct reg_entry *buckets[CONN_REG_BUCKETS];
 	size_t total;
+	struct conn *unauth_head, *unauth_tail;	/* oldest first */
+	size_t unauth;
 };
 
 static unsigned reg_hash(const char *s)
@@ -193,6 +201,53 @@ size_t conn_registry_total(const struct conn_registry *reg)
 	return reg != NULL ? reg->total : 0;
 }
 
+size_t conn_registry_unauth(const struct conn_registry *reg)
+{
+	return reg != NULL ? reg->unauth : 0;
+}
+
+static void unauth_link(struct conn_registry *reg, struct conn *c)
+{
+	c->unauth = 1;
+	c->unauth_next = NULL;
+	c->unauth_prev = reg->unauth_tail;
+	if (reg->unauth_tail != NULL)
+		reg->unauth_tail->unauth_next = c;
+	else
+		reg->unauth_head = c;
+	reg->unauth_tail = c;
+	reg->unauth++;
+}
+
+static void unauth_unlink(struct conn *c)
+{
+	struct conn_registry *reg = c->reg;
+
+	if (!c->unauth || reg == NULL)
+		return;
+	if (c->unauth_prev != NULL)
+		c->unauth_prev->unauth_next = c->unauth_next;
+	else
+		reg->unauth_head = c->unauth_next;
+	if (c->unauth_next != NULL)
+		c->unauth_next->unauth_prev = c->unauth_prev;
+	else
+		reg->unauth_tail = c->unauth_prev;
+	c->unauth_prev = c->unauth_next = NULL;
+	c->unauth = 0;
+	reg->unauth--;
+}
+
+/* Out of the registry: its slot counts no more (conn_free or eviction). */
+static void conn_unregister(struct conn *c)
+{
+	if (c->reg == NULL)
+		return;
+	unauth_unlink(c);
+	reg_remove(c->reg, c->addr);
+	c->reg = NULL;
+}
+
 /* ---- helpers ---- */
 
 static void timer_ms(struct event *ev, int64_t ms)
@@ -236,12 +291,20 @@ static void conn_gone(struct conn *c, enum conn_gone why)
 	evtimer_del(c->grace_ev);
 	evtimer_del(c->rate_ev);
 	evtimer_del(c->check_ev);
+	evtimer_del(c->stall_ev);
 	(void)conn_emit(c, CONN_EV_CLOSED);
 }
 
+static int conn_owner_busy(struct conn *c)
+{
+	return c->cb->busy != NULL && c->cb->busy(c->ctx);
+}
+
+/* The part deadline: a rate-limit wait is ours too (we stopped reading
+ * the rest of the unit). */
 static int conn_busy(struct conn *c)
 {
-	return c->rate_wait || (c->cb->busy != NULL && c->cb->busy(c->ctx));
+	return c->rate_wait || conn_owner_busy(c);
 }
 
 static void conn_update_read(struct conn *c)
@@ -249,7 +312,7 @@ static void conn_update_read(struct conn *c)
 	if (c->bev == NULL)
 		return;
 	if (c->closing || c->starttls_ssl != NULL || c->rate_wait ||
-	    c->owner_pause || c->gone != CONN_GONE_NOT)
+	    c->owner_pause || c->out_blocked || c->gone != CONN_GONE_NOT)
 		bufferevent_disable(c->bev, EV_READ);
 	else
 		bufferevent_enable(c->bev, EV_READ);
@@ -339,6 +402,9 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 	/* libevent also calls this on an empty output at the start */
 	if (c->drain_wanted) {
 		c->drain_wanted = 0;
+		c->out_blocked = 0;
+		evtimer_del(c->stall_ev);
+		conn_update_read(c);
 		(void)conn_emit(c, CONN_EV_DRAIN);
 	}
 }
@@ -399,11 +465,11 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 /* Login or part deadline: the server's own work extends it by steps of
  * CONN_BUSY_RETRY_MS, up to as long again as the deadline. */
 static int conn_deadline_extend(struct conn *c, struct event *ev, int *ext_ms,
-				int limit_ms)
+				int limit_ms, int busy)
 {
 	int step = limit_ms < CONN_BUSY_RETRY_MS ? limit_ms : CONN_BUSY_RETRY_MS;
 
-	if (!conn_busy(c) || *ext_ms >= limit_ms)
+	if (!busy || *ext_ms >= limit_ms)
 		return 0;
 	*ext_ms += step;
 	timer_ms(ev, step);
@@ -418,7 +484,7 @@ static void conn_login_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->closing || c->gone != CONN_GONE_NOT ||
 	    conn_deadline_extend(c, c->login_ev, &c->login_ext_ms,
-				 c->lim.login_ms))
+				 c->lim.login_ms, conn_owner_busy(c)))
 		return;
 	(void)conn_emit(c, CONN_EV_LOGIN);
 }
@@ -431,7 +497,7 @@ static void conn_part_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->closing || c->gone != CONN_GONE_NOT ||
 	    conn_deadline_extend(c, c->part_ev, &c->part_ext_ms,
-				 c->lim.part_ms))
+				 c->lim.part_ms, conn_busy(c)))
 		return;
 	(void)conn_emit(c, CONN_EV_PART);
 }
@@ -464,6 +530,21 @@ static void conn_rate_cb(evutil_socket_t fd, short what, void *arg)
 	c->rate_granted = conn_rate_take(&c->rate, now) == 0;
 	conn_update_read(c);
 	(void)conn_emit(c, CONN_EV_RESUME);
+}
+
+/* The output budget was not read down in stall_ms: nothing more can
+ * reach this peer, not even a goodbye. */
+static void conn_stall_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->gone != CONN_GONE_NOT || !c->out_blocked)
+		return;
+	log_info("%s %s: output not read for %d ms, disconnecting",
+		 c->cb->proto, c->addr, c->lim.stall_ms);
+	conn_gone(c, CONN_GONE_STALL);
 }
 
 static void conn_check_cb(evutil_socket_t fd, short what, void *arg)
@@ -544,10 +625,13 @@ struct conn *conn_new(struct event_base *base, struct conn_registry *reg,
 	c->grace_ev = evtimer_new(base, conn_grace_cb, c);
 	c->rate_ev = evtimer_new(base, conn_rate_cb, c);
 	c->check_ev = evtimer_new(base, conn_check_cb, c);
+	c->stall_ev = evtimer_new(base, conn_stall_cb, c);
 	conn_rate_init(&c->rate, lim->rate, lim->rate_burst_secs);
 	c->reg = reg;
-	if (reg != NULL)
+	if (reg != NULL) {
 		reg_add(reg, c->addr);
+		unauth_link(reg, c);
+	}
 	/* also bounds a TLS handshake that never ends */
 	if (lim->login_ms > 0)
 		timer_ms(c->login_ev, lim->login_ms);
@@ -565,8 +649,7 @@ void conn_free(struct conn **_c)
 	if (c->freed)
 		return;
 	c->freed = 1;
-	if (c->reg != NULL)
-		reg_remove(c->reg, c->addr);
+	conn_unregister(c);
 	if (c->bev != NULL) {
 		/* freeing a bufferevent inside its own callback is allowed */
 		bufferevent_free(c->bev);
@@ -582,6 +665,7 @@ void conn_free(struct conn **_c)
 	event_free(c->grace_ev);
 	event_free(c->rate_ev);
 	event_free(c->check_ev);
+	event_free(c->stall_ev);
 	if (c->depth == 0)
 		conn_destroy(c);
 	/* else conn_emit() frees it when the owner's callback returns */
@@ -644,6 +728,13 @@ int conn_output_full(struct conn *c)
 	if (c->lim.output_high == 0 || conn_output_len(c) < c->lim.output_high)
 		return 0;
 	c->drain_wanted = 1;
+	if (!c->out_blocked) {
+		/* the peer does not read: neither do we, until it has */
+		c->out_blocked = 1;
+		conn_update_read(c);
+		if (c->lim.stall_ms > 0)
+			timer_ms(c->stall_ev, c->lim.stall_ms);
+	}
 	return 1;
 }
 
@@ -670,6 +761,7 @@ void conn_set_idle(struct conn *c, int idle_ms)
 void conn_login_done(struct conn *c)
 {
 	evtimer_del(c->login_ev);
+	unauth_unlink(c);
 }
 
 void conn_part(struct conn *c, int partial, uint64_t bytes)
@@ -763,6 +855,46 @@ void conn_close(struct conn *c)
 	bufferevent_enable(c->bev, EV_WRITE);
 	/* never from inside the owner's call: the next loop turn looks */
 	timer_ms(c->check_ev, 0);
+}
+
+/* ---- eviction ---- */
+
+/* The owner writes its goodbye (CONN_EV_EVICT); on a plain socket we try
+ * to hand it to the kernel at once (one non-blocking write: a TLS peer,
+ * or one that does not read, gets none), then the connection is over.
+ * Its slot is free before this returns, whatever the owner does. */
+static void conn_evict(struct conn *c)
+{
+	conn_unregister(c);
+	if (conn_emit(c, CONN_EV_EVICT) < 0)
+		return;
+	if (c->bev != NULL && !c->tls_active && c->starttls_ssl == NULL &&
+	    c->fd >= 0) {
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+
+		/* a socket bufferevent keeps its output's front frozen
+		 * outside its own write callback */
+		evbuffer_unfreeze(out, 1);
+		(void)evbuffer_write(out, c->fd);
+		evbuffer_freeze(out, 1);
+	}
+	conn_gone(c, CONN_GONE_EVICTED);
+}
+
+int conn_registry_admit(struct conn_registry *reg, size_t max_total,
+			size_t max_unauth, size_t *evicted_r)
+{
+	size_t n = 0;
+
+	while (reg->unauth_head != NULL &&
+	       ((max_unauth > 0 && reg->unauth >= max_unauth) ||
+		(max_total > 0 && reg->total >= max_total))) {
+		conn_evict(reg->unauth_head);
+		n++;
+	}
+	if (evicted_r != NULL)
+		*evicted_r = n;
+	return max_total == 0 || reg->total < max_total;
 }
 
 void conn_kill(struct conn *c)

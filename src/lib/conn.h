@@ -35,8 +35,13 @@ struct conn_limits {
 	int grace_ms;		/* conn_kill(): dropped after this at the
 				 * latest */
 	size_t max_input;	/* unread input above this stops reading */
-	size_t output_high;	/* conn_output_full() from here ... */
-	size_t output_low;	/* ... CONN_EV_DRAIN when back down to this */
+	size_t output_high;	/* the output budget: conn_output_full()
+				 * from here, and reading stops ... */
+	size_t output_low;	/* ... until the output is back down to
+				 * this (CONN_EV_DRAIN) */
+	int stall_ms;		/* output over the budget that does not get
+				 * back down to output_low in this time:
+				 * dropped (CONN_GONE_STALL); 0: off */
 	int rate;		/* commands a second (token bucket); 0: none */
 	int rate_burst_secs;	/* the bucket holds this many seconds' worth */
 };
@@ -50,6 +55,9 @@ enum conn_event {
 				 * open (reading goes on) */
 	CONN_EV_LOGIN,		/* the login deadline passed */
 	CONN_EV_PART,		/* the part deadline passed */
+	CONN_EV_EVICT,		/* not logged in, and its slot is given to
+				 * a newer connection: write a goodbye; the
+				 * connection ends right after (CLOSED) */
 	CONN_EV_CLOSED,		/* the connection is over (conn_gone_why()):
 				 * the owner calls conn_free() */
 };
@@ -62,6 +70,8 @@ enum conn_gone {
 				 * idle_ms (or close_ms when closing) */
 	CONN_GONE_CLOSED,	/* conn_close(): the last reply went out */
 	CONN_GONE_GRACE,	/* conn_kill(): grace_ms passed */
+	CONN_GONE_EVICTED,	/* CONN_EV_EVICT: the slot went to a newer
+				 * connection */
 };
 
 struct conn_callbacks {
@@ -72,7 +82,10 @@ struct conn_callbacks {
 	/* Optional: 1 while the server's own work for the client runs (a
 	 * password check, a delayed answer).  The login and part deadlines
 	 * then look again a second later, for at most as long again as the
-	 * deadline itself: the client is not blamed for our slowness. */
+	 * deadline itself: the client is not blamed for our slowness.  (A
+	 * rate-limit wait extends the part deadline too, but never the
+	 * login deadline: a client that floods commands is not the server
+	 * being busy.) */
 	int (*busy)(void *ctx);
 };
 
@@ -101,8 +114,12 @@ struct evbuffer *conn_input(struct conn *c);
 struct evbuffer *conn_output(struct conn *c);
 void conn_write(struct conn *c, const void *data, size_t len);
 size_t conn_output_len(struct conn *c);
-/* 1 when output_high or more is unsent: a long command waits for
- * CONN_EV_DRAIN. */
+/* 1 when output_high or more is unsent (the output budget is used up):
+ * reading stops, the session runs no further command and a long one
+ * yields; CONN_EV_DRAIN comes when the peer has read it down to
+ * output_low, else the connection is dropped after stall_ms.  The
+ * sessions ask before every command, so a client that does not read
+ * costs at most the budget plus one command's output. */
 int conn_output_full(struct conn *c);
 
 /* The owner stops reading (while a job runs, a delayed answer waits). */
@@ -115,7 +132,9 @@ void conn_quickack(struct conn *c);
 
 /* The idle deadline from now on (login changes it). */
 void conn_set_idle(struct conn *c, int idle_ms);
-/* Logged in: the login deadline is off. */
+/* Logged in: the login deadline is off, and the connection no longer
+ * counts among the registry's unauthenticated ones (it cannot be
+ * evicted).  Idempotent. */
 void conn_login_done(struct conn *c);
 /* After input was handled: partial says whether a unit is half-received;
  * bytes is what of it counts at part_min_rate (literals, message). */
@@ -167,5 +186,17 @@ void conn_registry_free(struct conn_registry **reg);
 size_t conn_registry_count(const struct conn_registry *reg,
 			   const char *addr);
 size_t conn_registry_total(const struct conn_registry *reg);
+/* Connections not logged in yet (conn_login_done() not called). */
+size_t conn_registry_unauth(const struct conn_registry *reg);
+/* Before a new connection is accepted: makes room by evicting the oldest
+ * connections not logged in (CONN_EV_EVICT, then CLOSED with
+ * CONN_GONE_EVICTED, both before this returns; their slots are free at
+ * once) while max_unauth or more are not logged in, or max_total or
+ * more are open (0: no limit).  1: the new connection may come in; 0:
+ * every slot is taken by a logged-in connection (refuse it).
+ * *evicted_r: how many were evicted.  Called from the listener's
+ * callback, never from inside a session's. */
+int conn_registry_admit(struct conn_registry *reg, size_t max_total,
+			size_t max_unauth, size_t *evicted_r);
 
 #endif

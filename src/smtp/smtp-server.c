@@ -14,15 +14,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Before AUTH a client has this long in all from the connection on
- * (command_timeout when shorter), TLS handshake included. */
-#define SMTP_LOGIN_TIMEOUT 120
 /* A message (DATA, BDAT) must also arrive at least this fast. */
 #define SMTP_DATA_MIN_RATE 1024
 /* A session killed by a deadline gets this long to take its 421. */
 #define SMTP_KILL_GRACE_MS 2000
 /* Bounded input: past this much unread, reading stops. */
 #define SMTP_MAX_INPUT (256 * 1024)
+/* The output budget (doc/robustness.md): replies are short, a pipelined
+ * transaction of SMTP_MAX_RCPTS recipients answers in ~10 KB; past this
+ * much unread no further command runs until the client has read it
+ * down to SMTP_OUTPUT_LOW. */
+#define SMTP_OUTPUT_HIGH (64 * 1024)
+#define SMTP_OUTPUT_LOW (16 * 1024)
 /* The command rate bucket holds one second's worth: a pipelined
  * transaction goes at once, a flood at max_commands_per_second. */
 #define SMTP_RATE_BURST_SECONDS 1
@@ -31,16 +34,22 @@
 static void server_limits(const struct settings *set, struct conn_limits *l)
 {
 	int secs = set->command_timeout > 0 ? set->command_timeout : 300;
+	/* Before AUTH a client has login_timeout in all from the connection
+	 * on (command_timeout when shorter), TLS handshake included. */
+	int login = set->login_timeout > 0 && set->login_timeout < secs ?
+		    set->login_timeout : secs;
 
 	memset(l, 0, sizeof(*l));
 	l->idle_ms = secs * 1000;
-	l->login_ms = (secs < SMTP_LOGIN_TIMEOUT ? secs : SMTP_LOGIN_TIMEOUT) *
-		      1000;
+	l->login_ms = login * 1000;
 	l->part_ms = secs * 1000;
 	l->part_min_rate = SMTP_DATA_MIN_RATE;
 	l->close_ms = secs * 1000;
 	l->grace_ms = SMTP_KILL_GRACE_MS;
 	l->max_input = SMTP_MAX_INPUT;
+	l->output_high = SMTP_OUTPUT_HIGH;
+	l->output_low = SMTP_OUTPUT_LOW;
+	l->stall_ms = secs * 1000;
 	l->rate = set->max_commands_per_second;
 	l->rate_burst_secs = SMTP_RATE_BURST_SECONDS;
 }

@@ -810,14 +810,34 @@ static void session_deadline_update(struct smtp_session *s)
 	conn_part(s->conn, partial, s->tx != NULL ? s->tx->dr.total : 0);
 }
 
+/* The output budget: the corked replies and the unsent output together.
+ * Over it, the corked ones go to the connection, which stops reading
+ * until the client has read them (CONN_EV_DRAIN). */
+static int session_output_full(struct smtp_session *s)
+{
+	if (s->out.len + conn_output_len(s->conn) < s->srv->limits.output_high)
+		return 0;
+	session_flush(s);
+	return conn_output_full(s->conn);
+}
+
 static void session_input(struct smtp_session *s)
 {
 	struct evbuffer *in = conn_input(s->conn);
 
+	/* AUTH succeeded (here after the job that checked the password):
+	 * the login deadline is off and the slot is a logged-in one */
+	if (s->user != NULL)
+		conn_login_done(s->conn);
 	s->corked++;
 	while (!s->closing && s->job == NULL && !s->paused &&
 	       !conn_rate_waiting(s->conn) && evbuffer_get_length(in) > 0) {
 		int used;
+		/* every reply starts with a command line: none runs while
+		 * the client leaves the budget unread (HELP x 10^6) */
+		if (s->state != SMTP_STATE_DATA && s->state != SMTP_STATE_BDAT &&
+		    session_output_full(s))
+			break;
 		if (s->state == SMTP_STATE_DATA)
 			used = input_data(s, in);
 		else if (s->state == SMTP_STATE_BDAT)
@@ -867,6 +887,7 @@ static void session_conn_event(struct conn *c, enum conn_event ev, void *arg)
 		session_input(s);
 		break;
 	case CONN_EV_DRAIN:
+		session_input(s);	/* the commands that waited */
 		break;
 	case CONN_EV_IDLE:
 		log_info("smtp[%lu] %s: timeout", s->id, s->addr);
@@ -885,6 +906,16 @@ static void session_conn_event(struct conn *c, enum conn_event ev, void *arg)
 	case CONN_EV_PART:
 		if (!s->closing)
 			session_kill(s, "command or message not complete in time");
+		break;
+	case CONN_EV_EVICT:
+		/* the daemon logs the evictions, one line a second */
+		log_debug("smtp[%lu] %s: not logged in, slot given to a newer "
+			  "connection", s->id, s->addr);
+		smtp_session_reply(s, 421, "4.7.0",
+				   "Слишком много соединений без входа, закрыто "
+				   "самое старое / too many connections not "
+				   "logged in, closing the oldest");
+		smtp_session_close(s);
 		break;
 	case CONN_EV_CLOSED:
 		session_closed(s);

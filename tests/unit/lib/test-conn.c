@@ -106,6 +106,8 @@ static void rec_event(struct conn *c, enum conn_event ev, void *ctx)
 	}
 	if (ev == CONN_EV_DRAIN)
 		r->drain_len_ok = conn_output_len(c) <= 16 * 1024;
+	if (ev == CONN_EV_EVICT)
+		conn_write(c, "evicted\r\n", 9);
 	if (ev == CONN_EV_CLOSED) {
 		r->gone = conn_gone_why(c);
 		if (r->free_on_closed)
@@ -253,6 +255,23 @@ static void test_login(void)
 	      "a busy server extends the login deadline once, not for ever");
 	teardown(&r);
 
+	/* a client in a rate-limit wait is not the server being busy: the
+	 * login deadline fires on time (issue 12: a NOOP flood kept a
+	 * connection without AUTH open) */
+	lim.rate = 2;		/* a wait of 500 ms, between the deadline
+				 * (300 ms) and an extension (600 ms) */
+	lim.rate_burst_secs = 1;
+	lim.login_ms = 300;
+	setup(&r, NULL, &lim, CONN_EV_LOGIN);
+	CHECK(conn_rate_ok(r.c) && conn_rate_ok(r.c) && !conn_rate_ok(r.c) &&
+	      conn_rate_waiting(r.c), "a rate wait of half a second");
+	run(&r);
+	CHECK(count(&r, CONN_EV_LOGIN) == 1 && count(&r, CONN_EV_RESUME) == 0,
+	      "a rate-limit wait does not extend the login deadline");
+	teardown(&r);
+	lim.rate = 0;
+	lim.login_ms = 30;
+
 	/* conn_login_done: nothing fires (idle stops the loop) */
 	lim.idle_ms = 100;
 	setup(&r, NULL, &lim, CONN_EV_IDLE);
@@ -370,6 +389,90 @@ static void test_backpressure(void)
 	teardown(&r);
 }
 
+/* Over the output budget reading stops (the peer's commands wait), and a
+ * peer that never reads is dropped after stall_ms. */
+static void test_output_budget(void)
+{
+	struct conn_limits lim = quiet_limits();
+	struct rec r;
+	static char chunk[64 * 1024];
+
+	lim.output_high = 64 * 1024;
+	lim.output_low = 16 * 1024;
+	lim.stall_ms = 60;
+	setup(&r, NULL, &lim, CONN_EV_CLOSED);
+	for (int i = 0; i < 32; i++)		/* the peer never reads */
+		conn_write(r.c, chunk, sizeof(chunk));
+	CHECK(conn_output_full(r.c), "over the budget");
+	CHECK(write(r.peer, "a1 NOOP\r\n", 9) == 9, "peer sends a command");
+	run(&r);
+	CHECK(count(&r, CONN_EV_INPUT) == 0,
+	      "over the budget nothing is read");
+	CHECK(r.gone == CONN_GONE_STALL && r.c == NULL,
+	      "a peer that never reads its output is dropped after stall_ms");
+	teardown(&r);
+
+	/* once read down: reading resumes, after DRAIN */
+	lim.stall_ms = 5000;
+	setup(&r, NULL, &lim, CONN_EV_INPUT);
+	for (int i = 0; i < 32; i++)
+		conn_write(r.c, chunk, sizeof(chunk));
+	CHECK(conn_output_full(r.c), "over the budget again");
+	CHECK(write(r.peer, "a1 NOOP\r\n", 9) == 9, "peer sends a command");
+	int total = 0;
+
+	fcntl(r.peer, F_SETFL, O_NONBLOCK);
+	struct event *pr = event_new(r.base, r.peer, EV_READ | EV_PERSIST,
+				     peer_read_cb, &total);
+	event_add(pr, NULL);
+	run(&r);
+	CHECK(count(&r, CONN_EV_DRAIN) == 1 && count(&r, CONN_EV_INPUT) == 1 &&
+	      r.evs[0] == CONN_EV_DRAIN, "DRAIN first, then the command is read");
+	event_free(pr);
+	teardown(&r);
+}
+
+/* Connections not logged in: the oldest is evicted to make room, a
+ * logged-in one never. */
+static void test_admit(void)
+{
+	struct conn_registry *reg = conn_registry_new();
+	struct conn_limits lim = quiet_limits();
+	struct rec a, b, c;
+	size_t ev = 0;
+	char buf[64];
+
+	setup(&a, reg, &lim, -1);
+	setup(&b, reg, &lim, -1);
+	setup(&c, reg, &lim, -1);
+	CHECK(conn_registry_unauth(reg) == 3, "three not logged in");
+	conn_login_done(a.c);
+	conn_login_done(a.c);
+	CHECK(conn_registry_unauth(reg) == 2 && conn_registry_total(reg) == 3,
+	      "logged in: no longer counted as not logged in (idempotent)");
+	CHECK(conn_registry_admit(reg, 10, 3, &ev) == 1 && ev == 0,
+	      "room: nobody evicted");
+	CHECK(conn_registry_admit(reg, 10, 2, &ev) == 1 && ev == 1,
+	      "the share of not logged in is full: one evicted");
+	CHECK(b.c == NULL && b.gone == CONN_GONE_EVICTED &&
+	      count(&b, CONN_EV_EVICT) == 1 && c.c != NULL && a.c != NULL,
+	      "the oldest not logged in went (EVICT, CLOSED), the others stay");
+	CHECK(read(b.peer, buf, sizeof(buf)) == 9 && memcmp(buf, "evicted", 7) == 0,
+	      "the evicted peer got its goodbye");
+	CHECK(conn_registry_total(reg) == 2 && conn_registry_unauth(reg) == 1,
+	      "its slot is free at once");
+	CHECK(conn_registry_admit(reg, 2, 5, &ev) == 1 && ev == 1 && c.c == NULL &&
+	      a.c != NULL, "all slots taken: the one not logged in goes");
+	CHECK(conn_registry_admit(reg, 1, 5, &ev) == 0 && ev == 0 && a.c != NULL,
+	      "every slot logged in: refused, nobody evicted");
+	teardown(&a);
+	teardown(&b);
+	teardown(&c);
+	CHECK(conn_registry_total(reg) == 0 && conn_registry_unauth(reg) == 0,
+	      "all gone");
+	conn_registry_free(&reg);
+}
+
 static void test_close_after_flush(void)
 {
 	struct conn_limits lim = quiet_limits();
@@ -444,6 +547,8 @@ int main(void)
 	test_part();
 	test_rate_conn();
 	test_backpressure();
+	test_output_budget();
+	test_admit();
 	test_close_after_flush();
 	test_grace();
 	printf("1..%d\n", n_tests);
