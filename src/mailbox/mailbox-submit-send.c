@@ -59,8 +59,10 @@ static const struct mb_sig *submit_sign(struct mb_submit *c,
 	c->sigs = xrealloc(c->sigs, (c->n_sigs + 1) * sizeof(*c->sigs));
 	struct mb_sig *s = &c->sigs[c->n_sigs];
 	memset(s, 0, sizeof(*s));
-	if (core_signer_sign(c->signer, data, len, &s->sig, &s->sig_len,
-			     &err) < 0) {
+	/* Noted in the verification cache: the pre-rendering of this letter
+	 * for Sent and INBOX finds the report instead of checking again. */
+	if (core_signer_sign_noted(c->signer, c->env->verify_cache, data, len,
+				   h, &s->sig, &s->sig_len, &err) < 0) {
 		mb_res_nothing_sent(c->res, MAILBOX_RES_REFUSED, err.msg);
 		return NULL;
 	}
