@@ -40,6 +40,7 @@ struct crypto_verify_cache {
 	struct crypto_vcache_entry e[CRYPTO_VCACHE_MAX];
 	size_t n;			/* used slots */
 	size_t next;			/* the slot to replace when full */
+	unsigned long found, checked;	/* lookups answered, checks made */
 };
 
 struct crypto_verify_cache *crypto_verify_cache_new(void)
@@ -97,6 +98,7 @@ static int crypto_vc_find(struct crypto_verify_cache *c,
 		*ret_r = c->e[i].ret;
 		crypto_verify_report_copy(r, &c->e[i].report);
 		found = 1;
+		c->found++;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return found;
@@ -181,7 +183,20 @@ int crypto_verify_detached_cached(struct crypto_verify_cache *c,
 	memset(report_r, 0, sizeof(*report_r));
 	if (crypto_vc_find(c, key, now, &ret, report_r))
 		return ret;
+	pthread_mutex_lock(&c->lock);
+	c->checked++;
+	pthread_mutex_unlock(&c->lock);
 	ret = crypto_verify_detached(data, len, sig, sig_len, report_r);
 	crypto_vc_put(c, key, now, ret, report_r);
 	return ret;
+}
+
+void crypto_verify_cache_counts(struct crypto_verify_cache *c,
+				unsigned long *found_r,
+				unsigned long *checked_r)
+{
+	pthread_mutex_lock(&c->lock);
+	*found_r = c->found;
+	*checked_r = c->checked;
+	pthread_mutex_unlock(&c->lock);
 }
