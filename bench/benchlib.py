@@ -199,7 +199,11 @@ class Edomail:
 
     def start(self, timeout=60):
         logf = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([self.exe, "-f", "-c", self.conf],
+        # EDOMAIL_BENCH_WRAP: a command put before the daemon's, e.g.
+        # "valgrind --tool=callgrind" for instruction counts that do not
+        # depend on the load of a shared machine (doc/bench.md).
+        wrap = os.environ.get("EDOMAIL_BENCH_WRAP", "").split()
+        self.proc = subprocess.Popen(wrap + [self.exe, "-f", "-c", self.conf],
                                      stdout=logf, stderr=subprocess.STDOUT,
                                      env=self.env, cwd=self.dir)
         logf.close()

@@ -391,6 +391,17 @@ const char *core_signer_cert_pem(const struct core_signer *s);
 int core_signer_sign(struct core_signer *s, const unsigned char *data,
 		     size_t len, unsigned char **sig_r, size_t *sig_len_r,
 		     struct core_error *err);
+/* The same, and the report a check of the new signature would make left
+ * in cache (crypto_sign_detached_noted): the renderings of a submitted
+ * letter find it instead of checking the signature just made.
+ * data_sha256: SHA-256 of data when the caller has it, else NULL. */
+struct crypto_verify_cache;
+int core_signer_sign_noted(struct core_signer *s,
+			   struct crypto_verify_cache *cache,
+			   const unsigned char *data, size_t len,
+			   const unsigned char *data_sha256,
+			   unsigned char **sig_r, size_t *sig_len_r,
+			   struct core_error *err);
 /* Opens CMS EnvelopedData made for this certificate; -1 when it cannot. */
 int core_signer_decrypt(struct core_signer *s, const unsigned char *in,
 			size_t len, unsigned char **out_r, size_t *out_len_r);

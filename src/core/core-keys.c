@@ -422,11 +422,23 @@ int core_signer_sign(struct core_signer *s, const unsigned char *data,
 		     size_t len, unsigned char **sig_r, size_t *sig_len_r,
 		     struct core_error *err)
 {
+	return core_signer_sign_noted(s, NULL, data, len, NULL, sig_r,
+				      sig_len_r, err);
+}
+
+int core_signer_sign_noted(struct core_signer *s,
+			   struct crypto_verify_cache *cache,
+			   const unsigned char *data, size_t len,
+			   const unsigned char *data_sha256,
+			   unsigned char **sig_r, size_t *sig_len_r,
+			   struct core_error *err)
+{
 	char *error = NULL;
 
 	CORE_ERR_GUARD(err);
-	if (crypto_sign_detached(s->slot->signer, data, len, sig_r, sig_len_r,
-				 &error) < 0) {
+	if (crypto_sign_detached_noted(cache, s->slot->signer, data, len,
+				       data_sha256, sig_r, sig_len_r,
+				       &error) < 0) {
 		core_error_set(err, CORE_ERR_PERM, "Не удалось подписать: %s / "
 			       "signing failed", error != NULL ? error : "?");
 		free(error);

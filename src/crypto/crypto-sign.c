@@ -64,10 +64,33 @@ void crypto_signer_free(struct crypto_signer **_signer)
 	free(signer);
 }
 
-int crypto_sign_detached(struct crypto_signer *signer,
-			 const unsigned char *data, size_t len,
-			 unsigned char **sig_r, size_t *sig_len_r,
-			 char **error_r)
+static int64_t crypto_si_signing_time(CMS_SignerInfo *si);
+static void crypto_report_signer(struct crypto_verify_report *r, X509 *x);
+static void crypto_report_at_signing(struct crypto_verify_report *r);
+
+/* What crypto_verify_detached reports of a signature this signer just
+ * made with si: the same fields from the same certificate (the one the
+ * signature carries), the signing-time attribute as it was written, and
+ * valid, because the signature was made over these very bytes with the
+ * private key of that certificate (crypto_signer_new checked the pair). */
+static void crypto_report_own(struct crypto_signer *signer,
+			      CMS_SignerInfo *si,
+			      struct crypto_verify_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->signing_time = crypto_si_signing_time(si);
+	crypto_report_signer(r, signer->cert);
+	crypto_report_at_signing(r);
+	r->valid = 1;
+}
+
+/* report_r not NULL: filled as crypto_report_own says, on success only. */
+static int crypto_sign_detached_report(struct crypto_signer *signer,
+				       const unsigned char *data, size_t len,
+				       unsigned char **sig_r,
+				       size_t *sig_len_r,
+				       struct crypto_verify_report *report_r,
+				       char **error_r)
 {
 	/* Binary mode: the bytes are signed as they are, no MIME canonical
 	 * line endings. No S/MIME capabilities: not e-mail. */
@@ -85,10 +108,11 @@ int crypto_sign_detached(struct crypto_signer *signer,
 		fatalx("BIO_new_mem_buf failed");
 	CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL,
 					flags | CMS_PARTIAL);
+	CMS_SignerInfo *si = NULL;
 	int ret = -1;
 	if (cms == NULL ||
-	    CMS_add1_signer(cms, signer->cert, signer->pkey, signer->md,
-			    flags | CMS_CADES) == NULL ||
+	    (si = CMS_add1_signer(cms, signer->cert, signer->pkey, signer->md,
+				  flags | CMS_CADES)) == NULL ||
 	    CMS_final(cms, in, NULL, flags) != 1 ||
 	    crypto_cms_to_der(cms, sig_r, sig_len_r) < 0) {
 		crypto_error(error_r, "Не удалось подписать документ / signing "
@@ -96,10 +120,42 @@ int crypto_sign_detached(struct crypto_signer *signer,
 	} else {
 		ret = 0;
 		crypto_drain_errors("crypto_sign_detached");
+		if (report_r != NULL)
+			crypto_report_own(signer, si, report_r);
 	}
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
 	return ret;
+}
+
+int crypto_sign_detached(struct crypto_signer *signer,
+			 const unsigned char *data, size_t len,
+			 unsigned char **sig_r, size_t *sig_len_r,
+			 char **error_r)
+{
+	return crypto_sign_detached_report(signer, data, len, sig_r,
+					   sig_len_r, NULL, error_r);
+}
+
+int crypto_sign_detached_noted(struct crypto_verify_cache *c,
+			       struct crypto_signer *signer,
+			       const unsigned char *data, size_t len,
+			       const unsigned char *data_sha256,
+			       unsigned char **sig_r, size_t *sig_len_r,
+			       char **error_r)
+{
+	struct crypto_verify_report r;
+
+	if (c == NULL)
+		return crypto_sign_detached(signer, data, len, sig_r,
+					    sig_len_r, error_r);
+	if (crypto_sign_detached_report(signer, data, len, sig_r, sig_len_r,
+					&r, error_r) < 0)
+		return -1;
+	crypto_verify_cache_note(c, data, len, data_sha256, *sig_r,
+				 *sig_len_r, &r);
+	crypto_verify_report_clear(&r);
+	return 0;
 }
 
 /* ---- verification ---- */
@@ -132,6 +188,15 @@ static void crypto_report_signer(struct crypto_verify_report *r, X509 *x)
 	crypto_x509_validity(x, &r->not_before, &r->not_after);
 }
 
+/* Whether the certificate was valid when the signature was made (now,
+ * for a signature without a signing time). */
+static void crypto_report_at_signing(struct crypto_verify_report *r)
+{
+	int64_t at = r->signing_time != 0 ? r->signing_time : util_now();
+
+	r->cert_valid_at_signing = at >= r->not_before && at <= r->not_after;
+}
+
 /* Fills the signer part of the report from the first SignerInfo; returns
  * -1 (with r->error) when there is no signer or no certificate for it. */
 static int crypto_report_first_signer(CMS_ContentInfo *cms,
@@ -156,8 +221,7 @@ static int crypto_report_first_signer(CMS_ContentInfo *cms,
 		return -1;
 	}
 	crypto_report_signer(r, signer);
-	int64_t at = r->signing_time != 0 ? r->signing_time : util_now();
-	r->cert_valid_at_signing = at >= r->not_before && at <= r->not_after;
+	crypto_report_at_signing(r);
 	return 0;
 }
 

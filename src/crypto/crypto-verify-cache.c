@@ -7,7 +7,16 @@
  * copy and a digest of the document with the signature's own algorithm
  * (Streebog for GOST, much slower than SHA-256), and the public-key
  * operation.  The report depends on nothing else but, for a signature
- * without a signing time, the current time: hence the short TTL. */
+ * without a signing time, the current time: hence the short TTL.
+ *
+ * Signatures made here are noted when they are made
+ * (crypto_sign_detached_noted): the submission signs a document and the
+ * pre-rendering of the letter checks that signature a moment later, with
+ * a report that is known at signing time (the signer's certificate, the
+ * signing time written, valid).  The rendering then finds it here; the
+ * report is the same, field for field, as a check would make
+ * (tests/unit/crypto/test-crypto-sign.c compares them, also for a
+ * certificate that expired in between). */
 #include "crypto/crypto-private.h"
 #include "lib/util.h"
 
@@ -17,7 +26,7 @@
 
 /* Seconds a report is reused, and how many are kept (oldest dropped). */
 #define CRYPTO_VCACHE_TTL 60
-#define CRYPTO_VCACHE_MAX 64
+#define CRYPTO_VCACHE_MAX 256
 
 struct crypto_vcache_entry {
 	unsigned char key[64];		/* SHA-256 of data, then of sig */
@@ -31,6 +40,7 @@ struct crypto_verify_cache {
 	struct crypto_vcache_entry e[CRYPTO_VCACHE_MAX];
 	size_t n;			/* used slots */
 	size_t next;			/* the slot to replace when full */
+	unsigned long found, checked;	/* lookups answered, checks made */
 };
 
 struct crypto_verify_cache *crypto_verify_cache_new(void)
@@ -88,6 +98,7 @@ static int crypto_vc_find(struct crypto_verify_cache *c,
 		*ret_r = c->e[i].ret;
 		crypto_verify_report_copy(r, &c->e[i].report);
 		found = 1;
+		c->found++;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return found;
@@ -99,8 +110,17 @@ static void crypto_vc_put(struct crypto_verify_cache *c,
 {
 	struct crypto_vcache_entry *e;
 
+	size_t i;
+
 	pthread_mutex_lock(&c->lock);
-	if (c->n < CRYPTO_VCACHE_MAX) {
+	/* The same key again (noted, then checked after the TTL): one
+	 * entry, the newest report. */
+	for (i = 0; i < c->n && memcmp(c->e[i].key, key, 64) != 0; i++)
+		;
+	if (i < c->n) {
+		e = &c->e[i];
+		crypto_verify_report_clear(&e->report);
+	} else if (c->n < CRYPTO_VCACHE_MAX) {
 		e = &c->e[c->n++];
 	} else {
 		e = &c->e[c->next];
@@ -112,6 +132,38 @@ static void crypto_vc_put(struct crypto_verify_cache *c,
 	e->ret = ret;
 	crypto_verify_report_copy(&e->report, r);
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* The cache's key: SHA-256 of the data (given, or computed) and of the
+ * signature. */
+static void crypto_vc_key(const unsigned char *data, size_t len,
+			  const unsigned char *data_sha256,
+			  const unsigned char *sig, size_t sig_len,
+			  unsigned char key[64])
+{
+	if (data_sha256 != NULL)
+		memcpy(key, data_sha256, 32);
+	else
+		crypto_sha256(data, len, key);
+	crypto_sha256(sig, sig_len, key + 32);
+}
+
+void crypto_verify_cache_note(struct crypto_verify_cache *c,
+			      const unsigned char *data, size_t len,
+			      const unsigned char *data_sha256,
+			      const unsigned char *sig, size_t sig_len,
+			      const struct crypto_verify_report *r)
+{
+	unsigned char key[64];
+
+	/* What the lookup would never reach (it checks without the cache),
+	 * and a report that would depend on when it is read: without a
+	 * signing time the certificate's validity is judged at "now". */
+	if (c == NULL || sig_len == 0 || sig_len > CRYPTO_MAX_SIG_LEN ||
+	    len > CRYPTO_MAX_DATA_LEN || r->signing_time == 0)
+		return;
+	crypto_vc_key(data, len, data_sha256, sig, sig_len, key);
+	crypto_vc_put(c, key, util_now(), 0, r);
 }
 
 int crypto_verify_detached_cached(struct crypto_verify_cache *c,
@@ -127,12 +179,24 @@ int crypto_verify_detached_cached(struct crypto_verify_cache *c,
 	    len > CRYPTO_MAX_DATA_LEN)
 		return crypto_verify_detached(data, len, sig, sig_len,
 					      report_r);
-	crypto_sha256(data, len, key);
-	crypto_sha256(sig, sig_len, key + 32);
+	crypto_vc_key(data, len, NULL, sig, sig_len, key);
 	memset(report_r, 0, sizeof(*report_r));
 	if (crypto_vc_find(c, key, now, &ret, report_r))
 		return ret;
+	pthread_mutex_lock(&c->lock);
+	c->checked++;
+	pthread_mutex_unlock(&c->lock);
 	ret = crypto_verify_detached(data, len, sig, sig_len, report_r);
 	crypto_vc_put(c, key, now, ret, report_r);
 	return ret;
+}
+
+void crypto_verify_cache_counts(struct crypto_verify_cache *c,
+				unsigned long *found_r,
+				unsigned long *checked_r)
+{
+	pthread_mutex_lock(&c->lock);
+	*found_r = c->found;
+	*checked_r = c->checked;
+	pthread_mutex_unlock(&c->lock);
 }

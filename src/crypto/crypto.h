@@ -140,6 +140,29 @@ int crypto_verify_detached_cached(struct crypto_verify_cache *c,
 				  const unsigned char *data, size_t len,
 				  const unsigned char *sig, size_t sig_len,
 				  struct crypto_verify_report *report_r);
+/* Lookups answered from the cache and checks made through it, since it
+ * was made (for tests and statistics). */
+void crypto_verify_cache_counts(struct crypto_verify_cache *c,
+				unsigned long *found_r,
+				unsigned long *checked_r);
+/* Leaves r as the cached report of sig over data (data_sha256: the
+ * data's SHA-256 when the caller has it, else NULL).  Only for a report
+ * that is exactly what crypto_verify_detached would make; not kept for a
+ * report without a signing time (it would depend on the clock). */
+void crypto_verify_cache_note(struct crypto_verify_cache *c,
+			      const unsigned char *data, size_t len,
+			      const unsigned char *data_sha256,
+			      const unsigned char *sig, size_t sig_len,
+			      const struct crypto_verify_report *r);
+/* crypto_sign_detached, and the report a check of the new signature would
+ * make noted in c (NULL: none), so that the renderings of the letter do
+ * not check the signature that was just made. */
+int crypto_sign_detached_noted(struct crypto_verify_cache *c,
+			       struct crypto_signer *signer,
+			       const unsigned char *data, size_t len,
+			       const unsigned char *data_sha256,
+			       unsigned char **sig_r, size_t *sig_len_r,
+			       char **error_r);
 
 /* ---- encryption ---- */
 

@@ -41,14 +41,15 @@ static int mb_signer_failed(struct mb_submit *c)
 	return -1;
 }
 
-/* Our detached signature over data, made once per distinct content. */
+/* Our detached signature over data, made once per distinct content.
+ * h: the data's SHA-256, computed once when the mail was parsed
+ * (c->att_hash). */
 static const struct mb_sig *submit_sign(struct mb_submit *c,
-					const unsigned char *data, size_t len)
+					const unsigned char *data, size_t len,
+					const unsigned char h[32])
 {
 	struct core_error err = { 0 };
-	unsigned char h[32];
 
-	crypto_sha256(data, len, h);
 	for (size_t i = 0; i < c->n_sigs; i++)
 		if (c->sigs[i].len == len && memcmp(c->sigs[i].hash, h, 32) == 0)
 			return &c->sigs[i];
@@ -59,8 +60,10 @@ static const struct mb_sig *submit_sign(struct mb_submit *c,
 	c->sigs = xrealloc(c->sigs, (c->n_sigs + 1) * sizeof(*c->sigs));
 	struct mb_sig *s = &c->sigs[c->n_sigs];
 	memset(s, 0, sizeof(*s));
-	if (core_signer_sign(c->signer, data, len, &s->sig, &s->sig_len,
-			     &err) < 0) {
+	/* Noted in the verification cache: the pre-rendering of this letter
+	 * for Sent and INBOX finds the report instead of checking again. */
+	if (core_signer_sign_noted(c->signer, c->env->verify_cache, data, len,
+				   h, &s->sig, &s->sig_len, &err) < 0) {
 		mb_res_nothing_sent(c->res, MAILBOX_RES_REFUSED, err.msg);
 		return NULL;
 	}
@@ -127,9 +130,10 @@ static void ent_set_data(struct core_entity *e, const unsigned char *data,
 static int add_document(struct mb_submit *c, struct core_message *m,
 			const char *name,
 			const char *type, const unsigned char *data, size_t len,
+			const unsigned char data_sha256[32],
 			const struct core_message *orig, const char *orig_id)
 {
-	const struct mb_sig *sig = submit_sign(c, data, len);
+	const struct mb_sig *sig = submit_sign(c, data, len, data_sha256);
 	if (sig == NULL)
 		return -1;
 	struct core_entity *doc = ent_add(m);
@@ -268,18 +272,20 @@ static int prepare_message(struct mb_submit *c, struct mb_srcpt *sr)
 			 * hash); take them from the mail, which is clear. */
 			const struct mime_attachment *a = NULL;
 			unsigned char h[32];
-			size_t hl;
+			size_t hl, i;
 			if (!mb_entity_hash(c, oe, h, &hl))
 				continue;
-			for (size_t i = 0; i < c->sub.n_attachments && a == NULL;
-			     i++)
+			for (i = 0; i < c->sub.n_attachments; i++)
 				if (c->sub.attachments[i].len == hl &&
-				    memcmp(c->att_hash[i], h, 32) == 0)
+				    memcmp(c->att_hash[i], h, 32) == 0) {
 					a = &c->sub.attachments[i];
+					break;
+				}
 			if (a == NULL)
 				continue;
 			if (add_document(c, m, oe->file_name, oe->content_type,
-					 a->data, a->len, sr->orig, oe->id) < 0)
+					 a->data, a->len, c->att_hash[i],
+					 sr->orig, oe->id) < 0)
 				return -1;
 		}
 	} else {
@@ -288,7 +294,8 @@ static int prepare_message(struct mb_submit *c, struct mb_srcpt *sr)
 			if (a->forwarded)
 				continue;
 			if (add_document(c, m, a->file_name, a->content_type,
-					 a->data, a->len, NULL, NULL) < 0)
+					 a->data, a->len, c->att_hash[i], NULL,
+					 NULL) < 0)
 				return -1;
 		}
 	}

@@ -1428,7 +1428,12 @@ int store_mb_sent_id_add(struct store *s, int64_t user_id,
 	sqlite3_stmt *st;
 	int ret;
 
-	if ((ret = store_tx_begin(s)) != STORE_OK)
+	/* Derived (doc/store.md): a hint for recognising the client's Sent
+	 * copy, written after the letter's own FULL commit.  Its fdatasync
+	 * was one of three per letter (issue 10); a power loss before the
+	 * next FULL commit may lose the row, and the copy is then kept as
+	 * ordinary mail, as for a mail sent without a Message-ID. */
+	if ((ret = store_tx_begin_derived(s)) != STORE_OK)
 		return ret;
 	ret = STORE_ERR_INTERNAL;
 	st = store_stmt(s, "DELETE FROM mb_sent_ids WHERE created < ?");

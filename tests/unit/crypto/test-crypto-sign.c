@@ -7,6 +7,8 @@
 #include "tap.h"
 
 #include <pthread.h>
+#include <string.h>
+#include <unistd.h>
 
 static const char doc[] = "<?xml version=\"1.0\" encoding=\"windows-1251\"?>"
 	"<Файл ИдФайл=\"ON_NSCHFDOPPR_test\">счёт-фактура № 1</Файл>\n";
@@ -411,6 +413,135 @@ static void test_verify_cache(const char *type)
 	free_pair(&kp);
 }
 
+static int same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+		(a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Every field a rendering prints, compared. */
+static int same_report(const struct crypto_verify_report *a,
+		       const struct crypto_verify_report *b)
+{
+	return a->valid == b->valid &&
+		same_str(a->signer_subject, b->signer_subject) &&
+		same_str(a->signer_common_name, b->signer_common_name) &&
+		same_str(a->signer_serial, b->signer_serial) &&
+		same_str(a->signer_issuer, b->signer_issuer) &&
+		same_str(a->signer_thumbprint, b->signer_thumbprint) &&
+		same_str(a->key_type, b->key_type) &&
+		a->not_before == b->not_before &&
+		a->not_after == b->not_after &&
+		a->signing_time == b->signing_time &&
+		a->cert_valid_at_signing == b->cert_valid_at_signing &&
+		same_str(a->error, b->error);
+}
+
+/* A signature noted at signing time (crypto_sign_detached_noted): the
+ * cached report is exactly the check's, made later, also when the
+ * certificate expired in between (expiring: valid for 2 s only).  And
+ * the lookup really takes the noted report (a made-up one, noted for the
+ * same bytes, comes back), but not one without a signing time. */
+static void test_sign_noted(const char *type, int expiring)
+{
+	struct crypto_verify_cache *vc = crypto_verify_cache_new();
+	struct crypto_verify_report a, b, fake;
+	struct crypto_signer *signer = NULL;
+	struct keypair kp;
+	unsigned char *sig = NULL, *sig2 = NULL, h[32];
+	size_t sig_len = 0, sig2_len = 0;
+	char *error = NULL;
+	int64_t now = util_now();
+
+	if (!ok(make_pair(type, expiring ? now - 60 : 0,
+			  expiring ? now + 2 : 0, &kp) == 0 &&
+		crypto_signer_new(kp.cert, kp.key, &signer, &error) == 0 &&
+		crypto_sign_detached_noted(vc, signer,
+					   (const unsigned char *)doc,
+					   sizeof(doc) - 1, NULL, &sig,
+					   &sig_len, &error) == 0,
+		"%s%s noted: signed (%s)", type, expiring ? " expiring" : "",
+		error != NULL ? error : "ok")) {
+		free(error);
+		crypto_signer_free(&signer);
+		crypto_verify_cache_free(&vc);
+		return;
+	}
+	if (expiring) {
+		while (util_now() <= now + 2)
+			sleep(1);
+	}
+	ok(crypto_verify_detached((const unsigned char *)doc, sizeof(doc) - 1,
+				  sig, sig_len, &a) == 0 && a.valid == 1,
+	   "%s noted: a check says valid", type);
+	ok(crypto_verify_detached_cached(vc, (const unsigned char *)doc,
+					 sizeof(doc) - 1, sig, sig_len,
+					 &b) == 0 && same_report(&a, &b),
+	   "%s%s noted: the noted report is the check's, field for field",
+	   type, expiring ? " expiring" : "");
+	if (expiring)
+		ok(a.cert_valid_at_signing == 1 && b.cert_valid_at_signing == 1 &&
+		   b.not_after < util_now(),
+		   "%s expiring noted: expired now, valid at signing", type);
+	crypto_verify_report_clear(&b);
+
+	/* With the document's hash given, as the submission does. */
+	crypto_sha256(doc, sizeof(doc) - 1, h);
+	if (!expiring) {
+		ok(crypto_sign_detached_noted(vc, signer,
+					      (const unsigned char *)doc,
+					      sizeof(doc) - 1, h, &sig2,
+					      &sig2_len, &error) == 0 &&
+		   crypto_verify_detached_cached(vc, (const unsigned char *)doc,
+						 sizeof(doc) - 1, sig2,
+						 sig2_len, &b) == 0 &&
+		   b.valid == 1 && b.signing_time == a.signing_time,
+		   "%s noted with the hash given: found", type);
+		crypto_verify_report_clear(&b);
+	}
+
+	/* The lookup takes what was noted. */
+	memset(&fake, 0, sizeof(fake));
+	fake.signing_time = 12345;
+	fake.signer_subject = "CN=made up";
+	crypto_verify_cache_note(vc, (const unsigned char *)doc,
+				 sizeof(doc) - 1, h, sig, sig_len, &fake);
+	ok(crypto_verify_detached_cached(vc, (const unsigned char *)doc,
+					 sizeof(doc) - 1, sig, sig_len,
+					 &b) == 0 && b.signing_time == 12345 &&
+	   b.valid == 0 && same_str(b.signer_subject, "CN=made up"),
+	   "%s noted: the lookup takes the noted report", type);
+	crypto_verify_report_clear(&b);
+
+	/* Not kept without a signing time: a fresh cache checks. */
+	crypto_verify_cache_free(&vc);
+	vc = crypto_verify_cache_new();
+	fake.signing_time = 0;
+	crypto_verify_cache_note(vc, (const unsigned char *)doc,
+				 sizeof(doc) - 1, h, sig, sig_len, &fake);
+	ok(crypto_verify_detached_cached(vc, (const unsigned char *)doc,
+					 sizeof(doc) - 1, sig, sig_len,
+					 &b) == 0 && same_report(&a, &b),
+	   "%s noted: a report without a signing time is not kept", type);
+	crypto_verify_report_clear(&b);
+
+	free(sig2);
+	sig2 = NULL;
+	/* No cache: crypto_sign_detached (refused once the certificate
+	 * expired). */
+	ok(crypto_sign_detached_noted(NULL, signer, (const unsigned char *)doc,
+				      sizeof(doc) - 1, NULL, &sig2, &sig2_len,
+				      &error) == (expiring ? -1 : 0),
+	   "%s noted: NULL cache signs as crypto_sign_detached", type);
+	free(error);
+	crypto_verify_report_clear(&a);
+	crypto_verify_cache_free(&vc);
+	crypto_signer_free(&signer);
+	free(sig);
+	free(sig2);
+	free_pair(&kp);
+}
+
 int main(void)
 {
 	log_init("test-crypto-sign", getenv("TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
@@ -433,8 +564,13 @@ int main(void)
 	test_bad_inputs();
 	test_threads("rsa");
 	test_verify_cache("rsa");
-	if (crypto_gost_available())
+	test_sign_noted("rsa", 0);
+	test_sign_noted("ec", 0);
+	test_sign_noted("rsa", 1);
+	if (crypto_gost_available()) {
 		test_verify_cache("gost2012_256");
+		test_sign_noted("gost2012_256", 0);
+	}
 	if (crypto_gost_available())
 		test_threads("gost2012_256");
 	return tap_done();

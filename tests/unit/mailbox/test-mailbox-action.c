@@ -8,6 +8,8 @@
 #include "../edo-fixtures.h"
 
 #include "mailbox/mailbox-action.h"
+/* mb_render_message and the env's verification cache */
+#include "mailbox/mailbox-private.h"
 
 static struct settings set;
 static struct store *store;
@@ -310,6 +312,41 @@ static void test_reject(void)
 	mailbox_result_clear(&res);
 }
 
+/* The letter just submitted renders without checking its signature
+ * again (the submission noted the report), and byte for byte as with a
+ * check: the same rendering with an empty verification cache. */
+static void test_letter_noted(void)
+{
+	struct crypto_verify_cache *noted = env->verify_cache;
+	struct mb_party_cache *parties = mb_party_cache_new();
+	struct mailbox_error err = { 0 };
+	struct mb_rendered r1, r2;
+	unsigned long f0, c0, f1, c1, f2, c2;
+
+	crypto_verify_cache_counts(noted, &f0, &c0);
+	if (mb_render_message(env, 0, B.id, letter_id, 0, parties, &r1,
+			      &err) < 0)
+		mbt_bail("render", err.msg);
+	crypto_verify_cache_counts(noted, &f1, &c1);
+	ok(f1 == f0 + 1 && c1 == c0,
+	   "the rendering finds the submission's report, no check "
+	   "(found %lu->%lu, checked %lu->%lu)", f0, f1, c0, c1);
+	env->verify_cache = crypto_verify_cache_new();
+	if (mb_render_message(env, 0, B.id, letter_id, 0, parties, &r2,
+			      &err) < 0)
+		mbt_bail("render", err.msg);
+	crypto_verify_cache_counts(env->verify_cache, &f2, &c2);
+	ok(c2 == 1 && r1.len == r2.len &&
+	   memcmp(r1.data, r2.data, r1.len) == 0,
+	   "a rendering with a check is the same, byte for byte (%zu, %zu)",
+	   r1.len, r2.len);
+	crypto_verify_cache_free(&env->verify_cache);
+	env->verify_cache = noted;
+	mb_rendered_clear(&r1);
+	mb_rendered_clear(&r2);
+	mb_party_cache_free(&parties);
+}
+
 static void test_letter(void)
 {
 	const char *to_b[] = { addr_b, NULL };
@@ -339,6 +376,7 @@ static void test_letter(void)
 	ok(docs == 1 && sigs == 1,
 	   "Лютик has the document and Ромашка's signature");
 	core_message_free(&msg);
+	test_letter_noted();
 	ok(submit(anna, &m, to_b, &res) == MAILBOX_RES_OK &&
 	   res.rcpts[0].action == MAILBOX_ACT_DUPLICATE &&
 	   strcmp(res.rcpts[0].id, letter_id) == 0,

@@ -228,6 +228,62 @@ static void test_derived(const char *path)
 	store_close(&s);
 }
 
+static int trace_stmt(unsigned what, void *ctx, void *p, void *x)
+{
+	struct buf *log = ctx;
+
+	(void)what;
+	(void)x;
+	buf_printf(log, "%s\n", sqlite3_sql(p));
+	return 0;
+}
+
+/* The Message-IDs of submissions (a hint for the Sent copy) are written in
+ * a derived transaction: NORMAL before the insert, FULL again after. */
+static void test_derived_sent_ids(const char *path)
+{
+	struct store *s = NULL;
+	sqlite3_stmt *st;
+	const char *error;
+	struct buf log;
+	char *action = NULL, *box = NULL;
+	int64_t uid = 0;
+	const char *normal, *insert;
+
+	buf_init(&log);
+	if (store_open(path, &s, &error) != 0 ||
+	    store_user_add(s, "ivanova", NULL, "x", &uid) != STORE_OK) {
+		ok(0, "sent ids: a store and a user");
+		return;
+	}
+	store_lock_write(s);
+	st = store_stmt(s, "PRAGMA synchronous");
+	sqlite3_trace_v2(sqlite3_db_handle(st), SQLITE_TRACE_STMT, trace_stmt,
+			 &log);
+	store_unlock(s);
+	ok(store_mb_sent_id_add(s, uid, "m1@example", "BOX1", "BOX2",
+				"letter", "id1", 1000, 100) == STORE_OK,
+	   "sent ids: added");
+	buf_append(&log, "", 1);
+	normal = strstr((const char *)log.data, "PRAGMA synchronous=NORMAL");
+	insert = strstr((const char *)log.data,
+			"INSERT OR REPLACE INTO mb_sent_ids");
+	ok(normal != NULL && insert != NULL && normal < insert,
+	   "sent ids: written with synchronous=NORMAL");
+	ok(writer_sync(s) == 2, "sent ids: FULL again after");
+	ok(store_mb_sent_id_find(s, uid, "m1@example", &action, &box) ==
+	   STORE_OK && strcmp(action, "letter") == 0,
+	   "sent ids: the row is there");
+	store_lock_write(s);
+	st = store_stmt(s, "PRAGMA synchronous");
+	sqlite3_trace_v2(sqlite3_db_handle(st), 0, NULL, NULL);
+	store_unlock(s);
+	free(action);
+	free(box);
+	buf_free(&log);
+	store_close(&s);
+}
+
 /* A version 6 database (without the tables) gets them on open. */
 static void test_migrate_v7(const char *path)
 {
@@ -263,6 +319,10 @@ int main(void)
 	free(path);
 	path = test_tmp_db();
 	test_derived(path);
+	test_cleanup(path);
+	free(path);
+	path = test_tmp_db();
+	test_derived_sent_ids(path);
 	test_cleanup(path);
 	free(path);
 	path = test_tmp_db();
