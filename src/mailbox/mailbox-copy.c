@@ -489,6 +489,75 @@ static int mb_sent_lookup(struct mailbox_env *env, int64_t user_id,
 	return 0;
 }
 
+/* "<edo id>@domain" of the mail of box_id the client submitted with that
+ * Message-ID, NULL if none.  The operator keeps the id as the client
+ * sent it, with or without <>. */
+static char *mb_sent_find_in_box(struct mailbox_env *env, const char *box_id,
+				 const char *msgid)
+{
+	struct core_error cerr = { 0 };
+	char edo_id[CORE_UUID_LEN], *bracketed;
+	int ret;
+
+	ret = core_find_by_client_id(env->core, box_id, msgid, edo_id, &cerr);
+	if (ret < 0) {
+		bracketed = xasprintf("<%s>", msgid);
+		memset(&cerr, 0, sizeof(cerr));
+		ret = core_find_by_client_id(env->core, box_id, bracketed,
+					     edo_id, &cerr);
+		free(bracketed);
+	}
+	return ret == 0 ? xasprintf("%s@%s", edo_id, env->domain) : NULL;
+}
+
+/* The Message-ID (without <>) of the Sent item of the mail the client's
+ * copy with that Message-ID is of: the operator knows the EDO message by
+ * the client's Message-ID (mb_sent_ids names the acting box), and the
+ * item carries the EDO message's own Message-ID (mb_render_message).
+ * NULL when the user submitted no such mail or the operator does not
+ * know it. */
+static char *mb_sent_item_msgid(struct mailbox_user *user, const char *msgid)
+{
+	struct mailbox_env *env = user->env;
+	char *box = NULL, *full = NULL;
+	size_t i;
+
+	if (env->core == NULL)
+		return NULL;
+	if (store_mb_sent_id_find(env->store, user->id, msgid, NULL, &box) ==
+	    STORE_OK)
+		full = mb_sent_find_in_box(env, box, msgid);
+	free(box);
+	/* No row (another member submitted it, or the row was lost: it is
+	 * written without its own fsync): ask the operator in each box of
+	 * the user, and only those. */
+	for (i = 0; full == NULL && i < user->n_boxes; i++)
+		full = mb_sent_find_in_box(env, user->boxes[i].box_id, msgid);
+	return full;
+}
+
+/* 1 when the operator knows a mail of the user's boxes with the client's
+ * Message-ID; *item_r: its Sent item in this folder, 0 when there is none
+ * (an invitation, or no sync yet). */
+static int mb_sent_item_by_edo_id(struct mailbox_user *user,
+				  struct mb_node *node, const char *msgid,
+				  int64_t *item_r)
+{
+	struct mailbox_error ierr;
+	char *full = mb_sent_item_msgid(user, msgid);
+	uint32_t uid;
+	int found;
+
+	if (full == NULL)
+		return 0;
+	memset(&ierr, 0, sizeof(ierr));
+	if (mb_sent_lookup(user->env, user->id, full, node->folder_id, &found,
+			   &uid, item_r, &ierr) < 0)
+		*item_r = 0;
+	free(full);
+	return 1;
+}
+
 /* Something the user submitted over SMTP, by the Message-ID of the
  * client's copy: an item in a Sent folder of the user (letters, answers,
  * re-signs; the sync runs first when there is none yet), else a row of
@@ -522,10 +591,10 @@ static int mb_sent_match(struct mailbox_user *user, struct mb_node *node,
 	if (*found_r)
 		return 0;
 	ret = store_mb_sent_id_find(env->store, user->id, msgid, NULL, NULL);
-	if (ret == STORE_OK)
-		*found_r = 1;
-	else if (ret != STORE_ERR_NOTFOUND)
+	if (ret != STORE_OK && ret != STORE_ERR_NOTFOUND)
 		return mb_store_error(err, ret, "append");
+	*found_r = mb_sent_item_by_edo_id(user, node, msgid, item_r) ||
+		   ret == STORE_OK;
 	return 0;
 }
 
@@ -711,6 +780,18 @@ int mailbox_sent_has(struct mailbox_user *user, const char *message_id,
 		return 0;
 	ret = store_mb_item_find_message_id(user->env->store, user->id,
 					    STORE_MB_ROLE_SENT, id, &items, &n);
+	if (ret == STORE_OK && n == 0) {
+		/* a submitted mail: its item has the EDO message's id */
+		char *edo = mb_sent_item_msgid(user, id);
+
+		store_mb_item_list_free(items, n);
+		items = NULL;
+		n = 0;
+		if (edo != NULL)
+			ret = store_mb_item_find_message_id(user->env->store,
+				user->id, STORE_MB_ROLE_SENT, edo, &items, &n);
+		free(edo);
+	}
 	free(id);
 	if (ret != STORE_OK)
 		return mb_store_error(err, ret, "sent lookup");

@@ -754,11 +754,18 @@ static int mb_render_message_view(struct mailbox_env *env,
 	rm.msg = &v.shown;
 	mb_party_fill(&rm.from, mb_party(env, parties, msg->from_box));
 	mb_party_fill(&rm.to, mb_party(env, parties, msg->to_box));
-	/* Our Sent item carries the client's Message-ID, so the copy the
-	 * client APPENDs afterwards is recognised. */
+	/* The Sent item has a Message-ID of its own (the EDO message's, as
+	 * every EDO item), not the client's: Thunderbird gives the body of
+	 * the copy it APPENDed to any new UID whose Message-ID equals the
+	 * copy's, so an item with the client's Message-ID showed
+	 * Thunderbird's copy instead of the EDO record (issue 11 section 1;
+	 * doc/imap.md).  The copy is recognised through mb_sent_ids
+	 * (mb_sent_match).  rm.message_id stays NULL: the EDO id.  The
+	 * client's id is kept in a header of its own, which also keeps the
+	 * Sent rendering apart from the recipient's (its own blob key). */
 	if (outgoing && msg->client_message_id != NULL)
 		client_id = mb_strip_brackets(msg->client_message_id);
-	rm.message_id = client_id;
+	rm.client_message_id = client_id;
 	if (msg->reply_to[0] != '\0')
 		in_reply_to = mb_reply_target(env, user_id, box_id,
 					      msg->reply_to);

@@ -386,6 +386,9 @@ static void message_headers(struct buf *b, const struct mime_render_msg *r,
 		header_msgid_at(b, "In-Reply-To", irt, r->domain);
 		header_msgid_at(b, "References", irt, r->domain);
 	}
+	if (r->client_message_id != NULL && *r->client_message_id != '\0')
+		header_msgid_at(b, "X-EDO-Client-Message-ID",
+				r->client_message_id, r->domain);
 	mimew_header_text(b, "X-EDO-Kind", kind_name(m->kind));
 	mimew_header_text(b, "X-EDO-Message-Id", m->id);
 	mimew_header_text(b, "X-EDO-From-Box", m->from_box);

@@ -50,6 +50,10 @@ struct mime_render_msg {
 	struct mime_party from, to;
 	const char *message_id;		/* without <>; NULL: <msg.id@domain> */
 	const char *in_reply_to;	/* without <>; may be NULL */
+	/* The sender's own rendering (Sent) of a mail it submitted: the
+	 * Message-ID of the client's mail, without <>, shown as
+	 * X-EDO-Client-Message-ID; NULL otherwise. */
+	const char *client_message_id;
 	const struct mime_sig_report *reports;
 	size_t n_reports;
 	int was_encrypted;		/* say so in headers and text */

@@ -45,6 +45,11 @@ def xsd_valid(xml, xsd):
         return r.returncode == 0, r.stdout + r.stderr
 
 
+def is_sent_of(m, mid):
+    """m is the Sent item of the mail the client sent with Message-ID mid."""
+    return (m.get("X-EDO-Client-Message-ID") or "").strip("<> ") == mid
+
+
 def notices_about(d, login, mid):
     """[(uid, msg)] of the notices in INBOX that answer Message-ID mid."""
     out = []
@@ -82,16 +87,20 @@ class FlowNotices(DaemonTestCase):
                             data)
         self.assertEqual(code, 250, text)
         sent, flags, _ = imap_wait(
-            d, "romashka", SENT,
-            lambda m, f: (m["Message-ID"] or "").strip("<> ") == mid)
-        notes = self.wait_flow("romashka", mid)
+            d, "romashka", SENT, lambda m, f: is_sent_of(m, mid))
+        # the Sent item has the EDO message's own Message-ID (so that
+        # Thunderbird does not take its copy for it, doc/imap.md); the
+        # notices answer that one
+        item = sent["Message-ID"].strip("<> ")
+        self.assertNotEqual(item, mid)
+        notes = self.wait_flow("romashka", item)
         self.assertIn(len(notes), (1, 2),
                       "delivery+confirmation and receipt: one or two "
                       "notices, not one per event")
         seen = {}
         for uid, note in notes:
-            self.assertEqual(note["In-Reply-To"].strip(), "<%s>" % mid)
-            self.assertIn(mid, note["References"])
+            self.assertEqual(note["In-Reply-To"].strip(), "<%s>" % item)
+            self.assertIn(item, note["References"])
             frm = str(email.header.make_header(
                 email.header.decode_header(note["From"])))
             self.assertIn("Шлюз ЭДО / EDO gateway", frm)
@@ -129,20 +138,20 @@ class FlowNotices(DaemonTestCase):
         # The keywords stay, for clients that show them.
         _, flags, _ = imap_wait(
             d, "romashka", SENT,
-            lambda m, f: (m["Message-ID"] or "").strip("<> ") == mid and
-            "$EDO_Receipt" in f)
+            lambda m, f: is_sent_of(m, mid) and "$EDO_Receipt" in f)
         for kw in ("$EDO_Delivered", "$EDO_Confirmed", "$EDO_Receipt"):
             self.assertIn(kw, flags)
         # Nobody else gets a notice (the recipient's own receipt is its
         # keyword), and the third organization sees nothing of it.
         for login in ("lutik", "vasilek"):
-            self.assertEqual(notices_about(d, login, mid), [], login)
+            self.assertEqual(notices_about(d, login, item), [], login)
         for _, _, raw in imap_messages(d, "vasilek", "INBOX"):
             self.assertNotIn(mid.encode(), raw)
+            self.assertNotIn(item.encode(), raw)
         _, lflags, _ = imap_wait(
             d, "lutik", "INBOX",
             lambda m, f: m["Subject"] == "Счёт 15" and "$EDO_Receipt" in f)
-        self.__class__.mid = mid
+        self.__class__.mid = item
         self.__class__.count = len(notes)
 
     def test_2_restart_makes_no_second_notice(self):
@@ -171,6 +180,9 @@ class FlowNotices(DaemonTestCase):
         code, text = submit(d, "romashka", d.addr(R_INN), d.addr(L_INN),
                             data)
         self.assertEqual(code, 250, text)
+        sent, _, _ = imap_wait(d, "romashka", SENT,
+                               lambda m, f: is_sent_of(m, mid))
+        mid = sent["Message-ID"].strip("<> ")
         note, _, _ = imap_wait(
             d, "romashka", "INBOX",
             lambda m, f: m.get("X-EDO-Kind") == "notice" and

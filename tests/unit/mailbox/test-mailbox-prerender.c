@@ -403,7 +403,7 @@ static void test_shared_document(void)
 	   "both boxes pre-rendered");
 	b_in = shared_blob(B.id, id, "in");
 	b_out = shared_blob(A.id, id, "out");
-	ok(b_in > 0 && b_out > 0 && b_in != b_out, "two blobs");
+	ok(b_in > 0 && b_out > 0 && b_in != b_out, "two blobs (%lld %lld)", (long long)b_in, (long long)b_out);
 	ok(count_rows("SELECT count(*) FROM mb_parts WHERE size > 100000") ==
 	   1 && count_rows("SELECT count(*) FROM mb_blob_parts bp JOIN "
 			   "mb_parts p ON p.id = bp.part_id WHERE p.size > "
