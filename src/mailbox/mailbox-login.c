@@ -62,6 +62,14 @@ static void mb_login_parse(const struct mailbox_env *env, const char *login,
 	l->user = xstrndup(login, len);
 }
 
+char *mb_login_user(const struct mailbox_env *env, const char *login)
+{
+	struct mb_login l;
+
+	mb_login_parse(env, login, &l);
+	return l.user;
+}
+
 static void mb_user_free_boxes(struct mailbox_user *user)
 {
 	size_t i;

@@ -853,7 +853,9 @@ class Accounts(unittest.TestCase):
     def test_throttle_other_address_and_window(self):
         """SMTP and IMAP: auth_fail_limit (3) failures lock the login out
         from that address only, until auth_fail_window (8 s) has passed
-        since the first failure."""
+        since the first failure.  (SMTP and IMAP try different accounts:
+        one account's checks run one at a time and slow down after
+        failures, test_auth_limits.py.)"""
         d = self.d
 
         def smtp_auth(password, source="127.0.0.1"):
@@ -865,7 +867,7 @@ class Accounts(unittest.TestCase):
 
         def imap_auth(password, source="127.0.0.7"):
             r = Raw(d, source=source)
-            t = r.login("vasilek", password)
+            t = r.login("lutik", password)
             r.close()
             return t[:4]
         t0 = time.time()
@@ -886,7 +888,7 @@ class Accounts(unittest.TestCase):
         self.assertLess(time.time() - t0, 8, "too slow to see the window")
         s = RawSMTP(d, "submissions")
         s.ehlo()
-        self.assertEqual(s.login("lutik")[0], 235)
+        self.assertEqual(s.login("romashka")[0], 235)
         s.close()
         # after the window it is over
         # (util_now() has whole seconds, and the first failure was
