@@ -72,7 +72,9 @@ const char *mb_dummy_hash(struct mailbox_env *env)
 
 	pthread_mutex_lock(&env->lock);
 	if (env->dummy_hash == NULL &&
-	    crypto_password_hash("edomail-no-such-user", &env->dummy_hash) < 0)
+	    crypto_password_hash_iter("edomail-no-such-user",
+				      env->set->password_iterations,
+				      &env->dummy_hash) < 0)
 		env->dummy_hash = NULL;
 	h = env->dummy_hash;
 	pthread_mutex_unlock(&env->lock);

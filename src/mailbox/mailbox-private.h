@@ -94,6 +94,7 @@ struct mailbox_user {
 	int refs;
 	int64_t id;
 	char *login;			/* as the client gave it */
+	int64_t pw_epoch;		/* users.pw_epoch at login */
 	int multi;			/* INBOX + one folder per organization */
 	struct mb_box *boxes;
 	size_t n_boxes;
@@ -276,6 +277,10 @@ void mb_view_unregister(struct mailbox_env *env, struct mailbox_view *view);
 const char *mb_dummy_hash(struct mailbox_env *env);
 /* 1 when box_id is one of the organizations this session serves. */
 int mb_user_serves(const struct mailbox_user *user, const char *box_id);
+/* The user's own state since login: 0 still active with the password of
+ * the login; -1 MAILBOX_ERR_AUTH (blocked, removed, password changed:
+ * a bilingual text) or a store failure (mailbox-login.c). */
+int mb_user_state_check(struct mailbox_user *user, struct mailbox_error *err);
 
 /* mailbox-authcache.c: verified logins for limits.auth_cache_ttl seconds
  * (memory only, a salted hash, never the password).  Thread-safe; NULL

@@ -220,6 +220,11 @@ static const struct store_migration store_migrations[] = {
 	     ") WITHOUT ROWID;"
 	     "CREATE INDEX IF NOT EXISTS mb_sent_ids_created"
 	     "  ON mb_sent_ids(created);" },
+	/* 11: a password change ends the sessions opened with the old
+	 * password (issue 12 item 4): they compare the epoch they logged in
+	 * with; a hash upgraded at login (more iterations, same password)
+	 * keeps it.  (9 and 10 are other branches'.) */
+	{ 11, "ALTER TABLE users ADD COLUMN pw_epoch INTEGER NOT NULL DEFAULT 0;" },
 	{ 0, NULL }
 };
 
