@@ -215,7 +215,7 @@ class AuthRights(h.DaemonTestCase):
         c = d.imap("viewer")
         c.select("INBOX")
         # the document (not a notice letter): it has X-EDO-Documents
-        typ, data = c.uid("SEARCH", "HEADER", "X-EDO-Documents", "")
+        typ, data = c.uid("SEARCH", "HEADER", "X-EDO-Documents", '""')
         uids = data[0].split()
         self.assertTrue(uids, data)
         uid = uids[0].decode()
@@ -239,7 +239,7 @@ class AuthRights(h.DaemonTestCase):
         self.assertGreaterEqual(n, 1)
         # the owner may archive it
         o.select("INBOX")
-        typ, data = o.uid("SEARCH", "HEADER", "X-EDO-Documents", "")
+        typ, data = o.uid("SEARCH", "HEADER", "X-EDO-Documents", '""')
         ouid = data[0].split()[0].decode()
         typ, data = o.uid("MOVE", ouid, q(ARCHIVE))
         self.assertEqual(typ, "OK", data)
