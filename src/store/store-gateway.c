@@ -63,7 +63,8 @@ int store_role_can_sign(enum store_role role)
 
 /* ---- users ---- */
 
-#define GW_USER_COLS "id, login, full_name, pw_hash, status, pw_epoch"
+#define GW_USER_COLS "id, login, full_name, pw_hash, status, " \
+	"COALESCE((SELECT epoch FROM user_pw_epochs WHERE user_id = users.id), 0)"
 
 void store_user_clear(struct store_user *u)
 {
@@ -159,16 +160,33 @@ int store_user_set_password(struct store *s, int64_t id, const char *pw_hash)
 	sqlite3_stmt *st;
 	int ret = STORE_ERR_INTERNAL;
 
+	/* the hash and the epoch together, or neither */
+	if ((ret = store_tx_begin(s)) != STORE_OK)
+		return ret;
+	ret = STORE_ERR_INTERNAL;
 	store_lock(s);
-	st = store_stmt(s, "UPDATE users SET pw_hash = ?, pw_epoch = pw_epoch + 1 "
-			"WHERE id = ?");
+	st = store_stmt(s, "UPDATE users SET pw_hash = ? WHERE id = ?");
 	if (st != NULL) {
 		store_bind_text_or_null(st, 1, pw_hash);
 		sqlite3_bind_int64(st, 2, id);
 		ret = store_step_change(s, st, "user set password");
 	}
+	if (ret == STORE_OK) {
+		ret = STORE_ERR_INTERNAL;
+		st = store_stmt(s, "INSERT INTO user_pw_epochs (user_id, epoch) "
+				"VALUES (?, 1) ON CONFLICT (user_id) DO UPDATE "
+				"SET epoch = epoch + 1");
+		if (st != NULL) {
+			sqlite3_bind_int64(st, 1, id);
+			ret = store_step_done(s, st, "user set password epoch");
+		}
+	}
 	store_unlock(s);
-	return ret;
+	if (ret != STORE_OK) {
+		store_tx_rollback(s);
+		return ret;
+	}
+	return store_tx_commit(s);
 }
 
 int store_user_upgrade_hash(struct store *s, int64_t id, const char *old_hash,

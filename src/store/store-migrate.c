@@ -223,8 +223,12 @@ static const struct store_migration store_migrations[] = {
 	/* 11: a password change ends the sessions opened with the old
 	 * password (issue 12 item 4): they compare the epoch they logged in
 	 * with; a hash upgraded at login (more iterations, same password)
-	 * keeps it.  (9 and 10 are other branches'.) */
-	{ 11, "ALTER TABLE users ADD COLUMN pw_epoch INTEGER NOT NULL DEFAULT 0;" },
+	 * keeps it.  A table of its own (no row: epoch 0), because ADD
+	 * COLUMN cannot be run twice.  (9 and 10 are other branches'.) */
+	{ 11, "CREATE TABLE IF NOT EXISTS user_pw_epochs ("
+	      "  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	      "  epoch INTEGER NOT NULL"
+	      ");" },
 	{ 0, NULL }
 };
 

@@ -92,6 +92,20 @@ def at_once(fn, args_list):
         return [f.result() for f in futs]
 
 
+def top_up(test, fn, d, login, source, done):
+    """Wrong passwords one at a time until the address is throttled (on a
+    loaded machine attempts sent at once may give up waiting, [UNAVAILABLE]
+    or 454, before the limit is reached): never more checks in all than
+    the limit."""
+    for i in range(LIMIT + 1):
+        r = fn(d, login, "wrong-again-%d" % i, source)
+        if THROTTLED in r.lower():
+            break
+        done += checked([r])
+    test.assertLessEqual(len(done), LIMIT)
+    test.assertIn(THROTTLED, r.lower())
+
+
 def checked(replies):
     """The replies of attempts whose password was checked."""
     return [r for r in replies
@@ -113,10 +127,11 @@ class AuthLimits(h.DaemonTestCase):
         d = self.d
         replies = at_once(imap_login, [(d, "flood1", "wrong-%d" % i,
                                         "127.0.10.1") for i in range(200)])
-        self.assertLessEqual(len(checked(replies)), LIMIT, replies[:10])
-        self.assertGreater(sum(THROTTLED in r.lower() for r in replies), 0)
+        done = checked(replies)
+        self.assertLessEqual(len(done), LIMIT, replies[:10])
         for r in replies:
             self.assertTrue(r.startswith(b"L NO"), r)
+        top_up(self, imap_login, d, "flood1", "127.0.10.1", done)
         # the address is throttled now, even with the right password
         self.assertIn(THROTTLED, imap_login(d, "flood1", "pw-flood1",
                                             "127.0.10.1").lower())
@@ -125,9 +140,11 @@ class AuthLimits(h.DaemonTestCase):
         d = self.d
         replies = at_once(smtp_login, [(d, "flood2", "wrong-%d" % i,
                                         "127.0.10.2") for i in range(100)])
-        self.assertLessEqual(len(checked(replies)), LIMIT, replies[:10])
+        done = checked(replies)
+        self.assertLessEqual(len(done), LIMIT, replies[:10])
         for r in replies:
             self.assertTrue(r[:3] in (b"535", b"454"), r)
+        top_up(self, smtp_login, d, "flood2", "127.0.10.2", done)
         self.assertIn(b"454", smtp_login(d, "flood2", "pw-flood2",
                                          "127.0.10.2")[:3])
 
@@ -138,6 +155,8 @@ class AuthLimits(h.DaemonTestCase):
         replies = at_once(fn, args)
         done = checked(replies)
         self.assertLessEqual(len(done), LIMIT, replies[:10])
+        if not replies[50].startswith(ok_prefix):
+            top_up(self, fn, d, login, source, done)
         again = fn(d, login, "pw-" + login, source)
         if replies[50].startswith(ok_prefix):
             # let in: then it was one of the checked, and the address
