@@ -91,6 +91,9 @@ static const struct settings_key settings_keys[] = {
 	{ "limits", "auth_fail_limit", SETTINGS_KEY_INT, S(auth_fail_limit), 1, 1000 },
 	{ "limits", "auth_fail_window", SETTINGS_KEY_INT, S(auth_fail_window), 1, 86400 },
 	{ "limits", "auth_cache_ttl", SETTINGS_KEY_INT, S(auth_cache_ttl), 0, 3600 },
+	/* below the default only for tests: every new hash costs this */
+	{ "limits", "password_iterations", SETTINGS_KEY_INT,
+	  S(password_iterations), 1000, 10000000 },
 	{ "limits", "invitation_max_text", SETTINGS_KEY_INT,
 	  S(invitation_max_text), 1, 100000 },
 	{ "limits", "quota_storage", SETTINGS_KEY_SIZE, S(quota_storage), 0,
@@ -196,6 +199,7 @@ void settings_defaults(struct settings *set)
 	set->auth_fail_limit = 5;
 	set->auth_fail_window = 300;
 	set->auth_cache_ttl = 60;
+	set->password_iterations = 600000;	/* CRYPTO_PASSWORD_ITERATIONS */
 	set->invitation_max_text = 2000;
 	/* What one user may keep of their own (drafts, archive folders,
 	 * appended copies): doc/imap.md, "Quota". */

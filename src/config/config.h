@@ -63,6 +63,7 @@ struct settings {
 	int auth_fail_limit;	/* failed logins per address+login per window */
 	int auth_fail_window;	/* seconds */
 	int auth_cache_ttl;	/* seconds a verified login is remembered; 0 off */
+	int password_iterations; /* PBKDF2 iterations of new password hashes */
 	int invitation_max_text; /* characters */
 	size_t quota_storage;	/* bytes a user may store; 0 = no quota */
 };

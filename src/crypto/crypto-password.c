@@ -3,7 +3,9 @@
  *
  * PBKDF2 rather than scrypt/Argon2 because OpenSSL 3.0 has it everywhere
  * and it is FIPS-approved; the iteration count lives in the stored string,
- * so raising CRYPTO_PASSWORD_ITERATIONS later keeps old hashes working. */
+ * so raising CRYPTO_PASSWORD_ITERATIONS later keeps old hashes working
+ * (100,000 until issue 12; 600,000 since, and older hashes are upgraded
+ * at the next login). */
 #include "crypto/crypto-private.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -34,22 +36,31 @@ static int crypto_pbkdf2(const char *password, const unsigned char *salt,
 
 int crypto_password_hash(const char *password, char **hash_r)
 {
+	return crypto_password_hash_iter(password, CRYPTO_PASSWORD_ITERATIONS,
+					 hash_r);
+}
+
+int crypto_password_hash_iter(const char *password, int iterations,
+			      char **hash_r)
+{
 	unsigned char salt[CRYPTO_PASSWORD_SALT_LEN];
 	unsigned char hash[CRYPTO_PASSWORD_HASH_LEN];
 
-	if (strlen(password) > CRYPTO_PASSWORD_MAX_LEN)
+	if (strlen(password) > CRYPTO_PASSWORD_MAX_LEN ||
+	    iterations < CRYPTO_PASSWORD_MIN_ITER ||
+	    iterations > CRYPTO_PASSWORD_MAX_ITER)
 		return -1;
 	if (RAND_bytes(salt, sizeof(salt)) != 1)
 		fatalx("RAND_bytes failed");
 	if (crypto_pbkdf2(password, salt, sizeof(salt),
-			  CRYPTO_PASSWORD_ITERATIONS, hash, sizeof(hash)) < 0) {
+			  iterations, hash, sizeof(hash)) < 0) {
 		crypto_drain_errors("PKCS5_PBKDF2_HMAC");
 		return -1;
 	}
 	char *salt64 = crypto_base64(salt, sizeof(salt));
 	char *hash64 = crypto_base64(hash, sizeof(hash));
 	*hash_r = xasprintf(CRYPTO_PASSWORD_PREFIX "%d$%s$%s",
-			    CRYPTO_PASSWORD_ITERATIONS, salt64, hash64);
+			    iterations, salt64, hash64);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	free(salt64);
 	free(hash64);
@@ -118,6 +129,18 @@ static int crypto_password_parse(const char *stored,
 		return -1;
 	}
 	return 0;
+}
+
+int crypto_password_iterations(const char *hash)
+{
+	struct crypto_password_parsed p;
+	int iter;
+
+	if (hash == NULL || crypto_password_parse(hash, &p) < 0)
+		return 0;
+	iter = p.iter;
+	crypto_password_parsed_clear(&p);
+	return iter;
 }
 
 int crypto_password_verify(const char *password, const char *hash)

@@ -1,6 +1,7 @@
 /* edomailctl user add|list|block|unblock|passwd, member add|block|unblock|list */
 #include "ctl/ctl.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ static int ctl_login_valid(const char *login)
 
 struct ctl_pw_args {
 	const char *name, *password, *password_file;
+	int password_fd;		/* -1: none */
 };
 
 static int ctl_pw_parse(int argc, char **argv, struct ctl_pw_args *a,
@@ -40,11 +42,14 @@ static int ctl_pw_parse(int argc, char **argv, struct ctl_pw_args *a,
 		{ "name", required_argument, NULL, 'n' },
 		{ "password", required_argument, NULL, 'p' },
 		{ "password-file", required_argument, NULL, 'f' },
+		{ "password-fd", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int ch;
+	int ch, given = 0;
+	char *end;
 
 	memset(a, 0, sizeof(*a));
+	a->password_fd = -1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
@@ -52,24 +57,35 @@ static int ctl_pw_parse(int argc, char **argv, struct ctl_pw_args *a,
 				return -1;
 			a->name = optarg;
 			break;
-		case 'p': a->password = optarg; break;
-		case 'f': a->password_file = optarg; break;
+		case 'p': a->password = optarg; given++; break;
+		case 'f': a->password_file = optarg; given++; break;
+		case 'd':
+			errno = 0;
+			a->password_fd = (int)strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || end == optarg ||
+			    a->password_fd < 0)
+				return -1;
+			given++;
+			break;
 		default: return -1;
 		}
 	}
-	if (argc - optind != 1 || (a->password != NULL && a->password_file != NULL))
+	if (argc - optind != 1 || given > 1)
 		return -1;
 	return 0;
 }
 
-static int ctl_hash_password(const struct ctl_pw_args *a, char **hash_r)
+static int ctl_hash_password(struct ctl *ctl, const struct ctl_pw_args *a,
+			     char **hash_r)
 {
 	char *pw = NULL;
 	int ret;
 
-	if (ctl_read_password(a->password, a->password_file, &pw) < 0)
+	if (ctl_read_password(a->password, a->password_file, a->password_fd,
+			      &pw) < 0)
 		return -1;
-	ret = crypto_password_hash(pw, hash_r);
+	ret = crypto_password_hash_iter(pw, ctl->set.password_iterations,
+					hash_r);
 	ctl_wipe_free(pw);
 	if (ret < 0)
 		return ctl_error("не удалось вычислить хэш пароля / cannot hash the "
@@ -96,7 +112,7 @@ int ctl_cmd_user_add(struct ctl *ctl, int argc, char **argv)
 	    !util_utf8_valid((const unsigned char *)a.name, strlen(a.name))))
 		return ctl_error("имя длиннее 500 байт или не UTF-8 / the name is "
 				 "longer than 500 bytes or not UTF-8");
-	if (ctl_hash_password(&a, &hash) < 0)
+	if (ctl_hash_password(ctl, &a, &hash) < 0)
 		return CTL_EXIT_ERROR;
 	ret = store_user_add(ctl->store, login, a.name, hash, &id);
 	ctl_wipe_free(hash);
@@ -181,14 +197,18 @@ int ctl_cmd_user_passwd(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage("user passwd");
 	if (ctl_find_user(ctl, argv[optind], &u) < 0)
 		return CTL_EXIT_ERROR;
-	if (ctl_hash_password(&a, &hash) < 0) {
+	if (ctl_hash_password(ctl, &a, &hash) < 0) {
 		store_user_clear(&u);
 		return CTL_EXIT_ERROR;
 	}
 	ret = store_user_set_password(ctl->store, u.id, hash);
 	ctl_wipe_free(hash);
+	/* the epoch went up with the hash: the daemon ends the sessions
+	 * opened with the old password (within 15 s, IMAP; at the next
+	 * MAIL FROM or final dot, SMTP) */
 	if (ret == STORE_OK)
-		printf("Пароль изменён / password changed: %s\n", u.login);
+		printf("Пароль изменён, открытые сеансы закрываются / password "
+		       "changed, open sessions are closed: %s\n", u.login);
 	store_user_clear(&u);
 	return ret == STORE_OK ? CTL_EXIT_OK : ctl_store_error(ret, "user passwd");
 }

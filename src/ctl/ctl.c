@@ -29,13 +29,13 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "org show", ctl_cmd_org_show, "ORG" },
 	{ "org policy", ctl_cmd_org_policy, "ORG --encrypt on|off" },
 	{ "user add", ctl_cmd_user_add,
-	  "LOGIN [--name NAME] [--password P | --password-file FILE]" },
+	  "LOGIN [--name NAME] [--password P | --password-file FILE | --password-fd N]" },
 	{ "user list", ctl_cmd_user_list, "" },
 	{ "user block", ctl_cmd_user_block, "LOGIN" },
 	{ "user unblock", ctl_cmd_user_unblock, "LOGIN" },
 	{ "user quota", ctl_cmd_user_quota, "LOGIN [SIZE|default|none]" },
 	{ "user passwd", ctl_cmd_user_passwd,
-	  "LOGIN [--password P | --password-file FILE]" },
+	  "LOGIN [--password P | --password-file FILE | --password-fd N]" },
 	{ "member add", ctl_cmd_member_add,
 	  "LOGIN ORG --role owner|admin|signer|reader" },
 	{ "member block", ctl_cmd_member_block, "LOGIN ORG" },
@@ -280,16 +280,24 @@ static int ctl_password_from_stdin(char **pw_r)
 	return 0;
 }
 
-int ctl_read_password(const char *given, const char *file, char **pw_r)
+int ctl_read_password(const char *given, const char *file, int fd,
+		      char **pw_r)
 {
+	char fdname[32];
 	FILE *f;
 	int ret;
 
 	*pw_r = NULL;
+	if (fd >= 0) {
+		/* a descriptor the caller opened (a pipe from a secret
+		 * store): nothing in argv, nothing on disk */
+		snprintf(fdname, sizeof(fdname), "descriptor %d", fd);
+		file = fdname;
+	}
 	if (given != NULL) {
 		*pw_r = xstrdup(given);
 	} else if (file != NULL) {
-		f = fopen(file, "r");
+		f = fd >= 0 ? fdopen(fd, "r") : fopen(file, "r");
 		if (f == NULL)
 			return ctl_error("%s: %s", file, strerror(errno)), -1;
 		ret = ctl_read_line(f, pw_r);

@@ -53,9 +53,10 @@ int ctl_node_key(struct ctl *ctl);
 int ctl_find_org(struct ctl *ctl, const char *query, struct store_org *o_r);
 int ctl_find_user(struct ctl *ctl, const char *login, struct store_user *u_r);
 
-/* Password from --password, --password-file or stdin (asked twice on a
+/* Password from --password, --password-file, --password-fd or stdin (asked twice on a
  * terminal).  The caller wipes and frees it. */
-int ctl_read_password(const char *given, const char *file, char **pw_r);
+int ctl_read_password(const char *given, const char *file, int fd,
+		      char **pw_r);
 void ctl_wipe_free(char *s);
 /* A whole file of at most CTL_MAX_FILE bytes, NUL-terminated. */
 int ctl_read_file(const char *path, unsigned char **data_r, size_t *len_r);

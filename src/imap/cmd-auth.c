@@ -16,6 +16,10 @@
  * Timers, never sleep: the loop keeps serving everyone else. */
 #define AUTH_FAIL_DELAY_MS 1000
 #define AUTH_THROTTLE_DELAY_MS 3000
+/* A login waiting for another check of its address or account (the
+ * limits of mailbox_auth_gate) gives up after this long with a temporary
+ * failure. */
+#define AUTH_WAIT_MAX_MS 20000
 
 int cmd_capability(struct imap_session *s, struct imap_cmd *cmd)
 {
@@ -137,6 +141,9 @@ struct imap_login_job {
 	struct imap_session *s;		/* NULL once the session is gone */
 	struct mailbox_env *env;
 	char *login, *password;
+	struct mailbox_auth_slot *slot;	/* the gate's, while checked */
+	int on_worker;			/* else waiting for the gate */
+	int64_t started_ms;
 	struct mailbox_user *user;
 	struct mailbox_error err;
 	int ret;
@@ -144,6 +151,11 @@ struct imap_login_job {
 
 static void login_job_free(struct imap_login_job *j)
 {
+	/* a check ended: what it found goes to the counters */
+	mailbox_auth_end(j->env, &j->slot,
+			 j->ret == 0 ? MAILBOX_AUTH_OK :
+			 j->err.cls == MAILBOX_ERR_TEMP ? MAILBOX_AUTH_TEMP :
+			 MAILBOX_AUTH_FAILED);
 	if (j->user != NULL)
 		mailbox_user_free(&j->user);
 	OPENSSL_cleanse(j->password, strlen(j->password));
@@ -162,7 +174,6 @@ static int login_finish(struct imap_session *s, struct imap_cmd *cmd,
 			imap_cmd_reply_error(s, cmd, &j->err);
 			return 1;
 		}
-		imap_server_auth_result(s->srv, s->addr, j->login, 0);
 		char *text = xasprintf("NO [AUTHENTICATIONFAILED] %s",
 			j->err.msg[0] != '\0' ? j->err.msg :
 			"Неверный логин или пароль / Authentication failed");
@@ -171,7 +182,6 @@ static int login_finish(struct imap_session *s, struct imap_cmd *cmd,
 		free(text);
 		return 0;
 	}
-	imap_server_auth_result(s->srv, s->addr, j->login, 1);
 	s->user = j->user;
 	j->user = NULL;
 	s->access_ms = util_mono_ms();	/* mailbox_login just checked */
@@ -223,38 +233,45 @@ static void login_done(void *ctx)
 
 void cmd_auth_orphan(struct imap_session *s)
 {
-	s->login_job->s = NULL;
+	struct imap_login_job *j = s->login_job;
+
 	s->login_job = NULL;
+	if (j->on_worker)
+		j->s = NULL;	/* freed by login_done */
+	else
+		login_job_free(j);
 }
 
-/* 1 replied now, 0 the reply comes later (a worker or a timer). */
-static int session_login(struct imap_session *s, struct imap_cmd *cmd,
-			 const char *login, const char *password)
+static int login_throttled(struct imap_session *s, struct imap_login_job *j)
 {
-	struct imap_login_job *j;
+	/* not even checked: a guesser learns nothing */
+	log_info("imap %s: login %s throttled", s->addr, j->login);
+	reply_later(s, AUTH_THROTTLE_DELAY_MS,
+		"NO [AUTHENTICATIONFAILED] Слишком много неудачных попыток входа, "
+		"попробуйте позже / Too many failed logins, try again later");
+	login_job_free(j);
+	return 0;
+}
+
+/* One try of a login through the limits (mailbox_auth_gate): refused,
+ * answered from the login cache, checked on the pool, or asked again
+ * after a wait.  1 replied now, 0 the reply comes later. */
+static int login_attempt(struct imap_session *s, struct imap_cmd *cmd,
+			 struct imap_login_job *j)
+{
 	struct worker_pool *workers = imap_server_workers(s->srv);
+	int64_t wait_ms;
 	int ret;
 
-	if (*login == '\0' || strlen(login) > 256 || strlen(password) > 1024) {
-		imap_cmd_reply(s, cmd, "NO", "[AUTHENTICATIONFAILED] Неверный логин или пароль / Authentication failed");
-		return 1;
-	}
-	if (imap_server_auth_blocked(s->srv, s->addr, login)) {
-		/* not even checked: a guesser learns nothing */
-		log_info("imap %s: login %s throttled", s->addr, login);
-		reply_later(s, AUTH_THROTTLE_DELAY_MS,
-			"NO [AUTHENTICATIONFAILED] Слишком много неудачных попыток входа, "
-			"попробуйте позже / Too many failed logins, try again later");
-		return 0;
-	}
-	j = xcalloc(1, sizeof(*j));
-	j->env = imap_server_env(s->srv);
-	j->login = xstrdup(login);
-	j->password = xstrdup(password);
+	if (mailbox_auth_gate(j->env, s->addr, j->login, 0, &j->slot,
+			      &wait_ms) == MAILBOX_AUTH_THROTTLED)
+		return login_throttled(s, j);
 	/* A login verified a moment ago (limits.auth_cache_ttl) needs no
 	 * hashing: answered here, not queued behind other sessions' PBKDF2
-	 * on the pool. */
-	ret = mailbox_login_cached(j->env, login, password, &j->user, &j->err);
+	 * on the pool, nor behind the limits' one check at a time (only the
+	 * right password is found there). */
+	ret = mailbox_login_cached(j->env, j->login, j->password, &j->user,
+				   &j->err);
 	if (ret != 1) {
 		j->ret = ret;
 		ret = login_finish(s, cmd, j);
@@ -262,10 +279,37 @@ static int session_login(struct imap_session *s, struct imap_cmd *cmd,
 		return ret;
 	}
 	memset(&j->err, 0, sizeof(j->err));
+	switch (mailbox_auth_gate(j->env, s->addr, j->login, 1, &j->slot,
+				  &wait_ms)) {
+	case MAILBOX_AUTH_THROTTLED:
+		return login_throttled(s, j);
+	case MAILBOX_AUTH_WAIT:
+		if (util_mono_ms() - j->started_ms + wait_ms > AUTH_WAIT_MAX_MS) {
+			log_info("imap %s: login %s: waited too long for the "
+				 "check", s->addr, j->login);
+			login_job_free(j);
+			imap_cmd_reply(s, cmd, "NO", "[UNAVAILABLE] Идут другие "
+				"попытки входа, повторите позже / other logins "
+				"are being checked, try again later");
+			return 1;
+		}
+		{
+			struct timeval tv = { (time_t)(wait_ms / 1000),
+					      (suseconds_t)(wait_ms % 1000) * 1000 };
+
+			s->login_job = j;
+			s->delay_kind = 2;
+			evtimer_add(s->delay_ev, &tv);
+		}
+		return 0;
+	case MAILBOX_AUTH_GO:
+		break;
+	}
 	if (workers != NULL) {
 		/* password hashing takes a good fraction of a second of CPU:
 		 * not on the loop that serves every other session */
 		j->s = s;
+		j->on_worker = 1;
 		s->login_job = j;
 		worker_pool_run(workers, login_work, login_done, j);
 		return 0;
@@ -274,6 +318,35 @@ static int session_login(struct imap_session *s, struct imap_cmd *cmd,
 	ret = login_finish(s, cmd, j);
 	login_job_free(j);
 	return ret;
+}
+
+void cmd_auth_wait_done(struct imap_session *s)
+{
+	struct imap_login_job *j = s->login_job;
+
+	if (j == NULL || s->cmd == NULL)
+		return;
+	s->login_job = NULL;
+	if (login_attempt(s, s->cmd, j) == 1)
+		imap_session_cmd_done(s);
+}
+
+/* 1 replied now, 0 the reply comes later (a worker or a timer). */
+static int session_login(struct imap_session *s, struct imap_cmd *cmd,
+			 const char *login, const char *password)
+{
+	struct imap_login_job *j;
+
+	if (*login == '\0' || strlen(login) > 256 || strlen(password) > 1024) {
+		imap_cmd_reply(s, cmd, "NO", "[AUTHENTICATIONFAILED] Неверный логин или пароль / Authentication failed");
+		return 1;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->env = imap_server_env(s->srv);
+	j->login = xstrdup(login);
+	j->password = xstrdup(password);
+	j->started_ms = util_mono_ms();
+	return login_attempt(s, cmd, j);
 }
 
 static void arg_cleanse(const struct imap_arg *a)

@@ -86,11 +86,13 @@ struct imap_session {
 	struct event *delay_ev;		/* delayed auth replies */
 	struct event *idle_ev;		/* IDLE: refresh after a notify/poll */
 	int idling, sasl_wait, closing, dead;
-	int delay_kind;			/* 1: auth reply pending */
+	int delay_kind;			/* 1: auth reply pending, 2: login
+					 * waiting for the limits' gate */
 	const struct imap_arg *pending_args;	/* parsed, held by the rate limit */
 	int pending_n;
 	char *pending_reply;		/* delayed tagged auth reply */
-	struct imap_login_job *login_job;	/* password check on a worker */
+	struct imap_login_job *login_job;	/* password check on a worker,
+						 * or waiting (delay_kind 2) */
 
 	char *auth_login;		/* for throttling bookkeeping */
 	int64_t access_ms;		/* last check that the user may go on */
@@ -107,11 +109,6 @@ struct conn_registry *imap_server_registry(struct imap_server *srv);
 struct event_base *imap_server_base(struct imap_server *srv);
 struct worker_pool *imap_server_workers(struct imap_server *srv);
 void imap_server_session_gone(struct imap_server *srv, struct imap_session *s);
-/* 1 when this address+login has failed too often (no password check). */
-int imap_server_auth_blocked(struct imap_server *srv, const char *addr,
-			     const char *login);
-void imap_server_auth_result(struct imap_server *srv, const char *addr,
-			     const char *login, int success);
 
 /* ---- imap-session.c ---- */
 /* Whether the logged-in user is still active and serves the session's
@@ -211,5 +208,7 @@ void cmd_idle_line(struct imap_session *s, const char *line);
 void cmd_auth_delay_done(struct imap_session *s);
 /* The session goes away while its login runs on a worker. */
 void cmd_auth_orphan(struct imap_session *s);
+/* The wait of a login for the limits' gate is over: it tries again. */
+void cmd_auth_wait_done(struct imap_session *s);
 
 #endif

@@ -1,5 +1,5 @@
-/* The IMAP server object: the list of sessions and the failed-login
- * throttle shared by them. */
+/* The IMAP server object: the list of sessions.  (Failed logins are
+ * limited in mailbox/, mailbox_auth_gate, with SMTP's.) */
 #include "imap/imap-common.h"
 #include "config/config.h"
 #include "lib/conn.h"
@@ -12,15 +12,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define AUTH_FAIL_MAX_ENTRIES 10000
-/* Three counters, each within auth_fail_window: the pair (address,
- * login) stops at auth_fail_limit; one address trying many logins, and one
- * login tried from many addresses (a distributed guess), stop at this
- * many times that.  A user is therefore not locked out from their own
- * address by someone guessing elsewhere until the guesser has failed
- * that many times, and nobody else is affected. */
-#define AUTH_FAIL_WIDE_FACTOR 4
 
 /* Sessions that send no commands (IDLE, a client between polls) have their
  * user's status checked this often, so a block by edomailctl closes them
@@ -40,12 +31,6 @@
  * the burst, a sustained flood does not. */
 #define IMAP_RATE_BURST_SECONDS 60
 
-struct auth_fail {
-	char *key;
-	int count;
-	int64_t first;
-};
-
 struct imap_server {
 	struct event_base *base;
 	const struct settings *set;
@@ -56,8 +41,6 @@ struct imap_server {
 	struct conn_limits limits;
 	struct imap_session *sessions;
 	size_t n_sessions;
-	struct auth_fail *fails;
-	size_t n_fails;
 	struct event *sweep_ev;		/* IMAP_ACCESS_SWEEP_SECS */
 };
 
@@ -175,9 +158,6 @@ void imap_server_free(struct imap_server **_srv)
 		event_free(srv->sweep_ev);
 	while (srv->sessions != NULL)
 		imap_session_destroy(srv->sessions);
-	for (size_t i = 0; i < srv->n_fails; i++)
-		free(srv->fails[i].key);
-	free(srv->fails);
 	free(srv);
 }
 
@@ -214,111 +194,6 @@ struct event_base *imap_server_base(struct imap_server *srv)
 struct worker_pool *imap_server_workers(struct imap_server *srv)
 {
 	return srv->workers;
-}
-
-/* ---- failed-login throttle ---- */
-
-static void fails_expire(struct imap_server *srv, int64_t now)
-{
-	size_t i = 0;
-	int64_t window = srv->set->auth_fail_window > 0 ?
-			 srv->set->auth_fail_window : 300;
-
-	while (i < srv->n_fails) {
-		if (now - srv->fails[i].first >= window) {
-			free(srv->fails[i].key);
-			srv->fails[i] = srv->fails[--srv->n_fails];
-		} else {
-			i++;
-		}
-	}
-}
-
-static struct auth_fail *fails_find(struct imap_server *srv, const char *key,
-				    int create, int64_t now)
-{
-	for (size_t i = 0; i < srv->n_fails; i++) {
-		if (strcmp(srv->fails[i].key, key) == 0)
-			return &srv->fails[i];
-	}
-	if (!create)
-		return NULL;
-	if (srv->n_fails >= AUTH_FAIL_MAX_ENTRIES) {
-		/* under a flood forget the oldest entry */
-		size_t oldest = 0;
-
-		for (size_t i = 1; i < srv->n_fails; i++) {
-			if (srv->fails[i].first < srv->fails[oldest].first)
-				oldest = i;
-		}
-		free(srv->fails[oldest].key);
-		srv->fails[oldest] = srv->fails[--srv->n_fails];
-	}
-	srv->fails = xrealloc(srv->fails,
-			      (srv->n_fails + 1) * sizeof(*srv->fails));
-	srv->fails[srv->n_fails].key = xstrdup(key);
-	srv->fails[srv->n_fails].count = 0;
-	srv->fails[srv->n_fails].first = now;
-	return &srv->fails[srv->n_fails++];
-}
-
-static char *pair_key(const char *addr, const char *login)
-{
-	return xasprintf("p\t%s\t%s", addr, login);
-}
-
-int imap_server_auth_blocked(struct imap_server *srv, const char *addr,
-			     const char *login)
-{
-	int64_t now = util_mono_ms() / 1000;
-	int limit = srv->set->auth_fail_limit;
-	struct auth_fail *f;
-	char *key;
-	int blocked = 0;
-
-	if (limit <= 0)
-		return 0;
-	fails_expire(srv, now);
-	key = pair_key(addr, login);
-	f = fails_find(srv, key, 0, now);
-	if (f != NULL && f->count >= limit)
-		blocked = 1;
-	free(key);
-	key = xasprintf("a\t%s", addr);
-	f = fails_find(srv, key, 0, now);
-	if (f != NULL && f->count >= limit * AUTH_FAIL_WIDE_FACTOR)
-		blocked = 1;
-	free(key);
-	key = xasprintf("l\t%s", login);
-	f = fails_find(srv, key, 0, now);
-	if (f != NULL && f->count >= limit * AUTH_FAIL_WIDE_FACTOR)
-		blocked = 1;
-	free(key);
-	return blocked;
-}
-
-void imap_server_auth_result(struct imap_server *srv, const char *addr,
-			     const char *login, int success)
-{
-	int64_t now = util_mono_ms() / 1000;
-	char *key = pair_key(addr, login);
-	struct auth_fail *f;
-
-	if (success) {
-		f = fails_find(srv, key, 0, now);
-		if (f != NULL)
-			f->count = 0;
-		free(key);
-		return;
-	}
-	fails_find(srv, key, 1, now)->count++;
-	free(key);
-	key = xasprintf("a\t%s", addr);
-	fails_find(srv, key, 1, now)->count++;
-	free(key);
-	key = xasprintf("l\t%s", login);
-	fails_find(srv, key, 1, now)->count++;
-	free(key);
 }
 
 void imap_server_reload(struct imap_server *srv, struct ssl_ctx_st *tls)

@@ -1075,6 +1075,11 @@ static void session_delay_cb(evutil_socket_t fd, short what, void *ctx)
 		s->delay_kind = 0;
 		cmd_auth_delay_done(s);
 		session_input(s);
+	} else if (s->delay_kind == 2) {
+		s->delay_kind = 0;
+		cmd_auth_wait_done(s);
+		if (s->cmd == NULL)
+			session_input(s);
 	}
 }
 

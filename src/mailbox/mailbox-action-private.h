@@ -15,6 +15,9 @@ int mb_res(struct mailbox_result *res, enum mailbox_result_class cls,
 int mb_res_core(struct mailbox_result *res, const struct core_error *cerr,
 		int nothing_sent);
 int mb_res_store(struct mailbox_result *res, int store_ret);
+/* The user's own state (blocked, removed, password changed since login:
+ * REFUSED, nothing sent); 0 when the user may still send. */
+int mb_sender_active(struct mailbox_user *user, struct mailbox_result *res);
 /* msg ("Русский / English") with "nothing was sent" added to each half. */
 int mb_res_nothing_sent(struct mailbox_result *res,
 			enum mailbox_result_class cls, const char *msg);

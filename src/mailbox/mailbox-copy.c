@@ -142,6 +142,42 @@ static int mb_core_call(struct mailbox_env *env, const struct mb_copy_item *ci,
 	return 0;
 }
 
+/* Archiving, deleting and restoring at the operator change the
+ * organization's registry for every member (DESIGN.md section 3,
+ * doc/mailbox.md "Who may archive and delete"): the owner, administrators
+ * and members with the signing right may; a reader (no signing right) is
+ * refused, and nothing of the command is done.  The membership is read
+ * now, not at login: a demotion counts at once. */
+static int mb_may_change_registry(struct mailbox_env *env, int64_t user_id,
+				  const char *box_id, struct mailbox_error *err)
+{
+	struct store_membership m;
+	int ret, may;
+
+	memset(&m, 0, sizeof(m));
+	ret = store_member_get(env->store, user_id, box_id, &m);
+	if (ret != STORE_OK && ret != STORE_ERR_NOTFOUND)
+		return mb_store_error(err, ret, "membership");
+	may = ret == STORE_OK && m.status == STORE_ACTIVE &&
+	      store_role_can_sign(m.role);
+	if (ret == STORE_OK)
+		store_membership_clear(&m);
+	if (may)
+		return 0;
+	return mb_error(err, MAILBOX_ERR_PERM,
+			"Архивировать, удалять и восстанавливать документы "
+			"организации может только сотрудник с правом подписи; "
+			"ничего не изменено / only a member with the signing "
+			"right may archive, delete or restore the organization's "
+			"documents, nothing was changed");
+}
+
+static int mb_op_at_operator(enum mb_copy_op op)
+{
+	return op == MB_COPY_ARCHIVE || op == MB_COPY_DELETE ||
+	       op == MB_COPY_RESTORE;
+}
+
 static int mb_operator(struct mailbox_env *env, const struct mb_copy_item *ci,
 		       struct mailbox_error *err)
 {
@@ -320,6 +356,9 @@ int mailbox_copy(struct mailbox_view *v, const uint32_t *seqs, size_t n,
 	 * leaves the others untouched. */
 	for (i = 0; i < n_items; i++) {
 		if (mb_plan(&items[i], node, move, err) < 0 ||
+		    (mb_op_at_operator(items[i].op) &&
+		     mb_may_change_registry(env, v->user->id, items[i].it.box_id,
+					    err) < 0) ||
 		    mb_find_in_dest(env, &items[i], dest_id, err) < 0)
 			goto out;
 	}
@@ -401,7 +440,8 @@ static int mb_expunge_edo(struct mailbox_view *v, struct store_mb_item *it,
 	ci.it = *it;
 	ci.op = MB_COPY_DELETE;
 	ci.src_role = v->role;
-	if (mb_operator(env, &ci, err) < 0 ||
+	if (mb_may_change_registry(env, v->user->id, it->box_id, err) < 0 ||
+	    mb_operator(env, &ci, err) < 0 ||
 	    mb_folder_id(env, it->user_id, it->box_id, STORE_MB_ROLE_TRASH,
 			 &trash, err) < 0)
 		return -1;

@@ -40,6 +40,8 @@ int mailbox_env_new(const struct settings *set, struct store *store,
 	pthread_mutex_init(&env->lock, NULL);
 	pthread_mutex_init(&env->sync_lock, NULL);
 	env->auth_cache = mb_auth_cache_new(set->auth_cache_ttl);
+	env->auth_limit = mb_auth_limit_new(set->auth_fail_limit,
+					    set->auth_fail_window);
 	env->verify_cache = crypto_verify_cache_new();
 	*env_r = env;
 	return 0;
@@ -56,6 +58,7 @@ void mailbox_env_free(struct mailbox_env **_env)
 		log_warnx("mailbox: env freed with views still open");
 	free(env->dummy_hash);
 	mb_auth_cache_free(&env->auth_cache);
+	mb_auth_limit_free(&env->auth_limit);
 	crypto_verify_cache_free(&env->verify_cache);
 	free(env->prerendering);
 	pthread_mutex_destroy(&env->lock);
@@ -69,7 +72,9 @@ const char *mb_dummy_hash(struct mailbox_env *env)
 
 	pthread_mutex_lock(&env->lock);
 	if (env->dummy_hash == NULL &&
-	    crypto_password_hash("edomail-no-such-user", &env->dummy_hash) < 0)
+	    crypto_password_hash_iter("edomail-no-such-user",
+				      env->set->password_iterations,
+				      &env->dummy_hash) < 0)
 		env->dummy_hash = NULL;
 	h = env->dummy_hash;
 	pthread_mutex_unlock(&env->lock);

@@ -62,6 +62,14 @@ static void mb_login_parse(const struct mailbox_env *env, const char *login,
 	l->user = xstrndup(login, len);
 }
 
+char *mb_login_user(const struct mailbox_env *env, const char *login)
+{
+	struct mb_login l;
+
+	mb_login_parse(env, login, &l);
+	return l.user;
+}
+
 static void mb_user_free_boxes(struct mailbox_user *user)
 {
 	size_t i;
@@ -250,6 +258,34 @@ static int mb_user_prepare(struct mailbox_user *user,
 	return 0;
 }
 
+/* A hash made with fewer iterations than limits.password_iterations asks
+ * (100,000 before issue 12) is made anew from the password just verified.
+ * Only while the row still holds the old hash, so a password changed
+ * meanwhile by edomailctl wins; the epoch stays, so the user's other
+ * sessions go on.  A failure only means the upgrade waits for the next
+ * login. */
+static void mb_login_upgrade(struct mailbox_env *env, struct store_user *su,
+			     const char *password)
+{
+	int want = env->set->password_iterations;
+	char *hash = NULL;
+
+	if (su->pw_hash == NULL || want <= 0 ||
+	    crypto_password_iterations(su->pw_hash) >= want)
+		return;
+	if (crypto_password_hash_iter(password, want, &hash) < 0)
+		return;
+	if (store_user_upgrade_hash(env->store, su->id, su->pw_hash, hash) ==
+	    STORE_OK) {
+		log_info("mailbox: password hash of %s upgraded to %d iterations",
+			 su->login, want);
+		free(su->pw_hash);
+		su->pw_hash = hash;
+		return;
+	}
+	free(hash);
+}
+
 /* The password check of a login: 0 verified (from the cache when it
  * holds it), -1 refused (err set), 1 not in the cache and only_cached. */
 static int mb_login_verify(struct mailbox_env *env, const struct mb_login *l,
@@ -283,6 +319,8 @@ static int mb_login_verify(struct mailbox_env *env, const struct mb_login *l,
 		store_user_clear(su);
 		return mb_error(err, MAILBOX_ERR_AUTH, MB_AUTH_FAILED);
 	}
+	if (!cached)
+		mb_login_upgrade(env, su, password);
 	if (su->status != STORE_ACTIVE) {
 		log_info("mailbox: login of blocked user %s refused", su->login);
 		mb_auth_cache_drop(env->auth_cache, su->id);
@@ -318,6 +356,7 @@ static int mb_login(struct mailbox_env *env, const char *login,
 	user->refs = 1;
 	user->env = env;
 	user->id = su.id;
+	user->pw_epoch = su.pw_epoch;
 	user->login = xstrdup(login);
 	store_user_clear(&su);
 	if (mb_user_load_boxes(user, &l, &n_blocked, err) < 0) {
@@ -359,24 +398,38 @@ int mailbox_login_cached(struct mailbox_env *env, const char *login,
 	return mb_login(env, login, password, 1, user_r, err);
 }
 
-int mailbox_user_check(struct mailbox_user *user, struct mailbox_error *err)
+int mb_user_state_check(struct mailbox_user *user, struct mailbox_error *err)
 {
-	struct store *s = user->env->store;
-	struct store_membership m;
 	struct store_user su;
-	int ret, active;
+	int ret, active, same_pw;
 
-	ret = store_user_get_by_id(s, user->id, &su);
+	ret = store_user_get_by_id(user->env->store, user->id, &su);
 	if (ret == STORE_ERR_NOTFOUND)
 		return mb_error(err, MAILBOX_ERR_AUTH,
 				"Учётная запись удалена / account was removed");
 	if (ret != STORE_OK)
 		return mb_store_error(err, ret, "access check");
 	active = su.status == STORE_ACTIVE;
+	same_pw = su.pw_epoch == user->pw_epoch;
 	store_user_clear(&su);
 	if (!active)
 		return mb_error(err, MAILBOX_ERR_AUTH,
 				"Учётная запись заблокирована / account is blocked");
+	if (!same_pw)
+		return mb_error(err, MAILBOX_ERR_AUTH,
+				"Пароль изменён, войдите снова / the password "
+				"was changed, log in again");
+	return 0;
+}
+
+int mailbox_user_check(struct mailbox_user *user, struct mailbox_error *err)
+{
+	struct store *s = user->env->store;
+	struct store_membership m;
+	int ret, active;
+
+	if (mb_user_state_check(user, err) < 0)
+		return -1;
 	for (size_t i = 0; i < user->n_boxes; i++) {
 		ret = store_member_get(s, user->id, user->boxes[i].box_id, &m);
 		if (ret != STORE_OK && ret != STORE_ERR_NOTFOUND)

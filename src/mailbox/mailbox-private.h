@@ -68,6 +68,7 @@ struct mailbox_env {
 	int sync_skipped;		/* under lock: the loop found sync_lock busy */
 	char *dummy_hash;		/* equalises the time of unknown logins */
 	struct mb_auth_cache *auth_cache;	/* NULL: limits.auth_cache_ttl = 0 */
+	struct mb_auth_limit *auth_limit;	/* failed-login counters */
 	/* Under lock: boxes a pre-render works on now (one worker a box),
 	 * and the EDO objects syncs rendered themselves. */
 	char **prerendering;
@@ -93,6 +94,7 @@ struct mailbox_user {
 	int refs;
 	int64_t id;
 	char *login;			/* as the client gave it */
+	int64_t pw_epoch;		/* users.pw_epoch at login */
 	int multi;			/* INBOX + one folder per organization */
 	struct mb_box *boxes;
 	size_t n_boxes;
@@ -311,10 +313,22 @@ void mb_view_unregister(struct mailbox_env *env, struct mailbox_view *view);
 const char *mb_dummy_hash(struct mailbox_env *env);
 /* 1 when box_id is one of the organizations this session serves. */
 int mb_user_serves(const struct mailbox_user *user, const char *box_id);
+/* The user's own state since login: 0 still active with the password of
+ * the login; -1 MAILBOX_ERR_AUTH (blocked, removed, password changed:
+ * a bilingual text) or a store failure (mailbox-login.c). */
+int mb_user_state_check(struct mailbox_user *user, struct mailbox_error *err);
 
 /* mailbox-authcache.c: verified logins for limits.auth_cache_ttl seconds
  * (memory only, a salted hash, never the password).  Thread-safe; NULL
  * (ttl 0) caches nothing. */
+struct mb_auth_limit;
+struct mb_auth_limit *mb_auth_limit_new(int limit, int window_secs);
+void mb_auth_limit_free(struct mb_auth_limit **l);
+/* The account a login names, as a counter's key (mailbox-authlimit.c). */
+char *mb_auth_account(const struct mailbox_env *env, const char *login);
+/* The login without "@domain" and "+ИНН[.КПП]" (mailbox-login.c). */
+char *mb_login_user(const struct mailbox_env *env, const char *login);
+
 struct mb_auth_cache;
 struct mb_auth_cache *mb_auth_cache_new(int ttl_secs);
 void mb_auth_cache_free(struct mb_auth_cache **c);

@@ -25,27 +25,20 @@ static int mb_not_yours(struct mailbox_result *res, const char *addr)
 		      "organization's address", addr, addr);
 }
 
-/* A user blocked (or removed) after this session logged in sends nothing
- * more: the login checked the user once, MAIL FROM checks again. */
-static int mb_sender_active(struct mailbox_user *user,
-			    struct mailbox_result *res)
+/* A user blocked (or removed, or whose password was changed) after this
+ * session logged in sends nothing more: the login checked the user once,
+ * MAIL FROM checks again, and so does the end of the data
+ * (mailbox-submit.c). */
+int mb_sender_active(struct mailbox_user *user, struct mailbox_result *res)
 {
-	struct store_user u;
-	int ret;
+	struct mailbox_error err = { 0 };
 
-	memset(&u, 0, sizeof(u));
-	ret = store_user_get_by_id(user->env->store, user->id, &u);
-	if (ret == STORE_OK) {
-		int active = u.status == STORE_ACTIVE;
-		store_user_clear(&u);
-		if (active)
-			return 0;
-	}
-	if (ret == STORE_OK || ret == STORE_ERR_NOTFOUND)
-		return mb_res(res, MAILBOX_RES_REFUSED,
-			      "Учётная запись заблокирована; ничего не отправлено / "
-			      "account is blocked, nothing was sent");
-	return mb_res_store(res, ret);
+	if (mb_user_state_check(user, &err) == 0)
+		return 0;
+	if (err.cls == MAILBOX_ERR_AUTH)
+		return mb_res(res, MAILBOX_RES_REFUSED, "%s; ничего не отправлено "
+			      "/ nothing was sent", err.msg);
+	return mb_res(res, MAILBOX_RES_TEMP, "%s", err.msg);
 }
 
 /* The member's state in the sender box: active, of this session, may

@@ -143,13 +143,17 @@ static int submit_check_from(struct mb_submit *c)
 	return 0;
 }
 
-/* Roles and blocks may have changed since MAIL FROM. */
+/* Roles and blocks may have changed since MAIL FROM: the user's own
+ * state (a user blocked, or whose password was changed, between MAIL FROM
+ * and the final dot sends nothing) and the membership. */
 static int submit_check_member(struct mb_submit *c)
 {
 	struct store *store = c->env->store;
 	struct store_membership m;
 	struct store_user u;
 
+	if (mb_sender_active(c->user, c->res) < 0)
+		return -1;
 	memset(&m, 0, sizeof(m));
 	if (store_member_get(store, c->user->id, c->from->org.id, &m) != STORE_OK ||
 	    m.status != STORE_ACTIVE) {

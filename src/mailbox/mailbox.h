@@ -97,7 +97,7 @@ void mailbox_env_free(struct mailbox_env **env);
 
 /* Login "user", "user+ИНН" or "user+ИНН.КПП"; checks password and that the
  * user is active and has at least one active membership (for the +ИНН form:
- * in that organization).  Failed-login throttling is the front-end's job. */
+ * in that organization).  The front-end asks mailbox_auth_gate first. */
 int mailbox_login(struct mailbox_env *env, const char *login,
 		  const char *password, struct mailbox_user **user_r,
 		  struct mailbox_error *err);
@@ -108,6 +108,38 @@ int mailbox_login(struct mailbox_env *env, const char *login,
 int mailbox_login_cached(struct mailbox_env *env, const char *login,
 			 const char *password, struct mailbox_user **user_r,
 			 struct mailbox_error *err);
+/* Failed-login limits, one for IMAP and SMTP (mailbox-authlimit.c,
+ * doc/robustness.md).  Before a password check (mailbox_login) a
+ * front-end asks the gate for the client address and the login as given:
+ *   THROTTLED  the address failed too often with this account (or with
+ *              all): refuse without a check; *wait_ms_r until allowed;
+ *   WAIT       (take only) a check of the address or of the account runs,
+ *              or the account is slowed down after failures: ask again
+ *              after *wait_ms_r (bounded by the front-end);
+ *   GO         check now; with take, *slot_r holds the attempt, counted
+ *              as a failure until mailbox_auth_end says otherwise.
+ * With take = 0 only THROTTLED is decided (before trying
+ * mailbox_login_cached, which needs no slot). */
+enum mailbox_auth_gate {
+	MAILBOX_AUTH_GO = 0,
+	MAILBOX_AUTH_WAIT,
+	MAILBOX_AUTH_THROTTLED,
+};
+enum mailbox_auth_outcome {
+	MAILBOX_AUTH_OK = 0,
+	MAILBOX_AUTH_FAILED,	/* wrong password, unknown or blocked user */
+	MAILBOX_AUTH_TEMP,	/* not a verdict (the store failed) */
+};
+struct mailbox_auth_slot;
+enum mailbox_auth_gate mailbox_auth_gate(struct mailbox_env *env,
+					 const char *addr, const char *login,
+					 int take,
+					 struct mailbox_auth_slot **slot_r,
+					 int64_t *wait_ms_r);
+/* Ends the check of a slot from the gate (NULL: nothing). */
+void mailbox_auth_end(struct mailbox_env *env, struct mailbox_auth_slot **slot,
+		      enum mailbox_auth_outcome outcome);
+
 /* Drops one reference (the login's, or one taken with mailbox_user_ref);
  * the user goes with the last. */
 void mailbox_user_free(struct mailbox_user **user);

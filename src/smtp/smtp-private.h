@@ -15,7 +15,6 @@
 struct conn;
 struct event;
 struct mailbox_user;
-struct smtp_throttle;
 
 #define SMTP_MAX_RCPTS 100		/* RFC 5321 4.5.3.1.8 minimum */
 #define SMTP_MAX_ERRORS 20		/* protocol errors before 421 */
@@ -31,7 +30,6 @@ struct smtp_server {
 	struct worker_pool *workers;
 	struct conn_registry *reg;	/* connections per address */
 	struct conn_limits limits;	/* of every session */
-	struct smtp_throttle *throttle;
 	struct smtp_session *sessions;
 	size_t n_sessions;
 	unsigned jobs;			/* worker jobs in flight */
@@ -108,6 +106,8 @@ struct smtp_session {
 	char *auth_login;		/* LOGIN: the user name given */
 	struct mailbox_user *user;
 	char *login;			/* as given: "buh" or "buh+ИНН" */
+	struct auth_ctx *auth_wait;	/* AUTH waiting for the limits' gate */
+	struct event *auth_wait_ev;	/* its timer (made on first use) */
 
 	struct smtp_tx *tx;
 	struct smtp_job *job;		/* in flight */

@@ -1,7 +1,7 @@
 /* The submission server: accepts connections from the daemon's listeners,
- * owns the sessions and the failed-AUTH throttle table. */
+ * owns the sessions (failed logins are limited in mailbox/, with
+ * IMAP's). */
 #include "smtp/smtp-private.h"
-#include "smtp/smtp-throttle.h"
 
 #include "config/config.h"
 #include "lib/log.h"
@@ -77,8 +77,6 @@ struct smtp_server *smtp_server_new(struct event_base *base,
 	srv->workers = workers;
 	srv->reg = reg;
 	server_limits(set, &srv->limits);
-	srv->throttle = smtp_throttle_new(set->auth_fail_limit,
-					  set->auth_fail_window);
 	srv->hostname = xstrdup(set->hostname != NULL && *set->hostname != '\0' ?
 				set->hostname :
 				set->domain != NULL ? set->domain : "localhost");
@@ -124,7 +122,6 @@ void smtp_server_free(struct smtp_server **_srv)
 	 * are gone, so nothing else happens. */
 	while (srv->jobs > 0)
 		event_base_loop(srv->base, EVLOOP_ONCE);
-	smtp_throttle_free(&srv->throttle);
 	free(srv->hostname);
 	free(srv);
 }

@@ -63,7 +63,8 @@ int store_role_can_sign(enum store_role role)
 
 /* ---- users ---- */
 
-#define GW_USER_COLS "id, login, full_name, pw_hash, status"
+#define GW_USER_COLS "id, login, full_name, pw_hash, status, " \
+	"COALESCE((SELECT epoch FROM user_pw_epochs WHERE user_id = users.id), 0)"
 
 void store_user_clear(struct store_user *u)
 {
@@ -86,6 +87,7 @@ static void gw_user_fill(sqlite3_stmt *st, void *item)
 	u->full_name = store_col_strdup(st, 2);
 	u->pw_hash = store_col_strdup(st, 3);
 	u->status = sqlite3_column_int(st, 4);
+	u->pw_epoch = sqlite3_column_int64(st, 5);
 }
 
 static void gw_user_clear(void *item)
@@ -158,12 +160,48 @@ int store_user_set_password(struct store *s, int64_t id, const char *pw_hash)
 	sqlite3_stmt *st;
 	int ret = STORE_ERR_INTERNAL;
 
+	/* the hash and the epoch together, or neither */
+	if ((ret = store_tx_begin(s)) != STORE_OK)
+		return ret;
+	ret = STORE_ERR_INTERNAL;
 	store_lock(s);
 	st = store_stmt(s, "UPDATE users SET pw_hash = ? WHERE id = ?");
 	if (st != NULL) {
 		store_bind_text_or_null(st, 1, pw_hash);
 		sqlite3_bind_int64(st, 2, id);
 		ret = store_step_change(s, st, "user set password");
+	}
+	if (ret == STORE_OK) {
+		ret = STORE_ERR_INTERNAL;
+		st = store_stmt(s, "INSERT INTO user_pw_epochs (user_id, epoch) "
+				"VALUES (?, 1) ON CONFLICT (user_id) DO UPDATE "
+				"SET epoch = epoch + 1");
+		if (st != NULL) {
+			sqlite3_bind_int64(st, 1, id);
+			ret = store_step_done(s, st, "user set password epoch");
+		}
+	}
+	store_unlock(s);
+	if (ret != STORE_OK) {
+		store_tx_rollback(s);
+		return ret;
+	}
+	return store_tx_commit(s);
+}
+
+int store_user_upgrade_hash(struct store *s, int64_t id, const char *old_hash,
+			    const char *new_hash)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, "UPDATE users SET pw_hash = ? WHERE id = ? AND pw_hash = ?");
+	if (st != NULL) {
+		store_bind_text_or_null(st, 1, new_hash);
+		sqlite3_bind_int64(st, 2, id);
+		store_bind_text_or_null(st, 3, old_hash);
+		ret = store_step_change(s, st, "user upgrade hash");
 	}
 	store_unlock(s);
 	return ret;

@@ -230,6 +230,15 @@ static const struct store_migration store_migrations[] = {
 	      ");"
 	      "CREATE INDEX IF NOT EXISTS mb_items_user_kind"
 	      "  ON mb_items(user_id, kind, size);" },
+	/* 10: a password change ends the sessions opened with the old
+	 * password (issue 12 item 4): they compare the epoch they logged in
+	 * with; a hash upgraded at login (more iterations, same password)
+	 * keeps it.  A table of its own (no row: epoch 0), because ADD
+	 * COLUMN cannot be run twice. */
+	{ 10, "CREATE TABLE IF NOT EXISTS user_pw_epochs ("
+	      "  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	      "  epoch INTEGER NOT NULL"
+	      ");" },
 	{ 0, NULL }
 };
 

@@ -99,6 +99,7 @@ struct store_user {
 	char *full_name;
 	char *pw_hash;		/* "pbkdf2-sha256$iter$salt$hash" */
 	int status;		/* enum store_status */
+	int64_t pw_epoch;	/* bumped by every password change */
 };
 
 struct store_org {
@@ -144,7 +145,14 @@ int store_user_add(struct store *s, const char *login, const char *full_name,
 int store_user_get(struct store *s, const char *login, struct store_user *u_r);
 int store_user_get_by_id(struct store *s, int64_t id, struct store_user *u_r);
 int store_user_set_status(struct store *s, int64_t id, int status);
+/* A new password (edomailctl user passwd): the epoch goes up, so that
+ * sessions opened with the old one end (mailbox_user_check). */
 int store_user_set_password(struct store *s, int64_t id, const char *pw_hash);
+/* The same password hashed anew (more iterations): only while the row
+ * still holds old_hash, and the epoch stays.  STORE_ERR_NOTFOUND when
+ * the row changed meanwhile. */
+int store_user_upgrade_hash(struct store *s, int64_t id, const char *old_hash,
+			    const char *new_hash);
 int store_user_list(struct store *s, struct store_user **users_r, size_t *n_r);
 
 int store_org_add(struct store *s, const struct store_org *org);

@@ -309,8 +309,9 @@ class ThrottleTest(unittest.TestCase):
         r.close()
 
     def test_distributed_guess(self):
-        # 4 x 3 failures for one login from four addresses: the login is
-        # then refused from a fifth address too; others are not affected
+        # 4 x 3 failures for one login from four addresses: the account is
+        # slowed down but never locked (issue 12 item 3): the right
+        # password from a fifth address gets in; others are not affected
         import threading
 
         def guess(addr):
@@ -322,7 +323,7 @@ class ThrottleTest(unittest.TestCase):
         [t.start() for t in ts]
         [t.join() for t in ts]
         r = Raw(self.d, source="127.0.0.7")
-        self.assertRegex(r.login("viewer"), rb"^L NO \[AUTHENTICATIONFAILED\]")
+        self.assertIn(b"L OK", r.login("viewer"))
         r.close()
         r = Raw(self.d, source="127.0.0.7")
         self.assertIn(b"L OK", r.login("vasilek"))
@@ -415,6 +416,12 @@ class SlowClientTest(unittest.TestCase):
     def test_slow_clients_dropped(self):
         import concurrent.futures
         kinds = ("prelogin", "command", "literal", "tls-handshake")
+        # the password checked once now: the two logins below come from
+        # the login cache, not one after the other (one check at a time
+        # per account) against the 3 s deadline
+        r = Raw(self.d)
+        r.login()
+        r.close()
         with concurrent.futures.ThreadPoolExecutor(len(kinds)) as ex:
             res = dict(zip(kinds, ex.map(self.run_slow, kinds)))
         # deadline + grace, with room for a loaded machine

@@ -141,9 +141,21 @@ static void test_passwords(void)
 
 	ok(crypto_password_hash("секрет-123", &h1) == 0, "hash");
 	printf("# hash took %lld ms: %s\n", (long long)(util_mono_ms() - t0), h1);
-	ok(strncmp(h1, "pbkdf2-sha256$100000$", 21) == 0,
-	   "format pbkdf2-sha256$100000$...");
-	ok(CRYPTO_PASSWORD_ITERATIONS >= 100000, "at least 100000 iterations");
+	ok(strncmp(h1, "pbkdf2-sha256$600000$", 21) == 0,
+	   "format pbkdf2-sha256$600000$... (issue 12: current guidance)");
+	ok(CRYPTO_PASSWORD_ITERATIONS >= 600000, "at least 600000 iterations");
+	ok(crypto_password_iterations(h1) == 600000, "iterations read back");
+	{
+		char *h3 = NULL;
+
+		ok(crypto_password_hash_iter("секрет-123", 100000, &h3) == 0 &&
+		   crypto_password_iterations(h3) == 100000 &&
+		   crypto_password_verify("секрет-123", h3) == 1,
+		   "an older count still verifies");
+		ok(crypto_password_hash_iter("x", 10, &h2) < 0 && h2 == NULL,
+		   "too few iterations refused");
+		free(h3);
+	}
 	ok(crypto_password_verify("секрет-123", h1) == 1, "right password");
 	ok(crypto_password_verify("секрет-124", h1) == 0, "wrong password");
 	ok(crypto_password_verify("", h1) == 0, "empty password");

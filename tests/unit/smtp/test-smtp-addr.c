@@ -1,56 +1,13 @@
-/* AUTH throttling, SASL and reply formatting (pure parts; the address
- * rules are the mailbox's: tests/unit/mailbox/test-mailbox-action.c). */
+/* SASL and reply formatting, the pure parts (the failed-login limits
+ * are mailbox's: tests/unit/mailbox/test-mailbox-authlimit.c; the address
+ * rules too: tests/unit/mailbox/test-mailbox-action.c). */
 #include "smtp/smtp-reply.h"
 #include "smtp/smtp-sasl.h"
-#include "smtp/smtp-throttle.h"
 #include "lib/util.h"
 
 #include "smtp-test.h"
 
 #include <stdlib.h>
-
-static void test_throttle(void)
-{
-	struct smtp_throttle *t = smtp_throttle_new(3, 60);
-
-	ok(!smtp_throttle_blocked(t, "127.0.0.1 buh", 1000), "fresh key");
-	smtp_throttle_fail(t, "127.0.0.1 buh", 1000);
-	smtp_throttle_fail(t, "127.0.0.1 buh", 1001);
-	ok(!smtp_throttle_blocked(t, "127.0.0.1 buh", 1002), "2 of 3");
-	ok(smtp_throttle_fail(t, "127.0.0.1 buh", 1002) == 3, "third counted");
-	ok(smtp_throttle_blocked(t, "127.0.0.1 buh", 1003), "blocked at 3");
-	ok(smtp_throttle_wait(t, "127.0.0.1 buh", 1010) == 50, "wait time");
-	ok(!smtp_throttle_blocked(t, "127.0.0.1 other", 1003),
-	   "another login is not blocked");
-	ok(!smtp_throttle_blocked(t, "127.0.0.1 buh", 1060),
-	   "window passed: allowed again");
-	smtp_throttle_fail(t, "k", 2000);
-	smtp_throttle_clear(t, "k");
-	ok(!smtp_throttle_blocked(t, "k", 2000), "cleared on success");
-
-	/* Bounded memory: past the bound the oldest key is forgotten. */
-	char key[32];
-	smtp_throttle_fail(t, "oldest", 2999);
-	smtp_throttle_fail(t, "oldest", 2999);
-	smtp_throttle_fail(t, "oldest", 2999);
-	ok(smtp_throttle_blocked(t, "oldest", 2999), "oldest key blocked");
-	for (int i = 0; i < SMTP_THROTTLE_MAX + 100; i++) {
-		snprintf(key, sizeof(key), "10.0.%d.%d x", i / 256, i % 256);
-		smtp_throttle_fail(t, key, 3000 + i / 1000);
-	}
-	ok(smtp_throttle_count(t) <= SMTP_THROTTLE_MAX,
-	   "many keys without growth past the bound");
-	ok(!smtp_throttle_blocked(t, "oldest", 3010),
-	   "the oldest key was forgotten to make room");
-	smtp_throttle_free(&t);
-	ok(t == NULL, "free NULLs the pointer");
-
-	struct smtp_throttle *off = smtp_throttle_new(0, 60);
-	for (int i = 0; i < 10; i++)
-		smtp_throttle_fail(off, "x", 1);
-	ok(!smtp_throttle_blocked(off, "x", 1), "limit 0: never blocked");
-	smtp_throttle_free(&off);
-}
 
 static void test_reply(void)
 {
@@ -133,7 +90,6 @@ static void test_sasl(void)
 int main(void)
 {
 	test_sasl();
-	test_throttle();
 	test_reply();
 	return test_done();
 }
