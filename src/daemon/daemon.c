@@ -270,6 +270,10 @@ static void receipts_catch_up(struct daemon_ctx *d)
  * therefore run below the loop (weights 1024 : 335 : 110), and the loop
  * asks for a short slice so that a command that wakes it preempts a
  * worker at once.  "Who gets the CPU" there says why. */
+/* The store's disk-full reserve (doc/store.md "Disk full"): two WAL
+ * cycles of checkpoint size (1,000 pages of 4 KiB) with their index: the
+ * room deletions and the checkpoints that return it need. */
+#define DAEMON_DISK_RESERVE (8u * 1024 * 1024)
 #define DAEMON_WORKER_NICE 5
 #define DAEMON_BACKGROUND_NICE 10
 #define DAEMON_LOOP_SLICE_US 200
@@ -625,6 +629,10 @@ static int daemon_open(struct daemon_ctx *d)
 	if (daemon_files_check(set) < 0)
 		return -1;
 	if (store_open(set->store_path, &d->store, &serr) < 0) {
+		log_error("store %s: %s", set->store_path, serr ? serr : "?");
+		return -1;
+	}
+	if (store_reserve_init(d->store, DAEMON_DISK_RESERVE, &serr) < 0) {
 		log_error("store %s: %s", set->store_path, serr ? serr : "?");
 		return -1;
 	}

@@ -165,7 +165,10 @@ static int op_apply_locked(struct operator *op, struct core_op *ops,
 	size_t i;
 	int ret;
 
-	if ((ret = store_tx_begin(op->store)) != STORE_OK)
+	/* Every kind here makes new messages: not while the disk is full
+	 * (doc/store.md "Disk full"). */
+	if ((ret = store_reserve_gate(op->store)) != STORE_OK ||
+	    (ret = store_tx_begin(op->store)) != STORE_OK)
 		return operator_store_error(err, ret);
 	for (i = 0; i < n; i++) {
 		if (op_apply_one(op, &ops[i], &items[i], err) < 0) {

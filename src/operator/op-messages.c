@@ -408,7 +408,10 @@ int operator_send_message(struct operator *op, const struct core_message *msg,
 		return seen < 0 ? -1 : 0;
 	if (operator_send_prepare(op, msg, NULL, 1, &s, err) < 0)
 		return -1;
-	if ((ret = store_tx_begin(op->store)) != STORE_OK) {
+	/* New documents: not while the disk is full (doc/store.md "Disk
+	 * full"); a retry of one already sent was answered above. */
+	if ((ret = store_reserve_gate(op->store)) != STORE_OK ||
+	    (ret = store_tx_begin(op->store)) != STORE_OK) {
 		operator_send_clear(&s);
 		return operator_store_error(err, ret);
 	}
@@ -647,7 +650,8 @@ int operator_post_entities(struct operator *op, const char *box_id,
 			"to add or too many entities");
 	if (!operator_uuid_valid(msg_id))
 		return op_msg_notfound(err);
-	if ((ret = store_tx_begin(op->store)) != STORE_OK)
+	if ((ret = store_reserve_gate(op->store)) != STORE_OK ||
+	    (ret = store_tx_begin(op->store)) != STORE_OK)
 		return operator_store_error(err, ret);
 	ret = operator_store_message_get(op->store, msg_id, box.id, &msg);
 	if (ret != STORE_OK)

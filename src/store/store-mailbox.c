@@ -653,6 +653,10 @@ int store_mb_blob_put_parts(struct store *s, const unsigned char sha256[32],
 	store_unlock(s);
 	if (ret != STORE_ERR_NOTFOUND)
 		return ret;
+	/* New bytes: not while the disk is full (the room the reserve gave
+	 * back is for deletions). */
+	if ((ret = store_reserve_gate(s)) != STORE_OK)
+		return ret;
 	if (n_parts > 0)
 		skel = mb_blob_skeleton(data, len, parts, n_parts, &skel_len);
 	ret = STORE_ERR_INTERNAL;

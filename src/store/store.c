@@ -12,7 +12,11 @@
 #include "store/store-sql.h"
 
 #include <pthread.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -89,6 +93,14 @@ struct store {
 	struct store_conn *readers[STORE_READERS_MAX];
 	int n_readers;
 	struct store_conn *free_readers;
+	/* The disk-full reserve (store_reserve_init); reserve_path NULL
+	 * when there is none.  reserve_lock orders its release and its
+	 * re-making, which any thread may do. */
+	char *reserve_path;
+	char *reserve_dir;
+	uint64_t reserve_bytes;
+	atomic_int reserve_spent;
+	pthread_mutex_t reserve_lock;
 };
 
 /* A thread's read scope on one store: store_lock / store_read_begin
@@ -108,6 +120,8 @@ static _Thread_local char store_thread_token;
 /* store_open's error text: const char ** by contract, and the detail from
  * SQLite dies with the handle, so it is copied here. */
 static _Thread_local char store_open_error[512];
+
+static void store_reserve_release(struct store *store);
 
 /* SQLite's own automatic checkpoint size, in WAL frames (pages). */
 #define STORE_WAL_CHECKPOINT_FRAMES 1000
@@ -266,6 +280,9 @@ static void store_checkpoint(struct store *store)
 	if (rc != SQLITE_OK) {
 		log_warnx("store: %s: WAL checkpoint: %s", store->path,
 			  sqlite3_errmsg(store->writer.db));
+		if ((sqlite3_extended_errcode(store->writer.db) & 0xff) ==
+		    SQLITE_FULL)
+			store_reserve_release(store);
 		return;
 	}
 	if (done_frames < log_frames)
@@ -683,6 +700,8 @@ int store_error_from_sqlite(struct store *store, int rc, const char *what)
 		log_debug("store: %s: %s", what, msg);
 		return STORE_ERR_NOTFOUND;
 	}
+	if ((rc & 0xff) == SQLITE_FULL)
+		store_reserve_release(store);
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
@@ -768,6 +787,9 @@ int store_tx_begin_derived(struct store *store)
 	struct store_conn *w = &store->writer;
 	int ret;
 
+	/* Renderings grow the file and can be made later. */
+	if ((ret = store_reserve_gate(store)) != STORE_OK)
+		return ret;
 	store_writer_lock(store);
 	/* SQLite refuses to change the level inside a transaction; an inner
 	 * level joins the outer one as it is. */
@@ -959,6 +981,8 @@ int store_open(const char *path, struct store **store_r, const char **error_r)
 	atomic_init(&store->owner, NULL);
 	atomic_init(&store->commits, 0);
 	atomic_init(&store->checkpoint_due, 0);
+	atomic_init(&store->reserve_spent, 0);
+	pthread_mutex_init(&store->reserve_lock, NULL);
 
 	/* Made 0600 here, whatever the umask: SQLite would make it 0644, and
 	 * gives the WAL and -shm files the database's mode. */
@@ -1006,6 +1030,9 @@ void store_close(struct store **_store)
 	pthread_cond_destroy(&store->pool_cond);
 	pthread_mutex_destroy(&store->pool_lock);
 	pthread_mutex_destroy(&store->lock);
+	pthread_mutex_destroy(&store->reserve_lock);
+	free(store->reserve_path);
+	free(store->reserve_dir);
 	free(store->path);
 	free(store);
 }
@@ -1021,4 +1048,157 @@ int store_schema_version(struct store *store)
 		version = sqlite3_column_int(stmt, 0);
 	store_unlock(store);
 	return version;
+}
+
+/* ---- the disk-full reserve ---- */
+
+/* Fills fd with bytes really allocated: posix_fallocate where the file
+ * system has it (ext4, xfs, tmpfs), else zeros written (a sparse file
+ * would give nothing back).  0, or an errno. */
+static int store_reserve_fill(int fd, uint64_t bytes)
+{
+	static const char zeros[65536];
+	uint64_t done = 0;
+	ssize_t n;
+	int rc;
+
+	rc = posix_fallocate(fd, 0, (off_t)bytes);
+	if (rc == 0)
+		return fsync(fd) < 0 ? errno : 0;
+	if (rc != EOPNOTSUPP && rc != EINVAL)
+		return rc;
+	while (done < bytes) {
+		size_t len = bytes - done < sizeof(zeros) ?
+			(size_t)(bytes - done) : sizeof(zeros);
+		n = pwrite(fd, zeros, len, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? errno : EIO;
+		done += (uint64_t)n;
+	}
+	return fsync(fd) < 0 ? errno : 0;
+}
+
+/* Makes the reserve file; 0 or an errno (the file is then removed: a
+ * half-made reserve would count as whole). */
+static int store_reserve_make(struct store *store)
+{
+	int fd, rc;
+
+	fd = open(store->reserve_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno;
+	/* An old one may have another mode (made by hand, another umask). */
+	(void)fchmod(fd, 0600);
+	rc = store_reserve_fill(fd, store->reserve_bytes);
+	close(fd);
+	if (rc != 0)
+		(void)unlink(store->reserve_path);
+	return rc;
+}
+
+/* Bytes free for this process on the database's file system, or 0. */
+static uint64_t store_reserve_free(struct store *store)
+{
+	struct statvfs st;
+
+	if (statvfs(store->reserve_dir, &st) < 0)
+		return 0;
+	return (uint64_t)st.f_bavail * (uint64_t)st.f_frsize;
+}
+
+int store_reserve_init(struct store *store, uint64_t bytes,
+		       const char **error_r)
+{
+	char *copy;
+	int rc;
+
+	if (store->path[0] == ':' || strncmp(store->path, "file:", 5) == 0 ||
+	    bytes == 0 || store->reserve_path != NULL)
+		return 0;
+	store->reserve_bytes = bytes;
+	store->reserve_path = xasprintf("%s.reserve", store->path);
+	copy = xstrdup(store->path);
+	store->reserve_dir = xstrdup(dirname(copy));
+	free(copy);
+	rc = store_reserve_make(store);
+	if (rc == ENOSPC || rc == EDQUOT) {
+		/* Started on a full disk: deletions may use what there is,
+		 * new letters wait (store_reserve_gate). */
+		atomic_store(&store->reserve_spent, 1);
+		log_error("store: %s: диск заполнен, резерв не создан; новые "
+			  "письма не принимаются, пока не освободится место / "
+			  "disk full, no reserve made; new letters are refused "
+			  "until there is room on the disk", store->reserve_path);
+		return 0;
+	}
+	if (rc != 0) {
+		free(store->reserve_path);
+		store->reserve_path = NULL;
+		return store_set_error(error_r,
+			"%s.reserve: не удалось создать резерв / cannot make "
+			"the disk reserve: %s", store->path, strerror(rc));
+	}
+	return 0;
+}
+
+/* A write failed for a full disk: the reserve goes, once, so that what
+ * frees space (deletions) and the checkpoints have room. */
+static void store_reserve_release(struct store *store)
+{
+	if (store->reserve_path == NULL)
+		return;
+	pthread_mutex_lock(&store->reserve_lock);
+	if (!atomic_load(&store->reserve_spent)) {
+		atomic_store(&store->reserve_spent, 1);
+		if (unlink(store->reserve_path) < 0 && errno != ENOENT)
+			log_warnx("store: %s: unlink: %s", store->reserve_path,
+				  strerror(errno));
+		log_error("store: %s: диск заполнен; резерв %llu байт "
+			  "освобождён для удалений, новые письма не принимаются "
+			  "(временная ошибка), пока на диске не будет %llu байт "
+			  "свободно: освободите место / disk full; the %llu-byte "
+			  "reserve was released for deletions, new letters are "
+			  "refused (temporary error) until %llu bytes are free "
+			  "on the disk: free some space", store->path,
+			  (unsigned long long)store->reserve_bytes,
+			  (unsigned long long)(2 * store->reserve_bytes),
+			  (unsigned long long)store->reserve_bytes,
+			  (unsigned long long)(2 * store->reserve_bytes));
+	}
+	pthread_mutex_unlock(&store->reserve_lock);
+}
+
+int store_reserve_gate(struct store *store)
+{
+	int ret = STORE_OK, rc;
+
+	if (store->reserve_path == NULL || !atomic_load(&store->reserve_spent))
+		return STORE_OK;
+	pthread_mutex_lock(&store->reserve_lock);
+	if (!atomic_load(&store->reserve_spent)) {
+		/* made again meanwhile */
+	} else if (store_reserve_free(store) < 2 * store->reserve_bytes) {
+		ret = STORE_ERR_TEMP;
+	} else if ((rc = store_reserve_make(store)) != 0) {
+		log_warnx("store: %s: %s", store->reserve_path, strerror(rc));
+		ret = STORE_ERR_TEMP;
+	} else {
+		atomic_store(&store->reserve_spent, 0);
+		log_info("store: %s: место на диске есть, резерв создан снова, "
+			 "письма принимаются / there is room on the disk again, "
+			 "the reserve is made again, letters are accepted",
+			 store->reserve_path);
+	}
+	pthread_mutex_unlock(&store->reserve_lock);
+	if (ret != STORE_OK)
+		log_debug("store: disk full: a new letter is refused");
+	return ret;
+}
+
+int store_reserve_spent(struct store *store)
+{
+	return store->reserve_path != NULL &&
+		atomic_load(&store->reserve_spent);
 }

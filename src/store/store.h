@@ -44,6 +44,24 @@ int store_open(const char *path, struct store **store_r, const char **error_r);
 void store_close(struct store **store);
 int store_schema_version(struct store *store);
 
+/* The disk-full reserve (doc/store.md "Disk full"): a file of bytes next
+ * to the database, "<path>.reserve", 0600, really allocated.  When a write
+ * fails for a full disk it is removed, so that deletions, flag changes and
+ * checkpoints have room; until it is made again new letters are refused
+ * with STORE_ERR_TEMP before they are written (store_reserve_gate).  It
+ * is made again as soon as the file system has twice its size free.
+ * Without this call (edomailctl, tests on ":memory:") there is none.
+ * Returns 0, or -1 with *error_r when the file cannot be made at all (a
+ * disk already full only marks the reserve spent). */
+int store_reserve_init(struct store *store, uint64_t bytes,
+		       const char **error_r);
+/* STORE_OK when a write that stores something new (a letter, a rendering)
+ * may start; STORE_ERR_TEMP while the reserve is spent and the disk has
+ * not got room again. */
+int store_reserve_gate(struct store *store);
+/* 1 while the reserve is spent (tests, edomailctl status). */
+int store_reserve_spent(struct store *store);
+
 /* Transactions (BEGIN IMMEDIATE).  Nested calls are counted; only the
  * outermost commits.  rollback undoes the whole outermost transaction. */
 int store_tx_begin(struct store *store);

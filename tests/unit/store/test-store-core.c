@@ -1,6 +1,7 @@
 /* The store's connection part: migrations, transactions, the statement
  * cache.  Prints TAP. */
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -543,6 +544,41 @@ static void test_util(const char *path)
 	store_close(&s);
 }
 
+/* The disk-full reserve: made 0600 and allocated; an SQLITE_FULL
+ * releases it; the gate makes it again when the disk has room (a file
+ * system with no room is tests/e2e/test_disk_full.py). */
+static void test_reserve(const char *path)
+{
+	struct store *s = NULL, *mem = NULL;
+	const char *err = NULL;
+	char *rpath = xasprintf("%s.reserve", path);
+	struct stat st;
+
+	ok(store_open(path, &s, &err) == 0, "reserve: open");
+	ok(store_reserve_init(s, 1024 * 1024, &err) == 0, "reserve: init");
+	ok(stat(rpath, &st) == 0 && (st.st_mode & 0777) == 0600 &&
+	   st.st_size == 1024 * 1024 &&
+	   (long long)st.st_blocks * 512 >= 1024 * 1024,
+	   "reserve: 0600, 1 MB, allocated (not sparse)");
+	ok(!store_reserve_spent(s) && store_reserve_gate(s) == STORE_OK,
+	   "reserve: not spent, gate open");
+	ok(store_error_from_sqlite(s, SQLITE_FULL, "test") == STORE_ERR_TEMP,
+	   "reserve: SQLITE_FULL is temporary");
+	ok(store_reserve_spent(s) && stat(rpath, &st) < 0,
+	   "reserve: released at SQLITE_FULL");
+	ok(store_reserve_gate(s) == STORE_OK && !store_reserve_spent(s) &&
+	   stat(rpath, &st) == 0 && st.st_size == 1024 * 1024,
+	   "reserve: made again when the disk has room");
+	store_close(&s);
+	ok(store_open(":memory:", &mem, &err) == 0 &&
+	   store_reserve_init(mem, 1024 * 1024, &err) == 0 &&
+	   store_reserve_gate(mem) == STORE_OK && !store_reserve_spent(mem),
+	   "reserve: none for an in-memory store");
+	store_close(&mem);
+	unlink(rpath);
+	free(rpath);
+}
+
 static void test_bad_path(void)
 {
 	struct store *s = NULL;
@@ -570,6 +606,7 @@ int main(void)
 	test_two_connections(path);
 	test_util(path);
 	test_wal_bounded(path);
+	test_reserve(path);
 	test_bad_path();
 	test_cleanup(path);
 	free(path);
