@@ -3,6 +3,8 @@
 /* TAP output and a scratch database file for the store tests. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "lib/util.h"
 
@@ -26,6 +28,23 @@ static __attribute__((unused)) char *test_tmp_db(void)
 		exit(1);
 	}
 	return xasprintf("%s/edomail.db", dir);
+}
+
+/* Removes the scratch database of test_tmp_db, its -wal and -shm, and
+ * its directory. */
+static __attribute__((unused)) void test_cleanup(const char *path)
+{
+	const char *suffix[] = { "-wal", "-shm", "" };
+	char *p, *dir = xstrdup(path);
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		p = xasprintf("%s%s", path, suffix[i]);
+		unlink(p);
+		free(p);
+	}
+	*strrchr(dir, '/') = '\0';
+	rmdir(dir);
+	free(dir);
 }
 
 #endif

@@ -16,37 +16,8 @@
 #include "store/store-private.h"
 #include "store/store-util.h"
 #include "store-test.h"
+#include "store-test-sql.h"
 #include "store/store-private.h"
-
-static void test_cleanup(const char *path)
-{
-	char *p;
-	char *dir = xstrdup(path);
-
-	p = xasprintf("%s-wal", path);
-	unlink(p);
-	free(p);
-	p = xasprintf("%s-shm", path);
-	unlink(p);
-	free(p);
-	unlink(path);
-	*strrchr(dir, '/') = '\0';
-	rmdir(dir);
-	free(dir);
-}
-
-static int count_rows(struct store *s, const char *sql)
-{
-	sqlite3_stmt *st;
-	int n = -1;
-
-	store_lock(s);
-	st = store_stmt(s, sql);
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	store_unlock(s);
-	return n;
-}
 
 static void test_open_migrate(const char *path)
 {

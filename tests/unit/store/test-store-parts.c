@@ -17,35 +17,7 @@
 #include "store/store-private.h"
 #include "store/store.h"
 #include "store-test.h"
-
-static void test_cleanup(const char *path)
-{
-	char *p, *dir = xstrdup(path);
-
-	p = xasprintf("%s-wal", path);
-	unlink(p);
-	free(p);
-	p = xasprintf("%s-shm", path);
-	unlink(p);
-	free(p);
-	unlink(path);
-	*strrchr(dir, '/') = '\0';
-	rmdir(dir);
-	free(dir);
-}
-
-static int count_rows(struct store *s, const char *sql)
-{
-	sqlite3_stmt *st;
-	int n = -1;
-
-	store_lock(s);
-	st = store_stmt(s, sql);
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	store_unlock(s);
-	return n;
-}
+#include "store-test-sql.h"
 
 /* A message: header, a small text, the shared body, a tail that differs
  * (who it is for), a second shared body, the end. */

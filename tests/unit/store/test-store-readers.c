@@ -18,22 +18,6 @@
 #include "store/store-util.h"
 #include "store-test.h"
 
-static void test_cleanup(const char *path)
-{
-	const char *suffix[] = { "-wal", "-shm", "" };
-	char *dir = xstrdup(path);
-
-	for (size_t i = 0; i < 3; i++) {
-		char *p = xasprintf("%s%s", path, suffix[i]);
-
-		unlink(p);
-		free(p);
-	}
-	*strrchr(dir, '/') = '\0';
-	rmdir(dir);
-	free(dir);
-}
-
 /* A value of settings_kv, or NULL; the caller frees it. */
 static char *kv(struct store *s, const char *key)
 {
