@@ -438,8 +438,14 @@ class ThunderbirdTest(unittest.TestCase):
                   "autoconfig.edo.local,edo.local");
                 const {FetchConfig} = ChromeUtils.importESModule(
                   "resource:///modules/accountcreation/FetchConfig.sys.mjs");
-                const c = await FetchConfig.fromISP("edo.local",
-                  arguments[0], new AbortController().signal);
+                // Thunderbird 153 takes an AbortSignal and returns a
+                // promise; 140 (Debian 12 without bookworm-security) takes
+                // success and error callbacks
+                const c = FetchConfig.fromISP.length >= 4 ?
+                  await new Promise((ok, fail) => FetchConfig.fromISP(
+                    "edo.local", arguments[0], ok, fail)) :
+                  await FetchConfig.fromISP("edo.local", arguments[0],
+                    new AbortController().signal);
                 const s = x => [x.hostname, x.port, x.socketType, x.auth,
                                 x.username];
                 return { incoming: s(c.incoming), outgoing: s(c.outgoing),
