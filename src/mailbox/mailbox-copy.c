@@ -552,89 +552,94 @@ static char *mb_sent_find_in_box(struct mailbox_env *env, const char *box_id,
 
 /* The Message-ID (without <>) of the Sent item of the mail the client's
  * copy with that Message-ID is of: the operator knows the EDO message by
- * the client's Message-ID (mb_sent_ids names the acting box), and the
- * item carries the EDO message's own Message-ID (mb_render_message).
- * NULL when the user submitted no such mail or the operator does not
- * know it. */
-static char *mb_sent_item_msgid(struct mailbox_user *user, const char *msgid)
+ * the client's Message-ID, and the item carries the EDO message's own
+ * Message-ID (mb_render_message).  The box is the one mb_sent_ids names;
+ * without a row (another member submitted it, or the row was lost: it is
+ * written without its own fsync) each box of the user, and only those.
+ * NULL when no box knows it.  *row_r (may be NULL): what looking up
+ * mb_sent_ids returned (STORE_OK: it has the mail, of any kind, also an
+ * invitation, which has no Sent item). */
+static char *mb_sent_item_msgid(struct mailbox_user *user, const char *msgid,
+				int *row_r)
 {
 	struct mailbox_env *env = user->env;
 	char *box = NULL, *full = NULL;
 	size_t i;
+	int ret;
 
-	if (env->core == NULL)
+	ret = store_mb_sent_id_find(env->store, user->id, msgid, NULL, &box);
+	if (row_r != NULL)
+		*row_r = ret;
+	if (env->core == NULL) {
+		free(box);
 		return NULL;
-	if (store_mb_sent_id_find(env->store, user->id, msgid, NULL, &box) ==
-	    STORE_OK)
+	}
+	if (box != NULL)
 		full = mb_sent_find_in_box(env, box, msgid);
 	free(box);
-	/* No row (another member submitted it, or the row was lost: it is
-	 * written without its own fsync): ask the operator in each box of
-	 * the user, and only those. */
 	for (i = 0; full == NULL && i < user->n_boxes; i++)
 		full = mb_sent_find_in_box(env, user->boxes[i].box_id, msgid);
 	return full;
 }
 
-/* 1 when the operator knows a mail of the user's boxes with the client's
- * Message-ID; *item_r: its Sent item in this folder, 0 when there is none
- * (an invitation, or no sync yet). */
-static int mb_sent_item_by_edo_id(struct mailbox_user *user,
-				  struct mb_node *node, const char *msgid,
-				  int64_t *item_r)
+/* A sync of all the user's boxes, for a copy whose item is not there yet:
+ * the submission is committed before the client appends, but its item
+ * appears only with a sync.  A sync that cannot run now (the operator
+ * unreachable) does not refuse the copy. */
+static void mb_sent_sync(struct mailbox_user *user, const char *msgid)
 {
-	struct mailbox_error ierr;
-	char *full = mb_sent_item_msgid(user, msgid);
-	uint32_t uid;
-	int found;
+	struct mailbox_error serr;
 
-	if (full == NULL)
-		return 0;
-	memset(&ierr, 0, sizeof(ierr));
-	if (mb_sent_lookup(user->env, user->id, full, node->folder_id, &found,
-			   &uid, item_r, &ierr) < 0)
-		*item_r = 0;
-	free(full);
-	return 1;
+	memset(&serr, 0, sizeof(serr));
+	if (mb_sync_all_boxes(user, &serr) < 0)
+		log_info("mailbox: Sent copy <%s> of %s: sync failed: %s",
+			 msgid, user->login, serr.msg);
 }
 
 /* Something the user submitted over SMTP, by the Message-ID of the
- * client's copy: an item in a Sent folder of the user (letters, answers,
- * re-signs; the sync runs first when there is none yet), else a row of
- * mb_sent_ids (every kind, also invitations and answers to them, which
- * make no Sent item).  *item_r: the Sent item in this folder, 0 if none. */
+ * client's copy: a mail the operator knows in a box of the user (letters,
+ * answers, re-signs; its Sent item has the EDO message's Message-ID), or
+ * a row of mb_sent_ids (every kind, also invitations and answers to them,
+ * which make no Sent item).  The sync runs only when the item is not
+ * there yet, or when nothing is known (boxes the session has not loaded).
+ * *item_r: the Sent item in this folder, 0 if none. */
 static int mb_sent_match(struct mailbox_user *user, struct mb_node *node,
 			 const char *msgid, int *found_r, int64_t *item_r,
 			 struct mailbox_error *err)
 {
 	struct mailbox_env *env = user->env;
-	struct mailbox_error serr;
+	struct mailbox_error ierr;
+	char *edo;
 	uint32_t uid;
-	int ret;
+	int row, synced = 0, found;
 
+	/* a rendering from before the Sent item had a Message-ID of its own */
 	if (mb_sent_lookup(env, user->id, msgid, node->folder_id, found_r,
 			   &uid, item_r, err) < 0)
 		return -1;
 	if (*found_r)
 		return 0;
-	/* The submission is committed before the client appends, but its
-	 * item appears only with a sync.  A sync that cannot run now (the
-	 * operator unreachable) does not refuse the copy: mb_sent_ids
-	 * still knows the mail. */
-	memset(&serr, 0, sizeof(serr));
-	if (mb_sync_all_boxes(user, &serr) < 0)
-		log_info("mailbox: Sent copy <%s> of %s: sync failed: %s",
-			 msgid, user->login, serr.msg);
-	else if (mb_sent_lookup(env, user->id, msgid, node->folder_id,
-				found_r, &uid, item_r, err) < 0)
-		return -1;
-	if (*found_r)
-		return 0;
-	ret = store_mb_sent_id_find(env->store, user->id, msgid, NULL, NULL);
-	if (ret != STORE_OK && ret != STORE_ERR_NOTFOUND)
-		return mb_store_error(err, ret, "append");
-	*found_r = mb_sent_item_by_edo_id(user, node, msgid, item_r) ||
-		   ret == STORE_OK;
+	edo = mb_sent_item_msgid(user, msgid, &row);
+	if (row != STORE_OK && row != STORE_ERR_NOTFOUND) {
+		free(edo);
+		return mb_store_error(err, row, "append");
+	}
+	if (edo == NULL && row == STORE_ERR_NOTFOUND) {
+		mb_sent_sync(user, msgid);
+		synced = 1;
+		edo = mb_sent_item_msgid(user, msgid, NULL);
+	}
+	*found_r = row == STORE_OK || edo != NULL;
+	memset(&ierr, 0, sizeof(ierr));
+	if (edo != NULL &&
+	    mb_sent_lookup(env, user->id, edo, node->folder_id, &found, &uid,
+			   item_r, &ierr) == 0 && *item_r == 0 && !synced) {
+		mb_sent_sync(user, msgid);
+		if (mb_sent_lookup(env, user->id, edo, node->folder_id, &found,
+				   &uid, item_r, &ierr) < 0)
+			*item_r = 0;
+	}
+	free(edo);
 	return 0;
 }
 
@@ -822,7 +827,7 @@ int mailbox_sent_has(struct mailbox_user *user, const char *message_id,
 					    STORE_MB_ROLE_SENT, id, &items, &n);
 	if (ret == STORE_OK && n == 0) {
 		/* a submitted mail: its item has the EDO message's id */
-		char *edo = mb_sent_item_msgid(user, id);
+		char *edo = mb_sent_item_msgid(user, id, NULL);
 
 		store_mb_item_list_free(items, n);
 		items = NULL;
