@@ -106,6 +106,19 @@ def demo_env(build, ports, language="ru", **extra):
     return env
 
 
+
+def wait_for(fn, timeout=30, step=0.2, what="a condition"):
+    """fn()'s first true value, polled every step seconds; AssertionError
+    after timeout seconds."""
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(step)
+
 class Daemon:
     """One edomaild with its own folder, config and demo data."""
 

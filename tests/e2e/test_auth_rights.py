@@ -28,6 +28,7 @@ import unittest
 from email.message import EmailMessage
 
 import edomail_harness as h
+from edomail_harness import wait_for
 
 R_INN = h.ROMASHKA["inn"]
 L_INN = h.LUTIK["inn"]
@@ -37,17 +38,6 @@ ARCHIVE = h.utf7_encode("Архив")
 
 def q(name):
     return '"%s"' % name
-
-
-def wait_for(fn, timeout=30, step=0.2):
-    deadline = time.time() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(step)
 
 
 def messages(c, box):

@@ -23,6 +23,7 @@ import unittest
 from email.message import EmailMessage
 
 import edomail_harness as h
+from edomail_harness import wait_for
 from edomail_harness import utf7_encode as u7
 
 INBOX_INV = "Входящие/Приглашения"
@@ -63,17 +64,6 @@ def fetch_one(c, seq, items, uid=False):
         elif part not in (b")",):
             out["_head"] = out.get("_head", b"") + part
     return out
-
-
-def wait_for(fn, timeout=30, step=0.2):
-    deadline = time.time() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(step)
 
 
 def exists(c, box):

@@ -14,18 +14,11 @@ import urllib.parse
 from email.message import EmailMessage
 
 import edomail_harness as h
+from edomail_harness import wait_for
 from edomail_harness import utf7_encode as u7
 
 SUBJECT = "Договор поставки №15"
 BODY = "Направляем договор на подпись.\nС уважением, Лютик\n"
-
-
-def wait_for(fn, timeout=30):
-    deadline = time.time() + timeout
-    while not fn():
-        if time.time() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.2)
 
 
 class ClientsTest(h.DaemonTestCase):

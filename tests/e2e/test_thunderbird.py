@@ -114,14 +114,7 @@ def server_find(d, login, folder, subject):
 
 
 def wait_for(fn, timeout=60, what="a condition"):
-    deadline = time.time() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.5)
+    return h.wait_for(fn, timeout, 0.5, what)
 
 
 class ThunderbirdTest(unittest.TestCase):
