@@ -162,11 +162,15 @@ class LogFile(unittest.TestCase):
         d.start()
         os.rename(path, path + ".1")           # what logrotate does
         d.proc.send_signal(signal.SIGHUP)
-        deadline = time.time() + 30
-        while not os.path.exists(path) and time.time() < deadline:
-            time.sleep(0.05)
-        with open(path) as f:
-            self.assertIn("log file reopened", f.read())
+        # the new file exists as soon as it is opened, before the line
+        # saying so is written in it: wait for the line, not the file
+        def reopened():
+            if not os.path.exists(path):
+                return False
+            with open(path) as f:
+                return "log file reopened" in f.read()
+        h.wait_for(reopened, timeout=30, step=0.05,
+                   what="'log file reopened' in the new log file")
         self.assertIsNone(d.proc.poll(), "SIGHUP stopped the daemon")
         self.assertEqual(d.stop(), 0)
         with open(path) as f:
