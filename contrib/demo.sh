@@ -35,6 +35,7 @@ cat <<INFO
     romashka, lutik     owners / владельцы
     viewer              «ООО Ромашка», without the signing right / без права подписи
 
+  Sample УПД to attach (Ромашка → Лютик) / образцы УПД: $DEMO/upd/
   Admin: $BUILD/src/ctl/edomailctl -c $DEMO/edomail.conf status
   ---------------------------------------------------------------------
 

@@ -107,6 +107,19 @@ $CTL cert make vasilek $V_INN --type rsa >/dev/null
 $CTL invite $R_INN $L_INN --text "Приглашаем к обмену документами" >/dev/null
 $CTL accept $L_INN $R_INN --comment "Принято" >/dev/null
 
+# Sample УПД (seller's titles, formats 5.02 and 5.01) from Ромашка to Лютик,
+# to attach to a letter as they are (the file name is the document's
+# ИдФайл): the recipient sees the table, the schema and the ИНН are checked.
+mkdir -p "$DIR/upd"
+$CTL upd make --from $R_INN --to $L_INN --version 5.02 --number 1 \
+	--signer "Иванова Мария Петровна" --position "Главный бухгалтер" \
+	--item "Бумага офисная А4, 500 листов;10;250.00;20%;шт" \
+	--item "Картридж для принтера;2;3500;20%;шт" \
+	--item "Доставка;1;500;20%;усл. ед" -o "$DIR/upd" >/dev/null
+$CTL upd make --from $R_INN --to $L_INN --version 5.01 --number 2 \
+	--signer "Иванова Мария Петровна" --position "Главный бухгалтер" \
+	--item "Консультация по ЭДО;3;1500;без НДС;ч" -o "$DIR/upd" >/dev/null
+
 box() { $CTL org show "$1" | awk -F': *' 'tolower($1) ~ /participant id|идентификатор/ {print $2; exit}'; }
 R_BOX=$(box $R_INN); L_BOX=$(box $L_INN); V_BOX=$(box $V_INN)
 cat > "$DIR/demo.env" <<ENV

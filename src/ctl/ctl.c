@@ -53,6 +53,11 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "withdraw", ctl_cmd_withdraw, "ORG TO" },
 	{ "message list", ctl_cmd_message_list, "ORG" },
 	{ "message show", ctl_cmd_message_show, "ORG MESSAGE-ID" },
+	{ "upd make", ctl_cmd_upd_make,
+	  "--from ORG --to ORG [--version 5.01|5.02] "
+	  "[--item \"name;qty;price;vat[;unit]\"]... [--number N] "
+	  "[--date YYYY-MM-DD] [--signer \"Фамилия Имя Отчество\"] "
+	  "[--position TEXT] -o DIR|FILE" },
 	{ "status", ctl_cmd_status, "" },
 };
 

@@ -103,6 +103,8 @@ int ctl_cmd_message_show(struct ctl *ctl, int argc, char **argv);
 
 int ctl_cmd_status(struct ctl *ctl, int argc, char **argv);
 
+int ctl_cmd_upd_make(struct ctl *ctl, int argc, char **argv);
+
 /* Shared by org add and cert import/make: stores a certificate (and its
  * private key, sealed) for user_id in box_id (0: the organization's own);
  * the gateway's rows only (publish it with ctl_cert_publish first). */

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "crypto/crypto.h"
+#include "edo/edo-upd.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mime/mime.h"
@@ -672,6 +673,46 @@ static void mb_msg_view_verify(struct mailbox_env *env,
 	v->n_reports = n;
 }
 
+/* The readable table of every УПД (seller's title) among the shown
+ * documents, for the letter's text (doc/upd.md); NULL when there is none.
+ * A document that does not read as a УПД is left to its attachment. */
+static char *mb_msg_view_upd_tables(const struct mailbox_env *env,
+				    const struct mb_msg_view *v)
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b);
+	for (i = 0; i < v->n_ents; i++) {
+		const struct core_entity *e = &v->ents[i];
+		struct edo_upd_info info;
+		struct edo_upd_doc d;
+		struct core_error cerr = { 0 };
+		char *t;
+
+		if (e->kind != CORE_ENT_ATTACHMENT || e->encrypted ||
+		    edo_upd_detect(e->file_name, e->data, e->len, &info) != 1 ||
+		    info.malformed || info.title != EDO_UPD_SELLER)
+			continue;
+		if (edo_upd_parse(e->data, e->len, &d, &cerr) < 0) {
+			log_warnx("mailbox: УПД %s not shown as a table: %s",
+				  e->id, cerr.msg);
+			continue;
+		}
+		t = edo_upd_table(&d, env->english);
+		if (b.len > 0)
+			buf_append_str(&b, "\n");
+		buf_append_str(&b, t);
+		free(t);
+		edo_upd_doc_clear(&d);
+	}
+	if (b.len == 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return (char *)buf_steal(&b, NULL);
+}
+
 /* The Message-ID of the box's rendering of the answered message: every
  * member's item of it shows that blob, so a box-wide rendering (user 0)
  * finds what a member's sync would. */
@@ -755,6 +796,7 @@ static int mb_render_message_view(struct mailbox_env *env,
 	struct mb_msg_view v;
 	unsigned char *out = NULL;
 	char *error = NULL, *key, *client_id = NULL, *in_reply_to = NULL;
+	char *upd_tables;
 	size_t len = 0;
 	int ret;
 
@@ -806,7 +848,10 @@ static int mb_render_message_view(struct mailbox_env *env,
 	rm.n_reports = v.n_reports;
 	rm.was_encrypted = v.encrypted;
 	rm.language = mb_language(env);
+	upd_tables = mb_msg_view_upd_tables(env, &v);
+	rm.doc_tables = upd_tables;
 	ret = mime_render_message(&rm, &out, &len, &error);
+	free(upd_tables);
 	free(client_id);
 	free(in_reply_to);
 	mb_msg_view_clear(&v);

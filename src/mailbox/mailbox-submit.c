@@ -584,7 +584,7 @@ static int mb_submit_run(struct mb_submit *c)
 	for (size_t i = 0; i < c->n_rcpts; i++)
 		if (mb_submit_plan(c, &c->rcpts[i]) < 0)
 			return -1;
-	if (mb_submit_prepare(c) < 0)
+	if (mb_submit_check_upd(c) < 0 || mb_submit_prepare(c) < 0)
 		return -1;
 	return mb_submit_commit(c);
 }

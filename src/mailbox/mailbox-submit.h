@@ -82,4 +82,9 @@ int mb_submit_prepare(struct mb_submit *c);
 int mb_submit_commit(struct mb_submit *c);
 void mb_submit_free_keys(struct mb_submit *c);
 
+/* ---- mailbox-submit-upd.c ---- */
+/* Every attached УПД valid and addressed from the sender to the
+ * recipients (after planning, before signing); -1 with c->res. */
+int mb_submit_check_upd(struct mb_submit *c);
+
 #endif

@@ -419,6 +419,14 @@ static void message_text_part(struct buf *b, const char *boundary,
 	buf_init(&text);
 	buf_append_str(&text, msgtext);
 	free(msgtext);
+	if (r->doc_tables != NULL && *r->doc_tables != '\0') {
+		char *tables = mime_utf8_sanitize((const unsigned char *)
+						  r->doc_tables,
+						  strlen(r->doc_tables));
+		buf_append_str(&text, text.len > 0 ? "\n\n" : "");
+		buf_append_str(&text, tables);
+		free(tables);
+	}
 	text_footer(&text, r, nm, en);
 	buf_append(&text, "", 0);
 	text_part(b, boundary, (const char *)text.data, NULL);

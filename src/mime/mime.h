@@ -61,6 +61,10 @@ struct mime_render_msg {
 	size_t packet_len;
 	const char *packet_name;
 	const char *language;		/* "ru" | "en" for fixed texts */
+	/* Readable tables of the formalized documents (УПД) among the
+	 * entities, made by the caller (mime/ does not read FNS XML): shown
+	 * in the text part after the letter's text; NULL: none. */
+	const char *doc_tables;
 };
 /* Returns 0 and malloc'd CRLF message bytes (deterministic for the same
  * input), or -1 with a malloc'd error in *error_r.  The same for the other
