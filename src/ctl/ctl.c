@@ -58,6 +58,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "[--item \"name;qty;price;vat[;unit]\"]... [--number N] "
 	  "[--date YYYY-MM-DD] [--signer \"Фамилия Имя Отчество\"] "
 	  "[--position TEXT] -o DIR|FILE" },
+	{ "packet export", ctl_cmd_packet_export,
+	  "ORG MESSAGE-ID -o FILE.zip [--decrypt]" },
 	{ "status", ctl_cmd_status, "" },
 };
 

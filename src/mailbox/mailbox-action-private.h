@@ -29,4 +29,20 @@ int mb_counteragent(struct mailbox_env *env, const char *box_id,
 		    const char *other_id, int nothing_sent,
 		    enum core_ca_status *st_r, struct mailbox_result *res);
 
+/* mailbox-packet-mail.c: the gateway's packet@<domain>. */
+/* 1 when addr is packet@<domain> (r and res filled), else 0. */
+int mb_packet_rcpt(struct mailbox_env *env, const char *addr,
+		   struct mailbox_recipient *r, struct mailbox_result *res);
+/* 1 when a recipient of the mail is packet@. */
+int mb_packet_wanted(const struct mailbox_submission *in);
+/* Finds the item, makes its packet, submits the mail to the other
+ * recipients (if any) through submit_rest, then puts the packet letter in
+ * the user's INBOX.  0, or -1 with res (nothing sent). */
+int mb_packet_submit(struct mailbox_user *user,
+		     const struct mailbox_submission *in,
+		     int (*submit_rest)(struct mailbox_user *,
+					const struct mailbox_submission *,
+					struct mailbox_result *),
+		     struct mailbox_result *res);
+
 #endif

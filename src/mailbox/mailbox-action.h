@@ -134,11 +134,22 @@ int mailbox_sender_check(struct mailbox_user *user, const char *addr,
 
 /* ---- RCPT TO ---- */
 
+/* The gateway's own addresses. */
+enum mailbox_gateway {
+	MAILBOX_GW_NONE = 0,		/* a counteragent */
+	MAILBOX_GW_PACKET,		/* packet@<domain>: «Сохранить пакет» */
+};
+#define MAILBOX_GW_PACKET_LOCAL "packet"
+
 struct mailbox_recipient {
 	char addr[MAILBOX_ADDR_MAX];
 	struct mailbox_org org;
 	enum mailbox_relation relation;	/* at RCPT time; read again at commit */
 	int encrypt;			/* +encrypt */
+	/* The gateway's own address (DESIGN.md section 5), never a
+	 * counteragent: org is empty, the mail is answered by the gateway
+	 * (mailbox-packet-mail.c). */
+	enum mailbox_gateway gateway;
 };
 
 /* Finds the participant, refuses what cannot go (own organization, an

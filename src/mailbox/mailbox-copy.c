@@ -848,6 +848,16 @@ int mailbox_notice_add(struct mailbox_user *user, const char *box_id,
 		       const char *subject, const char *text,
 		       const char *in_reply_to, struct mailbox_error *err)
 {
+	return mb_notice_add_files(user, box_id, subject, text, in_reply_to,
+				   NULL, 0, err);
+}
+
+int mb_notice_add_files(struct mailbox_user *user, const char *box_id,
+			const char *subject, const char *text,
+			const char *in_reply_to,
+			const struct mime_notice_file *files, size_t n_files,
+			struct mailbox_error *err)
+{
 	struct mailbox_env *env = user->env;
 	struct mb_rendered r;
 	struct store_mb_item it;
@@ -867,8 +877,8 @@ int mailbox_notice_add(struct mailbox_user *user, const char *box_id,
 	to = xasprintf("%s@%s", box_id != NULL ? box_id : user->login,
 		       env->domain);
 	reply = mb_strip_brackets(in_reply_to);
-	ret = mb_render_notice(env, to, NULL, subject, text, reply, util_now(),
-			       &r, err);
+	ret = mb_render_notice_files(env, to, NULL, subject, text, reply,
+				     util_now(), files, n_files, &r, err);
 	free(to);
 	free(reply);
 	if (ret < 0)

@@ -275,6 +275,14 @@ int mb_render_notice_files(struct mailbox_env *env, const char *to_addr,
 			   int64_t date, const struct mime_notice_file *files,
 			   size_t n_files, struct mb_rendered *r,
 			   struct mailbox_error *err);
+/* mailbox_notice_add with files (mailbox-copy.c): the packet letter of
+ * packet@<domain> carries its ZIP so (mailbox-packet-mail.c). */
+struct mailbox_user;
+int mb_notice_add_files(struct mailbox_user *user, const char *box_id,
+			const char *subject, const char *text,
+			const char *in_reply_to,
+			const struct mime_notice_file *files, size_t n_files,
+			struct mailbox_error *err);
 /* The shared parts of a rendering (its base64 documents of 32 KB or
  * more, with their sha256); *parts_r is freed by the caller. */
 size_t mb_parts_find(const unsigned char *d, size_t len,

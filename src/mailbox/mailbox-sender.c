@@ -254,6 +254,10 @@ int mailbox_recipient_check(struct mailbox_user *user,
 	memset(r_r, 0, sizeof(*r_r));
 	memset(res, 0, sizeof(*res));
 	snprintf(r_r->addr, sizeof(r_r->addr), "%s", addr);
+	/* The gateway's own address, before any lookup at the operator:
+	 * it never goes to a counteragent. */
+	if (mb_packet_rcpt(env, addr, r_r, res))
+		return 0;
 	cls = mailbox_addr_parse(addr, env->domain, &a);
 	if (cls != MAILBOX_RES_OK)
 		return mb_addr_refused(env->domain, addr, cls, res);

@@ -609,18 +609,35 @@ static void mb_submit_free(struct mb_submit *c)
 	mb_submit_free_keys(c);
 }
 
+static int mb_submit_edo(struct mailbox_user *user,
+			 const struct mailbox_submission *in,
+			 struct mailbox_result *res);
+
 int mailbox_submit(struct mailbox_user *user,
 		   const struct mailbox_submission *in,
 		   struct mailbox_result *res)
 {
-	struct mb_submit c;
-	int ret;
-
 	memset(res, 0, sizeof(*res));
 	if (in->from == NULL || in->n_rcpts == 0 || in->data == NULL)
 		return mb_res(res, MAILBOX_RES_BAD_MESSAGE,
 			      "Нет отправителя, получателей или письма / no "
 			      "sender, recipients or message");
+	/* packet@<domain> among the recipients: the gateway answers, and
+	 * the others (if any) get the mail as usual. */
+	if (mb_packet_wanted(in))
+		return mb_packet_submit(user, in, mb_submit_edo, res);
+	return mb_submit_edo(user, in, res);
+}
+
+/* The mail to counteragents only. */
+static int mb_submit_edo(struct mailbox_user *user,
+			 const struct mailbox_submission *in,
+			 struct mailbox_result *res)
+{
+	struct mb_submit c;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
 	if (user->env->core == NULL)
 		return mb_res(res, MAILBOX_RES_TEMP, "Оператор ЭДО недоступен; "
 			      "ничего не отправлено / EDO operator unavailable, "
