@@ -121,15 +121,21 @@ static void fixture_init(struct fixture *f)
 	f->msg.entities = f->ents;
 	f->msg.n_entities = 6;
 
-	f->reports[0] = (struct mime_sig_report){ e[2].id, e[0].file_name,
-		"Иванова Анна Александровна", "01A2B3C4", "УЦ Тест", 1735689600,
-		1767225599, 1764065000, 1, NULL };
-	f->reports[1] = (struct mime_sig_report){ e[3].id, long_name,
-		"Иванова Анна Александровна", "01A2B3C4", "УЦ Тест", 1735689600,
-		1767225599, 1764065001, 1, NULL };
-	f->reports[2] = (struct mime_sig_report){ e[4].id, e[0].file_name,
-		"Петров Пётр", "FF00", "УЦ Тест", 1735689600, 1767225599,
-		1764066000, 0, "сертификат отозван" };
+	f->reports[0] = (struct mime_sig_report){ .entity_id = e[2].id,
+		.document_name = e[0].file_name,
+		.signer = "Иванова Анна Александровна", .serial = "01A2B3C4",
+		.issuer = "УЦ Тест", .not_before = 1735689600,
+		.not_after = 1767225599, .signing_time = 1764065000, .valid = 1 };
+	f->reports[1] = (struct mime_sig_report){ .entity_id = e[3].id,
+		.document_name = long_name,
+		.signer = "Иванова Анна Александровна", .serial = "01A2B3C4",
+		.issuer = "УЦ Тест", .not_before = 1735689600,
+		.not_after = 1767225599, .signing_time = 1764065001, .valid = 1 };
+	f->reports[2] = (struct mime_sig_report){ .entity_id = e[4].id,
+		.document_name = e[0].file_name, .signer = "Петров Пётр",
+		.serial = "FF00", .issuer = "УЦ Тест", .not_before = 1735689600,
+		.not_after = 1767225599, .signing_time = 1764066000, .valid = 0,
+		.error = "сертификат отозван" };
 
 	f->r.domain = DOMAIN;
 	f->r.msg = &f->msg;
