@@ -477,6 +477,8 @@ static int ctl_make_pem(struct ctl *ctl, const struct ctl_make_args *a,
 	req.key_type = a->type;
 	req.org_name = o->name;
 	req.inn = a->inn != NULL ? a->inn : o->inn;
+	if (a->inn != NULL)
+		req.org_name = NULL;	/* not this organization's name */
 	req.snils = a->snils;
 	if (a->person_inn != NULL) {
 		/* A person's certificate names no organization. */

@@ -473,10 +473,21 @@ enum edo_poa_status edo_poa_status(const struct edo_poa *poa, int revoked,
 const char *edo_poa_status_name(enum edo_poa_status st)
 {
 	switch (st) {
-	case EDO_POA_ACTIVE: return "действует / active";
-	case EDO_POA_NOT_YET: return "ещё не действует / not yet in force";
-	case EDO_POA_EXPIRED: return "истекла / expired";
-	case EDO_POA_REVOKED: return "отозвана / revoked";
+	case EDO_POA_ACTIVE: return "действует";
+	case EDO_POA_NOT_YET: return "ещё не действует";
+	case EDO_POA_EXPIRED: return "истекла";
+	case EDO_POA_REVOKED: return "отозвана";
+	}
+	return "?";
+}
+
+const char *edo_poa_status_name_en(enum edo_poa_status st)
+{
+	switch (st) {
+	case EDO_POA_ACTIVE: return "active";
+	case EDO_POA_NOT_YET: return "not yet in force";
+	case EDO_POA_EXPIRED: return "expired";
+	case EDO_POA_REVOKED: return "revoked";
 	}
 	return "?";
 }

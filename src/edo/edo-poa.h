@@ -55,8 +55,9 @@ enum edo_poa_status {
 };
 enum edo_poa_status edo_poa_status(const struct edo_poa *poa, int revoked,
 				   int64_t at);
-/* "действует / active" and so on. */
+/* "действует", "истекла", "отозвана"... (seed 001), and in English. */
 const char *edo_poa_status_name(enum edo_poa_status st);
+const char *edo_poa_status_name_en(enum edo_poa_status st);
 
 /* Whether poa is given by the organization with org_inn to the holder of
  * a personal certificate with cert_inn (12 digits) and cert_snils (11

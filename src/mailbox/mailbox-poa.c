@@ -118,13 +118,13 @@ static void mb_poa_with_poa(struct mailbox_env *env,
 	} else if (st != EDO_POA_ACTIVE) {
 		r->reason = xasprintf("МЧД № %s: %s / power of attorney %s: %s",
 				      poa.number, edo_poa_status_name(st),
-				      poa.number, edo_poa_status_name(st));
+				      poa.number, edo_poa_status_name_en(st));
 	} else {
 		r->valid = 1;
 		r->reason = xasprintf("подписано по МЧД № %s (%s) / signed under "
 				      "power of attorney %s (%s)", poa.number,
 				      edo_poa_status_name(st), poa.number,
-				      edo_poa_status_name(st));
+				      edo_poa_status_name_en(st));
 	}
 	edo_poa_clear(&poa);
 }
@@ -208,4 +208,17 @@ int mb_poa_cert_is_person(const char *cert_pem, const char *org_inn)
 		!(ci.inn_fl != NULL && strcmp(ci.inn_fl, org_inn) == 0);
 	crypto_cert_info_clear(&ci);
 	return person;
+}
+
+void mb_poa_split(const char *reason, char **ru_r, char **en_r)
+{
+	const char *sep = reason != NULL ? strstr(reason, " / ") : NULL;
+
+	if (sep == NULL) {
+		*ru_r = xstrdup(reason != NULL ? reason : "?");
+		*en_r = xstrdup(*ru_r);
+		return;
+	}
+	*ru_r = xstrndup(reason, (size_t)(sep - reason));
+	*en_r = xstrdup(sep + 3);
 }

@@ -38,4 +38,8 @@ void mb_poa_check(struct mailbox_env *env, const char *cert_pem,
  * own or another organization's, -1 when it cannot be read. */
 int mb_poa_cert_is_person(const char *cert_pem, const char *org_inn);
 
+/* The two halves of a bilingual "русский / English" reason (malloc'd),
+ * to be put into a bilingual text of one's own. */
+void mb_poa_split(const char *reason, char **ru_r, char **en_r);
+
 #endif

@@ -61,20 +61,23 @@ static int mb_submit_poa(struct mb_submit *c)
 {
 	const char *cert_pem = core_signer_cert_pem(c->signer);
 	struct mb_poa_check chk;
-	char *why = NULL;
+	char *why = NULL, *ru, *en;
 	int valid;
 
 	mb_poa_check(c->env, cert_pem, c->from->org.inn, NULL, 0, NULL, 0,
 		     util_now(), &chk);
 	valid = chk.valid;
 	if (valid || mb_poa_cert_is_person(cert_pem, c->from->org.inn) != 1) {
-		if (!valid)
+		if (!valid) {
+			mb_poa_split(chk.reason, &ru, &en);
 			mb_res(&c->signer_res, MAILBOX_RES_REFUSED,
 			       "Подпись не от имени «%s»: %s; ничего не "
 			       "отправлено / the signature cannot speak for "
 			       "\"%s\": %s; nothing was sent",
-			       c->from->org.name, chk.reason,
-			       c->from->org.name, chk.reason);
+			       c->from->org.name, ru, c->from->org.name, en);
+			free(ru);
+			free(en);
+		}
 		mb_poa_check_clear(&chk);
 		return valid ? 0 : -1;
 	}
@@ -84,14 +87,16 @@ static int mb_submit_poa(struct mb_submit *c)
 		free(why);
 		return 0;
 	}
+	mb_poa_split(why != NULL ? why : "нет ни одной / none", &ru, &en);
 	mb_res(&c->signer_res, MAILBOX_RES_REFUSED,
 	       "Сертификат физического лица, а действующей доверенности (МЧД) "
 	       "«%s» у вас нет (%s); импортируйте её: edomailctl poa import; "
 	       "ничего не отправлено / a person's certificate and no valid "
 	       "power of attorney of \"%s\" (%s); import one with edomailctl "
-	       "poa import; nothing was sent", c->from->org.name,
-	       why != NULL ? why : "нет МЧД / none", c->from->org.name,
-	       why != NULL ? why : "none");
+	       "poa import; nothing was sent", c->from->org.name, ru,
+	       c->from->org.name, en);
+	free(ru);
+	free(en);
 	free(why);
 	return -1;
 }
