@@ -313,8 +313,10 @@ static void report_org(struct buf *t, const struct mime_sig_report *rep, int en)
 		buf_printf(t, en ? "   Position: %s\n" : "   Должность: %s\n",
 			   rep->holder_title);
 	buf_printf(t, en ? "   INN: %s, OGRN: %s, SNILS: %s\n" :
-		   "   ИНН: %s, ОГРН: %s, СНИЛС: %s\n", nz(rep->holder_inn),
-		   nz(rep->holder_ogrn), nz(rep->holder_snils));
+		   "   ИНН: %s, ОГРН: %s, СНИЛС: %s\n",
+		   rep->holder_inn != NULL ? rep->holder_inn : "-",
+		   rep->holder_ogrn != NULL ? rep->holder_ogrn : "-",
+		   rep->holder_snils != NULL ? rep->holder_snils : "-");
 	if (rep->poa_summary != NULL) {
 		buf_append_str(t, en ? "   Power of attorney (MCHD): " :
 			       "   МЧД: ");
