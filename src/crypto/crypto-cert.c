@@ -50,6 +50,27 @@ static char *crypto_name_inn(const X509_NAME *name)
 	return NULL;
 }
 
+/* organization and power of attorney (poa): ИННЮЛ and a person's ИНН
+ * apart, as the organization check must tell them apart (an
+ * organization's certificate against a person's that needs an МЧД). */
+static void crypto_cert_info_fill_holder(const X509_NAME *subj,
+					 struct crypto_cert_info *info)
+{
+	char *inn = crypto_name_get(subj, NID_INN);
+
+	info->innle = crypto_name_get(subj, crypto_nid_innle());
+	if (info->innle != NULL && !crypto_all_digits(info->innle, 10)) {
+		free(info->innle);
+		info->innle = NULL;
+	}
+	if (inn != NULL && crypto_all_digits(inn, 12) &&
+	    strncmp(inn, "00", 2) != 0)
+		info->inn_fl = inn;
+	else
+		free(inn);
+	info->title = crypto_name_get(subj, NID_title);
+}
+
 static void crypto_cert_info_fill(X509 *x, struct crypto_cert_info *info)
 {
 	const X509_NAME *subj = X509_get_subject_name(x);
@@ -70,6 +91,7 @@ static void crypto_cert_info_fill(X509 *x, struct crypto_cert_info *info)
 		info->ogrn = crypto_name_get(subj, NID_OGRNIP);
 	info->snils = crypto_name_get(subj, NID_SNILS);
 	info->email = crypto_name_get(subj, NID_pkcs9_emailAddress);
+	crypto_cert_info_fill_holder(subj, info);
 }
 
 int crypto_cert_info(const char *cert_pem, struct crypto_cert_info *info_r,
@@ -99,6 +121,9 @@ void crypto_cert_info_clear(struct crypto_cert_info *info)
 	free(info->ogrn);
 	free(info->snils);
 	free(info->email);
+	free(info->innle);
+	free(info->inn_fl);
+	free(info->title);
 	memset(info, 0, sizeof(*info));
 }
 

@@ -186,6 +186,7 @@ static void crypto_report_signer(struct crypto_verify_report *r, X509 *x)
 	r->signer_thumbprint = crypto_x509_thumbprint(x);
 	r->key_type = xstrdup(crypto_x509_key_type(x));
 	crypto_x509_validity(x, &r->not_before, &r->not_after);
+	r->signer_cert_pem = crypto_x509_to_pem(x);
 }
 
 /* Whether the certificate was valid when the signature was made (now,
@@ -322,5 +323,6 @@ void crypto_verify_report_clear(struct crypto_verify_report *r)
 	free(r->signer_thumbprint);
 	free(r->key_type);
 	free(r->error);
+	free(r->signer_cert_pem);
 	memset(r, 0, sizeof(*r));
 }

@@ -80,6 +80,7 @@ static void crypto_verify_report_copy(struct crypto_verify_report *dst,
 	dst->signer_thumbprint = crypto_vc_dup(src->signer_thumbprint);
 	dst->key_type = crypto_vc_dup(src->key_type);
 	dst->error = crypto_vc_dup(src->error);
+	dst->signer_cert_pem = crypto_vc_dup(src->signer_cert_pem);
 }
 
 /* 1 and a copy of the report when the key is cached and fresh. */

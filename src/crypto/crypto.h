@@ -39,6 +39,11 @@ struct crypto_cert_info {
 	char *ogrn;		/* ОГРН 1.2.643.100.1 (or ОГРНИП); NULL if absent */
 	char *snils;		/* СНИЛС 1.2.643.100.3; NULL if absent */
 	char *email;		/* emailAddress of the subject; NULL if absent */
+	/* organization and power of attorney (poa): who the holder is */
+	char *innle;		/* ИННЮЛ (10 digits): an organization's certificate */
+	char *inn_fl;		/* ИНН of a person or ИП (12 digits, not the
+				 * "00"-padded ИНН of an organization) */
+	char *title;		/* position (title, 2.5.4.12); NULL if absent */
 };
 
 int crypto_cert_info(const char *cert_pem, struct crypto_cert_info *info_r,
@@ -121,6 +126,9 @@ struct crypto_verify_report {
 	int64_t signing_time;	/* 0 if absent */
 	int cert_valid_at_signing; /* the certificate was valid at signing time */
 	char *error;		/* why not valid; NULL when valid */
+	/* organization and power of attorney (poa): the signer's
+	 * certificate, for the organization check (crypto_cert_info) */
+	char *signer_cert_pem;
 };
 /* Checks a detached signature over data.  Self-signed certificates are
  * accepted (the EDO trust list is out of scope); the report says whose

@@ -394,6 +394,12 @@ struct ctl_make_args {
 	const char *type;
 	int days;
 	int expired;
+	/* organization and power of attorney (poa): a person's certificate
+	 * (ИНН of 12 digits and СНИЛС, no ИННЮЛ), or another ИНН than the
+	 * organization's (tests of the signer ↔ organization check) */
+	const char *person_inn;
+	const char *snils;
+	const char *inn;
 };
 
 static int ctl_make_parse(int argc, char **argv, struct ctl_make_args *a)
@@ -402,15 +408,17 @@ static int ctl_make_parse(int argc, char **argv, struct ctl_make_args *a)
 		{ "type", required_argument, NULL, 't' },
 		{ "days", required_argument, NULL, 'd' },
 		{ "expired", no_argument, NULL, 'e' },
+		{ "person", required_argument, NULL, 'P' },
+		{ "snils", required_argument, NULL, 'S' },
+		{ "inn", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char *end;
 	long v;
 	int ch;
 
-	a->type = NULL;
+	memset(a, 0, sizeof(*a));
 	a->days = 365;
-	a->expired = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
@@ -430,6 +438,9 @@ static int ctl_make_parse(int argc, char **argv, struct ctl_make_args *a)
 		case 'e':
 			a->expired = 1;
 			break;
+		case 'P': a->person_inn = optarg; break;
+		case 'S': a->snils = optarg; break;
+		case 'I': a->inn = optarg; break;
 		default:
 			return -1;
 		}
@@ -465,7 +476,15 @@ static int ctl_make_pem(struct ctl *ctl, const struct ctl_make_args *a,
 	memset(&req, 0, sizeof(req));
 	req.key_type = a->type;
 	req.org_name = o->name;
-	req.inn = o->inn;
+	req.inn = a->inn != NULL ? a->inn : o->inn;
+	if (a->inn != NULL)
+		req.org_name = NULL;	/* not this organization's name */
+	req.snils = a->snils;
+	if (a->person_inn != NULL) {
+		/* A person's certificate names no organization. */
+		req.org_name = NULL;
+		req.inn = a->person_inn;
+	}
 	if (user_id == 0) {
 		req.common_name = o->name;
 	} else {

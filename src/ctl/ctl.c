@@ -45,7 +45,14 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "LOGIN ORG FILE [--key FILE] [--password P]" },
 	{ "cert list", ctl_cmd_cert_list, "[LOGIN]" },
 	{ "cert make", ctl_cmd_cert_make,
-	  "LOGIN ORG --type rsa|gost [--days N] [--expired]" },
+	  "LOGIN ORG --type rsa|gost [--days N] [--expired] "
+	  "[--person INN --snils SNILS] [--inn INN]" },
+	{ "poa import", ctl_cmd_poa_import, "LOGIN ORG FILE.xml FILE.sig" },
+	{ "poa list", ctl_cmd_poa_list, "[LOGIN]" },
+	{ "poa revoke", ctl_cmd_poa_revoke, "NUMBER" },
+	{ "poa make", ctl_cmd_poa_make,
+	  "ORG PRINCIPAL LOGIN --out FILE.xml [--number N] [--days N] "
+	  "[--expired]" },
 	{ "counteragent list", ctl_cmd_counteragent_list, "ORG" },
 	{ "invite", ctl_cmd_invite, "ORG TO [--text TEXT]" },
 	{ "accept", ctl_cmd_accept, "ORG FROM [--comment TEXT]" },

@@ -73,6 +73,12 @@ void ctl_getopt_reset(void);
  * argv[optind]); 0 or -1. */
 int ctl_positional(int argc, char **argv, int min, int max);
 
+/* ctl-poa.c: organization and power of attorney (poa), the МЧД */
+int ctl_cmd_poa_import(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_poa_list(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_poa_revoke(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_poa_make(struct ctl *ctl, int argc, char **argv);
+
 int ctl_cmd_org_add(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_org_list(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_org_show(struct ctl *ctl, int argc, char **argv);

@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "edo/edo-upd.h"
+#include "mailbox/mailbox-poa.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mime/mime.h"
@@ -438,6 +439,7 @@ struct mb_msg_view {
 	char *text;
 	struct mime_sig_report *reports;
 	struct crypto_verify_report *vreports;
+	struct mb_poa_check *orgs;	/* organization and power of attorney (poa) */
 	size_t n_reports;
 	int decrypted;			/* every encrypted part opened */
 	int encrypted;
@@ -459,9 +461,12 @@ static void mb_msg_view_clear(struct mb_msg_view *v)
 	free(v->owned);
 	free(v->ents);
 	free(v->text);
-	for (i = 0; i < v->n_reports; i++)
+	for (i = 0; i < v->n_reports; i++) {
 		crypto_verify_report_clear(&v->vreports[i]);
+		mb_poa_check_clear(&v->orgs[i]);
+	}
 	free(v->vreports);
+	free(v->orgs);
 	free(v->reports);
 	core_message_free(&v->original);
 	memset(v, 0, sizeof(*v));
@@ -622,16 +627,81 @@ static void mb_msg_view_add_original(struct mailbox_env *env,
 	}
 }
 
+/* organization and power of attorney (poa): the МЧД that came with a
+ * signature (an attachment whose parent is the signature) and the
+ * principal's signature of it; NULL when none. */
+static const struct core_entity *mb_sig_poa(const struct mb_msg_view *v,
+					    const struct core_entity *sig,
+					    const struct core_entity **poa_sig_r)
+{
+	const struct core_entity *poa = NULL;
+	size_t i;
+
+	*poa_sig_r = NULL;
+	for (i = 0; i < v->n_ents && poa == NULL; i++) {
+		if (v->ents[i].kind == CORE_ENT_ATTACHMENT &&
+		    !v->ents[i].encrypted &&
+		    strcmp(v->ents[i].parent_id, sig->id) == 0)
+			poa = &v->ents[i];
+	}
+	for (i = 0; poa != NULL && i < v->n_ents; i++) {
+		if (v->ents[i].kind == CORE_ENT_SIGNATURE &&
+		    strcmp(v->ents[i].parent_id, poa->id) == 0) {
+			*poa_sig_r = &v->ents[i];
+			break;
+		}
+	}
+	return poa;
+}
+
+/* organization and power of attorney (poa): whether the signer speaks
+ * for the box that signed (the sender's, or an earlier signer's of a
+ * re-signed message); r->valid then needs both. */
+static void mb_msg_view_org(struct mailbox_env *env,
+			    struct mb_party_cache *parties,
+			    const char *from_box, struct mb_msg_view *v,
+			    const struct core_entity *sig,
+			    const struct crypto_verify_report *vr,
+			    struct mb_poa_check *oc, struct mime_sig_report *r)
+{
+	const struct core_entity *poa, *poa_sig;
+	const struct core_box *box;
+
+	box = mb_party_box(env, parties, sig->signer_box[0] != '\0' ?
+			   sig->signer_box : from_box);
+	poa = mb_sig_poa(v, sig, &poa_sig);
+	mb_poa_check(env, vr->signer_cert_pem, box != NULL ? box->inn : NULL,
+		     poa != NULL ? poa->data : NULL, poa != NULL ? poa->len : 0,
+		     poa_sig != NULL ? poa_sig->data : NULL,
+		     poa_sig != NULL ? poa_sig->len : 0,
+		     vr->signing_time != 0 ? vr->signing_time : util_now(), oc);
+	r->org_checked = 1;
+	r->org_valid = oc->valid;
+	r->org_reason = oc->reason;
+	r->holder_org = oc->org;
+	r->holder_title = oc->title;
+	r->holder_inn = oc->inn;
+	r->holder_ogrn = oc->ogrn;
+	r->holder_snils = oc->snils;
+	r->poa_summary = oc->poa_summary;
+	if (r->valid && !oc->valid) {
+		r->valid = 0;
+		r->error = oc->reason;
+	}
+}
+
 /* One report per document signature, verified against the document as
  * shown (decrypted).  Through the env's cache: the sender's and the
  * recipient's rendering of a message check the same bytes. */
 static void mb_msg_view_verify(struct mailbox_env *env,
-			       struct mb_msg_view *v)
+			       struct mb_party_cache *parties,
+			       const char *from_box, struct mb_msg_view *v)
 {
 	size_t i, n = 0;
 
 	v->reports = xcalloc(v->n_ents + 1, sizeof(*v->reports));
 	v->vreports = xcalloc(v->n_ents + 1, sizeof(*v->vreports));
+	v->orgs = xcalloc(v->n_ents + 1, sizeof(*v->orgs));
 	for (i = 0; i < v->n_ents; i++) {
 		const struct core_entity *sig = &v->ents[i], *doc;
 		struct crypto_verify_report *vr = &v->vreports[n];
@@ -668,6 +738,8 @@ static void mb_msg_view_verify(struct mailbox_env *env,
 		r->signing_time = vr->signing_time;
 		r->valid = vr->valid;
 		r->error = vr->error;
+		mb_msg_view_org(env, parties, from_box, v, sig, vr, &v->orgs[n],
+				r);
 		n++;
 	}
 	v->n_reports = n;
@@ -814,7 +886,7 @@ static int mb_render_message_view(struct mailbox_env *env,
 		return 0;
 	}
 	mb_msg_view_add_original(env, box_id, msg, &v);
-	mb_msg_view_verify(env, &v);
+	mb_msg_view_verify(env, parties, msg->from_box, &v);
 	v.shown = *msg;
 	v.shown.entities = v.ents;
 	v.shown.n_entities = v.n_ents;

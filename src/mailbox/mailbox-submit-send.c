@@ -13,8 +13,93 @@
 
 #include "config/config.h"
 #include "crypto/crypto.h"
+#include "mailbox/mailbox-poa.h"
+#include "store/store.h"
 #include "lib/log.h"
 #include "lib/util.h"
+
+/* ---- organization and power of attorney (poa) ---- */
+
+/* The user's МЧД of this organization that backs cert_pem now: the
+ * newest that passes the same check the recipient makes.  NULL with
+ * *why_r (the last refusal) when none does. */
+static struct store_poa *mb_submit_find_poa(struct mb_submit *c,
+					    const char *cert_pem,
+					    char **why_r)
+{
+	struct store_poa *poas = NULL, *found = NULL;
+	struct mb_poa_check chk;
+	size_t n = 0, i;
+
+	*why_r = NULL;
+	if (store_poa_list(c->env->store, c->user->id, c->from->org.id, &poas,
+			   &n) != STORE_OK)
+		n = 0;
+	for (i = 0; i < n && found == NULL; i++) {
+		mb_poa_check(c->env, cert_pem, c->from->org.inn, poas[i].xml,
+			     poas[i].xml_len, poas[i].sig, poas[i].sig_len,
+			     util_now(), &chk);
+		if (chk.valid) {
+			found = xmalloc(sizeof(*found));
+			*found = poas[i];
+			memset(&poas[i], 0, sizeof(poas[i]));
+		} else {
+			free(*why_r);
+			*why_r = chk.reason;
+			chk.reason = NULL;
+		}
+		mb_poa_check_clear(&chk);
+	}
+	store_poa_list_free(poas, n);
+	return found;
+}
+
+/* A signature speaks for the organization only with the organization's
+ * certificate, or a person's with a valid МЧД of it: refused here, before
+ * anything is signed, with the reason the recipient would read. */
+static int mb_submit_poa(struct mb_submit *c)
+{
+	const char *cert_pem = core_signer_cert_pem(c->signer);
+	struct mb_poa_check chk;
+	char *why = NULL, *ru, *en;
+	int valid;
+
+	mb_poa_check(c->env, cert_pem, c->from->org.inn, NULL, 0, NULL, 0,
+		     util_now(), &chk);
+	valid = chk.valid;
+	if (valid || mb_poa_cert_is_person(cert_pem, c->from->org.inn) != 1) {
+		if (!valid) {
+			mb_poa_split(chk.reason, &ru, &en);
+			mb_res(&c->signer_res, MAILBOX_RES_REFUSED,
+			       "Подпись не от имени «%s»: %s; ничего не "
+			       "отправлено / the signature cannot speak for "
+			       "\"%s\": %s; nothing was sent",
+			       c->from->org.name, ru, c->from->org.name, en);
+			free(ru);
+			free(en);
+		}
+		mb_poa_check_clear(&chk);
+		return valid ? 0 : -1;
+	}
+	mb_poa_check_clear(&chk);
+	c->poa = mb_submit_find_poa(c, cert_pem, &why);
+	if (c->poa != NULL) {
+		free(why);
+		return 0;
+	}
+	mb_poa_split(why != NULL ? why : "нет ни одной / none", &ru, &en);
+	mb_res(&c->signer_res, MAILBOX_RES_REFUSED,
+	       "Сертификат физического лица, а действующей доверенности (МЧД) "
+	       "«%s» у вас нет (%s); импортируйте её: edomailctl poa import; "
+	       "ничего не отправлено / a person's certificate and no valid "
+	       "power of attorney of \"%s\" (%s); import one with edomailctl "
+	       "poa import; nothing was sent", c->from->org.name, ru,
+	       c->from->org.name, en);
+	free(ru);
+	free(en);
+	free(why);
+	return -1;
+}
 
 /* ---- the signer: the user's certificate for this box (core-keys.c) ---- */
 
@@ -28,8 +113,12 @@ int mb_submit_signer(struct mb_submit *c)
 		return -1;
 	c->signer_tried = 1;
 	if (core_signer_open(c->env->core, c->from->org.id, c->user->id,
-			     &c->signer, &err) == 0)
-		return 0;
+			     &c->signer, &err) == 0) {
+		if (mb_submit_poa(c) == 0)
+			return 0;
+		core_signer_free(&c->signer);
+		return -1;
+	}
 	mb_res_nothing_sent(&c->signer_res, err.cls == CORE_ERR_TEMP ?
 			MAILBOX_RES_TEMP : MAILBOX_RES_REFUSED, err.msg);
 	return -1;
@@ -103,6 +192,11 @@ void mb_submit_free_keys(struct mb_submit *c)
 	free(c->sigs);
 	c->sigs = NULL;
 	c->n_sigs = 0;
+	if (c->poa != NULL) {
+		store_poa_clear(c->poa);
+		free(c->poa);
+		c->poa = NULL;
+	}
 }
 
 /* ---- preparing the EDO messages (signed, maybe encrypted) ---- */
@@ -123,6 +217,38 @@ static void ent_set_data(struct core_entity *e, const unsigned char *data,
 	if (len > 0)
 		memcpy(e->data, data, len);
 	e->len = len;
+}
+
+/* organization and power of attorney (poa): the МЧД travels with the
+ * signature it backs, as Diadoc's PowerOfAttorney does: its XML as an
+ * attachment whose parent is the signature (that is how a reader knows
+ * it is an МЧД, doc/poa.md), and the principal's detached signature of
+ * it.  Never encrypted: the recipient checks it before anything else. */
+static int add_poa(struct mb_submit *c, struct core_message *m,
+		   const char *sig_id)
+{
+	char parent[CORE_UUID_LEN], poa_id[CORE_UUID_LEN];
+	struct core_entity *e;
+
+	if (c->poa == NULL)
+		return 0;
+	memcpy(parent, sig_id, CORE_UUID_LEN);
+	e = ent_add(m);
+	e->kind = CORE_ENT_ATTACHMENT;
+	util_uuid(e->id);
+	memcpy(e->parent_id, parent, CORE_UUID_LEN);
+	e->file_name = xasprintf("МЧД %s.xml", c->poa->number);
+	e->content_type = xstrdup("application/xml");
+	ent_set_data(e, c->poa->xml, c->poa->xml_len);
+	memcpy(poa_id, e->id, CORE_UUID_LEN);
+	e = ent_add(m);
+	e->kind = CORE_ENT_SIGNATURE;
+	util_uuid(e->id);
+	memcpy(e->parent_id, poa_id, CORE_UUID_LEN);
+	e->content_type = xstrdup("application/pkcs7-signature");
+	ent_set_data(e, c->poa->sig, c->poa->sig_len);
+	snprintf(e->signer_box, sizeof(e->signer_box), "%s", c->from->org.id);
+	return 0;
 }
 
 /* A document and our signature (plus, for re-signing, the signatures it
@@ -165,7 +291,7 @@ static int add_document(struct mb_submit *c, struct core_message *m,
 	s->content_type = xstrdup("application/pkcs7-signature");
 	ent_set_data(s, sig->sig, sig->sig_len);
 	snprintf(s->signer_box, sizeof(s->signer_box), "%s", c->from->org.id);
-	return 0;
+	return add_poa(c, m, s->id);
 }
 
 /* Documents and the text to the recipient's certificates and our own;
@@ -198,8 +324,8 @@ static int encrypt_message(struct mb_submit *c, struct mb_srcpt *sr,
 		struct core_entity *e = &m->entities[i];
 		unsigned char *enc;
 		size_t enc_len;
-		if (e->kind != CORE_ENT_ATTACHMENT)
-			continue;
+		if (e->kind != CORE_ENT_ATTACHMENT || e->parent_id[0] != '\0')
+			continue;	/* a signature's МЧД stays clear */
 		if (crypto_encrypt((const char *const *)pems, n, e->data, e->len,
 				   &enc, &enc_len, &error) < 0)
 			goto fail;

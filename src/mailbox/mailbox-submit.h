@@ -8,6 +8,7 @@
 #include "mime/mime.h"
 
 struct core_signer;
+struct store_poa;
 
 #define MB_SUBMIT_MAX_REFS 50		/* referenced Message-IDs looked at */
 #define MB_SUBMIT_RESIGN_SCAN 200	/* recent incoming messages searched */
@@ -62,6 +63,10 @@ struct mb_submit {
 	struct mailbox_result signer_res;
 	struct mb_sig *sigs;
 	size_t n_sigs;
+	/* organization and power of attorney (poa): the user's МЧД that
+	 * travels with every signature, when the certificate is a
+	 * person's (NULL: the organization's own certificate) */
+	struct store_poa *poa;
 	int64_t started_ms;
 };
 

@@ -285,6 +285,54 @@ static void text_footer(struct buf *t, const struct mime_render_msg *r,
 			       "юридической силы.\n");
 }
 
+/* One language of a bilingual "русский / English" text. */
+static void append_lang(struct buf *t, const char *text, int en)
+{
+	const char *sep = text != NULL ? strstr(text, " / ") : NULL;
+
+	if (text == NULL)
+		buf_append_str(t, "-");
+	else if (sep == NULL)
+		buf_append_str(t, text);
+	else if (en)
+		buf_append_str(t, sep + 3);
+	else
+		buf_append(t, text, (size_t)(sep - text));
+}
+
+/* organization and power of attorney (poa): who the signer is and whether
+ * they speak for the sending organization. */
+static void report_org(struct buf *t, const struct mime_sig_report *rep, int en)
+{
+	if (!rep->org_checked)
+		return;
+	if (rep->holder_org != NULL)
+		buf_printf(t, en ? "   Organization: %s\n" : "   Организация: %s\n",
+			   rep->holder_org);
+	if (rep->holder_title != NULL)
+		buf_printf(t, en ? "   Position: %s\n" : "   Должность: %s\n",
+			   rep->holder_title);
+	buf_printf(t, en ? "   INN: %s, OGRN: %s, SNILS: %s\n" :
+		   "   ИНН: %s, ОГРН: %s, СНИЛС: %s\n",
+		   rep->holder_inn != NULL ? rep->holder_inn : "-",
+		   rep->holder_ogrn != NULL ? rep->holder_ogrn : "-",
+		   rep->holder_snils != NULL ? rep->holder_snils : "-");
+	if (rep->poa_summary != NULL) {
+		buf_append_str(t, en ? "   Power of attorney (MCHD): " :
+			       "   МЧД: ");
+		append_lang(t, rep->poa_summary, en);
+		buf_append_str(t, "\n");
+	}
+	buf_append_str(t, en ? "   Organization and power of attorney: " :
+		       "   Организация и полномочия: ");
+	if (rep->org_valid)
+		buf_append_str(t, en ? "Valid — " : "Действительна — ");
+	else
+		buf_append_str(t, en ? "Invalid: " : "Недействительна: ");
+	append_lang(t, rep->org_reason, en);
+	buf_append_str(t, "\n");
+}
+
 static void report_entry(struct buf *t, size_t no, const struct mime_sig_report *rep,
 			 const char *sig_name, int en)
 {
@@ -305,6 +353,7 @@ static void report_entry(struct buf *t, size_t no, const struct mime_sig_report 
 	buf_printf(t, en ? "   Valid from %s to %s\n" : "   Действителен с %s по %s\n",
 		   nb, na);
 	buf_printf(t, en ? "   Signing time: %s\n" : "   Время подписания: %s\n", st);
+	report_org(t, rep, en);
 	if (rep->valid)
 		buf_append_str(t, en ? "   Result: Valid\n" : "   Результат: Действительна\n");
 	else

@@ -41,6 +41,14 @@ struct mime_sig_report {
 	int64_t signing_time;
 	int valid;
 	const char *error;		/* NULL when valid */
+	/* organization and power of attorney (poa): filled when org_checked;
+	 * valid above then also needs org_valid */
+	int org_checked;
+	int org_valid;
+	const char *org_reason;		/* bilingual "… / …" */
+	const char *holder_org, *holder_title, *holder_inn, *holder_ogrn,
+		*holder_snils;
+	const char *poa_summary;	/* bilingual; NULL: no МЧД */
 };
 
 struct mime_render_msg {

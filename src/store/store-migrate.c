@@ -239,6 +239,26 @@ static const struct store_migration store_migrations[] = {
 	      "  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
 	      "  epoch INTEGER NOT NULL"
 	      ");" },
+	/* 14: the МЧД (machine-readable powers of attorney) of users, per
+	 * organization (issue 14 item 4; src/store/store-poa.c).  The
+	 * number is indexed: an incoming signature's МЧД is looked up by it
+	 * to see whether it was revoked here. */
+	{ 14, "CREATE TABLE IF NOT EXISTS poas ("
+	      "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	      "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	      "  box_id TEXT NOT NULL,"
+	      "  number TEXT NOT NULL,"
+	      "  principal_inn TEXT NOT NULL,"
+	      "  rep_name TEXT NOT NULL,"
+	      "  valid_from INTEGER NOT NULL,"
+	      "  valid_until INTEGER NOT NULL,"
+	      "  xml BLOB NOT NULL,"
+	      "  sig BLOB NOT NULL,"
+	      "  revoked INTEGER NOT NULL DEFAULT 0,"
+	      "  imported INTEGER NOT NULL,"
+	      "  UNIQUE (user_id, box_id, number)"
+	      ");"
+	      "CREATE INDEX IF NOT EXISTS poas_number ON poas(number);" },
 	{ 0, NULL }
 };
 

@@ -217,6 +217,42 @@ int store_user_quota_get(struct store *s, int64_t user_id, int64_t *quota_r);
 int store_user_quota_set(struct store *s, int64_t user_id, int64_t quota);
 int store_user_usage(struct store *s, int64_t user_id, uint64_t *bytes_r);
 
+/* organization and power of attorney (poa): the МЧД of users, per
+ * organization (store-poa.c, table poas, migration 14).  The XML and the
+ * principal's detached signature are kept as imported; the parsed facts
+ * the lookups need are columns. */
+struct store_poa {
+	int64_t id;
+	int64_t user_id;
+	char *box_id;
+	char *number;		/* НомДовер */
+	char *principal_inn;	/* ИННЮЛ of the principal */
+	char *rep_name;		/* ФИО of the representative */
+	int64_t valid_from, valid_until;
+	unsigned char *xml;
+	size_t xml_len;
+	unsigned char *sig;
+	size_t sig_len;
+	int64_t revoked;	/* 0, or when it was revoked */
+	int64_t imported;
+};
+void store_poa_clear(struct store_poa *p);
+/* STORE_ERR_CONFLICT when the user has this number in this box already. */
+int store_poa_add(struct store *s, const struct store_poa *p, int64_t *id_r);
+/* Those of a user in a box (box_id NULL and user_id < 0: every one),
+ * newest term first. */
+int store_poa_list(struct store *s, int64_t user_id, const char *box_id,
+		   struct store_poa **poas_r, size_t *n_r);
+void store_poa_list_free(struct store_poa *poas, size_t n);
+/* Revokes every МЧД with this number (at: when); *n_r how many rows
+ * changed; STORE_ERR_NOTFOUND when none has it. */
+int store_poa_revoke(struct store *s, const char *number, int64_t at,
+		     size_t *n_r);
+/* What this node knows of an МЧД by number and principal: *state_r 1
+ * revoked, 0 imported here and not revoked, -1 unknown here. */
+int store_poa_state(struct store *s, const char *number,
+		    const char *principal_inn, int *state_r);
+
 /* Node-level key/value pairs (table settings_kv). */
 int store_kv_get(struct store *s, const char *key, char **value_r);
 int store_kv_set(struct store *s, const char *key, const char *value);

@@ -121,15 +121,32 @@ static void fixture_init(struct fixture *f)
 	f->msg.entities = f->ents;
 	f->msg.n_entities = 6;
 
-	f->reports[0] = (struct mime_sig_report){ e[2].id, e[0].file_name,
-		"Иванова Анна Александровна", "01A2B3C4", "УЦ Тест", 1735689600,
-		1767225599, 1764065000, 1, NULL };
-	f->reports[1] = (struct mime_sig_report){ e[3].id, long_name,
-		"Иванова Анна Александровна", "01A2B3C4", "УЦ Тест", 1735689600,
-		1767225599, 1764065001, 1, NULL };
-	f->reports[2] = (struct mime_sig_report){ e[4].id, e[0].file_name,
-		"Петров Пётр", "FF00", "УЦ Тест", 1735689600, 1767225599,
-		1764066000, 0, "сертификат отозван" };
+	f->reports[0] = (struct mime_sig_report){ .entity_id = e[2].id,
+		.document_name = e[0].file_name,
+		.signer = "Иванова Анна Александровна", .serial = "01A2B3C4",
+		.issuer = "УЦ Тест", .not_before = 1735689600,
+		.not_after = 1767225599, .signing_time = 1764065000, .valid = 1,
+		.org_checked = 1, .org_valid = 1,
+		.org_reason = "подписано по МЧД № N-1 (действует) / signed under "
+			"power of attorney N-1 (active)",
+		.holder_inn = "773301234562", .holder_snils = "11223344595",
+		.holder_title = "Главный бухгалтер",
+		.poa_summary = "№ N-1 с 2025-01-01 по 2026-01-01, доверитель ООО "
+			"Ромашка / No. N-1 from 2025-01-01 to 2026-01-01" };
+	f->reports[1] = (struct mime_sig_report){ .entity_id = e[3].id,
+		.document_name = long_name,
+		.signer = "Иванова Анна Александровна", .serial = "01A2B3C4",
+		.issuer = "УЦ Тест", .not_before = 1735689600,
+		.not_after = 1767225599, .signing_time = 1764065001, .valid = 0,
+		.error = "нет доверенности (МЧД) / no power of attorney",
+		.org_checked = 1, .org_valid = 0,
+		.org_reason = "нет доверенности (МЧД): сертификат физического "
+			"лица / no power of attorney: a person's certificate" };
+	f->reports[2] = (struct mime_sig_report){ .entity_id = e[4].id,
+		.document_name = e[0].file_name, .signer = "Петров Пётр",
+		.serial = "FF00", .issuer = "УЦ Тест", .not_before = 1735689600,
+		.not_after = 1767225599, .signing_time = 1764066000, .valid = 0,
+		.error = "сертификат отозван" };
 
 	f->r.domain = DOMAIN;
 	f->r.msg = &f->msg;
@@ -256,6 +273,21 @@ static void test_letter(void)
 		   "report: names the signature file");
 		ok(strstr((char *)s.attachments[0].data, "Серийный номер сертификата: 01A2B3C4") != NULL,
 		   "report: certificate serial");
+		/* organization and power of attorney (poa) */
+		ok(strstr((char *)s.attachments[0].data, "   МЧД: № N-1 с 2025-01-01 "
+			  "по 2026-01-01, доверитель ООО Ромашка\r\n") != NULL,
+		   "report: the МЧД, its term and principal, in Russian only");
+		ok(strstr((char *)s.attachments[0].data, "Организация и полномочия: "
+			  "Действительна — подписано по МЧД № N-1 (действует)\r\n") != NULL,
+		   "report: the organization check valid");
+		ok(strstr((char *)s.attachments[0].data, "Организация и полномочия: "
+			  "Недействительна: нет доверенности (МЧД): сертификат "
+			  "физического лица\r\n") != NULL,
+		   "report: «Недействительна: нет доверенности …»");
+		ok(strstr((char *)s.attachments[0].data, "ИНН: 773301234562, ОГРН: -, "
+			  "СНИЛС: 11223344595") != NULL &&
+		   strstr((char *)s.attachments[0].data, "Должность: Главный бухгалтер") != NULL,
+		   "report: the holder's ИНН, ОГРН, СНИЛС and position");
 		is_str(s.attachments[1].file_name, "Счёт на оплату №15.pdf", "document 1 name");
 		ok(s.attachments[1].len == 256 && memcmp(s.attachments[1].data, f.doc1, 256) == 0,
 		   "document 1 bytes");
