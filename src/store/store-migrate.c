@@ -239,6 +239,19 @@ static const struct store_migration store_migrations[] = {
 	      "  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
 	      "  epoch INTEGER NOT NULL"
 	      ");" },
+	/* 15 (issue 14 item 6): what the mailbox shows of an encrypted
+	 * message is stored sealed under the node key (mailbox-render.c,
+	 * doc/architecture.md "Encrypted letters at rest"): data holds the
+	 * sealed bytes, size the clear message's length, and such a blob
+	 * has no shared parts.  Renderings made before were clear: the
+	 * flag makes the daemon's first start seal them in place
+	 * (mailbox_env_seal_pending), which needs the node key that SQL
+	 * does not have. */
+	{ 15, "ALTER TABLE mb_blobs ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;"
+	      "INSERT OR REPLACE INTO settings_kv (key, value)"
+	      "  SELECT 'mailbox.seal_pending', '1' WHERE EXISTS"
+	      "  (SELECT 1 FROM mb_blobs WHERE edo_key LIKE 'message:%:decrypted'"
+	      "   OR edo_key LIKE 'message:%:encrypted');" },
 	{ 0, NULL }
 };
 
