@@ -473,6 +473,10 @@ static int mb_folder_take_uid(struct store *s, int64_t id, uint32_t *uid_r,
 
 /* ---- blobs ---- */
 
+/* 1 when blob b's data is sealed (migration 15). */
+#define MB_BLOB_SEALED \
+	"EXISTS (SELECT 1 FROM mb_sealed_blobs z WHERE z.blob_id = b.id)"
+
 int store_mb_blob_find_key(struct store *s, const char *edo_key,
 			   int64_t *id_r, uint64_t *size_r,
 			   char **message_id_r)
@@ -631,6 +635,19 @@ int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 				       message_id, id_r);
 }
 
+/* Blob id holds sealed bytes (migration 15; under the writer). */
+static int mb_blob_mark_sealed(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st;
+
+	st = store_stmt(s, "INSERT OR IGNORE INTO mb_sealed_blobs (blob_id) "
+			"VALUES (?)");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, id);
+	return store_step_done(s, st, "mailbox blob sealed");
+}
+
 /* size: the message's length (len, or the clear length of sealed
  * bytes). */
 static int mb_blob_insert(struct store *s, const unsigned char sha256[32],
@@ -671,17 +688,15 @@ static int mb_blob_insert(struct store *s, const unsigned char sha256[32],
 	 * lookups above; that blob is as good as ours.  The blob row and its
 	 * parts are one transaction (a level of the caller's): a blob stored
 	 * without all its parts would read wrong. */
-	if (n_parts == 0)
+	if (n_parts == 0 && !sealed)
 		store_lock_write(s);
 	else if ((ret = store_tx_begin(s)) != STORE_OK)
 		goto out;
 	st = store_stmt(s, "INSERT OR IGNORE INTO mb_blobs (sha256, size, "
-			"data, edo_key, message_id, sealed) "
-			"VALUES (?, ?, ?, ?, ?, ?)");
+			"data, edo_key, message_id) VALUES (?, ?, ?, ?, ?)");
 	if (st != NULL) {
 		sqlite3_bind_blob(st, 1, sha256, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (int64_t)size);
-		sqlite3_bind_int(st, 6, sealed != 0);
 		sqlite3_bind_blob(st, 3, skel != NULL ? skel : data,
 				  (int)skel_len, SQLITE_STATIC);
 		store_bind_text_or_null(st, 4, edo_key);
@@ -692,11 +707,13 @@ static int mb_blob_insert(struct store *s, const unsigned char sha256[32],
 			if (n_parts > 0)
 				ret = mb_blob_parts_add(s, *id_r, data, parts,
 							n_parts);
+			if (sealed)
+				ret = mb_blob_mark_sealed(s, *id_r);
 		} else if (ret == STORE_OK) {
 			ret = mb_blob_existing(s, sha256, edo_key, id_r);
 		}
 	}
-	if (n_parts == 0)
+	if (n_parts == 0 && !sealed)
 		store_unlock(s);
 	else if (ret == STORE_OK)
 		ret = store_tx_commit(s);
@@ -833,8 +850,8 @@ int store_mb_blob_get(struct store *s, int64_t id, unsigned char **data_r,
 	*data_r = NULL;
 	*len_r = 0;
 	store_lock(s);
-	st = store_stmt(s, "SELECT data, size, sealed FROM mb_blobs "
-			"WHERE id = ?");
+	st = store_stmt(s, "SELECT b.data, b.size, " MB_BLOB_SEALED
+			" FROM mb_blobs b WHERE b.id = ?");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, id);
 		ret = store_step_row(s, st, "mailbox blob get");
@@ -865,9 +882,10 @@ int store_mb_blob_list_clear_encrypted(struct store *s, int64_t **ids_r,
 	*ids_r = NULL;
 	*n_r = 0;
 	store_lock(s);
-	st = store_stmt(s, "SELECT id FROM mb_blobs WHERE sealed = 0 AND "
-			"(edo_key LIKE 'message:%:decrypted' OR "
-			"edo_key LIKE 'message:%:encrypted') ORDER BY id");
+	st = store_stmt(s, "SELECT b.id FROM mb_blobs b WHERE "
+			"(b.edo_key LIKE 'message:%:decrypted' OR "
+			"b.edo_key LIKE 'message:%:encrypted') AND NOT "
+			MB_BLOB_SEALED " ORDER BY b.id");
 	if (st != NULL) {
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			ids = xrealloc(ids, (n + 1) * sizeof(*ids));
@@ -908,8 +926,9 @@ int store_mb_blob_reseal(struct store *s, int64_t id,
 		return ret;
 	}
 	ret = STORE_ERR_INTERNAL;
-	st = store_stmt(s, "UPDATE mb_blobs SET data = ?, sha256 = ?, "
-			"sealed = 1 WHERE id = ? AND sealed = 0");
+	st = store_stmt(s, "UPDATE mb_blobs SET data = ?, sha256 = ? "
+			"WHERE id = ? AND NOT EXISTS (SELECT 1 FROM "
+			"mb_sealed_blobs z WHERE z.blob_id = mb_blobs.id)");
 	if (st != NULL) {
 		sqlite3_bind_blob(st, 1, sealed, (int)sealed_len,
 				  SQLITE_STATIC);
@@ -917,6 +936,8 @@ int store_mb_blob_reseal(struct store *s, int64_t id,
 		sqlite3_bind_int64(st, 3, id);
 		ret = store_step_done(s, st, "mailbox blob reseal");
 	}
+	if (ret == STORE_OK && sqlite3_changes(store_db(s)) > 0)
+		ret = mb_blob_mark_sealed(s, id);
 	if (ret == STORE_OK) {
 		/* the trigger mb_blob_parts_gc drops parts nothing else
 		 * refers to */
@@ -1133,7 +1154,7 @@ int store_mb_item_data(struct store *s, int64_t user_id, int64_t folder_id,
 	*data_r = NULL;
 	*len_r = 0;
 	store_lock(s);
-	st = store_stmt(s, "SELECT b.data, b.id, b.size, b.sealed"
+	st = store_stmt(s, "SELECT b.data, b.id, b.size, " MB_BLOB_SEALED
 			MB_ITEM_BY_UID_FROM
 			"JOIN mb_blobs b ON b.id = i.blob_id"
 			MB_ITEM_BY_UID_WHERE);
@@ -1182,8 +1203,8 @@ static int mb_blob_read_whole(struct store *s, int64_t id,
 
 	*data_r = NULL;
 	*len_r = 0;
-	st = store_stmt(s, "SELECT data, size, sealed FROM mb_blobs "
-			"WHERE id = ? /* whole */");
+	st = store_stmt(s, "SELECT b.data, b.size, " MB_BLOB_SEALED
+			" FROM mb_blobs b WHERE b.id = ? /* whole */");
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
 	sqlite3_bind_int64(st, 1, id);
@@ -1237,7 +1258,7 @@ int store_mb_item_header(struct store *s, int64_t user_id, int64_t folder_id,
 	*data_r = NULL;
 	*len_r = 0;
 	store_lock(s);
-	st = store_stmt(s, "SELECT i.blob_id, b.size, b.sealed"
+	st = store_stmt(s, "SELECT i.blob_id, b.size, " MB_BLOB_SEALED
 			MB_ITEM_BY_UID_FROM
 			"JOIN mb_blobs b ON b.id = i.blob_id"
 			MB_ITEM_BY_UID_WHERE);
