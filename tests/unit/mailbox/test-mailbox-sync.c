@@ -45,6 +45,10 @@ static const char *edo_hdr(const char *name, const char *id)
 
 #define CLIENT_ID "20261125.abc@mail.example"
 
+/* Set: the text is encrypted to the sender alone (a letter the recipient
+ * can open only in part). */
+static int text_to_sender_only;
+
 /* A letter from->to with one signed document (encrypted to both parties'
  * certificates when enc_to is given). */
 static int send_doc(const char *from, const char *to, enum core_msg_kind kind,
@@ -94,7 +98,9 @@ static int send_doc(const char *from, const char *to, enum core_msg_kind kind,
 		ents[0].encrypted = 1;
 		ents[2].kind = CORE_ENT_TEXT;
 		ents[2].file_name = "text.txt";
-		if (crypto_encrypt(pems, 2, (const unsigned char *)"Secret plan 42",
+		if (crypto_encrypt(text_to_sender_only ? pems + 1 : pems,
+				   text_to_sender_only ? 1 : 2,
+				   (const unsigned char *)"Secret plan 42",
 				   14, &ents[2].data, &ents[2].len, &cerr) < 0)
 			mbt_bail("encrypt", cerr);
 		ents[2].encrypted = 1;
@@ -739,6 +745,31 @@ static void test_encrypted(struct mailbox_user *anna, struct mailbox_user *boris
 	   "to do");
 }
 
+/* Issue 14 item 3: B's keys open the document but not the text.  Shown
+ * before: the document clear next to a text saying nothing could be
+ * decrypted, in the rendering every member who cannot decrypt shares.
+ * Now nothing is shown opened. */
+static void test_encrypted_part(struct mailbox_user *boris)
+{
+	char id[CORE_UUID_LEN];
+	uint32_t n;
+
+	text_to_sender_only = 1;
+	ok(send_doc(A.id, B.id, CORE_MSG_LETTER, NULL, "part@mail.example",
+		    a_cert, a_key, "%PDF partly", b_cert, id) == 0,
+	   "A sends B a letter whose text only A can open");
+	text_to_sender_only = 0;
+	ok(sync_user(boris) == 0, "synced");
+	n = mbt_messages(boris, "INBOX");
+	ok(folder_has(boris, "INBOX", n, "X-EDO-Encrypted: yes") &&
+	   folder_has(boris, "INBOX", n, "contract.pdf.p7m") &&
+	   !folder_has(boris, "INBOX", n, "%PDF partly") &&
+	   !folder_has(boris, "INBOX", n, "JVBERiBwYXJ0bH"),
+	   "B sees no part opened: the document stays its .p7m");
+	ok(stored_has("JVBERiBwYXJ0bH") == 0,
+	   "and nothing of it is stored clear");
+}
+
 static void test_resign(struct mailbox_user *anna)
 {
 	char id[CORE_UUID_LEN];
@@ -939,6 +970,7 @@ int main(void)
 	   inbox, sent, archive);
 	/* last: its letters change what the check above compares */
 	test_sync_no_wait(boris);
+	test_encrypted_part(boris);
 	mailbox_user_free(&anna2);
 	mailbox_user_free(&anna);
 	mailbox_user_free(&boris);
