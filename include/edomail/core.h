@@ -412,6 +412,17 @@ void core_signer_free(struct core_signer **s);
  * does not stay in memory when no more letters come. */
 void core_keys_expire(struct core *core);
 
+/* A decrypted rendering sealed under the node key (AES-256-GCM, magic
+ * EDR1; crypto_seal_rendering) and opened again: what the mailbox stores
+ * of an encrypted message is never clear on disk (issue 14).  -1 when
+ * the node key is unusable (logged) or the bytes do not open.  The
+ * unsealed bytes are NUL-terminated; the caller wipes and frees them. */
+int core_seal_rendering(struct core *core, const unsigned char *in,
+			size_t len, unsigned char **out_r, size_t *out_len_r);
+int core_unseal_rendering(struct core *core, const unsigned char *in,
+			  size_t len, unsigned char **out_r,
+			  size_t *out_len_r);
+
 /* Every key of (box, user) that opens, the user's first, then the
  * organization's: for reading what came encrypted.  Never NULL (maybe
  * empty). */

@@ -126,6 +126,44 @@ static char *core_key_unseal(struct core *core, const struct store_cert *c)
 	return out;
 }
 
+/* ---- sealed renderings (issue 14 item 6) ---- */
+
+/* The node key seals what the mailbox shows of an encrypted message, as
+ * it seals private keys: the key stays in this file. */
+int core_seal_rendering(struct core *core, const unsigned char *in,
+			size_t len, unsigned char **out_r, size_t *out_len_r)
+{
+	unsigned char nk[32];
+	int ret;
+
+	if (core == NULL || core_node_key(core, nk) < 0)
+		return -1;
+	ret = crypto_seal_rendering(nk, in, len, out_r, out_len_r);
+	OPENSSL_cleanse(nk, sizeof(nk));
+	return ret;
+}
+
+int core_unseal_rendering(struct core *core, const unsigned char *in,
+			  size_t len, unsigned char **out_r,
+			  size_t *out_len_r)
+{
+	unsigned char nk[32];
+	char *error = NULL;
+	int ret;
+
+	if (core == NULL || core_node_key(core, nk) < 0)
+		return -1;
+	ret = crypto_unseal_rendering(nk, in, len, out_r, out_len_r, &error);
+	OPENSSL_cleanse(nk, sizeof(nk));
+	if (ret < 0) {
+		log_error("core: a sealed rendering does not open with the "
+			  "node key / запечатанное письмо не открывается: %s",
+			  error != NULL ? error : "?");
+		free(error);
+	}
+	return ret;
+}
+
 /* ---- the signer ---- */
 
 /* The newest certificate with a key that is valid now (Активен or Скоро

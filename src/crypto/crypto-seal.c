@@ -3,7 +3,13 @@
  * Format: "EDK1" | nonce (12) | tag (16) | ciphertext.  The magic is also
  * fed to GCM as associated data, so a blob cannot be passed off as another
  * format version.  A random 96-bit nonce per seal is safe for far more
- * keys than a node will ever hold (NIST SP 800-38D: < 2^32 messages). */
+ * keys than a node will ever hold (NIST SP 800-38D: < 2^32 messages).
+ *
+ * Decrypted renderings of encrypted EDO messages (issue 14 item 6) are
+ * sealed the same way under the same key with the magic "EDR1": the magic
+ * being the associated data, a sealed rendering never opens as a key and
+ * a sealed key never opens as a rendering.  A node stores far fewer than
+ * 2^32 renderings per key, as above. */
 #include "crypto/crypto-private.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -18,6 +24,7 @@
 #include <unistd.h>
 
 #define CRYPTO_SEAL_MAGIC	"EDK1"
+#define CRYPTO_SEAL_MAGIC_RENDERING "EDR1"
 #define CRYPTO_SEAL_MAGIC_LEN	4
 #define CRYPTO_SEAL_NONCE_LEN	12
 #define CRYPTO_SEAL_TAG_LEN	16
@@ -152,7 +159,8 @@ int crypto_node_key_load(const char *path, int create,
 /* ---- seal / unseal ---- */
 
 static EVP_CIPHER_CTX *crypto_gcm_ctx(const unsigned char *key,
-				      const unsigned char *nonce, int enc)
+				      const unsigned char *nonce,
+				      const char *magic, int enc)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int outl;
@@ -165,7 +173,7 @@ static EVP_CIPHER_CTX *crypto_gcm_ctx(const unsigned char *key,
 				CRYPTO_SEAL_NONCE_LEN, NULL) != 1 ||
 	    EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1 ||
 	    EVP_CipherUpdate(ctx, NULL, &outl,
-			     (const unsigned char *)CRYPTO_SEAL_MAGIC,
+			     (const unsigned char *)magic,
 			     CRYPTO_SEAL_MAGIC_LEN) != 1) {
 		EVP_CIPHER_CTX_free(ctx);
 		return NULL;
@@ -173,9 +181,9 @@ static EVP_CIPHER_CTX *crypto_gcm_ctx(const unsigned char *key,
 	return ctx;
 }
 
-int crypto_seal(const unsigned char key[CRYPTO_NODE_KEY_LEN],
-		const unsigned char *in, size_t len, unsigned char **out_r,
-		size_t *out_len_r)
+static int crypto_seal_magic(const unsigned char *key, const char *magic,
+			     const unsigned char *in, size_t len,
+			     unsigned char **out_r, size_t *out_len_r)
 {
 	if (len > CRYPTO_MAX_DATA_LEN)
 		return -1;
@@ -185,10 +193,10 @@ int crypto_seal(const unsigned char key[CRYPTO_NODE_KEY_LEN],
 	unsigned char *ct = tag + CRYPTO_SEAL_TAG_LEN;
 	int n = 0, fin = 0;
 
-	memcpy(out, CRYPTO_SEAL_MAGIC, CRYPTO_SEAL_MAGIC_LEN);
+	memcpy(out, magic, CRYPTO_SEAL_MAGIC_LEN);
 	if (RAND_bytes(nonce, CRYPTO_SEAL_NONCE_LEN) != 1)
 		fatalx("RAND_bytes failed");
-	EVP_CIPHER_CTX *ctx = crypto_gcm_ctx(key, nonce, 1);
+	EVP_CIPHER_CTX *ctx = crypto_gcm_ctx(key, nonce, magic, 1);
 	if (ctx == NULL ||
 	    EVP_EncryptUpdate(ctx, ct, &n, in, (int)len) != 1 ||
 	    EVP_EncryptFinal_ex(ctx, ct + n, &fin) != 1 ||
@@ -205,14 +213,17 @@ int crypto_seal(const unsigned char key[CRYPTO_NODE_KEY_LEN],
 	return 0;
 }
 
-int crypto_unseal(const unsigned char key[CRYPTO_NODE_KEY_LEN],
-		  const unsigned char *in, size_t len, unsigned char **out_r,
-		  size_t *out_len_r, char **error_r)
+static int crypto_unseal_magic(const unsigned char *key, const char *magic,
+			       const unsigned char *in, size_t len,
+			       unsigned char **out_r, size_t *out_len_r,
+			       char **error_r)
 {
 	if (len < CRYPTO_SEAL_HDR_LEN || len > CRYPTO_MAX_DATA_LEN ||
-	    memcmp(in, CRYPTO_SEAL_MAGIC, CRYPTO_SEAL_MAGIC_LEN) != 0) {
-		crypto_error(error_r, "Неизвестный формат зашифрованного ключа / "
-			     "unknown sealed key format");
+	    memcmp(in, magic, CRYPTO_SEAL_MAGIC_LEN) != 0) {
+		int is_key = strcmp(magic, CRYPTO_SEAL_MAGIC) == 0;
+		crypto_error(error_r, "Неизвестный формат зашифрованного %s / "
+			     "unknown sealed %s format", is_key ? "ключа" :
+			     "письма", is_key ? "key" : "rendering");
 		return -1;
 	}
 	const unsigned char *nonce = in + CRYPTO_SEAL_MAGIC_LEN;
@@ -224,7 +235,7 @@ int crypto_unseal(const unsigned char key[CRYPTO_NODE_KEY_LEN],
 	unsigned char *out = xmalloc(ct_len + 1);
 	int n = 0, fin = 0;
 
-	EVP_CIPHER_CTX *ctx = crypto_gcm_ctx(key, nonce, 0);
+	EVP_CIPHER_CTX *ctx = crypto_gcm_ctx(key, nonce, magic, 0);
 	if (ctx == NULL ||
 	    EVP_DecryptUpdate(ctx, out, &n, ct, (int)ct_len) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CRYPTO_SEAL_TAG_LEN,
@@ -233,9 +244,10 @@ int crypto_unseal(const unsigned char key[CRYPTO_NODE_KEY_LEN],
 		EVP_CIPHER_CTX_free(ctx);
 		OPENSSL_cleanse(out, ct_len + 1);
 		free(out);
-		crypto_error(error_r, "Не удалось расшифровать ключ: неверный "
-			     "ключ узла или данные повреждены / cannot unseal: "
-			     "wrong node key or corrupt data");
+		crypto_error(error_r, "Не удалось расшифровать (%s): неверный "
+			     "ключ узла или данные повреждены / cannot unseal "
+			     "(%s): wrong node key or corrupt data", magic,
+			     magic);
 		return -1;
 	}
 	EVP_CIPHER_CTX_free(ctx);
@@ -243,4 +255,37 @@ int crypto_unseal(const unsigned char key[CRYPTO_NODE_KEY_LEN],
 	*out_r = out;
 	*out_len_r = (size_t)n + (size_t)fin;
 	return 0;
+}
+
+int crypto_seal(const unsigned char key[CRYPTO_NODE_KEY_LEN],
+		const unsigned char *in, size_t len, unsigned char **out_r,
+		size_t *out_len_r)
+{
+	return crypto_seal_magic(key, CRYPTO_SEAL_MAGIC, in, len, out_r,
+				 out_len_r);
+}
+
+int crypto_unseal(const unsigned char key[CRYPTO_NODE_KEY_LEN],
+		  const unsigned char *in, size_t len, unsigned char **out_r,
+		  size_t *out_len_r, char **error_r)
+{
+	return crypto_unseal_magic(key, CRYPTO_SEAL_MAGIC, in, len, out_r,
+				   out_len_r, error_r);
+}
+
+int crypto_seal_rendering(const unsigned char key[CRYPTO_NODE_KEY_LEN],
+			  const unsigned char *in, size_t len,
+			  unsigned char **out_r, size_t *out_len_r)
+{
+	return crypto_seal_magic(key, CRYPTO_SEAL_MAGIC_RENDERING, in, len,
+				 out_r, out_len_r);
+}
+
+int crypto_unseal_rendering(const unsigned char key[CRYPTO_NODE_KEY_LEN],
+			    const unsigned char *in, size_t len,
+			    unsigned char **out_r, size_t *out_len_r,
+			    char **error_r)
+{
+	return crypto_unseal_magic(key, CRYPTO_SEAL_MAGIC_RENDERING, in, len,
+				   out_r, out_len_r, error_r);
 }

@@ -97,6 +97,17 @@ int crypto_seal(const unsigned char key[CRYPTO_NODE_KEY_LEN],
 int crypto_unseal(const unsigned char key[CRYPTO_NODE_KEY_LEN],
 		  const unsigned char *in, size_t len, unsigned char **out_r,
 		  size_t *out_len_r, char **error_r);
+/* The same for decrypted renderings of encrypted messages (issue 14):
+ * another magic ("EDR1", also the associated data), so a sealed
+ * rendering and a sealed key never open as each other.  The unsealed
+ * bytes are NUL-terminated as well. */
+int crypto_seal_rendering(const unsigned char key[CRYPTO_NODE_KEY_LEN],
+			  const unsigned char *in, size_t len,
+			  unsigned char **out_r, size_t *out_len_r);
+int crypto_unseal_rendering(const unsigned char key[CRYPTO_NODE_KEY_LEN],
+			    const unsigned char *in, size_t len,
+			    unsigned char **out_r, size_t *out_len_r,
+			    char **error_r);
 
 /* ---- signing ---- */
 

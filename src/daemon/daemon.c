@@ -648,6 +648,10 @@ static int daemon_open(struct daemon_ctx *d)
 		log_error("mailbox: %s", merr.msg);
 		return -1;
 	}
+	/* Before any client reads: what an older version left clear of an
+	 * encrypted message is sealed (issue 14).  A failure is logged and
+	 * tried again at the next start; serving goes on. */
+	(void)mailbox_env_seal_pending(d->env);
 	d->tls = crypto_tls_server_ctx(set->tls_cert, set->tls_key, &error);
 	if (d->tls == NULL) {
 		log_error("TLS: %s", error ? error : "?");

@@ -43,6 +43,7 @@ int mailbox_env_new(const struct settings *set, struct store *store,
 	env->auth_limit = mb_auth_limit_new(set->auth_fail_limit,
 					    set->auth_fail_window);
 	env->verify_cache = crypto_verify_cache_new();
+	mb_sealed_hook(env, 1);
 	*env_r = env;
 	return 0;
 }
@@ -56,6 +57,7 @@ void mailbox_env_free(struct mailbox_env **_env)
 	*_env = NULL;
 	if (env->views != NULL)
 		log_warnx("mailbox: env freed with views still open");
+	mb_sealed_hook(env, 0);
 	free(env->dummy_hash);
 	mb_auth_cache_free(&env->auth_cache);
 	mb_auth_limit_free(&env->auth_limit);

@@ -201,8 +201,15 @@ struct mb_rendered {
 	char *edo_key;
 	char *message_id;
 	int64_t date;
+	int seal;			/* decrypted: stored sealed (issue 14) */
 };
 void mb_rendered_clear(struct mb_rendered *r);
+/* mailbox-sealed.c: the store's reads open sealed blobs with the node
+ * key while the hook is on (env_new / env_free); a sealed rendering is
+ * stored whole, sealed, without shared parts. */
+void mb_sealed_hook(struct mailbox_env *env, int on);
+int mb_sealed_put(struct mailbox_env *env, const struct mb_rendered *r,
+		  int64_t *blob_id_r, struct mailbox_error *err);
 struct mb_party_cache;
 struct mb_party_cache *mb_party_cache_new(void);
 /* The box as the operator knows it (cached; its id as name when unknown). */

@@ -264,6 +264,14 @@ int mb_rendered_blob(struct mailbox_env *env, struct mb_rendered *r,
 		*size_r = size;
 		return 0;
 	}
+	if (r->seal) {
+		/* A decrypted rendering: sealed whole, no shared parts
+		 * (mailbox-sealed.c, issue 14). */
+		if (mb_sealed_put(env, r, blob_id_r, err) < 0)
+			return -1;
+		*size_r = r->len;
+		return 0;
+	}
 	n_parts = mb_parts_find(r->data, r->len, &parts);
 	mb_blob_key(r->data, r->len, parts, n_parts, sha);
 	ret = store_mb_blob_put_parts(env->store, sha, r->data, r->len, parts,
@@ -483,9 +491,31 @@ static const char *mb_undecryptable_text(const struct mailbox_env *env)
 		"приложены файлами .p7m.";
 }
 
-/* Entities as shown: decrypted where possible (else left encrypted, which
- * mime shows as .p7m), the text entity turned back into the message
- * text. */
+/* Not every encrypted part opened: none is shown opened (issue 14 item
+ * 3).  A member whose keys open one part and not another saw a mix —
+ * some documents clear, the text saying none could be decrypted — and,
+ * the ":encrypted" rendering being the box's, every other member who
+ * cannot decrypt saw that user's clear parts too.  Now such a rendering
+ * is the same for everyone: the fixed text and every encrypted part as
+ * its .p7m envelope, nothing clear (so nothing to seal). */
+static void mb_msg_view_undecryptable(const struct core_message *msg,
+				      struct mb_msg_view *v)
+{
+	size_t i;
+
+	v->n_ents = 0;
+	free(v->text);
+	v->text = NULL;
+	for (i = 0; i < msg->n_entities; i++) {
+		if (msg->entities[i].kind == CORE_ENT_TEXT)
+			continue;
+		v->ents[v->n_ents++] = msg->entities[i];
+	}
+}
+
+/* Entities as shown: decrypted when every encrypted part opens (else all
+ * left encrypted, which mime shows as .p7m), the text entity turned back
+ * into the message text. */
 static void mb_msg_view_decrypt(struct mailbox_env *env, const char *box_id,
 				int64_t user_id, const struct core_message *msg,
 				struct mb_msg_view *v)
@@ -544,6 +574,8 @@ static void mb_msg_view_decrypt(struct mailbox_env *env, const char *box_id,
 		d->encrypted = 0;
 	}
 	core_keyring_free(&keys);
+	if (!v->decrypted)
+		mb_msg_view_undecryptable(msg, v);
 }
 
 static const struct core_entity *mb_ent_find(const struct mb_msg_view *v,
@@ -870,7 +902,7 @@ static int mb_render_message_view(struct mailbox_env *env,
 	char *error = NULL, *key, *client_id = NULL, *in_reply_to = NULL;
 	char *upd_tables;
 	size_t len = 0;
-	int ret;
+	int ret, decrypted;
 
 	memset(&v, 0, sizeof(v));
 	mb_msg_view_decrypt(env, box_id, user_id, msg, &v);
@@ -922,6 +954,7 @@ static int mb_render_message_view(struct mailbox_env *env,
 	rm.language = mb_language(env);
 	upd_tables = mb_msg_view_upd_tables(env, &v);
 	rm.doc_tables = upd_tables;
+	decrypted = v.decrypted;
 	ret = mime_render_message(&rm, &out, &len, &error);
 	free(upd_tables);
 	free(client_id);
@@ -938,6 +971,7 @@ static int mb_render_message_view(struct mailbox_env *env,
 		return ret;
 	}
 	mb_rendered_take(r, out, len, key, msg->created);
+	r->seal = rm.was_encrypted && decrypted;
 	free(key);
 	return 0;
 }

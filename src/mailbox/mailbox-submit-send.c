@@ -553,20 +553,25 @@ static void summary_add(struct buf *ru, struct buf *en,
 	switch (sr->action) {
 	case MAILBOX_ACT_LETTER:
 	case MAILBOX_ACT_ANSWER:
-		buf_printf(ru, "%s для «%s» отправлен%s, документов: %zu%s%s, id %s",
+		buf_printf(ru, "%s для «%s» отправлен%s, документов: %zu%s%s%s, id %s",
 			   sr->action == MAILBOX_ACT_ANSWER ? "ответ" : "сообщение ЭДО",
 			   name, sr->action == MAILBOX_ACT_ANSWER ? "" : "о", docs,
 			   docs > 0 ? ", подписаны" : "",
-			   sr->encrypt ? ", зашифровано" : "", sr->id);
-		buf_printf(en, "%s sent to %s, %zu documents%s%s",
+			   sr->encrypt ? ", зашифровано" : "",
+			   sr->encrypt_inherited ?
+			   " (ответ на зашифрованное сообщение)" : "", sr->id);
+		buf_printf(en, "%s sent to %s, %zu documents%s%s%s",
 			   sr->action == MAILBOX_ACT_ANSWER ? "answer" : "EDO message",
 			   name, docs, docs > 0 ? " signed" : "",
-			   sr->encrypt ? ", encrypted" : "");
+			   sr->encrypt ? ", encrypted" : "",
+			   sr->encrypt_inherited ?
+			   " (an answer to an encrypted message)" : "");
 		break;
 	case MAILBOX_ACT_RESIGN:
-		buf_printf(ru, "документы (%zu) переподписаны и отправлены «%s», id %s",
-			   docs, name, sr->id);
-		buf_printf(en, "%zu documents re-signed and sent back to %s", docs, name);
+		buf_printf(ru, "документы (%zu) переподписаны и отправлены «%s»%s, id %s",
+			   docs, name, sr->encrypt ? ", зашифровано" : "", sr->id);
+		buf_printf(en, "%zu documents re-signed and sent back to %s%s",
+			   docs, name, sr->encrypt ? ", encrypted" : "");
 		break;
 	case MAILBOX_ACT_INVITE:
 		buf_printf(ru, "приглашение отправлено «%s», id %s", name, sr->id);

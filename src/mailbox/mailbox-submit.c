@@ -378,10 +378,10 @@ static int submit_find_resign(struct mb_submit *c, struct mb_srcpt *sr)
 }
 
 /* A referenced message between the two boxes: an EDO message (answer) or
- * an invitation. */
+ * an invitation.  *encrypted_r: the answered message came encrypted. */
 static void submit_find_refs(struct mb_submit *c, struct mb_srcpt *sr,
 			     char answer_r[CORE_UUID_LEN],
-			     int *invitation_r)
+			     int *invitation_r, int *encrypted_r)
 {
 	const char *refs[MB_SUBMIT_MAX_REFS];
 	size_t n_refs = submit_refs(c, refs, MB_SUBMIT_MAX_REFS);
@@ -389,6 +389,7 @@ static void submit_find_refs(struct mb_submit *c, struct mb_srcpt *sr,
 
 	answer_r[0] = '\0';
 	*invitation_r = 0;
+	*encrypted_r = 0;
 	for (size_t i = 0; i < n_refs; i++) {
 		char id[CORE_UUID_LEN];
 		struct core_message *m = NULL;
@@ -405,8 +406,10 @@ static void submit_find_refs(struct mb_submit *c, struct mb_srcpt *sr,
 			    strcasecmp(m->from_box, c->from->org.id) == 0);
 		if (pair && m->kind == CORE_MSG_INVITATION)
 			*invitation_r = 1;
-		else if (pair && answer_r[0] == '\0')
+		else if (pair && answer_r[0] == '\0') {
 			snprintf(answer_r, CORE_UUID_LEN, "%s", m->id);
+			*encrypted_r = m->encrypted;
+		}
 		core_message_free(&m);
 	}
 }
@@ -480,14 +483,14 @@ int mb_submit_plan(struct mb_submit *c, struct mb_srcpt *sr)
 {
 	enum core_ca_status st;
 	char answer[CORE_UUID_LEN];
-	int inv_ref, decision;
+	int inv_ref, decision, answer_encrypted;
 	char *comment = NULL;
 
 	/* Read again: the relation may have changed since RCPT TO. */
 	if (mb_counteragent(c->env, c->from->org.id, sr->r->org.id, 1, &st,
 			    c->res) < 0)
 		return -1;
-	submit_find_refs(c, sr, answer, &inv_ref);
+	submit_find_refs(c, sr, answer, &inv_ref, &answer_encrypted);
 	decision = mime_reply_decision(c->sub.new_text != NULL ? c->sub.new_text :
 				       c->text, &comment);
 	if (st == CORE_CA_INVITES_ME)
@@ -511,10 +514,18 @@ int mb_submit_plan(struct mb_submit *c, struct mb_srcpt *sr)
 			sr->action = MAILBOX_ACT_RESIGN;
 			snprintf(sr->reply_to, sizeof(sr->reply_to), "%s", sr->orig->id);
 			/* What came encrypted goes back encrypted. */
+			sr->encrypt_inherited = !sr->encrypt &&
+				sr->orig->encrypted;
 			sr->encrypt |= sr->orig->encrypted;
 		} else if (answer[0] != '\0') {
 			sr->action = MAILBOX_ACT_ANSWER;
 			snprintf(sr->reply_to, sizeof(sr->reply_to), "%s", answer);
+			/* An answer quotes what it answers: to an encrypted
+			 * message it is encrypted too, whether or not the
+			 * client kept [шифр] in the subject (issue 14). */
+			sr->encrypt_inherited = !sr->encrypt &&
+				answer_encrypted;
+			sr->encrypt |= answer_encrypted;
 		} else {
 			sr->action = MAILBOX_ACT_LETTER;
 		}

@@ -26,6 +26,9 @@ struct mb_srcpt {
 	const struct mailbox_recipient *r;
 	enum mailbox_action action;
 	int encrypt;
+	/* encrypted because the message it answers (or re-signs) came
+	 * encrypted, whatever the subject says (issue 14) */
+	int encrypt_inherited;
 	char reply_to[CORE_UUID_LEN];
 	struct core_message *orig;	/* re-sign: the received message */
 	size_t *orig_docs;		/* re-sign: entity indexes in orig */

@@ -94,6 +94,10 @@ int mailbox_env_new(const struct settings *set, struct store *store,
 		    struct core *core, struct mailbox_env **env_r,
 		    struct mailbox_error *err);
 void mailbox_env_free(struct mailbox_env **env);
+/* Seals in place the clear renderings of encrypted messages an older
+ * version stored (migration 15 flags them; mailbox-sealed.c).  The
+ * daemon calls it once at start; 0 when nothing is left clear. */
+int mailbox_env_seal_pending(struct mailbox_env *env);
 
 /* Login "user", "user+ИНН" or "user+ИНН.КПП"; checks password and that the
  * user is active and has at least one active membership (for the +ИНН form:

@@ -6,12 +6,15 @@
 #include "store/store-sql.h"
 #include "store/store-mailbox.h"
 #include "store/store-util.h"
+#include "store/store-private.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <sqlite3.h>
+
+#include <openssl/crypto.h>
 
 #include "lib/log.h"
 #include "lib/util.h"
@@ -470,6 +473,10 @@ static int mb_folder_take_uid(struct store *s, int64_t id, uint32_t *uid_r,
 
 /* ---- blobs ---- */
 
+/* 1 when blob b's data is sealed (migration 15). */
+#define MB_BLOB_SEALED \
+	"EXISTS (SELECT 1 FROM mb_sealed_blobs z WHERE z.blob_id = b.id)"
+
 int store_mb_blob_find_key(struct store *s, const char *edo_key,
 			   int64_t *id_r, uint64_t *size_r,
 			   char **message_id_r)
@@ -628,18 +635,34 @@ int store_mb_blob_put(struct store *s, const unsigned char sha256[32],
 				       message_id, id_r);
 }
 
-int store_mb_blob_put_parts(struct store *s, const unsigned char sha256[32],
-			    const unsigned char *data, size_t len,
-			    const struct store_mb_part *parts, size_t n_parts,
-			    const char *edo_key, const char *message_id,
-			    int64_t *id_r)
+/* Blob id holds sealed bytes (migration 15; under the writer). */
+static int mb_blob_mark_sealed(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st;
+
+	st = store_stmt(s, "INSERT OR IGNORE INTO mb_sealed_blobs (blob_id) "
+			"VALUES (?)");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, id);
+	return store_step_done(s, st, "mailbox blob sealed");
+}
+
+/* size: the message's length (len, or the clear length of sealed
+ * bytes). */
+static int mb_blob_insert(struct store *s, const unsigned char sha256[32],
+			  const unsigned char *data, size_t len, uint64_t size,
+			  int sealed, const struct store_mb_part *parts,
+			  size_t n_parts, const char *edo_key,
+			  const char *message_id, int64_t *id_r)
 {
 	sqlite3_stmt *st;
 	unsigned char *skel = NULL;
 	size_t skel_len = len;
 	int ret;
 
-	if (len > (size_t)INT32_MAX || !mb_parts_valid(parts, n_parts, len))
+	if (len > (size_t)INT32_MAX || !mb_parts_valid(parts, n_parts, len) ||
+	    (sealed && n_parts > 0))
 		return STORE_ERR_INTERNAL;
 	/* The lookups in a read scope of their own (a reader: they do not
 	 * wait for a writer), the insert under the writer. */
@@ -665,7 +688,7 @@ int store_mb_blob_put_parts(struct store *s, const unsigned char sha256[32],
 	 * lookups above; that blob is as good as ours.  The blob row and its
 	 * parts are one transaction (a level of the caller's): a blob stored
 	 * without all its parts would read wrong. */
-	if (n_parts == 0)
+	if (n_parts == 0 && !sealed)
 		store_lock_write(s);
 	else if ((ret = store_tx_begin(s)) != STORE_OK)
 		goto out;
@@ -673,7 +696,7 @@ int store_mb_blob_put_parts(struct store *s, const unsigned char sha256[32],
 			"data, edo_key, message_id) VALUES (?, ?, ?, ?, ?)");
 	if (st != NULL) {
 		sqlite3_bind_blob(st, 1, sha256, 32, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (int64_t)len);
+		sqlite3_bind_int64(st, 2, (int64_t)size);
 		sqlite3_bind_blob(st, 3, skel != NULL ? skel : data,
 				  (int)skel_len, SQLITE_STATIC);
 		store_bind_text_or_null(st, 4, edo_key);
@@ -684,11 +707,13 @@ int store_mb_blob_put_parts(struct store *s, const unsigned char sha256[32],
 			if (n_parts > 0)
 				ret = mb_blob_parts_add(s, *id_r, data, parts,
 							n_parts);
+			if (sealed)
+				ret = mb_blob_mark_sealed(s, *id_r);
 		} else if (ret == STORE_OK) {
 			ret = mb_blob_existing(s, sha256, edo_key, id_r);
 		}
 	}
-	if (n_parts == 0)
+	if (n_parts == 0 && !sealed)
 		store_unlock(s);
 	else if (ret == STORE_OK)
 		ret = store_tx_commit(s);
@@ -697,6 +722,54 @@ int store_mb_blob_put_parts(struct store *s, const unsigned char sha256[32],
 out:
 	free(skel);
 	return ret;
+}
+
+int store_mb_blob_put_parts(struct store *s, const unsigned char sha256[32],
+			    const unsigned char *data, size_t len,
+			    const struct store_mb_part *parts, size_t n_parts,
+			    const char *edo_key, const char *message_id,
+			    int64_t *id_r)
+{
+	return mb_blob_insert(s, sha256, data, len, len, 0, parts, n_parts,
+			      edo_key, message_id, id_r);
+}
+
+int store_mb_blob_put_sealed(struct store *s, const unsigned char sha256[32],
+			     const unsigned char *sealed, size_t sealed_len,
+			     uint64_t size, const char *edo_key,
+			     const char *message_id, int64_t *id_r)
+{
+	return mb_blob_insert(s, sha256, sealed, sealed_len, size, 1, NULL, 0,
+			      edo_key, message_id, id_r);
+}
+
+/* *data (n bytes read from a blob row) opened when the row is sealed:
+ * the sealed bytes are replaced by the clear message of length size. */
+static int mb_blob_open(struct store *s, int64_t id, int sealed,
+			uint64_t size, unsigned char **data, size_t *n)
+{
+	unsigned char *clear = NULL;
+	size_t clear_len = 0;
+
+	if (!sealed || *data == NULL)
+		return STORE_OK;
+	if (store_unseal(s, *data, *n, &clear, &clear_len) < 0 ||
+	    clear_len != size) {
+		log_warnx("store: mailbox blob %lld: sealed, does not open",
+			  (long long)id);
+		if (clear != NULL) {
+			OPENSSL_cleanse(clear, clear_len);
+			free(clear);
+		}
+		free(*data);
+		*data = NULL;
+		*n = 0;
+		return STORE_ERR_INTERNAL;
+	}
+	free(*data);
+	*data = clear;
+	*n = clear_len;
+	return STORE_OK;
 }
 
 /* A blob whose stored bytes (skel, n) are fewer than its size: the parts
@@ -777,20 +850,127 @@ int store_mb_blob_get(struct store *s, int64_t id, unsigned char **data_r,
 	*data_r = NULL;
 	*len_r = 0;
 	store_lock(s);
-	st = store_stmt(s, "SELECT data, size FROM mb_blobs WHERE id = ?");
+	st = store_stmt(s, "SELECT b.data, b.size, " MB_BLOB_SEALED
+			" FROM mb_blobs b WHERE b.id = ?");
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, id);
 		ret = store_step_row(s, st, "mailbox blob get");
 		if (ret == STORE_OK) {
+			uint64_t size = (uint64_t)sqlite3_column_int64(st, 1);
+
 			*data_r = store_col_blob(st, 0, len_r);
-			ret = mb_blob_whole(s, id, (uint64_t)
-					    sqlite3_column_int64(st, 1),
-					    data_r, len_r);
+			ret = mb_blob_whole(s, id, size, data_r, len_r);
+			if (ret == STORE_OK)
+				ret = mb_blob_open(s, id,
+						   sqlite3_column_int(st, 2),
+						   size, data_r, len_r);
 		}
 		sqlite3_reset(st);
 	}
 	store_unlock(s);
 	return ret;
+}
+
+int store_mb_blob_list_clear_encrypted(struct store *s, int64_t **ids_r,
+				       size_t *n_r)
+{
+	sqlite3_stmt *st;
+	int64_t *ids = NULL;
+	size_t n = 0;
+	int rc, ret = STORE_ERR_INTERNAL;
+
+	*ids_r = NULL;
+	*n_r = 0;
+	store_lock(s);
+	st = store_stmt(s, "SELECT b.id FROM mb_blobs b WHERE "
+			"(b.edo_key LIKE 'message:%:decrypted' OR "
+			"b.edo_key LIKE 'message:%:encrypted') AND NOT "
+			MB_BLOB_SEALED " ORDER BY b.id");
+	if (st != NULL) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+			ids[n++] = sqlite3_column_int64(st, 0);
+		}
+		ret = rc == SQLITE_DONE ? STORE_OK :
+			store_error_from_sqlite(s, rc, "mailbox blobs clear");
+		sqlite3_reset(st);
+	}
+	store_unlock(s);
+	if (ret != STORE_OK) {
+		free(ids);
+		return ret;
+	}
+	*ids_r = ids;
+	*n_r = n;
+	return STORE_OK;
+}
+
+int store_mb_blob_reseal(struct store *s, int64_t id,
+			 const unsigned char sha256[32],
+			 const unsigned char *sealed, size_t sealed_len)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	if (sealed_len > (size_t)INT32_MAX)
+		return STORE_ERR_INTERNAL;
+	store_lock_write(s);
+	/* Freed pages (the clear row's overflow chain, its parts) are
+	 * zeroed instead of left in the file's free list. */
+	ret = store_exec(s, "PRAGMA secure_delete=ON", "secure_delete");
+	if (ret == STORE_OK)
+		ret = store_tx_begin(s);
+	if (ret != STORE_OK) {
+		(void)store_exec(s, "PRAGMA secure_delete=OFF", "secure_delete");
+		store_unlock(s);
+		return ret;
+	}
+	ret = STORE_ERR_INTERNAL;
+	st = store_stmt(s, "UPDATE mb_blobs SET data = ?, sha256 = ? "
+			"WHERE id = ? AND NOT EXISTS (SELECT 1 FROM "
+			"mb_sealed_blobs z WHERE z.blob_id = mb_blobs.id)");
+	if (st != NULL) {
+		sqlite3_bind_blob(st, 1, sealed, (int)sealed_len,
+				  SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, sha256, 32, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, id);
+		ret = store_step_done(s, st, "mailbox blob reseal");
+	}
+	if (ret == STORE_OK && sqlite3_changes(store_db(s)) > 0)
+		ret = mb_blob_mark_sealed(s, id);
+	if (ret == STORE_OK) {
+		/* the trigger mb_blob_parts_gc drops parts nothing else
+		 * refers to */
+		st = store_stmt(s, "DELETE FROM mb_blob_parts WHERE blob_id = ?");
+		ret = STORE_ERR_INTERNAL;
+		if (st != NULL) {
+			sqlite3_bind_int64(st, 1, id);
+			ret = store_step_done(s, st, "mailbox blob reseal parts");
+		}
+	}
+	if (ret == STORE_OK)
+		ret = store_tx_commit(s);
+	else
+		store_tx_rollback(s);
+	(void)store_exec(s, "PRAGMA secure_delete=OFF", "secure_delete");
+	store_unlock(s);
+	return ret;
+}
+
+int store_wal_truncate(struct store *s)
+{
+	int rc;
+
+	store_lock_write(s);
+	rc = sqlite3_wal_checkpoint_v2(store_db(s), NULL,
+				       SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	store_unlock(s);
+	if (rc != SQLITE_OK) {
+		log_warnx("store: WAL checkpoint (truncate): %s",
+			  sqlite3_errstr(rc));
+		return STORE_ERR_TEMP;
+	}
+	return STORE_OK;
 }
 
 int store_mb_blob_gc(struct store *s, int64_t id)
@@ -974,16 +1154,21 @@ int store_mb_item_data(struct store *s, int64_t user_id, int64_t folder_id,
 	*data_r = NULL;
 	*len_r = 0;
 	store_lock(s);
-	st = store_stmt(s, "SELECT b.data, b.id, b.size" MB_ITEM_BY_UID_FROM
+	st = store_stmt(s, "SELECT b.data, b.id, b.size, " MB_BLOB_SEALED
+			MB_ITEM_BY_UID_FROM
 			"JOIN mb_blobs b ON b.id = i.blob_id"
 			MB_ITEM_BY_UID_WHERE);
 	ret = mb_item_by_uid(s, st, user_id, folder_id, uid,
 			     "mailbox item data");
 	if (ret == STORE_OK) {
+		int64_t id = sqlite3_column_int64(st, 1);
+		uint64_t size = (uint64_t)sqlite3_column_int64(st, 2);
+
 		*data_r = store_col_blob(st, 0, len_r);
-		ret = mb_blob_whole(s, sqlite3_column_int64(st, 1),
-				    (uint64_t)sqlite3_column_int64(st, 2),
-				    data_r, len_r);
+		ret = mb_blob_whole(s, id, size, data_r, len_r);
+		if (ret == STORE_OK)
+			ret = mb_blob_open(s, id, sqlite3_column_int(st, 3),
+					   size, data_r, len_r);
 	}
 	if (st != NULL)
 		sqlite3_reset(st);
@@ -1018,17 +1203,20 @@ static int mb_blob_read_whole(struct store *s, int64_t id,
 
 	*data_r = NULL;
 	*len_r = 0;
-	st = store_stmt(s, "SELECT data, size FROM mb_blobs WHERE id = ? "
-			"/* whole */");
+	st = store_stmt(s, "SELECT b.data, b.size, " MB_BLOB_SEALED
+			" FROM mb_blobs b WHERE b.id = ? /* whole */");
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
 	sqlite3_bind_int64(st, 1, id);
 	ret = store_step_row(s, st, "mailbox blob whole");
 	if (ret == STORE_OK) {
+		uint64_t size = (uint64_t)sqlite3_column_int64(st, 1);
+
 		*data_r = store_col_blob(st, 0, len_r);
-		ret = mb_blob_whole(s, id, (uint64_t)
-				    sqlite3_column_int64(st, 1), data_r,
-				    len_r);
+		ret = mb_blob_whole(s, id, size, data_r, len_r);
+		if (ret == STORE_OK)
+			ret = mb_blob_open(s, id, sqlite3_column_int(st, 2),
+					   size, data_r, len_r);
 	}
 	sqlite3_reset(st);
 	return ret;
@@ -1070,7 +1258,8 @@ int store_mb_item_header(struct store *s, int64_t user_id, int64_t folder_id,
 	*data_r = NULL;
 	*len_r = 0;
 	store_lock(s);
-	st = store_stmt(s, "SELECT i.blob_id, b.size" MB_ITEM_BY_UID_FROM
+	st = store_stmt(s, "SELECT i.blob_id, b.size, " MB_BLOB_SEALED
+			MB_ITEM_BY_UID_FROM
 			"JOIN mb_blobs b ON b.id = i.blob_id"
 			MB_ITEM_BY_UID_WHERE);
 	/* the row stays current until the reset: one read transaction for
@@ -1079,6 +1268,17 @@ int store_mb_item_header(struct store *s, int64_t user_id, int64_t folder_id,
 			     "mailbox item header");
 	if (ret != STORE_OK)
 		goto out;
+	if (sqlite3_column_int(st, 2)) {
+		/* Sealed (issue 14): opened whole, then cut; one AEAD pass
+		 * over the message, no private-key operation. */
+		ret = mb_blob_read_whole(s, sqlite3_column_int64(st, 0), &d,
+					 &have);
+		if (ret != STORE_OK)
+			goto out;
+		line = 0;
+		end = mb_header_end(d, have, &line);
+		goto cut;
+	}
 	ret = STORE_ERR_INTERNAL;
 	bh = store_blob_data(s, sqlite3_column_int64(st, 0));
 	if (bh == NULL) {
@@ -1126,6 +1326,7 @@ int store_mb_item_header(struct store *s, int64_t user_id, int64_t folder_id,
 		line = 0;
 		end = mb_header_end(d, have, &line);
 	}
+cut:
 	if (end == 0)
 		end = have;
 	d[end] = '\0';

@@ -163,6 +163,36 @@ int store_mb_blob_get(struct store *s, int64_t id, unsigned char **data_r,
 		      size_t *len_r);
 /* Removes the blob if no item refers to it any more. */
 int store_mb_blob_gc(struct store *s, int64_t id);
+/* Sealed blobs (migration 15, issue 14): a rendering of an encrypted
+ * message the mailbox sealed under the node key.  data is the sealed
+ * bytes, size the clear message's length; sha256 that of the sealed
+ * bytes (a hash of the clear message would tell what it is).  Never cut
+ * into shared parts.  The reads (store_mb_item_data, _header, _blob_get)
+ * give the clear bytes, opened with the hook below; without one a sealed
+ * blob reads as STORE_ERR_INTERNAL (logged), never as its sealed bytes. */
+int store_mb_blob_put_sealed(struct store *s, const unsigned char sha256[32],
+			     const unsigned char *sealed, size_t sealed_len,
+			     uint64_t size, const char *edo_key,
+			     const char *message_id, int64_t *id_r);
+/* 0 and *out_r (malloc'd, NUL-terminated; the store wipes and frees it)
+ * when in opens; -1 otherwise. */
+typedef int store_unseal_fn(void *ctx, const unsigned char *in, size_t len,
+			    unsigned char **out_r, size_t *out_len_r);
+void store_mb_set_unsealer(struct store *s, store_unseal_fn *fn, void *ctx);
+/* Blobs of encrypted messages stored clear before migration 15 (edo_key
+ * "message:...:decrypted" or ":encrypted", not sealed): their ids. */
+int store_mb_blob_list_clear_encrypted(struct store *s, int64_t **ids_r,
+				       size_t *n_r);
+/* Replaces blob id's clear bytes by their sealed form in place (the
+ * items keep their blob, the message its bytes once opened), drops its
+ * shared parts, with SQLite's secure_delete on so that the freed pages
+ * are zeroed, not left with the clear text. */
+int store_mb_blob_reseal(struct store *s, int64_t id,
+			 const unsigned char sha256[32],
+			 const unsigned char *sealed, size_t sealed_len);
+/* After a reseal pass: a full checkpoint and the WAL truncated, so the
+ * clear pages the WAL held are gone from it. */
+int store_wal_truncate(struct store *s);
 
 /* ---- items ---- */
 

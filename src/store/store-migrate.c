@@ -259,6 +259,23 @@ static const struct store_migration store_migrations[] = {
 	      "  UNIQUE (user_id, box_id, number)"
 	      ");"
 	      "CREATE INDEX IF NOT EXISTS poas_number ON poas(number);" },
+	/* 15 (issue 14 item 6): what the mailbox shows of an encrypted
+	 * message is stored sealed under the node key (mailbox-sealed.c,
+	 * doc/architecture.md "Encrypted letters at rest"): a blob listed
+	 * here holds the sealed bytes in data, size is the clear message's
+	 * length, and it has no shared parts.  A table of its own (no row:
+	 * clear), since ADD COLUMN cannot be run twice.  Renderings made
+	 * before were clear: the flag makes the daemon's next start seal
+	 * them in place (mailbox_env_seal_pending), which needs the node
+	 * key that SQL does not have. */
+	{ 15, "CREATE TABLE IF NOT EXISTS mb_sealed_blobs ("
+	      "  blob_id INTEGER PRIMARY KEY REFERENCES mb_blobs(id) ON DELETE CASCADE"
+	      ");"
+	      "INSERT OR REPLACE INTO settings_kv (key, value)"
+	      "  SELECT 'mailbox.seal_pending', '1' WHERE EXISTS"
+	      "  (SELECT 1 FROM mb_blobs b WHERE (b.edo_key LIKE 'message:%:decrypted'"
+	      "   OR b.edo_key LIKE 'message:%:encrypted') AND NOT EXISTS"
+	      "   (SELECT 1 FROM mb_sealed_blobs z WHERE z.blob_id = b.id));" },
 	{ 0, NULL }
 };
 

@@ -85,6 +85,9 @@ struct store {
 	 * that none came since its snapshot began. */
 	atomic_ullong commits;
 	atomic_int checkpoint_due;	/* a checkpoint could not finish */
+	/* Opens sealed blobs (store_mb_set_unsealer); NULL: none open. */
+	store_unseal_fn *unseal;
+	void *unseal_ctx;
 	/* Readers (none for an in-memory database: they could not share it,
 	 * and every scope then takes the writer as before). */
 	int readers_on;
@@ -1201,4 +1204,22 @@ int store_reserve_spent(struct store *store)
 {
 	return store->reserve_path != NULL &&
 		atomic_load(&store->reserve_spent);
+}
+
+void store_mb_set_unsealer(struct store *store, store_unseal_fn *fn,
+			   void *ctx)
+{
+	store->unseal = fn;
+	store->unseal_ctx = ctx;
+}
+
+int store_unseal(struct store *store, const unsigned char *in, size_t len,
+		 unsigned char **out_r, size_t *out_len_r)
+{
+	if (store->unseal == NULL) {
+		log_warnx("store: a sealed blob and no node key to open it / "
+			  "запечатанное письмо нечем открыть");
+		return -1;
+	}
+	return store->unseal(store->unseal_ctx, in, len, out_r, out_len_r);
 }

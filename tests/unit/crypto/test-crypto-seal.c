@@ -134,6 +134,54 @@ static void test_seal(void)
 	free(sealed);
 }
 
+/* Sealed renderings (issue 14): their own magic, so a rendering never
+ * opens as a key nor a key as a rendering. */
+static void test_seal_rendering(void)
+{
+	unsigned char key[CRYPTO_NODE_KEY_LEN];
+	static const char msg[] = "Subject: x\r\n\r\nSECRET-MARKER text\r\n";
+	unsigned char *sealed = NULL, *out = NULL;
+	size_t sealed_len = 0, out_len = 0;
+	char *error = NULL;
+	int r;
+
+	memset(key, 0x33, sizeof(key));
+	ok(crypto_seal_rendering(key, (const unsigned char *)msg, strlen(msg),
+				 &sealed, &sealed_len) == 0 &&
+	   sealed_len == 32 + strlen(msg) && memcmp(sealed, "EDR1", 4) == 0,
+	   "rendering sealed: EDR1|nonce|tag|ct");
+	ok(memmem(sealed, sealed_len, "SECRET", 6) == NULL,
+	   "no clear text inside");
+	r = crypto_unseal_rendering(key, sealed, sealed_len, &out, &out_len,
+				    &error);
+	ok(r == 0 && out_len == strlen(msg) && memcmp(out, msg, out_len) == 0 &&
+	   out[out_len] == '\0', "rendering round trip");
+	free(out);
+	out = NULL;
+	r = crypto_unseal(key, sealed, sealed_len, &out, &out_len, &error);
+	ok(r < 0 && tap_contains(error, "unknown sealed key format"),
+	   "a sealed rendering does not open as a key");
+	free(error);
+	error = NULL;
+	/* The same bytes with the key's magic: the associated data differs,
+	 * so GCM refuses. */
+	memcpy(sealed, "EDK1", 4);
+	r = crypto_unseal(key, sealed, sealed_len, &out, &out_len, &error);
+	ok(r < 0, "relabelled as a key: refused");
+	free(error);
+	error = NULL;
+	free(sealed);
+
+	crypto_seal(key, (const unsigned char *)msg, strlen(msg), &sealed,
+		    &sealed_len);
+	r = crypto_unseal_rendering(key, sealed, sealed_len, &out, &out_len,
+				    &error);
+	ok(r < 0 && tap_contains(error, "unknown sealed rendering format"),
+	   "a sealed key does not open as a rendering");
+	free(error);
+	free(sealed);
+}
+
 static void test_passwords(void)
 {
 	char *h1 = NULL, *h2 = NULL;
@@ -262,6 +310,7 @@ int main(void)
 	crypto_init();
 	test_node_key();
 	test_seal();
+	test_seal_rendering();
 	test_passwords();
 	test_base64();
 	test_sha256();

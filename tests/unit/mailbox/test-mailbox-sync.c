@@ -13,6 +13,9 @@
 #include "operator/op-private.h"
 /* test_sync_no_wait holds the env's sync lock as a worker's sync would */
 #include "mailbox/mailbox-private.h"
+/* test_encrypted looks at the stored bytes (issue 14: sealed) */
+#include "store/store-sql.h"
+#include <sqlite3.h>
 
 #include <pthread.h>
 #include <time.h>
@@ -41,6 +44,10 @@ static const char *edo_hdr(const char *name, const char *id)
 }
 
 #define CLIENT_ID "20261125.abc@mail.example"
+
+/* Set: the text is encrypted to the sender alone (a letter the recipient
+ * can open only in part). */
+static int text_to_sender_only;
 
 /* A letter from->to with one signed document (encrypted to both parties'
  * certificates when enc_to is given). */
@@ -91,7 +98,9 @@ static int send_doc(const char *from, const char *to, enum core_msg_kind kind,
 		ents[0].encrypted = 1;
 		ents[2].kind = CORE_ENT_TEXT;
 		ents[2].file_name = "text.txt";
-		if (crypto_encrypt(pems, 2, (const unsigned char *)"Secret plan 42",
+		if (crypto_encrypt(text_to_sender_only ? pems + 1 : pems,
+				   text_to_sender_only ? 1 : 2,
+				   (const unsigned char *)"Secret plan 42",
 				   14, &ents[2].data, &ents[2].len, &cerr) < 0)
 			mbt_bail("encrypt", cerr);
 		ents[2].encrypted = 1;
@@ -625,6 +634,69 @@ static void test_idle(struct mailbox_user *boris)
 	mailbox_view_close(&v);
 }
 
+/* Stored rows (renderings, shared parts) whose bytes contain needle. */
+static int stored_has(const char *needle)
+{
+	sqlite3_stmt *st;
+	int n = -1;
+
+	store_lock(store);
+	st = store_stmt(store, "SELECT (SELECT count(*) FROM mb_blobs WHERE "
+			"instr(data, CAST(?1 AS BLOB)) > 0) + (SELECT count(*) "
+			"FROM mb_parts WHERE instr(data, CAST(?1 AS BLOB)) > 0)");
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, needle, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+	}
+	store_unlock(store);
+	return n;
+}
+
+static int64_t sql_id(const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t id = -1;
+
+	store_lock(store);
+	st = store_stmt(store, sql);
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	store_unlock(store);
+	return id;
+}
+
+/* B's rendering made clear again, as a version before migration 15
+ * stored it; the daemon's start pass must seal it in place. */
+static int unseal_as_old(int64_t id)
+{
+	unsigned char *d = NULL;
+	size_t n = 0;
+	sqlite3_stmt *st;
+	int ret = -1;
+
+	if (store_mb_blob_get(store, id, &d, &n) != STORE_OK)
+		return -1;
+	store_lock_write(store);
+	st = store_stmt(store, "UPDATE mb_blobs SET data = ? WHERE id = ?");
+	if (st != NULL) {
+		sqlite3_bind_blob(st, 1, d, (int)n, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, id);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			ret = 0;
+	}
+	st = store_stmt(store, "DELETE FROM mb_sealed_blobs WHERE blob_id = ?");
+	if (ret == 0 && st != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		ret = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	}
+	store_unlock(store);
+	free(d);
+	if (ret == 0)
+		ret = store_kv_set(store, "mailbox.seal_pending", "1");
+	return ret;
+}
+
 static void test_encrypted(struct mailbox_user *anna, struct mailbox_user *boris)
 {
 	char id[CORE_UUID_LEN];
@@ -644,6 +716,58 @@ static void test_encrypted(struct mailbox_user *anna, struct mailbox_user *boris
 	   "the decrypted text is the message text");
 	ok(folder_has(anna, "Отправленные", mbt_messages(anna, "Отправленные"),
 		      "Message-ID: <enc@mail.example>"), "the sender's Sent copy");
+
+	/* Issue 14: nothing of it clear in the store. */
+	ok(stored_has("Secret plan 42") == 0 &&
+	   stored_has("U2VjcmV0IHBsYW4gNDI") == 0 &&
+	   stored_has("JVBERiBzZWNyZXQ") == 0,
+	   "no rendering or part holds the text or the document clear");
+	int64_t blob = sql_id("SELECT b.id FROM mb_blobs b JOIN mb_sealed_blobs z "
+			    "ON z.blob_id = b.id WHERE b.edo_key LIKE "
+			    "'message:%:in:decrypted'");
+	ok(blob > 0 && sql_id("SELECT count(*) FROM mb_blobs b WHERE b.edo_key "
+			    "LIKE 'message:%:decrypted' AND NOT EXISTS (SELECT 1 "
+			    "FROM mb_sealed_blobs z WHERE z.blob_id = b.id)") == 0,
+	   "both renderings (INBOX and Sent) are sealed");
+	ok(unseal_as_old(blob) == 0 && stored_has("JVBERiBzZWNyZXQ") > 0,
+	   "B's rendering made clear, as an older version stored it");
+	ok(mailbox_env_seal_pending(env) == 0 &&
+	   stored_has("JVBERiBzZWNyZXQ") == 0 &&
+	   sql_id("SELECT count(*) FROM mb_sealed_blobs WHERE blob_id = "
+		  "(SELECT b.id FROM mb_blobs b WHERE b.edo_key LIKE "
+		  "'message:%:in:decrypted')") == 1,
+	   "the start pass seals it in place");
+	ok(folder_has(boris, "INBOX", n, "X-EDO-Encrypted: yes") &&
+	   (folder_has(boris, "INBOX", n, "U2VjcmV0IHBsYW4gNDI") ||
+	    folder_has(boris, "INBOX", n, "Secret plan 42")),
+	   "B still reads it decrypted");
+	ok(mailbox_env_seal_pending(env) == 0, "a second start has nothing "
+	   "to do");
+}
+
+/* Issue 14 item 3: B's keys open the document but not the text.  Shown
+ * before: the document clear next to a text saying nothing could be
+ * decrypted, in the rendering every member who cannot decrypt shares.
+ * Now nothing is shown opened. */
+static void test_encrypted_part(struct mailbox_user *boris)
+{
+	char id[CORE_UUID_LEN];
+	uint32_t n;
+
+	text_to_sender_only = 1;
+	ok(send_doc(A.id, B.id, CORE_MSG_LETTER, NULL, "part@mail.example",
+		    a_cert, a_key, "%PDF partly", b_cert, id) == 0,
+	   "A sends B a letter whose text only A can open");
+	text_to_sender_only = 0;
+	ok(sync_user(boris) == 0, "synced");
+	n = mbt_messages(boris, "INBOX");
+	ok(folder_has(boris, "INBOX", n, "X-EDO-Encrypted: yes") &&
+	   folder_has(boris, "INBOX", n, "contract.pdf.p7m") &&
+	   !folder_has(boris, "INBOX", n, "%PDF partly") &&
+	   !folder_has(boris, "INBOX", n, "JVBERiBwYXJ0bH"),
+	   "B sees no part opened: the document stays its .p7m");
+	ok(stored_has("JVBERiBwYXJ0bH") == 0,
+	   "and nothing of it is stored clear");
 }
 
 static void test_resign(struct mailbox_user *anna)
@@ -846,6 +970,7 @@ int main(void)
 	   inbox, sent, archive);
 	/* last: its letters change what the check above compares */
 	test_sync_no_wait(boris);
+	test_encrypted_part(boris);
 	mailbox_user_free(&anna2);
 	mailbox_user_free(&anna);
 	mailbox_user_free(&boris);
