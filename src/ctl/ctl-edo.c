@@ -247,6 +247,10 @@ static const char *ctl_ent_kind(enum core_entity_kind k)
 	case CORE_ENT_CONFIRMATION: return "confirmation";
 	case CORE_ENT_CONFIRMATION_SIGNATURE: return "confirmation-signature";
 	case CORE_ENT_TEXT: return "text";
+	case CORE_ENT_REFUSAL: return "refusal";
+	case CORE_ENT_REFUSAL_SIGNATURE: return "refusal-signature";
+	case CORE_ENT_RECIPIENT_TITLE: return "recipient-title";
+	case CORE_ENT_RECIPIENT_TITLE_SIGNATURE: return "recipient-title-signature";
 	}
 	return "?";
 }

@@ -313,6 +313,8 @@ int operator_send_locked(struct operator *op, struct op_send *s,
 						   &s->confs[i]);
 	if (ret == STORE_OK)
 		ret = op_send_events(op, m, s->confs, s->n_confs);
+	if (ret == STORE_OK)
+		ret = operator_sign_requested(op, m);
 	return op_entities_stored(ret, err);
 }
 
