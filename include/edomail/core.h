@@ -418,6 +418,16 @@ int core_poll_events(struct core *core, const char *box_id,
 int core_send_receipts(struct core *core, const char *box_id,
 		       struct core_error *err);
 
+/* The recipient's refusal to sign document doc_id of m (received by
+ * m->to_box): a valid DP_UVUTOCH with the reason, its Подписант taken
+ * from cert_pem (else user_id's full name), and its file name (caller
+ * frees both).  The caller signs it and posts both as CORE_OP_PATCH. */
+int core_refusal_build(struct core *core, const char *cert_pem,
+		       int64_t user_id, const struct core_message *m,
+		       const char *doc_id, const char *reason,
+		       unsigned char **xml_r, size_t *len_r, char **name_r,
+		       struct core_error *err);
+
 /* ---- private keys (core-keys.c): the one place a stored key is opened ---- */
 
 /* A certificate of user_id in box_id (0: the organization's own) with its
