@@ -567,6 +567,42 @@ static int mb_prep_flows(struct mb_sync_ctx *c, struct mb_batch *b,
 	return 0;
 }
 
+/* The recipient signed or refused (issue 13): the state keyword on both
+ * sides' items and a notice letter threaded to the item, for the sender
+ * with the counter-signatures (or the refusal and its reason), for the
+ * side that answered as its record of what it signed. */
+static int mb_prep_sign(struct mb_sync_ctx *c, struct mb_batch *b,
+			const struct core_event *ev, struct mailbox_error *err)
+{
+	struct mb_act *a;
+	char *key, *reply;
+	int ret;
+
+	mb_prep_keyword(b, ev, MB_ACT_KEYWORD, ev->type == CORE_EV_SIGNED ?
+			MB_KW_SIGNED : MB_KW_REFUSED);
+	if (ev->message_id[0] == '\0')
+		return 0;
+	reply = mb_item_msgid(c, b, ev->message_id);
+	key = xasprintf("notice:%s:%s", c->box_id, ev->index_key);
+	a = mb_act_new(b, MB_ACT_ADD, ev);
+	a->role = STORE_MB_ROLE_INBOX;
+	a->kind = STORE_MB_KIND_NOTICE;
+	free(a->edo_msg_id);
+	a->edo_msg_id = NULL;
+	ret = mb_render_sign(c->env, c->box_id, c->address, key, ev, reply,
+			     c->parties, &a->r, err);
+	free(key);
+	free(reply);
+	if (ret == 1) {
+		/* nothing to tell: drop the add */
+		mb_rendered_clear(&a->r);
+		free(a->edo_other);
+		b->n_acts--;
+		return 0;
+	}
+	return ret;
+}
+
 static int mb_prep_event(struct mb_sync_ctx *c, struct mb_batch *b,
 			 const struct core_event *ev,
 			 struct mailbox_error *err)
@@ -623,6 +659,12 @@ static int mb_prep_event(struct mb_sync_ctx *c, struct mb_batch *b,
 		return mb_prep_place(c, b, ev, MB_PLACE_HOME, err);
 	case CORE_EV_FAILED:
 		return mb_prep_failed(c, b, ev, err);
+	case CORE_EV_SIGN_REQUESTED:
+		mb_prep_keyword(b, ev, MB_ACT_KEYWORD, MB_KW_NEEDS_SIGN);
+		return 0;
+	case CORE_EV_SIGNED:
+	case CORE_EV_REFUSED:
+		return mb_prep_sign(c, b, ev, err);
 	}
 	/* A newer operator's event: nothing to show for it. */
 	log_debug("mailbox: event type %d of box %s ignored", (int)ev->type,
