@@ -1,0 +1,141 @@
+"""Issue 13 items 1-3, 7: documents that request the recipient's signature.
+
+Ромашка sends Лютик a document with [на подпись]; Лютик's letter says so at
+the top and both items carry $EDO_NeedsSign.  Лютик answers «Подписать»:
+both sides get a notice threaded to the item with the two signatures (the
+sender's and the recipient's .sig, both verify) and $EDO_Signed.  A second
+«Подписать» is refused at DATA.  A second letter to <id>+sign is refused
+with a reason: the notice carries a DP_UVUTOCH valid against its XSD and
+its .sig, and quotes the reason; a refusal without a reason and a «Sign» to
+a letter that requested nothing are refused at DATA."""
+import email
+import email.policy
+import time
+
+from edomail_harness import DaemonTestCase, main
+from test_flow_notices import files_of, xsd_valid
+from test_smtp_session import (L_INN, R_INN, SENT, imap_wait, imap_messages,
+                               make_mail, submit, verify_sig)
+
+UVUTOCH = "DP_UVUTOCH_1_985_00_01_03_01.xsd"
+
+
+def parse(raw):
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+class Sign(DaemonTestCase):
+    tools = ("openssl-gost", "xmllint")
+
+    def send_for_signature(self, subject, to, doc):
+        d = self.d
+        data, mid = make_mail(d.addr(R_INN), to, subject, "Прошу подписать\n",
+                              [(doc[0], doc[1])])
+        code, text = submit(d, "romashka", d.addr(R_INN), to, data)
+        self.assertEqual(code, 250, text)
+        inbox, flags, _ = imap_wait(
+            d, "lutik", "INBOX",
+            lambda m, f: m["Subject"] == subject.replace("[на подпись] ", "")
+            and "$EDO_NeedsSign" in f)
+        return inbox
+
+    def reply(self, item, text, login="lutik"):
+        d = self.d
+        data, _ = make_mail(d.addr(L_INN), d.addr(R_INN),
+                            "Re: " + item["Subject"], text,
+                            headers={"In-Reply-To": item["Message-ID"],
+                                     "References": item["Message-ID"]})
+        return submit(d, login, d.addr(L_INN), d.addr(R_INN), data)
+
+    def notice(self, login, item_id, word):
+        note, _, _ = imap_wait(
+            self.d, login, "INBOX",
+            lambda m, f: m.get("X-EDO-Kind") == "notice" and
+            item_id in (m.get("In-Reply-To") or "") and
+            word in (m["Subject"] or ""), timeout=90)
+        return note
+
+    def test_1_request_and_sign(self):
+        d = self.d
+        doc = ("akt-7.pdf", b"%PDF-1.4 akt 7")
+        item = self.send_for_signature("[на подпись] Акт 7", d.addr(L_INN),
+                                       doc)
+        body = item.get_body(preferencelist=("plain",)).get_content()
+        self.assertIn("ТРЕБУЕТСЯ ВАША ПОДПИСЬ", body)
+        self.assertIn("YOUR SIGNATURE IS REQUESTED", body)
+        self.assertIn("Подписать", body)
+        sent, sflags, _ = imap_wait(
+            d, "romashka", SENT,
+            lambda m, f: m["Subject"] == "Акт 7" and "$EDO_NeedsSign" in f)
+        # a reply that neither signs nor refuses stays an answer; a
+        # refusal without a reason is refused
+        code, text = self.reply(item, "Отказать\n")
+        self.assertEqual(code, 550, text)
+        self.assertIn("причин", text)
+        code, text = self.reply(item, "Подписать\n")
+        self.assertEqual(code, 250, text)
+        code, text = self.reply(item, "Подписываю\n")
+        self.assertEqual(code, 550, text)
+        self.assertIn("уже подписан", text)
+        self.assertIn("already signed", text)
+        for login, it in (("romashka", sent), ("lutik", item)):
+            iid = it["Message-ID"].strip("<> ")
+            note = self.notice(login, iid, "подписал" if login == "lutik"
+                               else "подписаны")
+            files = files_of(note)
+            sigs = [n for n in files if n.endswith(".sig")]
+            self.assertEqual(len(sigs), 2, "the sender's and the "
+                             "recipient's signature: %s" % sigs)
+            for n in sigs:
+                self.assertTrue(verify_sig(doc[1], files[n], gost=True), n)
+            nbody = note.get_body(preferencelist=("plain",)).get_content()
+            self.assertIn("подписан получателем", nbody)
+            self.assertIn("signed by the recipient", nbody)
+        for login, folder, subj in (("romashka", SENT, "Акт 7"),
+                                    ("lutik", "INBOX", "Акт 7")):
+            imap_wait(d, login, folder,
+                      lambda m, f: m["Subject"] == subj and
+                      "$EDO_Signed" in f)
+
+    def test_2_refuse_with_reason(self):
+        d = self.d
+        to = d.addr(L_INN).replace("@", "+sign@")
+        item = self.send_for_signature("Счёт 8", to, ("schet-8.pdf",
+                                                      b"%PDF-1.4 schet 8"))
+        code, text = self.reply(item, "Отказать: неверная сумма\n")
+        self.assertEqual(code, 250, text)
+        sent, _, _ = imap_wait(d, "romashka", SENT,
+                               lambda m, f: m["Subject"] == "Счёт 8" and
+                               "$EDO_Refused" in f)
+        note = self.notice("romashka", sent["Message-ID"].strip("<> "),
+                           "Отказано")
+        nbody = note.get_body(preferencelist=("plain",)).get_content()
+        self.assertIn("неверная сумма", nbody)
+        files = files_of(note)
+        xmls = [n for n in files if n.startswith("DP_UVUTOCH_") and
+                n.endswith(".xml")]
+        self.assertEqual(len(xmls), 1, list(files))
+        xml = files[xmls[0]]
+        ok, out = xsd_valid(xml, UVUTOCH)
+        self.assertTrue(ok, out)
+        self.assertIn("неверная сумма".encode("cp1251"), xml)
+        self.assertTrue(verify_sig(xml, files[xmls[0] + ".sig"], gost=True))
+        code, text = self.reply(item, "Подписать\n")
+        self.assertEqual(code, 550, text)
+        self.assertIn("отказано", text)
+
+    def test_3_sign_without_request(self):
+        d = self.d
+        data, _ = make_mail(d.addr(R_INN), d.addr(L_INN), "Письмо 9",
+                            "Просто письмо\n", [("p9.pdf", b"%PDF p9")])
+        code, text = submit(d, "romashka", d.addr(R_INN), d.addr(L_INN), data)
+        self.assertEqual(code, 250, text)
+        item, _, _ = imap_wait(d, "lutik", "INBOX",
+                               lambda m, f: m["Subject"] == "Письмо 9")
+        code, text = self.reply(item, "Sign\n")
+        self.assertEqual(code, 550, text)
+        self.assertIn("did not request", text)
+
+
+if __name__ == "__main__":
+    main()
