@@ -118,13 +118,16 @@ static struct core_entity *patch_add(struct mb_srcpt *sr,
 				     const char *parent_id)
 {
 	struct core_entity *e;
+	char parent[CORE_UUID_LEN];
 
+	/* parent_id may point into sr->patch, which moves below */
+	snprintf(parent, sizeof(parent), "%s", parent_id);
 	sr->patch = xrealloc(sr->patch, (sr->n_patch + 1) * sizeof(*sr->patch));
 	e = &sr->patch[sr->n_patch++];
 	memset(e, 0, sizeof(*e));
 	e->kind = kind;
 	util_uuid(e->id);
-	snprintf(e->parent_id, sizeof(e->parent_id), "%s", parent_id);
+	memcpy(e->parent_id, parent, sizeof(e->parent_id));
 	return e;
 }
 
@@ -183,7 +186,9 @@ static int mb_refuse_doc_entities(struct mb_submit *c, struct mb_srcpt *sr,
 	x->len = xml_len;
 	x->file_name = name;
 	x->content_type = xstrdup("application/xml");
+	size_t xi = sr->n_patch - 1;	/* x moves with the next add */
 	s = patch_add(sr, CORE_ENT_REFUSAL_SIGNATURE, x->id);
+	x = &sr->patch[xi];
 	s->content_type = xstrdup("application/pkcs7-signature");
 	s->file_name = xasprintf("%s.sig", name);
 	return sign_bytes(c, x->data, x->len, &s->data, &s->len);
