@@ -311,6 +311,11 @@ int mb_place_message(struct mailbox_env *env, int64_t user_id,
 		     const char *box_id, const char *msg_id,
 		     enum mb_place where, struct mailbox_error *err);
 
+/* ---- mailbox-copy.c ---- */
+/* MAILBOX_ERR_CANNOT: items of "Входящие/На подпись" are not moved,
+ * copied or deleted by the user (doc/imap.md). */
+int mb_to_sign_refuse(struct mailbox_error *err);
+
 /* ---- mailbox-modseq.c ---- */
 /* Bounds the folder's expunged-UID history to MB_VANISHED_KEEP rows
  * (after an EXPUNGE or MOVE; a failure is only logged). */

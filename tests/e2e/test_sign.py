@@ -10,14 +10,28 @@ its .sig, and quotes the reason; a refusal without a reason and a «Sign» to
 a letter that requested nothing are refused at DATA."""
 import email
 import email.policy
+import re
 import time
 
-from edomail_harness import DaemonTestCase, main
+from edomail_harness import DaemonTestCase, main, utf7_encode, wait_for
 from test_flow_notices import files_of, xsd_valid
 from test_smtp_session import (L_INN, R_INN, SENT, imap_wait, imap_messages,
                                make_mail, submit, verify_sig)
 
 UVUTOCH = "DP_UVUTOCH_1_985_00_01_03_01.xsd"
+TO_SIGN = "Входящие/На подпись"
+
+
+def subjects_uids(c):
+    """{uid: subject} of the selected folder."""
+    typ, data = c.uid("FETCH", "1:*", "(UID BODY.PEEK[HEADER.FIELDS "
+                      "(SUBJECT)])")
+    out = {}
+    for item in data:
+        if isinstance(item, tuple):
+            uid = int(re.search(rb"UID (\d+)", item[0]).group(1))
+            out[uid] = parse(item[1])["Subject"]
+    return out
 
 
 def parse(raw):
@@ -35,7 +49,8 @@ class Sign(DaemonTestCase):
         self.assertEqual(code, 250, text)
         inbox, flags, _ = imap_wait(
             d, "lutik", "INBOX",
-            lambda m, f: m["Subject"] == subject.replace("[на подпись] ", "")
+            lambda m, f: m["Subject"] == subject.replace(
+                "[на подпись] ", "").replace("[sign] ", "")
             and "$EDO_NeedsSign" in f)
         return inbox
 
@@ -136,6 +151,76 @@ class Sign(DaemonTestCase):
         self.assertEqual(code, 550, text)
         self.assertIn("did not request", text)
 
+    def test_4_to_sign_folder(self):
+        """The virtual folder fills with the request and empties when
+        another user of the organization (buh, signer of Лютик) signs;
+        lutik's session open in it the whole time sees the EXPUNGE."""
+        d = self.d
+        watch = d.imap("lutik")
+        try:
+            typ, _ = watch.select('"%s"' % utf7_encode(TO_SIGN))
+            self.assertEqual(typ, "OK")
+            before = subjects_uids(watch)
+            item = self.send_for_signature("[sign] Договор 10",
+                                           d.addr(L_INN),
+                                           ("dogovor-10.pdf",
+                                            b"%PDF-1.4 dogovor 10"))
+            got = {}
+
+            def listed():
+                watch.noop()
+                got.update(subjects_uids(watch))
+                return [u for u, s in got.items() if s == "Договор 10"
+                        and u not in before]
+            wait_for(listed, timeout=60, what="the item in To sign")
+            uid = listed()[0]
+            typ, data = watch.uid("FETCH", str(uid), "(FLAGS)")
+            self.assertIn(b"$EDO_NeedsSign", data[0])
+            # the user cannot move, copy or delete it there
+            typ, data = watch.uid("MOVE", str(uid), '"%s"' %
+                                  utf7_encode("Архив"))
+            self.assertEqual(typ, "NO", data)
+            self.assertIn("To sign", data[0].decode())
+            typ, data = watch.uid("COPY", str(uid), '"%s"' %
+                                  utf7_encode("Архив"))
+            self.assertEqual(typ, "NO", data)
+            typ, data = watch.uid("STORE", str(uid), "+FLAGS", "(\\Deleted)")
+            self.assertEqual(typ, "NO", data)
+            typ, _ = watch.expunge()
+            self.assertEqual(typ, "OK")
+            # buh (a signer of Лютик too) signs from his own session
+            data, _ = make_mail(d.addr(L_INN), d.addr(R_INN),
+                                "Re: Договор 10", "Согласовано\n",
+                                headers={"In-Reply-To": item["Message-ID"],
+                                         "References": item["Message-ID"]})
+            code, text = submit(d, "buh", d.addr(L_INN), d.addr(R_INN), data)
+            self.assertEqual(code, 250, text)
+            expunged = []
+
+            def gone():
+                typ, data = watch.noop()
+                expunged.extend(x for x in watch.untagged_responses.pop(
+                    "EXPUNGE", []))
+                return expunged and uid not in subjects_uids(watch)
+            wait_for(gone, timeout=90, what="EXPUNGE of the signed item")
+            typ, data = watch.uid("SEARCH", "UID", str(uid))
+            self.assertEqual(data[0].split(), [])
+            # the keyword tells the current state, on both sides
+            _, flags, _ = imap_wait(
+                d, "lutik", "INBOX",
+                lambda m, f: m["Subject"] == "Договор 10" and
+                "$EDO_Signed" in f)
+            self.assertNotIn("$EDO_NeedsSign", flags)
+            _, flags, _ = imap_wait(
+                d, "romashka", SENT,
+                lambda m, f: m["Subject"] == "Договор 10" and
+                "$EDO_Signed" in f)
+            self.assertNotIn("$EDO_NeedsSign", flags)
+        finally:
+            watch.logout()
+        # a fresh session: not listed any more
+        self.assertEqual([u for u, _, m in imap_messages(d, "lutik", TO_SIGN)
+                          if parse(m)["Subject"] == "Договор 10"], [])
 
 if __name__ == "__main__":
     main()
