@@ -53,6 +53,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "withdraw", ctl_cmd_withdraw, "ORG TO" },
 	{ "message list", ctl_cmd_message_list, "ORG" },
 	{ "message show", ctl_cmd_message_show, "ORG MESSAGE-ID" },
+	{ "doc list", ctl_cmd_doc_list,
+	  "ORG [--state waiting|signed|refused|receipt-missing]" },
 	{ "status", ctl_cmd_status, "" },
 };
 

@@ -54,13 +54,13 @@ class Sign(DaemonTestCase):
             and "$EDO_NeedsSign" in f)
         return inbox
 
-    def reply(self, item, text, login="lutik"):
+    def reply(self, item, text, login="lutik", frm=L_INN, to=R_INN):
         d = self.d
-        data, _ = make_mail(d.addr(L_INN), d.addr(R_INN),
+        data, _ = make_mail(d.addr(frm), d.addr(to),
                             "Re: " + item["Subject"], text,
                             headers={"In-Reply-To": item["Message-ID"],
                                      "References": item["Message-ID"]})
-        return submit(d, login, d.addr(L_INN), d.addr(R_INN), data)
+        return submit(d, login, d.addr(frm), d.addr(to), data)
 
     def notice(self, login, item_id, word):
         note, _, _ = imap_wait(
@@ -221,6 +221,56 @@ class Sign(DaemonTestCase):
         # a fresh session: not listed any more
         self.assertEqual([u for u, _, m in imap_messages(d, "lutik", TO_SIGN)
                           if parse(m)["Subject"] == "Договор 10"], [])
+    def doc_states(self, inn, state=None):
+        """{file name: state} of `edomailctl doc list` (with --state)."""
+        args = ["doc", "list", inn] + (["--state", state] if state else [])
+        out = {}
+        for line in self.d.ctl(*args).stdout.splitlines()[1:]:
+            cols = line.split()
+            out[cols[-1]] = cols[-3]
+        return out
+
+    def test_5_reader_encrypt_and_doc_list(self):
+        """Лютик asks Ромашка to sign through <id>+sign+encrypt; viewer (a
+        reader of Ромашка) cannot sign it and nothing changes; romashka
+        signs; `edomailctl doc list --state` follows the states."""
+        d = self.d
+        to = d.addr(R_INN).replace("@", "+sign+encrypt@")
+        data, _ = make_mail(d.addr(L_INN), to, "Акт 11", "Подпишите\n",
+                            [("akt-11.pdf", b"%PDF-1.4 akt 11")])
+        code, text = submit(d, "lutik", d.addr(L_INN), to, data)
+        self.assertEqual(code, 250, text)
+        item, _, raw = imap_wait(
+            d, "romashka", "INBOX",
+            lambda m, f: m["Subject"] == "Акт 11" and "$EDO_NeedsSign" in f)
+        self.assertEqual(self.doc_states(R_INN, "waiting").get("akt-11.pdf"),
+                         "waiting")
+        self.assertIn("akt-11.pdf", self.doc_states(L_INN, "waiting"))
+        show = d.ctl("message", "show", R_INN,
+                     item["Message-ID"].strip("<> ").split("@")[0]).stdout
+        self.assertIn("Encrypted: yes", show)
+        # the reader's «Подписать» is refused with the reason, bilingual
+        data, _ = make_mail(d.addr(R_INN), d.addr(L_INN), "Re: Акт 11",
+                            "Подписать\n",
+                            headers={"In-Reply-To": item["Message-ID"],
+                                     "References": item["Message-ID"]})
+        code, text = submit(d, "viewer", d.addr(R_INN), d.addr(L_INN), data)
+        self.assertEqual(code, 550, text)
+        self.assertIn("нет права подписи", text)
+        self.assertIn("no signing right", text)
+        self.assertEqual(self.doc_states(R_INN).get("akt-11.pdf"), "waiting")
+        code, text = self.reply(item, "Подписать\n", login="romashka",
+                                frm=R_INN, to=L_INN)
+        self.assertEqual(code, 250, text)
+        self.assertEqual(self.doc_states(R_INN, "signed").get("akt-11.pdf"),
+                         "signed")
+        self.assertNotIn("akt-11.pdf", self.doc_states(R_INN, "waiting"))
+        self.assertEqual(self.doc_states(L_INN, "signed").get("akt-11.pdf"),
+                         "signed")
+        r = d.ctl("doc", "list", R_INN, "--state", "bogus", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("unknown state", r.stderr)
+
 
 if __name__ == "__main__":
     main()
