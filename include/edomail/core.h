@@ -75,7 +75,16 @@ enum core_entity_kind {
 	CORE_ENT_CONFIRMATION,		/* operator date confirmation XML (DP_PDOTPR) */
 	CORE_ENT_CONFIRMATION_SIGNATURE,
 	CORE_ENT_TEXT,			/* the message text when encrypted (CMS) */
+	/* Issue 13: the recipient's answer to a document that requested its
+	 * signature (NeedRecipientSignature).  Signing itself is a
+	 * CORE_ENT_SIGNATURE whose signer_box is the recipient. */
+	CORE_ENT_REFUSAL,		/* DP_UVUTOCH (Уведомление об уточнении), parent = document */
+	CORE_ENT_REFUSAL_SIGNATURE,	/* parent = refusal */
+	CORE_ENT_RECIPIENT_TITLE,	/* a formalized document's recipient title
+					 * (УПД: the buyer's, ON_NSCHFDOPPOK), parent = document */
+	CORE_ENT_RECIPIENT_TITLE_SIGNATURE,	/* parent = recipient title */
 };
+#define CORE_ENT_KIND_MAX CORE_ENT_RECIPIENT_TITLE_SIGNATURE
 
 struct core_entity {
 	char id[CORE_UUID_LEN];
@@ -88,7 +97,26 @@ struct core_entity {
 	int encrypted;			/* data is CMS EnvelopedData */
 	char signer_box[CORE_ID_MAX];	/* for signatures: whose box signed */
 	int64_t created;
+	int need_sign;			/* attachments: the recipient's signature
+					 * is requested (Diadoc NeedRecipientSignature) */
 };
+
+/* Where a document stands (Diadoc's document states), derived from the
+ * message's entities: core_doc_state(). */
+enum core_doc_state {
+	CORE_DOC_PLAIN = 0,		/* no signature requested */
+	CORE_DOC_WAITING,		/* waiting for the recipient's signature */
+	CORE_DOC_SIGNED,		/* signed by the recipient */
+	CORE_DOC_REFUSED,		/* the recipient refused to sign */
+};
+const char *core_doc_state_name(enum core_doc_state st); /* "waiting", ... */
+struct core_message;
+/* The state of the document entity doc_id of m. */
+enum core_doc_state core_doc_state(const struct core_message *m,
+				   const char *doc_id);
+/* 1 when the recipient has received the document but its receipt (ИоП)
+ * is missing. */
+int core_doc_receipt_missing(const struct core_message *m, const char *doc_id);
 
 struct core_message {
 	char id[CORE_UUID_LEN];
@@ -127,6 +155,12 @@ enum core_event_type {
 	CORE_EV_DELETED,
 	CORE_EV_RESTORED,
 	CORE_EV_FAILED,			/* an operation failed later; text says why */
+	CORE_EV_SIGN_REQUESTED,		/* a message whose documents wait for the
+					 * recipient's signature (both sides) */
+	CORE_EV_SIGNED,			/* the recipient signed (a patch); entity_id =
+					 * the first new signature (both sides) */
+	CORE_EV_REFUSED,		/* the recipient refused; entity_id = the first
+					 * refusal, text = the reason (both sides) */
 };
 const char *core_event_type_name(enum core_event_type t);
 
@@ -347,7 +381,8 @@ int core_set_deleted(struct core *core, const char *box_id,
  * Every op needs its own op_id; an op found done by its op_id is not done
  * again (replayed_r = 1, id_r = its first result).  Slow work (the
  * operator's signed confirmations) happens before the transaction. */
-enum core_op_kind { CORE_OP_SEND = 1, CORE_OP_INVITE, CORE_OP_ACCEPT, CORE_OP_REJECT };
+enum core_op_kind { CORE_OP_SEND = 1, CORE_OP_INVITE, CORE_OP_ACCEPT, CORE_OP_REJECT,
+		   CORE_OP_PATCH };
 struct core_op {
 	enum core_op_kind kind;
 	char op_id[CORE_OP_ID_MAX];	/* required, non-empty */
@@ -355,6 +390,15 @@ struct core_op {
 	const char *to_box_id;		/* INVITE/ACCEPT/REJECT: the other box */
 	const struct core_message *msg;	/* SEND */
 	const char *text;		/* INVITE text, ACCEPT/REJECT comment */
+	/* PATCH (Diadoc PostMessagePatch): entities added to the message
+	 * msg_id by the acting box.  The recipient's answer to documents that
+	 * requested its signature: CORE_ENT_SIGNATURE (signer: the acting
+	 * box), CORE_ENT_REFUSAL + its signature, CORE_ENT_RECIPIENT_TITLE +
+	 * its signature.  A document answered before (signed or refused) is
+	 * CONFLICT; one that requested no signature is INVALID.  id_r: msg_id. */
+	const char *msg_id;
+	const struct core_entity *ents;
+	size_t n_ents;
 	char id_r[CORE_UUID_LEN];	/* out: SEND message id, INVITE invitation id */
 	int replayed_r;			/* out: this op id was done before; nothing new */
 };
@@ -372,6 +416,16 @@ int core_poll_events(struct core *core, const char *box_id,
  * certificate (the organization's own, else an active signer's) and post it.
  * key_unseal gives the clear private key PEM for a stored certificate. */
 int core_send_receipts(struct core *core, const char *box_id,
+		       struct core_error *err);
+
+/* The recipient's refusal to sign document doc_id of m (received by
+ * m->to_box): a valid DP_UVUTOCH with the reason, its Подписант taken
+ * from cert_pem (else user_id's full name), and its file name (caller
+ * frees both).  The caller signs it and posts both as CORE_OP_PATCH. */
+int core_refusal_build(struct core *core, const char *cert_pem,
+		       int64_t user_id, const struct core_message *m,
+		       const char *doc_id, const char *reason,
+		       unsigned char **xml_r, size_t *len_r, char **name_r,
 		       struct core_error *err);
 
 /* ---- private keys (core-keys.c): the one place a stored key is opened ---- */

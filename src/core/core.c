@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 
@@ -51,8 +52,61 @@ const char *core_event_type_name(enum core_event_type t)
 	case CORE_EV_DELETED: return "Deleted";
 	case CORE_EV_RESTORED: return "Restored";
 	case CORE_EV_FAILED: return "Failed";
+	case CORE_EV_SIGN_REQUESTED: return "SignatureRequested";
+	case CORE_EV_SIGNED: return "Signed";
+	case CORE_EV_REFUSED: return "SignatureRefused";
 	}
 	return "Unknown";
+}
+
+const char *core_doc_state_name(enum core_doc_state st)
+{
+	switch (st) {
+	case CORE_DOC_PLAIN: return "plain";
+	case CORE_DOC_WAITING: return "waiting";
+	case CORE_DOC_SIGNED: return "signed";
+	case CORE_DOC_REFUSED: return "refused";
+	}
+	return "?";
+}
+
+/* Derived from the entities, so that every driver gives the same answer:
+ * the recipient's signature or refusal under the document ends the wait. */
+enum core_doc_state core_doc_state(const struct core_message *m,
+				   const char *doc_id)
+{
+	const struct core_entity *doc = NULL;
+	size_t i;
+
+	for (i = 0; i < m->n_entities && doc == NULL; i++)
+		if (m->entities[i].kind == CORE_ENT_ATTACHMENT &&
+		    strcmp(m->entities[i].id, doc_id) == 0)
+			doc = &m->entities[i];
+	if (doc == NULL || !doc->need_sign)
+		return CORE_DOC_PLAIN;
+	for (i = 0; i < m->n_entities; i++) {
+		const struct core_entity *e = &m->entities[i];
+		if (strcmp(e->parent_id, doc_id) != 0)
+			continue;
+		if (e->kind == CORE_ENT_REFUSAL)
+			return CORE_DOC_REFUSED;
+		if ((e->kind == CORE_ENT_SIGNATURE &&
+		     strcasecmp(e->signer_box, m->to_box) == 0) ||
+		    e->kind == CORE_ENT_RECIPIENT_TITLE)
+			return CORE_DOC_SIGNED;
+	}
+	return CORE_DOC_WAITING;
+}
+
+int core_doc_receipt_missing(const struct core_message *m, const char *doc_id)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_entities; i++)
+		if (m->entities[i].kind == CORE_ENT_RECEIPT &&
+		    strcmp(m->entities[i].parent_id, doc_id) == 0)
+			return 0;
+	return 1;
 }
 
 /* The same allocation rules hold for every driver: edo/'s. */
@@ -502,6 +556,10 @@ static int core_check_op(const struct core_op *op, struct core_error *err)
 	case CORE_OP_ACCEPT:
 	case CORE_OP_REJECT:
 		return core_check_two(op->box_id, op->to_box_id, err);
+	case CORE_OP_PATCH:
+		if (op->msg_id == NULL || op->ents == NULL || op->n_ents == 0)
+			return core_missing(err);
+		return core_check_box_id(op->box_id, err);
 	}
 	return core_error_set(err, CORE_ERR_INVALID,
 		"Неизвестный вид операции пакета / unknown batch operation kind");

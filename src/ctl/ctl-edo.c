@@ -247,6 +247,10 @@ static const char *ctl_ent_kind(enum core_entity_kind k)
 	case CORE_ENT_CONFIRMATION: return "confirmation";
 	case CORE_ENT_CONFIRMATION_SIGNATURE: return "confirmation-signature";
 	case CORE_ENT_TEXT: return "text";
+	case CORE_ENT_REFUSAL: return "refusal";
+	case CORE_ENT_REFUSAL_SIGNATURE: return "refusal-signature";
+	case CORE_ENT_RECIPIENT_TITLE: return "recipient-title";
+	case CORE_ENT_RECIPIENT_TITLE_SIGNATURE: return "recipient-title-signature";
 	}
 	return "?";
 }
@@ -307,6 +311,113 @@ int ctl_cmd_message_list(struct ctl *ctl, int argc, char **argv)
 			continue;
 		}
 		ctl_msg_line(o.box_id, m);
+		core_message_free(&m);
+	}
+done:
+	free(ids.ids);
+	store_org_clear(&o);
+	return ret;
+}
+
+/* ---- documents by state (issue 13) ---- */
+
+static const char *const ctl_doc_states[] = {
+	"waiting", "signed", "refused", "receipt-missing", NULL
+};
+
+/* 1 when document doc of m is in state want (NULL: any). */
+static int ctl_doc_matches(const struct core_message *m,
+			   const struct core_entity *doc, const char *want)
+{
+	if (want == NULL)
+		return 1;
+	if (strcmp(want, "receipt-missing") == 0)
+		return core_doc_receipt_missing(m, doc->id);
+	return strcmp(core_doc_state_name(core_doc_state(m, doc->id)),
+		      want) == 0;
+}
+
+static void ctl_doc_lines(const char *box_id, const struct core_message *m,
+			  const char *want)
+{
+	char when[32];
+	int out = strcmp(m->from_box, box_id) == 0;
+	size_t i;
+
+	ctl_format_time(m->created, when);
+	for (i = 0; i < m->n_entities; i++) {
+		const struct core_entity *doc = &m->entities[i];
+
+		if (doc->kind != CORE_ENT_ATTACHMENT ||
+		    !ctl_doc_matches(m, doc, want))
+			continue;
+		printf("%-36s %-36s %-3s %-36s %-17s %-8s %-7s %s\n", m->id,
+		       doc->id, out ? "out" : "in",
+		       out ? m->to_box : m->from_box, when,
+		       core_doc_state_name(core_doc_state(m, doc->id)),
+		       core_doc_receipt_missing(m, doc->id) ? "missing" : "yes",
+		       doc->file_name != NULL ? doc->file_name : "");
+	}
+}
+
+static int ctl_doc_parse(int argc, char **argv, const char **state_r)
+{
+	struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	size_t i;
+	int ch;
+
+	*state_r = NULL;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 's')
+			return -1;
+		for (i = 0; ctl_doc_states[i] != NULL; i++)
+			if (strcmp(optarg, ctl_doc_states[i]) == 0)
+				break;
+		if (ctl_doc_states[i] == NULL) {
+			ctl_error("неизвестное состояние «%s»: waiting, signed, "
+				  "refused или receipt-missing / unknown state "
+				  "\"%s\": waiting, signed, refused or "
+				  "receipt-missing", optarg, optarg);
+			return -1;
+		}
+		*state_r = ctl_doc_states[i];
+	}
+	return argc - optind == 1 ? 0 : -1;
+}
+
+int ctl_cmd_doc_list(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_msg_ids ids = { NULL, 0, 0 };
+	struct core_error err = { 0 };
+	struct core_message *m;
+	struct store_org o;
+	struct core *core;
+	const char *want;
+	int ret = CTL_EXIT_OK;
+	size_t i;
+
+	if (ctl_doc_parse(argc, argv, &want) < 0)
+		return ctl_usage("doc list");
+	if (ctl_edo_open(ctl, argv[optind], &o, &core) < 0)
+		return CTL_EXIT_ERROR;
+	if (core_poll_events(core, o.box_id, NULL, 0, ctl_collect_msg, &ids,
+			     &err) < 0) {
+		ret = ctl_error("%s", err.msg);
+		goto done;
+	}
+	printf("%-36s %-36s %-3s %-36s %-17s %-8s %-7s %s\n", "MESSAGE-ID",
+	       "DOCUMENT-ID", "DIR", "OTHER-BOX", "CREATED", "STATE", "RECEIPT",
+	       "FILE");
+	for (i = 0; i < ids.n; i++) {
+		m = NULL;
+		if (core_get_message(core, o.box_id, ids.ids[i], &m, &err) < 0) {
+			ret = ctl_error("%s: %s", ids.ids[i], err.msg);
+			continue;
+		}
+		ctl_doc_lines(o.box_id, m, want);
 		core_message_free(&m);
 	}
 done:

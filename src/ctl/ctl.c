@@ -67,6 +67,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "[--position TEXT] -o DIR|FILE" },
 	{ "packet export", ctl_cmd_packet_export,
 	  "ORG MESSAGE-ID -o FILE.zip [--decrypt]" },
+	{ "doc list", ctl_cmd_doc_list,
+	  "ORG [--state waiting|signed|refused|receipt-missing]" },
 	{ "status", ctl_cmd_status, "" },
 };
 

@@ -107,6 +107,7 @@ int ctl_cmd_withdraw(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_message_list(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_message_show(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_packet_export(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_doc_list(struct ctl *ctl, int argc, char **argv);
 
 int ctl_cmd_status(struct ctl *ctl, int argc, char **argv);
 

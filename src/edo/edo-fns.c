@@ -2,7 +2,9 @@
  * official schemas before anyone sees it:
  *   DP_PDOTPR 1.03 (КНД 1115111) — the operator's confirmation of the date
  *     a document was sent;
- *   DP_IZVPOL 1.03 (КНД 1115110) — the recipient's receipt notice (ИоП).
+ *   DP_IZVPOL 1.03 (КНД 1115110) — the recipient's receipt notice (ИоП);
+ *   DP_UVUTOCH 1.03 (КНД 1115113) — the recipient's refusal to sign
+ *     (Уведомление об уточнении) with its reason.
  * Files are windows-1251 like every FNS exchange file.  Dates and times are
  * Moscow time (UTC+3, no daylight saving since 2014): the legal time of the
  * Russian EDO operators.  File names: R_T_A_O_GGGGMMDD_N, see
@@ -39,6 +41,7 @@ static const char *const edo_fns_files[] = {
 	[EDO_FNS_IZVPOL] = "DP_IZVPOL_1_982_00_01_03_01.xsd",
 	[EDO_FNS_PDOTPR] = "DP_PDOTPR_1_983_00_01_03_01.xsd",
 	[EDO_FNS_PDPOL] = "DP_PDPOL_1_984_00_01_03_01.xsd",
+	[EDO_FNS_UVUTOCH] = "DP_UVUTOCH_1_985_00_01_03_01.xsd",
 };
 #define EDO_FNS_N (sizeof(edo_fns_files) / sizeof(edo_fns_files[0]))
 
@@ -275,6 +278,26 @@ static char *edo_fns_clean(const char *s, size_t max)
 		out[n++] = c < 0x20 || c == 0x7f ? '_' : (char)c;
 	}
 	out[n] = '\0';
+	return out;
+}
+
+/* The same for a text element: line breaks and tabs stay. */
+static char *edo_fns_clean_text(const char *s, size_t max)
+{
+	char *out = edo_fns_clean(s, max);
+	size_t i, j = 0;
+
+	/* edo_fns_clean turned every control character into '_'; put the
+	 * line breaks back from the source (same positions: one byte each,
+	 * and the copy is a prefix of s unless broken UTF-8 was replaced,
+	 * which keeps lengths too). */
+	for (i = 0; out[i] != '\0' && s[j] != '\0'; i++, j++)
+		if (s[j] == '\n' || s[j] == '\t' || s[j] == '\r')
+			out[i] = s[j];
+	for (i = j = 0; out[i] != '\0'; i++)
+		if (out[i] != '\r')
+			out[j++] = out[i];
+	out[j] = '\0';
 	return out;
 }
 
@@ -538,6 +561,63 @@ int edo_fns_izvpol(const struct edo_fns_izvpol *p,
 	edo_fns_fio(n, p->signer.surname, p->signer.given_name,
 		   p->signer.patronymic);
 	ret = edo_fns_finish(EDO_FNS_IZVPOL, doc, file_id, xml_r, len_r,
+			    file_name_r, err);
+	free(file_id);
+	return ret;
+}
+
+/* The reason: required by the format's meaning (a refusal says why);
+ * ТекстУведУточ itself has no length limit, ours is the text limit of a
+ * letter. */
+#define EDO_FNS_MAX_REASON 4000
+
+int edo_fns_uvutoch(const struct edo_fns_uvutoch *p,
+		    unsigned char **xml_r, size_t *len_r,
+		    char **file_name_r, struct core_error *err)
+{
+	char date[11], time_[9], ymd[9], *file_id, *reason;
+	xmlNodePtr d, n;
+	xmlDocPtr doc;
+	int ret;
+
+	if (p->reason == NULL || *p->reason == '\0')
+		return edo_error(err, CORE_ERR_INVALID,
+			"Отказ в подписи требует причины / a refusal to sign "
+			"needs a reason");
+	if (edo_fns_check_file(&p->file, err) < 0 ||
+	    edo_fns_ts_valid(p->received, err) < 0 ||
+	    edo_fns_check_id(p->sender.id, 4, err) < 0 ||
+	    edo_fns_check_id(p->receiver.id, 4, err) < 0)
+		return -1;
+	pthread_once(&edo_fns_once, edo_fns_init);
+	/* The refusing side sends it to the document's sender: A = sender,
+	 * O = the refusing side (as the ИоП). */
+	file_id = edo_fns_file_id("DP_UVUTOCH", p->sender.id, p->receiver.id,
+				 p->received);
+	edo_fns_dates(p->received, date, time_, ymd);
+	doc = xmlNewDoc(BAD_CAST "1.0");
+	d = edo_fns_root(doc, file_id, "1115113");
+	n = xmlNewChild(d, NULL, BAD_CAST "УчастЭДО", NULL);
+	edo_fns_prop(n, "ИдУчастЭДО", p->receiver.id, 46);
+	edo_fns_party(n, &p->receiver);
+	n = xmlNewChild(d, NULL, BAD_CAST "СвУведУточ", NULL);
+	xmlNewProp(n, BAD_CAST "ДатаПол", BAD_CAST date);
+	xmlNewProp(n, BAD_CAST "ВремяПол", BAD_CAST time_);
+	edo_fns_file(n, "СведПолФайл", "ИмяПолФайла", "ЭППолФайл", &p->file);
+	/* Line breaks of the reason are kept: a text element, not an
+	 * attribute, so only other control characters are replaced. */
+	reason = edo_fns_clean_text(p->reason, EDO_FNS_MAX_REASON);
+	xmlNewTextChild(n, NULL, BAD_CAST "ТекстУведУточ", BAD_CAST reason);
+	free(reason);
+	n = xmlNewChild(d, NULL, BAD_CAST "ОтпрДок", NULL);
+	edo_fns_prop(n, "ИдУчастЭДО", p->sender.id, 46);
+	edo_fns_party(n, &p->sender);
+	n = xmlNewChild(d, NULL, BAD_CAST "Подписант", NULL);
+	if (p->signer.position != NULL && *p->signer.position != '\0')
+		edo_fns_prop(n, "Должн", p->signer.position, 255);
+	edo_fns_fio(n, p->signer.surname, p->signer.given_name,
+		   p->signer.patronymic);
+	ret = edo_fns_finish(EDO_FNS_UVUTOCH, doc, file_id, xml_r, len_r,
 			    file_name_r, err);
 	free(file_id);
 	return ret;

@@ -16,6 +16,7 @@ enum edo_fns_format {
 	EDO_FNS_IZVPOL = 0,	/* ИоП, КНД 1115110 */
 	EDO_FNS_PDOTPR,		/* ПДОтпр, КНД 1115111 */
 	EDO_FNS_PDPOL,		/* ПДПол, КНД 1115112 */
+	EDO_FNS_UVUTOCH,	/* Уведомление об уточнении, КНД 1115113 */
 };
 
 /* A participant as FNS XML describes it (ЮЛ for 10-digit ИНН, ИП for 12). */
@@ -58,6 +59,17 @@ struct edo_fns_izvpol {
 	int64_t received;
 };
 
+/* The recipient's refusal to sign (Уведомление об уточнении, DP_UVUTOCH
+ * 1.03): the document refused with its signatures, and the reason. */
+struct edo_fns_uvutoch {
+	struct edo_fns_party receiver;	/* УчастЭДО: who refuses */
+	struct edo_fns_party sender;	/* ОтпрДок: the document's sender */
+	struct edo_fns_file file;
+	const char *reason;		/* ТекстУведУточ, non-empty */
+	struct edo_fns_person signer;	/* Подписант */
+	int64_t received;
+};
+
 /* Build the XML (windows-1251, as FNS files are), validate it against the
  * schema and return it with its file name "<ИдФайл>.xml" (caller frees
  * both).  INVALID when the data cannot make a valid document. */
@@ -67,6 +79,9 @@ int edo_fns_pdotpr(const struct edo_fns_pdotpr *p,
 int edo_fns_izvpol(const struct edo_fns_izvpol *p,
 		   unsigned char **xml_r, size_t *len_r,
 		   char **file_name_r, struct core_error *err);
+int edo_fns_uvutoch(const struct edo_fns_uvutoch *p,
+		    unsigned char **xml_r, size_t *len_r,
+		    char **file_name_r, struct core_error *err);
 /* Validates a document against the format's XSD (parsed once, cached). */
 int edo_fns_validate(enum edo_fns_format fmt,
 		     const unsigned char *xml, size_t len,

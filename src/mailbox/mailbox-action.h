@@ -37,7 +37,7 @@ enum mailbox_result_class {
 	MAILBOX_RES_NO_SUCH,		/* no such participant: 550 5.1.1 */
 	MAILBOX_RES_BAD_ADDRESS,	/* not an ИНН, ИНН.КПП or id: 550 5.1.3 */
 	MAILBOX_RES_FOREIGN_DOMAIN,	/* not an EDO address: 550 5.1.2 */
-	MAILBOX_RES_BAD_SUBADDRESS,	/* +tag other than +encrypt: 553 5.1.3 */
+	MAILBOX_RES_BAD_SUBADDRESS,	/* +tag other than +encrypt, +sign: 553 5.1.3 */
 	MAILBOX_RES_BAD_MESSAGE,	/* the mail cannot be read: 550 5.6.0 */
 };
 
@@ -51,6 +51,8 @@ enum mailbox_action {
 	MAILBOX_ACT_REJECT,		/* ... declined */
 	MAILBOX_ACT_NOOP,		/* the same answer was given before */
 	MAILBOX_ACT_DUPLICATE,		/* this mail was committed before (a retry) */
+	MAILBOX_ACT_SIGN,		/* received documents signed (a patch) */
+	MAILBOX_ACT_REFUSE,		/* ... refused, with a reason (DP_UVUTOCH) */
 };
 const char *mailbox_action_name(enum mailbox_action a);	/* "letter", ... */
 
@@ -107,6 +109,7 @@ struct mailbox_addr {
 	char inn[13];
 	char kpp[10];
 	int encrypt;			/* +encrypt */
+	int sign;			/* +sign: request the recipient's signature */
 };
 
 /* "local@domain" (domain without case); MAILBOX_RES_OK or one of
@@ -150,6 +153,7 @@ struct mailbox_recipient {
 	 * counteragent: org is empty, the mail is answered by the gateway
 	 * (mailbox-packet-mail.c). */
 	enum mailbox_gateway gateway;
+	int sign;			/* +sign */
 };
 
 /* Finds the participant, refuses what cannot go (own organization, an

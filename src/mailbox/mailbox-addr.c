@@ -91,13 +91,23 @@ enum mailbox_result_class mailbox_addr_parse(const char *addr,
 
 	char *plus = strchr(a_r->local, '+');
 	if (plus != NULL) {
-		/* Only one sub-address has a meaning; anything else is a
-		 * typo the user should hear about rather than a letter
-		 * silently sent in clear. */
-		if (strcasecmp(plus + 1, "encrypt") != 0)
-			return MAILBOX_RES_BAD_SUBADDRESS;
-		a_r->encrypt = 1;
+		/* +encrypt and +sign, in any order, each at most once; any
+		 * other tag is a typo the user should hear about rather
+		 * than a letter silently sent in clear or unsigned. */
+		char *tag = plus + 1;
 		*plus = '\0';
+		while (tag != NULL) {
+			char *next = strchr(tag, '+');
+			if (next != NULL)
+				*next++ = '\0';
+			if (strcasecmp(tag, "encrypt") == 0 && !a_r->encrypt)
+				a_r->encrypt = 1;
+			else if (strcasecmp(tag, "sign") == 0 && !a_r->sign)
+				a_r->sign = 1;
+			else
+				return MAILBOX_RES_BAD_SUBADDRESS;
+			tag = next;
+		}
 	}
 	return classify(a_r);
 }

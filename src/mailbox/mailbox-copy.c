@@ -58,6 +58,19 @@ static int mb_refuse_dest(struct mailbox_error *err)
 			"fills it");
 }
 
+int mb_to_sign_refuse(struct mailbox_error *err)
+{
+	return mb_error(err, MAILBOX_ERR_CANNOT,
+			"Папка «На подпись» показывает документы, которые ждут "
+			"подписи; письмо уходит из неё само, когда документ "
+			"подписан или отклонён (ответом «Подписать» или "
+			"«Отказать»), а само письмо лежит во «Входящих» / "
+			"\"To sign\" shows the documents waiting for your "
+			"signature; an item leaves it by itself once the "
+			"document is signed or refused (reply \"Sign\" or "
+			"\"Refuse\"), the letter itself is in the INBOX");
+}
+
 /* Decides op for an EDO message moving from src_role to dest. */
 static int mb_plan_edo(struct mb_copy_item *ci, const struct mb_node *dest,
 		       int move, struct mailbox_error *err)
@@ -346,6 +359,10 @@ int mailbox_copy(struct mailbox_view *v, const uint32_t *seqs, size_t n,
 		return mb_error(err, MAILBOX_ERR_CANNOT,
 				"Папка открыта только для чтения / "
 				"the folder is open read-only");
+	/* Its items are views of the INBOX ones, not letters of their own:
+	 * copies would be of the view (the INBOX item copies as usual). */
+	if (v->role == STORE_MB_ROLE_TO_SIGN && n > 0)
+		return mb_to_sign_refuse(err);
 	if (mb_resolve(v->user, dest, &tree, &node, err) < 0)
 		goto out;
 	dest_id = node->folder_id;
@@ -472,6 +489,10 @@ int mailbox_expunge(struct mailbox_view *v, const uint32_t *uids,
 		return mb_error(err, MAILBOX_ERR_CANNOT,
 				"Папка открыта только для чтения / "
 				"the folder is open read-only");
+	/* STORE refuses \Deleted here, so there is nothing to expunge: an
+	 * EXPUNGE (or CLOSE) is a no-op, not an error. */
+	if (v->role == STORE_MB_ROLE_TO_SIGN)
+		return 0;
 	ret = store_mb_item_list(env->store, v->folder_id, 1, &items, &n);
 	if (ret != STORE_OK)
 		return mb_store_error(err, ret, "expunge");

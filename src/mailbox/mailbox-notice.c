@@ -331,3 +331,166 @@ int mb_render_flow(struct mailbox_env *env, const char *box_id,
 	core_message_free(&m);
 	return ret;
 }
+
+/* ---- the recipient's answer to a signature request (issue 13) ---- */
+
+static const char *mb_state_ru(enum core_doc_state st)
+{
+	switch (st) {
+	case CORE_DOC_WAITING: return "ожидает подписи получателя";
+	case CORE_DOC_SIGNED: return "подписан получателем";
+	case CORE_DOC_REFUSED: return "в подписи отказано";
+	case CORE_DOC_PLAIN: break;
+	}
+	return "подпись не запрашивалась";
+}
+
+static const char *mb_state_en(enum core_doc_state st)
+{
+	switch (st) {
+	case CORE_DOC_WAITING: return "waiting for the recipient's signature";
+	case CORE_DOC_SIGNED: return "signed by the recipient";
+	case CORE_DOC_REFUSED: return "signing refused";
+	case CORE_DOC_PLAIN: break;
+	}
+	return "no signature requested";
+}
+
+/* Every signature of document doc: attached as .sig and checked against
+ * the document's bytes when they are clear (the signature report). */
+static void mb_sign_doc(struct mb_flow_out *o, const struct core_message *m,
+			const struct core_entity *doc,
+			struct mb_party_cache *parties, struct mailbox_env *env)
+{
+	const char *name = doc->file_name != NULL && *doc->file_name != '\0' ?
+		doc->file_name : doc->id;
+	enum core_doc_state st = core_doc_state(m, doc->id);
+	size_t i, k = 0;
+
+	mb_text_add(&o->ru, "— «%s»: %s%s\n", name, mb_state_ru(st),
+		    core_doc_receipt_missing(m, doc->id) ?
+		    "; извещение о получении ещё не получено" : "");
+	mb_text_add(&o->en, "- \"%s\": %s%s\n", name, mb_state_en(st),
+		    core_doc_receipt_missing(m, doc->id) ?
+		    "; the receipt notice is missing" : "");
+	for (i = 0; i < m->n_entities; i++) {
+		const struct core_entity *e = &m->entities[i];
+		const struct core_box *who;
+		struct crypto_verify_report rep;
+		char *sig_name;
+
+		if (strcmp(e->parent_id, doc->id) != 0)
+			continue;
+		if (e->kind == CORE_ENT_REFUSAL) {
+			mb_flow_signed(o, m, e, CORE_ENT_REFUSAL_SIGNATURE,
+				       "уведомление об уточнении (отказ в "
+				       "подписи)", "the refusal notice", e->created);
+			continue;
+		}
+		if (e->kind == CORE_ENT_RECIPIENT_TITLE) {
+			mb_flow_signed(o, m, e,
+				       CORE_ENT_RECIPIENT_TITLE_SIGNATURE,
+				       "титул получателя", "the recipient's title",
+				       e->created);
+			continue;
+		}
+		if (e->kind != CORE_ENT_SIGNATURE)
+			continue;
+		who = mb_party_box(env, parties, e->signer_box);
+		sig_name = k++ == 0 ? xasprintf("%s.sig", name) :
+			xasprintf("%s.%zu.sig", name, k);
+		mb_flow_file(o, sig_name, "application/pkcs7-signature", e);
+		memset(&rep, 0, sizeof(rep));
+		if (!doc->encrypted && doc->data != NULL &&
+		    crypto_verify_detached(doc->data, doc->len, e->data, e->len,
+					   &rep) == 0 && rep.valid) {
+			const char *cn = rep.signer_common_name != NULL ?
+				rep.signer_common_name : "?";
+			mb_text_add(&o->ru, "    подпись %s (%s): %s, "
+				    "действительна\n", sig_name, who->name, cn);
+			mb_text_add(&o->en, "    signature %s (%s): %s, valid\n",
+				    sig_name, who->name, cn);
+		} else {
+			mb_text_add(&o->ru, "    подпись %s (%s)%s\n", sig_name,
+				    who->name, doc->encrypted ?
+				    ": документ зашифрован, проверка — в письме" :
+				    ": НЕ ДЕЙСТВИТЕЛЬНА");
+			mb_text_add(&o->en, "    signature %s (%s)%s\n", sig_name,
+				    who->name, doc->encrypted ?
+				    ": the document is encrypted, see the letter" :
+				    ": NOT VALID");
+		}
+		crypto_verify_report_clear(&rep);
+		free(sig_name);
+	}
+}
+
+int mb_render_sign(struct mailbox_env *env, const char *box_id,
+		   const char *to_addr, const char *key,
+		   const struct core_event *ev, const char *in_reply_to,
+		   struct mb_party_cache *parties, struct mb_rendered *r,
+		   struct mailbox_error *err)
+{
+	struct core_message *m = NULL;
+	const struct core_box *from, *to;
+	struct core_error cerr;
+	struct mb_flow_out o;
+	char *subject, *text;
+	const char *subj, *reason = ev->text != NULL ? ev->text : "";
+	int refused = ev->type == CORE_EV_REFUSED, mine;
+	size_t i;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (mb_reuse(env, key, ev->ts, r))
+		return 0;
+	memset(&cerr, 0, sizeof(cerr));
+	if (env->core == NULL ||
+	    core_get_message(env->core, box_id, ev->message_id, &m, &cerr) < 0) {
+		if (env->core != NULL && cerr.cls == CORE_ERR_TEMP)
+			return mb_core_error(err, &cerr, "sign notice");
+		return 1;
+	}
+	mine = strcmp(m->to_box, box_id) == 0;	/* we answered */
+	from = mb_party_box(env, parties, m->from_box);
+	to = mb_party_box(env, parties, m->to_box);
+	subj = m->subject != NULL && *m->subject != '\0' ? m->subject :
+		"(без темы / no subject)";
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < m->n_entities; i++)
+		if (m->entities[i].kind == CORE_ENT_ATTACHMENT &&
+		    m->entities[i].need_sign)
+			mb_sign_doc(&o, m, &m->entities[i], parties, env);
+	subject = xasprintf("%s / %s: %s", refused ?
+			    (mine ? "Вы отказали в подписи" : "Отказано в подписи") :
+			    (mine ? "Вы подписали документы" : "Документы подписаны"),
+			    refused ? (mine ? "You refused to sign" :
+				       "Signing refused") :
+			    (mine ? "You signed the documents" :
+			     "Documents signed"), subj);
+	text = xasprintf("%s «%s» (ИНН %s) %s документы письма «%s».%s%s%s\n\n"
+			 "Состояние документов:\n%s\n"
+			 "Подписи (.sig)%s — во вложениях.\n\n"
+			 "%s %s (INN %s) %s the documents of \"%s\".%s%s%s\n\n"
+			 "Document status:\n%s\n"
+			 "The signatures (.sig)%s are attached.\n",
+			 mine ? "Ваша организация" : "Получатель", to->name,
+			 to->inn, refused ? "отказала в подписи, отправитель —" :
+			 "подписала", from->name,
+			 refused ? "\n\nПричина отказа:\n> " : "", refused ?
+			 reason : "", refused ? "" : "", o.ru.s != NULL ? o.ru.s : "",
+			 refused ? " и уведомление об уточнении (XML)" : "",
+			 mine ? "Your organization" : "The recipient", to->name,
+			 to->inn, refused ? "refused to sign, sender" : "signed",
+			 from->name, refused ? "\n\nReason:\n> " : "",
+			 refused ? reason : "", "", o.en.s != NULL ? o.en.s : "",
+			 refused ? " and the refusal notice (XML)" : "");
+	ret = mb_render_notice_files(env, to_addr, key, subject, text,
+				     in_reply_to, ev->ts, o.files, o.n_files, r,
+				     err);
+	free(subject);
+	free(text);
+	mb_flow_out_clear(&o);
+	core_message_free(&m);
+	return ret;
+}

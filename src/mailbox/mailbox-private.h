@@ -39,12 +39,16 @@
 #define MB_KW_REJECTED "$EDO_Rejected"
 #define MB_KW_WITHDRAWN "$EDO_Withdrawn"
 #define MB_KW_FAILED "$EDO_Failed"
+/* issue 13: the Diadoc document states */
+#define MB_KW_NEEDS_SIGN "$EDO_NeedsSign"
+#define MB_KW_SIGNED "$EDO_Signed"
+#define MB_KW_REFUSED "$EDO_Refused"
 /* A copy in Sent that is no EDO item (a letter that did not go through
  * the gateway): set by APPEND, not by the operator's events. */
 #define MB_KW_NOT_EDO "$EDO_NotEDO"
 #define MB_KW_ALL MB_KW_DELIVERED " " MB_KW_RECEIPT " " MB_KW_CONFIRMED \
 	" " MB_KW_ACCEPTED " " MB_KW_REJECTED " " MB_KW_WITHDRAWN " " \
-	MB_KW_FAILED
+	MB_KW_FAILED " " MB_KW_NEEDS_SIGN " " MB_KW_SIGNED " " MB_KW_REFUSED
 
 struct crypto_verify_cache;
 
@@ -273,6 +277,15 @@ int mb_render_flow(struct mailbox_env *env, const char *box_id,
 		   const char *in_reply_to, int64_t date,
 		   struct mb_party_cache *parties, struct mb_rendered *r,
 		   struct mailbox_error *err);
+/* The notice of the recipient's signature or refusal (ev: SIGNED or
+ * REFUSED) for either side: the documents' states, every signature as
+ * .sig with its check, the refusal XML with its .sig and the reason.
+ * 0 / 1 / -1 as mb_render_flow. */
+int mb_render_sign(struct mailbox_env *env, const char *box_id,
+		   const char *to_addr, const char *key,
+		   const struct core_event *ev, const char *in_reply_to,
+		   struct mb_party_cache *parties, struct mb_rendered *r,
+		   struct mailbox_error *err);
 /* The same with files (mime_notice_file: signed XML and .sig); a stored
  * rendering of key is reused as it is. */
 struct mime_notice_file;
@@ -312,6 +325,11 @@ enum mb_place { MB_PLACE_HOME, MB_PLACE_ARCHIVE, MB_PLACE_TRASH };
 int mb_place_message(struct mailbox_env *env, int64_t user_id,
 		     const char *box_id, const char *msg_id,
 		     enum mb_place where, struct mailbox_error *err);
+
+/* ---- mailbox-copy.c ---- */
+/* MAILBOX_ERR_CANNOT: items of "Входящие/На подпись" are not moved,
+ * copied or deleted by the user (doc/imap.md). */
+int mb_to_sign_refuse(struct mailbox_error *err);
 
 /* ---- mailbox-modseq.c ---- */
 /* Bounds the folder's expunged-UID history to MB_VANISHED_KEEP rows

@@ -887,6 +887,41 @@ static int mb_render_unshowable(struct mailbox_env *env, const char *box_id,
 	return ret;
 }
 
+/* A letter whose documents request the recipient's signature says so at
+ * the top, with what to reply (issue 13); the sender's copy says that
+ * the signature was requested.  NULL when no document requests it. */
+static char *mb_sign_banner(const struct core_message *msg, int outgoing,
+			    const char *text)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < msg->n_entities; i++)
+		n += msg->entities[i].kind == CORE_ENT_ATTACHMENT &&
+		     msg->entities[i].need_sign;
+	if (n == 0)
+		return NULL;
+	if (outgoing)
+		return xasprintf("[Запрошена подпись получателя: документов %zu / "
+				 "the recipient's signature is requested: %zu "
+				 "documents]\n\n%s", n, n,
+				 text != NULL ? text : "");
+	return xasprintf("*** ТРЕБУЕТСЯ ВАША ПОДПИСЬ / YOUR SIGNATURE IS "
+			 "REQUESTED ***\n"
+			 "Отправитель просит подписать документы этого письма "
+			 "(%zu). Ответьте на письмо:\n"
+			 "  «Подписать» — подписать все документы вашим "
+			 "сертификатом;\n"
+			 "  «Отказать: <причина>» — отказать в подписи "
+			 "(причина обязательна).\n"
+			 "The sender asks you to sign the documents of this "
+			 "letter (%zu). Reply to it with:\n"
+			 "  \"Sign\" - to sign every document with your "
+			 "certificate;\n"
+			 "  \"Refuse: <reason>\" - to refuse (a reason is "
+			 "required).\n"
+			 "-----\n\n%s", n, n, text != NULL ? text : "");
+}
+
 static int mb_render_message_view(struct mailbox_env *env,
 				  int64_t user_id, const char *box_id,
 				  const struct core_message *msg, int outgoing,
@@ -901,6 +936,7 @@ static int mb_render_message_view(struct mailbox_env *env,
 	unsigned char *out = NULL;
 	char *error = NULL, *key, *client_id = NULL, *in_reply_to = NULL;
 	char *upd_tables;
+	char *banner;
 	size_t len = 0;
 	int ret, decrypted;
 
@@ -927,6 +963,9 @@ static int mb_render_message_view(struct mailbox_env *env,
 			(char *)mb_undecryptable_text(env);
 	else if (v.shown.text == NULL)
 		v.shown.text = v.text;
+	banner = mb_sign_banner(msg, outgoing, v.shown.text);
+	if (banner != NULL)
+		v.shown.text = banner;
 	memset(&rm, 0, sizeof(rm));
 	rm.domain = env->domain;
 	rm.msg = &v.shown;
@@ -957,6 +996,7 @@ static int mb_render_message_view(struct mailbox_env *env,
 	decrypted = v.decrypted;
 	ret = mime_render_message(&rm, &out, &len, &error);
 	free(upd_tables);
+	free(banner);
 	free(client_id);
 	free(in_reply_to);
 	mb_msg_view_clear(&v);

@@ -19,7 +19,8 @@ void mailbox_result_clear(struct mailbox_result *res)
 const char *mailbox_action_name(enum mailbox_action a)
 {
 	static const char *const names[] = { "letter", "answer", "resign",
-		"invitation", "accept", "reject", "noop", "duplicate" };
+		"invitation", "accept", "reject", "noop", "duplicate", "sign",
+		"refuse" };
 
 	return (size_t)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }

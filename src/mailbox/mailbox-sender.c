@@ -100,7 +100,8 @@ int mailbox_sender_check(struct mailbox_user *user, const char *addr,
 	snprintf(s_r->addr, sizeof(s_r->addr), "%s", addr);
 	if (mb_sender_active(user, res) < 0)
 		return -1;
-	if (mailbox_addr_parse(addr, d, &a) != MAILBOX_RES_OK || a.encrypt)
+	if (mailbox_addr_parse(addr, d, &a) != MAILBOX_RES_OK || a.encrypt ||
+	    a.sign)
 		return mb_res(res, MAILBOX_RES_NOT_YOURS,
 			      "Отправитель должен быть адресом вашей организации в "
 			      "ЭДО: <ИНН>@%s или <идентификатор>@%s / the sender "
@@ -134,9 +135,9 @@ static int mb_addr_refused(const char *d, const char *addr,
 			      "<participant-id>@%s", addr, d, d, d, d, d, d, d);
 	case MAILBOX_RES_BAD_SUBADDRESS:
 		return mb_res(res, cls,
-			      "Неизвестный суффикс в адресе %s: допустим только "
-			      "+encrypt / unknown sub-address in %s, only +encrypt "
-			      "is allowed", addr, addr);
+			      "Неизвестный суффикс в адресе %s: допустимы только "
+			      "+encrypt и +sign / unknown sub-address in %s, only "
+			      "+encrypt and +sign are allowed", addr, addr);
 	default:
 		return mb_res(res, MAILBOX_RES_BAD_ADDRESS,
 			      "Адрес %s не похож на ИНН, ИНН.КПП или идентификатор "
@@ -229,6 +230,11 @@ static int mb_rcpt_relation(struct mailbox_env *env,
 			      "можно отправлять после его принятия / %s has not "
 			      "answered your invitation yet; messages can be sent "
 			      "once it is accepted", o->name, o->name);
+	if (a->sign && r->relation != MAILBOX_REL_COUNTERAGENT)
+		return mb_res(res, MAILBOX_RES_REFUSED,
+			      "Подпись запрашивается только у контрагента: уберите "
+			      "+sign из адреса / a signature can be requested only "
+			      "from a counteragent, remove +sign from the address");
 	if (a->encrypt && r->relation != MAILBOX_REL_COUNTERAGENT)
 		return mb_res(res, MAILBOX_RES_REFUSED,
 			      "Приглашения и ответы на них не шифруются: уберите "
@@ -274,6 +280,7 @@ int mailbox_recipient_check(struct mailbox_user *user,
 	if (mb_rcpt_relation(env, from, &a, r_r, res) < 0)
 		return -1;
 	r_r->encrypt = a.encrypt;
+	r_r->sign = a.sign;
 	return mb_res(res, MAILBOX_RES_OK, "«%s», ИНН %s: %s", box.name,
 		      box.inn, mb_relation_text(r_r->relation));
 }

@@ -417,12 +417,16 @@ static int prepare_message(struct mb_submit *c, struct mb_srcpt *sr)
 	} else {
 		for (size_t i = 0; i < c->sub.n_attachments; i++) {
 			const struct mime_attachment *a = &c->sub.attachments[i];
+			size_t first = m->n_entities;
 			if (a->forwarded)
 				continue;
 			if (add_document(c, m, a->file_name, a->content_type,
 					 a->data, a->len, c->att_hash[i], NULL,
 					 NULL) < 0)
 				return -1;
+			/* [на подпись] / +sign: NeedRecipientSignature (the
+			 * document is the first entity add_document adds) */
+			m->entities[first].need_sign = sr->need_sign;
 		}
 	}
 	if (sr->encrypt && encrypt_message(c, sr, m) < 0)
@@ -434,6 +438,12 @@ int mb_submit_prepare(struct mb_submit *c)
 {
 	for (size_t i = 0; i < c->n_rcpts; i++) {
 		struct mb_srcpt *sr = &c->rcpts[i];
+		if (sr->action == MAILBOX_ACT_SIGN ||
+		    sr->action == MAILBOX_ACT_REFUSE) {
+			if (mb_submit_prepare_sign(c, sr) < 0)
+				return -1;
+			continue;
+		}
 		if (sr->action != MAILBOX_ACT_LETTER &&
 		    sr->action != MAILBOX_ACT_ANSWER &&
 		    sr->action != MAILBOX_ACT_RESIGN)
@@ -512,6 +522,14 @@ static int mb_op_fill(struct mb_submit *c, struct mb_srcpt *sr,
 		op->kind = CORE_OP_SEND;
 		op->msg = sr->msg;
 		break;
+	case MAILBOX_ACT_SIGN:
+	case MAILBOX_ACT_REFUSE:
+		op->kind = CORE_OP_PATCH;
+		op->msg_id = sr->orig->id;
+		op->ents = sr->patch;
+		op->n_ents = sr->n_patch;
+		op->text = sr->reason;
+		break;
 	case MAILBOX_ACT_INVITE:
 		op->kind = CORE_OP_INVITE;
 		op->text = c->text;
@@ -537,6 +555,10 @@ static size_t mb_documents(const struct mb_srcpt *sr)
 	if (sr->msg != NULL)
 		for (size_t i = 0; i < sr->msg->n_entities; i++)
 			docs += sr->msg->entities[i].kind == CORE_ENT_ATTACHMENT;
+	for (size_t i = 0; i < sr->n_patch; i++)
+		docs += sr->patch[i].kind == CORE_ENT_SIGNATURE ||
+			sr->patch[i].kind == CORE_ENT_REFUSAL ||
+			sr->patch[i].kind == CORE_ENT_RECIPIENT_TITLE;
 	return docs;
 }
 
@@ -572,6 +594,22 @@ static void summary_add(struct buf *ru, struct buf *en,
 			   docs, name, sr->encrypt ? ", зашифровано" : "", sr->id);
 		buf_printf(en, "%zu documents re-signed and sent back to %s%s",
 			   docs, name, sr->encrypt ? ", encrypted" : "");
+		break;
+	case MAILBOX_ACT_SIGN:
+		buf_printf(ru, "документы (%zu) сообщения «%s» подписаны, "
+			   "подписи отправлены «%s»", docs,
+			   sr->orig->subject != NULL ? sr->orig->subject : "",
+			   name);
+		buf_printf(en, "%zu documents signed, the signatures sent to %s",
+			   docs, name);
+		break;
+	case MAILBOX_ACT_REFUSE:
+		buf_printf(ru, "в подписи документов (%zu) сообщения «%s» "
+			   "отказано, уведомление об уточнении отправлено «%s»",
+			   docs, sr->orig->subject != NULL ? sr->orig->subject :
+			   "", name);
+		buf_printf(en, "signing %zu documents refused, the notice sent "
+			   "to %s", docs, name);
 		break;
 	case MAILBOX_ACT_INVITE:
 		buf_printf(ru, "приглашение отправлено «%s», id %s", name, sr->id);

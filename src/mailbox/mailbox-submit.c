@@ -507,11 +507,16 @@ int mb_submit_plan(struct mb_submit *c, struct mb_srcpt *sr)
 	switch (st) {
 	case CORE_CA_IS_MY: {
 		sr->encrypt = c->encrypt_subject || sr->r->encrypt || c->from->encrypt_policy;
-		int r = submit_find_resign(c, sr);
+		int r = mb_submit_plan_sign(c, sr, answer);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
+		sr->need_sign = c->sign_subject || sr->r->sign;
+		r = submit_find_resign(c, sr);
 		if (r < 0)
 			return -1;
 		if (r > 0) {
 			sr->action = MAILBOX_ACT_RESIGN;
+			sr->need_sign = 0;
 			snprintf(sr->reply_to, sizeof(sr->reply_to), "%s", sr->orig->id);
 			/* What came encrypted goes back encrypted. */
 			sr->encrypt_inherited = !sr->encrypt &&
@@ -543,27 +548,41 @@ int mb_submit_plan(struct mb_submit *c, struct mb_srcpt *sr)
 	}
 }
 
-/* "[шифр]" or "[encrypt]" anywhere in the subject asks for encryption;
- * the tag itself is not sent. */
+/* Tags anywhere in the subject: "[шифр]" or "[encrypt]" asks for
+ * encryption, "[на подпись]" or "[sign]" for the recipient's signature;
+ * the tags themselves are not sent. */
+static int subject_strip(struct buf *b, const char *const *tags)
+{
+	int found = 0;
+
+	for (const char *const *t = tags; *t != NULL; t++) {
+		char *p;
+		/* Latin tags without case; Cyrillic ones as listed. */
+		while ((p = ((*t)[1] & 0x80) == 0 ?
+			    strcasestr((char *)b->data, *t) :
+			    strstr((char *)b->data, *t)) != NULL) {
+			size_t tl = strlen(*t);
+			memmove(p, p + tl, strlen(p + tl) + 1);
+			b->len -= tl;
+			found = 1;
+		}
+	}
+	return found;
+}
+
 static void submit_subject(struct mb_submit *c)
 {
-	static const char *const tags[] = { "[шифр]", "[Шифр]", "[ШИФР]",
-					    "[encrypt]", NULL };
+	static const char *const enc[] = { "[шифр]", "[Шифр]", "[ШИФР]",
+					   "[encrypt]", NULL };
+	static const char *const sign[] = { "[на подпись]", "[На подпись]",
+					    "[НА ПОДПИСЬ]", "[sign]", NULL };
 	const char *s = c->sub.subject != NULL ? c->sub.subject : "";
 	struct buf b;
 
 	buf_init(&b);
 	buf_append_str(&b, s);
-	for (const char *const *t = tags; *t != NULL; t++) {
-		char *p;
-		while ((p = (*t)[1] == 'e' ? strcasestr((char *)b.data, *t) :
-			    strstr((char *)b.data, *t)) != NULL) {
-			size_t tl = strlen(*t);
-			memmove(p, p + tl, strlen(p + tl) + 1);
-			b.len -= tl;
-			c->encrypt_subject = 1;
-		}
-	}
+	c->encrypt_subject = subject_strip(&b, enc);
+	c->sign_subject = subject_strip(&b, sign);
 	c->subject = trim_dup((const char *)b.data);
 	buf_free(&b);
 }
@@ -608,6 +627,7 @@ static void mb_submit_free(struct mb_submit *c)
 		core_message_free(&sr->msg);
 		free(sr->orig_docs);
 		free(sr->comment);
+		mb_srcpt_patch_free(sr);
 	}
 	free(c->rcpts);
 	if (c->parsed)

@@ -34,6 +34,10 @@ struct mb_srcpt {
 	size_t *orig_docs;		/* re-sign: entity indexes in orig */
 	size_t n_orig_docs;
 	char *comment;			/* accept/reject */
+	int need_sign;			/* documents request the recipient's signature */
+	char *reason;			/* refuse: the reason */
+	struct core_entity *patch;	/* sign/refuse: the entities to add */
+	size_t n_patch;
 	struct core_message *msg;	/* letters, answers, re-signs */
 	char id[CORE_UUID_LEN];		/* committed message / invitation */
 };
@@ -54,6 +58,7 @@ struct mb_submit {
 	int client_mid;			/* the client gave the Message-ID */
 	char *subject;			/* without [шифр] / [encrypt] */
 	int encrypt_subject;
+	int sign_subject;		/* [на подпись] / [sign] */
 	char *text;
 	char *sender_name;
 	unsigned char (*att_hash)[32];	/* per attachment */
@@ -76,6 +81,15 @@ struct mb_submit {
 /* ---- mailbox-submit.c ---- */
 /* What each recipient gets: -1 with c->res when the mail cannot go. */
 int mb_submit_plan(struct mb_submit *c, struct mb_srcpt *sr);
+
+/* ---- mailbox-submit-sign.c: the answer to a signature request ---- */
+/* 1 when the mail signs or refuses the documents of a referenced message
+ * (sr planned), 0 when it does not, -1 refused (c->res). */
+int mb_submit_plan_sign(struct mb_submit *c, struct mb_srcpt *sr,
+			const char *answer);
+/* The signatures (and refusals) of a planned SIGN/REFUSE; -1 with c->res. */
+int mb_submit_prepare_sign(struct mb_submit *c, struct mb_srcpt *sr);
+void mb_srcpt_patch_free(struct mb_srcpt *sr);
 
 /* ---- mailbox-submit-send.c ---- */
 /* The user's signer for the sender box (once); -1 with c->signer_res. */

@@ -21,6 +21,8 @@ enum mb_act_type {
 	MB_ACT_KEYWORD,		/* a keyword on the items of a message */
 	MB_ACT_INVITATION,	/* a decision keyword on invitation items */
 	MB_ACT_PLACE,		/* archive / delete / restore */
+	MB_ACT_UNKEYWORD,	/* a keyword off the items of a message */
+	MB_ACT_UNLIST,		/* the message leaves "Входящие/На подпись" */
 };
 
 struct mb_act {
@@ -567,6 +569,97 @@ static int mb_prep_flows(struct mb_sync_ctx *c, struct mb_batch *b,
 	return 0;
 }
 
+/* 1 when a document of the event's message still waits for the
+ * recipient's signature (a patch may answer some documents only), 0 when
+ * none does or the message is gone, -1 on a temporary failure. */
+static int mb_still_waiting(struct mb_sync_ctx *c, const struct core_event *ev)
+{
+	struct core_message *msg = NULL;
+	struct core_error cerr;
+	size_t i;
+	int waiting = 0;
+
+	if (c->env->core == NULL)
+		return 0;
+	memset(&cerr, 0, sizeof(cerr));
+	if (core_get_message(c->env->core, c->box_id, ev->message_id, &msg,
+			     &cerr) < 0)
+		return cerr.cls == CORE_ERR_TEMP ? -1 : 0;
+	for (i = 0; i < msg->n_entities && !waiting; i++)
+		waiting = msg->entities[i].kind == CORE_ENT_ATTACHMENT &&
+			core_doc_state(msg, msg->entities[i].id) ==
+			CORE_DOC_WAITING;
+	core_message_free(&msg);
+	return waiting;
+}
+
+/* A received message whose documents wait for this organization's
+ * signature is listed in "Входящие/На подпись" as well: an item of its
+ * own (kind TO_SIGN, the incoming item's blob, made when applied), so
+ * that it has its own UID there and leaves with an EXPUNGE. */
+static void mb_prep_to_sign(struct mb_sync_ctx *c, struct mb_batch *b,
+			    const struct core_event *ev)
+{
+	struct mb_act *a;
+
+	if (ev->message_id[0] == '\0' ||
+	    !mb_flow_incoming(c, b, ev->message_id))
+		return;
+	/* A late sync (the answer came before this user looked) does not
+	 * list what is answered already; a failure to tell lists it, and
+	 * the answer's event takes it out again. */
+	if (mb_still_waiting(c, ev) == 0)
+		return;
+	a = mb_act_new(b, MB_ACT_ADD, ev);
+	a->role = STORE_MB_ROLE_TO_SIGN;
+	a->kind = STORE_MB_KIND_TO_SIGN;
+}
+
+/* The recipient signed or refused (issue 13): the state keyword on both
+ * sides' items and a notice letter threaded to the item, for the sender
+ * with the counter-signatures (or the refusal and its reason), for the
+ * side that answered as its record of what it signed. */
+static int mb_prep_sign(struct mb_sync_ctx *c, struct mb_batch *b,
+			const struct core_event *ev, struct mailbox_error *err)
+{
+	struct mb_act *a;
+	char *key, *reply;
+	int ret;
+
+	mb_prep_keyword(b, ev, MB_ACT_KEYWORD, ev->type == CORE_EV_SIGNED ?
+			MB_KW_SIGNED : MB_KW_REFUSED);
+	if (ev->message_id[0] == '\0')
+		return 0;
+	if ((ret = mb_still_waiting(c, ev)) < 0)
+		return mb_error(err, MAILBOX_ERR_TEMP, "Временная ошибка ЭДО / "
+				"temporary EDO failure");
+	if (ret == 0) {
+		/* The keyword tells the current state, not the history. */
+		a = mb_act_new(b, MB_ACT_UNKEYWORD, ev);
+		a->keyword = MB_KW_NEEDS_SIGN;
+		(void)mb_act_new(b, MB_ACT_UNLIST, ev);
+	}
+	reply = mb_item_msgid(c, b, ev->message_id);
+	key = xasprintf("notice:%s:%s", c->box_id, ev->index_key);
+	a = mb_act_new(b, MB_ACT_ADD, ev);
+	a->role = STORE_MB_ROLE_INBOX;
+	a->kind = STORE_MB_KIND_NOTICE;
+	free(a->edo_msg_id);
+	a->edo_msg_id = NULL;
+	ret = mb_render_sign(c->env, c->box_id, c->address, key, ev, reply,
+			     c->parties, &a->r, err);
+	free(key);
+	free(reply);
+	if (ret == 1) {
+		/* nothing to tell: drop the add */
+		mb_rendered_clear(&a->r);
+		free(a->edo_other);
+		b->n_acts--;
+		return 0;
+	}
+	return ret;
+}
+
 static int mb_prep_event(struct mb_sync_ctx *c, struct mb_batch *b,
 			 const struct core_event *ev,
 			 struct mailbox_error *err)
@@ -623,6 +716,13 @@ static int mb_prep_event(struct mb_sync_ctx *c, struct mb_batch *b,
 		return mb_prep_place(c, b, ev, MB_PLACE_HOME, err);
 	case CORE_EV_FAILED:
 		return mb_prep_failed(c, b, ev, err);
+	case CORE_EV_SIGN_REQUESTED:
+		mb_prep_keyword(b, ev, MB_ACT_KEYWORD, MB_KW_NEEDS_SIGN);
+		mb_prep_to_sign(c, b, ev);
+		return 0;
+	case CORE_EV_SIGNED:
+	case CORE_EV_REFUSED:
+		return mb_prep_sign(c, b, ev, err);
 	}
 	/* A newer operator's event: nothing to show for it. */
 	log_debug("mailbox: event type %d of box %s ignored", (int)ev->type,
@@ -650,6 +750,37 @@ static int mb_add_keyword(struct mailbox_env *env, struct store_mb_item *it,
 
 static int mb_apply_keyword(struct mb_sync_ctx *c, struct mb_act *a,
 			    struct mailbox_error *err);
+static int mb_apply_to_sign(struct mb_sync_ctx *c, struct mb_act *a,
+			    struct mailbox_error *err);
+
+/* The keyword off the item (the state it told of is over). */
+static int mb_del_keyword(struct mailbox_env *env, struct store_mb_item *it,
+			  const char *kw, struct mailbox_error *err)
+{
+	char *kws, *w, *save = NULL, *list;
+	int ret;
+
+	if (!mb_keywords_has(it->keywords, kw))
+		return 0;
+	list = xstrdup(it->keywords);
+	kws = xstrdup("");
+	for (w = strtok_r(list, " ", &save); w != NULL;
+	     w = strtok_r(NULL, " ", &save)) {
+		char *next;
+
+		if (strcmp(w, kw) == 0)
+			continue;
+		next = mb_keywords_add(kws, w);
+		free(kws);
+		kws = next;
+	}
+	free(list);
+	ret = store_mb_item_set_flags(env->store, it->id, it->flags, kws, NULL);
+	free(kws);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "sync keyword");
+	return 0;
+}
 
 /* The keywords folded into an add that turned out not to be needed go
  * on the items that are there, as their own events would have. */
@@ -690,6 +821,8 @@ static int mb_apply_add(struct mb_sync_ctx *c, struct mb_act *a,
 		return -1;
 	if (a->kind != STORE_MB_KIND_NOTICE && exists)
 		return mb_apply_folded(c, a, err);
+	if (a->kind == STORE_MB_KIND_TO_SIGN)
+		return mb_apply_to_sign(c, a, err);
 	memset(&it, 0, sizeof(it));
 	if (mb_folder_id(c->env, c->user_id, c->box_id, a->role, &it.folder_id,
 			 err) < 0)
@@ -727,10 +860,97 @@ static int mb_apply_keyword(struct mb_sync_ctx *c, struct mb_act *a,
 		return mb_store_error(err, ret, "sync keyword");
 	for (i = 0, ret = 0; i < n && ret == 0; i++) {
 		if (items[i].kind == STORE_MB_KIND_MESSAGE ||
-		    items[i].kind == STORE_MB_KIND_INVITATION)
-			ret = mb_add_keyword(c->env, &items[i], a->keyword, err);
+		    items[i].kind == STORE_MB_KIND_INVITATION ||
+		    items[i].kind == STORE_MB_KIND_TO_SIGN)
+			ret = a->type == MB_ACT_UNKEYWORD ?
+				mb_del_keyword(c->env, &items[i], a->keyword,
+					       err) :
+				mb_add_keyword(c->env, &items[i], a->keyword, err);
 	}
 	store_mb_item_list_free(items, n);
+	return ret;
+}
+
+/* The message's items in "Входящие/На подпись" are expunged: the
+ * document is answered.  The folder's MODSEQ moves and the UIDs go to
+ * mb_vanished, so open sessions see EXPUNGE / VANISHED. */
+static int mb_apply_unlist(struct mb_sync_ctx *c, struct mb_act *a,
+			   struct mailbox_error *err)
+{
+	struct store_mb_item *items;
+	size_t n, i;
+	int ret;
+
+	ret = store_mb_item_find_edo(c->env->store, c->user_id, c->box_id,
+				     a->edo_msg_id, STORE_MB_KIND_TO_SIGN,
+				     &items, &n);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "sync unlist");
+	for (i = 0; i < n && ret == STORE_OK; i++)
+		ret = store_mb_item_delete(c->env->store, items[i].id);
+	store_mb_item_list_free(items, n);
+	return ret == STORE_OK ? 0 : mb_store_error(err, ret, "sync unlist");
+}
+
+/* The to-sign item shows the incoming item: same blob, date, Message-ID
+ * and keywords.  0 filled, 1 when there is no incoming item (nothing to
+ * list), -1 on a store failure. */
+static int mb_to_sign_source(struct mb_sync_ctx *c, const struct mb_act *a,
+			     struct store_mb_item *it,
+			     struct mailbox_error *err)
+{
+	struct store_mb_item *items;
+	size_t n, i;
+	int ret;
+
+	ret = store_mb_item_find_edo(c->env->store, c->user_id, c->box_id,
+				     a->edo_msg_id, STORE_MB_KIND_MESSAGE,
+				     &items, &n);
+	if (ret != STORE_OK)
+		return mb_store_error(err, ret, "sync to-sign");
+	for (i = 0; i < n; i++)
+		if (items[i].home_role == STORE_MB_ROLE_INBOX)
+			break;
+	if (i == n) {
+		store_mb_item_list_free(items, n);
+		return 1;
+	}
+	it->blob_id = items[i].blob_id;
+	it->size = items[i].size;
+	it->internaldate = items[i].internaldate;
+	it->tz_offset = items[i].tz_offset;
+	it->keywords = items[i].keywords;
+	items[i].keywords = NULL;
+	it->message_id = items[i].message_id;
+	items[i].message_id = NULL;
+	store_mb_item_list_free(items, n);
+	return 0;
+}
+
+static int mb_apply_to_sign(struct mb_sync_ctx *c, struct mb_act *a,
+			    struct mailbox_error *err)
+{
+	struct store_mb_item it;
+	int ret;
+
+	memset(&it, 0, sizeof(it));
+	if ((ret = mb_to_sign_source(c, a, &it, err)) != 0)
+		return ret < 0 ? -1 : 0;
+	ret = mb_folder_id(c->env, c->user_id, c->box_id, a->role,
+			   &it.folder_id, err) < 0 ? -1 : 0;
+	if (ret == 0) {
+		it.user_id = c->user_id;
+		it.box_id = (char *)c->box_id;
+		it.kind = a->kind;
+		it.edo_msg_id = a->edo_msg_id;
+		it.edo_other = a->edo_other;
+		it.home_role = a->role;
+		ret = store_mb_item_add(c->env->store, &it);
+		ret = ret == STORE_OK ? 0 : mb_store_error(err, ret,
+							   "sync to-sign");
+	}
+	free(it.keywords);
+	free(it.message_id);
 	return ret;
 }
 
@@ -843,7 +1063,10 @@ static int mb_apply(struct mb_sync_ctx *c, struct mb_act *a,
 	case MB_ACT_ADD:
 		return mb_apply_add(c, a, err);
 	case MB_ACT_KEYWORD:
+	case MB_ACT_UNKEYWORD:
 		return mb_apply_keyword(c, a, err);
+	case MB_ACT_UNLIST:
+		return mb_apply_unlist(c, a, err);
 	case MB_ACT_INVITATION:
 		return mb_apply_invitation(c, a, err);
 	case MB_ACT_PLACE:

@@ -23,6 +23,7 @@ static const char *const mb_names_ru[STORE_MB_ROLE_COUNT] = {
 	[STORE_MB_ROLE_TRASH] = "Корзина",
 	[STORE_MB_ROLE_CONTACTS] = "Адресная книга",
 	[STORE_MB_ROLE_USER] = "Архив",
+	[STORE_MB_ROLE_TO_SIGN] = "Входящие/На подпись",
 };
 
 static const char *const mb_names_en[STORE_MB_ROLE_COUNT] = {
@@ -36,12 +37,13 @@ static const char *const mb_names_en[STORE_MB_ROLE_COUNT] = {
 	[STORE_MB_ROLE_TRASH] = "Trash",
 	[STORE_MB_ROLE_CONTACTS] = "Address Book",
 	[STORE_MB_ROLE_USER] = "Archive",
+	[STORE_MB_ROLE_TO_SIGN] = "Incoming/To sign",
 };
 
 /* The roles every box has, in LIST order. */
 static const int mb_box_roles[] = {
 	STORE_MB_ROLE_INBOX, STORE_MB_ROLE_IN_INVITATIONS,
-	STORE_MB_ROLE_OUT_INVITATIONS, STORE_MB_ROLE_SENT,
+	STORE_MB_ROLE_TO_SIGN, STORE_MB_ROLE_OUT_INVITATIONS, STORE_MB_ROLE_SENT,
 	STORE_MB_ROLE_DRAFTS, STORE_MB_ROLE_ARCHIVE, STORE_MB_ROLE_TRASH,
 	STORE_MB_ROLE_CONTACTS,
 };

@@ -491,6 +491,13 @@ int mailbox_store(struct mailbox_view *v, uint32_t seq,
 		store_mb_item_clear(&it);
 		return -1;
 	}
+	if (v->role == STORE_MB_ROLE_TO_SIGN &&
+	    (new_flags & ~it.flags & MAILBOX_FLAG_DELETED)) {
+		/* Nothing struck out that an EXPUNGE would not remove. */
+		store_mb_item_clear(&it);
+		free(new_kw);
+		return mb_to_sign_refuse(err);
+	}
 	if (new_flags == it.flags && strcmp(new_kw, it.keywords) == 0) {
 		/* Nothing changes: no MODSEQ bump, no wake-ups. */
 		store_mb_item_clear(&it);

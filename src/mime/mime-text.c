@@ -851,3 +851,42 @@ int mime_reply_decision(const char *new_text, char **comment_r)
 		*comment_r = rest_after(new_text, decision != 0 ? pos : 0);
 	return decision;
 }
+
+int mime_sign_decision(const char *new_text, char **reason_r)
+{
+	static const char *const sign[] = {
+		"подписать", "подписываю", "подписываем", "подписано",
+		"согласовано", "согласую", "sign", "signed", NULL
+	};
+	static const char *const refuse[] = {
+		"отказать", "отказ", "отказываю", "отказываем", "refuse",
+		"refused", NULL
+	};
+	static const char *const negated[] = {
+		"подписываю", "подписываем", "подписывать", "подпишу", NULL
+	};
+	char w[64];
+	size_t pos = 0;
+	int decision = 0;
+
+	if (new_text == NULL)
+		new_text = "";
+	if (next_word(new_text, &pos, w, sizeof(w))) {
+		if (word_in(w, sign)) {
+			decision = 1;
+		} else if (word_in(w, refuse)) {
+			decision = -1;
+		} else if (strcmp(w, "не") == 0) {
+			/* "Не подписываю": a refusal */
+			size_t p2 = pos;
+			if (next_word(new_text, &p2, w, sizeof(w)) &&
+			    word_in(w, negated)) {
+				decision = -1;
+				pos = p2;
+			}
+		}
+	}
+	if (reason_r != NULL)
+		*reason_r = rest_after(new_text, decision != 0 ? pos : 0);
+	return decision;
+}

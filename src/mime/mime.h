@@ -175,6 +175,11 @@ void mime_submission_clear(struct mime_submission *sub);
  * separating punctuation removed (malloc'd, may be ""); when the decision
  * is 0 it receives the whole trimmed text.  doc/mime.md lists the words. */
 int mime_reply_decision(const char *new_text, char **comment_r);
+/* The answer to documents that requested a signature: 1 when the new
+ * text starts with Подписать / Подписываю / Согласовано / Sign, -1 with
+ * Отказать / Отказ / Не подписываю / Refuse, else 0; *reason_r (caller
+ * frees) gets the rest of the text (the refusal's reason). */
+int mime_sign_decision(const char *new_text, char **reason_r);
 
 /* Guards run before libetpan sees untrusted input: 0 safe, -1 with the
  * reason (malloc'd, Russian / English) in *error_r.  One linear pass, no

@@ -23,6 +23,7 @@ struct op_apply_item {
 	int prepared;			/* pair or send below is set */
 	struct op_pair pair;		/* INVITE, ACCEPT, REJECT */
 	struct op_send send;		/* SEND */
+	struct op_patch patch;		/* PATCH */
 };
 
 static enum op_kind op_apply_kind(enum core_op_kind k)
@@ -32,6 +33,7 @@ static enum op_kind op_apply_kind(enum core_op_kind k)
 	case CORE_OP_INVITE: return OP_K_INVITE;
 	case CORE_OP_ACCEPT: return OP_K_ACCEPT;
 	case CORE_OP_REJECT: break;
+	case CORE_OP_PATCH: return OP_K_PATCH;
 	}
 	return OP_K_REJECT;
 }
@@ -39,13 +41,18 @@ static enum op_kind op_apply_kind(enum core_op_kind k)
 static int op_apply_check_kind(const struct core_op *o, struct core_error *err)
 {
 	if (o->kind != CORE_OP_SEND && o->kind != CORE_OP_INVITE &&
-	    o->kind != CORE_OP_ACCEPT && o->kind != CORE_OP_REJECT)
+	    o->kind != CORE_OP_ACCEPT && o->kind != CORE_OP_REJECT &&
+	    o->kind != CORE_OP_PATCH)
 		return operator_error(err, CORE_ERR_INVALID,
 			"Неизвестный вид операции пакета / unknown batch "
 			"operation kind");
 	if (o->kind == CORE_OP_SEND && o->msg == NULL)
 		return operator_error(err, CORE_ERR_INVALID,
 			"Нет сообщения для отправки / no message to send");
+	if (o->kind == CORE_OP_PATCH && (o->msg_id == NULL || o->ents == NULL))
+		return operator_error(err, CORE_ERR_INVALID,
+			"Нет сообщения или вложений для добавления / no message "
+			"or entities to add");
 	return 0;
 }
 
@@ -88,6 +95,17 @@ static int op_apply_prep(struct operator *op, const struct core_op *ops,
 		return -1;
 	it->kind = op_apply_kind(o->kind);
 	it->text = o->text;
+	if (it->kind == OP_K_PATCH) {
+		/* The target of a patch's op id is the message. */
+		if (operator_patch_prepare(op, o, &it->patch, err) < 0)
+			return -1;
+		it->prepared = 1;
+		snprintf(it->acting, sizeof(it->acting), "%s",
+			 it->patch.box.id);
+		snprintf(it->target, sizeof(it->target), "%s",
+			 it->patch.msg_id);
+		return 0;
+	}
 	if (it->kind == OP_K_SEND) {
 		for (j = 0; j < i; j++)
 			fail_fast = fail_fast && ops[j].kind == CORE_OP_SEND;
@@ -109,6 +127,7 @@ static void op_apply_items_free(struct op_apply_item *items, size_t n)
 	for (i = 0; i < n; i++) {
 		operator_pair_clear(&items[i].pair);
 		operator_send_clear(&items[i].send);
+		operator_patch_clear(&items[i].patch);
 	}
 	free(items);
 }
@@ -140,6 +159,10 @@ static int op_apply_one(struct operator *op, struct core_op *o,
 		if (operator_send_locked(op, &it->send, err) < 0)
 			return -1;
 		snprintf(o->id_r, sizeof(o->id_r), "%s", it->send.m->id);
+	} else if (it->kind == OP_K_PATCH) {
+		if (operator_patch_locked(op, &it->patch, o->text, err) < 0)
+			return -1;
+		snprintf(o->id_r, sizeof(o->id_r), "%s", it->patch.msg_id);
 	} else if (operator_pair_locked(op, &it->pair, it->kind, it->text,
 					o->id_r, err) < 0) {
 		return -1;
@@ -213,7 +236,9 @@ int operator_apply(struct operator *op, struct core_op *ops, size_t n,
 			 n, operator_kind_name(items[i].kind), items[i].acting,
 			 items[i].target, ops[i].id_r[0] != '\0' ?
 			 ops[i].id_r : "done");
-		operator_notify(op, items[i].acting, items[i].target);
+		operator_notify(op, items[i].acting,
+				items[i].kind == OP_K_PATCH ?
+				items[i].patch.other : items[i].target);
 	}
 	op_apply_items_free(items, n);
 	return 0;

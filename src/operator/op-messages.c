@@ -313,6 +313,8 @@ int operator_send_locked(struct operator *op, struct op_send *s,
 						   &s->confs[i]);
 	if (ret == STORE_OK)
 		ret = op_send_events(op, m, s->confs, s->n_confs);
+	if (ret == STORE_OK)
+		ret = operator_sign_requested(op, m);
 	return op_entities_stored(ret, err);
 }
 
@@ -598,6 +600,39 @@ static int op_check_patch_entity(struct operator *op,
 	return 0;
 }
 
+/* A signature under a document that requested the recipient's signature
+ * is the recipient's answer: it goes through CORE_OP_PATCH, which checks
+ * the state (waiting, not signed twice, not after a refusal) and tells
+ * both sides; a plain post would skip all of that (issue 13). */
+static int op_check_sign_requested(struct operator *op,
+				   const struct core_message *msg,
+				   const struct core_entity *in, size_t n,
+				   struct core_error *err)
+{
+	struct core_message m = *msg;
+	size_t i;
+	int ret;
+
+	m.entities = NULL;
+	m.n_entities = 0;
+	ret = operator_store_entities_meta(op->store, msg->id, &m.entities,
+					   &m.n_entities);
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	for (i = 0, ret = 0; i < n && ret == 0; i++) {
+		if (in[i].kind == CORE_ENT_SIGNATURE &&
+		    core_doc_state(&m, in[i].parent_id) != CORE_DOC_PLAIN)
+			ret = operator_error(err, CORE_ERR_INVALID,
+				"Документ ждёт ответа на запрос подписи: "
+				"подписать или отказать можно только ответом "
+				"(CORE_OP_PATCH) / the document requested a "
+				"signature: sign or refuse it by an answer "
+				"(CORE_OP_PATCH)");
+	}
+	edo_entities_free(m.entities, m.n_entities);
+	return ret;
+}
+
 static int op_patch_locked(struct operator *op, const struct core_message *msg,
 			   const struct core_box *box,
 			   const struct core_entity *in, size_t n,
@@ -614,6 +649,10 @@ static int op_patch_locked(struct operator *op, const struct core_message *msg,
 		if (op_check_patch_entity(op, msg, box, in, i, err) < 0)
 			return -1;
 	}
+	/* The sender's own extra signatures change no state. */
+	if (strcmp(box->id, msg->to_box) == 0 &&
+	    op_check_sign_requested(op, msg, in, n, err) < 0)
+		return -1;
 	for (i = 0; ret == STORE_OK && i < n; i++) {
 		e = in[i];
 		if (e.id[0] == '\0')

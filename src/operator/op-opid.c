@@ -27,6 +27,7 @@ const char *operator_kind_name(enum op_kind kind)
 		[OP_K_UNARCHIVE] = "unarchive",
 		[OP_K_DELETE] = "delete",
 		[OP_K_UNDELETE] = "undelete",
+		[OP_K_PATCH] = "patch",
 	};
 
 	if ((size_t)kind >= sizeof(names) / sizeof(names[0]))

@@ -72,6 +72,7 @@ enum op_kind {
 	OP_K_UNARCHIVE,
 	OP_K_DELETE,
 	OP_K_UNDELETE,
+	OP_K_PATCH,
 };
 const char *operator_kind_name(enum op_kind kind);
 
@@ -137,6 +138,24 @@ int operator_send_prepare(struct operator *op, const struct core_message *msg,
 int operator_send_locked(struct operator *op, struct op_send *s,
 			 struct core_error *err);
 void operator_send_clear(struct op_send *s);
+
+/* ---- op-sign.c: the recipient's signature, refusal or title ---- */
+
+struct op_patch {
+	struct core_box box;		/* the acting box (the recipient) */
+	char msg_id[CORE_UUID_LEN];
+	char other[CORE_ID_MAX];	/* the sender, known once locked */
+	struct core_entity *ents;	/* copies with ids and signer box */
+	size_t n;
+};
+int operator_patch_prepare(struct operator *op, const struct core_op *o,
+			   struct op_patch *p, struct core_error *err);
+/* reason: the refusal's text for the REFUSED events, may be NULL. */
+int operator_patch_locked(struct operator *op, struct op_patch *p,
+			  const char *reason, struct core_error *err);
+void operator_patch_clear(struct op_patch *p);
+/* SIGN_REQUESTED events when a document of m requests a signature. */
+int operator_sign_requested(struct operator *op, const struct core_message *m);
 
 /* ---- op-store.c: boxes, certificates, relations, events ---- */
 /* Return STORE_OK or an enum store_error; callers hold a transaction or

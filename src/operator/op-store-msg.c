@@ -12,6 +12,10 @@
 #include "store/store-util.h"
 
 /* Statements that select a message's whole row, in this column order. */
+/* An entity's NeedRecipientSignature flag (op_sign_requests). */
+#define OP_NEED_SIGN "EXISTS (SELECT 1 FROM op_sign_requests r " \
+	"WHERE r.entity_id = e.id)"
+
 #define OP_MSG_COLUMNS "id, kind, from_box, to_box, subject, text, encrypted, " \
 	"test_mode, reply_to, client_message_id, sender_name, created, " \
 	"from_archived, from_deleted, to_archived, to_deleted"
@@ -55,7 +59,12 @@ int operator_store_entity_insert(struct store *s, const char *message_id,
 	int ret = STORE_ERR_INTERNAL;
 
 	store_lock(s);
-	stmt = store_stmt(s, "INSERT INTO op_entities (id, message_id, kind, "
+	/* Kinds added after version 1 live in op_entities_x (migration 11). */
+	stmt = store_stmt(s, ent->kind > CORE_ENT_TEXT ?
+			  "INSERT INTO op_entities_x (id, message_id, kind, "
+			  "parent_id, file_name, content_type, data, encrypted, "
+			  "signer_box, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" :
+			  "INSERT INTO op_entities (id, message_id, kind, "
 			  "parent_id, file_name, content_type, data, encrypted, "
 			  "signer_box, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (stmt != NULL) {
@@ -73,6 +82,18 @@ int operator_store_entity_insert(struct store *s, const char *message_id,
 		store_bind_text_or_null(stmt, 9, ent->signer_box);
 		sqlite3_bind_int64(stmt, 10, ent->created);
 		ret = store_step_done(s, stmt, "insert entity");
+	}
+	if (ret == STORE_OK && ent->kind == CORE_ENT_ATTACHMENT &&
+	    ent->need_sign) {
+		stmt = store_stmt(s, "INSERT INTO op_sign_requests (entity_id, "
+				  "message_id, to_box) SELECT ?1, ?2, to_box "
+				  "FROM op_messages WHERE id = ?2");
+		ret = STORE_ERR_INTERNAL;
+		if (stmt != NULL) {
+			store_bind_text_or_null(stmt, 1, ent->id);
+			store_bind_text_or_null(stmt, 2, message_id);
+			ret = store_step_done(s, stmt, "insert sign request");
+		}
 	}
 	store_unlock(s);
 	return ret;
@@ -143,6 +164,7 @@ static void op_entity_fill(sqlite3_stmt *stmt, void *item)
 	snprintf(ent->signer_box, sizeof(ent->signer_box), "%s",
 		 store_col_text(stmt, 7));
 	ent->created = sqlite3_column_int64(stmt, 8);
+	ent->need_sign = sqlite3_column_int(stmt, 9);
 }
 
 static void op_entity_clear(void *item)
@@ -159,8 +181,13 @@ int operator_store_entities(struct store *s, const char *message_id,
 {
 	return store_select_list(s, "SELECT id, kind, parent_id, file_name, "
 				 "content_type, data, encrypted, signer_box, "
-				 "created FROM op_entities WHERE message_id = ? "
-				 "ORDER BY num", message_id, 0, &op_entity_rows,
+				 "created, " OP_NEED_SIGN ", 0 AS x, num "
+				 "FROM op_entities e WHERE message_id = ?1 "
+				 "UNION ALL SELECT id, kind, parent_id, file_name, "
+				 "content_type, data, encrypted, signer_box, "
+				 "created, 0, 1 AS x, num FROM op_entities_x "
+				 "WHERE message_id = ?1 ORDER BY x, num",
+				 message_id, 0, &op_entity_rows,
 				 (void **)ents_r, n_r, "select entities");
 }
 
@@ -172,8 +199,13 @@ int operator_store_entities_meta(struct store *s, const char *message_id,
 	return store_select_list(s, "SELECT id, kind, parent_id, file_name, "
 				 "content_type, CASE kind WHEN 0 THEN NULL "
 				 "ELSE data END, encrypted, signer_box, "
-				 "created FROM op_entities WHERE message_id = ? "
-				 "ORDER BY num", message_id, 0, &op_entity_rows,
+				 "created, " OP_NEED_SIGN ", 0 AS x, num "
+				 "FROM op_entities e WHERE message_id = ?1 "
+				 "UNION ALL SELECT id, kind, parent_id, file_name, "
+				 "content_type, data, encrypted, signer_box, "
+				 "created, 0, 1 AS x, num FROM op_entities_x "
+				 "WHERE message_id = ?1 ORDER BY x, num",
+				 message_id, 0, &op_entity_rows,
 				 (void **)ents_r, n_r, "select entities");
 }
 
@@ -186,7 +218,9 @@ int operator_store_entity_kind(struct store *s, const char *message_id,
 
 	store_lock(s);
 	stmt = store_stmt(s, "SELECT kind FROM op_entities "
-			  "WHERE id = ? AND message_id = ?");
+			  "WHERE id = ?1 AND message_id = ?2 UNION ALL "
+			  "SELECT kind FROM op_entities_x "
+			  "WHERE id = ?1 AND message_id = ?2");
 	if (stmt != NULL) {
 		store_bind_text_or_null(stmt, 1, entity_id);
 		store_bind_text_or_null(stmt, 2, message_id);

@@ -32,6 +32,7 @@ static const char *const mb_role_names[STORE_MB_ROLE_COUNT] = {
 	[STORE_MB_ROLE_TRASH] = "trash",
 	[STORE_MB_ROLE_CONTACTS] = "contacts",
 	[STORE_MB_ROLE_USER] = "user",
+	[STORE_MB_ROLE_TO_SIGN] = "to-sign",
 };
 
 static const char *const mb_kind_names[STORE_MB_KIND_COUNT] = {
@@ -40,6 +41,7 @@ static const char *const mb_kind_names[STORE_MB_KIND_COUNT] = {
 	[STORE_MB_KIND_INVITATION] = "invitation",
 	[STORE_MB_KIND_CONTACT] = "contact",
 	[STORE_MB_KIND_NOTICE] = "notice",
+	[STORE_MB_KIND_TO_SIGN] = "to-sign",
 };
 
 const char *store_mb_role_name(int role)

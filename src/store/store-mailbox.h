@@ -30,6 +30,8 @@ enum store_mb_role {
 	STORE_MB_ROLE_TRASH,
 	STORE_MB_ROLE_CONTACTS,
 	STORE_MB_ROLE_USER,		/* created by the user below the archive */
+	STORE_MB_ROLE_TO_SIGN,		/* "Входящие/На подпись": what waits for
+					 * the organization's signature (issue 13) */
 	STORE_MB_ROLE_COUNT
 };
 #define STORE_MB_ROLE_NONE (-1)
@@ -41,6 +43,9 @@ enum store_mb_kind {
 	STORE_MB_KIND_INVITATION,	/* an invitation (in or out) */
 	STORE_MB_KIND_CONTACT,		/* an address book card */
 	STORE_MB_KIND_NOTICE,		/* a gateway notice */
+	STORE_MB_KIND_TO_SIGN,		/* a received document waiting for the
+					 * signature: the incoming item's blob,
+					 * listed in STORE_MB_ROLE_TO_SIGN */
 	STORE_MB_KIND_COUNT
 };
 #define STORE_MB_KIND_ANY (-1)

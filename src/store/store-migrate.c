@@ -239,6 +239,36 @@ static const struct store_migration store_migrations[] = {
 	      "  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
 	      "  epoch INTEGER NOT NULL"
 	      ");" },
+	/* 11 (issue 13, documents that need the counterparty's signature):
+	 * op_sign_requests is the embedded operator's NeedRecipientSignature
+	 * flag per document (a row: the recipient's signature is requested);
+	 * op_entities_x holds the entity kinds added after version 1
+	 * (refusals, recipient titles and their signatures), because
+	 * op_entities' CHECK (kind BETWEEN 0 AND 6) cannot be widened by an
+	 * add-only migration.  Entities of both tables share one id space
+	 * (UUIDs) and are read together, op_entities first. */
+	{ 11, "CREATE TABLE IF NOT EXISTS op_sign_requests ("
+	      "  entity_id TEXT PRIMARY KEY,"
+	      "  message_id TEXT NOT NULL REFERENCES op_messages(id),"
+	      "  to_box TEXT NOT NULL"
+	      ") WITHOUT ROWID;"
+	      "CREATE INDEX IF NOT EXISTS op_sign_requests_msg"
+	      "  ON op_sign_requests(message_id);"
+	      "CREATE TABLE IF NOT EXISTS op_entities_x ("
+	      "  num INTEGER PRIMARY KEY,"
+	      "  id TEXT NOT NULL UNIQUE,"
+	      "  message_id TEXT NOT NULL REFERENCES op_messages(id),"
+	      "  kind INTEGER NOT NULL CHECK (kind BETWEEN 7 AND 63),"
+	      "  parent_id TEXT NOT NULL DEFAULT '',"
+	      "  file_name TEXT,"
+	      "  content_type TEXT,"
+	      "  data BLOB NOT NULL,"
+	      "  encrypted INTEGER NOT NULL DEFAULT 0,"
+	      "  signer_box TEXT NOT NULL DEFAULT '',"
+	      "  created INTEGER NOT NULL"
+	      ");"
+	      "CREATE INDEX IF NOT EXISTS op_entities_x_message"
+	      "  ON op_entities_x(message_id, kind);" },
 	/* 14: the МЧД (machine-readable powers of attorney) of users, per
 	 * organization (issue 14 item 4; src/store/store-poa.c).  The
 	 * number is indexed: an incoming signature's МЧД is looked up by it

@@ -197,6 +197,47 @@ static void test_relations_replay(void)
 	   err.msg);
 }
 
+/* A recipient's signature under a document that requested it is the
+ * answer (CORE_OP_PATCH with its state checks): a plain post of it is
+ * refused and adds nothing; the sender may still add its own. */
+static void test_post_sign_requested(void)
+{
+	struct core_error err = { 0 };
+	struct core_entity sig;
+	struct core_message *m = NULL;
+	struct letter l;
+	char msg_id[CORE_UUID_LEN];
+	size_t n_ent;
+
+	letter_init(&l, &A, &B, "Акт на подпись");
+	l.ents[0].need_sign = 1;
+	ok(core_send_message(core, &l.msg, "send-ns", msg_id, &err) == 0,
+	   "A asks B to sign (%s)", err.msg);
+	letter_free(&l);
+	ok(core_get_message(core, B.id, msg_id, &m, &err) == 0, "B reads");
+	memset(&sig, 0, sizeof(sig));
+	sig.kind = CORE_ENT_SIGNATURE;
+	memcpy(sig.parent_id, m != NULL ? m->entities[0].id : "", CORE_UUID_LEN);
+	sig.file_name = "Акт.pdf.b.sig";
+	sig.data = (unsigned char *)"sig";
+	sig.len = 3;
+	n_ent = m != NULL ? m->n_entities : 0;
+	core_message_free(&m);
+	ok_err(core_post_entities(core, B.id, msg_id, &sig, 1, "post-ns", &err),
+	       err, CORE_ERR_INVALID, NULL,
+	       "the recipient's signature by a plain post");
+	ok(strstr(err.msg, "ответом") != NULL &&
+	   strstr(err.msg, "by an answer") != NULL, "bilingual: %s", err.msg);
+	ok(core_get_message(core, B.id, msg_id, &m, &err) == 0 &&
+	   m->n_entities == n_ent &&
+	   core_doc_state(m, m->entities[0].id) == CORE_DOC_WAITING,
+	   "nothing added, still waiting");
+	core_message_free(&m);
+	ok(core_post_entities(core, A.id, msg_id, &sig, 1, "post-ns-a",
+			      &err) == 0, "the sender's own extra signature (%s)",
+	   err.msg);
+}
+
 static void test_message_replay(char msg_id[CORE_UUID_LEN])
 {
 	struct core_error err = { 0 };
@@ -412,6 +453,7 @@ int main(void)
 	test_register_replay();
 	test_relations_replay();
 	test_message_replay(msg_id);
+	test_post_sign_requested();
 	test_batch_all_or_nothing();
 	test_batch_replay();
 	test_race();

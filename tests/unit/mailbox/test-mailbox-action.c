@@ -530,6 +530,139 @@ static void test_sent_absorbed(void)
 	free(data);
 }
 
+/* ---- signature requests (issue 13) ---- */
+
+/* The state of the message's first document as box_id sees it, and the
+ * number of its entities (*n_r), so that a refusal is seen to change
+ * nothing. */
+static enum core_doc_state doc_state(const char *box_id, const char *msg_id,
+				     size_t *n_r)
+{
+	struct core_message *msg = NULL;
+	struct core_error err = { 0 };
+	enum core_doc_state st = CORE_DOC_PLAIN;
+	size_t i;
+
+	*n_r = 0;
+	if (core_get_message(core, box_id, msg_id, &msg, &err) < 0)
+		mbt_bail("get message", err.msg);
+	for (i = 0; i < msg->n_entities; i++) {
+		if (msg->entities[i].kind == CORE_ENT_ATTACHMENT) {
+			st = core_doc_state(msg, msg->entities[i].id);
+			break;
+		}
+	}
+	*n_r = msg->n_entities;
+	core_message_free(&msg);
+	return st;
+}
+
+/* A reply of u (Ромашка) to the message msg_id of Лютик. */
+static enum mailbox_result_class answer(struct mailbox_user *u,
+					const char *msg_id,
+					const char *msgid, const char *text,
+					struct mailbox_result *res)
+{
+	const char *to_b[] = { addr_b, NULL };
+	char ref[128];
+
+	snprintf(ref, sizeof(ref), "%s@%s", msg_id, DOMAIN);
+	struct mail m = { addr_a, addr_b, "Re: Акт", msgid, ref, text, NULL,
+			  NULL };
+	return submit(u, &m, to_b, res);
+}
+
+static void request(const char *subject, const char *msgid, char *id_r)
+{
+	const char *to_a[] = { addr_a, NULL };
+	struct mailbox_result res;
+	struct mail m = { addr_b, addr_a, subject, msgid, NULL,
+			  "Прошу подписать", DOC, "akt.txt" };
+	size_t n;
+
+	ok(submit(boris, &m, to_a, &res) == MAILBOX_RES_OK &&
+	   res.rcpts[0].action == MAILBOX_ACT_LETTER,
+	   "%s: a letter: %s", subject, res.text);
+	snprintf(id_r, MAILBOX_UUID_LEN, "%s", res.rcpts[0].id);
+	mailbox_result_clear(&res);
+	ok(doc_state(A.id, id_r, &n) == CORE_DOC_WAITING &&
+	   doc_state(B.id, id_r, &n) == CORE_DOC_WAITING,
+	   "%s: both sides see the document waiting", subject);
+}
+
+static void test_sign(void)
+{
+	struct mailbox_result res;
+	char id[MAILBOX_UUID_LEN], id2[MAILBOX_UUID_LEN];
+	size_t n0, n;
+
+	request("[на подпись] Акт", "sign-req-1@client", id);
+	(void)doc_state(A.id, id, &n0);
+
+	/* a reply to a letter that requested nothing: Лютик got letter_id
+	 * from Ромашка with no request */
+	{
+		const char *to_a[] = { addr_a, NULL };
+		char ref[128];
+
+		snprintf(ref, sizeof(ref), "%s@%s", letter_id, DOMAIN);
+		struct mail m = { addr_b, addr_a, "Re: Договор", "sign-x@client",
+				  ref, "Подписать", NULL, NULL };
+		ok(submit(boris, &m, to_a, &res) == MAILBOX_RES_REFUSED &&
+		   has(res.text, "не запрашивал") &&
+		   has(res.text, "did not request"),
+		   "«Подписать» to a letter without a request: %s", res.text);
+		mailbox_result_clear(&res);
+		ok(doc_state(B.id, letter_id, &n) == CORE_DOC_PLAIN,
+		   "that letter is unchanged");
+	}
+	ok(answer(rita, id, "sign-r@client", "Подписать", &res) ==
+	   MAILBOX_RES_REFUSED && has(res.text, "права подписи") &&
+	   has(res.text, "signing right"),
+	   "a reader's «Подписать»: %s", res.text);
+	mailbox_result_clear(&res);
+	ok(doc_state(A.id, id, &n) == CORE_DOC_WAITING && n == n0,
+	   "nothing changed after the reader's try");
+	ok(answer(anna, id, "sign-0@client", "Отказать", &res) ==
+	   MAILBOX_RES_REFUSED && has(res.text, "причин") &&
+	   has(res.text, "reason"),
+	   "a refusal without a reason: %s", res.text);
+	mailbox_result_clear(&res);
+	ok(doc_state(A.id, id, &n) == CORE_DOC_WAITING && n == n0,
+	   "nothing changed after the refusal without a reason");
+	ok(answer(anna, id, "sign-1@client", "Подписать\n\nС уважением",
+		  &res) == MAILBOX_RES_OK &&
+	   res.rcpts[0].action == MAILBOX_ACT_SIGN, "«Подписать» signs: %s",
+	   res.text);
+	mailbox_result_clear(&res);
+	ok(doc_state(A.id, id, &n) == CORE_DOC_SIGNED && n > n0 &&
+	   doc_state(B.id, id, &n0) == CORE_DOC_SIGNED,
+	   "signed on both sides");
+	(void)doc_state(A.id, id, &n0);
+	ok(answer(anna, id, "sign-2@client", "Подписываю", &res) ==
+	   MAILBOX_RES_REFUSED && has(res.text, "уже подписан") &&
+	   has(res.text, "already signed"),
+	   "signing twice: %s", res.text);
+	mailbox_result_clear(&res);
+	ok(doc_state(A.id, id, &n) == CORE_DOC_SIGNED && n == n0,
+	   "nothing added by the second «Подписать»");
+
+	request("[sign] Акт 2", "sign-req-2@client", id2);
+	ok(answer(anna, id2, "sign-3@client", "Отказать: неверная сумма",
+		  &res) == MAILBOX_RES_OK &&
+	   res.rcpts[0].action == MAILBOX_ACT_REFUSE, "refused with a reason: %s",
+	   res.text);
+	mailbox_result_clear(&res);
+	ok(doc_state(B.id, id2, &n0) == CORE_DOC_REFUSED, "refused");
+	ok(answer(anna, id2, "sign-4@client", "Sign", &res) ==
+	   MAILBOX_RES_REFUSED && has(res.text, "отказано") &&
+	   has(res.text, "refused"),
+	   "«Sign» after the refusal: %s", res.text);
+	mailbox_result_clear(&res);
+	ok(doc_state(B.id, id2, &n) == CORE_DOC_REFUSED && n == n0,
+	   "nothing changed after it");
+}
+
 int main(void)
 {
 	test_addr();
@@ -546,6 +679,7 @@ int main(void)
 	test_answer_resign();
 	test_all_or_none();
 	test_sent_absorbed();
+	test_sign();
 	mailbox_user_free(&anna);
 	mailbox_user_free(&boris);
 	mailbox_user_free(&vera);

@@ -221,12 +221,13 @@ static void test_flat_tree(void)
 	ok(u != NULL && !mailbox_user_multi(u), "anna: flat tree");
 	if (u == NULL)
 		return;
-	ok(mbt_list_count(u) == 10, "ten names in the flat tree (%zu)",
+	ok(mbt_list_count(u) == 11, "eleven names in the flat tree (%zu)",
 	   mbt_list_count(u));
 	ok(mbt_listed(u, "INBOX", MAILBOX_ATTR_HASNOCHILDREN) &&
 	   mbt_listed(u, "Входящие", MAILBOX_ATTR_NOSELECT |
 		      MAILBOX_ATTR_HASCHILDREN) &&
 	   mbt_listed(u, "Входящие/Приглашения", 0) &&
+	   mbt_listed(u, "Входящие/На подпись", 0) &&
 	   mbt_listed(u, "Исходящие", MAILBOX_ATTR_NOSELECT) &&
 	   mbt_listed(u, "Исходящие/Приглашения", 0) &&
 	   mbt_listed(u, "Отправленные", MAILBOX_ATTR_SENT) &&
@@ -243,6 +244,7 @@ static void test_flat_tree(void)
 	u = mbt_login(env_en, "anna", "секрет-1");
 	ok(u != NULL && mbt_listed(u, "Incoming", MAILBOX_ATTR_NOSELECT) &&
 	   mbt_listed(u, "Incoming/Invitations", 0) &&
+	   mbt_listed(u, "Incoming/To sign", 0) &&
 	   mbt_listed(u, "Outgoing/Invitations", 0) &&
 	   mbt_listed(u, "Sent", MAILBOX_ATTR_SENT) &&
 	   mbt_listed(u, "Drafts", MAILBOX_ATTR_DRAFTS) &&
@@ -272,11 +274,12 @@ static void test_multi_tree(void)
 	   mbt_listed(u, "Ромашка 7707083893/Отправленные", MAILBOX_ATTR_SENT) &&
 	   mbt_listed(u, "Ромашка 7707083893/Архив", MAILBOX_ATTR_ARCHIVE) &&
 	   mbt_listed(u, "Лютик 7733012345/Входящие", 0) &&
+	   mbt_listed(u, "Лютик 7733012345/Входящие/На подпись", 0) &&
 	   mbt_listed(u, "Лютик 7733012345/Корзина", MAILBOX_ATTR_TRASH),
 	   "INBOX plus one folder per organization (short name and ИНН)");
 	ok(!mbt_listed(u, "Ромашка 7707083893/INBOX", 0) &&
 	   !mbt_listed(u, "ИП Иванов 500100732259", 0) &&
-	   mbt_list_count(u) == 1 + 2 * 10,
+	   mbt_list_count(u) == 1 + 2 * 11,
 	   "no INBOX inside, the blocked organization hidden (%zu names)",
 	   mbt_list_count(u));
 	ok(mailbox_view_open(u, "Ромашка 7707083893/Входящие", 0, &v, &err) == 0,
