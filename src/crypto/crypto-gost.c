@@ -76,9 +76,16 @@ const EVP_CIPHER *crypto_gost_cipher(void)
 {
 	if (gost_engine == NULL)
 		return NULL;
-	/* CBC modes of Kuznyechik/Magma have no CMS parameter encoding in
-	 * this engine; CTR-ACPKM does (RFC 9337 / Р 1323565.1.024). */
-	int nid = OBJ_sn2nid("kuznyechik-ctr-acpkm");
+	/* GOST 28147-89 (CFB with key meshing, RFC 4357), the cipher of
+	 * CryptoPro's CMS.  Not Kuznyechik/Magma: their CBC modes have no CMS
+	 * parameter encoding in this engine, and their CTR-ACPKM modes do
+	 * not round-trip in CMS past the first section (Debian 12's
+	 * libengine-gost-openssl 3.0.1: kuznyechik-ctr-acpkm differs from
+	 * byte 4097, magma-ctr-acpkm from byte 1025, with `openssl cms`
+	 * alone), so every document over 4 KB reached the recipient
+	 * corrupted.  tests/unit/crypto/test-crypto-envelope.c round-trips
+	 * 20 KB. */
+	int nid = OBJ_sn2nid("gost89");
 	if (nid == NID_undef)
 		return NULL;
 	return ENGINE_get_cipher(gost_engine, nid);

@@ -28,7 +28,7 @@ int crypto_gost_load(void);
 int crypto_gost_loaded(void);
 /* Streebog digest for a GOST key nid (256 or 512), NULL if unknown. */
 const EVP_MD *crypto_gost_md(int key_nid);
-/* The content cipher for GOST recipients (kuznyechik-ctr-acpkm). */
+/* The content cipher for GOST recipients (gost89: see crypto-gost.c). */
 const EVP_CIPHER *crypto_gost_cipher(void);
 /* A new GOST R 34.10-2012 key with the given paramset ("A"). */
 EVP_PKEY *crypto_gost_keygen(int key_nid, const char *paramset);

@@ -186,7 +186,7 @@ int crypto_sign_detached_noted(struct crypto_verify_cache *c,
 /* ---- encryption ---- */
 
 /* CMS EnvelopedData (DER) to every certificate given.  Cipher: AES-256-CBC
- * for RSA/EC recipients, kuznyechik-ctr-acpkm when any recipient is GOST. */
+ * for RSA/EC recipients, gost89 (GOST 28147-89) when any recipient is GOST. */
 int crypto_encrypt(const char *const *cert_pems, size_t n_certs,
 		   const unsigned char *data, size_t len,
 		   unsigned char **out_r, size_t *out_len_r, char **error_r);
