@@ -422,6 +422,17 @@ int core_send_receipts(struct core *core, const char *box_id,
  * m->to_box): a valid DP_UVUTOCH with the reason, its Подписант taken
  * from cert_pem (else user_id's full name), and its file name (caller
  * frees both).  The caller signs it and posts both as CORE_OP_PATCH. */
+/* The buyer's title of a УПД (ON_NSCHFDOPPOK, the version of the seller's
+ * title seller_xml, document doc_id of m received by m->to_box): the
+ * buyer is the organization, the signer from cert_pem (ФИО, position),
+ * the seller's signatures quoted; valid against its XSD; with its FNS file
+ * name.  The caller signs it and posts both as CORE_OP_PATCH
+ * (CORE_ENT_RECIPIENT_TITLE and its signature). */
+int core_buyer_title_build(struct core *core, const char *cert_pem,
+			   int64_t user_id, const struct core_message *m,
+			   const char *doc_id, const unsigned char *seller_xml,
+			   size_t seller_len, unsigned char **xml_r,
+			   size_t *len_r, char **name_r, struct core_error *err);
 int core_refusal_build(struct core *core, const char *cert_pem,
 		       int64_t user_id, const struct core_message *m,
 		       const char *doc_id, const char *reason,

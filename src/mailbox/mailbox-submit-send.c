@@ -425,8 +425,11 @@ static int prepare_message(struct mb_submit *c, struct mb_srcpt *sr)
 					 NULL) < 0)
 				return -1;
 			/* [на подпись] / +sign: NeedRecipientSignature (the
-			 * document is the first entity add_document adds) */
-			m->entities[first].need_sign = sr->need_sign;
+			 * document is the first entity add_document adds); a
+			 * УПД's seller's title always asks for it. */
+			m->entities[first].need_sign = sr->need_sign ||
+				mb_submit_is_upd_seller(a->file_name, a->data,
+							a->len);
 		}
 	}
 	if (sr->encrypt && encrypt_message(c, sr, m) < 0)

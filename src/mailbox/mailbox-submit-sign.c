@@ -153,11 +153,45 @@ static int sign_bytes(struct mb_submit *c, const unsigned char *data,
  * CORE_ENT_RECIPIENT_TITLE_SIGNATURE, parent = the title); the operator
  * accepts both kinds in the same patch and counts the document as
  * signed.  -1 with c->res. */
+/* A УПД: the buyer's title, built from the seller's and signed. */
+static int mb_sign_upd_title(struct mb_submit *c, struct mb_srcpt *sr,
+			     const struct core_entity *doc,
+			     const unsigned char *plain, size_t len)
+{
+	struct core_error err = { 0 };
+	struct core_entity *x, *s;
+	unsigned char *xml = NULL;
+	size_t xml_len = 0, xi;
+	char *name = NULL;
+
+	if (core_buyer_title_build(c->env->core, core_signer_cert_pem(c->signer),
+				   c->user->id, sr->orig, doc->id, plain, len,
+				   &xml, &xml_len, &name, &err) < 0) {
+		mb_res_core(c->res, &err, 1);
+		return -1;
+	}
+	x = patch_add(sr, CORE_ENT_RECIPIENT_TITLE, doc->id);
+	x->data = xml;
+	x->len = xml_len;
+	x->file_name = name;
+	x->content_type = xstrdup("application/xml");
+	xi = sr->n_patch - 1;	/* x moves with the next add */
+	s = patch_add(sr, CORE_ENT_RECIPIENT_TITLE_SIGNATURE, x->id);
+	x = &sr->patch[xi];
+	s->content_type = xstrdup("application/pkcs7-signature");
+	s->file_name = xasprintf("%s.sig", name);
+	return sign_bytes(c, x->data, x->len, &s->data, &s->len);
+}
+
 static int mb_sign_doc_entities(struct mb_submit *c, struct mb_srcpt *sr,
 				const struct core_entity *doc,
 				const unsigned char *plain, size_t len)
 {
-	struct core_entity *s = patch_add(sr, CORE_ENT_SIGNATURE, doc->id);
+	struct core_entity *s;
+
+	if (mb_submit_is_upd_seller(doc->file_name, plain, len))
+		return mb_sign_upd_title(c, sr, doc, plain, len);
+	s = patch_add(sr, CORE_ENT_SIGNATURE, doc->id);
 
 	s->content_type = xstrdup("application/pkcs7-signature");
 	s->file_name = xasprintf("%s.sig", doc->file_name != NULL ?

@@ -108,3 +108,12 @@ int mb_submit_check_upd(struct mb_submit *c)
 	}
 	return 0;
 }
+
+int mb_submit_is_upd_seller(const char *name, const unsigned char *data,
+			    size_t len)
+{
+	struct edo_upd_info info;
+
+	return edo_upd_detect(name, data, len, &info) == 1 && !info.malformed &&
+	       info.title == EDO_UPD_SELLER;
+}

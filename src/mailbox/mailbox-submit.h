@@ -108,5 +108,9 @@ void mb_submit_free_keys(struct mb_submit *c);
 /* Every attached УПД valid and addressed from the sender to the
  * recipients (after planning, before signing); -1 with c->res. */
 int mb_submit_check_upd(struct mb_submit *c);
+/* A seller's title of a УПД (a formalized document always requests the
+ * buyer's signature: DESIGN.md section 6a). */
+int mb_submit_is_upd_seller(const char *name, const unsigned char *data,
+			    size_t len);
 
 #endif

@@ -18,9 +18,12 @@ from test_smtp_session import (L_INN, R_INN, SENT, V_INN, by_edo_id,
 FORMATS = os.path.join(SRC, "data", "formats")
 XSD = {"5.01": "ON_NSCHFDOPPR_1_997_01_05_01_03.xsd",
        "5.02": "ON_NSCHFDOPPR_1_997_01_05_02_01.xsd"}
+BUYER_XSD = {"5.01": "ON_NSCHFDOPPOK_1_997_02_05_01_02.xsd",
+             "5.02": "ON_NSCHFDOPPOK_1_997_02_05_02_01.xsd"}
 
 
 class Upd(DaemonTestCase):
+    tools = ("xmllint", "openssl-gost")
 
     def make_upd(self, from_inn, to_inn, version="5.02", items=None,
                  number=None):
@@ -39,13 +42,13 @@ class Upd(DaemonTestCase):
             data = f.read()
         return os.path.basename(path), data
 
-    def xmllint(self, name, data, version):
+    def xmllint(self, name, data, version, xsd=XSD):
         with tempfile.TemporaryDirectory() as t:
             p = os.path.join(t, name)
             with open(p, "wb") as f:
                 f.write(data)
             r = subprocess.run(["xmllint", "--noout", "--schema",
-                                os.path.join(FORMATS, XSD[version]), p],
+                                os.path.join(FORMATS, xsd[version]), p],
                                capture_output=True, text=True)
             return r.returncode == 0, r.stderr
 
@@ -88,6 +91,46 @@ class Upd(DaemonTestCase):
             self.assertEqual(parts[name], upd)
             self.assertTrue(verify_sig(upd, parts[name + ".sig"]))
         return msg_id
+
+    def sign_upd(self, version):
+        """A УПД always requests the buyer's signature; «Подписать» makes
+        the buyer's title of the same version, valid against its XSD and
+        signed, and the seller gets it in a notice threaded to the item."""
+        d = self.d
+        msg_id = self.send_upd(version)
+        item, flags, _ = imap_wait(d, "lutik", "INBOX", by_edo_id(msg_id))
+        self.assertIn("$EDO_NeedsSign", flags)
+        body = item.get_body(preferencelist=("plain",)).get_content()
+        self.assertIn("ТРЕБУЕТСЯ ВАША ПОДПИСЬ", body)
+        data, _ = make_mail(d.addr(L_INN), d.addr(R_INN),
+                            "Re: " + item["Subject"], "Подписать\n",
+                            headers={"In-Reply-To": item["Message-ID"],
+                                     "References": item["Message-ID"]})
+        code, text = submit(d, "lutik", d.addr(L_INN), d.addr(R_INN), data)
+        self.assertEqual(code, 250, text)
+        note, _, _ = imap_wait(
+            d, "romashka", "INBOX",
+            lambda m, f: m.get("X-EDO-Kind") == "notice" and
+            msg_id in (m.get("In-Reply-To") or "") and
+            "подписан" in (m["Subject"] or ""), timeout=90)
+        files = parts_by_name(note)
+        titles = [n for n in files if n.startswith("ON_NSCHFDOPPOK_") and
+                  n.endswith(".xml")]
+        self.assertEqual(len(titles), 1, sorted(files))
+        title = files[titles[0]]
+        ok, err = self.xmllint(titles[0], title, version, BUYER_XSD)
+        self.assertTrue(ok, err)
+        self.assertIn(b'encoding="windows-1251"', title[:100])
+        self.assertTrue(verify_sig(title, files[titles[0] + ".sig"],
+                                   gost=True))
+        imap_wait(d, "romashka", SENT,
+                  lambda m, f: by_edo_id(msg_id)(m, f) and "$EDO_Signed" in f)
+
+    def test_upd_502_buyer_title(self):
+        self.sign_upd("5.02")
+
+    def test_upd_501_buyer_title(self):
+        self.sign_upd("5.01")
 
     def test_upd_502_shown_as_table(self):
         self.send_upd("5.02")
