@@ -64,6 +64,7 @@ static const struct settings_key settings_keys[] = {
 	{ "operator", "name", SETTINGS_KEY_STRING, S(operator_name), 0, 0 },
 	{ "operator", "inn", SETTINGS_KEY_STRING, S(operator_inn), 0, 0 },
 	{ "operator", "dir", SETTINGS_KEY_PATH, S(operator_dir), 0, 0 },
+	{ "operator", "api", SETTINGS_KEY_LISTEN, S(operator_api), 0, 0 },
 
 	{ "folders", "language", SETTINGS_KEY_STRING, S(folders_language), 0, 0 },
 
@@ -216,6 +217,7 @@ void settings_free(struct settings *set)
 	free(set->imaps.address);
 	free(set->submission.address);
 	free(set->submissions.address);
+	free(set->operator_api.address);
 	free(set->autoconfig.address);
 	free(set->autoconfig_host);
 	free(set->tls_cert);

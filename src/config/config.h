@@ -38,6 +38,7 @@ struct settings {
 	char *operator_name;	/* shown in confirmations */
 	char *operator_inn;	/* operator's own ИНН for FNS XML */
 	char *operator_dir;	/* operator's key and certificate live here */
+	struct settings_listen operator_api;	/* HTTPS operator API; off unless set */
 
 	/* folders */
 	char *folders_language;	/* "ru" | "en" */

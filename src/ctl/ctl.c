@@ -54,6 +54,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "message list", ctl_cmd_message_list, "ORG" },
 	{ "message show", ctl_cmd_message_show, "ORG MESSAGE-ID" },
 	{ "status", ctl_cmd_status, "" },
+	{ "api token", ctl_cmd_api_token, "ORG [--label TEXT]" },
+	{ "api tokens", ctl_cmd_api_tokens, "[ORG]" },
+	{ "api revoke", ctl_cmd_api_revoke, "ID" },
 };
 
 #define CTL_N_CMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

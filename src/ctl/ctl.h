@@ -73,6 +73,10 @@ void ctl_getopt_reset(void);
  * argv[optind]); 0 or -1. */
 int ctl_positional(int argc, char **argv, int min, int max);
 
+int ctl_cmd_api_token(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_api_tokens(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_api_revoke(struct ctl *ctl, int argc, char **argv);
+
 int ctl_cmd_org_add(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_org_list(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_org_show(struct ctl *ctl, int argc, char **argv);

@@ -239,6 +239,16 @@ static const struct store_migration store_migrations[] = {
 	      "  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
 	      "  epoch INTEGER NOT NULL"
 	      ");" },
+	/* Version 11: bearer tokens of the operator API (store-api.c), only
+	 * their SHA-256; a revoked token stays listed for the audit. */
+	{ 11, "CREATE TABLE IF NOT EXISTS api_tokens ("
+	      "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	      "  box_id TEXT NOT NULL,"
+	      "  token_hash BLOB NOT NULL UNIQUE,"
+	      "  label TEXT,"
+	      "  created INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),"
+	      "  revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))"
+	      ");" },
 	{ 0, NULL }
 };
 

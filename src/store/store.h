@@ -217,6 +217,30 @@ int store_user_quota_get(struct store *s, int64_t user_id, int64_t *quota_r);
 int store_user_quota_set(struct store *s, int64_t user_id, int64_t quota);
 int store_user_usage(struct store *s, int64_t user_id, uint64_t *bytes_r);
 
+/* Bearer tokens of the operator API (store-api.c): only their SHA-256.
+ * store_api_token_box: the box of a live token, STORE_ERR_NOTFOUND for an
+ * unknown or revoked one. */
+#define STORE_API_HASH_LEN 32
+struct store_api_token {
+	int64_t id;
+	const char *box_id;	/* valid during the callback only */
+	const char *label;
+	int64_t created;
+	int revoked;
+};
+typedef int store_api_token_cb(const struct store_api_token *t, void *ctx);
+int store_api_token_add(struct store *s, const char *box_id,
+			const unsigned char hash[STORE_API_HASH_LEN],
+			const char *label, int64_t *id_r);
+int store_api_token_box(struct store *s,
+			const unsigned char hash[STORE_API_HASH_LEN],
+			char *box_id_r, size_t box_id_size);
+int store_api_token_revoke(struct store *s, int64_t id);
+/* Every token (box_id NULL) or one box's, oldest first; cb returns
+ * non-zero to stop. */
+int store_api_token_list(struct store *s, const char *box_id,
+			 store_api_token_cb *cb, void *ctx);
+
 /* Node-level key/value pairs (table settings_kv). */
 int store_kv_get(struct store *s, const char *key, char **value_r);
 int store_kv_set(struct store *s, const char *key, const char *value);
