@@ -21,38 +21,15 @@ static const struct core_driver *const core_drivers[] = {
 	NULL,
 };
 
+/* The names live in edo/, which the JSON of the operator API shares. */
 const char *core_ca_status_name(enum core_ca_status st)
 {
-	switch (st) {
-	case CORE_CA_NOT_IN_LIST: return "NotInCounteragentList";
-	case CORE_CA_IS_MY: return "IsMyCounteragent";
-	case CORE_CA_INVITES_ME: return "InvitesMe";
-	case CORE_CA_IS_INVITED_BY_ME: return "IsInvitedByMe";
-	case CORE_CA_REJECTS_ME: return "RejectsMe";
-	case CORE_CA_IS_REJECTED_BY_ME: return "IsRejectedByMe";
-	}
-	return "UnknownCounteragentStatus";
+	return edo_ca_status_name(st);
 }
 
 const char *core_event_type_name(enum core_event_type t)
 {
-	switch (t) {
-	case CORE_EV_INVITATION_IN: return "InvitationIn";
-	case CORE_EV_INVITATION_OUT: return "InvitationOut";
-	case CORE_EV_INVITATION_ACCEPTED: return "InvitationAccepted";
-	case CORE_EV_INVITATION_REJECTED: return "InvitationRejected";
-	case CORE_EV_INVITATION_WITHDRAWN: return "InvitationWithdrawn";
-	case CORE_EV_MESSAGE_IN: return "MessageIn";
-	case CORE_EV_MESSAGE_OUT: return "MessageOut";
-	case CORE_EV_DELIVERED: return "Delivered";
-	case CORE_EV_RECEIPT: return "Receipt";
-	case CORE_EV_CONFIRMATION: return "Confirmation";
-	case CORE_EV_ARCHIVED: return "Archived";
-	case CORE_EV_DELETED: return "Deleted";
-	case CORE_EV_RESTORED: return "Restored";
-	case CORE_EV_FAILED: return "Failed";
-	}
-	return "Unknown";
+	return edo_event_type_name(t);
 }
 
 /* The same allocation rules hold for every driver: edo/'s. */

@@ -159,7 +159,7 @@ static int opapi_get_organization(struct opapi_call *c)
 	      opapi_find(c, inn, opapi_param(c, "kpp"), &box, &ce);
 	if (ret < 0)
 		return opapi_core_fail(&c->err, &ce);
-	c->out = opapi_json_box(&box, c->svc->operator_prefix);
+	c->out = edo_json_box(&box, c->svc->operator_prefix);
 	return 0;
 }
 
@@ -175,7 +175,7 @@ static int opapi_get_orgs_by_inn(struct opapi_call *c)
 		return -1;
 	}
 	if (opapi_find(c, inn, opapi_param(c, "kpp"), &box, &ce) == 0)
-		json_array_append_new(list, opapi_json_box(
+		json_array_append_new(list, edo_json_box(
 			&box, c->svc->operator_prefix));
 	else if (ce.cls != CORE_ERR_NOTFOUND && ce.cls != CORE_ERR_INVALID) {
 		json_decref(list);
@@ -215,7 +215,7 @@ static int opapi_get_counteragents(struct opapi_call *c)
 		if ((after != NULL && strcmp(cas[i].box.id, after) <= 0) ||
 		    json_array_size(list) >= OPAPI_PAGE)
 			continue;
-		json_array_append_new(list, opapi_json_counteragent(
+		json_array_append_new(list, edo_json_counteragent(
 			&cas[i], c->svc->operator_prefix));
 	}
 	core_counteragents_free(cas, n);
@@ -363,7 +363,7 @@ static int opapi_answer_message(struct opapi_call *c, const char *box,
 
 	if (core_get_message(c->svc->core, box, msg_id, &msg, &ce) < 0)
 		return opapi_core_fail(&c->err, &ce);
-	c->out = opapi_json_message(msg, inject);
+	c->out = edo_json_message(msg, inject);
 	core_message_free(&msg);
 	return 0;
 }
@@ -375,8 +375,10 @@ static int opapi_post_message(struct opapi_call *c)
 	struct core_error ce;
 	int ret;
 
-	ret = opapi_parse_message(c->body, &m, &c->err);
-	if (ret == 0)
+	ret = edo_json_parse_message(c->body, &m, &ce);
+	if (ret < 0)
+		opapi_core_fail(&c->err, &ce);
+	else
 		ret = opapi_own_box(c, m.from_box);
 	if (ret == 0) {
 		opapi_op_id(c, op_id);
@@ -384,7 +386,7 @@ static int opapi_post_message(struct opapi_call *c)
 		if (ret < 0)
 			opapi_core_fail(&c->err, &ce);
 	}
-	opapi_message_clear(&m);
+	edo_json_message_clear(&m);
 	return ret < 0 ? -1 : opapi_answer_message(c, c->box, id, 0);
 }
 
@@ -407,21 +409,22 @@ static int opapi_post_patch(struct opapi_call *c)
 	if (json_is_string(json_object_get(c->body, "MessageId")))
 		snprintf(msg_id, sizeof(msg_id), "%s",
 			 json_string_value(json_object_get(c->body, "MessageId")));
-	if (opapi_own_box(c, box) < 0 ||
-	    opapi_parse_patch(c->body, &ents, &n, &c->err) < 0)
+	if (opapi_own_box(c, box) < 0)
 		return -1;
+	if (edo_json_parse_patch(c->body, &ents, &n, &ce) < 0)
+		return opapi_core_fail(&c->err, &ce);
 	opapi_op_id(c, op_id);
 	ret = core_post_entities(c->svc->core, c->box, msg_id, ents, n, op_id,
 				 &ce);
 	if (ret < 0) {
-		opapi_entities_free(ents, n);
+		edo_json_entities_free(ents, n);
 		return opapi_core_fail(&c->err, &ce);
 	}
 	list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, json_pack("{s:s, s:s}", "EntityId",
 			ents[i].id, "ParentEntityId", ents[i].parent_id));
-	opapi_entities_free(ents, n);
+	edo_json_entities_free(ents, n);
 	c->out = json_pack("{s:s, s:s, s:o}", "MessageId", msg_id,
 			   "PatchId", op_id, "Entities", list);
 	return 0;
@@ -441,7 +444,7 @@ static int opapi_event_cb(const struct core_event *ev, void *ctx)
 		p->more = 1;
 		return 1;
 	}
-	json_array_append_new(p->list, opapi_json_event(ev));
+	json_array_append_new(p->list, edo_json_event(ev));
 	return 0;
 }
 
@@ -727,14 +730,4 @@ int opapi_token_new(struct store *store, const char *box_id,
 		return -1;
 	*id_r = (long long)id;
 	return 0;
-}
-
-void opapi_message_clear(struct core_message *m)
-{
-	opapi_entities_free(m->entities, m->n_entities);
-	free(m->subject);
-	free(m->text);
-	free(m->client_message_id);
-	free(m->sender_name);
-	memset(m, 0, sizeof(*m));
 }
