@@ -18,6 +18,7 @@
 /* NULL-terminated, looked up by settings->operator_driver. */
 static const struct core_driver *const core_drivers[] = {
 	&core_driver_local,
+	&core_driver_http,
 	NULL,
 };
 
@@ -76,8 +77,8 @@ int core_open(const struct settings *set, struct store *store,
 	}
 	if (drv == NULL)
 		return core_error_set(err, CORE_ERR_INVALID,
-			"operator.driver: неизвестный драйвер «%s» (есть: local) / "
-			"unknown driver \"%s\" (known: local)", name, name);
+			"operator.driver: неизвестный драйвер «%s» (есть: local, http) / "
+			"unknown driver \"%s\" (known: local, http)", name, name);
 	core = xcalloc(1, sizeof(*core));
 	core->set = set;
 	core->store = store;
@@ -557,4 +558,33 @@ int core_prepare(struct core *core, struct core_error *err)
 	if (core->driver->prepare == NULL)
 		return 0;
 	return core->driver->prepare(core, err);
+}
+
+int core_attach_box(struct core *core, const char *query, const char *token,
+		    struct core_box *box_r, struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (core->driver != &core_driver_http)
+		return core_error_set(err, CORE_ERR_INVALID,
+			"Подключают организации только на узле-шлюзе "
+			"(operator.driver = \"http\") / only a gateway node "
+			"(operator.driver = \"http\") attaches organizations");
+	if (query == NULL || token == NULL || token[0] == '\0' ||
+	    strlen(token) > 200 || strpbrk(token, " \r\n") != NULL)
+		return core_error_set(err, CORE_ERR_INVALID,
+			"Нужны организация и ключ доступа / an organization and "
+			"a token are needed");
+	return core_http_attach(core, query, token, box_r, err);
+}
+
+int core_pending_receipts(struct core *core, const char *box_id,
+			  char (**ids_r)[CORE_UUID_LEN], size_t *n_r,
+			  struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	*ids_r = NULL;
+	*n_r = 0;
+	if (core->driver->pending_receipts == NULL)
+		return 0;
+	return core->driver->pending_receipts(core, box_id, ids_r, n_r, err);
 }

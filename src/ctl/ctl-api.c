@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
+#include <edomail/core.h>
 #include "opapi/opapi.h"
 #include "store/store.h"
 
@@ -95,5 +98,76 @@ int ctl_cmd_api_revoke(struct ctl *ctl, int argc, char **argv)
 	if (ret != STORE_OK)
 		return ctl_store_error(ret, "api revoke");
 	printf("Ключ %lld отозван / token %lld revoked\n", id, id);
+	return CTL_EXIT_OK;
+}
+
+/* The token of org attach: a file (or "-": standard input), never an
+ * argument, which other users see in ps. */
+static int ctl_api_read_token(const char *path, char out[256])
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	size_t len;
+
+	if (f == NULL)
+		return ctl_error("%s: не открывается / cannot open", path);
+	if (fgets(out, 256, f) == NULL)
+		out[0] = '\0';
+	if (f != stdin)
+		fclose(f);
+	len = strcspn(out, "\r\n");
+	out[len] = '\0';
+	if (len == 0)
+		return ctl_error("%s: ключа нет / no token", path);
+	return 0;
+}
+
+int ctl_cmd_org_attach(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "token-file", required_argument, NULL, 't' },
+		{ "short-name", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *file = NULL, *short_name = NULL;
+	struct core_error err = { 0 };
+	struct store_org o;
+	struct core_box box;
+	struct core *core;
+	char token[256];
+	int c, ret;
+
+	ctl_getopt_reset();
+	while ((c = getopt_long(argc, argv, "t:s:", opts, NULL)) != -1) {
+		if (c == 't')
+			file = optarg;
+		else if (c == 's')
+			short_name = optarg;
+		else
+			return ctl_usage("org attach");
+	}
+	if (optind + 1 != argc || file == NULL)
+		return ctl_usage("org attach");
+	/* the node key seals the token: made here on a fresh node */
+	if (ctl_api_read_token(file, token) < 0 || ctl_node_key(ctl) < 0 ||
+	    ctl_core(ctl, &core) < 0)
+		return CTL_EXIT_ERROR;
+	ret = core_attach_box(core, argv[optind], token, &box, &err);
+	OPENSSL_cleanse(token, sizeof(token));
+	if (ret < 0)
+		return ctl_error("подключение к оператору / attaching at the "
+				 "operator: %s", err.msg);
+	memset(&o, 0, sizeof(o));
+	o.box_id = box.id;
+	o.name = box.name;
+	o.short_name = (char *)short_name;
+	o.inn = box.inn;
+	o.kpp = box.kpp[0] != '\0' ? box.kpp : NULL;
+	o.test_mode = box.test_mode;
+	ret = store_org_add(ctl->store, &o);
+	if (ret != STORE_OK && ret != STORE_ERR_CONFLICT)
+		return ctl_store_error(ret, "org attach");
+	printf("Подключена / attached: %s %s (ИНН %s)%s\n", box.id, box.name,
+	       box.inn, ret == STORE_ERR_CONFLICT ?
+	       " — уже была, ключ заменён / already here, token replaced" : "");
 	return CTL_EXIT_OK;
 }

@@ -25,6 +25,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "org add", ctl_cmd_org_add,
 	  "--name NAME --inn INN [--kpp KPP] [--short SHORT] [--test] "
 	  "[--cert FILE.pem|FILE.p12 [--key FILE] [--password P]]" },
+	{ "org attach", ctl_cmd_org_attach,
+	  "ORG --token-file FILE|- [--short-name NAME]" },
 	{ "org list", ctl_cmd_org_list, "" },
 	{ "org show", ctl_cmd_org_show, "ORG" },
 	{ "org policy", ctl_cmd_org_policy, "ORG --encrypt on|off" },

@@ -76,6 +76,7 @@ int ctl_positional(int argc, char **argv, int min, int max);
 int ctl_cmd_api_token(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_api_tokens(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_api_revoke(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_org_attach(struct ctl *ctl, int argc, char **argv);
 
 int ctl_cmd_org_add(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_org_list(struct ctl *ctl, int argc, char **argv);

@@ -205,7 +205,8 @@ static int opapi_get_counteragents(struct opapi_call *c)
 		return -1;
 	if (core_counteragents(c->svc->core, c->box, &cas, &n, &ce) < 0)
 		return opapi_core_fail(&c->err, &ce);
-	qsort(cas, n, sizeof(*cas), opapi_ca_cmp);
+	if (n > 1)
+		qsort(cas, n, sizeof(*cas), opapi_ca_cmp);
 	list = json_array();
 	for (i = 0; i < n; i++) {
 		if (status != NULL &&
@@ -537,12 +538,14 @@ static int opapi_get_certs(struct opapi_call *c)
 	char **pems = NULL, *b64;
 	size_t n = 0;
 	json_t *list;
-	int failed;
+	int failed = 0;
 
 	if (opapi_need_own(c, "myBoxId") < 0 ||
 	    opapi_need(c, "counteragentBoxId", &other) < 0)
 		return -1;
-	if (opapi_relation(c, other, &failed) != CORE_CA_IS_MY)
+	/* a box's own certificates, or a counteragent's */
+	if (strcmp(other, c->box) != 0 &&
+	    opapi_relation(c, other, &failed) != CORE_CA_IS_MY)
 		return failed ? -1 : opapi_fail(&c->err, 403, "Http.Forbidden",
 			"%s — не контрагент / %s is not a counteragent",
 			other, other);
@@ -558,6 +561,93 @@ static int opapi_get_certs(struct opapi_call *c)
 	}
 	free(pems);
 	c->out = json_pack("{s:o}", "Certificates", list);
+	return 0;
+}
+
+/* ---- edomail's extensions for gateway nodes (doc/operator-api.md) ---- */
+
+/* Messages waiting for this box's receipt: the gateway holds the keys
+ * that sign them. */
+static int opapi_pending_receipts(struct opapi_call *c)
+{
+	char (*ids)[CORE_UUID_LEN] = NULL;
+	struct core_error ce;
+	size_t n = 0;
+	json_t *list;
+
+	if (opapi_need_own(c, "boxId") < 0)
+		return -1;
+	if (core_pending_receipts(c->svc->core, c->box, &ids, &n, &ce) < 0)
+		return opapi_core_fail(&c->err, &ce);
+	list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, json_string(ids[i]));
+	free(ids);
+	c->out = json_pack("{s:o}", "MessageIds", list);
+	return 0;
+}
+
+static int opapi_find_client_id(struct opapi_call *c)
+{
+	const char *cid;
+	char id[CORE_UUID_LEN];
+	struct core_error ce;
+
+	if (opapi_need_own(c, "boxId") < 0 ||
+	    opapi_need(c, "clientMessageId", &cid) < 0)
+		return -1;
+	if (core_find_by_client_id(c->svc->core, c->box, cid, id, &ce) < 0)
+		return opapi_core_fail(&c->err, &ce);
+	c->out = json_pack("{s:s}", "MessageId", id);
+	return 0;
+}
+
+/* Archive and delete marks are the box's own view of a message. */
+static int opapi_set_flag(struct opapi_call *c)
+{
+	const char *id, *flag, *value;
+	char op_id[CORE_OP_ID_MAX];
+	struct core_error ce;
+	int on, ret;
+
+	if (opapi_need_own(c, "boxId") < 0 ||
+	    opapi_need(c, "messageId", &id) < 0 ||
+	    opapi_need(c, "flag", &flag) < 0 ||
+	    opapi_need(c, "value", &value) < 0)
+		return -1;
+	on = strcmp(value, "true") == 0;
+	if ((!on && strcmp(value, "false") != 0) ||
+	    (strcmp(flag, "archived") != 0 && strcmp(flag, "deleted") != 0))
+		return opapi_fail(&c->err, 400, "Http.BadRequest",
+				  "flag: archived|deleted, value: true|false");
+	opapi_op_id(c, op_id);
+	ret = strcmp(flag, "archived") == 0 ?
+	      core_set_archived(c->svc->core, c->box, id, on, op_id, &ce) :
+	      core_set_deleted(c->svc->core, c->box, id, on, op_id, &ce);
+	if (ret < 0)
+		return opapi_core_fail(&c->err, &ce);
+	c->out = json_object();
+	return 0;
+}
+
+/* A user's certificate, so that counteragents can encrypt to the box. */
+static int opapi_add_cert(struct opapi_call *c)
+{
+	const char *pem = json_string_value(json_object_get(c->body,
+							    "CertificatePem"));
+	char op_id[CORE_OP_ID_MAX];
+	struct core_error ce;
+
+	if (opapi_need_own(c, "boxId") < 0)
+		return -1;
+	if (pem == NULL)
+		return opapi_fail(&c->err, 400, "Http.BadRequest",
+				  "Нужен CertificatePem / CertificatePem is "
+				  "required");
+	opapi_op_id(c, op_id);
+	if (core_add_box_cert(c->svc->core, c->box, pem, op_id, &ce) < 0)
+		return opapi_core_fail(&c->err, &ce);
+	c->out = json_object();
 	return 0;
 }
 
@@ -584,6 +674,10 @@ static const struct opapi_route {
 	{ OPAPI_GET, "/V6/GetMessage", opapi_get_message },
 	{ OPAPI_GET, "/V4/GetEntityContent", opapi_get_content },
 	{ OPAPI_GET, "/V2/GetCounteragentCertificates", opapi_get_certs },
+	{ OPAPI_GET, "/V1/GetPendingReceipts", opapi_pending_receipts },
+	{ OPAPI_GET, "/V1/FindMessageByClientId", opapi_find_client_id },
+	{ OPAPI_POST, "/V1/SetMessageFlag", opapi_set_flag },
+	{ OPAPI_POST, "/V1/AddBoxCertificate", opapi_add_cert },
 };
 
 static const struct opapi_route *opapi_route(const char *path, int *known_r)

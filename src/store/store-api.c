@@ -9,6 +9,7 @@
 #include "store/store-sql.h"
 #include "store/store-util.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -108,4 +109,65 @@ int store_api_token_list(struct store *s, const char *box_id,
 	}
 	store_unlock(s);
 	return ret;
+}
+
+/* ---- the other way: this gateway's tokens at a remote operator ---- */
+
+int store_op_token_set(struct store *s, const char *box_id,
+		       const unsigned char *sealed, size_t len)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, "INSERT OR REPLACE INTO op_remote_tokens "
+			"(box_id, sealed) VALUES (?, ?)");
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, box_id, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, sealed, (int)len, SQLITE_STATIC);
+		ret = store_step_done(s, st, "operator token set");
+	}
+	store_unlock(s);
+	return ret;
+}
+
+int store_op_token_get(struct store *s, const char *box_id,
+		       unsigned char **sealed_r, size_t *len_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*sealed_r = NULL;
+	*len_r = 0;
+	store_lock(s);
+	st = store_stmt(s, box_id != NULL ?
+			"SELECT sealed, box_id FROM op_remote_tokens WHERE box_id = ?" :
+			"SELECT sealed, box_id FROM op_remote_tokens ORDER BY box_id LIMIT 1");
+	if (st != NULL) {
+		if (box_id != NULL)
+			sqlite3_bind_text(st, 1, box_id, -1, SQLITE_STATIC);
+		ret = store_step_row(s, st, "operator token get");
+		if (ret == STORE_OK)
+			*sealed_r = store_col_blob(st, 0, len_r);
+		sqlite3_reset(st);
+	}
+	store_unlock(s);
+	return ret;
+}
+
+static void store_op_token_fill(struct sqlite3_stmt *st, void *item)
+{
+	snprintf(item, STORE_BOX_ID_MAX, "%s", store_col_text(st, 0));
+}
+
+int store_op_token_boxes(struct store *s, char (**ids_r)[STORE_BOX_ID_MAX],
+			 size_t *n_r)
+{
+	static const struct store_rows rows = {
+		STORE_BOX_ID_MAX, store_op_token_fill, NULL,
+	};
+
+	return store_select_list(s, "SELECT box_id FROM op_remote_tokens "
+				 "ORDER BY box_id", NULL, 0, &rows,
+				 (void **)ids_r, n_r, "operator token boxes");
 }

@@ -248,6 +248,12 @@ static const struct store_migration store_migrations[] = {
 	      "  label TEXT,"
 	      "  created INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),"
 	      "  revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))"
+	      ");"
+	      /* the other way: a gateway's tokens at a remote operator
+	       * (core-http.c), sealed under the node key */
+	      "CREATE TABLE IF NOT EXISTS op_remote_tokens ("
+	      "  box_id TEXT PRIMARY KEY,"
+	      "  sealed BLOB NOT NULL"
 	      ");" },
 	{ 0, NULL }
 };

@@ -241,6 +241,17 @@ int store_api_token_revoke(struct store *s, int64_t id);
 int store_api_token_list(struct store *s, const char *box_id,
 			 store_api_token_cb *cb, void *ctx);
 
+/* A gateway's tokens at a remote operator (the http driver), sealed under
+ * the node key by the core; one per box.  box_id NULL in get: any one
+ * (for calls that act for no box).  Boxes: oldest id first. */
+#define STORE_BOX_ID_MAX 48
+int store_op_token_set(struct store *s, const char *box_id,
+		       const unsigned char *sealed, size_t len);
+int store_op_token_get(struct store *s, const char *box_id,
+		       unsigned char **sealed_r, size_t *len_r);
+int store_op_token_boxes(struct store *s, char (**ids_r)[STORE_BOX_ID_MAX],
+			 size_t *n_r);
+
 /* Node-level key/value pairs (table settings_kv). */
 int store_kv_get(struct store *s, const char *key, char **value_r);
 int store_kv_set(struct store *s, const char *key, const char *value);
