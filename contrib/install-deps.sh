@@ -11,7 +11,7 @@ set -eu
 # machine without it cannot link (found by contrib/chroot-test.sh).
 PKGS="meson ninja-build pkg-config gcc libc6-dev libdpkg-perl
 libetpan-dev libcurl4-gnutls-dev libssl-dev openssl libsqlite3-dev sqlite3
-libxml2-dev libxml2-utils libconfig-dev libevent-dev libengine-gost-openssl
+libxml2-dev libxml2-utils libconfig-dev libevent-dev libjansson-dev libengine-gost-openssl
 libzip-dev
 python3 curl swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
 mutt neomutt isync tmux valgrind clang libclang-rt-14-dev

@@ -18,6 +18,8 @@ BUILD=${EDOMAIL_BUILD_DIR:-$SRC/build}
 : "${DEMO_PLAINTEXT_LOOPBACK:=false}"
 # Thunderbird's autoconfig over HTTP (0 = off; the tests turn it on).
 : "${DEMO_AUTOCONFIG_PORT:=1880}"
+# The operator API over HTTPS (doc/operator-api.md; 0 = off).
+: "${DEMO_API_PORT:=1844}"
 
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
@@ -35,7 +37,9 @@ server:
 };
 tls: { cert = "tls.crt"; key = "tls.key"; };
 store: { path = "edomail.db"; node_key = "node.key"; };
-operator: { driver = "local"; prefix = "2ED"; dir = "operator"; };
+# The operator API: https://127.0.0.1:$DEMO_API_PORT/ (port 0: off).
+operator: { driver = "local"; prefix = "2ED"; dir = "operator";
+            api = { address = "127.0.0.1"; port = $DEMO_API_PORT; }; };
 folders: { language = "$DEMO_LANGUAGE"; };
 log: { level = "info"; };
 # "Add Mail Account" finds the settings at
@@ -128,6 +132,7 @@ DEMO_IMAPS_PORT=$DEMO_IMAPS_PORT
 DEMO_SUBMISSION_PORT=$DEMO_SUBMISSION_PORT
 DEMO_SUBMISSIONS_PORT=$DEMO_SUBMISSIONS_PORT
 DEMO_AUTOCONFIG_PORT=$DEMO_AUTOCONFIG_PORT
+DEMO_API_PORT=$DEMO_API_PORT
 DEMO_PASSWORD=$DEMO_PASSWORD
 ROMASHKA_INN=$R_INN
 LUTIK_INN=$L_INN

@@ -438,6 +438,18 @@ int core_refusal_build(struct core *core, const char *cert_pem,
 		       const char *doc_id, const char *reason,
 		       unsigned char **xml_r, size_t *len_r, char **name_r,
 		       struct core_error *err);
+/* A gateway node (operator.driver "http"): attaches an organization
+ * registered at the operator (query: participant id, ИНН or ИНН.КПП) with
+ * its operator API token, which is checked by using it and then kept
+ * sealed under the node key.  box_r: the organization as the operator
+ * knows it.  INVALID with the embedded operator. */
+int core_attach_box(struct core *core, const char *query, const char *token,
+		    struct core_box *box_r, struct core_error *err);
+/* Messages of box_id waiting for its receipt (the operator API serves
+ * this to gateway nodes); none when the driver does not track them. */
+int core_pending_receipts(struct core *core, const char *box_id,
+			  char (**ids_r)[CORE_UUID_LEN], size_t *n_r,
+			  struct core_error *err);
 
 /* ---- private keys (core-keys.c): the one place a stored key is opened ---- */
 

@@ -64,6 +64,10 @@ static const struct settings_key settings_keys[] = {
 	{ "operator", "name", SETTINGS_KEY_STRING, S(operator_name), 0, 0 },
 	{ "operator", "inn", SETTINGS_KEY_STRING, S(operator_inn), 0, 0 },
 	{ "operator", "dir", SETTINGS_KEY_PATH, S(operator_dir), 0, 0 },
+	{ "operator", "api", SETTINGS_KEY_LISTEN, S(operator_api), 0, 0 },
+	{ "operator", "url", SETTINGS_KEY_STRING, S(operator_url), 0, 0 },
+	{ "operator", "ca", SETTINGS_KEY_PATH, S(operator_ca), 0, 0 },
+	{ "operator", "timeout", SETTINGS_KEY_INT, S(operator_timeout), 1, 600 },
 
 	{ "folders", "language", SETTINGS_KEY_STRING, S(folders_language), 0, 0 },
 
@@ -175,6 +179,7 @@ void settings_defaults(struct settings *set)
 	set->operator_name = xstrdup("Оператор ЭДО edomail");
 	set->operator_inn = xstrdup("7700000016");
 	set->operator_dir = xstrdup("operator");
+	set->operator_timeout = 30;
 
 	set->folders_language = xstrdup("ru");
 
@@ -216,6 +221,9 @@ void settings_free(struct settings *set)
 	free(set->imaps.address);
 	free(set->submission.address);
 	free(set->submissions.address);
+	free(set->operator_api.address);
+	free(set->operator_url);
+	free(set->operator_ca);
 	free(set->autoconfig.address);
 	free(set->autoconfig_host);
 	free(set->tls_cert);
@@ -547,6 +555,12 @@ static int settings_check_operator(struct settings_ctx *ctx, config_t *cfg)
 				"operator.driver: неверное имя \"%s\" / bad name \"%s\"",
 				set->operator_driver, set->operator_driver);
 	}
+	if (strcmp(set->operator_driver, "http") == 0 &&
+	    (set->operator_url == NULL ||
+	     strncmp(set->operator_url, "https://", 8) != 0))
+		return settings_fail(ctx, settings_where(cfg, "operator.url"),
+			"operator.url: для драйвера http нужен адрес https://... / "
+			"the http driver needs an https://... URL");
 	if (!settings_digits(set->operator_inn, 10, 12))
 		return settings_fail(ctx, settings_where(cfg, "operator.inn"),
 			"operator.inn: ИНН — 10 или 12 цифр / ИНН must be 10 or 12 digits");

@@ -38,6 +38,10 @@ struct settings {
 	char *operator_name;	/* shown in confirmations */
 	char *operator_inn;	/* operator's own ИНН for FNS XML */
 	char *operator_dir;	/* operator's key and certificate live here */
+	struct settings_listen operator_api;	/* HTTPS operator API; off unless set */
+	char *operator_url;	/* driver "http": the operator API's base URL */
+	char *operator_ca;	/* its TLS CA bundle; NULL: the system's */
+	int operator_timeout;	/* seconds for one HTTP call */
 
 	/* folders */
 	char *folders_language;	/* "ru" | "en" */

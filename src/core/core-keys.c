@@ -71,7 +71,7 @@ static void core_key_wipe(char **pem)
 
 /* The node key, read once: -1 when it cannot be read (then no stored key
  * opens, and the caller says so). */
-static int core_node_key(struct core *core, unsigned char key_r[32])
+int core_node_key(struct core *core, unsigned char key_r[32])
 {
 	char *error = NULL;
 	int ret;

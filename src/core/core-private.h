@@ -44,6 +44,13 @@ struct core {
 /* core-keys.c: wipes and frees every cached signer (core_close). */
 void core_signers_flush(struct core *core);
 
+/* core-keys.c: the node key (read once); -1 when unusable. */
+int core_node_key(struct core *core, unsigned char key_r[32]);
+/* core-http.c: org attach on a gateway node (core_attach_box). */
+int core_http_attach(struct core *core, const char *query, const char *token,
+		     struct core_box *box_r, struct core_error *err);
+extern const struct core_driver core_driver_http;
+
 /* Drivers call this after a commit, once per box concerned. */
 void core_notify_box(struct core *core, const char *box_id);
 /* Sets *err and returns -1. */

@@ -19,44 +19,19 @@
 /* NULL-terminated, looked up by settings->operator_driver. */
 static const struct core_driver *const core_drivers[] = {
 	&core_driver_local,
+	&core_driver_http,
 	NULL,
 };
 
+/* The names live in edo/, which the JSON of the operator API shares. */
 const char *core_ca_status_name(enum core_ca_status st)
 {
-	switch (st) {
-	case CORE_CA_NOT_IN_LIST: return "NotInCounteragentList";
-	case CORE_CA_IS_MY: return "IsMyCounteragent";
-	case CORE_CA_INVITES_ME: return "InvitesMe";
-	case CORE_CA_IS_INVITED_BY_ME: return "IsInvitedByMe";
-	case CORE_CA_REJECTS_ME: return "RejectsMe";
-	case CORE_CA_IS_REJECTED_BY_ME: return "IsRejectedByMe";
-	}
-	return "UnknownCounteragentStatus";
+	return edo_ca_status_name(st);
 }
 
 const char *core_event_type_name(enum core_event_type t)
 {
-	switch (t) {
-	case CORE_EV_INVITATION_IN: return "InvitationIn";
-	case CORE_EV_INVITATION_OUT: return "InvitationOut";
-	case CORE_EV_INVITATION_ACCEPTED: return "InvitationAccepted";
-	case CORE_EV_INVITATION_REJECTED: return "InvitationRejected";
-	case CORE_EV_INVITATION_WITHDRAWN: return "InvitationWithdrawn";
-	case CORE_EV_MESSAGE_IN: return "MessageIn";
-	case CORE_EV_MESSAGE_OUT: return "MessageOut";
-	case CORE_EV_DELIVERED: return "Delivered";
-	case CORE_EV_RECEIPT: return "Receipt";
-	case CORE_EV_CONFIRMATION: return "Confirmation";
-	case CORE_EV_ARCHIVED: return "Archived";
-	case CORE_EV_DELETED: return "Deleted";
-	case CORE_EV_RESTORED: return "Restored";
-	case CORE_EV_FAILED: return "Failed";
-	case CORE_EV_SIGN_REQUESTED: return "SignatureRequested";
-	case CORE_EV_SIGNED: return "Signed";
-	case CORE_EV_REFUSED: return "SignatureRefused";
-	}
-	return "Unknown";
+	return edo_event_type_name(t);
 }
 
 const char *core_doc_state_name(enum core_doc_state st)
@@ -153,8 +128,8 @@ int core_open(const struct settings *set, struct store *store,
 	}
 	if (drv == NULL)
 		return core_error_set(err, CORE_ERR_INVALID,
-			"operator.driver: неизвестный драйвер «%s» (есть: local) / "
-			"unknown driver \"%s\" (known: local)", name, name);
+			"operator.driver: неизвестный драйвер «%s» (есть: local, http) / "
+			"unknown driver \"%s\" (known: local, http)", name, name);
 	core = xcalloc(1, sizeof(*core));
 	core->set = set;
 	core->store = store;
@@ -638,4 +613,33 @@ int core_prepare(struct core *core, struct core_error *err)
 	if (core->driver->prepare == NULL)
 		return 0;
 	return core->driver->prepare(core, err);
+}
+
+int core_attach_box(struct core *core, const char *query, const char *token,
+		    struct core_box *box_r, struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (core->driver != &core_driver_http)
+		return core_error_set(err, CORE_ERR_INVALID,
+			"Подключают организации только на узле-шлюзе "
+			"(operator.driver = \"http\") / only a gateway node "
+			"(operator.driver = \"http\") attaches organizations");
+	if (query == NULL || token == NULL || token[0] == '\0' ||
+	    strlen(token) > 200 || strpbrk(token, " \r\n") != NULL)
+		return core_error_set(err, CORE_ERR_INVALID,
+			"Нужны организация и ключ доступа / an organization and "
+			"a token are needed");
+	return core_http_attach(core, query, token, box_r, err);
+}
+
+int core_pending_receipts(struct core *core, const char *box_id,
+			  char (**ids_r)[CORE_UUID_LEN], size_t *n_r,
+			  struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	*ids_r = NULL;
+	*n_r = 0;
+	if (core->driver->pending_receipts == NULL)
+		return 0;
+	return core->driver->pending_receipts(core, box_id, ids_r, n_r, err);
 }

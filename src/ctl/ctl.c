@@ -25,6 +25,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "org add", ctl_cmd_org_add,
 	  "--name NAME --inn INN [--kpp KPP] [--short SHORT] [--test] "
 	  "[--cert FILE.pem|FILE.p12 [--key FILE] [--password P]]" },
+	{ "org attach", ctl_cmd_org_attach,
+	  "ORG --token-file FILE|- [--short-name NAME]" },
 	{ "org list", ctl_cmd_org_list, "" },
 	{ "org show", ctl_cmd_org_show, "ORG" },
 	{ "org policy", ctl_cmd_org_policy, "ORG --encrypt on|off" },
@@ -70,6 +72,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "doc list", ctl_cmd_doc_list,
 	  "ORG [--state waiting|signed|refused|receipt-missing]" },
 	{ "status", ctl_cmd_status, "" },
+	{ "api token", ctl_cmd_api_token, "ORG [--label TEXT]" },
+	{ "api tokens", ctl_cmd_api_tokens, "[ORG]" },
+	{ "api revoke", ctl_cmd_api_revoke, "ID" },
 };
 
 #define CTL_N_CMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

@@ -78,6 +78,10 @@ int ctl_cmd_poa_import(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_poa_list(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_poa_revoke(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_poa_make(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_api_token(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_api_tokens(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_api_revoke(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_org_attach(struct ctl *ctl, int argc, char **argv);
 
 int ctl_cmd_org_add(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_org_list(struct ctl *ctl, int argc, char **argv);

@@ -9,6 +9,7 @@
 #include "lib/util.h"
 #include "lib/worker.h"
 #include "mailbox/mailbox.h"
+#include "opapi/opapi.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
 #include <edomail/core.h>
@@ -66,6 +67,7 @@ struct daemon_ctx {
 	struct conn_registry *conns;	/* both servers' connections */
 	struct daemon_listener listeners[4];
 	struct daemon_autoconfig *autoconfig;	/* HTTP; NULL when off */
+	struct opapi_server *api;		/* operator API; NULL when off */
 	struct event *sig_term, *sig_int, *sig_pipe, *sig_hup;
 	struct event *notify_ev;
 	struct event *poll_ev;
@@ -593,6 +595,7 @@ static void daemon_reload(struct daemon_ctx *d)
 	log_set_level(level_from_name(d->live->log_level, d->debug));
 	imap_server_reload(d->imap, tls);
 	smtp_server_reload(d->smtp, tls);
+	opapi_server_reload(d->api, tls);
 	SSL_CTX_free(d->tls);
 	d->tls = tls;
 	daemon_fd_limit(d);
@@ -690,6 +693,10 @@ static int daemon_open(struct daemon_ctx *d)
 	d->autoconfig = daemon_autoconfig_new(d->base, set, &ac_failed);
 	if (ac_failed)
 		return -1;
+	d->api = opapi_server_new(d->base, set, d->core, d->store, d->tls,
+				  d->workers, &ac_failed);
+	if (ac_failed)
+		return -1;
 	return 0;
 }
 
@@ -701,6 +708,8 @@ static void daemon_close(struct daemon_ctx *d)
 	memset(d->listeners, 0, sizeof(d->listeners));
 	daemon_autoconfig_free(d->autoconfig);
 	d->autoconfig = NULL;
+	/* Before the pools: a reply still queued finds its request gone. */
+	opapi_server_free(&d->api);
 	if (d->accept_resume_ev != NULL)
 		event_free(d->accept_resume_ev);
 	d->accept_resume_ev = NULL;

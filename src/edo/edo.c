@@ -209,3 +209,41 @@ char *edo_base64(const unsigned char *data, size_t len)
 	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
 	return out;
 }
+
+/* Diadoc's names of counteragent statuses and our event types (core.h). */
+const char *edo_ca_status_name(enum core_ca_status st)
+{
+	switch (st) {
+	case CORE_CA_NOT_IN_LIST: return "NotInCounteragentList";
+	case CORE_CA_IS_MY: return "IsMyCounteragent";
+	case CORE_CA_INVITES_ME: return "InvitesMe";
+	case CORE_CA_IS_INVITED_BY_ME: return "IsInvitedByMe";
+	case CORE_CA_REJECTS_ME: return "RejectsMe";
+	case CORE_CA_IS_REJECTED_BY_ME: return "IsRejectedByMe";
+	}
+	return "UnknownCounteragentStatus";
+}
+
+const char *edo_event_type_name(enum core_event_type t)
+{
+	switch (t) {
+	case CORE_EV_INVITATION_IN: return "InvitationIn";
+	case CORE_EV_INVITATION_OUT: return "InvitationOut";
+	case CORE_EV_INVITATION_ACCEPTED: return "InvitationAccepted";
+	case CORE_EV_INVITATION_REJECTED: return "InvitationRejected";
+	case CORE_EV_INVITATION_WITHDRAWN: return "InvitationWithdrawn";
+	case CORE_EV_MESSAGE_IN: return "MessageIn";
+	case CORE_EV_MESSAGE_OUT: return "MessageOut";
+	case CORE_EV_DELIVERED: return "Delivered";
+	case CORE_EV_RECEIPT: return "Receipt";
+	case CORE_EV_CONFIRMATION: return "Confirmation";
+	case CORE_EV_ARCHIVED: return "Archived";
+	case CORE_EV_DELETED: return "Deleted";
+	case CORE_EV_RESTORED: return "Restored";
+	case CORE_EV_FAILED: return "Failed";
+	case CORE_EV_SIGN_REQUESTED: return "SignatureRequested";
+	case CORE_EV_SIGNED: return "Signed";
+	case CORE_EV_REFUSED: return "SignatureRefused";
+	}
+	return "Unknown";
+}

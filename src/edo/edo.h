@@ -32,6 +32,9 @@ long edo_utf8_chars(const char *s);
 /* ---- the data types of <edomail/core.h> ---- */
 
 void edo_entity_clear(struct core_entity *ent);
+/* core_ca_status_name and core_event_type_name. */
+const char *edo_ca_status_name(enum core_ca_status st);
+const char *edo_event_type_name(enum core_event_type t);
 void edo_entities_free(struct core_entity *ents, size_t n);
 void edo_message_free(struct core_message **msg);
 void edo_counteragents_free(struct core_counteragent *cas, size_t n);

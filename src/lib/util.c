@@ -443,3 +443,32 @@ fail:
 	free(out);
 	return -1;
 }
+
+/* Standard base64 without line breaks (the JSON of the operator API). */
+char *util_base64(const unsigned char *data, size_t len)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1), *o = out;
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		*o++ = tab[data[i] >> 2];
+		*o++ = tab[((data[i] & 3) << 4) | (data[i + 1] >> 4)];
+		*o++ = tab[((data[i + 1] & 15) << 2) | (data[i + 2] >> 6)];
+		*o++ = tab[data[i + 2] & 63];
+	}
+	if (i < len) {
+		*o++ = tab[data[i] >> 2];
+		if (i + 1 < len) {
+			*o++ = tab[((data[i] & 3) << 4) | (data[i + 1] >> 4)];
+			*o++ = tab[(data[i + 1] & 15) << 2];
+		} else {
+			*o++ = tab[(data[i] & 3) << 4];
+			*o++ = '=';
+		}
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}

@@ -71,5 +71,7 @@ void util_vformat_error(char *buf, size_t size, const char *fmt, va_list ap)
  * end, anything else refused (-1).  *out_r is freed by the caller. */
 int util_unbase64(const char *s, size_t len, unsigned char **out_r,
 		  size_t *out_len_r);
+/* Standard base64 of len bytes, no line breaks, NUL-terminated. */
+char *util_base64(const unsigned char *data, size_t len);
 
 #endif

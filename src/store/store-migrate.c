@@ -306,6 +306,22 @@ static const struct store_migration store_migrations[] = {
 	      "  (SELECT 1 FROM mb_blobs b WHERE (b.edo_key LIKE 'message:%:decrypted'"
 	      "   OR b.edo_key LIKE 'message:%:encrypted') AND NOT EXISTS"
 	      "   (SELECT 1 FROM mb_sealed_blobs z WHERE z.blob_id = b.id));" },
+	/* Version 16: bearer tokens of the operator API (store-api.c), only
+	 * their SHA-256; a revoked token stays listed for the audit. */
+	{ 16, "CREATE TABLE IF NOT EXISTS api_tokens ("
+	      "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	      "  box_id TEXT NOT NULL,"
+	      "  token_hash BLOB NOT NULL UNIQUE,"
+	      "  label TEXT,"
+	      "  created INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),"
+	      "  revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))"
+	      ");"
+	      /* the other way: a gateway's tokens at a remote operator
+	       * (core-http.c), sealed under the node key */
+	      "CREATE TABLE IF NOT EXISTS op_remote_tokens ("
+	      "  box_id TEXT PRIMARY KEY,"
+	      "  sealed BLOB NOT NULL"
+	      ");" },
 	{ 0, NULL }
 };
 

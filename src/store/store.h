@@ -252,6 +252,40 @@ int store_poa_revoke(struct store *s, const char *number, int64_t at,
  * revoked, 0 imported here and not revoked, -1 unknown here. */
 int store_poa_state(struct store *s, const char *number,
 		    const char *principal_inn, int *state_r);
+/* Bearer tokens of the operator API (store-api.c): only their SHA-256.
+ * store_api_token_box: the box of a live token, STORE_ERR_NOTFOUND for an
+ * unknown or revoked one. */
+#define STORE_API_HASH_LEN 32
+struct store_api_token {
+	int64_t id;
+	const char *box_id;	/* valid during the callback only */
+	const char *label;
+	int64_t created;
+	int revoked;
+};
+typedef int store_api_token_cb(const struct store_api_token *t, void *ctx);
+int store_api_token_add(struct store *s, const char *box_id,
+			const unsigned char hash[STORE_API_HASH_LEN],
+			const char *label, int64_t *id_r);
+int store_api_token_box(struct store *s,
+			const unsigned char hash[STORE_API_HASH_LEN],
+			char *box_id_r, size_t box_id_size);
+int store_api_token_revoke(struct store *s, int64_t id);
+/* Every token (box_id NULL) or one box's, oldest first; cb returns
+ * non-zero to stop. */
+int store_api_token_list(struct store *s, const char *box_id,
+			 store_api_token_cb *cb, void *ctx);
+
+/* A gateway's tokens at a remote operator (the http driver), sealed under
+ * the node key by the core; one per box.  box_id NULL in get: any one
+ * (for calls that act for no box).  Boxes: oldest id first. */
+#define STORE_BOX_ID_MAX 48
+int store_op_token_set(struct store *s, const char *box_id,
+		       const unsigned char *sealed, size_t len);
+int store_op_token_get(struct store *s, const char *box_id,
+		       unsigned char **sealed_r, size_t *len_r);
+int store_op_token_boxes(struct store *s, char (**ids_r)[STORE_BOX_ID_MAX],
+			 size_t *n_r);
 
 /* Node-level key/value pairs (table settings_kv). */
 int store_kv_get(struct store *s, const char *key, char **value_r);

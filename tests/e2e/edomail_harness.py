@@ -101,6 +101,7 @@ def demo_env(build, ports, language="ru", **extra):
         "DEMO_PASSWORD": PASSWORD,
         # off unless a test asks for it (extra DEMO_AUTOCONFIG_PORT)
         "DEMO_AUTOCONFIG_PORT": "0",
+        "DEMO_API_PORT": "0",
     })
     env.update(extra)
     return env

@@ -1,0 +1,1091 @@
+/* The "http" driver: the operator's API over HTTPS (doc/operator-api.md)
+ * with libcurl, the JSON of edo/edo-json.c.  A gateway-only node keeps its
+ * own mailbox store and users; the operator is elsewhere.
+ *
+ * - Every call acts as one box with that box's bearer token, attached by
+ *   `edomailctl org attach` and kept sealed under the node key
+ *   (op_remote_tokens); calls that act for no box (finding an
+ *   organization) use any attached token.
+ * - Every state-changing call carries the core's operation id as
+ *   `operationId`, so a retry after a timeout or a dropped connection is
+ *   the same operation at the operator.  Failed connections and 5xx are
+ *   retried (three tries); what still fails is CORE_ERR_TEMP, which SMTP
+ *   answers with 451.
+ * - core_apply cannot be one transaction across the network: each op is
+ *   applied in order, idempotent by its op id; on a failure the caller's
+ *   retry with the same ids completes the rest (doc/operator-api.md).
+ * - Events: a thread (started by core_prepare, which the daemon calls and
+ *   edomailctl does not) reads each attached box's GetNewEvents after the
+ *   last key it saw and wakes the daemon for boxes with news; the mailbox
+ *   sync keeps its own cursor per box in its store, so a restart neither
+ *   loses nor repeats an event. */
+#include "core/core-private.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <jansson.h>
+
+#include "config/config.h"
+#include "crypto/crypto.h"
+#include "edo/edo-json.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "store/store.h"
+
+#define HTTP_TRIES 3
+#define HTTP_MAX_RESPONSE (256 * 1024 * 1024)
+#define HTTP_POOL 8			/* idle curl handles kept */
+#define HTTP_FOLLOW_MS 250		/* event log poll interval */
+#define HTTP_TOKEN_MAX 256
+
+struct http_cursor {
+	char box[CORE_ID_MAX];
+	char key[CORE_KEY_LEN];
+};
+
+struct http_ctx {
+	char *url;			/* without a trailing slash */
+	char *ca;
+	long timeout;
+	pthread_mutex_t lock;		/* handles and cursors */
+	CURL *idle[HTTP_POOL];
+	size_t n_idle;
+	/* the follower thread */
+	pthread_t follower;
+	int following;
+	int stop;
+	pthread_cond_t wake;
+	struct http_cursor *cursors;
+	size_t n_cursors;
+};
+
+static struct http_ctx *http_ctx(struct core *core)
+{
+	return core->driver_ctx;
+}
+
+/* ---- tokens ---- */
+
+static int http_token_seal(struct core *core, const char *box_id,
+			   const char *token, struct core_error *err)
+{
+	unsigned char key[32], *sealed = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (core_node_key(core, key) < 0)
+		return core_error_set(err, CORE_ERR_TEMP,
+			"Ключ узла недоступен / the node key is unusable");
+	ret = crypto_seal(key, (const unsigned char *)token, strlen(token),
+			  &sealed, &len);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (ret < 0)
+		return core_error_set(err, CORE_ERR_TEMP, "seal failed");
+	ret = store_op_token_set(core->store, box_id, sealed, len);
+	free(sealed);
+	return ret == STORE_OK ? 0 : core_error_set(err, CORE_ERR_TEMP,
+		"Ключ доступа не сохранён / token not stored");
+}
+
+/* The clear token of box_id (NULL: any), in token_r. */
+static int http_token(struct core *core, const char *box_id,
+		      char token_r[HTTP_TOKEN_MAX], struct core_error *err)
+{
+	unsigned char key[32], *sealed = NULL, *clear = NULL;
+	size_t len = 0, clen = 0;
+	char *error = NULL;
+	int ret;
+
+	ret = store_op_token_get(core->store, box_id, &sealed, &len);
+	if (ret == STORE_ERR_NOTFOUND)
+		return core_error_set(err, CORE_ERR_PERM,
+			"Организация %s не подключена к оператору: edomailctl org "
+			"attach / organization %s is not attached to the operator: "
+			"edomailctl org attach", box_id != NULL ? box_id : "",
+			box_id != NULL ? box_id : "");
+	if (ret != STORE_OK || core_node_key(core, key) < 0) {
+		free(sealed);
+		return core_error_set(err, CORE_ERR_TEMP,
+			"Ключ доступа к оператору не читается / the operator "
+			"token cannot be read");
+	}
+	ret = crypto_unseal(key, sealed, len, &clear, &clen, &error);
+	OPENSSL_cleanse(key, sizeof(key));
+	free(sealed);
+	free(error);
+	if (ret < 0 || clen == 0 || clen >= HTTP_TOKEN_MAX) {
+		free(clear);
+		return core_error_set(err, CORE_ERR_TEMP,
+			"Ключ доступа к оператору не открывается / the operator "
+			"token does not open");
+	}
+	memcpy(token_r, clear, clen);
+	token_r[clen] = '\0';
+	OPENSSL_cleanse(clear, clen);
+	free(clear);
+	return 0;
+}
+
+/* ---- one HTTP call ---- */
+
+static CURL *http_handle_take(struct http_ctx *h)
+{
+	CURL *c = NULL;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->n_idle > 0)
+		c = h->idle[--h->n_idle];
+	pthread_mutex_unlock(&h->lock);
+	if (c == NULL)
+		c = curl_easy_init();
+	else
+		curl_easy_reset(c);
+	return c;
+}
+
+/* Kept for its open connection (keep-alive to the operator). */
+static void http_handle_give(struct http_ctx *h, CURL *c)
+{
+	pthread_mutex_lock(&h->lock);
+	if (h->n_idle < HTTP_POOL) {
+		h->idle[h->n_idle++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (c != NULL)
+		curl_easy_cleanup(c);
+}
+
+struct http_resp {
+	struct buf body;
+	char error_code[64];
+	long retry_after;
+	int too_big;
+};
+
+static size_t http_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct http_resp *r = arg;
+
+	if (r->body.len + size * n > HTTP_MAX_RESPONSE) {
+		r->too_big = 1;
+		return 0;
+	}
+	buf_append(&r->body, p, size * n);
+	return size * n;
+}
+
+static size_t http_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct http_resp *r = arg;
+	size_t len = size * n;
+
+	if (len > 19 && strncasecmp(p, "X-Diadoc-ErrorCode:", 19) == 0)
+		snprintf(r->error_code, sizeof(r->error_code), "%.*s",
+			 (int)strcspn(p + 19 + strspn(p + 19, " "), "\r\n"),
+			 p + 19 + strspn(p + 19, " "));
+	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0)
+		r->retry_after = strtol(p + 12, NULL, 10);
+	return len;
+}
+
+/* The operator's answer other than 200 as the core's error classes; its
+ * body is already "Русский / English". */
+static int http_fail(long status, const struct http_resp *r,
+		     struct core_error *err)
+{
+	enum core_error_class cls = CORE_ERR_TEMP;
+	const char *text = r->body.len > 0 ? (const char *)r->body.data : "";
+
+	switch (status) {
+	case 400: cls = CORE_ERR_INVALID; break;
+	case 401: case 403: cls = CORE_ERR_PERM; break;
+	case 404: cls = CORE_ERR_NOTFOUND; break;
+	case 409: cls = CORE_ERR_CONFLICT; break;
+	}
+	return core_error_set(err, cls, "Оператор (%ld %s): %.*s", status,
+			      r->error_code, (int)strcspn(text, "\n"), text);
+}
+
+struct http_req {
+	const char *box;		/* whose token; NULL: any */
+	const char *token;		/* this token instead (org attach) */
+	int post;
+	const char *path;		/* "/V3/PostMessage" */
+	const char *query;		/* already escaped, may be NULL */
+	json_t *body;			/* POST */
+	int raw;			/* keep the bytes, do not parse JSON */
+};
+
+/* One attempt: 0 with the HTTP status in *status_r, -1 on a transport
+ * failure (text in err). */
+static int http_once(struct http_ctx *h, CURL *c, const char *url,
+		     struct curl_slist *hdrs, const char *body,
+		     struct http_resp *r, long *status_r,
+		     struct core_error *err)
+{
+	CURLcode rc;
+
+	buf_reset(&r->body);
+	r->error_code[0] = '\0';
+	r->retry_after = 0;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, h->timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, http_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	if (h->ca != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)strlen(body));
+	}
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK)
+		return core_error_set(err, CORE_ERR_TEMP,
+			"Оператор недоступен (%s): письмо не отправлено, повторите "
+			"позже / the operator is unreachable (%s): nothing was "
+			"sent, try again later", curl_easy_strerror(rc),
+			curl_easy_strerror(rc));
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status_r);
+	return 0;
+}
+
+static void http_pause(int attempt, long retry_after)
+{
+	long ms = retry_after > 0 ? retry_after * 1000 : 200L << (attempt * 2);
+	struct timespec ts;
+
+	if (ms > 5000)
+		ms = 5000;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+/* The call with retries; on 200 *out_r (JSON) or *raw_r (bytes). */
+static int http_call(struct core *core, const struct http_req *q,
+		     json_t **out_r, struct buf *raw_r, struct core_error *err)
+{
+	struct http_ctx *h = http_ctx(core);
+	char token[HTTP_TOKEN_MAX], *auth, *url, *body = NULL;
+	struct curl_slist *hdrs = NULL;
+	struct http_resp r;
+	json_error_t jerr;
+	long status = 0;
+	CURL *c;
+	int ret = -1, attempt;
+
+	if (out_r != NULL)
+		*out_r = NULL;
+	if (q->token != NULL)
+		snprintf(token, sizeof(token), "%s", q->token);
+	else if (http_token(core, q->box, token, err) < 0)
+		return -1;
+	auth = xasprintf("Authorization: Bearer %s", token);
+	OPENSSL_cleanse(token, sizeof(token));
+	hdrs = curl_slist_append(hdrs, auth);
+	OPENSSL_cleanse(auth, strlen(auth));
+	free(auth);
+	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	if (q->post) {
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		body = json_dumps(q->body != NULL ? q->body : json_object(),
+				  JSON_COMPACT);
+	}
+	url = xasprintf("%s%s%s%s", h->url, q->path, q->query != NULL ? "?" : "",
+			q->query != NULL ? q->query : "");
+	memset(&r, 0, sizeof(r));
+	buf_init(&r.body);
+	c = http_handle_take(h);
+	for (attempt = 0; attempt < HTTP_TRIES; attempt++) {
+		if (attempt > 0)
+			http_pause(attempt, r.retry_after);
+		if (http_once(h, c, url, hdrs, q->post ? (body != NULL ? body : "{}") :
+			      NULL, &r, &status, err) < 0)
+			continue;	/* transport: retry, same operationId */
+		if (status >= 500 && status != 501)
+			continue;
+		break;
+	}
+	http_handle_give(h, c);
+	if (attempt == HTTP_TRIES && status == 0)
+		ret = -1;		/* err says unreachable */
+	else if (r.too_big)
+		ret = core_error_set(err, CORE_ERR_TEMP,
+			"Ответ оператора слишком велик / the operator's answer "
+			"is too large");
+	else if (status != 200)
+		ret = http_fail(status, &r, err);
+	else if (q->raw && raw_r != NULL) {
+		*raw_r = r.body;
+		buf_init(&r.body);
+		ret = 0;
+	} else if ((*out_r = json_loadb((const char *)r.body.data, r.body.len,
+					0, &jerr)) == NULL)
+		ret = core_error_set(err, CORE_ERR_TEMP,
+			"Оператор ответил не JSON / the operator's answer is "
+			"not JSON: %s", jerr.text);
+	else
+		ret = 0;
+	buf_free(&r.body);
+	curl_slist_free_all(hdrs);
+	free(url);
+	free(body);
+	return ret;
+}
+
+/* "k=v&k=v" with every value escaped; NULL values are left out. */
+static char *http_query(CURL *c, const char *const *kv, size_t n)
+{
+	struct buf b;
+	char *e;
+
+	buf_init(&b);
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		if (kv[i + 1] == NULL)
+			continue;
+		e = curl_easy_escape(c, kv[i + 1], 0);
+		buf_printf(&b, "%s%s=%s", b.len > 0 ? "&" : "", kv[i],
+			   e != NULL ? e : "");
+		curl_free(e);
+	}
+	return (char *)buf_steal(&b, NULL);
+}
+
+/* A call whose query is key/value pairs. */
+static int http_callq(struct core *core, const char *box, int post,
+		      const char *path, const char *const *kv, size_t n,
+		      json_t *body, json_t **out_r, struct core_error *err)
+{
+	CURL *c = curl_easy_init();
+	char *query = http_query(c, kv, n);
+	struct http_req q = { box, NULL, post, path, query, body, 0 };
+	int ret;
+
+	curl_easy_cleanup(c);
+	ret = http_call(core, &q, out_r, NULL, err);
+	free(query);
+	return ret;
+}
+#define HTTP_KV(...) (const char *const[]){ __VA_ARGS__ }, \
+	sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *)
+
+/* ---- the driver ---- */
+
+static int http_open(struct core *core, struct core_error *err)
+{
+	const struct settings *set = core->set;
+	struct http_ctx *h;
+	size_t len;
+
+	if (set->operator_url == NULL)
+		return core_error_set(err, CORE_ERR_INVALID,
+			"operator.url не задан / operator.url is not set");
+	/* Once per process, before any thread uses libcurl. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return core_error_set(err, CORE_ERR_TEMP, "libcurl init failed");
+	h = xcalloc(1, sizeof(*h));
+	h->url = xstrdup(set->operator_url);
+	len = strlen(h->url);
+	while (len > 0 && h->url[len - 1] == '/')
+		h->url[--len] = '\0';
+	h->ca = set->operator_ca != NULL ? xstrdup(set->operator_ca) : NULL;
+	h->timeout = set->operator_timeout > 0 ? set->operator_timeout : 30;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->wake, NULL);
+	core->driver_ctx = h;
+	return 0;
+}
+
+static void http_close(struct core *core)
+{
+	struct http_ctx *h = http_ctx(core);
+
+	if (h == NULL)
+		return;
+	if (h->following) {
+		pthread_mutex_lock(&h->lock);
+		h->stop = 1;
+		pthread_cond_signal(&h->wake);
+		pthread_mutex_unlock(&h->lock);
+		pthread_join(h->follower, NULL);
+	}
+	for (size_t i = 0; i < h->n_idle; i++)
+		curl_easy_cleanup(h->idle[i]);
+	pthread_cond_destroy(&h->wake);
+	pthread_mutex_destroy(&h->lock);
+	free(h->cursors);
+	free(h->url);
+	free(h->ca);
+	free(h);
+	core->driver_ctx = NULL;
+	curl_global_cleanup();
+}
+
+static int http_register_box(struct core *core, const struct core_box *req,
+			     const char *cert_pem, const char *op_id,
+			     struct core_box *box_r, struct core_error *err)
+{
+	(void)core; (void)req; (void)cert_pem; (void)op_id; (void)box_r;
+	return core_error_set(err, CORE_ERR_INVALID,
+		"Организации регистрирует оператор; на узле-шлюзе их подключают "
+		"командой edomailctl org attach / organizations are registered "
+		"at the operator; a gateway node attaches them with edomailctl "
+		"org attach");
+}
+
+static int http_add_box_cert(struct core *core, const char *box_id,
+			     const char *cert_pem, const char *op_id,
+			     struct core_error *err)
+{
+	json_t *body = json_pack("{s:s}", "CertificatePem", cert_pem), *out;
+	int ret = http_callq(core, box_id, 1, "/V1/AddBoxCertificate",
+			     HTTP_KV("boxId", box_id, "operationId", op_id),
+			     body, &out, err);
+
+	json_decref(body);
+	json_decref(out);
+	return ret;
+}
+
+/* DER in base64 (RawCertificateData) as PEM. */
+static char *http_pem(const char *b64)
+{
+	struct buf b;
+	size_t len = strlen(b64);
+
+	buf_init(&b);
+	buf_append_str(&b, "-----BEGIN CERTIFICATE-----\n");
+	for (size_t i = 0; i < len; i += 64) {
+		buf_append(&b, b64 + i, len - i > 64 ? 64 : len - i);
+		buf_append_str(&b, "\n");
+	}
+	buf_append_str(&b, "-----END CERTIFICATE-----\n");
+	return (char *)buf_steal(&b, NULL);
+}
+
+static int http_box_certs_as(struct core *core, const char *me,
+			     const char *box_id, char ***pems_r, size_t *n_r,
+			     struct core_error *err)
+{
+	json_t *out, *c;
+	size_t i;
+	char *b64;
+
+	if (http_callq(core, me, 0, "/V2/GetCounteragentCertificates",
+		       HTTP_KV("myBoxId", me, "counteragentBoxId", box_id),
+		       NULL, &out, err) < 0)
+		return -1;
+	*n_r = json_array_size(json_object_get(out, "Certificates"));
+	*pems_r = xcalloc(*n_r + 1, sizeof(char *));
+	json_array_foreach(json_object_get(out, "Certificates"), i, c) {
+		b64 = (char *)json_string_value(json_object_get(
+			c, "RawCertificateData"));
+		(*pems_r)[i] = http_pem(b64 != NULL ? b64 : "");
+	}
+	json_decref(out);
+	return 0;
+}
+
+/* The operator gives a box's certificates to the box itself and to its
+ * counteragents: ask as the box when it is attached here, else as each
+ * attached box in turn. */
+static int http_box_certs(struct core *core, const char *box_id,
+			  char ***pems_r, size_t *n_r, struct core_error *err)
+{
+	char (*ids)[STORE_BOX_ID_MAX] = NULL;
+	size_t n = 0, i;
+	int ret = -1;
+
+	*pems_r = NULL;
+	*n_r = 0;
+	if (store_op_token_boxes(core->store, &ids, &n) != STORE_OK)
+		return core_error_set(err, CORE_ERR_TEMP, "store");
+	for (i = 0; i < n && ret < 0; i++)
+		if (strcmp(ids[i], box_id) == 0)
+			ret = http_box_certs_as(core, ids[i], box_id, pems_r,
+						n_r, err);
+	for (i = 0; i < n && ret < 0; i++)
+		ret = http_box_certs_as(core, ids[i], box_id, pems_r, n_r, err);
+	free(ids);
+	if (ret < 0 && n == 0)
+		return core_error_set(err, CORE_ERR_PERM,
+			"Нет подключённых организаций / no organization attached");
+	return ret;
+}
+
+static int http_org(struct core *core, const char *const *kv, size_t n,
+		    struct core_box *box_r, struct core_error *err)
+{
+	json_t *out;
+	int ret;
+
+	if (http_callq(core, NULL, 0, "/GetOrganization", kv, n, NULL, &out,
+		       err) < 0)
+		return -1;
+	ret = edo_json_parse_box(out, box_r, err);
+	json_decref(out);
+	return ret;
+}
+
+/* query: a participant id, ИНН, ИНН.КПП or ИНН/КПП. */
+static int http_find_box(struct core *core, const char *query,
+			 struct core_box *box_r, struct core_error *err)
+{
+	char inn[16] = "", kpp[16] = "";
+	size_t d = strspn(query, "0123456789");
+
+	if ((d == 10 || d == 12) && (query[d] == '\0' || query[d] == '.' ||
+				     query[d] == '/')) {
+		snprintf(inn, sizeof(inn), "%.*s", (int)d, query);
+		if (query[d] != '\0')
+			snprintf(kpp, sizeof(kpp), "%s", query + d + 1);
+		return http_org(core, HTTP_KV("inn", inn, "kpp",
+					      kpp[0] != '\0' ? kpp : NULL),
+				box_r, err);
+	}
+	return http_org(core, HTTP_KV("boxId", query), box_r, err);
+}
+
+static int http_get_box(struct core *core, const char *box_id,
+			struct core_box *box_r, struct core_error *err)
+{
+	return http_org(core, HTTP_KV("boxId", box_id), box_r, err);
+}
+
+static int http_counteragents(struct core *core, const char *box_id,
+			      struct core_counteragent **cas_r, size_t *n_r,
+			      struct core_error *err)
+{
+	char after[CORE_ID_MAX] = "";
+	struct core_counteragent *cas = NULL;
+	size_t n = 0, i, page;
+	json_t *out, *item;
+
+	do {
+		if (http_callq(core, box_id, 0, "/V3/GetCounteragents",
+			       HTTP_KV("myBoxId", box_id, "afterIndexKey",
+				       after[0] != '\0' ? after : NULL),
+			       NULL, &out, err) < 0)
+			goto fail;
+		page = json_array_size(json_object_get(out, "Counteragents"));
+		cas = xrealloc(cas, (n + page + 1) * sizeof(*cas));
+		json_array_foreach(json_object_get(out, "Counteragents"), i,
+				   item) {
+			if (edo_json_parse_counteragent(item, &cas[n], err) < 0) {
+				json_decref(out);
+				goto fail;
+			}
+			snprintf(after, sizeof(after), "%s", cas[n].box.id);
+			n++;
+		}
+		json_decref(out);
+	} while (page >= 100);
+	*cas_r = cas;
+	*n_r = n;
+	return 0;
+fail:
+	edo_counteragents_free(cas, n);
+	return -1;
+}
+
+static int http_counteragent(struct core *core, const char *box_id,
+			     const char *other, struct core_counteragent *ca_r,
+			     struct core_error *err)
+{
+	struct core_counteragent *cas = NULL;
+	size_t n = 0, i;
+
+	if (http_counteragents(core, box_id, &cas, &n, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(cas[i].box.id, other) == 0)
+			break;
+	if (i == n) {
+		edo_counteragents_free(cas, n);
+		return core_error_set(err, CORE_ERR_NOTFOUND,
+			"Не контрагент / not a counteragent");
+	}
+	*ca_r = cas[i];
+	cas[i].comment = NULL;
+	edo_counteragents_free(cas, n);
+	return 0;
+}
+
+static int http_acquire(struct core *core, const char *box_id,
+			const char *other, const char *text, const char *op_id,
+			struct core_error *err)
+{
+	json_t *body = json_pack("{s:s, s:s}", "BoxId", other,
+				 "MessageToCounteragent", text != NULL ? text : "");
+	json_t *out = NULL;
+	int ret = http_callq(core, box_id, 1, "/V3/AcquireCounteragent",
+			     HTTP_KV("myBoxId", box_id, "operationId", op_id),
+			     body, &out, err);
+
+	json_decref(body);
+	json_decref(out);
+	return ret;
+}
+
+static int http_break(struct core *core, const char *box_id,
+		      const char *other, const char *comment, const char *op_id,
+		      struct core_error *err)
+{
+	json_t *out = NULL;
+	int ret = http_callq(core, box_id, 1, "/V2/BreakWithCounteragent",
+			     HTTP_KV("myBoxId", box_id, "counteragentBoxId",
+				     other, "comment", comment, "operationId",
+				     op_id), NULL, &out, err);
+
+	json_decref(out);
+	return ret;
+}
+
+/* Diadoc's Acquire names no invitation; the counteragent's entry does. */
+static int http_invite(struct core *core, const char *box_id,
+		       const char *to, const char *text, const char *op_id,
+		       char msg_id_r[CORE_UUID_LEN], struct core_error *err)
+{
+	struct core_counteragent ca;
+
+	msg_id_r[0] = '\0';
+	if (http_acquire(core, box_id, to, text, op_id, err) < 0)
+		return -1;
+	if (http_counteragent(core, box_id, to, &ca, NULL) == 0) {
+		memcpy(msg_id_r, ca.last_message_id, CORE_UUID_LEN);
+		free(ca.comment);
+	}
+	return 0;
+}
+
+static int http_answer_invite(struct core *core, const char *box_id,
+			      const char *other, int accept,
+			      const char *comment, const char *op_id,
+			      struct core_error *err)
+{
+	return accept ? http_acquire(core, box_id, other, comment, op_id, err) :
+	       http_break(core, box_id, other, comment, op_id, err);
+}
+
+static int http_withdraw(struct core *core, const char *box_id,
+			 const char *other, const char *op_id,
+			 struct core_error *err)
+{
+	return http_break(core, box_id, other, NULL, op_id, err);
+}
+
+static int http_send_message(struct core *core, const struct core_message *msg,
+			     const char *op_id, char id_r[CORE_UUID_LEN],
+			     struct core_error *err)
+{
+	json_t *body = edo_json_message(msg, 1), *out = NULL;
+	const char *id;
+	int ret;
+
+	/* The posted form is the Entities list (doc/operator-api.md). */
+	ret = http_callq(core, msg->from_box, 1, "/V3/PostMessage",
+			 HTTP_KV("operationId", op_id), body, &out, err);
+	json_decref(body);
+	if (ret == 0) {
+		id = json_string_value(json_object_get(out, "MessageId"));
+		if (id == NULL || strlen(id) >= CORE_UUID_LEN)
+			ret = core_error_set(err, CORE_ERR_TEMP,
+				"Оператор не назвал сообщение / the operator "
+				"named no message");
+		else
+			memcpy(id_r, id, strlen(id) + 1);
+	}
+	json_decref(out);
+	return ret;
+}
+
+static int http_get_message(struct core *core, const char *box_id,
+			    const char *msg_id, struct core_message **msg_r,
+			    struct core_error *err)
+{
+	json_t *out = NULL;
+	struct core_message *m;
+
+	*msg_r = NULL;
+	if (http_callq(core, box_id, 0, "/V5/GetMessage",
+		       HTTP_KV("boxId", box_id, "messageId", msg_id,
+			       "injectEntityContent", "true"),
+		       NULL, &out, err) < 0)
+		return -1;
+	m = xcalloc(1, sizeof(*m));
+	if (edo_json_parse_message(out, m, err) < 0) {
+		edo_json_message_clear(m);
+		free(m);
+		json_decref(out);
+		return -1;
+	}
+	json_decref(out);
+	*msg_r = m;
+	return 0;
+}
+
+static int http_find_by_client_id(struct core *core, const char *box_id,
+				  const char *client_id,
+				  char msg_id_r[CORE_UUID_LEN],
+				  struct core_error *err)
+{
+	json_t *out = NULL;
+	const char *id;
+	int ret;
+
+	ret = http_callq(core, box_id, 0, "/V1/FindMessageByClientId",
+			 HTTP_KV("boxId", box_id, "clientMessageId", client_id),
+			 NULL, &out, err);
+	if (ret == 0) {
+		id = json_string_value(json_object_get(out, "MessageId"));
+		if (id == NULL || strlen(id) >= CORE_UUID_LEN)
+			ret = core_error_set(err, CORE_ERR_NOTFOUND, "no message");
+		else
+			memcpy(msg_id_r, id, strlen(id) + 1);
+	}
+	json_decref(out);
+	return ret;
+}
+
+static int http_post_entities(struct core *core, const char *box_id,
+			      const char *msg_id, const struct core_entity *ents,
+			      size_t n, const char *op_id,
+			      struct core_error *err)
+{
+	json_t *body, *out = NULL;
+	int ret;
+
+	for (size_t i = 0; i < n; i++)
+		if (ents[i].kind != CORE_ENT_SIGNATURE &&
+		    ents[i].kind != CORE_ENT_RECEIPT &&
+		    ents[i].kind != CORE_ENT_RECEIPT_SIGNATURE)
+			return core_error_set(err, CORE_ERR_INVALID,
+				"К сообщению добавляются только подписи и "
+				"квитанции / only signatures and receipts are "
+				"added to a message");
+	body = edo_json_patch(box_id, msg_id, ents, n);
+	ret = http_callq(core, box_id, 1, "/V3/PostMessagePatch",
+			 HTTP_KV("operationId", op_id), body, &out, err);
+	json_decref(body);
+	json_decref(out);
+	return ret;
+}
+
+static int http_set_flag(struct core *core, const char *box_id,
+			 const char *msg_id, const char *flag, int value,
+			 const char *op_id, struct core_error *err)
+{
+	json_t *out = NULL;
+	int ret = http_callq(core, box_id, 1, "/V1/SetMessageFlag",
+			     HTTP_KV("boxId", box_id, "messageId", msg_id,
+				     "flag", flag, "value", value ? "true" :
+				     "false", "operationId", op_id),
+			     NULL, &out, err);
+
+	json_decref(out);
+	return ret;
+}
+
+static int http_set_archived(struct core *core, const char *box_id,
+			     const char *msg_id, int archived,
+			     const char *op_id, struct core_error *err)
+{
+	return http_set_flag(core, box_id, msg_id, "archived", archived, op_id,
+			     err);
+}
+
+static int http_set_deleted(struct core *core, const char *box_id,
+			    const char *msg_id, int deleted, const char *op_id,
+			    struct core_error *err)
+{
+	return http_set_flag(core, box_id, msg_id, "deleted", deleted, op_id,
+			     err);
+}
+
+/* Pages of at most 100 until limit (0: all) or the end. */
+static int http_poll_events(struct core *core, const char *box_id,
+			    const char *after_key, int limit,
+			    core_event_cb *cb, void *ctx,
+			    struct core_error *err)
+{
+	char after[CORE_KEY_LEN], lim[16];
+	struct core_event ev;
+	json_t *out, *item;
+	int seen = 0, more = 1, stop = 0;
+	size_t i;
+
+	snprintf(after, sizeof(after), "%s", after_key != NULL ? after_key : "");
+	while (more && !stop && (limit == 0 || seen < limit)) {
+		snprintf(lim, sizeof(lim), "%d", limit == 0 || limit - seen > 100 ?
+			 100 : limit - seen);
+		if (http_callq(core, box_id, 0, "/V7/GetNewEvents",
+			       HTTP_KV("boxId", box_id, "afterIndexKey",
+				       after[0] != '\0' ? after : NULL,
+				       "limit", lim), NULL, &out, err) < 0)
+			return -1;
+		more = json_is_true(json_object_get(out, "HasMore"));
+		json_array_foreach(json_object_get(out, "Events"), i, item) {
+			if (stop)
+				break;
+			if (edo_json_parse_event(item, box_id, &ev, err) < 0) {
+				free(ev.text);
+				json_decref(out);
+				return -1;
+			}
+			memcpy(after, ev.index_key, sizeof(after));
+			seen++;
+			stop = cb(&ev, ctx) != 0;
+			free(ev.text);
+		}
+		if (json_array_size(json_object_get(out, "Events")) == 0)
+			more = 0;
+		json_decref(out);
+	}
+	return 0;
+}
+
+static int http_pending_receipts(struct core *core, const char *box_id,
+				 char (**ids_r)[CORE_UUID_LEN], size_t *n_r,
+				 struct core_error *err)
+{
+	json_t *out = NULL, *id;
+	size_t i, n;
+
+	*ids_r = NULL;
+	*n_r = 0;
+	if (http_callq(core, box_id, 0, "/V1/GetPendingReceipts",
+		       HTTP_KV("boxId", box_id), NULL, &out, err) < 0)
+		return -1;
+	n = json_array_size(json_object_get(out, "MessageIds"));
+	if (n == 0) {		/* as the local driver: nothing, no array */
+		json_decref(out);
+		return 0;
+	}
+	*ids_r = xcalloc(n, sizeof(**ids_r));
+	json_array_foreach(json_object_get(out, "MessageIds"), i, id) {
+		if (json_is_string(id) && json_string_length(id) < CORE_UUID_LEN)
+			memcpy((*ids_r)[(*n_r)++], json_string_value(id),
+			       json_string_length(id) + 1);
+	}
+	json_decref(out);
+	return 0;
+}
+
+/* org attach: the organization as the token's owner sees it; the token
+ * is proved by reading that box's counteragents with it, then sealed. */
+int core_http_attach(struct core *core, const char *query, const char *token,
+		     struct core_box *box_r, struct core_error *err)
+{
+	char inn[16] = "", kpp[16] = "", *q;
+	size_t d = strspn(query, "0123456789");
+	struct http_req r = { NULL, token, 0, "/GetOrganization", NULL, NULL, 0 };
+	json_t *out = NULL;
+	CURL *c = curl_easy_init();
+	int ret;
+
+	if (d == 10 || d == 12) {
+		snprintf(inn, sizeof(inn), "%.*s", (int)d, query);
+		if (query[d] == '.' || query[d] == '/')
+			snprintf(kpp, sizeof(kpp), "%s", query + d + 1);
+		q = http_query(c, HTTP_KV("inn", inn, "kpp",
+					  kpp[0] != '\0' ? kpp : NULL));
+	} else {
+		q = http_query(c, HTTP_KV("boxId", query));
+	}
+	r.query = q;
+	ret = http_call(core, &r, &out, NULL, err);
+	free(q);
+	if (ret == 0)
+		ret = edo_json_parse_box(out, box_r, err);
+	json_decref(out);
+	out = NULL;
+	if (ret == 0) {
+		q = http_query(c, HTTP_KV("myBoxId", box_r->id));
+		r.path = "/V3/GetCounteragents";
+		r.query = q;
+		ret = http_call(core, &r, &out, NULL, err);
+		free(q);
+		json_decref(out);
+	}
+	curl_easy_cleanup(c);
+	if (ret == 0)
+		ret = http_token_seal(core, box_r->id, token, err);
+	return ret;
+}
+
+/* ---- following the event logs ---- */
+
+struct http_newest {
+	char key[CORE_KEY_LEN];
+};
+
+static int http_newest_cb(const struct core_event *ev, void *ctx)
+{
+	struct http_newest *n = ctx;
+
+	memcpy(n->key, ev->index_key, sizeof(n->key));
+	return 0;
+}
+
+static struct http_cursor *http_cursor(struct http_ctx *h, const char *box)
+{
+	for (size_t i = 0; i < h->n_cursors; i++)
+		if (strcmp(h->cursors[i].box, box) == 0)
+			return &h->cursors[i];
+	h->cursors = xrealloc(h->cursors, (h->n_cursors + 1) *
+			      sizeof(*h->cursors));
+	memset(&h->cursors[h->n_cursors], 0, sizeof(*h->cursors));
+	snprintf(h->cursors[h->n_cursors].box, CORE_ID_MAX, "%s", box);
+	return &h->cursors[h->n_cursors++];
+}
+
+/* One round: each attached box's events after the last key seen; a box
+ * with news is notified (the daemon syncs it and wakes IDLE). */
+static void http_follow_round(struct core *core)
+{
+	struct http_ctx *h = http_ctx(core);
+	char (*ids)[STORE_BOX_ID_MAX] = NULL, after[CORE_KEY_LEN];
+	struct http_newest newest;
+	struct core_error err;
+	size_t n = 0;
+
+	if (store_op_token_boxes(core->store, &ids, &n) != STORE_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		pthread_mutex_lock(&h->lock);
+		memcpy(after, http_cursor(h, ids[i])->key, sizeof(after));
+		pthread_mutex_unlock(&h->lock);
+		memcpy(newest.key, after, sizeof(newest.key));
+		if (http_poll_events(core, ids[i], after, 0, http_newest_cb,
+				     &newest, &err) < 0) {
+			log_debug("operator events of %s: %s", ids[i], err.msg);
+			continue;
+		}
+		if (strcmp(newest.key, after) == 0)
+			continue;
+		pthread_mutex_lock(&h->lock);
+		memcpy(http_cursor(h, ids[i])->key, newest.key, CORE_KEY_LEN);
+		pthread_mutex_unlock(&h->lock);
+		core_notify_box(core, ids[i]);
+	}
+	free(ids);
+}
+
+static void *http_follower(void *arg)
+{
+	struct core *core = arg;
+	struct http_ctx *h = http_ctx(core);
+	struct timespec until;
+
+	for (;;) {
+		http_follow_round(core);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += HTTP_FOLLOW_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&h->lock);
+		if (!h->stop)
+			pthread_cond_timedwait(&h->wake, &h->lock, &until);
+		if (h->stop) {
+			pthread_mutex_unlock(&h->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&h->lock);
+	}
+}
+
+/* The daemon calls it at start (edomailctl does not): follow the logs. */
+static int http_prepare(struct core *core, struct core_error *err)
+{
+	struct http_ctx *h = http_ctx(core);
+	int start;
+
+	pthread_mutex_lock(&h->lock);
+	start = !h->following;
+	h->following = 1;
+	pthread_mutex_unlock(&h->lock);
+	if (start && pthread_create(&h->follower, NULL, http_follower, core) != 0) {
+		h->following = 0;
+		return core_error_set(err, CORE_ERR_TEMP,
+			"Поток событий оператора не запущен / cannot start "
+			"the operator event thread");
+	}
+	return 0;
+}
+
+/* In order, each idempotent by its op id: see the top of the file. */
+static int http_apply(struct core *core, struct core_op *ops, size_t n,
+		      size_t *failed_r, struct core_error *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		struct core_op *o = &ops[i];
+
+		*failed_r = i;
+		switch (o->kind) {
+		case CORE_OP_SEND:
+			ret = http_send_message(core, o->msg, o->op_id, o->id_r,
+						err);
+			break;
+		case CORE_OP_INVITE:
+			ret = http_invite(core, o->box_id, o->to_box_id, o->text,
+					  o->op_id, o->id_r, err);
+			break;
+		case CORE_OP_ACCEPT:
+		case CORE_OP_REJECT:
+			ret = http_answer_invite(core, o->box_id, o->to_box_id,
+						 o->kind == CORE_OP_ACCEPT,
+						 o->text, o->op_id, err);
+			break;
+		default:
+			ret = core_error_set(err, CORE_ERR_INVALID,
+				"Операция не поддерживается драйвером http / "
+				"operation not supported by the http driver");
+		}
+	}
+	return ret;
+}
+
+const struct core_driver core_driver_http = {
+	.name = "http",
+	.open = http_open,
+	.close = http_close,
+	.register_box = http_register_box,
+	.add_box_cert = http_add_box_cert,
+	.box_certs = http_box_certs,
+	.find_box = http_find_box,
+	.get_box = http_get_box,
+	.invite = http_invite,
+	.answer_invite = http_answer_invite,
+	.withdraw_invite = http_withdraw,
+	.counteragents = http_counteragents,
+	.counteragent = http_counteragent,
+	.send_message = http_send_message,
+	.get_message = http_get_message,
+	.find_by_client_id = http_find_by_client_id,
+	.post_entities = http_post_entities,
+	.set_archived = http_set_archived,
+	.set_deleted = http_set_deleted,
+	.poll_events = http_poll_events,
+	.pending_receipts = http_pending_receipts,
+	.prepare = http_prepare,
+	.apply = http_apply,
+};

@@ -1,0 +1,52 @@
+#ifndef EDO_EDO_JSON_H
+#define EDO_EDO_JSON_H
+/* The core's vocabulary as the Diadoc API's JSON (doc/operator-api.md),
+ * both ways: the operator API (src/opapi/) writes what the core returns
+ * and reads what a client posts; the core's http driver
+ * (src/core/core-http.c) writes what it posts and reads what the API
+ * returns.  One file for both sides, so they cannot drift apart.
+ * Parsers return 0, or -1 with *err INVALID and a bilingual text. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <edomail/core.h>
+
+#define EDO_JSON_MAX_TEXT (1024 * 1024)	/* a message's text, bytes */
+
+int64_t edo_json_ticks(int64_t unix_time);	/* Diadoc's TimestampTicks */
+int64_t edo_json_unix(int64_t ticks);
+
+/* operator_prefix: a box whose id does not start with it is roaming. */
+json_t *edo_json_box(const struct core_box *b, const char *operator_prefix);
+json_t *edo_json_counteragent(const struct core_counteragent *ca,
+			      const char *operator_prefix);
+/* inject: entities' bytes as Content.Data (else only Content.Size). */
+json_t *edo_json_message(const struct core_message *m, int inject);
+json_t *edo_json_event(const struct core_event *ev);
+/* PostMessagePatch's body: receipts (with their signatures) and
+ * signatures among ents. */
+json_t *edo_json_patch(const char *box_id, const char *msg_id,
+		       const struct core_entity *ents, size_t n);
+
+/* A Message (PostMessage's body or GetMessage's answer) into m, zeroed
+ * first; clear m with edo_json_message_clear also after a failure. */
+int edo_json_parse_message(json_t *j, struct core_message *m,
+			   struct core_error *err);
+void edo_json_message_clear(struct core_message *m);
+/* PostMessagePatch's Receipts and Signatures as entities. */
+int edo_json_parse_patch(json_t *j, struct core_entity **ents_r, size_t *n_r,
+			 struct core_error *err);
+void edo_json_entities_free(struct core_entity *ents, size_t n);
+/* An Organization's first box. */
+int edo_json_parse_box(json_t *j, struct core_box *box_r,
+		       struct core_error *err);
+/* A Counteragent (comment malloc'd: edo_counteragents_free). */
+int edo_json_parse_counteragent(json_t *j, struct core_counteragent *ca_r,
+				struct core_error *err);
+/* A BoxEvent (ev->text malloc'd; the caller frees it). */
+int edo_json_parse_event(json_t *j, const char *box_id,
+			 struct core_event *ev_r, struct core_error *err);
+
+#endif

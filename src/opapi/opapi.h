@@ -1,0 +1,71 @@
+#ifndef OPAPI_OPAPI_H
+#define OPAPI_OPAPI_H
+/* The operator API (DESIGN.md section 9, doc/operator-api.md): the calls
+ * of the Diadoc HTTP API the core uses, in Diadoc's JSON shapes, served
+ * over HTTPS with libevent's evhttp when operator.api is set.  Each call
+ * acts as the one box its bearer token names and sees only what that box
+ * may see through the core.  Requests run on the worker pool: the event
+ * loop never waits for the store. */
+#include <stddef.h>
+
+struct core;
+struct event_base;
+struct settings;
+struct ssl_ctx_st;
+struct store;
+struct worker_pool;
+
+/* ---- one request, without a socket (the server and the unit tests) ---- */
+
+enum opapi_method { OPAPI_GET = 0, OPAPI_POST, OPAPI_OTHER };
+
+struct opapi_request {
+	enum opapi_method method;
+	const char *path;		/* "/V3/PostMessage" */
+	const char *query;		/* "operationId=..." or NULL */
+	const char *authorization;	/* the header, or NULL */
+	const unsigned char *body;
+	size_t body_len;
+};
+
+struct opapi_response {
+	int status;			/* 200, 400, 401, 403, 404, ... */
+	char error_code[64];		/* X-Diadoc-ErrorCode, "" on 200 */
+	int retry_after;		/* seconds, 0: none */
+	const char *content_type;
+	unsigned char *body;		/* malloc'd */
+	size_t len;
+};
+
+struct opapi_service {
+	struct core *core;
+	struct store *store;
+	const char *operator_prefix;	/* whose boxes are not roaming */
+};
+
+/* Blocking (store and operator work): call it on a worker thread. */
+void opapi_handle(const struct opapi_service *svc,
+		  const struct opapi_request *req,
+		  struct opapi_response *resp);
+void opapi_response_clear(struct opapi_response *resp);
+
+/* A new token for box_id: 64 hex characters into token_r (shown once;
+ * only its SHA-256 is stored).  0, or -1 on a store error. */
+int opapi_token_new(struct store *store, const char *box_id,
+		    const char *label, char token_r[65], long long *id_r);
+
+/* ---- the HTTPS server ---- */
+
+struct opapi_server;
+/* NULL with *failed_r = 0 when operator.api is off; NULL with
+ * *failed_r = 1 when it cannot start (logged). */
+struct opapi_server *opapi_server_new(struct event_base *base,
+				      const struct settings *set,
+				      struct core *core, struct store *store,
+				      struct ssl_ctx_st *tls,
+				      struct worker_pool *pool, int *failed_r);
+/* New connections get tls (SIGHUP). */
+void opapi_server_reload(struct opapi_server *srv, struct ssl_ctx_st *tls);
+void opapi_server_free(struct opapi_server **srv);
+
+#endif

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""A gateway-only node (issue 15 section 1): node B runs with
+operator.driver = "http" against node A's operator API.  An organization
+registered at A is attached on B with its API token (edomailctl org
+attach); its user on B invites a counteragent served by A, sends a letter
+through B's SMTP that A's user reads over IMAP, and reads over B's IMAP
+the answer sent through A — everything through the HTTPS API with curl's
+library on one side and evhttp on the other.  With A stopped, B's SMTP
+answers 451 and loses nothing: the letter goes when it is sent again
+after A is back."""
+import email
+import email.policy
+import os
+import re
+import smtplib
+import subprocess
+import time
+from email.message import EmailMessage
+
+import edomail_harness as h
+
+KLEVER_INN = "7728168971"
+KLEVER_KPP = "772801001"
+
+
+def letter(frm, to, subject, text, attach=None, reply_to=None):
+    m = EmailMessage()
+    m["From"] = frm
+    m["To"] = to
+    m["Subject"] = subject
+    m["Message-ID"] = "<%s@test>" % time.time_ns()
+    if reply_to:
+        m["In-Reply-To"] = reply_to
+    m.set_content(text)
+    if attach:
+        m.add_attachment(attach[1], maintype="application",
+                         subtype="octet-stream", filename=attach[0])
+    return m
+
+
+def inbox_find(c, subject, folder="INBOX"):
+    c.select(folder)
+    typ, data = c.search(None, "SUBJECT", '"%s"' % subject)
+    ids = data[0].split() if typ == "OK" else []
+    if not ids:
+        return None
+    typ, data = c.fetch(ids[-1], "(BODY.PEEK[])")
+    return email.message_from_bytes(data[0][1], policy=email.policy.default)
+
+
+class GatewayNode(h.DaemonTestCase):
+    tools = ("openssl",)
+    api_port = h.free_port()
+    extra_env = {"DEMO_API_PORT": str(api_port)}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        a = cls.d
+        # Клевер is registered at A (the operator) and served by B only.
+        a.ctl("org", "add", "--name", "ООО Клевер", "--inn", KLEVER_INN,
+              "--kpp", KLEVER_KPP)
+        cls.token = a.ctl("api", "token", KLEVER_INN).stdout.strip()
+        cls.klever = a.box_id(KLEVER_INN)
+        b = cls.b = h.Daemon(demo=False)
+        with open(b.conf) as f:
+            conf = f.read()
+        conf = re.sub(r"operator:\s*\{[^}]*\{[^}]*\};\s*\};",
+                      'operator: { driver = "http"; prefix = "2ED"; '
+                      'dir = "operator"; url = "https://127.0.0.1:%d"; '
+                      'ca = "%s"; timeout = 10; };' %
+                      (cls.api_port, a.cafile), conf)
+        assert 'driver = "http"' in conf, conf
+        with open(b.conf, "w") as f:
+            f.write(conf)
+        b.ctl("org", "attach", KLEVER_INN, "--token-file", "-",
+              input=cls.token + "\n")
+        b.ctl("user", "add", "klever", "--password", h.PASSWORD)
+        b.ctl("member", "add", "klever", KLEVER_INN, "--role", "owner")
+        b.ctl("cert", "make", "klever", KLEVER_INN, "--type", "rsa")
+        b.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc, sanitizer, log = cls.b.cleanup()
+        super().tearDownClass()
+        if sanitizer:
+            raise AssertionError("sanitizer report in node B's log:\n" + log)
+        if rc != 0:
+            raise AssertionError("node B exited with %d:\n%s" % (rc, log))
+
+    def test_1_attach_is_checked(self):
+        r = self.b.ctl("org", "attach", self.d.demo["LUTIK_INN"],
+                       "--token-file", "-", input=self.token + "\n",
+                       check=False)
+        # Клевер's token is not Лютик's: refused, nothing attached
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("403", r.stderr)
+        self.assertNotIn(self.d.demo["LUTIK_INN"],
+                         self.b.ctl("org", "list").stdout)
+
+    def test_2_invite_letter_both_ways(self):
+        a, b = self.d, self.b
+        lutik = a.addr(a.demo["LUTIK_INN"])
+        klever_addr = "%s@edo.local" % self.klever
+        # an invitation from B, accepted at A
+        s = b.smtp("klever")
+        s.send_message(letter(klever_addr, lutik, "Давайте работать",
+                              "Приглашаем к обмену / join us"))
+        s.quit()
+        a.ctl("accept", a.demo["LUTIK_INN"], KLEVER_INN)
+        # a signed letter from B reaches A's IMAP
+        marker = "gw%d" % time.time_ns()
+        s = b.smtp("klever")
+        s.send_message(letter(klever_addr, lutik, "Акт " + marker,
+                              "Текст " + marker,
+                              ("акт.txt", ("акт " + marker).encode())))
+        s.quit()
+        c = a.imap("lutik")
+        try:
+            got = h.wait_for(lambda: inbox_find(c, marker),
+                             what="B's letter in Лютик's INBOX on A")
+        finally:
+            c.logout()
+        names = [p.get_filename() for p in got.walk() if p.get_filename()]
+        self.assertIn("акт.txt", names)
+        self.assertIn("акт.txt.sig", names)
+        # the answer from A reaches B's IMAP
+        s = a.smtp("lutik")
+        s.send_message(letter(lutik, klever_addr, "Ответ ans-" + marker,
+                              "Получили " + marker,
+                              reply_to=got["Message-ID"]))
+        s.quit()
+        c = b.imap("klever")
+        try:
+            back = h.wait_for(lambda: inbox_find(c, "ans-" + marker),
+                              what="A's answer in Клевер's INBOX on B")
+        finally:
+            c.logout()
+        self.assertIn("Получили " + marker, back.as_string() +
+                      "".join(p.get_payload(decode=True).decode(
+                          "utf-8", "replace") for p in back.walk()
+                          if p.get_content_type() == "text/plain"))
+
+    def test_3_operator_down(self):
+        a, b = self.d, self.b
+        lutik = a.addr(a.demo["LUTIK_INN"])
+        klever_addr = "%s@edo.local" % self.klever
+        marker = "down%d" % time.time_ns()
+        msg = letter(klever_addr, lutik, "Пока оператор стоит " + marker,
+                     "Текст " + marker)
+        a.stop()
+        try:
+            s = b.smtp("klever")
+            with self.assertRaises(smtplib.SMTPException) as cm:
+                s.send_message(msg)
+            code = getattr(cm.exception, "smtp_code", None) or \
+                list(getattr(cm.exception, "recipients", {}).values())[0][0]
+            self.assertEqual(code // 100, 4, cm.exception)
+            s.quit()
+        finally:
+            a.start()
+        # the same letter again: it goes, once
+        s = b.smtp("klever")
+        s.send_message(msg)
+        s.quit()
+        c = a.imap("lutik")
+        try:
+            h.wait_for(lambda: inbox_find(c, marker),
+                       what="the retried letter on A")
+            c.select("INBOX")
+            typ, data = c.search(None, "SUBJECT", '"%s"' % marker)
+            self.assertEqual(len(data[0].split()), 1)
+        finally:
+            c.logout()
+
+
+if __name__ == "__main__":
+    h.main()

@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""The operator API over HTTPS (issue 15 section 1, doc/operator-api.md),
+driven with curl: bearer tokens per organization (edomailctl api token),
+Diadoc's calls and JSON shapes, Diadoc's errors (status,
+X-Diadoc-ErrorCode, a bilingual text), one organization never reaching
+another's box or messages, PostMessage idempotent by operationId, and a
+message posted over the API reaching the recipient's IMAP INBOX."""
+import base64
+import json
+import subprocess
+import time
+
+import edomail_harness as h
+
+
+class OperatorApi(h.DaemonTestCase):
+    tools = ("curl", "openssl")
+    port = h.free_port()
+    extra_env = {"DEMO_API_PORT": str(port)}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        d = cls.d
+        cls.R = d.demo["ROMASHKA_BOX"]
+        cls.L = d.demo["LUTIK_BOX"]
+        cls.V = d.demo["VASILEK_BOX"]
+        cls.tok = {}
+        for name, inn in (("R", "ROMASHKA_INN"), ("L", "LUTIK_INN"),
+                          ("V", "VASILEK_INN")):
+            r = d.ctl("api", "token", d.demo[inn], "--label", "test " + name)
+            cls.tok[name] = r.stdout.strip()
+            assert len(cls.tok[name]) == 64, r.stdout + r.stderr
+
+    def call(self, path, who=None, method="GET", body=None, token=None,
+             raw=False):
+        """(status, headers dict, body) of one request made by curl."""
+        args = ["curl", "-sS", "--max-time", "30", "--cacert", self.d.cafile,
+                "-D", "-", "-X", method]
+        tok = token if token is not None else \
+            (self.tok[who] if who is not None else None)
+        if tok is not None:
+            args += ["-H", "Authorization: Bearer " + tok]
+        if body is not None:
+            data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+            args += ["-H", "Content-Type: application/json",
+                     "--data-binary", "@-"]
+        else:
+            data = None
+        args.append("https://127.0.0.1:%d%s" % (self.port, path))
+        r = subprocess.run(args, capture_output=True, timeout=60,
+                           input=data.encode() if isinstance(data, str)
+                           else data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        head, _, content = r.stdout.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        if raw or status != 200 or not headers.get(
+                "content-type", "").startswith("application/json"):
+            return status, headers, content
+        return status, headers, json.loads(content)
+
+    def assertError(self, resp, status, code):
+        st, hd, body = resp
+        self.assertEqual(st, status, body)
+        self.assertEqual(hd.get("x-diadoc-errorcode"), code, hd)
+        text = body.decode()
+        self.assertIn(" / ", text)  # Russian / English
+
+    # ---- auth and isolation ----
+    def test_auth(self):
+        self.assertError(self.call("/GetOrganization?inn=" +
+                                   self.d.demo["LUTIK_INN"]),
+                         401, "Http.Unauthorized")
+        self.assertError(self.call("/GetOrganization?inn=1", token="0" * 64),
+                         401, "Http.Unauthorized")
+        # a revoked token stops working at once
+        d = self.d
+        tok = d.ctl("api", "token", d.demo["ROMASHKA_INN"]).stdout.strip()
+        st, _, _ = self.call("/V3/GetCounteragents?myBoxId=" + self.R,
+                             token=tok)
+        self.assertEqual(st, 200)
+        listing = d.ctl("api", "tokens", d.demo["ROMASHKA_INN"]).stdout
+        tid = [line.split()[0] for line in listing.splitlines()
+               if line.split()[0].isdigit()][-1]
+        d.ctl("api", "revoke", tid)
+        self.assertError(self.call("/V3/GetCounteragents?myBoxId=" + self.R,
+                                   token=tok), 401, "Http.Unauthorized")
+        self.assertIn("отозван", d.ctl("api", "tokens").stdout)
+
+    def test_other_box_is_forbidden(self):
+        for path in ("/V3/GetCounteragents?myBoxId=" + self.L,
+                     "/V7/GetNewEvents?boxId=" + self.L,
+                     "/V5/GetMessage?boxId=%s&messageId=%s" %
+                     (self.L, "00000000-0000-4000-8000-000000000000")):
+            self.assertError(self.call(path, "R"), 403, "Http.Forbidden")
+        self.assertError(self.call("/V3/PostMessage", "R", "POST",
+                                   {"FromBoxId": self.L, "ToBoxId": self.R}),
+                         403, "Http.Forbidden")
+
+    def test_bad_requests(self):
+        self.assertError(self.call("/V3/PostMessage", "R", "POST", "{nope"),
+                         400, "Http.BadRequest")
+        self.assertError(self.call("/V3/PostMessage", "R"), 405,
+                         "Http.MethodNotAllowed")
+        self.assertError(self.call("/V9/Nothing", "R"), 404, "Http.NotFound")
+        self.assertError(self.call("/V7/GetNewEvents", "R"), 400,
+                         "Http.BadRequest")
+        self.assertError(self.call("/V7/GetNewEvents?boxId=%s&limit=1000" %
+                                   self.R, "R"), 400, "Http.BadRequest")
+
+    # ---- organizations and counteragents ----
+    def test_organizations(self):
+        st, _, org = self.call("/GetOrganization?inn=" +
+                               self.d.demo["LUTIK_INN"], "R")
+        self.assertEqual(st, 200)
+        self.assertEqual(org["Inn"], self.d.demo["LUTIK_INN"])
+        self.assertEqual(org["Boxes"][0]["BoxId"], self.L)
+        self.assertFalse(org["IsRoaming"])
+        st, _, orgs = self.call("/GetOrganizationsByInnKpp?inn=0000000000",
+                                "R")
+        self.assertEqual((st, orgs["Organizations"]), (200, []))
+        st, _, cas = self.call("/V3/GetCounteragents?myBoxId=" + self.R, "R")
+        self.assertEqual(st, 200)
+        status = {c["IndexKey"]: c["CurrentStatus"]
+                  for c in cas["Counteragents"]}
+        self.assertEqual(status.get(self.L), "IsMyCounteragent")
+
+    def test_acquire_and_break(self):
+        # Василёк invites Лютик; Лютик declines (Break); Василёк sees it
+        st, _, task = self.call("/V3/AcquireCounteragent?myBoxId=" + self.V,
+                                "V", "POST", {"Inn": self.d.demo["LUTIK_INN"],
+                                              "MessageToCounteragent":
+                                              "Приглашаем / Join us"})
+        self.assertEqual((st, task["TaskId"]), (200, self.L))
+        st, _, cas = self.call("/V3/GetCounteragents?myBoxId=%s&"
+                               "counteragentStatus=InvitesMe" % self.L, "L")
+        self.assertEqual(st, 200)
+        got = [c for c in cas["Counteragents"] if c["IndexKey"] == self.V]
+        self.assertEqual(len(got), 1, cas)
+        self.assertIn("Join us", got[0]["MessageFromCounteragent"])
+        st, _, _ = self.call("/V2/BreakWithCounteragent?myBoxId=%s&"
+                             "counteragentBoxId=%s&comment=no" %
+                             (self.L, self.V), "L", "POST", {})
+        self.assertEqual(st, 200)
+        st, _, cas = self.call("/V3/GetCounteragents?myBoxId=" + self.V, "V")
+        status = {c["IndexKey"]: c["CurrentStatus"]
+                  for c in cas["Counteragents"]}
+        self.assertEqual(status.get(self.L), "RejectsMe")
+        self.assertError(self.call("/V2/AcquireCounteragentResult?taskId=" +
+                                   self.L, "V"), 409, "Http.Conflict")
+        # Ромашка invites Василёк, who accepts by acquiring back
+        st, _, _ = self.call("/V3/AcquireCounteragent?myBoxId=" + self.R,
+                             "R", "POST", {"BoxId": self.V})
+        self.assertEqual(st, 200)
+        st, _, _ = self.call("/V3/AcquireCounteragent?myBoxId=" + self.V,
+                             "V", "POST", {"BoxId": self.R})
+        self.assertEqual(st, 200)
+        st, _, res = self.call("/V2/AcquireCounteragentResult?taskId=" +
+                               self.V, "R")
+        self.assertEqual((st, res["OrgId"]), (200, self.V))
+        st, _, cas = self.call("/V3/GetCounteragents?myBoxId=" + self.V, "V")
+        status = {c["IndexKey"]: c["CurrentStatus"]
+                  for c in cas["Counteragents"]}
+        self.assertEqual(status.get(self.R), "IsMyCounteragent")
+        # an established relation is not broken off: said, not pretended
+        self.assertError(self.call("/V2/BreakWithCounteragent?myBoxId=%s&"
+                                   "counteragentBoxId=%s" % (self.V, self.R),
+                                   "V", "POST", {}), 409, "Http.Conflict")
+
+    def test_certificates(self):
+        st, _, certs = self.call("/V2/GetCounteragentCertificates?myBoxId=%s&"
+                                 "counteragentBoxId=%s" % (self.R, self.L),
+                                 "R")
+        self.assertEqual(st, 200)
+        self.assertTrue(certs["Certificates"])
+        der = base64.b64decode(certs["Certificates"][0]["RawCertificateData"])
+        r = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout",
+                            "-subject"], input=der, capture_output=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # not a counteragent (Лютик declines Василёк in another test,
+        # and nothing else relates them): refused
+        self.assertError(self.call("/V2/GetCounteragentCertificates?myBoxId="
+                                   "%s&counteragentBoxId=%s" % (self.L, self.V),
+                                   "L"), 403, "Http.Forbidden")
+
+    # ---- messages ----
+    def post_letter(self, op_id, marker):
+        doc = ("Акт сверки %s\n" % marker).encode()
+        body = {"FromBoxId": self.R, "ToBoxId": self.L,
+                "Subject": "API " + marker, "Text": "Текст " + marker,
+                "DocumentAttachments": [{
+                    "SignedContent": {
+                        "Content": base64.b64encode(doc).decode(),
+                        "Signature": base64.b64encode(b"sig").decode()},
+                    "Metadata": [{"Key": "FileName",
+                                  "Value": "акт-%s.txt" % marker}]}]}
+        return doc, self.call("/V3/PostMessage?operationId=" + op_id, "R",
+                              "POST", body)
+
+    def test_post_message_and_read(self):
+        marker = "m%d" % time.time_ns()
+        doc, (st, _, msg) = self.post_letter("op-" + marker, marker)
+        self.assertEqual(st, 200, msg)
+        mid = msg["MessageId"]
+        self.assertEqual((msg["FromBoxId"], msg["ToBoxId"]), (self.R, self.L))
+        # the same operationId again: the same message, nothing new
+        _, (st, _, again) = self.post_letter("op-" + marker, marker)
+        self.assertEqual((st, again["MessageId"]), (200, mid))
+        # the recipient reads it: with content, and each entity raw
+        st, _, got = self.call("/V5/GetMessage?boxId=%s&messageId=%s&"
+                               "injectEntityContent=true" % (self.L, mid), "L")
+        self.assertEqual(st, 200)
+        docs = [e for e in got["Entities"] if e["EdoKind"] == "Document"]
+        self.assertEqual(len(docs), 1)
+        self.assertEqual(base64.b64decode(docs[0]["Content"]["Data"]), doc)
+        self.assertEqual(docs[0]["FileName"], "акт-%s.txt" % marker)
+        self.assertTrue(any(e["EdoKind"] == "Signature" and
+                            e["ParentEntityId"] == docs[0]["EntityId"]
+                            for e in got["Entities"]))
+        st, hd, raw = self.call("/V4/GetEntityContent?boxId=%s&messageId=%s&"
+                                "entityId=%s" % (self.L, mid,
+                                                 docs[0]["EntityId"]),
+                                "L", raw=True)
+        self.assertEqual((st, raw), (200, doc))
+        # a third organization is no party to it
+        st, _, _ = self.call("/V5/GetMessage?boxId=%s&messageId=%s" %
+                             (self.V, mid), "V")
+        self.assertIn(st, (403, 404))
+        # the recipient's event log names it, page by page
+        st, _, ev = self.call("/V7/GetNewEvents?boxId=" + self.L, "L")
+        self.assertEqual(st, 200)
+        mine = [e for e in ev["Events"] if e["MessageId"] == mid]
+        self.assertTrue(any(e["EdoEventType"] == "MessageIn" for e in mine),
+                        ev)
+        first = ev["Events"][0]["IndexKey"]
+        st, _, page = self.call("/V7/GetNewEvents?boxId=%s&limit=1" % self.L,
+                                "L")
+        self.assertEqual(page["Events"][0]["IndexKey"], first)
+        self.assertTrue(page["HasMore"])
+        st, _, nxt = self.call("/V7/GetNewEvents?boxId=%s&limit=1&"
+                               "afterIndexKey=%s" % (self.L, first), "L")
+        self.assertGreater(nxt["Events"][0]["IndexKey"], first)
+        # and a mail client of the recipient sees the letter
+        c = self.d.imap("lutik")
+        try:
+            def arrived():
+                c.select("INBOX")
+                typ, data = c.search(None, "SUBJECT", '"%s"' % marker)
+                return typ == "OK" and data[0].split()
+            h.wait_for(arrived, what="the API letter in Лютик's INBOX")
+        finally:
+            c.logout()
+
+    def test_patch_signature(self):
+        marker = "p%d" % time.time_ns()
+        _, (st, _, msg) = self.post_letter("op-" + marker, marker)
+        self.assertEqual(st, 200)
+        doc = [e for e in msg["Entities"] if e["EdoKind"] == "Document"][0]
+        st, _, patch = self.call("/V3/PostMessagePatch?operationId=pt-" +
+                                 marker, "L", "POST", {
+                                     "BoxId": self.L,
+                                     "MessageId": msg["MessageId"],
+                                     "Signatures": [{
+                                         "ParentEntityId": doc["EntityId"],
+                                         "Signature": base64.b64encode(
+                                             b"counter").decode()}]})
+        self.assertEqual(st, 200, patch)
+        st, _, got = self.call("/V5/GetMessage?boxId=%s&messageId=%s" %
+                               (self.R, msg["MessageId"]), "R")
+        sigs = [e for e in got["Entities"] if e["EdoKind"] == "Signature"
+                and e["ParentEntityId"] == doc["EntityId"]]
+        self.assertEqual(sorted(s["SignerBoxId"] for s in sigs),
+                         sorted([self.R, self.L]))
+
+
+if __name__ == "__main__":
+    h.main()

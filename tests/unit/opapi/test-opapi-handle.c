@@ -1,0 +1,198 @@
+/* The operator API's request handler without a socket: routing, tokens,
+ * one organization never reaching another's box, Diadoc's errors, the
+ * JSON both ways, and PostMessage idempotent by operationId. */
+#include "../operator/op-test.h"
+#include "../edo-fixtures.h"
+
+#include <jansson.h>
+
+#include <edomail/core.h>
+#include "crypto/crypto.h"
+#include "opapi/opapi.h"
+#include "store/store.h"
+
+static struct settings set;
+static struct store *store;
+static struct core *core;
+static struct core_box A, B, C;
+static char tok_a[65], tok_b[65];
+
+static void setup(void)
+{
+	struct core_error err = { 0 };
+	const char *serr = NULL;
+	char id[CORE_UUID_LEN];
+	long long tid;
+
+	op_t_settings(&set);
+	crypto_init();
+	if (store_open(set.store_path, &store, &serr) < 0 ||
+	    core_open(&set, store, &core, &err) < 0) {
+		printf("Bail out! setup: %s %s\n", serr ? serr : "", err.msg);
+		exit(1);
+	}
+	A = fx_register(core, "ООО «Ромашка»", "7707083893", "770701001", NULL);
+	B = fx_register(core, "ООО «Лютик»", "7733012345", "773301001", NULL);
+	C = fx_register(core, "АО «Василёк»", "6621001230", "662101001", NULL);
+	if (core_invite(core, A.id, B.id, NULL, NULL, id, &err) < 0 ||
+	    core_accept(core, B.id, A.id, NULL, NULL, &err) < 0)
+		fx_bail("A and B", err.msg);
+	if (opapi_token_new(store, A.id, "a", tok_a, &tid) < 0 ||
+	    opapi_token_new(store, B.id, NULL, tok_b, &tid) < 0)
+		fx_bail("tokens", "");
+}
+
+/* One request; the parsed JSON answer (NULL when not JSON). */
+static json_t *call(enum opapi_method m, const char *path, const char *query,
+		    const char *token, const char *body,
+		    struct opapi_response *resp)
+{
+	char auth[80];
+	struct opapi_service svc = { core, store, "2ED" };
+	struct opapi_request req = {
+		.method = m, .path = path, .query = query,
+		.authorization = NULL,
+		.body = (const unsigned char *)body,
+		.body_len = body != NULL ? strlen(body) : 0,
+	};
+
+	if (token != NULL) {
+		snprintf(auth, sizeof(auth), "Bearer %s", token);
+		req.authorization = auth;
+	}
+	opapi_handle(&svc, &req, resp);
+	if (resp->status != 200 || strncmp(resp->content_type,
+					   "application/json", 16) != 0)
+		return NULL;
+	return json_loadb((const char *)resp->body, resp->len, 0, NULL);
+}
+
+static int is_error(const struct opapi_response *r, int status,
+		    const char *code)
+{
+	return r->status == status && strcmp(r->error_code, code) == 0 &&
+	       strstr((const char *)r->body, " / ") != NULL;
+}
+
+static void test_auth_and_routes(void)
+{
+	struct opapi_response r;
+	char q[128];
+
+	snprintf(q, sizeof(q), "myBoxId=%s", A.id);
+	call(OPAPI_GET, "/V3/GetCounteragents", q, NULL, NULL, &r);
+	ok(is_error(&r, 401, "Http.Unauthorized"), "no token: 401");
+	opapi_response_clear(&r);
+	call(OPAPI_GET, "/V3/GetCounteragents", q, "ab", NULL, &r);
+	ok(is_error(&r, 401, "Http.Unauthorized"), "unknown token: 401");
+	opapi_response_clear(&r);
+	call(OPAPI_GET, "/V3/GetCounteragents", q, tok_b, NULL, &r);
+	ok(is_error(&r, 403, "Http.Forbidden"), "B's token for A's box: 403");
+	opapi_response_clear(&r);
+	call(OPAPI_GET, "/V3/Nope", q, tok_a, NULL, &r);
+	ok(is_error(&r, 404, "Http.NotFound"), "unknown call: 404");
+	opapi_response_clear(&r);
+	call(OPAPI_POST, "/V3/GetCounteragents", q, tok_a, "{}", &r);
+	ok(is_error(&r, 405, "Http.MethodNotAllowed"), "POST for GET: 405");
+	opapi_response_clear(&r);
+	call(OPAPI_POST, "/V3/PostMessage", NULL, tok_a, "{\"a\":1,\"a\":2}", &r);
+	ok(is_error(&r, 400, "Http.BadRequest"), "a key twice: 400");
+	opapi_response_clear(&r);
+}
+
+static void test_post_and_read(void)
+{
+	struct opapi_response r;
+	json_t *msg, *got;
+	char body[1024], q[256], mid[CORE_UUID_LEN];
+
+	snprintf(body, sizeof(body),
+		 "{\"FromBoxId\":\"%s\",\"ToBoxId\":\"%s\",\"Subject\":\"Акт\","
+		 "\"DocumentAttachments\":[{\"SignedContent\":{\"Content\":"
+		 "\"0JDQutGC\",\"Signature\":\"c2ln\"},\"Metadata\":[{\"Key\":"
+		 "\"FileName\",\"Value\":\"акт.txt\"}]}]}", A.id, B.id);
+	msg = call(OPAPI_POST, "/V3/PostMessage", "operationId=op-1", tok_a,
+		   body, &r);
+	ok(msg != NULL && r.status == 200, "PostMessage: 200");
+	snprintf(mid, sizeof(mid), "%s", msg != NULL ? json_string_value(
+		json_object_get(msg, "MessageId")) : "");
+	opapi_response_clear(&r);
+	got = call(OPAPI_POST, "/V3/PostMessage", "operationId=op-1", tok_a,
+		   body, &r);
+	ok(got != NULL && strcmp(json_string_value(json_object_get(
+		got, "MessageId")), mid) == 0,
+	   "the same operationId: the same message");
+	json_decref(got);
+	opapi_response_clear(&r);
+	json_decref(msg);
+
+	snprintf(q, sizeof(q), "boxId=%s&messageId=%s&injectEntityContent=true",
+		 B.id, mid);
+	got = call(OPAPI_GET, "/V5/GetMessage", q, tok_b, NULL, &r);
+	ok(got != NULL && strcmp(json_string_value(json_object_get(json_array_get(
+		json_object_get(got, "Entities"), 0), "FileName")), "акт.txt") == 0 &&
+	   strcmp(json_string_value(json_object_get(json_object_get(
+		json_array_get(json_object_get(got, "Entities"), 0), "Content"),
+		"Data")), "0JDQutGC") == 0,
+	   "the recipient reads the document and its name");
+	json_decref(got);
+	opapi_response_clear(&r);
+
+	/* C is no party: its own box, but the message is not its */
+	{
+		char tok_c[65];
+		long long tid;
+
+		opapi_token_new(store, C.id, NULL, tok_c, &tid);
+		snprintf(q, sizeof(q), "boxId=%s&messageId=%s", C.id, mid);
+		call(OPAPI_GET, "/V5/GetMessage", q, tok_c, NULL, &r);
+		ok(r.status == 404 || r.status == 403,
+		   "a third organization does not read it (%d)", r.status);
+		opapi_response_clear(&r);
+	}
+	/* a body that names another sender */
+	snprintf(body, sizeof(body), "{\"FromBoxId\":\"%s\",\"ToBoxId\":\"%s\"}",
+		 B.id, A.id);
+	call(OPAPI_POST, "/V3/PostMessage", NULL, tok_a, body, &r);
+	ok(is_error(&r, 403, "Http.Forbidden"), "posting as another box: 403");
+	opapi_response_clear(&r);
+	/* bad base64 is a clear 400 */
+	snprintf(body, sizeof(body),
+		 "{\"FromBoxId\":\"%s\",\"ToBoxId\":\"%s\",\"DocumentAttachments\":"
+		 "[{\"SignedContent\":{\"Content\":\"@@@\"}}]}", A.id, B.id);
+	call(OPAPI_POST, "/V3/PostMessage", NULL, tok_a, body, &r);
+	ok(is_error(&r, 400, "Http.BadRequest") &&
+	   strstr((char *)r.body, "base64") != NULL, "bad base64: 400");
+	opapi_response_clear(&r);
+}
+
+static void test_events_paging(void)
+{
+	struct opapi_response r;
+	json_t *page;
+	char q[256];
+
+	snprintf(q, sizeof(q), "boxId=%s&limit=1", A.id);
+	page = call(OPAPI_GET, "/V7/GetNewEvents", q, tok_a, NULL, &r);
+	ok(page != NULL && json_array_size(json_object_get(page, "Events")) == 1 &&
+	   json_is_true(json_object_get(page, "HasMore")),
+	   "one event and HasMore");
+	json_decref(page);
+	opapi_response_clear(&r);
+	snprintf(q, sizeof(q), "boxId=%s&limit=0", A.id);
+	call(OPAPI_GET, "/V7/GetNewEvents", q, tok_a, NULL, &r);
+	ok(is_error(&r, 400, "Http.BadRequest"), "limit 0: 400");
+	opapi_response_clear(&r);
+}
+
+int main(void)
+{
+	setup();
+	test_auth_and_routes();
+	test_post_and_read();
+	test_events_paging();
+	core_close(&core);
+	store_close(&store);
+	settings_free(&set);
+	return op_t_done();
+}
