@@ -314,7 +314,7 @@ static int ctl_org_receipt_cert(struct ctl *ctl, const struct store_org *o,
 			return ctl_error("сертификат %s не принадлежит %s или "
 					 "без закрытого ключа / certificate %s "
 					 "is not %s's or has no private key",
-					 arg, o->box_id, arg, o->box_id);
+					 arg, o->box_id, arg, o->box_id), -1;
 		}
 		*cert_id_r = c.id;
 		*user_id_r = c.user_id;
@@ -322,8 +322,8 @@ static int ctl_org_receipt_cert(struct ctl *ctl, const struct store_org *o,
 		return 0;
 	}
 	if (ret != STORE_ERR_NOTFOUND)
-		return ctl_store_error(ret, "cert get");
-	return ctl_error("нет сертификата %s / no certificate %s", arg, arg);
+		return ctl_store_error(ret, "cert get"), -1;
+	return ctl_error("нет сертификата %s / no certificate %s", arg, arg), -1;
 }
 
 static int ctl_org_receipt_login(struct ctl *ctl, const struct store_org *o,
@@ -343,7 +343,7 @@ static int ctl_org_receipt_login(struct ctl *ctl, const struct store_org *o,
 		store_user_clear(&u);
 		return ctl_error("%s не подписант %s / %s is not an active "
 				 "signer of %s", arg, o->box_id, arg,
-				 o->box_id);
+				 o->box_id), -1;
 	}
 	store_membership_clear(&m);
 	*user_id_r = u.id;
