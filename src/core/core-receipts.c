@@ -350,9 +350,10 @@ int core_send_receipt_as(struct core *core, const char *box_id,
 			 struct core_error *err)
 {
 	struct core_rcpt_signer s;
+	struct store_membership m;
 	struct core_box me;
 	int64_t cert_id, policy_user;
-	int ret;
+	int ret, signer;
 
 	CORE_ERR_GUARD(err);
 	if (core->driver->pending_receipts == NULL)
@@ -372,6 +373,17 @@ int core_send_receipt_as(struct core *core, const char *box_id,
 		return core_error_set(err, CORE_ERR_TEMP,
 				      "Хранилище недоступно, повторите позже / "
 				      "store unavailable, try later");
+	/* Only an active member with the signing right signs. */
+	if (store_member_get(core->store, user_id, box_id, &m) != STORE_OK)
+		return core_error_set(err, CORE_ERR_PERM,
+			"Вы не участник этой организации / you are not a "
+			"member of this organization");
+	signer = m.status == STORE_ACTIVE &&
+		store_role_can_sign((enum store_role)m.role);
+	store_membership_clear(&m);
+	if (!signer)
+		return core_error_set(err, CORE_ERR_PERM,
+			"У вас нет права подписи / you have no signing right");
 	memset(&s, 0, sizeof(s));
 	if (core_signer_open(core, box_id, 0, &s.signer, err) == 0) {
 		core_signer_free(&s.signer);
