@@ -409,6 +409,62 @@ static void test_message(struct mailbox_user *anna, struct mailbox_user *boris)
 	   mbt_messages(boris, "INBOX") == 3, "syncing again: no duplicates");
 }
 
+/* The read hook (issue 13 item 5): a first \Seen on an incoming EDO
+ * message calls it once with the item's box, user and message; a second
+ * \Seen, a notice, a Sent item do not. */
+struct read_calls {
+	int n;
+	char box[CORE_ID_MAX], msg[CORE_UUID_LEN];
+	int64_t user;
+};
+
+static void read_hook(const char *box_id, int64_t user_id,
+		      const char *edo_msg_id, void *ctx)
+{
+	struct read_calls *r = ctx;
+
+	r->n++;
+	snprintf(r->box, sizeof(r->box), "%s", box_id);
+	snprintf(r->msg, sizeof(r->msg), "%s", edo_msg_id);
+	r->user = user_id;
+}
+
+static void test_read_hook(struct mailbox_user *anna,
+			   struct mailbox_user *boris)
+{
+	struct mailbox_error err = { 0 };
+	struct read_calls r = { 0 };
+	struct mailbox_view *v = view(boris, "INBOX");
+	uint32_t seq = seq_of_msg(v, ab_msg), i;
+
+	mailbox_env_set_read_hook(env, read_hook, &r);
+	ok(v != NULL && seq != 0 &&
+	   mailbox_store(v, seq, MAILBOX_STORE_ADD, MAILBOX_FLAG_SEEN, NULL,
+			 &err) == 0 && r.n == 1 && strcmp(r.box, B.id) == 0 &&
+	   strcmp(r.msg, ab_msg) == 0 && r.user == mailbox_user_id(boris),
+	   "a first \\Seen of an incoming letter calls the read hook (%d)",
+	   r.n);
+	ok(mailbox_store(v, seq, MAILBOX_STORE_ADD, MAILBOX_FLAG_SEEN, NULL,
+			 &err) == 0 && r.n == 1, "a second \\Seen does not");
+	for (i = 1; v != NULL && i <= mailbox_view_count(v); i++) {
+		if (mbt_msg_has(v, i, "X-EDO-Kind: notice"))
+			(void)mailbox_store(v, i, MAILBOX_STORE_ADD,
+					    MAILBOX_FLAG_SEEN, NULL, &err);
+	}
+	ok(r.n == 1, "nor reading the notices");
+	(void)mailbox_store(v, seq, MAILBOX_STORE_REMOVE, MAILBOX_FLAG_SEEN,
+			    NULL, &err);
+	mailbox_view_close(&v);
+	r.n = 0;
+	v = view(anna, "Отправленные");
+	ok(v != NULL && mailbox_store(v, 1, MAILBOX_STORE_REMOVE,
+				      MAILBOX_FLAG_SEEN, NULL, &err) == 0 &&
+	   mailbox_store(v, 1, MAILBOX_STORE_ADD, MAILBOX_FLAG_SEEN, NULL,
+			 &err) == 0 && r.n == 0, "nor a Sent item");
+	mailbox_view_close(&v);
+	mailbox_env_set_read_hook(env, NULL, NULL);
+}
+
 /* The events of a letter that come while the sender does not look make
  * one notice; another member of the box gets the same one, rendered once. */
 static void test_flow_grouped(struct mailbox_user *anna)
@@ -868,6 +924,7 @@ int main(void)
 		mbt_bail("login", "anna/boris");
 	test_invitation(anna, boris);
 	test_message(anna, boris);
+	test_read_hook(anna, boris);
 	test_sent_append(anna);
 	test_archive(boris);
 	test_copy_archive(anna);
