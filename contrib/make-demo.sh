@@ -107,6 +107,12 @@ $CTL cert make romashka $R_INN --type rsa >/dev/null
 $CTL cert make lutik $L_INN --type gost >/dev/null
 $CTL cert make vasilek $V_INN --type rsa >/dev/null
 
+# Automatic receipts (ИоП) are signed with the owner's certificate; without
+# this choice they would wait until a signer opens the letter.
+$CTL org policy $R_INN --receipt-cert romashka >/dev/null
+$CTL org policy $L_INN --receipt-cert lutik >/dev/null
+$CTL org policy $V_INN --receipt-cert vasilek >/dev/null
+
 # Ромашка and Лютик exchange documents from the start.
 $CTL invite $R_INN $L_INN --text "Приглашаем к обмену документами" >/dev/null
 $CTL accept $L_INN $R_INN --comment "Принято" >/dev/null

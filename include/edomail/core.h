@@ -412,11 +412,21 @@ int core_poll_events(struct core *core, const char *box_id,
 		     void *ctx, struct core_error *err);
 
 /* The recipient side's duty: for every incoming message of box_id that has
- * no receipt yet, generate the ИоП (DP_IZVPOL), sign it with the box's
- * certificate (the organization's own, else an active signer's) and post it.
- * key_unseal gives the clear private key PEM for a stored certificate. */
+ * no receipt yet, generate the ИоП (DP_IZVPOL), sign it with the
+ * certificate the organization chose for receipts (store_receipt_signer_*,
+ * `edomailctl org policy --receipt-cert`), else with the organization's
+ * own certificate, and post it.  With neither, nothing is sent here: the
+ * receipts wait for core_send_receipt_as. */
 int core_send_receipts(struct core *core, const char *box_id,
 		       struct core_error *err);
+/* A user with the signing right opened incoming message msg_id of box_id
+ * (\Seen): when the organization made no choice for its receipts, the
+ * message's missing ИоП are made and signed with this user's certificate
+ * now.  Idempotent (the receipt's operation id); 1 when nothing was to be
+ * done here (a policy signs them, not incoming, already there). */
+int core_send_receipt_as(struct core *core, const char *box_id,
+			 int64_t user_id, const char *msg_id,
+			 struct core_error *err);
 
 /* The recipient's refusal to sign document doc_id of m (received by
  * m->to_box): a valid DP_UVUTOCH with the reason, its Подписант taken
@@ -463,6 +473,11 @@ int core_pending_receipts(struct core *core, const char *box_id,
 struct core_signer;
 int core_signer_open(struct core *core, const char *box_id, int64_t user_id,
 		     struct core_signer **s_r, struct core_error *err);
+/* The same for one chosen certificate row (a receipt policy): PERM when
+ * it is not box_id's, has no key or is not valid now. */
+int core_signer_open_cert(struct core *core, const char *box_id,
+			  int64_t cert_id, struct core_signer **s_r,
+			  struct core_error *err);
 const char *core_signer_cert_pem(const struct core_signer *s);
 /* A detached CMS signature (DER). */
 int core_signer_sign(struct core_signer *s, const unsigned char *data,

@@ -413,14 +413,36 @@ static struct core_signer_slot *core_signer_load(struct core *core,
 	return slot;
 }
 
+/* A handle on certificate row cert of (box, user): the cached signer, or
+ * the key opened now. */
+static int core_signer_open_row(struct core *core, const char *box_id,
+				int64_t user_id, const struct store_cert *cert,
+				int64_t now, struct core_signer **s_r,
+				struct core_error *err)
+{
+	struct core_signer_slot *slot;
+
+	slot = core_signer_lookup(core, box_id, user_id, cert, now);
+	if (slot == NULL) {
+		slot = core_signer_load(core, box_id, user_id, cert, now, err);
+		if (slot == NULL)
+			return -1;
+		core_signer_insert(core, slot);
+	}
+	struct core_signer *s = xcalloc(1, sizeof(*s));
+	s->core = core;
+	s->slot = slot;
+	*s_r = s;
+	return 0;
+}
+
 int core_signer_open(struct core *core, const char *box_id, int64_t user_id,
 		     struct core_signer **s_r, struct core_error *err)
 {
 	struct store_cert *certs = NULL;
-	struct core_signer_slot *slot;
 	size_t n = 0;
 	int64_t now = util_now();
-	int why, ret = -1;
+	int why, ret;
 
 	CORE_ERR_GUARD(err);
 	*s_r = NULL;
@@ -430,24 +452,49 @@ int core_signer_open(struct core *core, const char *box_id, int64_t user_id,
 				      "Хранилище недоступно, повторите позже / "
 				      "store unavailable, try later");
 	const struct store_cert *cert = core_pick_cert(certs, n, now, &why);
-	slot = core_signer_lookup(core, box_id, user_id, cert, now);
 	if (cert == NULL) {
-		core_no_cert(certs, n, why, err);
-		goto out;
+		/* evicts the owner's cached signers: none is usable */
+		core_signer_lookup(core, box_id, user_id, NULL, now);
+		ret = core_no_cert(certs, n, why, err);
+	} else {
+		ret = core_signer_open_row(core, box_id, user_id, cert, now,
+					   s_r, err);
 	}
-	if (slot == NULL) {
-		slot = core_signer_load(core, box_id, user_id, cert, now, err);
-		if (slot == NULL)
-			goto out;
-		core_signer_insert(core, slot);
-	}
-	struct core_signer *s = xcalloc(1, sizeof(*s));
-	s->core = core;
-	s->slot = slot;
-	*s_r = s;
-	ret = 0;
-out:
 	store_cert_list_free(certs, n);
+	return ret;
+}
+
+int core_signer_open_cert(struct core *core, const char *box_id,
+			  int64_t cert_id, struct core_signer **s_r,
+			  struct core_error *err)
+{
+	struct store_cert c;
+	int64_t now = util_now();
+	int why, ret;
+
+	CORE_ERR_GUARD(err);
+	*s_r = NULL;
+	memset(&c, 0, sizeof(c));
+	ret = store_cert_get(core->store, cert_id, &c);
+	if (ret == STORE_ERR_NOTFOUND ||
+	    (ret == STORE_OK && strcmp(c.box_id, box_id) != 0)) {
+		store_cert_clear(&c);
+		return core_error_set(err, CORE_ERR_PERM,
+				      "Выбранного сертификата нет в этой "
+				      "организации / the chosen certificate is "
+				      "not in this organization");
+	}
+	if (ret != STORE_OK)
+		return core_error_set(err, CORE_ERR_TEMP,
+				      "Хранилище недоступно, повторите позже / "
+				      "store unavailable, try later");
+	/* The same checks as for the newest one: a key, valid now. */
+	if (core_pick_cert(&c, 1, now, &why) == NULL)
+		ret = core_no_cert(&c, 1, why, err);
+	else
+		ret = core_signer_open_row(core, box_id, c.user_id, &c, now,
+					   s_r, err);
+	store_cert_clear(&c);
 	return ret;
 }
 

@@ -84,28 +84,35 @@ static int core_rcpt_try_owner(struct core *core, const char *box_id,
 	return 0;
 }
 
-/* The organization's certificate, else an active member's with the
- * signing right.  0 found, 1 none. */
+/* The certificate chosen for automatic receipts (edomailctl org policy
+ * --receipt-cert), else the organization's own.  Never "the first member
+ * whose key is found": with neither, receipts wait until a signer opens
+ * the document (core_send_receipt_as).  0 found, 1 none. */
 static int core_rcpt_load(struct core *core, const char *box_id,
 			  struct core_rcpt_signer *s)
 {
-	struct store_membership *m = NULL;
-	size_t n = 0, i;
+	struct core_error err = { 0 };
+	int64_t cert_id = 0, user_id = 0;
 	int ret;
 
-	if (core_rcpt_try_owner(core, box_id, 0, s) == 0)
-		return 0;
-	if (store_member_list_box(core->store, box_id, &m, &n) != STORE_OK)
+	ret = store_receipt_signer_get(core->store, box_id, &cert_id,
+				       &user_id);
+	if (ret == STORE_ERR_NOTFOUND)
+		return core_rcpt_try_owner(core, box_id, 0, s) == 0 ? 0 : 1;
+	if (ret != STORE_OK)
 		return 1;
-	ret = -1;
-	for (i = 0; i < n && ret < 0; i++) {
-		if (m[i].status != STORE_ACTIVE ||
-		    !store_role_can_sign((enum store_role)m[i].role))
-			continue;
-		ret = core_rcpt_try_owner(core, box_id, m[i].user_id, s);
+	if (cert_id == 0)
+		return core_rcpt_try_owner(core, box_id, user_id, s) == 0 ?
+			0 : 1;
+	if (core_signer_open_cert(core, box_id, cert_id, &s->signer,
+				  &err) < 0) {
+		log_warnx("receipts: %s: the certificate chosen for receipts "
+			  "(%lld) cannot sign: %s", box_id, (long long)cert_id,
+			  err.msg);
+		return 1;
 	}
-	store_member_list_free(m, n);
-	return ret < 0 ? 1 : 0;
+	core_rcpt_names(core, core_signer_cert_pem(s->signer), user_id, s);
+	return 0;
 }
 
 /* ---- one message ---- */
@@ -241,6 +248,11 @@ static int core_rcpt_message(struct core *core, struct core_rcpt_signer *s,
 		    core, me->id, msg_id, &msg, err) < 0)
 		return -1;
 	c.msg = msg;
+	/* Only what this box received gets its receipt. */
+	if (strcmp(msg->to_box, me->id) != 0) {
+		core_message_free(&msg);
+		return 0;
+	}
 	ret = core->driver->get_box(core, msg->from_box, &c.sender, err);
 	if (ret == 0)
 		ret = core_rcpt_build(&c, err);
@@ -281,10 +293,10 @@ static int core_rcpt_batch(struct core *core, const struct core_box *me,
 		/* Keys are touched only when there is work. */
 		if (core_rcpt_load(core, me->id, s) != 0) {
 			free(ids);
-			log_warnx("receipts: box %s has %zu message(s) waiting "
-				  "for a receipt, but no usable certificate "
-				  "(organization's or an active signer's)",
-				  me->id, n);
+			log_debug("receipts: box %s has %zu message(s) waiting "
+				  "for a receipt; no certificate is chosen for "
+				  "receipts, so a signer's first reading signs "
+				  "them", me->id, n);
 			return 0;
 		}
 		*loaded = 1;
@@ -329,6 +341,61 @@ int core_send_receipts(struct core *core, const char *box_id,
 		if (ret < 0 || posted == 0)
 			break;
 	}
+	core_rcpt_signer_clear(&s);
+	return ret;
+}
+
+int core_send_receipt_as(struct core *core, const char *box_id,
+			 int64_t user_id, const char *msg_id,
+			 struct core_error *err)
+{
+	struct core_rcpt_signer s;
+	struct store_membership m;
+	struct core_box me;
+	int64_t cert_id, policy_user;
+	int ret, signer;
+
+	CORE_ERR_GUARD(err);
+	if (core->driver->pending_receipts == NULL)
+		return 1;
+	if (box_id == NULL || strlen(box_id) >= CORE_ID_MAX || msg_id == NULL ||
+	    *msg_id == '\0' || user_id <= 0)
+		return core_error_set(err, CORE_ERR_INVALID,
+			"Не указан абонент, пользователь или сообщение / "
+			"missing participant, user or message");
+	/* A chosen certificate or the organization's own signs them
+	 * (core_send_receipts), not the reader. */
+	ret = store_receipt_signer_get(core->store, box_id, &cert_id,
+				       &policy_user);
+	if (ret == STORE_OK)
+		return 1;
+	if (ret != STORE_ERR_NOTFOUND)
+		return core_error_set(err, CORE_ERR_TEMP,
+				      "Хранилище недоступно, повторите позже / "
+				      "store unavailable, try later");
+	/* Only an active member with the signing right signs. */
+	if (store_member_get(core->store, user_id, box_id, &m) != STORE_OK)
+		return core_error_set(err, CORE_ERR_PERM,
+			"Вы не участник этой организации / you are not a "
+			"member of this organization");
+	signer = m.status == STORE_ACTIVE &&
+		store_role_can_sign((enum store_role)m.role);
+	store_membership_clear(&m);
+	if (!signer)
+		return core_error_set(err, CORE_ERR_PERM,
+			"У вас нет права подписи / you have no signing right");
+	memset(&s, 0, sizeof(s));
+	if (core_signer_open(core, box_id, 0, &s.signer, err) == 0) {
+		core_signer_free(&s.signer);
+		return 1;
+	}
+	memset(err, 0, sizeof(*err));
+	if (core->driver->get_box(core, box_id, &me, err) < 0)
+		return -1;
+	if (core_signer_open(core, box_id, user_id, &s.signer, err) < 0)
+		return -1;
+	core_rcpt_names(core, core_signer_cert_pem(s.signer), user_id, &s);
+	ret = core_rcpt_message(core, &s, &me, msg_id, err);
 	core_rcpt_signer_clear(&s);
 	return ret;
 }

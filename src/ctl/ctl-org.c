@@ -84,6 +84,36 @@ static int ctl_org_add_check(const struct ctl_org_args *a)
 	return 0;
 }
 
+/* "Receipts: <who signs the automatic receipts (ИоП)>". */
+static void ctl_org_print_receipts(struct ctl *ctl, const struct store_org *o)
+{
+	int64_t cert_id = 0, user_id = 0;
+	struct store_cert c;
+	struct store_user u;
+	const char *login = "организация / the organization";
+	int ret;
+
+	ret = store_receipt_signer_get(ctl->store, o->box_id, &cert_id,
+				       &user_id);
+	if (ret != STORE_OK) {
+		printf("Receipts: signed by the first signer who opens the "
+		       "document (подписывает первый прочитавший подписант)\n");
+		return;
+	}
+	memset(&u, 0, sizeof(u));
+	if (user_id != 0 &&
+	    store_user_get_by_id(ctl->store, user_id, &u) == STORE_OK)
+		login = u.login;
+	memset(&c, 0, sizeof(c));
+	if (cert_id != 0 && store_cert_get(ctl->store, cert_id, &c) == STORE_OK)
+		printf("Receipts: certificate %lld %s (%s)\n",
+		       (long long)cert_id, c.thumbprint, login);
+	else
+		printf("Receipts: current certificate of %s\n", login);
+	store_cert_clear(&c);
+	store_user_clear(&u);
+}
+
 static void ctl_org_print(struct ctl *ctl, const struct store_org *o)
 {
 	struct store_membership *ms = NULL;
@@ -100,6 +130,7 @@ static void ctl_org_print(struct ctl *ctl, const struct store_org *o)
 	printf("Address: %s@%s\n", o->box_id, ctl->set.domain);
 	printf("Test mode: %s\n", o->test_mode ? "yes (тестовый)" : "no");
 	printf("Encrypt: %s\n", o->encrypt_policy ? "always (всегда)" : "on request");
+	ctl_org_print_receipts(ctl, o);
 	if (store_member_list_box(ctl->store, o->box_id, &ms, &n) == STORE_OK) {
 		for (i = 0; i < n; i++) {
 			if (store_user_get_by_id(ctl->store, ms[i].user_id, &u) != STORE_OK)
@@ -249,16 +280,94 @@ int ctl_cmd_org_show(struct ctl *ctl, int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
+static int ctl_org_receipt_login(struct ctl *ctl, const struct store_org *o,
+				 const char *arg, int64_t *user_id_r);
+
+/* --receipt-cert's argument: a certificate id, a thumbprint (SHA-1 hex,
+ * as `cert list` prints it) or a member's login (that member's current
+ * certificate in the organization); "none" clears the choice.  The
+ * certificate must be the organization's and have its private key; a
+ * login must be an active member with the signing right. */
+static int ctl_org_receipt_cert(struct ctl *ctl, const struct store_org *o,
+				const char *arg, int64_t *cert_id_r,
+				int64_t *user_id_r)
+{
+	struct store_cert c;
+	char *end;
+	long long id;
+	int ret;
+
+	*cert_id_r = *user_id_r = 0;
+	if (strcmp(arg, "none") == 0)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	id = strtoll(arg, &end, 10);
+	if (*arg != '\0' && *end == '\0' && id > 0)
+		ret = store_cert_get(ctl->store, id, &c);
+	else if (strlen(arg) == 40 && strspn(arg, "0123456789abcdefABCDEF") == 40)
+		ret = store_cert_find_thumbprint(ctl->store, arg, &c);
+	else
+		return ctl_org_receipt_login(ctl, o, arg, user_id_r);
+	if (ret == STORE_OK) {
+		if (strcmp(c.box_id, o->box_id) != 0 || c.key_enc == NULL) {
+			store_cert_clear(&c);
+			return ctl_error("сертификат %s не принадлежит %s или "
+					 "без закрытого ключа / certificate %s "
+					 "is not %s's or has no private key",
+					 arg, o->box_id, arg, o->box_id), -1;
+		}
+		*cert_id_r = c.id;
+		*user_id_r = c.user_id;
+		store_cert_clear(&c);
+		return 0;
+	}
+	if (ret != STORE_ERR_NOTFOUND)
+		return ctl_store_error(ret, "cert get"), -1;
+	return ctl_error("нет сертификата %s / no certificate %s", arg, arg), -1;
+}
+
+static int ctl_org_receipt_login(struct ctl *ctl, const struct store_org *o,
+				 const char *arg, int64_t *user_id_r)
+{
+	struct store_membership m;
+	struct store_user u;
+	int ret;
+
+	if (ctl_find_user(ctl, arg, &u) < 0)
+		return -1;
+	ret = store_member_get(ctl->store, u.id, o->box_id, &m);
+	if (ret != STORE_OK || m.status != STORE_ACTIVE ||
+	    !store_role_can_sign((enum store_role)m.role)) {
+		if (ret == STORE_OK)
+			store_membership_clear(&m);
+		store_user_clear(&u);
+		return ctl_error("%s не подписант %s / %s is not an active "
+				 "signer of %s", arg, o->box_id, arg,
+				 o->box_id), -1;
+	}
+	store_membership_clear(&m);
+	*user_id_r = u.id;
+	store_user_clear(&u);
+	return 0;
+}
+
 int ctl_cmd_org_policy(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "encrypt", required_argument, NULL, 'e' },
+		{ "receipt-cert", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct store_org o;
-	int ch, encrypt = -1, ret;
+	const char *receipt = NULL;
+	int64_t cert_id, user_id;
+	int ch, encrypt = -1, ret = STORE_OK;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'r') {
+			receipt = optarg;
+			continue;
+		}
 		if (ch != 'e')
 			return ctl_usage("org policy");
 		if (strcmp(optarg, "on") == 0)
@@ -268,15 +377,26 @@ int ctl_cmd_org_policy(struct ctl *ctl, int argc, char **argv)
 		else
 			return ctl_usage("org policy");
 	}
-	if (encrypt < 0 || argc - optind != 1)
+	if ((encrypt < 0 && receipt == NULL) || argc - optind != 1)
 		return ctl_usage("org policy");
 	if (ctl_find_org(ctl, argv[optind], &o) < 0)
 		return CTL_EXIT_ERROR;
-	ret = store_org_set_policy(ctl->store, o.box_id, encrypt);
-	if (ret == STORE_OK)
+	if (receipt != NULL &&
+	    ctl_org_receipt_cert(ctl, &o, receipt, &cert_id, &user_id) < 0) {
+		store_org_clear(&o);
+		return CTL_EXIT_ERROR;
+	}
+	if (encrypt >= 0)
+		ret = store_org_set_policy(ctl->store, o.box_id, encrypt);
+	if (ret == STORE_OK && encrypt >= 0)
 		printf("%s: шифрование %s / encryption %s\n", o.box_id,
 		       encrypt ? "всегда" : "по запросу",
 		       encrypt ? "always" : "on request");
+	if (ret == STORE_OK && receipt != NULL)
+		ret = store_receipt_signer_set(ctl->store, o.box_id, cert_id,
+					       user_id);
+	if (ret == STORE_OK && receipt != NULL)
+		ctl_org_print_receipts(ctl, &o);
 	store_org_clear(&o);
 	return ret == STORE_OK ? CTL_EXIT_OK : ctl_store_error(ret, "org policy");
 }

@@ -182,6 +182,48 @@ static void queue_receipts(struct daemon_ctx *d, const char *box_id)
 	worker_pool_run(d->background, receipt_work, receipt_done, job);
 }
 
+/* A signer opened an incoming letter (\Seen): its receipts are signed
+ * with that signer's certificate on the background worker, if the
+ * organization chose no certificate for them (mailbox-receipt.c).  The
+ * operation id of the receipt makes a second reading or a race with
+ * another reader harmless. */
+struct read_receipt_job {
+	struct daemon_ctx *d;
+	char box_id[CORE_ID_MAX];
+	char msg_id[CORE_UUID_LEN];
+	int64_t user_id;
+};
+
+static void read_receipt_work(void *ctx)
+{
+	struct read_receipt_job *job = ctx;
+	struct mailbox_error merr = { 0 };
+
+	if (job->d->stopping)
+		return;
+	if (mailbox_receipt_on_read(job->d->env, job->box_id, job->user_id,
+				    job->msg_id, &merr) < 0)
+		log_warnx("receipt on reading, box %s, message %s: %s",
+			  job->box_id, job->msg_id, merr.msg);
+}
+
+static void daemon_read_hook(const char *box_id, int64_t user_id,
+			     const char *edo_msg_id, void *ctx)
+{
+	struct daemon_ctx *d = ctx;
+	struct read_receipt_job *job;
+
+	if (d->stopping || strlen(box_id) >= CORE_ID_MAX ||
+	    strlen(edo_msg_id) >= CORE_UUID_LEN)
+		return;
+	job = xcalloc(1, sizeof(*job));
+	job->d = d;
+	job->user_id = user_id;
+	snprintf(job->box_id, sizeof(job->box_id), "%s", box_id);
+	snprintf(job->msg_id, sizeof(job->msg_id), "%s", edo_msg_id);
+	worker_pool_run(d->background, read_receipt_work, receipt_done, job);
+}
+
 static void notify_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon_ctx *d = arg;
@@ -666,6 +708,7 @@ static int daemon_open(struct daemon_ctx *d)
 	/* Its own thread, so a backlog of receipts and pre-rendering never
 	 * delays a login or a submission. */
 	d->background = worker_pool_new(d->base, 1, DAEMON_BACKGROUND_NICE);
+	mailbox_env_set_read_hook(d->env, daemon_read_hook, d);
 	d->notify_ev = event_new(d->base, -1, 0, notify_cb, d);
 	d->accept_resume_ev = evtimer_new(d->base, accept_resume_cb, d);
 	core_set_notify(d->core, daemon_core_notify, d);

@@ -480,9 +480,28 @@ static char *edo_fns_file_id(const char *prefix, const char *to_id,
 	return xasprintf("%s_%s_%s_%s_%s", prefix, to_id, from_id, ymd, uuid);
 }
 
-int edo_fns_pdotpr(const struct edo_fns_pdotpr *p,
-		   unsigned char **xml_r, size_t *len_r,
-		   char **file_name_r, struct core_error *err)
+/* ПДОтпр and ПДПол differ only in names (the XSDs are the same shape):
+ * which file, element and attributes, and whom the file is addressed to. */
+struct edo_fns_conf_names {
+	enum edo_fns_format fmt;
+	const char *prefix, *knd, *date, *time_, *file, *file_name, *file_sig;
+};
+
+static const struct edo_fns_conf_names edo_fns_pdotpr_names = {
+	EDO_FNS_PDOTPR, "DP_PDOTPR", "1115111", "ДатаОтпр", "ВремяОтпр",
+	"СведОтпрФайл", "ИмяОтпрФайла", "ЭПОтпрФайл",
+};
+
+static const struct edo_fns_conf_names edo_fns_pdpol_names = {
+	EDO_FNS_PDPOL, "DP_PDPOL", "1115112", "ДатаПол", "ВремяПол",
+	"СведПолФайл", "ИмяПолФайла", "ЭППолФайл",
+};
+
+static int edo_fns_confirmation(const struct edo_fns_conf_names *nm,
+				const struct edo_fns_pdotpr *p,
+				const char *addressee,
+				unsigned char **xml_r, size_t *len_r,
+				char **file_name_r, struct core_error *err)
 {
 	char date[11], time_[9], ymd[9], *file_id;
 	xmlNodePtr d, n, conf;
@@ -496,31 +515,46 @@ int edo_fns_pdotpr(const struct edo_fns_pdotpr *p,
 	    edo_fns_check_id(p->oper_id, 3, err) < 0)
 		return -1;
 	pthread_once(&edo_fns_once, edo_fns_init);
-	/* The operator sends it to the document's sender: A = sender's
-	 * participant id, O = the operator's id. */
-	file_id = edo_fns_file_id("DP_PDOTPR", p->sender.id, p->oper_id, p->sent);
+	/* A = the participant the operator sends it to, O = the operator. */
+	file_id = edo_fns_file_id(nm->prefix, addressee, p->oper_id, p->sent);
 	edo_fns_dates(p->sent, date, time_, ymd);
 	doc = xmlNewDoc(BAD_CAST "1.0");
-	d = edo_fns_root(doc, file_id, "1115111");
+	d = edo_fns_root(doc, file_id, nm->knd);
 	n = xmlNewChild(d, NULL, BAD_CAST "ОперЭДО", NULL);
 	edo_fns_prop(n, "НаимОрг", p->oper_name, EDO_MAX_NAME);
 	edo_fns_prop(n, "ИННЮЛ", p->oper_inn, 10);
 	edo_fns_prop(n, "ИдОперЭДО", p->oper_id, 3);
 	conf = xmlNewChild(d, NULL, BAD_CAST "СведПодтв", NULL);
-	xmlNewProp(conf, BAD_CAST "ДатаОтпр", BAD_CAST date);
-	xmlNewProp(conf, BAD_CAST "ВремяОтпр", BAD_CAST time_);
-	edo_fns_file(conf, "СведОтпрФайл", "ИмяОтпрФайла", "ЭПОтпрФайл",
-		    &p->file);
+	xmlNewProp(conf, BAD_CAST nm->date, BAD_CAST date);
+	xmlNewProp(conf, BAD_CAST nm->time_, BAD_CAST time_);
+	edo_fns_file(conf, nm->file, nm->file_name, nm->file_sig, &p->file);
 	n = xmlNewChild(d, NULL, BAD_CAST "СвОтпрДок", NULL);
 	edo_fns_prop(n, "ИдУчастЭДО", p->sender.id, 46);
 	edo_fns_party(n, &p->sender);
 	n = xmlNewChild(d, NULL, BAD_CAST "СвПолДок", NULL);
 	edo_fns_prop(n, "ИдУчастЭДО", p->recipient.id, 46);
 	edo_fns_party(n, &p->recipient);
-	ret = edo_fns_finish(EDO_FNS_PDOTPR, doc, file_id, xml_r, len_r,
-			    file_name_r, err);
+	ret = edo_fns_finish(nm->fmt, doc, file_id, xml_r, len_r, file_name_r,
+			     err);
 	free(file_id);
 	return ret;
+}
+
+int edo_fns_pdotpr(const struct edo_fns_pdotpr *p,
+		   unsigned char **xml_r, size_t *len_r,
+		   char **file_name_r, struct core_error *err)
+{
+	return edo_fns_confirmation(&edo_fns_pdotpr_names, p, p->sender.id,
+				    xml_r, len_r, file_name_r, err);
+}
+
+int edo_fns_pdpol(const struct edo_fns_pdotpr *p,
+		  unsigned char **xml_r, size_t *len_r,
+		  char **file_name_r, struct core_error *err)
+{
+	/* p->sent is the time of receipt here (ДатаПол/ВремяПол). */
+	return edo_fns_confirmation(&edo_fns_pdpol_names, p, p->recipient.id,
+				    xml_r, len_r, file_name_r, err);
 }
 
 int edo_fns_izvpol(const struct edo_fns_izvpol *p,
@@ -621,4 +655,9 @@ int edo_fns_uvutoch(const struct edo_fns_uvutoch *p,
 			    file_name_r, err);
 	free(file_id);
 	return ret;
+}
+
+int edo_fns_is_pdpol(const char *file_name)
+{
+	return file_name != NULL && strncmp(file_name, "DP_PDPOL_", 9) == 0;
 }

@@ -76,6 +76,15 @@ struct edo_fns_uvutoch {
 int edo_fns_pdotpr(const struct edo_fns_pdotpr *p,
 		   unsigned char **xml_r, size_t *len_r,
 		   char **file_name_r, struct core_error *err);
+/* The operator's date confirmation of receipt (ПДПол) for the recipient:
+ * the same data, p->sent being the time the file reached the recipient's
+ * box.  The file name starts with "DP_PDPOL_" (edo_fns_is_pdpol). */
+int edo_fns_pdpol(const struct edo_fns_pdotpr *p,
+		  unsigned char **xml_r, size_t *len_r,
+		  char **file_name_r, struct core_error *err);
+/* 1 when a confirmation's file name is a ПДПол's (the recipient's), 0 for
+ * a ПДОтпр (the sender's). */
+int edo_fns_is_pdpol(const char *file_name);
 int edo_fns_izvpol(const struct edo_fns_izvpol *p,
 		   unsigned char **xml_r, size_t *len_r,
 		   char **file_name_r, struct core_error *err);

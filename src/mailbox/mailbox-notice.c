@@ -1,8 +1,10 @@
 /* Notice letters of the document flow (issue 11, DESIGN.md section 7):
  * the sender learns that its letter was delivered, that the operator
- * confirmed the date of sending, and that the recipient signed a receipt
- * notice (ИоП), each with the signed XML and its .sig attached, because
- * Thunderbird shows no $EDO_* keywords.  mailbox-sync.c groups the events
+ * confirmed the date of sending (ПДОтпр), and that the recipient signed a
+ * receipt notice (ИоП); the recipient learns that the operator confirmed
+ * the date of receipt (ПДПол) and that its own ИоП went out, and who
+ * signed it (issue 13 item 5).  Each carries the signed XML and its .sig,
+ * because Thunderbird shows no $EDO_* keywords.  mailbox-sync.c groups the events
  * of one message that arrive in one batch into one notice (doc/mailbox.md,
  * "Notice letters"); this file reads the message and renders it. */
 #include "mailbox/mailbox-private.h"
@@ -14,6 +16,7 @@
 #include <time.h>
 
 #include "crypto/crypto.h"
+#include "edo/edo-fns.h"
 #include "lib/util.h"
 #include "mime/mime.h"
 
@@ -116,6 +119,7 @@ struct mb_flow_out {
 	char **names;			/* owned file names */
 	size_t n_files;
 	int delivered, confirmed, received;
+	int incoming;			/* the recipient's notice */
 };
 
 static void mb_flow_file(struct mb_flow_out *o, const char *name,
@@ -175,10 +179,13 @@ static void mb_flow_signed(struct mb_flow_out *o, const struct core_message *m,
 			const char *cn = rep.signer_common_name != NULL ?
 				rep.signer_common_name : "?";
 
-			mb_text_add(&o->ru, "; подписал %s, подпись "
-				    "действительна\n", cn);
-			mb_text_add(&o->en, "; signed by %s, the signature "
-				    "is valid\n", cn);
+			const char *tp = rep.signer_thumbprint != NULL ?
+				rep.signer_thumbprint : "?";
+
+			mb_text_add(&o->ru, "; подписал %s (сертификат %s), "
+				    "подпись действительна\n", cn, tp);
+			mb_text_add(&o->en, "; signed by %s (certificate %s), "
+				    "the signature is valid\n", cn, tp);
 		} else {
 			mb_text_add(&o->ru, "; подпись НЕ ДЕЙСТВИТЕЛЬНА (%s)\n",
 				    rep.error != NULL ? rep.error : "не CMS");
@@ -214,19 +221,35 @@ static void mb_flow_event(struct mb_flow_out *o, const struct core_message *m,
 				   CORE_ENT_CONFIRMATION)) == NULL)
 			return;
 		o->confirmed++;
-		mb_flow_signed(o, m, x, CORE_ENT_CONFIRMATION_SIGNATURE,
-			       "подтверждение оператора ЭДО о дате отправки "
-			       "документа", "the EDO operator's confirmation "
-			       "of the sending date of the document", ev->ts);
+		if (edo_fns_is_pdpol(x->file_name))
+			mb_flow_signed(o, m, x, CORE_ENT_CONFIRMATION_SIGNATURE,
+				       "подтверждение оператора ЭДО о дате "
+				       "получения документа (ПДПол)",
+				       "the EDO operator's confirmation of the "
+				       "date of receipt of the document",
+				       ev->ts);
+		else
+			mb_flow_signed(o, m, x, CORE_ENT_CONFIRMATION_SIGNATURE,
+				       "подтверждение оператора ЭДО о дате "
+				       "отправки документа (ПДОтпр)",
+				       "the EDO operator's confirmation of the "
+				       "sending date of the document", ev->ts);
 		return;
 	case CORE_EV_RECEIPT:
 		if ((x = mb_entity(m, ev->entity_id, CORE_ENT_RECEIPT)) == NULL)
 			return;
 		o->received++;
-		mb_flow_signed(o, m, x, CORE_ENT_RECEIPT_SIGNATURE,
-			       "извещение о получении (ИоП) документа",
-			       "the recipient's receipt notice for the "
-			       "document", ev->ts);
+		if (o->incoming)
+			mb_flow_signed(o, m, x, CORE_ENT_RECEIPT_SIGNATURE,
+				       "ваше извещение о получении (ИоП) "
+				       "документа отправлено отправителю",
+				       "your receipt notice for the document "
+				       "was sent to the sender", ev->ts);
+		else
+			mb_flow_signed(o, m, x, CORE_ENT_RECEIPT_SIGNATURE,
+				       "извещение о получении (ИоП) документа",
+				       "the recipient's receipt notice for the "
+				       "document", ev->ts);
 		return;
 	default:
 		return;
@@ -237,17 +260,34 @@ static void mb_flow_event(struct mb_flow_out *o, const struct core_message *m,
  * operator: <subject>": what happened, in the order it happens. */
 static char *mb_flow_subject(const struct mb_flow_out *o, const char *subj)
 {
-	static const char *const ru[3][2] = {
+	static const char *const ru_out[3][2] = {
 		{ "Доставлено", "доставлено" },
 		{ "Подтверждено оператором", "подтверждено оператором" },
 		{ "Получено адресатом", "получено адресатом" },
 	};
-	static const char *const en[3][2] = {
+	static const char *const en_out[3][2] = {
 		{ "Delivered", "delivered" },
 		{ "Confirmed by the operator", "confirmed by the operator" },
 		{ "Received by the recipient", "received by the recipient" },
 	};
-	const int on[3] = { o->delivered, o->confirmed, o->received };
+	/* The recipient's: its date of receipt and its own ИоП. */
+	static const char *const ru_in[3][2] = {
+		{ "", "" },
+		{ "Дата получения подтверждена оператором",
+		  "дата получения подтверждена оператором" },
+		{ "Извещение о получении отправлено",
+		  "извещение о получении отправлено" },
+	};
+	static const char *const en_in[3][2] = {
+		{ "", "" },
+		{ "Date of receipt confirmed by the operator",
+		  "date of receipt confirmed by the operator" },
+		{ "Receipt notice sent", "receipt notice sent" },
+	};
+	const char *const (*ru)[2] = o->incoming ? ru_in : ru_out;
+	const char *const (*en)[2] = o->incoming ? en_in : en_out;
+	const int on[3] = { o->delivered && !o->incoming, o->confirmed,
+			    o->received };
 	struct mb_text r = { NULL }, e = { NULL };
 	char *out;
 	int i, first = 1;
@@ -292,32 +332,38 @@ int mb_render_flow(struct mailbox_env *env, const char *box_id,
 			return mb_core_error(err, &cerr, "notice");
 		return 1;	/* gone or not ours: nothing to tell */
 	}
-	/* The sender is told; the recipient's INBOX item is its news, and
-	 * the receipt it sent itself is marked by the keyword. */
-	if (strcmp(m->from_box, box_id) != 0 ||
+	/* Each side is told of its own flow: the sender of delivery, its
+	 * ПДОтпр and the recipient's ИоП; the recipient of its ПДПол and of
+	 * the ИоП it sent (with who signed it). */
+	memset(&o, 0, sizeof(o));
+	o.incoming = strcmp(m->to_box, box_id) == 0 &&
+		strcmp(m->from_box, box_id) != 0;
+	if ((!o.incoming && strcmp(m->from_box, box_id) != 0) ||
 	    m->kind == CORE_MSG_INVITATION) {
 		core_message_free(&m);
 		return 1;
 	}
-	memset(&o, 0, sizeof(o));
 	for (i = 0; i < n; i++)
 		mb_flow_event(&o, m, &evs[i]);
-	if (!o.delivered && !o.confirmed && !o.received) {
+	if ((!o.delivered || o.incoming) && !o.confirmed && !o.received) {
+		mb_flow_out_clear(&o);
 		core_message_free(&m);
 		return 1;
 	}
-	to = mb_party_box(env, parties, m->to_box);
+	to = mb_party_box(env, parties, o.incoming ? m->from_box : m->to_box);
 	subject = mb_flow_subject(&o, m->subject);
-	text = xasprintf("Письмо «%s» для «%s» (ИНН %s%s%s):\n%s\n"
+	text = xasprintf("Письмо «%s» %s «%s» (ИНН %s%s%s):\n%s\n"
 			 "Время — по часам оператора ЭДО.%s\n\n"
-			 "The letter \"%s\" to %s (INN %s%s%s):\n%s\n"
+			 "The letter \"%s\" %s %s (INN %s%s%s):\n%s\n"
 			 "Times are the EDO operator's.%s\n",
-			 m->subject != NULL ? m->subject : "", to->name,
+			 m->subject != NULL ? m->subject : "",
+			 o.incoming ? "от" : "для", to->name,
 			 to->inn, to->kpp[0] != '\0' ? ", КПП " : "", to->kpp,
 			 o.ru.s,
 			 o.n_files > 0 ? " Подписанные XML и их подписи "
 			 "(.sig) — во вложениях." : "",
-			 m->subject != NULL ? m->subject : "", to->name,
+			 m->subject != NULL ? m->subject : "",
+			 o.incoming ? "from" : "to", to->name,
 			 to->inn, to->kpp[0] != '\0' ? ", KPP " : "", to->kpp,
 			 o.en.s,
 			 o.n_files > 0 ? " The signed XML files and their "

@@ -81,6 +81,9 @@ struct mailbox_env {
 	/* Signature reports shared by the renderings of one message in the
 	 * sender's and the recipient's box (its own lock). */
 	struct crypto_verify_cache *verify_cache;
+	/* \Seen on an incoming EDO message (mailbox-receipt.c) */
+	mailbox_read_cb *read_cb;
+	void *read_ctx;
 };
 
 /* A box the session serves. */
@@ -151,6 +154,12 @@ struct mailbox_view {
 	mailbox_notify_cb *cb;
 	void *cb_ctx;
 };
+
+/* ---- mailbox-receipt.c ---- */
+/* Item it's flags go from old_flags to new_flags: a first \Seen of an
+ * incoming EDO message calls the read hook. */
+void mb_receipt_seen(struct mailbox_env *env, const struct store_mb_item *it,
+		     uint32_t old_flags, uint32_t new_flags);
 
 /* ---- mailbox-util.c ---- */
 int mb_error(struct mailbox_error *err, enum mailbox_error_class cls,

@@ -500,33 +500,9 @@ static void mb_flow_add(struct mb_batch *b, const struct core_event *ev)
 	f->n++;
 }
 
-/* 1 when the user's item of the message, or the one this batch adds, is
- * an incoming one: the recipient is told nothing, and this spares
- * reading the message for every letter it gets. */
-static int mb_flow_incoming(struct mb_sync_ctx *c, const struct mb_batch *b,
-			    const char *msg_id)
-{
-	struct store_mb_item *items = NULL;
-	size_t n = 0, i;
-	int in = 0;
-
-	for (i = 0; i < b->n_acts && !in; i++) {
-		const struct mb_act *a = &b->acts[i];
-		in = a->type == MB_ACT_ADD && a->kind == STORE_MB_KIND_MESSAGE &&
-			a->role == STORE_MB_ROLE_INBOX && a->edo_msg_id != NULL &&
-			strcmp(a->edo_msg_id, msg_id) == 0;
-	}
-	if (in || store_mb_item_find_edo(c->env->store, c->user_id, c->box_id,
-					 msg_id, STORE_MB_KIND_MESSAGE, &items,
-					 &n) != STORE_OK)
-		return in;
-	for (i = 0; i < n && !in; i++)
-		in = items[i].home_role == STORE_MB_ROLE_INBOX;
-	store_mb_item_list_free(items, n);
-	return in;
-}
-
-/* The flows' notices, threaded to the item of the message.  Keyed by the
+/* The flows' notices, threaded to the item of the message: the sender's
+ * (delivery, ПДОтпр, the recipient's ИоП) and the recipient's (its ПДПол
+ * and the ИоП it sent; mb_render_flow tells them apart).  Keyed by the
  * first and last event of the group: another member whose batch held the
  * same first and last event of the message held the same group (a batch
  * is a run of the log), so it reuses the rendering; one whose batch cut
@@ -545,8 +521,6 @@ static int mb_prep_flows(struct mb_sync_ctx *c, struct mb_batch *b,
 	for (i = 0; i < b->n_flows; i++) {
 		const struct mb_flow *f = &b->flows[i];
 
-		if (mb_flow_incoming(c, b, f->msg_id))
-			continue;
 		key = xasprintf("notice:%s:%s:%s:flow", c->box_id, f->first,
 				f->last);
 		reply = mb_item_msgid(c, b, f->msg_id);

@@ -506,6 +506,8 @@ int mailbox_store(struct mailbox_view *v, uint32_t seq,
 	}
 	ret = store_mb_item_set_flags(v->env->store, it.id, new_flags, new_kw,
 				      &modseq);
+	if (ret == STORE_OK)
+		mb_receipt_seen(v->env, &it, it.flags, new_flags);
 	store_mb_item_clear(&it);
 	if (ret != STORE_OK) {
 		free(new_kw);

@@ -296,6 +296,24 @@ void mailbox_env_notify_box(struct mailbox_env *env, const char *box_id);
  * waits for a worker's sync; mailbox_user_sync). */
 void mailbox_env_sync_skipped(struct mailbox_env *env);
 
+/* Receipts signed on reading (issue 13 item 5, doc/mailbox.md "Receipts
+ * and confirmations"): when a user sets \Seen on an incoming EDO message
+ * (STORE, or FETCH BODY[] without PEEK), cb is called on that thread
+ * with the item's box, the user and the EDO message id; the daemon hands
+ * them to a background worker, which calls mailbox_receipt_on_read.
+ * Nothing slow happens in cb. */
+typedef void mailbox_read_cb(const char *box_id, int64_t user_id,
+			     const char *edo_msg_id, void *ctx);
+void mailbox_env_set_read_hook(struct mailbox_env *env, mailbox_read_cb *cb,
+			       void *ctx);
+/* On a worker: the reader signs the message's missing receipts (ИоП) with
+ * its own certificate, if it is an active member of box_id with the
+ * signing right and the organization chose no certificate for receipts.
+ * Idempotent.  0 done or nothing to do, -1 with err. */
+int mailbox_receipt_on_read(struct mailbox_env *env, const char *box_id,
+			    int64_t user_id, const char *edo_msg_id,
+			    struct mailbox_error *err);
+
 /* Pre-rendering (any thread, e.g. a worker after operator events): renders
  * the box's new messages, invitations and contact cards whose rendering
  * does not depend on the member and stores them under the edo_key the

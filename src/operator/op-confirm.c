@@ -1,6 +1,8 @@
-/* The operator's date confirmation (ПДОтпр, DP_PDOTPR): one for every
- * signed document of a message, naming the document's file and carrying
- * the sender's signatures under it, signed by the operator's own key.  A
+/* The operator's date confirmations: for every signed document of a
+ * message a ПДОтпр (DP_PDOTPR, the date of sending, for the sender) and a
+ * ПДПол (DP_PDPOL, the date of receipt, for the recipient), each naming
+ * the document's file and carrying the sender's signatures under it,
+ * signed by the operator's own key.  A
  * message with no signed document gets none: there is nothing legally
  * significant to confirm. */
 #include "operator/op-private.h"
@@ -39,9 +41,13 @@ static size_t op_signatures_of(const struct core_message *m,
 	return n;
 }
 
+typedef int op_confirm_fn(const struct edo_fns_pdotpr *p,
+			  unsigned char **xml_r, size_t *len_r,
+			  char **file_name_r, struct core_error *err);
+
 static int op_confirm_one(struct operator *op, const struct core_message *m,
 			  const struct core_entity *a,
-			  struct edo_fns_pdotpr *p,
+			  struct edo_fns_pdotpr *p, op_confirm_fn *make,
 			  struct core_entity **ents_r, size_t *n_r,
 			  struct core_error *err)
 {
@@ -52,7 +58,7 @@ static int op_confirm_one(struct operator *op, const struct core_message *m,
 	memset(&sig, 0, sizeof(sig));
 	p->file.name = a->file_name != NULL && *a->file_name != '\0' ?
 		a->file_name : a->id;
-	if (edo_fns_pdotpr(p, &conf.data, &conf.len, &file_name, err) < 0)
+	if (make(p, &conf.data, &conf.len, &file_name, err) < 0)
 		return -1;
 	if (operator_sign(op, conf.data, conf.len, &sig.data, &sig.len,
 			  err) < 0) {
@@ -102,7 +108,13 @@ int operator_confirmations(struct operator *op, const struct core_message *m,
 			continue;
 		p.file.sigs = sigs;
 		p.file.sig_lens = lens;
-		ret = op_confirm_one(op, m, a, &p, ents_r, n_r, err);
+		/* ПДОтпр for the sender; ПДПол for the recipient (the
+		 * embedded operator delivers when it accepts: one time). */
+		ret = op_confirm_one(op, m, a, &p, edo_fns_pdotpr, ents_r, n_r,
+				     err);
+		if (ret == 0)
+			ret = op_confirm_one(op, m, a, &p, edo_fns_pdpol,
+					     ents_r, n_r, err);
 	}
 	free(sigs);
 	free(lens);

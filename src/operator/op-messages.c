@@ -280,13 +280,18 @@ static int op_send_events(struct operator *op, const struct core_message *m,
 		ret = operator_store_event_add(op->store, m->from_box,
 					       CORE_EV_DELIVERED, m->to_box,
 					       m->id, NULL, NULL, m->created);
+	/* Each side is told of its own confirmation: the ПДОтпр to the
+	 * sender, the ПДПол to the recipient. */
 	for (i = 0; ret == STORE_OK && i < n_confs; i++) {
+		int pdpol = edo_fns_is_pdpol(confs[i].file_name);
+
 		if (confs[i].kind != CORE_ENT_CONFIRMATION)
 			continue;
-		ret = operator_store_event_both(op->store, m->from_box,
-						CORE_EV_CONFIRMATION, m->to_box,
-						CORE_EV_CONFIRMATION, m->id,
-						confs[i].id, NULL, m->created);
+		ret = operator_store_event_add(op->store, pdpol ? m->to_box :
+					       m->from_box,
+					       CORE_EV_CONFIRMATION, pdpol ?
+					       m->from_box : m->to_box, m->id,
+					       confs[i].id, NULL, m->created);
 	}
 	return ret;
 }

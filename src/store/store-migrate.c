@@ -269,6 +269,16 @@ static const struct store_migration store_migrations[] = {
 	      ");"
 	      "CREATE INDEX IF NOT EXISTS op_entities_x_message"
 	      "  ON op_entities_x(message_id, kind);" },
+	/* 12 (issue 13 item 5): the certificate an organization chose for
+	 * its automatic receipts (ИоП).  cert_id 0 with a user: that user's
+	 * current certificate in the box (a renewal needs no new choice).
+	 * No row: receipts wait until a user with the signing right opens
+	 * the document, and are signed with that user's certificate. */
+	{ 12, "CREATE TABLE IF NOT EXISTS org_receipt_signers ("
+	      "  box_id TEXT PRIMARY KEY COLLATE NOCASE,"
+	      "  cert_id INTEGER NOT NULL DEFAULT 0,"
+	      "  user_id INTEGER NOT NULL DEFAULT 0,"
+	      "  updated INTEGER NOT NULL"
 	/* 14: the МЧД (machine-readable powers of attorney) of users, per
 	 * organization (issue 14 item 4; src/store/store-poa.c).  The
 	 * number is indexed: an incoming signature's МЧД is looked up by it

@@ -181,6 +181,15 @@ int store_org_find_inn(struct store *s, const char *inn, const char *kpp,
 		       struct store_org *o_r);
 int store_org_list(struct store *s, struct store_org **orgs_r, size_t *n_r);
 int store_org_set_policy(struct store *s, const char *box_id, int encrypt);
+/* The certificate of the organization's automatic receipts (ИоП,
+ * store-receipt.c): cert_id, or cert_id 0 and a user (that user's current
+ * certificate in the box).  get: STORE_ERR_NOTFOUND when none was chosen
+ * (receipts are then signed by the first signer who opens the document);
+ * set with both 0 clears the choice. */
+int store_receipt_signer_get(struct store *s, const char *box_id,
+			     int64_t *cert_id_r, int64_t *user_id_r);
+int store_receipt_signer_set(struct store *s, const char *box_id,
+			     int64_t cert_id, int64_t user_id);
 
 int store_member_set(struct store *s, int64_t user_id, const char *box_id,
 		     int role, int status);

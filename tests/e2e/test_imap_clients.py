@@ -157,6 +157,16 @@ set timeout=600
             app = h.TmuxApp(session, "mutt -n -F %s" % rc, tmp)
             self.assertIsNotNone(app.wait(lambda t: SUBJECT in t),
                                  "mutt index:\n" + app.screen())
+            # the letter, not the gateway's notices about it (the
+            # recipient's ПДПол notice has the same date and subject)
+            app.keys("l")
+            self.assertIsNotNone(app.wait(lambda t: "Limit to" in t),
+                                 "mutt limit prompt:\n" + app.screen())
+            app.keys("!~f postmaster@", "Enter")
+            self.assertIsNotNone(
+                app.wait(lambda t: SUBJECT in t and "postmaster" not in t
+                         and "Limit to" not in t),
+                "mutt limited index:\n" + app.screen())
             app.keys("Enter")
             self.assertIsNotNone(
                 app.wait(lambda t: "Направляем договор" in t),

@@ -348,6 +348,25 @@ static void test_invite_accept(char inv_id[CORE_UUID_LEN])
 	ev_clear(&l);
 }
 
+/* Confirmation entity_id of msg_id, read as box: a ПДПол (pdpol 1) or a
+ * ПДОтпр (0)? */
+static int conf_is(const char *box, const char *msg_id, const char *entity_id,
+		   int pdpol)
+{
+	struct core_error err = { 0 };
+	struct core_message *m = NULL;
+	const struct core_entity *e;
+	int ret;
+
+	if (core_get_message(core, box, msg_id, &m, &err) < 0)
+		return 0;
+	e = find_id(m, entity_id);
+	ret = e != NULL && e->kind == CORE_ENT_CONFIRMATION &&
+		edo_fns_is_pdpol(e->file_name) == pdpol;
+	core_message_free(&m);
+	return ret;
+}
+
 static void test_send(char msg_id[CORE_UUID_LEN])
 {
 	struct core_error err = { 0 };
@@ -369,9 +388,16 @@ static void test_send(char msg_id[CORE_UUID_LEN])
 	   "the recipient reads it: text, 2 documents, 2 signatures");
 	if (ret < 0)
 		return;
-	ok(count_kind(m, CORE_ENT_CONFIRMATION) == 2 &&
-	   count_kind(m, CORE_ENT_CONFIRMATION_SIGNATURE) == 2,
-	   "one operator confirmation (+ signature) per signed document");
+	ok(count_kind(m, CORE_ENT_CONFIRMATION) == 4 &&
+	   count_kind(m, CORE_ENT_CONFIRMATION_SIGNATURE) == 4,
+	   "two operator confirmations (+ signatures) per signed document: "
+	   "ПДОтпр and ПДПол");
+	conf = find_kind(m, CORE_ENT_CONFIRMATION, 1);
+	ok(conf != NULL && edo_fns_is_pdpol(conf->file_name) &&
+	   edo_fns_validate(EDO_FNS_PDPOL, conf->data, conf->len, &err) == 0 &&
+	   strcmp(conf->parent_id, find_kind(m, CORE_ENT_CONFIRMATION, 0)->parent_id) == 0,
+	   "the document's ПДПол validates against DP_PDPOL: %s",
+	   conf ? conf->file_name : "-");
 	conf = find_kind(m, CORE_ENT_CONFIRMATION, 0);
 	csig = find_kind(m, CORE_ENT_CONFIRMATION_SIGNATURE, 0);
 	ok(conf != NULL && find_id(m, conf->parent_id) != NULL &&
@@ -395,10 +421,16 @@ static void test_send(char msg_id[CORE_UUID_LEN])
 	   l.ev[5].type == CORE_EV_CONFIRMATION &&
 	   strcmp(l.ev[3].message_id, msg_id) == 0,
 	   "A's log: MESSAGE_OUT, DELIVERED, CONFIRMATION x2 (%zu events)", l.n);
+	ok(l.n == 6 && conf_is(A.id, msg_id, l.ev[4].entity_id, 0) &&
+	   conf_is(A.id, msg_id, l.ev[5].entity_id, 0),
+	   "A is told of its ПДОтпр");
 	events(B.id, NULL, 0, &l);
 	ok(l.n == 5 && l.ev[2].type == CORE_EV_MESSAGE_IN &&
 	   l.ev[3].type == CORE_EV_CONFIRMATION && l.ev[3].entity_id[0] != '\0',
 	   "B's log: MESSAGE_IN, CONFIRMATION x2 (%zu events)", l.n);
+	ok(l.n == 5 && conf_is(B.id, msg_id, l.ev[3].entity_id, 1) &&
+	   conf_is(B.id, msg_id, l.ev[4].entity_id, 1),
+	   "B is told of its ПДПол");
 	ev_clear(&l);
 }
 
@@ -638,8 +670,10 @@ static void test_poll(void)
 	ev_clear(&rest);
 }
 
-/* C is served here by a signer member (no organization certificate); D has
- * no certificate at all: its receipts wait. */
+/* C is served here by a signer member (no organization certificate) and
+ * a reader: receipts wait for the signer's reading, or come at once with a
+ * certificate chosen for them; D has no certificate at all: its receipts
+ * wait. */
 static void test_member_and_missing_signer(void)
 {
 	struct core_error err = { 0 };
@@ -662,7 +696,19 @@ static void test_member_and_missing_signer(void)
 	   core_accept(core, C.id, A.id, NULL, NULL, &err) == 0, "A and C become counteragents");
 	ok(send_docs(A.id, C.id, CORE_MSG_LETTER, NULL, 1, a_cert, a_key, id,
 		     &err) == 0, "A sends C (ИП) a signed document");
-	ok(core_send_receipts(core, C.id, &err) == 0, "C sends receipts (%s)", err.msg);
+	/* No certificate chosen for receipts: never the first member key
+	 * found; a reader's reading signs nothing; the signer's does. */
+	ok(core_send_receipts(core, C.id, &err) == 0 &&
+	   box_ev_count(C.id, CORE_EV_RECEIPT) == 0,
+	   "no choice made: no automatic receipt (%s)", err.msg);
+	ok(core_send_receipt_as(core, C.id, reader_id, id, &err) < 0 &&
+	   err.cls == CORE_ERR_PERM && box_ev_count(C.id, CORE_EV_RECEIPT) == 0,
+	   "a reader's reading makes no receipt (%s)", err.msg);
+	ok(core_send_receipt_as(core, C.id, signer_id, id, &err) == 0,
+	   "the signer's reading signs the receipt (%s)", err.msg);
+	ok(core_send_receipt_as(core, C.id, signer_id, id, &err) == 0 &&
+	   box_ev_count(C.id, CORE_EV_RECEIPT) == 1,
+	   "reading again makes no second receipt");
 	ok(core_get_message(core, A.id, id, &m, &err) == 0 &&
 	   count_kind(m, CORE_ENT_RECEIPT) == 1 &&
 	   edo_fns_validate(EDO_FNS_IZVPOL,
@@ -681,6 +727,19 @@ static void test_member_and_missing_signer(void)
 		crypto_verify_report_clear(&rep);
 	}
 	core_message_free(&m);
+
+	/* With a choice made (the signer's current certificate), receipts
+	 * come at once, and a reading leaves them to the choice. */
+	ok(store_receipt_signer_set(store, C.id, 0, signer_id) == STORE_OK,
+	   "C chooses the signer's certificate for receipts");
+	ok(send_docs(A.id, C.id, CORE_MSG_LETTER, NULL, 1, a_cert, a_key, id,
+		     &err) == 0, "A sends C another signed document");
+	ok(core_send_receipt_as(core, C.id, signer_id, id, &err) == 1,
+	   "a reading leaves it to the chosen certificate");
+	ok(core_send_receipts(core, C.id, &err) == 0 &&
+	   box_ev_count(C.id, CORE_EV_RECEIPT) == 2,
+	   "the receipt is sent at once (%s)", err.msg);
+	store_receipt_signer_set(store, C.id, 0, 0);
 
 	ok(core_invite(core, A.id, D.id, NULL, NULL, id, &err) == 0 &&
 	   core_accept(core, D.id, A.id, NULL, NULL, &err) == 0, "A and D become counteragents");

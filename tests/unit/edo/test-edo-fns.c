@@ -101,6 +101,50 @@ static void test_pdotpr(void)
 	free(name);
 }
 
+/* ПДПол: the recipient's confirmation, the same data under its own
+ * names, addressed to the recipient; not a valid ПДОтпр. */
+static void test_pdpol(void)
+{
+	struct edo_fns_pdotpr p;
+	struct core_error err = { 0 };
+	unsigned char *xml = NULL;
+	size_t len = 0;
+	char *name = NULL, *prefix;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	p.oper_name = "Оператор ЭДО edomail";
+	p.oper_inn = "7700000016";
+	p.oper_id = "2ED";
+	p.sender = org_a;
+	p.recipient = ip_b;
+	p.file.name = "Договор поставки №15.pdf";
+	p.file.sigs = sigs;
+	p.file.sig_lens = sig_lens;
+	p.file.n_sigs = 2;
+	p.sent = TEST_TS;
+	ret = edo_fns_pdpol(&p, &xml, &len, &name, &err);
+	ok(ret == 0, "ПДПол generated and valid against DP_PDPOL (%s)", err.msg);
+	if (ret < 0)
+		return;
+	prefix = xasprintf("DP_PDPOL_%s_2ED_20240301_", ip_b.id);
+	ok(strncmp(name, prefix, strlen(prefix)) == 0,
+	   "addressed to the recipient: %s", name);
+	ok(edo_fns_is_pdpol(name) && !edo_fns_is_pdpol(PDOTPR_PREFIX "x.xml") &&
+	   !edo_fns_is_pdpol(NULL), "edo_fns_is_pdpol tells them apart");
+	/* ДатаПол="01.03.2024", КНД 1115112 */
+	ok(strstr((const char *)xml, "\xc4\xe0\xf2\xe0\xcf\xee\xeb=\"01.03.2024\"") != NULL &&
+	   strstr((const char *)xml, "=\"1115112\"") != NULL,
+	   "ДатаПол and КНД 1115112");
+	ok(edo_fns_validate(EDO_FNS_PDPOL, xml, len, &err) == 0,
+	   "re-validation of the stored bytes");
+	ok(edo_fns_validate(EDO_FNS_PDOTPR, xml, len, &err) < 0,
+	   "not a valid ПДОтпр");
+	free(prefix);
+	free(xml);
+	free(name);
+}
+
 static void test_izvpol(void)
 {
 	struct edo_fns_izvpol p;
@@ -192,6 +236,7 @@ int main(void)
 	/* The schema directory override is honoured (here: the same copy). */
 	setenv("EDOMAIL_FORMATS_DIR", EDOMAIL_SOURCE_ROOT "/data/formats", 1);
 	test_pdotpr();
+	test_pdpol();
 	test_izvpol();
 	test_hostile();
 	edo_fns_cleanup();

@@ -167,6 +167,38 @@ static int sync_user(struct mailbox_user *u)
 	return 0;
 }
 
+/* The items of view v that are not notices (the recipient's INBOX also
+ * holds the notices of its ПДПол, issue 13 item 5). */
+static uint32_t letters_in(struct mailbox_view *v)
+{
+	static const char hdr[] = "X-EDO-Kind: notice";
+	struct mailbox_error err = { 0 };
+	unsigned char *data;
+	uint32_t seq, n = 0;
+	size_t len;
+
+	for (seq = 1; seq <= mailbox_view_count(v); seq++) {
+		if (mailbox_msg_data(v, seq, &data, &len, &err) < 0)
+			continue;
+		n += memmem(data, len, hdr, sizeof(hdr) - 1) == NULL;
+		free(data);
+	}
+	return n;
+}
+
+static uint32_t letters(struct mailbox_user *u, const char *folder)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_view *v = NULL;
+	uint32_t n;
+
+	if (mailbox_view_open(u, folder, 1, &v, &err) < 0)
+		return (uint32_t)-1;
+	n = letters_in(v);
+	mailbox_view_close(&v);
+	return n;
+}
+
 /* Every reference appears exactly once in the folder, with the same
  * bytes, and its item shows the one blob stored under its edo_key. */
 static int same_items(struct mailbox_user *u, const char *folder,
@@ -213,9 +245,9 @@ static int same_items(struct mailbox_user *u, const char *folder,
 			good = 0;
 		}
 	}
-	if (good && mailbox_view_count(v) != n_refs) {
+	if (good && letters_in(v) != n_refs) {
 		printf("# %s has %u items, %zu expected\n", folder,
-		       mailbox_view_count(v), n_refs);
+		       letters_in(v), n_refs);
 		good = 0;
 	}
 	mailbox_view_close(&v);
@@ -324,8 +356,8 @@ static void test_full(struct mailbox_user *boris, struct mailbox_user *vera)
 	   "the syncs render nothing themselves (%llu -> %llu)",
 	   (unsigned long long)before,
 	   (unsigned long long)mailbox_env_render_count(env));
-	ok(mbt_messages(boris, "INBOX") == N_RACE + N_AFTER &&
-	   mbt_messages(vera, "INBOX") == N_RACE + N_AFTER,
+	ok(letters(boris, "INBOX") == N_RACE + N_AFTER &&
+	   letters(vera, "INBOX") == N_RACE + N_AFTER,
 	   "both members see every letter");
 	refs_free(refs, N_AFTER);
 	/* Without a pre-render the sync renders: the counter counts. */

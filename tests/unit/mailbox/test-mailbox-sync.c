@@ -209,11 +209,38 @@ static uint32_t seq_of_msg(struct mailbox_view *v, const char *msg_id)
 {
 	uint32_t i;
 
+	/* the item itself, not a notice answering it */
 	for (i = 1; v != NULL && i <= mailbox_view_count(v); i++) {
-		if (mbt_msg_has(v, i, msg_id))
+		if (mbt_msg_has(v, i, msg_id) &&
+		    !mbt_msg_has(v, i, "X-EDO-Kind: notice"))
 			return i;
 	}
 	return 0;
+}
+
+/* The items of a folder that are not notices: the recipient's INBOX also
+ * holds the notices of its ПДПол and receipts (issue 13 item 5). */
+static uint32_t letters(struct mailbox_user *u, const char *folder)
+{
+	struct mailbox_view *v = view(u, folder);
+	uint32_t i, n = 0;
+
+	for (i = 1; v != NULL && i <= mailbox_view_count(v); i++)
+		n += !mbt_msg_has(v, i, "X-EDO-Kind: notice");
+	mailbox_view_close(&v);
+	return n;
+}
+
+/* The sequence number of EDO message msg_id's own item in folder (its
+ * notices come after it). */
+static uint32_t item_seq(struct mailbox_user *u, const char *folder,
+			 const char *msg_id)
+{
+	struct mailbox_view *v = view(u, folder);
+	uint32_t seq = seq_of_msg(v, msg_id);
+
+	mailbox_view_close(&v);
+	return seq;
 }
 
 static int is_archived(const char *box, const char *msg_id, int deleted)
@@ -321,7 +348,7 @@ static void test_message(struct mailbox_user *anna, struct mailbox_user *boris)
 	   "A sends B a signed letter");
 	ok(sync_user(anna) == 0 && sync_user(boris) == 0, "synced");
 	ok(mbt_messages(anna, "Отправленные") == 1 &&
-	   mbt_messages(boris, "INBOX") == 1, "Sent at A, INBOX at B");
+	   letters(boris, "INBOX") == 1, "Sent at A, INBOX at B");
 	ok(folder_has(anna, "Отправленные", 1, edo_hdr("\nMessage-ID", ab_msg)) &&
 	   folder_has(anna, "Отправленные", 1,
 		      "X-EDO-Client-Message-ID: <" CLIENT_ID ">") &&
@@ -357,7 +384,16 @@ static void test_message(struct mailbox_user *anna, struct mailbox_user *boris)
 	ok(folder_has(anna, "INBOX", n1, "подпись действительна") &&
 	   folder_has(anna, "INBOX", n1, "the signature is valid"),
 	   "and says that the operator's signature holds");
-	ok(mbt_messages(boris, "INBOX") == 1, "the recipient gets no notice");
+	/* The recipient is told of its own: the ПДПол, threaded to its
+	 * item, with the XML and .sig; never the sender's ПДОтпр. */
+	ok(mbt_messages(boris, "INBOX") == 2 &&
+	   folder_has(boris, "INBOX", 2, "X-EDO-Kind: notice") &&
+	   folder_has(boris, "INBOX", 2, edo_hdr("In-Reply-To", ab_msg)) &&
+	   folder_has(boris, "INBOX", 2, "дате получения") &&
+	   notice_files(boris, 2, "DP_PDPOL_") == 1 &&
+	   notice_files(boris, 2, "DP_PDOTPR_") == 0 &&
+	   notice_files(anna, n1, "DP_PDPOL_") == 0,
+	   "the recipient gets a notice of its ПДПол, the sender none");
 	ok(core_send_receipts(core, B.id, &err) == 0, "B posts its receipt");
 	ok(sync_user(anna) == 0 && sync_user(boris) == 0, "synced");
 	ok(has_kw(anna, "Отправленные", 1, "$EDO_Receipt") &&
@@ -370,12 +406,72 @@ static void test_message(struct mailbox_user *anna, struct mailbox_user *boris)
 	   notice_files(anna, n2, "DP_IZVPOL_") == 1 &&
 	   notice_files(anna, n2, "DP_PDOTPR_") == 0,
 	   "the receipt, later: a second notice with the ИоП and its .sig");
-	ok(mbt_messages(boris, "INBOX") == 1,
-	   "B's own receipt is its keyword only");
+	ok(mbt_messages(boris, "INBOX") == 3 &&
+	   folder_has(boris, "INBOX", 3, edo_hdr("In-Reply-To", ab_msg)) &&
+	   folder_has(boris, "INBOX", 3, "ваше извещение о получении") &&
+	   folder_has(boris, "INBOX", 3, "подписал") &&
+	   notice_files(boris, 3, "DP_IZVPOL_") == 1,
+	   "B's own receipt: a notice that says who signed it");
 	ok(sync_user(anna) == 0 && sync_user(boris) == 0 &&
 	   mbt_messages(anna, "Отправленные") == 1 &&
 	   mbt_messages(anna, "INBOX") == n2 &&
-	   mbt_messages(boris, "INBOX") == 1, "syncing again: no duplicates");
+	   mbt_messages(boris, "INBOX") == 3, "syncing again: no duplicates");
+}
+
+/* The read hook (issue 13 item 5): a first \Seen on an incoming EDO
+ * message calls it once with the item's box, user and message; a second
+ * \Seen, a notice, a Sent item do not. */
+struct read_calls {
+	int n;
+	char box[CORE_ID_MAX], msg[CORE_UUID_LEN];
+	int64_t user;
+};
+
+static void read_hook(const char *box_id, int64_t user_id,
+		      const char *edo_msg_id, void *ctx)
+{
+	struct read_calls *r = ctx;
+
+	r->n++;
+	snprintf(r->box, sizeof(r->box), "%s", box_id);
+	snprintf(r->msg, sizeof(r->msg), "%s", edo_msg_id);
+	r->user = user_id;
+}
+
+static void test_read_hook(struct mailbox_user *anna,
+			   struct mailbox_user *boris)
+{
+	struct mailbox_error err = { 0 };
+	struct read_calls r = { 0 };
+	struct mailbox_view *v = view(boris, "INBOX");
+	uint32_t seq = seq_of_msg(v, ab_msg), i;
+
+	mailbox_env_set_read_hook(env, read_hook, &r);
+	ok(v != NULL && seq != 0 &&
+	   mailbox_store(v, seq, MAILBOX_STORE_ADD, MAILBOX_FLAG_SEEN, NULL,
+			 &err) == 0 && r.n == 1 && strcmp(r.box, B.id) == 0 &&
+	   strcmp(r.msg, ab_msg) == 0 && r.user == mailbox_user_id(boris),
+	   "a first \\Seen of an incoming letter calls the read hook (%d)",
+	   r.n);
+	ok(mailbox_store(v, seq, MAILBOX_STORE_ADD, MAILBOX_FLAG_SEEN, NULL,
+			 &err) == 0 && r.n == 1, "a second \\Seen does not");
+	for (i = 1; v != NULL && i <= mailbox_view_count(v); i++) {
+		if (mbt_msg_has(v, i, "X-EDO-Kind: notice"))
+			(void)mailbox_store(v, i, MAILBOX_STORE_ADD,
+					    MAILBOX_FLAG_SEEN, NULL, &err);
+	}
+	ok(r.n == 1, "nor reading the notices");
+	(void)mailbox_store(v, seq, MAILBOX_STORE_REMOVE, MAILBOX_FLAG_SEEN,
+			    NULL, &err);
+	mailbox_view_close(&v);
+	r.n = 0;
+	v = view(anna, "Отправленные");
+	ok(v != NULL && mailbox_store(v, 1, MAILBOX_STORE_REMOVE,
+				      MAILBOX_FLAG_SEEN, NULL, &err) == 0 &&
+	   mailbox_store(v, 1, MAILBOX_STORE_ADD, MAILBOX_FLAG_SEEN, NULL,
+			 &err) == 0 && r.n == 0, "nor a Sent item");
+	mailbox_view_close(&v);
+	mailbox_env_set_read_hook(env, NULL, NULL);
 }
 
 /* The events of a letter that come while the sender does not look make
@@ -476,11 +572,11 @@ static void test_archive(struct mailbox_user *boris)
 
 	ok(sync_user(boris) == 0, "boris synced");
 	v = view(boris, "INBOX");
-	ok(v != NULL && mailbox_view_count(v) == 2, "B's INBOX has 2");
+	ok(v != NULL && letters(boris, "INBOX") == 2, "B's INBOX has 2");
 	if (v == NULL)
 		goto out;
 	ok(sync_user(buh) == 0 &&
-	   mbt_messages(buh, "Лютик 7733012345/Входящие") == 2,
+	   letters(buh, "Лютик 7733012345/Входящие") == 2,
 	   "buh sees the same two in Лютик/Входящие");
 	ok(mailbox_copy(v, &seq, 1, "Архив", 1, &dv, &src, &dst, &n, &err) == 0 &&
 	   n == 1 && dst[0] == 1, "MOVE to Архив (%s)", err.msg);
@@ -488,13 +584,13 @@ static void test_archive(struct mailbox_user *boris)
 	free(dst);
 	ok(is_archived(B.id, ab_msg, 0) == 1 && is_archived(A.id, ab_msg, 0) == 0,
 	   "archived at the operator for B only");
-	ok(mbt_messages(boris, "INBOX") == 1 && mbt_messages(boris, "Архив") == 1,
+	ok(letters(boris, "INBOX") == 1 && mbt_messages(boris, "Архив") == 1,
 	   "INBOX 1, Архив 1");
-	ok(sync_user(boris) == 0 && mbt_messages(boris, "INBOX") == 1 &&
+	ok(sync_user(boris) == 0 && letters(boris, "INBOX") == 1 &&
 	   mbt_messages(boris, "Архив") == 1,
 	   "the ARCHIVED event does not move it twice");
 	ok(sync_user(buh) == 0 &&
-	   mbt_messages(buh, "Лютик 7733012345/Входящие") == 1 &&
+	   letters(buh, "Лютик 7733012345/Входящие") == 1 &&
 	   mbt_messages(buh, "Лютик 7733012345/Архив") == 1,
 	   "another member of B sees it archived after sync");
 	mailbox_view_close(&v);
@@ -506,11 +602,11 @@ static void test_archive(struct mailbox_user *boris)
 	   "MOVE from Архив back to INBOX (%s)", err.msg);
 	free(src);
 	free(dst);
-	ok(is_archived(B.id, ab_msg, 0) == 0 && mbt_messages(boris, "INBOX") == 2,
+	ok(is_archived(B.id, ab_msg, 0) == 0 && letters(boris, "INBOX") == 2,
 	   "restored at the operator and in INBOX");
 	mailbox_view_close(&v);
 	ok(sync_user(buh) == 0 &&
-	   mbt_messages(buh, "Лютик 7733012345/Входящие") == 2,
+	   letters(buh, "Лютик 7733012345/Входящие") == 2,
 	   "and back for the other member");
 
 	/* \Deleted + EXPUNGE in INBOX: to the trash, deleted at the operator */
@@ -527,7 +623,7 @@ static void test_archive(struct mailbox_user *boris)
 			 &err) == 0 && mailbox_expunge(v, NULL, 0, &err) == 0,
 	   "STORE \\Deleted and EXPUNGE the first message");
 	ok(is_archived(B.id, ab_msg, 1) == 1 && mbt_messages(boris, "Корзина") == 1 &&
-	   mbt_messages(boris, "INBOX") == 1,
+	   letters(boris, "INBOX") == 1,
 	   "the last copy went to Корзина, deleted at the operator");
 	mailbox_view_close(&v);
 	v = view(boris, "Корзина");
@@ -536,7 +632,7 @@ static void test_archive(struct mailbox_user *boris)
 	   "in the trash without \\Deleted");
 	seq = 1;
 	ok(mailbox_copy(v, &seq, 1, "INBOX", 1, &dv, &src, &dst, &n, &err) == 0 &&
-	   is_archived(B.id, ab_msg, 1) == 0 && mbt_messages(boris, "INBOX") == 2,
+	   is_archived(B.id, ab_msg, 1) == 0 && letters(boris, "INBOX") == 2,
 	   "MOVE from the trash restores");
 	free(src);
 	free(dst);
@@ -623,7 +719,8 @@ static void test_idle(struct mailbox_user *boris)
 	/* Refresh first: an argument of ok() must not read what another
 	 * argument fills (their order is unspecified). */
 	rc = mailbox_view_refresh(v, 1, &ch, &err);
-	ok(rc == 0 && ch.exists_changed && ch.exists == before + 1,
+	/* the letter and the notice of its ПДПол */
+	ok(rc == 0 && ch.exists_changed && ch.exists == before + 2,
 	   "refresh: EXISTS %u", ch.exists);
 	mailbox_changes_clear(&ch);
 	ok(thread_cpu_ms() - t0 < 100, "within 100 ms of CPU (%lld ms)",
@@ -706,7 +803,7 @@ static void test_encrypted(struct mailbox_user *anna, struct mailbox_user *boris
 		    a_cert, a_key, "%PDF secret", b_cert, id) == 0,
 	   "A sends B an encrypted letter");
 	ok(sync_user(boris) == 0 && sync_user(anna) == 0, "synced");
-	n = mbt_messages(boris, "INBOX");
+	n = item_seq(boris, "INBOX", id);
 	ok(folder_has(boris, "INBOX", n, "X-EDO-Encrypted: yes") &&
 	   !folder_has(boris, "INBOX", n, "contract.pdf.p7m") &&
 	   folder_has(boris, "INBOX", n, "Действительна"),
@@ -779,8 +876,9 @@ static void test_resign(struct mailbox_user *anna)
 		    "%PDF-1.4 contract", NULL, id) == 0,
 	   "B re-signs A's document and sends it back");
 	ok(sync_user(anna) == 0, "synced");
-	n = mbt_messages(anna, "INBOX");
-	/* INBOX also holds the notices of what A sent */
+	/* INBOX also holds the notices of what A sent, and now of the
+	 * ПДПол of this one after it */
+	n = item_seq(anna, "INBOX", id);
 	ok(n > 2 && folder_has(anna, "INBOX", n, "X-EDO-Signatures: 2") &&
 	   folder_has(anna, "INBOX", n, "contract.pdf.2.sig") &&
 	   folder_has(anna, "INBOX", n, edo_hdr("In-Reply-To", ab_msg)),
@@ -901,7 +999,7 @@ static void test_sync_no_wait(struct mailbox_user *boris)
 		return;
 	/* B's notices of the re-signed letter it sent come first */
 	(void)sync_user(boris);
-	before = mbt_messages(boris, "INBOX");
+	before = letters(boris, "INBOX");
 	mailbox_view_set_notify(v, wake, &woken);
 	ok(send_doc(A.id, B.id, CORE_MSG_LETTER, NULL, NULL, a_cert, a_key,
 		    "%PDF no wait", NULL, id) == 0, "a new message for B");
@@ -921,7 +1019,7 @@ static void test_sync_no_wait(struct mailbox_user *boris)
 	pthread_mutex_unlock(&hold_mu);
 	pthread_join(t, NULL);
 	mailbox_env_sync_skipped(env);
-	ok(woken == 1 && mbt_messages(boris, "INBOX") == before + 1,
+	ok(woken == 1 && letters(boris, "INBOX") == before + 1,
 	   "the skipped sync is made up afterwards (woken %d)", woken);
 	woken = 0;
 	mailbox_env_sync_skipped(env);
@@ -930,7 +1028,7 @@ static void test_sync_no_wait(struct mailbox_user *boris)
 		    "%PDF on a worker", NULL, id) == 0, "another message for B");
 	pthread_create(&t, NULL, sync_elsewhere, boris);
 	pthread_join(t, &res);
-	ok(res == boris && mbt_messages(boris, "INBOX") == before + 2,
+	ok(res == boris && letters(boris, "INBOX") == before + 2,
 	   "a sync on another thread projects the events");
 	mailbox_view_close(&v);
 }
@@ -950,6 +1048,7 @@ int main(void)
 		mbt_bail("login", "anna/boris");
 	test_invitation(anna, boris);
 	test_message(anna, boris);
+	test_read_hook(anna, boris);
 	test_sent_append(anna);
 	test_archive(boris);
 	test_copy_archive(anna);

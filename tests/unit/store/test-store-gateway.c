@@ -196,6 +196,31 @@ static void test_certs(struct store *s)
 	ok(store_cert_delete(s, id) == STORE_ERR_NOTFOUND, "delete twice");
 }
 
+/* The certificate chosen for receipts (migration 12): none until set,
+ * replaced by a new choice, cleared by 0/0; one organization's choice is
+ * not another's. */
+static void test_receipt_signer(struct store *s)
+{
+	int64_t cert_id = -1, user_id = -1;
+
+	ok(store_receipt_signer_get(s, "2ED-1", &cert_id, &user_id) ==
+	   STORE_ERR_NOTFOUND && cert_id == 0 && user_id == 0,
+	   "receipt signer: none chosen");
+	ok(store_receipt_signer_set(s, "2ED-1", 7, 3) == STORE_OK &&
+	   store_receipt_signer_get(s, "2ED-1", &cert_id, &user_id) ==
+	   STORE_OK && cert_id == 7 && user_id == 3,
+	   "receipt signer: a certificate");
+	ok(store_receipt_signer_set(s, "2ED-1", 0, 5) == STORE_OK &&
+	   store_receipt_signer_get(s, "2ED-1", &cert_id, &user_id) ==
+	   STORE_OK && cert_id == 0 && user_id == 5,
+	   "receipt signer: replaced by a user's current certificate");
+	ok(store_receipt_signer_get(s, "2ED-2", &cert_id, &user_id) ==
+	   STORE_ERR_NOTFOUND, "receipt signer: another org has none");
+	ok(store_receipt_signer_set(s, "2ED-1", 0, 0) == STORE_OK &&
+	   store_receipt_signer_get(s, "2ED-1", &cert_id, &user_id) ==
+	   STORE_ERR_NOTFOUND, "receipt signer: cleared");
+}
+
 static void test_rollback(struct store *s)
 {
 	struct store_user u;
@@ -282,6 +307,7 @@ int main(void)
 	test_orgs(s);
 	test_members(s);
 	test_certs(s);
+	test_receipt_signer(s);
 	test_rollback(s);
 	test_cascade(s);
 	store_close(&s);
