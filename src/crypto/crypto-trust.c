@@ -53,6 +53,7 @@ static struct {
 	char *roots, *intermediates, *crls_dir, *cache_dir;
 	int fetch;
 	char *crls_fingerprint;		/* what the folder held last time */
+	STACK_OF(X509) *extra_roots;	/* crypto_trust_add_root's */
 	char *wanted[CRYPTO_TRUST_MAX_WANTED];
 	size_t n_wanted;
 } crypto_trust = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -333,6 +334,14 @@ static int crypto_trust_build(struct crypto_trust_state **st_r,
 		crypto_trust_state_unref(st);
 		return -1;
 	}
+	pthread_mutex_lock(&crypto_trust.lock);
+	for (i = 0; crypto_trust.extra_roots != NULL &&
+	     i < (size_t)sk_X509_num(crypto_trust.extra_roots); i++) {
+		X509 *x = sk_X509_value(crypto_trust.extra_roots, (int)i);
+		X509_up_ref(x);
+		sk_X509_push(roots, x);
+	}
+	pthread_mutex_unlock(&crypto_trust.lock);
 	for (i = 0; i < (size_t)sk_X509_num(roots); i++) {
 		if (X509_STORE_add_cert(st->store, sk_X509_value(roots, (int)i)) == 1)
 			st->n_roots++;
@@ -392,7 +401,6 @@ int crypto_trust_reload(int force)
 {
 	struct crypto_trust_state *st, *old;
 	char *fp, *error = NULL;
-	size_t i;
 
 	old = crypto_trust_state_get();
 	if (old == NULL)
@@ -411,12 +419,6 @@ int crypto_trust_reload(int force)
 		crypto_trust_state_unref(old);
 		return -1;
 	}
-	/* Roots added by the program itself (the operator's) stay. */
-	STACK_OF(X509) *objs = X509_STORE_get1_all_certs(old->store);
-	for (i = 0; objs != NULL && i < (size_t)sk_X509_num(objs); i++)
-		(void)X509_STORE_add_cert(st->store, sk_X509_value(objs, (int)i));
-	crypto_drain_errors("X509_STORE_add_cert (reload)");
-	sk_X509_pop_free(objs, X509_free);
 	crypto_trust_state_unref(old);
 	free(crypto_trust.crls_fingerprint);
 	crypto_trust.crls_fingerprint = fp;
@@ -428,21 +430,28 @@ int crypto_trust_reload(int force)
 
 int crypto_trust_add_root(const char *cert_pem, char **error_r)
 {
-	struct crypto_trust_state *st = crypto_trust_state_get();
-	X509 *x;
+	struct crypto_trust_state *st;
+	X509 *x = crypto_x509_from_pem(cert_pem, error_r);
 
-	if (st == NULL)
-		return 0;	/* nothing is trusted: not configured */
-	x = crypto_x509_from_pem(cert_pem, error_r);
-	if (x == NULL) {
-		crypto_trust_state_unref(st);
+	if (x == NULL)
 		return -1;
+	/* Kept for every later configure and reload. */
+	pthread_mutex_lock(&crypto_trust.lock);
+	if (crypto_trust.extra_roots == NULL)
+		crypto_trust.extra_roots = sk_X509_new_null();
+	X509_up_ref(x);
+	sk_X509_push(crypto_trust.extra_roots, x);
+	pthread_mutex_unlock(&crypto_trust.lock);
+	st = crypto_trust_state_get();
+	if (st != NULL) {
+		(void)X509_STORE_add_cert(st->store, x);
+		crypto_drain_errors("X509_STORE_add_cert");
+		crypto_trust_state_unref(st);
+		/* No new generation: the operator's root is added before
+		 * anything it signed is checked, and a new generation
+		 * would drop the reports noted at signing. */
 	}
-	(void)X509_STORE_add_cert(st->store, x);
-	crypto_drain_errors("X509_STORE_add_cert");
 	X509_free(x);
-	crypto_trust_state_unref(st);
-	atomic_fetch_add(&crypto_trust_gen, 1);
 	return 0;
 }
 
@@ -459,6 +468,8 @@ void crypto_trust_clear(void)
 	for (size_t i = 0; i < crypto_trust.n_wanted; i++)
 		free(crypto_trust.wanted[i]);
 	crypto_trust.n_wanted = 0;
+	sk_X509_pop_free(crypto_trust.extra_roots, X509_free);
+	crypto_trust.extra_roots = NULL;
 	pthread_mutex_unlock(&crypto_trust.lock);
 }
 
