@@ -45,7 +45,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "LOGIN ORG FILE [--key FILE] [--password P]" },
 	{ "cert list", ctl_cmd_cert_list, "[LOGIN]" },
 	{ "cert make", ctl_cmd_cert_make,
-	  "LOGIN ORG --type rsa|gost [--days N] [--expired]" },
+	  "LOGIN ORG --type rsa|gost [--days N] [--expired] [--self-signed]" },
+	{ "cert revoke", ctl_cmd_cert_revoke, "SERIAL|FILE [--out FILE]" },
 	{ "counteragent list", ctl_cmd_counteragent_list, "ORG" },
 	{ "invite", ctl_cmd_invite, "ORG TO [--text TEXT]" },
 	{ "accept", ctl_cmd_accept, "ORG FROM [--comment TEXT]" },
@@ -405,6 +406,8 @@ static int ctl_open(struct ctl *ctl, const char *conf_path)
 	if (crypto_init() < 0)
 		return ctl_error("OpenSSL: ошибка инициализации / initialisation "
 				 "failed"), -1;
+	if (ctl_trust_configure(ctl) < 0)
+		return -1;
 	if (store_open(ctl->set.store_path, &ctl->store, &serr) < 0)
 		return ctl_error("%s", serr), -1;
 	return 0;
