@@ -18,6 +18,8 @@ BUILD=${EDOMAIL_BUILD_DIR:-$SRC/build}
 : "${DEMO_PLAINTEXT_LOOPBACK:=false}"
 # Thunderbird's autoconfig over HTTP (0 = off; the tests turn it on).
 : "${DEMO_AUTOCONFIG_PORT:=1880}"
+# Seconds between rereads of the CRL folder (the tests: 1).
+: "${DEMO_TRUST_REFRESH:=60}"
 
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
@@ -40,6 +42,11 @@ folders: { language = "$DEMO_LANGUAGE"; };
 log: { level = "info"; };
 # "Add Mail Account" finds the settings at
 # http://127.0.0.1:$DEMO_AUTOCONFIG_PORT/mail/config-v1.1.xml (port 0: off).
+# The demo CA is the one trusted root: every demo certificate is issued by
+# it (edomailctl cert make), so the demo's signatures are fully valid, and
+# edomailctl cert revoke adds to its CRL in crls/.
+trust: { roots = "demo-ca.crt"; crls = "crls"; refresh = $DEMO_TRUST_REFRESH;
+         ca_cert = "demo-ca.crt"; ca_key = "demo-ca.key"; };
 autoconfig: { listen = { address = "127.0.0.1"; port = $DEMO_AUTOCONFIG_PORT; };
               host = "127.0.0.1"; };
 CONF
@@ -70,9 +77,12 @@ openssl x509 -req -in "$DIR/tls.csr" -CA "$DIR/demo-ca.crt" \
 	-days 825 -extfile "$DIR/tls.ext" -out "$DIR/tls.crt" 2>/dev/null
 rm -f "$DIR/tls.csr" "$DIR/tls.ext"
 chmod 600 "$DIR/tls.key"
+mkdir -p "$DIR/crls"
 [ "$ONLY_CONFIG" = "--config-only" ] && exit 0
 
 CTL="$BUILD/src/ctl/edomailctl -c $DIR/edomail.conf"
+# The demo CA's first CRL (nothing revoked yet).
+[ -f "$DIR/crls/demo-ca.crl" ] || $CTL cert revoke - >/dev/null
 R_INN=7701234560 R_KPP=770101001
 L_INN=5001007329 L_KPP=500101001
 V_INN=7728012332 V_KPP=772801001
