@@ -123,13 +123,14 @@ static void fixture_init(struct fixture *f)
 
 	f->reports[0] = (struct mime_sig_report){ e[2].id, e[0].file_name,
 		"Иванова Анна Александровна", "01A2B3C4", "УЦ Тест", 1735689600,
-		1767225599, 1764065000, 1, NULL };
+		1767225599, 1764065000, 1, NULL, 1, 1, "CN=УЦ Тест", 1, NULL };
 	f->reports[1] = (struct mime_sig_report){ e[3].id, long_name,
 		"Иванова Анна Александровна", "01A2B3C4", "УЦ Тест", 1735689600,
-		1767225599, 1764065001, 1, NULL };
+		1767225599, 1764065001, 1, NULL, 1, 1, "CN=УЦ Тест", 1, NULL };
 	f->reports[2] = (struct mime_sig_report){ e[4].id, e[0].file_name,
 		"Петров Пётр", "FF00", "УЦ Тест", 1735689600, 1767225599,
-		1764066000, 0, "сертификат отозван" };
+		1764066000, 0, "сертификат отозван", 1, 1, "CN=УЦ Тест", 2,
+		"сертификат отозван" };
 
 	f->r.domain = DOMAIN;
 	f->r.msg = &f->msg;
@@ -252,6 +253,10 @@ static void test_letter(void)
 		is_str(s.attachments[0].file_name, "Протокол проверки подписей.txt", "report name");
 		ok(strstr((char *)s.attachments[0].data, "Результат: Недействительна — сертификат отозван") != NULL,
 		   "report: invalid signature with reason");
+		ok(strstr((char *)s.attachments[0].data, "отзыв сертификата: НЕ пройдена (сертификат отозван)") != NULL &&
+		   strstr((char *)s.attachments[0].data, "цепочка до доверенного корня: пройдена (CN=УЦ Тест)") != NULL &&
+		   strstr((char *)s.attachments[0].data, "математика подписи: пройдена") != NULL,
+		   "report: each check with its result");
 		ok(strstr((char *)s.attachments[0].data, "Файл подписи: Счёт на оплату №15.pdf.2.sig") != NULL,
 		   "report: names the signature file");
 		ok(strstr((char *)s.attachments[0].data, "Серийный номер сертификата: 01A2B3C4") != NULL,
