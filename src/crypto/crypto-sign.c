@@ -110,6 +110,20 @@ static int crypto_sign_trust(struct crypto_signer *signer,
 	return -1;
 }
 
+/* The signing time is the one the checks before signing used
+ * (util_now), not OpenSSL's own clock: the same instant in the signature
+ * and in the decision to sign (OpenSSL adds none when one is there). */
+static int crypto_si_set_signing_time(CMS_SignerInfo *si)
+{
+	ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)util_now());
+	int ok = t != NULL &&
+		CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime,
+					    t->type, t, -1) == 1;
+
+	ASN1_TIME_free(t);
+	return ok ? 0 : -1;
+}
+
 /* report_r not NULL: filled as crypto_report_own says, on success only. */
 static int crypto_sign_detached_report(struct crypto_signer *signer,
 				       const unsigned char *data, size_t len,
@@ -142,6 +156,7 @@ static int crypto_sign_detached_report(struct crypto_signer *signer,
 	if (cms == NULL ||
 	    (si = CMS_add1_signer(cms, signer->cert, signer->pkey, signer->md,
 				  flags | CMS_CADES)) == NULL ||
+	    crypto_si_set_signing_time(si) < 0 ||
 	    CMS_final(cms, in, NULL, flags) != 1 ||
 	    crypto_cms_to_der(cms, sig_r, sig_len_r) < 0) {
 		crypto_error(error_r, "Не удалось подписать документ / signing "

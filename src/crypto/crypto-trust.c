@@ -382,6 +382,7 @@ int crypto_trust_configure(const struct crypto_trust_settings *s,
 	crypto_trust_set_str(&crypto_trust.crls_dir, s->crls);
 	crypto_trust_set_str(&crypto_trust.cache_dir, s->cache_dir);
 	crypto_trust.fetch = s->fetch;
+	crypto_cert_expiry_warning_set(s->expiry_warning_days);
 	free(crypto_trust.crls_fingerprint);
 	crypto_trust.crls_fingerprint = NULL;
 	pthread_mutex_unlock(&crypto_trust.lock);

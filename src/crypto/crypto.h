@@ -18,8 +18,8 @@ int crypto_gost_available(void);
 /* ---- certificates ---- */
 
 enum crypto_cert_status {
-	CRYPTO_CERT_ACTIVE = 0,		/* Активен: more than a month left */
-	CRYPTO_CERT_EXPIRING = 1,	/* Скоро истекает: less than a month */
+	CRYPTO_CERT_ACTIVE = 0,		/* Активен: more than the warning left */
+	CRYPTO_CERT_EXPIRING = 1,	/* Скоро истекает: within the warning */
 	CRYPTO_CERT_INVALID = 2,	/* Недействителен: expired or not yet valid */
 };
 
@@ -47,6 +47,10 @@ void crypto_cert_info_clear(struct crypto_cert_info *info);
 enum crypto_cert_status crypto_cert_status(int64_t not_before,
 					   int64_t not_after, int64_t now);
 const char *crypto_cert_status_name(enum crypto_cert_status st); /* Russian */
+/* «Скоро истекает» within this many days (trust.expiry_warning_days;
+ * 30 until set; process-wide, set at start-up). */
+void crypto_cert_expiry_warning_set(int days);
+int64_t crypto_cert_expiry_warning(void);	/* seconds */
 
 /* PEM certificate + PEM private key from a PKCS#12 file or from PEM text
  * (a file that holds both, or two files).  Wrong password: -1 with
@@ -215,6 +219,7 @@ struct crypto_trust_settings {
 	const char *crls;		/* folder of CRLs (PEM or DER); NULL */
 	const char *cache_dir;		/* fetched CRLs kept here; NULL: not */
 	int fetch;			/* CRLs from distribution points */
+	int expiry_warning_days;	/* «Скоро истекает»; 0: unchanged */
 };
 /* Process-wide; until it is called nothing is trusted (every chain
  * fails).  -1 when a configured path cannot be read. */

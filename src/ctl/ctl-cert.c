@@ -594,6 +594,7 @@ int ctl_trust_configure(struct ctl *ctl)
 		.crls = ctl->set.trust_crls,
 		.cache_dir = ctl->set.trust_crl_cache,
 		.fetch = 0,	/* the daemon fetches; ctl reads its cache */
+		.expiry_warning_days = ctl->set.trust_expiry_warning_days,
 	};
 	char *error = NULL;
 

@@ -36,6 +36,7 @@ int daemon_trust_configure(const struct settings *set, char **error_r)
 		.crls = set->trust_crls,
 		.cache_dir = set->trust_crl_cache,
 		.fetch = set->trust_fetch,
+		.expiry_warning_days = set->trust_expiry_warning_days,
 	};
 
 	if (set->trust_roots == NULL) {
