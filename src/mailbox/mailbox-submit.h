@@ -82,4 +82,10 @@ int mb_submit_prepare(struct mb_submit *c);
 int mb_submit_commit(struct mb_submit *c);
 void mb_submit_free_keys(struct mb_submit *c);
 
+/* ---- mailbox-certnotice.c ---- */
+/* After a successful submission: when the signer's certificate is
+ * «Скоро истекает», the reply's warning ("" otherwise; the caller frees
+ * both) and, once per certificate, a notice letter in the INBOX. */
+void mb_submit_cert_warning(struct mb_submit *c, char **ru_r, char **en_r);
+
 #endif

@@ -2,13 +2,16 @@
 «Действительна» with each check shown; a self-made certificate's is
 «Недействительна» for its chain; a revoked certificate cannot sign (550 at
 DATA) and cert list shows it revoked."""
+import email
+import email.policy
 import os
 import subprocess
 import uuid
 
-from edomail_harness import DaemonTestCase, main, wait_for
-from test_smtp_session import (L_INN, R_INN, by_edo_id, edo_id, imap_wait,
-                               make_mail, parts_by_name, submit)
+from edomail_harness import PASSWORD, DaemonTestCase, main, wait_for
+from test_smtp_session import (L_INN, R_INN, by_edo_id, edo_id,
+                               imap_messages, imap_wait, make_mail,
+                               parts_by_name, submit)
 
 REPORT = "Протокол проверки подписей.txt"
 
@@ -78,6 +81,46 @@ class Trust(DaemonTestCase):
         self.assertIn("revoked", text)
         listing = d.ctl("cert", "list", "lutik").stdout
         self.assertIn("revoked", listing)
+
+    def test_d_expiring_warns_once(self):
+        d = self.d
+        # A signer of Ромашка whose one certificate (issued by the demo
+        # CA) has 3 days left; trust.expiry_warning_days is 30 by default.
+        # (The signer takes the certificate valid longest: a user with an
+        # older, longer one would sign with that.)
+        d.ctl("user", "add", "srok", "--name", "Срочный Сергей",
+              "--password", PASSWORD)
+        d.ctl("member", "add", "srok", R_INN, "--role", "signer")
+        d.ctl("cert", "make", "srok", R_INN, "--type", "rsa", "--days", "3")
+        listing = d.ctl("cert", "list", "srok").stdout
+        self.assertIn("Скоро истекает", listing)
+        notice = "Сертификат подписи скоро истекает"
+        for _ in range(2):
+            code, text = self.send("srok", R_INN, L_INN)
+            # It signs and sends, and the reply warns, every time.
+            self.assertEqual(code, 250, text)
+            self.assertIn("Готово", text)
+            self.assertIn("Внимание: сертификат подписи", text)
+            self.assertIn("Warning: the signing certificate", text)
+            self.assertIn("have a new one issued", text)
+            rep, _ = self.report("lutik", edo_id(text))
+            self.assertIn("Результат: Действительна", rep)
+
+        def notices():
+            # Added while the submission runs, before its reply.
+            return [raw for _, _, raw in imap_messages(d, "srok", "INBOX")
+                    if notice in str(email.message_from_bytes(
+                        raw, policy=email.policy.default)["Subject"])]
+        wait_for(lambda: notices(), timeout=60,
+                 what="the notice about the expiring certificate")
+        # Once per certificate, not once per letter.
+        self.assertEqual(len(notices()), 1)
+        msg = email.message_from_bytes(notices()[0],
+                                       policy=email.policy.default)
+        body = msg.get_body(("plain",)).get_content()
+        self.assertIn("истекает", body)
+        self.assertIn("expires", body)
+        self.assertIn("edomailctl cert import", body)
 
 
 if __name__ == "__main__":
