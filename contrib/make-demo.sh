@@ -20,6 +20,8 @@ BUILD=${EDOMAIL_BUILD_DIR:-$SRC/build}
 : "${DEMO_AUTOCONFIG_PORT:=1880}"
 # Seconds between rereads of the CRL folder (the tests: 1).
 : "${DEMO_TRUST_REFRESH:=60}"
+# More trust.* keys, e.g. 'fetch = true;' (the tests of fetching CRLs).
+: "${DEMO_TRUST_EXTRA:=}"
 
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
@@ -46,7 +48,7 @@ log: { level = "info"; };
 # it (edomailctl cert make), so the demo's signatures are fully valid, and
 # edomailctl cert revoke adds to its CRL in crls/.
 trust: { roots = "demo-ca.crt"; crls = "crls"; refresh = $DEMO_TRUST_REFRESH;
-         ca_cert = "demo-ca.crt"; ca_key = "demo-ca.key"; };
+         ca_cert = "demo-ca.crt"; ca_key = "demo-ca.key"; $DEMO_TRUST_EXTRA };
 autoconfig: { listen = { address = "127.0.0.1"; port = $DEMO_AUTOCONFIG_PORT; };
               host = "127.0.0.1"; };
 CONF

@@ -398,6 +398,23 @@ int crypto_trust_configure(const struct crypto_trust_settings *s,
 	return 0;
 }
 
+static void crypto_trust_want(const char *url);
+
+/* The background refresh: a CRL fetched from a URL is fetched again once
+ * its nextUpdate has passed, without waiting for a check to miss it. */
+static void crypto_trust_want_expired(struct crypto_trust_state *st)
+{
+	int64_t next, now = util_now();
+
+	for (size_t i = 0; i < st->n_crls; i++) {
+		const ASN1_TIME *t = X509_CRL_get0_nextUpdate(st->crls[i].crl);
+
+		if (st->crls[i].url != NULL && t != NULL &&
+		    crypto_asn1_time_unix(t, &next) == 0 && next < now)
+			crypto_trust_want(st->crls[i].url);
+	}
+}
+
 int crypto_trust_reload(int force)
 {
 	struct crypto_trust_state *st, *old;
@@ -406,6 +423,7 @@ int crypto_trust_reload(int force)
 	old = crypto_trust_state_get();
 	if (old == NULL)
 		return 0;
+	crypto_trust_want_expired(old);
 	fp = crypto_trust_fingerprint(crypto_trust.crls_dir);
 	if (!force && crypto_trust.crls_fingerprint != NULL &&
 	    strcmp(fp, crypto_trust.crls_fingerprint) == 0) {

@@ -225,7 +225,8 @@ struct crypto_trust_settings {
  * fails).  -1 when a configured path cannot be read. */
 int crypto_trust_configure(const struct crypto_trust_settings *s,
 			   char **error_r);
-/* Rereads the CRL folder (force: even when its files look unchanged);
+/* Rereads the CRL folder (force: even when its files look unchanged),
+ * and wants again (trust.fetch) the fetched CRLs past their nextUpdate;
  * 1 when reloaded, 0 unchanged, -1 on error.  For a background worker. */
 int crypto_trust_reload(int force);
 /* Trusts one more root (the embedded operator's own certificate). */

@@ -420,6 +420,7 @@ struct ctl_make_args {
 	int days;
 	int expired;
 	int self_signed;
+	const char *crl_url;	/* NULL: trust.ca_crl_url */
 };
 
 static int ctl_make_parse(int argc, char **argv, struct ctl_make_args *a)
@@ -429,6 +430,7 @@ static int ctl_make_parse(int argc, char **argv, struct ctl_make_args *a)
 		{ "days", required_argument, NULL, 'd' },
 		{ "expired", no_argument, NULL, 'e' },
 		{ "self-signed", no_argument, NULL, 's' },
+		{ "crl-url", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char *end;
@@ -439,6 +441,7 @@ static int ctl_make_parse(int argc, char **argv, struct ctl_make_args *a)
 	a->days = 365;
 	a->expired = 0;
 	a->self_signed = 0;
+	a->crl_url = NULL;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
@@ -460,6 +463,9 @@ static int ctl_make_parse(int argc, char **argv, struct ctl_make_args *a)
 			break;
 		case 's':
 			a->self_signed = 1;
+			break;
+		case 'u':
+			a->crl_url = optarg;
 			break;
 		default:
 			return -1;
@@ -485,8 +491,8 @@ static void ctl_split_name(const char *full, char **surname_r, char **given_r)
  * issued by that CA, so its signatures are fully valid; otherwise, or
  * with --self-signed, it is self-made (and reaches no trusted root). */
 static int ctl_issue(struct ctl *ctl, const struct crypto_make_cert_req *req,
-		     int self_signed, char **cert_pem_r, char **key_pem_r,
-		     char **error_r)
+		     int self_signed, const char *crl_url, char **cert_pem_r,
+		     char **key_pem_r, char **error_r)
 {
 	unsigned char *ca = NULL, *key = NULL;
 	size_t ca_len, key_len;
@@ -509,6 +515,7 @@ static int ctl_issue(struct ctl *ctl, const struct crypto_make_cert_req *req,
 	key = xrealloc(key, key_len + 1);
 	key[key_len] = '\0';
 	ret = crypto_make_issued(req, (char *)ca, (char *)key,
+				 crl_url != NULL ? crl_url :
 				 ctl->set.trust_ca_crl_url, cert_pem_r,
 				 key_pem_r, error_r);
 	explicit_bzero(key, key_len);
@@ -549,8 +556,8 @@ static int ctl_make_pem(struct ctl *ctl, const struct ctl_make_args *a,
 		req.not_before = now - 60;
 		req.not_after = now + (int64_t)a->days * CTL_DAY;
 	}
-	ret = ctl_issue(ctl, &req, a->self_signed, cert_pem_r, key_pem_r,
-			&error);
+	ret = ctl_issue(ctl, &req, a->self_signed, a->crl_url, cert_pem_r,
+			key_pem_r, &error);
 	if (ret < 0) {
 		ctl_error("%s", error);
 		free(error);
@@ -662,16 +669,27 @@ int ctl_cmd_cert_revoke(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "out", required_argument, NULL, 'o' },
+		{ "next-update", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *out = NULL;
+	int64_t valid = 365 * CTL_DAY;	/* until the CRL's nextUpdate */
+	char *end;
 	char *path, *serial, *ca, *key, *old, *crl = NULL, *error = NULL;
 	int ch, ret = CTL_EXIT_ERROR;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch != 'o')
+		if (ch == 'o') {
+			out = optarg;
+		} else if (ch == 'n') {
+			/* seconds: a short-lived CRL (the tests of the
+			 * cache and of fetching again) */
+			valid = strtoll(optarg, &end, 10);
+			if (*end != '\0' || valid < 1 || valid > 3650 * CTL_DAY)
+				return ctl_usage("cert revoke");
+		} else {
 			return ctl_usage("cert revoke");
-		out = optarg;
+		}
 	}
 	if (argc - optind != 1)
 		return ctl_usage("cert revoke");
@@ -693,7 +711,7 @@ int ctl_cmd_cert_revoke(struct ctl *ctl, int argc, char **argv)
 	if (ca == NULL || key == NULL) {
 		ctl_error("не читается УЦ / cannot read the CA");
 	} else if (crypto_make_crl(ca, key, old, serial, util_now(),
-				   util_now() + 365 * CTL_DAY, &crl,
+				   util_now() + valid, &crl,
 				   &error) < 0) {
 		ctl_error("%s", error);
 		free(error);

@@ -45,8 +45,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "LOGIN ORG FILE [--key FILE] [--password P]" },
 	{ "cert list", ctl_cmd_cert_list, "[LOGIN]" },
 	{ "cert make", ctl_cmd_cert_make,
-	  "LOGIN ORG --type rsa|gost [--days N] [--expired] [--self-signed]" },
-	{ "cert revoke", ctl_cmd_cert_revoke, "SERIAL|FILE [--out FILE]" },
+	  "LOGIN ORG --type rsa|gost [--days N] [--expired] [--self-signed] "
+	  "[--crl-url URL]" },
+	{ "cert revoke", ctl_cmd_cert_revoke,
+	  "SERIAL|FILE [--out FILE] [--next-update SECONDS]" },
 	{ "counteragent list", ctl_cmd_counteragent_list, "ORG" },
 	{ "invite", ctl_cmd_invite, "ORG TO [--text TEXT]" },
 	{ "accept", ctl_cmd_accept, "ORG FROM [--comment TEXT]" },

@@ -4,11 +4,16 @@
 DATA) and cert list shows it revoked."""
 import email
 import email.policy
+import functools
+import http.server
 import os
+import threading
+import time
 import subprocess
 import uuid
 
-from edomail_harness import PASSWORD, DaemonTestCase, main, wait_for
+from edomail_harness import (PASSWORD, Daemon, DaemonTestCase, main,
+                             require_tools, wait_for)
 from test_smtp_session import (L_INN, R_INN, by_edo_id, edo_id,
                                imap_messages, imap_wait, make_mail,
                                parts_by_name, submit)
@@ -121,6 +126,132 @@ class Trust(DaemonTestCase):
         self.assertIn("истекает", body)
         self.assertIn("expires", body)
         self.assertIn("edomailctl cert import", body)
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class TrustFetch(DaemonTestCase):
+    """trust.fetch: the CRL comes from the certificate's distribution
+    point, served by a local HTTP server; the demo CA's CRL in crls/ is
+    removed, so what the daemon knows of revocation is what it fetched."""
+    tools = ("openssl-gost",)
+
+    @classmethod
+    def setUpClass(cls):
+        require_tools(*cls.tools)
+        cls.d = Daemon(extra_env={"DEMO_TRUST_EXTRA": "fetch = true;"})
+        os.remove(os.path.join(cls.d.dir, "crls", "demo-ca.crl"))
+        cls.www = os.path.join(cls.d.dir, "www")
+        os.mkdir(cls.www)
+        cls.httpd = None
+        cls.serve()
+        cls.url = "http://127.0.0.1:%d/demo.crl" % cls.port
+        cls.d.start()
+
+    @classmethod
+    def serve(cls):
+        handler = functools.partial(_Quiet, directory=cls.www)
+        addr = ("127.0.0.1", getattr(cls, "port", 0))
+        cls.httpd = http.server.ThreadingHTTPServer(addr, handler)
+        cls.port = cls.httpd.server_address[1]
+        threading.Thread(target=cls.httpd.serve_forever, daemon=True).start()
+
+    @classmethod
+    def unserve(cls):
+        if cls.httpd is not None:
+            cls.httpd.shutdown()
+            cls.httpd.server_close()
+            cls.httpd = None
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.unserve()
+        super().tearDownClass()
+
+    send = Trust.send
+    report = Trust.report
+
+    def crl(self, *args):
+        self.d.ctl("cert", "revoke", *args, "--out",
+                   os.path.join(self.www, "demo.crl"))
+
+    def fetched(self):
+        return self.d.log().count("CRL fetched: " + self.url)
+
+    def test_a_unreachable_is_unknown(self):
+        d = self.d
+        d.ctl("user", "add", "fetch1", "--password", PASSWORD)
+        d.ctl("member", "add", "fetch1", R_INN, "--role", "signer")
+        d.ctl("cert", "make", "fetch1", R_INN, "--type", "rsa",
+              "--crl-url", self.url)
+        # A CRL that expires in 5 seconds.
+        made = time.time()
+        self.crl("-", "--next-update", "5")
+        # The first signature wants the distribution point.
+        code, text = self.send("fetch1", R_INN, L_INN)
+        self.assertEqual(code, 250, text)
+        wait_for(lambda: self.fetched() >= 1, timeout=60,
+                 what="the CRL fetched from " + self.url)
+        # The server goes away and the fetched CRL expires.
+        self.unserve()
+        wait_for(lambda: time.time() > made + 7, timeout=30,
+                 what="the CRL's nextUpdate")
+        wait_for(lambda: "CRL %s unreachable" % self.url in d.log(),
+                 timeout=60, what="a failed fetch of the expired CRL")
+        code, text = self.send("fetch1", R_INN, L_INN)
+        self.assertEqual(code, 250, text)   # unknown does not stop signing
+        rep, _ = self.report("lutik", edo_id(text))
+        self.assertIn("отзыв сертификата: неизвестно", rep)
+        self.assertIn("статус отзыва неизвестен", rep)
+        self.assertIn("revocation unknown", rep)
+        self.assertIn("Результат: Недействительна", rep)
+        self.assertNotIn("Результат: Действительна", rep)
+
+    def test_b_fetched_revocation(self):
+        d = self.d
+        # The server is back with a CRL valid for a year: fetched again
+        # (the expired one is wanted again in the background).
+        self.crl("-")
+        self.serve()
+        before = self.fetched()
+        wait_for(lambda: self.fetched() > before, timeout=60,
+                 what="the CRL fetched again")
+        code, text = self.send("fetch1", R_INN, L_INN)
+        self.assertEqual(code, 250, text)
+        letter = edo_id(text)
+        rep, parts = self.report("lutik", letter)
+        self.assertIn("отзыв сертификата: пройдена", rep)
+        self.assertIn("Результат: Действительна", rep)
+        # fetch1's certificate revoked in the served CRL only.
+        sig = os.path.join(d.dir, "fetch1.sig")
+        with open(sig, "wb") as f:
+            f.write(parts["акт.pdf.sig"])
+        pem = os.path.join(d.dir, "fetch1.pem")
+        subprocess.run(["openssl", "pkcs7", "-inform", "DER", "-in", sig,
+                        "-print_certs", "-out", pem], check=True,
+                       capture_output=True)
+        self.crl(pem)
+        # A restart fetches the distribution points of every certificate
+        # of the node at once (the cached CRL is still within its term).
+        before = self.fetched()
+        d.restart()
+        wait_for(lambda: self.fetched() > before, timeout=60,
+                 what="the CRL fetched at start")
+        code, text = self.send("fetch1", R_INN, L_INN)
+        self.assertEqual(code, 550, text)
+        self.assertIn("отозван", text)
+        self.assertIn("revoked", text)
+        # The letter received before: its protocol stays as it was at
+        # receipt (doc/trust.md); message show checks it again now.
+        rep, _ = self.report("lutik", letter)
+        self.assertIn("Результат: Действительна", rep)
+        shown = d.ctl("message", "show", L_INN, letter).stdout
+        self.assertIn("Недействительна / Invalid", shown)
+        self.assertIn("revocation: failed", shown)
+        self.assertIn("revoked since", shown)
 
 
 if __name__ == "__main__":
