@@ -20,6 +20,10 @@ BUILD=${EDOMAIL_BUILD_DIR:-$SRC/build}
 : "${DEMO_AUTOCONFIG_PORT:=1880}"
 # The operator API over HTTPS (doc/operator-api.md; 0 = off).
 : "${DEMO_API_PORT:=1844}"
+# Seconds between rereads of the CRL folder (the tests: 1).
+: "${DEMO_TRUST_REFRESH:=60}"
+# More trust.* keys, e.g. 'fetch = true;' (the tests of fetching CRLs).
+: "${DEMO_TRUST_EXTRA:=}"
 
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
@@ -44,6 +48,11 @@ folders: { language = "$DEMO_LANGUAGE"; };
 log: { level = "info"; };
 # "Add Mail Account" finds the settings at
 # http://127.0.0.1:$DEMO_AUTOCONFIG_PORT/mail/config-v1.1.xml (port 0: off).
+# The demo CA is the one trusted root: every demo certificate is issued by
+# it (edomailctl cert make), so the demo's signatures are fully valid, and
+# edomailctl cert revoke adds to its CRL in crls/.
+trust: { roots = "demo-ca.crt"; crls = "crls"; refresh = $DEMO_TRUST_REFRESH;
+         ca_cert = "demo-ca.crt"; ca_key = "demo-ca.key"; $DEMO_TRUST_EXTRA };
 autoconfig: { listen = { address = "127.0.0.1"; port = $DEMO_AUTOCONFIG_PORT; };
               host = "127.0.0.1"; };
 CONF
@@ -74,9 +83,12 @@ openssl x509 -req -in "$DIR/tls.csr" -CA "$DIR/demo-ca.crt" \
 	-days 825 -extfile "$DIR/tls.ext" -out "$DIR/tls.crt" 2>/dev/null
 rm -f "$DIR/tls.csr" "$DIR/tls.ext"
 chmod 600 "$DIR/tls.key"
+mkdir -p "$DIR/crls"
 [ "$ONLY_CONFIG" = "--config-only" ] && exit 0
 
 CTL="$BUILD/src/ctl/edomailctl -c $DIR/edomail.conf"
+# The demo CA's first CRL (nothing revoked yet).
+[ -f "$DIR/crls/demo-ca.crl" ] || $CTL cert revoke - >/dev/null
 R_INN=7701234560 R_KPP=770101001
 L_INN=5001007329 L_KPP=500101001
 V_INN=7728012332 V_KPP=772801001

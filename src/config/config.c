@@ -103,6 +103,18 @@ static const struct settings_key settings_keys[] = {
 	{ "limits", "quota_storage", SETTINGS_KEY_SIZE, S(quota_storage), 0,
 	  1024 * GiB },
 
+	{ "trust", "roots", SETTINGS_KEY_PATH, S(trust_roots), 0, 0 },
+	{ "trust", "intermediates", SETTINGS_KEY_PATH, S(trust_intermediates), 0, 0 },
+	{ "trust", "crls", SETTINGS_KEY_PATH, S(trust_crls), 0, 0 },
+	{ "trust", "crl_cache", SETTINGS_KEY_PATH, S(trust_crl_cache), 0, 0 },
+	{ "trust", "fetch", SETTINGS_KEY_BOOL, S(trust_fetch), 0, 0 },
+	{ "trust", "refresh", SETTINGS_KEY_INT, S(trust_refresh), 1, 86400 },
+	{ "trust", "ca_cert", SETTINGS_KEY_PATH, S(trust_ca_cert), 0, 0 },
+	{ "trust", "ca_key", SETTINGS_KEY_PATH, S(trust_ca_key), 0, 0 },
+	{ "trust", "ca_crl_url", SETTINGS_KEY_STRING, S(trust_ca_crl_url), 0, 0 },
+	{ "trust", "expiry_warning_days", SETTINGS_KEY_INT,
+	  S(trust_expiry_warning_days), 1, 365 },
+
 	{ "log", "file", SETTINGS_KEY_PATH, S(log_file), 0, 0 },
 	{ "log", "level", SETTINGS_KEY_STRING, S(log_level), 0, 0 },
 	{ "log", "syslog_socket", SETTINGS_KEY_PATH, S(log_syslog_socket), 0, 0 },
@@ -183,6 +195,10 @@ void settings_defaults(struct settings *set)
 
 	set->folders_language = xstrdup("ru");
 
+	set->trust_crl_cache = xstrdup("crl-cache");
+	set->trust_refresh = 300;
+	set->trust_expiry_warning_days = 30;
+
 	set->max_line = 65536;
 	set->max_literal = 64 * MiB;
 	set->max_message = 64 * MiB;
@@ -239,6 +255,13 @@ void settings_free(struct settings *set)
 	free(set->operator_inn);
 	free(set->operator_dir);
 	free(set->folders_language);
+	free(set->trust_roots);
+	free(set->trust_intermediates);
+	free(set->trust_crls);
+	free(set->trust_crl_cache);
+	free(set->trust_ca_cert);
+	free(set->trust_ca_key);
+	free(set->trust_ca_crl_url);
 	memset(set, 0, sizeof(*set));
 }
 

@@ -50,6 +50,18 @@ struct settings {
 	struct settings_listen autoconfig;	/* off unless set */
 	char *autoconfig_host;	/* host in the config; NULL = server.hostname */
 
+	/* trust: what «Действительна» rests on (DESIGN.md §8) */
+	char *trust_roots;	/* PEM bundle or folder of trusted roots */
+	char *trust_intermediates; /* PEM bundle or folder; may be NULL */
+	char *trust_crls;	/* folder of CRLs; may be NULL */
+	char *trust_crl_cache;	/* fetched CRLs are kept here */
+	int trust_fetch;	/* download CRLs from distribution points */
+	int trust_refresh;	/* seconds between CRL rereads/fetches */
+	char *trust_ca_cert;	/* demo CA: cert make issues from it */
+	char *trust_ca_key;
+	char *trust_ca_crl_url;	/* CRL distribution point of issued certs */
+	int trust_expiry_warning_days; /* «Скоро истекает» within this */
+
 	/* limits */
 	size_t max_line;	/* protocol line, bytes */
 	size_t max_literal;	/* IMAP literal, bytes */

@@ -152,6 +152,11 @@ int crypto_check_key_pair(const char *cert_pem, const char *key_pem,
 
 /* ---- making ---- */
 
+static int crypto_make_cert(const struct crypto_make_cert_req *req, X509 *ca,
+			    EVP_PKEY *ca_key, const char *crl_url,
+			    char **cert_pem_r, char **key_pem_r,
+			    char **error_r);
+
 static int crypto_name_add_text(X509_NAME *name, int nid, const char *value,
 				char **error_r)
 {
@@ -275,10 +280,40 @@ int crypto_make_self_signed(const struct crypto_make_cert_req *req,
 			    char **cert_pem_r, char **key_pem_r,
 			    char **error_r)
 {
+	return crypto_make_cert(req, NULL, NULL, NULL, cert_pem_r, key_pem_r,
+				error_r);
+}
+
+int crypto_make_issued(const struct crypto_make_cert_req *req,
+		       const char *ca_cert_pem, const char *ca_key_pem,
+		       const char *crl_url, char **cert_pem_r,
+		       char **key_pem_r, char **error_r)
+{
+	X509 *ca = crypto_x509_from_pem(ca_cert_pem, error_r);
+	EVP_PKEY *ca_key = ca != NULL ? crypto_pkey_from_pem(ca_key_pem,
+							     error_r) : NULL;
+	int ret = -1;
+
+	if (ca_key != NULL && X509_check_private_key(ca, ca_key) != 1)
+		crypto_error(error_r, "Ключ УЦ не соответствует сертификату УЦ / "
+			     "the CA key does not match the CA certificate");
+	else if (ca_key != NULL)
+		ret = crypto_make_cert(req, ca, ca_key, crl_url, cert_pem_r,
+				       key_pem_r, error_r);
+	EVP_PKEY_free(ca_key);
+	X509_free(ca);
+	return ret;
+}
+
+static int crypto_make_cert(const struct crypto_make_cert_req *req, X509 *ca,
+			    EVP_PKEY *ca_key, const char *crl_url,
+			    char **cert_pem_r, char **key_pem_r,
+			    char **error_r)
+{
 	const char *type = req->key_type != NULL ? req->key_type : "rsa";
 	int is_rsa = strcmp(type, "rsa") == 0;
-	char san[320];
-	struct crypto_x509_ext exts[6] = {
+	char san[320], cdp[600];
+	struct crypto_x509_ext exts[7] = {
 		{ NID_basic_constraints, "critical,CA:FALSE" },
 		/* RSA encrypts the content key; EC and GOST agree on it. */
 		{ NID_key_usage, is_rsa ?
@@ -302,6 +337,16 @@ int crypto_make_self_signed(const struct crypto_make_cert_req *req,
 		}
 		n_exts = 6;
 	}
+	if (crl_url != NULL && crl_url[0] != '\0') {
+		if ((size_t)snprintf(cdp, sizeof(cdp), "URI:%s", crl_url) >=
+		    sizeof(cdp) || strpbrk(crl_url, ",\r\n") != NULL) {
+			crypto_error(error_r, "Недопустимый адрес списка отзыва / "
+				     "invalid CRL URL");
+			return -1;
+		}
+		exts[n_exts].nid = NID_crl_distribution_points;
+		exts[n_exts++].value = cdp;
+	}
 	int64_t now = util_now();
 	int64_t nb = req->not_before != 0 ? req->not_before : now;
 	int64_t na = req->not_after != 0 ? req->not_after :
@@ -320,8 +365,8 @@ int crypto_make_self_signed(const struct crypto_make_cert_req *req,
 		X509_NAME_free(name);
 		return -1;
 	}
-	X509 *x = crypto_x509_self_signed(pkey, name, nb, na, exts, n_exts,
-					  error_r);
+	X509 *x = crypto_x509_issue(pkey, name, nb, na, exts, n_exts, ca,
+				    ca_key, error_r);
 	X509_NAME_free(name);
 	int ret = -1;
 	if (x != NULL) {

@@ -72,6 +72,15 @@ char *crypto_x509_thumbprint(X509 *x);
 int crypto_x509_check_time(X509 *x, int64_t now, char **error_r);
 
 
+/* ---- crypto-trust.c ---- */
+/* The chain and revocation checks of x (extra: more untrusted
+ * certificates, e.g. those the CMS carries) into r's trust fields. */
+void crypto_trust_check_x509(X509 *x, STACK_OF(X509) *extra, int64_t at,
+			     struct crypto_verify_report *r);
+void crypto_verify_trust_copy(struct crypto_verify_report *dst,
+			      const struct crypto_verify_report *src);
+void crypto_verify_trust_clear(struct crypto_verify_report *r);
+
 /* ---- crypto-x509.c: building self-signed certificates ---- */
 struct crypto_x509_ext {
 	int nid;
@@ -87,5 +96,10 @@ X509 *crypto_x509_self_signed(EVP_PKEY *pkey, const X509_NAME *name,
 			      int64_t not_before, int64_t not_after,
 			      const struct crypto_x509_ext *exts, size_t n_exts,
 			      char **error_r);
+/* The same, issued and signed by issuer (NULL: self-signed). */
+X509 *crypto_x509_issue(EVP_PKEY *pkey, const X509_NAME *name,
+			int64_t not_before, int64_t not_after,
+			const struct crypto_x509_ext *exts, size_t n_exts,
+			X509 *issuer, EVP_PKEY *issuer_key, char **error_r);
 
 #endif

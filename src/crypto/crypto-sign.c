@@ -75,13 +75,53 @@ static void crypto_report_at_signing(struct crypto_verify_report *r);
  * private key of that certificate (crypto_signer_new checked the pair). */
 static void crypto_report_own(struct crypto_signer *signer,
 			      CMS_SignerInfo *si,
+			      struct crypto_verify_report *trust,
 			      struct crypto_verify_report *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->signing_time = crypto_si_signing_time(si);
 	crypto_report_signer(r, signer->cert);
 	crypto_report_at_signing(r);
-	r->valid = 1;
+	r->math_valid = 1;
+	/* The chain and revocation as checked just before signing (the
+	 * signature carries only the signer's certificate, so a check of
+	 * it finds the same chain). */
+	r->chain = trust->chain;
+	r->revocation = trust->revocation;
+	r->revoked_at = trust->revoked_at;
+	crypto_verify_trust_copy(r, trust);
+	crypto_verify_verdict(r);
+}
+
+/* A revoked certificate cannot sign; an untrusted chain or an unknown
+ * revocation status can (the recipient's report will say so). */
+static int crypto_sign_trust(struct crypto_signer *signer,
+			     struct crypto_verify_report *trust,
+			     char **error_r)
+{
+	memset(trust, 0, sizeof(*trust));
+	crypto_trust_check_x509(signer->cert, NULL, util_now(), trust);
+	if (trust->revocation != CRYPTO_CHECK_FAILED)
+		return 0;
+	crypto_error(error_r, "Подписывать нельзя: сертификат отозван / "
+		     "signing refused: the certificate is revoked — %s",
+		     trust->revocation_error);
+	crypto_verify_trust_clear(trust);
+	return -1;
+}
+
+/* The signing time is the one the checks before signing used
+ * (util_now), not OpenSSL's own clock: the same instant in the signature
+ * and in the decision to sign (OpenSSL adds none when one is there). */
+static int crypto_si_set_signing_time(CMS_SignerInfo *si)
+{
+	ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)util_now());
+	int ok = t != NULL &&
+		CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime,
+					    t->type, t, -1) == 1;
+
+	ASN1_TIME_free(t);
+	return ok ? 0 : -1;
 }
 
 /* report_r not NULL: filled as crypto_report_own says, on success only. */
@@ -95,12 +135,15 @@ static int crypto_sign_detached_report(struct crypto_signer *signer,
 	/* Binary mode: the bytes are signed as they are, no MIME canonical
 	 * line endings. No S/MIME capabilities: not e-mail. */
 	const unsigned int flags = CMS_DETACHED | CMS_BINARY | CMS_NOSMIMECAP;
+	struct crypto_verify_report trust;
 
-	if (crypto_x509_check_time(signer->cert, util_now(), error_r) < 0)
+	if (crypto_x509_check_time(signer->cert, util_now(), error_r) < 0 ||
+	    crypto_sign_trust(signer, &trust, error_r) < 0)
 		return -1;
 	if (len > CRYPTO_MAX_DATA_LEN) {
 		crypto_error(error_r, "Документ слишком большой для подписи / "
 			     "document too large to sign");
+		crypto_verify_trust_clear(&trust);
 		return -1;
 	}
 	BIO *in = BIO_new_mem_buf(data, (int)len);
@@ -113,6 +156,7 @@ static int crypto_sign_detached_report(struct crypto_signer *signer,
 	if (cms == NULL ||
 	    (si = CMS_add1_signer(cms, signer->cert, signer->pkey, signer->md,
 				  flags | CMS_CADES)) == NULL ||
+	    crypto_si_set_signing_time(si) < 0 ||
 	    CMS_final(cms, in, NULL, flags) != 1 ||
 	    crypto_cms_to_der(cms, sig_r, sig_len_r) < 0) {
 		crypto_error(error_r, "Не удалось подписать документ / signing "
@@ -121,8 +165,9 @@ static int crypto_sign_detached_report(struct crypto_signer *signer,
 		ret = 0;
 		crypto_drain_errors("crypto_sign_detached");
 		if (report_r != NULL)
-			crypto_report_own(signer, si, report_r);
+			crypto_report_own(signer, si, &trust, report_r);
 	}
+	crypto_verify_trust_clear(&trust);
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
 	return ret;
@@ -201,7 +246,8 @@ static void crypto_report_at_signing(struct crypto_verify_report *r)
 /* Fills the signer part of the report from the first SignerInfo; returns
  * -1 (with r->error) when there is no signer or no certificate for it. */
 static int crypto_report_first_signer(CMS_ContentInfo *cms,
-				      struct crypto_verify_report *r)
+				      struct crypto_verify_report *r,
+				      X509 **signer_r)
 {
 	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
 	if (sis == NULL || sk_CMS_SignerInfo_num(sis) == 0) {
@@ -223,6 +269,7 @@ static int crypto_report_first_signer(CMS_ContentInfo *cms,
 	}
 	crypto_report_signer(r, signer);
 	crypto_report_at_signing(r);
+	*signer_r = signer;
 	return 0;
 }
 
@@ -298,17 +345,24 @@ int crypto_verify_detached(const unsigned char *data, size_t len,
 		CMS_ContentInfo_free(cms);
 		return -1;
 	}
-	if (crypto_report_first_signer(cms, r) == 0) {
+	X509 *signer = NULL;
+	if (crypto_report_first_signer(cms, r, &signer) == 0) {
 		int ok = CMS_is_detached(cms) ?
 			crypto_verify_detached_cms(cms, data, len) :
 			crypto_verify_attached(cms, data, len);
 		if (ok) {
-			r->valid = 1;
+			r->math_valid = 1;
 			crypto_drain_errors("crypto_verify_detached");
 		} else {
 			crypto_error(&r->error, "%s", crypto_verify_reason_text(
 					     crypto_last_reason()));
 		}
+		/* The chain at signing time (the certificates the CMS
+		 * carries may supply intermediates), revocation now. */
+		STACK_OF(X509) *carried = CMS_get1_certs(cms);
+		crypto_trust_check_x509(signer, carried, r->signing_time, r);
+		sk_X509_pop_free(carried, X509_free);
+		crypto_verify_verdict(r);
 	}
 	CMS_ContentInfo_free(cms);
 	return 0;
@@ -324,5 +378,6 @@ void crypto_verify_report_clear(struct crypto_verify_report *r)
 	free(r->key_type);
 	free(r->error);
 	free(r->signer_cert_pem);
+	crypto_verify_trust_clear(r);
 	memset(r, 0, sizeof(*r));
 }

@@ -272,14 +272,27 @@ int crypto_x509_check_time(X509 *x, int64_t now, char **error_r)
 	return 0;
 }
 
+/* trust.expiry_warning_days, in seconds; set once at start-up (before
+ * the workers run) and read by every thread, hence atomic. */
+static _Atomic int64_t crypto_expiry_warning = 30 * 24 * 3600;
+
+void crypto_cert_expiry_warning_set(int days)
+{
+	if (days > 0)
+		crypto_expiry_warning = (int64_t)days * 24 * 3600;
+}
+
+int64_t crypto_cert_expiry_warning(void)
+{
+	return crypto_expiry_warning;
+}
+
 enum crypto_cert_status crypto_cert_status(int64_t not_before,
 					   int64_t not_after, int64_t now)
 {
-	const int64_t month = 30 * 24 * 3600;
-
 	if (now < not_before || now > not_after)
 		return CRYPTO_CERT_INVALID;
-	if (not_after - now > month)
+	if (not_after - now > crypto_expiry_warning)
 		return CRYPTO_CERT_ACTIVE;
 	return CRYPTO_CERT_EXPIRING;
 }

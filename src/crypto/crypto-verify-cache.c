@@ -31,6 +31,7 @@
 struct crypto_vcache_entry {
 	unsigned char key[64];		/* SHA-256 of data, then of sig */
 	int64_t made;
+	unsigned long generation;	/* crypto_trust_generation() then */
 	int ret;			/* crypto_verify_detached's */
 	struct crypto_verify_report report;
 };
@@ -81,6 +82,7 @@ static void crypto_verify_report_copy(struct crypto_verify_report *dst,
 	dst->key_type = crypto_vc_dup(src->key_type);
 	dst->error = crypto_vc_dup(src->error);
 	dst->signer_cert_pem = crypto_vc_dup(src->signer_cert_pem);
+	crypto_verify_trust_copy(dst, src);
 }
 
 /* 1 and a copy of the report when the key is cached and fresh. */
@@ -93,6 +95,7 @@ static int crypto_vc_find(struct crypto_verify_cache *c,
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < c->n && !found; i++) {
 		if (memcmp(c->e[i].key, key, 64) != 0 ||
+		    c->e[i].generation != crypto_trust_generation() ||
 		    now < c->e[i].made ||
 		    now - c->e[i].made >= CRYPTO_VCACHE_TTL)
 			continue;
@@ -106,7 +109,8 @@ static int crypto_vc_find(struct crypto_verify_cache *c,
 }
 
 static void crypto_vc_put(struct crypto_verify_cache *c,
-			  const unsigned char key[64], int64_t now, int ret,
+			  const unsigned char key[64], int64_t now,
+			  unsigned long generation, int ret,
 			  const struct crypto_verify_report *r)
 {
 	struct crypto_vcache_entry *e;
@@ -130,6 +134,7 @@ static void crypto_vc_put(struct crypto_verify_cache *c,
 	}
 	memcpy(e->key, key, 64);
 	e->made = now;
+	e->generation = generation;
 	e->ret = ret;
 	crypto_verify_report_copy(&e->report, r);
 	pthread_mutex_unlock(&c->lock);
@@ -164,7 +169,7 @@ void crypto_verify_cache_note(struct crypto_verify_cache *c,
 	    len > CRYPTO_MAX_DATA_LEN || r->signing_time == 0)
 		return;
 	crypto_vc_key(data, len, data_sha256, sig, sig_len, key);
-	crypto_vc_put(c, key, util_now(), 0, r);
+	crypto_vc_put(c, key, util_now(), crypto_trust_generation(), 0, r);
 }
 
 int crypto_verify_detached_cached(struct crypto_verify_cache *c,
@@ -187,8 +192,11 @@ int crypto_verify_detached_cached(struct crypto_verify_cache *c,
 	pthread_mutex_lock(&c->lock);
 	c->checked++;
 	pthread_mutex_unlock(&c->lock);
+	/* The generation before the check: a reload during it leaves an
+	 * entry that is not reused. */
+	unsigned long gen = crypto_trust_generation();
 	ret = crypto_verify_detached(data, len, sig, sig_len, report_r);
-	crypto_vc_put(c, key, now, ret, report_r);
+	crypto_vc_put(c, key, now, gen, ret, report_r);
 	return ret;
 }
 

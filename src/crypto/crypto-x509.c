@@ -75,13 +75,14 @@ static int crypto_x509_random_serial(X509 *x)
 	return ret;
 }
 
-static int crypto_x509_add_exts(X509 *x, const struct crypto_x509_ext *exts,
+static int crypto_x509_add_exts(X509 *x, X509 *issuer,
+				const struct crypto_x509_ext *exts,
 				size_t n_exts)
 {
 	X509V3_CTX ctx;
 
 	X509V3_set_ctx_nodb(&ctx);
-	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
 	for (size_t i = 0; i < n_exts; i++) {
 		X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx,
 							  exts[i].nid,
@@ -101,7 +102,17 @@ X509 *crypto_x509_self_signed(EVP_PKEY *pkey, const X509_NAME *name,
 			      const struct crypto_x509_ext *exts, size_t n_exts,
 			      char **error_r)
 {
-	const EVP_MD *md = crypto_pkey_md(pkey);
+	return crypto_x509_issue(pkey, name, not_before, not_after, exts,
+				 n_exts, NULL, NULL, error_r);
+}
+
+X509 *crypto_x509_issue(EVP_PKEY *pkey, const X509_NAME *name,
+			int64_t not_before, int64_t not_after,
+			const struct crypto_x509_ext *exts, size_t n_exts,
+			X509 *issuer, EVP_PKEY *issuer_key, char **error_r)
+{
+	EVP_PKEY *sign_key = issuer_key != NULL ? issuer_key : pkey;
+	const EVP_MD *md = crypto_pkey_md(sign_key);
 	X509 *x = X509_new();
 
 	if (x == NULL)
@@ -116,7 +127,8 @@ X509 *crypto_x509_self_signed(EVP_PKEY *pkey, const X509_NAME *name,
 	if (X509_set_version(x, X509_VERSION_3) != 1 ||
 	    crypto_x509_random_serial(x) < 0 ||
 	    X509_set_subject_name(x, name) != 1 ||
-	    X509_set_issuer_name(x, name) != 1 ||
+	    X509_set_issuer_name(x, issuer != NULL ?
+				 X509_get_subject_name(issuer) : name) != 1 ||
 	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)not_before) == NULL ||
 	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)not_after) == NULL ||
 	    X509_set_pubkey(x, pkey) != 1) {
@@ -124,12 +136,12 @@ X509 *crypto_x509_self_signed(EVP_PKEY *pkey, const X509_NAME *name,
 			     "fill in the certificate");
 		goto fail;
 	}
-	if (crypto_x509_add_exts(x, exts, n_exts) < 0) {
+	if (crypto_x509_add_exts(x, issuer, exts, n_exts) < 0) {
 		crypto_error(error_r, "Не удалось добавить расширения "
 			     "сертификата / cannot add certificate extensions");
 		goto fail;
 	}
-	if (X509_sign(x, pkey, md) <= 0) {
+	if (X509_sign(x, sign_key, md) <= 0) {
 		crypto_error(error_r, "Не удалось подписать сертификат / cannot "
 			     "sign the certificate");
 		goto fail;

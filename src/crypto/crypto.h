@@ -18,8 +18,8 @@ int crypto_gost_available(void);
 /* ---- certificates ---- */
 
 enum crypto_cert_status {
-	CRYPTO_CERT_ACTIVE = 0,		/* Активен: more than a month left */
-	CRYPTO_CERT_EXPIRING = 1,	/* Скоро истекает: less than a month */
+	CRYPTO_CERT_ACTIVE = 0,		/* Активен: more than the warning left */
+	CRYPTO_CERT_EXPIRING = 1,	/* Скоро истекает: within the warning */
 	CRYPTO_CERT_INVALID = 2,	/* Недействителен: expired or not yet valid */
 };
 
@@ -52,6 +52,10 @@ void crypto_cert_info_clear(struct crypto_cert_info *info);
 enum crypto_cert_status crypto_cert_status(int64_t not_before,
 					   int64_t not_after, int64_t now);
 const char *crypto_cert_status_name(enum crypto_cert_status st); /* Russian */
+/* «Скоро истекает» within this many days (trust.expiry_warning_days;
+ * 30 until set; process-wide, set at start-up). */
+void crypto_cert_expiry_warning_set(int days);
+int64_t crypto_cert_expiry_warning(void);	/* seconds */
 
 /* PEM certificate + PEM private key from a PKCS#12 file or from PEM text
  * (a file that holds both, or two files).  Wrong password: -1 with
@@ -83,6 +87,25 @@ struct crypto_make_cert_req {
 int crypto_make_self_signed(const struct crypto_make_cert_req *req,
 			    char **cert_pem_r, char **key_pem_r,
 			    char **error_r);
+
+/* The same certificate issued by a CA (the demo CA, the tests' roots):
+ * crl_url (may be NULL) goes into its CRL distribution points. */
+int crypto_make_issued(const struct crypto_make_cert_req *req,
+		       const char *ca_cert_pem, const char *ca_key_pem,
+		       const char *crl_url, char **cert_pem_r,
+		       char **key_pem_r, char **error_r);
+/* A root CA certificate (CA:TRUE, keyCertSign, cRLSign) with a new key:
+ * "rsa" or "gost2012_256"; not_after 0 = ten years. */
+int crypto_make_ca(const char *key_type, const char *common_name,
+		   int64_t not_after, char **cert_pem_r, char **key_pem_r,
+		   char **error_r);
+/* A CRL of the CA, PEM: the entries of old_crl_pem (may be NULL), plus
+ * serial_hex revoked at revoked_at (serial NULL: none added, a renewal),
+ * valid until next_update. */
+int crypto_make_crl(const char *ca_cert_pem, const char *ca_key_pem,
+		    const char *old_crl_pem, const char *serial_hex,
+		    int64_t revoked_at, int64_t next_update,
+		    char **crl_pem_r, char **error_r);
 
 /* ---- private keys at rest: AES-256-GCM under the node key ---- */
 
@@ -124,8 +147,19 @@ int crypto_sign_detached(struct crypto_signer *signer,
 			 unsigned char **sig_r, size_t *sig_len_r,
 			 char **error_r);
 
+/* The result of one check of a signature (mathematics, chain, revocation,
+ * and what other checks join the report). */
+enum crypto_check {
+	CRYPTO_CHECK_NOT_DONE = 0,
+	CRYPTO_CHECK_OK,
+	CRYPTO_CHECK_FAILED,
+	CRYPTO_CHECK_UNKNOWN,	/* could not be decided (no CRL, ...) */
+};
+/* "пройдена" / "passed", ... (en: English). */
+const char *crypto_check_name(enum crypto_check c, int en);
+
 struct crypto_verify_report {
-	int valid;		/* 1: the signature matches the data */
+	int valid;		/* 1: every check holds (crypto_verify_verdict) */
 	char *signer_subject;
 	char *signer_common_name;
 	char *signer_serial;
@@ -140,11 +174,24 @@ struct crypto_verify_report {
 	/* organization and power of attorney (poa): the signer's
 	 * certificate, for the organization check (crypto_cert_info) */
 	char *signer_cert_pem;
+	int math_valid;		/* 1: the signature matches the data */
+	/* chain and revocation (trust) */
+	enum crypto_check chain;	/* to a root of trust.roots */
+	char *chain_root;	/* the trusted root reached (one line) */
+	char *chain_error;	/* why the chain failed */
+	enum crypto_check revocation;	/* every certificate of the chain */
+	char *revocation_error;	/* revoked since ... / why unknown */
+	int64_t revoked_at;	/* when revoked (FAILED), else 0 */
 };
-/* Checks a detached signature over data.  Self-signed certificates are
- * accepted (the EDO trust list is out of scope); the report says whose
- * signature it is and whether the certificate was valid. Returns 0 when a
- * report was made (see report->valid), -1 when sig is not CMS at all. */
+/* The overall verdict from the checks: valid (and error = the first
+ * failing check's reason) only when all hold.  One place, so that a new
+ * check joins the verdict here. */
+void crypto_verify_verdict(struct crypto_verify_report *r);
+/* Checks a detached signature over data: the mathematics, the chain of
+ * the signer's certificate to a configured root (crypto_trust_configure)
+ * and its revocation; the report says whose signature it is and each
+ * check's result. Returns 0 when a report was made (see report->valid),
+ * -1 when sig is not CMS at all. */
 int crypto_verify_detached(const unsigned char *data, size_t len,
 			   const unsigned char *sig, size_t sig_len,
 			   struct crypto_verify_report *report_r);
@@ -182,6 +229,44 @@ int crypto_sign_detached_noted(struct crypto_verify_cache *c,
 			       const unsigned char *data_sha256,
 			       unsigned char **sig_r, size_t *sig_len_r,
 			       char **error_r);
+
+/* ---- trust: roots, intermediates, CRLs (crypto-trust.c) ---- */
+
+struct crypto_trust_settings {
+	const char *roots;		/* PEM bundle or folder; NULL: none */
+	const char *intermediates;	/* PEM bundle or folder; NULL: none */
+	const char *crls;		/* folder of CRLs (PEM or DER); NULL */
+	const char *cache_dir;		/* fetched CRLs kept here; NULL: not */
+	int fetch;			/* CRLs from distribution points */
+	int expiry_warning_days;	/* «Скоро истекает»; 0: unchanged */
+};
+/* Process-wide; until it is called nothing is trusted (every chain
+ * fails).  -1 when a configured path cannot be read. */
+int crypto_trust_configure(const struct crypto_trust_settings *s,
+			   char **error_r);
+/* Rereads the CRL folder (force: even when its files look unchanged),
+ * and wants again (trust.fetch) the fetched CRLs past their nextUpdate;
+ * 1 when reloaded, 0 unchanged, -1 on error.  For a background worker. */
+int crypto_trust_reload(int force);
+/* Trusts one more root (the embedded operator's own certificate). */
+int crypto_trust_add_root(const char *cert_pem, char **error_r);
+void crypto_trust_clear(void);
+/* Changes whenever a check's answer may change (cached reports of an
+ * older generation are not reused). */
+unsigned long crypto_trust_generation(void);
+/* trust.fetch: the CRL URLs wanted (missing or past nextUpdate), taken
+ * out of the list (caller frees each and the array); a certificate's
+ * distribution points join it with crypto_trust_note_cert. */
+int crypto_trust_fetch_enabled(void);
+char **crypto_trust_wanted(size_t *n_r);
+void crypto_trust_note_cert(const char *cert_pem);
+/* A CRL fetched from url (DER or PEM): used from now on, and cached. */
+int crypto_trust_add_crl(const char *url, const unsigned char *data,
+			 size_t len, char **error_r);
+/* The chain and revocation checks of one certificate at time `at` (0:
+ * now), into the trust fields of *r_r (which is zeroed first). */
+int crypto_trust_check_cert(const char *cert_pem, int64_t at,
+			    struct crypto_verify_report *r_r, char **error_r);
 
 /* ---- encryption ---- */
 

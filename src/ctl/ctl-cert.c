@@ -351,6 +351,30 @@ static const char *ctl_cert_holder(struct ctl *ctl, int64_t user_id,
 	return buf;
 }
 
+/* CHAIN and REVOCATION of a certificate now (English words: a column
+ * a script reads), the reason on stderr when not ok. */
+static void ctl_cert_trust_cols(const char *cert_pem)
+{
+	struct crypto_verify_report r;
+	char *error = NULL;
+
+	if (crypto_trust_check_cert(cert_pem, 0, &r, &error) < 0) {
+		free(error);
+		printf("%-12s %-12s ", "?", "?");
+		return;
+	}
+	printf("%-12s %-12s ", r.chain == CRYPTO_CHECK_OK ? "ok" :
+	       crypto_check_name(r.chain, 1),
+	       r.revocation == CRYPTO_CHECK_OK ? "ok" :
+	       r.revocation == CRYPTO_CHECK_FAILED ? "revoked" :
+	       crypto_check_name(r.revocation, 1));
+	if (r.chain_error != NULL)
+		fprintf(stderr, "%s\n", r.chain_error);
+	else if (r.revocation_error != NULL)
+		fprintf(stderr, "%s\n", r.revocation_error);
+	crypto_verify_report_clear(&r);
+}
+
 int ctl_cmd_cert_list(struct ctl *ctl, int argc, char **argv)
 {
 	struct store_cert *cs;
@@ -371,9 +395,9 @@ int ctl_cmd_cert_list(struct ctl *ctl, int argc, char **argv)
 	ret = store_cert_list_all(ctl->store, user_id, &cs, &n);
 	if (ret != STORE_OK)
 		return ctl_store_error(ret, "cert list");
-	printf("%-5s %-20s %-36s %-13s %-17s %-15s %-4s %s\n", "ID", "LOGIN",
-	       "PARTICIPANT-ID", "TYPE", "VALID-UNTIL", "STATUS", "KEY",
-	       "THUMBPRINT");
+	printf("%-5s %-20s %-36s %-13s %-17s %-15s %-12s %-12s %-4s %s\n",
+	       "ID", "LOGIN", "PARTICIPANT-ID", "TYPE", "VALID-UNTIL", "STATUS",
+	       "CHAIN", "REVOCATION", "KEY", "THUMBPRINT");
 	for (i = 0; i < n; i++) {
 		ctl_format_time(cs[i].not_after, until);
 		printf("%-5lld %-20s %-36s %-13s %-17s ", (long long)cs[i].id,
@@ -381,6 +405,7 @@ int ctl_cmd_cert_list(struct ctl *ctl, int argc, char **argv)
 		       cs[i].box_id, cs[i].key_type, until);
 		ctl_col(crypto_cert_status_name(crypto_cert_status(
 			cs[i].not_before, cs[i].not_after, util_now())), 15);
+		ctl_cert_trust_cols(cs[i].cert_pem);
 		printf("%-4s %s\n", cs[i].key_enc != NULL ? "yes" : "no",
 		       cs[i].thumbprint);
 	}
@@ -400,6 +425,8 @@ struct ctl_make_args {
 	const char *person_inn;
 	const char *snils;
 	const char *inn;
+	int self_signed;
+	const char *crl_url;	/* NULL: trust.ca_crl_url */
 };
 
 static int ctl_make_parse(int argc, char **argv, struct ctl_make_args *a)
@@ -411,6 +438,8 @@ static int ctl_make_parse(int argc, char **argv, struct ctl_make_args *a)
 		{ "person", required_argument, NULL, 'P' },
 		{ "snils", required_argument, NULL, 'S' },
 		{ "inn", required_argument, NULL, 'I' },
+		{ "self-signed", no_argument, NULL, 's' },
+		{ "crl-url", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char *end;
@@ -419,6 +448,9 @@ static int ctl_make_parse(int argc, char **argv, struct ctl_make_args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->days = 365;
+	a->expired = 0;
+	a->self_signed = 0;
+	a->crl_url = NULL;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
@@ -441,6 +473,12 @@ static int ctl_make_parse(int argc, char **argv, struct ctl_make_args *a)
 		case 'P': a->person_inn = optarg; break;
 		case 'S': a->snils = optarg; break;
 		case 'I': a->inn = optarg; break;
+		case 's':
+			a->self_signed = 1;
+			break;
+		case 'u':
+			a->crl_url = optarg;
+			break;
 		default:
 			return -1;
 		}
@@ -459,6 +497,43 @@ static void ctl_split_name(const char *full, char **surname_r, char **given_r)
 		return;
 	*surname_r = xstrndup(full, space - full);
 	*given_r = xstrdup(space + 1);
+}
+
+/* With trust.ca_cert and trust.ca_key (the demo CA) the certificate is
+ * issued by that CA, so its signatures are fully valid; otherwise, or
+ * with --self-signed, it is self-made (and reaches no trusted root). */
+static int ctl_issue(struct ctl *ctl, const struct crypto_make_cert_req *req,
+		     int self_signed, const char *crl_url, char **cert_pem_r,
+		     char **key_pem_r, char **error_r)
+{
+	unsigned char *ca = NULL, *key = NULL;
+	size_t ca_len, key_len;
+	int ret;
+
+	if (self_signed || ctl->set.trust_ca_cert == NULL ||
+	    ctl->set.trust_ca_key == NULL)
+		return crypto_make_self_signed(req, cert_pem_r, key_pem_r,
+					       error_r);
+	if (util_read_file(ctl->set.trust_ca_cert, &ca, &ca_len) < 0 ||
+	    util_read_file(ctl->set.trust_ca_key, &key, &key_len) < 0) {
+		*error_r = xasprintf("не читается УЦ %s / cannot read the CA %s",
+				     ctl->set.trust_ca_cert,
+				     ctl->set.trust_ca_cert);
+		free(ca);
+		return -1;
+	}
+	ca = xrealloc(ca, ca_len + 1);
+	ca[ca_len] = '\0';
+	key = xrealloc(key, key_len + 1);
+	key[key_len] = '\0';
+	ret = crypto_make_issued(req, (char *)ca, (char *)key,
+				 crl_url != NULL ? crl_url :
+				 ctl->set.trust_ca_crl_url, cert_pem_r,
+				 key_pem_r, error_r);
+	explicit_bzero(key, key_len);
+	free(key);
+	free(ca);
+	return ret;
 }
 
 static int ctl_make_pem(struct ctl *ctl, const struct ctl_make_args *a,
@@ -501,7 +576,8 @@ static int ctl_make_pem(struct ctl *ctl, const struct ctl_make_args *a,
 		req.not_before = now - 60;
 		req.not_after = now + (int64_t)a->days * CTL_DAY;
 	}
-	ret = crypto_make_self_signed(&req, cert_pem_r, key_pem_r, &error);
+	ret = ctl_issue(ctl, &req, a->self_signed, a->crl_url, cert_pem_r,
+			key_pem_r, &error);
 	if (ret < 0) {
 		ctl_error("%s", error);
 		free(error);
@@ -532,5 +608,147 @@ int ctl_cmd_cert_make(struct ctl *ctl, int argc, char **argv)
 	free(cert_pem);
 	ctl_wipe_free(key_pem);
 	store_org_clear(&o);
+	return ret;
+}
+
+/* ---- trust ---- */
+
+int ctl_trust_configure(struct ctl *ctl)
+{
+	struct crypto_trust_settings ts = {
+		.roots = ctl->set.trust_roots,
+		.intermediates = ctl->set.trust_intermediates,
+		.crls = ctl->set.trust_crls,
+		.cache_dir = ctl->set.trust_crl_cache,
+		.fetch = 0,	/* the daemon fetches; ctl reads its cache */
+		.expiry_warning_days = ctl->set.trust_expiry_warning_days,
+	};
+	char *error = NULL;
+
+	if (crypto_trust_configure(&ts, &error) < 0) {
+		ctl_error("trust: %s", error);
+		free(error);
+		return -1;
+	}
+	return 0;
+}
+
+static char *ctl_read_text(const char *path)
+{
+	unsigned char *data;
+	size_t len;
+
+	if (util_read_file(path, &data, &len) < 0)
+		return NULL;
+	data = xrealloc(data, len + 1);
+	data[len] = '\0';
+	return (char *)data;
+}
+
+/* The serial to revoke: given as hex, or the serial of a certificate
+ * file. */
+static char *ctl_revoke_serial(const char *arg)
+{
+	struct crypto_cert_info info;
+	char *pem, *error = NULL, *serial;
+
+	pem = strchr(arg, '/') != NULL || strchr(arg, '.') != NULL ?
+		ctl_read_text(arg) : NULL;
+	if (pem == NULL) {
+		for (const char *p = arg; *p != '\0'; p++) {
+			if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+			      (*p >= 'A' && *p <= 'F') || *p == ':'))
+				return ctl_error("%s: не серийный номер и не файл / "
+						 "neither a serial nor a file", arg),
+					NULL;
+		}
+		serial = xstrdup(arg);
+		char *w = serial;
+		for (const char *p = arg; *p != '\0'; p++)
+			if (*p != ':')
+				*w++ = *p;
+		*w = '\0';
+		return serial;
+	}
+	if (crypto_cert_info(pem, &info, &error) < 0) {
+		ctl_error("%s: %s", arg, error);
+		free(error);
+		free(pem);
+		return NULL;
+	}
+	serial = xstrdup(info.serial);
+	crypto_cert_info_clear(&info);
+	free(pem);
+	return serial;
+}
+
+/* Adds the serial to the demo CA's CRL (trust.crls/demo-ca.crl, or
+ * --out FILE), kept a year; the daemon rereads the folder within
+ * trust.refresh seconds. */
+int ctl_cmd_cert_revoke(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "next-update", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *out = NULL;
+	int64_t valid = 365 * CTL_DAY;	/* until the CRL's nextUpdate */
+	char *end;
+	char *path, *serial, *ca, *key, *old, *crl = NULL, *error = NULL;
+	int ch, ret = CTL_EXIT_ERROR;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'o') {
+			out = optarg;
+		} else if (ch == 'n') {
+			/* seconds: a short-lived CRL (the tests of the
+			 * cache and of fetching again) */
+			valid = strtoll(optarg, &end, 10);
+			if (*end != '\0' || valid < 1 || valid > 3650 * CTL_DAY)
+				return ctl_usage("cert revoke");
+		} else {
+			return ctl_usage("cert revoke");
+		}
+	}
+	if (argc - optind != 1)
+		return ctl_usage("cert revoke");
+	if (ctl->set.trust_ca_cert == NULL || ctl->set.trust_ca_key == NULL ||
+	    (out == NULL && ctl->set.trust_crls == NULL))
+		return ctl_error("нужны trust.ca_cert, trust.ca_key и trust.crls "
+				 "(или --out) / trust.ca_cert, trust.ca_key and "
+				 "trust.crls (or --out) are needed"), CTL_EXIT_ERROR;
+	/* "-": no certificate, the CRL renewed (the demo's first one). */
+	serial = strcmp(argv[optind], "-") == 0 ? NULL :
+		ctl_revoke_serial(argv[optind]);
+	if (serial == NULL && strcmp(argv[optind], "-") != 0)
+		return CTL_EXIT_ERROR;
+	path = out != NULL ? xstrdup(out) :
+		xasprintf("%s/demo-ca.crl", ctl->set.trust_crls);
+	ca = ctl_read_text(ctl->set.trust_ca_cert);
+	key = ctl_read_text(ctl->set.trust_ca_key);
+	old = ctl_read_text(path);
+	if (ca == NULL || key == NULL) {
+		ctl_error("не читается УЦ / cannot read the CA");
+	} else if (crypto_make_crl(ca, key, old, serial, util_now(),
+				   util_now() + valid, &crl,
+				   &error) < 0) {
+		ctl_error("%s", error);
+		free(error);
+	} else if (util_write_file(path, crl, strlen(crl), 0644) < 0) {
+		ctl_error("%s: не записать / cannot write", path);
+	} else {
+		printf("Revoked: %s (CRL %s)\n", serial != NULL ? serial : "-",
+		       path);
+		ret = CTL_EXIT_OK;
+	}
+	if (key != NULL)
+		explicit_bzero(key, strlen(key));
+	free(key);
+	free(ca);
+	free(old);
+	free(crl);
+	free(path);
+	free(serial);
 	return ret;
 }

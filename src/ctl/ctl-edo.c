@@ -9,6 +9,7 @@
 
 #include <edomail/core.h>
 
+#include "crypto/crypto.h"
 #include "lib/util.h"
 
 /* The box served here (ORG) and the core to act with. */
@@ -464,6 +465,54 @@ static void ctl_msg_print(const struct core_message *m)
 		printf("\n%s\n", m->text);
 }
 
+/* Each signature checked again now (doc/trust.md, "After receipt"): the
+ * letter's own protocol states the result when it was received and is
+ * never rewritten; what is known since — a revocation, a CRL that can no
+ * longer be had — shows here.  Encrypted documents are not opened. */
+static void ctl_msg_recheck(const struct core_message *m)
+{
+	char when[32];
+	size_t i, k;
+
+	ctl_format_time(util_now(), when);
+	for (i = 0; i < m->n_entities; i++) {
+		const struct core_entity *sig = &m->entities[i], *doc = NULL;
+		struct crypto_verify_report r;
+
+		if (sig->kind != CORE_ENT_SIGNATURE)
+			continue;
+		for (k = 0; k < m->n_entities && doc == NULL; k++)
+			if (strcmp(m->entities[k].id, sig->parent_id) == 0)
+				doc = &m->entities[k];
+		printf("Signature check now (%s): %s", when, sig->id);
+		if (doc == NULL || doc->encrypted || sig->encrypted) {
+			printf(": не проверена, документ зашифрован или не найден "
+			       "/ not checked, the document is encrypted or "
+			       "missing\n");
+			continue;
+		}
+		if (crypto_verify_detached(doc->data, doc->len, sig->data,
+					   sig->len, &r) < 0) {
+			printf(": Недействительна — не подпись CMS / Invalid — "
+			       "not a CMS signature\n");
+			continue;
+		}
+		printf(" (%s): %s\n", r.signer_common_name != NULL ?
+		       r.signer_common_name : "?", r.valid ?
+		       "Действительна / Valid" : "Недействительна / Invalid");
+		printf("  mathematics: %s\n", crypto_check_name(
+			       r.math_valid ? CRYPTO_CHECK_OK :
+			       CRYPTO_CHECK_FAILED, 1));
+		printf("  chain: %s%s%s\n", crypto_check_name(r.chain, 1),
+		       r.chain_error != NULL ? " — " : "",
+		       r.chain_error != NULL ? r.chain_error : "");
+		printf("  revocation: %s%s%s\n", crypto_check_name(r.revocation, 1),
+		       r.revocation_error != NULL ? " — " : "",
+		       r.revocation_error != NULL ? r.revocation_error : "");
+		crypto_verify_report_clear(&r);
+	}
+}
+
 int ctl_cmd_message_show(struct ctl *ctl, int argc, char **argv)
 {
 	struct core_error err = { 0 };
@@ -476,10 +525,12 @@ int ctl_cmd_message_show(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage("message show");
 	if (ctl_edo_open(ctl, argv[optind], &o, &core) < 0)
 		return CTL_EXIT_ERROR;
-	if (core_get_message(core, o.box_id, argv[optind + 1], &m, &err) < 0)
+	if (core_get_message(core, o.box_id, argv[optind + 1], &m, &err) < 0) {
 		ret = ctl_error("%s", err.msg);
-	else
+	} else {
 		ctl_msg_print(m);
+		ctl_msg_recheck(m);
+	}
 	core_message_free(&m);
 	store_org_clear(&o);
 	return ret;

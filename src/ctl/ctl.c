@@ -49,7 +49,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "cert list", ctl_cmd_cert_list, "[LOGIN]" },
 	{ "cert make", ctl_cmd_cert_make,
 	  "LOGIN ORG --type rsa|gost [--days N] [--expired] "
-	  "[--person INN --snils SNILS] [--inn INN]" },
+	  "[--person INN --snils SNILS] [--inn INN] [--self-signed] "
+	  "[--crl-url URL]" },
+	{ "cert revoke", ctl_cmd_cert_revoke,
+	  "SERIAL|FILE [--out FILE] [--next-update SECONDS]" },
 	{ "poa import", ctl_cmd_poa_import, "LOGIN ORG FILE.xml FILE.sig" },
 	{ "poa list", ctl_cmd_poa_list, "[LOGIN]" },
 	{ "poa revoke", ctl_cmd_poa_revoke, "NUMBER" },
@@ -427,6 +430,8 @@ static int ctl_open(struct ctl *ctl, const char *conf_path)
 	if (crypto_init() < 0)
 		return ctl_error("OpenSSL: ошибка инициализации / initialisation "
 				 "failed"), -1;
+	if (ctl_trust_configure(ctl) < 0)
+		return -1;
 	if (store_open(ctl->set.store_path, &ctl->store, &serr) < 0)
 		return ctl_error("%s", serr), -1;
 	return 0;

@@ -102,6 +102,9 @@ int ctl_cmd_member_list(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_cert_import(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_cert_list(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_cert_make(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_cert_revoke(struct ctl *ctl, int argc, char **argv);
+/* trust.* into crypto (the checks of cert list and of signing). */
+int ctl_trust_configure(struct ctl *ctl);
 
 int ctl_cmd_counteragent_list(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_invite(struct ctl *ctl, int argc, char **argv);

@@ -1,3 +1,4 @@
+#include "daemon/daemon-trust.h"
 #include "daemon/daemon.h"
 #include "daemon/daemon-autoconfig.h"
 
@@ -53,6 +54,7 @@ struct pending_boxes {
 
 struct daemon_ctx {
 	const struct settings *set;
+	struct daemon_trust *trust;	/* CRL refresh thread */
 	struct settings *live;	/* the same, for SIGHUP's changes */
 	int debug;		/* -d: debug logging whatever log.level says */
 	struct event_base *base;
@@ -677,6 +679,11 @@ static int daemon_open(struct daemon_ctx *d)
 	}
 	if (daemon_files_check(set) < 0)
 		return -1;
+	if (daemon_trust_configure(set, &error) < 0) {
+		log_error("trust: %s", error ? error : "?");
+		free(error);
+		return -1;
+	}
 	if (store_open(set->store_path, &d->store, &serr) < 0) {
 		log_error("store %s: %s", set->store_path, serr ? serr : "?");
 		return -1;
@@ -703,6 +710,7 @@ static int daemon_open(struct daemon_ctx *d)
 		free(error);
 		return -1;
 	}
+	d->trust = daemon_trust_start(set, d->store);
 	d->workers = worker_pool_new(d->base, set->workers > 0 ? set->workers : 2,
 				     DAEMON_WORKER_NICE);
 	/* Its own thread, so a backlog of receipts and pre-rendering never
@@ -745,6 +753,7 @@ static int daemon_open(struct daemon_ctx *d)
 
 static void daemon_close(struct daemon_ctx *d)
 {
+	daemon_trust_stop(&d->trust);
 	for (int i = 0; i < 4; i++)
 		if (d->listeners[i].l != NULL)
 			evconnlistener_free(d->listeners[i].l);

@@ -177,9 +177,18 @@ void util_hex(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+static _Atomic int64_t util_fixed_now;
+
 int64_t util_now(void)
 {
-	return (int64_t)time(NULL);
+	int64_t fixed = util_fixed_now;
+
+	return fixed != 0 ? fixed : (int64_t)time(NULL);
+}
+
+void util_now_fix(int64_t t)
+{
+	util_fixed_now = t;
 }
 
 int64_t util_mono_ms(void)

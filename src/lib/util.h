@@ -37,6 +37,10 @@ int util_uuid_valid(const char *s, size_t len);
 void util_hex(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
 /* Wall-clock seconds since the epoch. */
 int64_t util_now(void);
+/* Tests only: util_now() returns t from now on (0: the real clock again),
+ * so that a check about a certificate's expiry does not depend on how
+ * fast the machine is. */
+void util_now_fix(int64_t t);
 /* Monotonic milliseconds. */
 int64_t util_mono_ms(void);
 

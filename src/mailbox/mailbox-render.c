@@ -770,6 +770,14 @@ static void mb_msg_view_verify(struct mailbox_env *env,
 		r->signing_time = vr->signing_time;
 		r->valid = vr->valid;
 		r->error = vr->error;
+		r->check_math = vr->math_valid ? CRYPTO_CHECK_OK :
+			CRYPTO_CHECK_FAILED;
+		/* chain and revocation (trust) */
+		r->check_chain = (int)vr->chain;
+		r->chain_detail = vr->chain == CRYPTO_CHECK_OK ?
+			vr->chain_root : vr->chain_error;
+		r->check_revocation = (int)vr->revocation;
+		r->revocation_detail = vr->revocation_error;
 		mb_msg_view_org(env, parties, from_box, v, sig, vr, &v->orgs[n],
 				r);
 		n++;

@@ -687,8 +687,12 @@ static int mb_submit_result(struct mb_submit *c)
 			 c->message_id,
 			 (long long)(util_mono_ms() - c->started_ms));
 	}
-	mb_res(res, MAILBOX_RES_OK, "Готово: %s / done: %s",
-	       (const char *)ru.data, (const char *)en.data);
+	char *warn_ru, *warn_en;
+	mb_submit_cert_warning(c, &warn_ru, &warn_en);
+	mb_res(res, MAILBOX_RES_OK, "Готово: %s%s / done: %s%s",
+	       (const char *)ru.data, warn_ru, (const char *)en.data, warn_en);
+	free(warn_ru);
+	free(warn_en);
 	buf_free(&ru);
 	buf_free(&en);
 	return 0;

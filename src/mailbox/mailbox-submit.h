@@ -112,5 +112,10 @@ int mb_submit_check_upd(struct mb_submit *c);
  * buyer's signature: DESIGN.md section 6a). */
 int mb_submit_is_upd_seller(const char *name, const unsigned char *data,
 			    size_t len);
+/* ---- mailbox-certnotice.c ---- */
+/* After a successful submission: when the signer's certificate is
+ * «Скоро истекает», the reply's warning ("" otherwise; the caller frees
+ * both) and, once per certificate, a notice letter in the INBOX. */
+void mb_submit_cert_warning(struct mb_submit *c, char **ru_r, char **en_r);
 
 #endif

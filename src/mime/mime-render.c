@@ -333,6 +333,39 @@ static void report_org(struct buf *t, const struct mime_sig_report *rep, int en)
 	buf_append_str(t, "\n");
 }
 
+static const char *check_word(int c, int en)
+{
+	switch (c) {
+	case 1: return en ? "passed" : "пройдена";
+	case 2: return en ? "FAILED" : "НЕ пройдена";
+	case 3: return en ? "unknown" : "неизвестно";
+	}
+	return en ? "not done" : "не проводилась";
+}
+
+static void check_line(struct buf *t, const char *name, int c,
+		       const char *detail, int en)
+{
+	buf_printf(t, "     %s: %s", name, check_word(c, en));
+	if (detail != NULL && *detail != '\0')
+		buf_printf(t, " (%s)", detail);
+	buf_append_str(t, "\n");
+}
+
+/* Each check with its result: what «Действительна» rests on. */
+static void report_checks(struct buf *t, const struct mime_sig_report *rep,
+			  int en)
+{
+	buf_append_str(t, en ? "   Checks:\n" : "   Проверки:\n");
+	check_line(t, en ? "signature mathematics" : "математика подписи",
+		   rep->check_math, NULL, en);
+	check_line(t, en ? "chain to a trusted root" :
+		   "цепочка до доверенного корня", rep->check_chain,
+		   rep->chain_detail, en);
+	check_line(t, en ? "revocation" : "отзыв сертификата",
+		   rep->check_revocation, rep->revocation_detail, en);
+}
+
 static void report_entry(struct buf *t, size_t no, const struct mime_sig_report *rep,
 			 const char *sig_name, int en)
 {
@@ -353,6 +386,7 @@ static void report_entry(struct buf *t, size_t no, const struct mime_sig_report 
 	buf_printf(t, en ? "   Valid from %s to %s\n" : "   Действителен с %s по %s\n",
 		   nb, na);
 	buf_printf(t, en ? "   Signing time: %s\n" : "   Время подписания: %s\n", st);
+	report_checks(t, rep, en);
 	report_org(t, rep, en);
 	if (rep->valid)
 		buf_append_str(t, en ? "   Result: Valid\n" : "   Результат: Действительна\n");

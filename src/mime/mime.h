@@ -49,6 +49,14 @@ struct mime_sig_report {
 	const char *holder_org, *holder_title, *holder_inn, *holder_ogrn,
 		*holder_snils;
 	const char *poa_summary;	/* bilingual; NULL: no МЧД */
+	/* Each check: 0 not done, 1 passed, 2 failed, 3 unknown (the
+	 * values of crypto's enum crypto_check); detail may be NULL. */
+	int check_math;
+	/* chain and revocation (trust) */
+	int check_chain;
+	const char *chain_detail;	/* the root reached, or why not */
+	int check_revocation;
+	const char *revocation_detail;	/* revoked since / why unknown */
 };
 
 struct mime_render_msg {

@@ -140,6 +140,12 @@ static int op_key_ready(struct operator *op, struct core_error *err)
 			"cannot be loaded");
 	}
 	if (ret == 0) {
+		/* The embedded operator is part of this node: its
+		 * self-made certificate is trusted as a root here. */
+		if (crypto_trust_add_root(cert, &cerr) < 0) {
+			log_warnx("operator: %s", cerr != NULL ? cerr : "?");
+			free(cerr);
+		}
 		op->cert_pem = cert;
 		op->cert_not_after = not_after;
 		cert = NULL;

@@ -1627,6 +1627,25 @@ fail:
 
 /* ---- submitted Message-IDs ---- */
 
+int store_mb_cert_notice_claim(struct store *s, int64_t user_id,
+			       const char *thumbprint, const char *kind,
+			       int64_t now)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	st = store_stmt(s, "INSERT OR IGNORE INTO mb_cert_notices (user_id, "
+			"thumbprint, kind, created) VALUES (?, ?, ?, ?)");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, user_id);
+	store_bind_text_or_null(st, 2, thumbprint);
+	store_bind_text_or_null(st, 3, kind);
+	sqlite3_bind_int64(st, 4, now);
+	ret = store_step_change(s, st, "cert notice claim");
+	return ret == STORE_ERR_NOTFOUND ? STORE_ERR_CONFLICT : ret;
+}
+
 int store_mb_sent_id_add(struct store *s, int64_t user_id,
 			 const char *message_id, const char *box_id,
 			 const char *to_box, const char *action,

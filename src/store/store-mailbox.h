@@ -258,6 +258,16 @@ int store_mb_item_delete(struct store *s, int64_t id);
  * submitted message gets this UID (doc/imap.md, APPEND to Sent). */
 int store_mb_uid_burn(struct store *s, int64_t folder_id, uint32_t *uid_r);
 
+/* ---- notices about a certificate (table mb_cert_notices, schema 13) ---- */
+
+/* Claims the notice `kind` about the certificate (SHA-1 thumbprint, hex)
+ * for the user: STORE_OK the first time, STORE_ERR_CONFLICT when it was
+ * claimed before.  No transaction of its own: inside the caller's, with
+ * the notice item, so that a crash loses neither or both. */
+int store_mb_cert_notice_claim(struct store *s, int64_t user_id,
+			       const char *thumbprint, const char *kind,
+			       int64_t now);
+
 /* ---- submitted Message-IDs (table mb_sent_ids, schema 8) ---- */
 
 /* One recipient's outcome of a submission: (user, Message-ID without <>,

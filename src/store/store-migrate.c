@@ -279,6 +279,17 @@ static const struct store_migration store_migrations[] = {
 	      "  cert_id INTEGER NOT NULL DEFAULT 0,"
 	      "  user_id INTEGER NOT NULL DEFAULT 0,"
 	      "  updated INTEGER NOT NULL"
+	/* 13 (issue 14 item 7; 11 and 12 are other branches'): which
+	 * notices about a certificate a user has had, so that one about a
+	 * soon-expiring certificate (kind "expiring") comes once per
+	 * certificate, not with every letter signed with it. */
+	{ 13, "CREATE TABLE IF NOT EXISTS mb_cert_notices ("
+	      "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	      "  thumbprint TEXT NOT NULL,"
+	      "  kind TEXT NOT NULL,"
+	      "  created INTEGER NOT NULL,"
+	      "  PRIMARY KEY (user_id, thumbprint, kind)"
+	      ") WITHOUT ROWID;" },
 	/* 14: the МЧД (machine-readable powers of attorney) of users, per
 	 * organization (issue 14 item 4; src/store/store-poa.c).  The
 	 * number is indexed: an incoming signature's МЧД is looked up by it

@@ -102,6 +102,7 @@ def demo_env(build, ports, language="ru", **extra):
         # off unless a test asks for it (extra DEMO_AUTOCONFIG_PORT)
         "DEMO_AUTOCONFIG_PORT": "0",
         "DEMO_API_PORT": "0",
+        "DEMO_TRUST_REFRESH": "1",
     })
     env.update(extra)
     return env
@@ -135,6 +136,13 @@ class Daemon:
         self.env = env
         # Config and TLS certificate for this test's ports; the demo's data
         # (store, node key, operator key) comes from the shared template.
+        if demo:
+            # The template's demo CA issued its certificates: the test
+            # keeps it (make-demo.sh reuses a CA that is there).
+            tdir = _demo_template()
+            for name in ("demo-ca.crt", "demo-ca.key"):
+                shutil.copy2(os.path.join(tdir, name),
+                             os.path.join(self.dir, name))
         args = [os.path.join(SRC, "contrib", "make-demo.sh"), self.dir,
                 "--config-only"]
         r = subprocess.run(args, env=env, capture_output=True, text=True)
@@ -148,7 +156,8 @@ class Daemon:
                     continue
                 src = os.path.join(tdir, name)
                 if os.path.isdir(src):
-                    shutil.copytree(src, os.path.join(self.dir, name))
+                    shutil.copytree(src, os.path.join(self.dir, name),
+                                    dirs_exist_ok=True)
                 else:
                     shutil.copy2(src, os.path.join(self.dir, name))
         # The demo CA that signed tls.crt: what a client trusts.

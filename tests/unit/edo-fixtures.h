@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <edomail/core.h>
+#include "lib/util.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
 
@@ -21,8 +24,58 @@ FX_HELPER void fx_bail(const char *what, const char *why)
 	exit(1);
 }
 
-/* A self-signed EC certificate of an organization; surname and given_name
- * (may be NULL) name the person signing for it. */
+/* The fixtures' root CA: every fixture certificate is issued by it, and
+ * trust is configured with it (and an empty CRL) on first use, so that
+ * signatures are fully valid (chain and revocation). */
+static char *fx_ca_cert, *fx_ca_key, fx_ca_dir[64];
+
+static void fx_ca_cleanup(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx_ca_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", fx_ca_dir);
+	crypto_trust_clear();
+	free(fx_ca_cert);
+	free(fx_ca_key);
+}
+
+FX_HELPER void fx_trust_setup(void)
+{
+	struct crypto_trust_settings ts = { 0 };
+	char *cerr = NULL, *crl = NULL, *roots, *crls, *crl_path;
+
+	if (fx_ca_cert != NULL)
+		return;
+	snprintf(fx_ca_dir, sizeof(fx_ca_dir), "/tmp/edomail-fx-XXXXXX");
+	if (mkdtemp(fx_ca_dir) == NULL)
+		fx_bail("mkdtemp", "trust folder");
+	if (crypto_make_ca("rsa", "Тестовый УЦ", 0, &fx_ca_cert, &fx_ca_key,
+			   &cerr) < 0 ||
+	    crypto_make_crl(fx_ca_cert, fx_ca_key, NULL, NULL, 0,
+			    util_now() + 7 * 86400, &crl, &cerr) < 0)
+		fx_bail("test CA", cerr);
+	atexit(fx_ca_cleanup);
+	roots = xasprintf("%s/root.pem", fx_ca_dir);
+	crls = xasprintf("%s/crls", fx_ca_dir);
+	crl_path = xasprintf("%s/crls/root.crl", fx_ca_dir);
+	if (util_write_file(roots, fx_ca_cert, strlen(fx_ca_cert), 0600) < 0 ||
+	    mkdir(crls, 0700) < 0 ||
+	    util_write_file(crl_path, crl, strlen(crl), 0600) < 0)
+		fx_bail("trust files", fx_ca_dir);
+	ts.roots = roots;
+	ts.crls = crls;
+	if (crypto_trust_configure(&ts, &cerr) < 0)
+		fx_bail("trust", cerr);
+	free(roots);
+	free(crls);
+	free(crl_path);
+	free(crl);
+}
+
+/* An EC certificate of an organization issued by the fixtures' CA;
+ * surname and given_name (may be NULL) name the person signing for it. */
 FX_HELPER void fx_make_cert(const char *cn, const char *inn,
 			    const char *surname, const char *given_name,
 			    char **cert_r, char **key_r)
@@ -30,6 +83,7 @@ FX_HELPER void fx_make_cert(const char *cn, const char *inn,
 	struct crypto_make_cert_req req;
 	char *cerr = NULL;
 
+	fx_trust_setup();
 	memset(&req, 0, sizeof(req));
 	req.key_type = "ec";
 	req.common_name = cn;
@@ -37,7 +91,8 @@ FX_HELPER void fx_make_cert(const char *cn, const char *inn,
 	req.inn = inn;
 	req.surname = surname;
 	req.given_name = given_name;
-	if (crypto_make_self_signed(&req, cert_r, key_r, &cerr) < 0)
+	if (crypto_make_issued(&req, fx_ca_cert, fx_ca_key, NULL, cert_r, key_r,
+			       &cerr) < 0)
 		fx_bail("certificate", cerr);
 }
 

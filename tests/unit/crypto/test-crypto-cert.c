@@ -254,6 +254,15 @@ static void test_status(void)
 	   CRYPTO_CERT_INVALID, "expired: invalid");
 	ok(crypto_cert_status(now + 1, now + 99 * day, now) ==
 	   CRYPTO_CERT_INVALID, "not yet valid: invalid");
+	/* trust.expiry_warning_days */
+	crypto_cert_expiry_warning_set(7);
+	ok(crypto_cert_status(now - day, now + 8 * day, now) ==
+	   CRYPTO_CERT_ACTIVE, "warning 7 days: 8 days left is active");
+	ok(crypto_cert_status(now - day, now + 7 * day, now) ==
+	   CRYPTO_CERT_EXPIRING, "warning 7 days: 7 days left is expiring");
+	crypto_cert_expiry_warning_set(0);
+	ok(crypto_cert_expiry_warning() == 7 * day, "0 leaves it unchanged");
+	crypto_cert_expiry_warning_set(30);
 	ok(strcmp(crypto_cert_status_name(CRYPTO_CERT_ACTIVE), "Активен") == 0,
 	   "name: Активен");
 	ok(strcmp(crypto_cert_status_name(CRYPTO_CERT_EXPIRING),

@@ -18,6 +18,38 @@ struct keypair {
 	char *key;
 };
 
+/* The test root every pair is issued by (a self-made certificate
+ * reaches no trusted root: test-crypto-trust.c). */
+static struct keypair test_ca;
+
+static void setup_trust(void)
+{
+	struct crypto_trust_settings ts = { 0 };
+	char *error = NULL, *crl = NULL, *roots, *crls;
+
+	if (crypto_make_ca("rsa", "Тестовый УЦ", 0, &test_ca.cert,
+			   &test_ca.key, &error) < 0 ||
+	    crypto_make_crl(test_ca.cert, test_ca.key, NULL, NULL, 0,
+			    util_now() + 86400, &crl, &error) < 0) {
+		printf("# test CA: %s\n", error);
+		exit(99);
+	}
+	tap_write("root.pem", test_ca.cert, strlen(test_ca.cert));
+	tap_sh("mkdir -p crls");
+	tap_write("crls/root.crl", crl, strlen(crl));
+	roots = tap_path("root.pem");
+	crls = tap_path("crls");
+	ts.roots = roots;
+	ts.crls = crls;
+	if (crypto_trust_configure(&ts, &error) < 0) {
+		printf("# trust: %s\n", error);
+		exit(99);
+	}
+	free(roots);
+	free(crls);
+	free(crl);
+}
+
 static int make_pair(const char *type, int64_t nb, int64_t na,
 		     struct keypair *kp)
 {
@@ -32,7 +64,8 @@ static int make_pair(const char *type, int64_t nb, int64_t na,
 		.not_after = na,
 	};
 	char *error = NULL;
-	int ret = crypto_make_self_signed(&req, &kp->cert, &kp->key, &error);
+	int ret = crypto_make_issued(&req, test_ca.cert, test_ca.key, NULL,
+				     &kp->cert, &kp->key, &error);
 	if (ret < 0) {
 		printf("# make %s: %s\n", type, error);
 		free(error);
@@ -91,7 +124,10 @@ static void test_round_trip(const char *type)
 	   rep.signer_thumbprint);
 	ok(rep.signer_serial != NULL && rep.signer_serial[0] != '\0',
 	   "%s: serial %s", type, rep.signer_serial);
-	ok(tap_contains(rep.signer_issuer, "Иванов"), "%s: issuer", type);
+	ok(tap_contains(rep.signer_issuer, "Тестовый УЦ"), "%s: issuer", type);
+	ok(rep.chain == CRYPTO_CHECK_OK && rep.revocation == CRYPTO_CHECK_OK &&
+	   tap_contains(rep.chain_root, "Тестовый УЦ"),
+	   "%s: chain to the test root, not revoked", type);
 	int64_t now = util_now();
 	ok(rep.signing_time > now - 60 && rep.signing_time <= now + 1,
 	   "%s: signing time", type);
@@ -434,6 +470,11 @@ static int same_report(const struct crypto_verify_report *a,
 		a->not_after == b->not_after &&
 		a->signing_time == b->signing_time &&
 		a->cert_valid_at_signing == b->cert_valid_at_signing &&
+		a->math_valid == b->math_valid && a->chain == b->chain &&
+		a->revocation == b->revocation &&
+		same_str(a->chain_root, b->chain_root) &&
+		same_str(a->chain_error, b->chain_error) &&
+		same_str(a->revocation_error, b->revocation_error) &&
 		same_str(a->error, b->error);
 }
 
@@ -547,6 +588,7 @@ int main(void)
 	log_init("test-crypto-sign", getenv("TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
 	ok(crypto_init() == 0, "crypto_init");
 	ok(crypto_init() == 0, "crypto_init twice");
+	setup_trust();
 
 	test_round_trip("rsa");
 	test_round_trip("ec");
@@ -573,5 +615,7 @@ int main(void)
 	}
 	if (crypto_gost_available())
 		test_threads("gost2012_256");
+	crypto_trust_clear();
+	free_pair(&test_ca);
 	return tap_done();
 }

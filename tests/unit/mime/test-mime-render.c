@@ -132,7 +132,9 @@ static void fixture_init(struct fixture *f)
 		.holder_inn = "773301234562", .holder_snils = "11223344595",
 		.holder_title = "Главный бухгалтер",
 		.poa_summary = "№ N-1 с 2025-01-01 по 2026-01-01, доверитель ООО "
-			"Ромашка / No. N-1 from 2025-01-01 to 2026-01-01" };
+			"Ромашка / No. N-1 from 2025-01-01 to 2026-01-01",
+		.check_math = 1, .check_chain = 1, .chain_detail = "CN=УЦ Тест",
+		.check_revocation = 1 };
 	f->reports[1] = (struct mime_sig_report){ .entity_id = e[3].id,
 		.document_name = long_name,
 		.signer = "Иванова Анна Александровна", .serial = "01A2B3C4",
@@ -141,12 +143,16 @@ static void fixture_init(struct fixture *f)
 		.error = "нет доверенности (МЧД) / no power of attorney",
 		.org_checked = 1, .org_valid = 0,
 		.org_reason = "нет доверенности (МЧД): сертификат физического "
-			"лица / no power of attorney: a person's certificate" };
+			"лица / no power of attorney: a person's certificate",
+		.check_math = 1, .check_chain = 1, .chain_detail = "CN=УЦ Тест",
+		.check_revocation = 1 };
 	f->reports[2] = (struct mime_sig_report){ .entity_id = e[4].id,
 		.document_name = e[0].file_name, .signer = "Петров Пётр",
 		.serial = "FF00", .issuer = "УЦ Тест", .not_before = 1735689600,
 		.not_after = 1767225599, .signing_time = 1764066000, .valid = 0,
-		.error = "сертификат отозван" };
+		.error = "сертификат отозван",
+		.check_math = 1, .check_chain = 1, .chain_detail = "CN=УЦ Тест",
+		.check_revocation = 2, .revocation_detail = "сертификат отозван" };
 
 	f->r.domain = DOMAIN;
 	f->r.msg = &f->msg;
@@ -269,6 +275,10 @@ static void test_letter(void)
 		is_str(s.attachments[0].file_name, "Протокол проверки подписей.txt", "report name");
 		ok(strstr((char *)s.attachments[0].data, "Результат: Недействительна — сертификат отозван") != NULL,
 		   "report: invalid signature with reason");
+		ok(strstr((char *)s.attachments[0].data, "отзыв сертификата: НЕ пройдена (сертификат отозван)") != NULL &&
+		   strstr((char *)s.attachments[0].data, "цепочка до доверенного корня: пройдена (CN=УЦ Тест)") != NULL &&
+		   strstr((char *)s.attachments[0].data, "математика подписи: пройдена") != NULL,
+		   "report: each check with its result");
 		ok(strstr((char *)s.attachments[0].data, "Файл подписи: Счёт на оплату №15.pdf.2.sig") != NULL,
 		   "report: names the signature file");
 		ok(strstr((char *)s.attachments[0].data, "Серийный номер сертификата: 01A2B3C4") != NULL,
