@@ -567,6 +567,31 @@ static int mb_still_waiting(struct mb_sync_ctx *c, const struct core_event *ev)
 	return waiting;
 }
 
+/* 1 when the user's item of the message, or the one this batch adds, is
+ * an incoming one (the "To sign" folder lists only what came in). */
+static int mb_flow_incoming(struct mb_sync_ctx *c, const struct mb_batch *b,
+			    const char *msg_id)
+{
+	struct store_mb_item *items = NULL;
+	size_t n = 0, i;
+	int in = 0;
+
+	for (i = 0; i < b->n_acts && !in; i++) {
+		const struct mb_act *a = &b->acts[i];
+		in = a->type == MB_ACT_ADD && a->kind == STORE_MB_KIND_MESSAGE &&
+			a->role == STORE_MB_ROLE_INBOX && a->edo_msg_id != NULL &&
+			strcmp(a->edo_msg_id, msg_id) == 0;
+	}
+	if (in || store_mb_item_find_edo(c->env->store, c->user_id, c->box_id,
+					 msg_id, STORE_MB_KIND_MESSAGE, &items,
+					 &n) != STORE_OK)
+		return in;
+	for (i = 0; i < n && !in; i++)
+		in = items[i].home_role == STORE_MB_ROLE_INBOX;
+	store_mb_item_list_free(items, n);
+	return in;
+}
+
 /* A received message whose documents wait for this organization's
  * signature is listed in "Входящие/На подпись" as well: an item of its
  * own (kind TO_SIGN, the incoming item's blob, made when applied), so

@@ -279,6 +279,7 @@ static const struct store_migration store_migrations[] = {
 	      "  cert_id INTEGER NOT NULL DEFAULT 0,"
 	      "  user_id INTEGER NOT NULL DEFAULT 0,"
 	      "  updated INTEGER NOT NULL"
+	      ");" },
 	/* 13 (issue 14 item 7; 11 and 12 are other branches'): which
 	 * notices about a certificate a user has had, so that one about a
 	 * soon-expiring certificate (kind "expiring") comes once per
