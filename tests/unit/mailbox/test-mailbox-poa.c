@@ -26,7 +26,11 @@ static void make(const char *org_name, const char *inn, const char *snils,
 	req.org_name = org_name;
 	req.inn = inn;
 	req.snils = snils;
-	if (crypto_make_self_signed(&req, cert, key, &cerr) < 0)
+	/* issued by the fixtures' CA, which is the trusted root: the
+	 * principal's signature of the МЧД must reach it (issue 14 item 1) */
+	fx_trust_setup();
+	if (crypto_make_issued(&req, fx_ca_cert, fx_ca_key, NULL, cert, key,
+			       &cerr) < 0)
 		fx_bail("certificate", cerr);
 }
 
