@@ -127,10 +127,15 @@ struct mailbox_sender {
 	char addr[MAILBOX_ADDR_MAX];
 	struct mailbox_org org;
 	int encrypt_policy;		/* the organization always encrypts */
+	int may_sign;			/* the user's role has the signing right */
+	char role[64];			/* the role's name, for the refusal */
 };
 
 /* The address must name an organization this session serves, where the
- * user is active and may sign.  0 (res OK, text for the reply) or -1. */
+ * user is active.  A member without the signing right passes too (may_sign
+ * 0): the gateway's own addresses serve every member (packet@), and
+ * mailbox_recipient_check refuses the counteragents with the reason.
+ * 0 (res OK, text for the reply) or -1. */
 int mailbox_sender_check(struct mailbox_user *user, const char *addr,
 			 struct mailbox_sender *s_r,
 			 struct mailbox_result *res);

@@ -67,13 +67,10 @@ static int mb_sender_member(struct mailbox_user *user, const char *addr,
 			     "укажите адрес своей организации / you may not send "
 			     "as %s (INN %s), use your organization's address",
 			     o->name, o->inn, o->name, o->inn);
-	else if (!store_role_can_sign(m.role))
-		ret = mb_res(res, MAILBOX_RES_REFUSED,
-			     "У вас нет права подписи в «%s» (роль «%s»); ничего не "
-			     "отправлено / you have no signing right in %s, nothing "
-			     "was sent", o->name, store_role_name(m.role), o->name);
 	else
 		ret = 0;
+	s->may_sign = store_role_can_sign(m.role);
+	snprintf(s->role, sizeof(s->role), "%s", store_role_name(m.role));
 	store_membership_clear(&m);
 	if (ret < 0)
 		return ret;
@@ -264,6 +261,15 @@ int mailbox_recipient_check(struct mailbox_user *user,
 	 * it never goes to a counteragent. */
 	if (mb_packet_rcpt(env, addr, r_r, res))
 		return 0;
+	/* Everything else is signed for the organization: at RCPT, where
+	 * the reason is known (the gateway's addresses above serve readers
+	 * too). */
+	if (!from->may_sign)
+		return mb_res(res, MAILBOX_RES_REFUSED,
+			      "У вас нет права подписи в «%s» (роль «%s»); ничего "
+			      "не отправлено / you have no signing right in %s, "
+			      "nothing was sent", from->org.name, from->role,
+			      from->org.name);
 	cls = mailbox_addr_parse(addr, env->domain, &a);
 	if (cls != MAILBOX_RES_OK)
 		return mb_addr_refused(env->domain, addr, cls, res);

@@ -106,6 +106,24 @@ static int op_key_make(struct operator *op, const char *key_path,
 	return 0;
 }
 
+/* At open: the operator's certificate, when one exists already, is a
+ * trusted root of this node before any key is loaded, so that edomailctl
+ * (which never signs as the operator) checks the operator's date
+ * confirmations as the daemon does. */
+void operator_trust_own_cert(struct operator *op)
+{
+	char *cert_path = xasprintf("%s/%s", op->set->operator_dir,
+				    OP_CERT_FILE);
+	char *cert = op_read_text(cert_path), *cerr = NULL;
+
+	if (cert != NULL && crypto_trust_add_root(cert, &cerr) < 0) {
+		log_warnx("operator: %s", cerr != NULL ? cerr : "?");
+		free(cerr);
+	}
+	free(cert);
+	free(cert_path);
+}
+
 /* Loads or makes the key; the caller holds key_lock. */
 static int op_key_ready(struct operator *op, struct core_error *err)
 {

@@ -250,4 +250,7 @@ int operator_store_pending_receipts(struct store *s, const char *box_id,
 				    char (**ids_r)[CORE_UUID_LEN],
 				    size_t *n_r);
 
+/* op-key.c: the operator's existing certificate trusted as a root. */
+void operator_trust_own_cert(struct operator *op);
+
 #endif

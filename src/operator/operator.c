@@ -133,6 +133,7 @@ int operator_open(const struct settings *set, struct store *store,
 	memcpy(op->prefix, set->operator_prefix, 3);
 	pthread_mutex_init(&op->notify_lock, NULL);
 	pthread_mutex_init(&op->key_lock, NULL);
+	operator_trust_own_cert(op);
 	*op_r = op;
 	return 0;
 }

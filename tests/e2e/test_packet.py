@@ -85,11 +85,14 @@ class Packet(DaemonTestCase):
                 self.assertTrue(info.flag_bits & 0x800,
                                 "UTF-8 flag on " + info.filename)
         receipts = [n for n in names if n.startswith("Квитанции/")]
-        kinds = {n.split("/")[1][:10] for n in receipts
+        kinds = {"_".join(n.split("/")[1].split("_")[:2]) for n in receipts
                  if not n.endswith(".sig")}
-        self.assertEqual(kinds, {"DP_PDOTPR_", "DP_IZVPOL_"}, receipts)
+        # the operator's ПДОтпр (sender) and ПДПол (recipient), and the
+        # recipient's ИоП: the whole packet, as a court would need it
+        self.assertEqual(kinds, {"DP_PDOTPR", "DP_PDPOL", "DP_IZVPOL"},
+                         receipts)
         sigs = [n for n in names if n.endswith(".sig")]
-        self.assertEqual(len(sigs), 3, sigs)
+        self.assertEqual(len(sigs), 4, sigs)
         for s in sigs:
             self.assertTrue(verify_sig(files[s[:-4]], files[s], gost=True),
                             s + " verifies")
@@ -138,6 +141,34 @@ class Packet(DaemonTestCase):
         self.assertEqual(code, 550, text)
         self.assertIn("Не найден", text)
         self.assertIn("no item", text)
+
+    def test_reader_gets_a_packet(self):
+        """A member without the signing right (viewer, a reader of
+        Ромашка) may ask packet@ for a packet: reading documents is all
+        it takes; a letter to a counteragent stays refused, at RCPT."""
+        d = self.d
+        raw, item, edo = self.send_letter()
+        # the reader sees the letter in its own Отправленные first, as a
+        # mail client does before it can forward it
+        imap_wait(d, "viewer", SENT,
+                  lambda m, f: item in (m.get("Message-ID") or ""))
+        code, text = self.forward("viewer", R_INN, raw)
+        self.assertEqual(code, 250, text)
+        msg, _, _ = imap_wait(
+            d, "viewer", "INBOX",
+            lambda m, f: item in (m.get("In-Reply-To") or "") and
+            any((p.get_filename() or "").endswith(".zip")
+                for p in m.walk()))
+        zpart = [p for p in msg.walk()
+                 if (p.get_filename() or "").endswith(".zip")][0]
+        self.check_layout(
+            zipfile.ZipFile(io.BytesIO(zpart.get_payload(decode=True))))
+        data, _ = make_mail(d.addr(R_INN), d.addr(L_INN), "Письмо",
+                            "Текст\n")
+        code, text = submit(d, "viewer", d.addr(R_INN), d.addr(L_INN), data)
+        self.assertEqual(code, 550, text)
+        self.assertIn("права подписи", text)
+        self.assertIn("signing right", text)
 
     def test_reply_starting_with_paket_to_counteragent_is_a_letter(self):
         d = self.d

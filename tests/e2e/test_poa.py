@@ -8,19 +8,24 @@ import os
 import re
 
 from edomail_harness import DaemonTestCase, PASSWORD, main
-from test_smtp_session import (L_INN, R_INN, ctl_messages, edo_id, imap_wait,
-                               by_edo_id, make_mail, parts_by_name, submit)
+from test_smtp_session import (L_INN, R_INN, SENT, ctl_messages, edo_id,
+                               imap_wait, by_edo_id, make_mail,
+                               parts_by_name, submit, verify_sig)
 
 # Valid 12-digit personal ИНН (check digits) and СНИЛС of the demo people.
 PEOPLE = {
     "ivanova": ("Иванова Мария", "500100732259", "11223344595"),
     "petrov": ("Петров Пётр", "773301234562", "12345678964"),
     "sidorov": ("Сидоров Иван", "773301234562", "98765432101"),
+    # a GOST R 34.10-2012 person's certificate (see KEY_TYPE)
+    "smirnova": ("Смирнова Ольга", "500100732259", "11223344595"),
 }
+KEY_TYPE = {"smirnova": "gost"}
 REPORT = "Протокол проверки подписей.txt"
 
 
 class Poa(DaemonTestCase):
+    tools = ("openssl-gost",)
 
     @classmethod
     def setUpClass(cls):
@@ -30,8 +35,9 @@ class Poa(DaemonTestCase):
             d.ctl("user", "add", login, "--name", name, "--password",
                   PASSWORD)
             d.ctl("member", "add", login, R_INN, "--role", "signer")
-            d.ctl("cert", "make", login, R_INN, "--type", "rsa", "--person",
-                  inn, "--snils", snils)
+            d.ctl("cert", "make", login, R_INN, "--type",
+                  KEY_TYPE.get(login, "rsa"), "--person", inn, "--snils",
+                  snils)
         # A certificate of Лютик (its ИННЮЛ) held for Ромашка.
         d.ctl("user", "add", "alien", "--name", "Чужой Сотрудник",
               "--password", PASSWORD)
@@ -97,6 +103,30 @@ class Poa(DaemonTestCase):
         parts = parts_by_name(msg)
         self.assertIn("МЧД %s.xml" % number, parts)
         self.assertIn("МЧД %s.xml.sig" % number, parts)
+
+    def test_gost_signature_with_poa_fully_valid(self):
+        """Issue 14: a fully valid GOST signature with an МЧД — the
+        mathematics, the chain to the demo root, revocation and the
+        organization/МЧД check all pass, the same on both sides, and the
+        signature verifies with openssl cms -engine gost."""
+        d = self.d
+        path, number = self.make_poa("smirnova")
+        d.ctl("poa", "import", "smirnova", R_INN, path, path + ".sig")
+        code, text = self.send("smirnova", "ГОСТ по доверенности")
+        self.assertEqual(code, 250, text)
+        msg_id = edo_id(text)
+        for login, folder in (("lutik", "INBOX"), ("smirnova", SENT)):
+            msg, _, _ = imap_wait(d, login, folder, by_edo_id(msg_id))
+            parts = parts_by_name(msg)
+            report = parts[REPORT].decode()
+            self.assertIn("МЧД: № %s" % number, report)
+            self.assertIn("Организация и полномочия: Действительна", report)
+            self.assertIn("Результат: Действительна", report)
+            self.assertNotIn("Недействительна", report)
+            self.assertNotIn("НЕ пройдена", report)
+            self.assertNotIn("неизвестно", report)
+            self.assertTrue(verify_sig(parts["act.pdf"],
+                                       parts["act.pdf.sig"], gost=True))
 
     def test_revoked_poa_refused(self):
         d = self.d

@@ -227,9 +227,23 @@ static void test_sender(void)
 	   res.cls == MAILBOX_RES_NOT_YOURS, "not as Лютик: %s", res.text);
 	ok(mailbox_sender_check(anna, "7707083893@example.com", &s, &res) < 0 &&
 	   res.cls == MAILBOX_RES_NOT_YOURS, "not from another domain");
-	ok(mailbox_sender_check(rita, addr_a, &s, &res) < 0 &&
-	   res.cls == MAILBOX_RES_REFUSED && has(res.text, "права подписи"),
-	   "a reader may not send: %s", res.text);
+	/* a reader passes MAIL FROM (packet@ serves readers too) and is
+	 * refused at RCPT for a counteragent, with the reason */
+	ok(mailbox_sender_check(rita, addr_a, &s, &res) == 0 && !s.may_sign,
+	   "a reader's MAIL FROM passes, without the signing right");
+	{
+		struct mailbox_recipient r;
+
+		ok(mailbox_recipient_check(rita, &s, addr_b, &r, &res) < 0 &&
+		   res.cls == MAILBOX_RES_REFUSED &&
+		   has(res.text, "права подписи") &&
+		   has(res.text, "signing right"),
+		   "a reader may not send to a counteragent: %s", res.text);
+		ok(mailbox_recipient_check(rita, &s, "packet@" DOMAIN, &r,
+					   &res) == 0 &&
+		   r.gateway == MAILBOX_GW_PACKET,
+		   "a reader may ask packet@ for a packet");
+	}
 }
 
 static void test_recipient(void)
