@@ -557,47 +557,84 @@ int edo_fns_pdpol(const struct edo_fns_pdotpr *p,
 				    xml_r, len_r, file_name_r, err);
 }
 
+/* What the recipient side's notices (ИоП, Уведомление об уточнении)
+ * share: the recipient (УчастЭДО), the body element with the date of
+ * receipt and the file received with its signatures; then the document's
+ * sender (ОтпрДок) and the signer (Подписант).  A = the document's sender,
+ * O = the side that answers.  notice_begin returns the body element, or
+ * NULL with *err set. */
+struct edo_fns_notice {
+	const struct edo_fns_party *receiver, *sender;
+	const struct edo_fns_file *file;
+	const struct edo_fns_person *signer;
+	int64_t received;
+	xmlDocPtr doc;
+	xmlNodePtr root;
+	char *file_id;
+};
+
+static xmlNodePtr edo_fns_notice_begin(struct edo_fns_notice *nt,
+				       const char *prefix, const char *knd,
+				       const char *body, struct core_error *err)
+{
+	char date[11], time_[9], ymd[9];
+	xmlNodePtr n;
+
+	if (edo_fns_check_file(nt->file, err) < 0 ||
+	    edo_fns_ts_valid(nt->received, err) < 0 ||
+	    edo_fns_check_id(nt->sender->id, 4, err) < 0 ||
+	    edo_fns_check_id(nt->receiver->id, 4, err) < 0)
+		return NULL;
+	pthread_once(&edo_fns_once, edo_fns_init);
+	nt->file_id = edo_fns_file_id(prefix, nt->sender->id, nt->receiver->id,
+				      nt->received);
+	edo_fns_dates(nt->received, date, time_, ymd);
+	nt->doc = xmlNewDoc(BAD_CAST "1.0");
+	nt->root = edo_fns_root(nt->doc, nt->file_id, knd);
+	n = xmlNewChild(nt->root, NULL, BAD_CAST "УчастЭДО", NULL);
+	edo_fns_prop(n, "ИдУчастЭДО", nt->receiver->id, 46);
+	edo_fns_party(n, nt->receiver);
+	n = xmlNewChild(nt->root, NULL, BAD_CAST body, NULL);
+	xmlNewProp(n, BAD_CAST "ДатаПол", BAD_CAST date);
+	xmlNewProp(n, BAD_CAST "ВремяПол", BAD_CAST time_);
+	edo_fns_file(n, "СведПолФайл", "ИмяПолФайла", "ЭППолФайл", nt->file);
+	return n;
+}
+
+static int edo_fns_notice_end(struct edo_fns_notice *nt,
+			      enum edo_fns_format fmt, unsigned char **xml_r,
+			      size_t *len_r, char **file_name_r,
+			      struct core_error *err)
+{
+	const struct edo_fns_person *s = nt->signer;
+	xmlNodePtr n;
+	int ret;
+
+	n = xmlNewChild(nt->root, NULL, BAD_CAST "ОтпрДок", NULL);
+	edo_fns_prop(n, "ИдУчастЭДО", nt->sender->id, 46);
+	edo_fns_party(n, nt->sender);
+	n = xmlNewChild(nt->root, NULL, BAD_CAST "Подписант", NULL);
+	if (s->position != NULL && *s->position != '\0')
+		edo_fns_prop(n, "Должн", s->position, 255);
+	edo_fns_fio(n, s->surname, s->given_name, s->patronymic);
+	ret = edo_fns_finish(fmt, nt->doc, nt->file_id, xml_r, len_r,
+			    file_name_r, err);
+	free(nt->file_id);
+	return ret;
+}
+
 int edo_fns_izvpol(const struct edo_fns_izvpol *p,
 		   unsigned char **xml_r, size_t *len_r,
 		   char **file_name_r, struct core_error *err)
 {
-	char date[11], time_[9], ymd[9], *file_id;
-	xmlNodePtr d, n;
-	int ret;
-	xmlDocPtr doc;
+	struct edo_fns_notice nt = { &p->receiver, &p->sender, &p->file,
+				     &p->signer, p->received, NULL, NULL, NULL };
 
-	if (edo_fns_check_file(&p->file, err) < 0 ||
-	    edo_fns_ts_valid(p->received, err) < 0 ||
-	    edo_fns_check_id(p->sender.id, 4, err) < 0 ||
-	    edo_fns_check_id(p->receiver.id, 4, err) < 0)
+	if (edo_fns_notice_begin(&nt, "DP_IZVPOL", "1115110", "СвИзвПолуч",
+				 err) == NULL)
 		return -1;
-	pthread_once(&edo_fns_once, edo_fns_init);
-	/* The receiver sends it to the document's sender: A = sender,
-	 * O = receiver. */
-	file_id = edo_fns_file_id("DP_IZVPOL", p->sender.id, p->receiver.id,
-				 p->received);
-	edo_fns_dates(p->received, date, time_, ymd);
-	doc = xmlNewDoc(BAD_CAST "1.0");
-	d = edo_fns_root(doc, file_id, "1115110");
-	n = xmlNewChild(d, NULL, BAD_CAST "УчастЭДО", NULL);
-	edo_fns_prop(n, "ИдУчастЭДО", p->receiver.id, 46);
-	edo_fns_party(n, &p->receiver);
-	n = xmlNewChild(d, NULL, BAD_CAST "СвИзвПолуч", NULL);
-	xmlNewProp(n, BAD_CAST "ДатаПол", BAD_CAST date);
-	xmlNewProp(n, BAD_CAST "ВремяПол", BAD_CAST time_);
-	edo_fns_file(n, "СведПолФайл", "ИмяПолФайла", "ЭППолФайл", &p->file);
-	n = xmlNewChild(d, NULL, BAD_CAST "ОтпрДок", NULL);
-	edo_fns_prop(n, "ИдУчастЭДО", p->sender.id, 46);
-	edo_fns_party(n, &p->sender);
-	n = xmlNewChild(d, NULL, BAD_CAST "Подписант", NULL);
-	if (p->signer.position != NULL && *p->signer.position != '\0')
-		edo_fns_prop(n, "Должн", p->signer.position, 255);
-	edo_fns_fio(n, p->signer.surname, p->signer.given_name,
-		   p->signer.patronymic);
-	ret = edo_fns_finish(EDO_FNS_IZVPOL, doc, file_id, xml_r, len_r,
-			    file_name_r, err);
-	free(file_id);
-	return ret;
+	return edo_fns_notice_end(&nt, EDO_FNS_IZVPOL, xml_r, len_r,
+				  file_name_r, err);
 }
 
 /* The reason: required by the format's meaning (a refusal says why);
@@ -609,52 +646,26 @@ int edo_fns_uvutoch(const struct edo_fns_uvutoch *p,
 		    unsigned char **xml_r, size_t *len_r,
 		    char **file_name_r, struct core_error *err)
 {
-	char date[11], time_[9], ymd[9], *file_id, *reason;
-	xmlNodePtr d, n;
-	xmlDocPtr doc;
-	int ret;
+	struct edo_fns_notice nt = { &p->receiver, &p->sender, &p->file,
+				     &p->signer, p->received, NULL, NULL, NULL };
+	xmlNodePtr n;
+	char *reason;
 
 	if (p->reason == NULL || *p->reason == '\0')
 		return edo_error(err, CORE_ERR_INVALID,
 			"Отказ в подписи требует причины / a refusal to sign "
 			"needs a reason");
-	if (edo_fns_check_file(&p->file, err) < 0 ||
-	    edo_fns_ts_valid(p->received, err) < 0 ||
-	    edo_fns_check_id(p->sender.id, 4, err) < 0 ||
-	    edo_fns_check_id(p->receiver.id, 4, err) < 0)
+	n = edo_fns_notice_begin(&nt, "DP_UVUTOCH", "1115113", "СвУведУточ",
+				 err);
+	if (n == NULL)
 		return -1;
-	pthread_once(&edo_fns_once, edo_fns_init);
-	/* The refusing side sends it to the document's sender: A = sender,
-	 * O = the refusing side (as the ИоП). */
-	file_id = edo_fns_file_id("DP_UVUTOCH", p->sender.id, p->receiver.id,
-				 p->received);
-	edo_fns_dates(p->received, date, time_, ymd);
-	doc = xmlNewDoc(BAD_CAST "1.0");
-	d = edo_fns_root(doc, file_id, "1115113");
-	n = xmlNewChild(d, NULL, BAD_CAST "УчастЭДО", NULL);
-	edo_fns_prop(n, "ИдУчастЭДО", p->receiver.id, 46);
-	edo_fns_party(n, &p->receiver);
-	n = xmlNewChild(d, NULL, BAD_CAST "СвУведУточ", NULL);
-	xmlNewProp(n, BAD_CAST "ДатаПол", BAD_CAST date);
-	xmlNewProp(n, BAD_CAST "ВремяПол", BAD_CAST time_);
-	edo_fns_file(n, "СведПолФайл", "ИмяПолФайла", "ЭППолФайл", &p->file);
 	/* Line breaks of the reason are kept: a text element, not an
 	 * attribute, so only other control characters are replaced. */
 	reason = edo_fns_clean_text(p->reason, EDO_FNS_MAX_REASON);
 	xmlNewTextChild(n, NULL, BAD_CAST "ТекстУведУточ", BAD_CAST reason);
 	free(reason);
-	n = xmlNewChild(d, NULL, BAD_CAST "ОтпрДок", NULL);
-	edo_fns_prop(n, "ИдУчастЭДО", p->sender.id, 46);
-	edo_fns_party(n, &p->sender);
-	n = xmlNewChild(d, NULL, BAD_CAST "Подписант", NULL);
-	if (p->signer.position != NULL && *p->signer.position != '\0')
-		edo_fns_prop(n, "Должн", p->signer.position, 255);
-	edo_fns_fio(n, p->signer.surname, p->signer.given_name,
-		   p->signer.patronymic);
-	ret = edo_fns_finish(EDO_FNS_UVUTOCH, doc, file_id, xml_r, len_r,
-			    file_name_r, err);
-	free(file_id);
-	return ret;
+	return edo_fns_notice_end(&nt, EDO_FNS_UVUTOCH, xml_r, len_r,
+				  file_name_r, err);
 }
 
 int edo_fns_is_pdpol(const char *file_name)

@@ -816,6 +816,41 @@ static char *rest_after(const char *s, size_t pos)
 	return r;
 }
 
+/* The first word of a reply's own text: 1 when it is one of yes, -1 one
+ * of no or "не" + one of negated ("Не принимаю", "Не подписываю"), else
+ * 0; *rest_r (may be NULL) the text after the decision's words, or all
+ * of it when there is none. */
+static int mime_first_word_decision(const char *text,
+				    const char *const *yes,
+				    const char *const *no,
+				    const char *const *negated,
+				    char **rest_r)
+{
+	char w[64];
+	size_t pos = 0, p2;
+	int decision = 0;
+
+	if (text == NULL)
+		text = "";
+	if (next_word(text, &pos, w, sizeof(w))) {
+		if (word_in(w, yes)) {
+			decision = 1;
+		} else if (word_in(w, no)) {
+			decision = -1;
+		} else if (strcmp(w, "не") == 0) {
+			p2 = pos;
+			if (next_word(text, &p2, w, sizeof(w)) &&
+			    word_in(w, negated)) {
+				decision = -1;
+				pos = p2;
+			}
+		}
+	}
+	if (rest_r != NULL)
+		*rest_r = rest_after(text, decision != 0 ? pos : 0);
+	return decision;
+}
+
 int mime_reply_decision(const char *new_text, char **comment_r)
 {
 	static const char *const accept[] = {
@@ -826,30 +861,10 @@ int mime_reply_decision(const char *new_text, char **comment_r)
 		"отклонить", "отклоняю", "отклоняем", "отказать", "отказываю",
 		"нет", "reject", "decline", "no", NULL
 	};
-	char w[64];
-	size_t pos = 0;
-	int decision = 0;
 
-	if (new_text == NULL)
-		new_text = "";
-	if (next_word(new_text, &pos, w, sizeof(w))) {
-		if (word_in(w, accept)) {
-			decision = 1;
-		} else if (word_in(w, reject)) {
-			decision = -1;
-		} else if (strcmp(w, "не") == 0) {
-			/* "Не принимаю": a negated accept word rejects */
-			size_t p2 = pos;
-			if (next_word(new_text, &p2, w, sizeof(w)) &&
-			    word_in(w, accept)) {
-				decision = -1;
-				pos = p2;
-			}
-		}
-	}
-	if (comment_r != NULL)
-		*comment_r = rest_after(new_text, decision != 0 ? pos : 0);
-	return decision;
+	/* "Не принимаю": a negated accept word rejects */
+	return mime_first_word_decision(new_text, accept, reject, accept,
+					comment_r);
 }
 
 int mime_sign_decision(const char *new_text, char **reason_r)
@@ -865,28 +880,8 @@ int mime_sign_decision(const char *new_text, char **reason_r)
 	static const char *const negated[] = {
 		"подписываю", "подписываем", "подписывать", "подпишу", NULL
 	};
-	char w[64];
-	size_t pos = 0;
-	int decision = 0;
 
-	if (new_text == NULL)
-		new_text = "";
-	if (next_word(new_text, &pos, w, sizeof(w))) {
-		if (word_in(w, sign)) {
-			decision = 1;
-		} else if (word_in(w, refuse)) {
-			decision = -1;
-		} else if (strcmp(w, "не") == 0) {
-			/* "Не подписываю": a refusal */
-			size_t p2 = pos;
-			if (next_word(new_text, &p2, w, sizeof(w)) &&
-			    word_in(w, negated)) {
-				decision = -1;
-				pos = p2;
-			}
-		}
-	}
-	if (reason_r != NULL)
-		*reason_r = rest_after(new_text, decision != 0 ? pos : 0);
-	return decision;
+	/* "Не подписываю": a refusal */
+	return mime_first_word_decision(new_text, sign, refuse, negated,
+					reason_r);
 }
