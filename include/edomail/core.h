@@ -32,6 +32,10 @@ enum core_error_class {
 struct core_error {
 	enum core_error_class cls;
 	char msg[512];
+	/* With CORE_ERR_TEMP: the operator itself could not be reached (a
+	 * remote driver's connection or its 5xx after the retries), which
+	 * SMTP answers with 451 4.4.1 rather than 4.3.0. */
+	int unreachable;
 };
 
 struct core_box {

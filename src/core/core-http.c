@@ -9,8 +9,8 @@
  * - Every state-changing call carries the core's operation id as
  *   `operationId`, so a retry after a timeout or a dropped connection is
  *   the same operation at the operator.  Failed connections and 5xx are
- *   retried (three tries); what still fails is CORE_ERR_TEMP, which SMTP
- *   answers with 451.
+ *   retried (three tries); what still fails is CORE_ERR_TEMP marked
+ *   unreachable, which SMTP answers with 451 4.4.1.
  * - core_apply cannot be one transaction across the network: each op is
  *   applied in order, idempotent by its op id; on a failure the caller's
  *   retry with the same ids completes the rest (doc/operator-api.md).
@@ -254,12 +254,14 @@ static int http_once(struct http_ctx *h, CURL *c, const char *url,
 				 (curl_off_t)strlen(body));
 	}
 	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK)
-		return core_error_set(err, CORE_ERR_TEMP,
-			"Оператор недоступен (%s): письмо не отправлено, повторите "
-			"позже / the operator is unreachable (%s): nothing was "
-			"sent, try again later", curl_easy_strerror(rc),
-			curl_easy_strerror(rc));
+	if (rc != CURLE_OK) {
+		core_error_set(err, CORE_ERR_TEMP,
+			"Оператор ЭДО недоступен (%s), повторите позже / the EDO "
+			"operator is unreachable (%s), try again later",
+			curl_easy_strerror(rc), curl_easy_strerror(rc));
+		err->unreachable = 1;
+		return -1;
+	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status_r);
 	return 0;
 }
@@ -328,8 +330,11 @@ static int http_call(struct core *core, const struct http_req *q,
 		ret = core_error_set(err, CORE_ERR_TEMP,
 			"Ответ оператора слишком велик / the operator's answer "
 			"is too large");
-	else if (status != 200)
+	else if (status != 200) {
 		ret = http_fail(status, &r, err);
+		/* still a 5xx after the retries: the operator is down */
+		err->unreachable = status >= 500;
+	}
 	else if (q->raw && raw_r != NULL) {
 		*raw_r = r.body;
 		buf_init(&r.body);

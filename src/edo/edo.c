@@ -23,6 +23,7 @@ int edo_error(struct core_error *err, enum core_error_class cls,
 	if (err == NULL)
 		return -1;
 	err->cls = cls;
+	err->unreachable = 0;
 	va_start(ap, fmt);
 	util_vformat_error(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);

@@ -39,6 +39,8 @@ enum mailbox_result_class {
 	MAILBOX_RES_FOREIGN_DOMAIN,	/* not an EDO address: 550 5.1.2 */
 	MAILBOX_RES_BAD_SUBADDRESS,	/* +tag other than +encrypt, +sign: 553 5.1.3 */
 	MAILBOX_RES_BAD_MESSAGE,	/* the mail cannot be read: 550 5.6.0 */
+	MAILBOX_RES_UNAVAILABLE,	/* the EDO operator cannot be reached
+					 * (remote driver): 451 4.4.1 */
 };
 
 /* What a submission did for one recipient. */

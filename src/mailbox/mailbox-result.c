@@ -58,10 +58,14 @@ int mb_res_core(struct mailbox_result *res, const struct core_error *cerr,
 		"Оператор ЭДО недоступен / EDO operator unavailable";
 
 	switch (cerr->cls) {
-	case CORE_ERR_TEMP:
+	case CORE_ERR_TEMP: {
+		enum mailbox_result_class c = cerr->unreachable ?
+			MAILBOX_RES_UNAVAILABLE : MAILBOX_RES_TEMP;
+
 		if (nothing_sent)
-			return mb_res_nothing_sent(res, MAILBOX_RES_TEMP, msg);
-		return mb_res(res, MAILBOX_RES_TEMP, "%s", msg);
+			return mb_res_nothing_sent(res, c, msg);
+		return mb_res(res, c, "%s", msg);
+	}
 	case CORE_ERR_NOTFOUND:
 		return mb_res(res, nothing_sent ? MAILBOX_RES_NO_SUCH :
 			      MAILBOX_RES_REFUSED, "%s", msg);

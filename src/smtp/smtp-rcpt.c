@@ -28,6 +28,7 @@ void smtp_reply_from_result(struct smtp_reply *r,
 		[MAILBOX_RES_FOREIGN_DOMAIN] = { 550, "5.1.2" },
 		[MAILBOX_RES_BAD_SUBADDRESS] = { 553, "5.1.3" },
 		[MAILBOX_RES_BAD_MESSAGE] = { 550, "5.6.0" },
+		[MAILBOX_RES_UNAVAILABLE] = { 451, "4.4.1" },
 	};
 	size_t c = (size_t)res->cls;
 

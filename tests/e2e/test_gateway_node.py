@@ -157,9 +157,16 @@ class GatewayNode(h.DaemonTestCase):
             s = b.smtp("klever")
             with self.assertRaises(smtplib.SMTPException) as cm:
                 s.send_message(msg)
-            code = getattr(cm.exception, "smtp_code", None) or \
-                list(getattr(cm.exception, "recipients", {}).values())[0][0]
-            self.assertEqual(code // 100, 4, cm.exception)
+            e = cm.exception
+            if hasattr(e, "recipients"):
+                code, text = list(e.recipients.values())[0]
+            else:
+                code, text = e.smtp_code, e.smtp_error
+            # DESIGN §9: the operator down is 451 4.4.1 with a clear text
+            self.assertEqual(code, 451, e)
+            self.assertIn(b"4.4.1", text)
+            self.assertIn("недоступен", text.decode())
+            self.assertIn("unreachable", text.decode())
             s.quit()
         finally:
             a.start()
