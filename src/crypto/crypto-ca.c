@@ -78,12 +78,27 @@ static ASN1_INTEGER *crypto_serial_from_hex(const char *hex)
 }
 
 /* Copies the entries of old (a CRL of the same CA) into crl. */
+/* The CRL Number (RFC 5280 5.2.3) of crl, 0 when it has none. */
+long crypto_crl_number(const X509_CRL *crl)
+{
+	ASN1_INTEGER *n = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL,
+					       NULL);
+	long v = n != NULL ? ASN1_INTEGER_get(n) : 0;
+
+	ASN1_INTEGER_free(n);
+	return v > 0 ? v : 0;
+}
+
+/* The entries of the previous CRL old_pem (NULL: none) into crl, and
+ * the next CRL Number: a CRL made in the same second as the one before
+ * is still told apart from it (crypto-trust.c takes the higher). */
 static int crypto_crl_copy_entries(X509_CRL *crl, const char *old_pem,
-				   X509 *ca)
+				   X509 *ca, long *number_r)
 {
 	X509_CRL *old;
 	STACK_OF(X509_REVOKED) *revs;
 
+	*number_r = 1;
 	if (old_pem == NULL)
 		return 0;
 	old = crypto_crl_from_pem(old_pem);
@@ -92,6 +107,7 @@ static int crypto_crl_copy_entries(X509_CRL *crl, const char *old_pem,
 		X509_CRL_free(old);
 		return -1;
 	}
+	*number_r = crypto_crl_number(old) + 1;
 	revs = X509_CRL_get_REVOKED(old);
 	for (int i = 0; i < sk_X509_REVOKED_num(revs); i++) {
 		X509_REVOKED *r = X509_REVOKED_dup(sk_X509_REVOKED_value(revs, i));
@@ -145,6 +161,7 @@ int crypto_make_crl(const char *ca_cert_pem, const char *ca_key_pem,
 	X509_CRL *crl = NULL;
 	ASN1_TIME *now = NULL, *next = NULL;
 	BIO *out = NULL;
+	long number = 1;
 	int ret = -1;
 
 	*crl_pem_r = NULL;
@@ -164,11 +181,19 @@ int crypto_make_crl(const char *ca_cert_pem, const char *ca_key_pem,
 	    X509_CRL_set1_lastUpdate(crl, now) != 1 ||
 	    X509_CRL_set1_nextUpdate(crl, next) != 1)
 		fatalx("X509_CRL_new failed");
-	if (crypto_crl_copy_entries(crl, old_crl_pem, ca) < 0) {
+	if (crypto_crl_copy_entries(crl, old_crl_pem, ca, &number) < 0) {
 		crypto_error(error_r, "Прежний список отзыва не читается или "
 			     "выпущен другим УЦ / the previous CRL is unreadable "
 			     "or from another CA");
 		goto done;
+	}
+	{
+		ASN1_INTEGER *num = ASN1_INTEGER_new();
+
+		if (num == NULL || ASN1_INTEGER_set(num, number) != 1 ||
+		    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1)
+			fatalx("CRL number failed");
+		ASN1_INTEGER_free(num);
 	}
 	if (serial_hex != NULL &&
 	    crypto_crl_add(crl, serial_hex, revoked_at, error_r) < 0)

@@ -102,4 +102,7 @@ X509 *crypto_x509_issue(EVP_PKEY *pkey, const X509_NAME *name,
 			const struct crypto_x509_ext *exts, size_t n_exts,
 			X509 *issuer, EVP_PKEY *issuer_key, char **error_r);
 
+/* crypto-ca.c: a CRL's CRL Number (RFC 5280), 0 when it has none. */
+long crypto_crl_number(const X509_CRL *crl);
+
 #endif

@@ -706,6 +706,22 @@ static char *crypto_trust_chain_reason(int err, X509 *at)
 	return r;
 }
 
+/* 1 when CRL c is newer than best: the higher CRL Number when both have
+ * one, else the later thisUpdate; on a tie the one installed later (a
+ * fetched CRL goes after the cached copy it replaces): two CRLs of one
+ * second are told apart. */
+static int crypto_trust_crl_newer(X509_CRL *c, X509_CRL *best)
+{
+	long nc = crypto_crl_number(c), nb = crypto_crl_number(best);
+	int t;
+
+	if (nc > 0 && nb > 0 && nc != nb)
+		return nc > nb;
+	t = ASN1_TIME_compare(X509_CRL_get0_lastUpdate(c),
+			      X509_CRL_get0_lastUpdate(best));
+	return t >= 0;
+}
+
 /* The newest CRL of issuer's that issuer really signed, or NULL. */
 static X509_CRL *crypto_trust_find_crl(struct crypto_trust_state *st,
 				       X509 *issuer)
@@ -720,9 +736,7 @@ static X509_CRL *crypto_trust_find_crl(struct crypto_trust_state *st,
 				  X509_get_subject_name(issuer)) != 0 ||
 		    pk == NULL || X509_CRL_verify(c, pk) != 1)
 			continue;
-		if (best == NULL ||
-		    ASN1_TIME_compare(X509_CRL_get0_lastUpdate(c),
-				      X509_CRL_get0_lastUpdate(best)) > 0)
+		if (best == NULL || crypto_trust_crl_newer(c, best))
 			best = c;
 	}
 	crypto_drain_errors("X509_CRL_verify");

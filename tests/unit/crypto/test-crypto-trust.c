@@ -237,6 +237,47 @@ static void test_chain(const char *type)
 
 /* trust.fetch: the distribution point is wanted, and a CRL handed in for
  * it decides; it is kept in the cache folder for the next start. */
+/* Two CRLs of one CA made in the same second (the e2e test revokes right
+ * after renewing): the one that revokes is the newer by its CRL Number,
+ * even when the older is installed after it. */
+static void test_crl_order(const struct ca *ca, const char *cert,
+			   const char *key, const char *url)
+{
+	struct crypto_verify_report rep;
+	struct crypto_cert_info info;
+	char *a = NULL, *b = NULL, *error = NULL, *url2;
+
+	memset(&info, 0, sizeof(info));
+	if (crypto_cert_info(cert, &info, &error) < 0 ||
+	    crypto_make_crl(ca->cert, ca->key, NULL, NULL, 0, util_now() + 3600,
+			    &a, &error) < 0 ||
+	    crypto_make_crl(ca->cert, ca->key, a, info.serial,
+			    util_now() - 60, util_now() + 3600, &b,
+			    &error) < 0) {
+		ok(0, "crl order: made (%s)", error);
+		free(error);
+		crypto_cert_info_clear(&info);
+		return;
+	}
+	url2 = xasprintf("%s.2", url);
+	ok(crypto_trust_add_crl(url2, (const unsigned char *)b, strlen(b),
+				&error) == 0 &&
+	   crypto_trust_add_crl(url, (const unsigned char *)a, strlen(a),
+				&error) == 0, "crl order: both installed, the "
+	   "revoking one first");
+	/* a revoked certificate cannot sign: the refusal names it */
+	ok(sign_check(cert, key, &rep, &error) < 0 && error != NULL &&
+	   strstr(error, "отозван") != NULL,
+	   "crl order: the higher CRL Number wins: revoked (%s)",
+	   error != NULL ? error : "signed!");
+	crypto_verify_report_clear(&rep);
+	crypto_cert_info_clear(&info);
+	free(error);
+	free(url2);
+	free(a);
+	free(b);
+}
+
 static void test_fetch(void)
 {
 	struct ca ca = { 0 };
@@ -278,6 +319,7 @@ static void test_fetch(void)
 	ok(sc == 0 && rep.valid,
 	   "fetch: cached CRL read back (%s)", rep.error ? rep.error : "ok");
 	crypto_verify_report_clear(&rep);
+	test_crl_order(&ca, cert, key, url);
 	free(roots);
 	free(cache);
 	free(crl);
