@@ -1035,6 +1035,23 @@ static int http_prepare(struct core *core, struct core_error *err)
 	return 0;
 }
 
+/* The recipient's answer (sign, refuse, recipient title): the entities as
+ * the service made them, so that the operator runs the same checks. */
+static int http_patch(struct core *core, struct core_op *o,
+		      struct core_error *err)
+{
+	json_t *body = edo_json_patch_entities(o->box_id, o->msg_id, o->ents,
+					       o->n_ents), *out = NULL;
+	int ret = http_callq(core, o->box_id, 1, "/V3/PostMessagePatch",
+			     HTTP_KV("operationId", o->op_id), body, &out, err);
+
+	json_decref(body);
+	json_decref(out);
+	if (ret == 0)
+		snprintf(o->id_r, sizeof(o->id_r), "%s", o->msg_id);
+	return ret;
+}
+
 /* In order, each idempotent by its op id: see the top of the file. */
 static int http_apply(struct core *core, struct core_op *ops, size_t n,
 		      size_t *failed_r, struct core_error *err)
@@ -1059,6 +1076,9 @@ static int http_apply(struct core *core, struct core_op *ops, size_t n,
 			ret = http_answer_invite(core, o->box_id, o->to_box_id,
 						 o->kind == CORE_OP_ACCEPT,
 						 o->text, o->op_id, err);
+			break;
+		case CORE_OP_PATCH:
+			ret = http_patch(core, o, err);
 			break;
 		default:
 			ret = core_error_set(err, CORE_ERR_INVALID,

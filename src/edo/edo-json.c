@@ -81,6 +81,14 @@ static const struct {
 	{ CORE_ENT_CONFIRMATION_SIGNATURE, "Signature", "",
 	  "ConfirmationSignature" },
 	{ CORE_ENT_TEXT, "Attachment", "AttachmentComment", "Text" },
+	/* the recipient's answer to a document that requested its
+	 * signature (issue 13) */
+	{ CORE_ENT_REFUSAL, "Attachment", "XmlSignatureRejection", "Refusal" },
+	{ CORE_ENT_REFUSAL_SIGNATURE, "Signature", "", "RefusalSignature" },
+	{ CORE_ENT_RECIPIENT_TITLE, "Attachment", "RecipientTitle",
+	  "RecipientTitle" },
+	{ CORE_ENT_RECIPIENT_TITLE_SIGNATURE, "Signature", "",
+	  "RecipientTitleSignature" },
 };
 #define EDO_JSON_N_KINDS (sizeof(edo_json_kinds) / sizeof(edo_json_kinds[0]))
 
@@ -119,8 +127,13 @@ static json_t *edo_json_entity(const struct core_entity *e, int inject)
 		      "RawCreationDate", (json_int_t)edo_json_ticks(e->created),
 		      "Content", "Size", (json_int_t)e->len,
 		      "Data", b64 != NULL ? b64 : "");
-	if (j != NULL)
-		json_object_set_new(j, "ContentType", edo_json_str(e->content_type));
+	if (j != NULL) {
+		json_object_set_new(j, "ContentType",
+				    edo_json_str(e->content_type));
+		/* Diadoc's name on a document to post */
+		json_object_set_new(j, "NeedRecipientSignature",
+				    json_boolean(e->need_sign));
+	}
 	free(b64);
 	return j;
 }
@@ -208,6 +221,17 @@ json_t *edo_json_patch(const char *box_id, const char *msg_id,
 	return json_pack("{s:s, s:s, s:o, s:o}", "BoxId", box_id,
 			 "MessageId", msg_id, "Receipts", receipts,
 			 "Signatures", sigs);
+}
+
+json_t *edo_json_patch_entities(const char *box_id, const char *msg_id,
+				const struct core_entity *ents, size_t n)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, edo_json_entity(&ents[i], 1));
+	return json_pack("{s:s, s:s, s:o}", "BoxId", box_id, "MessageId",
+			 msg_id, "Entities", list);
 }
 
 /* ---- reading ---- */
@@ -329,6 +353,7 @@ static int edo_json_attachment(json_t *doc, struct core_message *m,
 	memcpy(doc_id, a->id, sizeof(doc_id));
 	a->kind = CORE_ENT_ATTACHMENT;
 	a->encrypted = edo_json_get_bool(doc, "IsEncrypted");
+	a->need_sign = edo_json_get_bool(doc, "NeedRecipientSignature");
 	if (!json_is_object(sc))
 		return edo_error(err, CORE_ERR_INVALID,
 				 "Нет SignedContent у документа / a document "
@@ -359,6 +384,7 @@ static int edo_json_entity_in(json_t *j, struct core_message *m,
 	if (kind == NULL || edo_json_kind_of_name(kind, &x->kind) < 0)
 		return edo_json_bad(err, "EdoKind");
 	x->encrypted = edo_json_get_bool(j, "IsEncryptedContent");
+	x->need_sign = edo_json_get_bool(j, "NeedRecipientSignature");
 	x->created = edo_json_get_ticks(j, "RawCreationDate");
 	if (edo_json_get_str(j, "EntityId", x->id, sizeof(x->id), err) < 0 ||
 	    edo_json_get_str(j, "ParentEntityId", x->parent_id,
@@ -494,6 +520,13 @@ int edo_json_parse_patch(json_t *j, struct core_entity **ents_r, size_t *n_r,
 	list = json_object_get(j, "Receipts");
 	json_array_foreach(list, i, item) {
 		if (edo_json_receipt_in(item, &m, err) < 0)
+			goto fail;
+	}
+	/* edomail's Entities: the recipient's answer (signatures, refusals,
+	 * recipient titles) exactly as the mail-action service made it */
+	list = json_object_get(j, "Entities");
+	json_array_foreach(list, i, item) {
+		if (edo_json_entity_in(item, &m, err) < 0)
 			goto fail;
 	}
 	list = json_object_get(j, "Signatures");

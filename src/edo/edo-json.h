@@ -30,6 +30,10 @@ json_t *edo_json_event(const struct core_event *ev);
 json_t *edo_json_patch(const char *box_id, const char *msg_id,
 		       const struct core_entity *ents, size_t n);
 
+/* PostMessagePatch's body with edomail's Entities: every kind, with
+ * its id and parent (the recipient's answer: CORE_OP_PATCH). */
+json_t *edo_json_patch_entities(const char *box_id, const char *msg_id,
+				const struct core_entity *ents, size_t n);
 /* A Message (PostMessage's body or GetMessage's answer) into m, zeroed
  * first; clear m with edo_json_message_clear also after a failure. */
 int edo_json_parse_message(json_t *j, struct core_message *m,

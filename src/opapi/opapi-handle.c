@@ -415,8 +415,24 @@ static int opapi_post_patch(struct opapi_call *c)
 	if (edo_json_parse_patch(c->body, &ents, &n, &ce) < 0)
 		return opapi_core_fail(&c->err, &ce);
 	opapi_op_id(c, op_id);
-	ret = core_post_entities(c->svc->core, c->box, msg_id, ents, n, op_id,
-				 &ce);
+	if (json_array_size(json_object_get(c->body, "Entities")) > 0) {
+		/* the recipient's answer (edomail's Entities): through the
+		 * sign/refuse checks of CORE_OP_PATCH */
+		struct core_op op;
+		size_t failed = 0;
+
+		memset(&op, 0, sizeof(op));
+		op.kind = CORE_OP_PATCH;
+		snprintf(op.op_id, sizeof(op.op_id), "%s", op_id);
+		op.box_id = c->box;
+		op.msg_id = msg_id;
+		op.ents = ents;
+		op.n_ents = n;
+		ret = core_apply(c->svc->core, &op, 1, &failed, &ce);
+	} else {
+		ret = core_post_entities(c->svc->core, c->box, msg_id, ents, n,
+					 op_id, &ce);
+	}
 	if (ret < 0) {
 		edo_json_entities_free(ents, n);
 		return opapi_core_fail(&c->err, &ce);

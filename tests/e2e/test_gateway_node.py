@@ -145,6 +145,59 @@ class GatewayNode(h.DaemonTestCase):
                           "utf-8", "replace") for p in back.walk()
                           if p.get_content_type() == "text/plain"))
 
+    def test_4_sign_both_ways(self):
+        """[на подпись] and «Подписать» across the two nodes: the request
+        travels as NeedRecipientSignature in the JSON, and the gateway's
+        «Подписать» goes as a PostMessagePatch of the service's entities,
+        so the operator runs the same sign checks (CORE_OP_PATCH)."""
+        a, b = self.d, self.b
+        lutik = a.addr(a.demo["LUTIK_INN"])
+        klever_addr = "%s@edo.local" % self.klever
+        marker = "sg%d" % time.time_ns()
+        s = a.smtp("lutik")
+        s.send_message(letter(lutik, klever_addr,
+                              "[на подпись] Договор " + marker, "Прошу",
+                              ("договор.txt", marker.encode())))
+        s.quit()
+        c = b.imap("klever")
+        try:
+            item = h.wait_for(lambda: inbox_find(c, marker),
+                              what="the document to sign on B")
+        finally:
+            c.logout()
+        body = "".join(p.get_content() for p in item.walk()
+                       if p.get_content_type() == "text/plain")
+        self.assertIn("ТРЕБУЕТСЯ ВАША ПОДПИСЬ", body)
+        s = b.smtp("klever")
+        reply = letter(klever_addr, lutik, "Re: Договор " + marker,
+                       "Подписать\n", reply_to=item["Message-ID"])
+        s.send_message(reply)
+        # a second «Подписать» is refused by the operator, through B
+        reply.replace_header("Message-ID", "<again-%s@test>" % marker)
+        with self.assertRaises(smtplib.SMTPDataError) as cm:
+            s.send_message(reply)
+        self.assertEqual(cm.exception.smtp_code, 550)
+        self.assertIn("already signed", cm.exception.smtp_error.decode())
+        s.quit()
+        c = a.imap("lutik")
+        try:
+            def signed():
+                c.select("INBOX")
+                typ, data = c.search(None, "SUBJECT", '"%s"' % marker,
+                                     "HEADER", "X-EDO-Kind", "notice")
+                for i in (data[0].split() if typ == "OK" else []):
+                    typ, d2 = c.fetch(i, "(BODY.PEEK[HEADER.FIELDS "
+                                         "(SUBJECT)])")
+                    if "подписан" in email.message_from_bytes(
+                            d2[0][1], policy=email.policy.default)[
+                                "Subject"]:
+                        return True
+                return False
+            h.wait_for(signed, timeout=60,
+                       what="the signature notice on A")
+        finally:
+            c.logout()
+
     def test_3_operator_down(self):
         a, b = self.d, self.b
         lutik = a.addr(a.demo["LUTIK_INN"])
