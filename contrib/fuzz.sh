@@ -21,7 +21,7 @@ case $SECS in
 esac
 BUILD=${BUILD:-build-fuzz}
 WORK=${FUZZ_WORK:-$BUILD/fuzz-work}
-HARNESSES=${FUZZ_HARNESSES:-"imap-parser imap-message smtp-parser config mime-parse mime-render xml-receipt"}
+HARNESSES=${FUZZ_HARNESSES:-"imap-parser imap-message smtp-parser config mime-parse mime-render xml-receipt opapi-json poa upd"}
 MAX_CRASHES=3	# restarts after a crash before giving up on a harness
 
 if ! command -v clang >/dev/null 2>&1; then

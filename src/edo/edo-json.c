@@ -18,14 +18,26 @@
 #define EDO_JSON_MAX_NAME 1024		/* file names, content types, ids */
 #define EDO_JSON_MAX_EVENT_TYPE 64	/* above every enum core_event_type */
 
+/* .NET's DateTime covers 0001-01-01 to 9999-12-31: ticks from 0 to
+ * EDO_JSON_TICKS_MAX.  A time outside cannot be a real one; it reads as
+ * unset (0) rather than overflowing (a fuzzed GetNewEvents answer of
+ * INT64_MIN ticks did). */
+#define EDO_JSON_TICKS_MAX 3155378975999999999LL
+#define EDO_JSON_UNIX_MIN (-EDO_JSON_TICKS_EPOCH / 10000000LL)
+#define EDO_JSON_UNIX_MAX 253402300799LL	/* 9999-12-31T23:59:59Z */
+
 int64_t edo_json_ticks(int64_t unix_time)
 {
+	if (unix_time < EDO_JSON_UNIX_MIN || unix_time > EDO_JSON_UNIX_MAX)
+		unix_time = 0;
 	return unix_time * 10000000LL + EDO_JSON_TICKS_EPOCH;
 }
 
 int64_t edo_json_unix(int64_t ticks)
 {
-	return ticks == 0 ? 0 : (ticks - EDO_JSON_TICKS_EPOCH) / 10000000LL;
+	if (ticks <= 0 || ticks > EDO_JSON_TICKS_MAX)
+		return 0;
+	return (ticks - EDO_JSON_TICKS_EPOCH) / 10000000LL;
 }
 
 static json_t *edo_json_str(const char *s)
