@@ -109,6 +109,7 @@ class Roaming(h.DaemonTestCase):
         b.ctl("user", "add", "klever", "--password", h.PASSWORD)
         b.ctl("member", "add", "klever", KLEVER_INN, "--role", "owner")
         b.ctl("cert", "make", "klever", KLEVER_INN, "--type", "rsa")
+        b.ctl("org", "policy", KLEVER_INN, "--receipt-cert", "klever")
         cls.klever = b.box_id(KLEVER_INN)
         assert cls.klever.startswith("2BK"), cls.klever
         # the roaming tokens: each made by one, used by the other
