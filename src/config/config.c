@@ -413,23 +413,36 @@ static int settings_read_listen(struct settings_ctx *ctx, const config_setting_t
 	return 0;
 }
 
-/* One peer of operator.roaming: a group of four strings. */
+/* One peer of operator.roaming: a group of four strings and the lookup
+ * timeout. */
 static int settings_read_peer(struct settings_ctx *ctx, const config_setting_t *g,
 			      const char *key, struct settings_roam_peer *p)
 {
 	const config_setting_t *m;
 	char sub[160];
 	char **dst;
+	int64_t v;
 	int i, n;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
 		return settings_fail(ctx, g,
-			"%s: ожидается группа { prefix; url; token_file; ca; } / "
-			"expected a group { prefix; url; token_file; ca; }", key);
+			"%s: ожидается группа { prefix; url; token_file; ca; "
+			"lookup_timeout; } / expected a group { prefix; url; "
+			"token_file; ca; lookup_timeout; }", key);
 	n = config_setting_length(g);
 	for (i = 0; i < n; i++) {
 		m = config_setting_get_elem(g, i);
 		snprintf(sub, sizeof(sub), "%s.%.100s", key, config_setting_name(m));
+		if (strcmp(config_setting_name(m), "lookup_timeout") == 0) {
+			if (settings_get_int(ctx, m, sub, &v) < 0)
+				return -1;
+			if (v < 1 || v > 300)
+				return settings_fail(ctx, m,
+					"%s: от 1 до 300 секунд / 1 to 300 "
+					"seconds", sub);
+			p->lookup_timeout = (int)v;
+			continue;
+		}
 		if (strcmp(config_setting_name(m), "prefix") == 0)
 			dst = &p->prefix;
 		else if (strcmp(config_setting_name(m), "url") == 0)
@@ -450,6 +463,8 @@ static int settings_read_peer(struct settings_ctx *ctx, const config_setting_t *
 			"%s: нужны prefix (3 символа), url (https://...) и "
 			"token_file / prefix (3 characters), url (https://...) and "
 			"token_file are required", key);
+	if (p->lookup_timeout == 0)
+		p->lookup_timeout = 5;
 	return 0;
 }
 
@@ -851,7 +866,8 @@ static int settings_value_eq(const struct settings_key *k, const void *a,
 			if (!settings_str_eq(x[i].prefix, y[i].prefix) ||
 			    !settings_str_eq(x[i].url, y[i].url) ||
 			    !settings_str_eq(x[i].token_file, y[i].token_file) ||
-			    !settings_str_eq(x[i].ca, y[i].ca))
+			    !settings_str_eq(x[i].ca, y[i].ca) ||
+			    x[i].lookup_timeout != y[i].lookup_timeout)
 				return 0;
 		return 1;
 	}

@@ -18,6 +18,8 @@ struct settings_roam_peer {
 	char *url;		/* its operator API, https://... */
 	char *token_file;	/* a roaming token the peer made for us */
 	char *ca;		/* CA bundle of its TLS certificate; NULL: system */
+	int lookup_timeout;	/* seconds for a lookup (find, certificates)
+				 * while a client waits: default 5 */
 };
 
 struct settings {

@@ -278,8 +278,12 @@ static int op_send_events(struct operator *op, const struct core_message *m,
 					CORE_EV_MESSAGE_OUT, m->to_box,
 					CORE_EV_MESSAGE_IN, m->id, NULL, NULL,
 					m->created);
-	/* The embedded operator delivers in the same commit. */
-	if (ret == STORE_OK)
+	/* The embedded operator delivers in the same commit; a letter of
+	 * ours to a peer's box is delivered when the peer has taken it
+	 * (op-roam.c: the queue row accepted), not before. */
+	if (ret == STORE_OK && (op->roam == NULL ||
+				operator_roam_foreign(op, m->from_box) ||
+				!operator_roam_foreign(op, m->to_box)))
 		ret = operator_store_event_add(op->store, m->from_box,
 					       CORE_EV_DELIVERED, m->to_box,
 					       m->id, NULL, NULL, m->created);

@@ -40,11 +40,16 @@
 #define ROAM_MAX_RESPONSE (64 * 1024 * 1024)
 #define ROAM_BACKOFF_MAX 60		/* seconds */
 #define ROAM_IDLE_MS 1000		/* queue rescan without a kick */
+/* A peer that did not answer a lookup (or the queue) is taken as down
+ * for this long: a burst of RCPTs is answered 451 at once instead of
+ * each waiting for the lookup timeout. */
+#define ROAM_DOWN_HOLD 10		/* seconds */
 
 struct op_roam {
 	const struct settings_roam_peer *peers;
 	size_t n;
-	long timeout;
+	long timeout;			/* the queue's calls: operator.timeout */
+	int64_t *down_until;		/* per peer, monotonic s; under lock */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	pthread_t thread;
@@ -65,6 +70,7 @@ int operator_roam_open(struct operator *op, struct core_error *err)
 	r->peers = set->operator_roaming;
 	r->n = set->n_operator_roaming;
 	r->timeout = set->operator_timeout > 0 ? set->operator_timeout : 30;
+	r->down_until = xcalloc(r->n, sizeof(*r->down_until));
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->wake, NULL);
 	op->roam = r;
@@ -85,6 +91,7 @@ void operator_roam_close(struct operator *op)
 		pthread_join(r->thread, NULL);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->wake);
+	free(r->down_until);
 	free(r);
 	op->roam = NULL;
 }
@@ -105,6 +112,48 @@ int operator_roam_peer_of(const struct operator *op, const char *box_id)
 }
 
 /* ---- one call to a peer ---- */
+
+static int64_t roam_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+/* 1 while peer_i is remembered as down. */
+static int roam_is_down(struct operator *op, int peer_i)
+{
+	struct op_roam *r = op->roam;
+	int down;
+
+	pthread_mutex_lock(&r->lock);
+	down = r->down_until[peer_i] > roam_mono();
+	pthread_mutex_unlock(&r->lock);
+	return down;
+}
+
+static void roam_set_down(struct operator *op, int peer_i, int down)
+{
+	struct op_roam *r = op->roam;
+
+	pthread_mutex_lock(&r->lock);
+	r->down_until[peer_i] = down ? roam_mono() + ROAM_DOWN_HOLD : 0;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static int roam_unreachable(struct operator *op, int peer_i,
+			    struct core_error *err)
+{
+	const char *prefix = op->roam->peers[peer_i].prefix;
+
+	operator_error(err, CORE_ERR_TEMP,
+		"Оператор получателя (%s) недоступен, попробуйте позже / the "
+		"recipient's operator (%s) is unreachable, try again later",
+		prefix, prefix);
+	err->unreachable = 1;
+	return -1;
+}
 
 static size_t roam_write(char *p, size_t size, size_t n, void *arg)
 {
@@ -135,8 +184,8 @@ static int roam_token(const struct settings_roam_peer *peer, char tok[256])
 /* One attempt: 0 with the status and the body (NUL-terminated), -1 when
  * the peer could not be reached (text in err, marked unreachable). */
 static int roam_http(struct operator *op, int peer_i, const char *path,
-		     const char *body, long *status_r, struct buf *out,
-		     struct core_error *err)
+		     const char *body, long timeout, long *status_r,
+		     struct buf *out, struct core_error *err)
 {
 	const struct settings_roam_peer *peer = &op->roam->peers[peer_i];
 	struct curl_slist *hdrs = NULL;
@@ -163,8 +212,8 @@ static int roam_http(struct operator *op, int peer_i, const char *path,
 	c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, op->roam->timeout);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout < 10 ? timeout : 10L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, roam_write);
@@ -195,7 +244,9 @@ static int roam_http(struct operator *op, int peer_i, const char *path,
 	return 0;
 }
 
-/* A GET whose 200 answer is JSON. */
+/* A GET whose 200 answer is JSON: a lookup while a client waits, so
+ * with the peer's short lookup_timeout, and not tried at all while the
+ * peer is remembered as down (TEMP, unreachable). */
 static int roam_get_json(struct operator *op, int peer_i, const char *path,
 			 json_t **out_r, struct core_error *err)
 {
@@ -204,9 +255,23 @@ static int roam_get_json(struct operator *op, int peer_i, const char *path,
 	json_error_t jerr;
 
 	*out_r = NULL;
-	if (roam_http(op, peer_i, path, NULL, &status, &b, err) < 0) {
+	if (roam_is_down(op, peer_i))
+		return roam_unreachable(op, peer_i, err);
+	if (roam_http(op, peer_i, path, NULL,
+		      op->roam->peers[peer_i].lookup_timeout > 0 ?
+		      op->roam->peers[peer_i].lookup_timeout : 5, &status, &b,
+		      err) < 0) {
 		buf_free(&b);
-		return -1;
+		roam_set_down(op, peer_i, 1);
+		log_warnx("roaming: operator %s taken as down for %d s: %s",
+			  op->roam->peers[peer_i].prefix, ROAM_DOWN_HOLD,
+			  err->msg);
+		return roam_unreachable(op, peer_i, err);
+	}
+	roam_set_down(op, peer_i, status >= 500);
+	if (status >= 500) {
+		buf_free(&b);
+		return roam_unreachable(op, peer_i, err);
 	}
 	if (status == 404)
 		operator_error(err, CORE_ERR_NOTFOUND, "%.*s",
@@ -271,20 +336,35 @@ int operator_roam_mirror_json(struct operator *op, int peer_i, json_t *org,
 	return roam_mirror(op, peer_i, &box, box_r, err);
 }
 
+/* A participant id (not an ИНН or ИНН.КПП): longer than an ИНН, no
+ * dot, not all digits. */
+static int roam_is_id(const char *query)
+{
+	if (strlen(query) <= 12 || strchr(query, '.') != NULL)
+		return 0;
+	return strspn(query, "0123456789") != strlen(query);
+}
+
 int operator_roam_find(struct operator *op, const char *query,
 		       struct core_box *box_r, struct core_error *err)
 {
 	CURL *c;
 	char *q, *path;
 	json_t *org;
-	int peer_i, by_id;
+	int peer_i, by_id, down = -1;
 	size_t i;
 
 	if (op->roam == NULL)
 		return operator_error(err, CORE_ERR_NOTFOUND,
 			"Абонент не найден / not an EDO subscriber");
+	by_id = roam_is_id(query);
 	peer_i = operator_roam_peer_of(op, query);
-	by_id = peer_i >= 0 && strlen(query) > 12;
+	/* an id of ours or of an operator we do not roam with: nobody to
+	 * ask */
+	if (by_id && peer_i < 0)
+		return operator_error(err, CORE_ERR_NOTFOUND,
+			"Участник ЭДО %s не найден / no EDO participant %s",
+			query, query);
 	c = curl_easy_init();
 	q = curl_easy_escape(c, query, 0);
 	curl_easy_cleanup(c);
@@ -299,6 +379,8 @@ int operator_roam_find(struct operator *op, const char *query,
 				continue;
 			log_warnx("roaming: find %s at %s: %s", query,
 				  op->roam->peers[i].prefix, err->msg);
+			if (err->unreachable && down < 0)
+				down = (int)i;
 			continue;
 		}
 		if (operator_roam_mirror_json(op, (int)i, org, box_r, err) == 0) {
@@ -309,6 +391,11 @@ int operator_roam_find(struct operator *op, const char *query,
 		json_decref(org);
 	}
 	free(path);
+	/* Not found here nor at any peer that answered: when a peer that
+	 * might know it (the owner of the id, or any for an ИНН) is down,
+	 * the answer is "try later", not "no such subscriber". */
+	if (down >= 0)
+		return roam_unreachable(op, down, err);
 	return operator_error(err, CORE_ERR_NOTFOUND,
 		"Абонент с ИНН получателя не найден / recipient with this INN "
 		"is not an EDO subscriber");
@@ -452,6 +539,55 @@ void operator_roam_kick(struct operator *op)
 
 /* ---- the sending thread ---- */
 
+/* A "send" row the peer answered: the sender's letter is now in the
+ * recipient's box (Delivered) or refused there for good (Failed, with
+ * the peer's reason), recorded with the row's removal or its state in
+ * one transaction.  Other kinds: only the row.  box_r: the sender to
+ * wake, "" when none. */
+static int roam_row_answered(struct operator *op, const struct op_roam_row
+			     *row, int accepted, const char *why,
+			     char box_r[CORE_ID_MAX])
+{
+	json_t *b = json_loads(row->body, 0, NULL), *m;
+	const char *kind = json_string_value(json_object_get(b, "Kind"));
+	const char *from = NULL, *to = NULL, *id = NULL;
+	char *text = NULL;
+	int ret;
+
+	box_r[0] = '\0';
+	m = json_object_get(b, "Message");
+	if (kind != NULL && strcmp(kind, "send") == 0) {
+		from = json_string_value(json_object_get(m, "FromBoxId"));
+		to = json_string_value(json_object_get(m, "ToBoxId"));
+		id = json_string_value(json_object_get(m, "MessageId"));
+	}
+	if ((ret = store_tx_begin(op->store)) != STORE_OK) {
+		json_decref(b);
+		return ret;
+	}
+	ret = accepted ? operator_store_roam_done(op->store, row->id) :
+		operator_store_roam_fail(op->store, row->id, why);
+	if (ret == STORE_OK && from != NULL && to != NULL && id != NULL) {
+		if (!accepted)
+			text = xasprintf("Оператор получателя %.3s не принял "
+					 "письмо: %s / the recipient's operator "
+					 "%.3s refused the letter: %s", to, why,
+					 to, why);
+		ret = operator_store_event_add(op->store, from, accepted ?
+					       CORE_EV_DELIVERED :
+					       CORE_EV_FAILED, to, id, NULL,
+					       text, util_now());
+		snprintf(box_r, CORE_ID_MAX, "%s", from);
+	}
+	free(text);
+	if (ret == STORE_OK)
+		ret = store_tx_commit(op->store);
+	else
+		store_tx_rollback(op->store);
+	json_decref(b);
+	return ret;
+}
+
 /* The head row of one peer: 1 sent (or refused for good), 0 nothing
  * to do now, -1 the peer is not taking it (wait). */
 static int roam_send_head(struct operator *op, int peer_i)
@@ -462,7 +598,7 @@ static int roam_send_head(struct operator *op, int peer_i)
 	struct buf b;
 	long status = 0;
 	int64_t delay;
-	char *path, msg[600];
+	char *path, msg[600], box[CORE_ID_MAX] = "";
 	int ret;
 
 	if (operator_store_roam_head(op->store, prefix, &row) != STORE_OK)
@@ -472,20 +608,27 @@ static int roam_send_head(struct operator *op, int peer_i)
 		return 0;
 	}
 	path = xasprintf("/V1/Roaming/Deliver?operationId=%s", row.op_id);
-	ret = roam_http(op, peer_i, path, row.body, &status, &b, &err);
+	ret = roam_http(op, peer_i, path, row.body, op->roam->timeout, &status,
+			&b, &err);
+	/* what the queue learns serves the lookups too */
+	roam_set_down(op, peer_i, ret < 0 || status >= 500);
 	free(path);
 	if (ret == 0 && status == 200) {
-		operator_store_roam_done(op->store, row.id);
-		log_info("roaming: %s delivered to %s", row.op_id, prefix);
-		ret = 1;
+		if (roam_row_answered(op, &row, 1, NULL, box) != STORE_OK) {
+			ret = -1;	/* sent again: one operation there */
+		} else {
+			log_info("roaming: %s delivered to %s", row.op_id,
+				 prefix);
+			ret = 1;
+		}
 	} else if (ret == 0 && status >= 400 && status < 500 && status != 401 &&
 		   status != 408 && status != 429) {
 		snprintf(msg, sizeof(msg), "%ld %.*s", status,
 			 (int)strcspn((char *)b.data, "\n"), b.data);
-		operator_store_roam_fail(op->store, row.id, msg);
+		ret = roam_row_answered(op, &row, 0, msg, box) == STORE_OK ?
+			1 : -1;
 		log_warnx("roaming: %s refused by %s: %s", row.op_id, prefix,
 			  msg);
-		ret = 1;
 	} else {
 		if (ret == 0)
 			snprintf(msg, sizeof(msg), "%ld %.*s", status,
@@ -504,6 +647,9 @@ static int roam_send_head(struct operator *op, int peer_i)
 	}
 	buf_free(&b);
 	free(row.body);
+	/* the sender's mailbox learns of the Delivered (or Failed) */
+	if (box[0] != '\0')
+		operator_notify(op, box, NULL);
 	return ret;
 }
 
@@ -547,5 +693,31 @@ int operator_roam_start(struct operator *op)
 	if (pthread_create(&r->thread, NULL, roam_thread, op) != 0)
 		return -1;
 	r->running = 1;
+	return 0;
+}
+
+int operator_roam_status(struct operator *op,
+			 struct operator_roam_status **st_r, size_t *n_r)
+{
+	struct operator_roam_status *st;
+	size_t i;
+
+	*st_r = NULL;
+	*n_r = 0;
+	if (op->roam == NULL)
+		return 0;
+	st = xcalloc(op->roam->n, sizeof(*st));
+	for (i = 0; i < op->roam->n; i++) {
+		snprintf(st[i].peer, sizeof(st[i].peer), "%s",
+			 op->roam->peers[i].prefix);
+		if (operator_store_roam_peer(op->store, st[i].peer,
+					     &st[i]) != STORE_OK) {
+			free(st);
+			return -1;
+		}
+		st[i].down = roam_is_down(op, (int)i);
+	}
+	*st_r = st;
+	*n_r = op->roam->n;
 	return 0;
 }

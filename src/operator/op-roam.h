@@ -75,5 +75,7 @@ int operator_store_roam_retry(struct store *s, int64_t id, int64_t next_try,
 			      const char *error);
 int operator_store_roam_fail(struct store *s, int64_t id, const char *error);
 int operator_store_roam_count(struct store *s, int state, int64_t *n_r);
+int operator_store_roam_peer(struct store *s, const char *peer,
+			     struct operator_roam_status *st_r);
 
 #endif

@@ -131,3 +131,41 @@ int operator_store_roam_count(struct store *s, int state, int64_t *n_r)
 	store_unlock(s);
 	return ret;
 }
+
+int operator_store_roam_peer(struct store *s, const char *peer,
+			     struct operator_roam_status *st_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	/* the last error: of the head row while it waits, else of the
+	 * newest refused row */
+	st = store_stmt(s, "SELECT "
+			"  (SELECT count(*) FROM op_roam_queue"
+			"    WHERE peer = ?1 AND state = 0),"
+			"  (SELECT count(*) FROM op_roam_queue"
+			"    WHERE peer = ?1 AND state = 2),"
+			"  (SELECT min(created) FROM op_roam_queue"
+			"    WHERE peer = ?1 AND state = 0),"
+			"  coalesce((SELECT last_error FROM op_roam_queue"
+			"    WHERE peer = ?1 AND state = 0 ORDER BY id LIMIT 1),"
+			"   (SELECT last_error FROM op_roam_queue"
+			"    WHERE peer = ?1 AND state = 2 ORDER BY id DESC"
+			"    LIMIT 1))");
+	if (st != NULL) {
+		store_bind_text_or_null(st, 1, peer);
+		ret = store_step_row(s, st, "roam queue status");
+		if (ret == STORE_OK) {
+			st_r->pending = sqlite3_column_int64(st, 0);
+			st_r->refused = sqlite3_column_int64(st, 1);
+			st_r->oldest = sqlite3_column_int64(st, 2);
+			snprintf(st_r->last_error, sizeof(st_r->last_error),
+				 "%s", store_col_text(st, 3) != NULL ?
+				 store_col_text(st, 3) : "");
+		}
+		sqlite3_reset(st);
+	}
+	store_unlock(s);
+	return ret;
+}

@@ -169,6 +169,18 @@ int operator_roam_local_certs(struct operator *op, const char *box_id,
 /* Rows waiting in the queue and rows a peer refused for good. */
 int operator_roam_pending(struct operator *op, int64_t *pending_r,
 			  int64_t *failed_r);
+/* The queue towards one configured peer (edomailctl status). */
+struct operator_roam_status {
+	char peer[4];
+	int64_t pending, refused;
+	int64_t oldest;			/* created of the oldest pending, 0 */
+	int down;			/* remembered as down (this process) */
+	char last_error[300];
+};
+/* One entry per operator.roaming peer, in its order; *st_r freed by the
+ * caller (free). */
+int operator_roam_status(struct operator *op,
+			 struct operator_roam_status **st_r, size_t *n_r);
 
 /* ---- the operator's own signature ---- */
 

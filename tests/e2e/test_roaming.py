@@ -18,7 +18,9 @@ import email.policy
 import os
 import re
 import shutil
+import signal
 import time
+import uuid
 from email.message import EmailMessage
 
 import edomail_harness as h
@@ -69,7 +71,8 @@ def files(m):
 def set_operator(conf_path, prefix, peer_prefix, peer_port):
     with open(conf_path) as f:
         conf = f.read()
-    conf = re.sub(r'prefix = "2ED"; dir = "operator";',
+    # make-demo.sh wrote the node's own prefix (DEMO_PREFIX)
+    conf = re.sub(r'prefix = "%s"; dir = "operator";' % prefix,
                   'prefix = "%s"; dir = "operator"; roaming = ( { '
                   'prefix = "%s"; url = "https://127.0.0.1:%d"; '
                   'token_file = "peer.token"; ca = "peer-ca.crt"; } );' %
@@ -92,7 +95,8 @@ class RoamingBase(h.DaemonTestCase):
         super().setUpClass()
         a = cls.d
         b = cls.b = h.Daemon(demo=False,
-                             extra_env={"DEMO_API_PORT": str(cls.b_port)})
+                             extra_env={"DEMO_API_PORT": str(cls.b_port),
+                                        "DEMO_PREFIX": "2BK"})
         # B's TLS certificate is from B's own CA: A trusts that one for
         # B's API; B's signing certificates come from A's demo CA.
         shutil.copy2(b.cafile, os.path.join(a.dir, "peer-ca.crt"))
@@ -213,19 +217,85 @@ class Roaming(RoamingBase):
         finally:
             c.logout()
 
+    def sent_item(self, marker, pred):
+        c = self.d.imap("romashka")
+        try:
+            def found():
+                c.select('"%s"' % h.utf7_encode("Отправленные"))
+                typ, data = c.uid("FETCH", "1:*", "(FLAGS BODY.PEEK[HEADER])")
+                for item in data if typ == "OK" else []:
+                    if not isinstance(item, tuple):
+                        continue
+                    m = email.message_from_bytes(
+                        item[1], policy=email.policy.default)
+                    flags = re.search(rb"FLAGS \(([^)]*)\)", item[0])
+                    flags = flags.group(1).decode().split() if flags else []
+                    if marker in (m["Subject"] or "") and pred(flags):
+                        return m, flags
+                return None
+            return h.wait_for(found, timeout=90, what="the Sent item")
+        finally:
+            c.logout()
+
+    def flow_notice(self, marker, word):
+        c = self.d.imap("romashka")
+        try:
+            return h.wait_for(
+                lambda: [m for m in messages(c)
+                         if m.get("X-EDO-Kind") == "notice" and
+                         marker in (m["Subject"] or "") and
+                         word in (m["Subject"] or "")],
+                timeout=90, what="a notice «%s» on A" % word)[0]
+        finally:
+            c.logout()
+
     def test_3_peer_down_nothing_lost(self):
         a, b = self.d, self.b
         b.stop()
         marker = "dn%d" % time.time_ns()
-        # A's SMTP does not wait for B: accepted, delivered later
-        self.send(a, "romashka", self.romashka, self.klever_addr,
-                  "Пока выключен " + marker, "Текст " + marker,
-                  ("down.txt", marker.encode()))
+        # A's SMTP does not wait for B: accepted, delivered later, and
+        # says so
+        s = a.smtp("romashka")
+        try:
+            m = letter(self.romashka, self.klever_addr,
+                       "Пока выключен " + marker, "Текст " + marker,
+                       ("down.txt", marker.encode()))
+            s.mail(self.romashka)
+            s.rcpt(self.klever_addr)
+            code, text = s.data(m.as_bytes())
+        finally:
+            s.quit()
+        self.assertEqual(code, 250, text)
+        self.assertIn("передаётся оператору получателя", text.decode())
+        self.assertIn("being passed to the recipient's operator",
+                      text.decode())
+        # not Delivered while B is down: A's notice says where it is
+        note = self.flow_notice(marker, "Передаётся оператору получателя")
+        self.assertIn("Being passed to the recipient's operator",
+                      note["Subject"])
+        self.assertNotIn("Доставлено", note["Subject"])
+        _, flags = self.sent_item(marker, lambda f: "$EDO_Confirmed" in f)
+        self.assertNotIn("$EDO_Delivered", flags)
         time.sleep(2)
+        _, flags = self.sent_item(marker, lambda f: True)
+        self.assertNotIn("$EDO_Delivered", flags)
+        # edomailctl status shows the queue towards B
+        out = a.ctl("status").stdout
+        m = re.search(r"2BK: ожидают / pending (\d+) \(старейшее / oldest "
+                      r"(\d+) s\), отклонены / refused (\d+)", out)
+        self.assertIsNotNone(m, out)
+        self.assertGreaterEqual(int(m.group(1)), 1)
+        self.assertGreaterEqual(int(m.group(2)), 2)
+        self.assertEqual(int(m.group(3)), 0)
         b.start()
         got = self.wait_letter(b, "klever", marker,
                                "the letter sent while B was down")
         self.assertIn("down.txt", files(got))
+        # B took it: now Delivered at A, with its notice
+        self.sent_item(marker, lambda f: "$EDO_Delivered" in f)
+        self.flow_notice(marker, "Доставлено")
+        self.assertIn("2BK: ожидают / pending 0, отклонены / refused 0",
+                      a.ctl("status").stdout)
         # once, not twice
         c = b.imap("klever")
         try:
@@ -235,6 +305,66 @@ class Roaming(RoamingBase):
         finally:
             c.logout()
         self.assertEqual(n, 1)
+
+    def rcpt(self, to):
+        """(code, text, seconds) of RCPT TO:<to> from Ромашка on A."""
+        s = self.d.smtp("romashka")
+        try:
+            s.mail(self.romashka)
+            t0 = time.monotonic()
+            code, text = s.rcpt(to)
+            return code, text.decode(), time.monotonic() - t0
+        finally:
+            try:
+                s.quit()
+            except Exception:
+                pass
+
+    def test_4_peer_hangs_rcpt_answers_451_quickly(self):
+        b = self.b
+        nobody = "%s@edo.local" % unused_inn()
+        b_id = "2BK%s@edo.local" % uuid.uuid4().hex.upper()
+        code, text, _ = self.rcpt(nobody)
+        self.assertEqual(code, 550, text)
+        # B stopped (SIGSTOP): connections are accepted, nothing answers
+        b.proc.send_signal(signal.SIGSTOP)
+        try:
+            # an ИНН A does not know: only B could say, after the lookup
+            # timeout (5 s), not operator.timeout (30 s)
+            code, text, took = self.rcpt(nobody)
+            self.assertEqual(code, 451, text)
+            self.assertIn("4.4.1", text)
+            self.assertIn("недоступен", text)
+            self.assertIn("unreachable", text)
+            self.assertLess(took, 15, "the lookup timeout is 5 s")
+            # remembered as down: the next ones answer at once
+            for to in (nobody, b_id):
+                code, text, took = self.rcpt(to)
+                self.assertEqual(code, 451, text)
+                self.assertIn("4.4.1", text)
+                self.assertLess(took, 3, "B is remembered as down")
+            # what A knows is not held up: Клевер is mirrored here, and
+            # an id of A's own prefix is A's to answer
+            code, text, took = self.rcpt(self.klever_addr)
+            self.assertEqual(code, 250, text)
+            code, text, _ = self.rcpt("2ED%s@edo.local" %
+                                      uuid.uuid4().hex.upper())
+            self.assertEqual(code, 550, text)
+        finally:
+            b.proc.send_signal(signal.SIGCONT)
+        # B answers again: «not a subscriber» once the hold is over
+        h.wait_for(lambda: self.rcpt(nobody)[0] == 550, timeout=60,
+                   step=1, what="B answering lookups again")
+
+
+def unused_inn():
+    """A valid 10-digit ИНН of nobody."""
+    import random
+    w = [2, 4, 10, 3, 5, 9, 4, 6, 8]
+    d = [random.randint(0, 9) for _ in range(9)]
+    d[0] = 9
+    return "".join(map(str, d)) + str(sum(a * b for a, b in zip(w, d))
+                                      % 11 % 10)
 
 
 if __name__ == "__main__":
