@@ -87,6 +87,32 @@ static int forward_head(struct operator *from, struct store *s,
 	return 0;
 }
 
+/* Events of the given type about msg_id. */
+struct ev_count {
+	enum core_event_type type;
+	const char *msg_id;
+	int n;
+};
+
+static int count_event(const struct core_event *ev, void *ctx)
+{
+	struct ev_count *c = ctx;
+
+	c->n += ev->type == c->type && strcmp(ev->message_id, c->msg_id) == 0;
+	return 0;
+}
+
+static int events_of(struct operator *op, const char *box,
+		     enum core_event_type type, const char *msg_id)
+{
+	struct core_error err = { 0 };
+	struct ev_count c = { type, msg_id, 0 };
+
+	if (operator_poll_events(op, box, NULL, 0, count_event, &c, &err) < 0)
+		return -1;
+	return c.n;
+}
+
 int main(void)
 {
 	struct core_error err = { 0 };
@@ -156,6 +182,21 @@ int main(void)
 	   "Ромашка sends to Клевер (%s)", err.msg);
 	ok(operator_roam_pending(op_a, &pending, &failed) == 0 && pending == 2,
 	   "two rows queued at A");
+	/* not Delivered while only A has it (the thread records it when
+	 * the peer accepted the row) */
+	ok(events_of(op_a, rom.id, CORE_EV_DELIVERED, id) == 0 &&
+	   events_of(op_a, rom.id, CORE_EV_MESSAGE_OUT, id) == 1,
+	   "A: sent, but no Delivered before the peer took it");
+	{
+		struct operator_roam_status *st;
+		size_t n;
+
+		ok(operator_roam_status(op_a, &st, &n) == 0 && n == 1 &&
+		   strcmp(st[0].peer, "2BK") == 0 && st[0].pending == 2 &&
+		   st[0].refused == 0 && st[0].oldest > 0 && !st[0].down,
+		   "status: 2 pending towards 2BK");
+		free(st);
+	}
 	ok(forward_head(op_a, store_a, op_b, "2BK", "2ED", kind) == 0 &&
 	   strcmp(kind, "accept") == 0, "the acceptance goes first");
 	ok(operator_counteragent(op_b, kle.id, rom.id, &ca, &err) == 0 &&
@@ -169,6 +210,33 @@ int main(void)
 	edo_message_free(&got);
 	ok(operator_roam_pending(op_b, &pending, &failed) == 0 && pending == 0,
 	   "nothing echoed back to A");
+
+	/* lookups with the peer unreachable: "try later" when only it could
+	 * answer, remembered as down; what is known here still answers */
+	ok(operator_find_box(op_a, "7707083893", &found, &err) < 0 &&
+	   err.cls == CORE_ERR_TEMP && err.unreachable &&
+	   strstr(err.msg, "2BK") != NULL,
+	   "an unknown ИНН with the peer down: TEMP, unreachable (%s)",
+	   err.msg);
+	{
+		struct operator_roam_status *st;
+		size_t n;
+
+		ok(operator_roam_status(op_a, &st, &n) == 0 && n == 1 &&
+		   st[0].down, "the peer remembered as down");
+		free(st);
+	}
+	memset(&err, 0, sizeof(err));
+	ok(operator_find_box(op_a, "2BK0123456789ABCDEF0123456789ABCDE", &found,
+			     &err) < 0 && err.cls == CORE_ERR_TEMP &&
+	   err.unreachable, "a peer's id with the peer down: TEMP (%s)",
+	   err.msg);
+	memset(&err, 0, sizeof(err));
+	ok(operator_find_box(op_a, "2ED0123456789ABCDEF0123456789ABCDE", &found,
+			     &err) < 0 && err.cls == CORE_ERR_NOTFOUND,
+	   "an id of our own prefix: not found, nobody asked (%s)", err.msg);
+	ok(operator_find_box(op_a, "7728168971", &found, &err) == 0 &&
+	   strcmp(found.id, kle.id) == 0, "a mirrored box still found");
 
 	/* the rule: only the peer's own boxes, only to ours */
 	body = json_pack("{s:s, s:o, s:s, s:s, s:s}", "Kind", "invite", "From",
