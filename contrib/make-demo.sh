@@ -24,6 +24,13 @@ BUILD=${EDOMAIL_BUILD_DIR:-$SRC/build}
 : "${DEMO_TRUST_REFRESH:=60}"
 # More trust.* keys, e.g. 'fetch = true;' (the tests of fetching CRLs).
 : "${DEMO_TRUST_EXTRA:=}"
+# The operator's prefix: its participant ids begin with it.  A second demo
+# with another one (e.g. 2BK) is a roaming peer (doc/roaming.md).
+: "${DEMO_PREFIX:=2ED}"
+case $DEMO_PREFIX in
+[0-9A-Za-z][0-9A-Za-z][0-9A-Za-z]) ;;
+*) echo "make-demo.sh: DEMO_PREFIX is 3 characters [0-9A-Za-z]" >&2; exit 2 ;;
+esac
 
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
@@ -42,7 +49,7 @@ server:
 tls: { cert = "tls.crt"; key = "tls.key"; };
 store: { path = "edomail.db"; node_key = "node.key"; };
 # The operator API: https://127.0.0.1:$DEMO_API_PORT/ (port 0: off).
-operator: { driver = "local"; prefix = "2ED"; dir = "operator";
+operator: { driver = "local"; prefix = "$DEMO_PREFIX"; dir = "operator";
             api = { address = "127.0.0.1"; port = $DEMO_API_PORT; }; };
 folders: { language = "$DEMO_LANGUAGE"; };
 log: { level = "info"; };
@@ -152,6 +159,7 @@ DEMO_SUBMISSIONS_PORT=$DEMO_SUBMISSIONS_PORT
 DEMO_AUTOCONFIG_PORT=$DEMO_AUTOCONFIG_PORT
 DEMO_API_PORT=$DEMO_API_PORT
 DEMO_PASSWORD=$DEMO_PASSWORD
+DEMO_PREFIX=$DEMO_PREFIX
 ROMASHKA_INN=$R_INN
 LUTIK_INN=$L_INN
 VASILEK_INN=$V_INN

@@ -30,6 +30,7 @@ enum settings_type {
 	SETTINGS_KEY_SIZE,	/* size_t bytes: 65536 or "64M" */
 	SETTINGS_KEY_BOOL,
 	SETTINGS_KEY_LISTEN,	/* { address = "..."; port = N; } */
+	SETTINGS_KEY_ROAMING,	/* ( { prefix; url; token_file; ca; }, ... ) */
 };
 
 struct settings_key {
@@ -68,6 +69,7 @@ static const struct settings_key settings_keys[] = {
 	{ "operator", "url", SETTINGS_KEY_STRING, S(operator_url), 0, 0 },
 	{ "operator", "ca", SETTINGS_KEY_PATH, S(operator_ca), 0, 0 },
 	{ "operator", "timeout", SETTINGS_KEY_INT, S(operator_timeout), 1, 600 },
+	{ "operator", "roaming", SETTINGS_KEY_ROAMING, S(operator_roaming), 0, 0 },
 
 	{ "folders", "language", SETTINGS_KEY_STRING, S(folders_language), 0, 0 },
 
@@ -254,6 +256,13 @@ void settings_free(struct settings *set)
 	free(set->operator_name);
 	free(set->operator_inn);
 	free(set->operator_dir);
+	for (size_t i = 0; i < set->n_operator_roaming; i++) {
+		free(set->operator_roaming[i].prefix);
+		free(set->operator_roaming[i].url);
+		free(set->operator_roaming[i].token_file);
+		free(set->operator_roaming[i].ca);
+	}
+	free(set->operator_roaming);
 	free(set->folders_language);
 	free(set->trust_roots);
 	free(set->trust_intermediates);
@@ -404,6 +413,85 @@ static int settings_read_listen(struct settings_ctx *ctx, const config_setting_t
 	return 0;
 }
 
+/* One peer of operator.roaming: a group of four strings and the lookup
+ * timeout. */
+static int settings_read_peer(struct settings_ctx *ctx, const config_setting_t *g,
+			      const char *key, struct settings_roam_peer *p)
+{
+	const config_setting_t *m;
+	char sub[160];
+	char **dst;
+	int64_t v;
+	int i, n;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return settings_fail(ctx, g,
+			"%s: ожидается группа { prefix; url; token_file; ca; "
+			"lookup_timeout; } / expected a group { prefix; url; "
+			"token_file; ca; lookup_timeout; }", key);
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		m = config_setting_get_elem(g, i);
+		snprintf(sub, sizeof(sub), "%s.%.100s", key, config_setting_name(m));
+		if (strcmp(config_setting_name(m), "lookup_timeout") == 0) {
+			if (settings_get_int(ctx, m, sub, &v) < 0)
+				return -1;
+			if (v < 1 || v > 300)
+				return settings_fail(ctx, m,
+					"%s: от 1 до 300 секунд / 1 to 300 "
+					"seconds", sub);
+			p->lookup_timeout = (int)v;
+			continue;
+		}
+		if (strcmp(config_setting_name(m), "prefix") == 0)
+			dst = &p->prefix;
+		else if (strcmp(config_setting_name(m), "url") == 0)
+			dst = &p->url;
+		else if (strcmp(config_setting_name(m), "token_file") == 0)
+			dst = &p->token_file;
+		else if (strcmp(config_setting_name(m), "ca") == 0)
+			dst = &p->ca;
+		else
+			return settings_fail(ctx, m,
+				"неизвестный параметр %s / unknown setting %s", sub, sub);
+		if (settings_get_string(ctx, m, sub, dst) < 0)
+			return -1;
+	}
+	if (p->prefix == NULL || strlen(p->prefix) != 3 || p->url == NULL ||
+	    strncmp(p->url, "https://", 8) != 0 || p->token_file == NULL)
+		return settings_fail(ctx, g,
+			"%s: нужны prefix (3 символа), url (https://...) и "
+			"token_file / prefix (3 characters), url (https://...) and "
+			"token_file are required", key);
+	if (p->lookup_timeout == 0)
+		p->lookup_timeout = 5;
+	return 0;
+}
+
+/* operator.roaming = ( { ... }, { ... } ); a single group is one peer. */
+static int settings_read_roaming(struct settings_ctx *ctx,
+				 const config_setting_t *s, const char *key)
+{
+	struct settings *set = ctx->set;
+	int n, i, single = config_setting_type(s) == CONFIG_TYPE_GROUP;
+
+	if (!single && config_setting_type(s) != CONFIG_TYPE_LIST)
+		return settings_fail(ctx, s,
+			"%s: ожидается список ( { ... }, ... ) / expected a list "
+			"( { ... }, ... )", key);
+	n = single ? 1 : config_setting_length(s);
+	set->operator_roaming = xcalloc(n > 0 ? n : 1,
+					sizeof(*set->operator_roaming));
+	set->n_operator_roaming = (size_t)n;
+	for (i = 0; i < n; i++) {
+		if (settings_read_peer(ctx, single ? s :
+				       config_setting_get_elem(s, i), key,
+				       &set->operator_roaming[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int settings_read_key(struct settings_ctx *ctx, const struct settings_key *k,
 			   const config_setting_t *s)
 {
@@ -437,6 +525,8 @@ static int settings_read_key(struct settings_ctx *ctx, const struct settings_key
 		return 0;
 	case SETTINGS_KEY_LISTEN:
 		return settings_read_listen(ctx, s, key, (struct settings_listen *)base);
+	case SETTINGS_KEY_ROAMING:
+		return settings_read_roaming(ctx, s, key);
 	}
 	return settings_fail(ctx, s, "%s: ?", key);
 }
@@ -641,6 +731,16 @@ static void settings_resolve_paths(struct settings *set)
 		free(*p);
 		*p = abs;
 	}
+	for (i = 0; i < set->n_operator_roaming; i++) {
+		p = &set->operator_roaming[i].token_file;
+		abs = settings_resolve(set->config_dir, *p);
+		free(*p);
+		*p = abs;
+		p = &set->operator_roaming[i].ca;
+		abs = settings_resolve(set->config_dir, *p);
+		free(*p);
+		*p = abs;
+	}
 	/* An empty log file name means stderr. */
 	if (set->log_file != NULL && set->log_file[0] == '\0') {
 		free(set->log_file);
@@ -750,6 +850,27 @@ static int settings_value_eq(const struct settings_key *k, const void *a,
 		return x->port == y->port &&
 		       settings_str_eq(x->address, y->address);
 	}
+	case SETTINGS_KEY_ROAMING: {
+		/* the count follows the array in struct settings */
+		_Static_assert(offsetof(struct settings, n_operator_roaming) ==
+			       offsetof(struct settings, operator_roaming) +
+			       sizeof(void *), "roaming count layout");
+		const struct settings_roam_peer *x = *(void *const *)a;
+		const struct settings_roam_peer *y = *(void *const *)b;
+		size_t nx = *(const size_t *)((const char *)a + sizeof(void *));
+		size_t ny = *(const size_t *)((const char *)b + sizeof(void *));
+
+		if (nx != ny)
+			return 0;
+		for (size_t i = 0; i < nx; i++)
+			if (!settings_str_eq(x[i].prefix, y[i].prefix) ||
+			    !settings_str_eq(x[i].url, y[i].url) ||
+			    !settings_str_eq(x[i].token_file, y[i].token_file) ||
+			    !settings_str_eq(x[i].ca, y[i].ca) ||
+			    x[i].lookup_timeout != y[i].lookup_timeout)
+				return 0;
+		return 1;
+	}
 	}
 	return 0;
 }
@@ -763,6 +884,7 @@ static size_t settings_value_size(const struct settings_key *k)
 	case SETTINGS_KEY_BOOL: return sizeof(int);
 	case SETTINGS_KEY_SIZE: return sizeof(size_t);
 	case SETTINGS_KEY_LISTEN: return sizeof(struct settings_listen);
+	case SETTINGS_KEY_ROAMING: return 0;	/* never applied live */
 	}
 	return 0;
 }

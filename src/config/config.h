@@ -12,6 +12,16 @@ struct settings_listen {
 	int port;	/* 0 = off */
 };
 
+/* operator.roaming: one peer operator (doc/roaming.md). */
+struct settings_roam_peer {
+	char *prefix;		/* the peer's 3-character prefix: it owns those boxes */
+	char *url;		/* its operator API, https://... */
+	char *token_file;	/* a roaming token the peer made for us */
+	char *ca;		/* CA bundle of its TLS certificate; NULL: system */
+	int lookup_timeout;	/* seconds for a lookup (find, certificates)
+				 * while a client waits: default 5 */
+};
+
 struct settings {
 	char *config_path;	/* the file these came from */
 	char *config_dir;	/* its folder */
@@ -42,6 +52,8 @@ struct settings {
 	char *operator_url;	/* driver "http": the operator API's base URL */
 	char *operator_ca;	/* its TLS CA bundle; NULL: the system's */
 	int operator_timeout;	/* seconds for one HTTP call */
+	struct settings_roam_peer *operator_roaming;	/* roaming peers */
+	size_t n_operator_roaming;
 
 	/* folders */
 	char *folders_language;	/* "ru" | "en" */

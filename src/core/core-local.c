@@ -6,10 +6,18 @@
 #include <stdlib.h>
 
 #include "operator/operator.h"
+#include "core/core-local.h"
 
 static struct operator *local_op(struct core *core)
 {
 	return core->driver_ctx;
+}
+
+/* The embedded operator behind a core, NULL for another driver: the
+ * operator API's roaming calls (src/opapi/opapi-roam.c) go to it. */
+struct operator *core_local_operator(struct core *core)
+{
+	return core->driver == &core_driver_local ? core->driver_ctx : NULL;
 }
 
 static void local_notify(const char *box_id, void *ctx)
@@ -199,6 +207,12 @@ static int local_prepare(struct core *core, struct core_error *err)
 	char *pem = operator_cert_pem(local_op(core), err);
 
 	free(pem);
+	/* The daemon calls this (edomailctl does not): send the roaming
+	 * queue from now on (doc/roaming.md). */
+	if (operator_roam_start(local_op(core)) < 0)
+		return core_error_set(err, CORE_ERR_TEMP,
+			"Поток роуминга не запущен / cannot start the roaming "
+			"thread");
 	return pem != NULL ? 0 : -1;
 }
 

@@ -16,26 +16,59 @@
 #include "opapi/opapi.h"
 #include "store/store.h"
 
+/* A token for a peer operator (doc/roaming.md): it opens only the
+ * /V1/Roaming/ calls, as the box "roaming:PREFIX". */
+static int ctl_api_roaming_token(struct ctl *ctl, const char *prefix,
+				 const char *label)
+{
+	char token[65], box[32];
+	long long id;
+	size_t i;
+
+	for (i = 0; prefix[i] != '\0'; i++)
+		if (!((prefix[i] >= '0' && prefix[i] <= '9') ||
+		      (prefix[i] >= 'A' && prefix[i] <= 'Z') ||
+		      (prefix[i] >= 'a' && prefix[i] <= 'z')))
+			break;
+	if (i != 3 || prefix[i] != '\0')
+		return ctl_error("префикс оператора — 3 символа [0-9A-Za-z] / "
+				 "an operator prefix is 3 characters [0-9A-Za-z]");
+	snprintf(box, sizeof(box), "roaming:%s", prefix);
+	if (opapi_token_new(ctl->store, box, label, token, &id) < 0)
+		return ctl_error("ключ не сохранён / token not stored");
+	printf("%s\n", token);
+	fprintf(stderr, "Ключ роуминга %lld для оператора %s: сохраните его, "
+		"повторно он не показывается / roaming token %lld for operator "
+		"%s: keep it, it is not shown again\n", id, prefix, id, prefix);
+	return CTL_EXIT_OK;
+}
+
 int ctl_cmd_api_token(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "label", required_argument, NULL, 'l' },
+		{ "roaming", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *label = NULL;
 	struct store_org o;
 	char token[65];
 	long long id;
-	int c;
+	int c, roaming = 0;
 
 	ctl_getopt_reset();
-	while ((c = getopt_long(argc, argv, "l:", opts, NULL)) != -1) {
-		if (c != 'l')
+	while ((c = getopt_long(argc, argv, "l:r", opts, NULL)) != -1) {
+		if (c == 'r')
+			roaming = 1;
+		else if (c == 'l')
+			label = optarg;
+		else
 			return ctl_usage("api token");
-		label = optarg;
 	}
 	if (optind + 1 != argc)
 		return ctl_usage("api token");
+	if (roaming)
+		return ctl_api_roaming_token(ctl, argv[optind], label);
 	if (ctl_find_org(ctl, argv[optind], &o) < 0)
 		return CTL_EXIT_ERROR;
 	if (opapi_token_new(ctl->store, o.box_id, label, token, &id) < 0) {

@@ -7,7 +7,9 @@
 
 #include <edomail/core.h>
 
+#include "core/core-local.h"
 #include "lib/util.h"
+#include "operator/operator.h"
 
 static int ctl_count_event(const struct core_event *ev, void *ctx)
 {
@@ -80,6 +82,32 @@ static void ctl_status_certs(struct ctl *ctl)
 	store_cert_list_free(cs, n);
 }
 
+/* The roaming queue towards each peer (doc/roaming.md): what waits,
+ * since when, what a peer refused for good, and why. */
+static void ctl_status_roaming(struct core *core)
+{
+	struct operator *op = core_local_operator(core);
+	struct operator_roam_status *st;
+	int64_t now = util_now();
+	size_t n, i;
+
+	if (op == NULL || operator_roam_status(op, &st, &n) < 0 || n == 0)
+		return;
+	printf("Roaming: %zu\n", n);
+	for (i = 0; i < n; i++) {
+		printf("  %s: ожидают / pending %lld", st[i].peer,
+		       (long long)st[i].pending);
+		if (st[i].pending > 0)
+			printf(" (старейшее / oldest %lld s)",
+			       (long long)(now - st[i].oldest));
+		printf(", отклонены / refused %lld\n",
+		       (long long)st[i].refused);
+		if (st[i].last_error[0] != '\0')
+			printf("    %s\n", st[i].last_error);
+	}
+	free(st);
+}
+
 int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 {
 	struct core *core;
@@ -98,5 +126,6 @@ int ctl_cmd_status(struct ctl *ctl, int argc, char **argv)
 	ctl_status_orgs(ctl, core);
 	ctl_status_users(ctl);
 	ctl_status_certs(ctl);
+	ctl_status_roaming(core);
 	return CTL_EXIT_OK;
 }

@@ -76,7 +76,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "doc list", ctl_cmd_doc_list,
 	  "ORG [--state waiting|signed|refused|receipt-missing]" },
 	{ "status", ctl_cmd_status, "" },
-	{ "api token", ctl_cmd_api_token, "ORG [--label TEXT]" },
+	{ "api token", ctl_cmd_api_token, "ORG|--roaming PREFIX [--label TEXT]" },
 	{ "api tokens", ctl_cmd_api_tokens, "[ORG]" },
 	{ "api revoke", ctl_cmd_api_revoke, "ID" },
 };

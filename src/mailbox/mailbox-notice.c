@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "crypto/crypto.h"
@@ -120,6 +121,9 @@ struct mb_flow_out {
 	size_t n_files;
 	int delivered, confirmed, received;
 	int incoming;			/* the recipient's notice */
+	/* the sender's, not delivered yet, the recipient at another
+	 * operator: on its way there (doc/roaming.md) */
+	int passing;
 };
 
 static void mb_flow_file(struct mb_flow_out *o, const char *name,
@@ -260,6 +264,12 @@ static void mb_flow_event(struct mb_flow_out *o, const struct core_message *m,
  * operator: <subject>": what happened, in the order it happens. */
 static char *mb_flow_subject(const struct mb_flow_out *o, const char *subj)
 {
+	static const char *const ru_pass[2] = {
+		"Передаётся оператору получателя",
+		"передаётся оператору получателя" };
+	static const char *const en_pass[2] = {
+		"Being passed to the recipient's operator",
+		"being passed to the recipient's operator" };
 	static const char *const ru_out[3][2] = {
 		{ "Доставлено", "доставлено" },
 		{ "Подтверждено оператором", "подтверждено оператором" },
@@ -286,8 +296,8 @@ static char *mb_flow_subject(const struct mb_flow_out *o, const char *subj)
 	};
 	const char *const (*ru)[2] = o->incoming ? ru_in : ru_out;
 	const char *const (*en)[2] = o->incoming ? en_in : en_out;
-	const int on[3] = { o->delivered && !o->incoming, o->confirmed,
-			    o->received };
+	const int on[3] = { (o->delivered || o->passing) && !o->incoming,
+			    o->confirmed, o->received };
 	struct mb_text r = { NULL }, e = { NULL };
 	char *out;
 	int i, first = 1;
@@ -295,8 +305,10 @@ static char *mb_flow_subject(const struct mb_flow_out *o, const char *subj)
 	for (i = 0; i < 3; i++) {
 		if (!on[i])
 			continue;
-		mb_text_add(&r, "%s%s", first ? "" : ", ", ru[i][!first]);
-		mb_text_add(&e, "%s%s", first ? "" : ", ", en[i][!first]);
+		mb_text_add(&r, "%s%s", first ? "" : ", ", i == 0 &&
+			    !o->delivered ? ru_pass[!first] : ru[i][!first]);
+		mb_text_add(&e, "%s%s", first ? "" : ", ", i == 0 &&
+			    !o->delivered ? en_pass[!first] : en[i][!first]);
 		first = 0;
 	}
 	out = xasprintf("%s / %s: %s", r.s, e.s, subj != NULL && *subj != '\0' ?
@@ -345,6 +357,20 @@ int mb_render_flow(struct mailbox_env *env, const char *box_id,
 	}
 	for (i = 0; i < n; i++)
 		mb_flow_event(&o, m, &evs[i]);
+	/* The prefix of a participant id names its operator: to another
+	 * operator's box the letter is delivered when that operator has
+	 * taken it, a Delivered of its own, later. */
+	if (!o.incoming && !o.delivered &&
+	    strncasecmp(m->to_box, m->from_box, 3) != 0 &&
+	    o.confirmed && !o.received) {
+		o.passing = 1;
+		mb_text_add(&o.ru, "— передаётся оператору получателя (%.3s), "
+			    "«доставлено» придёт, когда он примет письмо\n",
+			    m->to_box);
+		mb_text_add(&o.en, "- being passed to the recipient's operator "
+			    "(%.3s); \"delivered\" follows when it has taken "
+			    "the letter\n", m->to_box);
+	}
 	if ((!o.delivered || o.incoming) && !o.confirmed && !o.received) {
 		mb_flow_out_clear(&o);
 		core_message_free(&m);

@@ -565,6 +565,18 @@ static size_t mb_documents(const struct mb_srcpt *sr)
 	return docs;
 }
 
+/* The recipient's box is of another operator (the prefix of a
+ * participant id names its operator): the letter is delivered when that
+ * operator takes it, so the reply says it is on its way there. */
+static const char *mb_passing(const struct mb_srcpt *sr, int en)
+{
+	if (sr->msg == NULL || sr->msg->from_box[0] == '\0' ||
+	    strncasecmp(sr->msg->from_box, sr->r->org.id, 3) == 0)
+		return "";
+	return en ? ", being passed to the recipient's operator" :
+		", передаётся оператору получателя";
+}
+
 static void summary_add(struct buf *ru, struct buf *en,
 			const struct mb_srcpt *sr)
 {
@@ -578,19 +590,21 @@ static void summary_add(struct buf *ru, struct buf *en,
 	switch (sr->action) {
 	case MAILBOX_ACT_LETTER:
 	case MAILBOX_ACT_ANSWER:
-		buf_printf(ru, "%s для «%s» отправлен%s, документов: %zu%s%s%s, id %s",
+		buf_printf(ru, "%s для «%s» отправлен%s, документов: %zu%s%s%s%s, id %s",
 			   sr->action == MAILBOX_ACT_ANSWER ? "ответ" : "сообщение ЭДО",
 			   name, sr->action == MAILBOX_ACT_ANSWER ? "" : "о", docs,
 			   docs > 0 ? ", подписаны" : "",
 			   sr->encrypt ? ", зашифровано" : "",
 			   sr->encrypt_inherited ?
-			   " (ответ на зашифрованное сообщение)" : "", sr->id);
-		buf_printf(en, "%s sent to %s, %zu documents%s%s%s",
+			   " (ответ на зашифрованное сообщение)" : "",
+			   mb_passing(sr, 0), sr->id);
+		buf_printf(en, "%s sent to %s, %zu documents%s%s%s%s",
 			   sr->action == MAILBOX_ACT_ANSWER ? "answer" : "EDO message",
 			   name, docs, docs > 0 ? " signed" : "",
 			   sr->encrypt ? ", encrypted" : "",
 			   sr->encrypt_inherited ?
-			   " (an answer to an encrypted message)" : "");
+			   " (an answer to an encrypted message)" : "",
+			   mb_passing(sr, 1));
 		break;
 	case MAILBOX_ACT_RESIGN:
 		buf_printf(ru, "документы (%zu) переподписаны и отправлены «%s»%s, id %s",

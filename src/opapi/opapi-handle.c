@@ -733,6 +733,12 @@ static int opapi_auth(struct opapi_call *c)
 		c->err.retry_after = 5;
 		return -1;
 	}
+	/* a roaming operator's token acts for no box (opapi-roam.c) */
+	if (strncmp(c->box, OPAPI_ROAM_TOKEN_BOX,
+		    strlen(OPAPI_ROAM_TOKEN_BOX)) == 0)
+		return opapi_fail(&c->err, 403, "Http.Forbidden",
+				  "Ключ роуминга открывает только /V1/Roaming/ "
+				  "/ a roaming token opens only /V1/Roaming/");
 	return 0;
 }
 
@@ -791,6 +797,11 @@ void opapi_handle(const struct opapi_service *svc,
 	const struct opapi_route *r;
 	int known, ret;
 
+	/* a roaming peer's calls, with their own tokens (opapi-roam.c) */
+	if (req->path != NULL && strncmp(req->path, "/V1/Roaming/", 12) == 0) {
+		opapi_roam_handle(svc, req, resp);
+		return;
+	}
 	memset(&c, 0, sizeof(c));
 	c.svc = svc;
 	c.req = req;

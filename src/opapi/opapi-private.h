@@ -25,4 +25,12 @@ struct opapi_err {
 int opapi_fail(struct opapi_err *e, int status, const char *code,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* The box of a roaming token: this and the peer's 3-character prefix
+ * (edomailctl api token --roaming PREFIX; doc/roaming.md). */
+#define OPAPI_ROAM_TOKEN_BOX "roaming:"
+/* opapi-roam.c: /V1/Roaming/... (the peer operators' calls). */
+void opapi_roam_handle(const struct opapi_service *svc,
+		       const struct opapi_request *req,
+		       struct opapi_response *resp);
+
 #endif

@@ -2,6 +2,7 @@
  * confirmation), reading by the parties only, patches (receipts, extra
  * signatures), per-side archive/delete marks and the event log reader. */
 #include "operator/op-private.h"
+#include "operator/op-roam.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,13 +204,15 @@ static int op_check_reply_to(struct operator *op, const struct core_message *m,
 /* A deep copy with the operator's ids, time and signer boxes. */
 static struct core_message *op_message_prepare(const struct core_message *in,
 					       const struct core_box *from,
-					       const struct core_box *to)
+					       const struct core_box *to,
+					       int keep_id)
 {
 	struct core_message *m = xcalloc(1, sizeof(*m));
 	size_t i;
 
 	*m = *in;
-	util_uuid(m->id);
+	if (!keep_id)
+		util_uuid(m->id);
 	snprintf(m->from_box, sizeof(m->from_box), "%s", from->id);
 	snprintf(m->to_box, sizeof(m->to_box), "%s", to->id);
 	m->subject = in->subject != NULL ? xstrdup(in->subject) : NULL;
@@ -275,8 +278,12 @@ static int op_send_events(struct operator *op, const struct core_message *m,
 					CORE_EV_MESSAGE_OUT, m->to_box,
 					CORE_EV_MESSAGE_IN, m->id, NULL, NULL,
 					m->created);
-	/* The embedded operator delivers in the same commit. */
-	if (ret == STORE_OK)
+	/* The embedded operator delivers in the same commit; a letter of
+	 * ours to a peer's box is delivered when the peer has taken it
+	 * (op-roam.c: the queue row accepted), not before. */
+	if (ret == STORE_OK && (op->roam == NULL ||
+				operator_roam_foreign(op, m->from_box) ||
+				!operator_roam_foreign(op, m->to_box)))
 		ret = operator_store_event_add(op->store, m->from_box,
 					       CORE_EV_DELIVERED, m->to_box,
 					       m->id, NULL, NULL, m->created);
@@ -320,7 +327,10 @@ int operator_send_locked(struct operator *op, struct op_send *s,
 		ret = op_send_events(op, m, s->confs, s->n_confs);
 	if (ret == STORE_OK)
 		ret = operator_sign_requested(op, m);
-	return op_entities_stored(ret, err);
+	if (ret != STORE_OK)
+		return op_entities_stored(ret, err);
+	/* to a peer's box: forwarded with this commit */
+	return operator_roam_send(op, s, err);
 }
 
 void operator_send_clear(struct op_send *s)
@@ -355,9 +365,9 @@ static int op_send_from(struct operator *op, const struct core_message *msg,
 /* Everything slow happens here, before any transaction: the operator's
  * copy gets its id and time first, then the confirmations are built,
  * validated and signed for it. */
-int operator_send_prepare(struct operator *op, const struct core_message *msg,
-			  const char *acting_box, int fail_fast,
-			  struct op_send *s, struct core_error *err)
+static int op_send_prepare(struct operator *op, const struct core_message *msg,
+			   const char *acting_box, int fail_fast, int keep_id,
+			   struct op_send *s, struct core_error *err)
 {
 	memset(s, 0, sizeof(*s));
 	if (op_check_send(msg, err) < 0 ||
@@ -371,7 +381,7 @@ int operator_send_prepare(struct operator *op, const struct core_message *msg,
 	/* Fail fast before the slow part (signing confirmations). */
 	if (fail_fast && op_check_counteragents(op, &s->from, &s->to, err) < 0)
 		return -1;
-	s->m = op_message_prepare(msg, &s->from, &s->to);
+	s->m = op_message_prepare(msg, &s->from, &s->to, keep_id);
 	if ((fail_fast && op_check_reply_to(op, s->m, err) < 0) ||
 	    operator_confirmations(op, s->m, &s->from, &s->to, &s->confs,
 				   &s->n_confs, err) < 0) {
@@ -379,6 +389,20 @@ int operator_send_prepare(struct operator *op, const struct core_message *msg,
 		return -1;
 	}
 	return 0;
+}
+
+int operator_send_prepare(struct operator *op, const struct core_message *msg,
+			  const char *acting_box, int fail_fast,
+			  struct op_send *s, struct core_error *err)
+{
+	return op_send_prepare(op, msg, acting_box, fail_fast, 0, s, err);
+}
+
+int operator_send_prepare_keep_id(struct operator *op,
+				  const struct core_message *msg,
+				  struct op_send *s, struct core_error *err)
+{
+	return op_send_prepare(op, msg, NULL, 1, 1, s, err);
 }
 
 /* Was op_id of from_box done before?  Outside the transaction this only
@@ -646,7 +670,7 @@ static int op_patch_locked(struct operator *op, const struct core_message *msg,
 	const char *other = strcmp(msg->from_box, box->id) == 0 ?
 		msg->to_box : msg->from_box;
 	int64_t now = util_now();
-	struct core_entity e;
+	struct core_entity e, *done;
 	size_t i;
 	int ret = STORE_OK;
 
@@ -658,12 +682,14 @@ static int op_patch_locked(struct operator *op, const struct core_message *msg,
 	if (strcmp(box->id, msg->to_box) == 0 &&
 	    op_check_sign_requested(op, msg, in, n, err) < 0)
 		return -1;
+	done = xcalloc(n, sizeof(*done));	/* as stored: for roaming */
 	for (i = 0; ret == STORE_OK && i < n; i++) {
 		e = in[i];
 		if (e.id[0] == '\0')
 			util_uuid(e.id);
 		snprintf(e.signer_box, sizeof(e.signer_box), "%s", box->id);
 		e.created = now;
+		done[i] = e;
 		ret = operator_store_entity_insert(op->store, msg->id, &e);
 		if (ret != STORE_OK || e.kind != CORE_ENT_RECEIPT)
 			continue;
@@ -674,7 +700,16 @@ static int op_patch_locked(struct operator *op, const struct core_message *msg,
 	}
 	if (ret == STORE_OK)
 		ret = operator_store_receipt_recheck(op->store, msg->id);
-	return op_entities_stored(ret, err);
+	if (ret != STORE_OK) {
+		free(done);
+		return op_entities_stored(ret, err);
+	}
+	/* receipts or signatures for a peer's box: forwarded with this
+	 * commit */
+	ret = operator_roam_entities(op, "post", box, other, msg->id, done, n,
+				     NULL, err);
+	free(done);
+	return ret;
 }
 
 int operator_post_entities(struct operator *op, const char *box_id,

@@ -23,6 +23,9 @@ struct operator {
 	struct crypto_signer *signer;
 	char *cert_pem;
 	int64_t cert_not_after;
+
+	/* op-roam.c: peers and the queue thread; NULL without roaming */
+	struct op_roam *roam;
 };
 
 /* Sets *err and returns -1 (for "return operator_error(...)"). */
@@ -36,6 +39,9 @@ void operator_notify(struct operator *op, const char *box_a,
  * text naming the id otherwise. */
 int operator_box_resolve(struct operator *op, const char *box_id,
 			 struct core_box *box_r, struct core_error *err);
+/* operator_find_box without asking roaming peers. */
+int operator_find_box_here(struct operator *op, const char *query,
+			   struct core_box *box_r, struct core_error *err);
 /* Text limits: valid UTF-8, no NUL, at most max characters. */
 int operator_check_text(const char *what_ru, const char *what_en,
 			const char *s, long max_chars, struct core_error *err);
@@ -110,6 +116,9 @@ int operator_opid_record(struct operator *op, const char *box_id,
 struct op_pair {
 	struct core_box me, other;
 	struct operator_relation rel;	/* as seen by me */
+	/* roaming (op-roam-in.c): a new invitation takes this id, the
+	 * peer's, instead of a new one; "" otherwise */
+	char fixed_id[CORE_UUID_LEN];
 };
 int operator_pair_prepare(struct operator *op, const char *box_id,
 			  const char *other_id, enum op_kind kind,
@@ -135,6 +144,11 @@ struct op_send {
 int operator_send_prepare(struct operator *op, const struct core_message *msg,
 			  const char *acting_box, int fail_fast,
 			  struct op_send *s, struct core_error *err);
+/* operator_send_prepare for a message a roaming peer delivers: it keeps
+ * msg->id (the peer's) and acts as msg->from_box (op-roam-in.c). */
+int operator_send_prepare_keep_id(struct operator *op,
+				  const struct core_message *msg,
+				  struct op_send *s, struct core_error *err);
 int operator_send_locked(struct operator *op, struct op_send *s,
 			 struct core_error *err);
 void operator_send_clear(struct op_send *s);

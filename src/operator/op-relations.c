@@ -10,6 +10,7 @@
  * A new invitation is allowed from NotInCounteragentList and after a
  * rejection (either side may try again, as in Diadoc). */
 #include "operator/op-private.h"
+#include "operator/op-roam.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,7 +136,10 @@ static int op_invite_locked(struct operator *op, struct op_pair *p,
 		break;
 	}
 	memset(&inv, 0, sizeof(inv));
-	util_uuid(inv.id);
+	if (p->fixed_id[0] != '\0')
+		snprintf(inv.id, sizeof(inv.id), "%s", p->fixed_id);
+	else
+		util_uuid(inv.id);
 	inv.kind = CORE_MSG_INVITATION;
 	snprintf(inv.from_box, sizeof(inv.from_box), "%s", p->me.id);
 	snprintf(inv.to_box, sizeof(inv.to_box), "%s", p->other.id);
@@ -244,9 +248,11 @@ int operator_pair_locked(struct operator *op, struct op_pair *p,
 		id_r = scratch;
 	id_r[0] = '\0';
 	operator_pair_clear(p);
-	if (op_pair_load(op, p, err) < 0)
+	if (op_pair_load(op, p, err) < 0 || step(op, p, text, id_r, err) < 0)
 		return -1;
-	return step(op, p, text, id_r, err);
+	/* towards a peer's box: forwarded with this commit */
+	return operator_roam_pair(op, p, kind, text, id_r[0] != '\0' ? id_r :
+				  p->rel.invitation_id, err);
 }
 
 /* One transition with its op id in its own transaction; both boxes are

@@ -6,6 +6,7 @@
  * the transaction; inside it the message's state is read again, so two
  * answers racing each other cannot both pass: the second is CONFLICT. */
 #include "operator/op-private.h"
+#include "operator/op-roam.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,7 +230,11 @@ int operator_patch_locked(struct operator *op, struct op_patch *p,
 		return operator_error(err, CORE_ERR_CONFLICT,
 			"Вложение с таким идентификатором уже есть / an entity "
 			"with this id already exists");
-	return ret == STORE_OK ? 0 : operator_store_error(err, ret);
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	/* the answer to a peer's sender: forwarded with this commit */
+	return operator_roam_entities(op, "patch", &p->box, p->other,
+				      p->msg_id, p->ents, p->n, reason, err);
 }
 
 /* At send time, inside its transaction: both sides learn that the

@@ -1,6 +1,7 @@
 /* The embedded operator: opening, errors, validation of ИНН/КПП/ids, and
  * the subscriber registry (boxes and their public certificates). */
 #include "operator/op-private.h"
+#include "operator/op-roam.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -134,6 +135,10 @@ int operator_open(const struct settings *set, struct store *store,
 	pthread_mutex_init(&op->notify_lock, NULL);
 	pthread_mutex_init(&op->key_lock, NULL);
 	operator_trust_own_cert(op);
+	if (operator_roam_open(op, err) < 0) {
+		operator_close(&op);
+		return -1;
+	}
 	*op_r = op;
 	return 0;
 }
@@ -145,6 +150,7 @@ void operator_close(struct operator **_op)
 	if (op == NULL)
 		return;
 	*_op = NULL;
+	operator_roam_close(op);
 	crypto_signer_free(&op->signer);
 	free(op->cert_pem);
 	pthread_mutex_destroy(&op->notify_lock);
@@ -173,6 +179,12 @@ void operator_notify(struct operator *op, const char *box_a,
 	pthread_mutex_unlock(&op->notify_lock);
 	if (cb == NULL)
 		return;
+	/* a change towards a peer's box was queued: send it now */
+	if (op->roam != NULL && ((box_a != NULL &&
+				  operator_roam_foreign(op, box_a)) ||
+				 (box_b != NULL &&
+				  operator_roam_foreign(op, box_b))))
+		operator_roam_kick(op);
 	if (box_a != NULL)
 		cb(box_a, ctx);
 	if (box_b != NULL && (box_a == NULL || strcmp(box_a, box_b) != 0))
@@ -469,6 +481,14 @@ int operator_box_certs(struct operator *op, const char *box_id,
 	*n_r = 0;
 	if (operator_box_resolve(op, box_id, &box, err) < 0)
 		return -1;
+	/* A peer's box: its operator knows its current certificates; when
+	 * it cannot be asked, the ones fetched before. */
+	if (op->roam != NULL && operator_roam_foreign(op, box.id)) {
+		struct core_error e2;
+		if (operator_roam_fetch_certs(op, box.id, &e2) < 0)
+			log_warnx("roaming: certificates of %s: %s", box.id,
+				  e2.msg);
+	}
 	ret = operator_store_cert_list(op->store, box.id, util_now(), pems_r,
 				       n_r);
 	if (ret != STORE_OK)
@@ -499,6 +519,17 @@ static int operator_inn_notfound(struct core_error *err)
 
 int operator_find_box(struct operator *op, const char *query,
 		      struct core_box *box_r, struct core_error *err)
+{
+	/* Not a subscriber here: perhaps of a roaming peer. */
+	if (operator_find_box_here(op, query, box_r, err) == 0)
+		return 0;
+	if (op->roam == NULL || err->cls != CORE_ERR_NOTFOUND)
+		return -1;
+	return operator_roam_find(op, query, box_r, err);
+}
+
+int operator_find_box_here(struct operator *op, const char *query,
+			   struct core_box *box_r, struct core_error *err)
 {
 	char inn[13], kpp[10];
 	size_t len;

@@ -149,6 +149,39 @@ int operator_changed_boxes(struct operator *op, const char *after_key,
 			   char last_key_r[CORE_KEY_LEN],
 			   struct core_error *err);
 
+/* ---- roaming between operators (doc/roaming.md) ---- */
+
+/* Starts the thread that sends the roaming queue (the daemon; not
+ * edomailctl).  0 also without roaming. */
+int operator_roam_start(struct operator *op);
+/* Applies a change a roaming peer (prefix peer) delivered, as its box;
+ * idempotent by op_id.  body: the delivery's JSON. */
+struct json_t;
+int operator_roam_deliver(struct operator *op, const char *peer,
+			  const char *op_id, struct json_t *body,
+			  struct core_error *err);
+/* What a peer may look up: only our own boxes, never asking on. */
+int operator_roam_find_local(struct operator *op, const char *query,
+			     struct core_box *box_r, struct core_error *err);
+int operator_roam_local_certs(struct operator *op, const char *box_id,
+			      char ***pems_r, size_t *n_r,
+			      struct core_error *err);
+/* Rows waiting in the queue and rows a peer refused for good. */
+int operator_roam_pending(struct operator *op, int64_t *pending_r,
+			  int64_t *failed_r);
+/* The queue towards one configured peer (edomailctl status). */
+struct operator_roam_status {
+	char peer[4];
+	int64_t pending, refused;
+	int64_t oldest;			/* created of the oldest pending, 0 */
+	int down;			/* remembered as down (this process) */
+	char last_error[300];
+};
+/* One entry per operator.roaming peer, in its order; *st_r freed by the
+ * caller (free). */
+int operator_roam_status(struct operator *op,
+			 struct operator_roam_status **st_r, size_t *n_r);
+
 /* ---- the operator's own signature ---- */
 
 /* Signs data with the operator's key (made on first use). */

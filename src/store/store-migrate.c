@@ -344,6 +344,25 @@ static const struct store_migration store_migrations[] = {
 	      "  box_id TEXT PRIMARY KEY,"
 	      "  sealed BLOB NOT NULL"
 	      ");" },
+	/* Version 17: roaming (doc/roaming.md): what this operator owes a
+	 * peer operator, written in the transaction of the change it
+	 * forwards, sent in order (id) and deleted once the peer took it;
+	 * a row the peer refused for good stays with state 2 and its
+	 * error.  op_boxes also holds the peers' boxes met so far (their
+	 * prefix tells them apart): no new column. */
+	{ 17, "CREATE TABLE IF NOT EXISTS op_roam_queue ("
+	      "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	      "  peer TEXT NOT NULL COLLATE NOCASE,"
+	      "  op_id TEXT NOT NULL UNIQUE,"
+	      "  body BLOB NOT NULL,"
+	      "  state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 2)),"
+	      "  attempts INTEGER NOT NULL DEFAULT 0,"
+	      "  next_try INTEGER NOT NULL DEFAULT 0,"
+	      "  last_error TEXT,"
+	      "  created INTEGER NOT NULL"
+	      ");"
+	      "CREATE INDEX IF NOT EXISTS op_roam_queue_peer "
+	      "  ON op_roam_queue(peer, id) WHERE state = 0;" },
 	{ 0, NULL }
 };
 

@@ -257,6 +257,34 @@ static void test_autoconfig(void)
 		     "autoconfig.listen.port", "autoconfig port out of range");
 }
 
+/* operator.roaming's lookup_timeout (doc/roaming.md): 5 s unless set,
+ * 1..300. */
+static void test_roaming_lookup_timeout(void)
+{
+	struct settings set;
+	char *path, *error = NULL;
+
+	path = write_conf("roam.conf",
+		"operator: { roaming = (\n"
+		"  { prefix = \"2BK\"; url = \"https://bk.example\";\n"
+		"    token_file = \"bk.token\"; },\n"
+		"  { prefix = \"2AL\"; url = \"https://al.example\";\n"
+		"    token_file = \"al.token\"; lookup_timeout = 2; } ); };\n");
+	ok(settings_load(path, &set, &error) == 0 &&
+	   set.n_operator_roaming == 2 &&
+	   set.operator_roaming[0].lookup_timeout == 5 &&
+	   set.operator_roaming[1].lookup_timeout == 2,
+	   "roaming lookup_timeout: default 5, or as set");
+	if (error == NULL)
+		settings_free(&set);
+	free(error);
+	free(path);
+	expect_error("operator: { roaming = ( { prefix = \"2BK\";\n"
+		     "  url = \"https://bk.example\"; token_file = \"t\";\n"
+		     "  lookup_timeout = 0; } ); };\n", 3,
+		     "lookup_timeout", "roaming lookup_timeout out of range");
+}
+
 int main(void)
 {
 	char *cmd;
@@ -269,6 +297,7 @@ int main(void)
 	test_relative_config_path();
 	test_errors();
 	test_autoconfig();
+	test_roaming_lookup_timeout();
 	cmd = xasprintf("rm -rf '%s'", test_dir);
 	if (system(cmd) != 0)
 		ok(0, "cleanup");
