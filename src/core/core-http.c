@@ -2,10 +2,14 @@
  * with libcurl, the JSON of edo/edo-json.c.  A gateway-only node keeps its
  * own mailbox store and users; the operator is elsewhere.
  *
- * - Every call acts as one box with that box's bearer token, attached by
+ * - Every call acts as one box with that box's credential, attached by
  *   `edomailctl org attach` and kept sealed under the node key
- *   (op_remote_tokens); calls that act for no box (finding an
- *   organization) use any attached token.
+ *   (op_remote_tokens): a bearer token, or a TLS client certificate with
+ *   its private key (PEM), which libcurl gets from memory, so the key is
+ *   never on disk in clear.  Calls that act for no box (finding an
+ *   organization) use any attached credential.  Unsealed credentials are
+ *   kept in memory until the driver closes; a 401 forgets the box's, so
+ *   a credential replaced by org attach is read again.
  * - Every state-changing call carries the core's operation id as
  *   `operationId`, so a retry after a timeout or a dropped connection is
  *   the same operation at the operator.  Failed connections and 5xx are
@@ -43,18 +47,27 @@
 #define HTTP_MAX_RESPONSE (256 * 1024 * 1024)
 #define HTTP_POOL 8			/* idle curl handles kept */
 #define HTTP_FOLLOW_MS 250		/* event log poll interval */
-#define HTTP_TOKEN_MAX 256
+#define HTTP_CRED_MAX (64 * 1024)	/* a certificate chain and its key */
 
 struct http_cursor {
 	char box[CORE_ID_MAX];
 	char key[CORE_KEY_LEN];
 };
 
+/* An unsealed credential: a bearer token, or "-----BEGIN" PEM of a
+ * client certificate and its key. */
+struct http_cred {
+	char box[CORE_ID_MAX];		/* "": the one for calls of no box */
+	char *secret;
+};
+
 struct http_ctx {
 	char *url;			/* without a trailing slash */
 	char *ca;
 	long timeout;
-	pthread_mutex_t lock;		/* handles and cursors */
+	pthread_mutex_t lock;		/* handles, credentials and cursors */
+	struct http_cred *creds;
+	size_t n_creds;
 	CURL *idle[HTTP_POOL];
 	size_t n_idle;
 	/* the follower thread */
@@ -94,9 +107,48 @@ static int http_token_seal(struct core *core, const char *box_id,
 		"Ключ доступа не сохранён / token not stored");
 }
 
-/* The clear token of box_id (NULL: any), in token_r. */
-static int http_token(struct core *core, const char *box_id,
-		      char token_r[HTTP_TOKEN_MAX], struct core_error *err)
+/* A credential unsealed before, or NULL; under h->lock. */
+static struct http_cred *http_cred_find(struct http_ctx *h, const char *box)
+{
+	for (size_t i = 0; i < h->n_creds; i++)
+		if (strcmp(h->creds[i].box, box) == 0)
+			return &h->creds[i];
+	return NULL;
+}
+
+static void http_cred_wipe(struct http_cred *c)
+{
+	OPENSSL_cleanse(c->secret, strlen(c->secret));
+	free(c->secret);
+	c->secret = NULL;
+}
+
+/* After a 401: the credential may have been replaced (org attach). */
+static void http_token_forget(struct http_ctx *h, const char *box_id)
+{
+	struct http_cred *c;
+
+	pthread_mutex_lock(&h->lock);
+	c = http_cred_find(h, box_id != NULL ? box_id : "");
+	if (c != NULL) {
+		http_cred_wipe(c);
+		*c = h->creds[--h->n_creds];
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void http_token_forget_all(struct http_ctx *h)
+{
+	for (size_t i = 0; i < h->n_creds; i++)
+		http_cred_wipe(&h->creds[i]);
+	free(h->creds);
+	h->creds = NULL;
+	h->n_creds = 0;
+}
+
+/* The clear credential of box_id (NULL: any) from the store. */
+static int http_token_unseal(struct core *core, const char *box_id,
+			     char **cred_r, struct core_error *err)
 {
 	unsigned char key[32], *sealed = NULL, *clear = NULL;
 	size_t len = 0, clen = 0;
@@ -120,17 +172,76 @@ static int http_token(struct core *core, const char *box_id,
 	OPENSSL_cleanse(key, sizeof(key));
 	free(sealed);
 	free(error);
-	if (ret < 0 || clen == 0 || clen >= HTTP_TOKEN_MAX) {
+	if (ret < 0 || clen == 0 || clen > HTTP_CRED_MAX ||
+	    memchr(clear, '\0', clen) != NULL) {
+		if (clear != NULL)
+			OPENSSL_cleanse(clear, clen);
 		free(clear);
 		return core_error_set(err, CORE_ERR_TEMP,
 			"Ключ доступа к оператору не открывается / the operator "
 			"token does not open");
 	}
-	memcpy(token_r, clear, clen);
-	token_r[clen] = '\0';
+	*cred_r = xmalloc(clen + 1);
+	memcpy(*cred_r, clear, clen);
+	(*cred_r)[clen] = '\0';
 	OPENSSL_cleanse(clear, clen);
 	free(clear);
 	return 0;
+}
+
+/* The clear credential of box_id (NULL: any), a copy in *cred_r that the
+ * caller wipes and frees.  Unsealed once, then kept in memory: a call per
+ * SMTP recipient and a poll of every box each round would otherwise read
+ * the store and the node key each time. */
+static int http_token(struct core *core, const char *box_id, char **cred_r,
+		      struct core_error *err)
+{
+	struct http_ctx *h = http_ctx(core);
+	const char *name = box_id != NULL ? box_id : "";
+	struct http_cred *c;
+	char *clear;
+
+	pthread_mutex_lock(&h->lock);
+	c = http_cred_find(h, name);
+	*cred_r = c != NULL ? xstrdup(c->secret) : NULL;
+	pthread_mutex_unlock(&h->lock);
+	if (*cred_r != NULL)
+		return 0;
+	if (http_token_unseal(core, box_id, &clear, err) < 0)
+		return -1;
+	pthread_mutex_lock(&h->lock);
+	if (http_cred_find(h, name) == NULL) {
+		h->creds = xrealloc(h->creds, (h->n_creds + 1) *
+				    sizeof(*h->creds));
+		snprintf(h->creds[h->n_creds].box, CORE_ID_MAX, "%s", name);
+		h->creds[h->n_creds++].secret = xstrdup(clear);
+	}
+	pthread_mutex_unlock(&h->lock);
+	*cred_r = clear;
+	return 0;
+}
+
+/* A credential that is a client certificate: where its key starts
+ * (after the certificates), or NULL for a bearer token. */
+static const char *http_cred_key(const char *cred)
+{
+	const char *k;
+
+	if (strncmp(cred, "-----BEGIN", 10) != 0)
+		return NULL;
+	for (k = strstr(cred, "-----BEGIN"); k != NULL;
+	     k = strstr(k + 10, "-----BEGIN"))
+		if (strncmp(k, "-----BEGIN CERTIFICATE-----", 27) != 0)
+			return k;
+	return NULL;
+}
+
+static void http_cred_wipe_str(char *s)
+{
+	if (s == NULL)
+		return;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
 }
 
 /* ---- one HTTP call ---- */
@@ -225,12 +336,14 @@ struct http_req {
 };
 
 /* One attempt: 0 with the HTTP status in *status_r, -1 on a transport
- * failure (text in err). */
+ * failure (text in err).  cred: a client certificate credential (PEM of
+ * the certificates, then the key), or NULL. */
 static int http_once(struct http_ctx *h, CURL *c, const char *url,
 		     struct curl_slist *hdrs, const char *body,
-		     struct http_resp *r, long *status_r,
+		     const char *cred, struct http_resp *r, long *status_r,
 		     struct core_error *err)
 {
+	const char *key = cred != NULL ? http_cred_key(cred) : NULL;
 	CURLcode rc;
 
 	buf_reset(&r->body);
@@ -248,6 +361,19 @@ static int http_once(struct http_ctx *h, CURL *c, const char *url,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	if (h->ca != NULL)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca);
+	if (key != NULL) {
+		/* from memory: the key is never written out in clear; libcurl
+		 * copies the blobs into the handle */
+		struct curl_blob cb = { (void *)cred, (size_t)(key - cred),
+					CURL_BLOB_COPY };
+		struct curl_blob kb = { (void *)key, strlen(key),
+					CURL_BLOB_COPY };
+
+		curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cb);
+		curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &kb);
+		curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+	}
 	if (body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -283,7 +409,8 @@ static int http_call(struct core *core, const struct http_req *q,
 		     json_t **out_r, struct buf *raw_r, struct core_error *err)
 {
 	struct http_ctx *h = http_ctx(core);
-	char token[HTTP_TOKEN_MAX], *auth, *url, *body = NULL;
+	char *cred = NULL, *auth, *url, *body = NULL;
+	const char *tls_cred = NULL;
 	struct curl_slist *hdrs = NULL;
 	struct http_resp r;
 	json_error_t jerr;
@@ -294,14 +421,16 @@ static int http_call(struct core *core, const struct http_req *q,
 	if (out_r != NULL)
 		*out_r = NULL;
 	if (q->token != NULL)
-		snprintf(token, sizeof(token), "%s", q->token);
-	else if (http_token(core, q->box, token, err) < 0)
+		cred = xstrdup(q->token);
+	else if (http_token(core, q->box, &cred, err) < 0)
 		return -1;
-	auth = xasprintf("Authorization: Bearer %s", token);
-	OPENSSL_cleanse(token, sizeof(token));
-	hdrs = curl_slist_append(hdrs, auth);
-	OPENSSL_cleanse(auth, strlen(auth));
-	free(auth);
+	if (http_cred_key(cred) != NULL) {
+		tls_cred = cred;	/* a client certificate: no header */
+	} else {
+		auth = xasprintf("Authorization: Bearer %s", cred);
+		hdrs = curl_slist_append(hdrs, auth);
+		http_cred_wipe_str(auth);
+	}
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (q->post) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
@@ -317,13 +446,18 @@ static int http_call(struct core *core, const struct http_req *q,
 		if (attempt > 0)
 			http_pause(attempt, r.retry_after);
 		if (http_once(h, c, url, hdrs, q->post ? (body != NULL ? body : "{}") :
-			      NULL, &r, &status, err) < 0)
+			      NULL, tls_cred, &r, &status, err) < 0)
 			continue;	/* transport: retry, same operationId */
 		if (status >= 500 && status != 501)
 			continue;
 		break;
 	}
+	if (tls_cred != NULL)
+		curl_easy_reset(c);	/* the key's copy leaves the handle */
 	http_handle_give(h, c);
+	http_cred_wipe_str(cred);
+	if (status == 401 && q->token == NULL)
+		http_token_forget(h, q->box);
 	if (attempt == HTTP_TRIES && status == 0)
 		ret = -1;		/* err says unreachable */
 	else if (r.too_big)
@@ -353,7 +487,8 @@ static int http_call(struct core *core, const struct http_req *q,
 	return ret;
 }
 
-/* "k=v&k=v" with every value escaped; NULL values are left out. */
+/* "k=v&k=v" with every value escaped; NULL values are left out.  c may
+ * be NULL: curl_easy_escape ignores its handle since libcurl 7.82. */
 static char *http_query(CURL *c, const char *const *kv, size_t n)
 {
 	struct buf b;
@@ -376,12 +511,10 @@ static int http_callq(struct core *core, const char *box, int post,
 		      const char *path, const char *const *kv, size_t n,
 		      json_t *body, json_t **out_r, struct core_error *err)
 {
-	CURL *c = curl_easy_init();
-	char *query = http_query(c, kv, n);
+	char *query = http_query(NULL, kv, n);
 	struct http_req q = { box, NULL, post, path, query, body, 0 };
 	int ret;
 
-	curl_easy_cleanup(c);
 	ret = http_call(core, &q, out_r, NULL, err);
 	free(query);
 	return ret;
@@ -431,6 +564,7 @@ static void http_close(struct core *core)
 	}
 	for (size_t i = 0; i < h->n_idle; i++)
 		curl_easy_cleanup(h->idle[i]);
+	http_token_forget_all(h);
 	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
 	free(h->cursors);
@@ -900,7 +1034,7 @@ int core_http_attach(struct core *core, const char *query, const char *token,
 	size_t d = strspn(query, "0123456789");
 	struct http_req r = { NULL, token, 0, "/GetOrganization", NULL, NULL, 0 };
 	json_t *out = NULL;
-	CURL *c = curl_easy_init();
+	CURL *c = NULL;		/* http_query needs no handle */
 	int ret;
 
 	if (d == 10 || d == 12) {
@@ -927,9 +1061,10 @@ int core_http_attach(struct core *core, const char *query, const char *token,
 		free(q);
 		json_decref(out);
 	}
-	curl_easy_cleanup(c);
 	if (ret == 0)
 		ret = http_token_seal(core, box_r->id, token, err);
+	if (ret == 0)
+		http_token_forget(http_ctx(core), box_r->id);
 	return ret;
 }
 
