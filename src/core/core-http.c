@@ -5,8 +5,9 @@
  * - Every call acts as one box with that box's credential, attached by
  *   `edomailctl org attach` and kept sealed under the node key
  *   (op_remote_tokens): a bearer token, or a TLS client certificate with
- *   its private key (PEM), which libcurl gets from memory, so the key is
- *   never on disk in clear.  Calls that act for no box (finding an
+ *   its private key (PEM), which libcurl reads from memory files
+ *   (memfd_create, /proc/self/fd/N: the GnuTLS flavour of libcurl takes
+ *   no certificate blobs), so the key is never on disk in clear.  Calls that act for no box (finding an
  *   organization) use any attached credential.  Unsealed credentials are
  *   kept in memory until the driver closes; a 401 forgets the box's, so
  *   a credential replaced by org attach is read again.
@@ -27,6 +28,8 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -54,11 +57,19 @@ struct http_cursor {
 	char key[CORE_KEY_LEN];
 };
 
+/* A client certificate and its key in memory files, for libcurl's
+ * CURLOPT_SSLCERT/SSLKEY paths. */
+struct http_tls {
+	int cert_fd, key_fd;		/* -1: none */
+	char cert[40], key[40];		/* "/proc/self/fd/N" */
+};
+
 /* An unsealed credential: a bearer token, or "-----BEGIN" PEM of a
- * client certificate and its key. */
+ * client certificate and its key (then tls holds them as files). */
 struct http_cred {
 	char box[CORE_ID_MAX];		/* "": the one for calls of no box */
 	char *secret;
+	struct http_tls tls;
 };
 
 struct http_ctx {
@@ -68,6 +79,10 @@ struct http_ctx {
 	pthread_mutex_t lock;		/* handles, credentials and cursors */
 	struct http_cred *creds;
 	size_t n_creds;
+	/* memory files of forgotten credentials: a call on another thread
+	 * may still use them, so they close with the driver */
+	int *retired;
+	size_t n_retired;
 	CURL *idle[HTTP_POOL];
 	size_t n_idle;
 	/* the follower thread */
@@ -116,11 +131,82 @@ static struct http_cred *http_cred_find(struct http_ctx *h, const char *box)
 	return NULL;
 }
 
-static void http_cred_wipe(struct http_cred *c)
+/* A credential that is a client certificate: where its key starts
+ * (after the certificates), or NULL for a bearer token. */
+static const char *http_cred_key(const char *cred)
 {
-	OPENSSL_cleanse(c->secret, strlen(c->secret));
-	free(c->secret);
-	c->secret = NULL;
+	const char *k;
+
+	if (strncmp(cred, "-----BEGIN", 10) != 0)
+		return NULL;
+	for (k = strstr(cred, "-----BEGIN"); k != NULL;
+	     k = strstr(k + 10, "-----BEGIN"))
+		if (strncmp(k, "-----BEGIN CERTIFICATE-----", 27) != 0)
+			return k;
+	return NULL;
+}
+
+static int http_memfd(const char *name, const char *data, size_t len,
+		      char path[40])
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	size_t done = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	while (done < len) {
+		n = write(fd, data + done, len - done);
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	snprintf(path, 40, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+/* The certificate and key of cred as memory files; tls->cert_fd -1 for a
+ * bearer token. */
+static int http_tls_open(const char *cred, struct http_tls *tls,
+			 struct core_error *err)
+{
+	const char *key = http_cred_key(cred);
+
+	tls->cert_fd = tls->key_fd = -1;
+	if (key == NULL)
+		return 0;
+	tls->cert_fd = http_memfd("edomail-cert", cred, (size_t)(key - cred),
+				  tls->cert);
+	tls->key_fd = http_memfd("edomail-key", key, strlen(key), tls->key);
+	if (tls->cert_fd >= 0 && tls->key_fd >= 0)
+		return 0;
+	if (tls->cert_fd >= 0)
+		close(tls->cert_fd);
+	if (tls->key_fd >= 0)
+		close(tls->key_fd);
+	tls->cert_fd = tls->key_fd = -1;
+	return core_error_set(err, CORE_ERR_TEMP,
+		"Сертификат клиента не передан libcurl / the client "
+		"certificate cannot be handed to libcurl");
+}
+
+static void http_tls_close(struct http_tls *tls)
+{
+	if (tls->cert_fd >= 0)
+		close(tls->cert_fd);
+	if (tls->key_fd >= 0)
+		close(tls->key_fd);
+	tls->cert_fd = tls->key_fd = -1;
+}
+
+static void http_cred_wipe_str(char *s)
+{
+	if (s == NULL)
+		return;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
 }
 
 /* After a 401: the credential may have been replaced (org attach). */
@@ -131,7 +217,11 @@ static void http_token_forget(struct http_ctx *h, const char *box_id)
 	pthread_mutex_lock(&h->lock);
 	c = http_cred_find(h, box_id != NULL ? box_id : "");
 	if (c != NULL) {
-		http_cred_wipe(c);
+		http_cred_wipe_str(c->secret);
+		h->retired = xrealloc(h->retired, (h->n_retired + 2) *
+				      sizeof(*h->retired));
+		h->retired[h->n_retired++] = c->tls.cert_fd;
+		h->retired[h->n_retired++] = c->tls.key_fd;
 		*c = h->creds[--h->n_creds];
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -139,11 +229,18 @@ static void http_token_forget(struct http_ctx *h, const char *box_id)
 
 static void http_token_forget_all(struct http_ctx *h)
 {
-	for (size_t i = 0; i < h->n_creds; i++)
-		http_cred_wipe(&h->creds[i]);
+	for (size_t i = 0; i < h->n_creds; i++) {
+		http_cred_wipe_str(h->creds[i].secret);
+		http_tls_close(&h->creds[i].tls);
+	}
+	for (size_t i = 0; i < h->n_retired; i++)
+		if (h->retired[i] >= 0)
+			close(h->retired[i]);
 	free(h->creds);
+	free(h->retired);
 	h->creds = NULL;
-	h->n_creds = 0;
+	h->retired = NULL;
+	h->n_creds = h->n_retired = 0;
 }
 
 /* The clear credential of box_id (NULL: any) from the store. */
@@ -189,59 +286,53 @@ static int http_token_unseal(struct core *core, const char *box_id,
 	return 0;
 }
 
-/* The clear credential of box_id (NULL: any), a copy in *cred_r that the
- * caller wipes and frees.  Unsealed once, then kept in memory: a call per
- * SMTP recipient and a poll of every box each round would otherwise read
- * the store and the node key each time. */
+/* The clear credential of box_id (NULL: any): a copy in *cred_r that the
+ * caller wipes and frees, and for a client certificate its memory files
+ * in *tls_r (owned by the cache: not closed by the caller).  Unsealed
+ * once, then kept in memory: a call per SMTP recipient and a poll of
+ * every box each round would otherwise read the store and the node key
+ * each time; the same file paths also let libcurl reuse a connection. */
 static int http_token(struct core *core, const char *box_id, char **cred_r,
-		      struct core_error *err)
+		      struct http_tls *tls_r, struct core_error *err)
 {
 	struct http_ctx *h = http_ctx(core);
 	const char *name = box_id != NULL ? box_id : "";
-	struct http_cred *c;
+	struct http_cred *c, nc;
 	char *clear;
 
 	pthread_mutex_lock(&h->lock);
 	c = http_cred_find(h, name);
-	*cred_r = c != NULL ? xstrdup(c->secret) : NULL;
+	if (c != NULL) {
+		*cred_r = xstrdup(c->secret);
+		*tls_r = c->tls;
+	}
 	pthread_mutex_unlock(&h->lock);
-	if (*cred_r != NULL)
+	if (c != NULL)
 		return 0;
 	if (http_token_unseal(core, box_id, &clear, err) < 0)
 		return -1;
+	memset(&nc, 0, sizeof(nc));
+	snprintf(nc.box, sizeof(nc.box), "%s", name);
+	if (http_tls_open(clear, &nc.tls, err) < 0) {
+		http_cred_wipe_str(clear);
+		return -1;
+	}
+	nc.secret = xstrdup(clear);
 	pthread_mutex_lock(&h->lock);
-	if (http_cred_find(h, name) == NULL) {
+	c = http_cred_find(h, name);
+	if (c == NULL) {
 		h->creds = xrealloc(h->creds, (h->n_creds + 1) *
 				    sizeof(*h->creds));
-		snprintf(h->creds[h->n_creds].box, CORE_ID_MAX, "%s", name);
-		h->creds[h->n_creds++].secret = xstrdup(clear);
+		c = &h->creds[h->n_creds++];
+		*c = nc;
+	} else {		/* another thread was first */
+		http_cred_wipe_str(nc.secret);
+		http_tls_close(&nc.tls);
 	}
+	*tls_r = c->tls;
 	pthread_mutex_unlock(&h->lock);
 	*cred_r = clear;
 	return 0;
-}
-
-/* A credential that is a client certificate: where its key starts
- * (after the certificates), or NULL for a bearer token. */
-static const char *http_cred_key(const char *cred)
-{
-	const char *k;
-
-	if (strncmp(cred, "-----BEGIN", 10) != 0)
-		return NULL;
-	for (k = strstr(cred, "-----BEGIN"); k != NULL;
-	     k = strstr(k + 10, "-----BEGIN"))
-		if (strncmp(k, "-----BEGIN CERTIFICATE-----", 27) != 0)
-			return k;
-	return NULL;
-}
-
-static void http_cred_wipe_str(char *s)
-{
-	if (s == NULL)
-		return;
-	OPENSSL_cleanse(s, strlen(s));
-	free(s);
 }
 
 /* ---- one HTTP call ---- */
@@ -336,14 +427,13 @@ struct http_req {
 };
 
 /* One attempt: 0 with the HTTP status in *status_r, -1 on a transport
- * failure (text in err).  cred: a client certificate credential (PEM of
- * the certificates, then the key), or NULL. */
+ * failure (text in err).  tls: the client certificate's memory files
+ * (cert_fd -1: none). */
 static int http_once(struct http_ctx *h, CURL *c, const char *url,
 		     struct curl_slist *hdrs, const char *body,
-		     const char *cred, struct http_resp *r, long *status_r,
-		     struct core_error *err)
+		     const struct http_tls *tls, struct http_resp *r,
+		     long *status_r, struct core_error *err)
 {
-	const char *key = cred != NULL ? http_cred_key(cred) : NULL;
 	CURLcode rc;
 
 	buf_reset(&r->body);
@@ -361,17 +451,10 @@ static int http_once(struct http_ctx *h, CURL *c, const char *url,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	if (h->ca != NULL)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca);
-	if (key != NULL) {
-		/* from memory: the key is never written out in clear; libcurl
-		 * copies the blobs into the handle */
-		struct curl_blob cb = { (void *)cred, (size_t)(key - cred),
-					CURL_BLOB_COPY };
-		struct curl_blob kb = { (void *)key, strlen(key),
-					CURL_BLOB_COPY };
-
-		curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cb);
+	if (tls->cert_fd >= 0) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, tls->cert);
 		curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &kb);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, tls->key);
 		curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
 	}
 	if (body != NULL) {
@@ -410,7 +493,7 @@ static int http_call(struct core *core, const struct http_req *q,
 {
 	struct http_ctx *h = http_ctx(core);
 	char *cred = NULL, *auth, *url, *body = NULL;
-	const char *tls_cred = NULL;
+	struct http_tls tls = { -1, -1, "", "" }, own = { -1, -1, "", "" };
 	struct curl_slist *hdrs = NULL;
 	struct http_resp r;
 	json_error_t jerr;
@@ -420,13 +503,15 @@ static int http_call(struct core *core, const struct http_req *q,
 
 	if (out_r != NULL)
 		*out_r = NULL;
-	if (q->token != NULL)
+	if (q->token != NULL) {		/* org attach: not cached */
+		if (http_tls_open(q->token, &own, err) < 0)
+			return -1;
 		cred = xstrdup(q->token);
-	else if (http_token(core, q->box, &cred, err) < 0)
+		tls = own;
+	} else if (http_token(core, q->box, &cred, &tls, err) < 0) {
 		return -1;
-	if (http_cred_key(cred) != NULL) {
-		tls_cred = cred;	/* a client certificate: no header */
-	} else {
+	}
+	if (tls.cert_fd < 0) {		/* a client certificate: no header */
 		auth = xasprintf("Authorization: Bearer %s", cred);
 		hdrs = curl_slist_append(hdrs, auth);
 		http_cred_wipe_str(auth);
@@ -446,15 +531,19 @@ static int http_call(struct core *core, const struct http_req *q,
 		if (attempt > 0)
 			http_pause(attempt, r.retry_after);
 		if (http_once(h, c, url, hdrs, q->post ? (body != NULL ? body : "{}") :
-			      NULL, tls_cred, &r, &status, err) < 0)
+			      NULL, &tls, &r, &status, err) < 0)
 			continue;	/* transport: retry, same operationId */
 		if (status >= 500 && status != 501)
 			continue;
 		break;
 	}
-	if (tls_cred != NULL)
-		curl_easy_reset(c);	/* the key's copy leaves the handle */
-	http_handle_give(h, c);
+	if (own.cert_fd >= 0)
+		/* its files close now and their numbers come again: no
+		 * connection made with them may be reused */
+		curl_easy_cleanup(c);
+	else
+		http_handle_give(h, c);
+	http_tls_close(&own);
 	http_cred_wipe_str(cred);
 	if (status == 401 && q->token == NULL)
 		http_token_forget(h, q->box);
