@@ -51,6 +51,7 @@
 #define HTTP_POOL 8			/* idle curl handles kept */
 #define HTTP_FOLLOW_MS 250		/* event log poll interval */
 #define HTTP_CRED_MAX (64 * 1024)	/* a certificate chain and its key */
+#define HTTP_PROBE_MS 500		/* the operator down: a try this often */
 
 struct http_cursor {
 	char box[CORE_ID_MAX];
@@ -83,6 +84,13 @@ struct http_ctx {
 	 * may still use them, so they close with the driver */
 	int *retired;
 	size_t n_retired;
+	/* The operator unreachable (a call's every try failed to get an
+	 * answer): calls fail at once, 451 for SMTP, instead of each waiting
+	 * out its timeouts while the client waits; one call at a time, at
+	 * most every HTTP_PROBE_MS, goes through and tells when it is back. */
+	int down;
+	int probing;
+	long long probe_ms;
 	CURL *idle[HTTP_POOL];
 	size_t n_idle;
 	/* the follower thread */
@@ -426,8 +434,67 @@ struct http_req {
 	int raw;			/* keep the bytes, do not parse JSON */
 };
 
+static long long http_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int http_unreachable(struct core_error *err, const char *why)
+{
+	core_error_set(err, CORE_ERR_TEMP,
+		"Оператор ЭДО недоступен (%s), повторите позже / the EDO "
+		"operator is unreachable (%s), try again later", why, why);
+	err->unreachable = 1;
+	return -1;
+}
+
+/* May a call go to the operator?  0: yes (*probe_r: as the one probe of
+ * an operator that was down), -1: it is down, fail at once. */
+static int http_gate(struct http_ctx *h, int *probe_r,
+		     struct core_error *err)
+{
+	long long now = http_now_ms();
+	int go = 1;
+
+	*probe_r = 0;
+	pthread_mutex_lock(&h->lock);
+	if (h->down) {
+		go = !h->probing && now - h->probe_ms >= HTTP_PROBE_MS;
+		if (go) {
+			h->probing = 1;
+			h->probe_ms = now;
+			*probe_r = 1;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return go ? 0 : http_unreachable(err, "no answer to the last calls");
+}
+
+/* answered: the operator gave an HTTP status (any) */
+static void http_gate_done(struct http_ctx *h, int probe, int answered)
+{
+	pthread_mutex_lock(&h->lock);
+	if (probe)
+		h->probing = 0;
+	if (answered) {
+		if (h->down)
+			log_info("operator: снова отвечает / answers again");
+		h->down = 0;
+	} else if (!h->down) {
+		log_warnx("operator: не отвечает, звонки до него отклоняются "
+			  "сразу / not answering, calls fail at once");
+		h->down = 1;
+		h->probe_ms = http_now_ms();
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
 /* One attempt: 0 with the HTTP status in *status_r, -1 on a transport
- * failure (text in err).  tls: the client certificate's memory files
+ * failure (text in err), -2 when it timed out (the operator slow: trying
+ * again would keep the client waiting for as long again).  tls: the client certificate's memory files
  * (cert_fd -1: none). */
 static int http_once(struct http_ctx *h, CURL *c, const char *url,
 		     struct curl_slist *hdrs, const char *body,
@@ -464,12 +531,8 @@ static int http_once(struct http_ctx *h, CURL *c, const char *url,
 	}
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK) {
-		core_error_set(err, CORE_ERR_TEMP,
-			"Оператор ЭДО недоступен (%s), повторите позже / the EDO "
-			"operator is unreachable (%s), try again later",
-			curl_easy_strerror(rc), curl_easy_strerror(rc));
-		err->unreachable = 1;
-		return -1;
+		http_unreachable(err, curl_easy_strerror(rc));
+		return rc == CURLE_OPERATION_TIMEDOUT ? -2 : -1;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status_r);
 	return 0;
@@ -499,16 +562,22 @@ static int http_call(struct core *core, const struct http_req *q,
 	json_error_t jerr;
 	long status = 0;
 	CURL *c;
-	int ret = -1, attempt;
+	int ret = -1, attempt, tries = HTTP_TRIES, probe, once;
 
 	if (out_r != NULL)
 		*out_r = NULL;
+	if (http_gate(h, &probe, err) < 0)
+		return -1;
+	if (probe)
+		tries = 1;
 	if (q->token != NULL) {		/* org attach: not cached */
 		if (http_tls_open(q->token, &own, err) < 0)
 			return -1;
 		cred = xstrdup(q->token);
 		tls = own;
 	} else if (http_token(core, q->box, &cred, &tls, err) < 0) {
+		if (probe)
+			http_gate_done(h, 1, 0);
 		return -1;
 	}
 	if (tls.cert_fd < 0) {		/* a client certificate: no header */
@@ -519,24 +588,29 @@ static int http_call(struct core *core, const struct http_req *q,
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (q->post) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		body = json_dumps(q->body != NULL ? q->body : json_object(),
-				  JSON_COMPACT);
+		body = q->body != NULL ? json_dumps(q->body, JSON_COMPACT) :
+		       xstrdup("{}");
 	}
 	url = xasprintf("%s%s%s%s", h->url, q->path, q->query != NULL ? "?" : "",
 			q->query != NULL ? q->query : "");
 	memset(&r, 0, sizeof(r));
 	buf_init(&r.body);
 	c = http_handle_take(h);
-	for (attempt = 0; attempt < HTTP_TRIES; attempt++) {
+	for (attempt = 0; attempt < tries; attempt++) {
 		if (attempt > 0)
 			http_pause(attempt, r.retry_after);
-		if (http_once(h, c, url, hdrs, q->post ? (body != NULL ? body : "{}") :
-			      NULL, &tls, &r, &status, err) < 0)
+		status = 0;
+		once = http_once(h, c, url, hdrs, q->post ? (body != NULL ? body :
+				 "{}") : NULL, &tls, &r, &status, err);
+		if (once == -2)
+			break;		/* timed out: no answer in time */
+		if (once < 0)
 			continue;	/* transport: retry, same operationId */
 		if (status >= 500 && status != 501)
 			continue;
 		break;
 	}
+	http_gate_done(h, probe, status != 0);
 	if (own.cert_fd >= 0)
 		/* its files close now and their numbers come again: no
 		 * connection made with them may be reused */
@@ -547,7 +621,7 @@ static int http_call(struct core *core, const struct http_req *q,
 	http_cred_wipe_str(cred);
 	if (status == 401 && q->token == NULL)
 		http_token_forget(h, q->box);
-	if (attempt == HTTP_TRIES && status == 0)
+	if (status == 0)
 		ret = -1;		/* err says unreachable */
 	else if (r.too_big)
 		ret = core_error_set(err, CORE_ERR_TEMP,
