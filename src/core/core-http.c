@@ -86,8 +86,8 @@ struct http_ctx {
 	size_t n_retired;
 	/* The operator unreachable (a call's every try failed to get an
 	 * answer): calls fail at once, 451 for SMTP, instead of each waiting
-	 * out its timeouts while the client waits; one call at a time, at
-	 * most every HTTP_PROBE_MS, goes through and tells when it is back. */
+	 * out its timeouts while the client waits; one call at a time, after
+	 * HTTP_PROBE_MS without one, goes through and tells when it is back. */
 	int down;
 	int probing;
 	long long probe_ms;
@@ -483,11 +483,13 @@ static void http_gate_done(struct http_ctx *h, int probe, int answered)
 		if (h->down)
 			log_info("operator: снова отвечает / answers again");
 		h->down = 0;
-	} else if (!h->down) {
-		log_warnx("operator: не отвечает, звонки до него отклоняются "
-			  "сразу / not answering, calls fail at once");
+	} else {
+		if (!h->down)
+			log_warnx("operator: не отвечает, звонки до него "
+				  "отклоняются сразу / not answering, calls "
+				  "fail at once");
 		h->down = 1;
-		h->probe_ms = http_now_ms();
+		h->probe_ms = http_now_ms();	/* the pause counts from here */
 	}
 	pthread_mutex_unlock(&h->lock);
 }
