@@ -51,7 +51,6 @@
 #define HTTP_POOL 8			/* idle curl handles kept */
 #define HTTP_FOLLOW_MS 250		/* event log poll interval */
 #define HTTP_CRED_MAX (64 * 1024)	/* a certificate chain and its key */
-#define HTTP_PROBE_MS 500		/* the operator down: a try this often */
 
 struct http_cursor {
 	char box[CORE_ID_MAX];
@@ -85,12 +84,15 @@ struct http_ctx {
 	int *retired;
 	size_t n_retired;
 	/* The operator unreachable (a call's every try failed to get an
-	 * answer): calls fail at once, 451 for SMTP, instead of each waiting
-	 * out its timeouts while the client waits; one call at a time, after
-	 * HTTP_PROBE_MS without one, goes through and tells when it is back. */
+	 * answer): one call at a time — a single try — finds out whether it
+	 * is back; the others wait for its result and, if it got no answer
+	 * either, fail (451 for SMTP) instead of each waiting out its own
+	 * tries and timeouts while the client waits.  No pause between
+	 * probes: a refused connection costs nothing, and a call right after
+	 * the operator returns must not be refused. */
 	int down;
 	int probing;
-	long long probe_ms;
+	pthread_cond_t probed;
 	CURL *idle[HTTP_POOL];
 	size_t n_idle;
 	/* the follower thread */
@@ -434,14 +436,6 @@ struct http_req {
 	int raw;			/* keep the bytes, do not parse JSON */
 };
 
-static long long http_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int http_unreachable(struct core_error *err, const char *why)
 {
 	core_error_set(err, CORE_ERR_TEMP,
@@ -452,22 +446,23 @@ static int http_unreachable(struct core_error *err, const char *why)
 }
 
 /* May a call go to the operator?  0: yes (*probe_r: as the one probe of
- * an operator that was down), -1: it is down, fail at once. */
+ * an operator that was down), -1: the probe under way got no answer
+ * either. */
 static int http_gate(struct http_ctx *h, int *probe_r,
 		     struct core_error *err)
 {
-	long long now = http_now_ms();
 	int go = 1;
 
 	*probe_r = 0;
 	pthread_mutex_lock(&h->lock);
-	if (h->down) {
-		go = !h->probing && now - h->probe_ms >= HTTP_PROBE_MS;
-		if (go) {
-			h->probing = 1;
-			h->probe_ms = now;
-			*probe_r = 1;
-		}
+	if (h->down && h->probing) {
+		/* bounded: the probe is one try within operator.timeout */
+		while (h->probing)
+			pthread_cond_wait(&h->probed, &h->lock);
+		go = !h->down;
+	} else if (h->down) {
+		h->probing = 1;
+		*probe_r = 1;
 	}
 	pthread_mutex_unlock(&h->lock);
 	return go ? 0 : http_unreachable(err, "no answer to the last calls");
@@ -477,8 +472,10 @@ static int http_gate(struct http_ctx *h, int *probe_r,
 static void http_gate_done(struct http_ctx *h, int probe, int answered)
 {
 	pthread_mutex_lock(&h->lock);
-	if (probe)
+	if (probe) {
 		h->probing = 0;
+		pthread_cond_broadcast(&h->probed);
+	}
 	if (answered) {
 		if (h->down)
 			log_info("operator: снова отвечает / answers again");
@@ -489,7 +486,6 @@ static void http_gate_done(struct http_ctx *h, int probe, int answered)
 				  "отклоняются сразу / not answering, calls "
 				  "fail at once");
 		h->down = 1;
-		h->probe_ms = http_now_ms();	/* the pause counts from here */
 	}
 	pthread_mutex_unlock(&h->lock);
 }
@@ -710,6 +706,7 @@ static int http_open(struct core *core, struct core_error *err)
 	h->timeout = set->operator_timeout > 0 ? set->operator_timeout : 30;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->wake, NULL);
+	pthread_cond_init(&h->probed, NULL);
 	core->driver_ctx = h;
 	return 0;
 }
@@ -731,6 +728,7 @@ static void http_close(struct core *core)
 		curl_easy_cleanup(h->idle[i]);
 	http_token_forget_all(h);
 	pthread_cond_destroy(&h->wake);
+	pthread_cond_destroy(&h->probed);
 	pthread_mutex_destroy(&h->lock);
 	free(h->cursors);
 	free(h->url);
