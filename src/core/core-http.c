@@ -14,8 +14,11 @@
  * - Every state-changing call carries the core's operation id as
  *   `operationId`, so a retry after a timeout or a dropped connection is
  *   the same operation at the operator.  Failed connections and 5xx are
- *   retried (three tries); what still fails is CORE_ERR_TEMP marked
- *   unreachable, which SMTP answers with 451 4.4.1.
+ *   retried (three tries; a try that timed out is not repeated); what
+ *   still fails is CORE_ERR_TEMP marked unreachable, which SMTP answers
+ *   with 451 4.4.1.  Then the operator counts as down: one call at a time
+ *   probes it with a single try and the others share that result (see
+ *   http_gate), so no client waits for every call's own timeouts.
  * - core_apply cannot be one transaction across the network: each op is
  *   applied in order, idempotent by its op id; on a failure the caller's
  *   retry with the same ids completes the rest (doc/operator-api.md).
