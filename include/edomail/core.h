@@ -454,8 +454,9 @@ int core_refusal_build(struct core *core, const char *cert_pem,
 		       struct core_error *err);
 /* A gateway node (operator.driver "http"): attaches an organization
  * registered at the operator (query: participant id, ИНН or ИНН.КПП) with
- * its operator API token, which is checked by using it and then kept
- * sealed under the node key.  box_r: the organization as the operator
+ * its operator API token — or its TLS client certificate and private key
+ * as one PEM text (a certificate, then the key) — which is checked by
+ * using it and then kept sealed under the node key.  box_r: the organization as the operator
  * knows it.  INVALID with the embedded operator. */
 int core_attach_box(struct core *core, const char *query, const char *token,
 		    struct core_box *box_r, struct core_error *err);

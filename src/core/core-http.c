@@ -2,15 +2,23 @@
  * with libcurl, the JSON of edo/edo-json.c.  A gateway-only node keeps its
  * own mailbox store and users; the operator is elsewhere.
  *
- * - Every call acts as one box with that box's bearer token, attached by
+ * - Every call acts as one box with that box's credential, attached by
  *   `edomailctl org attach` and kept sealed under the node key
- *   (op_remote_tokens); calls that act for no box (finding an
- *   organization) use any attached token.
+ *   (op_remote_tokens): a bearer token, or a TLS client certificate with
+ *   its private key (PEM), which libcurl reads from memory files
+ *   (memfd_create, /proc/self/fd/N: the GnuTLS flavour of libcurl takes
+ *   no certificate blobs), so the key is never on disk in clear.  Calls that act for no box (finding an
+ *   organization) use any attached credential.  Unsealed credentials are
+ *   kept in memory until the driver closes; a 401 forgets the box's, so
+ *   a credential replaced by org attach is read again.
  * - Every state-changing call carries the core's operation id as
  *   `operationId`, so a retry after a timeout or a dropped connection is
  *   the same operation at the operator.  Failed connections and 5xx are
- *   retried (three tries); what still fails is CORE_ERR_TEMP marked
- *   unreachable, which SMTP answers with 451 4.4.1.
+ *   retried (three tries; a try that timed out is not repeated); what
+ *   still fails is CORE_ERR_TEMP marked unreachable, which SMTP answers
+ *   with 451 4.4.1.  Then the operator counts as down: one call at a time
+ *   probes it with a single try and the others share that result (see
+ *   http_gate), so no client waits for every call's own timeouts.
  * - core_apply cannot be one transaction across the network: each op is
  *   applied in order, idempotent by its op id; on a failure the caller's
  *   retry with the same ids completes the rest (doc/operator-api.md).
@@ -23,6 +31,8 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -43,18 +53,49 @@
 #define HTTP_MAX_RESPONSE (256 * 1024 * 1024)
 #define HTTP_POOL 8			/* idle curl handles kept */
 #define HTTP_FOLLOW_MS 250		/* event log poll interval */
-#define HTTP_TOKEN_MAX 256
+#define HTTP_CRED_MAX (64 * 1024)	/* a certificate chain and its key */
 
 struct http_cursor {
 	char box[CORE_ID_MAX];
 	char key[CORE_KEY_LEN];
 };
 
+/* A client certificate and its key in memory files, for libcurl's
+ * CURLOPT_SSLCERT/SSLKEY paths. */
+struct http_tls {
+	int cert_fd, key_fd;		/* -1: none */
+	char cert[40], key[40];		/* "/proc/self/fd/N" */
+};
+
+/* An unsealed credential: a bearer token, or "-----BEGIN" PEM of a
+ * client certificate and its key (then tls holds them as files). */
+struct http_cred {
+	char box[CORE_ID_MAX];		/* "": the one for calls of no box */
+	char *secret;
+	struct http_tls tls;
+};
+
 struct http_ctx {
 	char *url;			/* without a trailing slash */
 	char *ca;
 	long timeout;
-	pthread_mutex_t lock;		/* handles and cursors */
+	pthread_mutex_t lock;		/* handles, credentials and cursors */
+	struct http_cred *creds;
+	size_t n_creds;
+	/* memory files of forgotten credentials: a call on another thread
+	 * may still use them, so they close with the driver */
+	int *retired;
+	size_t n_retired;
+	/* The operator unreachable (a call's every try failed to get an
+	 * answer): one call at a time — a single try — finds out whether it
+	 * is back; the others wait for its result and, if it got no answer
+	 * either, fail (451 for SMTP) instead of each waiting out its own
+	 * tries and timeouts while the client waits.  No pause between
+	 * probes: a refused connection costs nothing, and a call right after
+	 * the operator returns must not be refused. */
+	int down;
+	int probing;
+	pthread_cond_t probed;
 	CURL *idle[HTTP_POOL];
 	size_t n_idle;
 	/* the follower thread */
@@ -94,9 +135,130 @@ static int http_token_seal(struct core *core, const char *box_id,
 		"Ключ доступа не сохранён / token not stored");
 }
 
-/* The clear token of box_id (NULL: any), in token_r. */
-static int http_token(struct core *core, const char *box_id,
-		      char token_r[HTTP_TOKEN_MAX], struct core_error *err)
+/* A credential unsealed before, or NULL; under h->lock. */
+static struct http_cred *http_cred_find(struct http_ctx *h, const char *box)
+{
+	for (size_t i = 0; i < h->n_creds; i++)
+		if (strcmp(h->creds[i].box, box) == 0)
+			return &h->creds[i];
+	return NULL;
+}
+
+/* A credential that is a client certificate: where its key starts
+ * (after the certificates), or NULL for a bearer token. */
+static const char *http_cred_key(const char *cred)
+{
+	const char *k;
+
+	if (strncmp(cred, "-----BEGIN", 10) != 0)
+		return NULL;
+	for (k = strstr(cred, "-----BEGIN"); k != NULL;
+	     k = strstr(k + 10, "-----BEGIN"))
+		if (strncmp(k, "-----BEGIN CERTIFICATE-----", 27) != 0)
+			return k;
+	return NULL;
+}
+
+static int http_memfd(const char *name, const char *data, size_t len,
+		      char path[40])
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	size_t done = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	while (done < len) {
+		n = write(fd, data + done, len - done);
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	snprintf(path, 40, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+/* The certificate and key of cred as memory files; tls->cert_fd -1 for a
+ * bearer token. */
+static int http_tls_open(const char *cred, struct http_tls *tls,
+			 struct core_error *err)
+{
+	const char *key = http_cred_key(cred);
+
+	tls->cert_fd = tls->key_fd = -1;
+	if (key == NULL)
+		return 0;
+	tls->cert_fd = http_memfd("edomail-cert", cred, (size_t)(key - cred),
+				  tls->cert);
+	tls->key_fd = http_memfd("edomail-key", key, strlen(key), tls->key);
+	if (tls->cert_fd >= 0 && tls->key_fd >= 0)
+		return 0;
+	if (tls->cert_fd >= 0)
+		close(tls->cert_fd);
+	if (tls->key_fd >= 0)
+		close(tls->key_fd);
+	tls->cert_fd = tls->key_fd = -1;
+	return core_error_set(err, CORE_ERR_TEMP,
+		"Сертификат клиента не передан libcurl / the client "
+		"certificate cannot be handed to libcurl");
+}
+
+static void http_tls_close(struct http_tls *tls)
+{
+	if (tls->cert_fd >= 0)
+		close(tls->cert_fd);
+	if (tls->key_fd >= 0)
+		close(tls->key_fd);
+	tls->cert_fd = tls->key_fd = -1;
+}
+
+static void http_cred_wipe_str(char *s)
+{
+	if (s == NULL)
+		return;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
+}
+
+/* After a 401: the credential may have been replaced (org attach). */
+static void http_token_forget(struct http_ctx *h, const char *box_id)
+{
+	struct http_cred *c;
+
+	pthread_mutex_lock(&h->lock);
+	c = http_cred_find(h, box_id != NULL ? box_id : "");
+	if (c != NULL) {
+		http_cred_wipe_str(c->secret);
+		h->retired = xrealloc(h->retired, (h->n_retired + 2) *
+				      sizeof(*h->retired));
+		h->retired[h->n_retired++] = c->tls.cert_fd;
+		h->retired[h->n_retired++] = c->tls.key_fd;
+		*c = h->creds[--h->n_creds];
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void http_token_forget_all(struct http_ctx *h)
+{
+	for (size_t i = 0; i < h->n_creds; i++) {
+		http_cred_wipe_str(h->creds[i].secret);
+		http_tls_close(&h->creds[i].tls);
+	}
+	for (size_t i = 0; i < h->n_retired; i++)
+		if (h->retired[i] >= 0)
+			close(h->retired[i]);
+	free(h->creds);
+	free(h->retired);
+	h->creds = NULL;
+	h->retired = NULL;
+	h->n_creds = h->n_retired = 0;
+}
+
+/* The clear credential of box_id (NULL: any) from the store. */
+static int http_token_unseal(struct core *core, const char *box_id,
+			     char **cred_r, struct core_error *err)
 {
 	unsigned char key[32], *sealed = NULL, *clear = NULL;
 	size_t len = 0, clen = 0;
@@ -120,16 +282,69 @@ static int http_token(struct core *core, const char *box_id,
 	OPENSSL_cleanse(key, sizeof(key));
 	free(sealed);
 	free(error);
-	if (ret < 0 || clen == 0 || clen >= HTTP_TOKEN_MAX) {
+	if (ret < 0 || clen == 0 || clen > HTTP_CRED_MAX ||
+	    memchr(clear, '\0', clen) != NULL) {
+		if (clear != NULL)
+			OPENSSL_cleanse(clear, clen);
 		free(clear);
 		return core_error_set(err, CORE_ERR_TEMP,
 			"Ключ доступа к оператору не открывается / the operator "
 			"token does not open");
 	}
-	memcpy(token_r, clear, clen);
-	token_r[clen] = '\0';
+	*cred_r = xmalloc(clen + 1);
+	memcpy(*cred_r, clear, clen);
+	(*cred_r)[clen] = '\0';
 	OPENSSL_cleanse(clear, clen);
 	free(clear);
+	return 0;
+}
+
+/* The clear credential of box_id (NULL: any): a copy in *cred_r that the
+ * caller wipes and frees, and for a client certificate its memory files
+ * in *tls_r (owned by the cache: not closed by the caller).  Unsealed
+ * once, then kept in memory: a call per SMTP recipient and a poll of
+ * every box each round would otherwise read the store and the node key
+ * each time; the same file paths also let libcurl reuse a connection. */
+static int http_token(struct core *core, const char *box_id, char **cred_r,
+		      struct http_tls *tls_r, struct core_error *err)
+{
+	struct http_ctx *h = http_ctx(core);
+	const char *name = box_id != NULL ? box_id : "";
+	struct http_cred *c, nc;
+	char *clear;
+
+	pthread_mutex_lock(&h->lock);
+	c = http_cred_find(h, name);
+	if (c != NULL) {
+		*cred_r = xstrdup(c->secret);
+		*tls_r = c->tls;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (c != NULL)
+		return 0;
+	if (http_token_unseal(core, box_id, &clear, err) < 0)
+		return -1;
+	memset(&nc, 0, sizeof(nc));
+	snprintf(nc.box, sizeof(nc.box), "%s", name);
+	if (http_tls_open(clear, &nc.tls, err) < 0) {
+		http_cred_wipe_str(clear);
+		return -1;
+	}
+	nc.secret = xstrdup(clear);
+	pthread_mutex_lock(&h->lock);
+	c = http_cred_find(h, name);
+	if (c == NULL) {
+		h->creds = xrealloc(h->creds, (h->n_creds + 1) *
+				    sizeof(*h->creds));
+		c = &h->creds[h->n_creds++];
+		*c = nc;
+	} else {		/* another thread was first */
+		http_cred_wipe_str(nc.secret);
+		http_tls_close(&nc.tls);
+	}
+	*tls_r = c->tls;
+	pthread_mutex_unlock(&h->lock);
+	*cred_r = clear;
 	return 0;
 }
 
@@ -224,12 +439,68 @@ struct http_req {
 	int raw;			/* keep the bytes, do not parse JSON */
 };
 
+static int http_unreachable(struct core_error *err, const char *why)
+{
+	core_error_set(err, CORE_ERR_TEMP,
+		"Оператор ЭДО недоступен (%s), повторите позже / the EDO "
+		"operator is unreachable (%s), try again later", why, why);
+	err->unreachable = 1;
+	return -1;
+}
+
+/* May a call go to the operator?  0: yes (*probe_r: as the one probe of
+ * an operator that was down), -1: the probe under way got no answer
+ * either. */
+static int http_gate(struct http_ctx *h, int *probe_r,
+		     struct core_error *err)
+{
+	int go = 1;
+
+	*probe_r = 0;
+	pthread_mutex_lock(&h->lock);
+	if (h->down && h->probing) {
+		/* bounded: the probe is one try within operator.timeout */
+		while (h->probing)
+			pthread_cond_wait(&h->probed, &h->lock);
+		go = !h->down;
+	} else if (h->down) {
+		h->probing = 1;
+		*probe_r = 1;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return go ? 0 : http_unreachable(err, "no answer to the last calls");
+}
+
+/* answered: the operator gave an HTTP status (any) */
+static void http_gate_done(struct http_ctx *h, int probe, int answered)
+{
+	pthread_mutex_lock(&h->lock);
+	if (probe) {
+		h->probing = 0;
+		pthread_cond_broadcast(&h->probed);
+	}
+	if (answered) {
+		if (h->down)
+			log_info("operator: снова отвечает / answers again");
+		h->down = 0;
+	} else {
+		if (!h->down)
+			log_warnx("operator: не отвечает, звонки до него "
+				  "отклоняются сразу / not answering, calls "
+				  "fail at once");
+		h->down = 1;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
 /* One attempt: 0 with the HTTP status in *status_r, -1 on a transport
- * failure (text in err). */
+ * failure (text in err), -2 when it timed out (the operator slow: trying
+ * again would keep the client waiting for as long again).  tls: the client certificate's memory files
+ * (cert_fd -1: none). */
 static int http_once(struct http_ctx *h, CURL *c, const char *url,
 		     struct curl_slist *hdrs, const char *body,
-		     struct http_resp *r, long *status_r,
-		     struct core_error *err)
+		     const struct http_tls *tls, struct http_resp *r,
+		     long *status_r, struct core_error *err)
 {
 	CURLcode rc;
 
@@ -248,6 +519,12 @@ static int http_once(struct http_ctx *h, CURL *c, const char *url,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	if (h->ca != NULL)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca);
+	if (tls->cert_fd >= 0) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, tls->cert);
+		curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(c, CURLOPT_SSLKEY, tls->key);
+		curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+	}
 	if (body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -255,12 +532,8 @@ static int http_once(struct http_ctx *h, CURL *c, const char *url,
 	}
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK) {
-		core_error_set(err, CORE_ERR_TEMP,
-			"Оператор ЭДО недоступен (%s), повторите позже / the EDO "
-			"operator is unreachable (%s), try again later",
-			curl_easy_strerror(rc), curl_easy_strerror(rc));
-		err->unreachable = 1;
-		return -1;
+		http_unreachable(err, curl_easy_strerror(rc));
+		return rc == CURLE_OPERATION_TIMEDOUT ? -2 : -1;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status_r);
 	return 0;
@@ -283,48 +556,73 @@ static int http_call(struct core *core, const struct http_req *q,
 		     json_t **out_r, struct buf *raw_r, struct core_error *err)
 {
 	struct http_ctx *h = http_ctx(core);
-	char token[HTTP_TOKEN_MAX], *auth, *url, *body = NULL;
+	char *cred = NULL, *auth, *url, *body = NULL;
+	struct http_tls tls = { -1, -1, "", "" }, own = { -1, -1, "", "" };
 	struct curl_slist *hdrs = NULL;
 	struct http_resp r;
 	json_error_t jerr;
 	long status = 0;
 	CURL *c;
-	int ret = -1, attempt;
+	int ret = -1, attempt, tries = HTTP_TRIES, probe, once;
 
 	if (out_r != NULL)
 		*out_r = NULL;
-	if (q->token != NULL)
-		snprintf(token, sizeof(token), "%s", q->token);
-	else if (http_token(core, q->box, token, err) < 0)
+	if (http_gate(h, &probe, err) < 0)
 		return -1;
-	auth = xasprintf("Authorization: Bearer %s", token);
-	OPENSSL_cleanse(token, sizeof(token));
-	hdrs = curl_slist_append(hdrs, auth);
-	OPENSSL_cleanse(auth, strlen(auth));
-	free(auth);
+	if (probe)
+		tries = 1;
+	if (q->token != NULL) {		/* org attach: not cached */
+		if (http_tls_open(q->token, &own, err) < 0)
+			return -1;
+		cred = xstrdup(q->token);
+		tls = own;
+	} else if (http_token(core, q->box, &cred, &tls, err) < 0) {
+		if (probe)
+			http_gate_done(h, 1, 0);
+		return -1;
+	}
+	if (tls.cert_fd < 0) {		/* a client certificate: no header */
+		auth = xasprintf("Authorization: Bearer %s", cred);
+		hdrs = curl_slist_append(hdrs, auth);
+		http_cred_wipe_str(auth);
+	}
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (q->post) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		body = json_dumps(q->body != NULL ? q->body : json_object(),
-				  JSON_COMPACT);
+		body = q->body != NULL ? json_dumps(q->body, JSON_COMPACT) :
+		       xstrdup("{}");
 	}
 	url = xasprintf("%s%s%s%s", h->url, q->path, q->query != NULL ? "?" : "",
 			q->query != NULL ? q->query : "");
 	memset(&r, 0, sizeof(r));
 	buf_init(&r.body);
 	c = http_handle_take(h);
-	for (attempt = 0; attempt < HTTP_TRIES; attempt++) {
+	for (attempt = 0; attempt < tries; attempt++) {
 		if (attempt > 0)
 			http_pause(attempt, r.retry_after);
-		if (http_once(h, c, url, hdrs, q->post ? (body != NULL ? body : "{}") :
-			      NULL, &r, &status, err) < 0)
+		status = 0;
+		once = http_once(h, c, url, hdrs, q->post ? (body != NULL ? body :
+				 "{}") : NULL, &tls, &r, &status, err);
+		if (once == -2)
+			break;		/* timed out: no answer in time */
+		if (once < 0)
 			continue;	/* transport: retry, same operationId */
 		if (status >= 500 && status != 501)
 			continue;
 		break;
 	}
-	http_handle_give(h, c);
-	if (attempt == HTTP_TRIES && status == 0)
+	http_gate_done(h, probe, status != 0);
+	if (own.cert_fd >= 0)
+		/* its files close now and their numbers come again: no
+		 * connection made with them may be reused */
+		curl_easy_cleanup(c);
+	else
+		http_handle_give(h, c);
+	http_tls_close(&own);
+	http_cred_wipe_str(cred);
+	if (status == 401 && q->token == NULL)
+		http_token_forget(h, q->box);
+	if (status == 0)
 		ret = -1;		/* err says unreachable */
 	else if (r.too_big)
 		ret = core_error_set(err, CORE_ERR_TEMP,
@@ -353,7 +651,8 @@ static int http_call(struct core *core, const struct http_req *q,
 	return ret;
 }
 
-/* "k=v&k=v" with every value escaped; NULL values are left out. */
+/* "k=v&k=v" with every value escaped; NULL values are left out.  c may
+ * be NULL: curl_easy_escape ignores its handle since libcurl 7.82. */
 static char *http_query(CURL *c, const char *const *kv, size_t n)
 {
 	struct buf b;
@@ -376,12 +675,10 @@ static int http_callq(struct core *core, const char *box, int post,
 		      const char *path, const char *const *kv, size_t n,
 		      json_t *body, json_t **out_r, struct core_error *err)
 {
-	CURL *c = curl_easy_init();
-	char *query = http_query(c, kv, n);
+	char *query = http_query(NULL, kv, n);
 	struct http_req q = { box, NULL, post, path, query, body, 0 };
 	int ret;
 
-	curl_easy_cleanup(c);
 	ret = http_call(core, &q, out_r, NULL, err);
 	free(query);
 	return ret;
@@ -412,6 +709,7 @@ static int http_open(struct core *core, struct core_error *err)
 	h->timeout = set->operator_timeout > 0 ? set->operator_timeout : 30;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->wake, NULL);
+	pthread_cond_init(&h->probed, NULL);
 	core->driver_ctx = h;
 	return 0;
 }
@@ -431,7 +729,9 @@ static void http_close(struct core *core)
 	}
 	for (size_t i = 0; i < h->n_idle; i++)
 		curl_easy_cleanup(h->idle[i]);
+	http_token_forget_all(h);
 	pthread_cond_destroy(&h->wake);
+	pthread_cond_destroy(&h->probed);
 	pthread_mutex_destroy(&h->lock);
 	free(h->cursors);
 	free(h->url);
@@ -900,7 +1200,7 @@ int core_http_attach(struct core *core, const char *query, const char *token,
 	size_t d = strspn(query, "0123456789");
 	struct http_req r = { NULL, token, 0, "/GetOrganization", NULL, NULL, 0 };
 	json_t *out = NULL;
-	CURL *c = curl_easy_init();
+	CURL *c = NULL;		/* http_query needs no handle */
 	int ret;
 
 	if (d == 10 || d == 12) {
@@ -927,9 +1227,10 @@ int core_http_attach(struct core *core, const char *query, const char *token,
 		free(q);
 		json_decref(out);
 	}
-	curl_easy_cleanup(c);
 	if (ret == 0)
 		ret = http_token_seal(core, box_r->id, token, err);
+	if (ret == 0)
+		http_token_forget(http_ctx(core), box_r->id);
 	return ret;
 }
 

@@ -624,8 +624,12 @@ int core_attach_box(struct core *core, const char *query, const char *token,
 			"Подключают организации только на узле-шлюзе "
 			"(operator.driver = \"http\") / only a gateway node "
 			"(operator.driver = \"http\") attaches organizations");
+	/* a bearer token is one word; a client certificate's credential is
+	 * PEM (core-http.c) */
 	if (query == NULL || token == NULL || token[0] == '\0' ||
-	    strlen(token) > 200 || strpbrk(token, " \r\n") != NULL)
+	    (strncmp(token, "-----BEGIN CERTIFICATE-----", 27) != 0 &&
+	     (strlen(token) > 200 || strpbrk(token, " \r\n") != NULL)) ||
+	    strlen(token) > 60000)
 		return core_error_set(err, CORE_ERR_INVALID,
 			"Нужны организация и ключ доступа / an organization and "
 			"a token are needed");

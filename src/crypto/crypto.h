@@ -268,6 +268,18 @@ int crypto_trust_add_crl(const char *url, const unsigned char *data,
 int crypto_trust_check_cert(const char *cert_pem, int64_t at,
 			    struct crypto_verify_report *r_r, char **error_r);
 
+/* ---- TLS client certificates (crypto-clientcert.c) ---- */
+
+/* The SHA-256 of the certificate's DER (what api_certs binds). */
+int crypto_cert_sha256(const char *cert_pem, unsigned char sha256_r[32],
+		       char **error_r);
+/* The client's certificate (and the certificates it sent along, a PEM
+ * bundle or NULL) checked as a signer's: a chain to a trusted root and
+ * every certificate of it known unrevoked now.  0 with its SHA-256 in
+ * sha256_r, or -1 with the reason (bilingual) in *error_r. */
+int crypto_client_cert_check(const char *cert_pem, const char *chain_pem,
+			     unsigned char sha256_r[32], char **error_r);
+
 /* ---- encryption ---- */
 
 /* CMS EnvelopedData (DER) to every certificate given.  Cipher: AES-256-CBC

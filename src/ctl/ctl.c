@@ -26,7 +26,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "--name NAME --inn INN [--kpp KPP] [--short SHORT] [--test] "
 	  "[--cert FILE.pem|FILE.p12 [--key FILE] [--password P]]" },
 	{ "org attach", ctl_cmd_org_attach,
-	  "ORG --token-file FILE|- [--short-name NAME]" },
+	  "ORG --token-file FILE|- | --cert-file CERT.pem --key-file KEY.pem "
+	  "[--short-name NAME]" },
 	{ "org list", ctl_cmd_org_list, "" },
 	{ "org show", ctl_cmd_org_show, "ORG" },
 	{ "org policy", ctl_cmd_org_policy,
@@ -79,6 +80,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "api token", ctl_cmd_api_token, "ORG|--roaming PREFIX [--label TEXT]" },
 	{ "api tokens", ctl_cmd_api_tokens, "[ORG]" },
 	{ "api revoke", ctl_cmd_api_revoke, "ID" },
+	{ "api cert add", ctl_cmd_api_cert_add, "ORG FILE.pem" },
+	{ "api certs", ctl_cmd_api_certs, "[ORG]" },
+	{ "api cert remove", ctl_cmd_api_cert_remove, "ID" },
 };
 
 #define CTL_N_CMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
@@ -391,26 +395,25 @@ int ctl_positional(int argc, char **argv, int min, int max)
 
 /* ---- main ---- */
 
+/* A command is one to three words ("status", "org add", "api cert add"). */
 static const struct ctl_cmd *ctl_cmd_find(int argc, char **argv, int *words_r)
 {
-	char name[64];
-	size_t i;
+	char name[96];
+	size_t i, len;
+	int words, w;
 
 	for (i = 0; i < CTL_N_CMDS; i++) {
-		const char *space = strchr(ctl_cmds[i].name, ' ');
-
-		if (space == NULL) {
-			if (strcmp(argv[0], ctl_cmds[i].name) == 0) {
-				*words_r = 1;
-				return &ctl_cmds[i];
-			}
+		words = 1;
+		for (const char *p = ctl_cmds[i].name; *p != '\0'; p++)
+			words += *p == ' ';
+		if (argc < words)
 			continue;
-		}
-		if (argc < 2)
-			continue;
-		snprintf(name, sizeof(name), "%s %s", argv[0], argv[1]);
-		if (strcmp(name, ctl_cmds[i].name) == 0) {
-			*words_r = 2;
+		name[0] = '\0';
+		for (w = 0, len = 0; w < words && len < sizeof(name); w++)
+			len += (size_t)snprintf(name + len, sizeof(name) - len,
+						"%s%s", w > 0 ? " " : "", argv[w]);
+		if (len < sizeof(name) && strcmp(name, ctl_cmds[i].name) == 0) {
+			*words_r = words;
 			return &ctl_cmds[i];
 		}
 	}

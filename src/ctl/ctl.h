@@ -81,6 +81,9 @@ int ctl_cmd_poa_make(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_api_token(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_api_tokens(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_api_revoke(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_api_cert_add(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_api_certs(struct ctl *ctl, int argc, char **argv);
+int ctl_cmd_api_cert_remove(struct ctl *ctl, int argc, char **argv);
 int ctl_cmd_org_attach(struct ctl *ctl, int argc, char **argv);
 
 int ctl_cmd_org_add(struct ctl *ctl, int argc, char **argv);

@@ -1,5 +1,5 @@
 /* One operator API request, start to end, without a socket: the bearer
- * token names the acting box; the route's box parameter must be that box
+ * token or the TLS client certificate names the acting box; the route's box parameter must be that box
  * (another organization's box is 403 before anything is read); the call
  * goes to the core, whose checks (party of the message, counteragent
  * status) still apply; the result becomes Diadoc's JSON or its error
@@ -707,14 +707,22 @@ static const struct opapi_route *opapi_route(const char *path, int *known_r)
 	return NULL;
 }
 
-/* "Bearer <64 hex>" → the box of a live token. */
-static int opapi_auth(struct opapi_call *c)
+static int opapi_store_busy(struct opapi_call *c)
 {
-	const char *h = c->req->authorization;
+	opapi_fail(&c->err, 503, "Http.ServiceUnavailable",
+		   "Хранилище занято, повторите / store busy, retry");
+	c->err.retry_after = 5;
+	return -1;
+}
+
+/* "Bearer <64 hex>" → the box of a live token. */
+static int opapi_auth_token(struct opapi_call *c, const char *h,
+			    char box_r[CORE_ID_MAX])
+{
 	unsigned char md[STORE_API_HASH_LEN];
 	int ret;
 
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+	if (strncasecmp(h, "Bearer ", 7) != 0)
 		return opapi_fail(&c->err, 401, "Http.Unauthorized",
 				  "Нужен заголовок Authorization: Bearer <ключ> "
 				  "(edomailctl api token ORG) / Authorization: "
@@ -722,17 +730,71 @@ static int opapi_auth(struct opapi_call *c)
 	for (h += 7; *h == ' '; h++)
 		;
 	crypto_sha256(h, strlen(h), md);
-	ret = store_api_token_box(c->svc->store, md, c->box, sizeof(c->box));
+	ret = store_api_token_box(c->svc->store, md, box_r, CORE_ID_MAX);
 	if (ret == STORE_ERR_NOTFOUND)
 		return opapi_fail(&c->err, 401, "Http.Unauthorized",
 				  "Ключ доступа неизвестен или отозван / unknown "
 				  "or revoked token");
-	if (ret != STORE_OK) {
-		opapi_fail(&c->err, 503, "Http.ServiceUnavailable",
-			   "Хранилище занято, повторите / store busy, retry");
-		c->err.retry_after = 5;
+	return ret == STORE_OK ? 0 : opapi_store_busy(c);
+}
+
+/* The TLS client certificate → the box it is registered for (edomailctl
+ * api cert add), after the checks a signer's certificate gets: a chain to
+ * the node's trust roots and no revocation.  A certificate that fails
+ * them, or that no organization registered, refuses the call even with a
+ * good token: a credential shown is one that must hold. */
+static int opapi_auth_cert(struct opapi_call *c, char box_r[CORE_ID_MAX])
+{
+	unsigned char md[STORE_API_HASH_LEN];
+	char *why = NULL;
+	int ret;
+
+	if (crypto_client_cert_check(c->req->client_cert, c->req->client_chain,
+				     md, &why) < 0) {
+		opapi_fail(&c->err, 401, "Http.Unauthorized",
+			   "Сертификат клиента не принят / the client "
+			   "certificate is refused: %s", why != NULL ? why : "");
+		free(why);
 		return -1;
 	}
+	ret = store_api_cert_box(c->svc->store, md, box_r, CORE_ID_MAX);
+	if (ret == STORE_ERR_NOTFOUND)
+		return opapi_fail(&c->err, 401, "Http.Unauthorized",
+				  "Сертификат клиента не зарегистрирован "
+				  "(edomailctl api cert add ORG FILE) или снят / "
+				  "the client certificate is not registered or "
+				  "was removed");
+	return ret == STORE_OK ? 0 : opapi_store_busy(c);
+}
+
+/* Who calls: the box of the bearer token, of the client certificate, or
+ * of both when they name the same box; two different boxes are refused,
+ * as is a call with neither. */
+static int opapi_auth(struct opapi_call *c)
+{
+	char by_cert[CORE_ID_MAX] = "";
+
+	if (c->req->client_cert != NULL && opapi_auth_cert(c, by_cert) < 0)
+		return -1;
+	if (c->req->authorization == NULL) {
+		if (by_cert[0] == '\0')
+			return opapi_fail(&c->err, 401, "Http.Unauthorized",
+					  "Нужен заголовок Authorization: Bearer "
+					  "<ключ> (edomailctl api token ORG) или "
+					  "сертификат клиента / Authorization: "
+					  "Bearer <token> or a client certificate "
+					  "is required");
+		snprintf(c->box, sizeof(c->box), "%s", by_cert);
+		return 0;
+	}
+	if (opapi_auth_token(c, c->req->authorization, c->box) < 0)
+		return -1;
+	if (by_cert[0] != '\0' && strcmp(by_cert, c->box) != 0)
+		return opapi_fail(&c->err, 401, "Http.Unauthorized",
+				  "Ключ доступа выдан для %s, а сертификат "
+				  "клиента — для %s / the token is for %s, the "
+				  "client certificate for %s", c->box, by_cert,
+				  c->box, by_cert);
 	/* a roaming operator's token acts for no box (opapi-roam.c) */
 	if (strncmp(c->box, OPAPI_ROAM_TOKEN_BOX,
 		    strlen(OPAPI_ROAM_TOKEN_BOX)) == 0)

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "config/config.h"
@@ -46,19 +47,37 @@ struct opapi_job {
 	struct evhttp_request *req;	/* NULL once the client has gone */
 	struct evhttp_connection *conn;
 	char *path, *query, *auth;
+	char *cert, *chain;		/* the client's certificate, PEM */
 	unsigned char *body;
 	size_t body_len;
 	enum opapi_method method;
 	struct opapi_response resp;
 };
 
+/* Any certificate passes the handshake: the handler checks it against
+ * the node's trust (roots, CRLs) on a worker, where a refusal is Diadoc's
+ * 401 with a reason rather than a bare TLS alert. */
+static int opapi_verify_any(int ok, X509_STORE_CTX *ctx)
+{
+	(void)ok;
+	(void)ctx;
+	return 1;
+}
+
 static struct bufferevent *opapi_bev(struct event_base *base, void *arg)
 {
+	static const unsigned char sid_ctx[] = "edomail-opapi";
 	struct opapi_server *srv = arg;
 	SSL *ssl = SSL_new(srv->tls);
 
 	if (ssl == NULL)
 		return NULL;
+	/* Ask for a client certificate, optional: bearer tokens still work.
+	 * The IMAP/SMTP context is shared, so per connection; a session id
+	 * context is what OpenSSL needs to resume a session that carries a
+	 * peer certificate. */
+	SSL_set_verify(ssl, SSL_VERIFY_PEER, opapi_verify_any);
+	SSL_set_session_id_context(ssl, sid_ctx, sizeof(sid_ctx) - 1);
 	return bufferevent_openssl_socket_new(base, -1, ssl,
 					      BUFFEREVENT_SSL_ACCEPTING,
 					      BEV_OPT_CLOSE_ON_FREE);
@@ -78,7 +97,8 @@ static void opapi_work(void *arg)
 	struct opapi_job *job = arg;
 	struct opapi_request r = {
 		.method = job->method, .path = job->path, .query = job->query,
-		.authorization = job->auth, .body = job->body,
+		.authorization = job->auth, .client_cert = job->cert,
+		.client_chain = job->chain, .body = job->body,
 		.body_len = job->body_len,
 	};
 
@@ -90,6 +110,8 @@ static void opapi_job_free(struct opapi_job *job)
 	free(job->path);
 	free(job->query);
 	free(job->auth);
+	free(job->cert);
+	free(job->chain);
 	free(job->body);
 	opapi_response_clear(&job->resp);
 	free(job);
@@ -139,6 +161,50 @@ static enum opapi_method opapi_method_of(struct evhttp_request *req)
 	}
 }
 
+static char *opapi_pem(X509 *x)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *pem = NULL;
+	long len;
+
+	if (b != NULL && PEM_write_bio_X509(b, x) == 1) {
+		len = BIO_get_mem_data(b, &data);
+		pem = xmalloc((size_t)len + 1);
+		memcpy(pem, data, (size_t)len);
+		pem[len] = '\0';
+	}
+	BIO_free(b);
+	return pem;
+}
+
+/* The certificate the client showed, and the rest of what it sent (on
+ * the server side OpenSSL's peer chain leaves the peer's own out). */
+static void opapi_client_cert(struct opapi_job *job)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(job->conn);
+	SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+	STACK_OF(X509) *sk;
+	X509 *x;
+	struct buf b;
+	char *pem;
+
+	if (ssl == NULL || (x = SSL_get1_peer_certificate(ssl)) == NULL)
+		return;
+	job->cert = opapi_pem(x);
+	X509_free(x);
+	sk = SSL_get_peer_cert_chain(ssl);
+	buf_init(&b);
+	for (int i = 0; sk != NULL && i < sk_X509_num(sk); i++) {
+		pem = opapi_pem(sk_X509_value(sk, i));
+		if (pem != NULL)
+			buf_append_str(&b, pem);
+		free(pem);
+	}
+	if (b.len > 0)
+		job->chain = (char *)buf_steal(&b, NULL);
+	buf_free(&b);
+}
+
 static void opapi_request_cb(struct evhttp_request *req, void *arg)
 {
 	struct opapi_server *srv = arg;
@@ -161,6 +227,7 @@ static void opapi_request_cb(struct evhttp_request *req, void *arg)
 		job->query = xstrdup(evhttp_uri_get_query(uri));
 	if (auth != NULL)
 		job->auth = xstrdup(auth);
+	opapi_client_cert(job);
 	job->body_len = evbuffer_get_length(in);
 	job->body = xmalloc(job->body_len + 1);
 	evbuffer_remove(in, job->body, job->body_len);

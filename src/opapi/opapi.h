@@ -3,7 +3,7 @@
 /* The operator API (DESIGN.md section 9, doc/operator-api.md): the calls
  * of the Diadoc HTTP API the core uses, in Diadoc's JSON shapes, served
  * over HTTPS with libevent's evhttp when operator.api is set.  Each call
- * acts as the one box its bearer token names and sees only what that box
+ * acts as the one box its bearer token or TLS client certificate names and sees only what that box
  * may see through the core.  Requests run on the worker pool: the event
  * loop never waits for the store. */
 #include <stddef.h>
@@ -24,6 +24,10 @@ struct opapi_request {
 	const char *path;		/* "/V3/PostMessage" */
 	const char *query;		/* "operationId=..." or NULL */
 	const char *authorization;	/* the header, or NULL */
+	/* The TLS client certificate (PEM) and what the client sent along
+	 * (PEM bundle), as the handshake gave them; NULL: none shown. */
+	const char *client_cert;
+	const char *client_chain;
 	const unsigned char *body;
 	size_t body_len;
 };

@@ -363,6 +363,19 @@ static const struct store_migration store_migrations[] = {
 	      ");"
 	      "CREATE INDEX IF NOT EXISTS op_roam_queue_peer "
 	      "  ON op_roam_queue(peer, id) WHERE state = 0;" },
+	/* Version 18: TLS client certificates of the operator API
+	 * (store-apicert.c): the SHA-256 of the certificate's DER binds it
+	 * to one organization's box, as a token does; a removed binding
+	 * stays listed for the audit. */
+	{ 18, "CREATE TABLE IF NOT EXISTS api_certs ("
+	      "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	      "  box_id TEXT NOT NULL,"
+	      "  cert_sha256 BLOB NOT NULL UNIQUE,"
+	      "  subject TEXT NOT NULL DEFAULT '',"
+	      "  not_after INTEGER NOT NULL DEFAULT 0,"
+	      "  created INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),"
+	      "  revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))"
+	      ");" },
 	{ 0, NULL }
 };
 

@@ -285,6 +285,29 @@ int store_api_token_revoke(struct store *s, int64_t id);
 int store_api_token_list(struct store *s, const char *box_id,
 			 store_api_token_cb *cb, void *ctx);
 
+/* TLS client certificates of the operator API (store-apicert.c): the
+ * SHA-256 of the DER binds a certificate to one box.  store_api_cert_box:
+ * STORE_ERR_NOTFOUND for an unregistered or removed one. */
+struct store_api_cert {
+	int64_t id;
+	const char *box_id;	/* valid during the callback only */
+	unsigned char sha256[STORE_API_HASH_LEN];
+	const char *subject;
+	int64_t not_after;
+	int64_t created;
+	int revoked;
+};
+typedef int store_api_cert_cb(const struct store_api_cert *c, void *ctx);
+int store_api_cert_add(struct store *s, const char *box_id,
+		       const unsigned char sha256[STORE_API_HASH_LEN],
+		       const char *subject, int64_t not_after, int64_t *id_r);
+int store_api_cert_box(struct store *s,
+		       const unsigned char sha256[STORE_API_HASH_LEN],
+		       char *box_id_r, size_t box_id_size);
+int store_api_cert_remove(struct store *s, int64_t id);
+int store_api_cert_list(struct store *s, const char *box_id,
+			store_api_cert_cb *cb, void *ctx);
+
 /* A gateway's tokens at a remote operator (the http driver), sealed under
  * the node key by the core; one per box.  box_id NULL in get: any one
  * (for calls that act for no box).  Boxes: oldest id first. */

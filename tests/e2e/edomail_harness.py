@@ -437,5 +437,38 @@ def utf7_decode(s):
     return "".join(out)
 
 
+def client_cert(ca_dir, out_dir, name, subject=None, self_signed=False):
+    """A TLS client certificate and its key (paths), issued by the demo CA
+    of ca_dir (demo-ca.crt/.key), or self-signed: for the operator API's
+    client certificate tests."""
+    key = os.path.join(out_dir, name + ".key")
+    crt = os.path.join(out_dir, name + ".crt")
+    subj = subject or "/CN=%s" % name
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True)
+    # INNLE= in a subject: ИННЮЛ, which openssl knows by a config only
+    cnf = os.path.join(out_dir, "client-cert.cnf")
+    with open(cnf, "w") as f:
+        f.write("oid_section = new_oids\n[new_oids]\n"
+                "INNLE = 1.2.643.100.4\n[req]\ndistinguished_name = dn\n"
+                "[dn]\n")
+    run("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+        "ec_paramgen_curve:P-256", "-out", key)
+    if self_signed:
+        run("openssl", "req", "-new", "-x509", "-config", cnf, "-key", key,
+            "-subj", subj,
+            "-days", "30", "-out", crt)
+        return crt, key
+    csr = os.path.join(out_dir, name + ".csr")
+    run("openssl", "req", "-new", "-config", cnf, "-key", key, "-subj", subj,
+        "-out", csr)
+    run("openssl", "x509", "-req", "-in", csr,
+        "-CA", os.path.join(ca_dir, "demo-ca.crt"),
+        "-CAkey", os.path.join(ca_dir, "demo-ca.key"),
+        "-set_serial", "0x" + os.urandom(8).hex(), "-days", "30",
+        "-out", crt)
+    os.unlink(csr)
+    return crt, key
+
+
 def main():
     unittest.main(verbosity=2)

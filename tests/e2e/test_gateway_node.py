@@ -21,6 +21,9 @@ import edomail_harness as h
 
 KLEVER_INN = "7728168971"
 KLEVER_KPP = "772801001"
+# attached on B with a TLS client certificate instead of a token
+LANDYSH_INN = "7707083893"
+LANDYSH_KPP = "770701001"
 
 
 def letter(frm, to, subject, text, attach=None, reply_to=None):
@@ -81,6 +84,18 @@ class GatewayNode(h.DaemonTestCase):
         b.ctl("user", "add", "klever", "--password", h.PASSWORD)
         b.ctl("member", "add", "klever", KLEVER_INN, "--role", "owner")
         b.ctl("cert", "make", "klever", KLEVER_INN, "--type", "rsa")
+        # Ландыш: registered at A, its client certificate (issued by A's
+        # CA) bound to it there, attached on B with certificate and key
+        a.ctl("org", "add", "--name", "ООО Ландыш", "--inn", LANDYSH_INN,
+              "--kpp", LANDYSH_KPP)
+        cls.landysh = a.box_id(LANDYSH_INN)
+        cls.l_cert = h.client_cert(a.dir, b.dir, "landysh-api")
+        a.ctl("api", "cert", "add", LANDYSH_INN, cls.l_cert[0])
+        b.ctl("org", "attach", LANDYSH_INN, "--cert-file", cls.l_cert[0],
+              "--key-file", cls.l_cert[1])
+        b.ctl("user", "add", "landysh", "--password", h.PASSWORD)
+        b.ctl("member", "add", "landysh", LANDYSH_INN, "--role", "owner")
+        b.ctl("cert", "make", "landysh", LANDYSH_INN, "--type", "rsa")
         b.start()
 
     @classmethod
@@ -197,6 +212,47 @@ class GatewayNode(h.DaemonTestCase):
                        what="the signature notice on A")
         finally:
             c.logout()
+
+    def test_5_cert_attached(self):
+        """An organization attached with a TLS client certificate works
+        like one attached with a token: its invitation and letter from
+        B's SMTP reach A; a certificate A does not know is refused at
+        attach, and so is one registered for another organization."""
+        a, b = self.d, self.b
+        lutik = a.addr(a.demo["LUTIK_INN"])
+        me = "%s@edo.local" % self.landysh
+        # the key is sealed in B's store, not kept in clear
+        for name in os.listdir(b.dir):
+            if name.startswith("edomail.db"):
+                with open(os.path.join(b.dir, name), "rb") as f:
+                    self.assertNotIn(b"PRIVATE KEY", f.read(), name)
+        stranger = h.client_cert(a.dir, b.dir, "stranger-api")
+        r = b.ctl("org", "attach", a.demo["VASILEK_INN"], "--cert-file",
+                  stranger[0], "--key-file", stranger[1], check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("401", r.stderr)
+        r = b.ctl("org", "attach", a.demo["VASILEK_INN"], "--cert-file",
+                  self.l_cert[0], "--key-file", self.l_cert[1], check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("403", r.stderr)
+        s = b.smtp("landysh")
+        s.send_message(letter(me, lutik, "Давайте работать",
+                              "Приглашаем / join us"))
+        s.quit()
+        a.ctl("accept", a.demo["LUTIK_INN"], LANDYSH_INN)
+        marker = "crt%d" % time.time_ns()
+        s = b.smtp("landysh")
+        s.send_message(letter(me, lutik, "Счёт " + marker, "Текст " + marker,
+                              ("счёт.txt", marker.encode())))
+        s.quit()
+        c = a.imap("lutik")
+        try:
+            got = h.wait_for(lambda: inbox_find(c, marker),
+                             what="the certificate-attached letter on A")
+        finally:
+            c.logout()
+        names = [p.get_filename() for p in got.walk() if p.get_filename()]
+        self.assertIn("счёт.txt.sig", names)
 
     def test_3_operator_down(self):
         a, b = self.d, self.b

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The operator API over HTTPS (issue 15 section 1, doc/operator-api.md),
-driven with curl: bearer tokens per organization (edomailctl api token),
+driven with curl: bearer tokens per organization (edomailctl api token)
+and TLS client certificates registered for one (edomailctl api cert add),
 Diadoc's calls and JSON shapes, Diadoc's errors (status,
 X-Diadoc-ErrorCode, a bilingual text), one organization never reaching
 another's box or messages, PostMessage idempotent by operationId, and a
@@ -33,10 +34,13 @@ class OperatorApi(h.DaemonTestCase):
             assert len(cls.tok[name]) == 64, r.stdout + r.stderr
 
     def call(self, path, who=None, method="GET", body=None, token=None,
-             raw=False):
-        """(status, headers dict, body) of one request made by curl."""
+             raw=False, cert=None):
+        """(status, headers dict, body) of one request made by curl;
+        cert: (certificate, key) files of a TLS client certificate."""
         args = ["curl", "-sS", "--max-time", "30", "--cacert", self.d.cafile,
                 "-D", "-", "-X", method]
+        if cert is not None:
+            args += ["--cert", cert[0], "--key", cert[1]]
         tok = token if token is not None else \
             (self.tok[who] if who is not None else None)
         if tok is not None:
@@ -91,6 +95,66 @@ class OperatorApi(h.DaemonTestCase):
         self.assertError(self.call("/V3/GetCounteragents?myBoxId=" + self.R,
                                    token=tok), 401, "Http.Unauthorized")
         self.assertIn("отозван", d.ctl("api", "tokens").stdout)
+
+    def test_client_cert(self):
+        """A TLS client certificate registered for an organization (api
+        cert add) acts as its box like a token; unregistered, unchained,
+        revoked or removed ones are 401; a token of another organization
+        with it is 401."""
+        d = self.d
+        cc = lambda name, **kw: h.client_cert(d.dir, d.dir, name, **kw)
+        ok = cc("romashka-api")
+        out = d.ctl("api", "cert", "add", d.demo["ROMASHKA_INN"],
+                    ok[0]).stdout
+        cid = out.split()[1]
+        path_r = "/V3/GetCounteragents?myBoxId=" + self.R
+        st, _, body = self.call(path_r, cert=ok)
+        self.assertEqual(st, 200, body)
+        self.assertIn("Counteragents", body)
+        # another organization's box: 403, as with a token
+        self.assertError(self.call("/V3/GetCounteragents?myBoxId=" + self.L,
+                                   cert=ok), 403, "Http.Forbidden")
+        # the same organization's token with it: fine; another's: 401
+        self.assertEqual(self.call(path_r, "R", cert=ok)[0], 200)
+        self.assertError(self.call("/V3/GetCounteragents?myBoxId=" + self.L,
+                                   "L", cert=ok), 401, "Http.Unauthorized")
+        # a good token does not save a bad certificate
+        stranger = cc("stranger")
+        self.assertError(self.call(path_r, cert=stranger), 401,
+                         "Http.Unauthorized")
+        self.assertError(self.call(path_r, "R", cert=stranger), 401,
+                         "Http.Unauthorized")
+        # registered but not chained to the trust roots
+        selfsig = cc("selfsigned", self_signed=True)
+        r = d.ctl("api", "cert", "add", d.demo["ROMASHKA_INN"], selfsig[0])
+        self.assertIn("warning", r.stderr)
+        st, _, body = self.call(path_r, cert=selfsig)
+        self.assertEqual(st, 401, body)
+        self.assertIn("refused", body.decode())
+        # a certificate of another ИНН (ИННЮЛ) is not registered for Ромашка
+        other = cc("lutik-inn", subject="/CN=Лютик/INNLE=" +
+                   d.demo["LUTIK_INN"])
+        r = d.ctl("api", "cert", "add", d.demo["ROMASHKA_INN"], other[0],
+                  check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(d.demo["LUTIK_INN"], r.stderr)
+        # revoked by the CA: refused once the daemon has the new CRL
+        rev = cc("revoked-api")
+        d.ctl("api", "cert", "add", d.demo["ROMASHKA_INN"], rev[0])
+        self.assertEqual(self.call(path_r, cert=rev)[0], 200)
+        d.ctl("cert", "revoke", rev[0])
+        st, _, body = h.wait_for(
+            lambda: (lambda r: r if r[0] != 200 else None)(
+                self.call(path_r, cert=rev)),
+            what="the revoked certificate refused")
+        self.assertEqual(st, 401, body)
+        self.assertIn("revoked", body.decode())
+        # removed from the organization: 401 at once
+        d.ctl("api", "cert", "remove", cid)
+        self.assertError(self.call(path_r, cert=ok), 401, "Http.Unauthorized")
+        listing = d.ctl("api", "certs", d.demo["ROMASHKA_INN"]).stdout
+        self.assertIn("снят", listing)
+        self.assertIn("CN=romashka-api", listing)
 
     def test_other_box_is_forbidden(self):
         for path in ("/V3/GetCounteragents?myBoxId=" + self.L,

@@ -1,13 +1,17 @@
 /* The operator API's request handler without a socket: routing, tokens,
+ * TLS client certificates (registered, chained, unrevoked),
  * one organization never reaching another's box, Diadoc's errors, the
  * JSON both ways, and PostMessage idempotent by operationId. */
 #include "../operator/op-test.h"
 #include "../edo-fixtures.h"
 
+#include <sys/stat.h>
+
 #include <jansson.h>
 
 #include <edomail/core.h>
 #include "crypto/crypto.h"
+#include "lib/util.h"
 #include "opapi/opapi.h"
 #include "store/store.h"
 
@@ -185,12 +189,153 @@ static void test_events_paging(void)
 	opapi_response_clear(&r);
 }
 
+/* One request with a TLS client certificate (and a token or none). */
+static int call_cert(const char *cert, const char *token, const char *box,
+		     struct opapi_response *resp)
+{
+	char auth[80], q[128];
+	struct opapi_service svc = { core, store, "2ED" };
+	struct opapi_request req = {
+		.method = OPAPI_GET, .path = "/V3/GetCounteragents",
+		.query = q, .client_cert = cert,
+	};
+
+	snprintf(q, sizeof(q), "myBoxId=%s", box);
+	if (token != NULL) {
+		snprintf(auth, sizeof(auth), "Bearer %s", token);
+		req.authorization = auth;
+	}
+	opapi_handle(&svc, &req, resp);
+	return resp->status;
+}
+
+static char *issue(const char *ca_cert, const char *ca_key, const char *cn)
+{
+	struct crypto_make_cert_req req = {
+		.key_type = "ec", .common_name = cn, .org_name = "ООО «Ромашка»",
+	};
+	char *cert = NULL, *key = NULL, *error = NULL;
+
+	if ((ca_cert != NULL ?
+	     crypto_make_issued(&req, ca_cert, ca_key, NULL, &cert, &key, &error) :
+	     crypto_make_self_signed(&req, &cert, &key, &error)) < 0)
+		fx_bail("issue", error);
+	free(key);
+	return cert;
+}
+
+static void register_cert(const char *box, const char *cert)
+{
+	unsigned char md[32];
+	char *error = NULL;
+	int64_t id;
+
+	if (crypto_cert_sha256(cert, md, &error) < 0 ||
+	    store_api_cert_add(store, box, md, "", 0, &id) != STORE_OK)
+		fx_bail("register", error != NULL ? error : "store");
+}
+
+static void crl(const char *ca_cert, const char *ca_key, const char *revoke)
+{
+	struct crypto_cert_info info;
+	char *pem = NULL, *error = NULL, *path;
+
+	memset(&info, 0, sizeof(info));
+	if (revoke != NULL && crypto_cert_info(revoke, &info, &error) < 0)
+		fx_bail("cert info", error);
+	if (crypto_make_crl(ca_cert, ca_key, NULL, info.serial, util_now() - 60,
+			    util_now() + 3600, &pem, &error) < 0)
+		fx_bail("crl", error);
+	path = xasprintf("%s/crls/ca.crl", op_t_tmpdir());
+	(void)util_write_file(path, pem, strlen(pem), 0644);
+	free(path);
+	free(pem);
+	crypto_cert_info_clear(&info);
+	crypto_trust_reload(1);
+}
+
+/* A client certificate acts as the box it is registered for, after the
+ * chain and revocation checks; a token of another box with it is 401. */
+static void test_client_cert(void)
+{
+	struct crypto_trust_settings ts = { 0 };
+	struct opapi_response r;
+	char *ca_cert = NULL, *ca_key = NULL, *error = NULL, *roots, *crls;
+	char *good, *stranger, *selfsig, *revoked;
+
+	if (crypto_make_ca("rsa", "Тестовый УЦ API", 0, &ca_cert, &ca_key,
+			   &error) < 0)
+		fx_bail("CA", error);
+	roots = xasprintf("%s/roots.pem", op_t_tmpdir());
+	crls = xasprintf("%s/crls", op_t_tmpdir());
+	(void)util_write_file(roots, ca_cert, strlen(ca_cert), 0644);
+	mkdir(crls, 0755);
+	ts.roots = roots;
+	ts.crls = crls;
+	if (crypto_trust_configure(&ts, &error) < 0)
+		fx_bail("trust", error);
+	good = issue(ca_cert, ca_key, "api-a");
+	stranger = issue(ca_cert, ca_key, "api-stranger");
+	revoked = issue(ca_cert, ca_key, "api-revoked");
+	selfsig = issue(NULL, NULL, "api-self");
+	register_cert(A.id, good);
+	register_cert(A.id, revoked);
+	register_cert(A.id, selfsig);
+
+	ok(call_cert(good, NULL, A.id, &r) == 401 &&
+	   strstr((char *)r.body, "revocation") != NULL,
+	   "no CRL yet: revocation unknown is 401");
+	opapi_response_clear(&r);
+	crl(ca_cert, ca_key, NULL);
+	ok(call_cert(good, NULL, A.id, &r) == 200, "registered cert: own box 200");
+	opapi_response_clear(&r);
+	ok(call_cert(good, NULL, B.id, &r) == 403 &&
+	   is_error(&r, 403, "Http.Forbidden"), "registered cert: B's box 403");
+	opapi_response_clear(&r);
+	ok(call_cert(good, tok_a, A.id, &r) == 200, "cert and token of A: 200");
+	opapi_response_clear(&r);
+	ok(call_cert(good, tok_b, B.id, &r) == 401 &&
+	   is_error(&r, 401, "Http.Unauthorized"),
+	   "cert of A with a token of B: 401");
+	opapi_response_clear(&r);
+	ok(call_cert(stranger, NULL, A.id, &r) == 401, "unregistered cert: 401");
+	opapi_response_clear(&r);
+	ok(call_cert(stranger, tok_a, A.id, &r) == 401,
+	   "unregistered cert with a good token: 401");
+	opapi_response_clear(&r);
+	ok(call_cert(selfsig, NULL, A.id, &r) == 401 &&
+	   strstr((char *)r.body, "refused") != NULL,
+	   "registered but unchained: 401");
+	opapi_response_clear(&r);
+	ok(call_cert(revoked, NULL, A.id, &r) == 200, "before revocation: 200");
+	opapi_response_clear(&r);
+	crl(ca_cert, ca_key, revoked);
+	ok(call_cert(revoked, NULL, A.id, &r) == 401 &&
+	   strstr((char *)r.body, "revoked") != NULL, "revoked: 401");
+	opapi_response_clear(&r);
+	ok(call_cert(good, NULL, A.id, &r) == 200, "the others still pass");
+	opapi_response_clear(&r);
+	ok(call_cert("-----BEGIN CERTIFICATE-----\nnope\n", NULL, A.id, &r) ==
+	   401, "garbage certificate: 401");
+	opapi_response_clear(&r);
+	crypto_trust_clear();
+	free(good);
+	free(stranger);
+	free(selfsig);
+	free(revoked);
+	free(ca_cert);
+	free(ca_key);
+	free(roots);
+	free(crls);
+}
+
 int main(void)
 {
 	setup();
 	test_auth_and_routes();
 	test_post_and_read();
 	test_events_paging();
+	test_client_cert();
 	core_close(&core);
 	store_close(&store);
 	settings_free(&set);
