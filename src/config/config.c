@@ -419,7 +419,7 @@ static int settings_read_peer(struct settings_ctx *ctx, const config_setting_t *
 			      const char *key, struct settings_roam_peer *p)
 {
 	const config_setting_t *m;
-	char sub[160];
+	char sub[256];	/* key (at most 128 with the index) + "." + 100 */
 	char **dst;
 	int64_t v;
 	int i, n;
