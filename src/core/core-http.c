@@ -305,8 +305,9 @@ static int http_call(struct core *core, const struct http_req *q,
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (q->post) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		body = json_dumps(q->body != NULL ? q->body : json_object(),
-				  JSON_COMPACT);
+		/* no body: "{}" below (a json_object() here leaked) */
+		body = q->body != NULL ? json_dumps(q->body, JSON_COMPACT) :
+		       NULL;
 	}
 	url = xasprintf("%s%s%s%s", h->url, q->path, q->query != NULL ? "?" : "",
 			q->query != NULL ? q->query : "");
