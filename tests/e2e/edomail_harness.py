@@ -449,6 +449,14 @@ class TwoNodes(Daemon):
                          _ca_dir=tdir + "/b")
         self._fill(self, os.path.join(tdir, "b"))
         _gateway_conf(self.conf, int(a_env["DEMO_API_PORT"]), self.cafile)
+        # a test that cleans up B itself (rmtree of d.dir) leaves A: at
+        # exit A is stopped and its folder removed all the same
+        import atexit
+        atexit.register(self._op_cleanup)
+
+    def _op_cleanup(self):
+        if os.path.isdir(self.op.dir):
+            self.op.cleanup()
 
     @staticmethod
     def _fill(node, src):
