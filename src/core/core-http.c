@@ -1048,6 +1048,8 @@ static void *http_follower(void *arg)
 	struct http_ctx *h = http_ctx(core);
 	struct timespec until;
 
+	/* named: not one of the daemon's worker pools (e2e-loop_share) */
+	pthread_setname_np(pthread_self(), "op-follower");
 	for (;;) {
 		http_follow_round(core);
 		clock_gettime(CLOCK_REALTIME, &until);

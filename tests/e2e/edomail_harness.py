@@ -374,10 +374,12 @@ def _two_node_template():
                    _single=True)
         b = Daemon(demo=False, _single=True, _ca_dir=base)
         try:
-            for name in ("demo.env", "upd"):
+            # the demo CA's CRL too: without it no signature is valid
+            for name in ("demo.env", "upd", "crls"):
                 src = os.path.join(a.dir, name)
                 if os.path.isdir(src):
-                    shutil.copytree(src, os.path.join(b.dir, name))
+                    shutil.copytree(src, os.path.join(b.dir, name),
+                                    dirs_exist_ok=True)
                 else:
                     shutil.copy2(src, os.path.join(b.dir, name))
             _gateway_conf(b.conf, int(a.env["DEMO_API_PORT"]), b.cafile)
@@ -509,7 +511,13 @@ class TwoNodes(Daemon):
                 inn = args[args.index("--inn") + 1]
                 _attach(self.op, self, inn)
             return r
-        return super().ctl(*args, check=check, input=input)
+        r = super().ctl(*args, check=check, input=input)
+        if tuple(args[:2]) == ("cert", "revoke") and r.returncode == 0:
+            # one demo CA for both nodes: A checks signatures too
+            src = os.path.join(self.dir, "crls")
+            shutil.copytree(src, os.path.join(self.op.dir, "crls"),
+                            dirs_exist_ok=True)
+        return r
 
 
 class TmuxApp:
