@@ -1095,7 +1095,12 @@ static int http_patch(struct core *core, struct core_op *o,
 {
 	json_t *body = edo_json_patch_entities(o->box_id, o->msg_id, o->ents,
 					       o->n_ents), *out = NULL;
-	int ret = http_callq(core, o->box_id, 1, "/V3/PostMessagePatch",
+	int ret;
+
+	/* a refusal's reason, as the embedded node's op text has it */
+	if (o->text != NULL)
+		json_object_set_new(body, "Comment", json_string(o->text));
+	ret = http_callq(core, o->box_id, 1, "/V3/PostMessagePatch",
 			     HTTP_KV("operationId", o->op_id), body, &out, err);
 
 	json_decref(body);
