@@ -185,6 +185,9 @@ class Daemon:
                     shutil.copy2(src, os.path.join(self.dir, name))
         # The demo CA that signed tls.crt: what a client trusts.
         self.cafile = os.path.join(self.dir, "demo-ca.crt")
+        # The store that holds the operator's tables (op_*): this node's,
+        # node A's in the two-node mode.
+        self.operator_db = os.path.join(self.dir, "edomail.db")
         self.demo = {}
         envfile = os.path.join(self.dir, "demo.env")
         if os.path.exists(envfile):
@@ -451,6 +454,7 @@ class TwoNodes(Daemon):
                          _ca_dir=tdir + "/b")
         self._fill(self, os.path.join(tdir, "b"))
         _gateway_conf(self.conf, int(a_env["DEMO_API_PORT"]), self.cafile)
+        self.operator_db = self.op.operator_db
         # a test that cleans up B itself (rmtree of d.dir) leaves A: at
         # exit A is stopped and its folder removed all the same
         import atexit
