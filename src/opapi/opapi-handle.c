@@ -428,6 +428,10 @@ static int opapi_post_patch(struct opapi_call *c)
 		op.msg_id = msg_id;
 		op.ents = ents;
 		op.n_ents = n;
+		/* edomail's Comment: a refusal's reason */
+		if (json_is_string(json_object_get(c->body, "Comment")))
+			op.text = json_string_value(json_object_get(c->body,
+								    "Comment"));
 		ret = core_apply(c->svc->core, &op, 1, &failed, &ce);
 	} else {
 		ret = core_post_entities(c->svc->core, c->box, msg_id, ents, n,

@@ -5,7 +5,11 @@ the demo (two organizations, users and certificates made with edomailctl by
 contrib/make-demo.sh), then drives the daemon with real clients (imaplib,
 smtplib, curl, mutt, mbsync, swaks).
 
-Environment (set by meson): EDOMAIL_BUILD_DIR, EDOMAIL_SOURCE_DIR.
+Environment (set by meson): EDOMAIL_BUILD_DIR, EDOMAIL_SOURCE_DIR;
+EDOMAIL_E2E_NODES=2 (the meson suite "gateway") makes every demo daemon a
+pair: node A, the embedded operator serving the operator API, and node B,
+a gateway-only node (operator.driver = "http") that the test drives (see
+TwoNodes below and doc/operator-api.md).
 """
 import imaplib
 import os
@@ -60,6 +64,17 @@ def _demo_template():
                                    r.stderr)
             open(os.path.join(tdir, "ready"), "w").close()
     return tdir
+
+
+# EDOMAIL_E2E_NODES=2: the demo runs on two nodes (TwoNodes).
+TWO_NODES = os.environ.get("EDOMAIL_E2E_NODES", "1") == "2"
+
+
+def skip_two_nodes(reason):
+    """unittest.skipIf for a test of the embedded operator's own internals,
+    which the two-node mode cannot run as it is (doc/operator-api.md lists
+    every such skip)."""
+    return unittest.skipIf(TWO_NODES, "two-node mode: " + reason)
 
 
 def free_port():
@@ -124,7 +139,15 @@ def wait_for(fn, timeout=30, step=0.2, what="a condition"):
 class Daemon:
     """One edomaild with its own folder, config and demo data."""
 
-    def __init__(self, language="ru", extra_env=None, demo=True):
+    def __new__(cls, language="ru", extra_env=None, demo=True,
+                _single=False, _ca_dir=None):
+        # In the two-node mode a demo daemon is a pair (TwoNodes).
+        if cls is Daemon and demo and TWO_NODES and not _single:
+            return super().__new__(TwoNodes)
+        return super().__new__(cls)
+
+    def __init__(self, language="ru", extra_env=None, demo=True,
+                 _single=False, _ca_dir=None):
         require_tools("openssl")  # make-demo.sh makes the certificate
         self.dir = tempfile.mkdtemp(prefix="edomail-e2e-")
         self.ports = demo_ports()
@@ -136,10 +159,10 @@ class Daemon:
         self.env = env
         # Config and TLS certificate for this test's ports; the demo's data
         # (store, node key, operator key) comes from the shared template.
-        if demo:
+        if demo or _ca_dir:
             # The template's demo CA issued its certificates: the test
             # keeps it (make-demo.sh reuses a CA that is there).
-            tdir = _demo_template()
+            tdir = _ca_dir or _demo_template()
             for name in ("demo-ca.crt", "demo-ca.key"):
                 shutil.copy2(os.path.join(tdir, name),
                              os.path.join(self.dir, name))
@@ -162,6 +185,9 @@ class Daemon:
                     shutil.copy2(src, os.path.join(self.dir, name))
         # The demo CA that signed tls.crt: what a client trusts.
         self.cafile = os.path.join(self.dir, "demo-ca.crt")
+        # The store that holds the operator's tables (op_*): this node's,
+        # node A's in the two-node mode.
+        self.operator_db = os.path.join(self.dir, "edomail.db")
         self.demo = {}
         envfile = os.path.join(self.dir, "demo.env")
         if os.path.exists(envfile):
@@ -290,6 +316,216 @@ class Daemon:
                 c.ehlo()
         c.login(login, password)
         return c
+
+
+# ---- the two-node mode (EDOMAIL_E2E_NODES=2) ----
+
+# edomailctl commands that administer the operator itself: on a gateway
+# node they have no meaning (API tokens live in the operator's store) or
+# need the operator's own store (registering an organization), so the
+# pair runs them on node A.  Everything else runs on node B, the gateway,
+# through its http driver where it reaches the operator.
+OPERATOR_SIDE = {("api", "token"), ("api", "tokens"), ("api", "revoke"),
+                 ("org", "add")}
+DEMO_INNS = (ROMASHKA["inn"], LUTIK["inn"], VASILEK["inn"])
+
+
+def _gateway_conf(path, api_port, ca):
+    """Turns make-demo.sh's config at path into a gateway node's: the http
+    driver to node A's operator API, no API of its own."""
+    import re
+    with open(path) as f:
+        conf = f.read()
+    conf, n = re.subn(
+        r"operator:\s*\{[^}]*\{[^}]*\};\s*\};",
+        'operator: { driver = "http"; prefix = "2ED"; dir = "operator"; '
+        'url = "https://127.0.0.1:%d"; ca = "%s"; timeout = 10; };' %
+        (api_port, ca), conf)
+    if n != 1:
+        raise RuntimeError("no operator group in " + path)
+    with open(path, "w") as f:
+        f.write(conf)
+
+
+def _attach(a, b, inn):
+    """Attaches the organization inn (registered at A) on B with a fresh
+    API token of A's."""
+    token = a.ctl("api", "token", inn, "--label", "e2e gateway").stdout.strip()
+    b.ctl("org", "attach", inn, "--token-file", "-", input=token + "\n")
+
+
+def _two_node_template():
+    """Node A's demo after the gateway was set up (API tokens, the gateway
+    users' certificates registered) and node B's own store: made once per
+    build from _demo_template() (certificates under ASan take seconds) and
+    copied into each test's folders.  B's users, memberships, certificates
+    (issued by the same demo CA) and receipt policies are those of
+    make-demo.sh; its organizations are attached by token."""
+    import fcntl
+    import hashlib
+    base = _demo_template()
+    with open(os.path.abspath(__file__), "rb") as f:
+        hsh = hashlib.sha256(f.read())
+    hsh.update(base.encode())
+    tdir = os.path.join(BUILD, "e2e-gw-" + hsh.hexdigest()[:12])
+    with open(tdir + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(os.path.join(tdir, "ready")):
+            return tdir
+        shutil.rmtree(tdir, ignore_errors=True)
+        a = Daemon(demo=True, extra_env={"DEMO_API_PORT": str(free_port())},
+                   _single=True)
+        b = Daemon(demo=False, _single=True, _ca_dir=base)
+        try:
+            # the demo CA's CRL too: without it no signature is valid
+            for name in ("demo.env", "upd", "crls"):
+                src = os.path.join(a.dir, name)
+                if os.path.isdir(src):
+                    shutil.copytree(src, os.path.join(b.dir, name),
+                                    dirs_exist_ok=True)
+                else:
+                    shutil.copy2(src, os.path.join(b.dir, name))
+            _gateway_conf(b.conf, int(a.env["DEMO_API_PORT"]), b.cafile)
+            a.start()
+            for inn in DEMO_INNS:
+                _attach(a, b, inn)
+                # A keeps make-demo.sh's users and keys, but the receipts
+                # (ИоП) are the gateway's to sign, with B's policy: A's
+                # own automatic receipts would race B's
+                a.ctl("org", "policy", inn, "--receipt-cert", "none")
+            _make_demo_users(b)
+            a.stop()
+            os.makedirs(tdir)
+            for node, sub in ((a, "a"), (b, "b")):
+                shutil.copytree(node.dir, os.path.join(tdir, sub))
+        finally:
+            a.cleanup()
+            b.cleanup()
+        open(os.path.join(tdir, "ready"), "w").close()
+    return tdir
+
+
+def _make_demo_users(b):
+    """make-demo.sh's users, memberships, certificates and receipt
+    policies, on the gateway node b."""
+    users = (("buh", "Иванова Мария Петровна"),
+             ("romashka", "Петров Пётр Петрович"),
+             ("lutik", "Сидоров Сидор Сидорович"),
+             ("viewer", "Смирнова Анна Ивановна"),
+             ("vasilek", "Кузнецов Иван Иванович"))
+    r, l, v = DEMO_INNS
+    for login, name in users:
+        b.ctl("user", "add", login, "--name", name, "--password-fd", "0",
+              input=PASSWORD + "\n")
+    for login, inn, role in (("buh", r, "signer"), ("buh", l, "signer"),
+                             ("romashka", r, "owner"),
+                             ("lutik", l, "owner"), ("viewer", r, "reader"),
+                             ("vasilek", v, "owner")):
+        b.ctl("member", "add", login, inn, "--role", role)
+    for login, inn, kind in (("buh", r, "rsa"), ("buh", l, "gost"),
+                             ("romashka", r, "rsa"), ("lutik", l, "gost"),
+                             ("vasilek", v, "rsa")):
+        b.ctl("cert", "make", login, inn, "--type", kind)
+    for inn, login in ((r, "romashka"), (l, "lutik"), (v, "vasilek")):
+        b.ctl("org", "policy", inn, "--receipt-cert", login)
+
+
+class TwoNodes(Daemon):
+    """The demo on two nodes: self is node B, the gateway-only node
+    (operator.driver = "http", its own store for folders and UIDs) that a
+    test drives exactly like the one daemon of the one-node mode (ports,
+    imap(), smtp(), conf, dir, demo, cafile); self.op is node A, the
+    demo's embedded operator serving the operator API to B.  start/stop
+    run both (A first up, last down), kill and restart B only, cleanup
+    checks both logs."""
+
+    def __init__(self, language="ru", extra_env=None, demo=True):
+        extra = dict(extra_env or {})
+        tdir = _two_node_template()
+        # A: the operator; the test's DEMO_* settings of trust apply to it
+        # as well (both nodes check signatures).
+        a_env = {k: v for k, v in extra.items()
+                 if k.startswith("DEMO_TRUST")}
+        a_env["DEMO_API_PORT"] = extra.get("DEMO_API_PORT") or \
+            str(free_port())
+        if a_env["DEMO_API_PORT"] == "0":
+            a_env["DEMO_API_PORT"] = str(free_port())
+        self.op = Daemon(language, a_env, demo=False, _single=True,
+                         _ca_dir=tdir + "/a")
+        self._fill(self.op, os.path.join(tdir, "a"))
+        extra["DEMO_API_PORT"] = "0"
+        super().__init__(language, extra, demo=False, _single=True,
+                         _ca_dir=tdir + "/b")
+        self._fill(self, os.path.join(tdir, "b"))
+        _gateway_conf(self.conf, int(a_env["DEMO_API_PORT"]), self.cafile)
+        self.operator_db = self.op.operator_db
+        # a test that cleans up B itself (rmtree of d.dir) leaves A: at
+        # exit A is stopped and its folder removed all the same
+        import atexit
+        atexit.register(self._op_cleanup)
+
+    def _op_cleanup(self):
+        if os.path.isdir(self.op.dir):
+            self.op.cleanup()
+
+    @staticmethod
+    def _fill(node, src):
+        """node's folder gets the template's data; its config and TLS
+        certificate stay (this test's ports)."""
+        for name in os.listdir(src):
+            if name in ("edomail.conf", "tls.crt", "tls.key", "ready",
+                        "edomaild.log"):
+                continue
+            s = os.path.join(src, name)
+            if os.path.isdir(s):
+                shutil.copytree(s, os.path.join(node.dir, name),
+                                dirs_exist_ok=True)
+            else:
+                shutil.copy2(s, os.path.join(node.dir, name))
+        node.demo = {}
+        envfile = os.path.join(node.dir, "demo.env")
+        if os.path.exists(envfile):
+            with open(envfile) as f:
+                for line in f:
+                    if "=" in line:
+                        k, v = line.strip().split("=", 1)
+                        node.demo[k] = v
+
+    def start(self, timeout=30):
+        if self.op.proc is None:
+            self.op.start(timeout)
+        return super().start(timeout)
+
+    def stop(self, timeout=30):
+        rc = super().stop(timeout)
+        rc_a = self.op.stop(timeout)
+        return rc or rc_a
+
+    def restart(self):
+        super().stop()
+        return super().start()
+
+    def cleanup(self):
+        rc, sanitizer, log = super().cleanup()
+        rc_a, sanitizer_a, log_a = self.op.cleanup()
+        return (rc or rc_a, sanitizer or sanitizer_a,
+                log + "\n---- node A (operator) ----\n" + log_a)
+
+    def ctl(self, *args, check=True, input=None):
+        if tuple(args[:2]) in OPERATOR_SIDE:
+            r = self.op.ctl(*args, check=check, input=input)
+            if tuple(args[:2]) == ("org", "add") and r.returncode == 0:
+                # a new organization is served by the gateway at once
+                inn = args[args.index("--inn") + 1]
+                _attach(self.op, self, inn)
+            return r
+        r = super().ctl(*args, check=check, input=input)
+        if tuple(args[:2]) == ("cert", "revoke") and r.returncode == 0:
+            # one demo CA for both nodes: A checks signatures too
+            src = os.path.join(self.dir, "crls")
+            shutil.copytree(src, os.path.join(self.op.dir, "crls"),
+                            dirs_exist_ok=True)
+        return r
 
 
 class TmuxApp:

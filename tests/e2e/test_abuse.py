@@ -109,7 +109,10 @@ def daemon_peers(pid, port):
 
 
 def start_daemon(d, prefix=(), timeout=60):
-    """Daemon.start with a command prefix (prlimit, ip netns exec)."""
+    """Daemon.start with a command prefix (prlimit, ip netns exec); in the
+    two-node mode the operator node (d.op) is started first, as it is."""
+    if getattr(d, "op", None) is not None and d.op.proc is None:
+        d.op.start()
     ready = d.log().count("edomaild: ready")
     logf = open(d.log_path, "ab")
     d.proc = subprocess.Popen(

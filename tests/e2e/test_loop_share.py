@@ -31,6 +31,10 @@ def threads(pid):
     for tid in os.listdir("/proc/%d/task" % pid):
         with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
             stat = f.read()
+        # the http driver's event follower (a gateway node, the two-node
+        # mode) is no pool thread
+        if "(op-follower)" in stat:
+            continue
         # the fields after the command's closing parenthesis; nice is
         # field 19 of stat(5), the 17th after it
         nice = int(stat.rsplit(")", 1)[1].split()[16])

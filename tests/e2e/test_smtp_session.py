@@ -180,7 +180,8 @@ def ctl_message_show(d, org, msg_id):
 
 
 def db_connect(d):
-    return sqlite3.connect("file:%s?mode=ro" % os.path.join(d.dir, "edomail.db"),
+    """The operator's store (node A's in the two-node mode), read-only."""
+    return sqlite3.connect("file:%s?mode=ro" % d.operator_db,
                            uri=True, timeout=30)
 
 
