@@ -42,6 +42,8 @@ struct settings {
 	char *operator_url;	/* driver "http": the operator API's base URL */
 	char *operator_ca;	/* its TLS CA bundle; NULL: the system's */
 	int operator_timeout;	/* seconds for one HTTP call */
+	int operator_poll_interval;	/* ms between GetNewEvents when the
+					 * operator does not long-poll */
 
 	/* folders */
 	char *folders_language;	/* "ru" | "en" */

@@ -15,10 +15,11 @@
  *   applied in order, idempotent by its op id; on a failure the caller's
  *   retry with the same ids completes the rest (doc/operator-api.md).
  * - Events: a thread (started by core_prepare, which the daemon calls and
- *   edomailctl does not) reads each attached box's GetNewEvents after the
- *   last key it saw and wakes the daemon for boxes with news; the mailbox
- *   sync keeps its own cursor per box in its store, so a restart neither
- *   loses nor repeats an event. */
+ *   edomailctl does not) keeps one long-poll (GetNewEvents with
+ *   waitSeconds) open per attached box, all on one curl multi handle, and
+ *   wakes the daemon for a box as soon as its answer brings news; the
+ *   mailbox sync keeps its own cursor per box in its store, so a restart
+ *   neither loses nor repeats an event. */
 #include "core/core-private.h"
 
 #include <pthread.h>
@@ -42,28 +43,40 @@
 #define HTTP_TRIES 3
 #define HTTP_MAX_RESPONSE (256 * 1024 * 1024)
 #define HTTP_POOL 8			/* idle curl handles kept */
-#define HTTP_FOLLOW_MS 250		/* event log poll interval */
 #define HTTP_TOKEN_MAX 256
+#define HTTP_WAIT 25			/* waitSeconds of a long-poll */
+#define HTTP_BOXES_MS 2000		/* attached boxes re-read */
+#define HTTP_RETRY_MS 1000		/* a box's long-poll after an error */
 
-struct http_cursor {
+/* The follower's long-poll of one attached box (follower thread only). */
+struct http_watch {
 	char box[CORE_ID_MAX];
-	char key[CORE_KEY_LEN];
+	char key[CORE_KEY_LEN];		/* the newest event seen */
+	int started;			/* key set from GetLastEvent */
+	int attached;			/* in the last list of attached boxes */
+	CURL *easy;			/* its handle, reused (keep-alive) */
+	int busy;			/* a long-poll in flight */
+	struct curl_slist *hdrs;
+	char *url;
+	struct buf body;
+	int64_t sent_ms, next_ms;	/* monotonic */
 };
 
 struct http_ctx {
 	char *url;			/* without a trailing slash */
 	char *ca;
 	long timeout;
-	pthread_mutex_t lock;		/* handles and cursors */
+	pthread_mutex_t lock;		/* handles, stop */
 	CURL *idle[HTTP_POOL];
 	size_t n_idle;
 	/* the follower thread */
 	pthread_t follower;
 	int following;
 	int stop;
-	pthread_cond_t wake;
-	struct http_cursor *cursors;
-	size_t n_cursors;
+	CURLM *multi;			/* the long-polls; woken to stop */
+	int64_t poll_ms;		/* operator.poll_interval */
+	struct http_watch *watches;	/* follower thread only */
+	size_t n_watches;
 };
 
 static struct http_ctx *http_ctx(struct core *core)
@@ -330,6 +343,8 @@ static int http_call(struct core *core, const struct http_req *q,
 		ret = core_error_set(err, CORE_ERR_TEMP,
 			"Ответ оператора слишком велик / the operator's answer "
 			"is too large");
+	else if (status == 204)
+		ret = 0;		/* nothing (GetLastEvent): *out_r NULL */
 	else if (status != 200) {
 		ret = http_fail(status, &r, err);
 		/* still a 5xx after the retries: the operator is down */
@@ -410,8 +425,9 @@ static int http_open(struct core *core, struct core_error *err)
 		h->url[--len] = '\0';
 	h->ca = set->operator_ca != NULL ? xstrdup(set->operator_ca) : NULL;
 	h->timeout = set->operator_timeout > 0 ? set->operator_timeout : 30;
+	h->poll_ms = set->operator_poll_interval > 0 ?
+		     set->operator_poll_interval : 250;
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_cond_init(&h->wake, NULL);
 	core->driver_ctx = h;
 	return 0;
 }
@@ -425,15 +441,14 @@ static void http_close(struct core *core)
 	if (h->following) {
 		pthread_mutex_lock(&h->lock);
 		h->stop = 1;
-		pthread_cond_signal(&h->wake);
 		pthread_mutex_unlock(&h->lock);
+		curl_multi_wakeup(h->multi);
 		pthread_join(h->follower, NULL);
+		curl_multi_cleanup(h->multi);
 	}
 	for (size_t i = 0; i < h->n_idle; i++)
 		curl_easy_cleanup(h->idle[i]);
-	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
-	free(h->cursors);
 	free(h->url);
 	free(h->ca);
 	free(h);
@@ -935,85 +950,268 @@ int core_http_attach(struct core *core, const char *query, const char *token,
 
 /* ---- following the event logs ---- */
 
-struct http_newest {
-	char key[CORE_KEY_LEN];
-};
+/* One long-poll per attached box, all on one curl multi handle in one
+ * thread: the operator parks each request until the box has news or
+ * HTTP_WAIT seconds pass (doc/operator-api.md, waitSeconds), so a new
+ * event reaches core_notify_box within a round trip, and no thread waits
+ * per box.  A box's token is per organization, so one request cannot
+ * wait on several boxes.  An operator that answers an empty page at once
+ * (no long-poll) is polled every operator.poll_interval instead; after
+ * an error the box tries again a second later. */
 
-static int http_newest_cb(const struct core_event *ev, void *ctx)
+static int http_stopping(struct http_ctx *h)
 {
-	struct http_newest *n = ctx;
+	int stop;
 
-	memcpy(n->key, ev->index_key, sizeof(n->key));
-	return 0;
+	pthread_mutex_lock(&h->lock);
+	stop = h->stop;
+	pthread_mutex_unlock(&h->lock);
+	return stop;
 }
 
-static struct http_cursor *http_cursor(struct http_ctx *h, const char *box)
+static void http_watch_clear(struct http_ctx *h, struct http_watch *w)
 {
-	for (size_t i = 0; i < h->n_cursors; i++)
-		if (strcmp(h->cursors[i].box, box) == 0)
-			return &h->cursors[i];
-	h->cursors = xrealloc(h->cursors, (h->n_cursors + 1) *
-			      sizeof(*h->cursors));
-	memset(&h->cursors[h->n_cursors], 0, sizeof(*h->cursors));
-	snprintf(h->cursors[h->n_cursors].box, CORE_ID_MAX, "%s", box);
-	return &h->cursors[h->n_cursors++];
+	if (w->easy != NULL) {
+		if (w->busy)
+			curl_multi_remove_handle(h->multi, w->easy);
+		curl_easy_cleanup(w->easy);
+	}
+	curl_slist_free_all(w->hdrs);
+	free(w->url);
+	buf_free(&w->body);
+	memset(w, 0, sizeof(*w));
 }
 
-/* One round: each attached box's events after the last key seen; a box
- * with news is notified (the daemon syncs it and wakes IDLE). */
-static void http_follow_round(struct core *core)
+/* The attached boxes now (org attach and detach run in edomailctl): new
+ * ones get a watch, gone ones lose theirs. */
+static void http_watch_boxes(struct core *core)
 {
 	struct http_ctx *h = http_ctx(core);
-	char (*ids)[STORE_BOX_ID_MAX] = NULL, after[CORE_KEY_LEN];
-	struct http_newest newest;
-	struct core_error err;
-	size_t n = 0;
+	char (*ids)[STORE_BOX_ID_MAX] = NULL;
+	size_t n = 0, i, k;
 
 	if (store_op_token_boxes(core->store, &ids, &n) != STORE_OK)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		pthread_mutex_lock(&h->lock);
-		memcpy(after, http_cursor(h, ids[i])->key, sizeof(after));
-		pthread_mutex_unlock(&h->lock);
-		memcpy(newest.key, after, sizeof(newest.key));
-		if (http_poll_events(core, ids[i], after, 0, http_newest_cb,
-				     &newest, &err) < 0) {
-			log_debug("operator events of %s: %s", ids[i], err.msg);
-			continue;
+	for (k = 0; k < h->n_watches; k++)
+		h->watches[k].attached = 0;
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < h->n_watches; k++)
+			if (strcmp(h->watches[k].box, ids[i]) == 0)
+				break;
+		if (k == h->n_watches) {
+			h->watches = xrealloc(h->watches, (h->n_watches + 1) *
+					      sizeof(*h->watches));
+			memset(&h->watches[k], 0, sizeof(h->watches[k]));
+			snprintf(h->watches[k].box, CORE_ID_MAX, "%s", ids[i]);
+			buf_init(&h->watches[k].body);
+			h->n_watches++;
 		}
-		if (strcmp(newest.key, after) == 0)
-			continue;
-		pthread_mutex_lock(&h->lock);
-		memcpy(http_cursor(h, ids[i])->key, newest.key, CORE_KEY_LEN);
-		pthread_mutex_unlock(&h->lock);
-		core_notify_box(core, ids[i]);
+		h->watches[k].attached = 1;
 	}
 	free(ids);
+	for (k = 0; k < h->n_watches;) {
+		if (h->watches[k].attached) {
+			k++;
+			continue;
+		}
+		http_watch_clear(h, &h->watches[k]);
+		h->watches[k] = h->watches[--h->n_watches];
+	}
+}
+
+/* Where a box's watch starts: its newest event (Diadoc's GetLastEvent),
+ * not the start of its log; what happened before is the mailbox sync's
+ * (its own cursor, persisted), so the box is notified once here to catch
+ * up (receipts, IDLE) on what came while this node was not following.
+ * An operator without GetLastEvent (404): from the start, as before. */
+static int http_watch_begin(struct core *core, struct http_watch *w)
+{
+	struct core_error err;
+	json_t *out = NULL;
+	const char *key;
+	int ret;
+
+	memset(&err, 0, sizeof(err));
+	ret = http_callq(core, w->box, 0, "/V2/GetLastEvent",
+			 HTTP_KV("boxId", w->box), NULL, &out, &err);
+	if (ret < 0 && err.cls != CORE_ERR_NOTFOUND) {
+		log_debug("operator events of %s: %s", w->box, err.msg);
+		return -1;
+	}
+	key = json_string_value(json_object_get(out, "IndexKey"));
+	if (ret == 0 && key != NULL && strlen(key) < sizeof(w->key))
+		snprintf(w->key, sizeof(w->key), "%s", key);
+	json_decref(out);
+	w->started = 1;
+	core_notify_box(core, w->box);
+	return 0;
+}
+
+static size_t http_watch_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+
+	if (b->len + size * n > HTTP_MAX_RESPONSE)
+		return 0;
+	buf_append(b, p, size * n);
+	return size * n;
+}
+
+/* The long-poll of a box after its newest key. */
+static int http_watch_send(struct core *core, struct http_watch *w)
+{
+	struct http_ctx *h = http_ctx(core);
+	char token[HTTP_TOKEN_MAX], wait[8], *auth, *query;
+	struct core_error err;
+
+	if (http_token(core, w->box, token, &err) < 0) {
+		log_debug("operator events of %s: %s", w->box, err.msg);
+		return -1;
+	}
+	if (w->easy == NULL && (w->easy = curl_easy_init()) == NULL) {
+		OPENSSL_cleanse(token, sizeof(token));
+		return -1;
+	}
+	curl_slist_free_all(w->hdrs);
+	w->hdrs = NULL;
+	auth = xasprintf("Authorization: Bearer %s", token);
+	OPENSSL_cleanse(token, sizeof(token));
+	w->hdrs = curl_slist_append(w->hdrs, auth);
+	OPENSSL_cleanse(auth, strlen(auth));
+	free(auth);
+	w->hdrs = curl_slist_append(w->hdrs, "Accept: application/json");
+	snprintf(wait, sizeof(wait), "%d", HTTP_WAIT);
+	query = http_query(w->easy, HTTP_KV("boxId", w->box, "afterIndexKey",
+					    w->key[0] != '\0' ? w->key : NULL,
+					    "limit", "100", "waitSeconds", wait));
+	free(w->url);
+	w->url = xasprintf("%s/V7/GetNewEvents?%s", h->url, query);
+	free(query);
+	buf_reset(&w->body);
+	curl_easy_setopt(w->easy, CURLOPT_URL, w->url);
+	curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->hdrs);
+	curl_easy_setopt(w->easy, CURLOPT_TIMEOUT, h->timeout + HTTP_WAIT);
+	curl_easy_setopt(w->easy, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(w->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(w->easy, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, http_watch_write);
+	curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, &w->body);
+	curl_easy_setopt(w->easy, CURLOPT_PRIVATE, w->box);
+	if (h->ca != NULL)
+		curl_easy_setopt(w->easy, CURLOPT_CAINFO, h->ca);
+	if (curl_multi_add_handle(h->multi, w->easy) != CURLM_OK)
+		return -1;
+	w->busy = 1;
+	w->sent_ms = util_mono_ms();
+	return 0;
+}
+
+/* A long-poll answered: news moves the key and wakes the daemon for the
+ * box; the next long-poll goes at once, or after poll_ms when the
+ * operator answered an empty page without waiting, or after an error. */
+static void http_watch_done(struct core *core, struct http_watch *w,
+			    CURLcode rc)
+{
+	struct http_ctx *h = http_ctx(core);
+	int64_t now = util_mono_ms();
+	json_t *out = NULL, *events, *last;
+	const char *key;
+	long status = 0;
+
+	curl_multi_remove_handle(h->multi, w->easy);
+	w->busy = 0;
+	curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK || status != 200 ||
+	    (out = json_loadb((const char *)w->body.data, w->body.len, 0,
+			      NULL)) == NULL) {
+		log_debug("operator events of %s: %s, HTTP %ld", w->box,
+			  curl_easy_strerror(rc), status);
+		w->next_ms = now + HTTP_RETRY_MS;
+		return;
+	}
+	events = json_object_get(out, "Events");
+	last = json_array_get(events, json_array_size(events) - 1);
+	key = json_string_value(json_object_get(last, "IndexKey"));
+	if (key != NULL && strlen(key) < sizeof(w->key) &&
+	    strcmp(key, w->key) != 0) {
+		snprintf(w->key, sizeof(w->key), "%s", key);
+		core_notify_box(core, w->box);
+		w->next_ms = now;
+	} else if (now - w->sent_ms < HTTP_WAIT * 1000 / 2) {
+		w->next_ms = w->sent_ms + h->poll_ms;	/* no long-poll */
+	} else {
+		w->next_ms = now;
+	}
+	json_decref(out);
+}
+
+static struct http_watch *http_watch_of(struct http_ctx *h, CURL *easy)
+{
+	for (size_t k = 0; k < h->n_watches; k++)
+		if (h->watches[k].easy == easy)
+			return &h->watches[k];
+	return NULL;
+}
+
+/* Starts what is due; the milliseconds until the next thing is due. */
+static int64_t http_watch_start(struct core *core, int64_t now)
+{
+	struct http_ctx *h = http_ctx(core);
+	int64_t next = now + HTTP_BOXES_MS;
+
+	for (size_t k = 0; k < h->n_watches && !http_stopping(h); k++) {
+		struct http_watch *w = &h->watches[k];
+
+		if (w->busy)
+			continue;
+		if (w->next_ms <= now) {
+			if ((!w->started && http_watch_begin(core, w) < 0) ||
+			    http_watch_send(core, w) < 0) {
+				w->next_ms = util_mono_ms() + HTTP_RETRY_MS;
+			}
+		}
+		if (!w->busy && w->next_ms < next)
+			next = w->next_ms;
+	}
+	return next - now;
 }
 
 static void *http_follower(void *arg)
 {
 	struct core *core = arg;
 	struct http_ctx *h = http_ctx(core);
-	struct timespec until;
+	int64_t boxes_at = 0, now, wait;
+	struct CURLMsg *msg;
+	struct http_watch *w;
+	int running, left;
 
-	for (;;) {
-		http_follow_round(core);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += HTTP_FOLLOW_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
+	while (!http_stopping(h)) {
+		now = util_mono_ms();
+		if (now >= boxes_at) {
+			http_watch_boxes(core);
+			boxes_at = now + HTTP_BOXES_MS;
 		}
-		pthread_mutex_lock(&h->lock);
-		if (!h->stop)
-			pthread_cond_timedwait(&h->wake, &h->lock, &until);
-		if (h->stop) {
-			pthread_mutex_unlock(&h->lock);
-			return NULL;
+		wait = http_watch_start(core, now);
+		if (boxes_at - now < wait)
+			wait = boxes_at - now;
+		curl_multi_perform(h->multi, &running);
+		while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+			if (msg->msg != CURLMSG_DONE ||
+			    (w = http_watch_of(h, msg->easy_handle)) == NULL)
+				continue;
+			http_watch_done(core, w, msg->data.result);
+			wait = 0;
 		}
-		pthread_mutex_unlock(&h->lock);
+		if (wait > 0)
+			curl_multi_poll(h->multi, NULL, 0,
+					wait > 1000 ? 1000 : (int)wait, NULL);
 	}
+	for (size_t k = 0; k < h->n_watches; k++)
+		http_watch_clear(h, &h->watches[k]);
+	free(h->watches);
+	h->watches = NULL;
+	h->n_watches = 0;
+	return NULL;
 }
 
 /* The daemon calls it at start (edomailctl does not): follow the logs. */
@@ -1026,7 +1224,14 @@ static int http_prepare(struct core *core, struct core_error *err)
 	start = !h->following;
 	h->following = 1;
 	pthread_mutex_unlock(&h->lock);
-	if (start && pthread_create(&h->follower, NULL, http_follower, core) != 0) {
+	if (!start)
+		return 0;
+	h->multi = curl_multi_init();
+	if (h->multi == NULL ||
+	    pthread_create(&h->follower, NULL, http_follower, core) != 0) {
+		if (h->multi != NULL)
+			curl_multi_cleanup(h->multi);
+		h->multi = NULL;
 		h->following = 0;
 		return core_error_set(err, CORE_ERR_TEMP,
 			"Поток событий оператора не запущен / cannot start "

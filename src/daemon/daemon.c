@@ -233,6 +233,8 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg)
 	char **ids = pending_take(&d->pending, &n);
 	for (size_t i = 0; i < n; i++) {
 		mailbox_env_notify_box(d->env, ids[i]);
+		/* long-polls of the operator API waiting on this box */
+		opapi_server_box_changed(d->api, ids[i]);
 		queue_receipts(d, ids[i]);
 		free(ids[i]);
 	}

@@ -71,7 +71,10 @@ class GatewayNode(h.DaemonTestCase):
         conf = re.sub(r"operator:\s*\{[^}]*\{[^}]*\};\s*\};",
                       'operator: { driver = "http"; prefix = "2ED"; '
                       'dir = "operator"; url = "https://127.0.0.1:%d"; '
-                      'ca = "%s"; timeout = 10; };' %
+                      'ca = "%s"; timeout = 10; '
+                      # only the long-poll can bring events quickly: a
+                      # poll every 10 minutes never would (test_5)
+                      'poll_interval = 600000; };' %
                       (cls.api_port, a.cafile), conf)
         assert 'driver = "http"' in conf, conf
         with open(b.conf, "w") as f:
@@ -235,6 +238,45 @@ class GatewayNode(h.DaemonTestCase):
             typ, data = c.search(None, "SUBJECT", '"%s"' % marker,
                                  "NOT", "HEADER", "X-EDO-Kind", "notice")
             self.assertEqual(len(data[0].split()), 1)
+        finally:
+            c.logout()
+
+    def test_5_idle_long_poll(self):
+        """IDLE on the gateway node sees a letter sent at the operator
+        node at once: the follower's long-poll (GetNewEvents waitSeconds)
+        is answered when the operator commits.  B polls only every 10
+        minutes and IDLE resyncs on its own every 30 s, so EXISTS within
+        15 s can only have come by the long-poll."""
+        a, b = self.d, self.b
+        lutik = a.addr(a.demo["LUTIK_INN"])
+        klever_addr = "%s@edo.local" % self.klever
+        c = b.imap("klever")
+        try:
+            c.select("INBOX")
+            # an earlier test's letter may still be on its way: settle
+            time.sleep(1)
+            c.noop()
+            count = int(c.untagged_responses["EXISTS"][-1])
+            tag = c._new_tag()
+            c.send(tag + b" IDLE\r\n")
+            self.assertTrue(c.readline().startswith(b"+"))
+            marker = "lp%d" % time.time_ns()
+            s = a.smtp("lutik")
+            s.send_message(letter(lutik, klever_addr, "Долгий опрос " + marker,
+                                  "Текст " + marker))
+            s.quit()
+            sent = time.monotonic()
+            c.sock.settimeout(15)
+            line = c.readline()
+            while not (line.endswith(b"EXISTS\r\n") and
+                       int(line.split()[1]) > count):
+                line = c.readline()
+            took = time.monotonic() - sent
+            self.assertLess(took, 15)
+            c.send(b"DONE\r\n")
+            while not c.readline().startswith(tag):
+                pass
+            self.assertIsNotNone(inbox_find(c, marker))
         finally:
             c.logout()
 
