@@ -48,6 +48,15 @@
 #define HTTP_BOXES_MS 2000		/* attached boxes re-read */
 #define HTTP_RETRY_MS 1000		/* a box's long-poll after an error */
 
+#define HTTP_ORG_CACHE 64		/* organizations kept (http_org) */
+#define HTTP_ORG_TTL_MS 60000
+
+struct http_org_entry {
+	char key[128];			/* the GetOrganization query */
+	struct core_box box;
+	int64_t at_ms;			/* 0: empty */
+};
+
 /* The follower's long-poll of one attached box (follower thread only). */
 struct http_watch {
 	char box[CORE_ID_MAX];
@@ -73,6 +82,8 @@ struct http_ctx {
 	pthread_t follower;
 	int following;
 	int stop;
+	struct http_org_entry orgs[HTTP_ORG_CACHE];	/* under lock */
+	unsigned next_org;
 	CURLM *multi;			/* the long-polls; woken to stop */
 	int64_t poll_ms;		/* operator.poll_interval */
 	struct http_watch *watches;	/* follower thread only */
@@ -548,17 +559,68 @@ static int http_box_certs(struct core *core, const char *box_id,
 	return ret;
 }
 
+/* Organizations found are kept HTTP_ORG_TTL_MS: a letter asks for its
+ * parties several times (recipient, rendering, notices), six
+ * GetOrganization round trips per letter before (doc/bench.md,
+ * "gateway").  A box id never changes; a new name shows within the TTL;
+ * what is not found is not kept, so a new organization is found at once. */
+static int http_org_cached(struct http_ctx *h, const char *key,
+			   struct core_box *box_r)
+{
+	int64_t now = util_mono_ms();
+	int hit = 0;
+
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < HTTP_ORG_CACHE; i++) {
+		struct http_org_entry *e = &h->orgs[i];
+
+		if (e->at_ms != 0 && now - e->at_ms < HTTP_ORG_TTL_MS &&
+		    strcmp(e->key, key) == 0) {
+			*box_r = e->box;
+			hit = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return hit;
+}
+
+static void http_org_keep(struct http_ctx *h, const char *key,
+			  const struct core_box *box)
+{
+	struct http_org_entry *e;
+
+	if (strlen(key) >= sizeof(e->key))
+		return;
+	pthread_mutex_lock(&h->lock);
+	e = &h->orgs[h->next_org++ % HTTP_ORG_CACHE];
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	e->box = *box;
+	e->at_ms = util_mono_ms();
+	pthread_mutex_unlock(&h->lock);
+}
+
 static int http_org(struct core *core, const char *const *kv, size_t n,
 		    struct core_box *box_r, struct core_error *err)
 {
+	struct http_ctx *h = http_ctx(core);
+	char key[128] = "";
 	json_t *out;
 	int ret;
 
+	for (size_t i = 0; i + 1 < n; i += 2)
+		if (kv[i + 1] != NULL)
+			snprintf(key + strlen(key), sizeof(key) - strlen(key),
+				 "%s=%s&", kv[i], kv[i + 1]);
+	if (http_org_cached(h, key, box_r))
+		return 0;
 	if (http_callq(core, NULL, 0, "/GetOrganization", kv, n, NULL, &out,
 		       err) < 0)
 		return -1;
 	ret = edo_json_parse_box(out, box_r, err);
 	json_decref(out);
+	if (ret == 0)
+		http_org_keep(h, key, box_r);
 	return ret;
 }
 
