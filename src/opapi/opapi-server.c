@@ -74,7 +74,7 @@ struct opapi_job {
 	int parked;			/* 1: waiting on the loop, 0: on a worker */
 	int changed;			/* its box changed while it ran */
 	char wait_box[128];
-	struct timeval deadline;	/* monotonic */
+	struct timeval deadline;	/* on the loop's cached clock */
 	struct event *timer;
 	TAILQ_ENTRY(opapi_job) link;
 };
