@@ -36,6 +36,7 @@
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "edo/edo-json.h"
+#include "edo/edo.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "store/store.h"
@@ -50,6 +51,19 @@
 
 #define HTTP_ORG_CACHE 64		/* organizations kept (http_org) */
 #define HTTP_ORG_TTL_MS 60000
+
+#define HTTP_POSTED 16			/* messages posted, kept (http_posted) */
+#define HTTP_POSTED_TTL_MS 60000
+
+/* A message this node posted: the entities whose bytes it knows, by the
+ * ids the operator answered (http_posted_keep). */
+struct http_posted {
+	char box[CORE_ID_MAX];		/* the box that posted it */
+	char msg[CORE_UUID_LEN];
+	struct core_entity *ents;
+	size_t n;
+	int64_t at_ms;			/* 0: empty */
+};
 
 struct http_org_entry {
 	char key[128];			/* the GetOrganization query */
@@ -84,6 +98,8 @@ struct http_ctx {
 	int stop;
 	struct http_org_entry orgs[HTTP_ORG_CACHE];	/* under lock */
 	unsigned next_org;
+	struct http_posted posted[HTTP_POSTED];		/* under lock */
+	unsigned next_posted;
 	CURLM *multi;			/* the long-polls; woken to stop */
 	int64_t poll_ms;		/* operator.poll_interval */
 	struct http_watch *watches;	/* follower thread only */
@@ -459,6 +475,8 @@ static void http_close(struct core *core)
 	}
 	for (size_t i = 0; i < h->n_idle; i++)
 		curl_easy_cleanup(h->idle[i]);
+	for (size_t i = 0; i < HTTP_POSTED; i++)
+		edo_entities_free(h->posted[i].ents, h->posted[i].n);
 	pthread_mutex_destroy(&h->lock);
 	free(h->url);
 	free(h->ca);
@@ -771,6 +789,245 @@ static int http_withdraw(struct core *core, const char *box_id,
 	return http_break(core, box_id, other, NULL, op_id, err);
 }
 
+/* ---- the messages this node posted ----
+ *
+ * Without this each document of a letter sent through the gateway
+ * crossed the API twice as base64 in JSON: in PostMessage, and back in
+ * the GetMessage of the sync of the Sent copy (doc/bench.md, "gateway").
+ * The operator answers PostMessage with the message as stored and every
+ * entity's content but the documents' (opapi-handle.c,
+ * opapi_answer_sent); the documents' bytes are the posted ones.  What is
+ * kept is only what is known to be what the operator stored: an entity
+ * whose id the answer names (the ids of the posted entities are random
+ * UUIDs this node chose, so an operation id sent again that the operator
+ * answers with its first message names other ids) and whose size it
+ * says.  GetMessage of that message by the same box then asks for the
+ * structure only (injectEntityContent=false) and takes the bytes from
+ * here when the operator lists exactly entities kept here; anything else
+ * (another box, an entity added since, an expired entry) reads the whole
+ * message as before. */
+
+/* Content.Size of the entity with this id in a Message's Entities, or
+ * -1. */
+static long long http_entity_size(json_t *msg, const char *id)
+{
+	json_t *e, *list = json_object_get(msg, "Entities");
+	size_t i;
+
+	json_array_foreach(list, i, e) {
+		const char *eid = json_string_value(json_object_get(e,
+								    "EntityId"));
+		json_t *sz = json_object_get(json_object_get(e, "Content"),
+					     "Size");
+
+		if (eid != NULL && strcmp(eid, id) == 0)
+			return json_is_integer(sz) ? json_integer_value(sz) : -1;
+	}
+	return -1;
+}
+
+static void http_entity_copy(struct core_entity *to,
+			     const struct core_entity *from,
+			     const unsigned char *data, size_t len)
+{
+	*to = *from;
+	to->file_name = from->file_name != NULL ? xstrdup(from->file_name) :
+		NULL;
+	to->content_type = from->content_type != NULL ?
+		xstrdup(from->content_type) : NULL;
+	to->data = xmalloc(len > 0 ? len : 1);
+	if (len > 0)
+		memcpy(to->data, data, len);
+	to->len = len;
+}
+
+/* After PostMessage of posted answered with out (its MessageId is id). */
+static void http_posted_keep(struct http_ctx *h,
+			     const struct core_message *posted, json_t *out,
+			     const char *id)
+{
+	struct core_message ans;
+	struct core_error err = { 0 };
+	struct core_entity *ents;
+	struct http_posted *p;
+	size_t n = 0;
+
+	if (edo_json_parse_message(out, &ans, &err) < 0 ||
+	    strcmp(ans.id, id) != 0) {
+		edo_json_message_clear(&ans);
+		return;
+	}
+	ents = xcalloc(ans.n_entities + 1, sizeof(*ents));
+	for (size_t i = 0; i < ans.n_entities; i++) {
+		const struct core_entity *a = &ans.entities[i], *src = NULL;
+		long long size = http_entity_size(out, a->id);
+
+		if (a->kind != CORE_ENT_ATTACHMENT || size == 0) {
+			/* its bytes are in the answer (an empty document's
+			 * too: the operator says its true size) */
+			if (size >= 0 && (size_t)size == a->len)
+				src = a;
+		} else {
+			for (size_t k = 0; k < posted->n_entities; k++)
+				if (posted->entities[k].id[0] != '\0' &&
+				    strcmp(posted->entities[k].id, a->id) == 0)
+					src = &posted->entities[k];
+			if (src != NULL && (src->kind != CORE_ENT_ATTACHMENT ||
+					    size < 0 || (size_t)size != src->len))
+				src = NULL;
+		}
+		if (src != NULL)
+			http_entity_copy(&ents[n++], a, src->data, src->len);
+	}
+	edo_json_message_clear(&ans);
+	pthread_mutex_lock(&h->lock);
+	p = &h->posted[h->next_posted++ % HTTP_POSTED];
+	edo_entities_free(p->ents, p->n);
+	snprintf(p->box, sizeof(p->box), "%s", posted->from_box);
+	snprintf(p->msg, sizeof(p->msg), "%s", id);
+	p->ents = ents;
+	p->n = n;
+	p->at_ms = util_mono_ms();
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Fills m's entities (as GetMessage without content listed them, out)
+ * with the bytes kept for (box, m->id); sets got[k] for each filled:
+ * the number filled, -1 when the message is not kept. */
+static long http_posted_fill(struct http_ctx *h, const char *box,
+			     struct core_message *m, json_t *out,
+			     unsigned char *got)
+{
+	int64_t now = util_mono_ms();
+	long filled = -1;
+
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < HTTP_POSTED && filled < 0; i++) {
+		struct http_posted *p = &h->posted[i];
+
+		if (p->at_ms == 0 || now - p->at_ms >= HTTP_POSTED_TTL_MS ||
+		    strcmp(p->box, box) != 0 || strcmp(p->msg, m->id) != 0)
+			continue;
+		filled = 0;
+		for (size_t k = 0; k < m->n_entities; k++) {
+			struct core_entity *e = &m->entities[k];
+			long long size = http_entity_size(out, e->id);
+
+			for (size_t j = 0; j < p->n; j++) {
+				const struct core_entity *c = &p->ents[j];
+
+				if (strcmp(c->id, e->id) != 0 ||
+				    c->kind != e->kind || size < 0 ||
+				    (size_t)size != c->len)
+					continue;
+				free(e->data);
+				e->data = xmalloc(c->len > 0 ? c->len : 1);
+				if (c->len > 0)
+					memcpy(e->data, c->data, c->len);
+				e->len = c->len;
+				got[k] = 1;
+				filled++;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return filled;
+}
+
+/* What came since the post (the recipient's receipts, signatures): each
+ * entity not kept, as raw bytes (GetEntityContent, no base64); not the
+ * documents, which are not read one by one (0: not done, -1 error). */
+static int http_fetch_rest(struct core *core, const char *box_id,
+			   struct core_message *m, json_t *out,
+			   const unsigned char *got, struct core_error *err)
+{
+	for (size_t k = 0; k < m->n_entities; k++) {
+		struct core_entity *e = &m->entities[k];
+		long long size = http_entity_size(out, e->id);
+		CURL *c;
+		char *query;
+		struct http_req q = { box_id, NULL, 0, "/V4/GetEntityContent",
+				      NULL, NULL, 1 };
+		struct buf raw;
+		int ret;
+
+		if (got[k])
+			continue;
+		if (e->kind == CORE_ENT_ATTACHMENT || size < 0)
+			return 0;
+		c = curl_easy_init();
+		query = http_query(c, HTTP_KV("boxId", box_id, "messageId",
+					      m->id, "entityId", e->id));
+		curl_easy_cleanup(c);
+		q.query = query;
+		buf_init(&raw);
+		ret = http_call(core, &q, NULL, &raw, err);
+		free(query);
+		if (ret < 0 || raw.len != (size_t)size) {
+			buf_free(&raw);
+			return ret < 0 ? -1 : 0;
+		}
+		free(e->data);
+		e->len = raw.len;
+		e->data = buf_steal(&raw, NULL);
+		if (e->data == NULL)
+			e->data = xmalloc(1);
+	}
+	return 1;
+}
+
+/* GetMessage without content, the bytes from what this node posted:
+ * 1 done (*msg_r set), 0 not a message kept here whole, -1 error. */
+static int http_get_posted(struct core *core, const char *box_id,
+			   const char *msg_id, struct core_message **msg_r,
+			   struct core_error *err)
+{
+	struct http_ctx *h = http_ctx(core);
+	int64_t now = util_mono_ms();
+	json_t *out = NULL;
+	struct core_message *m;
+	unsigned char *got;
+	long filled;
+	int kept = 0, done = 0;
+
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < HTTP_POSTED && !kept; i++)
+		kept = h->posted[i].at_ms != 0 &&
+		       now - h->posted[i].at_ms < HTTP_POSTED_TTL_MS &&
+		       strcmp(h->posted[i].box, box_id) == 0 &&
+		       strcmp(h->posted[i].msg, msg_id) == 0;
+	pthread_mutex_unlock(&h->lock);
+	if (!kept)
+		return 0;
+	if (http_callq(core, box_id, 0, "/V5/GetMessage",
+		       HTTP_KV("boxId", box_id, "messageId", msg_id,
+			       "injectEntityContent", "false"),
+		       NULL, &out, err) < 0)
+		return -1;
+	m = xcalloc(1, sizeof(*m));
+	if (edo_json_parse_message(out, m, err) == 0 &&
+	    strcmp(m->id, msg_id) == 0) {
+		got = xcalloc(m->n_entities + 1, 1);
+		filled = http_posted_fill(h, box_id, m, out, got);
+		/* the documents kept: fetch what came since on its own */
+		if (filled > 0)
+			done = (size_t)filled == m->n_entities ? 1 :
+			       http_fetch_rest(core, box_id, m, out, got, err);
+		free(got);
+	}
+	json_decref(out);
+	if (done != 1) {
+		edo_json_message_clear(m);
+		free(m);
+		return done;
+	}
+	log_info("http: сообщение %s из отправленного / message %s from the "
+		 "posted copy", msg_id, msg_id);
+	*msg_r = m;
+	return 1;
+}
+
 static int http_send_message(struct core *core, const struct core_message *msg,
 			     const char *op_id, char id_r[CORE_UUID_LEN],
 			     struct core_error *err)
@@ -789,8 +1046,10 @@ static int http_send_message(struct core *core, const struct core_message *msg,
 			ret = core_error_set(err, CORE_ERR_TEMP,
 				"Оператор не назвал сообщение / the operator "
 				"named no message");
-		else
+		else {
 			memcpy(id_r, id, strlen(id) + 1);
+			http_posted_keep(http_ctx(core), msg, out, id);
+		}
 	}
 	json_decref(out);
 	return ret;
@@ -804,6 +1063,12 @@ static int http_get_message(struct core *core, const char *box_id,
 	struct core_message *m;
 
 	*msg_r = NULL;
+	switch (http_get_posted(core, box_id, msg_id, msg_r, err)) {
+	case 1:
+		return 0;
+	case -1:
+		return -1;
+	}
 	if (http_callq(core, box_id, 0, "/V5/GetMessage",
 		       HTTP_KV("boxId", box_id, "messageId", msg_id,
 			       "injectEntityContent", "true"),

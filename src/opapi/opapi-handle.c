@@ -371,6 +371,59 @@ static int opapi_answer_message(struct opapi_call *c, const char *box,
 	return 0;
 }
 
+/* The posted entity with this id (the client chose it), or NULL. */
+static const struct core_entity *opapi_posted(const struct core_message *m,
+					      const char *id)
+{
+	for (size_t i = 0; i < m->n_entities; i++)
+		if (id[0] != '\0' && strcmp(m->entities[i].id, id) == 0)
+			return &m->entities[i];
+	return NULL;
+}
+
+/* PostMessage's answer: the message as stored, every entity's content
+ * but the documents' (the client has just sent them; Size says how
+ * large they are), without reading the documents back from the store.
+ * A document's size comes from the posted one of the same id; where an
+ * id is not among the posted ones (an operation id sent again with other
+ * entities: the first message is answered) the stored message is read
+ * whole.  The http driver keeps its documents by these ids (core-http.c,
+ * "posted"). */
+static int opapi_answer_sent(struct opapi_call *c, const char *msg_id,
+			     const struct core_message *posted)
+{
+	struct core_message *msg = NULL;
+	const struct core_entity *p;
+	struct core_error ce;
+	int whole = 0;
+
+	if (core_get_message_meta(c->svc->core, c->box, msg_id, &msg, &ce) < 0)
+		return opapi_core_fail(&c->err, &ce);
+	for (size_t i = 0; i < msg->n_entities && !whole; i++) {
+		struct core_entity *e = &msg->entities[i];
+
+		if (e->kind != CORE_ENT_ATTACHMENT)
+			continue;
+		p = opapi_posted(posted, e->id);
+		if (p == NULL || p->kind != CORE_ENT_ATTACHMENT)
+			whole = 1;
+		else
+			e->len = p->len;	/* EDO_JSON_NO_DOCS reads no data */
+	}
+	if (whole) {
+		core_message_free(&msg);
+		if (core_get_message(c->svc->core, c->box, msg_id, &msg,
+				     &ce) < 0)
+			return opapi_core_fail(&c->err, &ce);
+	}
+	c->out = edo_json_message(msg, EDO_JSON_NO_DOCS);
+	for (size_t i = 0; i < msg->n_entities && !whole; i++)
+		if (msg->entities[i].kind == CORE_ENT_ATTACHMENT)
+			msg->entities[i].len = 0;	/* no data behind it */
+	core_message_free(&msg);
+	return 0;
+}
+
 static int opapi_post_message(struct opapi_call *c)
 {
 	struct core_message m;
@@ -389,8 +442,10 @@ static int opapi_post_message(struct opapi_call *c)
 		if (ret < 0)
 			opapi_core_fail(&c->err, &ce);
 	}
+	if (ret == 0)
+		ret = opapi_answer_sent(c, id, &m);
 	edo_json_message_clear(&m);
-	return ret < 0 ? -1 : opapi_answer_message(c, c->box, id, 0);
+	return ret;
 }
 
 static int opapi_post_patch(struct opapi_call *c)

@@ -18,6 +18,7 @@ import time
 from email.message import EmailMessage
 
 import edomail_harness as h
+from test_smtp_session import SENT, imap_wait, parts_by_name
 
 KLEVER_INN = "7728168971"
 KLEVER_KPP = "772801001"
@@ -279,6 +280,45 @@ class GatewayNode(h.DaemonTestCase):
             self.assertIsNotNone(inbox_find(c, marker))
         finally:
             c.logout()
+
+    def test_6_sent_copy_from_posted(self):
+        """The Sent copy of a letter sent through the gateway takes the
+        documents' bytes from what B posted (core-http.c, "posted"): B
+        asks GetMessage without content, the documents do not come back
+        as base64; the copy has exactly the bytes A stored and delivered
+        (the same document and signature as Лютик's INBOX copy on A)."""
+        a, b = self.d, self.b
+        lutik = a.addr(a.demo["LUTIK_INN"])
+        klever_addr = "%s@edo.local" % self.klever
+        marker = "pc%d" % time.time_ns()
+        doc = os.urandom(60000)
+        s = b.smtp("klever")
+        s.send_message(letter(klever_addr, lutik, "Счёт " + marker,
+                              "Текст " + marker, ("счёт.bin", doc)))
+        s.quit()
+
+        def is_letter(m, f):
+            return (marker in (m["Subject"] or "") and
+                    m.get("X-EDO-Kind") != "notice")
+
+        sent, _, _ = imap_wait(b, "klever", SENT, is_letter)
+        edo_id = sent["X-EDO-Message-Id"]
+        self.assertTrue(edo_id)
+        self.assertIn("message %s from the posted copy" % edo_id, b.log())
+        got = h.wait_for(lambda: inbox_find_conn(a, marker),
+                         what="B's letter in Лютик's INBOX on A")
+        mine, theirs = parts_by_name(sent), parts_by_name(got)
+        self.assertEqual(mine["счёт.bin"], doc)
+        self.assertEqual(mine["счёт.bin"], theirs["счёт.bin"])
+        self.assertEqual(mine["счёт.bin.sig"], theirs["счёт.bin.sig"])
+
+
+def inbox_find_conn(d, marker):
+    c = d.imap("lutik")
+    try:
+        return inbox_find(c, marker)
+    finally:
+        c.logout()
 
 
 if __name__ == "__main__":
