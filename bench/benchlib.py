@@ -168,7 +168,10 @@ class Edomail:
 
     name = "edomaild"
 
-    def __init__(self, workdir=None, language="ru"):
+    def __init__(self, workdir=None, language="ru", extra_env=None,
+                 config_only=False):
+        """extra_env: more DEMO_* settings (DEMO_API_PORT); config_only:
+        make-demo.sh --config-only, a node without the demo data."""
         exe = os.path.join(BUILD, "src", "daemon", "edomaild")
         if not os.access(exe, os.X_OK):
             raise BenchError("no %s: build it first (meson setup build-bench "
@@ -184,18 +187,34 @@ class Edomail:
         self.log_path = os.path.join(self.dir, "edomaild.log")
         self.conf = os.path.join(self.dir, "edomail.conf")
         self.env = harness.demo_env(BUILD, self.ports, language,
-                                    DEMO_PLAINTEXT_LOOPBACK="true")
+                                    DEMO_PLAINTEXT_LOOPBACK="true",
+                                    **(extra_env or {}))
         r = subprocess.run([os.path.join(SRC, "contrib", "make-demo.sh"),
-                            self.dir], env=self.env, capture_output=True,
+                            self.dir] + (["--config-only"] if config_only
+                                         else []),
+                           env=self.env, capture_output=True,
                            text=True, timeout=300)
         if r.returncode != 0:
             raise BenchError("make-demo.sh failed:\n" + r.stdout + r.stderr)
         self.demo = {}
+        if config_only:
+            return
         with open(os.path.join(self.dir, "demo.env")) as f:
             for line in f:
                 if "=" in line:
                     k, v = line.strip().split("=", 1)
                     self.demo[k] = v
+
+    def ctl(self, *args, input=None):
+        """edomailctl on this node's config; its stdout."""
+        r = subprocess.run([os.path.join(BUILD, "src", "ctl", "edomailctl"),
+                            "-c", self.conf] + list(args), env=self.env,
+                           capture_output=True, text=True, input=input,
+                           timeout=300)
+        if r.returncode != 0:
+            raise BenchError("edomailctl %s: %s%s" % (" ".join(args),
+                                                      r.stdout, r.stderr))
+        return r.stdout
 
     def start(self, timeout=60):
         logf = open(self.log_path, "ab")

@@ -10,7 +10,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(dirname "$HERE")
 : "${EDOMAIL_BUILD_DIR:=$SRC/build-bench}"
 export EDOMAIL_BUILD_DIR
-: "${BENCHES:=imap_sync imap_mixed imap_idle imap_edo_sync smtp_submit imap_client}"
+: "${BENCHES:=imap_sync imap_mixed imap_idle imap_edo_sync smtp_submit imap_client gateway}"
 
 if [ ! -x "$EDOMAIL_BUILD_DIR/src/daemon/edomaild" ]; then
 	[ -d "$EDOMAIL_BUILD_DIR" ] ||

@@ -365,6 +365,12 @@ int core_send_message(struct core *core, const struct core_message *msg,
 int core_get_message(struct core *core, const char *box_id,
 		     const char *msg_id, struct core_message **msg_r,
 		     struct core_error *err);
+/* core_get_message without the documents' bytes where the driver can
+ * leave them out (CORE_ENT_ATTACHMENT: len 0); else the whole
+ * message. */
+int core_get_message_meta(struct core *core, const char *box_id,
+			  const char *msg_id, struct core_message **msg_r,
+			  struct core_error *err);
 int core_find_by_client_id(struct core *core, const char *box_id,
 			   const char *client_message_id,
 			   char msg_id_r[CORE_UUID_LEN], struct core_error *err);

@@ -70,6 +70,7 @@ static const struct settings_key settings_keys[] = {
 	{ "operator", "ca", SETTINGS_KEY_PATH, S(operator_ca), 0, 0 },
 	{ "operator", "timeout", SETTINGS_KEY_INT, S(operator_timeout), 1, 600 },
 	{ "operator", "roaming", SETTINGS_KEY_ROAMING, S(operator_roaming), 0, 0 },
+	{ "operator", "poll_interval", SETTINGS_KEY_INT, S(operator_poll_interval), 10, 3600000 },
 
 	{ "folders", "language", SETTINGS_KEY_STRING, S(folders_language), 0, 0 },
 
@@ -194,6 +195,7 @@ void settings_defaults(struct settings *set)
 	set->operator_inn = xstrdup("7700000016");
 	set->operator_dir = xstrdup("operator");
 	set->operator_timeout = 30;
+	set->operator_poll_interval = 250;
 
 	set->folders_language = xstrdup("ru");
 

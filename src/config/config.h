@@ -54,6 +54,8 @@ struct settings {
 	int operator_timeout;	/* seconds for one HTTP call */
 	struct settings_roam_peer *operator_roaming;	/* roaming peers */
 	size_t n_operator_roaming;
+	int operator_poll_interval;	/* ms between GetNewEvents when the
+					 * operator does not long-poll */
 
 	/* folders */
 	char *folders_language;	/* "ru" | "en" */

@@ -23,10 +23,11 @@
  *   applied in order, idempotent by its op id; on a failure the caller's
  *   retry with the same ids completes the rest (doc/operator-api.md).
  * - Events: a thread (started by core_prepare, which the daemon calls and
- *   edomailctl does not) reads each attached box's GetNewEvents after the
- *   last key it saw and wakes the daemon for boxes with news; the mailbox
- *   sync keeps its own cursor per box in its store, so a restart neither
- *   loses nor repeats an event. */
+ *   edomailctl does not) keeps one long-poll (GetNewEvents with
+ *   waitSeconds) open per attached box, all on one curl multi handle, and
+ *   wakes the daemon for a box as soon as its answer brings news; the
+ *   mailbox sync keeps its own cursor per box in its store, so a restart
+ *   neither loses nor repeats an event. */
 #include "core/core-private.h"
 
 #include <pthread.h>
@@ -45,6 +46,7 @@
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "edo/edo-json.h"
+#include "edo/edo.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "store/store.h"
@@ -52,9 +54,52 @@
 #define HTTP_TRIES 3
 #define HTTP_MAX_RESPONSE (256 * 1024 * 1024)
 #define HTTP_POOL 8			/* idle curl handles kept */
-#define HTTP_FOLLOW_MS 250		/* event log poll interval */
 #define HTTP_CRED_MAX (64 * 1024)	/* a certificate chain and its key */
+#define HTTP_WAIT 25			/* waitSeconds of a long-poll */
+#define HTTP_BOXES_MS 2000		/* attached boxes re-read */
+#define HTTP_RETRY_MS 1000		/* a box's long-poll after an error */
 
+#define HTTP_ORG_CACHE 64		/* organizations kept (http_org) */
+#define HTTP_ORG_TTL_MS 60000
+
+#define HTTP_POSTED 16			/* messages posted, kept (http_posted) */
+#define HTTP_POSTED_TTL_MS 60000
+
+/* A message this node posted: the entities whose bytes it knows, by the
+ * ids the operator answered (http_posted_keep). */
+struct http_posted {
+	char box[CORE_ID_MAX];		/* the box that posted it */
+	char msg[CORE_UUID_LEN];
+	struct core_entity *ents;
+	size_t n;
+	int64_t at_ms;			/* 0: empty */
+};
+
+struct http_org_entry {
+	char key[128];			/* the GetOrganization query */
+	struct core_box box;
+	int64_t at_ms;			/* 0: empty */
+};
+
+/* The follower's long-poll of one attached box (follower thread only). */
+struct http_watch {
+	char box[CORE_ID_MAX];
+	char key[CORE_KEY_LEN];		/* the newest event seen */
+	int started;			/* key set from GetLastEvent */
+	int attached;			/* in the last list of attached boxes */
+	CURL *easy;			/* its handle, reused (keep-alive) */
+	int busy;			/* a long-poll in flight */
+	struct curl_slist *hdrs;
+	char *url;
+	struct buf body;
+	int64_t sent_ms, next_ms;	/* monotonic */
+	unsigned long gen;		/* h->gen when it was sent */
+};
+
+/* What the follower last learnt of a box's log, for polls from other
+ * threads (http_poll_events): key is the operator's newest as of a
+ * long-poll that was sent at state generation gen (fresh: it succeeded).
+ * Under the lock. */
 struct http_cursor {
 	char box[CORE_ID_MAX];
 	char key[CORE_KEY_LEN];
@@ -106,10 +151,17 @@ struct http_ctx {
 	pthread_t follower;
 	int following;
 	int stop;
-	pthread_cond_t wake;
 	struct http_cursor *cursors;
 	size_t n_cursors;
 	unsigned long gen;		/* bumped after every POST */
+	struct http_org_entry orgs[HTTP_ORG_CACHE];	/* under lock */
+	unsigned next_org;
+	struct http_posted posted[HTTP_POSTED];		/* under lock */
+	unsigned next_posted;
+	CURLM *multi;			/* the long-polls; woken to stop */
+	int64_t poll_ms;		/* operator.poll_interval */
+	struct http_watch *watches;	/* follower thread only */
+	size_t n_watches;
 };
 
 static struct http_ctx *http_ctx(struct core *core)
@@ -639,6 +691,8 @@ static int http_call(struct core *core, const struct http_req *q,
 		ret = core_error_set(err, CORE_ERR_TEMP,
 			"Ответ оператора слишком велик / the operator's answer "
 			"is too large");
+	else if (status == 204)
+		ret = 0;		/* nothing (GetLastEvent): *out_r NULL */
 	else if (status != 200) {
 		ret = http_fail(status, &r, err);
 		/* still a 5xx after the retries: the operator is down */
@@ -718,8 +772,9 @@ static int http_open(struct core *core, struct core_error *err)
 		h->url[--len] = '\0';
 	h->ca = set->operator_ca != NULL ? xstrdup(set->operator_ca) : NULL;
 	h->timeout = set->operator_timeout > 0 ? set->operator_timeout : 30;
+	h->poll_ms = set->operator_poll_interval > 0 ?
+		     set->operator_poll_interval : 250;
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_cond_init(&h->wake, NULL);
 	pthread_cond_init(&h->probed, NULL);
 	core->driver_ctx = h;
 	return 0;
@@ -734,17 +789,19 @@ static void http_close(struct core *core)
 	if (h->following) {
 		pthread_mutex_lock(&h->lock);
 		h->stop = 1;
-		pthread_cond_signal(&h->wake);
 		pthread_mutex_unlock(&h->lock);
+		curl_multi_wakeup(h->multi);
 		pthread_join(h->follower, NULL);
+		curl_multi_cleanup(h->multi);
 	}
 	for (size_t i = 0; i < h->n_idle; i++)
 		curl_easy_cleanup(h->idle[i]);
 	http_token_forget_all(h);
-	pthread_cond_destroy(&h->wake);
 	pthread_cond_destroy(&h->probed);
-	pthread_mutex_destroy(&h->lock);
+	for (size_t i = 0; i < HTTP_POSTED; i++)
+		edo_entities_free(h->posted[i].ents, h->posted[i].n);
 	free(h->cursors);
+	pthread_mutex_destroy(&h->lock);
 	free(h->url);
 	free(h->ca);
 	free(h);
@@ -844,17 +901,68 @@ static int http_box_certs(struct core *core, const char *box_id,
 	return ret;
 }
 
+/* Organizations found are kept HTTP_ORG_TTL_MS: a letter asks for its
+ * parties several times (recipient, rendering, notices), six
+ * GetOrganization round trips per letter before (doc/bench.md,
+ * "gateway").  A box id never changes; a new name shows within the TTL;
+ * what is not found is not kept, so a new organization is found at once. */
+static int http_org_cached(struct http_ctx *h, const char *key,
+			   struct core_box *box_r)
+{
+	int64_t now = util_mono_ms();
+	int hit = 0;
+
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < HTTP_ORG_CACHE; i++) {
+		struct http_org_entry *e = &h->orgs[i];
+
+		if (e->at_ms != 0 && now - e->at_ms < HTTP_ORG_TTL_MS &&
+		    strcmp(e->key, key) == 0) {
+			*box_r = e->box;
+			hit = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return hit;
+}
+
+static void http_org_keep(struct http_ctx *h, const char *key,
+			  const struct core_box *box)
+{
+	struct http_org_entry *e;
+
+	if (strlen(key) >= sizeof(e->key))
+		return;
+	pthread_mutex_lock(&h->lock);
+	e = &h->orgs[h->next_org++ % HTTP_ORG_CACHE];
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	e->box = *box;
+	e->at_ms = util_mono_ms();
+	pthread_mutex_unlock(&h->lock);
+}
+
 static int http_org(struct core *core, const char *const *kv, size_t n,
 		    struct core_box *box_r, struct core_error *err)
 {
+	struct http_ctx *h = http_ctx(core);
+	char key[128] = "";
 	json_t *out;
 	int ret;
 
+	for (size_t i = 0; i + 1 < n; i += 2)
+		if (kv[i + 1] != NULL)
+			snprintf(key + strlen(key), sizeof(key) - strlen(key),
+				 "%s=%s&", kv[i], kv[i + 1]);
+	if (http_org_cached(h, key, box_r))
+		return 0;
 	if (http_callq(core, NULL, 0, "/GetOrganization", kv, n, NULL, &out,
 		       err) < 0)
 		return -1;
 	ret = edo_json_parse_box(out, box_r, err);
 	json_decref(out);
+	if (ret == 0)
+		http_org_keep(h, key, box_r);
 	return ret;
 }
 
@@ -1005,6 +1113,245 @@ static int http_withdraw(struct core *core, const char *box_id,
 	return http_break(core, box_id, other, NULL, op_id, err);
 }
 
+/* ---- the messages this node posted ----
+ *
+ * Without this each document of a letter sent through the gateway
+ * crossed the API twice as base64 in JSON: in PostMessage, and back in
+ * the GetMessage of the sync of the Sent copy (doc/bench.md, "gateway").
+ * The operator answers PostMessage with the message as stored and every
+ * entity's content but the documents' (opapi-handle.c,
+ * opapi_answer_sent); the documents' bytes are the posted ones.  What is
+ * kept is only what is known to be what the operator stored: an entity
+ * whose id the answer names (the ids of the posted entities are random
+ * UUIDs this node chose, so an operation id sent again that the operator
+ * answers with its first message names other ids) and whose size it
+ * says.  GetMessage of that message by the same box then asks for the
+ * structure only (injectEntityContent=false) and takes the bytes from
+ * here when the operator lists exactly entities kept here; anything else
+ * (another box, an entity added since, an expired entry) reads the whole
+ * message as before. */
+
+/* Content.Size of the entity with this id in a Message's Entities, or
+ * -1. */
+static long long http_entity_size(json_t *msg, const char *id)
+{
+	json_t *e, *list = json_object_get(msg, "Entities");
+	size_t i;
+
+	json_array_foreach(list, i, e) {
+		const char *eid = json_string_value(json_object_get(e,
+								    "EntityId"));
+		json_t *sz = json_object_get(json_object_get(e, "Content"),
+					     "Size");
+
+		if (eid != NULL && strcmp(eid, id) == 0)
+			return json_is_integer(sz) ? json_integer_value(sz) : -1;
+	}
+	return -1;
+}
+
+static void http_entity_copy(struct core_entity *to,
+			     const struct core_entity *from,
+			     const unsigned char *data, size_t len)
+{
+	*to = *from;
+	to->file_name = from->file_name != NULL ? xstrdup(from->file_name) :
+		NULL;
+	to->content_type = from->content_type != NULL ?
+		xstrdup(from->content_type) : NULL;
+	to->data = xmalloc(len > 0 ? len : 1);
+	if (len > 0)
+		memcpy(to->data, data, len);
+	to->len = len;
+}
+
+/* After PostMessage of posted answered with out (its MessageId is id). */
+static void http_posted_keep(struct http_ctx *h,
+			     const struct core_message *posted, json_t *out,
+			     const char *id)
+{
+	struct core_message ans;
+	struct core_error err = { 0 };
+	struct core_entity *ents;
+	struct http_posted *p;
+	size_t n = 0;
+
+	if (edo_json_parse_message(out, &ans, &err) < 0 ||
+	    strcmp(ans.id, id) != 0) {
+		edo_json_message_clear(&ans);
+		return;
+	}
+	ents = xcalloc(ans.n_entities + 1, sizeof(*ents));
+	for (size_t i = 0; i < ans.n_entities; i++) {
+		const struct core_entity *a = &ans.entities[i], *src = NULL;
+		long long size = http_entity_size(out, a->id);
+
+		if (a->kind != CORE_ENT_ATTACHMENT || size == 0) {
+			/* its bytes are in the answer (an empty document's
+			 * too: the operator says its true size) */
+			if (size >= 0 && (size_t)size == a->len)
+				src = a;
+		} else {
+			for (size_t k = 0; k < posted->n_entities; k++)
+				if (posted->entities[k].id[0] != '\0' &&
+				    strcmp(posted->entities[k].id, a->id) == 0)
+					src = &posted->entities[k];
+			if (src != NULL && (src->kind != CORE_ENT_ATTACHMENT ||
+					    size < 0 || (size_t)size != src->len))
+				src = NULL;
+		}
+		if (src != NULL)
+			http_entity_copy(&ents[n++], a, src->data, src->len);
+	}
+	edo_json_message_clear(&ans);
+	pthread_mutex_lock(&h->lock);
+	p = &h->posted[h->next_posted++ % HTTP_POSTED];
+	edo_entities_free(p->ents, p->n);
+	snprintf(p->box, sizeof(p->box), "%s", posted->from_box);
+	snprintf(p->msg, sizeof(p->msg), "%s", id);
+	p->ents = ents;
+	p->n = n;
+	p->at_ms = util_mono_ms();
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Fills m's entities (as GetMessage without content listed them, out)
+ * with the bytes kept for (box, m->id); sets got[k] for each filled:
+ * the number filled, -1 when the message is not kept. */
+static long http_posted_fill(struct http_ctx *h, const char *box,
+			     struct core_message *m, json_t *out,
+			     unsigned char *got)
+{
+	int64_t now = util_mono_ms();
+	long filled = -1;
+
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < HTTP_POSTED && filled < 0; i++) {
+		struct http_posted *p = &h->posted[i];
+
+		if (p->at_ms == 0 || now - p->at_ms >= HTTP_POSTED_TTL_MS ||
+		    strcmp(p->box, box) != 0 || strcmp(p->msg, m->id) != 0)
+			continue;
+		filled = 0;
+		for (size_t k = 0; k < m->n_entities; k++) {
+			struct core_entity *e = &m->entities[k];
+			long long size = http_entity_size(out, e->id);
+
+			for (size_t j = 0; j < p->n; j++) {
+				const struct core_entity *c = &p->ents[j];
+
+				if (strcmp(c->id, e->id) != 0 ||
+				    c->kind != e->kind || size < 0 ||
+				    (size_t)size != c->len)
+					continue;
+				free(e->data);
+				e->data = xmalloc(c->len > 0 ? c->len : 1);
+				if (c->len > 0)
+					memcpy(e->data, c->data, c->len);
+				e->len = c->len;
+				got[k] = 1;
+				filled++;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return filled;
+}
+
+/* What came since the post (the recipient's receipts, signatures): each
+ * entity not kept, as raw bytes (GetEntityContent, no base64); not the
+ * documents, which are not read one by one (0: not done, -1 error). */
+static int http_fetch_rest(struct core *core, const char *box_id,
+			   struct core_message *m, json_t *out,
+			   const unsigned char *got, struct core_error *err)
+{
+	for (size_t k = 0; k < m->n_entities; k++) {
+		struct core_entity *e = &m->entities[k];
+		long long size = http_entity_size(out, e->id);
+		CURL *c;
+		char *query;
+		struct http_req q = { box_id, NULL, 0, "/V4/GetEntityContent",
+				      NULL, NULL, 1 };
+		struct buf raw;
+		int ret;
+
+		if (got[k])
+			continue;
+		if (e->kind == CORE_ENT_ATTACHMENT || size < 0)
+			return 0;
+		c = curl_easy_init();
+		query = http_query(c, HTTP_KV("boxId", box_id, "messageId",
+					      m->id, "entityId", e->id));
+		curl_easy_cleanup(c);
+		q.query = query;
+		buf_init(&raw);
+		ret = http_call(core, &q, NULL, &raw, err);
+		free(query);
+		if (ret < 0 || raw.len != (size_t)size) {
+			buf_free(&raw);
+			return ret < 0 ? -1 : 0;
+		}
+		free(e->data);
+		e->len = raw.len;
+		e->data = buf_steal(&raw, NULL);
+		if (e->data == NULL)
+			e->data = xmalloc(1);
+	}
+	return 1;
+}
+
+/* GetMessage without content, the bytes from what this node posted:
+ * 1 done (*msg_r set), 0 not a message kept here whole, -1 error. */
+static int http_get_posted(struct core *core, const char *box_id,
+			   const char *msg_id, struct core_message **msg_r,
+			   struct core_error *err)
+{
+	struct http_ctx *h = http_ctx(core);
+	int64_t now = util_mono_ms();
+	json_t *out = NULL;
+	struct core_message *m;
+	unsigned char *got;
+	long filled;
+	int kept = 0, done = 0;
+
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < HTTP_POSTED && !kept; i++)
+		kept = h->posted[i].at_ms != 0 &&
+		       now - h->posted[i].at_ms < HTTP_POSTED_TTL_MS &&
+		       strcmp(h->posted[i].box, box_id) == 0 &&
+		       strcmp(h->posted[i].msg, msg_id) == 0;
+	pthread_mutex_unlock(&h->lock);
+	if (!kept)
+		return 0;
+	if (http_callq(core, box_id, 0, "/V5/GetMessage",
+		       HTTP_KV("boxId", box_id, "messageId", msg_id,
+			       "injectEntityContent", "false"),
+		       NULL, &out, err) < 0)
+		return -1;
+	m = xcalloc(1, sizeof(*m));
+	if (edo_json_parse_message(out, m, err) == 0 &&
+	    strcmp(m->id, msg_id) == 0) {
+		got = xcalloc(m->n_entities + 1, 1);
+		filled = http_posted_fill(h, box_id, m, out, got);
+		/* the documents kept: fetch what came since on its own */
+		if (filled > 0)
+			done = (size_t)filled == m->n_entities ? 1 :
+			       http_fetch_rest(core, box_id, m, out, got, err);
+		free(got);
+	}
+	json_decref(out);
+	if (done != 1) {
+		edo_json_message_clear(m);
+		free(m);
+		return done;
+	}
+	log_info("http: сообщение %s из отправленного / message %s from the "
+		 "posted copy", msg_id, msg_id);
+	*msg_r = m;
+	return 1;
+}
+
 static int http_send_message(struct core *core, const struct core_message *msg,
 			     const char *op_id, char id_r[CORE_UUID_LEN],
 			     struct core_error *err)
@@ -1023,8 +1370,10 @@ static int http_send_message(struct core *core, const struct core_message *msg,
 			ret = core_error_set(err, CORE_ERR_TEMP,
 				"Оператор не назвал сообщение / the operator "
 				"named no message");
-		else
+		else {
 			memcpy(id_r, id, strlen(id) + 1);
+			http_posted_keep(http_ctx(core), msg, out, id);
+		}
 	}
 	json_decref(out);
 	return ret;
@@ -1038,6 +1387,12 @@ static int http_get_message(struct core *core, const char *box_id,
 	struct core_message *m;
 
 	*msg_r = NULL;
+	switch (http_get_posted(core, box_id, msg_id, msg_r, err)) {
+	case 1:
+		return 0;
+	case -1:
+		return -1;
+	}
 	if (http_callq(core, box_id, 0, "/V5/GetMessage",
 		       HTTP_KV("boxId", box_id, "messageId", msg_id,
 			       "injectEntityContent", "true"),
@@ -1175,13 +1530,24 @@ static int http_read_events(struct core *core, const char *box_id,
 	return 0;
 }
 
-static struct http_cursor *http_cursor(struct http_ctx *h, const char *box);
+/* A box's cursor, made when first asked for; under h->lock. */
+static struct http_cursor *http_cursor(struct http_ctx *h, const char *box)
+{
+	for (size_t i = 0; i < h->n_cursors; i++)
+		if (strcmp(h->cursors[i].box, box) == 0)
+			return &h->cursors[i];
+	h->cursors = xrealloc(h->cursors, (h->n_cursors + 1) *
+			      sizeof(*h->cursors));
+	memset(&h->cursors[h->n_cursors], 0, sizeof(*h->cursors));
+	snprintf(h->cursors[h->n_cursors].box, CORE_ID_MAX, "%s", box);
+	return &h->cursors[h->n_cursors++];
+}
 
 /* The mailbox polls at every NOOP, SELECT, IDLE and login.  When the
- * follower's last round read this box's log up to the caller's key, and
- * this node changed nothing at the operator since that round began, there
- * is nothing new as of that round (at most HTTP_FOLLOW_MS ago; anything
- * later wakes the box when the follower sees it): the answer needs no
+ * follower's last long-poll read this box's log up to the caller's key,
+ * and this node changed nothing at the operator since that long-poll was
+ * sent, there is nothing new (anything later answers the long-poll in
+ * flight, which wakes the box within a round trip): the answer needs no
  * round trip, which took the embedded node's 5 ms NOOP to 50 ms and held
  * a worker each time. */
 static int http_poll_events(struct core *core, const char *box_id,
@@ -1277,96 +1643,298 @@ int core_http_attach(struct core *core, const char *query, const char *token,
 
 /* ---- following the event logs ---- */
 
-struct http_newest {
-	char key[CORE_KEY_LEN];
-};
+/* One long-poll per attached box, all on one curl multi handle in one
+ * thread: the operator parks each request until the box has news or
+ * HTTP_WAIT seconds pass (doc/operator-api.md, waitSeconds), so a new
+ * event reaches core_notify_box within a round trip, and no thread waits
+ * per box.  A box's token is per organization, so one request cannot
+ * wait on several boxes.  An operator that answers an empty page at once
+ * (no long-poll) is polled every operator.poll_interval instead; after
+ * an error the box tries again a second later. */
 
-static int http_newest_cb(const struct core_event *ev, void *ctx)
+static int http_stopping(struct http_ctx *h)
 {
-	struct http_newest *n = ctx;
+	int stop;
 
-	memcpy(n->key, ev->index_key, sizeof(n->key));
-	return 0;
+	pthread_mutex_lock(&h->lock);
+	stop = h->stop;
+	pthread_mutex_unlock(&h->lock);
+	return stop;
 }
 
-static struct http_cursor *http_cursor(struct http_ctx *h, const char *box)
+static void http_watch_clear(struct http_ctx *h, struct http_watch *w)
 {
-	for (size_t i = 0; i < h->n_cursors; i++)
-		if (strcmp(h->cursors[i].box, box) == 0)
-			return &h->cursors[i];
-	h->cursors = xrealloc(h->cursors, (h->n_cursors + 1) *
-			      sizeof(*h->cursors));
-	memset(&h->cursors[h->n_cursors], 0, sizeof(*h->cursors));
-	snprintf(h->cursors[h->n_cursors].box, CORE_ID_MAX, "%s", box);
-	return &h->cursors[h->n_cursors++];
+	pthread_mutex_lock(&h->lock);
+	http_cursor(h, w->box)->fresh = 0;	/* no long-poll follows it */
+	pthread_mutex_unlock(&h->lock);
+	if (w->easy != NULL) {
+		if (w->busy)
+			curl_multi_remove_handle(h->multi, w->easy);
+		curl_easy_cleanup(w->easy);
+	}
+	curl_slist_free_all(w->hdrs);
+	free(w->url);
+	buf_free(&w->body);
+	memset(w, 0, sizeof(*w));
 }
 
-/* One round: each attached box's events after the last key seen; a box
- * with news is notified (the daemon syncs it and wakes IDLE). */
-static void http_follow_round(struct core *core)
+/* The attached boxes now (org attach and detach run in edomailctl): new
+ * ones get a watch, gone ones lose theirs. */
+static void http_watch_boxes(struct core *core)
 {
 	struct http_ctx *h = http_ctx(core);
-	char (*ids)[STORE_BOX_ID_MAX] = NULL, after[CORE_KEY_LEN];
-	struct http_newest newest;
-	struct core_error err;
-	struct http_cursor *cur;
-	unsigned long gen;
-	size_t n = 0;
-	int ok;
+	char (*ids)[STORE_BOX_ID_MAX] = NULL;
+	size_t n = 0, i, k;
 
 	if (store_op_token_boxes(core->store, &ids, &n) != STORE_OK)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		pthread_mutex_lock(&h->lock);
-		memcpy(after, http_cursor(h, ids[i])->key, sizeof(after));
-		gen = h->gen;
-		pthread_mutex_unlock(&h->lock);
-		memcpy(newest.key, after, sizeof(newest.key));
-		ok = http_read_events(core, ids[i], after, 0, http_newest_cb,
-				      &newest, &err) == 0;
-		pthread_mutex_lock(&h->lock);
-		cur = http_cursor(h, ids[i]);
-		cur->fresh = ok;
-		cur->gen = gen;
-		if (ok)
-			memcpy(cur->key, newest.key, CORE_KEY_LEN);
-		pthread_mutex_unlock(&h->lock);
-		if (!ok) {
-			log_debug("operator events of %s: %s", ids[i], err.msg);
-			continue;
+	for (k = 0; k < h->n_watches; k++)
+		h->watches[k].attached = 0;
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < h->n_watches; k++)
+			if (strcmp(h->watches[k].box, ids[i]) == 0)
+				break;
+		if (k == h->n_watches) {
+			h->watches = xrealloc(h->watches, (h->n_watches + 1) *
+					      sizeof(*h->watches));
+			memset(&h->watches[k], 0, sizeof(h->watches[k]));
+			snprintf(h->watches[k].box, CORE_ID_MAX, "%s", ids[i]);
+			buf_init(&h->watches[k].body);
+			h->n_watches++;
 		}
-		if (strcmp(newest.key, after) == 0)
-			continue;
-		core_notify_box(core, ids[i]);
+		h->watches[k].attached = 1;
 	}
 	free(ids);
+	for (k = 0; k < h->n_watches;) {
+		if (h->watches[k].attached) {
+			k++;
+			continue;
+		}
+		http_watch_clear(h, &h->watches[k]);
+		h->watches[k] = h->watches[--h->n_watches];
+	}
+}
+
+/* Where a box's watch starts: its newest event (Diadoc's GetLastEvent),
+ * not the start of its log; what happened before is the mailbox sync's
+ * (its own cursor, persisted), so the box is notified once here to catch
+ * up (receipts, IDLE) on what came while this node was not following.
+ * An operator without GetLastEvent (404): from the start, as before. */
+static int http_watch_begin(struct core *core, struct http_watch *w)
+{
+	struct core_error err;
+	json_t *out = NULL;
+	const char *key;
+	int ret;
+
+	memset(&err, 0, sizeof(err));
+	ret = http_callq(core, w->box, 0, "/V2/GetLastEvent",
+			 HTTP_KV("boxId", w->box), NULL, &out, &err);
+	if (ret < 0 && err.cls != CORE_ERR_NOTFOUND) {
+		log_debug("operator events of %s: %s", w->box, err.msg);
+		return -1;
+	}
+	key = json_string_value(json_object_get(out, "IndexKey"));
+	if (ret == 0 && key != NULL && strlen(key) < sizeof(w->key))
+		snprintf(w->key, sizeof(w->key), "%s", key);
+	json_decref(out);
+	w->started = 1;
+	core_notify_box(core, w->box);
+	return 0;
+}
+
+static size_t http_watch_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+
+	if (b->len + size * n > HTTP_MAX_RESPONSE)
+		return 0;
+	buf_append(b, p, size * n);
+	return size * n;
+}
+
+/* The long-poll of a box after its newest key, with the box's
+ * credential: a bearer token, or a client certificate as memory files
+ * (the cached credential's files stay open until the driver closes). */
+static int http_watch_send(struct core *core, struct http_watch *w)
+{
+	struct http_ctx *h = http_ctx(core);
+	char wait[8], *cred = NULL, *auth, *query;
+	struct http_tls tls;
+	struct core_error err;
+
+	if (http_token(core, w->box, &cred, &tls, &err) < 0) {
+		log_debug("operator events of %s: %s", w->box, err.msg);
+		return -1;
+	}
+	if (w->easy == NULL && (w->easy = curl_easy_init()) == NULL) {
+		http_cred_wipe_str(cred);
+		return -1;
+	}
+	curl_slist_free_all(w->hdrs);
+	w->hdrs = NULL;
+	if (tls.cert_fd < 0) {
+		auth = xasprintf("Authorization: Bearer %s", cred);
+		w->hdrs = curl_slist_append(w->hdrs, auth);
+		http_cred_wipe_str(auth);
+	} else {
+		curl_easy_setopt(w->easy, CURLOPT_SSLCERT, tls.cert);
+		curl_easy_setopt(w->easy, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(w->easy, CURLOPT_SSLKEY, tls.key);
+		curl_easy_setopt(w->easy, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	http_cred_wipe_str(cred);
+	w->hdrs = curl_slist_append(w->hdrs, "Accept: application/json");
+	snprintf(wait, sizeof(wait), "%d", HTTP_WAIT);
+	query = http_query(w->easy, HTTP_KV("boxId", w->box, "afterIndexKey",
+					    w->key[0] != '\0' ? w->key : NULL,
+					    "limit", "100", "waitSeconds", wait));
+	free(w->url);
+	w->url = xasprintf("%s/V7/GetNewEvents?%s", h->url, query);
+	free(query);
+	pthread_mutex_lock(&h->lock);
+	w->gen = h->gen;
+	pthread_mutex_unlock(&h->lock);
+	buf_reset(&w->body);
+	curl_easy_setopt(w->easy, CURLOPT_URL, w->url);
+	curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->hdrs);
+	curl_easy_setopt(w->easy, CURLOPT_TIMEOUT, h->timeout + HTTP_WAIT);
+	curl_easy_setopt(w->easy, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(w->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(w->easy, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, http_watch_write);
+	curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, &w->body);
+	curl_easy_setopt(w->easy, CURLOPT_PRIVATE, w->box);
+	if (h->ca != NULL)
+		curl_easy_setopt(w->easy, CURLOPT_CAINFO, h->ca);
+	if (curl_multi_add_handle(h->multi, w->easy) != CURLM_OK)
+		return -1;
+	w->busy = 1;
+	w->sent_ms = util_mono_ms();
+	return 0;
+}
+
+/* A long-poll answered: news moves the key and wakes the daemon for the
+ * box; the next long-poll goes at once, or after poll_ms when the
+ * operator answered an empty page without waiting, or after an error. */
+static void http_watch_done(struct core *core, struct http_watch *w,
+			    CURLcode rc)
+{
+	struct http_ctx *h = http_ctx(core);
+	int64_t now = util_mono_ms();
+	json_t *out = NULL, *events, *last;
+	struct http_cursor *cur;
+	const char *key;
+	long status = 0;
+	int news;
+
+	curl_multi_remove_handle(h->multi, w->easy);
+	w->busy = 0;
+	curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK || status != 200 ||
+	    (out = json_loadb((const char *)w->body.data, w->body.len, 0,
+			      NULL)) == NULL) {
+		log_debug("operator events of %s: %s, HTTP %ld", w->box,
+			  curl_easy_strerror(rc), status);
+		w->next_ms = now + HTTP_RETRY_MS;
+		pthread_mutex_lock(&h->lock);
+		http_cursor(h, w->box)->fresh = 0;
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
+	events = json_object_get(out, "Events");
+	last = json_array_get(events, json_array_size(events) - 1);
+	key = json_string_value(json_object_get(last, "IndexKey"));
+	news = key != NULL && strlen(key) < sizeof(w->key) &&
+	       strcmp(key, w->key) != 0;
+	if (news)
+		snprintf(w->key, sizeof(w->key), "%s", key);
+	pthread_mutex_lock(&h->lock);
+	cur = http_cursor(h, w->box);
+	memcpy(cur->key, w->key, sizeof(cur->key));
+	cur->fresh = 1;
+	cur->gen = w->gen;
+	pthread_mutex_unlock(&h->lock);
+	if (news) {
+		core_notify_box(core, w->box);
+		w->next_ms = now;
+	} else if (now - w->sent_ms < HTTP_WAIT * 1000 / 2) {
+		w->next_ms = w->sent_ms + h->poll_ms;	/* no long-poll */
+	} else {
+		w->next_ms = now;
+	}
+	json_decref(out);
+}
+
+static struct http_watch *http_watch_of(struct http_ctx *h, CURL *easy)
+{
+	for (size_t k = 0; k < h->n_watches; k++)
+		if (h->watches[k].easy == easy)
+			return &h->watches[k];
+	return NULL;
+}
+
+/* Starts what is due; the milliseconds until the next thing is due. */
+static int64_t http_watch_start(struct core *core, int64_t now)
+{
+	struct http_ctx *h = http_ctx(core);
+	int64_t next = now + HTTP_BOXES_MS;
+
+	for (size_t k = 0; k < h->n_watches && !http_stopping(h); k++) {
+		struct http_watch *w = &h->watches[k];
+
+		if (w->busy)
+			continue;
+		if (w->next_ms <= now) {
+			if ((!w->started && http_watch_begin(core, w) < 0) ||
+			    http_watch_send(core, w) < 0) {
+				w->next_ms = util_mono_ms() + HTTP_RETRY_MS;
+			}
+		}
+		if (!w->busy && w->next_ms < next)
+			next = w->next_ms;
+	}
+	return next - now;
 }
 
 static void *http_follower(void *arg)
 {
 	struct core *core = arg;
 	struct http_ctx *h = http_ctx(core);
-	struct timespec until;
+	int64_t boxes_at = 0, now, wait;
+	struct CURLMsg *msg;
+	struct http_watch *w;
+	int running, left;
 
 	/* named: not one of the daemon's worker pools (e2e-loop_share) */
 	pthread_setname_np(pthread_self(), "op-follower");
-	for (;;) {
-		http_follow_round(core);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += HTTP_FOLLOW_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
+	while (!http_stopping(h)) {
+		now = util_mono_ms();
+		if (now >= boxes_at) {
+			http_watch_boxes(core);
+			boxes_at = now + HTTP_BOXES_MS;
 		}
-		pthread_mutex_lock(&h->lock);
-		if (!h->stop)
-			pthread_cond_timedwait(&h->wake, &h->lock, &until);
-		if (h->stop) {
-			pthread_mutex_unlock(&h->lock);
-			return NULL;
+		wait = http_watch_start(core, now);
+		if (boxes_at - now < wait)
+			wait = boxes_at - now;
+		curl_multi_perform(h->multi, &running);
+		while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+			if (msg->msg != CURLMSG_DONE ||
+			    (w = http_watch_of(h, msg->easy_handle)) == NULL)
+				continue;
+			http_watch_done(core, w, msg->data.result);
+			wait = 0;
 		}
-		pthread_mutex_unlock(&h->lock);
+		if (wait > 0)
+			curl_multi_poll(h->multi, NULL, 0,
+					wait > 1000 ? 1000 : (int)wait, NULL);
 	}
+	for (size_t k = 0; k < h->n_watches; k++)
+		http_watch_clear(h, &h->watches[k]);
+	free(h->watches);
+	h->watches = NULL;
+	h->n_watches = 0;
+	return NULL;
 }
 
 /* The daemon calls it at start (edomailctl does not): follow the logs. */
@@ -1379,7 +1947,14 @@ static int http_prepare(struct core *core, struct core_error *err)
 	start = !h->following;
 	h->following = 1;
 	pthread_mutex_unlock(&h->lock);
-	if (start && pthread_create(&h->follower, NULL, http_follower, core) != 0) {
+	if (!start)
+		return 0;
+	h->multi = curl_multi_init();
+	if (h->multi == NULL ||
+	    pthread_create(&h->follower, NULL, http_follower, core) != 0) {
+		if (h->multi != NULL)
+			curl_multi_cleanup(h->multi);
+		h->multi = NULL;
 		h->following = 0;
 		return core_error_set(err, CORE_ERR_TEMP,
 			"Поток событий оператора не запущен / cannot start "

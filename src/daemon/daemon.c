@@ -143,6 +143,17 @@ static int box_served_here(struct daemon_ctx *d, const char *box_id)
 	return 1;
 }
 
+static int box_has_members(struct daemon_ctx *d, const char *box_id)
+{
+	struct store_membership *m = NULL;
+	size_t n = 0;
+
+	if (store_member_list_box(d->store, box_id, &m, &n) != STORE_OK)
+		return 1;	/* when in doubt, render */
+	store_member_list_free(m, n);
+	return n > 0;
+}
+
 /* The recipient side signs and posts ИоП for what arrived (worker thread:
  * signing is slow), then the box's new messages are rendered here so that
  * the members' syncs on the event loop only insert rows (doc/mailbox.md,
@@ -160,6 +171,12 @@ static void receipt_work(void *ctx)
 		return;
 	if (core_send_receipts(job->d->core, job->box_id, &err) < 0)
 		log_warnx("receipts for box %s: %s", job->box_id, err.msg);
+	/* Nobody reads this box here (an organization registered at this
+	 * operator node and served by a gateway node): nothing to render
+	 * ahead; it was a third of the operator node's CPU per letter
+	 * through a gateway (doc/bench.md, "gateway"). */
+	if (!box_has_members(job->d, job->box_id))
+		return;
 	do {
 		n = mailbox_prerender_box(job->d->env, job->box_id,
 					  DAEMON_PRERENDER_BATCH, &merr);
@@ -233,6 +250,8 @@ static void notify_cb(evutil_socket_t fd, short what, void *arg)
 	char **ids = pending_take(&d->pending, &n);
 	for (size_t i = 0; i < n; i++) {
 		mailbox_env_notify_box(d->env, ids[i]);
+		/* long-polls of the operator API waiting on this box */
+		opapi_server_box_changed(d->api, ids[i]);
 		queue_receipts(d, ids[i]);
 		free(ids[i]);
 	}

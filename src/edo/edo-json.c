@@ -125,8 +125,13 @@ static int edo_json_kind_of_name(const char *name, enum core_entity_kind *k_r)
 static json_t *edo_json_entity(const struct core_entity *e, int inject)
 {
 	size_t k = edo_json_kind_index(e->kind);
-	char *b64 = inject && e->len > 0 ? util_base64(e->data, e->len) : NULL;
+	char *b64 = NULL;
 	json_t *j;
+
+	/* EDO_JSON_NO_DOCS: the documents' Size only (data may be NULL) */
+	if (inject && e->len > 0 &&
+	    !(inject == EDO_JSON_NO_DOCS && e->kind == CORE_ENT_ATTACHMENT))
+		b64 = util_base64(e->data, e->len);
 
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:{s:I, s:s}}",
 		      "EntityType", edo_json_kinds[k].entity_type,

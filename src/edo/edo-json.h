@@ -22,7 +22,10 @@ int64_t edo_json_unix(int64_t ticks);
 json_t *edo_json_box(const struct core_box *b, const char *operator_prefix);
 json_t *edo_json_counteragent(const struct core_counteragent *ca,
 			      const char *operator_prefix);
-/* inject: entities' bytes as Content.Data (else only Content.Size). */
+/* inject: entities' bytes as Content.Data (else only Content.Size);
+ * EDO_JSON_NO_DOCS: every entity's bytes but the documents'
+ * (CORE_ENT_ATTACHMENT: Size only, their data is not read). */
+#define EDO_JSON_NO_DOCS 2
 json_t *edo_json_message(const struct core_message *m, int inject);
 json_t *edo_json_event(const struct core_event *ev);
 /* PostMessagePatch's body: receipts (with their signatures) and

@@ -396,19 +396,24 @@ int util_peer_address(const struct sockaddr *sa, int salen, char *out,
  * MIME part is far smaller). */
 #define UTIL_MAX_BASE64_LEN ((size_t)512 * 1024 * 1024)
 
+/* A base64 character's value plus one; 0: not one. */
+static const unsigned char util_b64_table[256] = {
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7,
+	['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13,
+	['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19,
+	['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25,
+	['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31,
+	['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37,
+	['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42, ['q'] = 43,
+	['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49,
+	['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55,
+	['3'] = 56, ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61,
+	['9'] = 62, ['+'] = 63, ['/'] = 64
+};
+
 static int util_b64_value(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	return (int)util_b64_table[c] - 1;
 }
 
 /* Decodes standard base64; whitespace is skipped (MIME bodies wrap lines),
@@ -425,6 +430,27 @@ int util_unbase64(const char *s, size_t len, unsigned char **out_r,
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
+		/* Whole groups of four at once while nothing is pending: the
+		 * operator API's JSON carries documents in base64 (a 100 KB
+		 * letter through a gateway is decoded twice; this loop was
+		 * 6 % of both nodes' CPU bit by bit). */
+		if (bits == 0 && pad == 0 && i + 4 <= len) {
+			int a = util_b64_value(c),
+			    b = util_b64_value((unsigned char)s[i + 1]),
+			    d = util_b64_value((unsigned char)s[i + 2]),
+			    e = util_b64_value((unsigned char)s[i + 3]);
+			if ((a | b | d | e) >= 0) {
+				unsigned int g = (unsigned int)a << 18 |
+						 (unsigned int)b << 12 |
+						 (unsigned int)d << 6 |
+						 (unsigned int)e;
+				out[n++] = (unsigned char)(g >> 16);
+				out[n++] = (unsigned char)(g >> 8);
+				out[n++] = (unsigned char)g;
+				i += 3;
+				continue;
+			}
+		}
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
 			continue;
 		if (c == '=') {

@@ -31,6 +31,8 @@ struct opapi_call {
 	json_t *out;			/* 200: the answer */
 	unsigned char *raw;		/* 200: raw bytes instead (content) */
 	size_t raw_len;
+	int no_content;			/* 204: nothing to answer */
+	int park;			/* long-poll found nothing */
 	struct opapi_err err;
 };
 
@@ -369,6 +371,59 @@ static int opapi_answer_message(struct opapi_call *c, const char *box,
 	return 0;
 }
 
+/* The posted entity with this id (the client chose it), or NULL. */
+static const struct core_entity *opapi_posted(const struct core_message *m,
+					      const char *id)
+{
+	for (size_t i = 0; i < m->n_entities; i++)
+		if (id[0] != '\0' && strcmp(m->entities[i].id, id) == 0)
+			return &m->entities[i];
+	return NULL;
+}
+
+/* PostMessage's answer: the message as stored, every entity's content
+ * but the documents' (the client has just sent them; Size says how
+ * large they are), without reading the documents back from the store.
+ * A document's size comes from the posted one of the same id; where an
+ * id is not among the posted ones (an operation id sent again with other
+ * entities: the first message is answered) the stored message is read
+ * whole.  The http driver keeps its documents by these ids (core-http.c,
+ * "posted"). */
+static int opapi_answer_sent(struct opapi_call *c, const char *msg_id,
+			     const struct core_message *posted)
+{
+	struct core_message *msg = NULL;
+	const struct core_entity *p;
+	struct core_error ce;
+	int whole = 0;
+
+	if (core_get_message_meta(c->svc->core, c->box, msg_id, &msg, &ce) < 0)
+		return opapi_core_fail(&c->err, &ce);
+	for (size_t i = 0; i < msg->n_entities && !whole; i++) {
+		struct core_entity *e = &msg->entities[i];
+
+		if (e->kind != CORE_ENT_ATTACHMENT)
+			continue;
+		p = opapi_posted(posted, e->id);
+		if (p == NULL || p->kind != CORE_ENT_ATTACHMENT)
+			whole = 1;
+		else
+			e->len = p->len;	/* EDO_JSON_NO_DOCS reads no data */
+	}
+	if (whole) {
+		core_message_free(&msg);
+		if (core_get_message(c->svc->core, c->box, msg_id, &msg,
+				     &ce) < 0)
+			return opapi_core_fail(&c->err, &ce);
+	}
+	c->out = edo_json_message(msg, EDO_JSON_NO_DOCS);
+	for (size_t i = 0; i < msg->n_entities && !whole; i++)
+		if (msg->entities[i].kind == CORE_ENT_ATTACHMENT)
+			msg->entities[i].len = 0;	/* no data behind it */
+	core_message_free(&msg);
+	return 0;
+}
+
 static int opapi_post_message(struct opapi_call *c)
 {
 	struct core_message m;
@@ -387,8 +442,10 @@ static int opapi_post_message(struct opapi_call *c)
 		if (ret < 0)
 			opapi_core_fail(&c->err, &ce);
 	}
+	if (ret == 0)
+		ret = opapi_answer_sent(c, id, &m);
 	edo_json_message_clear(&m);
-	return ret < 0 ? -1 : opapi_answer_message(c, c->box, id, 0);
+	return ret;
 }
 
 static int opapi_post_patch(struct opapi_call *c)
@@ -469,11 +526,57 @@ static int opapi_event_cb(const struct core_event *ev, void *ctx)
 	return 0;
 }
 
+int opapi_parse_wait(const char *v)
+{
+	int n = 0;
+
+	if (v == NULL)
+		return 0;
+	if (v[0] == '\0' || strlen(v) > 2)
+		return -1;
+	for (; *v != '\0'; v++) {
+		if (*v < '0' || *v > '9')
+			return -1;
+		n = n * 10 + (*v - '0');
+	}
+	return n <= OPAPI_MAX_WAIT ? n : -1;
+}
+
+int opapi_wait_of(const char *path, const char *query, char *box_r,
+		  size_t box_size)
+{
+	struct evkeyvalq q;
+	const char *box, *wait;
+	int n = 0;
+
+	if (path == NULL || query == NULL ||
+	    (strcmp(path, "/V7/GetNewEvents") != 0 &&
+	     strcmp(path, "/V8/GetNewEvents") != 0))
+		return 0;
+	TAILQ_INIT(&q);
+	if (evhttp_parse_query_str(query, &q) == 0) {
+		box = evhttp_find_header(&q, "boxId");
+		wait = evhttp_find_header(&q, "waitSeconds");
+		n = opapi_parse_wait(wait);
+		if (n < 0 || box == NULL || box[0] == '\0' ||
+		    strlen(box) >= box_size)
+			n = 0;
+		else
+			snprintf(box_r, box_size, "%s", box);
+	}
+	evhttp_clear_headers(&q);
+	return n;
+}
+
+/* Long-poll (edomail's waitSeconds): with nothing after afterIndexKey
+ * the answer is the empty page, and the server parks the request until
+ * the box has news or the wait runs out (opapi-server.c). */
 static int opapi_get_events(struct opapi_call *c)
 {
 	const char *lim = opapi_param(c, "limit");
 	struct opapi_events p = { json_array(), OPAPI_PAGE, 0 };
 	struct core_error ce;
+	int wait = opapi_parse_wait(opapi_param(c, "waitSeconds"));
 
 	if (lim != NULL)
 		p.limit = atoi(lim);
@@ -483,6 +586,12 @@ static int opapi_get_events(struct opapi_call *c)
 				  "limit: от 1 до %d / limit: 1 to %d",
 				  OPAPI_PAGE, OPAPI_PAGE);
 	}
+	if (wait < 0) {
+		json_decref(p.list);
+		return opapi_fail(&c->err, 400, "Http.BadRequest",
+				  "waitSeconds: от 0 до %d / waitSeconds: 0 to %d",
+				  OPAPI_MAX_WAIT, OPAPI_MAX_WAIT);
+	}
 	if (opapi_need_own(c, "boxId") < 0 ||
 	    core_poll_events(c->svc->core, c->box,
 			     opapi_param(c, "afterIndexKey"), p.limit + 1,
@@ -490,9 +599,40 @@ static int opapi_get_events(struct opapi_call *c)
 		json_decref(p.list);
 		return c->err.status != 0 ? -1 : opapi_core_fail(&c->err, &ce);
 	}
+	c->park = wait > 0 && json_array_size(p.list) == 0;
 	c->out = json_pack("{s:o, s:I, s:b}", "Events", p.list,
 			   "TotalCount", (json_int_t)json_array_size(p.list),
 			   "HasMore", p.more);
+	return 0;
+}
+
+static int opapi_last_event_cb(const struct core_event *ev, void *ctx)
+{
+	json_t **last = ctx;
+
+	json_decref(*last);
+	*last = edo_json_event(ev);
+	return 0;
+}
+
+/* Diadoc's GetLastEvent: the newest event of the box, 204 when it has
+ * none; a follower starts its cursor there.  The core has no "newest"
+ * query, so this reads the box's log once: a start-up call. */
+static int opapi_get_last_event(struct opapi_call *c)
+{
+	struct core_error ce;
+	json_t *last = NULL;
+
+	if (opapi_need_own(c, "boxId") < 0)
+		return -1;
+	if (core_poll_events(c->svc->core, c->box, NULL, 0,
+			     opapi_last_event_cb, &last, &ce) < 0) {
+		json_decref(last);
+		return opapi_core_fail(&c->err, &ce);
+	}
+	if (last == NULL)
+		c->no_content = 1;
+	c->out = last;
 	return 0;
 }
 
@@ -690,6 +830,8 @@ static const struct opapi_route {
 	{ OPAPI_POST, "/V3/PostMessagePatch", opapi_post_patch },
 	{ OPAPI_GET, "/V7/GetNewEvents", opapi_get_events },
 	{ OPAPI_GET, "/V8/GetNewEvents", opapi_get_events },
+	{ OPAPI_GET, "/GetLastEvent", opapi_get_last_event },
+	{ OPAPI_GET, "/V2/GetLastEvent", opapi_get_last_event },
 	{ OPAPI_GET, "/V5/GetMessage", opapi_get_message },
 	{ OPAPI_GET, "/V6/GetMessage", opapi_get_message },
 	{ OPAPI_GET, "/V4/GetEntityContent", opapi_get_content },
@@ -829,6 +971,12 @@ static void opapi_respond(struct opapi_call *c, int ret,
 			  struct opapi_response *resp)
 {
 	memset(resp, 0, sizeof(*resp));
+	if (ret == 0 && c->no_content) {
+		resp->status = 204;
+		resp->content_type = "text/plain; charset=utf-8";
+		resp->body = (unsigned char *)xstrdup("");
+		return;
+	}
 	if (ret < 0 || (c->out == NULL && c->raw == NULL)) {
 		if (ret == 0)
 			opapi_fail(&c->err, 500, "Http.InternalServerError",
@@ -851,6 +999,7 @@ static void opapi_respond(struct opapi_call *c, int ret,
 		return;
 	}
 	resp->content_type = "application/json; charset=utf-8";
+	resp->park = c->park;
 	resp->body = (unsigned char *)json_dumps(c->out, JSON_COMPACT);
 	resp->len = resp->body != NULL ? strlen((char *)resp->body) : 0;
 }
@@ -888,7 +1037,7 @@ void opapi_handle(const struct opapi_service *svc,
 	else if ((ret = opapi_auth(&c)) == 0 && (ret = opapi_body(&c)) == 0)
 		ret = r->run(&c);
 	opapi_respond(&c, ret, resp);
-	if (resp->status != 200)
+	if (resp->status != 200 && resp->status != 204)
 		log_info("api: %s %s: %d %s", req->method == OPAPI_POST ? "POST" :
 			 "GET", req->path != NULL ? req->path : "?", resp->status,
 			 resp->error_code);

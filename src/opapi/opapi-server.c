@@ -4,7 +4,16 @@
  * evhttp serves one request per connection at a time, so a connection
  * has at most one job; if the client goes away first, the job's reply is
  * dropped (the close callback forgets the request, which libevent
- * frees). */
+ * frees).
+ *
+ * Long-poll (GetNewEvents with waitSeconds): a job that may wait is on
+ * the server's waiter list from the start.  When the handler found
+ * nothing, the job is parked on the loop with a timer: no worker thread
+ * waits.  opapi_server_box_changed (the daemon's notify, on the loop)
+ * runs the box's parked jobs again; a job still on a worker when its box
+ * changes is marked and runs again instead of parking, so an event
+ * committed between the handler's read and the parking is not missed.
+ * The timer sends the empty answer the handler made. */
 #include "opapi/opapi-private.h"
 
 #include <stdio.h>
@@ -19,6 +28,10 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
 
 #include "config/config.h"
 #include "lib/log.h"
@@ -31,6 +44,9 @@
 #define OPAPI_MAX_HEADERS (16 * 1024)
 #define OPAPI_TIMEOUT 60		/* seconds without progress */
 
+struct opapi_job;
+TAILQ_HEAD(opapi_waiters, opapi_job);
+
 struct opapi_server {
 	struct event_base *base;
 	struct evhttp *http;
@@ -38,10 +54,13 @@ struct opapi_server {
 	struct worker_pool *pool;
 	struct opapi_service svc;
 	char *prefix;
+	struct opapi_waiters waiters;	/* long-polls, running or parked */
+	int running;			/* jobs on the worker pool */
+	int freed;			/* opapi_server_free ran: the last job frees */
 };
 
 struct opapi_job {
-	struct opapi_server *srv;	/* not on the worker: it may be gone */
+	struct opapi_server *srv;	/* the loop's; the worker uses svc */
 	struct opapi_service svc;	/* a copy the worker uses */
 	char prefix[8];
 	struct evhttp_request *req;	/* NULL once the client has gone */
@@ -52,6 +71,14 @@ struct opapi_job {
 	size_t body_len;
 	enum opapi_method method;
 	struct opapi_response resp;
+	/* long-poll */
+	int waits;			/* on srv->waiters */
+	int parked;			/* 1: waiting on the loop, 0: on a worker */
+	int changed;			/* its box changed while it ran */
+	char wait_box[128];
+	struct timeval deadline;	/* on the loop's cached clock */
+	struct event *timer;
+	TAILQ_ENTRY(opapi_job) link;
 };
 
 /* Any certificate passes the handshake: the handler checks it against
@@ -63,6 +90,9 @@ static int opapi_verify_any(int ok, X509_STORE_CTX *ctx)
 	(void)ctx;
 	return 1;
 }
+
+static void opapi_work(void *arg);
+static void opapi_done(void *arg);
 
 static struct bufferevent *opapi_bev(struct event_base *base, void *arg)
 {
@@ -83,6 +113,22 @@ static struct bufferevent *opapi_bev(struct event_base *base, void *arg)
 					      BEV_OPT_CLOSE_ON_FREE);
 }
 
+static void opapi_job_free(struct opapi_job *job);
+
+/* Off the waiter list; a parked job's timer goes too. */
+static void opapi_unwait(struct opapi_job *job)
+{
+	if (job->waits) {
+		TAILQ_REMOVE(&job->srv->waiters, job, link);
+		job->waits = 0;
+	}
+	if (job->timer != NULL) {
+		event_free(job->timer);
+		job->timer = NULL;
+	}
+	job->parked = 0;
+}
+
 static void opapi_conn_closed(struct evhttp_connection *conn, void *arg)
 {
 	struct opapi_job *job = arg;
@@ -90,6 +136,20 @@ static void opapi_conn_closed(struct evhttp_connection *conn, void *arg)
 	(void)conn;
 	job->req = NULL;
 	job->conn = NULL;
+	/* a parked long-poll has no worker to come back from */
+	if (job->parked) {
+		opapi_unwait(job);
+		opapi_job_free(job);
+	}
+}
+
+static void opapi_run(struct opapi_job *job)
+{
+	job->srv->running++;
+	job->parked = 0;
+	job->changed = 0;
+	opapi_response_clear(&job->resp);
+	worker_pool_run(job->srv->pool, opapi_work, opapi_done, job);
 }
 
 static void opapi_work(void *arg)
@@ -117,17 +177,12 @@ static void opapi_job_free(struct opapi_job *job)
 	free(job);
 }
 
-static void opapi_done(void *arg)
+static void opapi_reply(struct opapi_job *job)
 {
-	struct opapi_job *job = arg;
 	struct evkeyvalq *h;
 	struct evbuffer *out;
 	char n[16];
 
-	if (job->req == NULL) {
-		opapi_job_free(job);
-		return;
-	}
 	/* The connection may carry the next request: this job's close
 	 * callback must not outlive it. */
 	evhttp_connection_set_closecb(job->conn, NULL, NULL);
@@ -147,6 +202,78 @@ static void opapi_done(void *arg)
 	if (out != NULL)
 		evbuffer_free(out);
 	opapi_job_free(job);
+}
+
+static void opapi_wait_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct opapi_job *job = arg;
+
+	(void)fd;
+	(void)what;
+	opapi_unwait(job);
+	opapi_reply(job);	/* the empty page the handler made */
+}
+
+/* The handler found nothing for a long-poll: park it until its box
+ * changes or the wait is over.  0 parked, -1 answer now. */
+static int opapi_park(struct opapi_job *job)
+{
+	struct timeval now, left;
+
+	event_base_gettimeofday_cached(job->srv->base, &now);
+	if (!evutil_timercmp(&now, &job->deadline, <))
+		return -1;
+	evutil_timersub(&job->deadline, &now, &left);
+	job->timer = evtimer_new(job->srv->base, opapi_wait_over, job);
+	if (job->timer == NULL || evtimer_add(job->timer, &left) < 0)
+		return -1;
+	job->parked = 1;
+	return 0;
+}
+
+static void opapi_done(void *arg)
+{
+	struct opapi_job *job = arg;
+	struct opapi_server *srv = job->srv;
+
+	srv->running--;
+	if (job->req == NULL || srv->freed) {
+		opapi_unwait(job);
+		opapi_job_free(job);
+		if (srv->freed && srv->running == 0)
+			free(srv);
+		return;
+	}
+	if (job->waits && job->resp.park) {
+		if (job->changed) {
+			opapi_run(job);		/* news came while it ran */
+			return;
+		}
+		if (opapi_park(job) == 0)
+			return;
+	}
+	opapi_unwait(job);
+	opapi_reply(job);
+}
+
+void opapi_server_box_changed(struct opapi_server *srv, const char *box_id)
+{
+	struct opapi_job *job, *next;
+
+	if (srv == NULL)
+		return;
+	for (job = TAILQ_FIRST(&srv->waiters); job != NULL; job = next) {
+		next = TAILQ_NEXT(job, link);
+		if (strcmp(job->wait_box, box_id) != 0)
+			continue;
+		if (!job->parked) {
+			job->changed = 1;
+			continue;
+		}
+		event_free(job->timer);
+		job->timer = NULL;
+		opapi_run(job);
+	}
 }
 
 static enum opapi_method opapi_method_of(struct evhttp_request *req)
@@ -205,6 +332,36 @@ static void opapi_client_cert(struct opapi_job *job)
 	buf_free(&b);
 }
 
+/* The answer goes out in several TLS records: without TCP_NODELAY the
+ * last waits for the client's delayed ACK (40 ms on Linux), as IMAP did
+ * before (doc/bench.md).  Set on every request: one cheap call, and
+ * evhttp offers no hook when it accepts. */
+static void opapi_nodelay(struct evhttp_connection *conn)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+	evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+	int one = 1;
+
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* A GetNewEvents with waitSeconds joins the waiters before it first
+ * runs, so that no change of its box goes unseen. */
+static void opapi_wait_start(struct opapi_job *job)
+{
+	struct timeval now, wait = { 0, 0 };
+
+	wait.tv_sec = opapi_wait_of(job->path, job->query, job->wait_box,
+				    sizeof(job->wait_box));
+	if (wait.tv_sec == 0)
+		return;
+	event_base_gettimeofday_cached(job->srv->base, &now);
+	evutil_timeradd(&now, &wait, &job->deadline);
+	TAILQ_INSERT_TAIL(&job->srv->waiters, job, link);
+	job->waits = 1;
+}
+
 static void opapi_request_cb(struct evhttp_request *req, void *arg)
 {
 	struct opapi_server *srv = arg;
@@ -233,7 +390,9 @@ static void opapi_request_cb(struct evhttp_request *req, void *arg)
 	evbuffer_remove(in, job->body, job->body_len);
 	job->body[job->body_len] = '\0';
 	evhttp_connection_set_closecb(job->conn, opapi_conn_closed, job);
-	worker_pool_run(srv->pool, opapi_work, opapi_done, job);
+	opapi_nodelay(job->conn);
+	opapi_wait_start(job);
+	opapi_run(job);
 }
 
 struct opapi_server *opapi_server_new(struct event_base *base,
@@ -253,6 +412,7 @@ struct opapi_server *opapi_server_new(struct event_base *base,
 	srv->pool = pool;
 	srv->prefix = xstrdup(set->operator_prefix);
 	srv->svc = (struct opapi_service){ core, store, srv->prefix };
+	TAILQ_INIT(&srv->waiters);
 	SSL_CTX_up_ref(tls);
 	srv->tls = tls;
 	srv->http = evhttp_new(base);
@@ -296,9 +456,27 @@ void opapi_server_free(struct opapi_server **srvp)
 	if (srv == NULL)
 		return;
 	*srvp = NULL;
+	/* Parked long-polls are dropped with their connections (the close
+	 * callback frees them); jobs still on a worker come back to a freed
+	 * server, and the last of them frees it (opapi_done). */
+	srv->freed = 1;
 	if (srv->http != NULL)
 		evhttp_free(srv->http);
+	while (!TAILQ_EMPTY(&srv->waiters)) {
+		struct opapi_job *job = TAILQ_FIRST(&srv->waiters);
+
+		if (!job->parked) {
+			opapi_unwait(job);
+			continue;
+		}
+		/* its connection is gone with evhttp */
+		opapi_unwait(job);
+		opapi_job_free(job);
+	}
 	SSL_CTX_free(srv->tls);
+	srv->tls = NULL;
 	free(srv->prefix);
-	free(srv);
+	srv->prefix = NULL;
+	if (srv->running == 0)
+		free(srv);
 }

@@ -39,6 +39,10 @@ struct opapi_response {
 	const char *content_type;
 	unsigned char *body;		/* malloc'd */
 	size_t len;
+	/* GetNewEvents with waitSeconds found nothing: the server may park
+	 * the request and run it again when the box has news (body is the
+	 * empty answer, sent as it is when the wait runs out). */
+	int park;
 };
 
 struct opapi_service {
@@ -52,6 +56,18 @@ void opapi_handle(const struct opapi_service *svc,
 		  const struct opapi_request *req,
 		  struct opapi_response *resp);
 void opapi_response_clear(struct opapi_response *resp);
+
+/* Long-poll (doc/operator-api.md, GetNewEvents waitSeconds): the most a
+ * request waits, below the server's 60 s inactivity timeout. */
+#define OPAPI_MAX_WAIT 30
+/* waitSeconds as given: 0..OPAPI_MAX_WAIT, or -1 when it is not a plain
+ * number in range ("", "-1", "5s", "31").  NULL is 0. */
+int opapi_parse_wait(const char *v);
+/* A request that may wait: its box (boxId of /V7 or /V8 GetNewEvents) in
+ * box_r and its waitSeconds; 0 when the request does not wait (another
+ * call, no or a bad waitSeconds, no boxId). */
+int opapi_wait_of(const char *path, const char *query, char *box_r,
+		  size_t box_size);
 
 /* A new token for box_id: 64 hex characters into token_r (shown once;
  * only its SHA-256 is stored).  0, or -1 on a store error. */
@@ -68,6 +84,9 @@ struct opapi_server *opapi_server_new(struct event_base *base,
 				      struct core *core, struct store *store,
 				      struct ssl_ctx_st *tls,
 				      struct worker_pool *pool, int *failed_r);
+/* Box box_id has new events (event loop thread): requests waiting on it
+ * run again and answer. */
+void opapi_server_box_changed(struct opapi_server *srv, const char *box_id);
 /* New connections get tls (SIGHUP). */
 void opapi_server_reload(struct opapi_server *srv, struct ssl_ctx_st *tls);
 void opapi_server_free(struct opapi_server **srv);

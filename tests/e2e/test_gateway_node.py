@@ -18,6 +18,7 @@ import time
 from email.message import EmailMessage
 
 import edomail_harness as h
+from test_smtp_session import SENT, imap_wait, parts_by_name
 
 KLEVER_INN = "7728168971"
 KLEVER_KPP = "772801001"
@@ -74,7 +75,10 @@ class GatewayNode(h.DaemonTestCase):
         conf = re.sub(r"operator:\s*\{[^}]*\{[^}]*\};\s*\};",
                       'operator: { driver = "http"; prefix = "2ED"; '
                       'dir = "operator"; url = "https://127.0.0.1:%d"; '
-                      'ca = "%s"; timeout = 10; };' %
+                      'ca = "%s"; timeout = 10; '
+                      # only the long-poll can bring events quickly: a
+                      # poll every 10 minutes never would (test_5)
+                      'poll_interval = 600000; };' %
                       (cls.api_port, a.cafile), conf)
         assert 'driver = "http"' in conf, conf
         with open(b.conf, "w") as f:
@@ -293,6 +297,84 @@ class GatewayNode(h.DaemonTestCase):
             self.assertEqual(len(data[0].split()), 1)
         finally:
             c.logout()
+
+    def test_5_idle_long_poll(self):
+        """IDLE on the gateway node sees a letter sent at the operator
+        node at once: the follower's long-poll (GetNewEvents waitSeconds)
+        is answered when the operator commits.  B polls only every 10
+        minutes and IDLE resyncs on its own every 30 s, so EXISTS within
+        15 s can only have come by the long-poll."""
+        a, b = self.d, self.b
+        lutik = a.addr(a.demo["LUTIK_INN"])
+        klever_addr = "%s@edo.local" % self.klever
+        c = b.imap("klever")
+        try:
+            c.select("INBOX")
+            # an earlier test's letter may still be on its way: settle
+            time.sleep(1)
+            c.noop()
+            count = int(c.untagged_responses["EXISTS"][-1])
+            tag = c._new_tag()
+            c.send(tag + b" IDLE\r\n")
+            self.assertTrue(c.readline().startswith(b"+"))
+            marker = "lp%d" % time.time_ns()
+            s = a.smtp("lutik")
+            s.send_message(letter(lutik, klever_addr, "Долгий опрос " + marker,
+                                  "Текст " + marker))
+            s.quit()
+            sent = time.monotonic()
+            c.sock.settimeout(15)
+            line = c.readline()
+            while not (line.endswith(b"EXISTS\r\n") and
+                       int(line.split()[1]) > count):
+                line = c.readline()
+            took = time.monotonic() - sent
+            self.assertLess(took, 15)
+            c.send(b"DONE\r\n")
+            while not c.readline().startswith(tag):
+                pass
+            self.assertIsNotNone(inbox_find(c, marker))
+        finally:
+            c.logout()
+
+    def test_6_sent_copy_from_posted(self):
+        """The Sent copy of a letter sent through the gateway takes the
+        documents' bytes from what B posted (core-http.c, "posted"): B
+        asks GetMessage without content, the documents do not come back
+        as base64; the copy has exactly the bytes A stored and delivered
+        (the same document and signature as Лютик's INBOX copy on A)."""
+        a, b = self.d, self.b
+        lutik = a.addr(a.demo["LUTIK_INN"])
+        klever_addr = "%s@edo.local" % self.klever
+        marker = "pc%d" % time.time_ns()
+        doc = os.urandom(60000)
+        s = b.smtp("klever")
+        s.send_message(letter(klever_addr, lutik, "Счёт " + marker,
+                              "Текст " + marker, ("счёт.bin", doc)))
+        s.quit()
+
+        def is_letter(m, f):
+            return (marker in (m["Subject"] or "") and
+                    m.get("X-EDO-Kind") != "notice")
+
+        sent, _, _ = imap_wait(b, "klever", SENT, is_letter)
+        edo_id = sent["X-EDO-Message-Id"]
+        self.assertTrue(edo_id)
+        self.assertIn("message %s from the posted copy" % edo_id, b.log())
+        got = h.wait_for(lambda: inbox_find_conn(a, marker),
+                         what="B's letter in Лютик's INBOX on A")
+        mine, theirs = parts_by_name(sent), parts_by_name(got)
+        self.assertEqual(mine["счёт.bin"], doc)
+        self.assertEqual(mine["счёт.bin"], theirs["счёт.bin"])
+        self.assertEqual(mine["счёт.bin.sig"], theirs["счёт.bin.sig"])
+
+
+def inbox_find_conn(d, marker):
+    c = d.imap("lutik")
+    try:
+        return inbox_find(c, marker)
+    finally:
+        c.logout()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ message posted over the API reaching the recipient's IMAP INBOX."""
 import base64
 import json
 import subprocess
+import threading
 import time
 
 import edomail_harness as h
@@ -319,6 +320,66 @@ class OperatorApi(h.DaemonTestCase):
             h.wait_for(arrived, what="the API letter in Лютик's INBOX")
         finally:
             c.logout()
+
+    def test_long_poll(self):
+        """GetNewEvents with waitSeconds (doc/operator-api.md): nothing
+        new answers the empty page when the wait is over; a letter to the
+        box answers the waiting request at once with its event.  A wait
+        left open when the daemon stops is dropped cleanly (the class's
+        teardown checks the sanitizers)."""
+        st, _, last = self.call("/V2/GetLastEvent?boxId=" + self.L, "L")
+        self.assertEqual(st, 200, last)
+        key = last["IndexKey"]
+        # nothing new: the empty page after the wait
+        t0 = time.monotonic()
+        st, _, page = self.call("/V7/GetNewEvents?boxId=%s&afterIndexKey=%s"
+                                "&waitSeconds=2" % (self.L, key), "L")
+        took = time.monotonic() - t0
+        self.assertEqual((st, page["Events"]), (200, []))
+        self.assertGreaterEqual(took, 1.5)
+        self.assertError(self.call("/V7/GetNewEvents?boxId=%s&waitSeconds=31"
+                                   % self.L, "L"), 400, "Http.BadRequest")
+        # a letter while the request waits: answered with its event
+        got = {}
+
+        def wait():
+            got["resp"] = self.call("/V7/GetNewEvents?boxId=%s&afterIndexKey"
+                                    "=%s&waitSeconds=25" % (self.L, key), "L")
+            got["at"] = time.monotonic()
+        t = threading.Thread(target=wait)
+        t.start()
+        time.sleep(1)
+        marker = "lp%d" % time.time_ns()
+        _, (st, _, msg) = self.post_letter("op-" + marker, marker)
+        self.assertEqual(st, 200, msg)
+        posted = time.monotonic()
+        t.join(40)
+        st, _, page = got["resp"]
+        self.assertEqual(st, 200, page)
+        self.assertIn(msg["MessageId"], [e["MessageId"]
+                                         for e in page["Events"]])
+        # well before the 25 s wait was over
+        self.assertLess(got["at"] - posted, 15)
+        # one more wait left open for the shutdown
+        st, _, vlast = self.call("/V2/GetLastEvent?boxId=" + self.V, "V")
+        vkey = vlast["IndexKey"] if st == 200 else ""
+        self.__class__.left_open = subprocess.Popen(
+            ["curl", "-sS", "-o", "/dev/null", "--max-time", "60",
+             "--cacert", self.d.cafile, "-H", "Authorization: Bearer " +
+             self.tok["V"], "https://127.0.0.1:%d/V7/GetNewEvents?boxId=%s"
+             "&afterIndexKey=%s&waitSeconds=30" % (self.port, self.V,
+                                                   vkey)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            p = getattr(cls, "left_open", None)
+            if p is not None:
+                p.kill()
+                p.wait()
 
     def test_patch_signature(self):
         marker = "p%d" % time.time_ns()

@@ -76,6 +76,8 @@ static void test_defaults(void)
 	   set.idle_timeout == 1800 && set.command_timeout == 300 &&
 	   set.auth_fail_limit == 5 && set.auth_fail_window == 300 &&
 	   set.invitation_max_text == 2000, "default limits");
+	ok(set.operator_poll_interval == 250 && set.operator_timeout == 30,
+	   "default operator poll interval and timeout");
 	settings_free(&set);
 	ok(set.domain == NULL, "free clears");
 	settings_free(&set);
@@ -188,6 +190,8 @@ static void test_errors(void)
 	expect_error("server = {\n  domian = \"x\";\n};\n", 2,
 		     "unknown setting server.domian", "unknown key");
 	expect_error("\n\nsmtp = { };\n", 3, "unknown group smtp", "unknown group");
+	expect_error("operator = {\n poll_interval = 5;\n};\n", 2,
+		     "out of range", "operator.poll_interval below 10 ms");
 	expect_error("server = {\n imap = { port = 70000; };\n};\n", 2,
 		     "out of range", "port above 65535");
 	expect_error("server = {\n imap = { port = -1; };\n};\n", 2,

@@ -184,6 +184,60 @@ static void test_worker(void)
 	event_base_free(base);
 }
 
+/* util_unbase64's four-at-a-time path and the character-wise one agree:
+ * every length round-trips, wrapped lines and padding inside a group
+ * fall back, and a bad character anywhere is refused. */
+static void test_base64(void)
+{
+	unsigned char data[300], *out = NULL;
+	size_t out_len = 0, len, k;
+	int all = 1, wrapped = 1;
+	char *b64;
+	struct buf w;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 7 + 3);
+	for (len = 0; len < sizeof(data); len++) {
+		b64 = util_base64(data, len);
+		if (util_unbase64(b64, strlen(b64), &out, &out_len) < 0 ||
+		    out_len != len || memcmp(out, data, len) != 0)
+			all = 0;
+		free(out);
+		out = NULL;
+		/* wrapped every 5 characters: groups split by CRLF */
+		buf_init(&w);
+		for (k = 0; b64[k] != '\0'; k++) {
+			buf_append(&w, &b64[k], 1);
+			if (k % 5 == 4)
+				buf_append(&w, "\r\n", 2);
+		}
+		if (util_unbase64((const char *)w.data, w.len, &out,
+				  &out_len) < 0 || out_len != len ||
+		    memcmp(out, data, len) != 0)
+			wrapped = 0;
+		free(out);
+		out = NULL;
+		buf_free(&w);
+		free(b64);
+	}
+	CHECK(all, "base64: every length 0..299 round-trips");
+	CHECK(wrapped, "base64: lines wrapped inside groups decode the same");
+	CHECK(util_unbase64("QUJD", 4, &out, &out_len) == 0 && out_len == 3 &&
+	   memcmp(out, "ABC", 3) == 0, "base64: one group");
+	free(out);
+	out = NULL;
+	CHECK(util_unbase64("QUJDRA==", 8, &out, &out_len) == 0 && out_len == 4 &&
+	   memcmp(out, "ABCD", 4) == 0, "base64: padding in the last group");
+	free(out);
+	out = NULL;
+	CHECK(util_unbase64("QUJDR*==", 8, &out, &out_len) < 0 &&
+	   util_unbase64("QU=DRA==", 8, &out, &out_len) < 0 &&
+	   util_unbase64("QUJDRA==QUJD", 12, &out, &out_len) < 0 &&
+	   util_unbase64("QUJ\x80", 4, &out, &out_len) < 0,
+	   "base64: a bad character, padding inside, data after padding, "
+	   "a high byte: refused");
+}
+
 int main(void)
 {
 	test_buf();
@@ -192,6 +246,7 @@ int main(void)
 	test_format_error();
 	test_files();
 	test_worker();
+	test_base64();
 	printf("1..%d\n", n_tests);
 	return n_failed == 0 ? 0 : 1;
 }

@@ -329,6 +329,89 @@ static void test_client_cert(void)
 	free(crls);
 }
 
+/* waitSeconds (long-poll): the parser, what the server reads on the loop,
+ * and the handler's answer: the empty page marked park, events unmarked. */
+static void test_long_poll(void)
+{
+	struct opapi_response r;
+	json_t *page, *last;
+	char q[512], box[64], key[128];
+
+	ok(opapi_parse_wait(NULL) == 0 && opapi_parse_wait("0") == 0 &&
+	   opapi_parse_wait("25") == 25 && opapi_parse_wait("30") == 30,
+	   "waitSeconds 0..30");
+	ok(opapi_parse_wait("") < 0 && opapi_parse_wait("31") < 0 &&
+	   opapi_parse_wait("-1") < 0 && opapi_parse_wait("5s") < 0 &&
+	   opapi_parse_wait("100") < 0 && opapi_parse_wait(" 5") < 0,
+	   "waitSeconds: empty, over 30, signed, suffixed: refused");
+	box[0] = '\0';
+	ok(opapi_wait_of("/V7/GetNewEvents", "boxId=X1&waitSeconds=20", box,
+			 sizeof(box)) == 20 && strcmp(box, "X1") == 0,
+	   "a waiting GetNewEvents: its box and seconds");
+	ok(opapi_wait_of("/V8/GetNewEvents", "boxId=X1", box, sizeof(box)) == 0 &&
+	   opapi_wait_of("/V7/GetNewEvents", "boxId=X1&waitSeconds=99", box,
+			 sizeof(box)) == 0 &&
+	   opapi_wait_of("/V7/GetNewEvents", "waitSeconds=5", box,
+			 sizeof(box)) == 0 &&
+	   opapi_wait_of("/V5/GetMessage", "boxId=X1&waitSeconds=5", box,
+			 sizeof(box)) == 0 &&
+	   opapi_wait_of("/V7/GetNewEvents", NULL, box, sizeof(box)) == 0,
+	   "no wait: none asked, bad, no box, another call, no query");
+
+	snprintf(q, sizeof(q), "boxId=%s", A.id);
+	last = call(OPAPI_GET, "/V2/GetLastEvent", q, tok_a, NULL, &r);
+	ok(last != NULL && json_is_string(json_object_get(last, "IndexKey")),
+	   "GetLastEvent: the newest event");
+	snprintf(key, sizeof(key), "%s",
+		 json_string_value(json_object_get(last, "IndexKey")) != NULL ?
+		 json_string_value(json_object_get(last, "IndexKey")) : "");
+	json_decref(last);
+	opapi_response_clear(&r);
+	call(OPAPI_GET, "/V2/GetLastEvent", q, tok_b, NULL, &r);
+	ok(is_error(&r, 403, "Http.Forbidden"), "GetLastEvent of another box: 403");
+	opapi_response_clear(&r);
+	snprintf(q, sizeof(q), "boxId=%s&afterIndexKey=%s", A.id, key);
+	page = call(OPAPI_GET, "/V7/GetNewEvents", q, tok_a, NULL, &r);
+	ok(page != NULL && json_array_size(json_object_get(page, "Events")) == 0,
+	   "nothing after the last event's key");
+	json_decref(page);
+	opapi_response_clear(&r);
+
+	snprintf(q, sizeof(q), "boxId=%s&afterIndexKey=%s&waitSeconds=5", A.id,
+		 key);
+	page = call(OPAPI_GET, "/V7/GetNewEvents", q, tok_a, NULL, &r);
+	ok(page != NULL && r.park, "waiting and nothing new: the empty page, park");
+	json_decref(page);
+	opapi_response_clear(&r);
+	snprintf(q, sizeof(q), "boxId=%s&waitSeconds=5", A.id);
+	page = call(OPAPI_GET, "/V7/GetNewEvents", q, tok_a, NULL, &r);
+	ok(page != NULL && !r.park &&
+	   json_array_size(json_object_get(page, "Events")) > 0,
+	   "waiting with events there: answered at once");
+	json_decref(page);
+	opapi_response_clear(&r);
+	snprintf(q, sizeof(q), "boxId=%s&afterIndexKey=%s", A.id, key);
+	json_decref(call(OPAPI_GET, "/V7/GetNewEvents", q, tok_a, NULL, &r));
+	ok(r.status == 200 && !r.park, "not waiting: never park");
+	opapi_response_clear(&r);
+	snprintf(q, sizeof(q), "boxId=%s&waitSeconds=31", A.id);
+	call(OPAPI_GET, "/V7/GetNewEvents", q, tok_a, NULL, &r);
+	ok(is_error(&r, 400, "Http.BadRequest"), "waitSeconds 31: 400");
+	opapi_response_clear(&r);
+
+	snprintf(q, sizeof(q), "boxId=%s", C.id);
+	{
+		char tok_c[65];
+		long long tid;
+
+		if (opapi_token_new(store, C.id, NULL, tok_c, &tid) < 0)
+			fx_bail("token C", "");
+		call(OPAPI_GET, "/V2/GetLastEvent", q, tok_c, NULL, &r);
+	}
+	ok(r.status == 204 && r.len == 0, "GetLastEvent of a box without events: 204");
+	opapi_response_clear(&r);
+}
+
 int main(void)
 {
 	setup();
@@ -336,6 +419,7 @@ int main(void)
 	test_post_and_read();
 	test_events_paging();
 	test_client_cert();
+	test_long_poll();
 	core_close(&core);
 	store_close(&store);
 	settings_free(&set);
