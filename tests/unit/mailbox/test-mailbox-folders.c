@@ -643,7 +643,7 @@ static void test_modseq_vanished(void)
 	struct mailbox_status st;
 	struct mailbox_changes ch;
 	const char *box = "Архив/Модсеки";
-	uint64_t h0, h1, m1;
+	uint64_t h0, h1, m1 = 0;
 	size_t n = 0;
 	int modified = -1;
 	int64_t fid;
