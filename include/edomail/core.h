@@ -283,6 +283,10 @@ int core_open(const struct settings *set, struct store *store,
 void core_close(struct core **core);
 struct store *core_store(struct core *core);
 const struct settings *core_settings(struct core *core);
+/* 1 when the entities the driver returns are the rows of this store's
+ * operator tables (the local driver): a rendering may then keep a
+ * document's base64 as a reference to the entity (store migration 19). */
+int core_entities_here(struct core *core);
 
 /* Called (on any thread) after every committed operator change that adds
  * events, with the boxes concerned; the daemon uses it to wake IMAP IDLE. */
