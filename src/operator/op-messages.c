@@ -549,10 +549,37 @@ static int op_parent_fits(enum core_entity_kind kind,
 	}
 }
 
+/* The schema checks of a post's receipts, made before its transaction:
+ * validating an ИоП takes longer than all of the post's inserts, and the
+ * writer lock that other organizations' sessions wait for is not held
+ * meanwhile.  bad is the index of the first invalid receipt (n when all
+ * are valid) and bad_err its error, reported where the check stood
+ * inside the transaction, so that the answer is the same. */
+struct op_post_checked {
+	size_t bad;
+	struct core_error bad_err;
+};
+
+static void op_post_validate(const struct core_entity *ents, size_t n,
+			     struct op_post_checked *c)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < n; i++) {
+		if (ents[i].kind == CORE_ENT_RECEIPT &&
+		    edo_fns_validate(EDO_FNS_IZVPOL, ents[i].data, ents[i].len,
+				     &c->bad_err) < 0)
+			break;
+	}
+	c->bad = i;
+}
+
 static int op_check_patch_entity(struct operator *op,
 				 const struct core_message *msg,
 				 const struct core_box *box,
 				 const struct core_entity *ents, size_t i,
+				 const struct op_post_checked *checked,
 				 struct core_error *err)
 {
 	const struct core_entity *e = &ents[i];
@@ -598,9 +625,11 @@ static int op_check_patch_entity(struct operator *op,
 			return operator_error(err, CORE_ERR_CONFLICT,
 				"Извещение о получении уже отправлено / the "
 				"receipt has already been sent");
-		if (edo_fns_validate(EDO_FNS_IZVPOL, e->data, e->len,
-					  err) < 0)
+		if (i == checked->bad) {
+			if (err != NULL)
+				*err = checked->bad_err;
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -618,6 +647,12 @@ static int op_check_sign_requested(struct operator *op,
 	size_t i;
 	int ret;
 
+	/* Receipts alone (the recipient's automatic ИоП) answer nothing:
+	 * the message's entities need not be read. */
+	for (i = 0; i < n && in[i].kind != CORE_ENT_SIGNATURE; i++)
+		;
+	if (i == n)
+		return 0;
 	m.entities = NULL;
 	m.n_entities = 0;
 	ret = operator_store_entities_meta(op->store, msg->id, &m.entities,
@@ -641,6 +676,7 @@ static int op_check_sign_requested(struct operator *op,
 static int op_patch_locked(struct operator *op, const struct core_message *msg,
 			   const struct core_box *box,
 			   const struct core_entity *in, size_t n,
+			   const struct op_post_checked *checked,
 			   struct core_error *err)
 {
 	const char *other = strcmp(msg->from_box, box->id) == 0 ?
@@ -651,7 +687,8 @@ static int op_patch_locked(struct operator *op, const struct core_message *msg,
 	int ret = STORE_OK;
 
 	for (i = 0; i < n; i++) {
-		if (op_check_patch_entity(op, msg, box, in, i, err) < 0)
+		if (op_check_patch_entity(op, msg, box, in, i, checked,
+					  err) < 0)
 			return -1;
 	}
 	/* The sender's own extra signatures change no state. */
@@ -681,6 +718,7 @@ int operator_post_entities(struct operator *op, const char *box_id,
 			   const char *msg_id, const struct core_entity *ents,
 			   size_t n, const char *op_id, struct core_error *err)
 {
+	struct op_post_checked checked;
 	struct core_message *msg = NULL;
 	struct core_box box;
 	int ret, seen = 0;
@@ -694,6 +732,7 @@ int operator_post_entities(struct operator *op, const char *box_id,
 			"to add or too many entities");
 	if (!operator_uuid_valid(msg_id))
 		return op_msg_notfound(err);
+	op_post_validate(ents, n, &checked);
 	if ((ret = store_reserve_gate(op->store)) != STORE_OK ||
 	    (ret = store_tx_begin(op->store)) != STORE_OK)
 		return operator_store_error(err, ret);
@@ -708,7 +747,8 @@ int operator_post_entities(struct operator *op, const char *box_id,
 	else if ((seen = ret = operator_opid_seen(op, box.id, op_id,
 						  OP_K_POST, msg->id, NULL,
 						  err)) == 0 &&
-		 (ret = op_patch_locked(op, msg, &box, ents, n, err)) == 0)
+		 (ret = op_patch_locked(op, msg, &box, ents, n, &checked,
+					err)) == 0)
 		ret = operator_opid_record(op, box.id, op_id, OP_K_POST,
 					   msg->id, NULL, err);
 	if (ret < 0)

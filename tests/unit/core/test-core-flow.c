@@ -502,6 +502,43 @@ static void test_message_meta(const char *msg_id)
 	core_message_free(&meta);
 }
 
+/* The ИоП is validated once, by the operator (before its transaction,
+ * issue 10): a receipt that is not a DP_IZVPOL is still refused, and
+ * nothing of the post is stored. */
+static void test_receipt_invalid(const char *msg_id)
+{
+	static const char bad[] = "<?xml version=\"1.0\"?><Файл/>";
+	struct core_error err = { 0 };
+	struct core_message *m = NULL;
+	const struct core_entity *doc;
+	struct core_entity rc;
+	int ret;
+
+	if (core_get_message(core, B.id, msg_id, &m, &err) < 0 ||
+	    (doc = find_kind(m, CORE_ENT_ATTACHMENT, 0)) == NULL) {
+		ok(0, "the message to answer is there (%s)", err.msg);
+		core_message_free(&m);
+		return;
+	}
+	memset(&rc, 0, sizeof(rc));
+	rc.kind = CORE_ENT_RECEIPT;
+	snprintf(rc.parent_id, sizeof(rc.parent_id), "%s", doc->id);
+	rc.file_name = "DP_IZVPOL_bad.xml";
+	rc.data = (unsigned char *)bad;
+	rc.len = sizeof(bad) - 1;
+	ret = core_post_entities(core, B.id, msg_id, &rc, 1, "rcpt-bad-1",
+				 &err);
+	ok_err(ret, err, CORE_ERR_INVALID, NULL,
+	       "a receipt that is no DP_IZVPOL is refused by the operator");
+	ok(strstr(err.msg, "DP_IZVPOL") != NULL, "for its format: %s",
+	   err.msg);
+	core_message_free(&m);
+	ok(core_get_message(core, A.id, msg_id, &m, &err) == 0 &&
+	   count_kind(m, CORE_ENT_RECEIPT) == 0,
+	   "and nothing of it is stored");
+	core_message_free(&m);
+}
+
 static void test_receipts(const char *msg_id)
 {
 	struct core_error err = { 0 };
@@ -509,6 +546,7 @@ static void test_receipts(const char *msg_id)
 	const struct core_entity *rc, *rs;
 	size_t ev_a, ev_b;
 
+	test_receipt_invalid(msg_id);
 	ok(core_send_receipts(core, B.id, &err) == 0, "B sends receipts (%s)",
 	   err.msg);
 	ok(core_get_message(core, A.id, msg_id, &m, &err) == 0 &&
