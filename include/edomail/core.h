@@ -188,6 +188,14 @@ struct settings;
 struct core_op;
 
 /* The driver vtable (Dovecot mail_storage_vfuncs style). */
+/* One message's entities for post_entities_many. */
+struct core_post {
+	const char *msg_id;
+	const struct core_entity *ents;
+	size_t n;
+	const char *op_id;
+};
+
 struct core_driver {
 	const char *name;
 	int (*open)(struct core *core, struct core_error *err);
@@ -246,6 +254,14 @@ struct core_driver {
 			     const char *msg_id,
 			     const struct core_entity *ents, size_t n,
 			     const char *op_id, struct core_error *err);
+	/* Optional: several post_entities of one box in one transaction,
+	 * all or nothing (*failed_r: the post that failed; the caller may
+	 * then post one by one).  The receipts of the letters that arrived
+	 * together cost one durable commit instead of one each (issue 10).
+	 * NULL: post_entities for each. */
+	int (*post_entities_many)(struct core *core, const char *box_id,
+				  const struct core_post *posts, size_t n,
+				  size_t *failed_r, struct core_error *err);
 	int (*set_archived)(struct core *core, const char *box_id,
 			    const char *msg_id, int archived,
 			    const char *op_id, struct core_error *err);
