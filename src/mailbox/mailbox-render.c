@@ -285,7 +285,8 @@ static void mb_rendered_parts(struct mailbox_env *env, struct mb_rendered *r,
 	for (i = 0; i < r->n_parts; i++) {
 		struct store_mb_part *part = &r->parts[i];
 
-		if (part->len % UTIL_B64_LINE_LEN != 0)
+		if (part->len % UTIL_B64_LINE_LEN != 0 ||
+		    store_mb_part_stored(env->store, part->sha256))
 			continue;
 		for (j = 0; j < msg->n_entities; j++) {
 			const struct core_entity *e = &msg->entities[j];

@@ -583,6 +583,24 @@ static int mb_part_ref_entity(struct store *s,
 	return ret;
 }
 
+int store_mb_part_stored(struct store *s, const unsigned char sha256[32])
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	store_lock(s);
+	st = store_stmt(s, "SELECT 1 FROM mb_parts WHERE sha256 = ?");
+	if (st == NULL) {
+		store_unlock(s);
+		return 0;
+	}
+	sqlite3_bind_blob(st, 1, sha256, 32, SQLITE_STATIC);
+	ret = store_step_row(s, st, "mailbox part known");
+	sqlite3_reset(st);
+	store_unlock(s);
+	return ret == STORE_OK;
+}
+
 /* The part with these bytes, stored if new (under the writer): as a
  * reference to the operator's entity when the caller names one that is
  * here, else as bytes. */

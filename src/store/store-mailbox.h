@@ -169,6 +169,12 @@ struct store_mb_part_ref {
 	const char *entity_id;
 	size_t entity_len;
 };
+/* 1 when a part with these bytes (its SHA-256) is stored already, 0 when
+ * not (or the store cannot say): a new rendering's part that is stored
+ * is shared as it is, whatever reference the caller would name, so
+ * the caller need not check one (issue 10: the second of a letter's two
+ * renderings encoded each document again only to find that). */
+int store_mb_part_stored(struct store *s, const unsigned char sha256[32]);
 /* store_mb_blob_put_parts with refs[n_parts] (refs may be NULL). */
 int store_mb_blob_put_parts_refs(struct store *s,
 				 const unsigned char sha256[32],

@@ -373,10 +373,15 @@ static void test_part_refs(const char *path)
 	   "refs: the operator's document");
 	ok(store_mb_folder_ensure(s, 1, "box", STORE_MB_ROLE_SENT, "",
 				  &folder) == STORE_OK, "refs: a folder");
+	ok(store_mb_part_stored(s, pa.sha256) == 0,
+	   "refs: the part is not stored yet");
 	memset(sha, 0xa, 32);
 	ok(store_mb_blob_put_parts_refs(s, sha, a, la, &pa, &ra, 1, "key:a",
 					NULL, &blob_a) == STORE_OK,
 	   "refs: a blob whose part is the entity's base64");
+	ok(store_mb_part_stored(s, pa.sha256) == 1 &&
+	   store_mb_part_stored(s, pb.sha256) == 0,
+	   "refs: now it is (the renderer need not check a reference)");
 	ok(count_rows(s, "SELECT count(*) FROM mb_part_refs") == 1 &&
 	   count_rows(s, "SELECT count(*) FROM mb_parts WHERE "
 		      "length(data) = 0") == 1,
