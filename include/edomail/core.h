@@ -188,6 +188,14 @@ struct settings;
 struct core_op;
 
 /* The driver vtable (Dovecot mail_storage_vfuncs style). */
+/* One message's entities for post_entities_many. */
+struct core_post {
+	const char *msg_id;
+	const struct core_entity *ents;
+	size_t n;
+	const char *op_id;
+};
+
 struct core_driver {
 	const char *name;
 	int (*open)(struct core *core, struct core_error *err);
@@ -246,6 +254,14 @@ struct core_driver {
 			     const char *msg_id,
 			     const struct core_entity *ents, size_t n,
 			     const char *op_id, struct core_error *err);
+	/* Optional: several post_entities of one box in one transaction,
+	 * all or nothing (*failed_r: the post that failed; the caller may
+	 * then post one by one).  The receipts of the letters that arrived
+	 * together cost one durable commit instead of one each (issue 10).
+	 * NULL: post_entities for each. */
+	int (*post_entities_many)(struct core *core, const char *box_id,
+				  const struct core_post *posts, size_t n,
+				  size_t *failed_r, struct core_error *err);
 	int (*set_archived)(struct core *core, const char *box_id,
 			    const char *msg_id, int archived,
 			    const char *op_id, struct core_error *err);
@@ -283,6 +299,10 @@ int core_open(const struct settings *set, struct store *store,
 void core_close(struct core **core);
 struct store *core_store(struct core *core);
 const struct settings *core_settings(struct core *core);
+/* 1 when the entities the driver returns are the rows of this store's
+ * operator tables (the local driver): a rendering may then keep a
+ * document's base64 as a reference to the entity (store migration 19). */
+int core_entities_here(struct core *core);
 
 /* Called (on any thread) after every committed operator change that adds
  * events, with the boxes concerned; the daemon uses it to wake IMAP IDLE. */

@@ -161,6 +161,14 @@ static int local_post_entities(struct core *core, const char *box_id,
 				      op_id, err);
 }
 
+static int local_post_entities_many(struct core *core, const char *box_id,
+				    const struct core_post *posts, size_t n,
+				    size_t *failed_r, struct core_error *err)
+{
+	return operator_post_entities_many(local_op(core), box_id, posts, n,
+					   failed_r, err);
+}
+
 static int local_set_archived(struct core *core, const char *box_id,
 			      const char *msg_id, int archived,
 			      const char *op_id, struct core_error *err)
@@ -244,6 +252,7 @@ const struct core_driver core_driver_local = {
 	.get_message_meta = local_get_message_meta,
 	.find_by_client_id = local_find_by_client_id,
 	.post_entities = local_post_entities,
+	.post_entities_many = local_post_entities_many,
 	.set_archived = local_set_archived,
 	.set_deleted = local_set_deleted,
 	.poll_events = local_poll_events,

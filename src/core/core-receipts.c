@@ -124,6 +124,8 @@ struct core_rcpt_ctx {
 	const struct core_message *msg;
 	struct core_entity *out;
 	size_t n_out;
+	char op_id[CORE_OP_ID_MAX];
+	int ready;		/* prepared: out and op_id are set */
 };
 
 static int core_rcpt_has_receipt(const struct core_message *msg,
@@ -167,6 +169,8 @@ static int core_rcpt_document(struct core_rcpt_ctx *c,
 	p.signer.given_name = c->signer->given;
 	p.signer.patronymic = c->signer->patronymic;
 	p.received = util_now();
+	/* The operator validates every ИоП it is given: once is enough. */
+	p.unchecked = 1;
 	if (edo_fns_izvpol(&p, &rc.data, &rc.len, &name, err) < 0)
 		return -1;
 	if (core_signer_sign(c->signer->signer, rc.data, rc.len, &sig.data,
@@ -228,48 +232,169 @@ static void core_rcpt_out_free(struct core_rcpt_ctx *c)
 	c->n_out = 0;
 }
 
+/* The receipts of one message, built and signed, not yet posted:
+ * c->n_out 0 when there is nothing to answer. */
+static int core_rcpt_prepare(struct core_rcpt_ctx *c, const char *msg_id,
+			     struct core_error *err)
+{
+	struct core *core = c->core;
+	struct core_message *msg = NULL;
+	int ret;
+
+	/* The ИоП names the documents and carries the sender's signatures:
+	 * the documents' bytes (100 KB and more each) are not needed. */
+	if ((core->driver->get_message_meta != NULL ?
+	     core->driver->get_message_meta : core->driver->get_message)(
+		    core, c->me.id, msg_id, &msg, err) < 0)
+		return -1;
+	c->msg = msg;
+	/* Only what this box received gets its receipt. */
+	if (strcmp(msg->to_box, c->me.id) != 0)
+		return 0;
+	ret = core->driver->get_box(core, msg->from_box, &c->sender, err);
+	if (ret == 0)
+		ret = core_rcpt_build(c, err);
+	if (ret == 0 && c->n_out > 0)
+		/* The op id names what is answered: this message's first
+		 * document still without a receipt.  A retry of the same
+		 * post replays; a later round answers other documents. */
+		snprintf(c->op_id, sizeof(c->op_id), "rcpt:%s:%s", msg->id,
+			 c->out[0].parent_id);
+	return ret;
+}
+
+static void core_rcpt_ctx_clear(struct core_rcpt_ctx *c)
+{
+	struct core_message *msg = (struct core_message *)c->msg;
+
+	core_rcpt_out_free(c);
+	core_message_free(&msg);
+	c->msg = NULL;
+}
+
+static int core_rcpt_post(struct core_rcpt_ctx *c, struct core_error *err)
+{
+	struct core *core = c->core;
+	int ret;
+
+	if (c->n_out == 0)
+		return 0;
+	ret = core->driver->post_entities(core, c->me.id, c->msg->id, c->out,
+					  c->n_out, c->op_id, err);
+	/* Another worker was quicker: the receipt is there. */
+	if (ret < 0 && err->cls == CORE_ERR_CONFLICT)
+		ret = 0;
+	return ret;
+}
+
 static int core_rcpt_message(struct core *core, struct core_rcpt_signer *s,
 			     const struct core_box *me, const char *msg_id,
 			     struct core_error *err)
 {
 	struct core_rcpt_ctx c;
-	struct core_message *msg = NULL;
-	char op_id[CORE_OP_ID_MAX];
 	int ret;
 
 	memset(&c, 0, sizeof(c));
 	c.core = core;
 	c.signer = s;
 	c.me = *me;
-	/* The ИоП names the documents and carries the sender's signatures:
-	 * the documents' bytes (100 KB and more each) are not needed. */
-	if ((core->driver->get_message_meta != NULL ?
-	     core->driver->get_message_meta : core->driver->get_message)(
-		    core, me->id, msg_id, &msg, err) < 0)
-		return -1;
-	c.msg = msg;
-	/* Only what this box received gets its receipt. */
-	if (strcmp(msg->to_box, me->id) != 0) {
-		core_message_free(&msg);
-		return 0;
-	}
-	ret = core->driver->get_box(core, msg->from_box, &c.sender, err);
+	ret = core_rcpt_prepare(&c, msg_id, err);
 	if (ret == 0)
-		ret = core_rcpt_build(&c, err);
-	if (ret == 0 && c.n_out > 0) {
-		/* The op id names what is answered: this message's first
-		 * document still without a receipt.  A retry of the same
-		 * post replays; a later round answers other documents. */
-		snprintf(op_id, sizeof(op_id), "rcpt:%s:%s", msg->id,
-			 c.out[0].parent_id);
-		ret = core->driver->post_entities(core, me->id, msg->id, c.out,
-						  c.n_out, op_id, err);
-		/* Another worker was quicker: the receipt is there. */
-		if (ret < 0 && err->cls == CORE_ERR_CONFLICT)
-			ret = 0;
+		ret = core_rcpt_post(&c, err);
+	core_rcpt_ctx_clear(&c);
+	return ret;
+}
+
+/* A message's receipts that failed: bad data is logged and passed over
+ * so that it does not hold up the others (0), anything else stops the
+ * batch (-1). */
+static int core_rcpt_failed(const struct core_box *me, const char *msg_id,
+			    struct core_error *err)
+{
+	if (err->cls != CORE_ERR_INVALID && err->cls != CORE_ERR_NOTFOUND)
+		return -1;
+	log_warnx("receipts: box %s, message %s: %s", me->id, msg_id,
+		  err->msg);
+	memset(err, 0, sizeof(*err));
+	return 0;
+}
+
+/* The prepared receipts of several messages in one post of the driver
+ * (one durable commit instead of one a message).  1: not done (no such
+ * driver call, or one of them failed: the caller posts them one by one,
+ * as it did before, and gets each one's answer). */
+static int core_rcpt_post_many(struct core *core, const struct core_box *me,
+			       struct core_rcpt_ctx *cs, size_t n)
+{
+	struct core_error err = { 0 };
+	struct core_post *posts;
+	size_t i, k, failed;
+	int ret;
+
+	if (core->driver->post_entities_many == NULL)
+		return 1;
+	posts = xcalloc(n, sizeof(*posts));
+	for (i = k = 0; i < n; i++) {
+		if (!cs[i].ready || cs[i].n_out == 0)
+			continue;
+		posts[k].msg_id = cs[i].msg->id;
+		posts[k].ents = cs[i].out;
+		posts[k].n = cs[i].n_out;
+		posts[k++].op_id = cs[i].op_id;
 	}
-	core_rcpt_out_free(&c);
-	core_message_free(&msg);
+	ret = k < 2 ? 1 : core->driver->post_entities_many(core, me->id,
+							    posts, k, &failed,
+							    &err);
+	free(posts);
+	if (ret < 0) {
+		log_debug("receipts: box %s: %zu posts together failed at "
+			  "%zu (%s); one by one", me->id, k, failed, err.msg);
+		return 1;
+	}
+	return ret;
+}
+
+/* Up to CORE_RCPT_TOGETHER messages: built and signed first, then posted
+ * together, else one by one. */
+#define CORE_RCPT_TOGETHER 32
+
+static int core_rcpt_group(struct core *core, const struct core_box *me,
+			   struct core_rcpt_signer *s,
+			   char (*ids)[CORE_UUID_LEN], size_t n,
+			   size_t *posted_r, struct core_error *err)
+{
+	struct core_rcpt_ctx *cs = xcalloc(n, sizeof(*cs));
+	size_t i, built;
+	int ret = 0;
+
+	for (built = 0; ret == 0 && built < n; built++) {
+		cs[built].core = core;
+		cs[built].signer = s;
+		cs[built].me = *me;
+		if (core_rcpt_prepare(&cs[built], ids[built], err) == 0)
+			cs[built].ready = 1;
+		else
+			ret = core_rcpt_failed(me, ids[built], err);
+	}
+	if (core_rcpt_post_many(core, me, cs, built) == 0) {
+		for (i = 0; i < built; i++)
+			*posted_r += cs[i].ready;
+	} else {
+		for (i = 0; i < built; i++) {
+			if (!cs[i].ready)
+				continue;
+			if (core_rcpt_post(&cs[i], err) == 0) {
+				(*posted_r)++;
+			} else if (core_rcpt_failed(me, cs[i].msg->id,
+						    err) < 0) {
+				ret = -1;
+				break;
+			}
+		}
+	}
+	for (i = 0; i < built; i++)
+		core_rcpt_ctx_clear(&cs[i]);
+	free(cs);
 	return ret;
 }
 
@@ -281,7 +406,7 @@ static int core_rcpt_batch(struct core *core, const struct core_box *me,
 			   size_t *posted_r, struct core_error *err)
 {
 	char (*ids)[CORE_UUID_LEN] = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, k;
 	int ret = 0;
 
 	*posted_r = 0;
@@ -301,18 +426,9 @@ static int core_rcpt_batch(struct core *core, const struct core_box *me,
 		}
 		*loaded = 1;
 	}
-	for (i = 0; i < n; i++) {
-		ret = core_rcpt_message(core, s, me, ids[i], err);
-		if (ret == 0) {
-			(*posted_r)++;
-		} else if (err->cls == CORE_ERR_INVALID ||
-			   err->cls == CORE_ERR_NOTFOUND) {
-			log_warnx("receipts: box %s, message %s: %s", me->id,
-				  ids[i], err->msg);
-			ret = 0;
-		} else {
-			break;
-		}
+	for (i = 0; ret == 0 && i < n; i += k) {
+		k = n - i < CORE_RCPT_TOGETHER ? n - i : CORE_RCPT_TOGETHER;
+		ret = core_rcpt_group(core, me, s, ids + i, k, posted_r, err);
 	}
 	free(ids);
 	return ret;

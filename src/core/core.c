@@ -170,6 +170,11 @@ struct store *core_store(struct core *core)
 	return core->store;
 }
 
+int core_entities_here(struct core *core)
+{
+	return core != NULL && core->driver == &core_driver_local;
+}
+
 const struct settings *core_settings(struct core *core)
 {
 	return core->set;

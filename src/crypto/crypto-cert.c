@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,16 +95,120 @@ static void crypto_cert_info_fill(X509 *x, struct crypto_cert_info *info)
 	crypto_cert_info_fill_holder(subj, info);
 }
 
+/* Facts of the certificates read last, keyed by their PEM text.  With
+ * OpenSSL 3 decoding a certificate (its public key through the provider
+ * decoders) costs ~0.1-0.3 ms, and a submitted letter read the same
+ * signer's certificate four times (power of attorney at planning and at
+ * both renderings, the expiry warning): 10 % of the daemon's CPU per
+ * letter (issue 10, doc/bench.md part 5).  The facts depend on the bytes
+ * only, so a hit gives exactly what parsing would. */
+#define CRYPTO_CERT_CACHE 32
+
+struct crypto_cert_cached {
+	char *pem;
+	size_t pem_len;
+	struct crypto_cert_info info;
+};
+
+static struct crypto_cert_cached crypto_cert_cache[CRYPTO_CERT_CACHE];
+static size_t crypto_cert_cache_next;
+static pthread_mutex_t crypto_cert_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static char *crypto_strdup_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static void crypto_cert_info_copy(struct crypto_cert_info *dst,
+				  const struct crypto_cert_info *src)
+{
+	dst->subject = crypto_strdup_null(src->subject);
+	dst->issuer = crypto_strdup_null(src->issuer);
+	dst->serial = crypto_strdup_null(src->serial);
+	dst->thumbprint = crypto_strdup_null(src->thumbprint);
+	dst->key_type = crypto_strdup_null(src->key_type);
+	dst->not_before = src->not_before;
+	dst->not_after = src->not_after;
+	dst->common_name = crypto_strdup_null(src->common_name);
+	dst->org_name = crypto_strdup_null(src->org_name);
+	dst->inn = crypto_strdup_null(src->inn);
+	dst->surname = crypto_strdup_null(src->surname);
+	dst->given_name = crypto_strdup_null(src->given_name);
+	dst->ogrn = crypto_strdup_null(src->ogrn);
+	dst->snils = crypto_strdup_null(src->snils);
+	dst->email = crypto_strdup_null(src->email);
+	dst->innle = crypto_strdup_null(src->innle);
+	dst->inn_fl = crypto_strdup_null(src->inn_fl);
+	dst->title = crypto_strdup_null(src->title);
+}
+
+/* 1 and a copy in info_r when cert_pem was read before. */
+static int crypto_cert_cache_get(const char *pem, size_t len,
+				 struct crypto_cert_info *info_r)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&crypto_cert_cache_lock);
+	for (size_t i = 0; i < CRYPTO_CERT_CACHE && !found; i++) {
+		const struct crypto_cert_cached *c = &crypto_cert_cache[i];
+
+		if (c->pem != NULL && c->pem_len == len &&
+		    memcmp(c->pem, pem, len) == 0) {
+			crypto_cert_info_copy(info_r, &c->info);
+			found = 1;
+		}
+	}
+	pthread_mutex_unlock(&crypto_cert_cache_lock);
+	return found;
+}
+
+static void crypto_cert_cache_put(const char *pem, size_t len,
+				  const struct crypto_cert_info *info)
+{
+	struct crypto_cert_cached *c;
+
+	pthread_mutex_lock(&crypto_cert_cache_lock);
+	c = &crypto_cert_cache[crypto_cert_cache_next];
+	crypto_cert_cache_next = (crypto_cert_cache_next + 1) %
+		CRYPTO_CERT_CACHE;
+	free(c->pem);
+	crypto_cert_info_clear(&c->info);
+	c->pem = xstrndup(pem, len);
+	c->pem_len = len;
+	crypto_cert_info_copy(&c->info, info);
+	pthread_mutex_unlock(&crypto_cert_cache_lock);
+}
+
 int crypto_cert_info(const char *cert_pem, struct crypto_cert_info *info_r,
 		     char **error_r)
 {
+	size_t len = cert_pem != NULL ? strlen(cert_pem) : 0;
+
 	memset(info_r, 0, sizeof(*info_r));
+	if (len > 0 && crypto_cert_cache_get(cert_pem, len, info_r))
+		return 0;
 	X509 *x = crypto_x509_from_pem(cert_pem, error_r);
 	if (x == NULL)
 		return -1;
 	crypto_cert_info_fill(x, info_r);
 	X509_free(x);
+	if (len > 0)
+		crypto_cert_cache_put(cert_pem, len, info_r);
 	return 0;
+}
+
+/* Empties the cache (tests, and a clean exit under LeakSanitizer). */
+void crypto_cert_info_cache_clear(void)
+{
+	pthread_mutex_lock(&crypto_cert_cache_lock);
+	for (size_t i = 0; i < CRYPTO_CERT_CACHE; i++) {
+		free(crypto_cert_cache[i].pem);
+		crypto_cert_info_clear(&crypto_cert_cache[i].info);
+		crypto_cert_cache[i].pem = NULL;
+		crypto_cert_cache[i].pem_len = 0;
+	}
+	crypto_cert_cache_next = 0;
+	pthread_mutex_unlock(&crypto_cert_cache_lock);
 }
 
 void crypto_cert_info_clear(struct crypto_cert_info *info)

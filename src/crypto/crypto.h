@@ -49,6 +49,9 @@ struct crypto_cert_info {
 int crypto_cert_info(const char *cert_pem, struct crypto_cert_info *info_r,
 		     char **error_r);
 void crypto_cert_info_clear(struct crypto_cert_info *info);
+/* crypto_cert_info keeps the facts of the last 32 certificates it read
+ * (keyed by the PEM text); this empties that cache. */
+void crypto_cert_info_cache_clear(void);
 enum crypto_cert_status crypto_cert_status(int64_t not_before,
 					   int64_t not_after, int64_t now);
 const char *crypto_cert_status_name(enum crypto_cert_status st); /* Russian */

@@ -419,9 +419,9 @@ static xmlNodePtr edo_fns_root(xmlDocPtr doc, const char *file_id,
 /* Serializes, then parses the bytes back and validates them: what is
  * checked is exactly what will be signed and stored. */
 static int edo_fns_finish(enum edo_fns_format fmt, xmlDocPtr doc,
-			  const char *file_id, unsigned char **xml_r,
-			  size_t *len_r, char **file_name_r,
-			  struct core_error *err)
+			  const char *file_id, int unchecked,
+			  unsigned char **xml_r, size_t *len_r,
+			  char **file_name_r, struct core_error *err)
 {
 	xmlChar *mem = NULL;
 	int size = 0;
@@ -433,7 +433,7 @@ static int edo_fns_finish(enum edo_fns_format fmt, xmlDocPtr doc,
 		return edo_error(err, CORE_ERR_TEMP,
 			"Не удалось сформировать XML / cannot write XML");
 	}
-	if (edo_fns_validate(fmt, mem, (size_t)size, err) < 0) {
+	if (!unchecked && edo_fns_validate(fmt, mem, (size_t)size, err) < 0) {
 		log_warnx("fns: generated %s is invalid: %s", file_id,
 			  err != NULL ? err->msg : "?");
 		xmlFree(mem);
@@ -534,8 +534,8 @@ static int edo_fns_confirmation(const struct edo_fns_conf_names *nm,
 	n = xmlNewChild(d, NULL, BAD_CAST "СвПолДок", NULL);
 	edo_fns_prop(n, "ИдУчастЭДО", p->recipient.id, 46);
 	edo_fns_party(n, &p->recipient);
-	ret = edo_fns_finish(nm->fmt, doc, file_id, xml_r, len_r, file_name_r,
-			     err);
+	ret = edo_fns_finish(nm->fmt, doc, file_id, 0, xml_r, len_r,
+			     file_name_r, err);
 	free(file_id);
 	return ret;
 }
@@ -568,6 +568,7 @@ struct edo_fns_notice {
 	const struct edo_fns_file *file;
 	const struct edo_fns_person *signer;
 	int64_t received;
+	int unchecked;
 	xmlDocPtr doc;
 	xmlNodePtr root;
 	char *file_id;
@@ -617,8 +618,8 @@ static int edo_fns_notice_end(struct edo_fns_notice *nt,
 	if (s->position != NULL && *s->position != '\0')
 		edo_fns_prop(n, "Должн", s->position, 255);
 	edo_fns_fio(n, s->surname, s->given_name, s->patronymic);
-	ret = edo_fns_finish(fmt, nt->doc, nt->file_id, xml_r, len_r,
-			    file_name_r, err);
+	ret = edo_fns_finish(fmt, nt->doc, nt->file_id, nt->unchecked, xml_r,
+			     len_r, file_name_r, err);
 	free(nt->file_id);
 	return ret;
 }
@@ -628,7 +629,8 @@ int edo_fns_izvpol(const struct edo_fns_izvpol *p,
 		   char **file_name_r, struct core_error *err)
 {
 	struct edo_fns_notice nt = { &p->receiver, &p->sender, &p->file,
-				     &p->signer, p->received, NULL, NULL, NULL };
+				     &p->signer, p->received, p->unchecked,
+				     NULL, NULL, NULL };
 
 	if (edo_fns_notice_begin(&nt, "DP_IZVPOL", "1115110", "СвИзвПолуч",
 				 err) == NULL)
@@ -647,7 +649,8 @@ int edo_fns_uvutoch(const struct edo_fns_uvutoch *p,
 		    char **file_name_r, struct core_error *err)
 {
 	struct edo_fns_notice nt = { &p->receiver, &p->sender, &p->file,
-				     &p->signer, p->received, NULL, NULL, NULL };
+				     &p->signer, p->received, 0, NULL, NULL,
+				     NULL };
 	xmlNodePtr n;
 	char *reason;
 

@@ -57,6 +57,12 @@ struct edo_fns_izvpol {
 	struct edo_fns_file file;
 	struct edo_fns_person signer;	/* Подписант */
 	int64_t received;
+	/* 1: not validated here, because the one it is given to validates
+	 * it (operator_post_entities does for every ИоП it accepts, a remote
+	 * operator too): the schema check is ~1/3 of building an ИоП, and a
+	 * receipt was checked twice (issue 10).  A bad document is still
+	 * refused, by the operator, with CORE_ERR_INVALID. */
+	int unchecked;
 };
 
 /* The recipient's refusal to sign (Уведомление об уточнении, DP_UVUTOCH

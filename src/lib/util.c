@@ -480,6 +480,26 @@ fail:
 }
 
 /* Standard base64 without line breaks (the JSON of the operator API). */
+void util_base64_lines(const unsigned char *data, size_t lines,
+		       unsigned char *out)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	for (size_t l = 0; l < lines; l++) {
+		for (size_t i = 0; i < UTIL_B64_LINE_BYTES; i += 3) {
+			*out++ = tab[data[i] >> 2];
+			*out++ = tab[((data[i] & 3) << 4) | (data[i + 1] >> 4)];
+			*out++ = tab[((data[i + 1] & 15) << 2) |
+				     (data[i + 2] >> 6)];
+			*out++ = tab[data[i + 2] & 63];
+		}
+		*out++ = '\r';
+		*out++ = '\n';
+		data += UTIL_B64_LINE_BYTES;
+	}
+}
+
 char *util_base64(const unsigned char *data, size_t len)
 {
 	static const char tab[] =

@@ -75,6 +75,13 @@ void util_vformat_error(char *buf, size_t size, const char *fmt, va_list ap)
  * end, anything else refused (-1).  *out_r is freed by the caller. */
 int util_unbase64(const char *s, size_t len, unsigned char **out_r,
 		  size_t *out_len_r);
+/* MIME's base64 body lines (RFC 2045: 76 characters and CRLF, each the
+ * encoding of 57 bytes): the first lines x 57 bytes of data into out,
+ * which gets lines x 78 bytes (no NUL). */
+#define UTIL_B64_LINE_BYTES 57
+#define UTIL_B64_LINE_LEN 78
+void util_base64_lines(const unsigned char *data, size_t lines,
+		       unsigned char *out);
 /* Standard base64 of len bytes, no line breaks, NUL-terminated. */
 char *util_base64(const unsigned char *data, size_t len);
 

@@ -215,6 +215,14 @@ struct mb_rendered {
 	char *message_id;
 	int64_t date;
 	int seal;			/* decrypted: stored sealed (issue 14) */
+	/* The shared parts found when it was rendered and, for those that
+	 * are an entity's base64, the entity (refs, ref_ids: one per part;
+	 * NULL when none is); parts NULL: found when stored
+	 * (mb_rendered_blob). */
+	struct store_mb_part *parts;
+	struct store_mb_part_ref *refs;
+	size_t n_parts;
+	char (*ref_ids)[CORE_UUID_LEN];
 };
 void mb_rendered_clear(struct mb_rendered *r);
 /* mailbox-sealed.c: the store's reads open sealed blobs with the node

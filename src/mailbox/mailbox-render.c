@@ -25,6 +25,9 @@ void mb_rendered_clear(struct mb_rendered *r)
 	free(r->data);
 	free(r->edo_key);
 	free(r->message_id);
+	free(r->parts);
+	free(r->refs);
+	free(r->ref_ids);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -240,6 +243,65 @@ static void mb_blob_key(const unsigned char *d, size_t len,
 	buf_free(&b);
 }
 
+/* Entity e's base64 is the part of d: its first lines x 57 bytes
+ * encode to exactly those bytes (scratch: room for the part). */
+static int mb_part_is_entity(const unsigned char *d,
+			     const struct store_mb_part *part,
+			     const struct core_entity *e,
+			     unsigned char *scratch)
+{
+	size_t lines = part->len / UTIL_B64_LINE_LEN;
+
+	if (e->data == NULL || e->len / UTIL_B64_LINE_BYTES != lines)
+		return 0;
+	util_base64_lines(e->data, lines, scratch);
+	return memcmp(scratch, d + part->offset, part->len) == 0;
+}
+
+/* The shared parts of a new rendering of msg, each that is one of the
+ * message's entities in base64 (a document as the operator holds it:
+ * the plain document, or the envelope of an encrypted one) naming that
+ * entity, so that the store keeps a reference instead of the bytes
+ * (migration 19, doc/store.md).  Only with entities of this store's
+ * operator, and never for a sealed rendering (it has no parts: a part
+ * of a decrypted rendering would be clear content). */
+static void mb_rendered_parts(struct mailbox_env *env, struct mb_rendered *r,
+			      const struct core_message *msg)
+{
+	unsigned char *scratch = NULL;
+	size_t i, j, max = 0;
+
+	if (r->seal || r->data == NULL)
+		return;
+	r->n_parts = mb_parts_find(r->data, r->len, &r->parts);
+	if (r->n_parts == 0 || !core_entities_here(env->core))
+		return;
+	r->ref_ids = xcalloc(r->n_parts, sizeof(*r->ref_ids));
+	r->refs = xcalloc(r->n_parts, sizeof(*r->refs));
+	for (i = 0; i < r->n_parts; i++)
+		if (r->parts[i].len > max)
+			max = r->parts[i].len;
+	scratch = xmalloc(max);
+	for (i = 0; i < r->n_parts; i++) {
+		struct store_mb_part *part = &r->parts[i];
+
+		if (part->len % UTIL_B64_LINE_LEN != 0 ||
+		    store_mb_part_stored(env->store, part->sha256))
+			continue;
+		for (j = 0; j < msg->n_entities; j++) {
+			const struct core_entity *e = &msg->entities[j];
+
+			if (mb_part_is_entity(r->data, part, e, scratch)) {
+				memcpy(r->ref_ids[i], e->id, CORE_UUID_LEN);
+				r->refs[i].entity_id = r->ref_ids[i];
+				r->refs[i].entity_len = e->len;
+				break;
+			}
+		}
+	}
+	free(scratch);
+}
+
 int mb_rendered_blob(struct mailbox_env *env, struct mb_rendered *r,
 		     int64_t *blob_id_r, uint64_t *size_r,
 		     struct mailbox_error *err)
@@ -272,11 +334,19 @@ int mb_rendered_blob(struct mailbox_env *env, struct mb_rendered *r,
 		*size_r = r->len;
 		return 0;
 	}
-	n_parts = mb_parts_find(r->data, r->len, &parts);
+	if (r->parts != NULL) {
+		parts = r->parts;
+		n_parts = r->n_parts;
+	} else {
+		n_parts = mb_parts_find(r->data, r->len, &parts);
+	}
 	mb_blob_key(r->data, r->len, parts, n_parts, sha);
-	ret = store_mb_blob_put_parts(env->store, sha, r->data, r->len, parts,
-				      n_parts, r->edo_key, r->message_id, &id);
-	free(parts);
+	ret = store_mb_blob_put_parts_refs(env->store, sha, r->data, r->len,
+					   parts, parts == r->parts ? r->refs :
+					   NULL, n_parts, r->edo_key,
+					   r->message_id, &id);
+	if (parts != r->parts)
+		free(parts);
 	if (ret != STORE_OK)
 		return mb_store_error(err, ret, "blob");
 	*blob_id_r = id;
@@ -1020,6 +1090,7 @@ static int mb_render_message_view(struct mailbox_env *env,
 	}
 	mb_rendered_take(r, out, len, key, msg->created);
 	r->seal = rm.was_encrypted && decrypted;
+	mb_rendered_parts(env, r, msg);
 	free(key);
 	return 0;
 }

@@ -573,10 +573,37 @@ static int op_parent_fits(enum core_entity_kind kind,
 	}
 }
 
+/* The schema checks of a post's receipts, made before its transaction:
+ * validating an ИоП takes longer than all of the post's inserts, and the
+ * writer lock that other organizations' sessions wait for is not held
+ * meanwhile.  bad is the index of the first invalid receipt (n when all
+ * are valid) and bad_err its error, reported where the check stood
+ * inside the transaction, so that the answer is the same. */
+struct op_post_checked {
+	size_t bad;
+	struct core_error bad_err;
+};
+
+static void op_post_validate(const struct core_entity *ents, size_t n,
+			     struct op_post_checked *c)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < n; i++) {
+		if (ents[i].kind == CORE_ENT_RECEIPT &&
+		    edo_fns_validate(EDO_FNS_IZVPOL, ents[i].data, ents[i].len,
+				     &c->bad_err) < 0)
+			break;
+	}
+	c->bad = i;
+}
+
 static int op_check_patch_entity(struct operator *op,
 				 const struct core_message *msg,
 				 const struct core_box *box,
 				 const struct core_entity *ents, size_t i,
+				 const struct op_post_checked *checked,
 				 struct core_error *err)
 {
 	const struct core_entity *e = &ents[i];
@@ -622,9 +649,11 @@ static int op_check_patch_entity(struct operator *op,
 			return operator_error(err, CORE_ERR_CONFLICT,
 				"Извещение о получении уже отправлено / the "
 				"receipt has already been sent");
-		if (edo_fns_validate(EDO_FNS_IZVPOL, e->data, e->len,
-					  err) < 0)
+		if (i == checked->bad) {
+			if (err != NULL)
+				*err = checked->bad_err;
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -642,6 +671,12 @@ static int op_check_sign_requested(struct operator *op,
 	size_t i;
 	int ret;
 
+	/* Receipts alone (the recipient's automatic ИоП) answer nothing:
+	 * the message's entities need not be read. */
+	for (i = 0; i < n && in[i].kind != CORE_ENT_SIGNATURE; i++)
+		;
+	if (i == n)
+		return 0;
 	m.entities = NULL;
 	m.n_entities = 0;
 	ret = operator_store_entities_meta(op->store, msg->id, &m.entities,
@@ -665,6 +700,7 @@ static int op_check_sign_requested(struct operator *op,
 static int op_patch_locked(struct operator *op, const struct core_message *msg,
 			   const struct core_box *box,
 			   const struct core_entity *in, size_t n,
+			   const struct op_post_checked *checked,
 			   struct core_error *err)
 {
 	const char *other = strcmp(msg->from_box, box->id) == 0 ?
@@ -675,7 +711,8 @@ static int op_patch_locked(struct operator *op, const struct core_message *msg,
 	int ret = STORE_OK;
 
 	for (i = 0; i < n; i++) {
-		if (op_check_patch_entity(op, msg, box, in, i, err) < 0)
+		if (op_check_patch_entity(op, msg, box, in, i, checked,
+					  err) < 0)
 			return -1;
 	}
 	/* The sender's own extra signatures change no state. */
@@ -712,27 +749,32 @@ static int op_patch_locked(struct operator *op, const struct core_message *msg,
 	return ret;
 }
 
-int operator_post_entities(struct operator *op, const char *box_id,
-			   const char *msg_id, const struct core_entity *ents,
-			   size_t n, const char *op_id, struct core_error *err)
+static int op_post_check(const struct core_entity *ents, size_t n,
+			 const char *msg_id, struct core_error *err)
 {
-	struct core_message *msg = NULL;
-	struct core_box box;
-	int ret, seen = 0;
-
-	if (operator_opid_check(op_id, err) < 0 ||
-	    operator_box_resolve(op, box_id, &box, err) < 0)
-		return -1;
 	if (n == 0 || ents == NULL || n > OPERATOR_MAX_ENTITIES)
 		return operator_error(err, CORE_ERR_INVALID,
 			"Нечего добавить или слишком много вложений / nothing "
 			"to add or too many entities");
 	if (!operator_uuid_valid(msg_id))
 		return op_msg_notfound(err);
-	if ((ret = store_reserve_gate(op->store)) != STORE_OK ||
-	    (ret = store_tx_begin(op->store)) != STORE_OK)
-		return operator_store_error(err, ret);
-	ret = operator_store_message_get(op->store, msg_id, box.id, &msg);
+	return 0;
+}
+
+/* One post inside the transaction: replayed by its op id, or the
+ * entities checked, inserted and the op id recorded.  *msg_r is the
+ * message (for the notice), *seen_r 1 for a replay. */
+static int op_post_locked(struct operator *op, const struct core_box *box,
+			  const char *msg_id, const struct core_entity *ents,
+			  size_t n, const char *op_id,
+			  const struct op_post_checked *checked,
+			  struct core_message **msg_r, int *seen_r,
+			  struct core_error *err)
+{
+	struct core_message *msg = NULL;
+	int ret, seen = 0;
+
+	ret = operator_store_message_get(op->store, msg_id, box->id, &msg);
 	if (ret != STORE_OK)
 		ret = ret == STORE_ERR_NOTFOUND ? op_msg_notfound(err) :
 			operator_store_error(err, ret);
@@ -740,19 +782,114 @@ int operator_post_entities(struct operator *op, const char *box_id,
 		ret = operator_error(err, CORE_ERR_INVALID,
 			"К приглашению нельзя добавить подписи / an invitation "
 			"takes no signatures");
-	else if ((seen = ret = operator_opid_seen(op, box.id, op_id,
+	else if ((seen = ret = operator_opid_seen(op, box->id, op_id,
 						  OP_K_POST, msg->id, NULL,
 						  err)) == 0 &&
-		 (ret = op_patch_locked(op, msg, &box, ents, n, err)) == 0)
-		ret = operator_opid_record(op, box.id, op_id, OP_K_POST,
+		 (ret = op_patch_locked(op, msg, box, ents, n, checked,
+					err)) == 0)
+		ret = operator_opid_record(op, box->id, op_id, OP_K_POST,
 					   msg->id, NULL, err);
-	if (ret < 0)
+	*msg_r = msg;
+	*seen_r = seen;
+	return ret;
+}
+
+int operator_post_entities(struct operator *op, const char *box_id,
+			   const char *msg_id, const struct core_entity *ents,
+			   size_t n, const char *op_id, struct core_error *err)
+{
+	struct core_post one = { msg_id, ents, n, op_id };
+	size_t failed;
+
+	return operator_post_entities_many(op, box_id, &one, 1, &failed, err);
+}
+
+/* Checks that need no store, in the order a single post made them. */
+static int op_post_precheck(struct operator *op, const char *box_id,
+			    const struct core_post *posts, size_t n,
+			    struct core_box *box, size_t *failed_r,
+			    struct core_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		*failed_r = i;
+		if (operator_opid_check(posts[i].op_id, err) < 0)
+			return -1;
+	}
+	*failed_r = 0;
+	if (operator_box_resolve(op, box_id, box, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		*failed_r = i;
+		if (op_post_check(posts[i].ents, posts[i].n, posts[i].msg_id,
+				  err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The posts inside one transaction; msgs[i] and seen[i] for the
+ * notices. */
+static int op_post_many_tx(struct operator *op, const struct core_box *box,
+			   const struct core_post *posts, size_t n,
+			   const struct op_post_checked *checked,
+			   struct core_message **msgs, int *seen,
+			   size_t *failed_r, struct core_error *err)
+{
+	size_t i;
+	int ret;
+
+	if ((ret = store_reserve_gate(op->store)) != STORE_OK ||
+	    (ret = store_tx_begin(op->store)) != STORE_OK)
+		return operator_store_error(err, ret);
+	for (i = 0, ret = 0; ret == 0 && i < n; i++) {
+		*failed_r = i;
+		ret = op_post_locked(op, box, posts[i].msg_id, posts[i].ents,
+				     posts[i].n, posts[i].op_id, &checked[i],
+				     &msgs[i], &seen[i], err);
+	}
+	if (ret < 0) {
 		store_tx_rollback(op->store);
-	else if ((ret = store_tx_commit(op->store)) != STORE_OK)
-		ret = operator_store_error(err, ret);
-	if (ret == 0 && seen == 0)
-		operator_notify(op, msg->from_box, msg->to_box);
-	edo_message_free(&msg);
+		return -1;
+	}
+	if ((ret = store_tx_commit(op->store)) != STORE_OK)
+		return operator_store_error(err, ret);
+	return 0;
+}
+
+int operator_post_entities_many(struct operator *op, const char *box_id,
+				const struct core_post *posts, size_t n,
+				size_t *failed_r, struct core_error *err)
+{
+	struct op_post_checked *checked;
+	struct core_message **msgs;
+	struct core_box box;
+	int ret, *seen;
+	size_t i;
+
+	*failed_r = 0;
+	if (posts == NULL || n == 0)
+		return operator_error(err, CORE_ERR_INVALID,
+			"Нечего добавить / nothing to add");
+	if (op_post_precheck(op, box_id, posts, n, &box, failed_r, err) < 0)
+		return -1;
+	/* The schema checks before the transaction (op_post_validate). */
+	checked = xcalloc(n, sizeof(*checked));
+	msgs = xcalloc(n, sizeof(*msgs));
+	seen = xcalloc(n, sizeof(*seen));
+	for (i = 0; i < n; i++)
+		op_post_validate(posts[i].ents, posts[i].n, &checked[i]);
+	ret = op_post_many_tx(op, &box, posts, n, checked, msgs, seen,
+			      failed_r, err);
+	for (i = 0; i < n; i++) {
+		if (ret == 0 && seen[i] == 0)
+			operator_notify(op, msgs[i]->from_box, msgs[i]->to_box);
+		edo_message_free(&msgs[i]);
+	}
+	free(checked);
+	free(msgs);
+	free(seen);
 	return ret;
 }
 

@@ -117,6 +117,11 @@ int operator_find_by_client_id(struct operator *op, const char *box_id,
 int operator_post_entities(struct operator *op, const char *box_id,
 			   const char *msg_id, const struct core_entity *ents,
 			   size_t n, const char *op_id, struct core_error *err);
+/* operator_post_entities of several messages of box_id in one
+ * transaction, all or nothing; *failed_r names the post that failed. */
+int operator_post_entities_many(struct operator *op, const char *box_id,
+				const struct core_post *posts, size_t n,
+				size_t *failed_r, struct core_error *err);
 int operator_set_archived(struct operator *op, const char *box_id,
 			  const char *msg_id, int archived, const char *op_id,
 			  struct core_error *err);

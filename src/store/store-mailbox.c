@@ -553,12 +553,64 @@ static int mb_parts_valid(const struct store_mb_part *parts, size_t n,
 	return 1;
 }
 
-/* The part with these bytes, stored if new (under the writer). */
-static int mb_part_put(struct store *s, const struct store_mb_part *part,
-		       const unsigned char *data, int64_t *id_r)
+/* The row (op_entities.num) of the entity a part refers to (migration
+ * 19): STORE_ERR_NOTFOUND when the part has no reference, the entity is
+ * not one of this store's or its length is not the one the caller
+ * encoded (under the writer). */
+static int mb_part_ref_entity(struct store *s,
+			      const struct store_mb_part *part,
+			      const struct store_mb_part_ref *ref,
+			      int64_t *num_r)
 {
 	sqlite3_stmt *st;
 	int ret;
+
+	if (ref == NULL || ref->entity_id == NULL ||
+	    ref->entity_id[0] == '\0' || part->len % UTIL_B64_LINE_LEN != 0 ||
+	    part->len / UTIL_B64_LINE_LEN * UTIL_B64_LINE_BYTES >
+	    ref->entity_len)
+		return STORE_ERR_NOTFOUND;
+	st = store_stmt(s, "SELECT num FROM op_entities WHERE id = ? "
+			"AND length(data) = ?");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_text(st, 1, ref->entity_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)ref->entity_len);
+	ret = store_step_row(s, st, "mailbox part entity");
+	if (ret == STORE_OK)
+		*num_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return ret;
+}
+
+int store_mb_part_stored(struct store *s, const unsigned char sha256[32])
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	store_lock(s);
+	st = store_stmt(s, "SELECT 1 FROM mb_parts WHERE sha256 = ?");
+	if (st == NULL) {
+		store_unlock(s);
+		return 0;
+	}
+	sqlite3_bind_blob(st, 1, sha256, 32, SQLITE_STATIC);
+	ret = store_step_row(s, st, "mailbox part known");
+	sqlite3_reset(st);
+	store_unlock(s);
+	return ret == STORE_OK;
+}
+
+/* The part with these bytes, stored if new (under the writer): as a
+ * reference to the operator's entity when the caller names one that is
+ * here, else as bytes. */
+static int mb_part_put(struct store *s, const struct store_mb_part *part,
+		       const struct store_mb_part_ref *ref,
+		       const unsigned char *data, int64_t *id_r)
+{
+	sqlite3_stmt *st;
+	int64_t entity_num = 0;
+	int ret, by_ref;
 
 	st = store_stmt(s, "SELECT id FROM mb_parts WHERE sha256 = ?");
 	if (st == NULL)
@@ -570,24 +622,43 @@ static int mb_part_put(struct store *s, const struct store_mb_part *part,
 	sqlite3_reset(st);
 	if (ret != STORE_ERR_NOTFOUND)
 		return ret;
+	ret = mb_part_ref_entity(s, part, ref, &entity_num);
+	if (ret != STORE_OK && ret != STORE_ERR_NOTFOUND)
+		return ret;
 	st = store_stmt(s, "INSERT INTO mb_parts (sha256, size, data) "
 			"VALUES (?, ?, ?)");
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
 	sqlite3_bind_blob(st, 1, part->sha256, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)part->len);
-	sqlite3_bind_blob(st, 3, data + part->offset, (int)part->len,
-			  SQLITE_STATIC);
+	if (ret == STORE_OK)	/* a reference: the bytes are the entity's */
+		sqlite3_bind_zeroblob(st, 3, 0);
+	else
+		sqlite3_bind_blob(st, 3, data + part->offset, (int)part->len,
+				  SQLITE_STATIC);
+	by_ref = ret == STORE_OK;
 	ret = store_step_done(s, st, "mailbox part add");
-	if (ret == STORE_OK)
-		*id_r = sqlite3_last_insert_rowid(store_db(s));
-	return ret;
+	if (ret != STORE_OK)
+		return ret;
+	*id_r = sqlite3_last_insert_rowid(store_db(s));
+	if (!by_ref)
+		return STORE_OK;
+	st = store_stmt(s, "INSERT INTO mb_part_refs (part_id, entity_num, "
+			"bytes) VALUES (?, ?, ?)");
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, *id_r);
+	sqlite3_bind_int64(st, 2, entity_num);
+	sqlite3_bind_int64(st, 3, (int64_t)(part->len / UTIL_B64_LINE_LEN *
+					    UTIL_B64_LINE_BYTES));
+	return store_step_done(s, st, "mailbox part ref add");
 }
 
 /* The parts of the blob just inserted (under the writer). */
 static int mb_blob_parts_add(struct store *s, int64_t blob_id,
 			     const unsigned char *data,
-			     const struct store_mb_part *parts, size_t n)
+			     const struct store_mb_part *parts,
+			     const struct store_mb_part_ref *refs, size_t n)
 {
 	sqlite3_stmt *st;
 	int64_t part_id;
@@ -595,7 +666,8 @@ static int mb_blob_parts_add(struct store *s, int64_t blob_id,
 	int ret = STORE_OK;
 
 	for (i = 0; i < n && ret == STORE_OK; i++) {
-		ret = mb_part_put(s, &parts[i], data, &part_id);
+		ret = mb_part_put(s, &parts[i], refs != NULL ? &refs[i] : NULL,
+				  data, &part_id);
 		if (ret != STORE_OK)
 			break;
 		st = store_stmt(s, "INSERT INTO mb_blob_parts (blob_id, pos, "
@@ -655,6 +727,7 @@ static int mb_blob_mark_sealed(struct store *s, int64_t id)
 static int mb_blob_insert(struct store *s, const unsigned char sha256[32],
 			  const unsigned char *data, size_t len, uint64_t size,
 			  int sealed, const struct store_mb_part *parts,
+			  const struct store_mb_part_ref *refs,
 			  size_t n_parts, const char *edo_key,
 			  const char *message_id, int64_t *id_r)
 {
@@ -708,7 +781,7 @@ static int mb_blob_insert(struct store *s, const unsigned char sha256[32],
 			*id_r = sqlite3_last_insert_rowid(store_db(s));
 			if (n_parts > 0)
 				ret = mb_blob_parts_add(s, *id_r, data, parts,
-							n_parts);
+							refs, n_parts);
 			if (sealed)
 				ret = mb_blob_mark_sealed(s, *id_r);
 		} else if (ret == STORE_OK) {
@@ -732,8 +805,20 @@ int store_mb_blob_put_parts(struct store *s, const unsigned char sha256[32],
 			    const char *edo_key, const char *message_id,
 			    int64_t *id_r)
 {
-	return mb_blob_insert(s, sha256, data, len, len, 0, parts, n_parts,
-			      edo_key, message_id, id_r);
+	return mb_blob_insert(s, sha256, data, len, len, 0, parts, NULL,
+			      n_parts, edo_key, message_id, id_r);
+}
+
+int store_mb_blob_put_parts_refs(struct store *s,
+				 const unsigned char sha256[32],
+				 const unsigned char *data, size_t len,
+				 const struct store_mb_part *parts,
+				 const struct store_mb_part_ref *refs,
+				 size_t n_parts, const char *edo_key,
+				 const char *message_id, int64_t *id_r)
+{
+	return mb_blob_insert(s, sha256, data, len, len, 0, parts, refs,
+			      n_parts, edo_key, message_id, id_r);
 }
 
 int store_mb_blob_put_sealed(struct store *s, const unsigned char sha256[32],
@@ -741,8 +826,8 @@ int store_mb_blob_put_sealed(struct store *s, const unsigned char sha256[32],
 			     uint64_t size, const char *edo_key,
 			     const char *message_id, int64_t *id_r)
 {
-	return mb_blob_insert(s, sha256, sealed, sealed_len, size, 1, NULL, 0,
-			      edo_key, message_id, id_r);
+	return mb_blob_insert(s, sha256, sealed, sealed_len, size, 1, NULL,
+			      NULL, 0, edo_key, message_id, id_r);
 }
 
 /* *data (n bytes read from a blob row) opened when the row is sealed:
@@ -774,6 +859,19 @@ static int mb_blob_open(struct store *s, int64_t id, int sealed,
 	return STORE_OK;
 }
 
+/* The reference part of this row (columns 3, 4 of mb_blob_assemble's
+ * query) can give its len bytes: whole lines, and the entity has the
+ * bytes they encode. */
+static int mb_part_ref_ok(sqlite3_stmt *st, size_t len)
+{
+	size_t bytes = (size_t)sqlite3_column_int64(st, 3);
+
+	return len % UTIL_B64_LINE_LEN == 0 &&
+	       len / UTIL_B64_LINE_LEN * UTIL_B64_LINE_BYTES == bytes &&
+	       sqlite3_column_type(st, 4) == SQLITE_BLOB &&
+	       (size_t)sqlite3_column_bytes(st, 4) >= bytes;
+}
+
 /* A blob whose stored bytes (skel, n) are fewer than its size: the parts
  * go back in at their places.  Runs in the caller's read scope, so the
  * blob row and its parts are one snapshot. */
@@ -787,8 +885,15 @@ static int mb_blob_assemble(struct store *s, int64_t id,
 	int ret;
 
 	*data_r = NULL;
-	st = store_stmt(s, "SELECT bp.pos, p.data FROM mb_blob_parts bp "
+	/* A part kept as a reference (migration 19) has r.bytes and reads
+	 * its entity's bytes (or the copy the delete trigger kept). */
+	st = store_stmt(s, "SELECT bp.pos, p.data, p.size, r.bytes, "
+			"CASE WHEN r.raw IS NOT NULL THEN r.raw ELSE "
+			"(SELECT e.data FROM op_entities e WHERE "
+			"e.num = r.entity_num) END "
+			"FROM mb_blob_parts bp "
 			"JOIN mb_parts p ON p.id = bp.part_id "
+			"LEFT JOIN mb_part_refs r ON r.part_id = p.id "
 			"WHERE bp.blob_id = ? ORDER BY bp.pos");
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
@@ -798,13 +903,22 @@ static int mb_blob_assemble(struct store *s, int64_t id,
 		size_t pos = (size_t)sqlite3_column_int64(st, 0);
 		const void *p = sqlite3_column_blob(st, 1);
 		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+		int by_ref = sqlite3_column_type(st, 3) != SQLITE_NULL;
 
+		if (by_ref) {
+			len = (size_t)sqlite3_column_int64(st, 2);
+			if (!mb_part_ref_ok(st, len))
+				break;
+		}
 		/* pos - o: the stored bytes before this part */
 		if (pos < o || pos - o > n - from || len > size - pos)
 			break;
 		memcpy(out + o, skel + from, pos - o);
 		from += pos - o;
-		if (len > 0)
+		if (by_ref)
+			util_base64_lines(sqlite3_column_blob(st, 4),
+					  len / UTIL_B64_LINE_LEN, out + pos);
+		else if (len > 0)
 			memcpy(out + pos, p, len);
 		o = pos + len;
 	}

@@ -160,6 +160,29 @@ int store_mb_blob_put_parts(struct store *s, const unsigned char sha256[32],
 			    const struct store_mb_part *parts, size_t n_parts,
 			    const char *edo_key, const char *message_id,
 			    int64_t *id_r);
+/* Migration 19: a part that is util_base64_lines of the first bytes of
+ * an operator's entity (op_entities; entity_len its whole length), as
+ * the caller has checked.  A new such part is stored as a reference and
+ * encoded again on every read, instead of as bytes; entity_id NULL, or
+ * an entity not in this store or of another length: stored as bytes. */
+struct store_mb_part_ref {
+	const char *entity_id;
+	size_t entity_len;
+};
+/* 1 when a part with these bytes (its SHA-256) is stored already, 0 when
+ * not (or the store cannot say): a new rendering's part that is stored
+ * is shared as it is, whatever reference the caller would name, so
+ * the caller need not check one (issue 10: the second of a letter's two
+ * renderings encoded each document again only to find that). */
+int store_mb_part_stored(struct store *s, const unsigned char sha256[32]);
+/* store_mb_blob_put_parts with refs[n_parts] (refs may be NULL). */
+int store_mb_blob_put_parts_refs(struct store *s,
+				 const unsigned char sha256[32],
+				 const unsigned char *data, size_t len,
+				 const struct store_mb_part *parts,
+				 const struct store_mb_part_ref *refs,
+				 size_t n_parts, const char *edo_key,
+				 const char *message_id, int64_t *id_r);
 /* *message_id_r (may be NULL) receives a copy or NULL (caller frees). */
 int store_mb_blob_find_key(struct store *s, const char *edo_key,
 			   int64_t *id_r, uint64_t *size_r,

@@ -376,6 +376,31 @@ static const struct store_migration store_migrations[] = {
 	      "  created INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),"
 	      "  revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))"
 	      ");" },
+	/* Version 19 (issue 10): a shared part (version 7) that is the
+	 * base64 of the first `bytes` bytes of an operator's entity (the
+	 * document of a local letter, as op_entities holds it) is kept as a
+	 * reference: mb_parts.data is empty and the store encodes the
+	 * entity's bytes when a blob is read.  A 100 KB document was written
+	 * twice through the WAL (the entity, then 137 KB of base64); now
+	 * once.  Entities are never deleted today; if one is, the trigger
+	 * keeps the bytes the part needs in `raw` first. */
+	{ 19, "CREATE TABLE IF NOT EXISTS mb_part_refs ("
+	      "  part_id INTEGER PRIMARY KEY REFERENCES mb_parts(id),"
+	      "  entity_num INTEGER NOT NULL,"
+	      "  bytes INTEGER NOT NULL,"
+	      "  raw BLOB"
+	      ");"
+	      "CREATE INDEX IF NOT EXISTS mb_part_refs_entity"
+	      "  ON mb_part_refs(entity_num);"
+	      "CREATE TRIGGER IF NOT EXISTS mb_part_refs_gc"
+	      "  AFTER DELETE ON mb_parts BEGIN"
+	      "  DELETE FROM mb_part_refs WHERE part_id = OLD.id;"
+	      "END;"
+	      "CREATE TRIGGER IF NOT EXISTS mb_part_refs_keep"
+	      "  BEFORE DELETE ON op_entities BEGIN"
+	      "  UPDATE mb_part_refs SET raw = substr(OLD.data, 1, bytes)"
+	      "    WHERE entity_num = OLD.num AND raw IS NULL;"
+	      "END;" },
 	{ 0, NULL }
 };
 

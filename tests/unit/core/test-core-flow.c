@@ -502,6 +502,43 @@ static void test_message_meta(const char *msg_id)
 	core_message_free(&meta);
 }
 
+/* The ИоП is validated once, by the operator (before its transaction,
+ * issue 10): a receipt that is not a DP_IZVPOL is still refused, and
+ * nothing of the post is stored. */
+static void test_receipt_invalid(const char *msg_id)
+{
+	static const char bad[] = "<?xml version=\"1.0\"?><Файл/>";
+	struct core_error err = { 0 };
+	struct core_message *m = NULL;
+	const struct core_entity *doc;
+	struct core_entity rc;
+	int ret;
+
+	if (core_get_message(core, B.id, msg_id, &m, &err) < 0 ||
+	    (doc = find_kind(m, CORE_ENT_ATTACHMENT, 0)) == NULL) {
+		ok(0, "the message to answer is there (%s)", err.msg);
+		core_message_free(&m);
+		return;
+	}
+	memset(&rc, 0, sizeof(rc));
+	rc.kind = CORE_ENT_RECEIPT;
+	snprintf(rc.parent_id, sizeof(rc.parent_id), "%s", doc->id);
+	rc.file_name = "DP_IZVPOL_bad.xml";
+	rc.data = (unsigned char *)bad;
+	rc.len = sizeof(bad) - 1;
+	ret = core_post_entities(core, B.id, msg_id, &rc, 1, "rcpt-bad-1",
+				 &err);
+	ok_err(ret, err, CORE_ERR_INVALID, NULL,
+	       "a receipt that is no DP_IZVPOL is refused by the operator");
+	ok(strstr(err.msg, "DP_IZVPOL") != NULL, "for its format: %s",
+	   err.msg);
+	core_message_free(&m);
+	ok(core_get_message(core, A.id, msg_id, &m, &err) == 0 &&
+	   count_kind(m, CORE_ENT_RECEIPT) == 0,
+	   "and nothing of it is stored");
+	core_message_free(&m);
+}
+
 static void test_receipts(const char *msg_id)
 {
 	struct core_error err = { 0 };
@@ -509,6 +546,7 @@ static void test_receipts(const char *msg_id)
 	const struct core_entity *rc, *rs;
 	size_t ev_a, ev_b;
 
+	test_receipt_invalid(msg_id);
 	ok(core_send_receipts(core, B.id, &err) == 0, "B sends receipts (%s)",
 	   err.msg);
 	ok(core_get_message(core, A.id, msg_id, &m, &err) == 0 &&
@@ -772,6 +810,76 @@ static void test_counteragents_and_key(void)
 	free(path);
 }
 
+/* A receipt entity for doc: the bytes of a stored ИоП (schema-valid;
+ * which file it names is not checked). */
+static void receipt_like(struct core_entity *rc, const struct core_entity *from,
+			 const char *doc_id)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->kind = CORE_ENT_RECEIPT;
+	snprintf(rc->parent_id, sizeof(rc->parent_id), "%s", doc_id);
+	rc->file_name = from->file_name;
+	rc->data = from->data;
+	rc->len = from->len;
+}
+
+/* The receipts of letters that arrived together go in one post of the
+ * driver (post_entities_many, one transaction, issue 10): all or
+ * nothing, and core_send_receipts answers every letter. */
+static void test_receipts_together(const char *first_id)
+{
+	struct core_error err = { 0 };
+	struct core_message *first = NULL, *m2 = NULL, *m = NULL;
+	char id2[CORE_UUID_LEN], id3[CORE_UUID_LEN], gone[CORE_UUID_LEN];
+	struct core_entity rc[2];
+	struct core_post posts[2];
+	size_t failed = 9;
+	int ret;
+
+	ok(send_docs(A.id, B.id, CORE_MSG_LETTER, NULL, 1, a_cert, a_key, id2,
+		     &err) == 0 &&
+	   send_docs(A.id, B.id, CORE_MSG_LETTER, NULL, 1, a_cert, a_key, id3,
+		     &err) == 0, "A sends B two more letters (%s)", err.msg);
+	if (core_get_message(core, A.id, first_id, &first, &err) < 0 ||
+	    core_get_message(core, B.id, id2, &m2, &err) < 0 ||
+	    find_kind(first, CORE_ENT_RECEIPT, 0) == NULL) {
+		ok(0, "the letters are there (%s)", err.msg);
+		goto out;
+	}
+	util_uuid(gone);
+	receipt_like(&rc[0], find_kind(first, CORE_ENT_RECEIPT, 0),
+		     find_kind(m2, CORE_ENT_ATTACHMENT, 0)->id);
+	receipt_like(&rc[1], find_kind(first, CORE_ENT_RECEIPT, 0),
+		     find_kind(m2, CORE_ENT_ATTACHMENT, 0)->id);
+	posts[0] = (struct core_post){ id2, &rc[0], 1, "rcpt-many-1" };
+	posts[1] = (struct core_post){ gone, &rc[1], 1, "rcpt-many-2" };
+	ret = core_driver_local.post_entities_many(core, B.id, posts, 2,
+						   &failed, &err);
+	ok_err(ret, err, CORE_ERR_NOTFOUND, NULL,
+	       "two posts together, the second for no message: refused");
+	ok(failed == 1, "the failed post is named (%zu)", failed);
+	core_message_free(&m);
+	ok(core_get_message(core, A.id, id2, &m, &err) == 0 &&
+	   count_kind(m, CORE_ENT_RECEIPT) == 0,
+	   "and the first post is not stored either (all or nothing)");
+	core_message_free(&m);
+	ok(core_send_receipts(core, B.id, &err) == 0, "B sends receipts (%s)",
+	   err.msg);
+	ok(core_get_message(core, A.id, id2, &m, &err) == 0 &&
+	   count_kind(m, CORE_ENT_RECEIPT) == 1, "letter 2 has its receipt");
+	core_message_free(&m);
+	ok(core_get_message(core, A.id, id3, &m, &err) == 0 &&
+	   count_kind(m, CORE_ENT_RECEIPT) == 1 &&
+	   count_kind(m, CORE_ENT_RECEIPT_SIGNATURE) == 1,
+	   "letter 3 has its receipt and its signature");
+	ok(box_ev_count(A.id, CORE_EV_RECEIPT) == 4,
+	   "one RECEIPT event each (%zu)", box_ev_count(A.id, CORE_EV_RECEIPT));
+out:
+	core_message_free(&m);
+	core_message_free(&m2);
+	core_message_free(&first);
+}
+
 int main(void)
 {
 	char inv_id[CORE_UUID_LEN], msg_id[CORE_UUID_LEN];
@@ -784,6 +892,7 @@ int main(void)
 	test_access(msg_id);
 	test_message_meta(msg_id);
 	test_receipts(msg_id);
+	test_receipts_together(msg_id);
 	test_answer(msg_id);
 	test_archive(msg_id);
 	test_reject_withdraw();

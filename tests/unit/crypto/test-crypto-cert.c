@@ -316,6 +316,86 @@ static void test_expired_and_pairs(void)
 	free(k2);
 }
 
+static int cert_info_same(const struct crypto_cert_info *a,
+			  const struct crypto_cert_info *b)
+{
+	const char *sa[] = { a->subject, a->issuer, a->serial, a->thumbprint,
+			     a->key_type, a->common_name, a->org_name, a->inn,
+			     a->surname, a->given_name, a->ogrn, a->snils,
+			     a->email, a->innle, a->inn_fl, a->title };
+	const char *sb[] = { b->subject, b->issuer, b->serial, b->thumbprint,
+			     b->key_type, b->common_name, b->org_name, b->inn,
+			     b->surname, b->given_name, b->ogrn, b->snils,
+			     b->email, b->innle, b->inn_fl, b->title };
+
+	if (a->not_before != b->not_before || a->not_after != b->not_after)
+		return 0;
+	for (size_t i = 0; i < sizeof(sa) / sizeof(sa[0]); i++) {
+		if ((sa[i] == NULL) != (sb[i] == NULL))
+			return 0;
+		if (sa[i] != NULL && strcmp(sa[i], sb[i]) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* crypto_cert_info keeps the facts of the certificates it read (issue
+ * 10): a second read, a read after 40 others pushed it out, and a read
+ * after the cache was emptied all give the very facts of the first. */
+static void test_info_cache(void)
+{
+	struct crypto_make_cert_req req = {
+		.key_type = "rsa", .common_name = "ИП Кэшев",
+		.surname = "Кэшев", .given_name = "Иван",
+		.inn = "500100732259",
+	};
+	char *cert = NULL, *key = NULL, *other = NULL, *okey = NULL;
+	char *error = NULL;
+	struct crypto_cert_info first, again;
+	int same = 1;
+
+	crypto_cert_info_cache_clear();
+	if (!ok(crypto_make_self_signed(&req, &cert, &key, &error) == 0,
+		"cache: certificate made"))
+		return;
+	ok(crypto_cert_info(cert, &first, &error) == 0, "cache: first read");
+	ok(crypto_cert_info(cert, &again, &error) == 0 &&
+	   cert_info_same(&first, &again), "cache: a second read is the same");
+	crypto_cert_info_clear(&again);
+	req.common_name = "Другой";
+	ok(crypto_make_self_signed(&req, &other, &okey, &error) == 0,
+	   "cache: another certificate");
+	for (int i = 0; i < 40; i++) {
+		/* 40 other PEM texts (a trailing newline each) push the
+		 * first out of the 32 entries */
+		char *pem = xasprintf("%s%*s", other, i, "");
+		struct crypto_cert_info oi;
+
+		if (crypto_cert_info(pem, &oi, &error) != 0 ||
+		    strcmp(oi.common_name, "Другой") != 0)
+			same = 0;
+		crypto_cert_info_clear(&oi);
+		free(pem);
+	}
+	ok(same, "cache: 40 other texts read right");
+	ok(crypto_cert_info(cert, &again, &error) == 0 &&
+	   cert_info_same(&first, &again), "cache: read again after eviction");
+	crypto_cert_info_clear(&again);
+	crypto_cert_info_cache_clear();
+	ok(crypto_cert_info(cert, &again, &error) == 0 &&
+	   cert_info_same(&first, &again), "cache: read after clearing");
+	crypto_cert_info_clear(&again);
+	ok(crypto_cert_info("-----BEGIN CERTIFICATE-----\nAAAA\n"
+			    "-----END CERTIFICATE-----\n", &again,
+			    &error) < 0, "cache: a bad certificate still fails");
+	free(error);
+	crypto_cert_info_clear(&first);
+	free(cert);
+	free(key);
+	free(other);
+	free(okey);
+}
+
 int main(void)
 {
 	log_init("test-crypto-cert", getenv("TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
@@ -331,5 +411,7 @@ int main(void)
 	test_bad_requests();
 	test_status();
 	test_expired_and_pairs();
+	test_info_cache();
+	crypto_cert_info_cache_clear();
 	return tap_done();
 }

@@ -441,6 +441,11 @@ static void test_shared_document(void)
 			   "mb_parts p ON p.id = bp.part_id WHERE p.size > "
 			   "100000") == 2,
 	   "the document's base64 is stored once, for both");
+	ok(count_rows("SELECT count(*) FROM mb_part_refs r JOIN mb_parts p "
+		      "ON p.id = r.part_id WHERE p.size > 100000 AND "
+		      "length(p.data) = 0") == 1,
+	   "the part is kept as a reference to the operator's document "
+	   "(migration 19), not as bytes");
 	ok(blob_is(store, b_in, in.data, in.len) &&
 	   blob_is(store, b_out, out.data, out.len),
 	   "each blob reads back byte for byte as rendered");
@@ -450,7 +455,8 @@ static void test_shared_document(void)
 	   "the Sent rendering survives the INBOX one's deletion");
 	ok(store_mb_blob_gc(store, b_out) == STORE_OK &&
 	   count_rows("SELECT count(*) FROM mb_parts WHERE size > 100000") ==
-	   0, "deleting the second frees the document's part");
+	   0 && count_rows("SELECT count(*) FROM mb_part_refs") == 0,
+	   "deleting the second frees the document's part and reference");
 	mb_rendered_clear(&in);
 	mb_rendered_clear(&out);
 }

@@ -15,6 +15,7 @@
 #include "store/store-sql.h"
 #include "store/store-mailbox.h"
 #include "store/store-private.h"
+#include "store/store-util.h"
 #include "store/store.h"
 #include "store-test.h"
 #include "store-test-sql.h"
@@ -282,9 +283,163 @@ static void test_migrate_v7(const char *path)
 	store_close(&s);
 }
 
+/* An operator's entity row (op_entities), as the embedded operator would
+ * have written it. */
+static int entity_add(struct store *s, const char *id,
+		      const unsigned char *data, size_t len)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	store_lock_write(s);
+	st = store_stmt(s, "INSERT INTO op_entities (id, message_id, kind, "
+			"data, created) VALUES (?, 'msg', 0, ?, 0)");
+	if (st == NULL) {
+		store_unlock(s);
+		return STORE_ERR_INTERNAL;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+	ret = store_step_done(s, st, "test entity");
+	store_unlock(s);
+	return ret;
+}
+
+/* A rendering carrying doc as MIME base64: the whole lines are the part
+ * (as mailbox's mb_parts_find cuts it), the short last line stays. */
+static unsigned char *doc_message(const char *who, const unsigned char *doc,
+				  size_t doc_len, size_t *len_r,
+				  struct store_mb_part *part)
+{
+	size_t lines = doc_len / UTIL_B64_LINE_BYTES;
+	char *last = util_base64(doc + lines * UTIL_B64_LINE_BYTES,
+				 doc_len - lines * UTIL_B64_LINE_BYTES);
+	unsigned char *enc;
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "Subject: for %s\r\n\r\n--b\r\n"
+		   "Content-Transfer-Encoding: base64\r\n\r\n", who);
+	part->offset = b.len;
+	part->len = lines * UTIL_B64_LINE_LEN;
+	enc = xmalloc(part->len);
+	util_base64_lines(doc, lines, enc);
+	buf_append(&b, enc, part->len);
+	free(enc);
+	buf_printf(&b, "%s\r\n--b--\r\n", last);
+	free(last);
+	return buf_steal(&b, len_r);
+}
+
+/* Migration 19 (issue 10): a part that is an entity's base64 is kept as
+ * a reference to the entity and every read encodes it again, byte for
+ * byte; a reference to an entity that is not here, or of another
+ * length, stores the bytes; the entity's deletion keeps what the part
+ * needs; the last blob's deletion frees the part and its reference. */
+static void test_part_refs(const char *path)
+{
+	struct store *s = NULL;
+	struct store_mb_part pa, pb, pc;
+	struct store_mb_part_ref ra = { "ent-1", 0 }, rb, rc;
+	unsigned char sha[32], *doc, *a, *b, *c, *d = NULL;
+	size_t doc_len = 100 * 1024 + 10, la, lb, lc, n = 0, i;
+	int64_t folder, blob_a, blob_b, blob_c, item_a, item_b, item_c;
+	const char *error;
+
+	doc = xmalloc(doc_len);
+	for (i = 0; i < doc_len; i++)
+		doc[i] = (unsigned char)(i * 131 + i / 97);
+	a = doc_message("anna", doc, doc_len, &la, &pa);
+	b = doc_message("boris", doc, doc_len, &lb, &pb);
+	doc[5] ^= 1;		/* another document of the same length */
+	c = doc_message("vera", doc, doc_len, &lc, &pc);
+	doc[5] ^= 1;
+	memset(pa.sha256, 1, 32);
+	memset(pb.sha256, 2, 32);
+	memset(pc.sha256, 3, 32);
+	ra.entity_len = doc_len;
+	rb = ra;
+	rb.entity_len = doc_len + 1;	/* not the entity's length */
+	rc = ra;
+	rc.entity_id = "ent-elsewhere";
+
+	ok(store_open(path, &s, &error) == 0, "refs: open");
+	store_lock(s);
+	ok(store_exec(s, "INSERT INTO users (id, login, pw_hash) VALUES "
+		      "(1, 'anna', 'x'); PRAGMA foreign_keys=OFF", "user") ==
+	   STORE_OK, "refs: a user");
+	store_unlock(s);
+	ok(entity_add(s, "ent-1", doc, doc_len) == STORE_OK,
+	   "refs: the operator's document");
+	ok(store_mb_folder_ensure(s, 1, "box", STORE_MB_ROLE_SENT, "",
+				  &folder) == STORE_OK, "refs: a folder");
+	ok(store_mb_part_stored(s, pa.sha256) == 0,
+	   "refs: the part is not stored yet");
+	memset(sha, 0xa, 32);
+	ok(store_mb_blob_put_parts_refs(s, sha, a, la, &pa, &ra, 1, "key:a",
+					NULL, &blob_a) == STORE_OK,
+	   "refs: a blob whose part is the entity's base64");
+	ok(store_mb_part_stored(s, pa.sha256) == 1 &&
+	   store_mb_part_stored(s, pb.sha256) == 0,
+	   "refs: now it is (the renderer need not check a reference)");
+	ok(count_rows(s, "SELECT count(*) FROM mb_part_refs") == 1 &&
+	   count_rows(s, "SELECT count(*) FROM mb_parts WHERE "
+		      "length(data) = 0") == 1,
+	   "refs: kept as a reference, no bytes");
+	memset(sha, 0xb, 32);
+	ok(store_mb_blob_put_parts_refs(s, sha, b, lb, &pb, &rb, 1, "key:b",
+					NULL, &blob_b) == STORE_OK,
+	   "refs: another length: stored");
+	memset(sha, 0xc, 32);
+	ok(store_mb_blob_put_parts_refs(s, sha, c, lc, &pc, &rc, 1, "key:c",
+					NULL, &blob_c) == STORE_OK,
+	   "refs: an entity not here: stored");
+	ok(count_rows(s, "SELECT count(*) FROM mb_part_refs") == 1 &&
+	   count_rows(s, "SELECT count(*) FROM mb_parts WHERE "
+		      "length(data) > 0") == 2,
+	   "refs: those two as bytes");
+	ok(store_mb_blob_get(s, blob_a, &d, &n) == STORE_OK && n == la &&
+	   memcmp(d, a, la) == 0 && d[n] == '\0',
+	   "refs: store_mb_blob_get encodes the document back");
+	free(d);
+	d = NULL;
+	item_a = add_item(s, folder, blob_a, la);
+	item_b = add_item(s, folder, blob_b, lb);
+	item_c = add_item(s, folder, blob_c, lc);
+	ok(item_reads(s, folder, item_a, a, la) &&
+	   item_reads(s, folder, item_b, b, lb) &&
+	   item_reads(s, folder, item_c, c, lc),
+	   "refs: every item reads whole and its header byte for byte");
+	store_lock(s);
+	ok(store_exec(s, "DELETE FROM op_entities WHERE id = 'ent-1'",
+		      "entity") == STORE_OK &&
+	   count_rows(s, "SELECT count(*) FROM mb_part_refs WHERE raw IS "
+		      "NOT NULL") == 1, "refs: the entity's deletion keeps "
+	   "the bytes");
+	store_unlock(s);
+	ok(item_reads(s, folder, item_a, a, la),
+	   "refs: the item still reads byte for byte");
+	ok(store_mb_item_delete(s, item_a) == STORE_OK &&
+	   store_mb_item_delete(s, item_b) == STORE_OK &&
+	   store_mb_item_delete(s, item_c) == STORE_OK &&
+	   count_rows(s, "SELECT count(*) FROM mb_parts") == 0 &&
+	   count_rows(s, "SELECT count(*) FROM mb_part_refs") == 0,
+	   "refs: the blobs' deletion frees parts and references");
+	store_close(&s);
+	free(a);
+	free(b);
+	free(c);
+	free(doc);
+}
+
 int main(void)
 {
 	char *path = test_tmp_db();
+
+	test_part_refs(path);
+	test_cleanup(path);
+	free(path);
+	path = test_tmp_db();
 
 	test_parts(path);
 	test_cleanup(path);
