@@ -425,6 +425,36 @@ static int op_send_seen(struct operator *op, const struct core_message *msg,
 	return seen;
 }
 
+/* A prepared message stored in one transaction, once per op id: 0 stored
+ * now, 1 another call with op_id committed it first (its id in first when
+ * first is not NULL), -1 with err.  New documents are refused while the
+ * disk is full (doc/store.md "Disk full"), from a local sender or a
+ * roaming peer alike; s is cleared by the caller. */
+int operator_send_commit(struct operator *op, struct op_send *s,
+			 const char *op_id, char first[CORE_ID_MAX],
+			 struct core_error *err)
+{
+	int ret, seen;
+
+	if ((ret = store_reserve_gate(op->store)) != STORE_OK ||
+	    (ret = store_tx_begin(op->store)) != STORE_OK)
+		return operator_store_error(err, ret);
+	seen = ret = operator_opid_seen(op, s->from.id, op_id, OP_K_SEND,
+					s->to.id, first, err);
+	if (seen == 0)
+		ret = operator_send_locked(op, s, err);
+	if (seen == 0 && ret == 0)
+		ret = operator_opid_record(op, s->from.id, op_id, OP_K_SEND,
+					   s->to.id, s->m->id, err);
+	if (ret < 0) {
+		store_tx_rollback(op->store);
+		return -1;
+	}
+	if ((ret = store_tx_commit(op->store)) != STORE_OK)
+		return operator_store_error(err, ret);
+	return seen;
+}
+
 int operator_send_message(struct operator *op, const struct core_message *msg,
 			  const char *op_id, char id_r[CORE_UUID_LEN],
 			  struct core_error *err)
@@ -439,28 +469,12 @@ int operator_send_message(struct operator *op, const struct core_message *msg,
 		return seen < 0 ? -1 : 0;
 	if (operator_send_prepare(op, msg, NULL, 1, &s, err) < 0)
 		return -1;
-	/* New documents: not while the disk is full (doc/store.md "Disk
-	 * full"); a retry of one already sent was answered above. */
-	if ((ret = store_reserve_gate(op->store)) != STORE_OK ||
-	    (ret = store_tx_begin(op->store)) != STORE_OK) {
-		operator_send_clear(&s);
-		return operator_store_error(err, ret);
-	}
-	seen = ret = operator_opid_seen(op, s.from.id, op_id, OP_K_SEND,
-					s.to.id, first, err);
-	if (seen == 0)
-		ret = operator_send_locked(op, &s, err);
-	if (seen == 0 && ret == 0)
-		ret = operator_opid_record(op, s.from.id, op_id, OP_K_SEND,
-					   s.to.id, s.m->id, err);
-	if (ret < 0)
-		store_tx_rollback(op->store);
-	else if ((ret = store_tx_commit(op->store)) != STORE_OK)
-		ret = operator_store_error(err, ret);
-	if (ret == 0 && seen == 1) {
+	seen = operator_send_commit(op, &s, op_id, first, err);
+	ret = seen < 0 ? -1 : 0;
+	if (seen == 1) {
 		/* Another call with this op id committed meanwhile. */
 		snprintf(id_r, CORE_UUID_LEN, "%.36s", first);
-	} else if (ret == 0) {
+	} else if (seen == 0) {
 		snprintf(id_r, CORE_UUID_LEN, "%s", s.m->id);
 		log_info("operator: message %s %s -> %s, %zu entities",
 			 s.m->id, s.m->from_box, s.m->to_box,

@@ -152,6 +152,12 @@ int operator_send_prepare_keep_id(struct operator *op,
 int operator_send_locked(struct operator *op, struct op_send *s,
 			 struct core_error *err);
 void operator_send_clear(struct op_send *s);
+/* The transaction that stores a prepared message once per op id: 0
+ * stored, 1 already stored by another call (first: its id, may be NULL),
+ * -1 with err (disk full included). */
+int operator_send_commit(struct operator *op, struct op_send *s,
+			 const char *op_id, char first[CORE_ID_MAX],
+			 struct core_error *err);
 
 /* ---- op-sign.c: the recipient's signature, refusal or title ---- */
 

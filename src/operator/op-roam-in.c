@@ -120,22 +120,9 @@ static int roam_in_send(struct operator *op, const struct core_box *from,
 	edo_json_message_clear(&m);
 	if (ret < 0)
 		return -1;
-	if ((ret = store_tx_begin(op->store)) != STORE_OK) {
-		operator_send_clear(&s);
-		return operator_store_error(err, ret);
-	}
-	seen = ret = operator_opid_seen(op, s.from.id, op_id, OP_K_SEND,
-					s.to.id, NULL, err);
-	if (seen == 0)
-		ret = operator_send_locked(op, &s, err);
-	if (seen == 0 && ret == 0)
-		ret = operator_opid_record(op, s.from.id, op_id, OP_K_SEND,
-					   s.to.id, s.m->id, err);
-	if (ret < 0)
-		store_tx_rollback(op->store);
-	else if ((ret = store_tx_commit(op->store)) != STORE_OK)
-		ret = operator_store_error(err, ret);
-	if (ret == 0 && seen == 0) {
+	seen = operator_send_commit(op, &s, op_id, NULL, err);
+	ret = seen < 0 ? -1 : 0;
+	if (seen == 0) {
 		log_info("roaming: message %s %s -> %s from the peer",
 			 s.m->id, s.from.id, s.to.id);
 		operator_notify(op, s.from.id, s.to.id);
