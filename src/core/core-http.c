@@ -160,7 +160,10 @@ struct http_ctx {
 	unsigned next_posted;
 	CURLM *multi;			/* the long-polls; woken to stop */
 	int64_t poll_ms;		/* operator.poll_interval */
-	struct http_watch *watches;	/* follower thread only */
+	/* follower thread only; each watch allocated on its own, since curl
+	 * holds pointers into it (WRITEDATA, PRIVATE) while its long-poll is
+	 * in flight and the list grows and shrinks meanwhile */
+	struct http_watch **watches;
 	size_t n_watches;
 };
 
@@ -1689,28 +1692,29 @@ static void http_watch_boxes(struct core *core)
 	if (store_op_token_boxes(core->store, &ids, &n) != STORE_OK)
 		return;
 	for (k = 0; k < h->n_watches; k++)
-		h->watches[k].attached = 0;
+		h->watches[k]->attached = 0;
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < h->n_watches; k++)
-			if (strcmp(h->watches[k].box, ids[i]) == 0)
+			if (strcmp(h->watches[k]->box, ids[i]) == 0)
 				break;
 		if (k == h->n_watches) {
 			h->watches = xrealloc(h->watches, (h->n_watches + 1) *
 					      sizeof(*h->watches));
-			memset(&h->watches[k], 0, sizeof(h->watches[k]));
-			snprintf(h->watches[k].box, CORE_ID_MAX, "%s", ids[i]);
-			buf_init(&h->watches[k].body);
+			h->watches[k] = xcalloc(1, sizeof(*h->watches[k]));
+			snprintf(h->watches[k]->box, CORE_ID_MAX, "%s", ids[i]);
+			buf_init(&h->watches[k]->body);
 			h->n_watches++;
 		}
-		h->watches[k].attached = 1;
+		h->watches[k]->attached = 1;
 	}
 	free(ids);
 	for (k = 0; k < h->n_watches;) {
-		if (h->watches[k].attached) {
+		if (h->watches[k]->attached) {
 			k++;
 			continue;
 		}
-		http_watch_clear(h, &h->watches[k]);
+		http_watch_clear(h, h->watches[k]);
+		free(h->watches[k]);
 		h->watches[k] = h->watches[--h->n_watches];
 	}
 }
@@ -1869,8 +1873,8 @@ static void http_watch_done(struct core *core, struct http_watch *w,
 static struct http_watch *http_watch_of(struct http_ctx *h, CURL *easy)
 {
 	for (size_t k = 0; k < h->n_watches; k++)
-		if (h->watches[k].easy == easy)
-			return &h->watches[k];
+		if (h->watches[k]->easy == easy)
+			return h->watches[k];
 	return NULL;
 }
 
@@ -1881,7 +1885,7 @@ static int64_t http_watch_start(struct core *core, int64_t now)
 	int64_t next = now + HTTP_BOXES_MS;
 
 	for (size_t k = 0; k < h->n_watches && !http_stopping(h); k++) {
-		struct http_watch *w = &h->watches[k];
+		struct http_watch *w = h->watches[k];
 
 		if (w->busy)
 			continue;
@@ -1929,8 +1933,10 @@ static void *http_follower(void *arg)
 			curl_multi_poll(h->multi, NULL, 0,
 					wait > 1000 ? 1000 : (int)wait, NULL);
 	}
-	for (size_t k = 0; k < h->n_watches; k++)
-		http_watch_clear(h, &h->watches[k]);
+	for (size_t k = 0; k < h->n_watches; k++) {
+		http_watch_clear(h, h->watches[k]);
+		free(h->watches[k]);
+	}
 	free(h->watches);
 	h->watches = NULL;
 	h->n_watches = 0;

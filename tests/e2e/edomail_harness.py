@@ -326,7 +326,7 @@ class Daemon:
 # pair runs them on node A.  Everything else runs on node B, the gateway,
 # through its http driver where it reaches the operator.
 OPERATOR_SIDE = {("api", "token"), ("api", "tokens"), ("api", "revoke"),
-                 ("org", "add")}
+                 ("api", "cert"), ("api", "certs"), ("org", "add")}
 DEMO_INNS = (ROMASHKA["inn"], LUTIK["inn"], VASILEK["inn"])
 
 
