@@ -76,6 +76,9 @@ static void worker_thread_nice(int nice)
 static void *worker_main(void *arg)
 {
 	struct worker_pool *pool = arg;
+	/* named, so that a test (e2e-loop_share) tells pool threads from
+	 * libraries' own (libcurl's resolver, the http driver's follower) */
+	pthread_setname_np(pthread_self(), "edo-pool");
 	worker_thread_nice(pool->nice);
 	pthread_mutex_lock(&pool->mutex);
 	for (;;) {

@@ -31,9 +31,10 @@ def threads(pid):
     for tid in os.listdir("/proc/%d/task" % pid):
         with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
             stat = f.read()
-        # the http driver's event follower (a gateway node, the two-node
-        # mode) is no pool thread
-        if "(op-follower)" in stat:
+        # only the daemon's main thread and its pools' threads (named
+        # edo-pool): the http driver's event follower and a library's own
+        # short-lived threads (libcurl's resolver) are neither
+        if int(tid) != pid and "(edo-pool)" not in stat:
             continue
         # the fields after the command's closing parenthesis; nice is
         # field 19 of stat(5), the 17th after it
