@@ -49,7 +49,12 @@ def inbox_find(c, subject, folder="INBOX"):
     typ, data = c.search(None, "SUBJECT", '"%s"' % subject)
     for i in reversed(data[0].split() if typ == "OK" else []):
         typ, data = c.fetch(i, "(BODY.PEEK[])")
-        m = email.message_from_bytes(data[0][1], policy=email.policy.default)
+        # an unsolicited FETCH (a flag that a receipt changed meanwhile)
+        # may come first as plain bytes: the body is the (head, literal)
+        bodies = [d[1] for d in data if isinstance(d, tuple)]
+        if not bodies:
+            continue
+        m = email.message_from_bytes(bodies[0], policy=email.policy.default)
         if m.get("X-EDO-Kind") != "notice":
             return m
     return None
