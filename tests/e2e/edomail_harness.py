@@ -77,28 +77,85 @@ def skip_two_nodes(reason):
     return unittest.skipIf(TWO_NODES, "two-node mode: " + reason)
 
 
+# Ports a test listens on are claimed, not just found free.  A port the
+# kernel picks with bind(0) comes from the ephemeral range, which is also
+# where every outgoing connection's source port comes from: between the
+# pick and the daemon's bind, a client of the test running beside it took
+# 42307 and the daemon failed with "Address already in use" (CI, gw-sealed).
+# So ports come from below the ephemeral range, where no connect() lands,
+# and each is claimed by a lock file held for the life of this process, so
+# two tests never get the same one.  The bind check skips anything else
+# listening there.
+_PORT_DIR = os.path.join(tempfile.gettempdir(), "edomail-e2e-ports")
+_PORT_LOCKS = []
+
+
+def _port_range():
+    lo = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    # 20000..(ephemeral start); a machine whose ephemeral range starts low
+    # still gets 4000 ports, a few of which may then collide as before
+    hi = max(lo, 24000)
+    return 20000, hi
+
+
+def _port_bindable(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        # the daemon listens with SO_REUSEADDR: a port left in TIME_WAIT by
+        # the last test that had it is as good for it as a fresh one
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def claim_ports(n):
+    """n loopback ports no other test holds and nothing listens on; held
+    (lock files) until this process exits."""
+    import fcntl
+    import random
+    os.makedirs(_PORT_DIR, exist_ok=True)
+    lo, hi = _port_range()
+    span = hi - lo
+    start = random.randrange(span)
+    got = []
+    for i in range(span):
+        if len(got) == n:
+            break
+        port = lo + (start + i) % span
+        fd = os.open(os.path.join(_PORT_DIR, str(port)),
+                     os.O_CREAT | os.O_RDWR, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        if not _port_bindable(port):
+            os.close(fd)
+            continue
+        _PORT_LOCKS.append(fd)
+        got.append(port)
+    if len(got) < n:
+        raise RuntimeError("no free loopback port in %d..%d" % (lo, hi))
+    return got
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return claim_ports(1)[0]
 
 
 def demo_ports():
-    """Free loopback ports for the four listeners, all different: the four
-    sockets are held open together while the kernel picks (one at a time,
-    it once gave IMAP and SMTP the same port, and the daemon failed with
-    "Address already in use")."""
+    """Claimed loopback ports for the four listeners, all different."""
     names = ("imap", "imaps", "submission", "submissions")
-    socks = []
-    try:
-        for _ in names:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            socks.append(s)
-            s.bind(("127.0.0.1", 0))
-        return {k: s.getsockname()[1] for k, s in zip(names, socks)}
-    finally:
-        for s in socks:
-            s.close()
+    return dict(zip(names, claim_ports(len(names))))
 
 
 def demo_env(build, ports, language="ru", **extra):
