@@ -159,6 +159,8 @@ def main():
                     help="concurrent SMTP sessions")
     ap.add_argument("--latency-count", type=int, default=200,
                     help="letters per direction for 250 -> EXISTS")
+    ap.add_argument("--only", choices=("embedded", "gateway"),
+                    help="run the rate rounds of one mode (to profile it)")
     args = ap.parse_args()
     if args.quick:
         args.count = min(args.count, 10)
@@ -178,6 +180,8 @@ def main():
         ("embedded", a, "romashka", d["ROMASHKA_ADDR"], d["LUTIK_ADDR"]),
         ("gateway", b, "klever", klever, d["LUTIK_ADDR"]),
     )
+    if args.only:
+        modes = tuple(m for m in modes if m[0] == args.only)
     ok = True
     totals = {m[0]: [0, 0.0, 0.0] for m in modes}  # sent, seconds, CPU
     first = 0
@@ -201,6 +205,8 @@ def main():
                   % (rnd + 1, name, len(lat), args.count, secs,
                      len(lat) / secs, cpu / max(len(lat), 1) * 1000,
                      bl.percentile(lat, 50) * 1000, os.getloadavg()[0]))
+    if args.only:
+        return 0 if ok else 1
     rate = {k: v[0] / v[1] for k, v in totals.items()}
     cpu = {k: v[2] / max(v[0], 1) * 1000 for k, v in totals.items()}
     rows = [["letters/s (100 KB, RSA, %d clients)" % args.clients,

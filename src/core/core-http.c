@@ -58,9 +58,22 @@
 #define HTTP_WAIT 25			/* waitSeconds of a long-poll */
 #define HTTP_BOXES_MS 2000		/* attached boxes re-read */
 #define HTTP_RETRY_MS 1000		/* a box's long-poll after an error */
+/* After news, the box's next long-poll waits this long: a letter's
+ * events come in a burst (the message, the operator's confirmation, the
+ * recipient's receipt), and one poll and one mailbox sync for the burst
+ * cost both nodes less than one for each (doc/bench.md, issue 15).  The
+ * first event of a burst is not delayed. */
+#define HTTP_NEWS_GAP_MS 30
 
 #define HTTP_ORG_CACHE 64		/* organizations kept (http_org) */
 #define HTTP_ORG_TTL_MS 60000
+
+/* Established relations kept (http_counteragent): the operator never
+ * breaks one (doc/operator-api.md), so a kept "IsMyCounteragent" cannot
+ * become wrong; every other status is asked for each time.  The TTL
+ * only refreshes names. */
+#define HTTP_CA_CACHE 64
+#define HTTP_CA_TTL_MS 60000
 
 #define HTTP_POSTED 16			/* messages posted, kept (http_posted) */
 #define HTTP_POSTED_TTL_MS 60000
@@ -82,6 +95,12 @@ struct http_org_entry {
 };
 
 /* The follower's long-poll of one attached box (follower thread only). */
+struct http_ca_entry {
+	char box[CORE_ID_MAX];		/* whose counteragent */
+	struct core_counteragent ca;	/* comment owned here */
+	int64_t at_ms;			/* 0: empty */
+};
+
 struct http_watch {
 	char box[CORE_ID_MAX];
 	char key[CORE_KEY_LEN];		/* the newest event seen */
@@ -156,6 +175,8 @@ struct http_ctx {
 	unsigned long gen;		/* bumped after every POST */
 	struct http_org_entry orgs[HTTP_ORG_CACHE];	/* under lock */
 	unsigned next_org;
+	struct http_ca_entry cas[HTTP_CA_CACHE];	/* under lock */
+	unsigned next_ca;
 	struct http_posted posted[HTTP_POSTED];		/* under lock */
 	unsigned next_posted;
 	CURLM *multi;			/* the long-polls; woken to stop */
@@ -371,7 +392,7 @@ static int http_token(struct core *core, const char *box_id, char **cred_r,
 	struct http_ctx *h = http_ctx(core);
 	const char *name = box_id != NULL ? box_id : "";
 	struct http_cred *c, nc;
-	char *clear;
+	char *clear = NULL;	/* set by http_token_unseal (gcc -O2 cannot see it) */
 
 	pthread_mutex_lock(&h->lock);
 	c = http_cred_find(h, name);
@@ -497,6 +518,9 @@ struct http_req {
 	const char *query;		/* already escaped, may be NULL */
 	json_t *body;			/* POST */
 	int raw;			/* keep the bytes, do not parse JSON */
+	/* POST these bytes (application/octet-stream) instead of body */
+	const unsigned char *bytes;
+	size_t n_bytes;
 };
 
 static int http_unreachable(struct core_error *err, const char *why)
@@ -558,7 +582,7 @@ static void http_gate_done(struct http_ctx *h, int probe, int answered)
  * again would keep the client waiting for as long again).  tls: the client certificate's memory files
  * (cert_fd -1: none). */
 static int http_once(struct http_ctx *h, CURL *c, const char *url,
-		     struct curl_slist *hdrs, const char *body,
+		     struct curl_slist *hdrs, const char *body, size_t body_len,
 		     const struct http_tls *tls, struct http_resp *r,
 		     long *status_r, struct core_error *err)
 {
@@ -588,7 +612,7 @@ static int http_once(struct http_ctx *h, CURL *c, const char *url,
 	if (body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-				 (curl_off_t)strlen(body));
+				 (curl_off_t)body_len);
 	}
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK) {
@@ -617,6 +641,8 @@ static int http_call(struct core *core, const struct http_req *q,
 {
 	struct http_ctx *h = http_ctx(core);
 	char *cred = NULL, *auth, *url, *body = NULL;
+	const char *send;
+	size_t body_len = 0;
 	struct http_tls tls = { -1, -1, "", "" }, own = { -1, -1, "", "" };
 	struct curl_slist *hdrs = NULL;
 	struct http_resp r;
@@ -647,22 +673,29 @@ static int http_call(struct core *core, const struct http_req *q,
 		http_cred_wipe_str(auth);
 	}
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
-	if (q->post) {
+	if (q->post && q->bytes != NULL) {
+		hdrs = curl_slist_append(hdrs,
+					 "Content-Type: application/octet-stream");
+		body_len = q->n_bytes;
+	} else if (q->post) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 		body = q->body != NULL ? json_dumps(q->body, JSON_COMPACT) :
 		       xstrdup("{}");
+		body_len = body != NULL ? strlen(body) : 2;
 	}
 	url = xasprintf("%s%s%s%s", h->url, q->path, q->query != NULL ? "?" : "",
 			q->query != NULL ? q->query : "");
 	memset(&r, 0, sizeof(r));
 	buf_init(&r.body);
 	c = http_handle_take(h);
+	send = !q->post ? NULL : q->bytes != NULL ? (const char *)q->bytes :
+	       body != NULL ? body : "{}";
 	for (attempt = 0; attempt < tries; attempt++) {
 		if (attempt > 0)
 			http_pause(attempt, r.retry_after);
 		status = 0;
-		once = http_once(h, c, url, hdrs, q->post ? (body != NULL ? body :
-				 "{}") : NULL, &tls, &r, &status, err);
+		once = http_once(h, c, url, hdrs, send, body_len, &tls, &r,
+				 &status, err);
 		if (once == -2)
 			break;		/* timed out: no answer in time */
 		if (once < 0)
@@ -744,7 +777,7 @@ static int http_callq(struct core *core, const char *box, int post,
 		      json_t *body, json_t **out_r, struct core_error *err)
 {
 	char *query = http_query(NULL, kv, n);
-	struct http_req q = { box, NULL, post, path, query, body, 0 };
+	struct http_req q = { box, NULL, post, path, query, body, 0, NULL, 0 };
 	int ret;
 
 	ret = http_call(core, &q, out_r, NULL, err);
@@ -803,6 +836,8 @@ static void http_close(struct core *core)
 	pthread_cond_destroy(&h->probed);
 	for (size_t i = 0; i < HTTP_POSTED; i++)
 		edo_entities_free(h->posted[i].ents, h->posted[i].n);
+	for (size_t i = 0; i < HTTP_CA_CACHE; i++)
+		free(h->cas[i].ca.comment);
 	free(h->cursors);
 	pthread_mutex_destroy(&h->lock);
 	free(h->url);
@@ -1030,6 +1065,46 @@ fail:
 	return -1;
 }
 
+static int http_ca_cached(struct http_ctx *h, const char *box_id,
+			  const char *other, struct core_counteragent *ca_r)
+{
+	int64_t now = util_mono_ms();
+	int hit = 0;
+
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < HTTP_CA_CACHE && !hit; i++) {
+		struct http_ca_entry *e = &h->cas[i];
+
+		if (e->at_ms == 0 || now - e->at_ms >= HTTP_CA_TTL_MS ||
+		    strcmp(e->box, box_id) != 0 ||
+		    strcmp(e->ca.box.id, other) != 0)
+			continue;
+		*ca_r = e->ca;
+		ca_r->comment = e->ca.comment != NULL ?
+				xstrdup(e->ca.comment) : NULL;
+		hit = 1;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return hit;
+}
+
+static void http_ca_keep(struct http_ctx *h, const char *box_id,
+			 const struct core_counteragent *ca)
+{
+	struct http_ca_entry *e;
+
+	if (ca->status != CORE_CA_IS_MY)
+		return;
+	pthread_mutex_lock(&h->lock);
+	e = &h->cas[h->next_ca++ % HTTP_CA_CACHE];
+	free(e->ca.comment);
+	snprintf(e->box, sizeof(e->box), "%s", box_id);
+	e->ca = *ca;
+	e->ca.comment = ca->comment != NULL ? xstrdup(ca->comment) : NULL;
+	e->at_ms = util_mono_ms();
+	pthread_mutex_unlock(&h->lock);
+}
+
 static int http_counteragent(struct core *core, const char *box_id,
 			     const char *other, struct core_counteragent *ca_r,
 			     struct core_error *err)
@@ -1037,6 +1112,8 @@ static int http_counteragent(struct core *core, const char *box_id,
 	struct core_counteragent *cas = NULL;
 	size_t n = 0, i;
 
+	if (http_ca_cached(http_ctx(core), box_id, other, ca_r))
+		return 0;
 	if (http_counteragents(core, box_id, &cas, &n, err) < 0)
 		return -1;
 	for (i = 0; i < n; i++)
@@ -1047,6 +1124,7 @@ static int http_counteragent(struct core *core, const char *box_id,
 		return core_error_set(err, CORE_ERR_NOTFOUND,
 			"Не контрагент / not a counteragent");
 	}
+	http_ca_keep(http_ctx(core), box_id, &cas[i]);
 	*ca_r = cas[i];
 	cas[i].comment = NULL;
 	edo_counteragents_free(cas, n);
@@ -1262,44 +1340,18 @@ static long http_posted_fill(struct http_ctx *h, const char *box,
 	return filled;
 }
 
-/* What came since the post (the recipient's receipts, signatures): each
- * entity not kept, as raw bytes (GetEntityContent, no base64); not the
- * documents, which are not read one by one (0: not done, -1 error). */
-static int http_fetch_rest(struct core *core, const char *box_id,
-			   struct core_message *m, json_t *out,
-			   const unsigned char *got, struct core_error *err)
+/* Every document is filled from the posted copy (got) and every other
+ * entity came with its bytes (Size says how many): 1, else 0. */
+static int http_posted_whole(const struct core_message *m, json_t *out,
+			     const unsigned char *got)
 {
 	for (size_t k = 0; k < m->n_entities; k++) {
-		struct core_entity *e = &m->entities[k];
+		const struct core_entity *e = &m->entities[k];
 		long long size = http_entity_size(out, e->id);
-		CURL *c;
-		char *query;
-		struct http_req q = { box_id, NULL, 0, "/V4/GetEntityContent",
-				      NULL, NULL, 1 };
-		struct buf raw;
-		int ret;
 
-		if (got[k])
-			continue;
-		if (e->kind == CORE_ENT_ATTACHMENT || size < 0)
+		if (e->kind == CORE_ENT_ATTACHMENT ? !got[k] :
+		    size < 0 || (size_t)size != e->len)
 			return 0;
-		c = curl_easy_init();
-		query = http_query(c, HTTP_KV("boxId", box_id, "messageId",
-					      m->id, "entityId", e->id));
-		curl_easy_cleanup(c);
-		q.query = query;
-		buf_init(&raw);
-		ret = http_call(core, &q, NULL, &raw, err);
-		free(query);
-		if (ret < 0 || raw.len != (size_t)size) {
-			buf_free(&raw);
-			return ret < 0 ? -1 : 0;
-		}
-		free(e->data);
-		e->len = raw.len;
-		e->data = buf_steal(&raw, NULL);
-		if (e->data == NULL)
-			e->data = xmalloc(1);
 	}
 	return 1;
 }
@@ -1327,9 +1379,12 @@ static int http_get_posted(struct core *core, const char *box_id,
 	pthread_mutex_unlock(&h->lock);
 	if (!kept)
 		return 0;
+	/* what came since the post (receipts, signatures) with its bytes,
+	 * the documents without theirs: this node has them */
 	if (http_callq(core, box_id, 0, "/V5/GetMessage",
 		       HTTP_KV("boxId", box_id, "messageId", msg_id,
-			       "injectEntityContent", "false"),
+			       "injectEntityContent", "true",
+			       "skipDocumentContent", "true"),
 		       NULL, &out, err) < 0)
 		return -1;
 	m = xcalloc(1, sizeof(*m));
@@ -1337,10 +1392,7 @@ static int http_get_posted(struct core *core, const char *box_id,
 	    strcmp(m->id, msg_id) == 0) {
 		got = xcalloc(m->n_entities + 1, 1);
 		filled = http_posted_fill(h, box_id, m, out, got);
-		/* the documents kept: fetch what came since on its own */
-		if (filled > 0)
-			done = (size_t)filled == m->n_entities ? 1 :
-			       http_fetch_rest(core, box_id, m, out, got, err);
+		done = filled >= 0 && http_posted_whole(m, out, got);
 		free(got);
 	}
 	json_decref(out);
@@ -1355,18 +1407,101 @@ static int http_get_posted(struct core *core, const char *box_id,
 	return 1;
 }
 
+/* A document this large goes to the operator's shelf as raw bytes and
+ * PostMessage names it (Content.NameOnShelf): base64 inside JSON cost
+ * both nodes more CPU than signing the letter (doc/bench.md, issue 15).
+ * Smaller ones stay inline (one request fewer); larger than the shelf's
+ * limit too. */
+#define HTTP_SHELF_MIN (16 * 1024)
+#define HTTP_SHELF_MAX (3 * 1024 * 1024)
+
+/* One entity's bytes on the shelf of box: its name (malloc'd) or NULL
+ * with err. */
+static char *http_shelf_upload(struct core *core, const char *box,
+			       const struct core_entity *e,
+			       struct core_error *err)
+{
+	struct http_req q = { box, NULL, 1, "/V2/ShelfUpload", NULL, NULL, 1,
+			      e->data, e->len };
+	struct buf raw;
+	char *name = NULL;
+
+	buf_init(&raw);
+	if (http_call(core, &q, NULL, &raw, err) == 0) {
+		if (raw.len == 0 || raw.len > 255 ||
+		    memchr(raw.data, '\0', raw.len) != NULL)
+			core_error_set(err, CORE_ERR_TEMP,
+				"Оператор не назвал документ на полке / the "
+				"operator named no document on the shelf");
+		else
+			name = xstrndup((const char *)raw.data, raw.len);
+	}
+	buf_free(&raw);
+	return name;
+}
+
+/* names[i] for each document to go by the shelf: 0, or -1 with err.  An
+ * operator without a shelf (404 or 501 on ShelfUpload) gets every
+ * document inline, as before. */
+static int http_shelve(struct core *core, const struct core_message *msg,
+		       char **names, struct core_error *err)
+{
+	for (size_t i = 0; i < msg->n_entities; i++) {
+		const struct core_entity *e = &msg->entities[i];
+
+		if (e->kind != CORE_ENT_ATTACHMENT || e->len < HTTP_SHELF_MIN ||
+		    e->len > HTTP_SHELF_MAX)
+			continue;
+		names[i] = http_shelf_upload(core, msg->from_box, e, err);
+		if (names[i] != NULL)
+			continue;
+		if (err->cls == CORE_ERR_NOTFOUND ||
+		    strstr(err->msg, "(501 ") != NULL) {
+			memset(err, 0, sizeof(*err));
+			continue;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+static void http_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(names[i]);
+		names[i] = NULL;
+	}
+}
+
 static int http_send_message(struct core *core, const struct core_message *msg,
 			     const char *op_id, char id_r[CORE_UUID_LEN],
 			     struct core_error *err)
 {
-	json_t *body = edo_json_message(msg, 1), *out = NULL;
+	char **names = xcalloc(msg->n_entities + 1, sizeof(*names));
+	json_t *body, *out = NULL;
 	const char *id;
 	int ret;
 
-	/* The posted form is the Entities list (doc/operator-api.md). */
-	ret = http_callq(core, msg->from_box, 1, "/V3/PostMessage",
-			 HTTP_KV("operationId", op_id), body, &out, err);
-	json_decref(body);
+	/* The posted form is the Entities list (doc/operator-api.md).  The
+	 * shelf is memory only: an operator restarted between the upload
+	 * and the post no longer has it (Shelf.NotFound), so once more. */
+	for (int round = 0;; round++) {
+		ret = http_shelve(core, msg, names, err);
+		if (ret < 0)
+			break;
+		body = edo_json_message_shelved(msg,
+						(const char *const *)names);
+		ret = http_callq(core, msg->from_box, 1, "/V3/PostMessage",
+				 HTTP_KV("operationId", op_id), body, &out,
+				 err);
+		json_decref(body);
+		if (ret == 0 || round > 0 || err->cls != CORE_ERR_NOTFOUND ||
+		    strstr(err->msg, "Shelf.NotFound") == NULL)
+			break;
+		http_names_free(names, msg->n_entities);
+	}
+	http_names_free(names, msg->n_entities);
+	free(names);
 	if (ret == 0) {
 		id = json_string_value(json_object_get(out, "MessageId"));
 		if (id == NULL || strlen(id) >= CORE_UUID_LEN)
@@ -1608,7 +1743,7 @@ int core_http_attach(struct core *core, const char *query, const char *token,
 {
 	char inn[16] = "", kpp[16] = "", *q;
 	size_t d = strspn(query, "0123456789");
-	struct http_req r = { NULL, token, 0, "/GetOrganization", NULL, NULL, 0 };
+	struct http_req r = { NULL, token, 0, "/GetOrganization", NULL, NULL, 0, NULL, 0 };
 	json_t *out = NULL;
 	CURL *c = NULL;		/* http_query needs no handle */
 	int ret;
@@ -1861,7 +1996,7 @@ static void http_watch_done(struct core *core, struct http_watch *w,
 	pthread_mutex_unlock(&h->lock);
 	if (news) {
 		core_notify_box(core, w->box);
-		w->next_ms = now;
+		w->next_ms = now + HTTP_NEWS_GAP_MS;
 	} else if (now - w->sent_ms < HTTP_WAIT * 1000 / 2) {
 		w->next_ms = w->sent_ms + h->poll_ms;	/* no long-poll */
 	} else {

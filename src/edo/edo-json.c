@@ -122,14 +122,17 @@ static int edo_json_kind_of_name(const char *name, enum core_entity_kind *k_r)
 	return -1;
 }
 
-static json_t *edo_json_entity(const struct core_entity *e, int inject)
+/* shelf: the entity's bytes are on the operator's shelf by that name
+ * (Content.NameOnShelf instead of Content.Data). */
+static json_t *edo_json_entity(const struct core_entity *e, int inject,
+			       const char *shelf)
 {
 	size_t k = edo_json_kind_index(e->kind);
 	char *b64 = NULL;
 	json_t *j;
 
 	/* EDO_JSON_NO_DOCS: the documents' Size only (data may be NULL) */
-	if (inject && e->len > 0 &&
+	if (inject && shelf == NULL && e->len > 0 &&
 	    !(inject == EDO_JSON_NO_DOCS && e->kind == CORE_ENT_ATTACHMENT))
 		b64 = util_base64(e->data, e->len);
 
@@ -150,6 +153,13 @@ static json_t *edo_json_entity(const struct core_entity *e, int inject)
 		/* Diadoc's name on a document to post */
 		json_object_set_new(j, "NeedRecipientSignature",
 				    json_boolean(e->need_sign));
+		if (shelf != NULL) {
+			json_t *content = json_object_get(j, "Content");
+
+			json_object_del(content, "Data");
+			json_object_set_new(content, "NameOnShelf",
+					    json_string(shelf));
+		}
 	}
 	free(b64);
 	return j;
@@ -160,13 +170,14 @@ static const char *const edo_json_msg_kinds[] = {
 	[CORE_MSG_ANSWER] = "Answer", [CORE_MSG_RESIGN] = "Resign",
 };
 
-json_t *edo_json_message(const struct core_message *m, int inject)
+static json_t *edo_json_message_as(const struct core_message *m, int inject,
+				   const char *const *shelf)
 {
 	json_t *ents = json_array(), *j;
 
 	for (size_t i = 0; i < m->n_entities; i++)
 		json_array_append_new(ents, edo_json_entity(&m->entities[i],
-							    inject));
+			inject, shelf != NULL ? shelf[i] : NULL));
 	j = json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:b, s:b, s:b, s:s}",
 		      "MessageId", m->id,
 		      "TimestampTicks", (json_int_t)edo_json_ticks(m->created),
@@ -184,6 +195,17 @@ json_t *edo_json_message(const struct core_message *m, int inject)
 			    edo_json_str(m->client_message_id));
 	json_object_set_new(j, "SenderName", edo_json_str(m->sender_name));
 	return j;
+}
+
+json_t *edo_json_message(const struct core_message *m, int inject)
+{
+	return edo_json_message_as(m, inject, NULL);
+}
+
+json_t *edo_json_message_shelved(const struct core_message *m,
+				 const char *const *names)
+{
+	return edo_json_message_as(m, 1, names);
 }
 
 json_t *edo_json_event(const struct core_event *ev)
@@ -246,7 +268,7 @@ json_t *edo_json_patch_entities(const char *box_id, const char *msg_id,
 	json_t *list = json_array();
 
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(list, edo_json_entity(&ents[i], 1));
+		json_array_append_new(list, edo_json_entity(&ents[i], 1, NULL));
 	return json_pack("{s:s, s:s, s:o}", "BoxId", box_id, "MessageId",
 			 msg_id, "Entities", list);
 }
@@ -392,9 +414,52 @@ static int edo_json_attachment(json_t *doc, struct core_message *m,
 /* edomail's Entities: every entity as GetMessage shows it, so that a
  * re-signed message keeps all its signatures and an encrypted text goes
  * as it is. */
+struct edo_json_shelf {
+	edo_json_shelf_fn fn;
+	void *ctx;
+};
+
+/* Content.NameOnShelf: the bytes from the shelf, where the reader has
+ * one (PostMessage on the operator API) and Data is not given as well;
+ * Content.Size, when given, must be their length. */
+static int edo_json_shelf_in(json_t *content, const struct edo_json_shelf *sh,
+			     struct core_entity *x, struct core_error *err)
+{
+	json_t *name = json_object_get(content, "NameOnShelf");
+	json_t *size = json_object_get(content, "Size");
+	json_t *data = json_object_get(content, "Data");
+
+	if (sh == NULL || sh->fn == NULL)
+		return edo_error(err, CORE_ERR_INVALID,
+				 "Content.NameOnShelf здесь не принимается / "
+				 "Content.NameOnShelf is not accepted here");
+	if (!json_is_string(name) || json_string_length(name) == 0 ||
+	    json_string_length(name) > 255 ||
+	    (json_is_string(data) && json_string_length(data) > 0))
+		return edo_json_bad(err, "Content.NameOnShelf");
+	free(x->data);
+	x->data = NULL;
+	x->len = 0;
+	if (sh->fn(sh->ctx, json_string_value(name), &x->data, &x->len,
+		   err) < 0)
+		return -1;
+	if (json_is_integer(size) &&
+	    (json_integer_value(size) < 0 ||
+	     (uint64_t)json_integer_value(size) != (uint64_t)x->len))
+		return edo_error(err, CORE_ERR_INVALID,
+				 "Content.Size (%lld) не равен длине документа "
+				 "на полке (%zu) / Content.Size (%lld) is not "
+				 "the length of the document on the shelf (%zu)",
+				 (long long)json_integer_value(size), x->len,
+				 (long long)json_integer_value(size), x->len);
+	return 0;
+}
+
 static int edo_json_entity_in(json_t *j, struct core_message *m,
+			      const struct edo_json_shelf *sh,
 			      struct core_error *err)
 {
+	json_t *content = json_object_get(j, "Content");
 	struct core_entity *x = edo_json_add_entity(m);
 	const char *kind = json_string_value(json_object_get(j, "EdoKind"));
 
@@ -412,9 +477,11 @@ static int edo_json_entity_in(json_t *j, struct core_message *m,
 			     err) < 0 ||
 	    edo_json_get_dup(j, "ContentType", EDO_JSON_MAX_NAME,
 			     &x->content_type, err) < 0 ||
-	    edo_json_get_bytes(json_object_get(json_object_get(j, "Content"),
-					       "Data"), "Content.Data",
-			       &x->data, &x->len, err) < 0)
+	    edo_json_get_bytes(json_object_get(content, "Data"),
+			       "Content.Data", &x->data, &x->len, err) < 0)
+		return -1;
+	if (json_object_get(content, "NameOnShelf") != NULL &&
+	    edo_json_shelf_in(content, sh, x, err) < 0)
 		return -1;
 	if (x->id[0] == '\0')
 		util_uuid(x->id);
@@ -464,6 +531,14 @@ static int edo_json_message_fields(json_t *j, struct core_message *m,
 int edo_json_parse_message(json_t *j, struct core_message *m,
 			   struct core_error *err)
 {
+	return edo_json_parse_message_shelf(j, m, NULL, NULL, err);
+}
+
+int edo_json_parse_message_shelf(json_t *j, struct core_message *m,
+				 edo_json_shelf_fn fn, void *ctx,
+				 struct core_error *err)
+{
+	struct edo_json_shelf sh = { fn, ctx };
 	json_t *list, *item;
 	size_t i;
 
@@ -480,7 +555,7 @@ int edo_json_parse_message(json_t *j, struct core_message *m,
 	}
 	list = json_object_get(j, "Entities");
 	json_array_foreach(list, i, item) {
-		if (edo_json_entity_in(item, m, err) < 0)
+		if (edo_json_entity_in(item, m, &sh, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -543,7 +618,7 @@ int edo_json_parse_patch(json_t *j, struct core_entity **ents_r, size_t *n_r,
 	 * recipient titles) exactly as the mail-action service made it */
 	list = json_object_get(j, "Entities");
 	json_array_foreach(list, i, item) {
-		if (edo_json_entity_in(item, &m, err) < 0)
+		if (edo_json_entity_in(item, &m, NULL, err) < 0)
 			goto fail;
 	}
 	list = json_object_get(j, "Signatures");

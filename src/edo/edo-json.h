@@ -27,6 +27,11 @@ json_t *edo_json_counteragent(const struct core_counteragent *ca,
  * (CORE_ENT_ATTACHMENT: Size only, their data is not read). */
 #define EDO_JSON_NO_DOCS 2
 json_t *edo_json_message(const struct core_message *m, int inject);
+/* As edo_json_message(m, 1), but entity i whose names[i] is not NULL is
+ * on the operator's shelf by that name (Content: Size and NameOnShelf,
+ * no Data; Diadoc's /V2/ShelfUpload, doc/operator-api.md). */
+json_t *edo_json_message_shelved(const struct core_message *m,
+				 const char *const *names);
 json_t *edo_json_event(const struct core_event *ev);
 /* PostMessagePatch's body: receipts (with their signatures) and
  * signatures among ents. */
@@ -42,6 +47,17 @@ json_t *edo_json_patch_entities(const char *box_id, const char *msg_id,
 int edo_json_parse_message(json_t *j, struct core_message *m,
 			   struct core_error *err);
 void edo_json_message_clear(struct core_message *m);
+/* The bytes on the shelf by name, for the one who reads (a malloc'd copy
+ * in *data_r): 0, or -1 with err. */
+typedef int (*edo_json_shelf_fn)(void *ctx, const char *name,
+				 unsigned char **data_r, size_t *len_r,
+				 struct core_error *err);
+/* edo_json_parse_message where an entity may name its bytes on the
+ * shelf (Content.NameOnShelf), read through fn; edo_json_parse_message
+ * refuses such an entity. */
+int edo_json_parse_message_shelf(json_t *j, struct core_message *m,
+				 edo_json_shelf_fn fn, void *ctx,
+				 struct core_error *err);
 /* PostMessagePatch's Receipts and Signatures as entities. */
 int edo_json_parse_patch(json_t *j, struct core_entity **ents_r, size_t *n_r,
 			 struct core_error *err);

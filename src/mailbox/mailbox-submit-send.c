@@ -460,19 +460,26 @@ int mb_submit_prepare(struct mb_submit *c)
 /* ---- committing ---- */
 
 /* A client retry of a mail committed before operation ids existed (same
- * Message-ID, same sender box and recipient): nothing new is sent. */
-static int already_committed(struct mb_submit *c, struct mb_srcpt *sr)
+ * Message-ID, same sender box and recipient): nothing new is sent.  1
+ * duplicate, 0 not, -1 the operator unreachable (err): asking it more
+ * would only make the client wait longer for the same 451. */
+static int already_committed(struct mb_submit *c, struct mb_srcpt *sr,
+			     struct core_error *err)
 {
-	struct core_error err = { 0 };
 	struct core_message *m = NULL;
 	char id[CORE_UUID_LEN];
 	int dup = 0;
 
-	if (!c->client_mid ||
-	    core_find_by_client_id(c->env->core, c->from->org.id,
-				   c->message_id, id, &err) < 0 ||
-	    core_get_message(c->env->core, c->from->org.id, id, &m, &err) < 0)
+	if (!c->client_mid)
 		return 0;
+	if (core_find_by_client_id(c->env->core, c->from->org.id,
+				   c->message_id, id, err) < 0 ||
+	    core_get_message(c->env->core, c->from->org.id, id, &m, err) < 0) {
+		if (err->unreachable)
+			return -1;
+		memset(err, 0, sizeof(*err));
+		return 0;
+	}
 	if (strcasecmp(m->from_box, c->from->org.id) == 0 &&
 	    strcasecmp(m->to_box, sr->r->org.id) == 0) {
 		memcpy(sr->id, m->id, CORE_UUID_LEN);
@@ -507,10 +514,13 @@ static void mb_op_id(struct mb_submit *c, struct mb_srcpt *sr,
 	out[45] = '\0';
 }
 
-/* 1 when sr needs an operation at the core. */
+/* 1 when sr needs an operation at the core, -1 the operator unreachable
+ * (err). */
 static int mb_op_fill(struct mb_submit *c, struct mb_srcpt *sr,
-		      struct core_op *op)
+		      struct core_op *op, struct core_error *err)
 {
+	int dup;
+
 	memset(op, 0, sizeof(*op));
 	op->box_id = c->from->org.id;
 	op->to_box_id = sr->r->org.id;
@@ -518,7 +528,10 @@ static int mb_op_fill(struct mb_submit *c, struct mb_srcpt *sr,
 	case MAILBOX_ACT_LETTER:
 	case MAILBOX_ACT_ANSWER:
 	case MAILBOX_ACT_RESIGN:
-		if (already_committed(c, sr)) {
+		dup = already_committed(c, sr, err);
+		if (dup < 0)
+			return -1;
+		if (dup) {
 			sr->action = MAILBOX_ACT_DUPLICATE;
 			return 0;
 		}
@@ -718,10 +731,22 @@ int mb_submit_commit(struct mb_submit *c)
 	struct mb_srcpt **who = xcalloc(c->n_rcpts + 1, sizeof(*who));
 	struct core_error err = { 0 };
 	size_t n = 0, failed = 0;
+	int need = 0;
 
-	for (size_t i = 0; i < c->n_rcpts; i++)
-		if (mb_op_fill(c, &c->rcpts[i], &ops[n]))
+	for (size_t i = 0; i < c->n_rcpts && need >= 0; i++) {
+		need = mb_op_fill(c, &c->rcpts[i], &ops[n], &err);
+		if (need > 0)
 			who[n++] = &c->rcpts[i];
+	}
+	if (need < 0) {
+		mb_res_core(c->res, &err, 1);
+		log_info("submit[%lu] %s: %s: the operator is unreachable, "
+			 "nothing sent: %s", c->sid, c->user->login,
+			 c->from->org.id, err.msg);
+		free(ops);
+		free(who);
+		return -1;
+	}
 	if (n > 0 && core_apply(c->env->core, ops, n, &failed, &err) < 0) {
 		mb_res_core(c->res, &err, 1);
 		log_info("submit[%lu] %s: %s -> %s refused at commit, nothing "

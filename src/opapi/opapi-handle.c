@@ -31,6 +31,12 @@ struct opapi_call {
 	json_t *out;			/* 200: the answer */
 	unsigned char *raw;		/* 200: raw bytes instead (content) */
 	size_t raw_len;
+	const char *raw_type;		/* their Content-Type; NULL: octet */
+	/* PostMessage: the shelf's items its entities named (dropped once
+	 * the message is stored), and whether one was not there */
+	char **shelved;
+	size_t n_shelved;
+	int shelf_missing;
 	int no_content;			/* 204: nothing to answer */
 	int park;			/* long-poll found nothing */
 	struct opapi_err err;
@@ -424,6 +430,29 @@ static int opapi_answer_sent(struct opapi_call *c, const char *msg_id,
 	return 0;
 }
 
+/* Content.NameOnShelf of a posted entity: the calling box's own item
+ * (another box's name is not found). */
+static int opapi_shelf_read(void *ctx, const char *name, unsigned char **data_r,
+			    size_t *len_r, struct core_error *err)
+{
+	struct opapi_call *c = ctx;
+
+	if (c->svc->shelf == NULL ||
+	    opapi_shelf_get(c->svc->shelf, c->box, name, data_r, len_r) < 0) {
+		c->shelf_missing = 1;
+		err->cls = CORE_ERR_NOTFOUND;
+		snprintf(err->msg, sizeof(err->msg), "На полке нет документа "
+			 "%.64s (загрузите его снова: /V2/ShelfUpload) / no "
+			 "document %.64s on the shelf (upload it again: "
+			 "/V2/ShelfUpload)", name, name);
+		return -1;
+	}
+	c->shelved = xrealloc(c->shelved, (c->n_shelved + 1) *
+			      sizeof(*c->shelved));
+	c->shelved[c->n_shelved++] = xstrdup(name);
+	return 0;
+}
+
 static int opapi_post_message(struct opapi_call *c)
 {
 	struct core_message m;
@@ -431,8 +460,11 @@ static int opapi_post_message(struct opapi_call *c)
 	struct core_error ce;
 	int ret;
 
-	ret = edo_json_parse_message(c->body, &m, &ce);
-	if (ret < 0)
+	ret = edo_json_parse_message_shelf(c->body, &m, opapi_shelf_read, c,
+					   &ce);
+	if (ret < 0 && c->shelf_missing)
+		opapi_fail(&c->err, 404, "Shelf.NotFound", "%s", ce.msg);
+	else if (ret < 0)
 		opapi_core_fail(&c->err, &ce);
 	else
 		ret = opapi_own_box(c, m.from_box);
@@ -442,10 +474,74 @@ static int opapi_post_message(struct opapi_call *c)
 		if (ret < 0)
 			opapi_core_fail(&c->err, &ce);
 	}
-	if (ret == 0)
+	if (ret == 0) {
+		/* stored: the shelf's copies are used up */
+		for (size_t i = 0; i < c->n_shelved; i++)
+			opapi_shelf_drop(c->svc->shelf, c->box, c->shelved[i]);
 		ret = opapi_answer_sent(c, id, &m);
+	}
 	edo_json_message_clear(&m);
 	return ret;
+}
+
+/* fileExtension of ShelfUpload: a dot and up to 16 letters or digits. */
+static int opapi_shelf_ext_ok(const char *ext)
+{
+	size_t n = ext != NULL ? strlen(ext) : 0;
+
+	if (ext == NULL)
+		return 1;
+	if (n < 2 || n > 17 || ext[0] != '.')
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!((ext[i] >= 'a' && ext[i] <= 'z') ||
+		      (ext[i] >= 'A' && ext[i] <= 'Z') ||
+		      (ext[i] >= '0' && ext[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+/* /V2/ShelfUpload: the body's bytes on the calling box's shelf; the
+ * answer is the name (text), for Content.NameOnShelf. */
+static int opapi_shelf_upload(struct opapi_call *c)
+{
+	const char *ext = opapi_param(c, "fileExtension");
+	char name[OPAPI_SHELF_NAME];
+	int ret;
+
+	if (c->svc->shelf == NULL)
+		return opapi_fail(&c->err, 501, "Http.NotImplemented",
+				  "Полки документов здесь нет / there is no "
+				  "document shelf here");
+	if (!opapi_shelf_ext_ok(ext))
+		return opapi_fail(&c->err, 400, "Http.BadRequest",
+				  "fileExtension: точка и до 16 букв или цифр / "
+				  "a dot and up to 16 letters or digits");
+	if (c->req->body_len == 0)
+		return opapi_fail(&c->err, 400, "Http.BadRequest",
+				  "Пустой документ: загружать нечего / an empty "
+				  "document: nothing to upload");
+	ret = opapi_shelf_put(c->svc->shelf, c->box, c->req->body,
+			      c->req->body_len, ext, name);
+	if (ret == OPAPI_SHELF_TOO_BIG)
+		return opapi_fail(&c->err, 413, "Http.RequestEntityTooLarge",
+				  "Документ больше %d МБ: пошлите его в теле "
+				  "PostMessage / the document is larger than "
+				  "%d MB: send it inside PostMessage",
+				  OPAPI_SHELF_MAX_DOC >> 20,
+				  OPAPI_SHELF_MAX_DOC >> 20);
+	if (ret == OPAPI_SHELF_FULL) {
+		opapi_fail(&c->err, 429, "Http.TooManyRequests",
+			   "Полка ящика заполнена: отправьте загруженное или "
+			   "подождите / the box's shelf is full: post what is "
+			   "uploaded or wait");
+		c->err.retry_after = 5;
+		return -1;
+	}
+	c->raw = (unsigned char *)xstrdup(name);
+	c->raw_len = strlen(name);
+	c->raw_type = "text/plain; charset=utf-8";
+	return 0;
 }
 
 static int opapi_post_patch(struct opapi_call *c)
@@ -636,15 +732,48 @@ static int opapi_get_last_event(struct opapi_call *c)
 	return 0;
 }
 
+static int opapi_true(struct opapi_call *c, const char *name)
+{
+	const char *v = opapi_param(c, name);
+
+	return v != NULL && strcmp(v, "true") == 0;
+}
+
+/* injectEntityContent=true with edomail's skipDocumentContent=true:
+ * every entity's content but the documents' (Size only), for a client
+ * that has the documents already (the http driver's Sent copy): one
+ * call instead of a GetEntityContent for each receipt. */
 static int opapi_get_message(struct opapi_call *c)
 {
-	const char *id, *inject = opapi_param(c, "injectEntityContent");
+	const char *id;
+	int inject = opapi_true(c, "injectEntityContent");
 
 	if (opapi_need_own(c, "boxId") < 0 ||
 	    opapi_need(c, "messageId", &id) < 0)
 		return -1;
-	return opapi_answer_message(c, c->box, id, inject != NULL &&
-				    strcmp(inject, "true") == 0);
+	if (inject && opapi_true(c, "skipDocumentContent"))
+		inject = EDO_JSON_NO_DOCS;
+	return opapi_answer_message(c, c->box, id, inject);
+}
+
+/* The entity's bytes out of msg into the answer: 1 found, 0 not. */
+static int opapi_take_content(struct opapi_call *c, struct core_message *msg,
+			      const char *ent)
+{
+	for (size_t i = 0; i < msg->n_entities; i++) {
+		struct core_entity *e = &msg->entities[i];
+
+		if (strcmp(e->id, ent) != 0)
+			continue;
+		c->raw = e->data;
+		c->raw_len = e->len;
+		e->data = NULL;
+		e->len = 0;
+		if (c->raw == NULL)
+			c->raw = (unsigned char *)xstrdup("");
+		return 1;
+	}
+	return 0;
 }
 
 static int opapi_get_content(struct opapi_call *c)
@@ -652,24 +781,24 @@ static int opapi_get_content(struct opapi_call *c)
 	const char *id, *ent;
 	struct core_message *msg = NULL;
 	struct core_error ce;
+	int doc = 0;
 
 	if (opapi_need_own(c, "boxId") < 0 ||
 	    opapi_need(c, "messageId", &id) < 0 ||
 	    opapi_need(c, "entityId", &ent) < 0)
 		return -1;
-	if (core_get_message(c->svc->core, c->box, id, &msg, &ce) < 0)
+	/* a receipt or a signature without reading the documents */
+	if (core_get_message_meta(c->svc->core, c->box, id, &msg, &ce) < 0)
 		return opapi_core_fail(&c->err, &ce);
-	for (size_t i = 0; i < msg->n_entities; i++) {
-		if (strcmp(msg->entities[i].id, ent) != 0)
-			continue;
-		c->raw = msg->entities[i].data;
-		c->raw_len = msg->entities[i].len;
-		msg->entities[i].data = NULL;
-		msg->entities[i].len = 0;
-		if (c->raw == NULL)
-			c->raw = (unsigned char *)xstrdup("");
-		break;
+	for (size_t i = 0; i < msg->n_entities; i++)
+		if (strcmp(msg->entities[i].id, ent) == 0)
+			doc = msg->entities[i].kind == CORE_ENT_ATTACHMENT;
+	if (doc) {
+		core_message_free(&msg);
+		if (core_get_message(c->svc->core, c->box, id, &msg, &ce) < 0)
+			return opapi_core_fail(&c->err, &ce);
 	}
+	opapi_take_content(c, msg, ent);
 	core_message_free(&msg);
 	if (c->raw == NULL)
 		return opapi_fail(&c->err, 404, "Http.NotFound",
@@ -827,6 +956,7 @@ static const struct opapi_route {
 	{ OPAPI_GET, "/V2/AcquireCounteragentResult", opapi_acquire_result },
 	{ OPAPI_POST, "/V2/BreakWithCounteragent", opapi_break },
 	{ OPAPI_POST, "/V3/PostMessage", opapi_post_message },
+	{ OPAPI_POST, "/V2/ShelfUpload", opapi_shelf_upload },
 	{ OPAPI_POST, "/V3/PostMessagePatch", opapi_post_patch },
 	{ OPAPI_GET, "/V7/GetNewEvents", opapi_get_events },
 	{ OPAPI_GET, "/V8/GetNewEvents", opapi_get_events },
@@ -950,11 +1080,11 @@ static int opapi_auth(struct opapi_call *c)
 	return 0;
 }
 
-static int opapi_body(struct opapi_call *c)
+static int opapi_body(struct opapi_call *c, int raw)
 {
 	json_error_t jerr;
 
-	if (c->req->method != OPAPI_POST)
+	if (c->req->method != OPAPI_POST || raw)
 		return 0;
 	c->body = json_loadb((const char *)c->req->body, c->req->body_len,
 			     JSON_REJECT_DUPLICATES, &jerr);
@@ -992,7 +1122,8 @@ static void opapi_respond(struct opapi_call *c, int ret,
 	}
 	resp->status = 200;
 	if (c->raw != NULL) {
-		resp->content_type = "application/octet-stream";
+		resp->content_type = c->raw_type != NULL ? c->raw_type :
+				     "application/octet-stream";
 		resp->body = c->raw;
 		resp->len = c->raw_len;
 		c->raw = NULL;
@@ -1034,7 +1165,9 @@ void opapi_handle(const struct opapi_service *svc,
 		 evhttp_parse_query_str(req->query, &c.query) < 0)
 		ret = opapi_fail(&c.err, 400, "Http.BadRequest",
 				 "Неверная строка запроса / bad query string");
-	else if ((ret = opapi_auth(&c)) == 0 && (ret = opapi_body(&c)) == 0)
+	/* the shelf takes bytes, not JSON */
+	else if ((ret = opapi_auth(&c)) == 0 &&
+		 (ret = opapi_body(&c, r->run == opapi_shelf_upload)) == 0)
 		ret = r->run(&c);
 	opapi_respond(&c, ret, resp);
 	if (resp->status != 200 && resp->status != 204)
@@ -1045,6 +1178,9 @@ void opapi_handle(const struct opapi_service *svc,
 	json_decref(c.body);
 	json_decref(c.out);
 	free(c.raw);
+	for (size_t i = 0; i < c.n_shelved; i++)
+		free(c.shelved[i]);
+	free(c.shelved);
 }
 
 void opapi_response_clear(struct opapi_response *resp)

@@ -231,6 +231,14 @@ static int opapi_park(struct opapi_job *job)
 	return 0;
 }
 
+/* The last of the server: its shelf goes with it (the jobs' copies of
+ * svc point to it until then). */
+static void opapi_server_release(struct opapi_server *srv)
+{
+	opapi_shelf_free(&srv->svc.shelf);
+	free(srv);
+}
+
 static void opapi_done(void *arg)
 {
 	struct opapi_job *job = arg;
@@ -241,7 +249,7 @@ static void opapi_done(void *arg)
 		opapi_unwait(job);
 		opapi_job_free(job);
 		if (srv->freed && srv->running == 0)
-			free(srv);
+			opapi_server_release(srv);
 		return;
 	}
 	if (job->waits && job->resp.park) {
@@ -411,7 +419,8 @@ struct opapi_server *opapi_server_new(struct event_base *base,
 	srv->base = base;
 	srv->pool = pool;
 	srv->prefix = xstrdup(set->operator_prefix);
-	srv->svc = (struct opapi_service){ core, store, srv->prefix };
+	srv->svc = (struct opapi_service){ core, store, srv->prefix,
+					   opapi_shelf_new() };
 	TAILQ_INIT(&srv->waiters);
 	SSL_CTX_up_ref(tls);
 	srv->tls = tls;
@@ -478,5 +487,5 @@ void opapi_server_free(struct opapi_server **srvp)
 	free(srv->prefix);
 	srv->prefix = NULL;
 	if (srv->running == 0)
-		free(srv);
+		opapi_server_release(srv);
 }

@@ -45,11 +45,41 @@ struct opapi_response {
 	int park;
 };
 
+struct opapi_shelf;
+
 struct opapi_service {
 	struct core *core;
 	struct store *store;
 	const char *operator_prefix;	/* whose boxes are not roaming */
+	struct opapi_shelf *shelf;	/* /V2/ShelfUpload; NULL: none */
 };
+
+/* ---- the shelf (opapi-shelf.c): documents uploaded as raw bytes and
+ * named in PostMessage (Content.NameOnShelf); memory only ---- */
+
+#define OPAPI_SHELF_NAME 64		/* a name and its extension */
+#define OPAPI_SHELF_MAX_DOC (3 * 1024 * 1024)	/* Diadoc's V2 limit */
+#define OPAPI_SHELF_MAX_BOX (64 * 1024 * 1024)
+#define OPAPI_SHELF_MAX_TOTAL (256 * 1024 * 1024)
+#define OPAPI_SHELF_MAX_ITEMS 1024	/* per box */
+#define OPAPI_SHELF_TTL_MS (10 * 60 * 1000)
+#define OPAPI_SHELF_TOO_BIG (-2)
+#define OPAPI_SHELF_FULL (-3)
+
+struct opapi_shelf *opapi_shelf_new(void);
+void opapi_shelf_free(struct opapi_shelf **s);
+/* A copy of data for box under a new name (a UUID, then ext, which the
+ * caller has checked): 0, OPAPI_SHELF_TOO_BIG or OPAPI_SHELF_FULL. */
+int opapi_shelf_put(struct opapi_shelf *s, const char *box,
+		    const unsigned char *data, size_t len, const char *ext,
+		    char name_r[OPAPI_SHELF_NAME]);
+/* A copy of box's item of that name: 0, or -1 when box has none (another
+ * box's item is not found either). */
+int opapi_shelf_get(struct opapi_shelf *s, const char *box, const char *name,
+		    unsigned char **data_r, size_t *len_r);
+/* The item is used up (its message is stored). */
+void opapi_shelf_drop(struct opapi_shelf *s, const char *box,
+		      const char *name);
 
 /* Blocking (store and operator work): call it on a worker thread. */
 void opapi_handle(const struct opapi_service *svc,

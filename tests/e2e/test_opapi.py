@@ -35,10 +35,12 @@ class OperatorApi(h.DaemonTestCase):
             assert len(cls.tok[name]) == 64, r.stdout + r.stderr
 
     def call(self, path, who=None, method="GET", body=None, token=None,
-             raw=False, cert=None):
+             raw=False, cert=None, ctype="application/json"):
         """(status, headers dict, body) of one request made by curl;
         cert: (certificate, key) files of a TLS client certificate."""
+        # no "Expect: 100-continue": the first answer is the real one
         args = ["curl", "-sS", "--max-time", "30", "--cacert", self.d.cafile,
+                "-H", "Expect:",
                 "-D", "-", "-X", method]
         if cert is not None:
             args += ["--cert", cert[0], "--key", cert[1]]
@@ -48,7 +50,7 @@ class OperatorApi(h.DaemonTestCase):
             args += ["-H", "Authorization: Bearer " + tok]
         if body is not None:
             data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-            args += ["-H", "Content-Type: application/json",
+            args += ["-H", "Content-Type: " + ctype,
                      "--data-binary", "@-"]
         else:
             data = None
@@ -320,6 +322,65 @@ class OperatorApi(h.DaemonTestCase):
             h.wait_for(arrived, what="the API letter in Лютик's INBOX")
         finally:
             c.logout()
+
+    def test_shelf_upload(self):
+        """/V2/ShelfUpload and Content.NameOnShelf: a document posted as
+        raw bytes arrives whole; the name is the uploader's only and is
+        used up; GetMessage's skipDocumentContent leaves the documents
+        out and keeps the rest."""
+        import os
+        import uuid
+        doc = os.urandom(40000)
+
+        def upload(who, data, query=""):
+            return self.call("/V2/ShelfUpload" + query, who, "POST", data,
+                             raw=True, ctype="application/octet-stream")
+
+        st, hd, name = upload("R", doc, "?fileExtension=.bin")
+        self.assertEqual(st, 200, name)
+        self.assertTrue(hd["content-type"].startswith("text/plain"), hd)
+        name = name.decode()
+        self.assertTrue(name.endswith(".bin"), name)
+        doc_id, sig_id = str(uuid.uuid4()), str(uuid.uuid4())
+
+        def body(frm, to):
+            return {"FromBoxId": frm, "ToBoxId": to, "Subject": "С полки",
+                    "Entities": [
+                        {"EntityId": doc_id, "EdoKind": "Document",
+                         "FileName": "полка.bin",
+                         "Content": {"Size": len(doc), "NameOnShelf": name}},
+                        {"EntityId": sig_id, "EdoKind": "Signature",
+                         "ParentEntityId": doc_id,
+                         "Content": {"Data": base64.b64encode(
+                             b"sig").decode()}}]}
+        # another organization cannot use the name
+        self.assertError(self.call("/V3/PostMessage?operationId=shelf-l",
+                                   "L", "POST", body(self.L, self.R)),
+                         404, "Shelf.NotFound")
+        st, _, msg = self.call("/V3/PostMessage?operationId=shelf-r", "R",
+                               "POST", body(self.R, self.L))
+        self.assertEqual(st, 200, msg)
+        mid = msg["MessageId"]
+        st, _, got = self.call("/V5/GetMessage?boxId=%s&messageId=%s&"
+                               "injectEntityContent=true" % (self.L, mid), "L")
+        docs = [e for e in got["Entities"] if e["EntityId"] == doc_id]
+        self.assertEqual(base64.b64decode(docs[0]["Content"]["Data"]), doc)
+        st, _, got = self.call("/V5/GetMessage?boxId=%s&messageId=%s&"
+                               "injectEntityContent=true&"
+                               "skipDocumentContent=true" % (self.L, mid), "L")
+        ents = {e["EntityId"]: e for e in got["Entities"]}
+        self.assertEqual(ents[doc_id]["Content"]["Size"], len(doc))
+        self.assertEqual(ents[doc_id]["Content"].get("Data", ""), "")
+        self.assertEqual(base64.b64decode(ents[sig_id]["Content"]["Data"]),
+                         b"sig")
+        # used up by the message
+        self.assertError(self.call("/V3/PostMessage?operationId=shelf-r2",
+                                   "R", "POST", body(self.R, self.L)),
+                         404, "Shelf.NotFound")
+        self.assertError(upload("R", b"x" * (3 * 1024 * 1024 + 1)), 413,
+                         "Http.RequestEntityTooLarge")
+        self.assertError(upload("R", b"x", "?fileExtension=../x"), 400,
+                         "Http.BadRequest")
 
     def test_long_poll(self):
         """GetNewEvents with waitSeconds (doc/operator-api.md): nothing

@@ -11,6 +11,7 @@
 
 #include <edomail/core.h>
 #include "crypto/crypto.h"
+#include "edo/edo-json.h"
 #include "lib/util.h"
 #include "opapi/opapi.h"
 #include "store/store.h"
@@ -20,6 +21,7 @@ static struct store *store;
 static struct core *core;
 static struct core_box A, B, C;
 static char tok_a[65], tok_b[65];
+static struct opapi_shelf *shelf;
 
 static void setup(void)
 {
@@ -52,7 +54,7 @@ static json_t *call(enum opapi_method m, const char *path, const char *query,
 		    struct opapi_response *resp)
 {
 	char auth[80];
-	struct opapi_service svc = { core, store, "2ED" };
+	struct opapi_service svc = { core, store, "2ED", shelf };
 	struct opapi_request req = {
 		.method = m, .path = path, .query = query,
 		.authorization = NULL,
@@ -194,7 +196,7 @@ static int call_cert(const char *cert, const char *token, const char *box,
 		     struct opapi_response *resp)
 {
 	char auth[80], q[128];
-	struct opapi_service svc = { core, store, "2ED" };
+	struct opapi_service svc = { core, store, "2ED", shelf };
 	struct opapi_request req = {
 		.method = OPAPI_GET, .path = "/V3/GetCounteragents",
 		.query = q, .client_cert = cert,
@@ -412,14 +414,158 @@ static void test_long_poll(void)
 	opapi_response_clear(&r);
 }
 
+/* PostMessage's body in edomail's Entities form: a document (on the
+ * shelf by name when name is not NULL) and its signature. */
+static char *shelf_body(const char *from, const char *to, const char *doc,
+			const char *name)
+{
+	struct core_entity ents[2];
+	struct core_message m;
+	const char *names[2] = { name, NULL };
+	json_t *j;
+	char *out;
+
+	memset(&m, 0, sizeof(m));
+	memset(ents, 0, sizeof(ents));
+	snprintf(m.from_box, sizeof(m.from_box), "%s", from);
+	snprintf(m.to_box, sizeof(m.to_box), "%s", to);
+	m.subject = (char *)"Акт с полки";
+	ents[0].kind = CORE_ENT_ATTACHMENT;
+	util_uuid(ents[0].id);
+	ents[0].file_name = (char *)"акт.txt";
+	ents[0].data = (unsigned char *)doc;
+	ents[0].len = strlen(doc);
+	ents[1].kind = CORE_ENT_SIGNATURE;
+	util_uuid(ents[1].id);
+	memcpy(ents[1].parent_id, ents[0].id, CORE_UUID_LEN);
+	ents[1].data = (unsigned char *)"sig";
+	ents[1].len = 3;
+	m.entities = ents;
+	m.n_entities = 2;
+	j = edo_json_message_shelved(&m, names);
+	out = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return out;
+}
+
+static int shelf_upload(const char *token, const char *query,
+			const char *bytes, size_t len, char name_r[64])
+{
+	struct opapi_response r;
+	char auth[80];
+	struct opapi_service svc = { core, store, "2ED", shelf };
+	struct opapi_request req = {
+		.method = OPAPI_POST, .path = "/V2/ShelfUpload", .query = query,
+		.authorization = auth, .body = (const unsigned char *)bytes,
+		.body_len = len,
+	};
+	int status;
+
+	snprintf(auth, sizeof(auth), "Bearer %s", token);
+	opapi_handle(&svc, &req, &r);
+	status = r.status;
+	name_r[0] = '\0';
+	if (status == 200 && r.len < 64) {
+		memcpy(name_r, r.body, r.len);
+		name_r[r.len] = '\0';
+	}
+	opapi_response_clear(&r);
+	return status;
+}
+
+/* /V2/ShelfUpload and Content.NameOnShelf: the document's bytes arrive
+ * whole; a name is the uploading box's only and is used up by the
+ * message; limits and bad input are clear errors. */
+static void test_shelf(void)
+{
+	const char *doc = "Акт сверки: содержимое документа на полке";
+	struct core_message *got = NULL;
+	struct opapi_response r;
+	struct core_error err;
+	char name[64], name2[64], *body, *big;
+	json_t *msg;
+	int fine = 0;
+
+	ok(shelf_upload(tok_a, "fileExtension=.txt", doc, strlen(doc),
+			name) == 200 && strlen(name) == 36 + 4 &&
+	   strcmp(name + 36, ".txt") == 0, "ShelfUpload: 200, a name");
+	/* B names A's item: not found for B */
+	body = shelf_body(B.id, A.id, doc, name);
+	call(OPAPI_POST, "/V3/PostMessage", "operationId=shelf-b", tok_b, body,
+	     &r);
+	ok(is_error(&r, 404, "Shelf.NotFound"),
+	   "another box's shelf item: 404 Shelf.NotFound");
+	opapi_response_clear(&r);
+	free(body);
+	/* Size that is not the item's length */
+	body = shelf_body(A.id, B.id, "короче", name);
+	call(OPAPI_POST, "/V3/PostMessage", "operationId=shelf-size", tok_a,
+	     body, &r);
+	ok(is_error(&r, 400, "Http.BadRequest"), "Size not the item's: 400");
+	opapi_response_clear(&r);
+	free(body);
+	body = shelf_body(A.id, B.id, doc, name);
+	msg = call(OPAPI_POST, "/V3/PostMessage", "operationId=shelf-a", tok_a,
+		   body, &r);
+	ok(msg != NULL, "PostMessage with NameOnShelf: 200");
+	if (msg != NULL && core_get_message(core, A.id,
+		json_string_value(json_object_get(msg, "MessageId")), &got,
+		&err) == 0) {
+		for (size_t i = 0; i < got->n_entities; i++)
+			if (got->entities[i].kind == CORE_ENT_ATTACHMENT &&
+			    got->entities[i].len == strlen(doc) &&
+			    memcmp(got->entities[i].data, doc,
+				   strlen(doc)) == 0)
+				fine = 1;
+		core_message_free(&got);
+	}
+	ok(fine, "the stored document is the uploaded bytes");
+	json_decref(msg);
+	opapi_response_clear(&r);
+	free(body);
+	/* used up */
+	body = shelf_body(A.id, B.id, doc, name);
+	call(OPAPI_POST, "/V3/PostMessage", "operationId=shelf-a2", tok_a,
+	     body, &r);
+	ok(is_error(&r, 404, "Shelf.NotFound"), "a used name: 404");
+	opapi_response_clear(&r);
+	free(body);
+	ok(shelf_upload(tok_a, NULL, "", 0, name2) == 400, "empty: 400");
+	ok(shelf_upload(tok_a, "fileExtension=.t/x", "x", 1, name2) == 400,
+	   "bad fileExtension: 400");
+	big = xmalloc(OPAPI_SHELF_MAX_DOC + 1);
+	memset(big, 'x', OPAPI_SHELF_MAX_DOC + 1);
+	ok(shelf_upload(tok_a, NULL, big, OPAPI_SHELF_MAX_DOC + 1, name2) ==
+	   413, "larger than 3 MB: 413");
+	free(big);
+	ok(shelf_upload("ab", NULL, "x", 1, name2) == 401,
+	   "unknown token: 401");
+	/* the JSON reader of GetMessage answers takes no shelf names */
+	body = shelf_body(A.id, B.id, doc, "anything");
+	msg = json_loads(body, 0, NULL);
+	{
+		struct core_message m;
+
+		ok(edo_json_parse_message(msg, &m, &err) < 0 &&
+		   strstr(err.msg, "NameOnShelf") != NULL,
+		   "NameOnShelf outside PostMessage: refused");
+		edo_json_message_clear(&m);
+	}
+	json_decref(msg);
+	free(body);
+}
+
 int main(void)
 {
 	setup();
+	shelf = opapi_shelf_new();
+	test_shelf();
 	test_auth_and_routes();
 	test_post_and_read();
 	test_events_paging();
 	test_client_cert();
 	test_long_poll();
+	opapi_shelf_free(&shelf);
 	core_close(&core);
 	store_close(&store);
 	settings_free(&set);
