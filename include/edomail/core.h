@@ -303,6 +303,12 @@ const struct settings *core_settings(struct core *core);
  * operator tables (the local driver): a rendering may then keep a
  * document's base64 as a reference to the entity (store migration 19). */
 int core_entities_here(struct core *core);
+/* 1 when every message of the driver's operator was posted with an
+ * operation id, so a mail sent again is found by it (core_apply's
+ * replayed_r) and no lookup by Message-ID is needed first (the http
+ * driver: its operator API always took one); 0 when a store may hold
+ * messages from before operation ids (the local driver). */
+int core_op_ids_always(struct core *core);
 
 /* Called (on any thread) after every committed operator change that adds
  * events, with the boxes concerned; the daemon uses it to wake IMAP IDLE. */

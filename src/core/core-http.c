@@ -1473,9 +1473,11 @@ static void http_names_free(char **names, size_t n)
 	}
 }
 
+/* replayed_r (may be NULL): the operator had done this operationId
+ * before (IsReplayed, doc/operator-api.md). */
 static int http_send_message(struct core *core, const struct core_message *msg,
 			     const char *op_id, char id_r[CORE_UUID_LEN],
-			     struct core_error *err)
+			     int *replayed_r, struct core_error *err)
 {
 	char **names = xcalloc(msg->n_entities + 1, sizeof(*names));
 	json_t *body, *out = NULL;
@@ -1510,11 +1512,21 @@ static int http_send_message(struct core *core, const struct core_message *msg,
 				"named no message");
 		else {
 			memcpy(id_r, id, strlen(id) + 1);
+			if (replayed_r != NULL)
+				*replayed_r = json_is_true(json_object_get(
+					out, "IsReplayed"));
 			http_posted_keep(http_ctx(core), msg, out, id);
 		}
 	}
 	json_decref(out);
 	return ret;
+}
+
+static int http_send_one(struct core *core, const struct core_message *msg,
+			 const char *op_id, char id_r[CORE_UUID_LEN],
+			 struct core_error *err)
+{
+	return http_send_message(core, msg, op_id, id_r, NULL, err);
 }
 
 static int http_get_message(struct core *core, const char *box_id,
@@ -2139,7 +2151,7 @@ static int http_apply(struct core *core, struct core_op *ops, size_t n,
 		switch (o->kind) {
 		case CORE_OP_SEND:
 			ret = http_send_message(core, o->msg, o->op_id, o->id_r,
-						err);
+						&o->replayed_r, err);
 			break;
 		case CORE_OP_INVITE:
 			ret = http_invite(core, o->box_id, o->to_box_id, o->text,
@@ -2177,7 +2189,7 @@ const struct core_driver core_driver_http = {
 	.withdraw_invite = http_withdraw,
 	.counteragents = http_counteragents,
 	.counteragent = http_counteragent,
-	.send_message = http_send_message,
+	.send_message = http_send_one,
 	.get_message = http_get_message,
 	.find_by_client_id = http_find_by_client_id,
 	.post_entities = http_post_entities,

@@ -175,6 +175,11 @@ int core_entities_here(struct core *core)
 	return core != NULL && core->driver == &core_driver_local;
 }
 
+int core_op_ids_always(struct core *core)
+{
+	return core != NULL && core->driver == &core_driver_http;
+}
+
 const struct settings *core_settings(struct core *core)
 {
 	return core->set;

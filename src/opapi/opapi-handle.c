@@ -456,7 +456,7 @@ static int opapi_shelf_read(void *ctx, const char *name, unsigned char **data_r,
 static int opapi_post_message(struct opapi_call *c)
 {
 	struct core_message m;
-	char op_id[CORE_OP_ID_MAX], id[CORE_UUID_LEN];
+	struct core_op op;
 	struct core_error ce;
 	int ret;
 
@@ -469,8 +469,15 @@ static int opapi_post_message(struct opapi_call *c)
 	else
 		ret = opapi_own_box(c, m.from_box);
 	if (ret == 0) {
-		opapi_op_id(c, op_id);
-		ret = core_send_message(c->svc->core, &m, op_id, id, &ce);
+		/* one op of core_apply: it says whether the operationId was
+		 * done before (IsReplayed) */
+		memset(&op, 0, sizeof(op));
+		op.kind = CORE_OP_SEND;
+		op.box_id = m.from_box;
+		op.to_box_id = m.to_box;
+		op.msg = &m;
+		opapi_op_id(c, op.op_id);
+		ret = core_apply(c->svc->core, &op, 1, NULL, &ce);
 		if (ret < 0)
 			opapi_core_fail(&c->err, &ce);
 	}
@@ -478,8 +485,10 @@ static int opapi_post_message(struct opapi_call *c)
 		/* stored: the shelf's copies are used up */
 		for (size_t i = 0; i < c->n_shelved; i++)
 			opapi_shelf_drop(c->svc->shelf, c->box, c->shelved[i]);
-		ret = opapi_answer_sent(c, id, &m);
+		ret = opapi_answer_sent(c, op.id_r, &m);
 	}
+	if (ret == 0 && op.replayed_r)
+		json_object_set_new(c->out, "IsReplayed", json_true());
 	edo_json_message_clear(&m);
 	return ret;
 }

@@ -276,8 +276,10 @@ class OperatorApi(h.DaemonTestCase):
         mid = msg["MessageId"]
         self.assertEqual((msg["FromBoxId"], msg["ToBoxId"]), (self.R, self.L))
         # the same operationId again: the same message, nothing new
+        self.assertNotIn("IsReplayed", msg)
         _, (st, _, again) = self.post_letter("op-" + marker, marker)
         self.assertEqual((st, again["MessageId"]), (200, mid))
+        self.assertIs(again.get("IsReplayed"), True)
         # the recipient reads it: with content, and each entity raw
         st, _, got = self.call("/V5/GetMessage?boxId=%s&messageId=%s&"
                                "injectEntityContent=true" % (self.L, mid), "L")

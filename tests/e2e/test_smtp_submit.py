@@ -159,6 +159,9 @@ class SmtpSubmit(DaemonTestCase):
         code2, text2 = submit(d, "romashka", d.addr(R_INN), d.addr(L_INN), data)
         self.assertEqual((code1, code2), (250, 250), text2)
         self.assertEqual(edo_id(text1), edo_id(text2))
+        # the sender is told (two-node mode: the operator's IsReplayed)
+        self.assertNotIn("already sent", text1)
+        self.assertIn("already sent", text2)
         self.assertEqual(len(ctl_messages(d, L_INN)), before + 1)
 
     def test_thunderbird_submit_then_append(self):
