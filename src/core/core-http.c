@@ -126,6 +126,11 @@ struct http_cursor {
 	 * state generation gen (fresh: that round succeeded) */
 	int fresh;
 	unsigned long gen;
+	/* GetPendingReceipts answered "none" when the box was at this key
+	 * and generation (nothing_gen 0: not known): until either moves,
+	 * no message can be waiting for the box's receipt */
+	char nothing_key[CORE_KEY_LEN];
+	unsigned long nothing_gen;
 };
 
 /* A client certificate and its key in memory files, for libcurl's
@@ -1721,21 +1726,67 @@ static int http_poll_events(struct core *core, const char *box_id,
 	return http_read_events(core, box_id, after_key, limit, cb, ctx, err);
 }
 
+/* A box's receipts are asked for after each news of it; most answers
+ * are "none", and nothing can change that but an event of the box (a
+ * message, a confirmation) or a post of this node.  1: known to be none
+ * (the follower's cursor is fresh and has not moved since such an
+ * answer); else 0 with the cursor's key and generation now, for
+ * http_receipts_none_keep. */
+static int http_receipts_none(struct http_ctx *h, const char *box_id,
+			      char key_r[CORE_KEY_LEN], unsigned long *gen_r)
+{
+	struct http_cursor *cur = NULL;
+	int none = 0;
+
+	key_r[0] = '\0';
+	*gen_r = 0;
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < h->n_cursors && cur == NULL; i++)
+		if (strcmp(h->cursors[i].box, box_id) == 0)
+			cur = &h->cursors[i];
+	if (cur != NULL && cur->fresh && cur->gen == h->gen) {
+		none = cur->nothing_gen != 0 && cur->nothing_gen == h->gen &&
+		       strcmp(cur->nothing_key, cur->key) == 0;
+		memcpy(key_r, cur->key, CORE_KEY_LEN);
+		*gen_r = h->gen;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return none;
+}
+
+static void http_receipts_none_keep(struct http_ctx *h, const char *box_id,
+				    const char *key, unsigned long gen)
+{
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < h->n_cursors && gen != 0; i++)
+		if (strcmp(h->cursors[i].box, box_id) == 0) {
+			memcpy(h->cursors[i].nothing_key, key, CORE_KEY_LEN);
+			h->cursors[i].nothing_gen = gen;
+		}
+	pthread_mutex_unlock(&h->lock);
+}
+
 static int http_pending_receipts(struct core *core, const char *box_id,
 				 char (**ids_r)[CORE_UUID_LEN], size_t *n_r,
 				 struct core_error *err)
 {
+	struct http_ctx *h = http_ctx(core);
+	char key[CORE_KEY_LEN];
+	unsigned long gen;
 	json_t *out = NULL, *id;
 	size_t i, n;
 
 	*ids_r = NULL;
 	*n_r = 0;
+	if (http_receipts_none(h, box_id, key, &gen))
+		return 0;
 	if (http_callq(core, box_id, 0, "/V1/GetPendingReceipts",
 		       HTTP_KV("boxId", box_id), NULL, &out, err) < 0)
 		return -1;
 	n = json_array_size(json_object_get(out, "MessageIds"));
 	if (n == 0) {		/* as the local driver: nothing, no array */
 		json_decref(out);
+		http_receipts_none_keep(h, box_id, key, gen);
 		return 0;
 	}
 	*ids_r = xcalloc(n, sizeof(**ids_r));
