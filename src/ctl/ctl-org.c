@@ -360,7 +360,7 @@ int ctl_cmd_org_policy(struct ctl *ctl, int argc, char **argv)
 	};
 	struct store_org o;
 	const char *receipt = NULL;
-	int64_t cert_id, user_id;
+	int64_t cert_id = 0, user_id = 0;
 	int ch, encrypt = -1, ret = STORE_OK;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {

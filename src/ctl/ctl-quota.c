@@ -64,7 +64,7 @@ static void ctl_quota_print(struct ctl *ctl, const struct store_user *u)
 int ctl_cmd_user_quota(struct ctl *ctl, int argc, char **argv)
 {
 	struct store_user u;
-	int64_t quota;
+	int64_t quota = 0;
 	int ret = STORE_OK;
 
 	if (ctl_positional(argc, argv, 1, 2) < 0)

@@ -218,8 +218,11 @@ static int roam_http(struct operator *op, int peer_i, const char *path,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, roam_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	if (peer->ca != NULL)
+	if (peer->ca != NULL) {
+		/* the peer's CA only, not the system's folder as well */
 		curl_easy_setopt(c, CURLOPT_CAINFO, peer->ca);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
 	if (body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,

@@ -364,7 +364,7 @@ static const struct store_migration store_migrations[] = {
 	      "CREATE INDEX IF NOT EXISTS op_roam_queue_peer "
 	      "  ON op_roam_queue(peer, id) WHERE state = 0;" },
 	/* Version 18: TLS client certificates of the operator API
-	 * (store-apicert.c): the SHA-256 of the certificate's DER binds it
+	 * (store-api.c): the SHA-256 of the certificate's DER binds it
 	 * to one organization's box, as a token does; a removed binding
 	 * stays listed for the audit. */
 	{ 18, "CREATE TABLE IF NOT EXISTS api_certs ("

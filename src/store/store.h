@@ -285,7 +285,7 @@ int store_api_token_revoke(struct store *s, int64_t id);
 int store_api_token_list(struct store *s, const char *box_id,
 			 store_api_token_cb *cb, void *ctx);
 
-/* TLS client certificates of the operator API (store-apicert.c): the
+/* TLS client certificates of the operator API (store-api.c): the
  * SHA-256 of the DER binds a certificate to one box.  store_api_cert_box:
  * STORE_ERR_NOTFOUND for an unregistered or removed one. */
 struct store_api_cert {

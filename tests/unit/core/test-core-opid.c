@@ -217,7 +217,8 @@ static void test_post_sign_requested(void)
 	ok(core_get_message(core, B.id, msg_id, &m, &err) == 0, "B reads");
 	memset(&sig, 0, sizeof(sig));
 	sig.kind = CORE_ENT_SIGNATURE;
-	memcpy(sig.parent_id, m != NULL ? m->entities[0].id : "", CORE_UUID_LEN);
+	if (m != NULL)
+		memcpy(sig.parent_id, m->entities[0].id, CORE_UUID_LEN);
 	sig.file_name = "Акт.pdf.b.sig";
 	sig.data = (unsigned char *)"sig";
 	sig.len = 3;
@@ -264,7 +265,8 @@ static void test_message_replay(char msg_id[CORE_UUID_LEN])
 	ok(core_get_message(core, B.id, msg_id, &m, &err) == 0, "B reads");
 	memset(&sig, 0, sizeof(sig));
 	sig.kind = CORE_ENT_SIGNATURE;
-	memcpy(sig.parent_id, m != NULL ? m->entities[0].id : "", CORE_UUID_LEN);
+	if (m != NULL)
+		memcpy(sig.parent_id, m->entities[0].id, CORE_UUID_LEN);
 	sig.file_name = "Счёт.pdf.b.sig";
 	sig.data = (unsigned char *)"sig";
 	sig.len = 3;
