@@ -53,17 +53,8 @@ def two_nodes(workdir):
     klever = box_of(a, KLEVER_INN)
     a.start()
     b = bl.Edomail(workdir, config_only=True)
-    with open(b.conf) as f:
-        conf = f.read()
-    conf = re.sub(r"operator:\s*\{[^}]*\{[^}]*\};\s*\};",
-                  'operator: { driver = "http"; prefix = "2ED"; '
-                  'dir = "operator"; url = "https://127.0.0.1:%d"; '
-                  'ca = "%s/demo-ca.crt"; timeout = 30; };' %
-                  (api_port, a.dir), conf)
-    if 'driver = "http"' not in conf:
-        raise bl.BenchError("no operator group in B's config:\n" + conf)
-    with open(b.conf, "w") as f:
-        f.write(conf)
+    bl.harness.gateway_conf(b.conf, api_port, "%s/demo-ca.crt" % a.dir,
+                            timeout=30)
     b.ctl("org", "attach", KLEVER_INN, "--token-file", "-",
           input=token + "\n")
     b.ctl("user", "add", "klever", "--password", bl.PASSWORD)

@@ -13,6 +13,7 @@ TwoNodes below and doc/operator-api.md).
 """
 import imaplib
 import os
+import re
 import shutil
 import signal
 import smtplib
@@ -387,17 +388,18 @@ OPERATOR_SIDE = {("api", "token"), ("api", "tokens"), ("api", "revoke"),
 DEMO_INNS = (ROMASHKA["inn"], LUTIK["inn"], VASILEK["inn"])
 
 
-def _gateway_conf(path, api_port, ca):
+def gateway_conf(path, api_port, ca, extra="", timeout=10):
     """Turns make-demo.sh's config at path into a gateway node's: the http
-    driver to node A's operator API, no API of its own."""
-    import re
+    driver to node A's operator API on api_port (A's CA ca), no API of
+    its own; extra: more settings of the operator group.  The two-node
+    mode, the tests that build their own nodes and bench/gateway.py."""
     with open(path) as f:
         conf = f.read()
     conf, n = re.subn(
         r"operator:\s*\{[^}]*\{[^}]*\};\s*\};",
         'operator: { driver = "http"; prefix = "2ED"; dir = "operator"; '
-        'url = "https://127.0.0.1:%d"; ca = "%s"; timeout = 10; };' %
-        (api_port, ca), conf)
+        'url = "https://127.0.0.1:%d"; ca = "%s"; timeout = %d; %s};' %
+        (api_port, ca, timeout, extra), conf)
     if n != 1:
         raise RuntimeError("no operator group in " + path)
     with open(path, "w") as f:
@@ -442,7 +444,7 @@ def _two_node_template():
                                     dirs_exist_ok=True)
                 else:
                     shutil.copy2(src, os.path.join(b.dir, name))
-            _gateway_conf(b.conf, int(a.env["DEMO_API_PORT"]), b.cafile)
+            gateway_conf(b.conf, int(a.env["DEMO_API_PORT"]), b.cafile)
             a.start()
             for inn in DEMO_INNS:
                 _attach(a, b, inn)
@@ -514,7 +516,7 @@ class TwoNodes(Daemon):
         super().__init__(language, extra, demo=False, _single=True,
                          _ca_dir=tdir + "/b")
         self._fill(self, os.path.join(tdir, "b"))
-        _gateway_conf(self.conf, int(a_env["DEMO_API_PORT"]), self.cafile)
+        gateway_conf(self.conf, int(a_env["DEMO_API_PORT"]), self.cafile)
         self.operator_db = self.op.operator_db
         # a test that cleans up B itself (rmtree of d.dir) leaves A: at
         # exit A is stopped and its folder removed all the same
@@ -689,6 +691,55 @@ class DaemonTestCase(unittest.TestCase):
             raise AssertionError("sanitizer report in edomaild log:\n" + log)
         if rc != 0:
             raise AssertionError("edomaild exited with %d:\n%s" % (rc, log))
+
+
+class GatewayTestCase(DaemonTestCase):
+    """Two nodes built by the test itself: self.d is node A, the demo with
+    its embedded operator serving the operator API on api_port; self.b is
+    node B, a gateway-only node (operator.driver = "http") against it,
+    made by gateway_node and attached to organizations by gateway_org.
+    tearDownClass checks B's log and exit as the harness does A's."""
+    tools = ("openssl",)
+    b = None
+
+    @classmethod
+    def gateway_node(cls, operator_extra=""):
+        """Node B (not started); operator_extra: more settings of its
+        operator group ("poll_interval = 600000;")."""
+        b = cls.b = Daemon(demo=False)
+        gateway_conf(b.conf, cls.api_port, cls.d.cafile, operator_extra)
+        return b
+
+    @classmethod
+    def gateway_org(cls, name, inn, kpp, login):
+        """An organization registered at A and served by B only: attached
+        on B with a token A issued, with its user login (owner, an RSA
+        certificate).  Its box id and the token."""
+        a, b = cls.d, cls.b
+        a.ctl("org", "add", "--name", name, "--inn", inn, "--kpp", kpp)
+        token = a.ctl("api", "token", inn).stdout.strip()
+        b.ctl("org", "attach", inn, "--token-file", "-", input=token + "\n")
+        cls.gateway_user(inn, login)
+        return a.box_id(inn), token
+
+    @classmethod
+    def gateway_user(cls, inn, login):
+        """login on B, owner of the organization inn, with an RSA
+        certificate."""
+        b = cls.b
+        b.ctl("user", "add", login, "--password", PASSWORD)
+        b.ctl("member", "add", login, inn, "--role", "owner")
+        b.ctl("cert", "make", login, inn, "--type", "rsa")
+
+    @classmethod
+    def tearDownClass(cls):
+        rc, sanitizer, log = cls.b.cleanup() if cls.b is not None else \
+            (0, False, "")
+        super().tearDownClass()
+        if sanitizer:
+            raise AssertionError("sanitizer report in node B's log:\n" + log)
+        if rc != 0:
+            raise AssertionError("node B exited with %d:\n%s" % (rc, log))
 
 
 def utf7_encode(name):

@@ -11,9 +11,7 @@ after A is back."""
 import email
 import email.policy
 import os
-import re
 import smtplib
-import subprocess
 import time
 from email.message import EmailMessage
 
@@ -60,8 +58,7 @@ def inbox_find(c, subject, folder="INBOX"):
     return None
 
 
-class GatewayNode(h.DaemonTestCase):
-    tools = ("openssl",)
+class GatewayNode(h.GatewayTestCase):
     api_port = h.free_port()
     extra_env = {"DEMO_API_PORT": str(api_port)}
 
@@ -69,30 +66,12 @@ class GatewayNode(h.DaemonTestCase):
     def setUpClass(cls):
         super().setUpClass()
         a = cls.d
+        # only the long-poll can bring events quickly: a poll every 10
+        # minutes never would (test_5)
+        b = cls.gateway_node("poll_interval = 600000; ")
         # Клевер is registered at A (the operator) and served by B only.
-        a.ctl("org", "add", "--name", "ООО Клевер", "--inn", KLEVER_INN,
-              "--kpp", KLEVER_KPP)
-        cls.token = a.ctl("api", "token", KLEVER_INN).stdout.strip()
-        cls.klever = a.box_id(KLEVER_INN)
-        b = cls.b = h.Daemon(demo=False)
-        with open(b.conf) as f:
-            conf = f.read()
-        conf = re.sub(r"operator:\s*\{[^}]*\{[^}]*\};\s*\};",
-                      'operator: { driver = "http"; prefix = "2ED"; '
-                      'dir = "operator"; url = "https://127.0.0.1:%d"; '
-                      'ca = "%s"; timeout = 10; '
-                      # only the long-poll can bring events quickly: a
-                      # poll every 10 minutes never would (test_5)
-                      'poll_interval = 600000; };' %
-                      (cls.api_port, a.cafile), conf)
-        assert 'driver = "http"' in conf, conf
-        with open(b.conf, "w") as f:
-            f.write(conf)
-        b.ctl("org", "attach", KLEVER_INN, "--token-file", "-",
-              input=cls.token + "\n")
-        b.ctl("user", "add", "klever", "--password", h.PASSWORD)
-        b.ctl("member", "add", "klever", KLEVER_INN, "--role", "owner")
-        b.ctl("cert", "make", "klever", KLEVER_INN, "--type", "rsa")
+        cls.klever, cls.token = cls.gateway_org("ООО Клевер", KLEVER_INN,
+                                                KLEVER_KPP, "klever")
         # Ландыш: registered at A, its client certificate (issued by A's
         # CA) bound to it there, attached on B with certificate and key
         a.ctl("org", "add", "--name", "ООО Ландыш", "--inn", LANDYSH_INN,
@@ -102,19 +81,8 @@ class GatewayNode(h.DaemonTestCase):
         a.ctl("api", "cert", "add", LANDYSH_INN, cls.l_cert[0])
         b.ctl("org", "attach", LANDYSH_INN, "--cert-file", cls.l_cert[0],
               "--key-file", cls.l_cert[1])
-        b.ctl("user", "add", "landysh", "--password", h.PASSWORD)
-        b.ctl("member", "add", "landysh", LANDYSH_INN, "--role", "owner")
-        b.ctl("cert", "make", "landysh", LANDYSH_INN, "--type", "rsa")
+        cls.gateway_user(LANDYSH_INN, "landysh")
         b.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        rc, sanitizer, log = cls.b.cleanup()
-        super().tearDownClass()
-        if sanitizer:
-            raise AssertionError("sanitizer report in node B's log:\n" + log)
-        if rc != 0:
-            raise AssertionError("node B exited with %d:\n%s" % (rc, log))
 
     def test_1_attach_is_checked(self):
         r = self.b.ctl("org", "attach", self.d.demo["LUTIK_INN"],

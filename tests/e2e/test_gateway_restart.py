@@ -12,7 +12,6 @@ up).  Every step waits for its condition (harness wait_for)."""
 import collections
 import email
 import email.policy
-import re
 import signal
 import smtplib
 import sys
@@ -115,8 +114,7 @@ class Sender(threading.Thread):
                     pass
 
 
-class GatewayRestart(h.DaemonTestCase):
-    tools = ("openssl",)
+class GatewayRestart(h.GatewayTestCase):
     api_port = h.free_port()
     extra_env = {"DEMO_API_PORT": str(api_port)}
 
@@ -124,26 +122,9 @@ class GatewayRestart(h.DaemonTestCase):
     def setUpClass(cls):
         super().setUpClass()
         a = cls.d
-        a.ctl("org", "add", "--name", "ООО Клевер", "--inn", KLEVER_INN,
-              "--kpp", KLEVER_KPP)
-        token = a.ctl("api", "token", KLEVER_INN).stdout.strip()
-        cls.klever = a.box_id(KLEVER_INN)
-        b = cls.b = h.Daemon(demo=False)
-        with open(b.conf) as f:
-            conf = f.read()
-        conf = re.sub(r"operator:\s*\{[^}]*\{[^}]*\};\s*\};",
-                      'operator: { driver = "http"; prefix = "2ED"; '
-                      'dir = "operator"; url = "https://127.0.0.1:%d"; '
-                      'ca = "%s"; timeout = 10; };' %
-                      (cls.api_port, a.cafile), conf)
-        assert 'driver = "http"' in conf, conf
-        with open(b.conf, "w") as f:
-            f.write(conf)
-        b.ctl("org", "attach", KLEVER_INN, "--token-file", "-",
-              input=token + "\n")
-        b.ctl("user", "add", "klever", "--password", h.PASSWORD)
-        b.ctl("member", "add", "klever", KLEVER_INN, "--role", "owner")
-        b.ctl("cert", "make", "klever", KLEVER_INN, "--type", "rsa")
+        b = cls.gateway_node()
+        cls.klever, _ = cls.gateway_org("ООО Клевер", KLEVER_INN, KLEVER_KPP,
+                                        "klever")
         b.start()
         cls.me = "%s@edo.local" % cls.klever
         cls.lutik = a.addr(a.demo["LUTIK_INN"])
@@ -154,15 +135,6 @@ class GatewayRestart(h.DaemonTestCase):
                               "Приглашаем / join us"))
         s.quit()
         a.ctl("accept", a.demo["LUTIK_INN"], KLEVER_INN)
-
-    @classmethod
-    def tearDownClass(cls):
-        rc, sanitizer, log = cls.b.cleanup()
-        super().tearDownClass()
-        if sanitizer:
-            raise AssertionError("sanitizer report in node B's log:\n" + log)
-        if rc != 0:
-            raise AssertionError("node B exited with %d:\n%s" % (rc, log))
 
     # ---- helpers ----
     def find(self, c, marker, folder="INBOX"):
