@@ -1000,27 +1000,33 @@ static int opapi_store_busy(struct opapi_call *c)
 	return -1;
 }
 
-/* "Bearer <64 hex>" → the box of a live token. */
-static int opapi_auth_token(struct opapi_call *c, const char *h,
-			    char box_r[CORE_ID_MAX])
+/* "Bearer <64 hex>" → the box of a live token (opapi-private.h). */
+int opapi_token_box(const struct opapi_service *svc, const char *h,
+		    char box_r[CORE_ID_MAX], struct opapi_err *err)
 {
 	unsigned char md[STORE_API_HASH_LEN];
 	int ret;
 
-	if (strncasecmp(h, "Bearer ", 7) != 0)
-		return opapi_fail(&c->err, 401, "Http.Unauthorized",
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return opapi_fail(err, 401, "Http.Unauthorized",
 				  "Нужен заголовок Authorization: Bearer <ключ> "
 				  "(edomailctl api token ORG) / Authorization: "
 				  "Bearer <token> is required");
 	for (h += 7; *h == ' '; h++)
 		;
 	crypto_sha256(h, strlen(h), md);
-	ret = store_api_token_box(c->svc->store, md, box_r, CORE_ID_MAX);
+	ret = store_api_token_box(svc->store, md, box_r, CORE_ID_MAX);
 	if (ret == STORE_ERR_NOTFOUND)
-		return opapi_fail(&c->err, 401, "Http.Unauthorized",
+		return opapi_fail(err, 401, "Http.Unauthorized",
 				  "Ключ доступа неизвестен или отозван / unknown "
 				  "or revoked token");
-	return ret == STORE_OK ? 0 : opapi_store_busy(c);
+	if (ret != STORE_OK) {
+		opapi_fail(err, 503, "Http.ServiceUnavailable",
+			   "Хранилище занято, повторите / store busy, retry");
+		err->retry_after = 5;
+		return -1;
+	}
+	return 0;
 }
 
 /* The TLS client certificate → the box it is registered for (edomailctl
@@ -1072,7 +1078,8 @@ static int opapi_auth(struct opapi_call *c)
 		snprintf(c->box, sizeof(c->box), "%s", by_cert);
 		return 0;
 	}
-	if (opapi_auth_token(c, c->req->authorization, c->box) < 0)
+	if (opapi_token_box(c->svc, c->req->authorization, c->box,
+			    &c->err) < 0)
 		return -1;
 	if (by_cert[0] != '\0' && strcmp(by_cert, c->box) != 0)
 		return opapi_fail(&c->err, 401, "Http.Unauthorized",

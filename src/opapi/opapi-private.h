@@ -25,6 +25,11 @@ struct opapi_err {
 int opapi_fail(struct opapi_err *e, int status, const char *code,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* The box of a bearer token (the Authorization header, NULL: none):
+ * 0, or -1 with err 401 (none, unknown, revoked) or 503 (store busy). */
+int opapi_token_box(const struct opapi_service *svc, const char *authorization,
+		    char box_r[CORE_ID_MAX], struct opapi_err *err);
+
 /* The box of a roaming token: this and the peer's 3-character prefix
  * (edomailctl api token --roaming PREFIX; doc/roaming.md). */
 #define OPAPI_ROAM_TOKEN_BOX "roaming:"

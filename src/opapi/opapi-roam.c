@@ -81,28 +81,12 @@ static int opapi_roam_auth(const struct opapi_service *svc,
 			   const struct opapi_request *req, char peer_r[4],
 			   struct opapi_response *resp)
 {
-	const char *h = req->authorization;
-	unsigned char md[STORE_API_HASH_LEN];
+	struct opapi_err err;
 	char box[CORE_ID_MAX];
-	int ret;
 
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-		opapi_roam_fail(resp, 401, "Нужен ключ роуминга / a roaming "
-				"token is required");
-		return -1;
-	}
-	for (h += 7; *h == ' '; h++)
-		;
-	crypto_sha256(h, strlen(h), md);
-	ret = store_api_token_box(svc->store, md, box, sizeof(box));
-	if (ret == STORE_ERR_NOTFOUND) {
-		opapi_roam_fail(resp, 401, "Ключ доступа неизвестен или отозван "
-				"/ unknown or revoked token");
-		return -1;
-	}
-	if (ret != STORE_OK) {
-		opapi_roam_fail(resp, 503, "Хранилище занято, повторите / store "
-				"busy, retry");
+	memset(&err, 0, sizeof(err));
+	if (opapi_token_box(svc, req->authorization, box, &err) < 0) {
+		opapi_roam_fail(resp, err.status, err.text);
 		return -1;
 	}
 	if (strncmp(box, OPAPI_ROAM_TOKEN_BOX, strlen(OPAPI_ROAM_TOKEN_BOX)) != 0 ||
@@ -199,7 +183,7 @@ void opapi_roam_handle(const struct opapi_service *svc,
 {
 	struct operator *op = core_local_operator(svc->core);
 	struct evkeyvalq q;
-	char peer[4];
+	char peer[4] = "";	/* set only by a roaming token */
 	int get = req->method == OPAPI_GET;
 
 	TAILQ_INIT(&q);
@@ -227,8 +211,10 @@ void opapi_roam_handle(const struct opapi_service *svc,
 				"call");
 	}
 	if (resp->status != 200)
+		/* an organization's token (403) names no peer: the log read
+		 * past peer[] when it was left unset */
 		log_info("api: roaming %s from %s: %d %s", req->path,
-			 resp->status == 401 ? "?" : peer, resp->status,
+			 peer[0] != '\0' ? peer : "?", resp->status,
 			 resp->error_code);
 	evhttp_clear_headers(&q);
 }

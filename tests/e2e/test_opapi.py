@@ -159,6 +159,24 @@ class OperatorApi(h.DaemonTestCase):
         self.assertIn("снят", listing)
         self.assertIn("CN=romashka-api", listing)
 
+    def test_roaming_tokens_apart(self):
+        """A roaming operator's token opens /V1/Roaming/ only, and only it
+        does: an organization's token there is 403, none is 401."""
+        d = self.d
+        rtok = d.ctl("api", "token", "--roaming", "2BK").stdout.strip()
+        self.assertEqual(len(rtok), 64, rtok)
+        path = "/V1/Roaming/FindOrganization?query=" + \
+            d.demo["ROMASHKA_INN"]
+        self.assertError(self.call(path), 401, "Http.Unauthorized")
+        self.assertError(self.call(path, "R"), 403, "Http.Forbidden")
+        self.assertError(self.call(path, token="ab" * 32), 401,
+                         "Http.Unauthorized")
+        st, _, org = self.call(path, token=rtok)
+        self.assertEqual(st, 200, org)
+        self.assertEqual(org.get("Inn"), d.demo["ROMASHKA_INN"], org)
+        self.assertError(self.call("/V3/GetCounteragents?myBoxId=" + self.R,
+                                   token=rtok), 403, "Http.Forbidden")
+
     def test_other_box_is_forbidden(self):
         for path in ("/V3/GetCounteragents?myBoxId=" + self.L,
                      "/V7/GetNewEvents?boxId=" + self.L,
