@@ -94,13 +94,14 @@ struct http_org_entry {
 	int64_t at_ms;			/* 0: empty */
 };
 
-/* The follower's long-poll of one attached box (follower thread only). */
+/* A counteragent of a box, kept (http_counteragent). */
 struct http_ca_entry {
 	char box[CORE_ID_MAX];		/* whose counteragent */
 	struct core_counteragent ca;	/* comment owned here */
 	int64_t at_ms;			/* 0: empty */
 };
 
+/* The follower's long-poll of one attached box (follower thread only). */
 struct http_watch {
 	char box[CORE_ID_MAX];
 	char key[CORE_KEY_LEN];		/* the newest event seen */
@@ -497,6 +498,9 @@ static size_t http_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* How http_fail's text begins: status, X-Diadoc-ErrorCode. */
+#define HTTP_FAIL_HEAD "Оператор (%ld %s):"
+
 /* The operator's answer other than 200 as the core's error classes; its
  * body is already "Русский / English". */
 static int http_fail(long status, const struct http_resp *r,
@@ -511,8 +515,24 @@ static int http_fail(long status, const struct http_resp *r,
 	case 404: cls = CORE_ERR_NOTFOUND; break;
 	case 409: cls = CORE_ERR_CONFLICT; break;
 	}
-	return core_error_set(err, cls, "Оператор (%ld %s): %.*s", status,
+	return core_error_set(err, cls, HTTP_FAIL_HEAD " %.*s", status,
 			      r->error_code, (int)strcspn(text, "\n"), text);
+}
+
+/* err is http_fail's for this status (and this X-Diadoc-ErrorCode,
+ * when code is not NULL): the caller that must tell one refusal from
+ * another (ShelfUpload unknown, Shelf.NotFound) reads what http_fail
+ * wrote, here beside it. */
+static int http_failed_with(const struct core_error *err, long status,
+			    const char *code)
+{
+	char head[96];
+	int n = snprintf(head, sizeof(head), HTTP_FAIL_HEAD, status,
+			 code != NULL ? code : "");
+
+	if (code == NULL)
+		n -= 2;		/* any code: "Оператор (404 " */
+	return strncmp(err->msg, head, (size_t)n) == 0;
 }
 
 struct http_req {
@@ -657,7 +677,7 @@ static int http_call(struct core *core, const struct http_req *q,
 {
 	struct http_ctx *h = http_ctx(core);
 	char *cred = NULL, *auth, *url, *body = NULL;
-	const char *send;
+	const char *send = NULL;	/* POST: body or q->bytes */
 	size_t body_len = 0;
 	struct http_tls tls = { -1, -1, "", "" }, own = { -1, -1, "", "" };
 	struct curl_slist *hdrs = NULL;
@@ -692,20 +712,22 @@ static int http_call(struct core *core, const struct http_req *q,
 	if (q->post && q->bytes != NULL) {
 		hdrs = curl_slist_append(hdrs,
 					 "Content-Type: application/octet-stream");
+		send = (const char *)q->bytes;
 		body_len = q->n_bytes;
 	} else if (q->post) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		body = q->body != NULL ? json_dumps(q->body, JSON_COMPACT) :
-		       xstrdup("{}");
-		body_len = body != NULL ? strlen(body) : 2;
+		if (q->body != NULL)
+			body = json_dumps(q->body, JSON_COMPACT);
+		if (body == NULL)
+			body = xstrdup("{}");
+		send = body;
+		body_len = strlen(body);
 	}
 	url = xasprintf("%s%s%s%s", h->url, q->path, q->query != NULL ? "?" : "",
 			q->query != NULL ? q->query : "");
 	memset(&r, 0, sizeof(r));
 	buf_init(&r.body);
 	c = http_handle_take(h);
-	send = !q->post ? NULL : q->bytes != NULL ? (const char *)q->bytes :
-	       body != NULL ? body : "{}";
 	for (attempt = 0; attempt < tries; attempt++) {
 		if (attempt > 0)
 			http_pause(attempt, r.retry_after);
@@ -1471,8 +1493,8 @@ static int http_shelve(struct core *core, const struct core_message *msg,
 		names[i] = http_shelf_upload(core, msg->from_box, e, err);
 		if (names[i] != NULL)
 			continue;
-		if (err->cls == CORE_ERR_NOTFOUND ||
-		    strstr(err->msg, "(501 ") != NULL) {
+		if (http_failed_with(err, 404, NULL) ||
+		    http_failed_with(err, 501, NULL)) {
 			memset(err, 0, sizeof(*err));
 			continue;
 		}
@@ -1513,8 +1535,8 @@ static int http_send_message(struct core *core, const struct core_message *msg,
 				 HTTP_KV("operationId", op_id), body, &out,
 				 err);
 		json_decref(body);
-		if (ret == 0 || round > 0 || err->cls != CORE_ERR_NOTFOUND ||
-		    strstr(err->msg, "Shelf.NotFound") == NULL)
+		if (ret == 0 || round > 0 ||
+		    !http_failed_with(err, 404, "Shelf.NotFound"))
 			break;
 		http_names_free(names, msg->n_entities);
 	}
@@ -1697,11 +1719,23 @@ static int http_read_events(struct core *core, const char *box_id,
 }
 
 /* A box's cursor, made when first asked for; under h->lock. */
-static struct http_cursor *http_cursor(struct http_ctx *h, const char *box)
+/* The box's cursor, or NULL (under h->lock). */
+static struct http_cursor *http_cursor_find(struct http_ctx *h,
+					    const char *box)
 {
 	for (size_t i = 0; i < h->n_cursors; i++)
 		if (strcmp(h->cursors[i].box, box) == 0)
 			return &h->cursors[i];
+	return NULL;
+}
+
+/* The box's cursor, made when it has none (under h->lock). */
+static struct http_cursor *http_cursor(struct http_ctx *h, const char *box)
+{
+	struct http_cursor *cur = http_cursor_find(h, box);
+
+	if (cur != NULL)
+		return cur;
 	h->cursors = xrealloc(h->cursors, (h->n_cursors + 1) *
 			      sizeof(*h->cursors));
 	memset(&h->cursors[h->n_cursors], 0, sizeof(*h->cursors));
@@ -1726,9 +1760,7 @@ static int http_poll_events(struct core *core, const char *box_id,
 	int known;
 
 	pthread_mutex_lock(&h->lock);
-	for (size_t i = 0; i < h->n_cursors && cur == NULL; i++)
-		if (strcmp(h->cursors[i].box, box_id) == 0)
-			cur = &h->cursors[i];
+	cur = http_cursor_find(h, box_id);
 	known = cur != NULL && cur->fresh && cur->gen == h->gen &&
 		strcmp(cur->key, after_key != NULL ? after_key : "") == 0;
 	pthread_mutex_unlock(&h->lock);
@@ -1752,9 +1784,7 @@ static int http_receipts_none(struct http_ctx *h, const char *box_id,
 	key_r[0] = '\0';
 	*gen_r = 0;
 	pthread_mutex_lock(&h->lock);
-	for (size_t i = 0; i < h->n_cursors && cur == NULL; i++)
-		if (strcmp(h->cursors[i].box, box_id) == 0)
-			cur = &h->cursors[i];
+	cur = http_cursor_find(h, box_id);
 	if (cur != NULL && cur->fresh && cur->gen == h->gen) {
 		none = cur->nothing_gen != 0 && cur->nothing_gen == h->gen &&
 		       strcmp(cur->nothing_key, cur->key) == 0;
@@ -1768,12 +1798,16 @@ static int http_receipts_none(struct http_ctx *h, const char *box_id,
 static void http_receipts_none_keep(struct http_ctx *h, const char *box_id,
 				    const char *key, unsigned long gen)
 {
+	struct http_cursor *cur;
+
+	if (gen == 0)
+		return;
 	pthread_mutex_lock(&h->lock);
-	for (size_t i = 0; i < h->n_cursors && gen != 0; i++)
-		if (strcmp(h->cursors[i].box, box_id) == 0) {
-			memcpy(h->cursors[i].nothing_key, key, CORE_KEY_LEN);
-			h->cursors[i].nothing_gen = gen;
-		}
+	cur = http_cursor_find(h, box_id);
+	if (cur != NULL) {
+		memcpy(cur->nothing_key, key, CORE_KEY_LEN);
+		cur->nothing_gen = gen;
+	}
 	pthread_mutex_unlock(&h->lock);
 }
 

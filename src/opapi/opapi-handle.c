@@ -992,13 +992,14 @@ static const struct opapi_route *opapi_route(const char *path, int *known_r)
 	return NULL;
 }
 
-static int opapi_store_busy(struct opapi_call *c)
+static int opapi_busy(struct opapi_err *err)
 {
-	opapi_fail(&c->err, 503, "Http.ServiceUnavailable",
+	opapi_fail(err, 503, "Http.ServiceUnavailable",
 		   "Хранилище занято, повторите / store busy, retry");
-	c->err.retry_after = 5;
+	err->retry_after = 5;
 	return -1;
 }
+
 
 /* "Bearer <64 hex>" → the box of a live token (opapi-private.h). */
 int opapi_token_box(const struct opapi_service *svc, const char *h,
@@ -1020,13 +1021,7 @@ int opapi_token_box(const struct opapi_service *svc, const char *h,
 		return opapi_fail(err, 401, "Http.Unauthorized",
 				  "Ключ доступа неизвестен или отозван / unknown "
 				  "or revoked token");
-	if (ret != STORE_OK) {
-		opapi_fail(err, 503, "Http.ServiceUnavailable",
-			   "Хранилище занято, повторите / store busy, retry");
-		err->retry_after = 5;
-		return -1;
-	}
-	return 0;
+	return ret == STORE_OK ? 0 : opapi_busy(err);
 }
 
 /* The TLS client certificate → the box it is registered for (edomailctl
@@ -1055,7 +1050,7 @@ static int opapi_auth_cert(struct opapi_call *c, char box_r[CORE_ID_MAX])
 				  "(edomailctl api cert add ORG FILE) или снят / "
 				  "the client certificate is not registered or "
 				  "was removed");
-	return ret == STORE_OK ? 0 : opapi_store_busy(c);
+	return ret == STORE_OK ? 0 : opapi_busy(&c->err);
 }
 
 /* Who calls: the box of the bearer token, of the client certificate, or
