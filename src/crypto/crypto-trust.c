@@ -60,6 +60,8 @@ static struct {
 
 static atomic_ulong crypto_trust_gen = 1;
 
+static void crypto_trust_memo_clear(void);
+
 unsigned long crypto_trust_generation(void)
 {
 	return atomic_load(&crypto_trust_gen);
@@ -466,6 +468,7 @@ int crypto_trust_add_root(const char *cert_pem, char **error_r)
 		(void)X509_STORE_add_cert(st->store, x);
 		crypto_drain_errors("X509_STORE_add_cert");
 		crypto_trust_state_unref(st);
+		crypto_trust_memo_clear();
 		/* No new generation: the operator's root is added before
 		 * anything it signed is checked, and a new generation
 		 * would drop the reports noted at signing. */
@@ -477,6 +480,7 @@ int crypto_trust_add_root(const char *cert_pem, char **error_r)
 void crypto_trust_clear(void)
 {
 	crypto_trust_state_set(NULL);
+	crypto_trust_memo_clear();
 	pthread_mutex_lock(&crypto_trust.lock);
 	crypto_trust_set_str(&crypto_trust.roots, NULL);
 	crypto_trust_set_str(&crypto_trust.intermediates, NULL);
@@ -828,8 +832,122 @@ static void crypto_trust_revocation(struct crypto_trust_state *st,
 	}
 }
 
+/* ---- the memo of this second's checks ----
+ *
+ * A signing checks its own certificate first: the operator's two
+ * confirmations, the sender's signature and the receipt each did the whole
+ * chain and CRL walk, 3 % of the daemon's CPU per letter (perf, issue 10).
+ * A check's answer depends only on the certificate, the trust state
+ * (its generation), the time checked at and "now" for the CRLs' dates,
+ * all in whole seconds: within one second, with the same generation, the
+ * same certificate gets the same answer, so the memo never answers what a
+ * check would not. */
+#define CRYPTO_TRUST_MEMO 8
+
+struct crypto_trust_memo {
+	X509 *cert;		/* a reference; NULL: free slot */
+	unsigned long gen;
+	int64_t at, now;
+	struct crypto_verify_report r;	/* the trust fields only */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct crypto_trust_memo m[CRYPTO_TRUST_MEMO];
+	size_t next;
+} crypto_trust_memo = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void crypto_trust_fields_copy(struct crypto_verify_report *dst,
+				     const struct crypto_verify_report *src)
+{
+	dst->chain = src->chain;
+	dst->revocation = src->revocation;
+	dst->revoked_at = src->revoked_at;
+	crypto_verify_trust_copy(dst, src);
+}
+
+static void crypto_trust_memo_slot_clear(struct crypto_trust_memo *m)
+{
+	X509_free(m->cert);
+	crypto_verify_trust_clear(&m->r);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Also when a root is added without a new generation. */
+static void crypto_trust_memo_clear(void)
+{
+	pthread_mutex_lock(&crypto_trust_memo.lock);
+	for (size_t i = 0; i < CRYPTO_TRUST_MEMO; i++)
+		crypto_trust_memo_slot_clear(&crypto_trust_memo.m[i]);
+	pthread_mutex_unlock(&crypto_trust_memo.lock);
+}
+
+static int crypto_trust_memo_find(X509 *x, unsigned long gen, int64_t at,
+				  int64_t now, struct crypto_verify_report *r)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&crypto_trust_memo.lock);
+	for (size_t i = 0; i < CRYPTO_TRUST_MEMO && !found; i++) {
+		struct crypto_trust_memo *m = &crypto_trust_memo.m[i];
+
+		if (m->cert != NULL && m->gen == gen && m->at == at &&
+		    m->now == now && X509_cmp(m->cert, x) == 0) {
+			crypto_trust_fields_copy(r, &m->r);
+			found = 1;
+		}
+	}
+	pthread_mutex_unlock(&crypto_trust_memo.lock);
+	return found;
+}
+
+static void crypto_trust_memo_put(X509 *x, unsigned long gen, int64_t at,
+				  int64_t now,
+				  const struct crypto_verify_report *r)
+{
+	struct crypto_trust_memo *m;
+
+	pthread_mutex_lock(&crypto_trust_memo.lock);
+	m = &crypto_trust_memo.m[crypto_trust_memo.next++ % CRYPTO_TRUST_MEMO];
+	crypto_trust_memo_slot_clear(m);
+	X509_up_ref(x);
+	m->cert = x;
+	m->gen = gen;
+	m->at = at;
+	m->now = now;
+	crypto_trust_fields_copy(&m->r, r);
+	pthread_mutex_unlock(&crypto_trust_memo.lock);
+}
+
+static void crypto_trust_check_now(X509 *x, STACK_OF(X509) *extra,
+				   int64_t at, int64_t now,
+				   struct crypto_verify_report *r);
+
 void crypto_trust_check_x509(X509 *x, STACK_OF(X509) *extra, int64_t at,
 			     struct crypto_verify_report *r)
+{
+	/* The generation before the check: a reload during it leaves an
+	 * entry no later lookup matches. */
+	unsigned long gen = crypto_trust_generation();
+	int64_t now = util_now();
+
+	if (at == 0)
+		at = now;
+	/* Certificates carried by a signature may complete another chain:
+	 * only a check by the configured trust alone is kept. */
+	if (extra != NULL && sk_X509_num(extra) > 0) {
+		crypto_trust_check_now(x, extra, at, now, r);
+		return;
+	}
+	if (crypto_trust_memo_find(x, gen, at, now, r))
+		return;
+	crypto_trust_check_now(x, NULL, at, now, r);
+	crypto_trust_memo_put(x, gen, at, now, r);
+}
+
+static void crypto_trust_check_now(X509 *x, STACK_OF(X509) *extra,
+				   int64_t at, int64_t now,
+				   struct crypto_verify_report *r)
 {
 	struct crypto_trust_state *st = crypto_trust_state_get();
 	STACK_OF(X509) *untrusted, *chain = NULL;
@@ -855,7 +973,7 @@ void crypto_trust_check_x509(X509 *x, STACK_OF(X509) *extra, int64_t at,
 	    X509_STORE_CTX_init(ctx, st->store, x, untrusted) != 1)
 		fatalx("trust: X509_STORE_CTX_init failed");
 	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx),
-				   (time_t)(at != 0 ? at : util_now()));
+				   (time_t)at);
 	if (X509_verify_cert(ctx) == 1) {
 		chain = X509_STORE_CTX_get1_chain(ctx);
 		r->chain = CRYPTO_CHECK_OK;
@@ -871,7 +989,7 @@ void crypto_trust_check_x509(X509 *x, STACK_OF(X509) *extra, int64_t at,
 	X509_STORE_CTX_free(ctx);
 	sk_X509_pop_free(untrusted, X509_free);
 	if (chain != NULL) {
-		crypto_trust_revocation(st, chain, util_now(), r);
+		crypto_trust_revocation(st, chain, now, r);
 		sk_X509_pop_free(chain, X509_free);
 	} else {
 		r->revocation_error = xstrdup("не проверялся: нет цепочки до "
