@@ -223,6 +223,7 @@ struct mb_rendered {
 	struct store_mb_part_ref *refs;
 	size_t n_parts;
 	char (*ref_ids)[CORE_UUID_LEN];
+	int parts_known;		/* parts as above, even when none */
 };
 void mb_rendered_clear(struct mb_rendered *r);
 /* mailbox-sealed.c: the store's reads open sealed blobs with the node

@@ -258,6 +258,116 @@ static int mb_part_is_entity(const unsigned char *d,
 	return memcmp(scratch, d + part->offset, part->len) == 0;
 }
 
+/* Where each of msg's entities has its base64 body in the rendering,
+ * SIZE_MAX where it has none or where the view shows other bytes than
+ * the operator's entity (a decrypted document): body_at is mime's, by
+ * the shown entities.  NULL when msg has no entities. */
+static size_t *mb_entity_body_at(const struct core_message *msg,
+				 const struct core_message *shown,
+				 const size_t *body_at)
+{
+	size_t *at, i, j;
+
+	if (msg->n_entities == 0)
+		return NULL;
+	at = xcalloc(msg->n_entities, sizeof(*at));
+	for (j = 0; j < msg->n_entities; j++)
+		at[j] = SIZE_MAX;
+	for (i = 0; i < shown->n_entities; i++) {
+		const struct core_entity *e = &shown->entities[i];
+
+		if (body_at[i] == SIZE_MAX)
+			continue;
+		for (j = 0; j < msg->n_entities; j++) {
+			if (at[j] == SIZE_MAX &&
+			    msg->entities[j].data == e->data &&
+			    msg->entities[j].len == e->len) {
+				at[j] = body_at[i];
+				break;
+			}
+		}
+	}
+	return at;
+}
+
+/* A part's key (mb_parts.sha256) when it is known to be the base64 of
+ * an entity: the entity's id and length name its bytes (an entity never
+ * changes), so the 137 KB of a 100 KB document need not be hashed.  The
+ * prefix keeps it apart from the SHA-256 of bytes (mb_parts_find). */
+static void mb_part_entity_key(const struct core_entity *e, size_t bytes,
+			       unsigned char sha[32])
+{
+	char *s = xasprintf("edomail entity part\n%s\n%zu\n%zu", e->id,
+			    e->len, bytes);
+
+	crypto_sha256((const unsigned char *)s, strlen(s), sha);
+	free(s);
+}
+
+static int mb_part_cmp(const void *a, const void *b)
+{
+	const struct store_mb_part *x = a, *y = b;
+
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* The shared parts from where mime put the entities (ent_at): the whole
+ * lines of each entity's base64 of MB_PART_MIN bytes or more, each kept
+ * as a reference.  0 when some document or signature that big is not
+ * the operator's entity (mb_parts_find looks at the bytes then). */
+static int mb_rendered_parts_at(struct mb_rendered *r,
+				const struct core_message *msg,
+				const size_t *ent_at)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < msg->n_entities; i++) {
+		const struct core_entity *e = &msg->entities[i];
+
+		if (e->len / UTIL_B64_LINE_BYTES * UTIL_B64_LINE_LEN <
+		    MB_PART_MIN)
+			continue;
+		if (ent_at[i] == SIZE_MAX || e->data == NULL ||
+		    ent_at[i] > r->len ||
+		    e->len / UTIL_B64_LINE_BYTES * UTIL_B64_LINE_LEN >
+		    r->len - ent_at[i])
+			return 0;
+		n++;
+	}
+	r->parts_known = 1;
+	if (n == 0)
+		return 1;
+	r->parts = xcalloc(n, sizeof(*r->parts));
+	r->ref_ids = xcalloc(n, sizeof(*r->ref_ids));
+	r->refs = xcalloc(n, sizeof(*r->refs));
+	for (i = 0; i < msg->n_entities; i++) {
+		const struct core_entity *e = &msg->entities[i];
+		size_t lines = e->len / UTIL_B64_LINE_BYTES;
+		struct store_mb_part *p = &r->parts[r->n_parts];
+
+		if (lines * UTIL_B64_LINE_LEN < MB_PART_MIN)
+			continue;
+		p->offset = ent_at[i];
+		p->len = lines * UTIL_B64_LINE_LEN;
+		mb_part_entity_key(e, lines * UTIL_B64_LINE_BYTES, p->sha256);
+		r->n_parts++;
+	}
+	qsort(r->parts, r->n_parts, sizeof(*r->parts), mb_part_cmp);
+	/* refs follow the sorted parts: find each part's entity again */
+	for (i = 0; i < r->n_parts; i++) {
+		for (size_t j = 0; j < msg->n_entities; j++) {
+			const struct core_entity *e = &msg->entities[j];
+
+			if (ent_at[j] != r->parts[i].offset)
+				continue;
+			memcpy(r->ref_ids[i], e->id, CORE_UUID_LEN);
+			r->refs[i].entity_id = r->ref_ids[i];
+			r->refs[i].entity_len = e->len;
+		}
+	}
+	return 1;
+}
+
 /* The shared parts of a new rendering of msg, each that is one of the
  * message's entities in base64 (a document as the operator holds it:
  * the plain document, or the envelope of an encrypted one) naming that
@@ -266,14 +376,23 @@ static int mb_part_is_entity(const unsigned char *d,
  * operator, and never for a sealed rendering (it has no parts: a part
  * of a decrypted rendering would be clear content). */
 static void mb_rendered_parts(struct mailbox_env *env, struct mb_rendered *r,
-			      const struct core_message *msg)
+			      const struct core_message *msg,
+			      const size_t *ent_at)
 {
 	unsigned char *scratch = NULL;
 	size_t i, j, max = 0;
 
 	if (r->seal || r->data == NULL)
 		return;
+	if (core_entities_here(env->core) && msg->n_entities == 0) {
+		r->parts_known = 1;	/* text alone: quoted-printable */
+		return;
+	}
+	if (core_entities_here(env->core) && ent_at != NULL &&
+	    mb_rendered_parts_at(r, msg, ent_at))
+		return;
 	r->n_parts = mb_parts_find(r->data, r->len, &r->parts);
+	r->parts_known = 1;
 	if (r->n_parts == 0 || !core_entities_here(env->core))
 		return;
 	r->ref_ids = xcalloc(r->n_parts, sizeof(*r->ref_ids));
@@ -334,7 +453,7 @@ int mb_rendered_blob(struct mailbox_env *env, struct mb_rendered *r,
 		*size_r = r->len;
 		return 0;
 	}
-	if (r->parts != NULL) {
+	if (r->parts_known) {
 		parts = r->parts;
 		n_parts = r->n_parts;
 	} else {
@@ -1015,7 +1134,7 @@ static int mb_render_message_view(struct mailbox_env *env,
 	char *error = NULL, *key, *client_id = NULL, *in_reply_to = NULL;
 	char *upd_tables;
 	char *banner;
-	size_t len = 0;
+	size_t len = 0, *ent_at = NULL;
 	int ret, decrypted;
 
 	memset(&v, 0, sizeof(v));
@@ -1071,8 +1190,12 @@ static int mb_render_message_view(struct mailbox_env *env,
 	rm.language = mb_language(env);
 	upd_tables = mb_msg_view_upd_tables(env, &v);
 	rm.doc_tables = upd_tables;
+	rm.body_at = xcalloc(v.n_ents + 1, sizeof(*rm.body_at));
 	decrypted = v.decrypted;
 	ret = mime_render_message(&rm, &out, &len, &error);
+	if (ret == 0)
+		ent_at = mb_entity_body_at(msg, &v.shown, rm.body_at);
+	free(rm.body_at);
 	free(upd_tables);
 	free(banner);
 	free(client_id);
@@ -1090,7 +1213,8 @@ static int mb_render_message_view(struct mailbox_env *env,
 	}
 	mb_rendered_take(r, out, len, key, msg->created);
 	r->seal = rm.was_encrypted && decrypted;
-	mb_rendered_parts(env, r, msg);
+	mb_rendered_parts(env, r, msg, ent_at);
+	free(ent_at);
 	free(key);
 	return 0;
 }

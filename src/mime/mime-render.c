@@ -97,15 +97,25 @@ static void text_part(struct buf *b, const char *boundary, const char *text,
 	part_end(b);
 }
 
-static void binary_part(struct buf *b, const char *boundary, const char *type,
-			const char *file_name, const unsigned char *data,
-			size_t len)
+/* at not NULL: where the base64 body begins in b. */
+static void binary_part_at(struct buf *b, const char *boundary,
+			   const char *type, const char *file_name,
+			   const unsigned char *data, size_t len, size_t *at)
 {
 	part_start(b, boundary);
 	mimew_part_headers(b, type, NULL, "attachment", file_name, "base64");
 	buf_append(b, "\r\n", 2);
+	if (at != NULL)
+		*at = b->len;
 	mimew_body_base64(b, data, len);
 	part_end(b);
+}
+
+static void binary_part(struct buf *b, const char *boundary, const char *type,
+			const char *file_name, const unsigned char *data,
+			size_t len)
+{
+	binary_part_at(b, boundary, type, file_name, data, len, NULL);
 }
 
 static int done(struct buf *b, unsigned char **out_r, size_t *len_r)
@@ -519,7 +529,7 @@ static void message_text_part(struct buf *b, const char *boundary,
 /* (3) documents, then (4) signatures */
 static void message_entity_parts(struct buf *b, const char *boundary,
 				 const struct core_message *m,
-				 const struct names *nm)
+				 const struct names *nm, size_t *body_at)
 {
 	for (size_t i = 0; i < m->n_entities; i++) {
 		const struct core_entity *e = &m->entities[i];
@@ -528,14 +538,17 @@ static void message_entity_parts(struct buf *b, const char *boundary,
 			continue;
 		type = e->encrypted ? xstrdup("application/pkcs7-mime") :
 		       doc_type(e, nm->name[i]);
-		binary_part(b, boundary, type, nm->name[i], e->data, e->len);
+		binary_part_at(b, boundary, type, nm->name[i], e->data, e->len,
+			       body_at != NULL ? &body_at[i] : NULL);
 		free(type);
 	}
 	for (size_t i = 0; i < m->n_entities; i++) {
 		const struct core_entity *e = &m->entities[i];
 		if (e->kind == CORE_ENT_SIGNATURE)
-			binary_part(b, boundary, "application/pkcs7-signature",
-				    nm->name[i], e->data, e->len);
+			binary_part_at(b, boundary,
+				       "application/pkcs7-signature",
+				       nm->name[i], e->data, e->len,
+				       body_at != NULL ? &body_at[i] : NULL);
 	}
 }
 
@@ -589,7 +602,10 @@ int mime_render_message(const struct mime_render_msg *r, unsigned char **out_r,
 			  "Протокол проверки подписей.txt");
 		free(rep);
 	}
-	message_entity_parts(&b, boundary, m, &nm);
+	if (r->body_at != NULL)
+		for (size_t i = 0; i < m->n_entities; i++)
+			r->body_at[i] = SIZE_MAX;
+	message_entity_parts(&b, boundary, m, &nm, r->body_at);
 	if (r->packet != NULL && r->packet_len > 0)
 		message_packet_part(&b, boundary, r);
 	multipart_close(&b, boundary);

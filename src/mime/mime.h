@@ -81,6 +81,11 @@ struct mime_render_msg {
 	 * entities, made by the caller (mime/ does not read FNS XML): shown
 	 * in the text part after the letter's text; NULL: none. */
 	const char *doc_tables;
+	/* Out, may be NULL: an array of msg->n_entities where each entity's
+	 * base64 body (lines of 76 characters and CRLF) begins in the
+	 * output, SIZE_MAX for one not shown.  The caller's shared parts
+	 * (mailbox-render.c) come from it without scanning the output. */
+	size_t *body_at;
 };
 /* Returns 0 and malloc'd CRLF message bytes (deterministic for the same
  * input), or -1 with a malloc'd error in *error_r.  The same for the other

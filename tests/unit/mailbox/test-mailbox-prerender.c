@@ -428,11 +428,25 @@ static void test_shared_document(void)
 	   (in.len != out.len || memcmp(in.data, out.data, in.len) != 0),
 	   "the two renderings differ but carry the document's base64 alike "
 	   "(%zu %zu parts, %zu %zu bytes)", n_in, n_out, in.len, out.len);
-	free(p_in);
-	free(p_out);
 	ok(mailbox_prerender_box(env, B.id, 500, &err) == 1 &&
 	   mailbox_prerender_box(env, A.id, 500, &err) > 0,
 	   "both boxes pre-rendered");
+	{
+		char hex[65], *sql;
+
+		for (int i = 0; i < 32 && n_in == 1; i++)
+			snprintf(hex + 2 * i, 3, "%02X", p_in[0].sha256[i]);
+		sql = xasprintf("SELECT count(*) FROM mb_parts WHERE "
+				"size > 100000 AND sha256 = X'%s'", hex);
+		/* Where mime put the document, not a scan of the bytes: the
+		 * part is keyed by the entity, its base64 never hashed. */
+		ok(n_in == 1 && count_rows(sql) == 0,
+		   "the pre-render took the document's part from where mime "
+		   "put it (keyed by the entity, not by a hash of its base64)");
+		free(sql);
+	}
+	free(p_in);
+	free(p_out);
 	b_in = shared_blob(B.id, id, "in");
 	b_out = shared_blob(A.id, id, "out");
 	ok(b_in > 0 && b_out > 0 && b_in != b_out, "two blobs (%lld %lld)", (long long)b_in, (long long)b_out);
