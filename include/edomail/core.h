@@ -103,6 +103,10 @@ struct core_entity {
 	int64_t created;
 	int need_sign;			/* attachments: the recipient's signature
 					 * is requested (Diadoc NeedRecipientSignature) */
+	/* core_get_message_lazy: a big document in clear left unread
+	 * (data NULL, len its length), named by its SHA-256. */
+	int lazy;
+	unsigned char sha256[32];
 };
 
 /* Where a document stands (Diadoc's document states), derived from the
@@ -243,6 +247,13 @@ struct core_driver {
 	 * injectEntityContent=false), for who needs only the structure and
 	 * the signatures, as the receipts do.  NULL: get_message. */
 	int (*get_message_meta)(struct core *core, const char *box_id,
+				const char *msg_id,
+				struct core_message **msg_r,
+				struct core_error *err);
+	/* Optional: get_message with big documents in clear left unread
+	 * where the driver knows their SHA-256 (core_entity.lazy).  NULL:
+	 * get_message. */
+	int (*get_message_lazy)(struct core *core, const char *box_id,
 				const char *msg_id,
 				struct core_message **msg_r,
 				struct core_error *err);
@@ -395,6 +406,12 @@ int core_get_message(struct core *core, const char *box_id,
  * leave them out (CORE_ENT_ATTACHMENT: len 0); else the whole
  * message. */
 int core_get_message_meta(struct core *core, const char *box_id,
+			  const char *msg_id, struct core_message **msg_r,
+			  struct core_error *err);
+/* core_get_message where a big document in clear may come as its length
+ * and SHA-256 alone (lazy, data NULL); for a rendering that stores the
+ * document's base64 as a reference to the entity (mailbox-render.c). */
+int core_get_message_lazy(struct core *core, const char *box_id,
 			  const char *msg_id, struct core_message **msg_r,
 			  struct core_error *err);
 int core_find_by_client_id(struct core *core, const char *box_id,

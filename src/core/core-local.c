@@ -143,6 +143,15 @@ static int local_get_message_meta(struct core *core, const char *box_id,
 					 err);
 }
 
+static int local_get_message_lazy(struct core *core, const char *box_id,
+				  const char *msg_id,
+				  struct core_message **msg_r,
+				  struct core_error *err)
+{
+	return operator_get_message_lazy(local_op(core), box_id, msg_id, msg_r,
+					 err);
+}
+
 static int local_find_by_client_id(struct core *core, const char *box_id,
 				   const char *client_message_id,
 				   char msg_id_r[CORE_UUID_LEN],
@@ -250,6 +259,7 @@ const struct core_driver core_driver_local = {
 	.send_message = local_send_message,
 	.get_message = local_get_message,
 	.get_message_meta = local_get_message_meta,
+	.get_message_lazy = local_get_message_lazy,
 	.find_by_client_id = local_find_by_client_id,
 	.post_entities = local_post_entities,
 	.post_entities_many = local_post_entities_many,

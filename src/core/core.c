@@ -478,6 +478,22 @@ int core_get_message_meta(struct core *core, const char *box_id,
 		core->driver->get_message)(core, box_id, msg_id, msg_r, err);
 }
 
+int core_get_message_lazy(struct core *core, const char *box_id,
+			  const char *msg_id, struct core_message **msg_r,
+			  struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (msg_r == NULL)
+		return core_missing(err);
+	*msg_r = NULL;
+	if (core_check_box_id(box_id, err) < 0 ||
+	    core_check_msg_id(msg_id, err) < 0)
+		return -1;
+	return (core->driver->get_message_lazy != NULL ?
+		core->driver->get_message_lazy :
+		core->driver->get_message)(core, box_id, msg_id, msg_r, err);
+}
+
 int core_find_by_client_id(struct core *core, const char *box_id,
 			   const char *client_message_id,
 			   char msg_id_r[CORE_UUID_LEN], struct core_error *err)

@@ -200,6 +200,21 @@ int crypto_verify_detached_cached(struct crypto_verify_cache *c,
 	return ret;
 }
 
+int crypto_verify_cache_find_sha(struct crypto_verify_cache *c,
+				 const unsigned char data_sha256[32],
+				 const unsigned char *sig, size_t sig_len,
+				 int *ret_r,
+				 struct crypto_verify_report *report_r)
+{
+	unsigned char key[64];
+
+	memset(report_r, 0, sizeof(*report_r));
+	if (c == NULL || sig_len == 0 || sig_len > CRYPTO_MAX_SIG_LEN)
+		return 0;
+	crypto_vc_key(NULL, 0, data_sha256, sig, sig_len, key);
+	return crypto_vc_find(c, key, util_now(), ret_r, report_r);
+}
+
 void crypto_verify_cache_counts(struct crypto_verify_cache *c,
 				unsigned long *found_r,
 				unsigned long *checked_r)

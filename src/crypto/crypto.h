@@ -209,6 +209,15 @@ int crypto_verify_detached_cached(struct crypto_verify_cache *c,
 				  const unsigned char *data, size_t len,
 				  const unsigned char *sig, size_t sig_len,
 				  struct crypto_verify_report *report_r);
+/* The cache's report on sig over the bytes whose SHA-256 is data_sha256,
+ * without the bytes: 1 found (*ret_r what the check returned, report_r
+ * filled), 0 not there (nothing checked: the caller reads the bytes and
+ * calls crypto_verify_detached_cached). */
+int crypto_verify_cache_find_sha(struct crypto_verify_cache *c,
+				 const unsigned char data_sha256[32],
+				 const unsigned char *sig, size_t sig_len,
+				 int *ret_r,
+				 struct crypto_verify_report *report_r);
 /* Lookups answered from the cache and checks made through it, since it
  * was made (for tests and statistics). */
 void crypto_verify_cache_counts(struct crypto_verify_cache *c,

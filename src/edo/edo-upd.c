@@ -303,6 +303,13 @@ int edo_upd_detect(const char *name, const unsigned char *data, size_t len,
 	return ret;
 }
 
+int edo_upd_name_is_upd(const char *name)
+{
+	enum edo_upd_title t;
+
+	return edo_upd_name_title(name, &t);
+}
+
 /* "ON_NSCHFDOPPR_....xml" without the directory and the extension. */
 static char *edo_upd_stem(const char *name)
 {

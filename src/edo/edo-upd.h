@@ -36,6 +36,9 @@ struct edo_upd_info {
 	int malformed;		/* named like a УПД, but not well-formed XML */
 };
 
+/* 1 when the file name is a УПД's (the first test of edo_upd_detect,
+ * which reads no byte): a caller without the bytes knows it needs them. */
+int edo_upd_name_is_upd(const char *name);
 /* 1 when the attachment is a УПД of a supported version: its file name
  * starts with ON_NSCHFDOPPR_ (seller) or ON_NSCHFDOPPOK_ (buyer) and ends
  * in .xml, and its root is <Файл ВерсФорм="5.01|5.02">.  A file named so

@@ -108,6 +108,17 @@ void buf_append(struct buf *b, const void *data, size_t len)
 	b->data[b->len] = '\0';
 }
 
+unsigned char *buf_extend(struct buf *b, size_t len)
+{
+	unsigned char *p;
+
+	buf_reserve(b, len);
+	p = b->data + b->len;
+	b->len += len;
+	b->data[b->len] = '\0';
+	return p;
+}
+
 void buf_append_str(struct buf *b, const char *s)
 {
 	buf_append(b, s, strlen(s));
@@ -497,6 +508,30 @@ void util_base64_lines(const unsigned char *data, size_t lines,
 		*out++ = '\r';
 		*out++ = '\n';
 		data += UTIL_B64_LINE_BYTES;
+	}
+}
+
+size_t util_base64_body_len(size_t bytes)
+{
+	size_t rem = bytes % UTIL_B64_LINE_BYTES;
+
+	return bytes / UTIL_B64_LINE_BYTES * UTIL_B64_LINE_LEN +
+		(rem > 0 ? (rem + 2) / 3 * 4 : 0);
+}
+
+void util_base64_body(const unsigned char *data, size_t bytes,
+		      unsigned char *out)
+{
+	size_t lines = bytes / UTIL_B64_LINE_BYTES;
+	size_t rem = bytes % UTIL_B64_LINE_BYTES;
+
+	util_base64_lines(data, lines, out);
+	if (rem > 0) {
+		char *tail = util_base64(data + lines * UTIL_B64_LINE_BYTES,
+					 rem);
+
+		memcpy(out + lines * UTIL_B64_LINE_LEN, tail, strlen(tail));
+		free(tail);
 	}
 }
 

@@ -24,6 +24,8 @@ void buf_init(struct buf *b);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
 void buf_append(struct buf *b, const void *data, size_t len);
+/* len more bytes at the end, for the caller to fill: where they start. */
+unsigned char *buf_extend(struct buf *b, size_t len);
 void buf_append_str(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Takes the data out of the buffer; the buffer becomes empty. */
@@ -82,6 +84,14 @@ int util_unbase64(const char *s, size_t len, unsigned char **out_r,
 #define UTIL_B64_LINE_LEN 78
 void util_base64_lines(const unsigned char *data, size_t lines,
 		       unsigned char *out);
+/* A whole MIME base64 body of bytes (RFC 2045 lines, the last one short
+ * when bytes is not a multiple of 57): its length counting a CRLF after
+ * each full line (the short last line has none), and the body itself in
+ * out (that many bytes).  For a multiple of 57 the same as
+ * util_base64_lines. */
+size_t util_base64_body_len(size_t bytes);
+void util_base64_body(const unsigned char *data, size_t bytes,
+		      unsigned char *out);
 /* Standard base64 of len bytes, no line breaks, NUL-terminated. */
 char *util_base64(const unsigned char *data, size_t len);
 

@@ -224,6 +224,10 @@ struct mb_rendered {
 	size_t n_parts;
 	char (*ref_ids)[CORE_UUID_LEN];
 	int parts_known;		/* parts as above, even when none */
+	/* Rendered from a lazy message: the documents' places hold 'A's,
+	 * and each is a part with a required reference; never shown, only
+	 * stored (the pre-render). */
+	int holes;
 };
 void mb_rendered_clear(struct mb_rendered *r);
 /* mailbox-sealed.c: the store's reads open sealed blobs with the node

@@ -258,6 +258,25 @@ static int mb_part_is_entity(const unsigned char *d,
 	return memcmp(scratch, d + part->offset, part->len) == 0;
 }
 
+static int mb_render_message_how(struct mailbox_env *env, int64_t user_id,
+				 const char *box_id, const char *msg_id,
+				 int outgoing, int lazy,
+				 struct mb_party_cache *parties,
+				 struct mb_rendered *r,
+				 struct mailbox_error *err);
+
+/* mb_render_message_view's answer for a lazy message it cannot show
+ * without the documents' bytes. */
+#define MB_RENDER_NEED_BYTES 2
+
+static int mb_msg_lazy(const struct core_message *msg)
+{
+	for (size_t i = 0; i < msg->n_entities; i++)
+		if (msg->entities[i].lazy)
+			return 1;
+	return 0;
+}
+
 /* Where each of msg's entities has its base64 body in the rendering,
  * SIZE_MAX where it has none or where the view shows other bytes than
  * the operator's entity (a decrypted document): body_at is mime's, by
@@ -279,9 +298,13 @@ static size_t *mb_entity_body_at(const struct core_message *msg,
 		if (body_at[i] == SIZE_MAX)
 			continue;
 		for (j = 0; j < msg->n_entities; j++) {
-			if (at[j] == SIZE_MAX &&
-			    msg->entities[j].data == e->data &&
-			    msg->entities[j].len == e->len) {
+			const struct core_entity *m = &msg->entities[j];
+
+			/* a lazy one has no bytes to tell it by: its id */
+			if (at[j] == SIZE_MAX && m->len == e->len &&
+			    m->lazy == e->lazy &&
+			    (e->lazy ? strcmp(m->id, e->id) == 0 :
+			     m->data == e->data)) {
 				at[j] = body_at[i];
 				break;
 			}
@@ -311,10 +334,12 @@ static int mb_part_cmp(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-/* The shared parts from where mime put the entities (ent_at): the whole
- * lines of each entity's base64 of MB_PART_MIN bytes or more, each kept
- * as a reference.  0 when some document or signature that big is not
- * the operator's entity (mb_parts_find looks at the bytes then). */
+/* The shared parts from where mime put the entities (ent_at): each
+ * entity's whole base64 body of MB_PART_MIN bytes or more (its last short
+ * line too), kept as a reference to the entity; a lazy entity's always
+ * (its place holds no bytes: the reference is required).  0 when some
+ * document or signature that big is not the operator's entity
+ * (mb_parts_find looks at the bytes then). */
 static int mb_rendered_parts_at(struct mb_rendered *r,
 				const struct core_message *msg,
 				const size_t *ent_at)
@@ -323,14 +348,12 @@ static int mb_rendered_parts_at(struct mb_rendered *r,
 
 	for (i = 0; i < msg->n_entities; i++) {
 		const struct core_entity *e = &msg->entities[i];
+		size_t body = util_base64_body_len(e->len);
 
-		if (e->len / UTIL_B64_LINE_BYTES * UTIL_B64_LINE_LEN <
-		    MB_PART_MIN)
+		if (body < MB_PART_MIN && !e->lazy)
 			continue;
-		if (ent_at[i] == SIZE_MAX || e->data == NULL ||
-		    ent_at[i] > r->len ||
-		    e->len / UTIL_B64_LINE_BYTES * UTIL_B64_LINE_LEN >
-		    r->len - ent_at[i])
+		if (ent_at[i] == SIZE_MAX || (e->data == NULL && !e->lazy) ||
+		    ent_at[i] > r->len || body > r->len - ent_at[i])
 			return 0;
 		n++;
 	}
@@ -342,14 +365,14 @@ static int mb_rendered_parts_at(struct mb_rendered *r,
 	r->refs = xcalloc(n, sizeof(*r->refs));
 	for (i = 0; i < msg->n_entities; i++) {
 		const struct core_entity *e = &msg->entities[i];
-		size_t lines = e->len / UTIL_B64_LINE_BYTES;
+		size_t body = util_base64_body_len(e->len);
 		struct store_mb_part *p = &r->parts[r->n_parts];
 
-		if (lines * UTIL_B64_LINE_LEN < MB_PART_MIN)
+		if (body < MB_PART_MIN && !e->lazy)
 			continue;
 		p->offset = ent_at[i];
-		p->len = lines * UTIL_B64_LINE_LEN;
-		mb_part_entity_key(e, lines * UTIL_B64_LINE_BYTES, p->sha256);
+		p->len = body;
+		mb_part_entity_key(e, e->len, p->sha256);
 		r->n_parts++;
 	}
 	qsort(r->parts, r->n_parts, sizeof(*r->parts), mb_part_cmp);
@@ -363,6 +386,7 @@ static int mb_rendered_parts_at(struct mb_rendered *r,
 			memcpy(r->ref_ids[i], e->id, CORE_UUID_LEN);
 			r->refs[i].entity_id = r->ref_ids[i];
 			r->refs[i].entity_len = e->len;
+			r->refs[i].required = e->lazy;
 		}
 	}
 	return 1;
@@ -391,6 +415,8 @@ static void mb_rendered_parts(struct mailbox_env *env, struct mb_rendered *r,
 	if (core_entities_here(env->core) && ent_at != NULL &&
 	    mb_rendered_parts_at(r, msg, ent_at))
 		return;
+	if (r->holes)
+		return;		/* parts unknown: the caller reads it whole */
 	r->n_parts = mb_parts_find(r->data, r->len, &r->parts);
 	r->parts_known = 1;
 	if (r->n_parts == 0 || !core_entities_here(env->core))
@@ -641,6 +667,9 @@ struct mb_msg_view {
 	int decrypted;			/* every encrypted part opened */
 	int encrypted;
 	struct core_message *original;	/* for a re-signed message */
+	/* A lazy document (core_get_message_lazy) that this view cannot
+	 * show without its bytes: the caller reads the message whole. */
+	int need_bytes;
 };
 
 static void mb_msg_view_own(struct mb_msg_view *v, void *p)
@@ -940,7 +969,28 @@ static void mb_msg_view_verify(struct mailbox_env *env,
 			n++;
 			continue;
 		}
-		if (crypto_verify_detached_cached(env->verify_cache,
+		if (doc->lazy) {
+			int vret = 0;
+
+			if (!crypto_verify_cache_find_sha(env->verify_cache,
+							  doc->sha256,
+							  sig->data, sig->len,
+							  &vret, vr)) {
+				/* not checked lately: the bytes are needed */
+				v->need_bytes = 1;
+				n++;
+				continue;
+			}
+			if (vret < 0) {
+				crypto_verify_report_clear(vr);
+				memset(vr, 0, sizeof(*vr));
+				r->valid = 0;
+				r->error = "это не подпись CMS / not a CMS "
+					"signature";
+				n++;
+				continue;
+			}
+		} else if (crypto_verify_detached_cached(env->verify_cache,
 						  doc->data, doc->len,
 						  sig->data, sig->len,
 						  vr) < 0) {
@@ -978,7 +1028,7 @@ static void mb_msg_view_verify(struct mailbox_env *env,
  * documents, for the letter's text (doc/upd.md); NULL when there is none.
  * A document that does not read as a УПД is left to its attachment. */
 static char *mb_msg_view_upd_tables(const struct mailbox_env *env,
-				    const struct mb_msg_view *v)
+				    struct mb_msg_view *v)
 {
 	struct buf b;
 	size_t i;
@@ -991,7 +1041,12 @@ static char *mb_msg_view_upd_tables(const struct mailbox_env *env,
 		struct core_error cerr = { 0 };
 		char *t;
 
-		if (e->kind != CORE_ENT_ATTACHMENT || e->encrypted ||
+		if (e->lazy && e->kind == CORE_ENT_ATTACHMENT &&
+		    edo_upd_name_is_upd(e->file_name)) {
+			v->need_bytes = 1;
+			continue;
+		}
+		if (e->kind != CORE_ENT_ATTACHMENT || e->encrypted || e->lazy ||
 		    edo_upd_detect(e->file_name, e->data, e->len, &info) != 1 ||
 		    info.malformed || info.title != EDO_UPD_SELLER)
 			continue;
@@ -1139,6 +1194,12 @@ static int mb_render_message_view(struct mailbox_env *env,
 
 	memset(&v, 0, sizeof(v));
 	mb_msg_view_decrypt(env, box_id, user_id, msg, &v);
+	/* Lazy documents are shown without their bytes only in a plain
+	 * letter: decryption and a re-signed original compare bytes. */
+	if (mb_msg_lazy(msg) && (v.encrypted || msg->kind == CORE_MSG_RESIGN)) {
+		mb_msg_view_clear(&v);
+		return MB_RENDER_NEED_BYTES;
+	}
 	if (user_id == 0 && v.encrypted && !v.decrypted) {
 		mb_msg_view_clear(&v);
 		return 0;
@@ -1189,6 +1250,15 @@ static int mb_render_message_view(struct mailbox_env *env,
 	rm.was_encrypted = v.encrypted;
 	rm.language = mb_language(env);
 	upd_tables = mb_msg_view_upd_tables(env, &v);
+	if (v.need_bytes) {
+		free(upd_tables);
+		free(banner);
+		free(client_id);
+		free(in_reply_to);
+		free(key);
+		mb_msg_view_clear(&v);
+		return MB_RENDER_NEED_BYTES;
+	}
 	rm.doc_tables = upd_tables;
 	rm.body_at = xcalloc(v.n_ents + 1, sizeof(*rm.body_at));
 	decrypted = v.decrypted;
@@ -1213,9 +1283,15 @@ static int mb_render_message_view(struct mailbox_env *env,
 	}
 	mb_rendered_take(r, out, len, key, msg->created);
 	r->seal = rm.was_encrypted && decrypted;
+	r->holes = mb_msg_lazy(msg);
 	mb_rendered_parts(env, r, msg, ent_at);
 	free(ent_at);
 	free(key);
+	if (r->holes && !r->parts_known) {
+		/* never stored with the places of its documents empty */
+		mb_rendered_clear(r);
+		return MB_RENDER_NEED_BYTES;
+	}
 	return 0;
 }
 
@@ -1236,10 +1312,60 @@ int mb_render_message_stored(struct mailbox_env *env, const char *box_id,
 	return ret;
 }
 
+/* The pre-render's box-wide rendering of a plain letter with big
+ * documents: read without their bytes (core_get_message_lazy), shown
+ * from the verify cache and stored as references (issue 10: reading,
+ * hashing and encoding the document twice a letter).  1 done (or
+ * nothing to do lazily: *msg_r holds nothing), 0 when the message is to
+ * be read whole, -1 on an error of the core. */
+static int mb_render_message_lazy(struct mailbox_env *env,
+				  const char *box_id, const char *msg_id,
+				  int outgoing, struct mb_party_cache *parties,
+				  const char *key_base, struct mb_rendered *r,
+				  struct mailbox_error *err)
+{
+	struct core_message *msg = NULL;
+	struct core_error cerr;
+	int ret;
+
+	memset(&cerr, 0, sizeof(cerr));
+	if (core_get_message_lazy(env->core, box_id, msg_id, &msg,
+				  &cerr) < 0) {
+		if (cerr.cls == CORE_ERR_TEMP)
+			return mb_core_error(err, &cerr, "message");
+		return 0;	/* the whole read says what is wrong */
+	}
+	if (!mb_msg_lazy(msg)) {
+		ret = mb_render_message_view(env, 0, box_id, msg, outgoing,
+					     parties, key_base, r, err);
+		core_message_free(&msg);
+		return ret < 0 ? -1 : 1;
+	}
+	ret = mb_render_message_view(env, 0, box_id, msg, outgoing, parties,
+				     key_base, r, err);
+	core_message_free(&msg);
+	if (ret == MB_RENDER_NEED_BYTES) {
+		mb_rendered_clear(r);
+		return 0;
+	}
+	return ret < 0 ? -1 : 1;
+}
+
 int mb_render_message(struct mailbox_env *env, int64_t user_id,
 		      const char *box_id, const char *msg_id, int outgoing,
 		      struct mb_party_cache *parties, struct mb_rendered *r,
 		      struct mailbox_error *err)
+{
+	return mb_render_message_how(env, user_id, box_id, msg_id, outgoing,
+				     0, parties, r, err);
+}
+
+static int mb_render_message_how(struct mailbox_env *env, int64_t user_id,
+				 const char *box_id, const char *msg_id,
+				 int outgoing, int lazy,
+				 struct mb_party_cache *parties,
+				 struct mb_rendered *r,
+				 struct mailbox_error *err)
 {
 	struct core_message *msg = NULL;
 	struct core_error cerr;
@@ -1262,6 +1388,14 @@ int mb_render_message(struct mailbox_env *env, int64_t user_id,
 	if (ret) {
 		free(key_base);
 		return 0;
+	}
+	if (lazy && env->core != NULL && user_id == 0) {
+		ret = mb_render_message_lazy(env, box_id, msg_id, outgoing,
+					     parties, key_base, r, err);
+		if (ret != 0) {
+			free(key_base);
+			return ret < 0 ? -1 : 0;
+		}
 	}
 	if (env->core == NULL ||
 	    core_get_message(env->core, box_id, msg_id, &msg, &cerr) < 0) {
@@ -1321,6 +1455,6 @@ int mb_render_message_shared(struct mailbox_env *env, const char *box_id,
 	free(key_base);
 	if (found || env->core == NULL)
 		return 0;
-	return mb_render_message(env, 0, box_id, msg_id, outgoing, parties, r,
-				 err);
+	return mb_render_message_how(env, 0, box_id, msg_id, outgoing, 1,
+				     parties, r, err);
 }

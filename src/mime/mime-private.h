@@ -51,6 +51,9 @@ void mimew_part_headers(struct buf *b, const char *content_type,
 /* Bodies.  Text: line breaks (LF, CRLF or CR) become CRLF hard breaks. */
 void mimew_body_qp(struct buf *b, const unsigned char *data, size_t len);
 void mimew_body_base64(struct buf *b, const unsigned char *data, size_t len);
+/* As long as mimew_body_base64's output for len bytes, all 'A' and '=':
+ * the place of a document the caller stores apart (core_entity.lazy). */
+void mimew_body_hole(struct buf *b, size_t len);
 
 /* "=_edo_" + the id's letters, digits and dashes: '=' followed by '_' can
  * never appear in quoted-printable or base64 output, so the boundary can

@@ -107,7 +107,10 @@ static void binary_part_at(struct buf *b, const char *boundary,
 	buf_append(b, "\r\n", 2);
 	if (at != NULL)
 		*at = b->len;
-	mimew_body_base64(b, data, len);
+	if (data == NULL && len > 0)
+		mimew_body_hole(b, len);	/* a lazy entity's place */
+	else
+		mimew_body_base64(b, data, len);
 	part_end(b);
 }
 

@@ -574,6 +574,26 @@ void mimew_body_base64(struct buf *b, const unsigned char *d, size_t len)
 	buf_append(b, out, o);
 }
 
+void mimew_body_hole(struct buf *b, size_t len)
+{
+	/* What mimew_body_base64 writes for len zero bytes: the same
+	 * lines, breaks and padding, set in place instead of encoded. */
+	size_t full = len / 57, rem = len % 57, i, n;
+	size_t chars = rem > 0 ? (rem + 2) / 3 * 4 : 0;
+	size_t data = (rem * 4 + 2) / 3;
+	unsigned char *p;
+
+	if (len == 0)
+		return;
+	n = full * 78 + chars - (rem == 0 ? 2 : 0);
+	p = buf_extend(b, n);
+	memset(p, 'A', n);
+	for (i = 0; i + 1 < full || (i < full && rem > 0); i++)
+		memcpy(p + i * 78 + 76, "\r\n", 2);
+	if (rem > 0)
+		memset(p + full * 78 + data, '=', chars - data);
+}
+
 char *mimew_boundary(const char *id)
 {
 	struct buf b;

@@ -485,6 +485,10 @@ int operator_send_message(struct operator *op, const struct core_message *msg,
 	return ret;
 }
 
+/* with_documents: 1 all bytes, 0 none of the documents',
+ * OP_GET_LAZY the big documents' hashes instead of their bytes. */
+#define OP_GET_LAZY 2
+
 static int op_get_message(struct operator *op, const char *box_id,
 			  const char *msg_id, int with_documents,
 			  struct core_message **msg_r, struct core_error *err)
@@ -501,7 +505,9 @@ static int op_get_message(struct operator *op, const char *box_id,
 	store_lock(op->store);
 	ret = operator_store_message_get(op->store, msg_id, box.id, &msg);
 	if (ret == STORE_OK)
-		ret = (with_documents ? operator_store_entities :
+		ret = (with_documents == OP_GET_LAZY ?
+		       operator_store_entities_lazy : with_documents ?
+		       operator_store_entities :
 		       operator_store_entities_meta)(op->store, msg->id,
 						     &msg->entities,
 						     &msg->n_entities);
@@ -528,6 +534,13 @@ int operator_get_message_meta(struct operator *op, const char *box_id,
 			      struct core_error *err)
 {
 	return op_get_message(op, box_id, msg_id, 0, msg_r, err);
+}
+
+int operator_get_message_lazy(struct operator *op, const char *box_id,
+			      const char *msg_id, struct core_message **msg_r,
+			      struct core_error *err)
+{
+	return op_get_message(op, box_id, msg_id, OP_GET_LAZY, msg_r, err);
 }
 
 int operator_find_by_client_id(struct operator *op, const char *box_id,

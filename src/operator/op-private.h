@@ -238,6 +238,12 @@ int operator_store_message_get(struct store *s, const char *id,
 /* The same without the documents' bytes (data empty, len 0). */
 int operator_store_entities_meta(struct store *s, const char *message_id,
 				 struct core_entity **ents_r, size_t *n_r);
+/* Documents of OP_LAZY_MIN bytes or more, in clear, stored since
+ * migration 20: left unread, with lazy, len and sha256 set instead of
+ * data (core_get_message_lazy).  The rest as operator_store_entities. */
+#define OP_LAZY_MIN (48 * 1024)
+int operator_store_entities_lazy(struct store *s, const char *message_id,
+				 struct core_entity **ents_r, size_t *n_r);
 int operator_store_entities(struct store *s, const char *message_id,
 			    struct core_entity **ents_r, size_t *n_r);
 /* One entity's kind and message; NOTFOUND if absent. */

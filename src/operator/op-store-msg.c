@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "crypto/crypto.h"
 #include "lib/util.h"
 #include "store/store-sql.h"
 #include "store/store-util.h"
@@ -52,12 +53,25 @@ int operator_store_message_insert(struct store *s,
 	return ret;
 }
 
+/* A document a rendering may leave unread (migration 20): big enough
+ * that reading, hashing and encoding it is most of a pre-render, and in
+ * clear (an encrypted one is decrypted to be shown). */
+static int op_entity_lazy(const struct core_entity *ent)
+{
+	return ent->kind == CORE_ENT_ATTACHMENT && !ent->encrypted &&
+	       ent->data != NULL && ent->len >= OP_LAZY_MIN;
+}
+
 int operator_store_entity_insert(struct store *s, const char *message_id,
 				 const struct core_entity *ent)
 {
+	unsigned char sha[32];
 	sqlite3_stmt *stmt;
-	int ret = STORE_ERR_INTERNAL;
+	int ret = STORE_ERR_INTERNAL, lazy = op_entity_lazy(ent);
 
+	/* Hashed before the lock: nobody waits for it. */
+	if (lazy)
+		crypto_sha256(ent->data, ent->len, sha);
 	store_lock(s);
 	/* Kinds added after version 1 live in op_entities_x (migration 11). */
 	stmt = store_stmt(s, ent->kind > CORE_ENT_TEXT ?
@@ -82,6 +96,22 @@ int operator_store_entity_insert(struct store *s, const char *message_id,
 		store_bind_text_or_null(stmt, 9, ent->signer_box);
 		sqlite3_bind_int64(stmt, 10, ent->created);
 		ret = store_step_done(s, stmt, "insert entity");
+	}
+	if (ret == STORE_OK && lazy) {
+		stmt = store_stmt(s, "INSERT INTO op_entity_big (num, sha256, "
+				  "len, signer_box, created) "
+				  "VALUES (?, ?, ?, ?, ?)");
+		ret = STORE_ERR_INTERNAL;
+		if (stmt != NULL) {
+			sqlite3_bind_int64(stmt, 1,
+					   sqlite3_last_insert_rowid(store_db(s)));
+			sqlite3_bind_blob(stmt, 2, sha, 32, SQLITE_STATIC);
+			sqlite3_bind_int64(stmt, 3, (int64_t)ent->len);
+			sqlite3_bind_text(stmt, 4, ent->signer_box, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_int64(stmt, 5, ent->created);
+			ret = store_step_done(s, stmt, "insert entity sha");
+		}
 	}
 	if (ret == STORE_OK && ent->kind == CORE_ENT_ATTACHMENT &&
 	    ent->need_sign) {
@@ -153,13 +183,24 @@ static void op_entity_fill(sqlite3_stmt *stmt, void *item)
 {
 	struct core_entity *ent = item;
 
+	/* The lazy select's two more columns: a document left unread has
+	 * its length and SHA-256 instead of its bytes. */
+	if (sqlite3_column_count(stmt) > 13 &&
+	    sqlite3_column_type(stmt, 5) == SQLITE_NULL &&
+	    sqlite3_column_bytes(stmt, 13) == 32) {
+		ent->lazy = 1;
+		ent->len = (size_t)sqlite3_column_int64(stmt, 12);
+		memcpy(ent->sha256, sqlite3_column_blob(stmt, 13), 32);
+	}
+
 	snprintf(ent->id, sizeof(ent->id), "%s", store_col_text(stmt, 0));
 	ent->kind = (enum core_entity_kind)sqlite3_column_int(stmt, 1);
 	snprintf(ent->parent_id, sizeof(ent->parent_id), "%s",
 		 store_col_text(stmt, 2));
 	ent->file_name = store_col_strdup(stmt, 3);
 	ent->content_type = store_col_strdup(stmt, 4);
-	ent->data = store_col_blob(stmt, 5, &ent->len);
+	if (!ent->lazy)
+		ent->data = store_col_blob(stmt, 5, &ent->len);
 	ent->encrypted = sqlite3_column_int(stmt, 6);
 	snprintf(ent->signer_box, sizeof(ent->signer_box), "%s",
 		 store_col_text(stmt, 7));
@@ -175,6 +216,14 @@ static void op_entity_clear(void *item)
 static const struct store_rows op_entity_rows = {
 	sizeof(struct core_entity), op_entity_fill, op_entity_clear,
 };
+
+/* A document's columns after its bytes (encrypted, signer_box, created)
+ * from op_entity_big where it has a row: SQLite reaches them in
+ * op_entities only through the blob's overflow pages (migration 20). */
+#define OP_ENT_TAIL \
+	"CASE WHEN h.num IS NULL THEN e.encrypted ELSE 0 END, " \
+	"CASE WHEN h.num IS NULL THEN e.signer_box ELSE h.signer_box END, " \
+	"CASE WHEN h.num IS NULL THEN e.created ELSE h.created END"
 
 int operator_store_entities(struct store *s, const char *message_id,
 			    struct core_entity **ents_r, size_t *n_r)
@@ -198,12 +247,34 @@ int operator_store_entities_meta(struct store *s, const char *message_id,
 	/* data is NOT NULL: NULL here only for the documents left out */
 	return store_select_list(s, "SELECT id, kind, parent_id, file_name, "
 				 "content_type, CASE kind WHEN 0 THEN NULL "
-				 "ELSE data END, encrypted, signer_box, "
-				 "created, " OP_NEED_SIGN ", 0 AS x, num "
-				 "FROM op_entities e WHERE message_id = ?1 "
+				 "ELSE data END, " OP_ENT_TAIL ", "
+				 OP_NEED_SIGN ", 0 AS x, e.num AS num "
+				 "FROM op_entities e LEFT JOIN op_entity_big h "
+				 "ON h.num = e.num WHERE message_id = ?1 "
 				 "UNION ALL SELECT id, kind, parent_id, file_name, "
 				 "content_type, data, encrypted, signer_box, "
 				 "created, 0, 1 AS x, num FROM op_entities_x "
+				 "WHERE message_id = ?1 ORDER BY x, num",
+				 message_id, 0, &op_entity_rows,
+				 (void **)ents_r, n_r, "select entities");
+}
+
+
+int operator_store_entities_lazy(struct store *s, const char *message_id,
+				 struct core_entity **ents_r, size_t *n_r)
+{
+	return store_select_list(s, "SELECT id, kind, parent_id, file_name, "
+				 "content_type, CASE WHEN h.num IS NULL THEN "
+				 "data END, " OP_ENT_TAIL ", " OP_NEED_SIGN
+				 ", 0 AS x, e.num AS num, CASE WHEN h.num IS "
+				 "NULL THEN length(data) ELSE h.len END, "
+				 "h.sha256 FROM op_entities e LEFT JOIN "
+				 "op_entity_big h ON h.num = e.num "
+				 "WHERE message_id = ?1 "
+				 "UNION ALL SELECT id, kind, parent_id, file_name, "
+				 "content_type, data, encrypted, signer_box, "
+				 "created, 0, 1 AS x, num, length(data), NULL "
+				 "FROM op_entities_x "
 				 "WHERE message_id = ?1 ORDER BY x, num",
 				 message_id, 0, &op_entity_rows,
 				 (void **)ents_r, n_r, "select entities");

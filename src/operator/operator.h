@@ -108,6 +108,12 @@ int operator_get_message(struct operator *op, const char *box_id,
 int operator_get_message_meta(struct operator *op, const char *box_id,
 			      const char *msg_id, struct core_message **msg_r,
 			      struct core_error *err);
+/* operator_get_message with each big document in clear left unread
+ * (core_entity.lazy: len and sha256 instead of data), where it was
+ * stored since migration 20: what a pre-render needs. */
+int operator_get_message_lazy(struct operator *op, const char *box_id,
+			      const char *msg_id, struct core_message **msg_r,
+			      struct core_error *err);
 int operator_find_by_client_id(struct operator *op, const char *box_id,
 			       const char *client_message_id,
 			       char msg_id_r[CORE_UUID_LEN],

@@ -557,6 +557,21 @@ static int mb_parts_valid(const struct store_mb_part *parts, size_t n,
  * 19): STORE_ERR_NOTFOUND when the part has no reference, the entity is
  * not one of this store's or its length is not the one the caller
  * encoded (under the writer). */
+/* How many of the entity's bytes the part encodes: its whole lines
+ * (migration 19), or the whole entity with its short last line; SIZE_MAX
+ * when neither. */
+static size_t mb_part_ref_bytes(const struct store_mb_part *part,
+				const struct store_mb_part_ref *ref)
+{
+	if (part->len % UTIL_B64_LINE_LEN == 0 &&
+	    part->len / UTIL_B64_LINE_LEN * UTIL_B64_LINE_BYTES <=
+	    ref->entity_len)
+		return part->len / UTIL_B64_LINE_LEN * UTIL_B64_LINE_BYTES;
+	if (part->len == util_base64_body_len(ref->entity_len))
+		return ref->entity_len;
+	return SIZE_MAX;
+}
+
 static int mb_part_ref_entity(struct store *s,
 			      const struct store_mb_part *part,
 			      const struct store_mb_part_ref *ref,
@@ -566,9 +581,8 @@ static int mb_part_ref_entity(struct store *s,
 	int ret;
 
 	if (ref == NULL || ref->entity_id == NULL ||
-	    ref->entity_id[0] == '\0' || part->len % UTIL_B64_LINE_LEN != 0 ||
-	    part->len / UTIL_B64_LINE_LEN * UTIL_B64_LINE_BYTES >
-	    ref->entity_len)
+	    ref->entity_id[0] == '\0' ||
+	    mb_part_ref_bytes(part, ref) == SIZE_MAX)
 		return STORE_ERR_NOTFOUND;
 	st = store_stmt(s, "SELECT num FROM op_entities WHERE id = ? "
 			"AND length(data) = ?");
@@ -625,6 +639,12 @@ static int mb_part_put(struct store *s, const struct store_mb_part *part,
 	ret = mb_part_ref_entity(s, part, ref, &entity_num);
 	if (ret != STORE_OK && ret != STORE_ERR_NOTFOUND)
 		return ret;
+	if (ret != STORE_OK && ref != NULL && ref->required) {
+		log_warnx("store: mailbox part of entity %s: the entity is "
+			  "not here; the rendering is not stored",
+			  ref->entity_id != NULL ? ref->entity_id : "?");
+		return STORE_ERR_INTERNAL;
+	}
 	st = store_stmt(s, "INSERT INTO mb_parts (sha256, size, data) "
 			"VALUES (?, ?, ?)");
 	if (st == NULL)
@@ -649,8 +669,7 @@ static int mb_part_put(struct store *s, const struct store_mb_part *part,
 		return STORE_ERR_INTERNAL;
 	sqlite3_bind_int64(st, 1, *id_r);
 	sqlite3_bind_int64(st, 2, entity_num);
-	sqlite3_bind_int64(st, 3, (int64_t)(part->len / UTIL_B64_LINE_LEN *
-					    UTIL_B64_LINE_BYTES));
+	sqlite3_bind_int64(st, 3, (int64_t)mb_part_ref_bytes(part, ref));
 	return store_step_done(s, st, "mailbox part ref add");
 }
 
@@ -866,8 +885,7 @@ static int mb_part_ref_ok(sqlite3_stmt *st, size_t len)
 {
 	size_t bytes = (size_t)sqlite3_column_int64(st, 3);
 
-	return len % UTIL_B64_LINE_LEN == 0 &&
-	       len / UTIL_B64_LINE_LEN * UTIL_B64_LINE_BYTES == bytes &&
+	return len == util_base64_body_len(bytes) &&
 	       sqlite3_column_type(st, 4) == SQLITE_BLOB &&
 	       (size_t)sqlite3_column_bytes(st, 4) >= bytes;
 }
@@ -916,8 +934,9 @@ static int mb_blob_assemble(struct store *s, int64_t id,
 		memcpy(out + o, skel + from, pos - o);
 		from += pos - o;
 		if (by_ref)
-			util_base64_lines(sqlite3_column_blob(st, 4),
-					  len / UTIL_B64_LINE_LEN, out + pos);
+			util_base64_body(sqlite3_column_blob(st, 4),
+					 (size_t)sqlite3_column_int64(st, 3),
+					 out + pos);
 		else if (len > 0)
 			memcpy(out + pos, p, len);
 		o = pos + len;

@@ -168,6 +168,10 @@ int store_mb_blob_put_parts(struct store *s, const unsigned char sha256[32],
 struct store_mb_part_ref {
 	const char *entity_id;
 	size_t entity_len;
+	/* The part's bytes in the caller's data are not the entity's
+	 * (a lazy rendering's place holders): stored as a reference or
+	 * not at all (STORE_ERR_INTERNAL). */
+	int required;
 };
 /* 1 when a part with these bytes (its SHA-256) is stored already, 0 when
  * not (or the store cannot say): a new rendering's part that is stored

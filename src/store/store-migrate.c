@@ -401,6 +401,29 @@ static const struct store_migration store_migrations[] = {
 	      "  UPDATE mb_part_refs SET raw = substr(OLD.data, 1, bytes)"
 	      "    WHERE entity_num = OLD.num AND raw IS NULL;"
 	      "END;" },
+	/* Version 20 (issue 10): the SHA-256 of a document a rendering may
+	 * leave unread (op-store-msg.c, OP_LAZY_MIN): the box-wide
+	 * pre-render finds its signature's report in the verify cache by
+	 * it, and stores the document's base64 as a reference (migration
+	 * 19), so the document is neither read, hashed nor encoded there.
+	 * With copies of the row's columns stored after the bytes (len,
+	 * signer_box, created): SQLite reaches those only by walking the
+	 * blob's overflow pages, a page read each 4 KB, which reading them
+	 * from op_entities would cost as much as the bytes.  No row for
+	 * older entities and for those that are small, encrypted or not a
+	 * document.  A table of its own, not a column: every step here can
+	 * run again (IF NOT EXISTS). */
+	{ 20, "CREATE TABLE IF NOT EXISTS op_entity_big ("
+	      "  num INTEGER PRIMARY KEY,"
+	      "  sha256 BLOB NOT NULL CHECK (length(sha256) = 32),"
+	      "  len INTEGER NOT NULL,"
+	      "  signer_box TEXT NOT NULL DEFAULT '',"
+	      "  created INTEGER NOT NULL"
+	      ");"
+	      "CREATE TRIGGER IF NOT EXISTS op_entity_big_gc"
+	      "  AFTER DELETE ON op_entities BEGIN"
+	      "  DELETE FROM op_entity_big WHERE num = OLD.num;"
+	      "END;" },
 	{ 0, NULL }
 };
 

@@ -221,6 +221,32 @@ static void test_base64(void)
 		free(b64);
 	}
 	CHECK(all, "base64: every length 0..299 round-trips");
+	/* The MIME body (util_base64_body, the store's reference parts):
+	 * 76-character lines with CRLF, the short last one without, the
+	 * same characters as util_base64, its length as said. */
+	int body_ok = 1;
+	for (len = 0; len < sizeof(data); len++) {
+		size_t blen = util_base64_body_len(len), o = 0;
+		unsigned char *body = xmalloc(blen + 1);
+
+		util_base64_body(data, len, body);
+		b64 = util_base64(data, len);
+		buf_init(&w);
+		for (k = 0; k < blen; k++)
+			if (body[k] != '\r' && body[k] != '\n')
+				buf_append(&w, &body[k], 1);
+		for (k = 0; k + 78 <= blen; k += 78)
+			o += body[k + 76] == '\r' && body[k + 77] == '\n';
+		if (w.len != strlen(b64) || memcmp(w.data, b64, w.len) != 0 ||
+		    o != len / 57 ||
+		    (len % 57 == 0 && blen != len / 57 * 78))
+			body_ok = 0;
+		buf_free(&w);
+		free(b64);
+		free(body);
+	}
+	CHECK(body_ok, "base64 body: lines of 76 and CRLF, the short last "
+	      "one without, for every length 0..299");
 	CHECK(wrapped, "base64: lines wrapped inside groups decode the same");
 	CHECK(util_unbase64("QUJD", 4, &out, &out_len) == 0 && out_len == 3 &&
 	   memcmp(out, "ABC", 3) == 0, "base64: one group");

@@ -398,6 +398,75 @@ static int64_t shared_blob(const char *box_id, const char *msg_id,
 	return id;
 }
 
+/* The bytes of a and b agree outside [from, from + len). */
+static int same_outside(const struct mb_rendered *a,
+			const struct mb_rendered *b, size_t from, size_t len)
+{
+	return a->len == b->len && from + len <= a->len &&
+	       memcmp(a->data, b->data, from) == 0 &&
+	       memcmp(a->data + from + len, b->data + from + len,
+		      a->len - from - len) == 0;
+}
+
+/* Issue 10: the pre-render reads a big document's length and SHA-256
+ * only (migration 20), finds its signature's report in the verify cache,
+ * and leaves the document's place to a required reference; a report not
+ * in the cache sends it back to the whole message.  full: the INBOX
+ * rendering made from the whole message. */
+static void test_lazy_render(const char *id, const struct mb_rendered *full)
+{
+	struct mailbox_error err = { 0 };
+	struct core_error cerr = { 0 };
+	struct core_message *lm = NULL, *fm = NULL;
+	struct mb_party_cache *cache = mb_party_cache_new();
+	struct crypto_verify_cache *saved;
+	struct mb_rendered lz;
+	unsigned char sha[32];
+	int lazy_ok = 0;
+
+	if (core_get_message_lazy(env->core, B.id, id, &lm, &cerr) == 0 &&
+	    core_get_message(env->core, B.id, id, &fm, &cerr) == 0 &&
+	    lm->n_entities == fm->n_entities) {
+		for (size_t i = 0; i < lm->n_entities; i++) {
+			const struct core_entity *l = &lm->entities[i];
+			const struct core_entity *f = &fm->entities[i];
+
+			if (f->kind != CORE_ENT_ATTACHMENT)
+				continue;
+			crypto_sha256(f->data, f->len, sha);
+			lazy_ok = l->lazy && l->data == NULL &&
+				l->len == f->len &&
+				memcmp(l->sha256, sha, 32) == 0;
+		}
+	}
+	ok(lazy_ok, "the lazy read gives the document's length and SHA-256, "
+	   "not its bytes");
+	core_message_free(&lm);
+	core_message_free(&fm);
+
+	ok(mb_render_message_shared(env, B.id, id, 0, cache, &lz, &err) == 0 &&
+	   lz.holes && lz.parts_known && lz.n_parts == 1 &&
+	   lz.refs != NULL && lz.refs[0].required &&
+	   lz.parts[0].len > 100 * 1024 &&
+	   same_outside(&lz, full, lz.parts[0].offset, lz.parts[0].len),
+	   "the pre-render's rendering without the document: the same bytes "
+	   "as the whole one around the document's place, a required "
+	   "reference there");
+	mb_rendered_clear(&lz);
+
+	/* No report in the cache: the bytes are read after all. */
+	saved = env->verify_cache;
+	env->verify_cache = crypto_verify_cache_new();
+	ok(mb_render_message_shared(env, B.id, id, 0, cache, &lz, &err) == 0 &&
+	   !lz.holes && lz.len == full->len &&
+	   memcmp(lz.data, full->data, full->len) == 0,
+	   "a signature not checked lately: rendered from the whole message");
+	mb_rendered_clear(&lz);
+	crypto_verify_cache_free(&env->verify_cache);
+	env->verify_cache = saved;
+	mb_party_cache_free(&cache);
+}
+
 /* Issue 10: a 100 KB document is stored once for the sender's Sent and
  * the recipient's INBOX renderings (doc/store.md "Shared parts"); both
  * read back byte for byte what the renderer made, and each survives the
@@ -428,6 +497,7 @@ static void test_shared_document(void)
 	   (in.len != out.len || memcmp(in.data, out.data, in.len) != 0),
 	   "the two renderings differ but carry the document's base64 alike "
 	   "(%zu %zu parts, %zu %zu bytes)", n_in, n_out, in.len, out.len);
+	test_lazy_render(id, &in);
 	ok(mailbox_prerender_box(env, B.id, 500, &err) == 1 &&
 	   mailbox_prerender_box(env, A.id, 500, &err) > 0,
 	   "both boxes pre-rendered");

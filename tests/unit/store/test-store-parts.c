@@ -340,7 +340,7 @@ static void test_part_refs(const char *path)
 {
 	struct store *s = NULL;
 	struct store_mb_part pa, pb, pc;
-	struct store_mb_part_ref ra = { "ent-1", 0 }, rb, rc;
+	struct store_mb_part_ref ra = { "ent-1", 0, 0 }, rb, rc;
 	unsigned char sha[32], *doc, *a, *b, *c, *d = NULL;
 	size_t doc_len = 100 * 1024 + 10, la, lb, lc, n = 0, i;
 	int64_t folder, blob_a, blob_b, blob_c, item_a, item_b, item_c;
