@@ -561,6 +561,44 @@ static void test_bad_path(void)
 	   "with a clear error");
 }
 
+/* Migration 20 on a version 19 database: the table of big documents and
+ * its trigger appear, the entities stored before have no row (they are
+ * read whole), and a deleted entity takes its row along. */
+static void test_migrate_v20(const char *path)
+{
+	struct store *s = NULL;
+	const char *error = NULL;
+
+	ok(store_open(path, &s, &error) == 0, "v20: open");
+	store_lock(s);
+	ok(store_exec(s, "DROP TRIGGER op_entity_big_gc; DROP TABLE "
+		      "op_entity_big; PRAGMA user_version=19", "v19") ==
+	   STORE_OK, "v20: back to version 19");
+	store_unlock(s);
+	store_close(&s);
+	ok(store_open(path, &s, &error) == 0 &&
+	   store_schema_version(s) == store_migrate_latest() &&
+	   count_rows(s, "SELECT count(*) FROM sqlite_master WHERE name IN "
+		      "('op_entity_big', 'op_entity_big_gc')") == 2 &&
+	   count_rows(s, "SELECT count(*) FROM op_entity_big") == 0,
+	   "v20: op_entity_big and its trigger made, empty");
+	store_lock(s);
+	ok(store_exec(s, "INSERT INTO op_boxes (id, inn, name, created) VALUES "
+		      "('2BM-v20', '7700000020', 'v20', 1);"
+		      "INSERT INTO op_messages (id, kind, from_box, to_box, "
+		      "created) VALUES ('m-v20', 0, '2BM-v20', '2BM-v20', 1);"
+		      "INSERT INTO op_entities (num, id, message_id, kind, data, "
+		      "created) VALUES (920, 'e-v20', 'm-v20', 0, zeroblob(70000), "
+		      "1);"
+		      "INSERT INTO op_entity_big (num, sha256, len, created) "
+		      "VALUES (920, zeroblob(32), 70000, 1);"
+		      "DELETE FROM op_entities WHERE num = 920;", "v20 rows") ==
+	   STORE_OK && count_rows(s, "SELECT count(*) FROM op_entity_big") ==
+	   0, "v20: a deleted entity takes its row along");
+	store_unlock(s);
+	store_close(&s);
+}
+
 int main(void)
 {
 	char *path = test_tmp_db();
@@ -570,6 +608,7 @@ int main(void)
 	test_newer_schema(path);
 	test_migrate_v2();
 	test_migrate_subscriptions(path);
+	test_migrate_v20(path);
 	test_tx(path);
 	test_stmt_cache(path);
 	test_aborted(path);
