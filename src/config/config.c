@@ -383,7 +383,7 @@ static int settings_read_listen(struct settings_ctx *ctx, const config_setting_t
 {
 	const config_setting_t *m;
 	char sub[256];
-	int64_t port;
+	int64_t port = 0;
 	int i, n;
 
 	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
@@ -423,7 +423,7 @@ static int settings_read_peer(struct settings_ctx *ctx, const config_setting_t *
 	const config_setting_t *m;
 	char sub[256];	/* key (at most 128 with the index) + "." + 100 */
 	char **dst;
-	int64_t v;
+	int64_t v = 0;
 	int i, n;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
@@ -499,7 +499,7 @@ static int settings_read_key(struct settings_ctx *ctx, const struct settings_key
 {
 	char *base = (char *)ctx->set + k->offset;
 	char key[128];
-	int64_t v;
+	int64_t v = 0;
 
 	snprintf(key, sizeof(key), "%s.%s", k->group, k->name);
 	switch (k->type) {

@@ -1035,7 +1035,7 @@ static int edo_upd_table_xml(xmlNodePtr docn,
 	char *t;
 
 	for (size_t i = 0; i < req->n_items; i++) {
-		struct edo_upd_calc c;
+		struct edo_upd_calc c = { 0 };
 		if (edo_upd_calc_item(&req->items[i], req->version, i + 1, &c,
 				      err) < 0)
 			return -1;

@@ -157,7 +157,7 @@ static void test_broken(enum edo_upd_version v)
 	struct edo_upd_info info;
 	struct core_error err = { 0 };
 	unsigned char *xml;
-	size_t len, blen;
+	size_t len, blen = 0;
 	char *name, *broken;
 
 	make(v, &buyer, &xml, &len, &name);
