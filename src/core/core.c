@@ -447,9 +447,15 @@ int core_send_message(struct core *core, const struct core_message *msg,
 	return core->driver->send_message(core, msg, opid, id_r, err);
 }
 
-int core_get_message(struct core *core, const char *box_id,
-		     const char *msg_id, struct core_message **msg_r,
-		     struct core_error *err)
+/* The driver's reader of one message: get_message, or one of its
+ * variants (NULL: the driver has none, get_message serves). */
+typedef int (*core_get_fn)(struct core *core, const char *box_id,
+			   const char *msg_id, struct core_message **msg_r,
+			   struct core_error *err);
+
+static int core_get_with(struct core *core, core_get_fn fn,
+			 const char *box_id, const char *msg_id,
+			 struct core_message **msg_r, struct core_error *err)
 {
 	CORE_ERR_GUARD(err);
 	if (msg_r == NULL)
@@ -458,40 +464,33 @@ int core_get_message(struct core *core, const char *box_id,
 	if (core_check_box_id(box_id, err) < 0 ||
 	    core_check_msg_id(msg_id, err) < 0)
 		return -1;
-	return core->driver->get_message(core, box_id, msg_id, msg_r,
-					 err);
+	return (fn != NULL ? fn : core->driver->get_message)(core, box_id,
+							    msg_id, msg_r,
+							    err);
+}
+
+int core_get_message(struct core *core, const char *box_id,
+		     const char *msg_id, struct core_message **msg_r,
+		     struct core_error *err)
+{
+	return core_get_with(core, core->driver->get_message, box_id, msg_id,
+			     msg_r, err);
 }
 
 int core_get_message_meta(struct core *core, const char *box_id,
 			  const char *msg_id, struct core_message **msg_r,
 			  struct core_error *err)
 {
-	CORE_ERR_GUARD(err);
-	if (msg_r == NULL)
-		return core_missing(err);
-	*msg_r = NULL;
-	if (core_check_box_id(box_id, err) < 0 ||
-	    core_check_msg_id(msg_id, err) < 0)
-		return -1;
-	return (core->driver->get_message_meta != NULL ?
-		core->driver->get_message_meta :
-		core->driver->get_message)(core, box_id, msg_id, msg_r, err);
+	return core_get_with(core, core->driver->get_message_meta, box_id,
+			     msg_id, msg_r, err);
 }
 
 int core_get_message_lazy(struct core *core, const char *box_id,
 			  const char *msg_id, struct core_message **msg_r,
 			  struct core_error *err)
 {
-	CORE_ERR_GUARD(err);
-	if (msg_r == NULL)
-		return core_missing(err);
-	*msg_r = NULL;
-	if (core_check_box_id(box_id, err) < 0 ||
-	    core_check_msg_id(msg_id, err) < 0)
-		return -1;
-	return (core->driver->get_message_lazy != NULL ?
-		core->driver->get_message_lazy :
-		core->driver->get_message)(core, box_id, msg_id, msg_r, err);
+	return core_get_with(core, core->driver->get_message_lazy, box_id,
+			     msg_id, msg_r, err);
 }
 
 int core_find_by_client_id(struct core *core, const char *box_id,
