@@ -237,7 +237,8 @@ static void test_base64(void)
 				buf_append(&w, &body[k], 1);
 		for (k = 0; k + 78 <= blen; k += 78)
 			o += body[k + 76] == '\r' && body[k + 77] == '\n';
-		if (w.len != strlen(b64) || memcmp(w.data, b64, w.len) != 0 ||
+		if (w.len != strlen(b64) ||
+		    (w.len > 0 && memcmp(w.data, b64, w.len) != 0) ||
 		    o != len / 57 ||
 		    (len % 57 == 0 && blen != len / 57 * 78))
 			body_ok = 0;
