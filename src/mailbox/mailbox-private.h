@@ -223,6 +223,7 @@ struct mb_rendered {
 	struct store_mb_part_ref *refs;
 	size_t n_parts;
 	char (*ref_ids)[CORE_UUID_LEN];
+	char *ref_msg_id;		/* the message the refs' entities are of */
 	int parts_known;		/* parts as above, even when none */
 	/* Rendered from a lazy message: the documents' places hold 'A's,
 	 * and each is a part with a required reference; never shown, only

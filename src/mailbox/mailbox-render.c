@@ -28,6 +28,7 @@ void mb_rendered_clear(struct mb_rendered *r)
 	free(r->parts);
 	free(r->refs);
 	free(r->ref_ids);
+	free(r->ref_msg_id);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -313,18 +314,28 @@ static size_t *mb_entity_body_at(const struct core_message *msg,
 	return at;
 }
 
-/* A part's key (mb_parts.sha256) when it is known to be the base64 of
- * an entity: the entity's id and length name its bytes (an entity never
- * changes), so the 137 KB of a 100 KB document need not be hashed.  The
- * prefix keeps it apart from the SHA-256 of bytes (mb_parts_find). */
-static void mb_part_entity_key(const struct core_entity *e, size_t bytes,
-			       unsigned char sha[32])
+/* A part's key (mb_parts.sha256) when it is known to be a document's
+ * whole base64 body: made from the SHA-256 of the document's bytes (the
+ * operator's, op_entity_big, for a lazy one), so the same bytes give the
+ * same key and other bytes never do, whatever the entity's id (an id can
+ * come from a peer: it names no bytes).  100 KB hashed, not the 137 KB of
+ * base64, and not at all for a lazy one.  The prefix keeps these keys
+ * apart from the SHA-256 of base64 (mb_parts_find). */
+static void mb_part_doc_key(const struct core_entity *e,
+			    unsigned char key[32])
 {
-	char *s = xasprintf("edomail entity part\n%s\n%zu\n%zu", e->id,
-			    e->len, bytes);
+	unsigned char doc_sha[32];
+	struct buf b;
 
-	crypto_sha256((const unsigned char *)s, strlen(s), sha);
-	free(s);
+	if (e->lazy)
+		memcpy(doc_sha, e->sha256, 32);
+	else
+		crypto_sha256(e->data, e->len, doc_sha);
+	buf_init(&b);
+	buf_printf(&b, "edomail document part\n%zu\n", e->len);
+	buf_append(&b, doc_sha, 32);
+	crypto_sha256(b.data, b.len, key);
+	buf_free(&b);
 }
 
 static int mb_part_cmp(const void *a, const void *b)
@@ -335,11 +346,12 @@ static int mb_part_cmp(const void *a, const void *b)
 }
 
 /* The shared parts from where mime put the entities (ent_at): each
- * entity's whole base64 body of MB_PART_MIN bytes or more (its last short
- * line too), kept as a reference to the entity; a lazy entity's always
- * (its place holds no bytes: the reference is required).  0 when some
- * document or signature that big is not the operator's entity
- * (mb_parts_find looks at the bytes then). */
+ * document's whole base64 body of MB_PART_MIN bytes or more (its last
+ * short line too), kept as a reference to the document; a lazy one's
+ * always (its place holds no bytes: the reference is required).  0 when
+ * a body that big is not a document of the message as the operator holds
+ * it, or is another kind of entity (mb_parts_find looks at the bytes
+ * then). */
 static int mb_rendered_parts_at(struct mb_rendered *r,
 				const struct core_message *msg,
 				const size_t *ent_at)
@@ -352,7 +364,8 @@ static int mb_rendered_parts_at(struct mb_rendered *r,
 
 		if (body < MB_PART_MIN && !e->lazy)
 			continue;
-		if (ent_at[i] == SIZE_MAX || (e->data == NULL && !e->lazy) ||
+		if (e->kind != CORE_ENT_ATTACHMENT || ent_at[i] == SIZE_MAX ||
+		    (e->data == NULL && !e->lazy) ||
 		    ent_at[i] > r->len || body > r->len - ent_at[i])
 			return 0;
 		n++;
@@ -372,7 +385,7 @@ static int mb_rendered_parts_at(struct mb_rendered *r,
 			continue;
 		p->offset = ent_at[i];
 		p->len = body;
-		mb_part_entity_key(e, e->len, p->sha256);
+		mb_part_doc_key(e, p->sha256);
 		r->n_parts++;
 	}
 	qsort(r->parts, r->n_parts, sizeof(*r->parts), mb_part_cmp);
@@ -386,6 +399,7 @@ static int mb_rendered_parts_at(struct mb_rendered *r,
 			memcpy(r->ref_ids[i], e->id, CORE_UUID_LEN);
 			r->refs[i].entity_id = r->ref_ids[i];
 			r->refs[i].entity_len = e->len;
+			r->refs[i].message_id = r->ref_msg_id;
 			r->refs[i].required = e->lazy;
 		}
 	}
@@ -408,6 +422,7 @@ static void mb_rendered_parts(struct mailbox_env *env, struct mb_rendered *r,
 
 	if (r->seal || r->data == NULL)
 		return;
+	r->ref_msg_id = xstrdup(msg->id);
 	if (core_entities_here(env->core) && msg->n_entities == 0) {
 		r->parts_known = 1;	/* text alone: quoted-printable */
 		return;
@@ -440,6 +455,7 @@ static void mb_rendered_parts(struct mailbox_env *env, struct mb_rendered *r,
 				memcpy(r->ref_ids[i], e->id, CORE_UUID_LEN);
 				r->refs[i].entity_id = r->ref_ids[i];
 				r->refs[i].entity_len = e->len;
+				r->refs[i].message_id = r->ref_msg_id;
 				break;
 			}
 		}

@@ -581,15 +581,16 @@ static int mb_part_ref_entity(struct store *s,
 	int ret;
 
 	if (ref == NULL || ref->entity_id == NULL ||
-	    ref->entity_id[0] == '\0' ||
+	    ref->entity_id[0] == '\0' || ref->message_id == NULL ||
 	    mb_part_ref_bytes(part, ref) == SIZE_MAX)
 		return STORE_ERR_NOTFOUND;
 	st = store_stmt(s, "SELECT num FROM op_entities WHERE id = ? "
-			"AND length(data) = ?");
+			"AND message_id = ? AND length(data) = ?");
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
 	sqlite3_bind_text(st, 1, ref->entity_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)ref->entity_len);
+	sqlite3_bind_text(st, 2, ref->message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)ref->entity_len);
 	ret = store_step_row(s, st, "mailbox part entity");
 	if (ret == STORE_OK)
 		*num_r = sqlite3_column_int64(st, 0);

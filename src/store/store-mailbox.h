@@ -168,6 +168,9 @@ int store_mb_blob_put_parts(struct store *s, const unsigned char sha256[32],
 struct store_mb_part_ref {
 	const char *entity_id;
 	size_t entity_len;
+	/* The entity must be of this message (its id may come from a peer:
+	 * an id alone could name another message's entity). */
+	const char *message_id;
 	/* The part's bytes in the caller's data are not the entity's
 	 * (a lazy rendering's place holders): stored as a reference or
 	 * not at all (STORE_ERR_INTERNAL). */

@@ -531,10 +531,11 @@ static void test_shared_document(void)
 		sql = xasprintf("SELECT count(*) FROM mb_parts WHERE "
 				"size > 100000 AND sha256 = X'%s'", hex);
 		/* Where mime put the document, not a scan of the bytes: the
-		 * part is keyed by the entity, its base64 never hashed. */
+		 * part is keyed by the document's SHA-256, its base64 never
+		 * hashed. */
 		ok(n_in == 1 && count_rows(sql) == 0,
 		   "the pre-render took the document's part from where mime "
-		   "put it (keyed by the entity, not by a hash of its base64)");
+		   "put it (keyed by the document's hash, not its base64's)");
 		free(sql);
 	}
 	free(p_in);

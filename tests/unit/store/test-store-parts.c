@@ -333,14 +333,14 @@ static unsigned char *doc_message(const char *who, const unsigned char *doc,
 
 /* Migration 19 (issue 10): a part that is an entity's base64 is kept as
  * a reference to the entity and every read encodes it again, byte for
- * byte; a reference to an entity that is not here, or of another
- * length, stores the bytes; the entity's deletion keeps what the part
+ * byte; a reference to an entity that is not here (not of the message
+ * named), or of another length, stores the bytes; the entity's deletion keeps what the part
  * needs; the last blob's deletion frees the part and its reference. */
 static void test_part_refs(const char *path)
 {
 	struct store *s = NULL;
 	struct store_mb_part pa, pb, pc;
-	struct store_mb_part_ref ra = { "ent-1", 0, 0 }, rb, rc;
+	struct store_mb_part_ref ra = { "ent-1", 0, "msg", 0 }, rb, rc;
 	unsigned char sha[32], *doc, *a, *b, *c, *d = NULL;
 	size_t doc_len = 100 * 1024 + 10, la, lb, lc, n = 0, i;
 	int64_t folder, blob_a, blob_b, blob_c, item_a, item_b, item_c;
@@ -361,7 +361,9 @@ static void test_part_refs(const char *path)
 	rb = ra;
 	rb.entity_len = doc_len + 1;	/* not the entity's length */
 	rc = ra;
-	rc.entity_id = "ent-elsewhere";
+	/* ent-1 is of message 'msg': named for another message, it is
+	 * not that message's entity (an id may come from a peer) */
+	rc.message_id = "another-msg";
 
 	ok(store_open(path, &s, &error) == 0, "refs: open");
 	store_lock(s);
@@ -393,7 +395,7 @@ static void test_part_refs(const char *path)
 	memset(sha, 0xc, 32);
 	ok(store_mb_blob_put_parts_refs(s, sha, c, lc, &pc, &rc, 1, "key:c",
 					NULL, &blob_c) == STORE_OK,
-	   "refs: an entity not here: stored");
+	   "refs: the entity of another message: stored as bytes");
 	ok(count_rows(s, "SELECT count(*) FROM mb_part_refs") == 1 &&
 	   count_rows(s, "SELECT count(*) FROM mb_parts WHERE "
 		      "length(data) > 0") == 2,
