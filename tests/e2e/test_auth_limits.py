@@ -154,7 +154,16 @@ class AuthLimits(h.DaemonTestCase):
         args.insert(50, (d, login, "pw-" + login, source))
         replies = at_once(fn, args)
         done = checked(replies)
-        self.assertLessEqual(len(done), LIMIT, replies[:10])
+        # A success forgives the address's own failures with the account
+        # (mailbox-authlimit.c): when the right password was among the
+        # first LIMIT checks, up to LIMIT more wrong ones are checked
+        # after it, once the password is known anyway.  The replies come
+        # in the order sent, not checked, so the bound is the whole
+        # burst's: LIMIT without a success, 2 x LIMIT with one (it failed
+        # here once in a clean run when the right one came early).
+        got_in = replies[50].startswith(ok_prefix)
+        self.assertLessEqual(len(done), 2 * LIMIT if got_in else LIMIT,
+                             (replies[50], replies[:10]))
         if not replies[50].startswith(ok_prefix):
             top_up(self, fn, d, login, source, done)
         again = fn(d, login, "pw-" + login, source)
