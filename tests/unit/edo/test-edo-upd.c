@@ -271,7 +271,14 @@ static void test_table(enum edo_upd_version v)
 	   strstr(t, "Бумага А4, 500 листов") != NULL &&
 	   strstr(t, "Всего к оплате") != NULL &&
 	   strstr(t, "Итого: без НДС 7249.98, НДС 825.00, всего к оплате 8074.98") != NULL,
-	   "%s: the Russian table:\n%s", vs, t != NULL ? t : "");
+	   "%s: the Russian table", vs);
+	/* shown for the eye as TAP comments: a bare line breaks TAP */
+	for (const char *p = t, *nl; p != NULL && *p != '\0';
+	     p = nl != NULL ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		printf("# %.*s\n", (int)(nl != NULL ? nl - p : (long)strlen(p)),
+		       p);
+	}
 	/* aligned: every row of the table ends its Total column at the
 	 * same character */
 	{
