@@ -338,26 +338,22 @@ static void mb_part_doc_key(const struct core_entity *e,
 	buf_free(&b);
 }
 
-static int mb_part_cmp(const void *a, const void *b)
-{
-	const struct store_mb_part *x = a, *y = b;
-
-	return x->offset < y->offset ? -1 : x->offset > y->offset;
-}
-
 /* The shared parts from where mime put the entities (ent_at): each
  * document's whole base64 body of MB_PART_MIN bytes or more (its last
  * short line too), kept as a reference to the document; a lazy one's
  * always (its place holds no bytes: the reference is required).  0 when
  * a body that big is not a document of the message as the operator holds
- * it, or is another kind of entity (mb_parts_find looks at the bytes
- * then). */
+ * it, or is another kind of entity, or the documents are not in the
+ * message's order (mb_parts_find looks at the bytes then). */
 static int mb_rendered_parts_at(struct mb_rendered *r,
 				const struct core_message *msg,
 				const size_t *ent_at)
 {
-	size_t i, n = 0;
+	size_t i, n = 0, end = 0;
 
+	r->parts = xcalloc(msg->n_entities + 1, sizeof(*r->parts));
+	r->ref_ids = xcalloc(msg->n_entities + 1, sizeof(*r->ref_ids));
+	r->refs = xcalloc(msg->n_entities + 1, sizeof(*r->refs));
 	for (i = 0; i < msg->n_entities; i++) {
 		const struct core_entity *e = &msg->entities[i];
 		size_t body = util_base64_body_len(e->len);
@@ -365,44 +361,29 @@ static int mb_rendered_parts_at(struct mb_rendered *r,
 		if (body < MB_PART_MIN && !e->lazy)
 			continue;
 		if (e->kind != CORE_ENT_ATTACHMENT || ent_at[i] == SIZE_MAX ||
-		    (e->data == NULL && !e->lazy) ||
-		    ent_at[i] > r->len || body > r->len - ent_at[i])
+		    (e->data == NULL && !e->lazy) || ent_at[i] < end ||
+		    ent_at[i] > r->len || body > r->len - ent_at[i]) {
+			free(r->parts);
+			free(r->ref_ids);
+			free(r->refs);
+			r->parts = NULL;
+			r->ref_ids = NULL;
+			r->refs = NULL;
 			return 0;
+		}
+		end = ent_at[i] + body;
+		r->parts[n].offset = ent_at[i];
+		r->parts[n].len = body;
+		mb_part_doc_key(e, r->parts[n].sha256);
+		memcpy(r->ref_ids[n], e->id, CORE_UUID_LEN);
+		r->refs[n].entity_id = r->ref_ids[n];
+		r->refs[n].entity_len = e->len;
+		r->refs[n].message_id = r->ref_msg_id;
+		r->refs[n].required = e->lazy;
 		n++;
 	}
+	r->n_parts = n;
 	r->parts_known = 1;
-	if (n == 0)
-		return 1;
-	r->parts = xcalloc(n, sizeof(*r->parts));
-	r->ref_ids = xcalloc(n, sizeof(*r->ref_ids));
-	r->refs = xcalloc(n, sizeof(*r->refs));
-	for (i = 0; i < msg->n_entities; i++) {
-		const struct core_entity *e = &msg->entities[i];
-		size_t body = util_base64_body_len(e->len);
-		struct store_mb_part *p = &r->parts[r->n_parts];
-
-		if (body < MB_PART_MIN && !e->lazy)
-			continue;
-		p->offset = ent_at[i];
-		p->len = body;
-		mb_part_doc_key(e, p->sha256);
-		r->n_parts++;
-	}
-	qsort(r->parts, r->n_parts, sizeof(*r->parts), mb_part_cmp);
-	/* refs follow the sorted parts: find each part's entity again */
-	for (i = 0; i < r->n_parts; i++) {
-		for (size_t j = 0; j < msg->n_entities; j++) {
-			const struct core_entity *e = &msg->entities[j];
-
-			if (ent_at[j] != r->parts[i].offset)
-				continue;
-			memcpy(r->ref_ids[i], e->id, CORE_UUID_LEN);
-			r->refs[i].entity_id = r->ref_ids[i];
-			r->refs[i].entity_len = e->len;
-			r->refs[i].message_id = r->ref_msg_id;
-			r->refs[i].required = e->lazy;
-		}
-	}
 	return 1;
 }
 
@@ -1331,9 +1312,9 @@ int mb_render_message_stored(struct mailbox_env *env, const char *box_id,
 /* The pre-render's box-wide rendering of a plain letter with big
  * documents: read without their bytes (core_get_message_lazy), shown
  * from the verify cache and stored as references (issue 10: reading,
- * hashing and encoding the document twice a letter).  1 done (or
- * nothing to do lazily: *msg_r holds nothing), 0 when the message is to
- * be read whole, -1 on an error of the core. */
+ * hashing and encoding the document twice a letter).  1 rendered (a
+ * message without a lazy document came whole and is shown as always),
+ * 0 when the message is to be read whole, -1 on an error. */
 static int mb_render_message_lazy(struct mailbox_env *env,
 				  const char *box_id, const char *msg_id,
 				  int outgoing, struct mb_party_cache *parties,
@@ -1351,12 +1332,7 @@ static int mb_render_message_lazy(struct mailbox_env *env,
 			return mb_core_error(err, &cerr, "message");
 		return 0;	/* the whole read says what is wrong */
 	}
-	if (!mb_msg_lazy(msg)) {
-		ret = mb_render_message_view(env, 0, box_id, msg, outgoing,
-					     parties, key_base, r, err);
-		core_message_free(&msg);
-		return ret < 0 ? -1 : 1;
-	}
+	/* without a lazy document: the whole message, shown as always */
 	ret = mb_render_message_view(env, 0, box_id, msg, outgoing, parties,
 				     key_base, r, err);
 	core_message_free(&msg);

@@ -99,17 +99,15 @@ int operator_store_entity_insert(struct store *s, const char *message_id,
 	}
 	if (ret == STORE_OK && lazy) {
 		stmt = store_stmt(s, "INSERT INTO op_entity_big (num, sha256, "
-				  "len, signer_box, created) "
-				  "VALUES (?, ?, ?, ?, ?)");
+				  "signer_box, created) VALUES (?, ?, ?, ?)");
 		ret = STORE_ERR_INTERNAL;
 		if (stmt != NULL) {
 			sqlite3_bind_int64(stmt, 1,
 					   sqlite3_last_insert_rowid(store_db(s)));
 			sqlite3_bind_blob(stmt, 2, sha, 32, SQLITE_STATIC);
-			sqlite3_bind_int64(stmt, 3, (int64_t)ent->len);
-			sqlite3_bind_text(stmt, 4, ent->signer_box, -1,
+			sqlite3_bind_text(stmt, 3, ent->signer_box, -1,
 					  SQLITE_STATIC);
-			sqlite3_bind_int64(stmt, 5, ent->created);
+			sqlite3_bind_int64(stmt, 4, ent->created);
 			ret = store_step_done(s, stmt, "insert entity sha");
 		}
 	}
@@ -266,8 +264,7 @@ int operator_store_entities_lazy(struct store *s, const char *message_id,
 	return store_select_list(s, "SELECT id, kind, parent_id, file_name, "
 				 "content_type, CASE WHEN h.num IS NULL THEN "
 				 "data END, " OP_ENT_TAIL ", " OP_NEED_SIGN
-				 ", 0 AS x, e.num AS num, CASE WHEN h.num IS "
-				 "NULL THEN length(data) ELSE h.len END, "
+				 ", 0 AS x, e.num AS num, length(data), "
 				 "h.sha256 FROM op_entities e LEFT JOIN "
 				 "op_entity_big h ON h.num = e.num "
 				 "WHERE message_id = ?1 "

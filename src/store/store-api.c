@@ -47,23 +47,6 @@ static int store_api_box_of(struct store *s, const char *sql,
 	return ret;
 }
 
-/* A credential revoked by its id (sql marks it, once). */
-static int store_api_revoke(struct store *s, const char *sql, int64_t id,
-			    const char *what)
-{
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
-
-	store_lock(s);
-	st = store_stmt(s, sql);
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, id);
-		ret = store_step_change(s, st, what);
-	}
-	store_unlock(s);
-	return ret;
-}
-
 int store_api_token_add(struct store *s, const char *box_id,
 			const unsigned char hash[STORE_API_HASH_LEN],
 			const char *label, int64_t *id_r)
@@ -98,9 +81,10 @@ int store_api_token_box(struct store *s,
 
 int store_api_token_revoke(struct store *s, int64_t id)
 {
-	return store_api_revoke(s, "UPDATE api_tokens SET revoked = 1 "
-				"WHERE id = ? AND revoked = 0", id,
-				"api token revoke");
+	/* a credential is revoked once */
+	return store_change_by_id(s, "UPDATE api_tokens SET revoked = 1 "
+				  "WHERE id = ? AND revoked = 0", id,
+				  "api token revoke");
 }
 
 int store_api_token_list(struct store *s, const char *box_id,
@@ -175,9 +159,9 @@ int store_api_cert_box(struct store *s,
 
 int store_api_cert_remove(struct store *s, int64_t id)
 {
-	return store_api_revoke(s, "UPDATE api_certs SET revoked = 1 "
-				"WHERE id = ? AND revoked = 0", id,
-				"api cert remove");
+	return store_change_by_id(s, "UPDATE api_certs SET revoked = 1 "
+				  "WHERE id = ? AND revoked = 0", id,
+				  "api cert remove");
 }
 
 int store_api_cert_list(struct store *s, const char *box_id,

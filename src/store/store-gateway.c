@@ -618,17 +618,8 @@ int store_cert_list_all(struct store *s, int64_t user_id,
 
 int store_cert_delete(struct store *s, int64_t id)
 {
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
-
-	store_lock(s);
-	st = store_stmt(s, "DELETE FROM certs WHERE id = ?");
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, id);
-		ret = store_step_change(s, st, "cert delete");
-	}
-	store_unlock(s);
-	return ret;
+	return store_change_by_id(s, "DELETE FROM certs WHERE id = ?", id,
+				  "cert delete");
 }
 
 /* ---- node-level values ---- */

@@ -286,18 +286,9 @@ int store_mb_folder_count_user(struct store *s, int64_t user_id, size_t *n_r)
 
 int store_mb_folder_delete(struct store *s, int64_t id)
 {
-	sqlite3_stmt *st;
-	int ret = STORE_ERR_INTERNAL;
-
 	/* Items go by ON DELETE CASCADE, their blobs by the trigger. */
-	store_lock(s);
-	st = store_stmt(s, "DELETE FROM mb_folders WHERE id = ?");
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, id);
-		ret = store_step_change(s, st, "mailbox folder delete");
-	}
-	store_unlock(s);
-	return ret;
+	return store_change_by_id(s, "DELETE FROM mb_folders WHERE id = ?", id,
+				  "mailbox folder delete");
 }
 
 static int mb_folder_update(struct store *s, const char *sql, int64_t id,

@@ -406,8 +406,9 @@ static const struct store_migration store_migrations[] = {
 	 * pre-render finds its signature's report in the verify cache by
 	 * it, and stores the document's base64 as a reference (migration
 	 * 19), so the document is neither read, hashed nor encoded there.
-	 * With copies of the row's columns stored after the bytes (len,
-	 * signer_box, created): SQLite reaches those only by walking the
+	 * With copies of the row's columns stored after the bytes
+	 * (signer_box, created; length(data) reads only the record's
+	 * header): SQLite reaches those only by walking the
 	 * blob's overflow pages, a page read each 4 KB, which reading them
 	 * from op_entities would cost as much as the bytes.  No row for
 	 * older entities and for those that are small, encrypted or not a
@@ -416,7 +417,6 @@ static const struct store_migration store_migrations[] = {
 	{ 20, "CREATE TABLE IF NOT EXISTS op_entity_big ("
 	      "  num INTEGER PRIMARY KEY,"
 	      "  sha256 BLOB NOT NULL CHECK (length(sha256) = 32),"
-	      "  len INTEGER NOT NULL,"
 	      "  signer_box TEXT NOT NULL DEFAULT '',"
 	      "  created INTEGER NOT NULL"
 	      ");"

@@ -75,6 +75,22 @@ int store_step_change(struct store *s, sqlite3_stmt *st, const char *what)
 	return ret;
 }
 
+int store_change_by_id(struct store *s, const char *sql, int64_t id,
+		       const char *what)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	store_lock(s);
+	st = store_stmt(s, sql);
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		ret = store_step_change(s, st, what);
+	}
+	store_unlock(s);
+	return ret;
+}
+
 int store_step_row(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);

@@ -29,6 +29,10 @@ int store_step_done(struct store *s, struct sqlite3_stmt *st,
  * is not there (STORE_ERR_NOTFOUND). */
 int store_step_change(struct store *s, struct sqlite3_stmt *st,
 		      const char *what);
+/* One UPDATE or DELETE of the row sql's ?1 names, under the store lock:
+ * STORE_ERR_NOTFOUND when it changed none (store_step_change). */
+int store_change_by_id(struct store *s, const char *sql, int64_t id,
+		       const char *what);
 /* Steps to the single row a lookup expects: STORE_OK with its columns
  * readable, STORE_ERR_NOTFOUND when there is none. */
 int store_step_row(struct store *s, struct sqlite3_stmt *st,

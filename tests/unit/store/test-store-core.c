@@ -590,8 +590,8 @@ static void test_migrate_v20(const char *path)
 		      "INSERT INTO op_entities (num, id, message_id, kind, data, "
 		      "created) VALUES (920, 'e-v20', 'm-v20', 0, zeroblob(70000), "
 		      "1);"
-		      "INSERT INTO op_entity_big (num, sha256, len, created) "
-		      "VALUES (920, zeroblob(32), 70000, 1);"
+		      "INSERT INTO op_entity_big (num, sha256, created) "
+		      "VALUES (920, zeroblob(32), 1);"
 		      "DELETE FROM op_entities WHERE num = 920;", "v20 rows") ==
 	   STORE_OK && count_rows(s, "SELECT count(*) FROM op_entity_big") ==
 	   0, "v20: a deleted entity takes its row along");
