@@ -277,11 +277,47 @@ class ThunderbirdTest(unittest.TestCase):
         server (and leave INBOX)."""
         subject = self.subjects[key]
         self.assertIsNotNone(server_find(self.d, LOGIN, "INBOX", subject))
+        # Del moves to the folder Thunderbird holds as Trash at that moment;
+        # a Del before its folder discovery has given Корзина the role
+        # would only set \Deleted (doc/imap.md), so the test waits for the
+        # role as a user sees it (the Trash icon) before pressing Del.
+        self.tb.wait(lambda: self.js(
+            "return (folderOf(arguments[0]).flags & 0x100) != 0;", u7(TRASH)),
+            60, "Корзина as the Trash folder in Thunderbird")
+        since = len(self.tb.moz_log())
         self.command("INBOX", subject, "cmd_delete")
-        wait_for(lambda: server_find(self.d, LOGIN, TRASH, subject),
-                 what="the deleted letter in Корзина on the server")
-        wait_for(lambda: server_find(self.d, LOGIN, "INBOX", subject) is None,
-                 what="the deleted letter gone from INBOX on the server")
+        try:
+            wait_for(lambda: server_find(self.d, LOGIN, TRASH, subject),
+                     what="the deleted letter in Корзина on the server")
+            wait_for(lambda: server_find(self.d, LOGIN, "INBOX", subject)
+                     is None,
+                     what="the deleted letter gone from INBOX on the server")
+        except AssertionError as e:
+            raise AssertionError("%s\n%s" % (e, self.explain(subject, since)))
+
+    def explain(self, subject, since):
+        """What a failed step leaves to read: the IMAP commands Thunderbird
+        sent since the step began and the servers' replies that were not OK,
+        the letter's state on the server, the dialogs open, the daemon's
+        warnings."""
+        sent = [ln.split("SendData: ", 1)[1] for ln in
+                self.tb.moz_log()[since:].splitlines()
+                if "SendData: " in ln and not re.search(
+                    r" (login|authenticate) ", ln, re.I)]
+        replies = [ln.split("CreateNewLineFromSocket: ", 1)[1] for ln in
+                   self.tb.moz_log()[since:].splitlines()
+                   if "CreateNewLineFromSocket: " in ln and
+                   re.search(r"^\S+ (NO|BAD) ", ln.split(
+                       "CreateNewLineFromSocket: ", 1)[1])]
+        where = {f: server_find(self.d, LOGIN, f, subject)
+                 for f in ("INBOX", TRASH)}
+        warn = [ln for ln in self.d.log().splitlines()
+                if re.search(r"warn|error|ошибка", ln, re.I)]
+        return ("Thunderbird sent:\n  %s\nreplies NO/BAD:\n  %s\n"
+                "on the server: %s\ndialogs: %s\ndaemon warnings:\n  %s" % (
+                    "\n  ".join(sent[-40:]), "\n  ".join(replies[-10:]),
+                    {f: v and v[:2] for f, v in where.items()},
+                    self.js("return dialogs();"), "\n  ".join(warn[-20:])))
 
     # ---- sending from the compose window ----
     def compose_send(self, open_js, text, *args):
