@@ -20,10 +20,7 @@ on B (as tests/e2e/test_gateway_node.py sets it up).
 """
 import argparse
 import os
-import re
 import sys
-import threading
-import time
 
 import benchlib as bl
 import smtp_submit as ss
@@ -62,81 +59,6 @@ def two_nodes(workdir):
     b.ctl("cert", "make", "klever", KLEVER_INN, "--type", "rsa")
     b.start()
     return a, b, "%s@edo.local" % klever
-
-
-def settle(node, user, quiet=2.0, timeout=120):
-    """Waits until user's INBOX stops growing (letters and notices of the
-    rate rounds still arriving would be counted as the next letter's
-    EXISTS); returns its count."""
-    imap = bl.Imap(node.port).login(user)
-    try:
-        last, since, t0 = -1, time.monotonic(), time.monotonic()
-        while time.monotonic() - t0 < timeout:
-            n = imap.select("INBOX")
-            if n != last:
-                last, since = n, time.monotonic()
-            elif time.monotonic() - since >= quiet:
-                break
-            time.sleep(0.25)
-        return last
-    finally:
-        imap.logout()
-
-
-def latency(send_node, user, watch_node, rcpt, from_addr, to_addr, data,
-            count):
-    """250 after DATA on send_node -> EXISTS in rcpt's IDLE on watch_node,
-    one letter at a time; (latencies, missing, EXISTS beyond the letters:
-    something else arrived and the figures are suspect)."""
-    settle(watch_node, rcpt)
-    w = ss.IdleWatcher(watch_node, rcpt)
-    w.start()
-    t250 = {}
-    tag = "%05d" % (int(time.time()) % 100000)
-    s = bl.smtp_login(send_node, user)
-    try:
-        for i in range(count):
-            msg = bl.edo_letter(from_addr, to_addr,
-                                "Latency %s-%05d" % (tag, i),
-                                "Проверка задержки доставки.\n",
-                                "Документ %d.pdf" % i, ss.stamped(data, i))
-            n0 = max(list(w.seen) + [w.base])
-            s.sendmail(from_addr, [to_addr], msg)
-            t250[i] = time.perf_counter()
-            # one letter at a time: its EXISTS (or a notice's) before the
-            # next is sent; which sequence number is the letter is read
-            # below
-            w.wait_for(n0 + 1, 30)
-        time.sleep(1)
-    finally:
-        s.quit()
-        w.close()
-    # The letter's sequence number by its subject (notices of earlier
-    # letters arrive in between and take numbers too); its time is the
-    # first EXISTS that covered it.
-    imap = bl.Imap(watch_node.port).login(rcpt)
-    seq_of = {}
-    try:
-        imap.select("INBOX")
-        _, _, untagged = imap.command(
-            "FETCH %d:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])" % (w.base + 1))
-        for line, lits in untagged:
-            m = re.match(rb"\* (\d+) FETCH", line)
-            hm = re.search(rb"Latency " + tag.encode() + rb"-(\d{5})",
-                           b"".join(lits))
-            if m and hm:
-                seq_of.setdefault(int(hm.group(1)), int(m.group(1)))
-    finally:
-        imap.logout()
-    lat, missing = [], 0
-    for i, t in t250.items():
-        hits = [ts for k, ts in w.seen.items() if k >= seq_of.get(i, 1 << 30)]
-        if not hits:
-            missing += 1
-        else:
-            lat.append(min(hits) - t)
-    extra = max(list(w.seen) + [w.base]) - (w.base + count)
-    return lat, missing, extra
 
 
 def main():
@@ -217,8 +139,8 @@ def main():
         ("A->B", a, "lutik", b, "klever", d["LUTIK_ADDR"], klever),
     )
     for name, sn, user, wn, rcpt, src, dst in directions:
-        lat, missing, extra = latency(sn, user, wn, rcpt, src, dst, data,
-                                      args.latency_count)
+        lat, missing, extra = ss.delivery_latency(
+            sn, user, wn, rcpt, src, dst, data, args.latency_count)
         ok = ok and missing == 0
         print("%s: 250 -> EXISTS over %d letters, %d missing, %d other "
               "EXISTS, %d before the 250; load %.2f" % (
