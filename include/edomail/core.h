@@ -282,6 +282,10 @@ struct core_driver {
 	int (*poll_events)(struct core *core, const char *box_id,
 			   const char *after_key, int limit, core_event_cb *cb,
 			   void *ctx, struct core_error *err);
+	/* Optional: the box's newest event, cb once or not at all.  NULL:
+	 * the core reads the whole log through poll_events. */
+	int (*last_event)(struct core *core, const char *box_id,
+			  core_event_cb *cb, void *ctx, struct core_error *err);
 	/* Incoming messages of box_id with a signed document that has no
 	 * receipt from box_id yet (a batch, oldest first; caller frees).
 	 * NULL: the driver's operator tracks receipts itself. */
@@ -463,6 +467,11 @@ int core_apply(struct core *core, struct core_op *ops, size_t n, size_t *failed_
 int core_poll_events(struct core *core, const char *box_id,
 		     const char *after_key, int limit, core_event_cb *cb,
 		     void *ctx, struct core_error *err);
+/* The newest event of box (Diadoc's GetLastEvent, where a follower starts
+ * its cursor): cb once, or not at all when the box has none.  One indexed
+ * lookup with the local driver, not a read of the whole log. */
+int core_last_event(struct core *core, const char *box_id, core_event_cb *cb,
+		    void *ctx, struct core_error *err);
 
 /* The recipient side's duty: for every incoming message of box_id that has
  * no receipt yet, generate the ИоП (DP_IZVPOL), sign it with the

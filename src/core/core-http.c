@@ -1718,7 +1718,6 @@ static int http_read_events(struct core *core, const char *box_id,
 	return 0;
 }
 
-/* A box's cursor, made when first asked for; under h->lock. */
 /* The box's cursor, or NULL (under h->lock). */
 static struct http_cursor *http_cursor_find(struct http_ctx *h,
 					    const char *box)

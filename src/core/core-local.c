@@ -211,6 +211,12 @@ static int local_poll_events(struct core *core, const char *box_id,
 				    cb, ctx, err);
 }
 
+static int local_last_event(struct core *core, const char *box_id,
+			    core_event_cb *cb, void *ctx, struct core_error *err)
+{
+	return operator_last_event(local_op(core), box_id, cb, ctx, err);
+}
+
 static int local_pending_receipts(struct core *core, const char *box_id,
 				  char (**ids_r)[CORE_UUID_LEN], size_t *n_r,
 				  struct core_error *err)
@@ -266,6 +272,7 @@ const struct core_driver core_driver_local = {
 	.set_archived = local_set_archived,
 	.set_deleted = local_set_deleted,
 	.poll_events = local_poll_events,
+	.last_event = local_last_event,
 	.pending_receipts = local_pending_receipts,
 	.changed_boxes = local_changed_boxes,
 	.prepare = local_prepare,

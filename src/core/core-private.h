@@ -53,6 +53,10 @@ extern const struct core_driver core_driver_http;
 
 /* Drivers call this after a commit, once per box concerned. */
 void core_notify_box(struct core *core, const char *box_id);
+/* The box's newest event read from its whole log (poll_events): for a
+ * driver without last_event, or whose operator lacks it. */
+int core_last_by_log(struct core *core, const char *box_id,
+		     core_event_cb *cb, void *ctx, struct core_error *err);
 /* Sets *err and returns -1. */
 /* Sets *err and returns -1: the one error setter of edo/. */
 #define core_error_set edo_error

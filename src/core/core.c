@@ -628,6 +628,51 @@ int core_poll_events(struct core *core, const char *box_id,
 					 ctx, err);
 }
 
+/* A driver without last_event: the whole log, the newest kept. */
+struct core_last {
+	struct core_event ev;
+	int found;
+};
+
+static int core_last_keep(const struct core_event *ev, void *arg)
+{
+	struct core_last *l = arg;
+
+	free(l->ev.text);
+	l->ev = *ev;
+	l->ev.text = ev->text != NULL ? xstrdup(ev->text) : NULL;
+	l->found = 1;
+	return 0;
+}
+
+int core_last_by_log(struct core *core, const char *box_id,
+		     core_event_cb *cb, void *ctx, struct core_error *err)
+{
+	struct core_last l;
+	int ret;
+
+	memset(&l, 0, sizeof(l));
+	ret = core->driver->poll_events(core, box_id, NULL, 0, core_last_keep,
+					&l, err);
+	if (ret == 0 && l.found)
+		(void)cb(&l.ev, ctx);
+	free(l.ev.text);
+	return ret;
+}
+
+int core_last_event(struct core *core, const char *box_id, core_event_cb *cb,
+		    void *ctx, struct core_error *err)
+{
+	CORE_ERR_GUARD(err);
+	if (cb == NULL)
+		return core_missing(err);
+	if (core_check_box_id(box_id, err) < 0)
+		return -1;
+	if (core->driver->last_event != NULL)
+		return core->driver->last_event(core, box_id, cb, ctx, err);
+	return core_last_by_log(core, box_id, cb, ctx, err);
+}
+
 int core_changed_boxes(struct core *core, const char *after_key,
 		       char (**ids_r)[CORE_ID_MAX], size_t *n_r,
 		       char last_key_r[CORE_KEY_LEN], struct core_error *err)

@@ -721,8 +721,8 @@ static int opapi_last_event_cb(const struct core_event *ev, void *ctx)
 }
 
 /* Diadoc's GetLastEvent: the newest event of the box, 204 when it has
- * none; a follower starts its cursor there.  The core has no "newest"
- * query, so this reads the box's log once: a start-up call. */
+ * none; a follower starts its cursor there (each gateway node's start,
+ * for each box it follows): one indexed lookup, not the box's log. */
 static int opapi_get_last_event(struct opapi_call *c)
 {
 	struct core_error ce;
@@ -730,8 +730,8 @@ static int opapi_get_last_event(struct opapi_call *c)
 
 	if (opapi_need_own(c, "boxId") < 0)
 		return -1;
-	if (core_poll_events(c->svc->core, c->box, NULL, 0,
-			     opapi_last_event_cb, &last, &ce) < 0) {
+	if (core_last_event(c->svc->core, c->box, opapi_last_event_cb, &last,
+			    &ce) < 0) {
 		json_decref(last);
 		return opapi_core_fail(&c->err, &ce);
 	}

@@ -1093,6 +1093,28 @@ int operator_poll_events(struct operator *op, const char *box_id,
 	return 0;
 }
 
+int operator_last_event(struct operator *op, const char *box_id,
+			core_event_cb *cb, void *ctx, struct core_error *err)
+{
+	struct core_event *evs;
+	struct core_box box;
+	size_t n, i;
+	int ret;
+
+	if (operator_box_resolve(op, box_id, &box, err) < 0)
+		return -1;
+	ret = operator_store_events(op->store, box.id, -1, 1, &evs, &n);
+	if (ret != STORE_OK)
+		return operator_store_error(err, ret);
+	/* copied out first: the callback may call back into the operator */
+	if (n > 0)
+		(void)cb(&evs[0], ctx);
+	for (i = 0; i < n; i++)
+		free(evs[i].text);
+	free(evs);
+	return 0;
+}
+
 int operator_changed_boxes(struct operator *op, const char *after_key,
 			   char (**ids_r)[CORE_ID_MAX], size_t *n_r,
 			   char last_key_r[CORE_KEY_LEN],

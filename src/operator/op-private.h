@@ -221,6 +221,7 @@ int operator_store_event_both(struct store *s, const char *box_a,
 int operator_store_changed_boxes(struct store *s, int64_t after,
 				 char (**ids_r)[CORE_ID_MAX], size_t *n_r,
 				 int64_t *last_r);
+/* Events of a box after key after, at most max; after < 0: the newest. */
 int operator_store_events(struct store *s, const char *box_id,
 			  int64_t after, size_t max,
 			  struct core_event **evs_r, size_t *n_r);

@@ -328,6 +328,7 @@ static const struct store_rows op_event_rows = {
 	sizeof(struct core_event), op_event_fill, op_event_clear,
 };
 
+/* after < 0: the newest event only (op_events_box's last entry). */
 int operator_store_events(struct store *s, const char *box_id,
 			  int64_t after, size_t max,
 			  struct core_event **evs_r, size_t *n_r)
@@ -338,13 +339,19 @@ int operator_store_events(struct store *s, const char *box_id,
 	*evs_r = NULL;
 	*n_r = 0;
 	store_lock(s);
-	stmt = store_stmt(s, "SELECT key, type, box_id, other_box, message_id, "
+	stmt = store_stmt(s, after < 0 ?
+			  "SELECT key, type, box_id, other_box, message_id, "
+			  "entity_id, text, ts FROM op_events WHERE box_id = ?1 "
+			  "ORDER BY key DESC LIMIT 1" :
+			  "SELECT key, type, box_id, other_box, message_id, "
 			  "entity_id, text, ts FROM op_events "
-			  "WHERE box_id = ? AND key > ? ORDER BY key LIMIT ?");
+			  "WHERE box_id = ?1 AND key > ?2 ORDER BY key LIMIT ?3");
 	if (stmt != NULL) {
 		store_bind_text_or_null(stmt, 1, box_id);
-		sqlite3_bind_int64(stmt, 2, after);
-		sqlite3_bind_int64(stmt, 3, (sqlite3_int64)max);
+		if (after >= 0) {
+			sqlite3_bind_int64(stmt, 2, after);
+			sqlite3_bind_int64(stmt, 3, (sqlite3_int64)max);
+		}
 		ret = store_step_list(s, stmt, &op_event_rows, (void **)evs_r,
 				      n_r, "select events");
 	}

@@ -153,6 +153,9 @@ int operator_pending_receipts(struct operator *op, const char *box_id,
 int operator_poll_events(struct operator *op, const char *box_id,
 			 const char *after_key, int limit, core_event_cb *cb,
 			 void *ctx, struct core_error *err);
+/* The box's newest event: cb once, or not at all when it has none. */
+int operator_last_event(struct operator *op, const char *box_id,
+			core_event_cb *cb, void *ctx, struct core_error *err);
 
 /* Boxes with events after after_key (any box), and the newest key. */
 int operator_changed_boxes(struct operator *op, const char *after_key,

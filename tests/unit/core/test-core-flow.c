@@ -9,6 +9,7 @@
 
 #include <edomail/core.h>
 #include "crypto/crypto.h"
+#include "core/core-private.h"
 #include "operator/operator.h"
 #include "store/store.h"
 
@@ -704,6 +705,23 @@ static void test_poll(void)
 	ret = core_poll_events(core, "2EDFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", NULL,
 			       0, ev_collect, &rest, &err);
 	ok_err(ret, err, CORE_ERR_NOTFOUND, NULL, "unknown box");
+
+	ev_clear(&rest);
+	ok(core_last_event(core, A.id, ev_collect, &rest, &err) == 0 &&
+	   rest.n == 1 && memcmp(&rest.ev[0], &all.ev[all.n - 1],
+				 offsetof(struct core_event, text)) == 0 &&
+	   rest.ev[0].ts == all.ev[all.n - 1].ts,
+	   "the last event: the newest of the log, once");
+	ev_clear(&rest);
+	ok(core_last_by_log(core, A.id, ev_collect, &rest, &err) == 0 &&
+	   rest.n == 1 && strcmp(rest.ev[0].index_key,
+				 all.ev[all.n - 1].index_key) == 0,
+	   "the same read from the whole log (a driver without last_event)");
+	ev_clear(&rest);
+	ret = core_last_event(core, "2EDFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+			      ev_collect, &rest, &err);
+	ok_err(ret, err, CORE_ERR_NOTFOUND, NULL, "the last event of an unknown box");
+	ok(rest.n == 0, "and no callback");
 	ev_clear(&all);
 	ev_clear(&rest);
 }
