@@ -612,14 +612,21 @@ int core_apply(struct core *core, struct core_op *ops, size_t n,
 	return core->driver->apply(core, ops, n, failed_r, err);
 }
 
+/* What both readers of a box's events check first. */
+static int core_events_check(const char *box_id, core_event_cb *cb,
+			     struct core_error *err)
+{
+	if (cb == NULL)
+		return core_missing(err);
+	return core_check_box_id(box_id, err) < 0 ? -1 : 0;
+}
+
 int core_poll_events(struct core *core, const char *box_id,
 		     const char *after_key, int limit, core_event_cb *cb,
 		     void *ctx, struct core_error *err)
 {
 	CORE_ERR_GUARD(err);
-	if (cb == NULL)
-		return core_missing(err);
-	if (core_check_box_id(box_id, err) < 0)
+	if (core_events_check(box_id, cb, err) < 0)
 		return -1;
 	if (after_key != NULL && strlen(after_key) >= CORE_KEY_LEN)
 		return core_error_set(err, CORE_ERR_INVALID,
@@ -664,9 +671,7 @@ int core_last_event(struct core *core, const char *box_id, core_event_cb *cb,
 		    void *ctx, struct core_error *err)
 {
 	CORE_ERR_GUARD(err);
-	if (cb == NULL)
-		return core_missing(err);
-	if (core_check_box_id(box_id, err) < 0)
+	if (core_events_check(box_id, cb, err) < 0)
 		return -1;
 	if (core->driver->last_event != NULL)
 		return core->driver->last_event(core, box_id, cb, ctx, err);
