@@ -70,6 +70,7 @@ class Stats:
         self.lock = threading.Lock()
         self.ops = collections.Counter()
         self.errors = collections.Counter()
+        self.examples = collections.defaultdict(list)   # kind -> texts
         self.samples = collections.defaultdict(list)
 
     def op(self, kind, seconds):
@@ -77,9 +78,17 @@ class Stats:
             self.ops[kind] += 1
             self.samples[kind].append(seconds)
 
-    def error(self, kind):
+    def error(self, kind, e=None):
+        """Counted by kind; the first three texts of a server's refusal
+        (an IMAP NO/BAD, an SMTP code) are kept for the report, since a
+        refusal under load is a finding, not noise."""
         with self.lock:
             self.errors[kind] += 1
+            if e is not None and len(self.examples[kind]) < 3 and \
+                    isinstance(e, (imaplib.IMAP4.error,
+                                   smtplib.SMTPResponseException)) and \
+                    not isinstance(e, imaplib.IMAP4.abort):
+                self.examples[kind].append(str(e)[:300])
 
 
 class Ledger:
@@ -189,7 +198,7 @@ class User(threading.Thread):
                 return
             except Exception as e:      # noqa: BLE001 - counted, retried
                 kind = error_kind("smtp", e)
-                soak.stats.error(kind)
+                soak.stats.error(kind, e)
                 if isinstance(e, smtplib.SMTPResponseException) and \
                         500 <= e.smtp_code < 600:
                     soak.ledger.letter(token, state="refused %d" % e.smtp_code)
@@ -280,7 +289,7 @@ class User(threading.Thread):
             try:
                 fn()
             except Exception as e:      # noqa: BLE001 - counted, reconnect
-                soak.stats.error(error_kind("imap", e))
+                soak.stats.error(error_kind("imap", e), e)
                 self.imap_drop()
                 time.sleep(0.5)
             time.sleep(self.rng.uniform(0, soak.args.think))
@@ -514,6 +523,8 @@ class Soak:
         print("errors: %d" % sum(self.stats.errors.values()))
         for k, n in self.stats.errors.most_common():
             print("  %-60s %6d" % (k, n))
+            for text in self.stats.examples.get(k, ()):
+                print("      e.g. %s" % text)
         print("restarts: %s" % ", ".join("at %.0f s (down %.1f s)" % r
                                          for r in self.restarts))
         print("daemon peak RSS: %.1f MB" % (self.peak_rss / 1024))

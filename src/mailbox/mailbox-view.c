@@ -300,6 +300,25 @@ static void mb_u32_push(uint32_t **arr, size_t *n, uint32_t v)
 /* Merges the folder's rows into the snapshot: rows gone are marked
  * expunged, rows with a new MODSEQ take their flags, rows above the last
  * UID are appended.  changed[] marks messages whose flags changed. */
+/* The message's flags and keywords from its row when the row's MODSEQ
+ * moved; 1 when the client must be told (they differ). */
+static int mb_view_update(struct mb_vmsg *m, struct store_mb_item *it)
+{
+	uint32_t recent = m->m.flags & MAILBOX_FLAG_RECENT;
+	int differ;
+
+	if (it->modseq == m->modseq)
+		return 0;
+	differ = (it->flags | recent) != m->m.flags ||
+		 strcmp(it->keywords, m->m.keywords) != 0;
+	m->m.flags = it->flags | recent;
+	free(m->m.keywords);
+	m->m.keywords = it->keywords;
+	it->keywords = NULL;
+	m->modseq = it->modseq;
+	return differ;
+}
+
 static void mb_view_merge(struct mailbox_view *v, struct store_mb_item *items,
 			  size_t n, uint32_t recent_uid, size_t *n_new_r,
 			  unsigned char **changed_r)
@@ -319,18 +338,8 @@ static void mb_view_merge(struct mailbox_view *v, struct store_mb_item *items,
 			i++;
 			continue;
 		}
-		if (!m->expunged && items[j].modseq != m->modseq) {
-			uint32_t recent = m->m.flags & MAILBOX_FLAG_RECENT;
-
-			if ((items[j].flags | recent) != m->m.flags ||
-			    strcmp(items[j].keywords, m->m.keywords) != 0)
-				changed[i] = 1;
-			m->m.flags = items[j].flags | recent;
-			free(m->m.keywords);
-			m->m.keywords = items[j].keywords;
-			items[j].keywords = NULL;
-			m->modseq = items[j].modseq;
-		}
+		if (!m->expunged && mb_view_update(m, &items[j]))
+			changed[i] = 1;
 		i++;
 		j++;
 	}
@@ -340,6 +349,57 @@ static void mb_view_merge(struct mailbox_view *v, struct store_mb_item *items,
 			continue;
 		mb_view_push(v, &items[j], items[j].uid > recent_uid);
 		(*n_new_r)++;
+	}
+	*changed_r = changed;
+}
+
+/* Index of uid in the view (msgs ascend by UID), or v->n. */
+static size_t mb_view_find_uid(const struct mailbox_view *v, uint32_t uid)
+{
+	size_t lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->msgs[mid].m.uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < v->n && v->msgs[lo].m.uid == uid ? lo : v->n;
+}
+
+/* What changed since the view's MODSEQ, applied: gone are the UIDs that
+ * left (mb_vanished), items those appended, moved in or with flags
+ * changed since (ascending UIDs).  The same outcome as mb_view_merge over
+ * the whole folder, for a read of the changes only: a busy folder of a
+ * few thousand letters had every session's every command re-read all of
+ * it (the soak, stop 23). */
+static void mb_view_merge_since(struct mailbox_view *v, const uint32_t *gone,
+				size_t n_gone, struct store_mb_item *items,
+				size_t n, uint32_t recent_uid,
+				size_t *n_new_r, unsigned char **changed_r)
+{
+	uint32_t last_uid = v->n > 0 ? v->msgs[v->n - 1].m.uid : 0;
+	unsigned char *changed = xcalloc(v->n + n + 1, 1);
+	size_t i, j;
+
+	for (j = 0; j < n_gone; j++) {
+		i = mb_view_find_uid(v, gone[j]);
+		if (i < v->n)
+			v->msgs[i].expunged = 1;
+	}
+	*n_new_r = 0;
+	for (j = 0; j < n; j++) {
+		if (items[j].uid > last_uid) {
+			mb_view_push(v, &items[j], items[j].uid > recent_uid);
+			(*n_new_r)++;
+			continue;
+		}
+		i = mb_view_find_uid(v, items[j].uid);
+		if (i < v->n && !v->msgs[i].expunged &&
+		    mb_view_update(&v->msgs[i], &items[j]))
+			changed[i] = 1;
 	}
 	*changed_r = changed;
 }
@@ -372,6 +432,38 @@ static void mb_view_drop_expunged(struct mailbox_view *v,
 	v->n = k;
 }
 
+/* The UIDs that left the folder since the view's MODSEQ: 0, or -1 when
+ * that history is cut (pruned) or cannot be read: then the whole folder
+ * is compared instead. */
+static int mb_view_gone_since(struct mailbox_view *v, uint32_t **gone_r,
+			      size_t *n_r)
+{
+	int complete = 0;
+
+	if (store_mb_vanished_list(v->env->store, v->folder_id, v->modseq,
+				   gone_r, n_r, &complete) == STORE_OK &&
+	    complete)
+		return 0;
+	free(*gone_r);
+	*gone_r = NULL;
+	*n_r = 0;
+	return -1;
+}
+
+/* The keywords list only grows: the new messages' and those whose row
+ * changed are added, the rest are in it already. */
+static void mb_view_keywords_of(struct mailbox_view *v,
+				const unsigned char *changed, size_t old_n)
+{
+	if (v->keywords == NULL) {
+		mb_view_keywords(v);
+		return;
+	}
+	for (size_t i = 0; i < v->n; i++)
+		if ((i >= old_n || changed[i]) && !v->msgs[i].expunged)
+			mb_view_keywords_add(v, v->msgs[i].m.keywords);
+}
+
 int mailbox_view_refresh(struct mailbox_view *v, int allow_expunge,
 			 struct mailbox_changes *ch_r,
 			 struct mailbox_error *err)
@@ -379,8 +471,9 @@ int mailbox_view_refresh(struct mailbox_view *v, int allow_expunge,
 	struct store_mb_folder f;
 	struct store_mb_item *items = NULL;
 	unsigned char *changed = NULL;
-	size_t n = 0, n_new = 0, i, pending = 0;
-	int ret;
+	uint32_t *gone = NULL;
+	size_t n = 0, n_new = 0, n_gone = 0, i, pending = 0, old_n = v->n;
+	int ret, since = 0;
 
 	memset(ch_r, 0, sizeof(*ch_r));
 	store_lock(v->env->store);
@@ -391,18 +484,26 @@ int mailbox_view_refresh(struct mailbox_view *v, int allow_expunge,
 		store_mb_folder_clear(&f);
 		ret = STORE_ERR_NOTFOUND;
 	}
-	if (ret == STORE_OK && f.modseq != v->modseq)
-		ret = store_mb_item_list(v->env->store, v->folder_id, 0, &items,
-					 &n);
+	if (ret == STORE_OK && f.modseq != v->modseq) {
+		since = f.modseq > v->modseq &&
+			mb_view_gone_since(v, &gone, &n_gone) == 0;
+		ret = since ? store_mb_item_list_since(v->env->store,
+						       v->folder_id, v->modseq,
+						       &items, &n) :
+			      store_mb_item_list(v->env->store, v->folder_id,
+						 0, &items, &n);
+	}
 	store_unlock(v->env->store);
 	if (ret == STORE_ERR_NOTFOUND) {
 		/* Deleted by another session: everything is gone. */
 		v->gone = 1;
+		since = 0;
 		memset(&f, 0, sizeof(f));
 		f.modseq = v->modseq + 1;
 	} else if (ret != STORE_OK) {
 		store_mb_folder_clear(&f);
 		store_mb_item_list_free(items, n);
+		free(gone);
 		return mb_store_error(err, ret, "refresh");
 	}
 	for (i = 0; i < v->n; i++)
@@ -413,7 +514,13 @@ int mailbox_view_refresh(struct mailbox_view *v, int allow_expunge,
 		return 0;
 	}
 	if (f.modseq != v->modseq) {
-		mb_view_merge(v, items, n, f.recent_uid, &n_new, &changed);
+		if (since)
+			mb_view_merge_since(v, gone, n_gone, items, n,
+					    f.recent_uid, &n_new, &changed);
+		else
+			mb_view_merge(v, items, n, f.recent_uid, &n_new,
+				      &changed);
+		mb_view_keywords_of(v, changed, old_n);
 		if (n_new > 0)
 			mb_view_take_recent(v, f.recent_uid,
 					    v->msgs[v->n - 1].m.uid);
@@ -435,9 +542,8 @@ int mailbox_view_refresh(struct mailbox_view *v, int allow_expunge,
 	}
 	ch_r->exists = (uint32_t)v->n;
 	ch_r->exists_changed = n_new > 0;
-	if (n_new > 0 || ch_r->n_flag_changed > 0)
-		mb_view_keywords(v);
 	free(changed);
+	free(gone);
 	store_mb_item_list_free(items, n);
 	store_mb_folder_clear(&f);
 	return 0;

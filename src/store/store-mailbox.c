@@ -1483,6 +1483,28 @@ int store_mb_item_list(struct store *s, int64_t folder_id, int only_deleted,
 				 (void **)it_r, n_r, "mailbox item list");
 }
 
+int store_mb_item_list_since(struct store *s, int64_t folder_id,
+			     int64_t modseq, struct store_mb_item **it_r,
+			     size_t *n_r)
+{
+	sqlite3_stmt *st;
+	int ret = STORE_ERR_INTERNAL;
+
+	*it_r = NULL;
+	*n_r = 0;
+	store_lock(s);
+	st = store_stmt(s, "SELECT " MB_ITEM_COLS " FROM mb_items "
+			"WHERE folder_id = ? AND modseq > ? ORDER BY uid");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, folder_id);
+		sqlite3_bind_int64(st, 2, modseq);
+		ret = store_step_list(s, st, &mb_item_rows, (void **)it_r,
+				      n_r, "mailbox item list since");
+	}
+	store_unlock(s);
+	return ret;
+}
+
 int store_mb_item_find_edo(struct store *s, int64_t user_id,
 			   const char *box_id, const char *edo_msg_id,
 			   int kind, struct store_mb_item **it_r, size_t *n_r)

@@ -253,6 +253,11 @@ int store_mb_item_header(struct store *s, int64_t user_id, int64_t folder_id,
  * \Deleted. */
 int store_mb_item_list(struct store *s, int64_t folder_id, int only_deleted,
 		       struct store_mb_item **it_r, size_t *n_r);
+/* Items of a folder whose MODSEQ is above modseq (appended, moved in or
+ * with flags changed since), ordered by UID; index mb_items_modseq. */
+int store_mb_item_list_since(struct store *s, int64_t folder_id,
+			     int64_t modseq, struct store_mb_item **it_r,
+			     size_t *n_r);
 /* Items of a user in a box standing for an EDO object (kind may be
  * STORE_MB_KIND_ANY). */
 int store_mb_item_find_edo(struct store *s, int64_t user_id,

@@ -714,6 +714,136 @@ static void test_modseq_vanished(void)
 	mailbox_user_free(&u);
 }
 
+/* 1 when view a shows what a fresh SELECT (the whole folder read) shows:
+ * the same UIDs in the same order, flags (but \Recent) and keywords. */
+static int same_as_fresh(struct mailbox_user *u, const char *box,
+			 struct mailbox_view *a, int step)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_view *c = NULL;
+	uint32_t i, n;
+	int same;
+
+	if (mailbox_view_open(u, box, 1, &c, &err) < 0)
+		return 0;
+	n = mailbox_view_count(c);
+	same = mailbox_view_count(a) == n;
+	for (i = 1; same && i <= n; i++) {
+		const struct mailbox_msg *x = mailbox_view_msg(a, i);
+		const struct mailbox_msg *y = mailbox_view_msg(c, i);
+
+		same = x->uid == y->uid &&
+		       (x->flags & ~(uint32_t)MAILBOX_FLAG_RECENT) ==
+		       (y->flags & ~(uint32_t)MAILBOX_FLAG_RECENT) &&
+		       strcmp(x->keywords, y->keywords) == 0;
+		if (!same)
+			printf("# step %d, seq %u: uid %u/%u flags %#x/%#x "
+			     "keywords '%s'/'%s'\n", step, i, x->uid, y->uid,
+			     x->flags, y->flags, x->keywords, y->keywords);
+	}
+	if (mailbox_view_count(a) != n)
+		printf("# step %d: %u messages, a fresh view %u\n", step,
+		     mailbox_view_count(a), n);
+	mailbox_view_close(&c);
+	return same;
+}
+
+/* A view refreshed from the changes since its MODSEQ (appends, flags,
+ * keywords, expunges, moves out, some refreshes that may not expunge,
+ * and history cuts that make it compare the whole folder) stays what a
+ * fresh SELECT shows, step after step; a second session makes the
+ * changes, a fixed pseudo-random sequence chooses them. */
+static void test_refresh_since(void)
+{
+	struct mailbox_error err = { 0 };
+	struct mailbox_user *u = mbt_login(env, "anna", "секрет-1");
+	struct mailbox_user *u2 = mbt_login(env, "anna", "секрет-1");
+	struct mailbox_view *a = NULL, *b = NULL;
+	struct mailbox_changes ch;
+	const char *box = "Архив/Смена";
+	unsigned int seed = 20261206, agree = 0, checks = 0, cuts = 0;
+	uint32_t i, seq, n;
+	int64_t fid;
+	char kw[16];
+
+	ok(mailbox_create(u, box, &err) == 0 &&
+	   mailbox_create(u, "Архив/Смена2", &err) == 0, "two folders");
+	for (i = 0; i < 20; i++)
+		mbt_append(u, box, i % 2 ? msg1 : msg2, 0, NULL);
+	fid = folder_id_of_path("Смена");
+	ok(fid != 0 && mailbox_view_open(u, box, 0, &a, &err) == 0 &&
+	   mailbox_view_open(u2, box, 0, &b, &err) == 0,
+	   "20 messages, two sessions");
+	for (int step = 0; step < 400; step++) {
+		seed = seed * 1103515245u + 12345u;
+		n = mailbox_view_count(b);
+		seq = n > 0 ? 1 + (seed >> 8) % n : 0;
+		switch ((seed >> 20) % 8) {
+		case 0:
+			mbt_append(u2, box, msg3, 0, (seed & 1) ? "$new" : NULL);
+			break;
+		case 1:
+		case 2:
+			if (seq == 0)
+				break;
+			snprintf(kw, sizeof(kw), "$k%u", (seed >> 4) % 5);
+			(void)mailbox_store(b, seq, (seed & 1) ?
+					    MAILBOX_STORE_ADD :
+					    MAILBOX_STORE_REMOVE,
+					    (seed & 2) ? MAILBOX_FLAG_SEEN :
+					    MAILBOX_FLAG_FLAGGED,
+					    (seed & 4) ? kw : NULL, &err);
+			break;
+		case 3:
+			if (seq == 0)
+				break;
+			(void)mailbox_store(b, seq, MAILBOX_STORE_ADD,
+					    MAILBOX_FLAG_DELETED, NULL, &err);
+			(void)mailbox_expunge(b, NULL, 0, &err);
+			break;
+		case 4: {
+			uint32_t dv = 0, *src = NULL, *dst = NULL;
+			size_t moved = 0;
+
+			if (seq == 0)
+				break;
+			(void)mailbox_copy(b, &seq, 1, "Архив/Смена2", 1, &dv,
+					   &src, &dst, &moved, &err);
+			free(src);
+			free(dst);
+			break;
+		}
+		case 5:
+			/* a FETCH's refresh: expunges held back */
+			if (mailbox_view_refresh(a, 0, &ch, &err) == 0)
+				mailbox_changes_clear(&ch);
+			break;
+		case 6:
+			if ((seed >> 3) % 4 == 0 &&
+			    store_mb_vanished_prune(store, fid, 1) == STORE_OK)
+				cuts++;
+			break;
+		default:
+			break;
+		}
+		if (mailbox_view_refresh(b, 1, &ch, &err) == 0)
+			mailbox_changes_clear(&ch);
+		if ((seed >> 12) % 3 != 0)
+			continue;
+		if (mailbox_view_refresh(a, 1, &ch, &err) == 0)
+			mailbox_changes_clear(&ch);
+		checks++;
+		agree += same_as_fresh(u, box, a, step);
+	}
+	ok(checks > 50 && agree == checks && cuts > 0,
+	   "after %u refreshes (%u history cuts) the view is what a fresh "
+	   "SELECT shows, every time (%u)", checks, cuts, agree);
+	mailbox_view_close(&b);
+	mailbox_view_close(&a);
+	mailbox_user_free(&u2);
+	mailbox_user_free(&u);
+}
+
 /* mailbox_msg_header: the bytes up to and including the first empty line
  * (the same header block imap_message_parse_header finds), read in
  * chunks from the store; the whole message without one. */
@@ -798,6 +928,7 @@ int main(void)
 	test_uids_and_views();
 	test_notify();
 	test_modseq_vanished();
+	test_refresh_since();
 	test_login_cache();
 	test_msg_header();
 	close_world();
