@@ -55,8 +55,15 @@ def submit_many(edo, user, from_addr, to_addr, data, count, clients,
                 first=0):
     """count letters over `clients` sessions; returns (seconds, latencies of
     MAIL FROM..250 after DATA, errors).  Letters are numbered from first;
-    letter i carries stamped(data, i)."""
+    letter i carries stamped(data, i).  The letters are made before the
+    clock starts: Python's email package took as much CPU per letter as the
+    daemon (5.8 ms), on the same two cores, inside the measured time, while
+    the `openssl cms -sign` reference makes no mail at all."""
     lock = threading.Lock()
+    letters = {i: bl.edo_letter(from_addr, to_addr, "Документы № %d" % i,
+                                "Направляем документы № %d.\n" % i,
+                                "Документ %d.pdf" % i, stamped(data, i))
+               for i in range(first, first + count)}
     todo = iter(range(first, first + count))
     lat, errors = [], []
 
@@ -70,11 +77,7 @@ def submit_many(edo, user, from_addr, to_addr, data, count, clients,
                     break
                 if s is None:
                     s = bl.smtp_login(edo, user)
-                msg = bl.edo_letter(from_addr, to_addr,
-                                    "Документы № %d" % i,
-                                    "Направляем документы № %d.\n" % i,
-                                    "Документ %d.pdf" % i,
-                                    stamped(data, i))
+                msg = letters.pop(i)
                 t = time.perf_counter()
                 try:
                     s.sendmail(from_addr, [to_addr], msg)
