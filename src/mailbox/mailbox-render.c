@@ -20,14 +20,24 @@
 
 #define MB_N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The shared parts and their references dropped (none known). */
+static void mb_rendered_parts_free(struct mb_rendered *r)
+{
+	free(r->parts);
+	free(r->refs);
+	free(r->ref_ids);
+	r->parts = NULL;
+	r->refs = NULL;
+	r->ref_ids = NULL;
+	r->n_parts = 0;
+}
+
 void mb_rendered_clear(struct mb_rendered *r)
 {
 	free(r->data);
 	free(r->edo_key);
 	free(r->message_id);
-	free(r->parts);
-	free(r->refs);
-	free(r->ref_ids);
+	mb_rendered_parts_free(r);
 	free(r->ref_msg_id);
 	memset(r, 0, sizeof(*r));
 }
@@ -363,12 +373,7 @@ static int mb_rendered_parts_at(struct mb_rendered *r,
 		if (e->kind != CORE_ENT_ATTACHMENT || ent_at[i] == SIZE_MAX ||
 		    (e->data == NULL && !e->lazy) || ent_at[i] < end ||
 		    ent_at[i] > r->len || body > r->len - ent_at[i]) {
-			free(r->parts);
-			free(r->ref_ids);
-			free(r->refs);
-			r->parts = NULL;
-			r->ref_ids = NULL;
-			r->refs = NULL;
+			mb_rendered_parts_free(r);
 			return 0;
 		}
 		end = ent_at[i] + body;

@@ -297,9 +297,6 @@ static void mb_u32_push(uint32_t **arr, size_t *n, uint32_t v)
 	(*arr)[(*n)++] = v;
 }
 
-/* Merges the folder's rows into the snapshot: rows gone are marked
- * expunged, rows with a new MODSEQ take their flags, rows above the last
- * UID are appended.  changed[] marks messages whose flags changed. */
 /* The message's flags and keywords from its row when the row's MODSEQ
  * moved; 1 when the client must be told (they differ). */
 static int mb_view_update(struct mb_vmsg *m, struct store_mb_item *it)
@@ -319,6 +316,9 @@ static int mb_view_update(struct mb_vmsg *m, struct store_mb_item *it)
 	return differ;
 }
 
+/* Merges the folder's rows into the snapshot: rows gone are marked
+ * expunged, rows with a new MODSEQ take their flags, rows above the last
+ * UID are appended.  changed[] marks messages whose flags changed. */
 static void mb_view_merge(struct mailbox_view *v, struct store_mb_item *items,
 			  size_t n, uint32_t recent_uid, size_t *n_new_r,
 			  unsigned char **changed_r)
@@ -450,15 +450,11 @@ static int mb_view_gone_since(struct mailbox_view *v, uint32_t **gone_r,
 	return -1;
 }
 
-/* The keywords list only grows: the new messages' and those whose row
- * changed are added, the rest are in it already. */
+/* The keywords list (made at SELECT) only grows: the new messages' and
+ * those whose row changed are added, the rest are in it already. */
 static void mb_view_keywords_of(struct mailbox_view *v,
 				const unsigned char *changed, size_t old_n)
 {
-	if (v->keywords == NULL) {
-		mb_view_keywords(v);
-		return;
-	}
 	for (size_t i = 0; i < v->n; i++)
 		if ((i >= old_n || changed[i]) && !v->msgs[i].expunged)
 			mb_view_keywords_add(v, v->msgs[i].m.keywords);

@@ -300,12 +300,11 @@ class ThunderbirdTest(unittest.TestCase):
         sent since the step began and the servers' replies that were not OK,
         the letter's state on the server, the dialogs open, the daemon's
         warnings."""
-        sent = [ln.split("SendData: ", 1)[1] for ln in
-                self.tb.moz_log()[since:].splitlines()
+        lines = self.tb.moz_log()[since:].splitlines()
+        sent = [ln.split("SendData: ", 1)[1] for ln in lines
                 if "SendData: " in ln and not re.search(
                     r" (login|authenticate) ", ln, re.I)]
-        replies = [ln.split("CreateNewLineFromSocket: ", 1)[1] for ln in
-                   self.tb.moz_log()[since:].splitlines()
+        replies = [ln.split("CreateNewLineFromSocket: ", 1)[1] for ln in lines
                    if "CreateNewLineFromSocket: " in ln and
                    re.search(r"^\S+ (NO|BAD) ", ln.split(
                        "CreateNewLineFromSocket: ", 1)[1])]
