@@ -4,15 +4,19 @@
 # HEAD: the check that a new machine has everything the suite needs (a
 # machine that has run the suite before hides missing install steps).
 #
-#   contrib/chroot-test.sh DIR     (as root; DIR is made if missing and
-#                                   removed afterwards unless KEEP=1)
+#   contrib/chroot-test.sh DIR [TEST...]
+#                                  (as root; DIR is made if missing and
+#                                   removed afterwards unless KEEP=1; TEST
+#                                   names meson tests or suites to run
+#                                   instead of all, as contrib/test.sh)
 #
 # Needs debootstrap and network access to the Debian mirror.  Mounts /proc,
 # /sys, /dev and /dev/pts into DIR for the run and unmounts them after.
 set -eu
 [ "$(id -u)" = 0 ] || { echo "chroot-test: run as root / нужен root" >&2; exit 2; }
-[ $# = 1 ] || { echo "usage: $0 DIR" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 DIR [TEST...]" >&2; exit 2; }
 DIR=$1
+shift
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 
@@ -46,4 +50,4 @@ mount -t tmpfs -o mode=1777 shm "$DIR/dev/shm"
 # A clean environment as on a new machine: root's login shell, no pyenv.
 chroot "$DIR" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	CI=true /bin/sh -c 'cd /root/edomail && ./contrib/test.sh'
+	CI=true /bin/sh -c 'cd /root/edomail && ./contrib/test.sh "$@"' sh "$@"
