@@ -25,6 +25,12 @@ if [ ! -x "$DIR/bin/sh" ]; then
 		{ apt-get update -qq && apt-get install -y -qq debootstrap; }
 	debootstrap bookworm "$DIR" "$MIRROR"
 fi
+# Debian's installer also enables the security and updates suites, and a
+# new machine gets its packages from them (Thunderbird 153 from
+# bookworm-security, where bookworm alone has 140): the same sources here.
+SECURITY=${SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb %s bookworm-security main\n' \
+	"$MIRROR" "$MIRROR" "$SECURITY" > "$DIR/etc/apt/sources.list"
 cp /etc/resolv.conf "$DIR/etc/resolv.conf"
 rm -rf "$DIR/root/edomail"
 git clone -q "$SRC" "$DIR/root/edomail"
