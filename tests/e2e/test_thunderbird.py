@@ -159,6 +159,7 @@ class ThunderbirdTest(unittest.TestCase):
         # §1; the APPENDUID names a UID burnt at once, doc/imap.md).
         cls.tb.setup()
         cls.tb.start()
+        cls.record_flags(cls.tb)
 
     @classmethod
     def tearDownClass(cls):
@@ -281,9 +282,12 @@ class ThunderbirdTest(unittest.TestCase):
         # a Del before its folder discovery has given Корзина the role
         # would only set \Deleted (doc/imap.md), so the test waits for the
         # role as a user sees it (the Trash icon) before pressing Del.
-        self.tb.wait(lambda: self.js(
-            "return (folderOf(arguments[0]).flags & 0x100) != 0;", u7(TRASH)),
-            60, "Корзина as the Trash folder in Thunderbird")
+        try:
+            self.tb.wait(lambda: self.js(
+                "return (folderOf(arguments[0]).flags & 0x100) != 0;",
+                u7(TRASH)), 60, "Корзина as the Trash folder in Thunderbird")
+        except AssertionError as e:
+            raise AssertionError("%s\n%s" % (e, self.explain_roles()))
         since = len(self.tb.moz_log())
         self.command("INBOX", subject, "cmd_delete")
         try:
@@ -294,6 +298,43 @@ class ThunderbirdTest(unittest.TestCase):
                      what="the deleted letter gone from INBOX on the server")
         except AssertionError as e:
             raise AssertionError("%s\n%s" % (e, self.explain(subject, since)))
+
+    @staticmethod
+    def record_flags(tb):
+        """From now on Thunderbird's folder-flag changes are kept in the
+        window (what set or cleared a role, for explain_roles)."""
+        tb.js(HELPERS + """
+            if (win.edoFlagLog) return;
+            win.edoFlagLog = [];
+            MailServices.mailSession.AddFolderListener({
+              onFolderIntPropertyChanged(f, prop, was, now) {
+                if (prop == "FolderFlag" && ((was ^ now) & 0x4300))
+                  win.edoFlagLog.push([Date.now(), f.URI.slice(
+                    root.URI.length + 1), was, now]);
+              }}, Ci.nsIFolderListener.intPropertyChanged);""")
+
+    def explain_roles(self):
+        """What a missing folder role leaves to read: each folder's flags
+        and the role changes seen, the account's trash and delete
+        preferences, the LIST lines Thunderbird received for Корзина."""
+        state = self.js("""
+            const pref = k => Services.prefs.prefHasUserValue(k) ?
+              Services.prefs.getStringPref(k, "") || Services.prefs
+              .getIntPref(k, -1) : "(default)";
+            return {folders: root.descendants.map(f => [f.URI.slice(
+                      root.URI.length + 1), f.flags.toString(16)]),
+                    trash: pref("mail.server.server1.trash_folder_name"),
+                    deleteModel: root.server.QueryInterface(
+                      Ci.nsIImapIncomingServer).deleteModel,
+                    changes: win.edoFlagLog || []};""")
+        lines = [ln.split("CreateNewLineFromSocket: ", 1)[1]
+                 for ln in self.tb.moz_log().splitlines()
+                 if "CreateNewLineFromSocket: " in ln and u7(TRASH) in ln]
+        return ("folders (flags hex): %s\nrole changes (ms, folder, was, "
+                "now): %s\ntrash_folder_name: %r, delete model: %s\n"
+                "LIST lines for Корзина:\n  %s" % (
+                    state["folders"], state["changes"], state["trash"],
+                    state["deleteModel"], "\n  ".join(lines[-10:])))
 
     def explain(self, subject, since):
         """What a failed step leaves to read: the IMAP commands Thunderbird
@@ -444,6 +485,7 @@ class ThunderbirdTest(unittest.TestCase):
     def test_7_restart_and_delete_again(self):
         self.tb.quit()
         self.tb.start()
+        self.record_flags(self.tb)
         self.tb.wait(lambda: self.js("return root.descendants.length >= 8;"),
                      60, "the folder tree after the restart")
         trash = self.js("return folderOf(arguments[0]).flags;", u7(TRASH))
