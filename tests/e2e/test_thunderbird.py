@@ -273,21 +273,49 @@ class ThunderbirdTest(unittest.TestCase):
                                                  subject)[1],
                  what="\\Seen on the server")
 
-    def delete(self, key):
+    def has_trash_role(self, timeout):
+        """Whether Thunderbird holds Корзина as its Trash folder (the
+        Trash icon a user sees) within timeout seconds."""
+        try:
+            self.tb.wait(lambda: self.js(
+                "return (folderOf(arguments[0]).flags & 0x100) != 0;",
+                u7(TRASH)), timeout, "Корзина as the Trash folder")
+            return True
+        except AssertionError:
+            return False
+
+    def delete(self, key, restart_for_role=False):
         """Del on a letter in INBOX; it must move to Корзина on the
         server (and leave INBOX)."""
         subject = self.subjects[key]
         self.assertIsNotNone(server_find(self.d, LOGIN, "INBOX", subject))
-        # Del moves to the folder Thunderbird holds as Trash at that moment;
-        # a Del before its folder discovery has given Корзина the role
-        # would only set \Deleted (doc/imap.md), so the test waits for the
-        # role as a user sees it (the Trash icon) before pressing Del.
-        try:
-            self.tb.wait(lambda: self.js(
-                "return (folderOf(arguments[0]).flags & 0x100) != 0;",
-                u7(TRASH)), 60, "Корзина as the Trash folder in Thunderbird")
-        except AssertionError as e:
-            raise AssertionError("%s\n%s" % (e, self.explain_roles()))
+        # The server's part of the role: every LIST line Thunderbird
+        # received for Корзина says \Trash.
+        listed = [ln for ln in self.tb.moz_log().splitlines()
+                  if "CreateNewLineFromSocket: * LIST " in ln and
+                  ln.endswith(" " + u7(TRASH))]
+        self.assertTrue(listed, "Thunderbird received no LIST of Корзина")
+        for ln in listed:
+            self.assertIn("\\Trash", ln.split("LIST ", 1)[1].split(")")[0])
+        # Del moves to the folder Thunderbird holds as Trash at that moment,
+        # and with none only sets \Deleted (doc/imap.md), so the test waits
+        # for the role before pressing Del.  Thunderbird 153 sometimes does
+        # not take the role in the first session of a new account even with
+        # the README's setting (seen on CI machines, never here); the README
+        # says to restart it once then, and so does this test, saying why.
+        if not self.has_trash_role(30 if restart_for_role else 60):
+            why = self.explain_roles()
+            if not restart_for_role:
+                raise AssertionError("Корзина is not the Trash folder in "
+                                     "Thunderbird\n" + why)
+            print("\nThunderbird did not make Корзина its Trash folder in "
+                  "its first session; restarting it once, as the README "
+                  "says.\n" + why, flush=True)
+            self.restart()
+            if not self.has_trash_role(60):
+                raise AssertionError("Корзина is not the Trash folder in "
+                                     "Thunderbird after a restart\n" +
+                                     self.explain_roles())
         since = len(self.tb.moz_log())
         self.command("INBOX", subject, "cmd_delete")
         try:
@@ -479,15 +507,18 @@ class ThunderbirdTest(unittest.TestCase):
         wait_for(lambda: server_find(self.d, LOGIN, "INBOX", subject) is None,
                  what="the archived letter gone from INBOX")
 
-    def test_6_delete(self):
-        self.delete("delete1")
-
-    def test_7_restart_and_delete_again(self):
+    def restart(self):
         self.tb.quit()
         self.tb.start()
         self.record_flags(self.tb)
         self.tb.wait(lambda: self.js("return root.descendants.length >= 8;"),
                      60, "the folder tree after the restart")
+
+    def test_6_delete(self):
+        self.delete("delete1", restart_for_role=True)
+
+    def test_7_restart_and_delete_again(self):
+        self.restart()
         trash = self.js("return folderOf(arguments[0]).flags;", u7(TRASH))
         self.assertTrue(trash & 0x100, "Корзина is still the Trash folder")
         self.delete("delete2")
