@@ -2,12 +2,14 @@
 """`meson install --destdir` into a temporary folder: every file is where a
 Debian daemon has it (doc/install.md), the systemd unit names the
 installed paths, the installed configuration passes `edomaild -t`, each
-man page renders without a warning, and the man pages name every option,
-command and configuration key the sources have (so that a new one cannot
-go undocumented).
+man page, English and its Russian translation under <MANDIR>/ru (man/ru/),
+renders without a warning, and the pages of both languages name every
+option, command and configuration key the sources have (so that a new one
+cannot go undocumented, nor left out of the translation).
 
 usage: test-install.py MESON BUILD_DIR SOURCE_DIR PREFIX SBINDIR
                        SYSCONFDIR STATEDIR MANDIR DATADIR"""
+import collections
 import os
 import re
 import shutil
@@ -22,6 +24,30 @@ del sys.argv[1:10]
 
 MAN_PAGES = {"edomaild.8": "man8", "edomailctl.8": "man8",
              "edomail.conf.5": "man5"}
+
+# The headings of the pages in each language: <MANDIR>/<folder>/<section>/,
+# the sections edomaild(8) must have (the last one every page ends with),
+# and the word before a group's name in edomail.conf(5).
+ManLanguage = collections.namedtuple("ManLanguage",
+                                     "folder sections group")
+MAN_EN = ManLanguage("", ("OPTIONS", "LOGGING", "SIGNALS", "EXIT STATUS",
+                          "FILES", "EXAMPLES", "SEE ALSO"), "GROUP")
+MAN_RU = ManLanguage("ru", ("ПАРАМЕТРЫ", "ЖУРНАЛ", "СИГНАЛЫ",
+                            "КОД ЗАВЕРШЕНИЯ", "ФАЙЛЫ", "ПРИМЕРЫ",
+                            "СМОТРИТЕ ТАКЖЕ"), "ГРУППА")
+
+
+def documented_names():
+    """What the pages must name: edomaild's getopt letters, edomailctl's
+    commands and the (group, key) pairs of the configuration."""
+    with open(os.path.join(SRC, "src/daemon/main.c")) as f:
+        opts = re.search(r'getopt\(argc, argv, "([^"]+)"\)', f.read()).group(1)
+    with open(os.path.join(SRC, "src/ctl/ctl.c")) as f:
+        cmds = re.findall(r'^\t\{ "([a-z ]+)", ctl_cmd_', f.read(), re.M)
+    with open(os.path.join(SRC, "src/config/config.c")) as f:
+        keys = re.findall(r'\{ "([a-z]+)", "([a-z_]+)", SETTINGS_KEY_',
+                          f.read())
+    return opts.replace(":", ""), cmds, keys
 
 
 class Install(unittest.TestCase):
@@ -103,57 +129,73 @@ class Install(unittest.TestCase):
         with open(live) as f:
             self.assertIn("# edited by the administrator\n", f.read())
 
-    def test_man_pages_render_without_warnings(self):
+    def man_page(self, lang, page):
+        return self.path(os.path.join(MANDIR, lang.folder, MAN_PAGES[page],
+                                      page))
+
+    def check_rendering(self, lang):
         env = dict(os.environ, LC_ALL="C.UTF-8", MANROFFSEQ="", MANWIDTH="80")
-        for page, section in MAN_PAGES.items():
-            p = self.path(os.path.join(MANDIR, section, page))
+        for page in MAN_PAGES:
+            p = self.man_page(lang, page)
             self.assertTrue(os.path.isfile(p), p)
             r = subprocess.run(["man", "--warnings", "-l", "-E", "UTF-8", p],
                                capture_output=True, text=True, env=env)
             self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertEqual(r.stderr, "", page)
-            self.assertIn("SEE ALSO", r.stdout, page)
+            self.assertEqual(r.stderr, "", p)
+            self.assertIn(lang.sections[-1], r.stdout, p)
             r = subprocess.run(["groff", "-man", "-ww", "-z", "-K", "utf8",
                                 "-Tutf8", p], capture_output=True, text=True,
                                env=env)
-            self.assertEqual((r.returncode, r.stderr), (0, ""), page)
+            self.assertEqual((r.returncode, r.stderr), (0, ""), p)
 
-    def rendered(self, page):
+    def test_man_pages_render_without_warnings(self):
+        self.check_rendering(MAN_EN)
+
+    def test_ru_man_pages_render_without_warnings(self):
+        self.check_rendering(MAN_RU)
+
+    def rendered(self, lang, page):
         env = dict(os.environ, LC_ALL="C.UTF-8", MANWIDTH="2000")
-        p = self.path(os.path.join(MANDIR, MAN_PAGES[page], page))
-        out = subprocess.run(["man", "-l", p], capture_output=True, text=True,
-                             env=env).stdout
+        out = subprocess.run(["man", "-l", self.man_page(lang, page)],
+                             capture_output=True, text=True, env=env).stdout
         return re.sub(r".\x08", "", out)
 
-    def test_man_pages_document_everything(self):
-        with open(os.path.join(SRC, "src/daemon/main.c")) as f:
-            opts = re.search(r'getopt\(argc, argv, "([^"]+)"\)', f.read()).group(1)
-        text = self.rendered("edomaild.8")
-        for o in opts.replace(":", ""):
-            self.assertRegex(text, r"(?m)^\s+-%s\b" % o, "edomaild -%s" % o)
-        for sect in ("OPTIONS", "LOGGING", "SIGNALS", "EXIT STATUS", "FILES",
-                     "EXAMPLES", "SEE ALSO"):
-            self.assertRegex(text, r"(?m)^%s$" % sect)
+    def check_documented(self, lang):
+        opts, cmds, keys = documented_names()
 
-        with open(os.path.join(SRC, "src/ctl/ctl.c")) as f:
-            cmds = re.findall(r'^\t\{ "([a-z ]+)", ctl_cmd_', f.read(), re.M)
+        def where(what):
+            return "%s (%s)" % (what, lang.folder or "en")
+
+        text = self.rendered(lang, "edomaild.8")
+        for o in opts:
+            self.assertRegex(text, r"(?m)^\s+-%s\b" % o,
+                             where("edomaild -%s" % o))
+        for sect in lang.sections:
+            self.assertRegex(text, r"(?m)^%s$" % sect, where(sect))
+
         self.assertGreater(len(cmds), 20)
-        text = self.rendered("edomailctl.8")
+        text = self.rendered(lang, "edomailctl.8")
         for c in cmds:
             self.assertRegex(text, r"(?m)^\s+%s\b" % re.escape(c),
-                             "edomailctl %s" % c)
+                             where("edomailctl %s" % c))
 
-        with open(os.path.join(SRC, "src/config/config.c")) as f:
-            keys = re.findall(r'\{ "([a-z]+)", "([a-z_]+)", SETTINGS_KEY_',
-                              f.read())
         self.assertGreater(len(keys), 30)
-        text = self.rendered("edomail.conf.5")
+        text = self.rendered(lang, "edomail.conf.5")
         for group, key in keys:
-            part = text.split("GROUP %s\n" % group, 1)
-            self.assertEqual(len(part), 2, "GROUP %s" % group)
-            section = part[1].split("\nGROUP ", 1)[0]
+            heading = "%s %s" % (lang.group, group)
+            part = text.split(heading + "\n", 1)
+            self.assertEqual(len(part), 2, where(heading))
+            section = part[1].split("\n%s " % lang.group, 1)[0]
             self.assertRegex(section, r"(?m)^\s+%s \(" % key,
-                             "%s.%s" % (group, key))
+                             where("%s.%s" % (group, key)))
+
+    def test_man_pages_document_everything(self):
+        self.check_documented(MAN_EN)
+
+    def test_ru_man_pages_document_everything(self):
+        """The Russian pages are a whole translation: every option, command
+        and key of the English ones, under the Russian headings."""
+        self.check_documented(MAN_RU)
 
 
 if __name__ == "__main__":
