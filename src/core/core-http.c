@@ -1478,9 +1478,11 @@ static char *http_shelf_upload(struct core *core, const char *box,
 	return name;
 }
 
-/* names[i] for each document to go by the shelf: 0, or -1 with err.  An
- * operator without a shelf (404 or 501 on ShelfUpload) gets every
- * document inline, as before. */
+/* names[i] for each document to go by the shelf: 0, or -1 with err.  A
+ * document the shelf does not take goes inside PostMessage, as before
+ * there was a shelf: an operator without one (404, 501), one whose shelf
+ * is full for the box (429: the letter does not wait for room) or that
+ * takes smaller documents only (413). */
 static int http_shelve(struct core *core, const struct core_message *msg,
 		       char **names, struct core_error *err)
 {
@@ -1494,7 +1496,9 @@ static int http_shelve(struct core *core, const struct core_message *msg,
 		if (names[i] != NULL)
 			continue;
 		if (http_failed_with(err, 404, NULL) ||
-		    http_failed_with(err, 501, NULL)) {
+		    http_failed_with(err, 501, NULL) ||
+		    http_failed_with(err, 429, NULL) ||
+		    http_failed_with(err, 413, NULL)) {
 			memset(err, 0, sizeof(*err));
 			continue;
 		}

@@ -10,8 +10,10 @@ answers 451 and loses nothing: the letter goes when it is sent again
 after A is back."""
 import email
 import email.policy
+import http.client
 import os
 import smtplib
+import ssl
 import time
 from email.message import EmailMessage
 
@@ -340,6 +342,52 @@ class GatewayNode(h.GatewayTestCase):
         self.assertEqual(mine["счёт.bin"], doc)
         self.assertEqual(mine["счёт.bin"], theirs["счёт.bin"])
         self.assertEqual(mine["счёт.bin.sig"], theirs["счёт.bin.sig"])
+
+    def fill_shelf(self, token):
+        """Uploads one-byte documents to A's shelf with the box's token
+        until A refuses: the number taken and the refusal's status and
+        Retry-After."""
+        ctx = ssl.create_default_context(cafile=self.d.cafile)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.api_port,
+                                           context=ctx, timeout=30)
+        try:
+            for n in range(5000):
+                conn.request("POST", "/V2/ShelfUpload?fileExtension=.txt",
+                             b"x", {"Authorization": "Bearer " + token,
+                                    "Content-Type":
+                                    "application/octet-stream"})
+                r = conn.getresponse()
+                r.read()
+                if r.status != 200:
+                    return n, r.status, r.getheader("Retry-After")
+            self.fail("A's shelf took 5000 documents of one box")
+        finally:
+            conn.close()
+
+    def test_7_shelf_full_inline(self):
+        """With Клевер's shelf at A full, a letter from B with a document
+        big enough for the shelf (16 KB and more) still goes at once: B
+        posts the document inside PostMessage, and Лютик gets exactly its
+        bytes and signature."""
+        a, b = self.d, self.b
+        taken, status, retry = self.fill_shelf(self.token)
+        self.assertEqual((status, retry), (429, "5"))
+        self.assertGreater(taken, 0)
+        lutik = a.addr(a.demo["LUTIK_INN"])
+        klever_addr = "%s@edo.local" % self.klever
+        marker = "sf%d" % time.time_ns()
+        doc = os.urandom(40000)
+        s = b.smtp("klever")
+        s.send_message(letter(klever_addr, lutik, "Накладная " + marker,
+                              "Текст " + marker, ("накладная.bin", doc)))
+        s.quit()
+        got = h.wait_for(lambda: inbox_find_conn(a, marker),
+                         what="B's letter in Лютик's INBOX on A")
+        parts = parts_by_name(got)
+        self.assertEqual(parts["накладная.bin"], doc)
+        self.assertIn("накладная.bin.sig", parts)
+        # the shelf is still full: the document did not go by it
+        self.assertEqual(self.fill_shelf(self.token)[:2], (0, 429))
 
 
 def inbox_find_conn(d, marker):
