@@ -318,15 +318,9 @@ class GatewayNode(h.GatewayTestCase):
         asks GetMessage without content, the documents do not come back
         as base64; the copy has exactly the bytes A stored and delivered
         (the same document and signature as Лютик's INBOX copy on A)."""
-        a, b = self.d, self.b
-        lutik = a.addr(a.demo["LUTIK_INN"])
-        klever_addr = "%s@edo.local" % self.klever
-        marker = "pc%d" % time.time_ns()
+        b = self.b
         doc = os.urandom(60000)
-        s = b.smtp("klever")
-        s.send_message(letter(klever_addr, lutik, "Счёт " + marker,
-                              "Текст " + marker, ("счёт.bin", doc)))
-        s.quit()
+        marker = self.send_from_b("Счёт", "счёт.bin", doc)
 
         def is_letter(m, f):
             return (marker in (m["Subject"] or "") and
@@ -336,12 +330,28 @@ class GatewayNode(h.GatewayTestCase):
         edo_id = sent["X-EDO-Message-Id"]
         self.assertTrue(edo_id)
         self.assertIn("message %s from the posted copy" % edo_id, b.log())
-        got = h.wait_for(lambda: inbox_find_conn(a, marker),
-                         what="B's letter in Лютик's INBOX on A")
-        mine, theirs = parts_by_name(sent), parts_by_name(got)
+        mine, theirs = parts_by_name(sent), parts_by_name(self.at_a(marker))
         self.assertEqual(mine["счёт.bin"], doc)
         self.assertEqual(mine["счёт.bin"], theirs["счёт.bin"])
         self.assertEqual(mine["счёт.bin.sig"], theirs["счёт.bin.sig"])
+
+    def send_from_b(self, subject, filename, doc):
+        """Клевер sends Лютик a letter with one document through B's SMTP;
+        the marker in its subject."""
+        a = self.d
+        marker = "m%d" % time.time_ns()
+        s = self.b.smtp("klever")
+        s.send_message(letter("%s@edo.local" % self.klever,
+                              a.addr(a.demo["LUTIK_INN"]),
+                              "%s %s" % (subject, marker),
+                              "Текст " + marker, (filename, doc)))
+        s.quit()
+        return marker
+
+    def at_a(self, marker):
+        """The letter with the marker, once it is in Лютик's INBOX on A."""
+        return h.wait_for(lambda: inbox_find_conn(self.d, marker),
+                          what="B's letter in Лютик's INBOX on A")
 
     def fill_shelf(self, token):
         """Uploads one-byte documents to A's shelf with the box's token
@@ -369,21 +379,12 @@ class GatewayNode(h.GatewayTestCase):
         big enough for the shelf (16 KB and more) still goes at once: B
         posts the document inside PostMessage, and Лютик gets exactly its
         bytes and signature."""
-        a, b = self.d, self.b
         taken, status, retry = self.fill_shelf(self.token)
         self.assertEqual((status, retry), (429, "5"))
         self.assertGreater(taken, 0)
-        lutik = a.addr(a.demo["LUTIK_INN"])
-        klever_addr = "%s@edo.local" % self.klever
-        marker = "sf%d" % time.time_ns()
         doc = os.urandom(40000)
-        s = b.smtp("klever")
-        s.send_message(letter(klever_addr, lutik, "Накладная " + marker,
-                              "Текст " + marker, ("накладная.bin", doc)))
-        s.quit()
-        got = h.wait_for(lambda: inbox_find_conn(a, marker),
-                         what="B's letter in Лютик's INBOX on A")
-        parts = parts_by_name(got)
+        parts = parts_by_name(self.at_a(self.send_from_b(
+            "Накладная", "накладная.bin", doc)))
         self.assertEqual(parts["накладная.bin"], doc)
         self.assertIn("накладная.bin.sig", parts)
         # the shelf is still full: the document did not go by it
