@@ -14,7 +14,10 @@ one the SERVER state is checked through imaplib, an independent observer:
   4. a letter with an attachment is sent: it reaches Лютик signed, and
      Thunderbird's Отправленные shows the EDO record;
   5. a letter is archived (the `a` key's command): it moves to Архив;
-  6. a letter is deleted (Del): it moves to Корзина;
+  6. a letter is deleted (Del): it moves to Корзина (every LIST of
+     Корзина Thunderbird received says \\Trash; when its first session
+     has not made Корзина its Trash folder, the test says why and
+     restarts it once, as the README tells users);
   7. Thunderbird restarts and Del moves a letter to Корзина again (the
      Trash role survives the restart, section 2);
   8. the account wizard's lookup finds edomail's autoconfig (section 4).
